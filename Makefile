@@ -1,0 +1,37 @@
+# Job Center — the README's commands. Every Go module of the workspace is listed once.
+PKGS := ./... ./contracts/... ./shared/... ./services/api/... ./services/trigger/... ./services/executor/...
+MODULES := . contracts shared services/api services/trigger services/executor
+
+.PHONY: run test vet lint fmt tidy build modules bench fuzz
+
+## run: the whole system in one process, embedded NATS and FerretDB under ./data, API on :8001
+run:
+	go run ./cmd/jobcenter
+
+## test: vet, then every test with the race detector (real embedded NATS and FerretDB)
+test: vet
+	go test -race -count=1 -timeout 20m $(PKGS)
+
+## vet: go vet over every module
+vet:
+	go vet $(PKGS)
+
+## lint: formatting and vet, failing on any finding
+lint: vet
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## fmt: format every Go file
+fmt:
+	gofmt -w $(MODULES)
+
+## tidy: tidy each module on its own (each must build without go.work)
+tidy:
+	for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy) || exit 1; done
+
+## modules: build each module alone, without the workspace, as a consumer would
+modules:
+	for m in $(MODULES); do (cd $$m && GOWORK=off go build ./...) || exit 1; done
+
+## build: the four programs into ./bin
+build:
+	go build -o bin/ ./cmd/jobcenter ./services/api/cmd/api ./services/trigger/cmd/trigger ./services/executor/cmd/executor

@@ -1,0 +1,121 @@
+// Command jobcenter runs the whole of Job Center in one process: an embedded NATS
+// server with JetStream, an embedded FerretDB on SQLite, and the api, trigger and
+// executor services. It is what `make run` starts.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	_ "time/tzdata" // JOBCENTER_TZ must load on machines without a zoneinfo database
+
+	"github.com/jobcenter/jobcenter/services/api"
+	"github.com/jobcenter/jobcenter/services/executor"
+	"github.com/jobcenter/jobcenter/services/trigger"
+	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/config"
+	"github.com/jobcenter/jobcenter/shared/embedded"
+	"github.com/jobcenter/jobcenter/shared/logging"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "jobcenter:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	env := config.NewEnv(getenv)
+	dataDir := env.Str("JOBCENTER_DATA_DIR", "./data")
+	natsListen := env.Str("JOBCENTER_NATS_LISTEN", "127.0.0.1:4222")
+	level := env.Str("JOBCENTER_LOG_LEVEL", "info")
+	streams := bus.StreamsFromEnv(env)
+	tcfg := trigger.ConfigFromEnv(env)
+	acfg := api.ConfigFromEnv(env, streams)
+	ecfg := executor.ConfigFromEnv(env, streams)
+	if err := env.Err(); err != nil {
+		return fmt.Errorf("bad settings:\n%w", err)
+	}
+	log, err := logging.New(stdout, level, "jobcenter")
+	if err != nil {
+		return fmt.Errorf("JOBCENTER_LOG_LEVEL=%q: %w", level, err)
+	}
+
+	ns, err := embedded.StartNATS(natsListen, filepath.Join(dataDir, "nats"))
+	if err != nil {
+		return err
+	}
+	defer ns.Shutdown()
+	ferret, err := embedded.StartFerret(filepath.Join(dataDir, "ferret"),
+		slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return err
+	}
+	defer ferret.Stop()
+	log.Info().Str("data_dir", dataDir).Str("nats", ns.ClientURL()).Str("mongodb", ferret.URI()).Msg("embedded nats and ferretdb started")
+
+	for _, c := range []*string{&tcfg.NATSURL, &acfg.NATSURL, &ecfg.NATSURL} {
+		*c = ns.ClientURL()
+	}
+	tcfg.MongoURI, acfg.MongoURI = ferret.URI(), ferret.URI()
+	tcfg.Log = log.With().Str("service", "trigger").Logger()
+	acfg.Log = log.With().Str("service", "api").Logger()
+	ecfg.Log = log.With().Str("service", "executor").Logger()
+
+	apiSvc, err := api.New(ctx, acfg)
+	if err != nil {
+		return err
+	}
+	ecfg.APIURL = loopbackURL(apiSvc.Addr())
+	trig, err := trigger.New(ctx, tcfg)
+	if err != nil {
+		return err
+	}
+	exec, err := executor.New(ecfg)
+	if err != nil {
+		return err
+	}
+	log.Info().Str("http", apiSvc.Addr()).Str("tz", acfg.Loc.String()).Msg("job center starting")
+
+	// One service failing stops the others: a half-running center is worse than none.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for _, svc := range []interface{ Run(context.Context) error }{trig, exec, apiSvc} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := svc.Run(ctx); err != nil {
+				errs <- err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	log.Info().Msg("job center stopped")
+	return nil
+}
+
+// loopbackURL turns a bound address such as "[::]:8001" into a URL this process can call.
+func loopbackURL(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	return "http://127.0.0.1:" + port
+}

@@ -1,0 +1,3 @@
+module github.com/jobcenter/jobcenter/contracts
+
+go 1.26.0

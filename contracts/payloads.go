@@ -1,0 +1,172 @@
+package contracts
+
+import "time"
+
+// Version is the schema version written in every payload's "v" field.
+const Version = 1
+
+// Command types.
+const (
+	CmdCreate = "create"
+	CmdUpdate = "update"
+	CmdStart  = "start"
+	CmdStop   = "stop"
+	CmdExec   = "exec"
+	CmdDelete = "delete"
+	// CmdFinish is the trigger's own command: a date job fired, or a cron has no next time.
+	CmdFinish = "finish"
+)
+
+// Command is a write accepted by the api, appended to JOBCENTER_COMMANDS with its ID as
+// the message id, and applied by the trigger service in stream order.
+type Command struct {
+	V      int       `json:"v"`
+	ID     string    `json:"id"`
+	Type   string    `json:"type"`
+	Tenant string    `json:"tenant"`
+	JobID  string    `json:"job_id"`
+	JobKey string    `json:"job_key,omitempty"`
+	User   string    `json:"user,omitempty"`
+	At     time.Time `json:"at"`
+	// ReplyTo is a core NATS subject that receives the Outcome once applied.
+	ReplyTo string `json:"reply_to,omitempty"`
+	// Idempotent marks a command sent with an Idempotency-Key: its outcome is kept so that
+	// a repeated request can be answered with it.
+	Idempotent bool     `json:"idempotent,omitempty"`
+	Spec       *JobSpec `json:"spec,omitempty"`
+	// Version, on a finish command, is the job version it was decided against.
+	Version int64 `json:"version,omitempty"`
+}
+
+// JobSpec is what a user says a job is: the body of an add or update.
+type JobSpec struct {
+	Pid         string     `json:"pid"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	Trigger     string     `json:"trigger"`
+	Seconds     int64      `json:"seconds,omitempty"`
+	RunDate     *time.Time `json:"run_date,omitempty"`
+	Cron        string     `json:"cron,omitempty"`
+	TimeZone    string     `json:"time_zone,omitempty"`
+	FlowID      string     `json:"flow_id,omitempty"`
+	Code        string     `json:"code,omitempty"`
+	BizCode     string     `json:"bizcode,omitempty"`
+}
+
+// Job is a job's full state, as carried by lifecycle events and outcomes.
+type Job struct {
+	ID              string     `json:"id"`
+	Key             string     `json:"job_key"`
+	Tenant          string     `json:"tenant"`
+	Spec            JobSpec    `json:"spec"`
+	State           string     `json:"state"`
+	Coalesce        bool       `json:"coalesce"`
+	ReplaceExisting bool       `json:"replace_existing"`
+	StartedAt       *time.Time `json:"started_at,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	CreatedBy       string     `json:"created_by,omitempty"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+	UpdatedBy       string     `json:"updated_by,omitempty"`
+	Version         int64      `json:"version"`
+	LastCommand     string     `json:"last_command,omitempty"`
+}
+
+// Error is a rejected command's reason.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// Outcome answers a command: sent to its ReplyTo once applied or rejected.
+type Outcome struct {
+	V         int    `json:"v"`
+	CommandID string `json:"command_id"`
+	Error     *Error `json:"error,omitempty"`
+	// Job is the state after the command; for a delete, the state before it.
+	Job *Job `json:"job,omitempty"`
+	// FireID names the run an exec command started.
+	FireID string `json:"fire_id,omitempty"`
+}
+
+// LifecycleEvent records a change of a job, published on EventSubject.
+type LifecycleEvent struct {
+	V         int       `json:"v"`
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	Tenant    string    `json:"tenant"`
+	JobID     string    `json:"job_id"`
+	CommandID string    `json:"command_id,omitempty"`
+	User      string    `json:"user,omitempty"`
+	At        time.Time `json:"at"`
+	Job       Job       `json:"job"`
+}
+
+// Run types, the journal's runtype.
+const (
+	RunTypeTrigger = "trigger"
+	RunTypeManual  = "manual"
+)
+
+// Target is what a run executes: exactly one of its fields is set.
+type Target struct {
+	Code    string `json:"code,omitempty"`
+	FlowID  string `json:"flow_id,omitempty"`
+	BizCode string `json:"bizcode,omitempty"`
+}
+
+// Fire is one due run of a job, published on FireSubject with FireID as the message id.
+// FireID is the job id and the scheduled instant (or the exec command id), so a fire
+// published twice is stored once.
+type Fire struct {
+	V           int       `json:"v"`
+	FireID      string    `json:"fire_id"`
+	JournalID   string    `json:"journal_id"`
+	Seq         int64     `json:"seq"`
+	Tenant      string    `json:"tenant"`
+	JobID       string    `json:"job_id"`
+	JobKey      string    `json:"job_key"`
+	Name        string    `json:"name"`
+	RunType     string    `json:"runtype"`
+	ScheduledAt time.Time `json:"scheduled_at"`
+	FiredAt     time.Time `json:"fired_at"`
+	Target      Target    `json:"target"`
+	TimeoutMs   int64     `json:"timeout_ms,omitempty"`
+}
+
+// RunEvent reports a run's progress on RunSubject: once "running", once final.
+type RunEvent struct {
+	V         int        `json:"v"`
+	FireID    string     `json:"fire_id"`
+	JournalID string     `json:"journal_id"`
+	Tenant    string     `json:"tenant"`
+	JobID     string     `json:"job_id"`
+	Status    string     `json:"status"`
+	DynamicID string     `json:"dynamic_id"`
+	Attempts  int        `json:"attempts"`
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	// Detail is the run's log, or its error: the journal's exedes, bounded in size.
+	Detail string `json:"detail,omitempty"`
+	// Result is the JSON of the value the run returned.
+	Result string `json:"result,omitempty"`
+}
+
+// FlowRequest is the body of a request on FlowSubject or BizSubject (and of the HTTP POST
+// to JOBCENTER_FLOW_URL / JOBCENTER_BIZ_URL). A runner answers with FlowReply.
+type FlowRequest struct {
+	V           int       `json:"v"`
+	Tenant      string    `json:"tenant"`
+	JobID       string    `json:"job_id"`
+	FireID      string    `json:"fire_id"`
+	FlowID      string    `json:"flow_id,omitempty"`
+	BizCode     string    `json:"bizcode,omitempty"`
+	ScheduledAt time.Time `json:"scheduled_at"`
+}
+
+// FlowReply is a runner's answer: OK false (or a non-empty Error) fails the run.
+type FlowReply struct {
+	OK     bool   `json:"ok"`
+	Error  string `json:"error,omitempty"`
+	Output string `json:"output,omitempty"`
+}

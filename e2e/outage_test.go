@@ -1,0 +1,75 @@
+package e2e_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jobcenter/jobcenter/services/executor"
+	"github.com/jobcenter/jobcenter/services/trigger"
+	"github.com/jobcenter/jobcenter/shared/teststack"
+)
+
+func TestWithTheBrokerDownWritesAre503QuicklyAndTheCenterRecoversWhenItReturns(t *testing.T) {
+	c := newCenter(t)
+	id := c.do("POST", "/api/v1/jobs", "p", intervalBody()).must(t, 201).obj(t)["id"].(string)
+	c.stack.StopNATS(t)
+	began := time.Now()
+	code, _ := c.do("POST", "/api/v1/jobs", "p", intervalBody()).must(t, 503).errField(t)
+	if took := time.Since(began); took > 1500*time.Millisecond || code != "unavailable" {
+		t.Fatalf("503 %q after %v; want it within a second and a half", code, took)
+	}
+	// Reads come from the store and still work.
+	c.do("GET", "/api/v1/jobs/"+id, "p", nil).must(t, 200)
+	c.do("GET", "/readyz", "", nil).must(t, 503)
+	c.stack.StartNATS(t)
+	teststack.Eventually(t, 20*time.Second, "writes never recovered", func() bool {
+		return c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil).status == 200
+	})
+	c.waitReady()
+}
+
+func TestAFlowRunsByHTTPWhenAFlowURLIsSet(t *testing.T) {
+	c := newCenter(t)
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, r.URL.Path+" "+string(b))
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/good"):
+			_, _ = io.WriteString(w, `{"ok": true, "output": "done by http"}`)
+		case strings.HasSuffix(r.URL.Path, "/slow"):
+			time.Sleep(3 * time.Second)
+		default:
+			http.Error(w, "flow exploded", http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	c.stop("trigger")
+	c.startTrigger(func(cfg *trigger.Config) { cfg.ExecTimeout = time.Second })
+	c.stop("executor")
+	c.startExecutor(func(cfg *executor.Config) {
+		cfg.FlowURL = srv.URL + "/flows/{flow_id}"
+		cfg.Timeout = time.Second
+	})
+	c.waitReady()
+	tests := []struct{ flow, status, detail string }{
+		{"good", "success", "done by http"},
+		{"bad", "failure", "HTTP 500"},
+		{"slow", "failure", "timeout"},
+	}
+	for _, tc := range tests {
+		body := intervalBody()
+		delete(body, "code")
+		body["flow_id"] = tc.flow
+		id := c.do("POST", "/api/v1/jobs", "p", body).must(t, 201).obj(t)["id"].(string)
+		c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+		e := c.waitJournal("p", id, 1).Data[0]
+		if e["exestatus"] != tc.status || !strings.Contains(e["exedes"].(string), tc.detail) {
+			t.Fatalf("flow %s: %s", tc.flow, mustJSON(e))
+		}
+	}
+}

@@ -1,0 +1,162 @@
+// Package api is the api service: the HTTP face of Job Center. Writes become commands in
+// JetStream; reads come from the MongoDB projections. main only wires it.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/api/internal/commander"
+	"github.com/jobcenter/jobcenter/services/api/internal/httpapi"
+	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/clock"
+	"github.com/jobcenter/jobcenter/shared/config"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+)
+
+// Config configures the api service.
+type Config struct {
+	HTTPAddr string
+	NATSURL  string
+	MongoURI string
+	MongoDB  string
+	Streams  bus.StreamsConfig
+	Loc      *time.Location
+	// ApplyWait is how long a write waits for the trigger before answering 202.
+	ApplyWait time.Duration
+	// BrokerTimeout and StoreTimeout bound each call, so an outage is a quick 503.
+	BrokerTimeout time.Duration
+	StoreTimeout  time.Duration
+	BodyLimit     int64
+	Clock         clock.Clock
+	Log           zerolog.Logger
+}
+
+// ConfigFromEnv reads the api's settings.
+func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
+	return Config{
+		HTTPAddr:      e.Str("JOBCENTER_HTTP_ADDR", ":8001"),
+		NATSURL:       e.Str("NATS_URL", "nats://127.0.0.1:4222"),
+		MongoURI:      e.Str("MONGO_URI", "mongodb://127.0.0.1:27017"),
+		MongoDB:       e.Str("JOBCENTER_MONGO_DB", "jobcenter"),
+		Streams:       streams,
+		Loc:           e.Location("JOBCENTER_TZ", "Asia/Shanghai"),
+		ApplyWait:     e.Duration("JOBCENTER_APPLY_WAIT", 2*time.Second),
+		BrokerTimeout: e.Duration("JOBCENTER_BROKER_TIMEOUT", time.Second),
+		StoreTimeout:  e.Duration("JOBCENTER_STORE_TIMEOUT", 5*time.Second),
+		BodyLimit:     int64(e.Int("JOBCENTER_BODY_LIMIT", 1<<20, 1024, 64<<20)),
+	}
+}
+
+// Service is a running api.
+type Service struct {
+	cfg   Config
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	store *mongostore.Store
+	cmd   *commander.Commander
+	srv   *http.Server
+	ln    net.Listener
+}
+
+// New connects to the broker and the store and binds the HTTP address.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	nc, err := bus.Connect(cfg.NATSURL, "jobcenter-api", cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	store, err := mongostore.Open(ctx, cfg.MongoURI, cfg.MongoDB, cfg.StoreTimeout)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	cmd, err := commander.New(nc, js, store, cfg.ApplyWait, cfg.BrokerTimeout)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	s := &Service{cfg: cfg, nc: nc, js: js, store: store, cmd: cmd, ln: ln}
+	h := httpapi.New(httpapi.Deps{
+		Store: store, Commander: cmd, Loc: cfg.Loc, Clock: cfg.Clock, Ready: s.ready,
+		BodyLimit: cfg.BodyLimit, StoreTimeout: cfg.StoreTimeout, Log: cfg.Log,
+	})
+	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return s, nil
+}
+
+// Addr is the bound HTTP address.
+func (s *Service) Addr() string { return s.ln.Addr().String() }
+
+// Run serves HTTP until ctx ends, then drains requests under way.
+func (s *Service) Run(ctx context.Context) error {
+	defer s.nc.Close()
+	defer func() { _ = s.store.Close(context.Background()) }()
+	defer s.cmd.Close()
+	if err := bus.Provision(ctx, s.js, s.cfg.Streams); err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	s.cfg.Log.Info().Str("addr", s.Addr()).Msg("api serving")
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	s.cfg.Log.Info().Msg("api stopped")
+	return nil
+}
+
+// ready: the broker and the store answer, and a trigger and an executor are pulling
+// from their consumers.
+func (s *Service) ready(ctx context.Context) error {
+	if !s.nc.IsConnected() {
+		return errors.New("nats: not connected")
+	}
+	if err := s.store.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	for _, c := range []struct{ stream, name string }{
+		{contracts.StreamCommands, "trigger"}, {contracts.StreamRuns, "executor"},
+	} {
+		cons, err := s.js.Consumer(ctx, c.stream, c.name)
+		if err != nil {
+			return fmt.Errorf("%s service: %w", c.name, err)
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("%s service: %w", c.name, err)
+		}
+		if info.NumWaiting == 0 {
+			return fmt.Errorf("%s service: no instance is pulling", c.name)
+		}
+	}
+	return nil
+}

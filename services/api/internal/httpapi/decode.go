@@ -1,0 +1,143 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/jobcenter/jobcenter/shared/job"
+)
+
+// jobBody is the body of sdk_add_job and sdk_update_job.
+type jobBody struct {
+	Pid         *string         `json:"pid"`
+	Name        *string         `json:"name"`
+	Description *string         `json:"description"`
+	Trigger     *string         `json:"trigger"`
+	Seconds     json.RawMessage `json:"seconds"`
+	RunDate     *string         `json:"run_date"`
+	FlowID      *string         `json:"flow_id"`
+	Code        *string         `json:"code"`
+}
+
+// input converts the body to the domain's input, checking seconds is a whole number.
+func (b jobBody) input() (job.Input, error) {
+	in := job.Input{
+		Pid: deref(b.Pid), Name: deref(b.Name), Description: deref(b.Description),
+		Trigger: deref(b.Trigger), RunDate: deref(b.RunDate), FlowID: deref(b.FlowID), Code: deref(b.Code),
+	}
+	if raw := bytes.TrimSpace(b.Seconds); len(raw) > 0 && string(raw) != "null" {
+		n, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil {
+			return job.Input{}, badRequest("seconds", fmt.Sprintf("must be a whole number of seconds, got %s", clip(string(raw))))
+		}
+		in.Seconds = &n
+	}
+	return in, nil
+}
+
+// decodeBody reads a JSON object into v strictly: the content type must be JSON (or
+// absent), the body at most limit bytes of valid UTF-8, one object, no unknown field.
+func decodeBody(c echo.Context, limit int64, v any) error {
+	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != echo.MIMEApplicationJSON {
+			return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+				Message: fmt.Sprintf("Content-Type must be application/json, got %q", clip(ct))}
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(c.Request().Body, limit+1))
+	if err != nil {
+		return badRequest("", "the body could not be read: "+err.Error())
+	}
+	if int64(len(data)) > limit {
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return badRequest("", "the body is empty: send a JSON object")
+	}
+	if !utf8.Valid(data) {
+		return badRequest("", "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return badRequest("", "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// jsonError names the field a decoding error is about.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return badRequest("", "the body must be a JSON object")
+		}
+		return badRequest(field, fmt.Sprintf("must be of type %s, got a JSON %s", friendlyType(te.Type.String()), te.Value))
+	case errors.As(err, &se):
+		return badRequest("", fmt.Sprintf("the body is not valid JSON (at byte %d): %v", se.Offset, se))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return badRequest(field, fmt.Sprintf("unknown field %q", field))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("", "the body is not valid JSON: it ends too early")
+	}
+	return badRequest("", "the body is not valid JSON: "+err.Error())
+}
+
+func friendlyType(t string) string {
+	switch t {
+	case "*string", "string":
+		return "string"
+	case "json.RawMessage":
+		return "number"
+	}
+	return strings.TrimPrefix(t, "*")
+}
+
+// queryInt reads an optional whole-number query parameter within [lo, hi].
+func queryInt(c echo.Context, name string, def, lo, hi int64) (int64, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest(name, fmt.Sprintf("must be a whole number from %d to %d, got %q", lo, hi, clip(v)))
+	}
+	return n, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		s = s[:60]
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+		return s + "…"
+	}
+	return s
+}

@@ -1,0 +1,87 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/services/api/internal/commander"
+	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+)
+
+// apiError is an answer with a status and the error body
+// {"error": {"code": "...", "message": "...", "field": "..."}}.
+type apiError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func badRequest(field, msg string) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: msg, Field: field}
+}
+
+var errJobNotFound = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "job not found"}
+
+// storeUnavailable reports a store call that failed: the store is away or too slow.
+func storeUnavailable(err error) *apiError {
+	return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the store is unavailable: " + err.Error()}
+}
+
+// toAPIError is the one place where errors become HTTP answers.
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	var fe *job.FieldError
+	var ce *job.ConflictError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &fe):
+		return badRequest(fe.Field, fe.Error())
+	case errors.As(err, &ce):
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: ce.Msg, Field: ce.Field}
+	case errors.Is(err, job.ErrNotFound), errors.Is(err, mongostore.ErrNotFound):
+		return errJobNotFound
+	case errors.Is(err, commander.ErrUnavailable):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the broker is unavailable; the write was not accepted: " + err.Error()}
+	case errors.As(err, &he):
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok {
+			msg = m
+		}
+		code := map[int]string{
+			http.StatusNotFound: "not_found", http.StatusMethodNotAllowed: "method_not_allowed",
+			http.StatusRequestEntityTooLarge: "too_large", http.StatusUnsupportedMediaType: "unsupported_media_type",
+			http.StatusTooManyRequests: "rate_limited", http.StatusUnauthorized: "unauthorized", http.StatusForbidden: "forbidden",
+		}[he.Code]
+		if code == "" {
+			code = "invalid"
+			if he.Code >= 500 {
+				code = "internal"
+			}
+		}
+		return &apiError{Status: he.Code, Code: code, Message: msg}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+}
+
+// errorHandler answers every error as JSON.
+func errorHandler(log zerolog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		ae := toAPIError(err)
+		if ae.Status >= 500 {
+			log.Error().Err(err).Str("path", c.Path()).Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("request failed")
+		}
+		_ = c.JSON(ae.Status, map[string]*apiError{"error": ae})
+	}
+}

@@ -1,0 +1,200 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/api/internal/commander"
+	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/wire"
+)
+
+type handlers struct{ d Deps }
+
+func (h *handlers) storeCtx(c echo.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request().Context(), h.d.StoreTimeout)
+}
+
+// find reads the tenant's live job by either id; another tenant's job is not found.
+func (h *handlers) find(c echo.Context) (mongostore.StoredJob, error) {
+	ctx, cancel := h.storeCtx(c)
+	defer cancel()
+	sj, err := h.d.Store.FindJob(ctx, c.Param("id"))
+	switch {
+	case errors.Is(err, mongostore.ErrNotFound):
+		return sj, errJobNotFound
+	case err != nil:
+		return sj, storeUnavailable(err)
+	case sj.Job.Tenant != c.Get(tenantKey).(string) || !sj.Job.Live():
+		return sj, errJobNotFound
+	}
+	return sj, nil
+}
+
+func (h *handlers) getJob(c echo.Context) error {
+	sj, err := h.find(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toJobInfo(sj.Job, h.d.Clock.Now(), h.d.Loc))
+}
+
+func (h *handlers) listJobs(c echo.Context) error {
+	page, err := queryInt(c, "page", 1, 1, 1<<31)
+	if err != nil {
+		return err
+	}
+	size, err := queryInt(c, "size", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := h.storeCtx(c)
+	defer cancel()
+	jobs, total, err := h.d.Store.ListJobs(ctx, c.Get(tenantKey).(string), c.QueryParam("pid"), (page-1)*size, size)
+	if err != nil {
+		return storeUnavailable(err)
+	}
+	now := h.d.Clock.Now()
+	out := make([]jobInfo, len(jobs))
+	for i, sj := range jobs {
+		out[i] = toJobInfo(sj.Job, now, h.d.Loc)
+	}
+	c.Response().Header().Set("X-Total-Count", strconv.FormatInt(total, 10))
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *handlers) addJob(c echo.Context) error {
+	var b jobBody
+	if err := decodeBody(c, h.d.BodyLimit, &b); err != nil {
+		return err
+	}
+	in, err := b.input()
+	if err != nil {
+		return err
+	}
+	now := h.d.Clock.Now()
+	spec, err := in.ForCreate(now, h.d.Loc)
+	if err != nil {
+		return err
+	}
+	cmd := h.command(c, job.Create, "", &spec)
+	return h.send(c, cmd, http.StatusCreated)
+}
+
+func (h *handlers) updateJob(c echo.Context) error {
+	var b jobBody
+	if err := decodeBody(c, h.d.BodyLimit, &b); err != nil {
+		return err
+	}
+	in, err := b.input()
+	if err != nil {
+		return err
+	}
+	sj, err := h.find(c)
+	if err != nil {
+		return err
+	}
+	spec, err := in.ForUpdate(sj.Job.Spec, h.d.Clock.Now(), h.d.Loc)
+	if err != nil {
+		return err
+	}
+	return h.send(c, h.command(c, job.Update, sj.Job.ID, &spec), http.StatusOK)
+}
+
+func (h *handlers) startJob(c echo.Context) error  { return h.lifecycle(c, job.Start) }
+func (h *handlers) stopJob(c echo.Context) error   { return h.lifecycle(c, job.Stop) }
+func (h *handlers) execJob(c echo.Context) error   { return h.lifecycle(c, job.Exec) }
+func (h *handlers) deleteJob(c echo.Context) error { return h.lifecycle(c, job.Delete) }
+
+func (h *handlers) lifecycle(c echo.Context, t job.CommandType) error {
+	sj, err := h.find(c)
+	if err != nil {
+		return err
+	}
+	return h.send(c, h.command(c, t, sj.Job.ID, nil), http.StatusOK)
+}
+
+// command builds a command from the request; a create gets new ids (derived from the
+// Idempotency-Key when there is one, so that a repeated request names the same job).
+func (h *handlers) command(c echo.Context, t job.CommandType, jobID string, spec *job.Spec) contracts.Command {
+	tenant := c.Get(tenantKey).(string)
+	key := c.Request().Header.Get("Idempotency-Key")
+	id := commander.NewID(tenant, key)
+	cmd := job.Command{
+		ID: id, Type: t, Tenant: tenant, JobID: jobID, User: c.Request().Header.Get("X-User-Id"),
+		At: h.d.Clock.Now().UTC().Truncate(time.Millisecond), Spec: spec,
+	}
+	if t == job.Create {
+		seed := ""
+		if key != "" {
+			seed = id
+		}
+		cmd.JobID = commander.UUID(seedFor(seed, "id"))
+		cmd.JobKey = commander.UUID(seedFor(seed, "key"))
+	}
+	return wire.CommandToPayload(cmd, "", key != "")
+}
+
+func seedFor(seed, part string) string {
+	if seed == "" {
+		return ""
+	}
+	return seed + "/" + part
+}
+
+// send stores the command and answers with the applied state, the rejection, or 202.
+func (h *handlers) send(c echo.Context, cmd contracts.Command, okStatus int) error {
+	res, err := h.d.Commander.Send(c.Request().Context(), cmd)
+	if err != nil {
+		return err
+	}
+	if res.Accepted() {
+		return c.JSON(http.StatusAccepted, map[string]string{
+			"id": cmd.JobID, "jobId": cmd.JobKey, "status": "accepted", "commandId": cmd.ID,
+		})
+	}
+	o := res.Outcome
+	if o.Error != nil {
+		status := map[string]int{"not_found": http.StatusNotFound, "conflict": http.StatusConflict}[o.Error.Code]
+		if status == 0 {
+			status = http.StatusBadRequest
+		}
+		return &apiError{Status: status, Code: o.Error.Code, Message: o.Error.Message, Field: o.Error.Field}
+	}
+	if o.Job == nil {
+		return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "the outcome carries no job"}
+	}
+	if o.FireID != "" {
+		c.Response().Header().Set("X-Fire-Id", o.FireID)
+	}
+	return c.JSON(okStatus, toJobInfo(wire.JobFromPayload(*o.Job), h.d.Clock.Now(), h.d.Loc))
+}
+
+func (h *handlers) journal(c echo.Context) error {
+	page, err := queryInt(c, "page", 1, 1, 1<<31)
+	if err != nil {
+		return err
+	}
+	size, err := queryInt(c, "size", 20, 1, 1000)
+	if err != nil {
+		return err
+	}
+	sj, err := h.find(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := h.storeCtx(c)
+	defer cancel()
+	p, err := h.d.Store.JournalPage(ctx, sj.Job.ID, sj.Progress.Seq, page, size)
+	if err != nil {
+		return storeUnavailable(err)
+	}
+	return c.JSON(http.StatusOK, toJournalPage(p))
+}

@@ -1,0 +1,141 @@
+package httpapi
+
+import (
+	"time"
+
+	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+)
+
+// jobInfo is the SDK's job info, field for field (the seed lists them alphabetically).
+type jobInfo struct {
+	Code         *string      `json:"code"`
+	CreateTime   string       `json:"createTime"`
+	CreateUser   *string      `json:"createUser"`
+	DataLevel    string       `json:"dataLevel"`
+	Description  string       `json:"description"`
+	FlowID       *string      `json:"flowId"`
+	ID           string       `json:"id"`
+	JobID        string       `json:"jobId"`
+	JobParameter jobParameter `json:"jobParameter"`
+	Name         string       `json:"name"`
+	NextRunTime  *string      `json:"next_run_time"`
+	Pid          string       `json:"pid"`
+	ProjectID    string       `json:"projectId"`
+	UpdateTime   string       `json:"updateTime"`
+	UpdateUser   *string      `json:"updateUser"`
+}
+
+type jobParameter struct {
+	Coalesce        bool    `json:"coalesce"`
+	Code            *string `json:"code"`
+	ID              string  `json:"id"`
+	ProjectID       string  `json:"project_id"`
+	ReplaceExisting bool    `json:"replace_existing"`
+	RunDate         *string `json:"run_date"`
+	Seconds         *int64  `json:"seconds"`
+	Trigger         string  `json:"trigger"`
+}
+
+// toJobInfo renders a job as the SDK shows it, times in loc; next_run_time is the next
+// fire after now while the job is started, else null.
+func toJobInfo(j job.Job, now time.Time, loc *time.Location) jobInfo {
+	s := j.Spec
+	info := jobInfo{
+		Code:        optional(s.Target.Code),
+		CreateTime:  job.FormatLocal(j.CreatedAt, loc),
+		CreateUser:  optional(j.CreatedBy),
+		DataLevel:   "normal",
+		Description: s.Description,
+		FlowID:      optional(s.Target.FlowID),
+		ID:          j.ID,
+		JobID:       j.Key,
+		Name:        s.Name,
+		Pid:         s.Pid,
+		ProjectID:   j.Tenant,
+		UpdateTime:  job.FormatLocal(j.UpdatedAt, loc),
+		UpdateUser:  optional(j.UpdatedBy),
+		JobParameter: jobParameter{
+			Coalesce:        j.Coalesce,
+			Code:            optional(s.Target.Code),
+			ID:              j.Key,
+			ProjectID:       j.Tenant,
+			ReplaceExisting: j.ReplaceExisting,
+			Trigger:         string(s.Trigger.Kind),
+		},
+	}
+	switch s.Trigger.Kind {
+	case job.Interval:
+		n := int64(s.Trigger.Every / time.Second)
+		info.JobParameter.Seconds = &n
+	case job.Date:
+		info.JobParameter.RunDate = optional(job.FormatLocal(s.Trigger.RunAt, loc))
+	}
+	if next, ok := j.Next(now); ok {
+		info.NextRunTime = optional(job.FormatLocal(next, loc))
+	}
+	return info
+}
+
+// JournalTimeLayout is how journal times are written, as in the Quartz API's example:
+// "2020-04-26T15:59:59.652+0000", in UTC.
+const JournalTimeLayout = "2006-01-02T15:04:05.000-0700"
+
+// journalEntry is one run as the journal shows it (the Quartz API's field names).
+type journalEntry struct {
+	TriggerID     string  `json:"triggerid"`
+	JobInfoID     string  `json:"jobinfoid"`
+	ExeStartTime  *string `json:"exestarttime"`
+	ExeDes        string  `json:"exedes"`
+	ExeStatus     string  `json:"exestatus"`
+	TriggerStatus string  `json:"triggerstatus"`
+	ExeTotalTime  int     `json:"exetotaltime"`
+	DynamicID     string  `json:"dynamicid"`
+	TriggerTime   string  `json:"triggertime"`
+	UpdateTime    *string `json:"updatetime"`
+	RunType       string  `json:"runtype"`
+}
+
+// journalPage is a page of runs: {pageIndex, pageSize, resultCount, pageCount, data}.
+type journalPage struct {
+	PageSize    int64          `json:"pageSize"`
+	PageIndex   int64          `json:"pageIndex"`
+	ResultCount int64          `json:"resultCount"`
+	PageCount   int64          `json:"pageCount"`
+	Data        []journalEntry `json:"data"`
+}
+
+func toJournalPage(p mongostore.Page) journalPage {
+	out := journalPage{PageSize: p.Size, PageIndex: p.Index, ResultCount: p.Total, PageCount: p.Pages, Data: make([]journalEntry, 0, len(p.Entries))}
+	for _, e := range p.Entries {
+		out.Data = append(out.Data, journalEntry{
+			TriggerID:     e.TriggerID,
+			JobInfoID:     e.JobID,
+			ExeStartTime:  journalTime(e.ExeStartTime),
+			ExeDes:        e.ExeDes,
+			ExeStatus:     e.ExeStatus,
+			TriggerStatus: e.TriggerStatus,
+			ExeTotalTime:  e.ExeTotalTime,
+			DynamicID:     e.DynamicID,
+			TriggerTime:   e.TriggerTime.UTC().Format(JournalTimeLayout),
+			UpdateTime:    journalTime(e.UpdateTime),
+			RunType:       e.RunType,
+		})
+	}
+	return out
+}
+
+func journalTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := t.UTC().Format(JournalTimeLayout)
+	return &s
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

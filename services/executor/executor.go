@@ -1,0 +1,157 @@
+// Package executor is the executor service: any number of instances share the fires as a
+// work queue, run each job's target and report the result. main only wires it.
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/executor/internal/runner"
+	"github.com/jobcenter/jobcenter/services/executor/internal/sdk"
+	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/config"
+	"github.com/jobcenter/jobcenter/shared/jobcode"
+)
+
+// Consumer is the durable consumer every executor instance shares.
+const Consumer = "executor"
+
+// Config configures the executor service.
+type Config struct {
+	NATSURL string
+	Streams bus.StreamsConfig
+	// APIURL is where the sdk_* calls of job code go.
+	APIURL string
+	// Timeout bounds a run when its fire names none.
+	Timeout time.Duration
+	// Concurrency is how many runs one instance makes at once.
+	Concurrency     int
+	FlowURL, BizURL string
+	Log             zerolog.Logger
+}
+
+// ConfigFromEnv reads the executor's settings.
+func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
+	return Config{
+		NATSURL:     e.Str("NATS_URL", "nats://127.0.0.1:4222"),
+		Streams:     streams,
+		APIURL:      e.Str("JOBCENTER_API_URL", "http://127.0.0.1:8001"),
+		Timeout:     e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second),
+		Concurrency: e.Int("JOBCENTER_EXEC_CONCURRENCY", 16, 1, 4096),
+		FlowURL:     e.Str("JOBCENTER_FLOW_URL", ""),
+		BizURL:      e.Str("JOBCENTER_BIZ_URL", ""),
+	}
+}
+
+// Service is a running executor.
+type Service struct {
+	cfg    Config
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	runner *runner.Runner
+	ready  chan struct{}
+}
+
+// New connects to the broker.
+func New(cfg Config) (*Service, error) {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 16
+	}
+	nc, err := bus.Connect(cfg.NATSURL, "jobcenter-executor", cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	hc := &http.Client{Timeout: cfg.Timeout + 5*time.Second}
+	r := &runner.Runner{
+		JS: js, NC: nc, Timeout: cfg.Timeout, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
+		Log: cfg.Log.With().Str("part", "runner").Logger(),
+		SDK: func(tenant string) jobcode.SDK {
+			return sdk.Client{BaseURL: cfg.APIURL, Project: tenant, User: "job-center", HTTP: hc}
+		},
+	}
+	return &Service{cfg: cfg, nc: nc, js: js, runner: r, ready: make(chan struct{})}, nil
+}
+
+// Runner exposes the runner's hooks (OnFinished) to whoever wires the service.
+func (s *Service) Runner() *runner.Runner { return s.runner }
+
+// Ready is closed once the executor takes fires.
+func (s *Service) Ready() <-chan struct{} { return s.ready }
+
+// Check reports whether the broker answers.
+func (s *Service) Check(context.Context) error {
+	if !s.nc.IsConnected() {
+		return errors.New("nats: not connected")
+	}
+	return nil
+}
+
+// Run takes fires until ctx ends, then lets the runs under way finish (each within its
+// timeout) before returning.
+func (s *Service) Run(ctx context.Context) error {
+	defer s.nc.Close()
+	if err := bus.Provision(ctx, s.js, s.cfg.Streams); err != nil {
+		return err
+	}
+	cons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamRuns, jetstream.ConsumerConfig{
+		Durable: Consumer, FilterSubject: contracts.FireSubjects,
+		AckPolicy: jetstream.AckExplicitPolicy,
+		// A run may take its whole timeout; only then is the fire offered to another instance.
+		AckWait:       s.cfg.Timeout + 30*time.Second,
+		MaxAckPending: s.cfg.Concurrency * 64,
+	})
+	if err != nil {
+		return fmt.Errorf("executor consumer: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(s.cfg.Concurrency * 2))
+	if err != nil {
+		return fmt.Errorf("executor consume: %w", err)
+	}
+	work := make(chan jetstream.Msg)
+	var wg sync.WaitGroup
+	for range s.cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for msg := range work {
+				// A run under way finishes (within its timeout) even when shutdown begins.
+				bus.Settle(s.nc, Consumer, msg, s.runner.Handle(context.WithoutCancel(ctx), msg), s.cfg.Log)
+			}
+		}()
+	}
+	close(s.ready)
+	s.cfg.Log.Info().Int("concurrency", s.cfg.Concurrency).Msg("executor running")
+	go func() {
+		<-ctx.Done()
+		it.Drain()
+	}()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				break
+			}
+			s.cfg.Log.Warn().Err(err).Msg("fire pull failed")
+			continue
+		}
+		work <- msg
+	}
+	close(work)
+	wg.Wait()
+	s.cfg.Log.Info().Msg("executor stopped")
+	return nil
+}

@@ -1,0 +1,26 @@
+module github.com/jobcenter/jobcenter/services/executor
+
+go 1.26.0
+
+require github.com/jobcenter/jobcenter/contracts v0.0.0-00010101000000-000000000000
+
+replace github.com/jobcenter/jobcenter/contracts => ../../contracts
+
+require (
+	github.com/jobcenter/jobcenter/shared v0.0.0-00010101000000-000000000000
+	github.com/nats-io/nats.go v1.55.0
+	github.com/rs/zerolog v1.35.1
+)
+
+require (
+	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/mattn/go-colorable v0.1.15 // indirect
+	github.com/mattn/go-isatty v0.0.22 // indirect
+	github.com/nats-io/nkeys v0.4.16 // indirect
+	github.com/nats-io/nuid v1.0.1 // indirect
+	go.starlark.net v0.0.0-20260908191801-89a6a09411d5 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
+
+replace github.com/jobcenter/jobcenter/shared => ../../shared

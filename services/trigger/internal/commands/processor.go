@@ -1,0 +1,180 @@
+// Package commands applies the api's commands, one at a time in stream order: it checks
+// each against the job's current state (job.Decide), records the resulting lifecycle
+// events in JetStream, writes the job projection, updates the scheduler, and answers the
+// api. Every step is idempotent, so a command redelivered after a crash changes nothing.
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/clock"
+	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/wire"
+)
+
+// Scheduler is what the processor tells about changed jobs.
+type Scheduler interface {
+	Put(j job.Job)
+	FireNow(ctx context.Context, jobID, commandID string) string
+}
+
+// Processor applies commands.
+type Processor struct {
+	Store *mongostore.Store
+	JS    jetstream.JetStream
+	NC    *nats.Conn
+	Sched Scheduler
+	Clock clock.Clock
+	Log   zerolog.Logger
+	// OnApplied, if set, is called after each command with its outcome.
+	OnApplied func(c contracts.Command, o contracts.Outcome)
+}
+
+// Handle applies one command message. Malformed commands are poison; store or broker
+// failures are returned for a retry.
+func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
+	var c contracts.Command
+	if err := json.Unmarshal(msg.Data(), &c); err != nil {
+		return bus.Poison(fmt.Errorf("command does not decode: %w", err))
+	}
+	if c.ID == "" || c.Type == "" || c.Tenant == "" || c.JobID == "" {
+		return bus.Poison(errors.New("command lacks id, type, tenant or job_id"))
+	}
+	log := p.Log.With().Str("command_id", c.ID).Str("type", c.Type).Str("tenant", c.Tenant).Str("job_id", c.JobID).Logger()
+	if c.Idempotent {
+		if kept, err := p.Store.Outcome(ctx, c.ID); err == nil {
+			p.reply(c.ReplyTo, kept)
+			return nil
+		}
+	}
+	out, err := p.apply(ctx, c)
+	if err != nil {
+		return err
+	}
+	data, _ := json.Marshal(out)
+	if c.Idempotent {
+		if err := p.Store.SaveOutcome(ctx, c.ID, data); err != nil {
+			return err
+		}
+	}
+	if out.Error != nil {
+		log.Info().Str("code", out.Error.Code).Str("reason", out.Error.Message).Msg("command rejected")
+	} else {
+		log.Debug().Msg("command applied")
+	}
+	if p.OnApplied != nil {
+		p.OnApplied(c, out)
+	}
+	p.reply(c.ReplyTo, data)
+	return nil
+}
+
+func (p *Processor) apply(ctx context.Context, c contracts.Command) (contracts.Outcome, error) {
+	out := contracts.Outcome{V: contracts.Version, CommandID: c.ID}
+	var cur *job.Job
+	switch sj, err := p.Store.GetJob(ctx, c.JobID); {
+	case err == nil:
+		cur = &sj.Job
+	case !errors.Is(err, mongostore.ErrNotFound):
+		return out, fmt.Errorf("read job %s: %w", c.JobID, err)
+	}
+	now := p.Clock.Now().UTC().Truncate(time.Millisecond)
+	d, err := job.Decide(wire.CommandFromPayload(c), cur, now)
+	if err != nil {
+		out.Error = Reason(err)
+		return out, nil
+	}
+	if len(d.Events) > 0 {
+		if err := p.record(ctx, c, d); err != nil {
+			return out, err
+		}
+		var keys []string
+		if c.Type == contracts.CmdCreate {
+			keys = append(keys, d.Job.Key)
+		}
+		if err := p.Store.PutJob(ctx, *d.Job, keys...); err != nil {
+			return out, err
+		}
+		p.Sched.Put(*d.Job)
+	}
+	if d.Fire {
+		out.FireID = p.Sched.FireNow(ctx, d.Job.ID, c.ID)
+	}
+	pj := wire.JobToPayload(*d.Job)
+	out.Job = &pj
+	return out, nil
+}
+
+// record publishes the decision's lifecycle events; their ids derive from the command's,
+// so a redelivered command's events are stored once.
+func (p *Processor) record(ctx context.Context, c contracts.Command, d job.Decision) error {
+	for _, ev := range d.Events {
+		e := contracts.LifecycleEvent{
+			V: contracts.Version, ID: c.ID + ":" + string(ev), Type: string(ev),
+			Tenant: d.Job.Tenant, JobID: d.Job.ID, CommandID: c.ID, User: c.User,
+			At: d.Job.UpdatedAt, Job: wire.JobToPayload(*d.Job),
+		}
+		data, _ := json.Marshal(e)
+		if _, err := p.JS.Publish(ctx, contracts.EventSubject(e.Tenant, e.JobID, e.Type), data, jetstream.WithMsgID(e.ID)); err != nil {
+			return fmt.Errorf("record %s event: %w", ev, err)
+		}
+	}
+	return nil
+}
+
+func (p *Processor) reply(to string, data []byte) {
+	if to == "" {
+		return
+	}
+	if err := p.NC.Publish(to, data); err != nil {
+		p.Log.Warn().Err(err).Msg("reply to api failed; it will answer 202")
+	}
+}
+
+// Reason turns a domain error into the outcome's error.
+func Reason(err error) *contracts.Error {
+	var fe *job.FieldError
+	var ce *job.ConflictError
+	switch {
+	case errors.As(err, &fe):
+		return &contracts.Error{Code: "invalid", Message: fe.Error(), Field: fe.Field}
+	case errors.As(err, &ce):
+		return &contracts.Error{Code: "conflict", Message: ce.Msg, Field: ce.Field}
+	case errors.Is(err, job.ErrNotFound):
+		return &contracts.Error{Code: "not_found", Message: "job not found"}
+	}
+	return &contracts.Error{Code: "invalid", Message: err.Error()}
+}
+
+// Finisher sends the trigger's own finish commands through the command stream, so that a
+// job's lifecycle has a single writer.
+type Finisher struct {
+	JS    jetstream.JetStream
+	Clock clock.Clock
+	Log   zerolog.Logger
+}
+
+// Finish asks for j to be marked finished.
+func (f Finisher) Finish(j job.Job) {
+	c := contracts.Command{
+		V: contracts.Version, ID: fmt.Sprintf("finish-%s-v%d", j.ID, j.Version), Type: contracts.CmdFinish,
+		Tenant: j.Tenant, JobID: j.ID, At: f.Clock.Now().UTC().Truncate(time.Millisecond), Version: j.Version,
+	}
+	data, _ := json.Marshal(c)
+	// Asynchronous: the scheduler loop calls this and must not wait on the broker; a lost
+	// finish is re-issued when the scheduler next loads the job.
+	if _, err := f.JS.PublishAsync(contracts.CommandSubject(c.Tenant), data, jetstream.WithMsgID(c.ID)); err != nil {
+		f.Log.Warn().Err(err).Str("job_id", j.ID).Msg("finish command not published")
+	}
+}

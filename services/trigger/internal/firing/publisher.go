@@ -1,0 +1,179 @@
+// Package firing takes the scheduler's fires to JetStream: published asynchronously with
+// the fire id as message id, retried until stored, and remembered once stored so that
+// the job's progress is saved only for fires the stream really holds.
+package firing
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+)
+
+// Publisher is the scheduler's way to the broker.
+type Publisher struct {
+	js      jetstream.JetStream
+	log     zerolog.Logger
+	in      chan contracts.Fire
+	pending chan inflight
+	// OnStored, if set, is called once per fire the stream acknowledged.
+	OnStored func(f contracts.Fire, storedAt time.Time)
+
+	mu      sync.Mutex
+	stored  map[string]mongostore.Progress
+	lastSeq uint64
+}
+
+type inflight struct {
+	fire contracts.Fire
+	msg  *nats.Msg
+	ack  jetstream.PubAckFuture
+}
+
+// New returns a publisher; Run it.
+func New(js jetstream.JetStream, log zerolog.Logger) *Publisher {
+	return &Publisher{
+		js:      js,
+		log:     log,
+		in:      make(chan contracts.Fire, 1<<16),
+		pending: make(chan inflight, 1<<16),
+		stored:  make(map[string]mongostore.Progress),
+	}
+}
+
+// Publish queues a fire. It blocks only when 65,536 fires are already queued.
+func (p *Publisher) Publish(f contracts.Fire) { p.in <- f }
+
+// Run publishes queued fires until ctx ends.
+func (p *Publisher) Run(ctx context.Context) {
+	go p.settle(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case f := <-p.in:
+			msg := message(f)
+			for {
+				ack, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(f.FireID))
+				if err == nil {
+					p.pending <- inflight{fire: f, msg: msg, ack: ack}
+					break
+				}
+				p.log.Warn().Err(err).Str("fire_id", f.FireID).Msg("fire publish refused; retrying")
+				if !sleep(ctx, 100*time.Millisecond) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// settle waits for acknowledgements in publish order and retries failed fires
+// synchronously, which holds back new ones until the broker takes them again.
+func (p *Publisher) settle(ctx context.Context) {
+	for {
+		var in inflight
+		select {
+		case <-ctx.Done():
+			return
+		case in = <-p.pending:
+		}
+		var ack *jetstream.PubAck
+		select {
+		case ack = <-in.ack.Ok():
+		case err := <-in.ack.Err():
+			p.log.Warn().Err(err).Str("fire_id", in.fire.FireID).Msg("fire not stored; retrying")
+			if ack = p.retry(ctx, in); ack == nil {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+		p.record(in.fire, ack.Sequence)
+		if p.OnStored != nil {
+			p.OnStored(in.fire, time.Now())
+		}
+	}
+}
+
+func (p *Publisher) retry(ctx context.Context, in inflight) *jetstream.PubAck {
+	for {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ack, err := p.js.PublishMsg(actx, in.msg, jetstream.WithMsgID(in.fire.FireID))
+		cancel()
+		if err == nil {
+			return ack
+		}
+		if !sleep(ctx, 250*time.Millisecond) {
+			return nil
+		}
+	}
+}
+
+// Record notes a fire the stream holds at sequence seq (also used for fires replayed
+// from the stream at start).
+func (p *Publisher) record(f contracts.Fire, seq uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pr := p.stored[f.JobID]
+	if f.Seq > pr.Seq {
+		pr.Seq = f.Seq
+	}
+	if f.RunType == contracts.RunTypeTrigger && (pr.LastFire == nil || f.ScheduledAt.After(*pr.LastFire)) {
+		at := f.ScheduledAt
+		pr.LastFire = &at
+	}
+	p.stored[f.JobID] = pr
+	p.lastSeq = max(p.lastSeq, seq)
+}
+
+// Record is record for fires read back from the stream.
+func (p *Publisher) Record(f contracts.Fire, seq uint64) { p.record(f, seq) }
+
+// Take hands over the progress of fires stored since the last Take, and the highest
+// stream sequence among them: every fire of ours at or below it is in the map or an
+// earlier one. Give them back with Restore if saving fails.
+func (p *Publisher) Take() (map[string]mongostore.Progress, uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m, seq := p.stored, p.lastSeq
+	p.stored = make(map[string]mongostore.Progress, len(m))
+	return m, seq
+}
+
+// Restore merges back progress that could not be saved.
+func (p *Publisher) Restore(m map[string]mongostore.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, pr := range m {
+		cur := p.stored[id]
+		cur.Seq = max(cur.Seq, pr.Seq)
+		if cur.LastFire == nil || pr.LastFire != nil && pr.LastFire.After(*cur.LastFire) {
+			cur.LastFire = pr.LastFire
+		}
+		p.stored[id] = cur
+	}
+}
+
+func message(f contracts.Fire) *nats.Msg {
+	data, _ := json.Marshal(f) // a struct of plain fields always marshals
+	return &nats.Msg{Subject: contracts.FireSubject(f.Tenant, f.JobID), Data: data, Header: nats.Header{}}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

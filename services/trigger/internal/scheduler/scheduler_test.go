@@ -1,0 +1,219 @@
+package scheduler_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/scheduler"
+	"github.com/jobcenter/jobcenter/shared/clock"
+	"github.com/jobcenter/jobcenter/shared/job"
+)
+
+var t0 = time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
+
+var policy = scheduler.Policy{MisfireThreshold: 5 * time.Second, MaxCatchUp: 3}
+
+func intervalJob(every time.Duration, coalesce bool) *job.Job {
+	return &job.Job{ID: "j", Tenant: "t", State: job.Started, StartedAt: t0, Coalesce: coalesce,
+		Spec: job.Spec{Name: "n", Trigger: job.Trigger{Kind: job.Interval, Every: every}, Target: job.Target{Code: "x"}}}
+}
+
+func secs(ts []time.Time) []int {
+	out := make([]int, len(ts))
+	for i, t := range ts {
+		out[i] = int(t.Sub(t0) / time.Second)
+	}
+	return out
+}
+
+func TestDueFiresLateOnesAndCollapsesMissedOnes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		coalesce    bool
+		next, now   time.Duration
+		wantFires   []int
+		wantNext    int
+		wantDropped int
+	}{
+		{"on time", true, 10 * time.Second, 10 * time.Second, []int{10}, 20, 0},
+		{"late within the threshold: every fire runs", true, 10 * time.Second, 24 * time.Second, []int{10, 20}, 30, 0},
+		{"after downtime, coalescing: one catch-up fire", true, 10 * time.Second, 100 * time.Second, []int{90, 100}, 110, 8},
+		{"after a long downtime, coalescing: still one", true, 10 * time.Second, 10 * 24 * time.Hour, []int{863990, 864000}, 864010, 86398},
+		{"after downtime, not coalescing: each up to the bound", false, 10 * time.Second, 100 * time.Second, []int{10, 20, 30, 100}, 110, 6},
+		{"not yet due", true, 10 * time.Second, 9 * time.Second, []int{}, 10, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fires, next, ok, dropped := scheduler.Due(intervalJob(10*time.Second, tc.coalesce), t0.Add(tc.next), t0.Add(tc.now), policy)
+			if !ok || int(next.Sub(t0)/time.Second) != tc.wantNext || dropped != tc.wantDropped || !equal(secs(fires), tc.wantFires) {
+				t.Fatalf("fires %v next %v dropped %d; want %v, %d, %d", secs(fires), next.Sub(t0), dropped, tc.wantFires, tc.wantNext, tc.wantDropped)
+			}
+		})
+	}
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// recorder is a Publisher and Finisher that remembers what it was given.
+type recorder struct {
+	mu       sync.Mutex
+	fires    []contracts.Fire
+	finished []string
+}
+
+func (r *recorder) Publish(f contracts.Fire) {
+	r.mu.Lock()
+	r.fires = append(r.fires, f)
+	r.mu.Unlock()
+}
+func (r *recorder) Finish(j job.Job) {
+	r.mu.Lock()
+	r.finished = append(r.finished, j.ID)
+	r.mu.Unlock()
+}
+func (r *recorder) snapshot() ([]contracts.Fire, []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]contracts.Fire(nil), r.fires...), append([]string(nil), r.finished...)
+}
+
+// waitFor polls until cond holds: the loop runs in its own goroutine.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func start(t *testing.T, load ...job.Job) (*scheduler.Scheduler, *clock.Fake, *recorder) {
+	t.Helper()
+	clk := clock.NewFake(t0)
+	rec := &recorder{}
+	s := scheduler.New(scheduler.Config{Clock: clk, Publisher: rec, Finisher: rec, Policy: policy, ExecTimeout: time.Second, Log: zerolog.Nop()})
+	for _, j := range load {
+		s.Load(j, scheduler.Progress{})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return s, clk, rec
+}
+
+func TestTheLoopFiresEachIntervalOnceWithNumberedRunsAsTheClockMoves(t *testing.T) {
+	t.Parallel()
+	s, clk, rec := start(t)
+	s.Put(*intervalJob(time.Second, true))
+	held := func() bool { h, q := s.Len(context.Background()); return h == 1 && q == 1 }
+	waitFor(t, "the job to be queued", held)
+	for i := 1; i <= 5; i++ {
+		clk.Advance(time.Second)
+		waitFor(t, "fire", func() bool { f, _ := rec.snapshot(); return len(f) == i })
+	}
+	fires, _ := rec.snapshot()
+	for i, f := range fires {
+		want := t0.Add(time.Duration(i+1) * time.Second)
+		if !f.ScheduledAt.Equal(want) || f.Seq != int64(i+1) || f.FireID != job.FireID("j", want) || f.JournalID != job.JournalID("j", int64(i+1)) || f.RunType != contracts.RunTypeTrigger {
+			t.Fatalf("fire %d: %+v", i, f)
+		}
+	}
+}
+
+func TestStoppingOrDeletingAJobEndsItsFires(t *testing.T) {
+	t.Parallel()
+	s, clk, rec := start(t)
+	j := intervalJob(time.Second, true)
+	s.Put(*j)
+	waitFor(t, "queued", func() bool { _, q := s.Len(context.Background()); return q == 1 })
+	stopped := *j
+	stopped.State = job.Stopped
+	s.Put(stopped)
+	waitFor(t, "unqueued", func() bool { h, q := s.Len(context.Background()); return h == 1 && q == 0 })
+	clk.Advance(10 * time.Second)
+	deleted := *j
+	deleted.State = job.Deleted
+	s.Put(deleted)
+	waitFor(t, "removed", func() bool { h, _ := s.Len(context.Background()); return h == 0 })
+	if f, _ := rec.snapshot(); len(f) != 0 {
+		t.Fatalf("a stopped job fired: %+v", f)
+	}
+}
+
+func TestAnExecFiresOnceNowWithTheNextRunNumberAndLeavesTheScheduleAlone(t *testing.T) {
+	t.Parallel()
+	j := intervalJob(time.Minute, true)
+	j.State = job.Stopped
+	s, _, rec := start(t, *j)
+	id := s.FireNow(context.Background(), "j", "cmd1")
+	if id != job.ManualFireID("j", "cmd1") {
+		t.Fatalf("fire id %q", id)
+	}
+	fires, _ := rec.snapshot()
+	if len(fires) != 1 || fires[0].RunType != contracts.RunTypeManual || fires[0].Seq != 1 || !fires[0].ScheduledAt.Equal(t0) {
+		t.Fatalf("exec fire: %+v", fires)
+	}
+	if s.FireNow(context.Background(), "nope", "cmd2") != "" {
+		t.Fatal("exec of an unknown job")
+	}
+	if _, q := s.Len(context.Background()); q != 0 {
+		t.Fatal("an exec must not start a stopped job")
+	}
+}
+
+func TestADateJobFiresOnceThenAsksToBeFinished(t *testing.T) {
+	t.Parallel()
+	j := job.Job{ID: "d", Tenant: "t", State: job.Started, StartedAt: t0, Coalesce: true,
+		Spec: job.Spec{Trigger: job.Trigger{Kind: job.Date, RunAt: t0.Add(time.Hour)}, Target: job.Target{Code: "x"}}}
+	_, clk, rec := start(t, j)
+	clk.Advance(time.Hour)
+	waitFor(t, "fire and finish", func() bool { f, fin := rec.snapshot(); return len(f) == 1 && len(fin) == 1 })
+	clk.Advance(time.Hour)
+	if f, _ := rec.snapshot(); len(f) != 1 {
+		t.Fatalf("a date job fired twice: %+v", f)
+	}
+}
+
+func TestAfterDowntimeALoadedJobCatchesUpOnceThenKeepsItsBeat(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(t0.Add(time.Hour))
+	rec := &recorder{}
+	s := scheduler.New(scheduler.Config{Clock: clk, Publisher: rec, Finisher: rec, Policy: policy, Log: zerolog.Nop()})
+	// Last fired at t0+10s, run 1; the process was away for an hour.
+	s.Load(*intervalJob(10*time.Second, true), scheduler.Progress{Seq: 1, LastFire: t0.Add(10 * time.Second)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Run(ctx) }()
+	// One fire stands for the 357 missed ones (the latest, 10s ago); the one due now
+	// runs too.
+	waitFor(t, "catch-up and due fires", func() bool { f, _ := rec.snapshot(); return len(f) == 2 })
+	clk.Advance(10 * time.Second)
+	waitFor(t, "next fire", func() bool { f, _ := rec.snapshot(); return len(f) == 3 })
+	fires, _ := rec.snapshot()
+	want := []time.Duration{time.Hour - 10*time.Second, time.Hour, time.Hour + 10*time.Second}
+	for i, f := range fires {
+		if !f.ScheduledAt.Equal(t0.Add(want[i])) || f.Seq != int64(i+2) {
+			t.Fatalf("fire %d: scheduled %v seq %d; want %v seq %d", i, f.ScheduledAt.Sub(t0), f.Seq, want[i], i+2)
+		}
+	}
+}

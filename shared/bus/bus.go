@@ -1,0 +1,150 @@
+// Package bus connects to NATS, provisions Job Center's JetStream streams, and runs
+// consumers with one rule for every handler: nil acks, a Poison error sets the message
+// aside on the dead-letter subject and terminates it, any other error naks it for a
+// later retry. Handlers never ack themselves.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/config"
+)
+
+// Connect dials NATS and keeps reconnecting for ever: a service outlives broker outages.
+func Connect(url, name string, log zerolog.Logger) (*nats.Conn, error) {
+	nc, err := nats.Connect(url,
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.RetryOnFailedConnect(true),
+		nats.Timeout(2*time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn().Err(err).Msg("nats disconnected")
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			log.Info().Str("url", c.ConnectedUrlRedacted()).Msg("nats reconnected")
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats %s: %w", url, err)
+	}
+	return nc, nil
+}
+
+// StreamsConfig sizes the streams.
+type StreamsConfig struct {
+	// Replicas per stream: 1 on a single server, 3 on a cluster.
+	Replicas int
+	// Duplicates is the window within which a repeated message id is dropped.
+	Duplicates time.Duration
+	// RunsMaxAge bounds how long fires and run results are kept (0: for ever).
+	RunsMaxAge time.Duration
+}
+
+// StreamsFromEnv reads the stream settings, which every service provisions alike.
+func StreamsFromEnv(e *config.Env) StreamsConfig {
+	return StreamsConfig{
+		Replicas:   e.Int("JOBCENTER_STREAM_REPLICAS", 1, 1, 5),
+		Duplicates: e.Duration("JOBCENTER_DUPLICATE_WINDOW", 2*time.Minute),
+		RunsMaxAge: e.Duration("JOBCENTER_RUNS_MAX_AGE", 30*24*time.Hour),
+	}
+}
+
+// Provision creates or updates the three streams; it is safe to run on every start.
+func Provision(ctx context.Context, js jetstream.JetStream, c StreamsConfig) error {
+	if c.Replicas < 1 {
+		c.Replicas = 1
+	}
+	streams := []jetstream.StreamConfig{
+		{Name: contracts.StreamCommands, Subjects: []string{contracts.CommandSubjects}},
+		{Name: contracts.StreamEvents, Subjects: []string{contracts.EventSubjects}},
+		{Name: contracts.StreamRuns, Subjects: []string{contracts.FireSubjects, contracts.RunSubjects}, MaxAge: c.RunsMaxAge},
+	}
+	for _, s := range streams {
+		s.Storage = jetstream.FileStorage
+		s.Replicas = c.Replicas
+		s.Duplicates = c.Duplicates
+		if _, err := js.CreateOrUpdateStream(ctx, s); err != nil {
+			return fmt.Errorf("provision stream %s: %w", s.Name, err)
+		}
+	}
+	return nil
+}
+
+// poison marks an error that no retry can cure.
+type poison struct{ err error }
+
+func (p poison) Error() string { return p.err.Error() }
+func (p poison) Unwrap() error { return p.err }
+
+// Poison marks err as permanent: the message is dead-lettered, not retried.
+func Poison(err error) error { return poison{err} }
+
+// IsPoison reports whether err was marked by Poison.
+func IsPoison(err error) bool { return errors.As(err, new(poison)) }
+
+// Handler processes one message.
+type Handler func(ctx context.Context, msg jetstream.Msg) error
+
+// Settle acks, dead-letters or naks msg according to err, the outcome of its handler.
+func Settle(nc *nats.Conn, consumer string, msg jetstream.Msg, err error, log zerolog.Logger) {
+	switch {
+	case err == nil:
+		if aerr := msg.Ack(); aerr != nil {
+			log.Warn().Err(aerr).Str("subject", msg.Subject()).Msg("ack failed; the message will be redelivered")
+		}
+	case IsPoison(err):
+		DeadLetter(nc, consumer, msg, err, log)
+		_ = msg.Term()
+	default:
+		log.Warn().Err(err).Str("subject", msg.Subject()).Msg("handler failed; retrying later")
+		_ = msg.NakWithDelay(time.Second)
+	}
+}
+
+// DeadLetter publishes a copy of msg with the reason on the consumer's dead-letter subject.
+func DeadLetter(nc *nats.Conn, consumer string, msg jetstream.Msg, reason error, log zerolog.Logger) {
+	dl := nats.NewMsg(contracts.DeadLetterSubject(consumer))
+	dl.Data = msg.Data()
+	dl.Header.Set("Jobcenter-Subject", msg.Subject())
+	dl.Header.Set("Jobcenter-Reason", reason.Error())
+	if md, err := msg.Metadata(); err == nil {
+		dl.Header.Set("Jobcenter-Stream-Seq", strconv.FormatUint(md.Sequence.Stream, 10))
+	}
+	if err := nc.PublishMsg(dl); err != nil {
+		log.Error().Err(err).Msg("dead-letter publish failed")
+	}
+	log.Error().Err(reason).Str("subject", msg.Subject()).Str("consumer", consumer).Msg("message dead-lettered")
+}
+
+// Consume runs h on every message of cons, one at a time, until ctx ends.
+func Consume(ctx context.Context, nc *nats.Conn, cons jetstream.Consumer, name string, h Handler, log zerolog.Logger) error {
+	it, err := cons.Messages(jetstream.PullMaxMessages(64))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", name, err)
+	}
+	go func() {
+		<-ctx.Done()
+		it.Stop()
+	}()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			log.Warn().Err(err).Str("consumer", name).Msg("consumer pull failed")
+			continue
+		}
+		Settle(nc, name, msg, h(ctx, msg), log)
+	}
+}

@@ -1,0 +1,80 @@
+// Package config reads settings from environment variables. Every setting has a
+// documented default; a bad value is reported with the variable's name.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Env reads settings through getenv and collects every bad value, so that a service
+// reports all of them at start.
+type Env struct {
+	get  func(string) string
+	errs []error
+}
+
+// NewEnv reads through getenv (os.Getenv in main, a map in tests).
+func NewEnv(getenv func(string) string) *Env { return &Env{get: getenv} }
+
+// Str returns the variable, or def when unset or empty.
+func (e *Env) Str(key, def string) string {
+	if v := strings.TrimSpace(e.get(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+// Duration returns a Go duration ("30s", "250ms"), or def.
+func (e *Env) Duration(key string, def time.Duration) time.Duration {
+	v := e.Str(key, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want a duration such as 30s or 250ms", key, v))
+		return def
+	}
+	return d
+}
+
+// Int returns a whole number within [lo, hi], or def.
+func (e *Env) Int(key string, def, lo, hi int) int {
+	v := e.Str(key, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want a whole number from %d to %d", key, v, lo, hi))
+		return def
+	}
+	return n
+}
+
+// Location returns a loaded IANA time zone, or def's.
+func (e *Env) Location(key, def string) *time.Location {
+	name := e.Str(key, def)
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: unknown time zone", key, name))
+		loc, _ = time.LoadLocation(def)
+	}
+	return loc
+}
+
+// Require records an error when the variable is unset.
+func (e *Env) Require(key string) string {
+	v := e.Str(key, "")
+	if v == "" {
+		e.errs = append(e.errs, fmt.Errorf("%s is required", key))
+	}
+	return v
+}
+
+// Err returns every bad setting found, joined, or nil.
+func (e *Env) Err() error { return errors.Join(e.errs...) }

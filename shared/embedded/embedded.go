@@ -1,0 +1,101 @@
+// Package embedded runs Job Center's infrastructure inside the process: a NATS server
+// with JetStream on file storage, and FerretDB — a MongoDB-wire server — on SQLite.
+// `make run` and the tests use it; production points at real servers instead.
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// StartNATS starts a NATS server with JetStream storing under dir, listening on listen
+// ("host:port"; port 0 or -1 picks a free one), and waits until it takes connections.
+func StartNATS(listen, dir string) (*server.Server, error) {
+	host, portStr, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("nats listen address %q: %w", listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("nats listen port %q: %w", portStr, err)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("nats store dir: %w", err)
+	}
+	s, err := server.NewServer(&server.Options{
+		ServerName: "jobcenter-embedded",
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   dir,
+		NoSigs:     true,
+		// Generous limits: one account holds every stream of the embedded stack.
+		MaxPayload: 8 << 20,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nats server: %w", err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		return nil, fmt.Errorf("nats server on %s did not become ready", listen)
+	}
+	return s, nil
+}
+
+// Ferret is a running embedded FerretDB.
+type Ferret struct {
+	uri    string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// StartFerret starts FerretDB on SQLite files under dir, listening on a free loopback port.
+func StartFerret(dir string, log *slog.Logger) (*Ferret, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("ferretdb dir: %w", err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("ferretdb dir: %w", err)
+	}
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Logger:    log,
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + abs + "/",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ferretdb: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	fe := &Ferret{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(fe.done)
+		_ = f.Run(ctx)
+	}()
+	// MongoDBURI blocks until the listener is up.
+	fe.uri = f.MongoDBURI()
+	return fe, nil
+}
+
+// URI is the mongodb:// address of the server.
+func (f *Ferret) URI() string { return f.uri }
+
+// Stop shuts the server down and waits for it.
+func (f *Ferret) Stop() {
+	f.cancel()
+	<-f.done
+}

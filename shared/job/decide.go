@@ -1,0 +1,168 @@
+package job
+
+import (
+	"time"
+)
+
+// CommandType names what a command asks.
+type CommandType string
+
+// Command types. Finish is the trigger's own: a job has no fire left.
+const (
+	Create CommandType = "create"
+	Update CommandType = "update"
+	Start  CommandType = "start"
+	Stop   CommandType = "stop"
+	Exec   CommandType = "exec"
+	Delete CommandType = "delete"
+	Finish CommandType = "finish"
+)
+
+// Event names a change recorded in the job's lifecycle.
+type Event string
+
+// Lifecycle events.
+const (
+	Created     Event = "created"
+	Updated     Event = "updated"
+	StartedEvt  Event = "started"
+	StoppedEvt  Event = "stopped"
+	DeletedEvt  Event = "deleted"
+	FinishedEvt Event = "finished"
+)
+
+// Command is a request to change a job.
+type Command struct {
+	ID     string
+	Type   CommandType
+	Tenant string
+	JobID  string
+	JobKey string // for Create: the new job's scheduler id
+	User   string
+	At     time.Time
+	Spec   *Spec // for Create and Update
+	// Version, on Finish, is the job version the trigger saw when it found no fire left;
+	// a job changed since then is not finished.
+	Version int64
+}
+
+// Decision is what a command does to a job.
+type Decision struct {
+	// Job is the state after the command (a tombstone after Delete).
+	Job *Job
+	// Events are the lifecycle events to record, in order; none when nothing changed.
+	Events []Event
+	// Fire asks for one run now (Exec).
+	Fire bool
+	// Replayed is true when the command was applied already: nothing changes.
+	Replayed bool
+}
+
+// Decide applies cmd to cur (nil when no such job) at now. It is pure: the same inputs
+// give the same decision, so a redelivered command is recognised by its id and changes
+// nothing. Errors wrap ErrNotFound, ErrConflict or ErrInvalid.
+func Decide(cmd Command, cur *Job, now time.Time) (Decision, error) {
+	if cur != nil && cur.LastCommand == cmd.ID {
+		return Decision{Job: cur, Replayed: true}, nil
+	}
+	if cmd.Type == Create {
+		return create(cmd, cur)
+	}
+	if !cur.Live() || cur.Tenant != cmd.Tenant {
+		return Decision{}, ErrNotFound
+	}
+	next := *cur
+	switch cmd.Type {
+	case Update:
+		return update(cmd, next, now)
+	case Start:
+		return start(cmd, next, now)
+	case Stop:
+		if next.State != Started {
+			return Decision{Job: cur}, nil
+		}
+		next.State, next.StartedAt = Stopped, time.Time{}
+		return changed(cmd, next, StoppedEvt), nil
+	case Exec:
+		return Decision{Job: cur, Fire: true}, nil
+	case Delete:
+		next.State, next.StartedAt = Deleted, time.Time{}
+		return changed(cmd, next, DeletedEvt), nil
+	case Finish:
+		if next.State != Started || next.Version != cmd.Version {
+			return Decision{Job: cur}, nil
+		}
+		next.State = Finished
+		return changed(cmd, next, FinishedEvt), nil
+	}
+	return Decision{}, invalid("type", "unknown command %q", clip(string(cmd.Type)))
+}
+
+func create(cmd Command, cur *Job) (Decision, error) {
+	if cur != nil {
+		return Decision{}, &ConflictError{Field: "id", Msg: "a job with this id exists"}
+	}
+	if cmd.Spec == nil {
+		return Decision{}, invalid("spec", "is required")
+	}
+	j := Job{
+		ID:              cmd.JobID,
+		Key:             cmd.JobKey,
+		Tenant:          cmd.Tenant,
+		Spec:            *cmd.Spec,
+		State:           Stopped,
+		Coalesce:        true,
+		ReplaceExisting: true,
+		CreatedAt:       cmd.At,
+		CreatedBy:       cmd.User,
+	}
+	return changed(cmd, j, Created), nil
+}
+
+func update(cmd Command, next Job, now time.Time) (Decision, error) {
+	if cmd.Spec == nil {
+		return Decision{}, invalid("spec", "is required")
+	}
+	tr := cmd.Spec.Trigger
+	if tr.Kind == Date && !tr.RunAt.After(now) {
+		return Decision{}, invalid("run_date", "must be later than now")
+	}
+	next.Spec = *cmd.Spec
+	switch next.State {
+	case Started:
+		// A started job is rescheduled from now, as if started again.
+		next.StartedAt = now
+		if _, ok := next.Spec.Trigger.Next(now, now); !ok {
+			next.State, next.StartedAt = Finished, time.Time{}
+		}
+	case Finished:
+		next.State = Stopped
+	}
+	return changed(cmd, next, Updated), nil
+}
+
+func start(cmd Command, next Job, now time.Time) (Decision, error) {
+	if next.State == Started {
+		return Decision{Job: &next}, nil
+	}
+	if _, ok := next.Spec.Trigger.Next(now, now); !ok {
+		field := "run_date"
+		if next.Spec.Trigger.Kind == Cron {
+			field = "cronexpression"
+		}
+		return Decision{}, &ConflictError{Field: field, Msg: "the job has no fire time left: change its trigger first"}
+	}
+	next.State, next.StartedAt = Started, now
+	return changed(cmd, next, StartedEvt), nil
+}
+
+// changed stamps a new state with the command that made it.
+func changed(cmd Command, next Job, evs ...Event) Decision {
+	next.Version++
+	next.LastCommand = cmd.ID
+	next.UpdatedAt = cmd.At
+	if cmd.User != "" {
+		next.UpdatedBy = cmd.User
+	}
+	return Decision{Job: &next, Events: evs}
+}

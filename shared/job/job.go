@@ -1,0 +1,106 @@
+package job
+
+import (
+	"strconv"
+	"time"
+)
+
+// Kind is how a job's trigger fires.
+type Kind string
+
+// Trigger kinds: the SDK's "interval" and "date", and Quartz's cron.
+const (
+	Interval Kind = "interval"
+	Date     Kind = "date"
+	Cron     Kind = "cron"
+)
+
+// State is where a job stands in its life.
+type State string
+
+// Job states. A new job is Stopped; a date job that fired, or a cron with no next time,
+// is Finished; a deleted job is kept as a Deleted tombstone so that its id is never reused
+// and a replayed delete is recognised.
+const (
+	Stopped  State = "stopped"
+	Started  State = "started"
+	Finished State = "finished"
+	Deleted  State = "deleted"
+)
+
+// Trigger says when a job fires.
+type Trigger struct {
+	Kind Kind
+	// Every is the interval of an Interval trigger, a whole number of seconds.
+	Every time.Duration
+	// RunAt is the instant of a Date trigger.
+	RunAt time.Time
+	// Cron is a Quartz cron expression, for Cron triggers.
+	Cron string
+	// Zone is the IANA time zone a Cron trigger's wall-clock fields are read in.
+	Zone string
+}
+
+// Target is what a run executes: exactly one field is set.
+type Target struct {
+	Code    string
+	FlowID  string
+	BizCode string
+}
+
+// Spec is a validated job definition: what a user may set.
+type Spec struct {
+	Pid         string
+	Name        string
+	Description string
+	Trigger     Trigger
+	Target      Target
+}
+
+// Job is a job's whole state.
+type Job struct {
+	ID     string // the record id: the SDK's "id"
+	Key    string // the scheduler id: the SDK's "jobId"
+	Tenant string // the project id (job center) or tecode (Quartz)
+	Spec   Spec
+	State  State
+	// Coalesce collapses fires missed during downtime into one (the SDK's default, true).
+	Coalesce bool
+	// ReplaceExisting is reported as the SDK reports it; it is always true.
+	ReplaceExisting bool
+	// StartedAt anchors an interval job's fires: StartedAt + k·Every, k ≥ 1.
+	StartedAt time.Time
+	CreatedAt time.Time
+	CreatedBy string
+	UpdatedAt time.Time
+	UpdatedBy string
+	// Version counts applied changes.
+	Version int64
+	// LastCommand is the id of the last command applied, so a redelivered command is
+	// recognised and changes nothing.
+	LastCommand string
+}
+
+// Live reports whether the job exists for its users: not deleted.
+func (j *Job) Live() bool { return j != nil && j.State != Deleted }
+
+// Next returns the job's next fire strictly after t, when it is started.
+func (j *Job) Next(t time.Time) (time.Time, bool) {
+	if j.State != Started {
+		return time.Time{}, false
+	}
+	return j.Spec.Trigger.Next(j.StartedAt, t)
+}
+
+// JournalID names run number seq of job id: runs are numbered 1, 2, … per job, so a
+// journal page is a known set of ids.
+func JournalID(id string, seq int64) string { return id + ":" + strconv.FormatInt(seq, 10) }
+
+// FireID names the fire of job id scheduled at instant at: a fire published twice is
+// stored once.
+func FireID(id string, at time.Time) string {
+	return id + "@" + strconv.FormatInt(at.UnixMilli(), 10)
+}
+
+// ManualFireID names the run an exec command asked for.
+func ManualFireID(id, commandID string) string { return id + "@manual-" + commandID }

@@ -1,0 +1,204 @@
+package job_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jobcenter/jobcenter/shared/job"
+)
+
+var shanghai = mustZone("Asia/Shanghai")
+
+func mustZone(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+func i64(n int64) *int64 { return &n }
+
+// now is 2025-07-01 12:00:00 in Shanghai.
+var now = time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
+
+func TestTheSeedsRulesAcceptGoodDefinitionsAndNameTheFieldOfBadOnes(t *testing.T) {
+	t.Parallel()
+	good := job.Input{Pid: "d1138d88", Name: "SDK周期任务", Description: "d", Trigger: "interval", Seconds: i64(300), Code: `log_print("周期任务", "INFO")`}
+	tests := []struct {
+		name  string
+		edit  func(*job.Input)
+		field string // "" when valid
+	}{
+		{"the seed's interval example", func(*job.Input) {}, ""},
+		{"the seed's date example", func(in *job.Input) { in.Trigger, in.Seconds, in.RunDate = "date", nil, "2025-07-09 16:00:00" }, ""},
+		{"an ISO-8601 run_date", func(in *job.Input) { in.Trigger, in.RunDate = "date", "2025-07-27T16:00:00.000Z" }, ""},
+		{"a flow instead of code", func(in *job.Input) { in.Code, in.FlowID = "", "b4972d68" }, ""},
+		{"no pid", func(in *job.Input) { in.Pid = "" }, "pid"},
+		{"no name", func(in *job.Input) { in.Name = "  " }, "name"},
+		{"a name too long", func(in *job.Input) { in.Name = string(make([]rune, 201)) }, "name"},
+		{"no trigger", func(in *job.Input) { in.Trigger = "" }, "trigger"},
+		{"a cron trigger in the SDK", func(in *job.Input) { in.Trigger = "cron" }, "trigger"},
+		{"interval without seconds", func(in *job.Input) { in.Seconds = nil }, "seconds"},
+		{"interval of zero seconds", func(in *job.Input) { in.Seconds = i64(0) }, "seconds"},
+		{"interval of negative seconds", func(in *job.Input) { in.Seconds = i64(-5) }, "seconds"},
+		{"interval of enormous seconds", func(in *job.Input) { in.Seconds = i64(1 << 60) }, "seconds"},
+		{"date without run_date", func(in *job.Input) { in.Trigger = "date" }, "run_date"},
+		{"date in the past", func(in *job.Input) { in.Trigger, in.RunDate = "date", "2025-07-01 11:59:59" }, "run_date"},
+		{"date now", func(in *job.Input) { in.Trigger, in.RunDate = "date", "2025-07-01 12:00:00" }, "run_date"},
+		{"date not a date", func(in *job.Input) { in.Trigger, in.RunDate = "date", "tomorrow" }, "run_date"},
+		{"date impossible", func(in *job.Input) { in.Trigger, in.RunDate = "date", "2025-02-30 10:00:00" }, "run_date"},
+		{"date too far", func(in *job.Input) { in.Trigger, in.RunDate = "date", "2100-01-01 00:00:00" }, "run_date"},
+		{"neither code nor flow", func(in *job.Input) { in.Code = "" }, "code"},
+		{"both code and flow", func(in *job.Input) { in.FlowID = "f" }, "flow_id"},
+		{"code too large", func(in *job.Input) { in.Code = string(make([]byte, job.MaxCodeBytes+1)) }, "code"},
+		{"a control character in the name", func(in *job.Input) { in.Name = "a\x00b" }, "name"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in := good
+			tc.edit(&in)
+			_, err := in.ForCreate(now, shanghai)
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			var fe *job.FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field || !errors.Is(err, job.ErrInvalid) {
+				t.Fatalf("want an error on %q, got %v", tc.field, err)
+			}
+		})
+	}
+}
+
+func TestARunDateIsReadInTheConfiguredZoneUnlessItNamesOne(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"2025-07-09 16:00:00":       "2025-07-09T08:00:00Z",
+		"2025-06-27T16:00:00.000Z":  "2025-06-27T16:00:00Z",
+		"2025-06-27T16:00:00+02:00": "2025-06-27T14:00:00Z",
+		"2025-07-09T16:00:00":       "2025-07-09T08:00:00Z",
+	}
+	for in, want := range tests {
+		got, err := job.ParseRunDate(in, shanghai)
+		if err != nil || got.Format(time.RFC3339) != want {
+			t.Errorf("ParseRunDate(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+}
+
+func TestAnIntervalFiresEveryPeriodAfterItsStart(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2025, 1, 1, 0, 0, 0, 500e6, time.UTC)
+	tr := job.Trigger{Kind: job.Interval, Every: 10 * time.Second}
+	tests := []struct{ after, want time.Duration }{
+		{0, 10 * time.Second},
+		{9 * time.Second, 10 * time.Second},
+		{10 * time.Second, 20 * time.Second},
+		{25 * time.Second, 30 * time.Second},
+		{-time.Hour, 10 * time.Second},
+	}
+	for _, tc := range tests {
+		got, ok := tr.Next(start, start.Add(tc.after))
+		if !ok || !got.Equal(start.Add(tc.want)) {
+			t.Errorf("Next(start+%v) = %v; want start+%v", tc.after, got.Sub(start), tc.want)
+		}
+	}
+}
+
+func TestADateFiresOnceAtItsInstant(t *testing.T) {
+	t.Parallel()
+	at := now.Add(time.Hour)
+	tr := job.Trigger{Kind: job.Date, RunAt: at}
+	if got, ok := tr.Next(now, now); !ok || !got.Equal(at) {
+		t.Fatalf("before: %v %v", got, ok)
+	}
+	if _, ok := tr.Next(now, at); ok {
+		t.Fatal("a date fires only once")
+	}
+}
+
+func spec(t *testing.T, in job.Input) *job.Spec {
+	t.Helper()
+	s, err := in.ForCreate(now, shanghai)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+func TestCommandsWalkAJobThroughItsLife(t *testing.T) {
+	t.Parallel()
+	s := spec(t, job.Input{Pid: "p", Name: "n", Trigger: "interval", Seconds: i64(60), Code: "x"})
+	d, err := job.Decide(job.Command{ID: "c1", Type: job.Create, Tenant: "t", JobID: "j", JobKey: "k", User: "u", At: now, Spec: s}, nil, now)
+	if err != nil || d.Job.State != job.Stopped || len(d.Events) != 1 || d.Events[0] != job.Created || !d.Job.Coalesce {
+		t.Fatalf("create: %+v %v", d, err)
+	}
+	j := d.Job
+	if _, ok := j.Next(now); ok {
+		t.Fatal("a new job is stopped: no next fire")
+	}
+	d, err = job.Decide(job.Command{ID: "c2", Type: job.Start, Tenant: "t", JobID: "j", At: now}, j, now)
+	if err != nil || d.Job.State != job.Started || !d.Job.StartedAt.Equal(now) {
+		t.Fatalf("start: %+v %v", d, err)
+	}
+	if next, ok := d.Job.Next(now); !ok || !next.Equal(now.Add(time.Minute)) {
+		t.Fatalf("started job's next fire: %v", next)
+	}
+	// The same command redelivered changes nothing.
+	again, err := job.Decide(job.Command{ID: "c2", Type: job.Start, Tenant: "t", JobID: "j", At: now}, d.Job, now)
+	if err != nil || !again.Replayed || len(again.Events) != 0 {
+		t.Fatalf("replay: %+v %v", again, err)
+	}
+	// Another tenant cannot touch it.
+	if _, err := job.Decide(job.Command{ID: "c3", Type: job.Stop, Tenant: "other", JobID: "j"}, d.Job, now); !errors.Is(err, job.ErrNotFound) {
+		t.Fatalf("other tenant: %v", err)
+	}
+	ex, err := job.Decide(job.Command{ID: "c4", Type: job.Exec, Tenant: "t", JobID: "j"}, d.Job, now)
+	if err != nil || !ex.Fire || len(ex.Events) != 0 {
+		t.Fatalf("exec: %+v %v", ex, err)
+	}
+	later := now.Add(90 * time.Second)
+	u, err := job.Decide(job.Command{ID: "c5", Type: job.Update, Tenant: "t", JobID: "j", At: later, Spec: s}, d.Job, later)
+	if err != nil || !u.Job.StartedAt.Equal(later) || u.Job.State != job.Started {
+		t.Fatalf("update reschedules a started job from now: %+v %v", u, err)
+	}
+	st, err := job.Decide(job.Command{ID: "c6", Type: job.Stop, Tenant: "t", JobID: "j"}, u.Job, later)
+	if err != nil || st.Job.State != job.Stopped || st.Events[0] != job.StoppedEvt {
+		t.Fatalf("stop: %+v %v", st, err)
+	}
+	del, err := job.Decide(job.Command{ID: "c7", Type: job.Delete, Tenant: "t", JobID: "j"}, st.Job, later)
+	if err != nil || del.Job.State != job.Deleted {
+		t.Fatalf("delete: %+v %v", del, err)
+	}
+	if _, err := job.Decide(job.Command{ID: "c8", Type: job.Start, Tenant: "t", JobID: "j"}, del.Job, later); !errors.Is(err, job.ErrNotFound) {
+		t.Fatalf("a deleted job is gone: %v", err)
+	}
+	if _, err := job.Decide(job.Command{ID: "c9", Type: job.Create, Tenant: "t", JobID: "j", Spec: s}, del.Job, later); !errors.Is(err, job.ErrConflict) {
+		t.Fatalf("an id is never reused: %v", err)
+	}
+}
+
+func TestADateJobFinishesAndCannotRestartUntilGivenALaterDate(t *testing.T) {
+	t.Parallel()
+	s := spec(t, job.Input{Pid: "p", Name: "n", Trigger: "date", RunDate: "2025-07-01 13:00:00", Code: "x"})
+	d, _ := job.Decide(job.Command{ID: "c1", Type: job.Create, Tenant: "t", JobID: "j", Spec: s}, nil, now)
+	d, _ = job.Decide(job.Command{ID: "c2", Type: job.Start, Tenant: "t", JobID: "j"}, d.Job, now)
+	fin, err := job.Decide(job.Command{ID: "f", Type: job.Finish, Tenant: "t", JobID: "j", Version: d.Job.Version}, d.Job, now.Add(2*time.Hour))
+	if err != nil || fin.Job.State != job.Finished || fin.Events[0] != job.FinishedEvt {
+		t.Fatalf("finish: %+v %v", fin, err)
+	}
+	stale, _ := job.Decide(job.Command{ID: "f2", Type: job.Finish, Tenant: "t", JobID: "j", Version: d.Job.Version - 1}, d.Job, now)
+	if stale.Job.State != job.Started {
+		t.Fatal("a finish decided against an older version is ignored")
+	}
+	_, err = job.Decide(job.Command{ID: "c3", Type: job.Start, Tenant: "t", JobID: "j"}, fin.Job, now.Add(2*time.Hour))
+	var ce *job.ConflictError
+	if !errors.As(err, &ce) || ce.Field != "run_date" {
+		t.Fatalf("restart of a finished date job: %v", err)
+	}
+}

@@ -1,0 +1,24 @@
+// Package logging builds the one zerolog logger a process uses: JSON lines, or
+// human-readable console lines when the output is a terminal.
+package logging
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+)
+
+// New returns a logger writing to w at level ("debug", "info", "warn", "error").
+func New(w io.Writer, level, service string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil {
+		return zerolog.Nop(), err
+	}
+	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Str("service", service).Logger(), nil
+}

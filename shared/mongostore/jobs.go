@@ -1,0 +1,248 @@
+package mongostore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/jobcenter/jobcenter/shared/job"
+)
+
+// jobDoc is a job's document: its lifecycle state (written by the command processor)
+// and its fire progress (written by the scheduler), in fields apart.
+type jobDoc struct {
+	ID              string     `bson:"_id"`
+	Key             string     `bson:"jobKey"`
+	Tenant          string     `bson:"tenant"`
+	Pid             string     `bson:"pid"`
+	Name            string     `bson:"name"`
+	Description     string     `bson:"description"`
+	Trigger         string     `bson:"trigger"`
+	Seconds         int64      `bson:"seconds,omitempty"`
+	RunDate         *time.Time `bson:"runDate,omitempty"`
+	Cron            string     `bson:"cron,omitempty"`
+	Zone            string     `bson:"zone,omitempty"`
+	Code            string     `bson:"code,omitempty"`
+	FlowID          string     `bson:"flowId,omitempty"`
+	BizCode         string     `bson:"bizCode,omitempty"`
+	State           string     `bson:"state"`
+	Coalesce        bool       `bson:"coalesce"`
+	ReplaceExisting bool       `bson:"replaceExisting"`
+	StartedAt       *time.Time `bson:"startedAt,omitempty"`
+	CreatedAt       time.Time  `bson:"createdAt"`
+	CreatedBy       string     `bson:"createdBy,omitempty"`
+	UpdatedAt       time.Time  `bson:"updatedAt"`
+	UpdatedBy       string     `bson:"updatedBy,omitempty"`
+	Version         int64      `bson:"version"`
+	LastCommand     string     `bson:"lastCommand,omitempty"`
+
+	Progress `bson:",inline"`
+}
+
+// Progress is how far the scheduler has fired a job.
+type Progress struct {
+	// Seq is the number of the job's last run: its journal holds runs 1..Seq.
+	Seq int64 `bson:"fireSeq"`
+	// LastFire is the scheduled instant of the job's last scheduled fire.
+	LastFire *time.Time `bson:"lastFireAt,omitempty"`
+}
+
+// StoredJob is a job with its fire progress.
+type StoredJob struct {
+	Job      job.Job
+	Progress Progress
+}
+
+func toDoc(j job.Job) jobDoc {
+	d := jobDoc{
+		ID: j.ID, Key: j.Key, Tenant: j.Tenant,
+		Pid: j.Spec.Pid, Name: j.Spec.Name, Description: j.Spec.Description,
+		Trigger: string(j.Spec.Trigger.Kind), Cron: j.Spec.Trigger.Cron, Zone: j.Spec.Trigger.Zone,
+		Code: j.Spec.Target.Code, FlowID: j.Spec.Target.FlowID, BizCode: j.Spec.Target.BizCode,
+		State: string(j.State), Coalesce: j.Coalesce, ReplaceExisting: j.ReplaceExisting,
+		CreatedAt: j.CreatedAt, CreatedBy: j.CreatedBy, UpdatedAt: j.UpdatedAt, UpdatedBy: j.UpdatedBy,
+		Version: j.Version, LastCommand: j.LastCommand,
+	}
+	switch j.Spec.Trigger.Kind {
+	case job.Interval:
+		d.Seconds = int64(j.Spec.Trigger.Every / time.Second)
+	case job.Date:
+		at := j.Spec.Trigger.RunAt
+		d.RunDate = &at
+	}
+	if !j.StartedAt.IsZero() {
+		at := j.StartedAt
+		d.StartedAt = &at
+	}
+	return d
+}
+
+func (d jobDoc) toJob() StoredJob {
+	j := job.Job{
+		ID: d.ID, Key: d.Key, Tenant: d.Tenant,
+		Spec: job.Spec{
+			Pid: d.Pid, Name: d.Name, Description: d.Description,
+			Trigger: job.Trigger{Kind: job.Kind(d.Trigger), Every: time.Duration(d.Seconds) * time.Second, Cron: d.Cron, Zone: d.Zone},
+			Target:  job.Target{Code: d.Code, FlowID: d.FlowID, BizCode: d.BizCode},
+		},
+		State: job.State(d.State), Coalesce: d.Coalesce, ReplaceExisting: d.ReplaceExisting,
+		CreatedAt: d.CreatedAt.UTC(), CreatedBy: d.CreatedBy, UpdatedAt: d.UpdatedAt.UTC(), UpdatedBy: d.UpdatedBy,
+		Version: d.Version, LastCommand: d.LastCommand,
+	}
+	if d.RunDate != nil {
+		j.Spec.Trigger.RunAt = d.RunDate.UTC()
+	}
+	if d.StartedAt != nil {
+		j.StartedAt = d.StartedAt.UTC()
+	}
+	p := d.Progress
+	if p.LastFire != nil {
+		t := p.LastFire.UTC()
+		p.LastFire = &t
+	}
+	return StoredJob{Job: j, Progress: p}
+}
+
+// lifecycleSet is the $set of a job's lifecycle fields, leaving its fire progress alone.
+func lifecycleSet(j job.Job) bson.M {
+	raw, err := bson.Marshal(toDoc(j))
+	if err != nil {
+		panic(fmt.Sprintf("marshal job doc: %v", err)) // a fixed struct of plain fields cannot fail
+	}
+	var m bson.M
+	if err := bson.Unmarshal(raw, &m); err != nil {
+		panic(fmt.Sprintf("unmarshal job doc: %v", err))
+	}
+	delete(m, "_id")
+	delete(m, "fireSeq")
+	delete(m, "lastFireAt")
+	unset := bson.M{}
+	for _, f := range []string{"seconds", "runDate", "cron", "zone", "code", "flowId", "bizCode", "startedAt"} {
+		if _, ok := m[f]; !ok {
+			unset[f] = ""
+		}
+	}
+	u := bson.M{"$set": m}
+	if len(unset) > 0 {
+		u["$unset"] = unset
+	}
+	return u
+}
+
+// GetJob reads a job by its record id (any tenant, any state).
+func (s *Store) GetJob(ctx context.Context, id string) (StoredJob, error) {
+	var d jobDoc
+	if err := s.db.Collection(colJobs).FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+		return StoredJob{}, notFound(err)
+	}
+	return d.toJob(), nil
+}
+
+// ResolveKey returns the record id a key (a job's scheduler id, or another alias) names.
+func (s *Store) ResolveKey(ctx context.Context, key string) (string, error) {
+	var d struct {
+		JobID string `bson:"jobId"`
+	}
+	if err := s.db.Collection(colKeys).FindOne(ctx, bson.M{"_id": key}).Decode(&d); err != nil {
+		return "", notFound(err)
+	}
+	return d.JobID, nil
+}
+
+// FindJob reads a job by either of its ids: the record id or a key.
+func (s *Store) FindJob(ctx context.Context, idOrKey string) (StoredJob, error) {
+	sj, err := s.GetJob(ctx, idOrKey)
+	if err == nil || err != ErrNotFound {
+		return sj, err
+	}
+	id, err := s.ResolveKey(ctx, idOrKey)
+	if err != nil {
+		return StoredJob{}, err
+	}
+	return s.GetJob(ctx, id)
+}
+
+// PutJob writes a job's lifecycle state, and the keys that find it.
+func (s *Store) PutJob(ctx context.Context, j job.Job, keys ...string) error {
+	_, err := s.db.Collection(colJobs).UpdateOne(ctx, bson.M{"_id": j.ID}, lifecycleSet(j), options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("put job %s: %w", j.ID, err)
+	}
+	for _, k := range keys {
+		_, err := s.db.Collection(colKeys).UpdateOne(ctx, bson.M{"_id": k},
+			bson.M{"$set": bson.M{"jobId": j.ID, "tenant": j.Tenant}}, options.UpdateOne().SetUpsert(true))
+		if err != nil {
+			return fmt.Errorf("put job key %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// SaveProgress writes the fire progress of many jobs in one round trip.
+func (s *Store) SaveProgress(ctx context.Context, ps map[string]Progress) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	models := make([]mongo.WriteModel, 0, len(ps))
+	for id, p := range ps {
+		set := bson.M{"fireSeq": p.Seq}
+		if p.LastFire != nil {
+			set["lastFireAt"] = *p.LastFire
+		}
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).SetUpdate(bson.M{"$set": set}))
+	}
+	if _, err := s.db.Collection(colJobs).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+		return fmt.Errorf("save fire progress: %w", err)
+	}
+	return nil
+}
+
+// EachJob calls fn for every job that is not deleted: the scheduler's load at start.
+func (s *Store) EachJob(ctx context.Context, fn func(StoredJob)) error {
+	cur, err := s.db.Collection(colJobs).Find(ctx, bson.M{"state": bson.M{"$ne": string(job.Deleted)}}, options.Find().SetBatchSize(5000))
+	if err != nil {
+		return fmt.Errorf("load jobs: %w", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d jobDoc
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("decode job: %w", err)
+		}
+		fn(d.toJob())
+	}
+	return cur.Err()
+}
+
+// ListJobs returns one page of a tenant's live jobs, oldest first, optionally of one pid,
+// and how many there are in all.
+func (s *Store) ListJobs(ctx context.Context, tenant, pid string, skip, limit int64) ([]StoredJob, int64, error) {
+	filter := bson.M{"tenant": tenant, "state": bson.M{"$ne": string(job.Deleted)}}
+	if pid != "" {
+		filter["pid"] = pid
+	}
+	col := s.db.Collection(colJobs)
+	total, err := col.CountDocuments(ctx, filter)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count jobs: %w", err)
+	}
+	cur, err := col.Find(ctx, filter, options.Find().
+		SetSort(bson.D{{Key: "createdAt", Value: 1}, {Key: "_id", Value: 1}}).
+		SetSkip(skip).SetLimit(limit))
+	if err != nil {
+		return nil, 0, fmt.Errorf("list jobs: %w", err)
+	}
+	var docs []jobDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, 0, fmt.Errorf("list jobs: %w", err)
+	}
+	out := make([]StoredJob, len(docs))
+	for i, d := range docs {
+		out[i] = d.toJob()
+	}
+	return out, total, nil
+}

@@ -1,0 +1,117 @@
+package mongostore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/teststack"
+)
+
+func open(t *testing.T) *mongostore.Store {
+	t.Helper()
+	st := teststack.Start(t)
+	s, err := mongostore.Open(context.Background(), st.MongoURI, st.DB, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+func sampleJob() job.Job {
+	at := time.Date(2025, 7, 9, 8, 0, 0, 0, time.UTC)
+	return job.Job{
+		ID: "rec-1", Key: "key-1", Tenant: "p1",
+		Spec: job.Spec{Pid: "dir", Name: "n", Description: "d",
+			Trigger: job.Trigger{Kind: job.Date, RunAt: at}, Target: job.Target{Code: "return 1"}},
+		State: job.Stopped, Coalesce: true, ReplaceExisting: true,
+		CreatedAt: at.Add(-time.Hour), UpdatedAt: at.Add(-time.Hour), Version: 1, LastCommand: "c1",
+	}
+}
+
+func TestAJobIsFoundByEitherIdAndKeepsItsProgressAcrossLifecycleWrites(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	j := sampleJob()
+	if err := s.PutJob(ctx, j, j.Key); err != nil {
+		t.Fatal(err)
+	}
+	lf := time.Date(2025, 7, 9, 8, 0, 0, 0, time.UTC)
+	if err := s.SaveProgress(ctx, map[string]mongostore.Progress{j.ID: {Seq: 7, LastFire: &lf}}); err != nil {
+		t.Fatal(err)
+	}
+	// A later lifecycle write turns the job into an interval job; progress must survive
+	// and the date's field must go.
+	j.Spec.Trigger = job.Trigger{Kind: job.Interval, Every: 5 * time.Second}
+	j.Version = 2
+	if err := s.PutJob(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"rec-1", "key-1"} {
+		got, err := s.FindJob(ctx, id)
+		if err != nil {
+			t.Fatalf("find %s: %v", id, err)
+		}
+		if got.Job.ID != "rec-1" || got.Progress.Seq != 7 || !got.Progress.LastFire.Equal(lf) {
+			t.Fatalf("find %s: got %+v", id, got)
+		}
+		if got.Job.Spec.Trigger.Kind != job.Interval || got.Job.Spec.Trigger.Every != 5*time.Second || !got.Job.Spec.Trigger.RunAt.IsZero() {
+			t.Fatalf("trigger not replaced: %+v", got.Job.Spec.Trigger)
+		}
+	}
+	if _, err := s.FindJob(ctx, "nope"); err != mongostore.ErrNotFound {
+		t.Fatalf("unknown id: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestAJournalPageReadsNewestFirstWithTrueCounts(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	var ws []mongostore.JournalWrite
+	for seq := int64(1); seq <= 25; seq++ {
+		ws = append(ws, mongostore.JournalWrite{ID: mongostore.JournalID("j", seq),
+			Set:         bson.M{"jobId": "j", "seq": seq, "triggerStatus": "success"},
+			SetOnInsert: bson.M{"exeStatus": "waiting"}})
+	}
+	if err := s.WriteJournal(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	// $setOnInsert must not overwrite a status set later.
+	if err := s.WriteJournal(ctx, []mongostore.JournalWrite{
+		{ID: mongostore.JournalID("j", 25), Set: bson.M{"exeStatus": "success"}},
+		{ID: mongostore.JournalID("j", 25), SetOnInsert: bson.M{"exeStatus": "waiting"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		page, size     int64
+		wantFirst      int64
+		wantN, wantPgs int64
+	}{
+		{1, 10, 25, 10, 3},
+		{3, 10, 5, 5, 3},
+		{4, 10, 0, 0, 3},
+		{1, 100, 25, 25, 1},
+	}
+	for _, tc := range tests {
+		p, err := s.JournalPage(ctx, "j", 25, tc.page, tc.size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(p.Entries)) != tc.wantN || p.Pages != tc.wantPgs || p.Total != 25 {
+			t.Fatalf("page %d size %d: got %d entries, %d pages, total %d", tc.page, tc.size, len(p.Entries), p.Pages, p.Total)
+		}
+		if tc.wantN > 0 && p.Entries[0].Seq != tc.wantFirst {
+			t.Fatalf("page %d: first seq %d, want %d", tc.page, p.Entries[0].Seq, tc.wantFirst)
+		}
+	}
+	e, err := s.GetEntry(ctx, mongostore.JournalID("j", 25))
+	if err != nil || e.ExeStatus != "success" {
+		t.Fatalf("entry 25: %+v %v", e, err)
+	}
+}

@@ -1,0 +1,144 @@
+// Package wire converts between the domain (package job) and the NATS payloads
+// (package contracts). Both sides stay free of each other's tags.
+package wire
+
+import (
+	"time"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/job"
+)
+
+// SpecToPayload converts a validated definition.
+func SpecToPayload(s job.Spec) contracts.JobSpec {
+	p := contracts.JobSpec{
+		Pid:         s.Pid,
+		Name:        s.Name,
+		Description: s.Description,
+		Trigger:     string(s.Trigger.Kind),
+		Cron:        s.Trigger.Cron,
+		TimeZone:    s.Trigger.Zone,
+		FlowID:      s.Target.FlowID,
+		Code:        s.Target.Code,
+		BizCode:     s.Target.BizCode,
+	}
+	switch s.Trigger.Kind {
+	case job.Interval:
+		p.Seconds = int64(s.Trigger.Every / time.Second)
+	case job.Date:
+		at := s.Trigger.RunAt
+		p.RunDate = &at
+	}
+	return p
+}
+
+// SpecFromPayload converts back; it trusts the payload, which the trigger wrote.
+func SpecFromPayload(p contracts.JobSpec) job.Spec {
+	s := job.Spec{
+		Pid:         p.Pid,
+		Name:        p.Name,
+		Description: p.Description,
+		Trigger: job.Trigger{
+			Kind:  job.Kind(p.Trigger),
+			Every: time.Duration(p.Seconds) * time.Second,
+			Cron:  p.Cron,
+			Zone:  p.TimeZone,
+		},
+		Target: job.Target{Code: p.Code, FlowID: p.FlowID, BizCode: p.BizCode},
+	}
+	if p.RunDate != nil {
+		s.Trigger.RunAt = p.RunDate.UTC()
+	}
+	return s
+}
+
+// JobToPayload converts a job's state.
+func JobToPayload(j job.Job) contracts.Job {
+	return contracts.Job{
+		ID:              j.ID,
+		Key:             j.Key,
+		Tenant:          j.Tenant,
+		Spec:            SpecToPayload(j.Spec),
+		State:           string(j.State),
+		Coalesce:        j.Coalesce,
+		ReplaceExisting: j.ReplaceExisting,
+		StartedAt:       timePtr(j.StartedAt),
+		CreatedAt:       j.CreatedAt,
+		CreatedBy:       j.CreatedBy,
+		UpdatedAt:       j.UpdatedAt,
+		UpdatedBy:       j.UpdatedBy,
+		Version:         j.Version,
+		LastCommand:     j.LastCommand,
+	}
+}
+
+// JobFromPayload converts back.
+func JobFromPayload(p contracts.Job) job.Job {
+	j := job.Job{
+		ID:              p.ID,
+		Key:             p.Key,
+		Tenant:          p.Tenant,
+		Spec:            SpecFromPayload(p.Spec),
+		State:           job.State(p.State),
+		Coalesce:        p.Coalesce,
+		ReplaceExisting: p.ReplaceExisting,
+		CreatedAt:       p.CreatedAt.UTC(),
+		CreatedBy:       p.CreatedBy,
+		UpdatedAt:       p.UpdatedAt.UTC(),
+		UpdatedBy:       p.UpdatedBy,
+		Version:         p.Version,
+		LastCommand:     p.LastCommand,
+	}
+	if p.StartedAt != nil {
+		j.StartedAt = p.StartedAt.UTC()
+	}
+	return j
+}
+
+// CommandToPayload converts a domain command; replyTo and idempotent are transport matters.
+func CommandToPayload(c job.Command, replyTo string, idempotent bool) contracts.Command {
+	p := contracts.Command{
+		V:          contracts.Version,
+		ID:         c.ID,
+		Type:       string(c.Type),
+		Tenant:     c.Tenant,
+		JobID:      c.JobID,
+		JobKey:     c.JobKey,
+		User:       c.User,
+		At:         c.At,
+		ReplyTo:    replyTo,
+		Idempotent: idempotent,
+		Version:    c.Version,
+	}
+	if c.Spec != nil {
+		s := SpecToPayload(*c.Spec)
+		p.Spec = &s
+	}
+	return p
+}
+
+// CommandFromPayload converts back.
+func CommandFromPayload(p contracts.Command) job.Command {
+	c := job.Command{
+		ID:      p.ID,
+		Type:    job.CommandType(p.Type),
+		Tenant:  p.Tenant,
+		JobID:   p.JobID,
+		JobKey:  p.JobKey,
+		User:    p.User,
+		At:      p.At.UTC(),
+		Version: p.Version,
+	}
+	if p.Spec != nil {
+		s := SpecFromPayload(*p.Spec)
+		c.Spec = &s
+	}
+	return c
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
