@@ -36,6 +36,8 @@ type Command struct {
 	Spec       *JobSpec `json:"spec,omitempty"`
 	// Version, on a finish command, is the job version it was decided against.
 	Version int64 `json:"version,omitempty"`
+	// Enable, on a create command, starts the new job at once.
+	Enable bool `json:"enable,omitempty"`
 }
 
 // JobSpec is what a user says a job is: the body of an add or update.

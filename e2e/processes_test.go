@@ -144,4 +144,3 @@ func parseJournalTime(t *testing.T, v any) time.Time {
 	}
 	return tm
 }
-

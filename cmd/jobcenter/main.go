@@ -46,7 +46,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err := env.Err(); err != nil {
 		return fmt.Errorf("bad settings:\n%w", err)
 	}
-	log, err := logging.New(stdout, level, "jobcenter")
+	log, err := logging.New(stdout, level, "")
 	if err != nil {
 		return fmt.Errorf("JOBCENTER_LOG_LEVEL=%q: %w", level, err)
 	}
@@ -57,7 +57,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer ns.Shutdown()
 	ferret, err := embedded.StartFerret(filepath.Join(dataDir, "ferret"),
-		slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		// FerretDB warns of every command it lacks (the driver's endSessions at close):
+		// only its errors matter here.
+		slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelError})))
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,8 @@ type Command struct {
 	// Version, on Finish, is the job version the trigger saw when it found no fire left;
 	// a job changed since then is not finished.
 	Version int64
+	// Enable, on Create, starts the new job at once (a Quartz schedule is born enabled).
+	Enable bool
 }
 
 // Decision is what a command does to a job.
@@ -66,7 +68,7 @@ func Decide(cmd Command, cur *Job, now time.Time) (Decision, error) {
 		return Decision{Job: cur, Replayed: true}, nil
 	}
 	if cmd.Type == Create {
-		return create(cmd, cur)
+		return create(cmd, cur, now)
 	}
 	if !cur.Live() || cur.Tenant != cmd.Tenant {
 		return Decision{}, ErrNotFound
@@ -98,7 +100,7 @@ func Decide(cmd Command, cur *Job, now time.Time) (Decision, error) {
 	return Decision{}, invalid("type", "unknown command %q", clip(string(cmd.Type)))
 }
 
-func create(cmd Command, cur *Job) (Decision, error) {
+func create(cmd Command, cur *Job, now time.Time) (Decision, error) {
 	if cur != nil {
 		return Decision{}, &ConflictError{Field: "id", Msg: "a job with this id exists"}
 	}
@@ -116,7 +118,14 @@ func create(cmd Command, cur *Job) (Decision, error) {
 		CreatedAt:       cmd.At,
 		CreatedBy:       cmd.User,
 	}
-	return changed(cmd, j, Created), nil
+	if !cmd.Enable {
+		return changed(cmd, j, Created), nil
+	}
+	if _, ok := j.Spec.Trigger.Next(now, now); !ok {
+		return Decision{}, &ConflictError{Field: "cronexpression", Msg: "the schedule has no fire time left"}
+	}
+	j.State, j.StartedAt = Started, now
+	return changed(cmd, j, Created, StartedEvt), nil
 }
 
 func update(cmd Command, next Job, now time.Time) (Decision, error) {

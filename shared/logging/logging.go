@@ -11,7 +11,8 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// New returns a logger writing to w at level ("debug", "info", "warn", "error").
+// New returns a logger writing to w at level ("debug", "info", "warn", "error"), its
+// lines marked with the service's name unless it is empty.
 func New(w io.Writer, level, service string) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil {
@@ -20,5 +21,9 @@ func New(w io.Writer, level, service string) (zerolog.Logger, error) {
 	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Str("service", service).Logger(), nil
+	ctx := zerolog.New(w).Level(lvl).With().Timestamp()
+	if service != "" {
+		ctx = ctx.Str("service", service)
+	}
+	return ctx.Logger(), nil
 }

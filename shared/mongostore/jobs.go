@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/job"
 )
 
@@ -41,6 +42,9 @@ type jobDoc struct {
 	LastCommand     string     `bson:"lastCommand,omitempty"`
 
 	Progress `bson:",inline"`
+	// JournalSeq is the highest run number the journal holds, written by the journal
+	// projection.
+	JournalSeq int64 `bson:"journalSeq"`
 }
 
 // Progress is how far the scheduler has fired a job.
@@ -51,10 +55,12 @@ type Progress struct {
 	LastFire *time.Time `bson:"lastFireAt,omitempty"`
 }
 
-// StoredJob is a job with its fire progress.
+// StoredJob is a job with its fire progress and the size of its journal.
 type StoredJob struct {
 	Job      job.Job
 	Progress Progress
+	// Journal is how many runs the journal holds: runs 1..Journal.
+	Journal int64
 }
 
 func toDoc(j job.Job) jobDoc {
@@ -104,7 +110,7 @@ func (d jobDoc) toJob() StoredJob {
 		t := p.LastFire.UTC()
 		p.LastFire = &t
 	}
-	return StoredJob{Job: j, Progress: p}
+	return StoredJob{Job: j, Progress: p, Journal: d.JournalSeq}
 }
 
 // lifecycleSet is the $set of a job's lifecycle fields, leaving its fire progress alone.
@@ -120,6 +126,7 @@ func lifecycleSet(j job.Job) bson.M {
 	delete(m, "_id")
 	delete(m, "fireSeq")
 	delete(m, "lastFireAt")
+	delete(m, "journalSeq")
 	unset := bson.M{}
 	for _, f := range []string{"seconds", "runDate", "cron", "zone", "code", "flowId", "bizCode", "startedAt"} {
 		if _, ok := m[f]; !ok {
@@ -131,6 +138,12 @@ func lifecycleSet(j job.Job) bson.M {
 		u["$unset"] = unset
 	}
 	return u
+}
+
+// BizKey is the key that finds a tenant's schedule of a behaviour: one schedule per
+// (tenant, bizcode).
+func BizKey(tenant, bizcode string) string {
+	return "biz." + contracts.Token(tenant) + "." + contracts.Token(bizcode)
 }
 
 // GetJob reads a job by its record id (any tenant, any state).

@@ -43,8 +43,10 @@ type JournalWrite struct {
 	SetOnInsert bson.M
 }
 
-// WriteJournal applies many journal changes in one round trip.
-func (s *Store) WriteJournal(ctx context.Context, ws []JournalWrite) error {
+// WriteJournal applies many journal changes in one round trip, then raises each job's
+// journal count to the highest run number written (heads: job id → run number). The
+// count is written after the entries, so a page never counts an entry it cannot show.
+func (s *Store) WriteJournal(ctx context.Context, ws []JournalWrite, heads map[string]int64) error {
 	if len(ws) == 0 {
 		return nil
 	}
@@ -62,6 +64,17 @@ func (s *Store) WriteJournal(ctx context.Context, ws []JournalWrite) error {
 	if _, err := s.db.Collection(colJournal).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
+	if len(heads) == 0 {
+		return nil
+	}
+	models = models[:0]
+	for id, seq := range heads {
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).
+			SetUpdate(bson.M{"$max": bson.M{"journalSeq": seq}}))
+	}
+	if _, err := s.db.Collection(colJobs).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+		return fmt.Errorf("write journal counts: %w", err)
+	}
 	return nil
 }
 
@@ -72,7 +85,7 @@ type Page struct {
 }
 
 // JournalPage reads page index (from 1) of size entries of a job whose journal holds runs
-// 1..total, newest first, by _id only. A page past the end is empty with the true counts;
+// 1..total (StoredJob.Journal), newest first, by _id only. A page past the end is empty with the true counts;
 // entries not yet written (the projection lags its stream by milliseconds) are left out.
 func (s *Store) JournalPage(ctx context.Context, jobID string, total, index, size int64) (Page, error) {
 	p := Page{Index: index, Size: size, Total: total}

@@ -78,14 +78,24 @@ func TestAJournalPageReadsNewestFirstWithTrueCounts(t *testing.T) {
 			Set:         bson.M{"jobId": "j", "seq": seq, "triggerStatus": "success"},
 			SetOnInsert: bson.M{"exeStatus": "waiting"}})
 	}
-	if err := s.WriteJournal(ctx, ws); err != nil {
+	if err := s.PutJob(ctx, sampleJob()); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.WriteJournal(ctx, ws, map[string]int64{"rec-1": 25}); err != nil {
+		t.Fatal(err)
+	}
+	// A lower head never lowers the count.
+	if err := s.WriteJournal(ctx, ws[:1], map[string]int64{"rec-1": 3}); err != nil {
+		t.Fatal(err)
+	}
+	if sj, err := s.GetJob(ctx, "rec-1"); err != nil || sj.Journal != 25 {
+		t.Fatalf("journal count %d, %v; want 25", sj.Journal, err)
 	}
 	// $setOnInsert must not overwrite a status set later.
 	if err := s.WriteJournal(ctx, []mongostore.JournalWrite{
 		{ID: mongostore.JournalID("j", 25), Set: bson.M{"exeStatus": "success"}},
 		{ID: mongostore.JournalID("j", 25), SetOnInsert: bson.M{"exeStatus": "waiting"}},
-	}); err != nil {
+	}, nil); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

@@ -109,6 +109,7 @@ func CommandToPayload(c job.Command, replyTo string, idempotent bool) contracts.
 		ReplyTo:    replyTo,
 		Idempotent: idempotent,
 		Version:    c.Version,
+		Enable:     c.Enable,
 	}
 	if c.Spec != nil {
 		s := SpecToPayload(*c.Spec)
@@ -128,6 +129,7 @@ func CommandFromPayload(p contracts.Command) job.Command {
 		User:    p.User,
 		At:      p.At.UTC(),
 		Version: p.Version,
+		Enable:  p.Enable,
 	}
 	if p.Spec != nil {
 		s := SpecFromPayload(*p.Spec)

@@ -149,16 +149,19 @@ func seedFor(seed, part string) string {
 	return seed + "/" + part
 }
 
-// send stores the command and answers with the applied state, the rejection, or 202.
-func (h *handlers) send(c echo.Context, cmd contracts.Command, okStatus int) error {
+// applied is what became of a command: the job it left (nil when the command is only
+// accepted, the trigger being away) and the run an exec started.
+type applied struct {
+	job    *job.Job
+	fireID string
+}
+
+// apply stores the command and waits for its outcome; a rejection is returned as the
+// error it maps to.
+func (h *handlers) apply(c echo.Context, cmd contracts.Command) (applied, error) {
 	res, err := h.d.Commander.Send(c.Request().Context(), cmd)
-	if err != nil {
-		return err
-	}
-	if res.Accepted() {
-		return c.JSON(http.StatusAccepted, map[string]string{
-			"id": cmd.JobID, "jobId": cmd.JobKey, "status": "accepted", "commandId": cmd.ID,
-		})
+	if err != nil || res.Accepted() {
+		return applied{}, err
 	}
 	o := res.Outcome
 	if o.Error != nil {
@@ -166,15 +169,31 @@ func (h *handlers) send(c echo.Context, cmd contracts.Command, okStatus int) err
 		if status == 0 {
 			status = http.StatusBadRequest
 		}
-		return &apiError{Status: status, Code: o.Error.Code, Message: o.Error.Message, Field: o.Error.Field}
+		return applied{}, &apiError{Status: status, Code: o.Error.Code, Message: o.Error.Message, Field: o.Error.Field}
 	}
 	if o.Job == nil {
-		return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "the outcome carries no job"}
+		return applied{}, &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "the outcome carries no job"}
 	}
-	if o.FireID != "" {
-		c.Response().Header().Set("X-Fire-Id", o.FireID)
+	j := wire.JobFromPayload(*o.Job)
+	return applied{job: &j, fireID: o.FireID}, nil
+}
+
+// send applies the command and answers as the job-center SDK does: the job info, or 202
+// with the job's ids when the trigger is away.
+func (h *handlers) send(c echo.Context, cmd contracts.Command, okStatus int) error {
+	a, err := h.apply(c, cmd)
+	if err != nil {
+		return err
 	}
-	return c.JSON(okStatus, toJobInfo(wire.JobFromPayload(*o.Job), h.d.Clock.Now(), h.d.Loc))
+	if a.job == nil {
+		return c.JSON(http.StatusAccepted, map[string]string{
+			"id": cmd.JobID, "jobId": cmd.JobKey, "status": "accepted", "commandId": cmd.ID,
+		})
+	}
+	if a.fireID != "" {
+		c.Response().Header().Set("X-Fire-Id", a.fireID)
+	}
+	return c.JSON(okStatus, toJobInfo(*a.job, h.d.Clock.Now(), h.d.Loc))
 }
 
 func (h *handlers) journal(c echo.Context) error {
@@ -192,7 +211,7 @@ func (h *handlers) journal(c echo.Context) error {
 	}
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
-	p, err := h.d.Store.JournalPage(ctx, sj.Job.ID, sj.Progress.Seq, page, size)
+	p, err := h.d.Store.JournalPage(ctx, sj.Job.ID, sj.Journal, page, size)
 	if err != nil {
 		return storeUnavailable(err)
 	}

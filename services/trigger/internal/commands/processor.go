@@ -89,6 +89,10 @@ func (p *Processor) apply(ctx context.Context, c contracts.Command) (contracts.O
 	case !errors.Is(err, mongostore.ErrNotFound):
 		return out, fmt.Errorf("read job %s: %w", c.JobID, err)
 	}
+	if taken, err := p.bizTaken(ctx, c, cur); err != nil || taken != nil {
+		out.Error = taken
+		return out, err
+	}
 	now := p.Clock.Now().UTC().Truncate(time.Millisecond)
 	d, err := job.Decide(wire.CommandFromPayload(c), cur, now)
 	if err != nil {
@@ -102,6 +106,9 @@ func (p *Processor) apply(ctx context.Context, c contracts.Command) (contracts.O
 		var keys []string
 		if c.Type == contracts.CmdCreate {
 			keys = append(keys, d.Job.Key)
+			if biz := d.Job.Spec.Target.BizCode; biz != "" {
+				keys = append(keys, mongostore.BizKey(d.Job.Tenant, biz))
+			}
 		}
 		if err := p.Store.PutJob(ctx, *d.Job, keys...); err != nil {
 			return out, err
@@ -114,6 +121,30 @@ func (p *Processor) apply(ctx context.Context, c contracts.Command) (contracts.O
 	pj := wire.JobToPayload(*d.Job)
 	out.Job = &pj
 	return out, nil
+}
+
+// bizTaken enforces one schedule per (tenant, bizcode): a create for a behaviour that
+// already has a live schedule is refused, naming that schedule. Commands apply one at a
+// time, so two racing saves cannot both pass.
+func (p *Processor) bizTaken(ctx context.Context, c contracts.Command, cur *job.Job) (*contracts.Error, error) {
+	if c.Type != contracts.CmdCreate || cur != nil || c.Spec == nil || c.Spec.BizCode == "" {
+		return nil, nil
+	}
+	id, err := p.Store.ResolveKey(ctx, mongostore.BizKey(c.Tenant, c.Spec.BizCode))
+	if errors.Is(err, mongostore.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolve bizcode: %w", err)
+	}
+	existing, err := p.Store.GetJob(ctx, id)
+	if errors.Is(err, mongostore.ErrNotFound) || err == nil && !existing.Job.Live() {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read schedule %s: %w", id, err)
+	}
+	return &contracts.Error{Code: "conflict", Field: "bizcode", Message: "the behaviour already has a schedule: " + id}, nil
 }
 
 // record publishes the decision's lifecycle events; their ids derive from the command's,

@@ -50,19 +50,23 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 		}
 		var msgs []jetstream.Msg
 		var writes []mongostore.JournalWrite
+		heads := map[string]int64{}
 		for msg := range batch.Messages() {
-			w, err := Write(msg.Subject(), msg.Data())
+			w, head, err := Write(msg.Subject(), msg.Data())
 			if err != nil {
 				bus.Settle(p.NC, Consumer, msg, bus.Poison(err), p.Log)
 				continue
 			}
 			msgs = append(msgs, msg)
 			writes = append(writes, w)
+			if head.JobID != "" {
+				heads[head.JobID] = max(heads[head.JobID], head.Seq)
+			}
 		}
 		if len(msgs) == 0 {
 			continue
 		}
-		err = p.Store.WriteJournal(ctx, writes)
+		err = p.Store.WriteJournal(ctx, writes, heads)
 		for _, m := range msgs {
 			bus.Settle(p.NC, Consumer, m, err, p.Log)
 		}
@@ -70,16 +74,23 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 	return nil
 }
 
-// Write turns a fire or run message into its journal change.
-func Write(subject string, data []byte) (mongostore.JournalWrite, error) {
+// Head is a job's newest run number, which a fire raises.
+type Head struct {
+	JobID string
+	Seq   int64
+}
+
+// Write turns a fire or run message into its journal change, and for a fire the job's
+// new head.
+func Write(subject string, data []byte) (mongostore.JournalWrite, Head, error) {
 	switch {
 	case strings.HasPrefix(subject, "jobcenter.fire."):
 		var f contracts.Fire
 		if err := json.Unmarshal(data, &f); err != nil {
-			return mongostore.JournalWrite{}, fmt.Errorf("fire does not decode: %w", err)
+			return mongostore.JournalWrite{}, Head{}, fmt.Errorf("fire does not decode: %w", err)
 		}
 		if f.JournalID == "" || f.JobID == "" || f.FireID == "" {
-			return mongostore.JournalWrite{}, errors.New("fire lacks journal_id, job_id or fire_id")
+			return mongostore.JournalWrite{}, Head{}, errors.New("fire lacks journal_id, job_id or fire_id")
 		}
 		return mongostore.JournalWrite{
 			ID: f.JournalID,
@@ -89,14 +100,14 @@ func Write(subject string, data []byte) (mongostore.JournalWrite, error) {
 				"triggerTime": f.ScheduledAt, "firedAt": f.FiredAt,
 			},
 			SetOnInsert: bson.M{"exeStatus": "waiting", "exeTotalTime": 0},
-		}, nil
+		}, Head{JobID: f.JobID, Seq: f.Seq}, nil
 	case strings.HasPrefix(subject, "jobcenter.run."):
 		var r contracts.RunEvent
 		if err := json.Unmarshal(data, &r); err != nil {
-			return mongostore.JournalWrite{}, fmt.Errorf("run event does not decode: %w", err)
+			return mongostore.JournalWrite{}, Head{}, fmt.Errorf("run event does not decode: %w", err)
 		}
 		if r.JournalID == "" || r.Status == "" {
-			return mongostore.JournalWrite{}, errors.New("run event lacks journal_id or status")
+			return mongostore.JournalWrite{}, Head{}, errors.New("run event lacks journal_id or status")
 		}
 		set := bson.M{
 			"exeStatus": r.Status, "exeStartTime": r.StartedAt, "updateTime": r.StartedAt,
@@ -106,9 +117,9 @@ func Write(subject string, data []byte) (mongostore.JournalWrite, error) {
 			set["updateTime"] = *r.EndedAt
 			set["exeDes"] = r.Detail
 		}
-		return mongostore.JournalWrite{ID: r.JournalID, Set: set}, nil
+		return mongostore.JournalWrite{ID: r.JournalID, Set: set}, Head{}, nil
 	}
-	return mongostore.JournalWrite{}, fmt.Errorf("unexpected subject %q", subject)
+	return mongostore.JournalWrite{}, Head{}, fmt.Errorf("unexpected subject %q", subject)
 }
 
 func sleep(ctx context.Context, d time.Duration) {
