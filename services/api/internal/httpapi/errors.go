@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
@@ -81,6 +82,11 @@ func errorHandler(log zerolog.Logger) echo.HTTPErrorHandler {
 		ae := toAPIError(err)
 		if ae.Status >= 500 {
 			log.Error().Err(err).Str("path", c.Path()).Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("request failed")
+		}
+		if strings.HasPrefix(c.Request().URL.Path, "/task/quartz/") {
+			// The Quartz API's own style.
+			_ = c.JSON(ae.Status, map[string]string{"resp_code": ae.Code, "resp_msg": ae.Message})
+			return
 		}
 		_ = c.JSON(ae.Status, map[string]*apiError{"error": ae})
 	}

@@ -22,11 +22,14 @@ func (h *handlers) storeCtx(c echo.Context) (context.Context, context.CancelFunc
 	return context.WithTimeout(c.Request().Context(), h.d.StoreTimeout)
 }
 
-// find reads the tenant's live job by either id; another tenant's job is not found.
-func (h *handlers) find(c echo.Context) (mongostore.StoredJob, error) {
+// find reads the tenant's live job named by the {id} path parameter.
+func (h *handlers) find(c echo.Context) (mongostore.StoredJob, error) { return h.findID(c, c.Param("id")) }
+
+// findID reads the tenant's live job by either id; another tenant's job is not found.
+func (h *handlers) findID(c echo.Context, id string) (mongostore.StoredJob, error) {
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
-	sj, err := h.d.Store.FindJob(ctx, c.Param("id"))
+	sj, err := h.d.Store.FindJob(ctx, id)
 	switch {
 	case errors.Is(err, mongostore.ErrNotFound):
 		return sj, errJobNotFound

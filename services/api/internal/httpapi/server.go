@@ -1,5 +1,5 @@
-// Package httpapi is the api's HTTP face: the job-center facade (the SDK's operations)
-// over one domain. Handlers translate seed-shaped JSON to domain commands and back;
+// Package httpapi is the api's HTTP face: two facades over one domain — the job-center
+// SDK's operations and the Quartz scheduling API — plus the cron preview. Handlers translate seed-shaped JSON to domain commands and back;
 // reads come from the projections by _id; errors are mapped to JSON in one place.
 package httpapi
 
@@ -63,6 +63,11 @@ func New(d Deps) *echo.Echo {
 	g.POST("/:id/stop", h.stopJob)
 	g.POST("/:id/exec", h.execJob)
 	g.GET("/:id/journal", h.journal)
+	e.GET("/api/v1/cron/next", h.cronNext)
+
+	q := e.Group("/task/quartz", h.tecode)
+	q.POST("/queryjobstatus", h.queryJobStatus)
+	q.POST("/bizcronjob", h.bizCronJob)
 	return e
 }
 

@@ -1,0 +1,55 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/jobcenter/jobcenter/shared/job"
+)
+
+// cronNext answers GET /api/v1/cron/next?expr=&tz=&from=&count=: the first count fire
+// times of a Quartz cron expression strictly after from, in ISO-8601 with the zone's
+// offset. It computes with the same code the schedulers use.
+func (h *handlers) cronNext(c echo.Context) error {
+	expr := strings.TrimSpace(c.QueryParam("expr"))
+	if expr == "" {
+		return badRequest("expr", "expr is required: a Quartz cron expression such as 0 */30 8-19 ? * * *")
+	}
+	e, err := job.ParseCron(expr)
+	if err != nil {
+		var fe *job.FieldError
+		if errors.As(err, &fe) {
+			return badRequest("expr", fe.Msg)
+		}
+		return err
+	}
+	loc := h.d.Loc
+	if tz := strings.TrimSpace(c.QueryParam("tz")); tz != "" {
+		if loc, err = job.LoadZone(tz); err != nil {
+			return badRequest("tz", "unknown time zone "+clip(tz))
+		}
+	}
+	from := h.d.Clock.Now()
+	if f := strings.TrimSpace(c.QueryParam("from")); f != "" {
+		if from, err = time.Parse(time.RFC3339Nano, f); err != nil {
+			return badRequest("from", "from must be ISO-8601 with an offset, such as 2025-03-09T01:00:00-05:00")
+		}
+	}
+	count, err := queryInt(c, "count", 5, 1, 100)
+	if err != nil {
+		return err
+	}
+	next := make([]string, 0, count)
+	for t := from; int64(len(next)) < count; {
+		var ok bool
+		if t, ok = e.Next(t, loc); !ok {
+			break
+		}
+		next = append(next, t.In(loc).Format(time.RFC3339))
+	}
+	return c.JSON(http.StatusOK, map[string][]string{"next": next})
+}

@@ -1,0 +1,278 @@
+package httpapi
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+
+	"encoding/json"
+	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+)
+
+// The Quartz API: behaviour schedules in Quartz cron, their status, and the journal.
+// The tenant is the tecode header; answers are {"resp_data": ...}, errors
+// {"resp_code": "...", "resp_msg": "..."} (see errorHandler).
+
+// MaxCodes bounds how many behaviour codes one status query may name.
+const MaxCodes = 1000
+
+// tecode takes the tenant from the tecode header.
+func (h *handlers) tecode(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		t := c.Request().Header.Get("tecode")
+		if err := checkHeader("tecode", t, true); err != nil {
+			return err
+		}
+		c.Set(tenantKey, t)
+		return next(c)
+	}
+}
+
+type statusBody struct {
+	Codes   *string `json:"codes"`
+	JobType *string `json:"jobtype"`
+}
+
+type scheduleStatus struct {
+	JobInfoID      string `json:"jobinfoid"`
+	CronExpression string `json:"cronexpression"`
+	BizCode        string `json:"bizcode"`
+	JobStatus      string `json:"jobstatus"`
+}
+
+// queryJobStatus answers POST /task/quartz/queryjobstatus: the schedule of each listed
+// behaviour that has one, in the order asked.
+func (h *handlers) queryJobStatus(c echo.Context) error {
+	var b statusBody
+	if err := decodeBody(c, h.d.BodyLimit, &b); err != nil {
+		return err
+	}
+	if b.Codes == nil || strings.TrimSpace(*b.Codes) == "" {
+		return badRequest("codes", "codes is required: behaviour codes separated by commas")
+	}
+	var codes []string
+	seen := map[string]bool{}
+	for _, code := range strings.Split(*b.Codes, ",") {
+		code = strings.TrimSpace(code)
+		if code != "" && !seen[code] {
+			seen[code] = true
+			codes = append(codes, code)
+		}
+	}
+	if len(codes) > MaxCodes {
+		return badRequest("codes", fmt.Sprintf("at most %d codes may be asked at once, got %d", MaxCodes, len(codes)))
+	}
+	tenant := c.Get(tenantKey).(string)
+	found := make([]*scheduleStatus, len(codes))
+	errs := make([]error, len(codes))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, code := range codes {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			sj, err := h.findBiz(c, tenant, code)
+			switch {
+			case errors.Is(err, mongostore.ErrNotFound):
+			case err != nil:
+				errs[i] = err
+			default:
+				found[i] = &scheduleStatus{JobInfoID: sj.Job.ID, CronExpression: sj.Job.Spec.Trigger.Cron,
+					BizCode: code, JobStatus: jobStatus(sj.Job)}
+			}
+		}()
+	}
+	wg.Wait()
+	out := []scheduleStatus{}
+	for i, s := range found {
+		if errs[i] != nil {
+			return storeUnavailable(errs[i])
+		}
+		if s != nil {
+			out = append(out, *s)
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"resp_data": out})
+}
+
+// findBiz reads the tenant's live schedule of a behaviour, or ErrNotFound.
+func (h *handlers) findBiz(c echo.Context, tenant, bizcode string) (mongostore.StoredJob, error) {
+	ctx, cancel := h.storeCtx(c)
+	defer cancel()
+	id, err := h.d.Store.ResolveKey(ctx, mongostore.BizKey(tenant, bizcode))
+	if err != nil {
+		return mongostore.StoredJob{}, err
+	}
+	sj, err := h.d.Store.GetJob(ctx, id)
+	if err == nil && (!sj.Job.Live() || sj.Job.Tenant != tenant) {
+		err = mongostore.ErrNotFound
+	}
+	return sj, err
+}
+
+func jobStatus(j job.Job) string {
+	if j.State == job.Started {
+		return "enable"
+	}
+	return "disable"
+}
+
+// quartzRequest is the xw_quartz object of every opttype.
+type quartzRequest struct {
+	OptType        *string         `json:"opttype"`
+	JobName        *string         `json:"jobname"`
+	CronExpression *string         `json:"cronexpression"`
+	BizCode        *string         `json:"bizcode"`
+	TimeZone       *string         `json:"timezone"`
+	JobInfoID      *string         `json:"jobinfoid"`
+	PageIndex      json.RawMessage `json:"pageindex"`
+	PageSize       json.RawMessage `json:"pagesize"`
+}
+
+// bizCronJob answers POST /task/quartz/bizcronjob by its opttype.
+func (h *handlers) bizCronJob(c echo.Context) error {
+	var b struct {
+		XwQuartz *quartzRequest `json:"xw_quartz"`
+	}
+	if err := decodeBody(c, h.d.BodyLimit, &b); err != nil {
+		return err
+	}
+	q := b.XwQuartz
+	if q == nil {
+		return badRequest("xw_quartz", "xw_quartz is required")
+	}
+	switch opt := strings.TrimSpace(deref(q.OptType)); opt {
+	case "save":
+		return h.saveSchedule(c, q)
+	case "quaryjournal", "queryjournal":
+		return h.scheduleJournal(c, q)
+	case "enable":
+		return h.scheduleOp(c, q, job.Start)
+	case "disable":
+		return h.scheduleOp(c, q, job.Stop)
+	case "delete":
+		return h.scheduleOp(c, q, job.Delete)
+	case "trigger":
+		return h.scheduleOp(c, q, job.Exec)
+	case "":
+		return badRequest("opttype", "opttype is required: save, quaryjournal, enable, disable, delete or trigger")
+	default:
+		return badRequest("opttype", fmt.Sprintf("unknown opttype %q: want save, quaryjournal, enable, disable, delete or trigger", clip(opt)))
+	}
+}
+
+// saveSchedule creates the behaviour's schedule, enabled, or changes the one it has.
+func (h *handlers) saveSchedule(c echo.Context, q *quartzRequest) error {
+	in := job.QuartzInput{JobName: deref(q.JobName), CronExpression: deref(q.CronExpression), BizCode: deref(q.BizCode), TimeZone: deref(q.TimeZone)}
+	spec, err := in.Spec(h.d.Clock.Now(), h.d.Loc)
+	if err != nil {
+		return err
+	}
+	tenant := c.Get(tenantKey).(string)
+	for attempt := 0; ; attempt++ {
+		sj, err := h.findBiz(c, tenant, spec.Target.BizCode)
+		var cmd = h.command(c, job.Create, "", &spec)
+		switch {
+		case err == nil:
+			cmd = h.command(c, job.Update, sj.Job.ID, &spec)
+		case errors.Is(err, mongostore.ErrNotFound):
+			cmd.Enable = true
+		default:
+			return storeUnavailable(err)
+		}
+		a, err := h.apply(c, cmd)
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Code == "conflict" && ae.Field == "bizcode" && attempt == 0 {
+			// Another save created the schedule meanwhile: change that one.
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		status := http.StatusOK
+		if a.job == nil {
+			status = http.StatusAccepted
+		}
+		return c.JSON(status, map[string]any{"resp_data": map[string]string{"group_job_id": cmd.JobID}})
+	}
+}
+
+// findSchedule reads the tenant's schedule named by jobinfoid.
+func (h *handlers) findSchedule(c echo.Context, q *quartzRequest) (mongostore.StoredJob, error) {
+	id := strings.TrimSpace(deref(q.JobInfoID))
+	if id == "" {
+		return mongostore.StoredJob{}, badRequest("jobinfoid", "jobinfoid is required")
+	}
+	return h.findID(c, id)
+}
+
+func (h *handlers) scheduleJournal(c echo.Context, q *quartzRequest) error {
+	page, err := rawInt("pageindex", q.PageIndex, 1, 1, 1<<31)
+	if err != nil {
+		return err
+	}
+	size, err := rawInt("pagesize", q.PageSize, 10, 1, 1000)
+	if err != nil {
+		return err
+	}
+	sj, err := h.findSchedule(c, q)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := h.storeCtx(c)
+	defer cancel()
+	p, err := h.d.Store.JournalPage(ctx, sj.Job.ID, sj.Journal, page, size)
+	if err != nil {
+		return storeUnavailable(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"resp_data": map[string]any{"quartz_list": toJournalPage(p)}})
+}
+
+// scheduleOp enables, disables, deletes or triggers a schedule.
+func (h *handlers) scheduleOp(c echo.Context, q *quartzRequest, t job.CommandType) error {
+	sj, err := h.findSchedule(c, q)
+	if err != nil {
+		return err
+	}
+	cmd := h.command(c, t, sj.Job.ID, nil)
+	a, err := h.apply(c, cmd)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"jobinfoid": sj.Job.ID}
+	status := http.StatusOK
+	switch {
+	case a.job == nil:
+		status = http.StatusAccepted
+	case t == job.Delete:
+		data["deleted"] = true
+	default:
+		data["jobstatus"] = jobStatus(*a.job)
+	}
+	if a.fireID != "" {
+		data["triggerid"] = a.fireID
+	}
+	return c.JSON(status, map[string]any{"resp_data": data})
+}
+
+// rawInt reads an optional whole number within [lo, hi] from a JSON value.
+func rawInt(field string, raw json.RawMessage, def, lo, hi int64) (int64, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(strings.Trim(string(raw), `"`), 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest(field, fmt.Sprintf("%s must be a whole number from %d to %d, got %s", field, lo, hi, clip(string(raw))))
+	}
+	return n, nil
+}
