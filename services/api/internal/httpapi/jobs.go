@@ -23,7 +23,9 @@ func (h *handlers) storeCtx(c echo.Context) (context.Context, context.CancelFunc
 }
 
 // find reads the tenant's live job named by the {id} path parameter.
-func (h *handlers) find(c echo.Context) (mongostore.StoredJob, error) { return h.findID(c, c.Param("id")) }
+func (h *handlers) find(c echo.Context) (mongostore.StoredJob, error) {
+	return h.findID(c, c.Param("id"))
+}
 
 // findID reads the tenant's live job by either id; another tenant's job is not found.
 func (h *handlers) findID(c echo.Context, id string) (mongostore.StoredJob, error) {

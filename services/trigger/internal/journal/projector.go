@@ -66,7 +66,10 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 		if len(msgs) == 0 {
 			continue
 		}
-		err = p.Store.WriteJournal(ctx, writes, heads)
+		// A batch under way is finished even when shutdown begins: it is already fetched.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = p.Store.WriteJournal(wctx, writes, heads)
+		cancel()
 		for _, m := range msgs {
 			bus.Settle(p.NC, Consumer, m, err, p.Log)
 		}
