@@ -53,6 +53,16 @@ type JobSpec struct {
 	FlowID      string     `json:"flow_id,omitempty"`
 	Code        string     `json:"code,omitempty"`
 	BizCode     string     `json:"bizcode,omitempty"`
+	Policy      Policy     `json:"policy"`
+}
+
+// Policy says what happens to a job's runs when late, overlapping or failing.
+type Policy struct {
+	Coalesce       bool  `json:"coalesce"`
+	MisfireGraceMs int64 `json:"misfire_grace_ms,omitempty"`
+	MaxInstances   int   `json:"max_instances"`
+	Retries        int   `json:"retries,omitempty"`
+	RetryBackoffMs int64 `json:"retry_backoff_ms,omitempty"`
 }
 
 // Job is a job's full state, as carried by lifecycle events and outcomes.
@@ -62,7 +72,6 @@ type Job struct {
 	Tenant          string     `json:"tenant"`
 	Spec            JobSpec    `json:"spec"`
 	State           string     `json:"state"`
-	Coalesce        bool       `json:"coalesce"`
 	ReplaceExisting bool       `json:"replace_existing"`
 	StartedAt       *time.Time `json:"started_at,omitempty"`
 	CreatedAt       time.Time  `json:"created_at"`
@@ -117,6 +126,15 @@ type Target struct {
 	BizCode string `json:"bizcode,omitempty"`
 }
 
+// Trigger statuses, the journal's triggerstatus.
+const (
+	// TriggerFired: the fire happened and is handed to the executors.
+	TriggerFired = "success"
+	// TriggerMissed: the fire came later than the job's misfire grace time; it is
+	// journaled, not run.
+	TriggerMissed = "missed"
+)
+
 // Fire is one due run of a job, published on FireSubject with FireID as the message id.
 // FireID is the job id and the scheduled instant (or the exec command id), so a fire
 // published twice is stored once.
@@ -134,6 +152,13 @@ type Fire struct {
 	FiredAt     time.Time `json:"fired_at"`
 	Target      Target    `json:"target"`
 	TimeoutMs   int64     `json:"timeout_ms,omitempty"`
+	// TriggerStatus is TriggerFired, or TriggerMissed with the reason in Detail.
+	TriggerStatus string `json:"triggerstatus"`
+	Detail        string `json:"detail,omitempty"`
+	// The job's run policy, for the executor.
+	MaxInstances   int   `json:"max_instances,omitempty"`
+	Retries        int   `json:"retries,omitempty"`
+	RetryBackoffMs int64 `json:"retry_backoff_ms,omitempty"`
 }
 
 // RunEvent reports a run's progress on RunSubject: once "running", once final.

@@ -40,6 +40,9 @@ const (
 	RunRunning = "running"
 	RunSuccess = "success"
 	RunFailure = "failure"
+	// RunSkipped: not run, because max_instances runs of the job were still going
+	// (a missed fire's entry shows it too).
+	RunSkipped = "skipped"
 )
 
 // CommandSubject is where the api appends a tenant's commands.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -247,9 +248,11 @@ type journalPage struct {
 	Data        []map[string]any `json:"data"`
 }
 
-// waitJournal waits until the job's newest page shows n entries all finished.
-func (c *center) waitJournal(project, id string, n int) journalPage {
+// waitJournal waits until the job's newest page shows n entries all finished: success,
+// failure, or one of the extra final statuses given.
+func (c *center) waitJournal(project, id string, n int, final ...string) journalPage {
 	c.t.Helper()
+	final = append(final, "success", "failure")
 	var p journalPage
 	teststack.Eventually(c.t, 15*time.Second, "journal never showed the runs", func() bool {
 		p = c.journal(project, id, 1, 100)
@@ -257,7 +260,7 @@ func (c *center) waitJournal(project, id string, n int) journalPage {
 			return false
 		}
 		for _, e := range p.Data {
-			if s := e["exestatus"]; s != "success" && s != "failure" {
+			if !slices.Contains(final, e["exestatus"].(string)) {
 				return false
 			}
 		}

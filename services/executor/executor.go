@@ -25,6 +25,15 @@ import (
 // Consumer is the durable consumer every executor instance shares.
 const Consumer = "executor"
 
+// Key-value buckets of the executors.
+const (
+	ClaimsBucket = "jobcenter_claims"
+	SlotsBucket  = "jobcenter_slots"
+)
+
+// claimsTTL is how long a fire's claim is kept: far longer than any redelivery can come.
+const claimsTTL = 7 * 24 * time.Hour
+
 // Config configures the executor service.
 type Config struct {
 	NATSURL string
@@ -34,7 +43,10 @@ type Config struct {
 	// Timeout bounds a run when its fire names none.
 	Timeout time.Duration
 	// Concurrency is how many runs one instance makes at once.
-	Concurrency     int
+	Concurrency int
+	// RedeliverAfter is how long a fire whose executor went silent (killed, cut off)
+	// waits before another instance takes it; a live run keeps its fire with a keepalive.
+	RedeliverAfter  time.Duration
 	FlowURL, BizURL string
 	Log             zerolog.Logger
 }
@@ -42,13 +54,14 @@ type Config struct {
 // ConfigFromEnv reads the executor's settings.
 func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 	return Config{
-		NATSURL:     e.Str("NATS_URL", "nats://127.0.0.1:4222"),
-		Streams:     streams,
-		APIURL:      e.Str("JOBCENTER_API_URL", "http://127.0.0.1:8001"),
-		Timeout:     e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second),
-		Concurrency: e.Int("JOBCENTER_EXEC_CONCURRENCY", 16, 1, 4096),
-		FlowURL:     e.Str("JOBCENTER_FLOW_URL", ""),
-		BizURL:      e.Str("JOBCENTER_BIZ_URL", ""),
+		NATSURL:        e.Str("NATS_URL", "nats://127.0.0.1:4222"),
+		Streams:        streams,
+		APIURL:         e.Str("JOBCENTER_API_URL", "http://127.0.0.1:8001"),
+		Timeout:        e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second),
+		Concurrency:    e.Int("JOBCENTER_EXEC_CONCURRENCY", 16, 1, 4096),
+		RedeliverAfter: e.Duration("JOBCENTER_EXEC_REDELIVER_AFTER", 30*time.Second),
+		FlowURL:        e.Str("JOBCENTER_FLOW_URL", ""),
+		BizURL:         e.Str("JOBCENTER_BIZ_URL", ""),
 	}
 }
 
@@ -66,6 +79,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 16
 	}
+	if cfg.RedeliverAfter < time.Second {
+		cfg.RedeliverAfter = 30 * time.Second
+	}
 	nc, err := bus.Connect(cfg.NATSURL, "jobcenter-executor", cfg.Log)
 	if err != nil {
 		return nil, err
@@ -77,13 +93,33 @@ func New(cfg Config) (*Service, error) {
 	}
 	hc := &http.Client{Timeout: cfg.Timeout + 5*time.Second}
 	r := &runner.Runner{
-		JS: js, NC: nc, Timeout: cfg.Timeout, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
+		JS: js, NC: nc, Timeout: cfg.Timeout, KeepAlive: cfg.RedeliverAfter / 3, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
 		Log: cfg.Log.With().Str("part", "runner").Logger(),
 		SDK: func(tenant string) jobcode.SDK {
 			return sdk.Client{BaseURL: cfg.APIURL, Project: tenant, User: "job-center", HTTP: hc}
 		},
 	}
 	return &Service{cfg: cfg, nc: nc, js: js, runner: r, ready: make(chan struct{})}, nil
+}
+
+// buckets provisions the claims and slots buckets and hands them to the runner.
+func (s *Service) buckets(ctx context.Context) error {
+	claims, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: ClaimsBucket, TTL: claimsTTL, Storage: jetstream.FileStorage, Replicas: s.cfg.Streams.Replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("claims bucket: %w", err)
+	}
+	slots, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: SlotsBucket, Storage: jetstream.FileStorage, Replicas: s.cfg.Streams.Replicas,
+		// Allows a TTL per key: a slot held by a dead executor frees itself.
+		LimitMarkerTTL: time.Second,
+	})
+	if err != nil {
+		return fmt.Errorf("slots bucket: %w", err)
+	}
+	s.runner.Claims, s.runner.Slots = claims, slots
+	return nil
 }
 
 // Runner exposes the runner's hooks (OnFinished) to whoever wires the service.
@@ -107,11 +143,13 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := bus.Provision(ctx, s.js, s.cfg.Streams); err != nil {
 		return err
 	}
+	if err := s.buckets(ctx); err != nil {
+		return err
+	}
 	cons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamRuns, jetstream.ConsumerConfig{
 		Durable: Consumer, FilterSubject: contracts.FireSubjects,
-		AckPolicy: jetstream.AckExplicitPolicy,
-		// A run may take its whole timeout; only then is the fire offered to another instance.
-		AckWait:       s.cfg.Timeout + 30*time.Second,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       s.cfg.RedeliverAfter,
 		MaxAckPending: s.cfg.Concurrency * 64,
 	})
 	if err != nil {
@@ -128,8 +166,7 @@ func (s *Service) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for msg := range work {
-				// A run under way finishes (within its timeout) even when shutdown begins.
-				bus.Settle(s.nc, Consumer, msg, s.runner.Handle(context.WithoutCancel(ctx), msg), s.cfg.Log)
+				bus.Settle(s.nc, Consumer, msg, s.runner.Handle(ctx, msg), s.cfg.Log)
 			}
 		}()
 	}

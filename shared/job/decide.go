@@ -113,7 +113,6 @@ func create(cmd Command, cur *Job, now time.Time) (Decision, error) {
 		Tenant:          cmd.Tenant,
 		Spec:            *cmd.Spec,
 		State:           Stopped,
-		Coalesce:        true,
 		ReplaceExisting: true,
 		CreatedAt:       cmd.At,
 		CreatedBy:       cmd.User,

@@ -30,6 +30,12 @@ type Input struct {
 	RunDate string
 	FlowID  string
 	Code    string
+	// The policy, each nil when not given: the default on create, unchanged on update.
+	Coalesce     *bool
+	MisfireGrace *int64 // seconds
+	MaxInstances *int64
+	Retries      *int64
+	RetryBackoff *int64 // seconds
 }
 
 // ForCreate validates a new job's definition by the SDK's rules: trigger is "date" or
@@ -40,7 +46,7 @@ func (in Input) ForCreate(now time.Time, loc *time.Location) (Spec, error) {
 	if strings.TrimSpace(in.Pid) == "" {
 		return Spec{}, invalid("pid", "is required")
 	}
-	return in.spec(now, loc)
+	return in.spec(now, loc, DefaultPolicy())
 }
 
 // ForUpdate validates a changed definition by the same rules; an omitted pid keeps cur's.
@@ -48,10 +54,10 @@ func (in Input) ForUpdate(cur Spec, now time.Time, loc *time.Location) (Spec, er
 	if strings.TrimSpace(in.Pid) == "" {
 		in.Pid = cur.Pid
 	}
-	return in.spec(now, loc)
+	return in.spec(now, loc, cur.Policy)
 }
 
-func (in Input) spec(now time.Time, loc *time.Location) (Spec, error) {
+func (in Input) spec(now time.Time, loc *time.Location, base Policy) (Spec, error) {
 	s := Spec{
 		Pid:         strings.TrimSpace(in.Pid),
 		Name:        strings.TrimSpace(in.Name),
@@ -79,7 +85,55 @@ func (in Input) spec(now time.Time, loc *time.Location) (Spec, error) {
 		return Spec{}, err
 	}
 	s.Target = tg
+	if s.Policy, err = in.policy(base); err != nil {
+		return Spec{}, err
+	}
 	return s, nil
+}
+
+// Bounds of the policy fields.
+const (
+	MaxMisfireGrace = 7 * 24 * time.Hour
+	MaxInstances    = 100
+	MaxRetries      = 10
+	MaxRetryBackoff = time.Hour
+)
+
+func (in Input) policy(p Policy) (Policy, error) {
+	if in.Coalesce != nil {
+		p.Coalesce = *in.Coalesce
+	}
+	seconds := func(field string, v *int64, max time.Duration, dst *time.Duration) error {
+		if v == nil {
+			return nil
+		}
+		if *v < 0 || *v > int64(max/time.Second) {
+			return invalid(field, "must be from 0 to %d seconds, got %d", int64(max/time.Second), *v)
+		}
+		*dst = time.Duration(*v) * time.Second
+		return nil
+	}
+	count := func(field string, v *int64, lo, hi int, dst *int) error {
+		if v == nil {
+			return nil
+		}
+		if *v < int64(lo) || *v > int64(hi) {
+			return invalid(field, "must be from %d to %d, got %d", lo, hi, *v)
+		}
+		*dst = int(*v)
+		return nil
+	}
+	for _, err := range []error{
+		seconds("misfire_grace_time", in.MisfireGrace, MaxMisfireGrace, &p.MisfireGrace),
+		count("max_instances", in.MaxInstances, 1, MaxInstances, &p.MaxInstances),
+		count("retries", in.Retries, 0, MaxRetries, &p.Retries),
+		seconds("retry_backoff", in.RetryBackoff, MaxRetryBackoff, &p.RetryBackoff),
+	} {
+		if err != nil {
+			return Policy{}, err
+		}
+	}
+	return p, nil
 }
 
 func (in Input) trigger(now time.Time, loc *time.Location) (Trigger, error) {

@@ -55,7 +55,27 @@ type Spec struct {
 	Description string
 	Trigger     Trigger
 	Target      Target
+	Policy      Policy
 }
+
+// Policy says what happens to a job's runs when they are late, overlap or fail. The
+// names are APScheduler's, which the SDK's coalesce comes from.
+type Policy struct {
+	// Coalesce collapses fires missed during downtime into one (the SDK's default, true).
+	Coalesce bool
+	// MisfireGrace: a fire later than this is not run but journaled as missed; 0 means
+	// no limit.
+	MisfireGrace time.Duration
+	// MaxInstances bounds the job's runs going on at once; a fire beyond it is skipped.
+	MaxInstances int
+	// Retries is how many times a failed run is tried again, RetryBackoff apart
+	// (doubling each time).
+	Retries      int
+	RetryBackoff time.Duration
+}
+
+// DefaultPolicy is APScheduler's: coalesce, no grace limit, one instance, no retry.
+func DefaultPolicy() Policy { return Policy{Coalesce: true, MaxInstances: 1} }
 
 // Job is a job's whole state.
 type Job struct {
@@ -64,8 +84,6 @@ type Job struct {
 	Tenant string // the project id (job center) or tecode (Quartz)
 	Spec   Spec
 	State  State
-	// Coalesce collapses fires missed during downtime into one (the SDK's default, true).
-	Coalesce bool
 	// ReplaceExisting is reported as the SDK reports it; it is always true.
 	ReplaceExisting bool
 	// StartedAt anchors an interval job's fires: StartedAt + k·Every, k ≥ 1.

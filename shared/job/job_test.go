@@ -135,7 +135,7 @@ func TestCommandsWalkAJobThroughItsLife(t *testing.T) {
 	t.Parallel()
 	s := spec(t, job.Input{Pid: "p", Name: "n", Trigger: "interval", Seconds: i64(60), Code: "x"})
 	d, err := job.Decide(job.Command{ID: "c1", Type: job.Create, Tenant: "t", JobID: "j", JobKey: "k", User: "u", At: now, Spec: s}, nil, now)
-	if err != nil || d.Job.State != job.Stopped || len(d.Events) != 1 || d.Events[0] != job.Created || !d.Job.Coalesce {
+	if err != nil || d.Job.State != job.Stopped || len(d.Events) != 1 || d.Events[0] != job.Created || !d.Job.Spec.Policy.Coalesce {
 		t.Fatalf("create: %+v %v", d, err)
 	}
 	j := d.Job

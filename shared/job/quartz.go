@@ -19,7 +19,7 @@ type QuartzInput struct {
 // expression that fires at least once after now, read in the schedule's zone (def when
 // none is given).
 func (in QuartzInput) Spec(now time.Time, def *time.Location) (Spec, error) {
-	s := Spec{Name: strings.TrimSpace(in.JobName), Target: Target{BizCode: strings.TrimSpace(in.BizCode)}}
+	s := Spec{Name: strings.TrimSpace(in.JobName), Target: Target{BizCode: strings.TrimSpace(in.BizCode)}, Policy: DefaultPolicy()}
 	if s.Name == "" {
 		return Spec{}, invalid("jobname", "is required")
 	}

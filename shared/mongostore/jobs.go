@@ -32,6 +32,10 @@ type jobDoc struct {
 	BizCode         string     `bson:"bizCode,omitempty"`
 	State           string     `bson:"state"`
 	Coalesce        bool       `bson:"coalesce"`
+	MisfireGraceMs  int64      `bson:"misfireGraceMs,omitempty"`
+	MaxInstances    int        `bson:"maxInstances"`
+	Retries         int        `bson:"retries,omitempty"`
+	RetryBackoffMs  int64      `bson:"retryBackoffMs,omitempty"`
 	ReplaceExisting bool       `bson:"replaceExisting"`
 	StartedAt       *time.Time `bson:"startedAt,omitempty"`
 	CreatedAt       time.Time  `bson:"createdAt"`
@@ -69,7 +73,9 @@ func toDoc(j job.Job) jobDoc {
 		Pid: j.Spec.Pid, Name: j.Spec.Name, Description: j.Spec.Description,
 		Trigger: string(j.Spec.Trigger.Kind), Cron: j.Spec.Trigger.Cron, Zone: j.Spec.Trigger.Zone,
 		Code: j.Spec.Target.Code, FlowID: j.Spec.Target.FlowID, BizCode: j.Spec.Target.BizCode,
-		State: string(j.State), Coalesce: j.Coalesce, ReplaceExisting: j.ReplaceExisting,
+		State: string(j.State), ReplaceExisting: j.ReplaceExisting,
+		Coalesce: j.Spec.Policy.Coalesce, MisfireGraceMs: j.Spec.Policy.MisfireGrace.Milliseconds(), MaxInstances: j.Spec.Policy.MaxInstances,
+		Retries: j.Spec.Policy.Retries, RetryBackoffMs: j.Spec.Policy.RetryBackoff.Milliseconds(),
 		CreatedAt: j.CreatedAt, CreatedBy: j.CreatedBy, UpdatedAt: j.UpdatedAt, UpdatedBy: j.UpdatedBy,
 		Version: j.Version, LastCommand: j.LastCommand,
 	}
@@ -94,8 +100,10 @@ func (d jobDoc) toJob() StoredJob {
 			Pid: d.Pid, Name: d.Name, Description: d.Description,
 			Trigger: job.Trigger{Kind: job.Kind(d.Trigger), Every: time.Duration(d.Seconds) * time.Second, Cron: d.Cron, Zone: d.Zone},
 			Target:  job.Target{Code: d.Code, FlowID: d.FlowID, BizCode: d.BizCode},
+			Policy: job.Policy{Coalesce: d.Coalesce, MisfireGrace: time.Duration(d.MisfireGraceMs) * time.Millisecond, MaxInstances: d.MaxInstances,
+				Retries: d.Retries, RetryBackoff: time.Duration(d.RetryBackoffMs) * time.Millisecond},
 		},
-		State: job.State(d.State), Coalesce: d.Coalesce, ReplaceExisting: d.ReplaceExisting,
+		State: job.State(d.State), ReplaceExisting: d.ReplaceExisting,
 		CreatedAt: d.CreatedAt.UTC(), CreatedBy: d.CreatedBy, UpdatedAt: d.UpdatedAt.UTC(), UpdatedBy: d.UpdatedBy,
 		Version: d.Version, LastCommand: d.LastCommand,
 	}
@@ -128,7 +136,7 @@ func lifecycleSet(j job.Job) bson.M {
 	delete(m, "lastFireAt")
 	delete(m, "journalSeq")
 	unset := bson.M{}
-	for _, f := range []string{"seconds", "runDate", "cron", "zone", "code", "flowId", "bizCode", "startedAt"} {
+	for _, f := range []string{"seconds", "runDate", "cron", "zone", "code", "flowId", "bizCode", "startedAt", "misfireGraceMs", "retries", "retryBackoffMs"} {
 		if _, ok := m[f]; !ok {
 			unset[f] = ""
 		}

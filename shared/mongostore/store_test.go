@@ -28,8 +28,8 @@ func sampleJob() job.Job {
 	return job.Job{
 		ID: "rec-1", Key: "key-1", Tenant: "p1",
 		Spec: job.Spec{Pid: "dir", Name: "n", Description: "d",
-			Trigger: job.Trigger{Kind: job.Date, RunAt: at}, Target: job.Target{Code: "return 1"}},
-		State: job.Stopped, Coalesce: true, ReplaceExisting: true,
+			Trigger: job.Trigger{Kind: job.Date, RunAt: at}, Target: job.Target{Code: "return 1"}, Policy: job.DefaultPolicy()},
+		State: job.Stopped, ReplaceExisting: true,
 		CreatedAt: at.Add(-time.Hour), UpdatedAt: at.Add(-time.Hour), Version: 1, LastCommand: "c1",
 	}
 }

@@ -21,6 +21,10 @@ func SpecToPayload(s job.Spec) contracts.JobSpec {
 		FlowID:      s.Target.FlowID,
 		Code:        s.Target.Code,
 		BizCode:     s.Target.BizCode,
+		Policy: contracts.Policy{
+			Coalesce: s.Policy.Coalesce, MisfireGraceMs: s.Policy.MisfireGrace.Milliseconds(),
+			MaxInstances: s.Policy.MaxInstances, Retries: s.Policy.Retries, RetryBackoffMs: s.Policy.RetryBackoff.Milliseconds(),
+		},
 	}
 	switch s.Trigger.Kind {
 	case job.Interval:
@@ -45,6 +49,10 @@ func SpecFromPayload(p contracts.JobSpec) job.Spec {
 			Zone:  p.TimeZone,
 		},
 		Target: job.Target{Code: p.Code, FlowID: p.FlowID, BizCode: p.BizCode},
+		Policy: job.Policy{
+			Coalesce: p.Policy.Coalesce, MisfireGrace: time.Duration(p.Policy.MisfireGraceMs) * time.Millisecond,
+			MaxInstances: p.Policy.MaxInstances, Retries: p.Policy.Retries, RetryBackoff: time.Duration(p.Policy.RetryBackoffMs) * time.Millisecond,
+		},
 	}
 	if p.RunDate != nil {
 		s.Trigger.RunAt = p.RunDate.UTC()
@@ -60,7 +68,6 @@ func JobToPayload(j job.Job) contracts.Job {
 		Tenant:          j.Tenant,
 		Spec:            SpecToPayload(j.Spec),
 		State:           string(j.State),
-		Coalesce:        j.Coalesce,
 		ReplaceExisting: j.ReplaceExisting,
 		StartedAt:       timePtr(j.StartedAt),
 		CreatedAt:       j.CreatedAt,
@@ -80,7 +87,6 @@ func JobFromPayload(p contracts.Job) job.Job {
 		Tenant:          p.Tenant,
 		Spec:            SpecFromPayload(p.Spec),
 		State:           job.State(p.State),
-		Coalesce:        p.Coalesce,
 		ReplaceExisting: p.ReplaceExisting,
 		CreatedAt:       p.CreatedAt.UTC(),
 		CreatedBy:       p.CreatedBy,

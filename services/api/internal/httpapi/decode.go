@@ -27,6 +27,12 @@ type jobBody struct {
 	RunDate     *string         `json:"run_date"`
 	FlowID      *string         `json:"flow_id"`
 	Code        *string         `json:"code"`
+	// APScheduler's policy options, beyond the SDK's fields.
+	Coalesce     *bool           `json:"coalesce"`
+	MisfireGrace json.RawMessage `json:"misfire_grace_time"`
+	MaxInstances json.RawMessage `json:"max_instances"`
+	Retries      json.RawMessage `json:"retries"`
+	RetryBackoff json.RawMessage `json:"retry_backoff"`
 }
 
 // input converts the body to the domain's input, checking seconds is a whole number.
@@ -34,15 +40,39 @@ func (b jobBody) input() (job.Input, error) {
 	in := job.Input{
 		Pid: deref(b.Pid), Name: deref(b.Name), Description: deref(b.Description),
 		Trigger: deref(b.Trigger), RunDate: deref(b.RunDate), FlowID: deref(b.FlowID), Code: deref(b.Code),
+		Coalesce: b.Coalesce,
 	}
-	if raw := bytes.TrimSpace(b.Seconds); len(raw) > 0 && string(raw) != "null" {
-		n, err := strconv.ParseInt(string(raw), 10, 64)
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+		dst  **int64
+	}{
+		{"seconds", b.Seconds, &in.Seconds},
+		{"misfire_grace_time", b.MisfireGrace, &in.MisfireGrace},
+		{"max_instances", b.MaxInstances, &in.MaxInstances},
+		{"retries", b.Retries, &in.Retries},
+		{"retry_backoff", b.RetryBackoff, &in.RetryBackoff},
+	} {
+		n, err := wholeNumber(f.name, f.raw)
 		if err != nil {
-			return job.Input{}, badRequest("seconds", fmt.Sprintf("must be a whole number of seconds, got %s", clip(string(raw))))
+			return job.Input{}, err
 		}
-		in.Seconds = &n
+		*f.dst = n
 	}
 	return in, nil
+}
+
+// wholeNumber reads an optional JSON integer; absent or null is nil.
+func wholeNumber(field string, raw json.RawMessage) (*int64, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return nil, badRequest(field, fmt.Sprintf("must be a whole number, got %s", clip(string(raw))))
+	}
+	return &n, nil
 }
 
 // decodeBody reads a JSON object into v strictly: the content type must be JSON (or

@@ -35,6 +35,12 @@ type jobParameter struct {
 	RunDate         *string `json:"run_date"`
 	Seconds         *int64  `json:"seconds"`
 	Trigger         string  `json:"trigger"`
+	// Beyond the SDK's fields, shown only when a job sets them to other than APScheduler's
+	// defaults, so that the default shape stays exactly the SDK's.
+	MisfireGraceTime *int64 `json:"misfire_grace_time,omitempty"`
+	MaxInstances     *int64 `json:"max_instances,omitempty"`
+	Retries          *int64 `json:"retries,omitempty"`
+	RetryBackoff     *int64 `json:"retry_backoff,omitempty"`
 }
 
 // toJobInfo renders a job as the SDK shows it, times in loc; next_run_time is the next
@@ -56,7 +62,7 @@ func toJobInfo(j job.Job, now time.Time, loc *time.Location) jobInfo {
 		UpdateTime:  job.FormatLocal(j.UpdatedAt, loc),
 		UpdateUser:  optional(j.UpdatedBy),
 		JobParameter: jobParameter{
-			Coalesce:        j.Coalesce,
+			Coalesce:        s.Policy.Coalesce,
 			Code:            optional(s.Target.Code),
 			ID:              j.Key,
 			ProjectID:       j.Tenant,
@@ -64,6 +70,17 @@ func toJobInfo(j job.Job, now time.Time, loc *time.Location) jobInfo {
 			Trigger:         string(s.Trigger.Kind),
 		},
 	}
+	nonDefault := func(v, def int64) *int64 {
+		if v == def {
+			return nil
+		}
+		return &v
+	}
+	p := &info.JobParameter
+	p.MisfireGraceTime = nonDefault(int64(s.Policy.MisfireGrace/time.Second), 0)
+	p.MaxInstances = nonDefault(int64(s.Policy.MaxInstances), 1)
+	p.Retries = nonDefault(int64(s.Policy.Retries), 0)
+	p.RetryBackoff = nonDefault(int64(s.Policy.RetryBackoff/time.Second), 0)
 	switch s.Trigger.Kind {
 	case job.Interval:
 		n := int64(s.Trigger.Every / time.Second)

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,8 +40,15 @@ type Runner struct {
 	JS  jetstream.JetStream
 	NC  *nats.Conn
 	SDK SDKFactory
+	// Claims records, per fire, that a run began ("running") and that it ended ("done").
+	Claims jetstream.KeyValue
+	// Slots holds one key per run going on, per job, up to its max_instances.
+	Slots jetstream.KeyValue
 	// Timeout applies when a fire carries none.
 	Timeout time.Duration
+	// KeepAlive is how often a run under way tells the broker it is still being worked
+	// on, so that its fire is redelivered only when its executor is gone.
+	KeepAlive time.Duration
 	// FlowURL and BizURL, when set, are HTTP templates ({flow_id}; {bizcode}, {tecode})
 	// used instead of NATS request/reply.
 	FlowURL, BizURL string
@@ -50,7 +58,14 @@ type Runner struct {
 	OnFinished func(f contracts.Fire, r contracts.RunEvent)
 }
 
-// Handle runs one fire message.
+// Claim values.
+const (
+	claimRunning = "running"
+	claimDone    = "done"
+)
+
+// Handle runs one fire message. ctx ends at shutdown: a run under way still finishes
+// (within its timeout), but no retry starts after it.
 func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 	var f contracts.Fire
 	if err := json.Unmarshal(msg.Data(), &f); err != nil {
@@ -59,43 +74,164 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if f.FireID == "" || f.JournalID == "" || f.JobID == "" {
 		return bus.Poison(errors.New("fire lacks fire_id, journal_id or job_id"))
 	}
+	if f.TriggerStatus == contracts.TriggerMissed {
+		return nil // journaled as missed from the fire itself; nothing runs
+	}
 	log := r.Log.With().Str("tenant", f.Tenant).Str("job_id", f.JobID).Str("fire_id", f.FireID).Logger()
+	work := context.WithoutCancel(ctx)
+	key := contracts.Token(f.FireID)
+	if _, err := r.Claims.Create(work, key, []byte(claimRunning)); err != nil {
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return fmt.Errorf("claim fire: %w", err)
+		}
+		return r.claimed(work, f, key, log)
+	}
 	ev := contracts.RunEvent{
 		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
-		Status: contracts.RunRunning, DynamicID: newID(), Attempts: 1, StartedAt: time.Now().UTC(),
+		Status: contracts.RunRunning, DynamicID: newID(), StartedAt: time.Now().UTC(),
 	}
-	ack, err := r.report(ctx, ev, f.FireID+":running")
+	release, busy, err := r.takeSlot(work, f, ev.DynamicID)
 	if err != nil {
+		// Give the claim back, so that the redelivery runs the fire.
+		_ = r.Claims.Delete(work, key)
 		return err
 	}
-	if ack.Duplicate {
-		log.Info().Msg("fire already claimed; not run again")
-		return nil
+	defer release()
+	stop := keepWorking(msg, r.KeepAlive)
+	defer stop()
+	if busy {
+		ev.Status, ev.Detail = contracts.RunSkipped, fmt.Sprintf("skipped: %d run(s) of this job still going (max_instances %d)", f.MaxInstances, f.MaxInstances)
+	} else {
+		r.execute(ctx, work, f, &ev, log)
 	}
-	timeout := time.Duration(f.TimeoutMs) * time.Millisecond
-	if timeout <= 0 {
-		timeout = r.Timeout
-	}
-	rctx, cancel := context.WithTimeout(ctx, timeout)
-	detail, result, runErr := r.run(rctx, f, timeout)
-	cancel()
 	end := time.Now().UTC()
 	ev.EndedAt = &end
-	ev.Status, ev.Result = contracts.RunSuccess, result
-	if runErr != nil {
-		ev.Status = contracts.RunFailure
-		detail = strings.TrimSpace(runErr.Error() + "\n" + detail)
-	}
-	ev.Detail = clip(detail, MaxDetail)
-	// The final report must be stored even when shutdown has begun.
-	if _, err := r.report(context.WithoutCancel(ctx), ev, f.FireID+":final"); err != nil {
+	if _, err := r.report(work, ev, f.FireID+":final"); err != nil {
 		return err
 	}
-	log.Debug().Str("status", ev.Status).Dur("took", end.Sub(ev.StartedAt)).Msg("run finished")
+	if _, err := r.Claims.Put(work, key, []byte(claimDone)); err != nil {
+		log.Warn().Err(err).Msg("claim not marked done; a redelivery would find the run finished")
+	}
+	log.Debug().Str("status", ev.Status).Int("attempts", ev.Attempts).Dur("took", end.Sub(ev.StartedAt)).Msg("run finished")
 	if r.OnFinished != nil {
 		r.OnFinished(f, ev)
 	}
 	return nil
+}
+
+// execute runs the target, trying again after a doubling backoff while it fails and the
+// job allows retries, and leaves the result in ev.
+func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contracts.RunEvent, log zerolog.Logger) {
+	timeout := time.Duration(f.TimeoutMs) * time.Millisecond
+	if timeout <= 0 {
+		timeout = r.Timeout
+	}
+	backoff := time.Duration(f.RetryBackoffMs) * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		ev.Attempts, ev.Status = attempt, contracts.RunRunning
+		if _, err := r.report(work, *ev, fmt.Sprintf("%s:running:%d", f.FireID, attempt)); err != nil {
+			log.Warn().Err(err).Msg("running report not stored")
+		}
+		rctx, cancel := context.WithTimeout(work, timeout)
+		detail, result, runErr := r.run(rctx, f, timeout)
+		cancel()
+		ev.Status, ev.Result, ev.Detail = contracts.RunSuccess, result, clip(detail, MaxDetail)
+		if runErr == nil {
+			return
+		}
+		ev.Status = contracts.RunFailure
+		ev.Detail = clip(strings.TrimSpace(runErr.Error()+"\n"+detail), MaxDetail)
+		if attempt > f.Retries {
+			return
+		}
+		wait := min(backoff<<(attempt-1), time.Hour)
+		log.Info().Err(runErr).Int("attempt", attempt).Dur("backoff", wait).Msg("run failed; retrying")
+		if !sleep(ctx, wait) {
+			ev.Detail = clip("retries abandoned: the executor is shutting down\n"+ev.Detail, MaxDetail)
+			return
+		}
+	}
+}
+
+// claimed settles a fire that was claimed before: by a run that finished (nothing to
+// do), or by one cut off when its executor died — it is not run again, but journaled as
+// failed with that reason.
+func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log zerolog.Logger) error {
+	e, err := r.Claims.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("read claim: %w", err)
+	}
+	if string(e.Value()) == claimDone {
+		log.Debug().Msg("fire redelivered after its run finished; not run again")
+		return nil
+	}
+	end := time.Now().UTC()
+	ev := contracts.RunEvent{
+		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
+		Status: contracts.RunFailure, DynamicID: newID(), Attempts: 1, StartedAt: e.Created().UTC(), EndedAt: &end,
+		Detail: "interrupted: the executor running this fire stopped before the run finished; it is not run again",
+	}
+	// If the cut-off run did report its end, that report has this message id and wins.
+	if _, err := r.report(ctx, ev, f.FireID+":final"); err != nil {
+		return err
+	}
+	if _, err := r.Claims.Put(ctx, key, []byte(claimDone)); err != nil {
+		return fmt.Errorf("mark claim done: %w", err)
+	}
+	log.Warn().Msg("run was interrupted by its executor's end; journaled as failed")
+	return nil
+}
+
+// takeSlot takes one of the job's max_instances run slots; busy is true when all are
+// taken. A slot outlives a dead executor only by its TTL: the longest the run could take.
+func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) (release func(), busy bool, err error) {
+	n := max(f.MaxInstances, 1)
+	timeout := max(time.Duration(f.TimeoutMs)*time.Millisecond, r.Timeout)
+	ttl := time.Duration(f.Retries+1)*timeout + time.Duration(f.RetryBackoffMs)*time.Millisecond<<min(f.Retries, 12) + time.Minute
+	for i := 1; i <= n; i++ {
+		k := contracts.Token(f.JobID) + "." + strconv.Itoa(i)
+		_, err := r.Slots.Create(ctx, k, []byte(holder), jetstream.KeyTTL(ttl))
+		if err == nil {
+			return func() {
+				if err := r.Slots.Delete(context.Background(), k); err != nil {
+					r.Log.Warn().Err(err).Str("job_id", f.JobID).Msg("slot not released; it frees itself at its TTL")
+				}
+			}, false, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return func() {}, false, fmt.Errorf("take run slot: %w", err)
+		}
+	}
+	return func() {}, true, nil
+}
+
+// keepWorking tells the broker the fire is in hand until stop is called.
+func keepWorking(msg jetstream.Msg, every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(max(every, 100*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func (r *Runner) report(ctx context.Context, ev contracts.RunEvent, msgID string) (*jetstream.PubAck, error) {

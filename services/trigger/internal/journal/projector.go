@@ -95,15 +95,24 @@ func Write(subject string, data []byte) (mongostore.JournalWrite, Head, error) {
 		if f.JournalID == "" || f.JobID == "" || f.FireID == "" {
 			return mongostore.JournalWrite{}, Head{}, errors.New("fire lacks journal_id, job_id or fire_id")
 		}
-		return mongostore.JournalWrite{
+		w := mongostore.JournalWrite{
 			ID: f.JournalID,
 			Set: bson.M{
 				"jobId": f.JobID, "tenant": f.Tenant, "seq": f.Seq, "triggerId": f.FireID,
-				"runType": f.RunType, "triggerStatus": "success",
+				"runType": f.RunType, "triggerStatus": contracts.TriggerFired,
 				"triggerTime": f.ScheduledAt, "firedAt": f.FiredAt,
 			},
 			SetOnInsert: bson.M{"exeStatus": "waiting", "exeTotalTime": 0},
-		}, Head{JobID: f.JobID, Seq: f.Seq}, nil
+		}
+		if f.TriggerStatus == contracts.TriggerMissed {
+			// Never run: the entry is final as it is written.
+			w.Set["triggerStatus"] = contracts.TriggerMissed
+			w.Set["exeStatus"] = contracts.RunSkipped
+			w.Set["exeDes"] = f.Detail
+			w.Set["updateTime"] = f.FiredAt
+			w.SetOnInsert = bson.M{"exeTotalTime": 0}
+		}
+		return w, Head{JobID: f.JobID, Seq: f.Seq}, nil
 	case strings.HasPrefix(subject, "jobcenter.run."):
 		var r contracts.RunEvent
 		if err := json.Unmarshal(data, &r); err != nil {

@@ -27,7 +27,8 @@ func Due(j *job.Job, next, now time.Time, p Policy) (fires []time.Time, after ti
 	tr := j.Spec.Trigger
 	t, ok := next, true
 	var missed []time.Time
-	if tr.Kind == job.Interval && j.Coalesce && t.Before(cutoff) {
+	coalesce := j.Spec.Policy.Coalesce
+	if tr.Kind == job.Interval && coalesce && t.Before(cutoff) {
 		// Arithmetic instead of a walk: a long downtime of a short interval is one step.
 		last := job.NextInterval(j.StartedAt, tr.Every, cutoff.Add(-tr.Every-time.Nanosecond))
 		dropped = int(last.Sub(t) / tr.Every)
@@ -38,7 +39,7 @@ func Due(j *job.Job, next, now time.Time, p Policy) (fires []time.Time, after ti
 		switch {
 		case !t.Before(cutoff):
 			fires = append(fires, t)
-		case j.Coalesce:
+		case coalesce:
 			dropped += len(missed)
 			missed = append(missed[:0], t)
 		case len(missed) < p.MaxCatchUp:

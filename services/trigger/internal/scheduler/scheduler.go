@@ -6,6 +6,7 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -219,10 +220,16 @@ func (s *Scheduler) fireDue(now time.Time) {
 		if dropped > 0 {
 			s.cfg.Log.Info().Str("job_id", e.job.ID).Int("missed", dropped).Msg("missed fires not run (misfire policy)")
 		}
+		grace := e.job.Spec.Policy.MisfireGrace
 		for _, at := range fires {
 			e.prog.Seq++
 			e.prog.LastFire = at
-			s.cfg.Publisher.Publish(s.fire(e, job.FireID(e.job.ID, at), contracts.RunTypeTrigger, at, now))
+			f := s.fire(e, job.FireID(e.job.ID, at), contracts.RunTypeTrigger, at, now)
+			if late := now.Sub(at); grace > 0 && late > grace {
+				f.TriggerStatus = contracts.TriggerMissed
+				f.Detail = fmt.Sprintf("missed: due %s ago, beyond the job's misfire_grace_time of %s; not run", late.Round(time.Millisecond), grace)
+			}
+			s.cfg.Publisher.Publish(f)
 		}
 		if ok {
 			e.next = next
@@ -248,6 +255,7 @@ func (s *Scheduler) fireManual(jobID, commandID string) string {
 
 func (s *Scheduler) fire(e *entry, id, runType string, scheduled, now time.Time) contracts.Fire {
 	j := e.job
+	p := j.Spec.Policy
 	return contracts.Fire{
 		V:           contracts.Version,
 		FireID:      id,
@@ -262,5 +270,10 @@ func (s *Scheduler) fire(e *entry, id, runType string, scheduled, now time.Time)
 		FiredAt:     now,
 		Target:      contracts.Target{Code: j.Spec.Target.Code, FlowID: j.Spec.Target.FlowID, BizCode: j.Spec.Target.BizCode},
 		TimeoutMs:   s.cfg.ExecTimeout.Milliseconds(),
+
+		TriggerStatus:  contracts.TriggerFired,
+		MaxInstances:   p.MaxInstances,
+		Retries:        p.Retries,
+		RetryBackoffMs: p.RetryBackoff.Milliseconds(),
 	}
 }

@@ -19,8 +19,9 @@ var t0 = time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
 var policy = scheduler.Policy{MisfireThreshold: 5 * time.Second, MaxCatchUp: 3}
 
 func intervalJob(every time.Duration, coalesce bool) *job.Job {
-	return &job.Job{ID: "j", Tenant: "t", State: job.Started, StartedAt: t0, Coalesce: coalesce,
-		Spec: job.Spec{Name: "n", Trigger: job.Trigger{Kind: job.Interval, Every: every}, Target: job.Target{Code: "x"}}}
+	return &job.Job{ID: "j", Tenant: "t", State: job.Started, StartedAt: t0,
+		Spec: job.Spec{Name: "n", Trigger: job.Trigger{Kind: job.Interval, Every: every}, Target: job.Target{Code: "x"},
+			Policy: job.Policy{Coalesce: coalesce, MaxInstances: 1}}}
 }
 
 func secs(ts []time.Time) []int {
@@ -183,8 +184,8 @@ func TestAnExecFiresOnceNowWithTheNextRunNumberAndLeavesTheScheduleAlone(t *test
 
 func TestADateJobFiresOnceThenAsksToBeFinished(t *testing.T) {
 	t.Parallel()
-	j := job.Job{ID: "d", Tenant: "t", State: job.Started, StartedAt: t0, Coalesce: true,
-		Spec: job.Spec{Trigger: job.Trigger{Kind: job.Date, RunAt: t0.Add(time.Hour)}, Target: job.Target{Code: "x"}}}
+	j := job.Job{ID: "d", Tenant: "t", State: job.Started, StartedAt: t0,
+		Spec: job.Spec{Trigger: job.Trigger{Kind: job.Date, RunAt: t0.Add(time.Hour)}, Target: job.Target{Code: "x"}, Policy: job.DefaultPolicy()}}
 	_, clk, rec := start(t, j)
 	clk.Advance(time.Hour)
 	waitFor(t, "fire and finish", func() bool { f, fin := rec.snapshot(); return len(f) == 1 && len(fin) == 1 })

@@ -1,0 +1,130 @@
+package e2e_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/trigger"
+)
+
+// flowRunner answers flow flowID of tenant p with fn's verdict, counting calls.
+func flowRunner(t *testing.T, c *center, flowID string, fn func(call int64) contracts.FlowReply) *atomic.Int64 {
+	t.Helper()
+	nc, err := nats.Connect(c.stack.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	calls := &atomic.Int64{}
+	_, err = nc.Subscribe(contracts.FlowSubject("p", flowID), func(m *nats.Msg) {
+		data, _ := json.Marshal(fn(calls.Add(1)))
+		_ = m.Respond(data)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.FlushWithContext(context.Background())
+	return calls
+}
+
+func flowJob(flowID string, extra map[string]any) map[string]any {
+	b := intervalBody()
+	delete(b, "code")
+	b["flow_id"] = flowID
+	for k, v := range extra {
+		b[k] = v
+	}
+	return b
+}
+
+func TestAFireThatComesWhileTheLastRunGoesOnIsSkippedBeyondMaxInstances(t *testing.T) {
+	c := newCenter(t)
+	flowRunner(t, c, "slow", func(int64) contracts.FlowReply {
+		time.Sleep(1500 * time.Millisecond)
+		return contracts.FlowReply{OK: true}
+	})
+	job := c.do("POST", "/api/v1/jobs", "p", flowJob("slow", nil)).must(t, 201).obj(t)
+	if _, shown := job["jobParameter"].(map[string]any)["max_instances"]; shown {
+		t.Fatal("a default policy must keep the SDK's exact jobParameter")
+	}
+	id := job["id"].(string)
+	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+	p := c.waitJournal("p", id, 2, "skipped")
+	statuses := []any{p.Data[0]["exestatus"], p.Data[1]["exestatus"]}
+	skipped := p.Data[0]
+	if statuses[1] == "skipped" {
+		skipped = p.Data[1]
+	}
+	if !(statuses[0] == "success" && statuses[1] == "skipped" || statuses[0] == "skipped" && statuses[1] == "success") ||
+		!strings.Contains(skipped["exedes"].(string), "max_instances 1") {
+		t.Fatalf("want one run and one skipped: %s", mustJSON(p.Data))
+	}
+}
+
+func TestAFailingRunIsRetriedAsTheJobAsksAndCountsItsAttempts(t *testing.T) {
+	c := newCenter(t)
+	calls := flowRunner(t, c, "flaky", func(n int64) contracts.FlowReply {
+		if n < 3 {
+			return contracts.FlowReply{OK: false, Error: "flaky failure"}
+		}
+		return contracts.FlowReply{OK: true, Output: "third time lucky"}
+	})
+	job := c.do("POST", "/api/v1/jobs", "p", flowJob("flaky", map[string]any{"retries": 2, "retry_backoff": 0})).must(t, 201).obj(t)
+	if p := job["jobParameter"].(map[string]any); p["retries"] != float64(2) {
+		t.Fatalf("jobParameter: %s", mustJSON(p))
+	}
+	id := job["id"].(string)
+	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+	e := c.waitJournal("p", id, 1).Data[0]
+	if e["exestatus"] != "success" || e["exetotaltime"] != float64(3) || e["exedes"] != "third time lucky" || calls.Load() != 3 {
+		t.Fatalf("run: %s after %d calls", mustJSON(e), calls.Load())
+	}
+	// Without retries the first failure is final.
+	once := c.do("POST", "/api/v1/jobs", "p", flowJob("flaky", nil)).must(t, 201).obj(t)["id"].(string)
+	calls.Store(0)
+	c.do("POST", "/api/v1/jobs/"+once+"/exec", "p", nil).must(t, 200)
+	if e := c.waitJournal("p", once, 1).Data[0]; e["exestatus"] != "failure" || e["exetotaltime"] != float64(1) {
+		t.Fatalf("no retries: %s", mustJSON(e))
+	}
+}
+
+func TestARunLongerThanTheExecutionTimeoutIsStoppedAndFailsWithTimeout(t *testing.T) {
+	c := newCenter(t)
+	c.stop("trigger")
+	c.startTrigger(func(cfg *trigger.Config) { cfg.ExecTimeout = 300 * time.Millisecond })
+	body := intervalBody()
+	body["code"] = "n = 0\nwhile True:\n    n += 1\n"
+	id := c.do("POST", "/api/v1/jobs", "p", body).must(t, 201).obj(t)["id"].(string)
+	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+	e := c.waitJournal("p", id, 1).Data[0]
+	if e["exestatus"] != "failure" || !strings.Contains(e["exedes"].(string), "timeout") {
+		t.Fatalf("run: %s", mustJSON(e))
+	}
+}
+
+func TestAFireLaterThanTheMisfireGraceTimeIsJournaledAsMissedNotRun(t *testing.T) {
+	c := newCenter(t)
+	body := intervalBody()
+	body["seconds"], body["misfire_grace_time"] = 10, 1
+	id := c.do("POST", "/api/v1/jobs", "p", body).must(t, 201).obj(t)["id"].(string)
+	c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil).must(t, 200)
+	// The scheduler is away for 40 s: fires at 10, 20, 30 s are missed (coalesced into
+	// one, 10 s late: beyond the grace), the one at 40 s is on time.
+	c.clk.Advance(40 * time.Second)
+	p := c.waitJournal("p", id, 2, "skipped")
+	newest, missed := p.Data[0], p.Data[1]
+	if newest["exestatus"] != "success" || newest["triggerstatus"] != "success" {
+		t.Fatalf("the on-time fire: %s", mustJSON(newest))
+	}
+	if missed["triggerstatus"] != "missed" || missed["exestatus"] != "skipped" || !strings.Contains(missed["exedes"].(string), "misfire_grace_time") {
+		t.Fatalf("the missed fire: %s", mustJSON(missed))
+	}
+}
