@@ -107,7 +107,7 @@ func (c *center) startTrigger(opts ...func(*trigger.Config)) {
 	c.t.Helper()
 	cfg := trigger.Config{
 		NATSURL: c.stack.NATSURL, MongoURI: c.stack.MongoURI, MongoDB: c.stack.DB, Streams: streams,
-		ExecTimeout: 5 * time.Second, MisfireThreshold: 5 * time.Second, FlushInterval: 50 * time.Millisecond,
+		ExecTimeout: 5 * time.Second, MaxCatchUp: 100, FlushInterval: 50 * time.Millisecond,
 		StoreTimeout: 3 * time.Second, Clock: c.clk, Log: testLog(c.t).With().Str("service", "trigger").Logger(),
 	}
 	for _, o := range opts {

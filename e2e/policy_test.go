@@ -116,9 +116,11 @@ func TestAFireLaterThanTheMisfireGraceTimeIsJournaledAsMissedNotRun(t *testing.T
 	body["seconds"], body["misfire_grace_time"] = 10, 1
 	id := c.do("POST", "/api/v1/jobs", "p", body).must(t, 201).obj(t)["id"].(string)
 	c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil).must(t, 200)
-	// The scheduler is away for 40 s: fires at 10, 20, 30 s are missed (coalesced into
-	// one, 10 s late: beyond the grace), the one at 40 s is on time.
-	c.clk.Advance(40 * time.Second)
+	// The scheduler is away for 45 s: the fires due at 10…40 s coalesce into one, at
+	// 40 s, which comes 5 s late: beyond the grace. The fire at 50 s is on time.
+	c.clk.Advance(45 * time.Second)
+	c.waitJournal("p", id, 1, "skipped")
+	c.clk.Advance(5 * time.Second)
 	p := c.waitJournal("p", id, 2, "skipped")
 	newest, missed := p.Data[0], p.Data[1]
 	if newest["exestatus"] != "success" || newest["triggerstatus"] != "success" {

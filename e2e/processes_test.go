@@ -20,7 +20,7 @@ var buildServices = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command("go", "build", "-o", dir+"/",
+	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/jobcenter",
 		"./services/api/cmd/api", "./services/trigger/cmd/trigger", "./services/executor/cmd/executor")
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -72,6 +72,13 @@ func startProc(t *testing.T, bin, name string, env ...string) *proc {
 		}
 	})
 	return p
+}
+
+// kill9 kills the process outright, as a crash would.
+func (p *proc) kill9(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	_ = p.cmd.Wait()
 }
 
 // term sends SIGTERM and expects a clean exit within the bound.

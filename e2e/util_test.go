@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/url"
 )
 
@@ -11,3 +12,8 @@ func mustJSON(v any) string {
 }
 
 func urlq(s string) string { return url.QueryEscape(s) }
+
+func jsonDecode(resp *http.Response, v any) error {
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
+}

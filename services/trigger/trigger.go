@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -18,6 +20,7 @@ import (
 	"github.com/jobcenter/jobcenter/services/trigger/internal/commands"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/firing"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/journal"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/lease"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/scheduler"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
@@ -25,10 +28,12 @@ import (
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
-// Durable consumer names.
+// Durable consumer names, and the lease that makes one instance active.
 const (
 	CommandsConsumer = "trigger"
 	checkpointFires  = "trigger.fires"
+	LeaseBucket      = "jobcenter_leases"
+	leaseKey         = "trigger"
 )
 
 // Config configures the trigger service.
@@ -39,28 +44,41 @@ type Config struct {
 	Streams  bus.StreamsConfig
 	// ExecTimeout is the run time limit written into every fire.
 	ExecTimeout time.Duration
-	// MisfireThreshold: a fire later than this counts as missed (see scheduler.Policy).
-	MisfireThreshold time.Duration
+	// MaxCatchUp bounds the fires due at once run one by one for a job that does not
+	// coalesce.
+	MaxCatchUp int
 	// FlushInterval is how often fire progress is saved to the store.
 	FlushInterval time.Duration
 	// StoreTimeout bounds each store call.
 	StoreTimeout time.Duration
-	Clock        clock.Clock
-	Log          zerolog.Logger
+	// LeaseTTL is how long the active instance's lease lasts unrenewed: a standby takes
+	// over within about this long after the active one dies.
+	LeaseTTL time.Duration
+	// InstanceID names this instance in the lease.
+	InstanceID string
+	Clock      clock.Clock
+	Log        zerolog.Logger
 }
 
 // ConfigFromEnv reads the settings shared by every service and the trigger's own.
 func ConfigFromEnv(e *config.Env) Config {
 	return Config{
-		NATSURL:          e.Str("NATS_URL", "nats://127.0.0.1:4222"),
-		MongoURI:         e.Str("MONGO_URI", "mongodb://127.0.0.1:27017"),
-		MongoDB:          e.Str("JOBCENTER_MONGO_DB", "jobcenter"),
-		Streams:          bus.StreamsFromEnv(e),
-		ExecTimeout:      e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second),
-		MisfireThreshold: e.Duration("JOBCENTER_MISFIRE_THRESHOLD", 5*time.Second),
-		FlushInterval:    e.Duration("JOBCENTER_FLUSH_INTERVAL", 200*time.Millisecond),
-		StoreTimeout:     e.Duration("JOBCENTER_STORE_TIMEOUT", 5*time.Second),
+		NATSURL:       e.Str("NATS_URL", "nats://127.0.0.1:4222"),
+		MongoURI:      e.Str("MONGO_URI", "mongodb://127.0.0.1:27017"),
+		MongoDB:       e.Str("JOBCENTER_MONGO_DB", "jobcenter"),
+		Streams:       bus.StreamsFromEnv(e),
+		ExecTimeout:   e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second),
+		MaxCatchUp:    e.Int("JOBCENTER_MAX_CATCHUP", 100, 1, 100000),
+		FlushInterval: e.Duration("JOBCENTER_FLUSH_INTERVAL", 200*time.Millisecond),
+		StoreTimeout:  e.Duration("JOBCENTER_STORE_TIMEOUT", 5*time.Second),
+		LeaseTTL:      e.Duration("JOBCENTER_LEASE_TTL", 5*time.Second),
+		InstanceID:    e.Str("JOBCENTER_INSTANCE_ID", defaultInstanceID()),
 	}
+}
+
+func defaultInstanceID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
 // Service is a running trigger.
@@ -69,9 +87,16 @@ type Service struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	store *mongostore.Store
+	ready chan struct{}
+	// active is true while this instance holds the lease.
+	active atomic.Bool
+}
+
+// term is one stretch of being the active instance: a scheduler loaded afresh from the
+// store and the stream.
+type term struct {
 	sched *scheduler.Scheduler
 	pub   *firing.Publisher
-	ready chan struct{}
 }
 
 // New connects to the broker and the store.
@@ -93,21 +118,33 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		nc.Close()
 		return nil, err
 	}
-	s := &Service{cfg: cfg, nc: nc, js: js, store: store, ready: make(chan struct{})}
-	s.pub = firing.New(js, cfg.Log.With().Str("part", "publisher").Logger())
-	s.sched = scheduler.New(scheduler.Config{
-		Clock:       cfg.Clock,
-		Publisher:   s.pub,
-		Finisher:    commands.Finisher{JS: js, Clock: cfg.Clock, Log: cfg.Log},
-		Policy:      scheduler.Policy{MisfireThreshold: cfg.MisfireThreshold},
-		ExecTimeout: cfg.ExecTimeout,
-		Log:         cfg.Log.With().Str("part", "scheduler").Logger(),
-	})
-	return s, nil
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 5 * time.Second
+	}
+	if cfg.InstanceID == "" {
+		cfg.InstanceID = defaultInstanceID()
+	}
+	return &Service{cfg: cfg, nc: nc, js: js, store: store, ready: make(chan struct{})}, nil
 }
 
-// Ready is closed once the scheduler is loaded and the consumers run.
+func (s *Service) newTerm() *term {
+	t := &term{pub: firing.New(s.js, s.cfg.Log.With().Str("part", "publisher").Logger())}
+	t.sched = scheduler.New(scheduler.Config{
+		Clock:       s.cfg.Clock,
+		Publisher:   t.pub,
+		Finisher:    commands.Finisher{JS: s.js, Clock: s.cfg.Clock, Log: s.cfg.Log},
+		Policy:      scheduler.Policy{MaxCatchUp: s.cfg.MaxCatchUp},
+		ExecTimeout: s.cfg.ExecTimeout,
+		Log:         s.cfg.Log.With().Str("part", "scheduler").Logger(),
+	})
+	return t
+}
+
+// Ready is closed once the instance runs, active or standing by.
 func (s *Service) Ready() <-chan struct{} { return s.ready }
+
+// Active reports whether this instance holds the lease.
+func (s *Service) Active() bool { return s.active.Load() }
 
 // Check reports whether the broker and the store answer.
 func (s *Service) Check(ctx context.Context) error {
@@ -117,31 +154,66 @@ func (s *Service) Check(ctx context.Context) error {
 	return s.store.Ping(ctx)
 }
 
-// Run loads the jobs, then applies commands, fires jobs and writes the journal until ctx
-// ends; on the way out it saves the fire progress.
+// Run takes part in the lease until ctx ends: standing by while another instance is
+// active, and while active applying commands, firing jobs and writing the journal.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.nc.Close()
 	defer func() { _ = s.store.Close(context.Background()) }()
-	if err := s.start(ctx); err != nil {
+	if err := bus.Provision(ctx, s.js, s.cfg.Streams); err != nil {
+		return err
+	}
+	if err := s.store.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	kv, err := lease.Bucket(ctx, s.js, LeaseBucket, s.cfg.LeaseTTL, s.cfg.Streams.Replicas)
+	if err != nil {
+		return err
+	}
+	l := &lease.Lease{KV: kv, Key: leaseKey, Holder: s.cfg.InstanceID, TTL: s.cfg.LeaseTTL,
+		Log: s.cfg.Log.With().Str("part", "lease").Logger()}
+	close(s.ready)
+	for ctx.Err() == nil {
+		_ = l.Hold(ctx, func(active context.Context) {
+			s.active.Store(true)
+			defer s.active.Store(false)
+			if err := s.lead(active); err != nil {
+				s.cfg.Log.Error().Err(err).Msg("active term failed; giving the lease up")
+				// Let another instance try before this one does again.
+				sleep(ctx, s.cfg.LeaseTTL)
+			}
+		})
+	}
+	s.cfg.Log.Info().Msg("trigger stopped")
+	return nil
+}
+
+// lead is one active term: it loads the jobs, then applies commands, fires jobs and
+// writes the journal until ctx ends; on the way out it saves the fire progress.
+func (s *Service) lead(ctx context.Context) error {
+	t := s.newTerm()
+	if err := s.start(ctx, t); err != nil {
 		return err
 	}
 	cmds, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, jetstream.ConsumerConfig{
 		Durable: CommandsConsumer, FilterSubject: contracts.CommandSubjects,
-		AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second,
-		// One at a time: commands apply in stream order.
+		AckPolicy: jetstream.AckExplicitPolicy,
+		// One at a time: commands apply in stream order. A command held by an instance
+		// that died blocks the rest until AckWait: keep it to the lease's TTL. A command
+		// redelivered while still being applied changes nothing the second time.
+		AckWait:       max(s.cfg.LeaseTTL, 2*time.Second),
 		MaxAckPending: 1,
 	})
 	if err != nil {
 		return fmt.Errorf("commands consumer: %w", err)
 	}
 	jcons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamRuns, jetstream.ConsumerConfig{
-		Durable: journal.Consumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second,
+		Durable: journal.Consumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: 10 * time.Second,
 		MaxAckPending: 4096,
 	})
 	if err != nil {
 		return fmt.Errorf("journal consumer: %w", err)
 	}
-	proc := &commands.Processor{Store: s.store, JS: s.js, NC: s.nc, Sched: s.sched, Clock: s.cfg.Clock,
+	proc := &commands.Processor{Store: s.store, JS: s.js, NC: s.nc, Sched: t.sched, Clock: s.cfg.Clock,
 		Log: s.cfg.Log.With().Str("part", "commands").Logger()}
 	proj := &journal.Projector{Store: s.store, NC: s.nc, Log: s.cfg.Log.With().Str("part", "journal").Logger()}
 
@@ -152,15 +224,14 @@ func (s *Service) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(loopCtx) }()
 	}
-	run(s.pub.Run)
-	run(func(c context.Context) { _ = s.sched.Run(c) })
-	run(s.flushLoop)
+	run(t.pub.Run)
+	run(func(c context.Context) { _ = t.sched.Run(c) })
+	run(func(c context.Context) { s.flushLoop(c, t) })
 	run(func(c context.Context) {
 		_ = bus.Consume(c, s.nc, cmds, CommandsConsumer, proc.Handle, proc.Log)
 	})
 	run(func(c context.Context) { _ = proj.Run(c, jcons) })
-	close(s.ready)
-	s.cfg.Log.Info().Msg("trigger running")
+	s.cfg.Log.Info().Msg("trigger active")
 
 	<-ctx.Done()
 	// Let in-flight fires reach the stream, then save their progress.
@@ -169,33 +240,26 @@ func (s *Service) Run(ctx context.Context) error {
 	wg.Wait()
 	fctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
 	defer cancel()
-	s.flush(fctx)
-	s.cfg.Log.Info().Msg("trigger stopped")
+	s.flush(fctx, t)
 	return nil
 }
 
 // start provisions the streams, loads every job into the scheduler and replays the fires
 // stored after the last saved checkpoint, so no run number is reused after a crash.
-func (s *Service) start(ctx context.Context) error {
-	if err := bus.Provision(ctx, s.js, s.cfg.Streams); err != nil {
-		return err
-	}
-	if err := s.store.EnsureIndexes(ctx); err != nil {
-		return err
-	}
+func (s *Service) start(ctx context.Context, t *term) error {
 	n := 0
 	err := s.store.EachJob(ctx, func(sj mongostore.StoredJob) {
 		p := scheduler.Progress{Seq: sj.Progress.Seq}
 		if sj.Progress.LastFire != nil {
 			p.LastFire = *sj.Progress.LastFire
 		}
-		s.sched.Load(sj.Job, p)
+		t.sched.Load(sj.Job, p)
 		n++
 	})
 	if err != nil {
 		return err
 	}
-	replayed, err := s.replayFires(ctx)
+	replayed, err := s.replayFires(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -203,7 +267,7 @@ func (s *Service) start(ctx context.Context) error {
 	return nil
 }
 
-func (s *Service) replayFires(ctx context.Context) (int, error) {
+func (s *Service) replayFires(ctx context.Context, t *term) (int, error) {
 	from, err := s.store.Checkpoint(ctx, checkpointFires)
 	if err != nil {
 		return 0, err
@@ -230,7 +294,9 @@ func (s *Service) replayFires(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for {
-		batch, err := cons.Fetch(1024, jetstream.FetchMaxWait(time.Second))
+		// What the stream holds now is all there is to replay: the scheduler is not
+		// running, so no fire of ours can be added meanwhile.
+		batch, err := cons.FetchNoWait(1024)
 		if err != nil {
 			return n, fmt.Errorf("replay fires: %w", err)
 		}
@@ -247,8 +313,8 @@ func (s *Service) replayFires(ctx context.Context) (int, error) {
 			if json.Unmarshal(msg.Data(), &f) != nil {
 				continue
 			}
-			s.sched.Observe(f.JobID, f.Seq, f.ScheduledAt, f.RunType == contracts.RunTypeManual)
-			s.pub.Record(f, seq)
+			t.sched.Observe(f.JobID, f.Seq, f.ScheduledAt, f.RunType == contracts.RunTypeManual)
+			t.pub.Record(f, seq)
 			n++
 		}
 		if got == 0 || seq >= last {
@@ -257,31 +323,40 @@ func (s *Service) replayFires(ctx context.Context) (int, error) {
 	}
 }
 
-func (s *Service) flushLoop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.FlushInterval)
-	defer t.Stop()
+func (s *Service) flushLoop(ctx context.Context, t *term) {
+	tick := time.NewTicker(s.cfg.FlushInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			s.flush(ctx)
+		case <-tick.C:
+			s.flush(ctx, t)
 		}
 	}
 }
 
 // flush saves the progress of stored fires, then the checkpoint that covers them.
-func (s *Service) flush(ctx context.Context) {
-	m, seq := s.pub.Take()
+func (s *Service) flush(ctx context.Context, t *term) {
+	m, seq := t.pub.Take()
 	if len(m) == 0 {
 		return
 	}
 	if err := s.store.SaveProgress(ctx, m); err != nil {
-		s.pub.Restore(m)
+		t.pub.Restore(m)
 		s.cfg.Log.Warn().Err(err).Msg("saving fire progress failed; will retry")
 		return
 	}
 	if err := s.store.SaveCheckpoint(ctx, checkpointFires, seq); err != nil {
 		s.cfg.Log.Warn().Err(err).Msg("saving fire checkpoint failed")
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }

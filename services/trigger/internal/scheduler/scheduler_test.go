@@ -16,7 +16,7 @@ import (
 
 var t0 = time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
 
-var policy = scheduler.Policy{MisfireThreshold: 5 * time.Second, MaxCatchUp: 3}
+var policy = scheduler.Policy{MaxCatchUp: 3}
 
 func intervalJob(every time.Duration, coalesce bool) *job.Job {
 	return &job.Job{ID: "j", Tenant: "t", State: job.Started, StartedAt: t0,
@@ -32,7 +32,7 @@ func secs(ts []time.Time) []int {
 	return out
 }
 
-func TestDueFiresLateOnesAndCollapsesMissedOnes(t *testing.T) {
+func TestDueRunsACoalescingJobOnceForAllItsDueInstantsAndOthersEachUpToABound(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name        string
@@ -43,10 +43,11 @@ func TestDueFiresLateOnesAndCollapsesMissedOnes(t *testing.T) {
 		wantDropped int
 	}{
 		{"on time", true, 10 * time.Second, 10 * time.Second, []int{10}, 20, 0},
-		{"late within the threshold: every fire runs", true, 10 * time.Second, 24 * time.Second, []int{10, 20}, 30, 0},
-		{"after downtime, coalescing: one catch-up fire", true, 10 * time.Second, 100 * time.Second, []int{90, 100}, 110, 8},
-		{"after a long downtime, coalescing: still one", true, 10 * time.Second, 10 * 24 * time.Hour, []int{863990, 864000}, 864010, 86398},
-		{"after downtime, not coalescing: each up to the bound", false, 10 * time.Second, 100 * time.Second, []int{10, 20, 30, 100}, 110, 6},
+		{"late, coalescing: two due at once run once", true, 10 * time.Second, 24 * time.Second, []int{20}, 30, 1},
+		{"after downtime, coalescing: one catch-up fire", true, 10 * time.Second, 100 * time.Second, []int{100}, 110, 9},
+		{"after a long downtime, coalescing: still one", true, 10 * time.Second, 10 * 24 * time.Hour, []int{864000}, 864010, 86399},
+		{"late, not coalescing: each", false, 10 * time.Second, 24 * time.Second, []int{10, 20}, 30, 0},
+		{"after downtime, not coalescing: each up to the bound", false, 10 * time.Second, 100 * time.Second, []int{10, 20, 30}, 110, 7},
 		{"not yet due", true, 10 * time.Second, 9 * time.Second, []int{}, 10, 0},
 	}
 	for _, tc := range tests {
@@ -205,13 +206,12 @@ func TestAfterDowntimeALoadedJobCatchesUpOnceThenKeepsItsBeat(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = s.Run(ctx) }()
-	// One fire stands for the 357 missed ones (the latest, 10s ago); the one due now
-	// runs too.
-	waitFor(t, "catch-up and due fires", func() bool { f, _ := rec.snapshot(); return len(f) == 2 })
+	// One fire, now, stands for the 359 due while the scheduler was away.
+	waitFor(t, "catch-up fire", func() bool { f, _ := rec.snapshot(); return len(f) == 1 })
 	clk.Advance(10 * time.Second)
-	waitFor(t, "next fire", func() bool { f, _ := rec.snapshot(); return len(f) == 3 })
+	waitFor(t, "next fire", func() bool { f, _ := rec.snapshot(); return len(f) == 2 })
 	fires, _ := rec.snapshot()
-	want := []time.Duration{time.Hour - 10*time.Second, time.Hour, time.Hour + 10*time.Second}
+	want := []time.Duration{time.Hour, time.Hour + 10*time.Second}
 	for i, f := range fires {
 		if !f.ScheduledAt.Equal(t0.Add(want[i])) || f.Seq != int64(i+2) {
 			t.Fatalf("fire %d: scheduled %v seq %d; want %v seq %d", i, f.ScheduledAt.Sub(t0), f.Seq, want[i], i+2)
