@@ -160,13 +160,14 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("executor consume: %w", err)
 	}
 	work := make(chan jetstream.Msg)
+	handle := bus.Safe(s.runner.Handle)
 	var wg sync.WaitGroup
 	for range s.cfg.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for msg := range work {
-				bus.Settle(s.nc, Consumer, msg, s.runner.Handle(ctx, msg), s.cfg.Log)
+				bus.Settle(s.nc, Consumer, msg, handle(ctx, msg), s.cfg.Log)
 			}
 		}()
 	}

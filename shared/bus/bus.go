@@ -128,12 +128,26 @@ func DeadLetter(nc *nats.Conn, consumer string, msg jetstream.Msg, reason error,
 	log.Error().Err(reason).Str("subject", msg.Subject()).Str("consumer", consumer).Msg("message dead-lettered")
 }
 
+// Safe turns a panic in h into a Poison error: one bad message is set aside, and the
+// consumer carries on instead of taking the process down.
+func Safe(h Handler) Handler {
+	return func(ctx context.Context, msg jetstream.Msg) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = Poison(fmt.Errorf("handler panicked: %v", r))
+			}
+		}()
+		return h(ctx, msg)
+	}
+}
+
 // Consume runs h on every message of cons, one at a time, until ctx ends.
 func Consume(ctx context.Context, nc *nats.Conn, cons jetstream.Consumer, name string, h Handler, log zerolog.Logger) error {
 	it, err := cons.Messages(jetstream.PullMaxMessages(64))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", name, err)
 	}
+	safe := Safe(h)
 	go func() {
 		<-ctx.Done()
 		it.Stop()
@@ -147,6 +161,6 @@ func Consume(ctx context.Context, nc *nats.Conn, cons jetstream.Consumer, name s
 			log.Warn().Err(err).Str("consumer", name).Msg("consumer pull failed")
 			continue
 		}
-		Settle(nc, name, msg, h(ctx, msg), log)
+		Settle(nc, name, msg, safe(ctx, msg), log)
 	}
 }

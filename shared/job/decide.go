@@ -67,6 +67,14 @@ func Decide(cmd Command, cur *Job, now time.Time) (Decision, error) {
 	if cur != nil && cur.LastCommand == cmd.ID {
 		return Decision{Job: cur, Replayed: true}, nil
 	}
+	if cmd.Type == Create || cmd.Type == Update {
+		if cmd.Spec == nil {
+			return Decision{}, invalid("spec", "is required")
+		}
+		if err := cmd.Spec.Validate(); err != nil {
+			return Decision{}, err
+		}
+	}
 	if cmd.Type == Create {
 		return create(cmd, cur, now)
 	}

@@ -91,6 +91,63 @@ func (in Input) spec(now time.Time, loc *time.Location, base Policy) (Spec, erro
 	return s, nil
 }
 
+// Validate checks the invariants every valid definition holds, whatever made it: a
+// name, one target, a trigger that can be computed, a policy within bounds. The
+// trigger checks each command's definition with it, so that no message — however it
+// was made — can put a job into a state the scheduler cannot run.
+func (s Spec) Validate() error {
+	if strings.TrimSpace(s.Name) == "" {
+		return invalid("name", "is required")
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"name", s.Name, MaxNameLen}, {"pid", s.Pid, MaxIDLen}, {"description", s.Description, MaxDescriptionLen},
+		{"flow_id", s.Target.FlowID, MaxIDLen}, {"bizcode", s.Target.BizCode, MaxIDLen}} {
+		if err := checkText(f.name, f.v, f.max); err != nil {
+			return err
+		}
+	}
+	targets := 0
+	for _, v := range []string{s.Target.Code, s.Target.FlowID, s.Target.BizCode} {
+		if v != "" {
+			targets++
+		}
+	}
+	if targets != 1 {
+		return invalid("code", "exactly one of code, flow_id and bizcode is needed")
+	}
+	if len(s.Target.Code) > MaxCodeBytes {
+		return invalid("code", "is larger than %d bytes", MaxCodeBytes)
+	}
+	tr := s.Trigger
+	switch tr.Kind {
+	case Interval:
+		if tr.Every <= 0 || tr.Every > MaxEvery || tr.Every%time.Second != 0 {
+			return invalid("seconds", "must be a whole number of seconds from 1 to %d", int64(MaxEvery/time.Second))
+		}
+	case Date:
+		if tr.RunAt.IsZero() || tr.RunAt.Year() > lastYear {
+			return invalid("run_date", "is not a date this scheduler can fire")
+		}
+	case Cron:
+		if _, err := ParseCron(tr.Cron); err != nil {
+			return err
+		}
+		if _, err := LoadZone(tr.Zone); err != nil {
+			return err
+		}
+	default:
+		return invalid("trigger", "unknown trigger %q", clip(string(tr.Kind)))
+	}
+	p := s.Policy
+	if p.MisfireGrace < 0 || p.MisfireGrace > MaxMisfireGrace || p.MaxInstances < 1 || p.MaxInstances > MaxInstances ||
+		p.Retries < 0 || p.Retries > MaxRetries || p.RetryBackoff < 0 || p.RetryBackoff > MaxRetryBackoff {
+		return invalid("policy", "misfire_grace_time, max_instances, retries or retry_backoff is out of bounds")
+	}
+	return nil
+}
+
 // Bounds of the policy fields.
 const (
 	MaxMisfireGrace = 7 * 24 * time.Hour

@@ -10,7 +10,10 @@ import (
 func (tr Trigger) Next(anchor, t time.Time) (next time.Time, ok bool) {
 	switch tr.Kind {
 	case Interval:
-		return NextInterval(anchor, tr.Every, t), tr.Every > 0
+		if tr.Every <= 0 {
+			return time.Time{}, false
+		}
+		return NextInterval(anchor, tr.Every, t), true
 	case Date:
 		if tr.RunAt.After(t) {
 			return tr.RunAt, true
@@ -22,7 +25,8 @@ func (tr Trigger) Next(anchor, t time.Time) (next time.Time, ok bool) {
 	return time.Time{}, false
 }
 
-// NextInterval returns the first anchor + k·every (k ≥ 1) strictly after t.
+// NextInterval returns the first anchor + k·every (k ≥ 1) strictly after t; every must
+// be positive.
 func NextInterval(anchor time.Time, every time.Duration, t time.Time) time.Time {
 	first := anchor.Add(every)
 	if t.Before(first) {

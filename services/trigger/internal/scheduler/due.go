@@ -24,7 +24,7 @@ func Due(j *job.Job, next, now time.Time, p Policy) (fires []time.Time, after ti
 	tr := j.Spec.Trigger
 	t, ok := next, true
 	coalesce := j.Spec.Policy.Coalesce
-	if tr.Kind == job.Interval && coalesce && !t.After(now) {
+	if tr.Kind == job.Interval && tr.Every > 0 && coalesce && !t.After(now) {
 		// Arithmetic instead of a walk: a long downtime of a short interval is one step.
 		last := job.NextInterval(j.StartedAt, tr.Every, now.Add(-tr.Every))
 		return []time.Time{last}, last.Add(tr.Every), true, int(last.Sub(t) / tr.Every)
