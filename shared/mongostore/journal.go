@@ -13,34 +13,56 @@ import (
 	"github.com/jobcenter/jobcenter/shared/job"
 )
 
-// Entry is one run in a job's journal.
+// Entry is one run in a job's journal. A run's reports may be projected in any order
+// (a batch that failed is retried after newer ones), so a "running" report and the
+// final one write fields apart, and Status and Updated derive the entry's state.
 type Entry struct {
-	ID            string     `bson:"_id"` // JournalID(job, seq)
-	JobID         string     `bson:"jobId"`
-	Tenant        string     `bson:"tenant"`
-	Seq           int64      `bson:"seq"`
-	TriggerID     string     `bson:"triggerId"`
-	RunType       string     `bson:"runType"`
-	TriggerStatus string     `bson:"triggerStatus"`
-	TriggerTime   time.Time  `bson:"triggerTime"`
-	FiredAt       time.Time  `bson:"firedAt"`
-	ExeStatus     string     `bson:"exeStatus"`
-	ExeStartTime  *time.Time `bson:"exeStartTime,omitempty"`
-	UpdateTime    *time.Time `bson:"updateTime,omitempty"`
-	ExeDes        string     `bson:"exeDes,omitempty"`
-	ExeTotalTime  int        `bson:"exeTotalTime"`
-	DynamicID     string     `bson:"dynamicId,omitempty"`
+	ID            string    `bson:"_id"` // JournalID(job, seq)
+	JobID         string    `bson:"jobId"`
+	Tenant        string    `bson:"tenant"`
+	Seq           int64     `bson:"seq"`
+	TriggerID     string    `bson:"triggerId"`
+	RunType       string    `bson:"runType"`
+	TriggerStatus string    `bson:"triggerStatus"`
+	TriggerTime   time.Time `bson:"triggerTime"`
+	FiredAt       time.Time `bson:"firedAt"`
+	// ExeStatus is "waiting", then "running"; FinalStatus, once set, overrides it.
+	ExeStatus    string     `bson:"exeStatus"`
+	FinalStatus  string     `bson:"finalStatus,omitempty"`
+	ExeStartTime *time.Time `bson:"exeStartTime,omitempty"`
+	RunUpdate    *time.Time `bson:"runUpdate,omitempty"`
+	FinalTime    *time.Time `bson:"finalTime,omitempty"`
+	ExeDes       string     `bson:"exeDes,omitempty"`
+	ExeTotalTime int        `bson:"exeTotalTime"`
+	DynamicID    string     `bson:"dynamicId,omitempty"`
+}
+
+// Status is the run's state: its final status once it has one.
+func (e Entry) Status() string {
+	if e.FinalStatus != "" {
+		return e.FinalStatus
+	}
+	return e.ExeStatus
+}
+
+// Updated is the time of the run's last change: its end once it has one.
+func (e Entry) Updated() *time.Time {
+	if e.FinalTime != nil {
+		return e.FinalTime
+	}
+	return e.RunUpdate
 }
 
 // JournalID is the _id of a job's run number seq: a journal page is a set of _id reads.
 func JournalID(jobID string, seq int64) string { return job.JournalID(jobID, seq) }
 
 // JournalWrite is one change to a journal entry: Set always, SetOnInsert only when the
-// entry is new.
+// entry is new, Max raises fields (never lowers them).
 type JournalWrite struct {
 	ID          string
 	Set         bson.M
 	SetOnInsert bson.M
+	Max         bson.M
 }
 
 // WriteJournal applies many journal changes in one round trip, then raises each job's
@@ -58,6 +80,9 @@ func (s *Store) WriteJournal(ctx context.Context, ws []JournalWrite, heads map[s
 		}
 		if len(w.SetOnInsert) > 0 {
 			u["$setOnInsert"] = w.SetOnInsert
+		}
+		if len(w.Max) > 0 {
+			u["$max"] = w.Max
 		}
 		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": w.ID}).SetUpdate(u).SetUpsert(true))
 	}

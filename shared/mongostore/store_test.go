@@ -91,10 +91,10 @@ func TestAJournalPageReadsNewestFirstWithTrueCounts(t *testing.T) {
 	if sj, err := s.GetJob(ctx, "rec-1"); err != nil || sj.Journal != 25 {
 		t.Fatalf("journal count %d, %v; want 25", sj.Journal, err)
 	}
-	// $setOnInsert must not overwrite a status set later.
+	// $setOnInsert must not overwrite a status set later; $max never lowers.
 	if err := s.WriteJournal(ctx, []mongostore.JournalWrite{
-		{ID: mongostore.JournalID("j", 25), Set: bson.M{"exeStatus": "success"}},
-		{ID: mongostore.JournalID("j", 25), SetOnInsert: bson.M{"exeStatus": "waiting"}},
+		{ID: mongostore.JournalID("j", 25), Set: bson.M{"exeStatus": "success"}, Max: bson.M{"exeTotalTime": 3}},
+		{ID: mongostore.JournalID("j", 25), SetOnInsert: bson.M{"exeStatus": "waiting"}, Max: bson.M{"exeTotalTime": 1}},
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestAJournalPageReadsNewestFirstWithTrueCounts(t *testing.T) {
 		}
 	}
 	e, err := s.GetEntry(ctx, mongostore.JournalID("j", 25))
-	if err != nil || e.ExeStatus != "success" {
+	if err != nil || e.ExeStatus != "success" || e.ExeTotalTime != 3 {
 		t.Fatalf("entry 25: %+v %v", e, err)
 	}
 }

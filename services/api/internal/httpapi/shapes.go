@@ -130,12 +130,12 @@ func toJournalPage(p mongostore.Page) journalPage {
 			JobInfoID:     e.JobID,
 			ExeStartTime:  journalTime(e.ExeStartTime),
 			ExeDes:        e.ExeDes,
-			ExeStatus:     e.ExeStatus,
+			ExeStatus:     e.Status(),
 			TriggerStatus: e.TriggerStatus,
 			ExeTotalTime:  e.ExeTotalTime,
 			DynamicID:     e.DynamicID,
 			TriggerTime:   e.TriggerTime.UTC().Format(JournalTimeLayout),
-			UpdateTime:    journalTime(e.UpdateTime),
+			UpdateTime:    journalTime(e.Updated()),
 			RunType:       e.RunType,
 		})
 	}

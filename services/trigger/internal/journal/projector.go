@@ -107,10 +107,9 @@ func Write(subject string, data []byte) (mongostore.JournalWrite, Head, error) {
 		if f.TriggerStatus == contracts.TriggerMissed {
 			// Never run: the entry is final as it is written.
 			w.Set["triggerStatus"] = contracts.TriggerMissed
-			w.Set["exeStatus"] = contracts.RunSkipped
+			w.Set["finalStatus"] = contracts.RunSkipped
 			w.Set["exeDes"] = f.Detail
-			w.Set["updateTime"] = f.FiredAt
-			w.SetOnInsert = bson.M{"exeTotalTime": 0}
+			w.Set["finalTime"] = f.FiredAt
 		}
 		return w, Head{JobID: f.JobID, Seq: f.Seq}, nil
 	case strings.HasPrefix(subject, "jobcenter.run."):
@@ -121,15 +120,13 @@ func Write(subject string, data []byte) (mongostore.JournalWrite, Head, error) {
 		if r.JournalID == "" || r.Status == "" {
 			return mongostore.JournalWrite{}, Head{}, errors.New("run event lacks journal_id or status")
 		}
-		set := bson.M{
-			"exeStatus": r.Status, "exeStartTime": r.StartedAt, "updateTime": r.StartedAt,
-			"dynamicId": r.DynamicID, "exeTotalTime": r.Attempts,
+		w := mongostore.JournalWrite{ID: r.JournalID, Max: bson.M{"exeTotalTime": r.Attempts}}
+		if r.EndedAt == nil {
+			w.Set = bson.M{"exeStatus": contracts.RunRunning, "exeStartTime": r.StartedAt, "runUpdate": r.StartedAt, "dynamicId": r.DynamicID}
+		} else {
+			w.Set = bson.M{"finalStatus": r.Status, "exeStartTime": r.StartedAt, "finalTime": *r.EndedAt, "exeDes": r.Detail, "dynamicId": r.DynamicID}
 		}
-		if r.EndedAt != nil {
-			set["updateTime"] = *r.EndedAt
-			set["exeDes"] = r.Detail
-		}
-		return mongostore.JournalWrite{ID: r.JournalID, Set: set}, Head{}, nil
+		return w, Head{}, nil
 	}
 	return mongostore.JournalWrite{}, Head{}, fmt.Errorf("unexpected subject %q", subject)
 }
