@@ -213,10 +213,15 @@ func (s *Service) lead(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("journal consumer: %w", err)
 	}
-	proc := &commands.Processor{Store: s.store, JS: s.js, NC: s.nc, Sched: t.sched, Clock: s.cfg.Clock,
+	proc := &commands.Processor{Store: s.store, JS: s.js, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
 		Log: s.cfg.Log.With().Str("part", "commands").Logger()}
 	proj := &journal.Projector{Store: s.store, NC: s.nc, Log: s.cfg.Log.With().Str("part", "journal").Logger()}
 
+	// The publisher outlives the loops that feed it, so that it can drain at the end.
+	pubCtx, stopPub := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPub()
+	pubDone := make(chan struct{})
+	go func() { defer close(pubDone); t.pub.Run(pubCtx) }()
 	var wg sync.WaitGroup
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoops()
@@ -224,7 +229,6 @@ func (s *Service) lead(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(loopCtx) }()
 	}
-	run(t.pub.Run)
 	run(func(c context.Context) { _ = t.sched.Run(c) })
 	run(func(c context.Context) { s.flushLoop(c, t) })
 	run(func(c context.Context) {
@@ -234,13 +238,16 @@ func (s *Service) lead(ctx context.Context) error {
 	s.cfg.Log.Info().Msg("trigger active")
 
 	<-ctx.Done()
-	// Let in-flight fires reach the stream, then save their progress.
-	time.Sleep(100 * time.Millisecond)
+	// Stop firing and applying, let the fires already made reach the stream, then save
+	// their progress.
 	stopLoops()
 	wg.Wait()
-	fctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+	dctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
 	defer cancel()
-	s.flush(fctx, t)
+	t.pub.Drain(dctx)
+	stopPub()
+	<-pubDone
+	s.flush(dctx, t)
 	return nil
 }
 

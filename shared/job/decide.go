@@ -94,7 +94,9 @@ func Decide(cmd Command, cur *Job, now time.Time) (Decision, error) {
 		next.State, next.StartedAt = Stopped, time.Time{}
 		return changed(cmd, next, StoppedEvt), nil
 	case Exec:
-		return Decision{Job: cur, Fire: true}, nil
+		// Remembered, not versioned: a redelivered exec is recognised and runs once.
+		next.LastCommand = cmd.ID
+		return Decision{Job: &next, Fire: true}, nil
 	case Delete:
 		next.State, next.StartedAt = Deleted, time.Time{}
 		return changed(cmd, next, DeletedEvt), nil

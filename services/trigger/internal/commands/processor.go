@@ -26,7 +26,13 @@ import (
 // Scheduler is what the processor tells about changed jobs.
 type Scheduler interface {
 	Put(j job.Job)
-	FireNow(ctx context.Context, jobID, commandID string) string
+	FireNow(ctx context.Context, jobID, commandID string) (contracts.Fire, bool)
+	Unfire(jobID string, seq int64)
+}
+
+// Fires stores a fire at once.
+type Fires interface {
+	PublishNow(ctx context.Context, f contracts.Fire) (duplicate bool, err error)
 }
 
 // Processor applies commands.
@@ -35,6 +41,7 @@ type Processor struct {
 	JS    jetstream.JetStream
 	NC    *nats.Conn
 	Sched Scheduler
+	Fires Fires
 	Clock clock.Clock
 	Log   zerolog.Logger
 	// OnApplied, if set, is called after each command with its outcome.
@@ -116,11 +123,35 @@ func (p *Processor) apply(ctx context.Context, c contracts.Command) (contracts.O
 		p.Sched.Put(*d.Job)
 	}
 	if d.Fire {
-		out.FireID = p.Sched.FireNow(ctx, d.Job.ID, c.ID)
+		fireID, err := p.fireNow(ctx, *d.Job, c.ID)
+		if err != nil {
+			return out, err
+		}
+		out.FireID = fireID
 	}
 	pj := wire.JobToPayload(*d.Job)
 	out.Job = &pj
 	return out, nil
+}
+
+// fireNow stores an exec's fire before the command is acked, then remembers the exec on
+// the job: a redelivered exec neither runs twice nor is lost.
+func (p *Processor) fireNow(ctx context.Context, j job.Job, commandID string) (string, error) {
+	f, ok := p.Sched.FireNow(ctx, j.ID, commandID)
+	if !ok {
+		return "", fmt.Errorf("exec of job %s: the scheduler does not hold it", j.ID)
+	}
+	dup, err := p.Fires.PublishNow(ctx, f)
+	if err != nil || dup {
+		p.Sched.Unfire(j.ID, f.Seq)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store exec fire: %w", err)
+	}
+	if err := p.Store.PutJob(ctx, j); err != nil {
+		return "", err
+	}
+	return f.FireID, nil
 }
 
 // bizTaken enforces one schedule per (tenant, bizcode): a create for a behaviour that

@@ -29,6 +29,9 @@ type Publisher struct {
 	mu      sync.Mutex
 	stored  map[string]mongostore.Progress
 	lastSeq uint64
+
+	draining chan struct{}
+	done     chan struct{}
 }
 
 type inflight struct {
@@ -40,37 +43,92 @@ type inflight struct {
 // New returns a publisher; Run it.
 func New(js jetstream.JetStream, log zerolog.Logger) *Publisher {
 	return &Publisher{
-		js:      js,
-		log:     log,
-		in:      make(chan contracts.Fire, 1<<16),
-		pending: make(chan inflight, 1<<16),
-		stored:  make(map[string]mongostore.Progress),
+		js:       js,
+		log:      log,
+		in:       make(chan contracts.Fire, 1<<16),
+		pending:  make(chan inflight, 1<<16),
+		stored:   make(map[string]mongostore.Progress),
+		draining: make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 }
 
-// Publish queues a fire. It blocks only when 65,536 fires are already queued.
-func (p *Publisher) Publish(f contracts.Fire) { p.in <- f }
+// Publish queues a fire. It blocks only when 65,536 fires are already queued, and never
+// once the publisher has stopped (the fire is then left to the next active term, which
+// finds it unstored and fires it).
+func (p *Publisher) Publish(f contracts.Fire) {
+	select {
+	case p.in <- f:
+	case <-p.done:
+	}
+}
 
-// Run publishes queued fires until ctx ends.
+// PublishNow stores a fire synchronously; duplicate is true when the stream held it
+// already.
+func (p *Publisher) PublishNow(ctx context.Context, f contracts.Fire) (duplicate bool, err error) {
+	ack, err := p.js.PublishMsg(ctx, message(f), jetstream.WithMsgID(f.FireID))
+	if err != nil {
+		return false, err
+	}
+	if !ack.Duplicate {
+		p.record(f, ack.Sequence)
+	}
+	return ack.Duplicate, nil
+}
+
+// Run publishes queued fires until ctx ends or, after Drain, until the queue is empty
+// and every fire is acknowledged.
 func (p *Publisher) Run(ctx context.Context) {
-	go p.settle(ctx)
+	defer close(p.done)
+	settled := make(chan struct{})
+	go func() { defer close(settled); p.settle(ctx) }()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case f := <-p.in:
-			msg := message(f)
-			for {
-				ack, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(f.FireID))
-				if err == nil {
-					p.pending <- inflight{fire: f, msg: msg, ack: ack}
-					break
-				}
-				p.log.Warn().Err(err).Str("fire_id", f.FireID).Msg("fire publish refused; retrying")
-				if !sleep(ctx, 100*time.Millisecond) {
-					return
-				}
+			if !p.send(ctx, f) {
+				return
 			}
+		case <-p.draining:
+			for {
+				select {
+				case f := <-p.in:
+					if !p.send(ctx, f) {
+						return
+					}
+					continue
+				default:
+				}
+				close(p.pending)
+				<-settled
+				return
+			}
+		}
+	}
+}
+
+// Drain stops taking fires and waits, within ctx, until those queued are stored.
+func (p *Publisher) Drain(ctx context.Context) {
+	close(p.draining)
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		p.log.Warn().Msg("fires still unacknowledged at shutdown; the next term re-fires what was not stored")
+	}
+}
+
+func (p *Publisher) send(ctx context.Context, f contracts.Fire) bool {
+	msg := message(f)
+	for {
+		ack, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(f.FireID))
+		if err == nil {
+			p.pending <- inflight{fire: f, msg: msg, ack: ack}
+			return true
+		}
+		p.log.Warn().Err(err).Str("fire_id", f.FireID).Msg("fire publish refused; retrying")
+		if !sleep(ctx, 100*time.Millisecond) {
+			return false
 		}
 	}
 }
@@ -83,7 +141,11 @@ func (p *Publisher) settle(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case in = <-p.pending:
+		case i, ok := <-p.pending:
+			if !ok {
+				return
+			}
+			in = i
 		}
 		var ack *jetstream.PubAck
 		select {

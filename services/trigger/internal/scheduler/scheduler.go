@@ -109,20 +109,30 @@ func (s *Scheduler) Observe(jobID string, seq int64, scheduled time.Time, manual
 	}
 }
 
-// FireNow runs a job once now (an exec), outside its schedule, and returns the fire id,
-// or "" if the job is unknown.
-func (s *Scheduler) FireNow(ctx context.Context, jobID, commandID string) string {
-	res := make(chan string, 1)
+// FireNow makes the fire of a run now (an exec), outside the job's schedule, with the
+// job's next run number; the caller publishes it. ok is false if the job is unknown.
+func (s *Scheduler) FireNow(ctx context.Context, jobID, commandID string) (f contracts.Fire, ok bool) {
+	res := make(chan contracts.Fire, 1)
 	select {
 	case s.ops <- func() { res <- s.fireManual(jobID, commandID) }:
 	case <-ctx.Done():
-		return ""
+		return contracts.Fire{}, false
 	}
 	select {
-	case id := <-res:
-		return id
+	case f = <-res:
+		return f, f.FireID != ""
 	case <-ctx.Done():
-		return ""
+		return contracts.Fire{}, false
+	}
+}
+
+// Unfire gives back the run number of a fire that was not stored after all (its
+// publish failed, or it was stored before), if no later fire has taken one since.
+func (s *Scheduler) Unfire(jobID string, seq int64) {
+	s.ops <- func() {
+		if e := s.entries[jobID]; e != nil && e.prog.Seq == seq {
+			e.prog.Seq--
+		}
 	}
 }
 
@@ -241,16 +251,14 @@ func (s *Scheduler) fireDue(now time.Time) {
 	}
 }
 
-func (s *Scheduler) fireManual(jobID, commandID string) string {
+func (s *Scheduler) fireManual(jobID, commandID string) contracts.Fire {
 	e := s.entries[jobID]
 	if e == nil {
-		return ""
+		return contracts.Fire{}
 	}
 	now := s.cfg.Clock.Now()
 	e.prog.Seq++
-	id := job.ManualFireID(jobID, commandID)
-	s.cfg.Publisher.Publish(s.fire(e, id, contracts.RunTypeManual, now, now))
-	return id
+	return s.fire(e, job.ManualFireID(jobID, commandID), contracts.RunTypeManual, now, now)
 }
 
 func (s *Scheduler) fire(e *entry, id, runType string, scheduled, now time.Time) contracts.Fire {

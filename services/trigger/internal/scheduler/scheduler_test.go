@@ -166,16 +166,17 @@ func TestAnExecFiresOnceNowWithTheNextRunNumberAndLeavesTheScheduleAlone(t *test
 	t.Parallel()
 	j := intervalJob(time.Minute, true)
 	j.State = job.Stopped
-	s, _, rec := start(t, *j)
-	id := s.FireNow(context.Background(), "j", "cmd1")
-	if id != job.ManualFireID("j", "cmd1") {
-		t.Fatalf("fire id %q", id)
+	s, _, _ := start(t, *j)
+	f, ok := s.FireNow(context.Background(), "j", "cmd1")
+	if !ok || f.FireID != job.ManualFireID("j", "cmd1") || f.RunType != contracts.RunTypeManual || f.Seq != 1 || !f.ScheduledAt.Equal(t0) {
+		t.Fatalf("exec fire: %+v", f)
 	}
-	fires, _ := rec.snapshot()
-	if len(fires) != 1 || fires[0].RunType != contracts.RunTypeManual || fires[0].Seq != 1 || !fires[0].ScheduledAt.Equal(t0) {
-		t.Fatalf("exec fire: %+v", fires)
+	// A fire that was not stored gives its run number back.
+	s.Unfire("j", 1)
+	if f, _ := s.FireNow(context.Background(), "j", "cmd2"); f.Seq != 1 {
+		t.Fatalf("run number after Unfire: %d, want 1", f.Seq)
 	}
-	if s.FireNow(context.Background(), "nope", "cmd2") != "" {
+	if _, ok := s.FireNow(context.Background(), "nope", "cmd3"); ok {
 		t.Fatal("exec of an unknown job")
 	}
 	if _, q := s.Len(context.Background()); q != 0 {
