@@ -223,9 +223,9 @@ func TestQuartzMistakesAre4xxNamingTheProblemAndChangeNothing(t *testing.T) {
 		{"both day fields", "T1", save("s", "0 0 12 1 * MON", "b2"), 400, "cronexpression"},
 		{"a cron that never fires again", "T1", save("s", "0 0 0 1 1 ? 1999", "b2"), 400, "cronexpression"},
 		{"enable without jobinfoid", "T1", opt("enable", ""), 400, "jobinfoid"},
-		{"unknown jobinfoid", "T1", opt("trigger", "nope"), 404, "not found"},
-		{"another tenant's jobinfoid", "T2", opt("disable", id), 404, "not found"},
-		{"another tenant's journal", "T2", journalReq(id, 1, 10), 404, "not found"},
+		{"unknown jobinfoid", "T1", opt("trigger", "nope"), 404, "jobinfoid: no schedule"},
+		{"another tenant's jobinfoid", "T2", opt("disable", id), 404, "jobinfoid: no schedule"},
+		{"another tenant's journal", "T2", journalReq(id, 1, 10), 404, "jobinfoid: no schedule"},
 		{"status without codes", "T1", map[string]any{"jobtype": ""}, 400, "codes"},
 	}
 	for _, tc := range tests {
@@ -241,6 +241,17 @@ func TestQuartzMistakesAre4xxNamingTheProblemAndChangeNothing(t *testing.T) {
 			}
 		})
 	}
+	// Each facade keeps to its own jobs in a shared tenant: the SDK cannot rewrite a
+	// schedule, the Quartz API cannot drive an SDK job, and a bizcode key is no job id.
+	c.do("PUT", "/api/v1/jobs/"+id, "T1", intervalBody()).must(t, 409)
+	sdkJob := c.do("POST", "/api/v1/jobs", "T1", intervalBody()).must(t, 201).obj(t)["id"].(string)
+	var e map[string]string
+	c.quartz("bizcronjob", "T1", opt("enable", sdkJob)).must(t, 404).json(t, &e)
+	if !strings.Contains(e["resp_msg"], "jobinfoid") {
+		t.Fatalf("enable of an SDK job: %v", e)
+	}
+	c.do("GET", "/api/v1/jobs/biz.T1.b1", "T1", nil).must(t, 404)
+
 	var s struct {
 		RespData []map[string]string `json:"resp_data"`
 	}

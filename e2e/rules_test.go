@@ -118,6 +118,27 @@ func TestARepeatedIdempotencyKeyIsAppliedOnce(t *testing.T) {
 	if r := c.do("GET", "/api/v1/jobs", "p", nil).must(t, 200); r.header.Get("X-Total-Count") != "2" {
 		t.Fatalf("total %s, want 2", r.header.Get("X-Total-Count"))
 	}
+	// The same key on another request is another command: start really starts.
+	id := first["id"].(string)
+	started := c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil, "Idempotency-Key", "k-1").must(t, 200).obj(t)
+	if started["next_run_time"] == nil {
+		t.Fatalf("a start with a key used for the create did not start: %s", mustJSON(started))
+	}
+	// An exec repeated with its key runs once.
+	for i := 0; i < 3; i++ {
+		c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil, "Idempotency-Key", "exec-1").must(t, 200)
+	}
+	c.do("POST", "/api/v1/jobs/"+id+"/stop", "p", nil).must(t, 200)
+	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+	if p := c.waitJournal("p", id, 2); p.Data[0]["triggerid"] == p.Data[1]["triggerid"] {
+		t.Fatalf("runs: %s", mustJSON(p.Data))
+	}
+	// The same key with another body is another request, not the first one's answer.
+	changed := intervalBody()
+	changed["name"] = "anchanged"
+	if again := c.do("POST", "/api/v1/jobs", "p", changed, "Idempotency-Key", "k-1").must(t, 201).obj(t); again["id"] == first["id"] || again["name"] != "anchanged" {
+		t.Fatalf("another body with the same key: %s", mustJSON(again))
+	}
 }
 
 func TestWithTheTriggerDownAWriteIsAcceptedAndAppliedWhenItReturns(t *testing.T) {

@@ -154,6 +154,9 @@ func BizKey(tenant, bizcode string) string {
 	return "biz." + contracts.Token(tenant) + "." + contracts.Token(bizcode)
 }
 
+// JobKey is the key that finds a job by its scheduler id (the SDK's jobId).
+func JobKey(key string) string { return "job." + key }
+
 // GetJob reads a job by its record id (any tenant, any state).
 func (s *Store) GetJob(ctx context.Context, id string) (StoredJob, error) {
 	var d jobDoc
@@ -180,7 +183,7 @@ func (s *Store) FindJob(ctx context.Context, idOrKey string) (StoredJob, error) 
 	if err == nil || err != ErrNotFound {
 		return sj, err
 	}
-	id, err := s.ResolveKey(ctx, idOrKey)
+	id, err := s.ResolveKey(ctx, JobKey(idOrKey))
 	if err != nil {
 		return StoredJob{}, err
 	}

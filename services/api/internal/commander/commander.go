@@ -140,15 +140,21 @@ func decode(data []byte) (Result, error) {
 func (c *Commander) Close() { _ = c.sub.Unsubscribe() }
 
 // NewID returns a random command id; with an idempotency key it derives the id from the
-// tenant and the key instead, so a repeated request is the same command.
-func NewID(tenant, idempotencyKey string) string {
+// key and what the request is (the tenant, then the operation, job and body hash in
+// scope), so a repeated request is the same command while the same key on another
+// request is not.
+func NewID(tenant, idempotencyKey string, scope ...any) string {
 	if idempotencyKey == "" {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
 		return hex.EncodeToString(b)
 	}
-	sum := sha256.Sum256([]byte(tenant + "\x00" + idempotencyKey))
-	return hex.EncodeToString(sum[:16])
+	h := sha256.New()
+	fmt.Fprintf(h, "%q %q", tenant, idempotencyKey)
+	for _, s := range scope {
+		fmt.Fprintf(h, " %v", s)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // UUID formats a UUID (version 4 layout) from 16 bytes drawn from seed, or random ones

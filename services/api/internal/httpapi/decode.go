@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,6 +100,8 @@ func decodeBody(c echo.Context, limit int64, v any) error {
 	if !utf8.Valid(data) {
 		return badRequest("", "the body is not valid UTF-8")
 	}
+	sum := sha256.Sum256(data)
+	c.Set(bodyKey, hex.EncodeToString(sum[:8]))
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -108,6 +112,9 @@ func decodeBody(c echo.Context, limit int64, v any) error {
 	}
 	return nil
 }
+
+// bodyKey holds a hash of the request body, part of an idempotent command's identity.
+const bodyKey = "body-hash"
 
 // jsonError names the field a decoding error is about.
 func jsonError(err error) error {

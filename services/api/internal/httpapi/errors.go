@@ -51,7 +51,7 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, job.ErrNotFound), errors.Is(err, mongostore.ErrNotFound):
 		return errJobNotFound
 	case errors.Is(err, commander.ErrUnavailable):
-		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the broker is unavailable; the write was not accepted: " + err.Error()}
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the broker did not confirm the write in time, so it may or may not be applied; send it again with the same Idempotency-Key to be sure it is applied once: " + err.Error()}
 	case errors.As(err, &he):
 		msg := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok {

@@ -89,7 +89,7 @@ func (h *handlers) addJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := h.command(c, job.Create, "", &spec)
+	cmd := h.command(c, job.Create, job.Job{}, &spec)
 	return h.send(c, cmd, http.StatusCreated)
 }
 
@@ -106,11 +106,15 @@ func (h *handlers) updateJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if sj.Job.Spec.Target.BizCode != "" {
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Field: "id",
+			Message: "this job is a Quartz schedule of a behaviour: change it with the Quartz API's save"}
+	}
 	spec, err := in.ForUpdate(sj.Job.Spec, h.d.Clock.Now(), h.d.Loc)
 	if err != nil {
 		return err
 	}
-	return h.send(c, h.command(c, job.Update, sj.Job.ID, &spec), http.StatusOK)
+	return h.send(c, h.command(c, job.Update, sj.Job, &spec), http.StatusOK)
 }
 
 func (h *handlers) startJob(c echo.Context) error  { return h.lifecycle(c, job.Start) }
@@ -123,17 +127,19 @@ func (h *handlers) lifecycle(c echo.Context, t job.CommandType) error {
 	if err != nil {
 		return err
 	}
-	return h.send(c, h.command(c, t, sj.Job.ID, nil), http.StatusOK)
+	return h.send(c, h.command(c, t, sj.Job, nil), http.StatusOK)
 }
 
-// command builds a command from the request; a create gets new ids (derived from the
-// Idempotency-Key when there is one, so that a repeated request names the same job).
-func (h *handlers) command(c echo.Context, t job.CommandType, jobID string, spec *job.Spec) contracts.Command {
+// command builds a command on target (the zero Job for a create) from the request. A
+// create gets new ids. With an Idempotency-Key, the command id derives from the key and
+// the request — tenant, operation, job, body — so that a repeated request is the same
+// command, and a create's ids derive from it, so that it names the same job.
+func (h *handlers) command(c echo.Context, t job.CommandType, target job.Job, spec *job.Spec) contracts.Command {
 	tenant := c.Get(tenantKey).(string)
 	key := c.Request().Header.Get("Idempotency-Key")
-	id := commander.NewID(tenant, key)
+	id := commander.NewID(tenant, key, string(t), target.ID, c.Get(bodyKey))
 	cmd := job.Command{
-		ID: id, Type: t, Tenant: tenant, JobID: jobID, User: c.Request().Header.Get("X-User-Id"),
+		ID: id, Type: t, Tenant: tenant, JobID: target.ID, JobKey: target.Key, User: c.Request().Header.Get("X-User-Id"),
 		At: h.d.Clock.Now().UTC().Truncate(time.Millisecond), Spec: spec,
 	}
 	if t == job.Create {

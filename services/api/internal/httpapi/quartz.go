@@ -180,10 +180,10 @@ func (h *handlers) saveSchedule(c echo.Context, q *quartzRequest) error {
 	tenant := c.Get(tenantKey).(string)
 	for attempt := 0; ; attempt++ {
 		sj, err := h.findBiz(c, tenant, spec.Target.BizCode)
-		var cmd = h.command(c, job.Create, "", &spec)
+		var cmd = h.command(c, job.Create, job.Job{}, &spec)
 		switch {
 		case err == nil:
-			cmd = h.command(c, job.Update, sj.Job.ID, &spec)
+			cmd = h.command(c, job.Update, sj.Job, &spec)
 		case errors.Is(err, mongostore.ErrNotFound):
 			cmd.Enable = true
 		default:
@@ -212,7 +212,14 @@ func (h *handlers) findSchedule(c echo.Context, q *quartzRequest) (mongostore.St
 	if id == "" {
 		return mongostore.StoredJob{}, badRequest("jobinfoid", "jobinfoid is required")
 	}
-	return h.findID(c, id)
+	sj, err := h.findID(c, id)
+	if err == nil && sj.Job.Spec.Target.BizCode == "" {
+		err = errJobNotFound // a job-center job, not a behaviour's schedule
+	}
+	if errors.Is(err, errJobNotFound) {
+		return sj, &apiError{Status: http.StatusNotFound, Code: "not_found", Field: "jobinfoid", Message: "jobinfoid: no schedule " + clip(id)}
+	}
+	return sj, err
 }
 
 func (h *handlers) scheduleJournal(c echo.Context, q *quartzRequest) error {
@@ -243,7 +250,7 @@ func (h *handlers) scheduleOp(c echo.Context, q *quartzRequest, t job.CommandTyp
 	if err != nil {
 		return err
 	}
-	cmd := h.command(c, t, sj.Job.ID, nil)
+	cmd := h.command(c, t, sj.Job, nil)
 	a, err := h.apply(c, cmd)
 	if err != nil {
 		return err

@@ -112,7 +112,7 @@ func (p *Processor) apply(ctx context.Context, c contracts.Command) (contracts.O
 		}
 		var keys []string
 		if c.Type == contracts.CmdCreate {
-			keys = append(keys, d.Job.Key)
+			keys = append(keys, mongostore.JobKey(d.Job.Key))
 			if biz := d.Job.Spec.Target.BizCode; biz != "" {
 				keys = append(keys, mongostore.BizKey(d.Job.Tenant, biz))
 			}
