@@ -7,11 +7,17 @@ import (
 	"github.com/jobcenter/jobcenter/shared/cron"
 )
 
-// parsedCron caches parsed expressions and loaded zones: Next runs for every fire of
-// every cron job, and parsing is the expensive part.
-var parsedCron sync.Map // expression → *cron.Expr
+// parsed caches parsed expressions: Next runs for every fire of every cron job, and
+// parsing (about a microsecond) costs more than the next time itself. The cache is
+// bounded, since anyone may preview any expression: when full it starts afresh.
+var parsed = struct {
+	sync.Mutex
+	m map[string]*cron.Expr
+}{m: map[string]*cron.Expr{}}
 
-var zones sync.Map // zone name → *time.Location
+const maxParsed = 4096
+
+var zones sync.Map // zone name → *time.Location; the zone database bounds it
 
 func nextCron(expr, zone string, t time.Time) (time.Time, bool) {
 	e, err := ParseCron(expr)
@@ -27,14 +33,22 @@ func nextCron(expr, zone string, t time.Time) (time.Time, bool) {
 
 // ParseCron parses a Quartz cron expression, once per distinct expression.
 func ParseCron(expr string) (*cron.Expr, error) {
-	if e, ok := parsedCron.Load(expr); ok {
-		return e.(*cron.Expr), nil
+	parsed.Lock()
+	e, ok := parsed.m[expr]
+	parsed.Unlock()
+	if ok {
+		return e, nil
 	}
 	e, err := cron.Parse(expr)
 	if err != nil {
 		return nil, invalid("cronexpression", "%s", err.Error())
 	}
-	parsedCron.Store(expr, e)
+	parsed.Lock()
+	if len(parsed.m) >= maxParsed {
+		parsed.m = map[string]*cron.Expr{}
+	}
+	parsed.m[expr] = e
+	parsed.Unlock()
 	return e, nil
 }
 

@@ -106,7 +106,7 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	end := time.Now().UTC()
 	ev.EndedAt = &end
-	if _, err := r.report(work, ev, f.FireID+":final"); err != nil {
+	if err := r.reportFinal(ctx, work, ev); err != nil {
 		return err
 	}
 	if _, err := r.Claims.Put(work, key, []byte(claimDone)); err != nil {
@@ -117,6 +117,24 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		r.OnFinished(f, ev)
 	}
 	return nil
+}
+
+// reportFinal stores the run's end, trying for a while: given up, the redelivered fire
+// would find the run's claim unfinished and journal it as interrupted.
+func (r *Runner) reportFinal(ctx, work context.Context, ev contracts.RunEvent) error {
+	wait := 250 * time.Millisecond
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		_, err := r.report(work, ev, ev.FireID+":final")
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		r.Log.Warn().Err(err).Str("fire_id", ev.FireID).Msg("final report not stored; retrying")
+		if !sleep(ctx, wait) {
+			return err
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 // execute runs the target, trying again after a doubling backoff while it fails and the

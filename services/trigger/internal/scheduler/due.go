@@ -29,6 +29,17 @@ func Due(j *job.Job, next, now time.Time, p Policy) (fires []time.Time, after ti
 		last := job.NextInterval(j.StartedAt, tr.Every, now.Add(-tr.Every))
 		return []time.Time{last}, last.Add(tr.Every), true, int(last.Sub(t) / tr.Every)
 	}
+	if coalesce && !t.After(now) {
+		// Only the latest due instant runs: look for it in a window before now that
+		// widens until it holds one, rather than walking a long downtime instant by
+		// instant (an every-second cron down for a month is millions of steps).
+		for back := time.Second; now.Add(-back).After(t); back *= 16 {
+			if first, ok2 := tr.Next(j.StartedAt, now.Add(-back)); ok2 && !first.After(now) {
+				t = first
+				break
+			}
+		}
+	}
 	for ok && !t.After(now) {
 		switch {
 		case coalesce:

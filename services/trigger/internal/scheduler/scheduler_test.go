@@ -219,3 +219,14 @@ func TestAfterDowntimeALoadedJobCatchesUpOnceThenKeepsItsBeat(t *testing.T) {
 		}
 	}
 }
+
+var everySecondCron = &job.Job{ID: "c", Tenant: "t", State: job.Started, StartedAt: t0,
+	Spec: job.Spec{Trigger: job.Trigger{Kind: job.Cron, Cron: "* * * ? * * *", Zone: "UTC"}, Target: job.Target{BizCode: "b"}, Policy: job.DefaultPolicy()}}
+
+func TestACronJobCatchesUpAMonthOfDowntimeWithOneFire(t *testing.T) {
+	t.Parallel()
+	fires, next, ok, _ := scheduler.Due(everySecondCron, t0.Add(time.Second), t0.Add(30*24*time.Hour), policy)
+	if !ok || len(fires) != 1 || !fires[0].Equal(t0.Add(30*24*time.Hour)) || !next.Equal(t0.Add(30*24*time.Hour+time.Second)) {
+		t.Fatalf("fires %v next %v", fires, next)
+	}
+}
