@@ -2,11 +2,15 @@
 PKGS := ./... ./contracts/... ./shared/... ./services/api/... ./services/trigger/... ./services/executor/...
 MODULES := . contracts shared services/api services/trigger services/executor
 
-.PHONY: run test vet lint fmt tidy build modules bench fuzz
+.PHONY: run test vet lint fmt tidy build modules rebuild
 
 ## run: the whole system in one process, embedded NATS and FerretDB under ./data, API on :8001
 run:
 	go run ./cmd/jobcenter
+
+## rebuild: with the center stopped, derive the projections under ./data again from the log
+rebuild:
+	go run ./cmd/jobcenter rebuild
 
 ## test: vet, then every test with the race detector (real embedded NATS and FerretDB)
 test: vet

@@ -1,6 +1,9 @@
 // Command jobcenter runs the whole of Job Center in one process: an embedded NATS
 // server with JetStream, an embedded FerretDB on SQLite, and the api, trigger and
 // executor services. It is what `make run` starts.
+//
+// `jobcenter rebuild` instead drops the MongoDB projections under the data dir and
+// derives them again from the JetStream log, then exits (the center must be stopped).
 package main
 
 import (
@@ -28,13 +31,17 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "jobcenter:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	rebuild := len(args) == 1 && args[0] == "rebuild"
+	if len(args) > 0 && !rebuild {
+		return fmt.Errorf("unknown arguments %q: run with none to start the center, or with \"rebuild\"", args)
+	}
 	env := config.NewEnv(getenv)
 	dataDir := env.Str("JOBCENTER_DATA_DIR", "./data")
 	natsListen := env.Str("JOBCENTER_NATS_LISTEN", "127.0.0.1:4222")
@@ -73,6 +80,19 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	tcfg.Log = log.With().Str("service", "trigger").Logger()
 	acfg.Log = log.With().Str("service", "api").Logger()
 	ecfg.Log = log.With().Str("service", "executor").Logger()
+
+	if rebuild {
+		trig, err := trigger.New(ctx, tcfg)
+		if err != nil {
+			return err
+		}
+		st, err := trig.Rebuild(ctx)
+		if err != nil {
+			return err
+		}
+		log.Info().Int("events", st.Events).Int("jobs", st.Jobs).Int("fires", st.Fires).Int("run_reports", st.RunReports).Msg("projections rebuilt from the log")
+		return nil
+	}
 
 	apiSvc, err := api.New(ctx, acfg)
 	if err != nil {

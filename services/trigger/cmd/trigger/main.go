@@ -1,5 +1,6 @@
 // Command trigger runs the trigger service against an external NATS (NATS_URL) and
-// MongoDB (MONGO_URI): the production shape.
+// MongoDB (MONGO_URI): the production shape. `trigger rebuild` drops the MongoDB
+// projections and derives them again from the JetStream log (every trigger stopped).
 package main
 
 import (
@@ -20,13 +21,17 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "trigger:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	rebuild := len(args) == 1 && args[0] == "rebuild"
+	if len(args) > 0 && !rebuild {
+		return fmt.Errorf("unknown arguments %q: run with none, or with \"rebuild\"", args)
+	}
 	env := config.NewEnv(getenv)
 	env.Require("NATS_URL")
 	env.Require("MONGO_URI")
@@ -44,6 +49,14 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	svc, err := trigger.New(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	if rebuild {
+		st, err := svc.Rebuild(ctx)
+		if err != nil {
+			return err
+		}
+		log.Info().Int("events", st.Events).Int("jobs", st.Jobs).Int("fires", st.Fires).Int("run_reports", st.RunReports).Msg("projections rebuilt from the log")
+		return nil
 	}
 	hs, err := health.Serve(healthAddr, svc.Ready(), svc.Check, log)
 	if err != nil {

@@ -39,10 +39,15 @@ func Bucket(ctx context.Context, js jetstream.JetStream, name string, ttl time.D
 // lease is lost or ctx ends, and returns once fn has returned; the lease is released if
 // still held. It returns ctx's error when ctx ends before the lease is won.
 func (l *Lease) Hold(ctx context.Context, fn func(context.Context)) error {
-	rev, err := l.acquire(ctx)
+	rev, err := l.Acquire(ctx)
 	if err != nil {
 		return err
 	}
+	return l.Keep(ctx, rev, fn)
+}
+
+// Keep runs fn while renewing a lease won at revision rev (see Hold).
+func (l *Lease) Keep(ctx context.Context, rev uint64, fn func(context.Context)) error {
 	l.Log.Info().Str("holder", l.Holder).Msg("lease won: this instance is active")
 	held, lose := context.WithCancel(ctx)
 	defer lose()
@@ -77,7 +82,8 @@ func (l *Lease) Hold(ctx context.Context, fn func(context.Context)) error {
 	}
 }
 
-func (l *Lease) acquire(ctx context.Context) (uint64, error) {
+// Acquire waits until it wins the lease and returns its revision, or ctx's error.
+func (l *Lease) Acquire(ctx context.Context) (uint64, error) {
 	wait := time.NewTicker(max(l.TTL/10, 100*time.Millisecond))
 	defer wait.Stop()
 	logged := false

@@ -1,0 +1,161 @@
+package trigger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/journal"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/lease"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/wire"
+)
+
+// RebuildStats says what a rebuild replayed.
+type RebuildStats struct {
+	Events, Jobs, Fires, RunReports int
+}
+
+// Rebuild drops the MongoDB projections and derives them again from the streams: each
+// job from its last lifecycle event, its fire progress and its journal from the fires
+// and run reports of JOBCENTER_RUNS (as far back as JOBCENTER_RUNS_MAX_AGE keeps them).
+// It holds the trigger lease meanwhile, so no active instance writes the projections;
+// the kept outcomes of idempotent requests are not derived, and start empty.
+func (s *Service) Rebuild(ctx context.Context) (RebuildStats, error) {
+	defer s.nc.Close()
+	defer func() { _ = s.store.Close(context.Background()) }()
+	kv, err := lease.Bucket(ctx, s.js, LeaseBucket, s.cfg.LeaseTTL, s.cfg.Streams.Replicas)
+	if err != nil {
+		return RebuildStats{}, err
+	}
+	l := &lease.Lease{KV: kv, Key: leaseKey, Holder: s.cfg.InstanceID + "-rebuild", TTL: s.cfg.LeaseTTL, Log: s.cfg.Log}
+	wait, cancel := context.WithTimeout(ctx, 3*s.cfg.LeaseTTL)
+	rev, err := l.Acquire(wait)
+	cancel()
+	if err != nil {
+		return RebuildStats{}, fmt.Errorf("an active trigger holds the lease: stop every trigger before a rebuild: %w", err)
+	}
+	var st RebuildStats
+	var rerr error
+	err = l.Keep(ctx, rev, func(held context.Context) { st, rerr = s.rebuild(held) })
+	if err != nil {
+		return st, err
+	}
+	return st, rerr
+}
+
+func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
+	var st RebuildStats
+	if err := s.store.Drop(ctx); err != nil {
+		return st, fmt.Errorf("drop projections: %w", err)
+	}
+	if err := s.store.EnsureIndexes(ctx); err != nil {
+		return st, err
+	}
+	// Jobs: the last lifecycle event of each holds its whole state.
+	jobs := map[string]contracts.Job{}
+	_, err := s.replay(ctx, contracts.StreamEvents, contracts.EventSubjects, func(_ string, data []byte, _ uint64) error {
+		var e contracts.LifecycleEvent
+		if json.Unmarshal(data, &e) != nil || e.Job.ID == "" {
+			return nil // dead-lettered when it was first consumed; nothing to derive
+		}
+		jobs[e.Job.ID] = e.Job
+		st.Events++
+		return nil
+	})
+	if err != nil {
+		return st, err
+	}
+	for _, pj := range jobs {
+		j := wire.JobFromPayload(pj)
+		keys := []string{mongostore.JobKey(j.Key)}
+		if biz := j.Spec.Target.BizCode; biz != "" && j.Live() {
+			keys = append(keys, mongostore.BizKey(j.Tenant, biz))
+		}
+		if err := s.store.PutJob(ctx, j, keys...); err != nil {
+			return st, err
+		}
+		st.Jobs++
+	}
+	// Fire progress and the journal: the fires and run reports, in stream order.
+	progress := map[string]mongostore.Progress{}
+	var batch []mongostore.JournalWrite
+	heads := map[string]int64{}
+	flush := func() error {
+		err := s.store.WriteJournal(ctx, batch, heads)
+		batch, heads = batch[:0], map[string]int64{}
+		return err
+	}
+	last, err := s.replay(ctx, contracts.StreamRuns, ">", func(subject string, data []byte, _ uint64) error {
+		w, head, err := journal.Write(subject, data)
+		if err != nil {
+			return nil // dead-lettered when it was first consumed
+		}
+		batch = append(batch, w)
+		if head.JobID == "" {
+			st.RunReports++
+		} else {
+			st.Fires++
+			heads[head.JobID] = max(heads[head.JobID], head.Seq)
+			var f contracts.Fire
+			_ = json.Unmarshal(data, &f)
+			p := progress[f.JobID]
+			p.Seq = max(p.Seq, f.Seq)
+			if f.RunType == contracts.RunTypeTrigger && (p.LastFire == nil || f.ScheduledAt.After(*p.LastFire)) {
+				at := f.ScheduledAt.UTC()
+				p.LastFire = &at
+			}
+			progress[f.JobID] = p
+		}
+		if len(batch) >= 1000 {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return st, err
+	}
+	if err := flush(); err != nil {
+		return st, err
+	}
+	if err := s.store.SaveProgress(ctx, progress); err != nil {
+		return st, err
+	}
+	return st, s.store.SaveCheckpoint(ctx, checkpointFires, last)
+}
+
+// replay reads a whole stream (filtered) from its start and returns the last sequence.
+func (s *Service) replay(ctx context.Context, stream, filter string, fn func(subject string, data []byte, seq uint64) error) (uint64, error) {
+	cons, err := s.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		return 0, fmt.Errorf("replay %s: %w", stream, err)
+	}
+	var last uint64
+	for {
+		batch, err := cons.FetchNoWait(1024)
+		if err != nil {
+			return last, fmt.Errorf("replay %s: %w", stream, err)
+		}
+		got := 0
+		for msg := range batch.Messages() {
+			got++
+			md, err := msg.Metadata()
+			if err != nil {
+				return last, err
+			}
+			last = md.Sequence.Stream
+			if err := fn(msg.Subject(), msg.Data(), last); err != nil {
+				return last, err
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return last, fmt.Errorf("replay %s: %w", stream, err)
+		}
+		if got == 0 {
+			return last, nil
+		}
+	}
+}
