@@ -73,3 +73,25 @@ func TestAFlowRunsByHTTPWhenAFlowURLIsSet(t *testing.T) {
 		}
 	}
 }
+
+func TestWithTheStoreDownReadsAre503QuicklyAndAcceptedWritesApplyWhenItReturns(t *testing.T) {
+	c := newCenter(t)
+	id := c.do("POST", "/api/v1/jobs", "p", intervalBody()).must(t, 201).obj(t)["id"].(string)
+	c.stack.StopFerret(t)
+	began := time.Now()
+	code, _ := c.do("GET", "/api/v1/jobs/"+id, "p", nil).must(t, 503).errField(t)
+	if took := time.Since(began); took > 1500*time.Millisecond || code != "unavailable" {
+		t.Fatalf("503 %q after %v; want it within a second and a half", code, took)
+	}
+	c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil).must(t, 503)
+	c.do("GET", "/readyz", "", nil).must(t, 503)
+	// A new job needs no read: its command is stored, and waits for the store.
+	accepted := c.do("POST", "/api/v1/jobs", "p", intervalBody()).must(t, 202).obj(t)["id"].(string)
+
+	c.stack.StartFerret(t)
+	teststack.Eventually(t, 20*time.Second, "the accepted write was never applied", func() bool {
+		return c.do("GET", "/api/v1/jobs/"+accepted, "p", nil).status == 200
+	})
+	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+	c.waitJournal("p", id, 1)
+}

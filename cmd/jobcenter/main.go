@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer ns.Shutdown()
-	ferret, err := embedded.StartFerret(filepath.Join(dataDir, "ferret"),
+	ferret, err := embedded.StartFerret("127.0.0.1:0", filepath.Join(dataDir, "ferret"),
 		// FerretDB warns of every command it lacks (the driver's endSessions at close):
 		// only its errors matter here.
 		slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelError})))

@@ -62,8 +62,9 @@ type Ferret struct {
 	done   chan struct{}
 }
 
-// StartFerret starts FerretDB on SQLite files under dir, listening on a free loopback port.
-func StartFerret(dir string, log *slog.Logger) (*Ferret, error) {
+// StartFerret starts FerretDB on SQLite files under dir, listening on listen
+// ("127.0.0.1:0" picks a free port).
+func StartFerret(listen, dir string, log *slog.Logger) (*Ferret, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("ferretdb dir: %w", err)
 	}
@@ -72,7 +73,7 @@ func StartFerret(dir string, log *slog.Logger) (*Ferret, error) {
 		return nil, fmt.Errorf("ferretdb dir: %w", err)
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Listener:  ferretdb.ListenerConfig{TCP: listen},
 		Logger:    log,
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + abs + "/",

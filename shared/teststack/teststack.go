@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,8 @@ type Stack struct {
 	ferret *embedded.Ferret
 }
 
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 // Start returns a stack for t, stopped when t ends.
 func Start(t testing.TB) *Stack {
 	t.Helper()
@@ -44,15 +47,42 @@ func Start(t testing.TB) *Stack {
 		s.MongoURI = uri
 		s.DB = "test_" + randomHex(6)
 	} else {
-		f, err := embedded.StartFerret(filepath.Join(s.Dir, "ferret"), slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatalf("start embedded ferretdb: %v", err)
-		}
-		s.ferret = f
-		s.MongoURI = f.URI()
-		t.Cleanup(f.Stop)
+		s.StartFerret(t)
 	}
 	return s
+}
+
+// StartFerret (re)starts the embedded FerretDB on the stack's data, on the same port
+// when it ran before: tests of store outages stop and start it.
+func (s *Stack) StartFerret(t testing.TB) {
+	t.Helper()
+	listen := "127.0.0.1:0"
+	if s.ferret != nil {
+		listen = strings.TrimSuffix(strings.TrimPrefix(s.MongoURI, "mongodb://"), "/")
+	}
+	var f *embedded.Ferret
+	var err error
+	for i := 0; i < 50; i++ {
+		if f, err = embedded.StartFerret(listen, filepath.Join(s.Dir, "ferret"), quiet); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("start embedded ferretdb: %v", err)
+	}
+	s.ferret = f
+	s.MongoURI = f.URI()
+	t.Cleanup(f.Stop)
+}
+
+// StopFerret shuts the embedded FerretDB down (only the embedded one can be stopped).
+func (s *Stack) StopFerret(t testing.TB) {
+	t.Helper()
+	if s.ferret == nil {
+		t.Fatal("StopFerret: MONGO_URI points at an external server, which a test cannot stop")
+	}
+	s.ferret.Stop()
 }
 
 // StartNATS (re)starts the embedded NATS server on the stack's data, on the same port
