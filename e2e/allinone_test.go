@@ -1,0 +1,42 @@
+package e2e_test
+
+import (
+	"testing"
+	"time"
+)
+
+func TestKilling9TheAllInOneProcessAndRestartingItOnItsDataLosesNothing(t *testing.T) {
+	bin, err := buildServices()
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	dir := t.TempDir()
+	httpAddr := freeAddr(t)
+	env := []string{"JOBCENTER_DATA_DIR=" + dir, "JOBCENTER_HTTP_ADDR=" + httpAddr, "JOBCENTER_NATS_LISTEN=" + freeAddr(t),
+		"JOBCENTER_LEASE_TTL=2s", "JOBCENTER_LOG_LEVEL=info"}
+	p := startProc(t, bin, "jobcenter", env...)
+	c := &center{t: t, url: "http://" + httpAddr}
+	c.waitReady()
+	ids := startedJobs(t, c, "p", 3)
+	time.Sleep(2500 * time.Millisecond)
+
+	killed := time.Now()
+	p.kill9(t)
+	p = startProc(t, bin, "jobcenter", env...)
+	c.waitReady()
+	back := time.Now()
+	time.Sleep(2500 * time.Millisecond)
+	for _, id := range ids {
+		c.do("POST", "/api/v1/jobs/"+id+"/stop", "p", nil).must(t, 200)
+	}
+	fires := 0
+	for _, id := range ids {
+		at := runsOnce(t, c, "p", id, outage{killed, back.Add(3 * time.Second)})
+		if !at[len(at)-1].After(back) {
+			t.Errorf("job %s did not fire after the restart", id)
+		}
+		fires += len(at)
+	}
+	p.term(t)
+	t.Logf("all-in-one killed and restarted (back in %v): %d fires over %d jobs, none doubled", back.Sub(killed).Round(time.Millisecond), fires, len(ids))
+}
