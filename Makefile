@@ -2,7 +2,7 @@
 PKGS := ./... ./contracts/... ./shared/... ./services/api/... ./services/trigger/... ./services/executor/...
 MODULES := . contracts shared services/api services/trigger services/executor
 
-.PHONY: run test vet lint fmt tidy build modules rebuild
+.PHONY: run test vet lint fmt tidy build modules rebuild chaos
 
 ## run: the whole system in one process, embedded NATS and FerretDB under ./data, API on :8001
 run:
@@ -35,6 +35,11 @@ tidy:
 ## modules: build each module alone, without the workspace, as a consumer would
 modules:
 	for m in $(MODULES); do (cd $$m && GOWORK=off go build ./...) || exit 1; done
+
+## chaos: minutes of kill -9 of random services and the broker under load, then counts (CHAOS_FOR=3m)
+CHAOS_FOR ?= 3m
+chaos: build
+	go run ./scripts/chaos -bin ./bin -duration $(CHAOS_FOR)
 
 ## build: the four programs into ./bin
 build:

@@ -25,7 +25,7 @@ func projections(t *testing.T, c *center) map[string]string {
 	}
 	defer cl.Disconnect(ctx)
 	out := map[string]string{}
-	for _, col := range []string{"jobs", "job_keys", "journal"} {
+	for _, col := range []string{"jobs", "job_keys", "journal", "journal_runs"} {
 		cur, err := cl.Database(c.stack.DB).Collection(col).Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 		if err != nil {
 			t.Fatal(err)

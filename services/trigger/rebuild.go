@@ -82,35 +82,31 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 	}
 	// Fire progress and the journal: the fires and run reports, in stream order.
 	progress := map[string]mongostore.Progress{}
-	var batch []mongostore.JournalWrite
-	heads := map[string]int64{}
+	recs := mongostore.JournalRecords{Heads: map[string]int64{}}
 	flush := func() error {
-		err := s.store.WriteJournal(ctx, batch, heads)
-		batch, heads = batch[:0], map[string]int64{}
+		err := s.store.WriteJournal(ctx, recs)
+		recs = mongostore.JournalRecords{Heads: map[string]int64{}}
 		return err
 	}
 	last, err := s.replay(ctx, contracts.StreamRuns, ">", func(subject string, data []byte, _ uint64) error {
-		w, head, err := journal.Write(subject, data)
-		if err != nil {
+		fires := len(recs.Fires)
+		if journal.Add(&recs, subject, data) != nil {
 			return nil // dead-lettered when it was first consumed
 		}
-		batch = append(batch, w)
-		if head.JobID == "" {
+		if len(recs.Fires) == fires {
 			st.RunReports++
 		} else {
 			st.Fires++
-			heads[head.JobID] = max(heads[head.JobID], head.Seq)
-			var f contracts.Fire
-			_ = json.Unmarshal(data, &f)
+			f := recs.Fires[len(recs.Fires)-1]
 			p := progress[f.JobID]
 			p.Seq = max(p.Seq, f.Seq)
-			if f.RunType == contracts.RunTypeTrigger && (p.LastFire == nil || f.ScheduledAt.After(*p.LastFire)) {
-				at := f.ScheduledAt.UTC()
+			if f.RunType == contracts.RunTypeTrigger && (p.LastFire == nil || f.TriggerTime.After(*p.LastFire)) {
+				at := f.TriggerTime.UTC()
 				p.LastFire = &at
 			}
 			progress[f.JobID] = p
 		}
-		if len(batch) >= 1000 {
+		if len(recs.Fires)+len(recs.Runs) >= 1000 {
 			return flush()
 		}
 		return nil

@@ -2,6 +2,7 @@ package mongostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -13,11 +14,16 @@ import (
 	"github.com/jobcenter/jobcenter/shared/job"
 )
 
-// Entry is one run in a job's journal. A run's reports may be projected in any order
-// (a batch that failed is retried after newer ones), so a "running" report and the
-// final one write fields apart, and Status and Updated derive the entry's state.
-type Entry struct {
-	ID            string    `bson:"_id"` // JournalID(job, seq)
+// The journal is append-only: each fire is one record, and each report on its run (the
+// start of each attempt, the end) is another, never changed once written. On FerretDB an
+// update scans its whole collection, while an insert and a read by _id do not; and
+// immutable records make the journal the same whatever order its messages are projected
+// in, and however often.
+const colRuns = "journal_runs"
+
+// FireRecord is a fire as the journal keeps it; its id is JournalID(job, seq).
+type FireRecord struct {
+	ID            string    `bson:"_id"`
 	JobID         string    `bson:"jobId"`
 	Tenant        string    `bson:"tenant"`
 	Seq           int64     `bson:"seq"`
@@ -26,74 +32,54 @@ type Entry struct {
 	TriggerStatus string    `bson:"triggerStatus"`
 	TriggerTime   time.Time `bson:"triggerTime"`
 	FiredAt       time.Time `bson:"firedAt"`
-	// ExeStatus is "waiting", then "running"; FinalStatus, once set, overrides it.
-	ExeStatus    string     `bson:"exeStatus"`
-	FinalStatus  string     `bson:"finalStatus,omitempty"`
-	ExeStartTime *time.Time `bson:"exeStartTime,omitempty"`
-	RunUpdate    *time.Time `bson:"runUpdate,omitempty"`
-	FinalTime    *time.Time `bson:"finalTime,omitempty"`
-	ExeDes       string     `bson:"exeDes,omitempty"`
-	ExeTotalTime int        `bson:"exeTotalTime"`
-	DynamicID    string     `bson:"dynamicId,omitempty"`
+	// Detail says why a missed fire was not run.
+	Detail string `bson:"detail,omitempty"`
 }
 
-// Status is the run's state: its final status once it has one.
-func (e Entry) Status() string {
-	if e.FinalStatus != "" {
-		return e.FinalStatus
-	}
-	return e.ExeStatus
+// RunRecord is one report on a run: its id is the journal id and "r<attempt>" for the
+// start of an attempt, or "final" for the end.
+type RunRecord struct {
+	ID        string     `bson:"_id"`
+	JournalID string     `bson:"journalId"`
+	Status    string     `bson:"status"`
+	Attempts  int        `bson:"attempts"`
+	StartedAt time.Time  `bson:"startedAt"`
+	EndedAt   *time.Time `bson:"endedAt,omitempty"`
+	Detail    string     `bson:"detail,omitempty"`
+	DynamicID string     `bson:"dynamicId,omitempty"`
 }
 
-// Updated is the time of the run's last change: its end once it has one.
-func (e Entry) Updated() *time.Time {
-	if e.FinalTime != nil {
-		return e.FinalTime
-	}
-	return e.RunUpdate
+// RunStartID and RunEndID name a run's reports.
+func RunStartID(journalID string, attempt int) string {
+	return fmt.Sprintf("%s:r%d", journalID, attempt)
 }
 
-// JournalID is the _id of a job's run number seq: a journal page is a set of _id reads.
-func JournalID(jobID string, seq int64) string { return job.JournalID(jobID, seq) }
+// RunEndID names the report of a run's end.
+func RunEndID(journalID string) string { return journalID + ":final" }
 
-// JournalWrite is one change to a journal entry: Set always, SetOnInsert only when the
-// entry is new, Max raises fields (never lowers them).
-type JournalWrite struct {
-	ID          string
-	Set         bson.M
-	SetOnInsert bson.M
-	Max         bson.M
+// JournalRecords is what one batch of messages adds to the journal.
+type JournalRecords struct {
+	Fires []FireRecord
+	Runs  []RunRecord
+	// Heads: job id → highest run number among the fires.
+	Heads map[string]int64
 }
 
-// WriteJournal applies many journal changes in one round trip, then raises each job's
-// journal count to the highest run number written (heads: job id → run number). The
-// count is written after the entries, so a page never counts an entry it cannot show.
-func (s *Store) WriteJournal(ctx context.Context, ws []JournalWrite, heads map[string]int64) error {
-	if len(ws) == 0 {
-		return nil
-	}
-	models := make([]mongo.WriteModel, 0, len(ws))
-	for _, w := range ws {
-		u := bson.M{}
-		if len(w.Set) > 0 {
-			u["$set"] = w.Set
-		}
-		if len(w.SetOnInsert) > 0 {
-			u["$setOnInsert"] = w.SetOnInsert
-		}
-		if len(w.Max) > 0 {
-			u["$max"] = w.Max
-		}
-		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": w.ID}).SetUpdate(u).SetUpsert(true))
-	}
-	if _, err := s.db.Collection(colJournal).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
+// WriteJournal inserts records (those already there are left as they are), then raises
+// each job's journal count to its head. The count is written after the records, so a
+// page never counts a run it cannot show.
+func (s *Store) WriteJournal(ctx context.Context, r JournalRecords) error {
+	if err := insertNew(ctx, s.db.Collection(colJournal), r.Fires); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
-	if len(heads) == 0 {
+	if err := insertNew(ctx, s.db.Collection(colRuns), r.Runs); err != nil {
+		return fmt.Errorf("write run reports: %w", err)
+	}
+	if len(r.Heads) == 0 {
 		return nil
 	}
-	models = models[:0]
-	for id, seq := range heads {
+	models := make([]mongo.WriteModel, 0, len(r.Heads))
+	for id, seq := range r.Heads {
 		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).
 			SetUpdate(bson.M{"$max": bson.M{"journalSeq": seq}}))
 	}
@@ -103,6 +89,70 @@ func (s *Store) WriteJournal(ctx context.Context, ws []JournalWrite, heads map[s
 	return nil
 }
 
+// insertNew inserts docs, skipping those whose _id exists: a replayed message adds
+// nothing.
+func insertNew[T any](ctx context.Context, col *mongo.Collection, docs []T) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	all := make([]any, len(docs))
+	for i := range docs {
+		all[i] = docs[i]
+	}
+	_, err := col.InsertMany(ctx, all, options.InsertMany().SetOrdered(false))
+	var bwe mongo.BulkWriteException
+	if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
+		for _, we := range bwe.WriteErrors {
+			if we.Code != 11000 {
+				return err
+			}
+		}
+		return nil
+	}
+	return err
+}
+
+// Entry is one run as the journal shows it: its fire and its latest report.
+type Entry struct {
+	Fire FireRecord
+	// Run is the end report, else the first start report, else nil (not picked up yet).
+	Run *RunRecord
+}
+
+// Status is the run's state: "waiting" until an executor picks it up, "running", then
+// its end's status; a missed fire is "skipped" from the start.
+func (e Entry) Status() string {
+	switch {
+	case e.Fire.TriggerStatus == "missed":
+		return "skipped"
+	case e.Run == nil:
+		return "waiting"
+	}
+	return e.Run.Status
+}
+
+// Updated is the time of the run's last change: its end, its start, or when a missed
+// fire was recorded.
+func (e Entry) Updated() *time.Time {
+	switch {
+	case e.Fire.TriggerStatus == "missed":
+		return &e.Fire.FiredAt
+	case e.Run == nil:
+		return nil
+	case e.Run.EndedAt != nil:
+		return e.Run.EndedAt
+	}
+	return &e.Run.StartedAt
+}
+
+// Detail is the run's log or error, or why a missed fire was not run.
+func (e Entry) Detail() string {
+	if e.Run == nil {
+		return e.Fire.Detail
+	}
+	return e.Run.Detail
+}
+
 // Page is one page of a journal, newest first.
 type Page struct {
 	Index, Size, Total, Pages int64
@@ -110,8 +160,8 @@ type Page struct {
 }
 
 // JournalPage reads page index (from 1) of size entries of a job whose journal holds runs
-// 1..total (StoredJob.Journal), newest first, by _id only. A page past the end is empty with the true counts;
-// entries not yet written (the projection lags its stream by milliseconds) are left out.
+// 1..total (StoredJob.Journal), newest first, by _id only. A page past the end is empty
+// with the true counts.
 func (s *Store) JournalPage(ctx context.Context, jobID string, total, index, size int64) (Page, error) {
 	p := Page{Index: index, Size: size, Total: total}
 	if size > 0 {
@@ -133,13 +183,7 @@ func (s *Store) JournalPage(ctx context.Context, jobID string, total, index, siz
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			var e Entry
-			err := s.db.Collection(colJournal).FindOne(ctx, bson.M{"_id": JournalID(jobID, hi-int64(i))}).Decode(&e)
-			if err == nil {
-				entries[i] = &e
-			} else if notFound(err) != ErrNotFound {
-				errs[i] = err
-			}
+			entries[i], errs[i] = s.entry(ctx, job.JournalID(jobID, hi-int64(i)))
 		}()
 	}
 	wg.Wait()
@@ -155,11 +199,41 @@ func (s *Store) JournalPage(ctx context.Context, jobID string, total, index, siz
 	return p, nil
 }
 
-// GetEntry reads one journal entry.
+// GetEntry reads one run, or ErrNotFound.
 func (s *Store) GetEntry(ctx context.Context, id string) (Entry, error) {
-	var e Entry
-	if err := s.db.Collection(colJournal).FindOne(ctx, bson.M{"_id": id}).Decode(&e); err != nil {
-		return Entry{}, notFound(err)
+	e, err := s.entry(ctx, id)
+	if err == nil && e == nil {
+		err = ErrNotFound
 	}
-	return e, nil
+	if err != nil {
+		return Entry{}, err
+	}
+	return *e, nil
 }
+
+// entry assembles a run from its records; nil when its fire is not written yet.
+func (s *Store) entry(ctx context.Context, id string) (*Entry, error) {
+	var e Entry
+	err := s.db.Collection(colJournal).FindOne(ctx, bson.M{"_id": id}).Decode(&e.Fire)
+	if notFound(err) == ErrNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, rid := range []string{RunEndID(id), RunStartID(id, 1)} {
+		var r RunRecord
+		err := s.db.Collection(colRuns).FindOne(ctx, bson.M{"_id": rid}).Decode(&r)
+		if err == nil {
+			e.Run = &r
+			break
+		}
+		if notFound(err) != ErrNotFound {
+			return nil, err
+		}
+	}
+	return &e, nil
+}
+
+// JournalID is the _id of a job's run number seq: a journal page is a set of _id reads.
+func JournalID(jobID string, seq int64) string { return job.JournalID(jobID, seq) }

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 	"github.com/jobcenter/jobcenter/shared/teststack"
@@ -69,34 +67,37 @@ func TestAJobIsFoundByEitherIdAndKeepsItsProgressAcrossLifecycleWrites(t *testin
 	}
 }
 
-func TestAJournalPageReadsNewestFirstWithTrueCounts(t *testing.T) {
+func TestAJournalPageReadsNewestFirstWithTrueCountsAndRecordsAreWrittenOnce(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
-	var ws []mongostore.JournalWrite
-	for seq := int64(1); seq <= 25; seq++ {
-		ws = append(ws, mongostore.JournalWrite{ID: mongostore.JournalID("j", seq),
-			Set:         bson.M{"jobId": "j", "seq": seq, "triggerStatus": "success"},
-			SetOnInsert: bson.M{"exeStatus": "waiting"}})
-	}
 	if err := s.PutJob(ctx, sampleJob()); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WriteJournal(ctx, ws, map[string]int64{"rec-1": 25}); err != nil {
+	at := time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
+	var recs mongostore.JournalRecords
+	for seq := int64(1); seq <= 25; seq++ {
+		recs.Fires = append(recs.Fires, mongostore.FireRecord{ID: mongostore.JournalID("rec-1", seq), JobID: "rec-1", Seq: seq,
+			TriggerStatus: "success", TriggerTime: at.Add(time.Duration(seq) * time.Second)})
+	}
+	end := at.Add(time.Minute)
+	recs.Runs = []mongostore.RunRecord{
+		{ID: mongostore.RunStartID("rec-1:25", 1), JournalID: "rec-1:25", Status: "running", Attempts: 1, StartedAt: at},
+		{ID: mongostore.RunEndID("rec-1:25"), JournalID: "rec-1:25", Status: "success", Attempts: 1, StartedAt: at, EndedAt: &end, Detail: "ok"},
+		{ID: mongostore.RunStartID("rec-1:24", 1), JournalID: "rec-1:24", Status: "running", Attempts: 1, StartedAt: at},
+	}
+	recs.Heads = map[string]int64{"rec-1": 25}
+	if err := s.WriteJournal(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	// A lower head never lowers the count.
-	if err := s.WriteJournal(ctx, ws[:1], map[string]int64{"rec-1": 3}); err != nil {
+	// Written again (a replay), with a lower head and a second, different end of run 25:
+	// nothing changes; the first end stays.
+	recs.Runs[1].Status, recs.Heads = "failure", map[string]int64{"rec-1": 3}
+	if err := s.WriteJournal(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	if sj, err := s.GetJob(ctx, "rec-1"); err != nil || sj.Journal != 25 {
+	sj, err := s.GetJob(ctx, "rec-1")
+	if err != nil || sj.Journal != 25 {
 		t.Fatalf("journal count %d, %v; want 25", sj.Journal, err)
-	}
-	// $setOnInsert must not overwrite a status set later; $max never lowers.
-	if err := s.WriteJournal(ctx, []mongostore.JournalWrite{
-		{ID: mongostore.JournalID("j", 25), Set: bson.M{"exeStatus": "success"}, Max: bson.M{"exeTotalTime": 3}},
-		{ID: mongostore.JournalID("j", 25), SetOnInsert: bson.M{"exeStatus": "waiting"}, Max: bson.M{"exeTotalTime": 1}},
-	}, nil); err != nil {
-		t.Fatal(err)
 	}
 	tests := []struct {
 		page, size     int64
@@ -109,19 +110,24 @@ func TestAJournalPageReadsNewestFirstWithTrueCounts(t *testing.T) {
 		{1, 100, 25, 25, 1},
 	}
 	for _, tc := range tests {
-		p, err := s.JournalPage(ctx, "j", 25, tc.page, tc.size)
+		p, err := s.JournalPage(ctx, "rec-1", sj.Journal, tc.page, tc.size)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if int64(len(p.Entries)) != tc.wantN || p.Pages != tc.wantPgs || p.Total != 25 {
 			t.Fatalf("page %d size %d: got %d entries, %d pages, total %d", tc.page, tc.size, len(p.Entries), p.Pages, p.Total)
 		}
-		if tc.wantN > 0 && p.Entries[0].Seq != tc.wantFirst {
-			t.Fatalf("page %d: first seq %d, want %d", tc.page, p.Entries[0].Seq, tc.wantFirst)
+		if tc.wantN > 0 && p.Entries[0].Fire.Seq != tc.wantFirst {
+			t.Fatalf("page %d: first seq %d, want %d", tc.page, p.Entries[0].Fire.Seq, tc.wantFirst)
 		}
 	}
-	e, err := s.GetEntry(ctx, mongostore.JournalID("j", 25))
-	if err != nil || e.ExeStatus != "success" || e.ExeTotalTime != 3 {
-		t.Fatalf("entry 25: %+v %v", e, err)
+	for id, want := range map[string]string{"rec-1:25": "success", "rec-1:24": "running", "rec-1:23": "waiting"} {
+		e, err := s.GetEntry(ctx, id)
+		if err != nil || e.Status() != want {
+			t.Fatalf("entry %s: %s, %v; want %s", id, e.Status(), err, want)
+		}
+	}
+	if e, _ := s.GetEntry(ctx, "rec-1:25"); e.Detail() != "ok" || !e.Updated().Equal(end) {
+		t.Fatalf("entry 25: %+v", e)
 	}
 }

@@ -125,19 +125,22 @@ type journalPage struct {
 func toJournalPage(p mongostore.Page) journalPage {
 	out := journalPage{PageSize: p.Size, PageIndex: p.Index, ResultCount: p.Total, PageCount: p.Pages, Data: make([]journalEntry, 0, len(p.Entries))}
 	for _, e := range p.Entries {
-		out.Data = append(out.Data, journalEntry{
-			TriggerID:     e.TriggerID,
-			JobInfoID:     e.JobID,
-			ExeStartTime:  journalTime(e.ExeStartTime),
-			ExeDes:        e.ExeDes,
+		je := journalEntry{
+			TriggerID:     e.Fire.TriggerID,
+			JobInfoID:     e.Fire.JobID,
+			ExeDes:        e.Detail(),
 			ExeStatus:     e.Status(),
-			TriggerStatus: e.TriggerStatus,
-			ExeTotalTime:  e.ExeTotalTime,
-			DynamicID:     e.DynamicID,
-			TriggerTime:   e.TriggerTime.UTC().Format(JournalTimeLayout),
+			TriggerStatus: e.Fire.TriggerStatus,
+			TriggerTime:   e.Fire.TriggerTime.UTC().Format(JournalTimeLayout),
 			UpdateTime:    journalTime(e.Updated()),
-			RunType:       e.RunType,
-		})
+			RunType:       e.Fire.RunType,
+		}
+		if e.Run != nil {
+			je.ExeStartTime = journalTime(&e.Run.StartedAt)
+			je.ExeTotalTime = e.Run.Attempts
+			je.DynamicID = e.Run.DynamicID
+		}
+		out.Data = append(out.Data, je)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
-// Package journal keeps the journal projection: it reads fires and run results from
-// JOBCENTER_RUNS in stream order and writes each run's entry, in batches. Its writes are
-// upserts by the entry's id, so replaying the stream rebuilds the same journal.
+// Package journal keeps the journal projection: it reads fires and run reports from
+// JOBCENTER_RUNS and appends them as immutable records, in batches. A record is written
+// once by its id, so replaying the stream — in any order, any number of times — gives the
+// same journal.
 package journal
 
 import (
@@ -14,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/bus"
@@ -49,26 +49,20 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 			continue
 		}
 		var msgs []jetstream.Msg
-		var writes []mongostore.JournalWrite
-		heads := map[string]int64{}
+		recs := mongostore.JournalRecords{Heads: map[string]int64{}}
 		for msg := range batch.Messages() {
-			w, head, err := Write(msg.Subject(), msg.Data())
-			if err != nil {
+			if err := Add(&recs, msg.Subject(), msg.Data()); err != nil {
 				bus.Settle(p.NC, Consumer, msg, bus.Poison(err), p.Log)
 				continue
 			}
 			msgs = append(msgs, msg)
-			writes = append(writes, w)
-			if head.JobID != "" {
-				heads[head.JobID] = max(heads[head.JobID], head.Seq)
-			}
 		}
 		if len(msgs) == 0 {
 			continue
 		}
 		// A batch under way is finished even when shutdown begins: it is already fetched.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err = p.Store.WriteJournal(wctx, writes, heads)
+		err = p.Store.WriteJournal(wctx, recs)
 		cancel()
 		for _, m := range msgs {
 			bus.Settle(p.NC, Consumer, m, err, p.Log)
@@ -77,58 +71,50 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 	return nil
 }
 
-// Head is a job's newest run number, which a fire raises.
-type Head struct {
-	JobID string
-	Seq   int64
-}
-
-// Write turns a fire or run message into its journal change, and for a fire the job's
-// new head.
-func Write(subject string, data []byte) (mongostore.JournalWrite, Head, error) {
+// Add turns a fire or run message into the journal records it adds to recs.
+func Add(recs *mongostore.JournalRecords, subject string, data []byte) error {
 	switch {
 	case strings.HasPrefix(subject, "jobcenter.fire."):
 		var f contracts.Fire
 		if err := json.Unmarshal(data, &f); err != nil {
-			return mongostore.JournalWrite{}, Head{}, fmt.Errorf("fire does not decode: %w", err)
+			return fmt.Errorf("fire does not decode: %w", err)
 		}
 		if f.JournalID == "" || f.JobID == "" || f.FireID == "" {
-			return mongostore.JournalWrite{}, Head{}, errors.New("fire lacks journal_id, job_id or fire_id")
+			return errors.New("fire lacks journal_id, job_id or fire_id")
 		}
-		w := mongostore.JournalWrite{
-			ID: f.JournalID,
-			Set: bson.M{
-				"jobId": f.JobID, "tenant": f.Tenant, "seq": f.Seq, "triggerId": f.FireID,
-				"runType": f.RunType, "triggerStatus": contracts.TriggerFired,
-				"triggerTime": f.ScheduledAt, "firedAt": f.FiredAt,
-			},
-			SetOnInsert: bson.M{"exeStatus": "waiting", "exeTotalTime": 0},
-		}
+		status := contracts.TriggerFired
 		if f.TriggerStatus == contracts.TriggerMissed {
-			// Never run: the entry is final as it is written.
-			w.Set["triggerStatus"] = contracts.TriggerMissed
-			w.Set["finalStatus"] = contracts.RunSkipped
-			w.Set["exeDes"] = f.Detail
-			w.Set["finalTime"] = f.FiredAt
+			status = contracts.TriggerMissed
 		}
-		return w, Head{JobID: f.JobID, Seq: f.Seq}, nil
+		recs.Fires = append(recs.Fires, mongostore.FireRecord{
+			ID: f.JournalID, JobID: f.JobID, Tenant: f.Tenant, Seq: f.Seq, TriggerID: f.FireID,
+			RunType: f.RunType, TriggerStatus: status, TriggerTime: f.ScheduledAt, FiredAt: f.FiredAt, Detail: f.Detail,
+		})
+		if recs.Heads != nil {
+			recs.Heads[f.JobID] = max(recs.Heads[f.JobID], f.Seq)
+		}
+		return nil
 	case strings.HasPrefix(subject, "jobcenter.run."):
 		var r contracts.RunEvent
 		if err := json.Unmarshal(data, &r); err != nil {
-			return mongostore.JournalWrite{}, Head{}, fmt.Errorf("run event does not decode: %w", err)
+			return fmt.Errorf("run event does not decode: %w", err)
 		}
 		if r.JournalID == "" || r.Status == "" {
-			return mongostore.JournalWrite{}, Head{}, errors.New("run event lacks journal_id or status")
+			return errors.New("run event lacks journal_id or status")
 		}
-		w := mongostore.JournalWrite{ID: r.JournalID, Max: bson.M{"exeTotalTime": r.Attempts}}
+		rec := mongostore.RunRecord{
+			JournalID: r.JournalID, Status: r.Status, Attempts: r.Attempts, StartedAt: r.StartedAt,
+			EndedAt: r.EndedAt, DynamicID: r.DynamicID,
+		}
 		if r.EndedAt == nil {
-			w.Set = bson.M{"exeStatus": contracts.RunRunning, "exeStartTime": r.StartedAt, "runUpdate": r.StartedAt, "dynamicId": r.DynamicID}
+			rec.ID = mongostore.RunStartID(r.JournalID, max(r.Attempts, 1))
 		} else {
-			w.Set = bson.M{"finalStatus": r.Status, "exeStartTime": r.StartedAt, "finalTime": *r.EndedAt, "exeDes": r.Detail, "dynamicId": r.DynamicID}
+			rec.ID, rec.Detail = mongostore.RunEndID(r.JournalID), r.Detail
 		}
-		return w, Head{}, nil
+		recs.Runs = append(recs.Runs, rec)
+		return nil
 	}
-	return mongostore.JournalWrite{}, Head{}, fmt.Errorf("unexpected subject %q", subject)
+	return fmt.Errorf("unexpected subject %q", subject)
 }
 
 func sleep(ctx context.Context, d time.Duration) {

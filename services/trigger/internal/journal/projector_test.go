@@ -41,15 +41,11 @@ func TestARunsReportsGiveTheSameEntryInWhateverOrderTheyAreProjected(t *testing.
 				t.Fatal(err)
 			}
 			for _, m := range msgs {
-				w, head, err := journal.Write(m[0].(string), m[1].([]byte))
-				if err != nil {
+				recs := mongostore.JournalRecords{Heads: map[string]int64{}}
+				if err := journal.Add(&recs, m[0].(string), m[1].([]byte)); err != nil {
 					t.Fatal(err)
 				}
-				heads := map[string]int64{}
-				if head.JobID != "" {
-					heads[head.JobID] = head.Seq
-				}
-				if err := s.WriteJournal(ctx, []mongostore.JournalWrite{w}, heads); err != nil {
+				if err := s.WriteJournal(ctx, recs); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -57,7 +53,7 @@ func TestARunsReportsGiveTheSameEntryInWhateverOrderTheyAreProjected(t *testing.
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e.Status() != "success" || !e.Updated().Equal(end) || e.ExeDes != "ok" || e.ExeTotalTime != 2 || e.TriggerStatus != "success" || !e.TriggerTime.Equal(at) {
+			if e.Status() != "success" || !e.Updated().Equal(end) || e.Detail() != "ok" || e.Run.Attempts != 2 || e.Fire.TriggerStatus != "success" || !e.Fire.TriggerTime.Equal(at) {
 				t.Fatalf("entry: %+v", e)
 			}
 		})
