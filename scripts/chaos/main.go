@@ -44,9 +44,10 @@ func main() {
 	bin := flag.String("bin", "./bin", "folder holding the api, trigger and executor programs")
 	duration := flag.Duration("duration", 3*time.Minute, "how long to inflict chaos")
 	jobs := flag.Int("jobs", 40, "interval jobs firing during the chaos")
+	rate := flag.Int("writes", 20, "jobs the writer adds per second")
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed, to replay a run")
 	flag.Parse()
-	if err := run(*bin, *duration, *jobs, *seed); err != nil {
+	if err := run(*bin, *duration, *jobs, *rate, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 		os.Exit(1)
 	}
@@ -63,13 +64,13 @@ type chaos struct {
 	kills              map[string]int
 }
 
-func run(bin string, duration time.Duration, njobs int, seed uint64) error {
+func run(bin string, duration time.Duration, njobs, rate int, seed uint64) error {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	dir, err := os.MkdirTemp("", "jobcenter-chaos-")
 	if err != nil {
 		return err
 	}
-	fmt.Printf("chaos: seed %d, %s of chaos, %d jobs, data and logs in %s\n", seed, duration, njobs, dir)
+	fmt.Printf("chaos: seed %d, %s of chaos, %d jobs firing every 1-2 s, %d writes/s, data and logs in %s\n", seed, duration, njobs, rate, dir)
 	c := &chaos{bin: bin, dir: dir, natsAddr: freeAddr(), api: freeAddr(), procs: map[string]*exec.Cmd{}, kills: map[string]int{}}
 	if c.ns, err = embedded.StartNATS(c.natsAddr, filepath.Join(dir, "nats")); err != nil {
 		return err
@@ -130,11 +131,13 @@ func run(bin string, duration time.Duration, njobs int, seed uint64) error {
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
+		tick := time.NewTicker(time.Second / time.Duration(max(rate, 1)))
+		defer tick.Stop()
 		for i := 0; ; i++ {
 			select {
 			case <-stopWriter:
 				return
-			default:
+			case <-tick.C:
 			}
 			var j map[string]any
 			body := fmt.Sprintf(`{"pid":"w","name":"w%d","trigger":"interval","seconds":60,"code":"return 1"}`, i)
@@ -241,7 +244,7 @@ func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mu
 		}
 	}
 	fmt.Printf("\nkills: %v\n\n", c.kills)
-	fmt.Printf("| %-34s | %10s |\n|%s|%s|\n", "measure", "count", "------------------------------------", "------------")
+	fmt.Printf("| %-36s | %10s |\n|%s|%s|\n", "measure", "count", "--------------------------------------", "------------")
 	for _, r := range []struct {
 		k string
 		v int
@@ -252,7 +255,7 @@ func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mu
 		{"runs doubled (at the runner)", runsDoubled}, {"runs interrupted by a kill (failed)", interrupted},
 		{"runs skipped (max_instances)", skipped},
 	} {
-		fmt.Printf("| %-34s | %10d |\n", r.k, r.v)
+		fmt.Printf("| %-36s | %10d |\n", r.k, r.v)
 	}
 	if applied != len(accepted) || lost > 0 || doubled > 0 || runsDoubled > 0 {
 		return fmt.Errorf("FAILED: %d writes not applied, %d fires lost, %d journaled twice, %d runs doubled",

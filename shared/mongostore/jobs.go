@@ -190,20 +190,39 @@ func (s *Store) FindJob(ctx context.Context, idOrKey string) (StoredJob, error) 
 	return s.GetJob(ctx, id)
 }
 
-// PutJob writes a job's lifecycle state, and the keys that find it.
+// PutJob writes a job's lifecycle state, and the keys that find it. A new job is
+// inserted (on FerretDB an update scans its collection; an insert does not), a known
+// one updated; keys are inserted once.
 func (s *Store) PutJob(ctx context.Context, j job.Job, keys ...string) error {
-	_, err := s.db.Collection(colJobs).UpdateOne(ctx, bson.M{"_id": j.ID}, lifecycleSet(j), options.UpdateOne().SetUpsert(true))
-	if err != nil {
-		return fmt.Errorf("put job %s: %w", j.ID, err)
+	col := s.db.Collection(colJobs)
+	inserted := false
+	if j.Version == 1 {
+		_, err := col.InsertOne(ctx, toDoc(j))
+		if err != nil && !mongo.IsDuplicateKeyError(err) {
+			return fmt.Errorf("put job %s: %w", j.ID, err)
+		}
+		inserted = err == nil
 	}
-	for _, k := range keys {
-		_, err := s.db.Collection(colKeys).UpdateOne(ctx, bson.M{"_id": k},
-			bson.M{"$set": bson.M{"jobId": j.ID, "tenant": j.Tenant}}, options.UpdateOne().SetUpsert(true))
-		if err != nil {
-			return fmt.Errorf("put job key %s: %w", k, err)
+	if !inserted {
+		if _, err := col.UpdateOne(ctx, bson.M{"_id": j.ID}, lifecycleSet(j), options.UpdateOne().SetUpsert(true)); err != nil {
+			return fmt.Errorf("put job %s: %w", j.ID, err)
 		}
 	}
+	docs := make([]keyDoc, len(keys))
+	for i, k := range keys {
+		docs[i] = keyDoc{ID: k, JobID: j.ID, Tenant: j.Tenant}
+	}
+	if err := insertNew(ctx, s.db.Collection(colKeys), docs); err != nil {
+		return fmt.Errorf("put job keys: %w", err)
+	}
 	return nil
+}
+
+// keyDoc maps a key to the job it names.
+type keyDoc struct {
+	ID     string `bson:"_id"`
+	JobID  string `bson:"jobId"`
+	Tenant string `bson:"tenant"`
 }
 
 // SaveProgress writes the fire progress of many jobs in one round trip.
@@ -225,9 +244,13 @@ func (s *Store) SaveProgress(ctx context.Context, ps map[string]Progress) error 
 	return nil
 }
 
-// EachJob calls fn for every job that is not deleted: the scheduler's load at start.
+// EachJob calls fn for every job that is not deleted: the scheduler's load at start. It
+// is one long read, so it takes its own deadline (ten minutes) instead of the
+// per-operation timeout.
 func (s *Store) EachJob(ctx context.Context, fn func(StoredJob)) error {
-	cur, err := s.db.Collection(colJobs).Find(ctx, bson.M{"state": bson.M{"$ne": string(job.Deleted)}}, options.Find().SetBatchSize(5000))
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	cur, err := s.db.Collection(colJobs).Find(ctx, bson.M{"state": bson.M{"$ne": string(job.Deleted)}}, options.Find().SetBatchSize(1000))
 	if err != nil {
 		return fmt.Errorf("load jobs: %w", err)
 	}
