@@ -109,6 +109,11 @@ func TestTheSeedsJobCenterOperationsBehaveAsTheSeedDescribes(t *testing.T) {
 		updated["pid"] != pid || updated["next_run_time"] == nil || updated["updateUser"] != "u2" || updated["createUser"] != "fa11e670" {
 		t.Fatalf("update: %s", mustJSON(updated))
 	}
+	// The update rescheduled the started job from now, every 400 s.
+	next, err = time.ParseInLocation("2006-01-02 15:04:05", fmt.Sprint(updated["next_run_time"]), shanghai)
+	if err != nil || next.Before(c.clk.Now().Add(398*time.Second)) || next.After(c.clk.Now().Add(401*time.Second)) {
+		t.Fatalf("next_run_time after the update %v, want about now+400s", updated["next_run_time"])
+	}
 
 	// sdk_stop_job.
 	stopped := c.do("POST", "/api/v1/jobs/"+id+"/stop", project, nil).must(t, 200).obj(t)
@@ -155,12 +160,13 @@ func TestIntervalJobsFireEveryPeriodIntoTheJournal(t *testing.T) {
 			t.Fatalf("entry %d: %s", i, mustJSON(e))
 		}
 	}
-	// Stopped: no more fires however far the clock moves.
+	// Stopped: no more fires however far the clock moves. A probe exec after the move
+	// must be run 4: had the clock fired the job, it would be later.
 	c.do("POST", "/api/v1/jobs/"+id+"/stop", "p", nil).must(t, 200)
 	c.clk.Advance(time.Minute)
-	time.Sleep(300 * time.Millisecond)
-	if p := c.journal("p", id, 1, 10); p.ResultCount != 3 {
-		t.Fatalf("a stopped job fired: %d runs", p.ResultCount)
+	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+	if p := c.waitJournal("p", id, 4); p.Data[0]["runtype"] != "manual" {
+		t.Fatalf("a stopped job fired: %s", mustJSON(p.Data[0]))
 	}
 }
 
@@ -184,9 +190,9 @@ func TestADateJobFiresOnceAtItsDateThenIsFinished(t *testing.T) {
 		return c.do("GET", "/api/v1/jobs/"+id, "p", nil).obj(t)["next_run_time"] == nil
 	})
 	c.clk.Advance(time.Hour)
-	time.Sleep(200 * time.Millisecond)
-	if p := c.journal("p", id, 1, 10); p.ResultCount != 1 {
-		t.Fatalf("a date job fired %d times", p.ResultCount)
+	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+	if p := c.waitJournal("p", id, 2); p.Data[0]["runtype"] != "manual" {
+		t.Fatalf("a date job fired twice: %s", mustJSON(p.Data))
 	}
 	code, field := c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil).must(t, 409).errField(t)
 	if code != "conflict" || field != "run_date" {

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/executor"
 	"github.com/jobcenter/jobcenter/services/trigger"
 	"github.com/jobcenter/jobcenter/shared/teststack"
@@ -34,12 +36,13 @@ func TestWithTheBrokerDownWritesAre503QuicklyAndTheCenterRecoversWhenItReturns(t
 
 func TestAFlowRunsByHTTPWhenAFlowURLIsSet(t *testing.T) {
 	c := newCenter(t)
-	var bodies []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		bodies = append(bodies, r.URL.Path+" "+string(b))
+		var req contracts.FlowRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
 		switch {
-		case strings.HasSuffix(r.URL.Path, "/good"):
+		case r.URL.Path == "/biz/p/B7" && req.BizCode == "B7" && req.Tenant == "p":
+			_, _ = io.WriteString(w, `{"ok": true, "output": "behaviour by http"}`)
+		case strings.HasSuffix(r.URL.Path, "/good") && req.FlowID == "good":
 			_, _ = io.WriteString(w, `{"ok": true, "output": "done by http"}`)
 		case strings.HasSuffix(r.URL.Path, "/slow"):
 			time.Sleep(3 * time.Second)
@@ -53,6 +56,7 @@ func TestAFlowRunsByHTTPWhenAFlowURLIsSet(t *testing.T) {
 	c.stop("executor")
 	c.startExecutor(func(cfg *executor.Config) {
 		cfg.FlowURL = srv.URL + "/flows/{flow_id}"
+		cfg.BizURL = srv.URL + "/biz/{tecode}/{bizcode}"
 		cfg.Timeout = time.Second
 	})
 	c.waitReady()
@@ -71,6 +75,14 @@ func TestAFlowRunsByHTTPWhenAFlowURLIsSet(t *testing.T) {
 		if e["exestatus"] != tc.status || !strings.Contains(e["exedes"].(string), tc.detail) {
 			t.Fatalf("flow %s: %s", tc.flow, mustJSON(e))
 		}
+	}
+	// A Quartz behaviour goes to JOBCENTER_BIZ_URL with its tecode and bizcode.
+	var saved map[string]map[string]string
+	c.quartz("bizcronjob", "p", save("s", "0 0 12 * * ?", "B7")).must(t, 200).json(t, &saved)
+	sched := saved["resp_data"]["group_job_id"]
+	c.quartz("bizcronjob", "p", opt("trigger", sched)).must(t, 200)
+	if e := c.waitJournal("p", sched, 1).Data[0]; e["exestatus"] != "success" || e["exedes"] != "behaviour by http" {
+		t.Fatalf("behaviour by http: %s", mustJSON(e))
 	}
 }
 

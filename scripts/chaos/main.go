@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -193,7 +194,8 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64) error
 }
 
 func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mutex) error {
-	var fires, lost, doubled, coalesced, interrupted, runsDoubled, skipped int
+	var fires, lost, doubled, coalesced, runsDoubled, skipped int
+	failures := map[string]int{} // by the first words of their reason
 	for _, id := range ids {
 		entries, every, err := c.settledJournal(id)
 		if err != nil {
@@ -210,7 +212,8 @@ func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mu
 			seen[at] = true
 			switch e["exestatus"] {
 			case "failure":
-				interrupted++
+				reason := strings.Fields(fmt.Sprint(e["exedes"]))
+				failures[strings.Join(reason[:min(3, len(reason))], " ")]++
 			case "skipped":
 				skipped++
 			}
@@ -252,10 +255,12 @@ func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mu
 		{"writes accepted (201/202)", len(accepted)}, {"writes applied", applied},
 		{"fires journaled", fires}, {"fires coalesced across outages", coalesced},
 		{"fires lost", lost}, {"fires journaled twice", doubled},
-		{"runs doubled (at the runner)", runsDoubled}, {"runs interrupted by a kill (failed)", interrupted},
-		{"runs skipped (max_instances)", skipped},
+		{"runs doubled (at the runner)", runsDoubled}, {"runs skipped (max_instances)", skipped},
 	} {
 		fmt.Printf("| %-36s | %10d |\n", r.k, r.v)
+	}
+	for reason, n := range failures {
+		fmt.Printf("| %-36s | %10d |\n", "runs failed: "+reason, n)
 	}
 	if applied != len(accepted) || lost > 0 || doubled > 0 || runsDoubled > 0 {
 		return fmt.Errorf("FAILED: %d writes not applied, %d fires lost, %d journaled twice, %d runs doubled",

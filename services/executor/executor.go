@@ -122,9 +122,6 @@ func (s *Service) buckets(ctx context.Context) error {
 	return nil
 }
 
-// Runner exposes the runner's hooks (OnFinished) to whoever wires the service.
-func (s *Service) Runner() *runner.Runner { return s.runner }
-
 // Ready is closed once the executor takes fires.
 func (s *Service) Ready() <-chan struct{} { return s.ready }
 

@@ -2,6 +2,7 @@ package mongostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -141,7 +142,8 @@ func lifecycleSet(j job.Job) bson.M {
 			unset[f] = ""
 		}
 	}
-	u := bson.M{"$set": m}
+	// A document made by this upsert looks like an inserted one.
+	u := bson.M{"$set": m, "$setOnInsert": bson.M{"fireSeq": int64(0), "journalSeq": int64(0)}}
 	if len(unset) > 0 {
 		u["$unset"] = unset
 	}
@@ -208,12 +210,37 @@ func (s *Store) PutJob(ctx context.Context, j job.Job, keys ...string) error {
 			return fmt.Errorf("put job %s: %w", j.ID, err)
 		}
 	}
-	docs := make([]keyDoc, len(keys))
+	return s.putKeys(ctx, j, keys)
+}
+
+// putKeys points keys at j: inserted when new, changed when they named another job (a
+// behaviour scheduled again after its schedule was deleted).
+func (s *Store) putKeys(ctx context.Context, j job.Job, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	col := s.db.Collection(colKeys)
+	docs := make([]any, len(keys))
 	for i, k := range keys {
 		docs[i] = keyDoc{ID: k, JobID: j.ID, Tenant: j.Tenant}
 	}
-	if err := insertNew(ctx, s.db.Collection(colKeys), docs); err != nil {
-		return fmt.Errorf("put job keys: %w", err)
+	_, err := col.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	var bwe mongo.BulkWriteException
+	if err == nil || !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		if err != nil {
+			return fmt.Errorf("put job keys: %w", err)
+		}
+		return nil
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Code != 11000 {
+			return fmt.Errorf("put job keys: %w", err)
+		}
+		k := keys[we.Index]
+		_, err := col.UpdateOne(ctx, bson.M{"_id": k, "jobId": bson.M{"$ne": j.ID}}, bson.M{"$set": bson.M{"jobId": j.ID, "tenant": j.Tenant}})
+		if err != nil {
+			return fmt.Errorf("put job key %s: %w", k, err)
+		}
 	}
 	return nil
 }

@@ -234,6 +234,3 @@ func (s *Store) entry(ctx context.Context, id string) (*Entry, error) {
 	}
 	return &e, nil
 }
-
-// JournalID is the _id of a job's run number seq: a journal page is a set of _id reads.
-func JournalID(jobID string, seq int64) string { return job.JournalID(jobID, seq) }

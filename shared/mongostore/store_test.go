@@ -76,7 +76,7 @@ func TestAJournalPageReadsNewestFirstWithTrueCountsAndRecordsAreWrittenOnce(t *t
 	at := time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
 	var recs mongostore.JournalRecords
 	for seq := int64(1); seq <= 25; seq++ {
-		recs.Fires = append(recs.Fires, mongostore.FireRecord{ID: mongostore.JournalID("rec-1", seq), JobID: "rec-1", Seq: seq,
+		recs.Fires = append(recs.Fires, mongostore.FireRecord{ID: job.JournalID("rec-1", seq), JobID: "rec-1", Seq: seq,
 			TriggerStatus: "success", TriggerTime: at.Add(time.Duration(seq) * time.Second)})
 	}
 	end := at.Add(time.Minute)

@@ -54,8 +54,6 @@ type Runner struct {
 	FlowURL, BizURL string
 	HTTP            *http.Client
 	Log             zerolog.Logger
-	// OnFinished, if set, is called with each final report.
-	OnFinished func(f contracts.Fire, r contracts.RunEvent)
 }
 
 // Claim values.
@@ -90,13 +88,20 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
 		Status: contracts.RunRunning, DynamicID: newID(), StartedAt: time.Now().UTC(),
 	}
-	release, busy, err := r.takeSlot(work, f, ev.DynamicID)
+	slot, release, busy, err := r.takeSlot(work, f, ev.DynamicID)
 	if err != nil {
 		// Give the claim back, so that the redelivery runs the fire.
 		_ = r.Claims.Delete(work, key)
 		return err
 	}
 	defer release()
+	if slot != "" {
+		// The claim names the slot, so that whoever settles this fire if this executor
+		// dies frees the slot at once instead of at its TTL.
+		if _, err := r.Claims.Put(work, key, []byte(claimRunning+" "+slot+" "+ev.DynamicID)); err != nil {
+			log.Warn().Err(err).Msg("claim not updated with its slot; the slot frees itself at its TTL")
+		}
+	}
 	stop := keepWorking(msg, r.KeepAlive)
 	defer stop()
 	if busy {
@@ -113,9 +118,6 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		log.Warn().Err(err).Msg("claim not marked done; a redelivery would find the run finished")
 	}
 	log.Debug().Str("status", ev.Status).Int("attempts", ev.Attempts).Dur("took", end.Sub(ev.StartedAt)).Msg("run finished")
-	if r.OnFinished != nil {
-		r.OnFinished(f, ev)
-	}
 	return nil
 }
 
@@ -183,6 +185,9 @@ func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log 
 		log.Debug().Msg("fire redelivered after its run finished; not run again")
 		return nil
 	}
+	if f := strings.Fields(string(e.Value())); len(f) == 3 {
+		r.freeSlot(ctx, f[1], f[2])
+	}
 	end := time.Now().UTC()
 	ev := contracts.RunEvent{
 		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
@@ -200,9 +205,19 @@ func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log 
 	return nil
 }
 
-// takeSlot takes one of the job's max_instances run slots; busy is true when all are
-// taken. A slot outlives a dead executor only by its TTL: the longest the run could take.
-func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) (release func(), busy bool, err error) {
+// freeSlot frees a dead run's slot, if that run still holds it.
+func (r *Runner) freeSlot(ctx context.Context, slot, holder string) {
+	e, err := r.Slots.Get(ctx, slot)
+	if err != nil || string(e.Value()) != holder {
+		return
+	}
+	_ = r.Slots.Delete(ctx, slot, jetstream.LastRevision(e.Revision()))
+}
+
+// takeSlot takes one of the job's max_instances run slots and names it; busy is true
+// when all are taken. A slot outlives a dead executor at most by its TTL (the longest
+// the run could take), and usually only until its fire is redelivered and settled.
+func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) (slot string, release func(), busy bool, err error) {
 	n := max(f.MaxInstances, 1)
 	timeout := max(time.Duration(f.TimeoutMs)*time.Millisecond, r.Timeout)
 	ttl := time.Duration(f.Retries+1)*timeout + time.Duration(f.RetryBackoffMs)*time.Millisecond<<min(f.Retries, 12) + time.Minute
@@ -210,17 +225,17 @@ func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) 
 		k := contracts.Token(f.JobID) + "." + strconv.Itoa(i)
 		_, err := r.Slots.Create(ctx, k, []byte(holder), jetstream.KeyTTL(ttl))
 		if err == nil {
-			return func() {
+			return k, func() {
 				if err := r.Slots.Delete(context.Background(), k); err != nil {
 					r.Log.Warn().Err(err).Str("job_id", f.JobID).Msg("slot not released; it frees itself at its TTL")
 				}
 			}, false, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return func() {}, false, fmt.Errorf("take run slot: %w", err)
+			return "", func() {}, false, fmt.Errorf("take run slot: %w", err)
 		}
 	}
-	return func() {}, true, nil
+	return "", func() {}, true, nil
 }
 
 // keepWorking tells the broker the fire is in hand until stop is called.

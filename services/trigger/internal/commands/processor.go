@@ -44,8 +44,6 @@ type Processor struct {
 	Fires Fires
 	Clock clock.Clock
 	Log   zerolog.Logger
-	// OnApplied, if set, is called after each command with its outcome.
-	OnApplied func(c contracts.Command, o contracts.Outcome)
 }
 
 // Handle applies one command message. Malformed commands are poison; store or broker
@@ -79,9 +77,6 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 		log.Info().Str("code", out.Error.Code).Str("reason", out.Error.Message).Msg("command rejected")
 	} else {
 		log.Debug().Msg("command applied")
-	}
-	if p.OnApplied != nil {
-		p.OnApplied(c, out)
 	}
 	p.reply(c.ReplyTo, data)
 	return nil

@@ -23,8 +23,6 @@ type Publisher struct {
 	log     zerolog.Logger
 	in      chan contracts.Fire
 	pending chan inflight
-	// OnStored, if set, is called once per fire the stream acknowledged.
-	OnStored func(f contracts.Fire, storedAt time.Time)
 
 	mu      sync.Mutex
 	stored  map[string]mongostore.Progress
@@ -159,9 +157,6 @@ func (p *Publisher) settle(ctx context.Context) {
 			return
 		}
 		p.record(in.fire, ack.Sequence)
-		if p.OnStored != nil {
-			p.OnStored(in.fire, time.Now())
-		}
 	}
 }
 
