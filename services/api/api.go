@@ -73,14 +73,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
-	nc, err := bus.Connect(cfg.NATSURL, "jobcenter-api", cfg.Log)
+	nc, js, err := bus.Dial(cfg.NATSURL, "jobcenter-api", cfg.Log)
 	if err != nil {
 		return nil, err
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	store, err := mongostore.Open(ctx, cfg.MongoURI, cfg.MongoDB, cfg.StoreTimeout)
 	if err != nil {

@@ -82,14 +82,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RedeliverAfter < time.Second {
 		cfg.RedeliverAfter = 30 * time.Second
 	}
-	nc, err := bus.Connect(cfg.NATSURL, "jobcenter-executor", cfg.Log)
+	nc, js, err := bus.Dial(cfg.NATSURL, "jobcenter-executor", cfg.Log)
 	if err != nil {
 		return nil, err
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	hc := &http.Client{Timeout: cfg.Timeout + 5*time.Second}
 	r := &runner.Runner{

@@ -104,14 +104,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
-	nc, err := bus.Connect(cfg.NATSURL, "jobcenter-trigger", cfg.Log)
+	nc, js, err := bus.Dial(cfg.NATSURL, "jobcenter-trigger", cfg.Log)
 	if err != nil {
 		return nil, err
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	store, err := mongostore.Open(ctx, cfg.MongoURI, cfg.MongoDB, cfg.StoreTimeout)
 	if err != nil {
@@ -179,7 +174,7 @@ func (s *Service) Run(ctx context.Context) error {
 			if err := s.lead(active); err != nil {
 				s.cfg.Log.Error().Err(err).Msg("active term failed; giving the lease up")
 				// Let another instance try before this one does again.
-				sleep(ctx, s.cfg.LeaseTTL)
+				clock.Sleep(ctx, s.cfg.LeaseTTL)
 			}
 		})
 	}
@@ -356,14 +351,5 @@ func (s *Service) flush(ctx context.Context, t *term) {
 	}
 	if err := s.store.SaveCheckpoint(ctx, checkpointFires, seq); err != nil {
 		s.cfg.Log.Warn().Err(err).Msg("saving fire checkpoint failed")
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }

@@ -42,6 +42,20 @@ func Connect(url, name string, log zerolog.Logger) (*nats.Conn, error) {
 	return nc, nil
 }
 
+// Dial connects (see Connect) and opens JetStream on the connection.
+func Dial(url, name string, log zerolog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := Connect(url, name, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return nc, js, nil
+}
+
 // StreamsConfig sizes the streams.
 type StreamsConfig struct {
 	// Replicas per stream: 1 on a single server, 3 on a cluster.

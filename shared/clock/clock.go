@@ -3,6 +3,7 @@
 package clock
 
 import (
+	"context"
 	"sort"
 	"sync"
 	"time"
@@ -21,6 +22,18 @@ type Timer interface {
 	// Reset re-arms the timer; like time.Timer.Reset on Go 1.23+, no drain is needed.
 	Reset(d time.Duration)
 	Stop() bool
+}
+
+// Sleep waits d on the wall clock, or until ctx ends; it reports whether d passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // Real is the wall clock.

@@ -26,6 +26,7 @@ import (
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/jobcode"
 )
 
@@ -132,7 +133,7 @@ func (r *Runner) reportFinal(ctx, work context.Context, ev contracts.RunEvent) e
 			return err
 		}
 		r.Log.Warn().Err(err).Str("fire_id", ev.FireID).Msg("final report not stored; retrying")
-		if !sleep(ctx, wait) {
+		if !clock.Sleep(ctx, wait) {
 			return err
 		}
 		wait = min(2*wait, 5*time.Second)
@@ -166,7 +167,7 @@ func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contra
 		}
 		wait := min(backoff<<(attempt-1), time.Hour)
 		log.Info().Err(runErr).Int("attempt", attempt).Dur("backoff", wait).Msg("run failed; retrying")
-		if !sleep(ctx, wait) {
+		if !clock.Sleep(ctx, wait) {
 			ev.Detail = clip("retries abandoned: the executor is shutting down\n"+ev.Detail, MaxDetail)
 			return
 		}
@@ -254,17 +255,6 @@ func keepWorking(msg jetstream.Msg, every time.Duration) (stop func()) {
 		}
 	}()
 	return func() { close(done) }
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 func (r *Runner) report(ctx context.Context, ev contracts.RunEvent, msgID string) (*jetstream.PubAck, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
@@ -125,7 +126,7 @@ func (p *Publisher) send(ctx context.Context, f contracts.Fire) bool {
 			return true
 		}
 		p.log.Warn().Err(err).Str("fire_id", f.FireID).Msg("fire publish refused; retrying")
-		if !sleep(ctx, 100*time.Millisecond) {
+		if !clock.Sleep(ctx, 100*time.Millisecond) {
 			return false
 		}
 	}
@@ -168,7 +169,7 @@ func (p *Publisher) retry(ctx context.Context, in inflight) *jetstream.PubAck {
 		if err == nil {
 			return ack
 		}
-		if !sleep(ctx, 250*time.Millisecond) {
+		if !clock.Sleep(ctx, 250*time.Millisecond) {
 			return nil
 		}
 	}
@@ -222,15 +223,4 @@ func (p *Publisher) Restore(m map[string]mongostore.Progress) {
 func message(f contracts.Fire) *nats.Msg {
 	data, _ := json.Marshal(f) // a struct of plain fields always marshals
 	return &nats.Msg{Subject: contracts.FireSubject(f.Tenant, f.JobID), Data: data, Header: nats.Header{}}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
@@ -45,7 +46,7 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 				return nil
 			}
 			p.Log.Warn().Err(err).Msg("journal fetch failed")
-			sleep(ctx, 250*time.Millisecond)
+			clock.Sleep(ctx, 250*time.Millisecond)
 			continue
 		}
 		var msgs []jetstream.Msg
@@ -115,13 +116,4 @@ func Add(recs *mongostore.JournalRecords, subject string, data []byte) error {
 		return nil
 	}
 	return fmt.Errorf("unexpected subject %q", subject)
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
