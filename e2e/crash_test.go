@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/trigger"
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
@@ -276,4 +278,78 @@ func TestKillingEachServiceUnderLoadLosesNoWriteAndNoFire(t *testing.T) {
 		names[j["name"].(string)] = true
 	}
 	t.Logf("killed trigger, executor, api in turn: %d writes accepted, all applied once; %d fires over %d jobs, none lost or doubled", len(accepted), fires, len(ids))
+}
+
+// slowRunner answers flow "slow" of tenant p after d, counting calls per fire.
+func slowRunner(t *testing.T, url string, d time.Duration) map[string]int {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	var mu sync.Mutex
+	calls := map[string]int{}
+	_, err = nc.Subscribe(contracts.FlowSubject("p", "slow"), func(m *nats.Msg) {
+		var req contracts.FlowRequest
+		_ = json.Unmarshal(m.Data, &req)
+		mu.Lock()
+		calls[req.FireID]++
+		mu.Unlock()
+		go func() { time.Sleep(d); _ = m.Respond([]byte(`{"ok":true,"output":"slow done"}`)) }()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.Flush()
+	return calls
+}
+
+func TestARunCutOffByKillingItsExecutorEndsFailedAndIsNotRunAgain(t *testing.T) {
+	cl := newCluster(t)
+	cl.start("api", "api")
+	cl.start("executor", "executor")
+	cl.start("trigger", "trigger")
+	c := cl.center()
+	calls := slowRunner(t, cl.stack.NATSURL, 3*time.Second)
+	body := intervalBody()
+	delete(body, "code")
+	body["flow_id"] = "slow"
+	id := c.do("POST", "/api/v1/jobs", "p", body).must(t, 201).obj(t)["id"].(string)
+	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+	teststack.Eventually(t, 10*time.Second, "the run never started", func() bool {
+		p := c.journal("p", id, 1, 1)
+		return len(p.Data) == 1 && p.Data[0]["exestatus"] == "running"
+	})
+	cl.procs["executor"].kill9(t)
+	cl.start("executor", "executor")
+	e := c.waitJournal("p", id, 1).Data[0]
+	if e["exestatus"] != "failure" || !strings.Contains(e["exedes"].(string), "interrupted") {
+		t.Fatalf("cut-off run: %s", mustJSON(e))
+	}
+	if len(calls) != 1 {
+		t.Fatalf("the fire ran %v times at the runner, want once", calls)
+	}
+}
+
+func TestOnSigtermAnExecutorFinishesTheRunUnderWayAndExitsZero(t *testing.T) {
+	cl := newCluster(t)
+	cl.start("api", "api")
+	cl.start("executor", "executor")
+	cl.start("trigger", "trigger")
+	c := cl.center()
+	slowRunner(t, cl.stack.NATSURL, 1500*time.Millisecond)
+	body := intervalBody()
+	delete(body, "code")
+	body["flow_id"] = "slow"
+	id := c.do("POST", "/api/v1/jobs", "p", body).must(t, 201).obj(t)["id"].(string)
+	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+	teststack.Eventually(t, 10*time.Second, "the run never started", func() bool {
+		p := c.journal("p", id, 1, 1)
+		return len(p.Data) == 1 && p.Data[0]["exestatus"] == "running"
+	})
+	cl.procs["executor"].term(t) // fails the test unless it exits 0
+	if e := c.waitJournal("p", id, 1).Data[0]; e["exestatus"] != "success" || e["exedes"] != "slow done" {
+		t.Fatalf("the run under way at SIGTERM: %s", mustJSON(e))
+	}
 }

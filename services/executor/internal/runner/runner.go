@@ -276,7 +276,7 @@ func (r *Runner) run(ctx context.Context, f contracts.Fire, timeout time.Duratio
 		res, err := jobcode.Run(ctx, t.Code, r.SDK(f.Tenant), jobcode.Limits{Timeout: timeout})
 		detail = res.Log
 		if err == nil && res.Value != nil {
-			detail = strings.TrimSpace(detail + "\nreturn " + res.JSON)
+			detail = strings.TrimSpace(strings.TrimRight(detail, "\n") + "\nreturn " + res.JSON)
 		}
 		return detail, res.JSON, err
 	case t.FlowID != "":

@@ -70,6 +70,9 @@ func (l *Lease) Keep(ctx context.Context, rev uint64, fn func(context.Context)) 
 				rev, renewed = next, time.Now()
 				continue
 			}
+			if ctx.Err() != nil {
+				continue // shutting down: done will close
+			}
 			// Step down before the key can expire and be taken: a third of the TTL early.
 			if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || time.Since(renewed) > l.TTL*2/3 {
 				l.Log.Warn().Err(err).Msg("lease lost: stepping down")
