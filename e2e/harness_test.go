@@ -38,15 +38,27 @@ type center struct {
 	clk   *clock.Fake
 	url   string
 	stops map[string]func()
+	// apiOpts and execOpts are applied at every (re)start of the service.
+	apiOpts  []func(*api.Config)
+	execOpts []func(*executor.Config)
 }
 
 var streams = bus.StreamsConfig{Replicas: 1, Duplicates: 2 * time.Minute}
 
 // newCenter starts api, trigger and executor; the trigger's clock is a fake one starting
 // at the real now, so a test moves schedule time by hand.
-func newCenter(t *testing.T) *center {
+func newCenter(t *testing.T) *center { t.Helper(); return newCenterWith(t, nil, nil) }
+
+// newCenterWith starts a center whose api and executor configurations are amended.
+func newCenterWith(t *testing.T, apiOpt func(*api.Config), execOpt func(*executor.Config)) *center {
 	t.Helper()
 	c := &center{t: t, stack: teststack.Start(t), clk: clock.NewFake(time.Now()), stops: map[string]func(){}}
+	if apiOpt != nil {
+		c.apiOpts = append(c.apiOpts, apiOpt)
+	}
+	if execOpt != nil {
+		c.execOpts = append(c.execOpts, execOpt)
+	}
 	c.startAPI()
 	c.startTrigger()
 	c.startExecutor()
@@ -95,6 +107,9 @@ func (c *center) startAPI() {
 	if c.url != "" {
 		cfg.HTTPAddr = c.url[len("http://"):]
 	}
+	for _, o := range c.apiOpts {
+		o(&cfg)
+	}
 	svc, err := api.New(ctx, cfg)
 	if err != nil {
 		c.t.Fatalf("api: %v", err)
@@ -131,7 +146,7 @@ func (c *center) startExecutor(opts ...func(*executor.Config)) {
 		NATSURL: c.stack.NATSURL, Streams: streams, APIURL: c.url, Timeout: 5 * time.Second, Concurrency: 4,
 		Log: testLog(c.t).With().Str("service", "executor").Logger(),
 	}
-	for _, o := range opts {
+	for _, o := range append(c.execOpts, opts...) {
 		o(&cfg)
 	}
 	svc, err := executor.New(cfg)

@@ -38,9 +38,14 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 2 && args[0] == "mint-key" {
+		key, line := api.MintKey(args[1])
+		fmt.Fprintf(stdout, "key (give it to the tenant; it is not stored): %s\nline (add it to JOBCENTER_API_KEYS or its file): %s\n", key, line)
+		return nil
+	}
 	rebuild := len(args) == 1 && args[0] == "rebuild"
 	if len(args) > 0 && !rebuild {
-		return fmt.Errorf("unknown arguments %q: run with none to start the center, or with \"rebuild\"", args)
+		return fmt.Errorf("unknown arguments %q: run with none to start the center, \"rebuild\", or \"mint-key TENANT\"", args)
 	}
 	env := config.NewEnv(getenv)
 	dataDir := env.Str("JOBCENTER_DATA_DIR", "./data")
@@ -94,6 +99,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return nil
 	}
 
+	if acfg.KeysConfigured() && ecfg.APIKey == "" {
+		// Keys are on: job code's sdk_* calls need a key, valid for this run only.
+		ecfg.APIKey, _ = api.MintKey("*")
+		acfg.ServiceKey = ecfg.APIKey
+	}
 	apiSvc, err := api.New(ctx, acfg)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/api/internal/access"
 	"github.com/jobcenter/jobcenter/services/api/internal/commander"
 	"github.com/jobcenter/jobcenter/services/api/internal/httpapi"
 	"github.com/jobcenter/jobcenter/shared/bus"
@@ -37,8 +39,16 @@ type Config struct {
 	BrokerTimeout time.Duration
 	StoreTimeout  time.Duration
 	BodyLimit     int64
-	Clock         clock.Clock
-	Log           zerolog.Logger
+	// Keys are `tenant=sha256hex` lines (JOBCENTER_API_KEYS and the file named by
+	// JOBCENTER_API_KEYS_FILE); none: the api is open.
+	Keys string
+	// ServiceKey, if set, is one more key, in clear, valid for every tenant: the
+	// executors' key for job code's sdk_* calls.
+	ServiceKey string
+	// RateLimit is the requests a second each tenant may make (0: no limit).
+	RateLimit int
+	Clock     clock.Clock
+	Log       zerolog.Logger
 }
 
 // ConfigFromEnv reads the api's settings.
@@ -54,7 +64,19 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 		BrokerTimeout: e.Duration("JOBCENTER_BROKER_TIMEOUT", time.Second),
 		StoreTimeout:  e.Duration("JOBCENTER_STORE_TIMEOUT", 5*time.Second),
 		BodyLimit:     int64(e.Int("JOBCENTER_BODY_LIMIT", 1<<20, 1024, 64<<20)),
+		Keys:          e.Str("JOBCENTER_API_KEYS", "") + "\n" + e.File("JOBCENTER_API_KEYS_FILE"),
+		RateLimit:     e.Int("JOBCENTER_RATE_LIMIT", 1000, 0, 1_000_000),
 	}
+}
+
+// MintKey makes a new API key for tenant and the `tenant=sha256hex` line that
+// configures it: the key is shown once, only its digest is stored.
+func MintKey(tenant string) (key, line string) { return access.Mint(tenant) }
+
+// KeysConfigured reports whether the settings name any key (the api is then closed).
+func (c Config) KeysConfigured() bool {
+	k, err := access.ParseKeys(c.Keys)
+	return err == nil && !k.Empty()
 }
 
 // Service is a running api.
@@ -82,6 +104,16 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		nc.Close()
 		return nil, err
 	}
+	keys, err := access.ParseKeys(cfg.Keys)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("JOBCENTER_API_KEYS: %w", err)
+	}
+	if keys.Empty() {
+		cfg.Log.Warn().Msg("no API keys configured (JOBCENTER_API_KEYS): the api is OPEN to anyone who can reach it; fine for local use only")
+	} else if cfg.ServiceKey != "" {
+		keys.Add(access.AnyTenant, cfg.ServiceKey)
+	}
 	cmd, err := commander.New(nc, js, store, cfg.ApplyWait, cfg.BrokerTimeout)
 	if err != nil {
 		nc.Close()
@@ -96,6 +128,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	h := httpapi.New(httpapi.Deps{
 		Store: store, Commander: cmd, Loc: cfg.Loc, Clock: cfg.Clock, Ready: s.ready,
 		BodyLimit: cfg.BodyLimit, StoreTimeout: cfg.StoreTimeout, Log: cfg.Log,
+		Keys: keys, Limiter: access.NewLimiter(cfg.RateLimit), History: s.history,
 	})
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
@@ -127,6 +160,38 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.cfg.Log.Info().Msg("api stopped")
 	return nil
+}
+
+// history reads a job's lifecycle events from JOBCENTER_EVENTS, by the job's own
+// subjects: the stream's subject index finds them without reading other jobs' events.
+func (s *Service) history(ctx context.Context, tenant, jobID string) ([]contracts.LifecycleEvent, error) {
+	cons, err := s.js.OrderedConsumer(ctx, contracts.StreamEvents, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{contracts.EventSubject(tenant, jobID, "*")},
+	})
+	if err != nil {
+		return nil, err
+	}
+	events := []contracts.LifecycleEvent{}
+	for {
+		batch, err := cons.FetchNoWait(256)
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for msg := range batch.Messages() {
+			n++
+			var e contracts.LifecycleEvent
+			if json.Unmarshal(msg.Data(), &e) == nil {
+				events = append(events, e)
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return events, nil
+		}
+	}
 }
 
 // ready: the broker and the store answer, and a trigger and an executor are pulling

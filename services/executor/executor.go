@@ -38,8 +38,10 @@ const claimsTTL = 7 * 24 * time.Hour
 type Config struct {
 	NATSURL string
 	Streams bus.StreamsConfig
-	// APIURL is where the sdk_* calls of job code go.
+	// APIURL is where the sdk_* calls of job code go, with APIKey (a service key, valid
+	// for every tenant) when the api requires keys.
 	APIURL string
+	APIKey string
 	// Timeout bounds a run when its fire names none.
 	Timeout time.Duration
 	// Concurrency is how many runs one instance makes at once.
@@ -57,6 +59,7 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 		NATSURL:        e.Str("NATS_URL", "nats://127.0.0.1:4222"),
 		Streams:        streams,
 		APIURL:         e.Str("JOBCENTER_API_URL", "http://127.0.0.1:8001"),
+		APIKey:         e.Str("JOBCENTER_API_KEY", ""),
 		Timeout:        e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second),
 		Concurrency:    e.Int("JOBCENTER_EXEC_CONCURRENCY", 16, 1, 4096),
 		RedeliverAfter: e.Duration("JOBCENTER_EXEC_REDELIVER_AFTER", 30*time.Second),
@@ -91,7 +94,7 @@ func New(cfg Config) (*Service, error) {
 		JS: js, NC: nc, Timeout: cfg.Timeout, KeepAlive: cfg.RedeliverAfter / 3, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
 		Log: cfg.Log.With().Str("part", "runner").Logger(),
 		SDK: func(tenant string) jobcode.SDK {
-			return sdk.Client{BaseURL: cfg.APIURL, Project: tenant, User: "job-center", HTTP: hc}
+			return sdk.Client{BaseURL: cfg.APIURL, Key: cfg.APIKey, Project: tenant, User: "job-center", HTTP: hc}
 		},
 	}
 	return &Service{cfg: cfg, nc: nc, js: js, runner: r, ready: make(chan struct{})}, nil

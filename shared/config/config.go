@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,20 @@ func (e *Env) Location(key, def string) *time.Location {
 		loc, _ = time.LoadLocation(def)
 	}
 	return loc
+}
+
+// File returns the contents of the file the variable names ("" when unset).
+func (e *Env) File(key string) string {
+	path := e.Str(key, "")
+	if path == "" {
+		return ""
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: %w", key, path, err))
+		return ""
+	}
+	return string(data)
 }
 
 // Require records an error when the variable is unset.

@@ -20,6 +20,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) == 3 && os.Args[1] == "mint-key" {
+		key, line := api.MintKey(os.Args[2])
+		fmt.Printf("key (give it to the tenant; it is not stored): %s\nline (add it to JOBCENTER_API_KEYS or its file): %s\n", key, line)
+		return
+	}
 	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "api:", err)
 		os.Exit(1)

@@ -207,6 +207,39 @@ func (h *handlers) send(c echo.Context, cmd contracts.Command, okStatus int) err
 	return c.JSON(okStatus, toJobInfo(*a.job, h.d.Clock.Now(), h.d.Loc))
 }
 
+// change is one entry of a job's audit trail.
+type change struct {
+	Event     string  `json:"event"`
+	Time      string  `json:"time"`
+	User      *string `json:"user"`
+	CommandID string  `json:"commandId,omitempty"`
+	Job       jobInfo `json:"job"`
+}
+
+// history answers GET /api/v1/jobs/{id}/history: every change of the job, who made it
+// and when, oldest first (a deleted job's history stays readable by the tenant).
+func (h *handlers) history(c echo.Context) error {
+	ctx, cancel := h.storeCtx(c)
+	defer cancel()
+	sj, err := h.d.Store.FindJob(ctx, c.Param("id"))
+	if err != nil || sj.Job.Tenant != c.Get(tenantKey).(string) {
+		if err != nil && !errors.Is(err, mongostore.ErrNotFound) {
+			return storeUnavailable(err)
+		}
+		return errJobNotFound
+	}
+	events, err := h.d.History(ctx, sj.Job.Tenant, sj.Job.ID)
+	if err != nil {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the event log is unavailable: " + err.Error()}
+	}
+	out := make([]change, len(events))
+	for i, e := range events {
+		out[i] = change{Event: e.Type, Time: e.At.In(h.d.Loc).Format("2006-01-02 15:04:05.000"), User: optional(e.User),
+			CommandID: e.CommandID, Job: toJobInfo(wire.JobFromPayload(e.Job), e.At, h.d.Loc)}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
 func (h *handlers) journal(c echo.Context) error {
 	page, err := queryInt(c, "page", 1, 1, 1<<31)
 	if err != nil {

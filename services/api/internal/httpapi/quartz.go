@@ -23,18 +23,6 @@ import (
 // MaxCodes bounds how many behaviour codes one status query may name.
 const MaxCodes = 1000
 
-// tecode takes the tenant from the tecode header.
-func (h *handlers) tecode(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		t := c.Request().Header.Get("tecode")
-		if err := checkHeader("tecode", t, true); err != nil {
-			return err
-		}
-		c.Set(tenantKey, t)
-		return next(c)
-	}
-}
-
 type statusBody struct {
 	Codes   *string `json:"codes"`
 	JobType *string `json:"jobtype"`

@@ -5,7 +5,10 @@ package httpapi
 
 import (
 	"context"
+	"math"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -13,6 +16,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/rs/zerolog"
 
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/api/internal/access"
 	"github.com/jobcenter/jobcenter/services/api/internal/commander"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
@@ -31,7 +36,13 @@ type Deps struct {
 	BodyLimit int64
 	// StoreTimeout bounds each read.
 	StoreTimeout time.Duration
-	Log          zerolog.Logger
+	// Keys, when not empty, are required: each request presents one bound to its tenant.
+	Keys *access.Keys
+	// Limiter bounds each tenant's request rate (nil: no limit).
+	Limiter *access.Limiter
+	// History reads a job's lifecycle events, oldest first.
+	History func(ctx context.Context, tenant, jobID string) ([]contracts.LifecycleEvent, error)
+	Log     zerolog.Logger
 }
 
 // New returns the HTTP handler.
@@ -53,7 +64,7 @@ func New(d Deps) *echo.Echo {
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", h.readyz)
 
-	g := e.Group("/api/v1/jobs", h.project)
+	g := e.Group("/api/v1/jobs", h.guard("X-Project-Id"))
 	g.POST("", h.addJob)
 	g.GET("", h.listJobs)
 	g.GET("/:id", h.getJob)
@@ -63,9 +74,10 @@ func New(d Deps) *echo.Echo {
 	g.POST("/:id/stop", h.stopJob)
 	g.POST("/:id/exec", h.execJob)
 	g.GET("/:id/journal", h.journal)
-	e.GET("/api/v1/cron/next", h.cronNext)
+	g.GET("/:id/history", h.history)
+	e.GET("/api/v1/cron/next", h.cronNext, h.limitByAddress)
 
-	q := e.Group("/task/quartz", h.tecode)
+	q := e.Group("/task/quartz", h.guard("tecode"))
 	q.POST("/queryjobstatus", h.queryJobStatus)
 	q.POST("/bizcronjob", h.bizCronJob)
 	return e
@@ -80,22 +92,60 @@ func (h *handlers) readyz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// project takes the tenant from X-Project-Id: required, at most 128 printable characters.
-func (h *handlers) project(next echo.HandlerFunc) echo.HandlerFunc {
+// guard admits a request of a facade whose tenant is named by header: with keys
+// configured, a valid key (else 401) bound to that tenant (else 403); the tenant header
+// itself (else 400); and the tenant's rate (else 429 with Retry-After).
+func (h *handlers) guard(header string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			keyTenant := access.AnyTenant
+			if !h.d.Keys.Empty() {
+				key, bearer := strings.CutPrefix(req.Header.Get(echo.HeaderAuthorization), "Bearer ")
+				t, ok := h.d.Keys.Tenant(strings.TrimSpace(key))
+				if !bearer || !ok {
+					c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="jobcenter"`)
+					return &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "a valid API key is required: Authorization: Bearer <key>"}
+				}
+				keyTenant = t
+			}
+			tenant := req.Header.Get(header)
+			for _, hd := range []struct {
+				name     string
+				required bool
+			}{{header, true}, {"X-User-Id", false}, {"Idempotency-Key", false}} {
+				if err := checkHeader(hd.name, req.Header.Get(hd.name), hd.required); err != nil {
+					return err
+				}
+			}
+			if !access.Allows(keyTenant, tenant) {
+				return &apiError{Status: http.StatusForbidden, Code: "forbidden", Field: header, Message: "this API key is for another tenant than " + header + " names"}
+			}
+			if err := h.limit(c, "tenant:"+tenant); err != nil {
+				return err
+			}
+			c.Set(tenantKey, tenant)
+			return next(c)
+		}
+	}
+}
+
+// limitByAddress rate-limits requests that name no tenant by the caller's address.
+func (h *handlers) limitByAddress(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		p := c.Request().Header.Get("X-Project-Id")
-		if err := checkHeader("X-Project-Id", p, true); err != nil {
+		if err := h.limit(c, "addr:"+c.RealIP()); err != nil {
 			return err
 		}
-		if err := checkHeader("X-User-Id", c.Request().Header.Get("X-User-Id"), false); err != nil {
-			return err
-		}
-		if err := checkHeader("Idempotency-Key", c.Request().Header.Get("Idempotency-Key"), false); err != nil {
-			return err
-		}
-		c.Set(tenantKey, p)
 		return next(c)
 	}
+}
+
+func (h *handlers) limit(c echo.Context, who string) error {
+	if ok, retry := h.d.Limiter.Allow(who); !ok {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many requests for this tenant: retry after the time in Retry-After"}
+	}
+	return nil
 }
 
 const tenantKey = "tenant"

@@ -19,6 +19,8 @@ type Client struct {
 	Project string
 	// User is written as createUser/updateUser of what the snippet changes.
 	User string
+	// Key, if set, is sent as the bearer key.
+	Key  string
 	HTTP *http.Client
 }
 
@@ -89,6 +91,9 @@ func (c Client) do(ctx context.Context, method, path string, in any) (any, error
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Project-Id", c.Project)
+	if c.Key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Key)
+	}
 	if c.User != "" {
 		req.Header.Set("X-User-Id", c.User)
 	}
