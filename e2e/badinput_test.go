@@ -1,0 +1,108 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestEveryRouteAnswersBrokenInputWithA4xxJSONErrorAndStoresNothing(t *testing.T) {
+	c := newCenter(t)
+	id := c.do("POST", "/api/v1/jobs", "p", intervalBody()).must(t, 201).obj(t)["id"].(string)
+	var saved map[string]map[string]string
+	c.quartz("bizcronjob", "p", save("s", "0 0 12 * * ?", "b1")).must(t, 200).json(t, &saved)
+	sched := saved["resp_data"]["group_job_id"]
+
+	huge := strings.Repeat("x", 2<<20)
+	longName := strings.Repeat("名", 5000)
+	badUTF8 := "{\"pid\":\"p\",\"name\":\"\xff\xfe\",\"trigger\":\"interval\",\"seconds\":5,\"code\":\"x\"}"
+	bodies := map[string]string{
+		"malformed JSON":     `{"name": "x",`,
+		"a JSON array":       `[]`,
+		"a JSON string":      `"job"`,
+		"two values":         `{} {}`,
+		"invalid UTF-8":      badUTF8,
+		"a huge body":        `{"name":"` + huge + `"}`,
+		"a huge name":        `{"pid":"p","name":"` + longName + `","trigger":"interval","seconds":5,"code":"x"}`,
+		"an unknown field":   `{"pid":"p","name":"n","trigger":"interval","seconds":5,"code":"x","evil":true}`,
+		"wrong types":        `{"pid":1,"name":["n"],"trigger":{},"seconds":"5","code":false}`,
+		"enormous seconds":   `{"pid":"p","name":"n","trigger":"interval","seconds":99999999999999999999,"code":"x"}`,
+		"a far-future date":  `{"pid":"p","name":"n","trigger":"date","run_date":"9999-01-01 00:00:00","code":"x"}`,
+		"an impossible date": `{"pid":"p","name":"n","trigger":"date","run_date":"2030-02-30 00:00:00","code":"x"}`,
+		"a null body":        `null`,
+	}
+	quartzBodies := map[string]string{
+		"malformed JSON":        `{"xw_quartz": {`,
+		"xw_quartz not object":  `{"xw_quartz": 5}`,
+		"an unknown field":      `{"xw_quartz": {"opttype": "save", "evil": 1}}`,
+		"invalid cron":          `{"xw_quartz": {"opttype": "save", "jobname": "j", "cronexpression": "99 * * ? * *", "bizcode": "b"}}`,
+		"a 5-field cron":        `{"xw_quartz": {"opttype": "save", "jobname": "j", "cronexpression": "* * * * *", "bizcode": "b"}}`,
+		"page abuse":            `{"xw_quartz": {"opttype": "quaryjournal", "jobinfoid": "` + sched + `", "pageindex": -5, "pagesize": 10}}`,
+		"size abuse":            `{"xw_quartz": {"opttype": "quaryjournal", "jobinfoid": "` + sched + `", "pageindex": 1, "pagesize": 99999999999}}`,
+		"a huge body":           `{"xw_quartz": {"jobname": "` + huge + `"}}`,
+		"invalid UTF-8":         "{\"xw_quartz\": {\"opttype\": \"\xff\"}}",
+		"codes of a wrong type": `{"codes": 5}`,
+	}
+	type req struct {
+		name, method, path, project, body string
+		headers                           []string
+	}
+	var reqs []req
+	for name, b := range bodies {
+		reqs = append(reqs, req{"add: " + name, "POST", "/api/v1/jobs", "p", b, nil})
+		reqs = append(reqs, req{"update: " + name, "PUT", "/api/v1/jobs/" + id, "p", b, nil})
+	}
+	for name, b := range quartzBodies {
+		path := "/task/quartz/bizcronjob"
+		if strings.HasPrefix(name, "codes") {
+			path = "/task/quartz/queryjobstatus"
+		}
+		reqs = append(reqs, req{"quartz: " + name, "POST", path, "", b, []string{"tecode", "p"}})
+	}
+	reqs = append(reqs,
+		req{"add: a wrong content type", "POST", "/api/v1/jobs", "p", "", []string{"Content-Type", "application/xml"}},
+		req{"add: an overlong project id", "POST", "/api/v1/jobs", strings.Repeat("p", 200), `{}`, nil},
+		req{"add: a control character in the user", "POST", "/api/v1/jobs", "p", `{}`, []string{"X-User-Id", "a\tb"}},
+		req{"list: size 0", "GET", "/api/v1/jobs?size=0", "p", "", nil},
+		req{"list: size huge", "GET", "/api/v1/jobs?size=99999999999999999999", "p", "", nil},
+		req{"list: page negative", "GET", "/api/v1/jobs?page=-1", "p", "", nil},
+		req{"journal: size not a number", "GET", "/api/v1/jobs/" + id + "/journal?size=ten", "p", "", nil},
+		req{"journal: page 0", "GET", "/api/v1/jobs/" + id + "/journal?page=0", "p", "", nil},
+		req{"an unknown job", "POST", "/api/v1/jobs/nope/start", "p", "", nil},
+		req{"history of an unknown job", "GET", "/api/v1/jobs/nope/history", "p", "", nil},
+		req{"an unknown route", "GET", "/api/v2/jobs", "p", "", nil},
+		req{"a wrong method", "PATCH", "/api/v1/jobs/" + id, "p", "", nil},
+		req{"cron: invalid", "GET", "/api/v1/cron/next?expr=" + urlq("0 0 25 * * ?"), "", "", nil},
+		req{"cron: count huge", "GET", "/api/v1/cron/next?expr=" + urlq("* * * ? * *") + "&count=100000", "", "", nil},
+		req{"quartz: no tecode", "POST", "/task/quartz/bizcronjob", "", `{"xw_quartz": {"opttype": "save"}}`, nil},
+	)
+	for _, r := range reqs {
+		t.Run(r.name, func(t *testing.T) {
+			var body any
+			if r.body != "" {
+				body = r.body
+			}
+			res := c.do(r.method, r.path, r.project, body, r.headers...)
+			if res.status < 400 || res.status > 499 {
+				t.Fatalf("status %d, want 4xx: %.300s", res.status, res.body)
+			}
+			var e map[string]any
+			if err := json.Unmarshal(res.body, &e); err != nil {
+				t.Fatalf("the %d answer is not JSON: %.300s", res.status, res.body)
+			}
+			if inner, ok := e["error"].(map[string]any); ok {
+				if inner["code"] == "" || inner["message"] == "" {
+					t.Fatalf("error body without code or message: %s", res.body)
+				}
+			} else if e["resp_code"] == nil || e["resp_msg"] == nil {
+				t.Fatalf("not an error body: %.300s", res.body)
+			}
+		})
+	}
+	if r := c.do("GET", "/api/v1/jobs", "p", nil).must(t, 200); r.header.Get("X-Total-Count") != "2" {
+		t.Fatalf("broken requests stored jobs: total %s", r.header.Get("X-Total-Count"))
+	}
+	if got := c.do("GET", "/api/v1/jobs/"+id, "p", nil).must(t, 200).obj(t); got["jobParameter"].(map[string]any)["seconds"] != float64(300) {
+		t.Fatalf("a broken update changed the job: %s", mustJSON(got))
+	}
+}
