@@ -2,7 +2,7 @@
 PKGS := ./... ./contracts/... ./shared/... ./services/api/... ./services/trigger/... ./services/executor/...
 MODULES := . contracts shared services/api services/trigger services/executor
 
-.PHONY: run test vet lint fmt tidy build modules rebuild chaos
+.PHONY: run test vet lint fmt tidy build modules rebuild chaos fuzz
 
 ## run: the whole system in one process, embedded NATS and FerretDB under ./data, API on :8001
 run:
@@ -12,9 +12,21 @@ run:
 rebuild:
 	go run ./cmd/jobcenter rebuild
 
-## test: vet, then every test with the race detector (real embedded NATS and FerretDB)
+# Fuzz targets, as "package target": make test runs each briefly, make fuzz longer.
+FUZZ := ./shared/cron:FuzzParse ./shared/jobcode:FuzzRun ./shared/job:FuzzParseRunDate \
+	./shared/job:FuzzInput ./services/api/internal/httpapi:FuzzDecodeBodies
+FUZZTIME ?= 2s
+
+## test: vet, every test with the race detector (real embedded NATS and FerretDB), each fuzz target briefly
 test: vet
 	go test -race -count=1 -timeout 20m $(PKGS)
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+## fuzz: each fuzz target for FUZZTIME (make fuzz FUZZTIME=1m)
+fuzz:
+	@for f in $(FUZZ); do pkg=$${f%%:*}; target=$${f##*:}; \
+		echo "fuzz $$target ($$pkg) for $(FUZZTIME)"; \
+		go test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done
 
 ## vet: go vet over every module
 vet:
