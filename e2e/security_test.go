@@ -145,3 +145,37 @@ func TestACraftedTenantIdCannotReachAnotherTenantsJobsOrEvents(t *testing.T) {
 		t.Fatalf("tenant a lists %s jobs", r.header.Get("X-Total-Count"))
 	}
 }
+
+func TestHostileSnippetsEndAsFailedRunsAndTheExecutorCarriesOn(t *testing.T) {
+	c := newCenter(t)
+	hostile := map[string]string{
+		"an endless loop":      "while True:\n    pass",
+		"a huge string":        `s = "x" * 1000000000`,
+		"a huge list":          "l = []\nfor i in range(100000000):\n    l.append(i)",
+		"recursion":            "def f(n):\n    return f(n + 1)\nf(0)",
+		"loading a module":     `load("os", "system")`,
+		"a file":               `open("/etc/passwd")`,
+		"an enormous result":   `return "y" * 10000000`,
+		"another tenant's job": `sdk_delete_job("no-such-job-of-mine")`,
+	}
+	ids := map[string]string{}
+	for name, code := range hostile {
+		body := intervalBody()
+		body["code"] = code
+		id := c.do("POST", "/api/v1/jobs", "p", body).must(t, 201).obj(t)["id"].(string)
+		c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+		ids[name] = id
+	}
+	for name, id := range ids {
+		e := c.waitJournal("p", id, 1).Data[0]
+		if e["exestatus"] != "failure" || strings.TrimSpace(e["exedes"].(string)) == "" {
+			t.Errorf("%s: %s", name, mustJSON(e))
+		}
+	}
+	// And the executor still runs ordinary code.
+	id := c.do("POST", "/api/v1/jobs", "p", intervalBody()).must(t, 201).obj(t)["id"].(string)
+	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+	if e := c.waitJournal("p", id, 1).Data[0]; e["exestatus"] != "success" {
+		t.Fatalf("after the hostile snippets: %s", mustJSON(e))
+	}
+}
