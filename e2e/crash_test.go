@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/executor"
 	"github.com/jobcenter/jobcenter/services/trigger"
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
@@ -280,8 +282,8 @@ func TestKillingEachServiceUnderLoadLosesNoWriteAndNoFire(t *testing.T) {
 	t.Logf("killed trigger, executor, api in turn: %d writes accepted, all applied once; %d fires over %d jobs, none lost or doubled", len(accepted), fires, len(ids))
 }
 
-// slowRunner answers flow "slow" of tenant p after d, counting calls per fire.
-func slowRunner(t *testing.T, url string, d time.Duration) map[string]int {
+// slowRunner answers flow "slow" of tenant p after d; calls reports the calls per fire.
+func slowRunner(t *testing.T, url string, d time.Duration) (calls func() map[string]int) {
 	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -289,12 +291,12 @@ func slowRunner(t *testing.T, url string, d time.Duration) map[string]int {
 	}
 	t.Cleanup(nc.Close)
 	var mu sync.Mutex
-	calls := map[string]int{}
+	counts := map[string]int{}
 	_, err = nc.Subscribe(contracts.FlowSubject("p", "slow"), func(m *nats.Msg) {
 		var req contracts.FlowRequest
 		_ = json.Unmarshal(m.Data, &req)
 		mu.Lock()
-		calls[req.FireID]++
+		counts[req.FireID]++
 		mu.Unlock()
 		go func() { time.Sleep(d); _ = m.Respond([]byte(`{"ok":true,"output":"slow done"}`)) }()
 	})
@@ -302,7 +304,11 @@ func slowRunner(t *testing.T, url string, d time.Duration) map[string]int {
 		t.Fatal(err)
 	}
 	_ = nc.Flush()
-	return calls
+	return func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(counts)
+	}
 }
 
 func TestARunCutOffByKillingItsExecutorEndsFailedAndIsNotRunAgain(t *testing.T) {
@@ -327,8 +333,10 @@ func TestARunCutOffByKillingItsExecutorEndsFailedAndIsNotRunAgain(t *testing.T) 
 	if e["exestatus"] != "failure" || !strings.Contains(e["exedes"].(string), "interrupted") {
 		t.Fatalf("cut-off run: %s", mustJSON(e))
 	}
-	if len(calls) != 1 {
-		t.Fatalf("the fire ran %v times at the runner, want once", calls)
+	// Past another redelivery wait, the fire has still run exactly once.
+	time.Sleep(3 * time.Second)
+	if got := calls(); len(got) != 1 || got[e["triggerid"].(string)] != 1 {
+		t.Fatalf("runs at the runner per fire: %v; want the one fire once", got)
 	}
 }
 
@@ -351,5 +359,34 @@ func TestOnSigtermAnExecutorFinishesTheRunUnderWayAndExitsZero(t *testing.T) {
 	cl.procs["executor"].term(t) // fails the test unless it exits 0
 	if e := c.waitJournal("p", id, 1).Data[0]; e["exestatus"] != "success" || e["exedes"] != "slow done" {
 		t.Fatalf("the run under way at SIGTERM: %s", mustJSON(e))
+	}
+}
+
+func TestFiresQueuedBehindBusyExecutorsPastTheirAckDeadlineRunOnceAndSucceed(t *testing.T) {
+	c := newCenterWith(t, nil, func(cfg *executor.Config) { cfg.Concurrency, cfg.RedeliverAfter = 1, time.Second })
+	c.startExecutor() // a second executor instance
+	calls := slowRunner(t, c.stack.NATSURL, 1500*time.Millisecond)
+	body := intervalBody()
+	delete(body, "code")
+	body["flow_id"], body["max_instances"] = "slow", 8
+	var ids []string
+	for i := 0; i < 8; i++ {
+		id := c.do("POST", "/api/v1/jobs", "p", body).must(t, 201).obj(t)["id"].(string)
+		c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if e := c.waitJournal("p", id, 1).Data[0]; e["exestatus"] != "success" {
+			t.Fatalf("a queued run: %s", mustJSON(e))
+		}
+	}
+	got := calls()
+	if len(got) != 8 {
+		t.Fatalf("runner saw %d fires, want 8: %v", len(got), got)
+	}
+	for fire, n := range got {
+		if n != 1 {
+			t.Fatalf("fire %s ran %d times", fire, n)
+		}
 	}
 }

@@ -91,7 +91,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	hc := &http.Client{Timeout: cfg.Timeout + 5*time.Second}
 	r := &runner.Runner{
-		JS: js, NC: nc, Timeout: cfg.Timeout, KeepAlive: cfg.RedeliverAfter / 3, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
+		// A dead run's fire comes back RedeliverAfter after its last keepalive; its claim is
+		// stale well before that, while a live run's is never older than KeepAlive.
+		JS: js, NC: nc, Timeout: cfg.Timeout, KeepAlive: cfg.RedeliverAfter / 4, StaleAfter: cfg.RedeliverAfter / 2, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
 		Log: cfg.Log.With().Str("part", "runner").Logger(),
 		SDK: func(tenant string) jobcode.SDK {
 			return sdk.Client{BaseURL: cfg.APIURL, Key: cfg.APIKey, Project: tenant, User: "job-center", HTTP: hc}
@@ -102,13 +104,13 @@ func New(cfg Config) (*Service, error) {
 
 // buckets provisions the claims and slots buckets and hands them to the runner.
 func (s *Service) buckets(ctx context.Context) error {
-	claims, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	claims, err := bus.EnsureKeyValue(ctx, s.js, jetstream.KeyValueConfig{
 		Bucket: ClaimsBucket, TTL: claimsTTL, Storage: jetstream.FileStorage, Replicas: s.cfg.Streams.Replicas,
 	})
 	if err != nil {
 		return fmt.Errorf("claims bucket: %w", err)
 	}
-	slots, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	slots, err := bus.EnsureKeyValue(ctx, s.js, jetstream.KeyValueConfig{
 		Bucket: SlotsBucket, Storage: jetstream.FileStorage, Replicas: s.cfg.Streams.Replicas,
 		// Allows a TTL per key: a slot held by a dead executor frees itself.
 		LimitMarkerTTL: time.Second,
@@ -150,7 +152,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("executor consumer: %w", err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(s.cfg.Concurrency * 2))
+	// Fetch no more than the workers can take: a fire waiting in a buffer gets no
+	// keepalive and comes back after the ack deadline.
+	it, err := cons.Messages(jetstream.PullMaxMessages(s.cfg.Concurrency))
 	if err != nil {
 		return fmt.Errorf("executor consume: %w", err)
 	}

@@ -168,15 +168,19 @@ func (s *Service) Run(ctx context.Context) error {
 		Log: s.cfg.Log.With().Str("part", "lease").Logger()}
 	close(s.ready)
 	for ctx.Err() == nil {
+		failed := false
 		_ = l.Hold(ctx, func(active context.Context) {
 			s.active.Store(true)
 			defer s.active.Store(false)
 			if err := s.lead(active); err != nil {
 				s.cfg.Log.Error().Err(err).Msg("active term failed; giving the lease up")
-				// Let another instance try before this one does again.
-				clock.Sleep(ctx, s.cfg.LeaseTTL)
+				failed = true
 			}
 		})
+		if failed {
+			// The lease is released: let another instance try before this one again.
+			clock.Sleep(ctx, s.cfg.LeaseTTL)
+		}
 	}
 	s.cfg.Log.Info().Msg("trigger stopped")
 	return nil

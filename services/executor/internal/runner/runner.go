@@ -6,6 +6,7 @@ package runner
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -48,14 +49,21 @@ type Runner struct {
 	// Timeout applies when a fire carries none.
 	Timeout time.Duration
 	// KeepAlive is how often a run under way tells the broker it is still being worked
-	// on, so that its fire is redelivered only when its executor is gone.
+	// on and refreshes its claim, so that its fire is redelivered only when its executor
+	// is gone.
 	KeepAlive time.Duration
+	// StaleAfter is how long after its last refresh a claim marked running counts as
+	// the claim of a dead run.
+	StaleAfter time.Duration
 	// FlowURL and BizURL, when set, are HTTP templates ({flow_id}; {bizcode}, {tecode})
 	// used instead of NATS request/reply.
 	FlowURL, BizURL string
 	HTTP            *http.Client
 	Log             zerolog.Logger
 }
+
+// errRunElsewhere naks a copy of a fire whose run goes on in another executor.
+var errRunElsewhere = errors.New("the fire's run goes on in another executor")
 
 // Claim values.
 const (
@@ -96,14 +104,16 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		return err
 	}
 	defer release()
-	if slot != "" {
-		// The claim names the slot, so that whoever settles this fire if this executor
-		// dies frees the slot at once instead of at its TTL.
-		if _, err := r.Claims.Put(work, key, []byte(claimRunning+" "+slot+" "+ev.DynamicID)); err != nil {
-			log.Warn().Err(err).Msg("claim not updated with its slot; the slot frees itself at its TTL")
+	// The claim names the slot, so that whoever settles this fire if this executor dies
+	// frees the slot at once; rewritten with each keepalive, it also shows the run alive.
+	claim := []byte(claimRunning + " " + cmp.Or(slot, "-") + " " + ev.DynamicID)
+	touch := func() {
+		if _, err := r.Claims.Put(work, key, claim); err != nil {
+			log.Warn().Err(err).Msg("claim not refreshed")
 		}
 	}
-	stop := keepWorking(msg, r.KeepAlive)
+	touch()
+	stop := keepWorking(msg, r.KeepAlive, touch)
 	defer stop()
 	if busy {
 		ev.Status, ev.Detail = contracts.RunSkipped, fmt.Sprintf("skipped: %d run(s) of this job still going (max_instances %d)", f.MaxInstances, f.MaxInstances)
@@ -186,6 +196,12 @@ func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log 
 		log.Debug().Msg("fire redelivered after its run finished; not run again")
 		return nil
 	}
+	if time.Since(e.Created()) < r.StaleAfter {
+		// The claim was refreshed lately: the run goes on elsewhere (this copy waited in a
+		// buffer past its ack deadline). Hand the copy back: it comes again, and settles
+		// once that run has ended, or its claim has gone stale with it.
+		return errRunElsewhere
+	}
 	if f := strings.Fields(string(e.Value())); len(f) == 3 {
 		r.freeSlot(ctx, f[1], f[2])
 	}
@@ -240,7 +256,7 @@ func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) 
 }
 
 // keepWorking tells the broker the fire is in hand until stop is called.
-func keepWorking(msg jetstream.Msg, every time.Duration) (stop func()) {
+func keepWorking(msg jetstream.Msg, every time.Duration, touch func()) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(max(every, 100*time.Millisecond))
@@ -251,6 +267,7 @@ func keepWorking(msg jetstream.Msg, every time.Duration) (stop func()) {
 				return
 			case <-t.C:
 				_ = msg.InProgress()
+				touch()
 			}
 		}
 	}()

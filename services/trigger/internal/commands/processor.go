@@ -101,14 +101,18 @@ func (p *Processor) apply(ctx context.Context, c contracts.Command) (contracts.O
 		out.Error = Reason(err)
 		return out, nil
 	}
-	if len(d.Events) > 0 {
-		if err := p.record(ctx, c, d); err != nil {
-			return out, err
+	// A replayed command may have been cut off half way (a crash between the job's
+	// document and its keys): its idempotent writes are done again.
+	if len(d.Events) > 0 || d.Replayed {
+		if len(d.Events) > 0 {
+			if err := p.record(ctx, c, d); err != nil {
+				return out, err
+			}
 		}
 		var keys []string
 		if c.Type == contracts.CmdCreate {
 			keys = append(keys, mongostore.JobKey(d.Job.Key))
-			if biz := d.Job.Spec.Target.BizCode; biz != "" {
+			if biz := d.Job.Spec.Target.BizCode; biz != "" && d.Job.Live() {
 				keys = append(keys, mongostore.BizKey(d.Job.Tenant, biz))
 			}
 		}

@@ -8,11 +8,12 @@ package lease
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/shared/bus"
 )
 
 // Lease is one instance's claim on a named role.
@@ -26,13 +27,9 @@ type Lease struct {
 
 // Bucket provisions the leases bucket: every key expires ttl after its last write.
 func Bucket(ctx context.Context, js jetstream.JetStream, name string, ttl time.Duration, replicas int) (jetstream.KeyValue, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	return bus.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: name, TTL: ttl, History: 1, Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
 	})
-	if err != nil {
-		return nil, fmt.Errorf("lease bucket %s: %w", name, err)
-	}
-	return kv, nil
 }
 
 // Hold waits until it holds the lease, then runs fn with a context that ends when the
@@ -58,6 +55,10 @@ func (l *Lease) Keep(ctx context.Context, rev uint64, fn func(context.Context)) 
 	}()
 	tick := time.NewTicker(l.TTL / 4)
 	defer tick.Stop()
+	// Renewals go on while fn winds down after ctx ends, so that the lease cannot lapse
+	// while this instance still drains; each renewal is bounded, and the time of the
+	// last one is taken before it was sent, so that it never overstates the lease.
+	renewCtx := context.WithoutCancel(ctx)
 	renewed := time.Now()
 	for {
 		select {
@@ -65,22 +66,28 @@ func (l *Lease) Keep(ctx context.Context, rev uint64, fn func(context.Context)) 
 			l.release(rev)
 			return nil
 		case <-tick.C:
-			next, err := l.KV.Update(ctx, l.Key, []byte(l.Holder), rev)
-			if err == nil {
-				rev, renewed = next, time.Now()
-				continue
-			}
-			if ctx.Err() != nil {
-				continue // shutting down: done will close
-			}
 			// Step down before the key can expire and be taken: a third of the TTL early.
-			if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || time.Since(renewed) > l.TTL*2/3 {
-				l.Log.Warn().Err(err).Msg("lease lost: stepping down")
+			if time.Since(renewed) > l.TTL*2/3 {
+				l.Log.Warn().Msg("lease not renewed in time: stepping down")
 				lose()
 				<-done
 				return nil
 			}
-			l.Log.Warn().Err(err).Msg("lease renewal failed; retrying")
+			sent := time.Now()
+			rctx, cancel := context.WithTimeout(renewCtx, l.TTL/4)
+			next, err := l.KV.Update(rctx, l.Key, []byte(l.Holder), rev)
+			cancel()
+			switch {
+			case err == nil:
+				rev, renewed = next, sent
+			case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+				l.Log.Warn().Err(err).Msg("lease lost: stepping down")
+				lose()
+				<-done
+				return nil
+			default:
+				l.Log.Warn().Err(err).Msg("lease renewal failed; retrying")
+			}
 		}
 	}
 }
