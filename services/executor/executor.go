@@ -166,6 +166,11 @@ func (s *Service) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for msg := range work {
+				if ctx.Err() != nil {
+					// Shutting down: a fire not begun goes back to another executor.
+					_ = msg.Nak()
+					continue
+				}
 				bus.Settle(s.nc, Consumer, msg, handle(ctx, msg), s.cfg.Log)
 			}
 		}()

@@ -230,13 +230,22 @@ func (s *Service) lead(ctx context.Context) error {
 	}
 	run(func(c context.Context) { _ = t.sched.Run(c) })
 	run(func(c context.Context) { s.flushLoop(c, t) })
+	// A consumer that dies ends the term: an active instance that applies nothing must
+	// give the lease to one that can.
+	failed := make(chan error, 1)
 	run(func(c context.Context) {
-		_ = bus.Consume(c, s.nc, cmds, CommandsConsumer, proc.Handle, proc.Log)
+		if err := bus.Consume(c, s.nc, cmds, CommandsConsumer, proc.Handle, proc.Log); err != nil {
+			failed <- err
+		}
 	})
 	run(func(c context.Context) { _ = proj.Run(c, jcons) })
 	s.cfg.Log.Info().Msg("trigger active")
 
-	<-ctx.Done()
+	var termErr error
+	select {
+	case <-ctx.Done():
+	case termErr = <-failed:
+	}
 	// Stop firing and applying, let the fires already made reach the stream, then save
 	// their progress.
 	stopLoops()
@@ -247,7 +256,7 @@ func (s *Service) lead(ctx context.Context) error {
 	stopPub()
 	<-pubDone
 	s.flush(dctx, t)
-	return nil
+	return termErr
 }
 
 // start provisions the streams, loads every job into the scheduler and replays the fires

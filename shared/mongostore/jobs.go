@@ -206,7 +206,10 @@ func (s *Store) PutJob(ctx context.Context, j job.Job, keys ...string) error {
 		inserted = err == nil
 	}
 	if !inserted {
-		if _, err := col.UpdateOne(ctx, bson.M{"_id": j.ID}, lifecycleSet(j), options.UpdateOne().SetUpsert(true)); err != nil {
+		s.jobWrites.Lock()
+		_, err := col.UpdateOne(ctx, bson.M{"_id": j.ID}, lifecycleSet(j), options.UpdateOne().SetUpsert(true))
+		s.jobWrites.Unlock()
+		if err != nil {
 			return fmt.Errorf("put job %s: %w", j.ID, err)
 		}
 	}
@@ -265,6 +268,8 @@ func (s *Store) SaveProgress(ctx context.Context, ps map[string]Progress) error 
 		}
 		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).SetUpdate(bson.M{"$set": set}))
 	}
+	s.jobWrites.Lock()
+	defer s.jobWrites.Unlock()
 	if _, err := s.db.Collection(colJobs).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
 		return fmt.Errorf("save fire progress: %w", err)
 	}

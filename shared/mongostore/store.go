@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -32,6 +33,11 @@ var ErrNotFound = errors.New("not found")
 type Store struct {
 	client *mongo.Client
 	db     *mongo.Database
+	// jobWrites serialises the updates of job documents made through this Store (the
+	// command processor's, the fire progress, the journal counts): FerretDB applies an
+	// update by reading the document and writing it back whole, so two at once can lose
+	// one. Every update of a job document comes from the active trigger's Store.
+	jobWrites sync.Mutex
 }
 
 // Open connects to uri and uses database name. An operation may take up to timeout, but

@@ -30,9 +30,9 @@ type Scheduler interface {
 	Unfire(jobID string, seq int64)
 }
 
-// Fires stores a fire at once.
+// Fires stores a fire at once, returning the run number it is stored with.
 type Fires interface {
-	PublishNow(ctx context.Context, f contracts.Fire) (duplicate bool, err error)
+	PublishNow(ctx context.Context, f contracts.Fire) (seq int64, err error)
 }
 
 // Processor applies commands.
@@ -63,7 +63,14 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 			return nil
 		}
 	}
-	out, err := p.apply(ctx, c)
+	// A command is decided as of when it was accepted, so that a retry after a partial
+	// failure decides exactly as the first attempt did (and a job started while the
+	// trigger was away is anchored at the start the user asked for).
+	at := c.At
+	if at.IsZero() {
+		at = p.Clock.Now()
+	}
+	out, err := p.apply(ctx, c, at)
 	if err != nil {
 		return err
 	}
@@ -82,7 +89,7 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 	return nil
 }
 
-func (p *Processor) apply(ctx context.Context, c contracts.Command) (contracts.Outcome, error) {
+func (p *Processor) apply(ctx context.Context, c contracts.Command, at time.Time) (contracts.Outcome, error) {
 	out := contracts.Outcome{V: contracts.Version, CommandID: c.ID}
 	var cur *job.Job
 	switch sj, err := p.Store.GetJob(ctx, c.JobID); {
@@ -95,7 +102,7 @@ func (p *Processor) apply(ctx context.Context, c contracts.Command) (contracts.O
 		out.Error = taken
 		return out, err
 	}
-	now := p.Clock.Now().UTC().Truncate(time.Millisecond)
+	now := at.UTC().Truncate(time.Millisecond)
 	d, err := job.Decide(wire.CommandFromPayload(c), cur, now)
 	if err != nil {
 		out.Error = Reason(err)
@@ -140,12 +147,15 @@ func (p *Processor) fireNow(ctx context.Context, j job.Job, commandID string) (s
 	if !ok {
 		return "", fmt.Errorf("exec of job %s: the scheduler does not hold it", j.ID)
 	}
-	dup, err := p.Fires.PublishNow(ctx, f)
-	if err != nil || dup {
-		p.Sched.Unfire(j.ID, f.Seq)
-	}
+	stored, err := p.Fires.PublishNow(ctx, f)
 	if err != nil {
+		// Not given back: the fire may be stored all the same, and a run number used twice
+		// would merge two runs; at worst the number is skipped.
 		return "", fmt.Errorf("store exec fire: %w", err)
+	}
+	if stored != f.Seq {
+		// Stored before (a redelivered exec) under another number: give ours back.
+		p.Sched.Unfire(j.ID, f.Seq)
 	}
 	if err := p.Store.PutJob(ctx, j); err != nil {
 		return "", err

@@ -28,6 +28,11 @@ type Publisher struct {
 	mu      sync.Mutex
 	stored  map[string]mongostore.Progress
 	lastSeq uint64
+	// inFlight counts asynchronous fires sent and not yet acknowledged; safeSeq is the
+	// highest stream sequence at a moment none was: every fire at or below it is
+	// recorded, whatever order the acknowledgements came in.
+	inFlight int
+	safeSeq  uint64
 
 	draining chan struct{}
 	done     chan struct{}
@@ -62,17 +67,30 @@ func (p *Publisher) Publish(f contracts.Fire) {
 	}
 }
 
-// PublishNow stores a fire synchronously; duplicate is true when the stream held it
-// already.
-func (p *Publisher) PublishNow(ctx context.Context, f contracts.Fire) (duplicate bool, err error) {
+// PublishNow stores a fire synchronously and returns the run number it is stored with:
+// f's own, or, when the stream held the fire already, the stored one's.
+func (p *Publisher) PublishNow(ctx context.Context, f contracts.Fire) (seq int64, err error) {
 	ack, err := p.js.PublishMsg(ctx, message(f), jetstream.WithMsgID(f.FireID))
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	if !ack.Duplicate {
-		p.record(f, ack.Sequence)
+	if ack.Duplicate {
+		stored, err := p.js.Stream(ctx, ack.Stream)
+		if err != nil {
+			return 0, err
+		}
+		raw, err := stored.GetMsg(ctx, ack.Sequence)
+		if err != nil {
+			return 0, err
+		}
+		var was contracts.Fire
+		if err := json.Unmarshal(raw.Data, &was); err != nil {
+			return 0, err
+		}
+		f = was
 	}
-	return ack.Duplicate, nil
+	p.record(f, ack.Sequence)
+	return f.Seq, nil
 }
 
 // Run publishes queued fires until ctx ends or, after Drain, until the queue is empty
@@ -120,11 +138,17 @@ func (p *Publisher) Drain(ctx context.Context) {
 func (p *Publisher) send(ctx context.Context, f contracts.Fire) bool {
 	msg := message(f)
 	for {
+		p.mu.Lock()
+		p.inFlight++
+		p.mu.Unlock()
 		ack, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(f.FireID))
 		if err == nil {
 			p.pending <- inflight{fire: f, msg: msg, ack: ack}
 			return true
 		}
+		p.mu.Lock()
+		p.inFlight--
+		p.mu.Unlock()
 		p.log.Warn().Err(err).Str("fire_id", f.FireID).Msg("fire publish refused; retrying")
 		if !clock.Sleep(ctx, 100*time.Millisecond) {
 			return false
@@ -158,6 +182,9 @@ func (p *Publisher) settle(ctx context.Context) {
 			return
 		}
 		p.record(in.fire, ack.Sequence)
+		p.mu.Lock()
+		p.inFlight--
+		p.mu.Unlock()
 	}
 }
 
@@ -195,15 +222,18 @@ func (p *Publisher) record(f contracts.Fire, seq uint64) {
 // Record is record for fires read back from the stream.
 func (p *Publisher) Record(f contracts.Fire, seq uint64) { p.record(f, seq) }
 
-// Take hands over the progress of fires stored since the last Take, and the highest
-// stream sequence among them: every fire of ours at or below it is in the map or an
-// earlier one. Give them back with Restore if saving fails.
+// Take hands over the progress of fires stored since the last Take, and a stream
+// sequence at or below which every fire of ours is in the map or an earlier one (the
+// checkpoint the next start replays after). Give them back with Restore if saving fails.
 func (p *Publisher) Take() (map[string]mongostore.Progress, uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	m, seq := p.stored, p.lastSeq
+	if p.inFlight == 0 {
+		p.safeSeq = p.lastSeq
+	}
+	m := p.stored
 	p.stored = make(map[string]mongostore.Progress, len(m))
-	return m, seq
+	return m, p.safeSeq
 }
 
 // Restore merges back progress that could not be saved.
