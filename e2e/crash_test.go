@@ -311,13 +311,9 @@ func slowRunner(t *testing.T, url string, d time.Duration) (calls func() map[str
 	}
 }
 
-func TestARunCutOffByKillingItsExecutorEndsFailedAndIsNotRunAgain(t *testing.T) {
-	cl := newCluster(t)
-	cl.start("api", "api")
-	cl.start("executor", "executor")
-	cl.start("trigger", "trigger")
-	c := cl.center()
-	calls := slowRunner(t, cl.stack.NATSURL, 3*time.Second)
+// execSlowFlow adds a job of flow "slow", runs it now, and waits until it is running.
+func execSlowFlow(t *testing.T, c *center) string {
+	t.Helper()
 	body := intervalBody()
 	delete(body, "code")
 	body["flow_id"] = "slow"
@@ -327,6 +323,17 @@ func TestARunCutOffByKillingItsExecutorEndsFailedAndIsNotRunAgain(t *testing.T) 
 		p := c.journal("p", id, 1, 1)
 		return len(p.Data) == 1 && p.Data[0]["exestatus"] == "running"
 	})
+	return id
+}
+
+func TestARunCutOffByKillingItsExecutorEndsFailedAndIsNotRunAgain(t *testing.T) {
+	cl := newCluster(t)
+	cl.start("api", "api")
+	cl.start("executor", "executor")
+	cl.start("trigger", "trigger")
+	c := cl.center()
+	calls := slowRunner(t, cl.stack.NATSURL, 3*time.Second)
+	id := execSlowFlow(t, c)
 	cl.procs["executor"].kill9(t)
 	cl.start("executor", "executor")
 	e := c.waitJournal("p", id, 1).Data[0]
@@ -347,15 +354,7 @@ func TestOnSigtermAnExecutorFinishesTheRunUnderWayAndExitsZero(t *testing.T) {
 	cl.start("trigger", "trigger")
 	c := cl.center()
 	slowRunner(t, cl.stack.NATSURL, 1500*time.Millisecond)
-	body := intervalBody()
-	delete(body, "code")
-	body["flow_id"] = "slow"
-	id := c.do("POST", "/api/v1/jobs", "p", body).must(t, 201).obj(t)["id"].(string)
-	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
-	teststack.Eventually(t, 10*time.Second, "the run never started", func() bool {
-		p := c.journal("p", id, 1, 1)
-		return len(p.Data) == 1 && p.Data[0]["exestatus"] == "running"
-	})
+	id := execSlowFlow(t, c)
 	cl.procs["executor"].term(t) // fails the test unless it exits 0
 	if e := c.waitJournal("p", id, 1).Data[0]; e["exestatus"] != "success" || e["exedes"] != "slow done" {
 		t.Fatalf("the run under way at SIGTERM: %s", mustJSON(e))

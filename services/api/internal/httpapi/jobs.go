@@ -253,11 +253,20 @@ func (h *handlers) journal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	p, err := h.journalPage(c, sj, page, size)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+// journalPage reads one page of a job's journal, newest first, as both facades show it.
+func (h *handlers) journalPage(c echo.Context, sj mongostore.StoredJob, page, size int64) (journalPage, error) {
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
 	p, err := h.d.Store.JournalPage(ctx, sj.Job.ID, sj.Journal, page, size)
 	if err != nil {
-		return storeUnavailable(err)
+		return journalPage{}, storeUnavailable(err)
 	}
-	return c.JSON(http.StatusOK, toJournalPage(p))
+	return toJournalPage(p), nil
 }

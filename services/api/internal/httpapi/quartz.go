@@ -223,13 +223,11 @@ func (h *handlers) scheduleJournal(c echo.Context, q *quartzRequest) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := h.storeCtx(c)
-	defer cancel()
-	p, err := h.d.Store.JournalPage(ctx, sj.Job.ID, sj.Journal, page, size)
+	p, err := h.journalPage(c, sj, page, size)
 	if err != nil {
-		return storeUnavailable(err)
+		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"resp_data": map[string]any{"quartz_list": toJournalPage(p)}})
+	return c.JSON(http.StatusOK, map[string]any{"resp_data": map[string]any{"quartz_list": p}})
 }
 
 // scheduleOp enables, disables, deletes or triggers a schedule.
