@@ -105,7 +105,7 @@ func (h *handlers) guard(header string) echo.MiddlewareFunc {
 				t, ok := h.d.Keys.Tenant(strings.TrimSpace(key))
 				if !bearer || !ok {
 					c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="jobcenter"`)
-					return &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "a valid API key is required: Authorization: Bearer <key>"}
+					return &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "a valid API key is required: send Authorization: Bearer followed by the key"}
 				}
 				keyTenant = t
 			}
