@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -88,8 +87,6 @@ type Service struct {
 	js    jetstream.JetStream
 	store *mongostore.Store
 	ready chan struct{}
-	// active is true while this instance holds the lease.
-	active atomic.Bool
 }
 
 // term is one stretch of being the active instance: a scheduler loaded afresh from the
@@ -138,9 +135,6 @@ func (s *Service) newTerm() *term {
 // Ready is closed once the instance runs, active or standing by.
 func (s *Service) Ready() <-chan struct{} { return s.ready }
 
-// Active reports whether this instance holds the lease.
-func (s *Service) Active() bool { return s.active.Load() }
-
 // Check reports whether the broker and the store answer.
 func (s *Service) Check(ctx context.Context) error {
 	if !s.nc.IsConnected() {
@@ -170,8 +164,6 @@ func (s *Service) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		failed := false
 		_ = l.Hold(ctx, func(active context.Context) {
-			s.active.Store(true)
-			defer s.active.Store(false)
 			if err := s.lead(active); err != nil {
 				s.cfg.Log.Error().Err(err).Msg("active term failed; giving the lease up")
 				failed = true

@@ -95,13 +95,6 @@ func (f *Fake) Set(t time.Time) {
 	f.timers = kept
 }
 
-// Timers reports how many timers are armed: tests wait for the scheduler to arm one.
-func (f *Fake) Timers() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.timers)
-}
-
 // NewTimer arms a fake timer.
 func (f *Fake) NewTimer(d time.Duration) Timer {
 	t := &fakeTimer{f: f, c: make(chan time.Time, 1)}

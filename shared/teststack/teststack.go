@@ -60,14 +60,9 @@ func (s *Stack) StartFerret(t testing.TB) {
 	if s.ferret != nil {
 		listen = strings.TrimSuffix(strings.TrimPrefix(s.MongoURI, "mongodb://"), "/")
 	}
-	var f *embedded.Ferret
-	var err error
-	for i := 0; i < 50; i++ {
-		if f, err = embedded.StartFerret(listen, filepath.Join(s.Dir, "ferret"), quiet); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	f, err := retry(func() (*embedded.Ferret, error) {
+		return embedded.StartFerret(listen, filepath.Join(s.Dir, "ferret"), quiet)
+	})
 	if err != nil {
 		t.Fatalf("start embedded ferretdb: %v", err)
 	}
@@ -93,15 +88,7 @@ func (s *Stack) StartNATS(t testing.TB) {
 	if s.NATSURL != "" {
 		listen = s.NATSURL[len("nats://"):]
 	}
-	var ns *server.Server
-	var err error
-	// A port just released may linger briefly; retry rather than flake.
-	for i := 0; i < 50; i++ {
-		if ns, err = embedded.StartNATS(listen, filepath.Join(s.Dir, "nats")); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	ns, err := retry(func() (*server.Server, error) { return embedded.StartNATS(listen, filepath.Join(s.Dir, "nats")) })
 	if err != nil {
 		t.Fatalf("start embedded nats: %v", err)
 	}
@@ -118,6 +105,20 @@ func (s *Stack) StopNATS(t testing.TB) {
 	}
 	s.nats.Shutdown()
 	s.nats.WaitForShutdown()
+}
+
+// retry starts a server, again for up to five seconds: a port just released by a
+// stopped server may linger briefly, and a test must not flake on it.
+func retry[T any](start func() (T, error)) (T, error) {
+	var v T
+	var err error
+	for i := 0; i < 50; i++ {
+		if v, err = start(); err == nil {
+			return v, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return v, err
 }
 
 // Eventually polls cond every 10ms until it holds or timeout passes, then fails with msg.
