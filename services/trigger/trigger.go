@@ -239,7 +239,8 @@ func (s *Service) lead(ctx context.Context) error {
 	case termErr = <-failed:
 	}
 	// Stop firing and applying, let the fires already made reach the stream, then save
-	// their progress.
+	// their progress. Halting first frees a scheduler blocked on a full queue.
+	t.pub.Halt()
 	stopLoops()
 	wg.Wait()
 	dctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
@@ -251,7 +252,7 @@ func (s *Service) lead(ctx context.Context) error {
 	return termErr
 }
 
-// start provisions the streams, loads every job into the scheduler and replays the fires
+// start loads every job into a term's scheduler and replays the fires
 // stored after the last saved checkpoint, so no run number is reused after a crash.
 func (s *Service) start(ctx context.Context, t *term) error {
 	n := 0

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -125,8 +126,9 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if err := r.reportFinal(ctx, work, ev); err != nil {
 		return err
 	}
+	stop() // no keepalive may mark the claim running again once it is done
 	if _, err := r.Claims.Put(work, key, []byte(claimDone)); err != nil {
-		log.Warn().Err(err).Msg("claim not marked done; a redelivery would find the run finished")
+		log.Warn().Err(err).Msg("claim not marked done; a redelivered copy will find the run's end already reported")
 	}
 	log.Debug().Str("status", ev.Status).Int("attempts", ev.Attempts).Dur("took", end.Sub(ev.StartedAt)).Msg("run finished")
 	return nil
@@ -255,10 +257,11 @@ func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) 
 	return "", func() {}, true, nil
 }
 
-// keepWorking tells the broker the fire is in hand until stop is called.
+// keepWorking tells the broker the fire is in hand, and refreshes its claim, until stop.
 func keepWorking(msg jetstream.Msg, every time.Duration, touch func()) (stop func()) {
-	done := make(chan struct{})
+	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(finished)
 		t := time.NewTicker(max(every, 100*time.Millisecond))
 		defer t.Stop()
 		for {
@@ -271,7 +274,9 @@ func keepWorking(msg jetstream.Msg, every time.Duration, touch func()) (stop fun
 			}
 		}
 	}()
-	return func() { close(done) }
+	var once sync.Once
+	// stop returns once no keepalive can run any more, not even one already under way.
+	return func() { once.Do(func() { close(done); <-finished }) }
 }
 
 func (r *Runner) report(ctx context.Context, ev contracts.RunEvent, msgID string) (*jetstream.PubAck, error) {

@@ -36,6 +36,8 @@ type Publisher struct {
 
 	draining chan struct{}
 	done     chan struct{}
+	halt     chan struct{}
+	halted   sync.Once
 }
 
 type inflight struct {
@@ -54,15 +56,21 @@ func New(js jetstream.JetStream, log zerolog.Logger) *Publisher {
 		stored:   make(map[string]mongostore.Progress),
 		draining: make(chan struct{}),
 		done:     make(chan struct{}),
+		halt:     make(chan struct{}),
 	}
 }
 
+// Halt makes Publish refuse new fires at once, so that a scheduler blocked on a full
+// queue (a long broker outage) can stop; the fires it holds are still drained.
+func (p *Publisher) Halt() { p.halted.Do(func() { close(p.halt) }) }
+
 // Publish queues a fire. It blocks only when 65,536 fires are already queued, and never
-// once the publisher has stopped (the fire is then left to the next active term, which
-// finds it unstored and fires it).
+// once the publisher is halted or stopped (the fire is then left to the next active
+// term, which finds it unstored and fires it).
 func (p *Publisher) Publish(f contracts.Fire) {
 	select {
 	case p.in <- f:
+	case <-p.halt:
 	case <-p.done:
 	}
 }
