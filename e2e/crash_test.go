@@ -64,6 +64,16 @@ func (cl *cluster) start(name, program string, env ...string) {
 	cl.procs[name] = startProc(cl.t, cl.bin, program, all...)
 }
 
+// startedCluster starts an api, an executor and a trigger as processes, ready.
+func startedCluster(t *testing.T) (*cluster, *center) {
+	t.Helper()
+	cl := newCluster(t)
+	for _, name := range []string{"api", "executor", "trigger"} {
+		cl.start(name, name)
+	}
+	return cl, cl.center()
+}
+
 func (cl *cluster) center() *center {
 	c := &center{t: cl.t, stack: cl.stack, url: "http://" + cl.http}
 	c.waitReady()
@@ -73,11 +83,7 @@ func (cl *cluster) center() *center {
 // activeTrigger reads which trigger instance holds the lease.
 func (cl *cluster) activeTrigger() string {
 	cl.t.Helper()
-	nc, err := nats.Connect(cl.stack.NATSURL)
-	if err != nil {
-		cl.t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := connect(cl.t, cl.stack.NATSURL)
 	js, _ := jetstream.New(nc)
 	var holder string
 	teststack.Eventually(cl.t, 10*time.Second, "no trigger holds the lease", func() bool {
@@ -188,11 +194,7 @@ func TestWhenTheActiveTriggerIsKilledAStandbyTakesOverAndNoFireIsLostOrDoubled(t
 }
 
 func TestKillingEachServiceUnderLoadLosesNoWriteAndNoFire(t *testing.T) {
-	cl := newCluster(t)
-	cl.start("api", "api")
-	cl.start("executor", "executor")
-	cl.start("trigger", "trigger")
-	c := cl.center()
+	cl, c := startedCluster(t)
 	ids := startedJobs(t, c, "p", 5)
 
 	// A writer adds jobs all along; every answered 201 or 202 must exist in the end.
@@ -285,14 +287,10 @@ func TestKillingEachServiceUnderLoadLosesNoWriteAndNoFire(t *testing.T) {
 // slowRunner answers flow "slow" of tenant p after d; calls reports the calls per fire.
 func slowRunner(t *testing.T, url string, d time.Duration) (calls func() map[string]int) {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := connect(t, url)
 	var mu sync.Mutex
 	counts := map[string]int{}
-	_, err = nc.Subscribe(contracts.FlowSubject("p", "slow"), func(m *nats.Msg) {
+	_, err := nc.Subscribe(contracts.FlowSubject("p", "slow"), func(m *nats.Msg) {
 		var req contracts.FlowRequest
 		_ = json.Unmarshal(m.Data, &req)
 		mu.Lock()
@@ -327,11 +325,7 @@ func execSlowFlow(t *testing.T, c *center) string {
 }
 
 func TestARunCutOffByKillingItsExecutorEndsFailedAndIsNotRunAgain(t *testing.T) {
-	cl := newCluster(t)
-	cl.start("api", "api")
-	cl.start("executor", "executor")
-	cl.start("trigger", "trigger")
-	c := cl.center()
+	cl, c := startedCluster(t)
 	calls := slowRunner(t, cl.stack.NATSURL, 3*time.Second)
 	id := execSlowFlow(t, c)
 	cl.procs["executor"].kill9(t)
@@ -348,11 +342,7 @@ func TestARunCutOffByKillingItsExecutorEndsFailedAndIsNotRunAgain(t *testing.T) 
 }
 
 func TestOnSigtermAnExecutorFinishesTheRunUnderWayAndExitsZero(t *testing.T) {
-	cl := newCluster(t)
-	cl.start("api", "api")
-	cl.start("executor", "executor")
-	cl.start("trigger", "trigger")
-	c := cl.center()
+	cl, c := startedCluster(t)
 	slowRunner(t, cl.stack.NATSURL, 1500*time.Millisecond)
 	id := execSlowFlow(t, c)
 	cl.procs["executor"].term(t) // fails the test unless it exits 0

@@ -22,11 +22,7 @@ type follower struct {
 
 func follow(t *testing.T, c *center, tenant string) *follower {
 	t.Helper()
-	nc, err := nats.Connect(c.stack.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := connect(t, c.stack.NATSURL)
 	f := &follower{}
 	sub := func(subject string, fn func([]byte)) {
 		if _, err := nc.Subscribe(subject, func(m *nats.Msg) { f.mu.Lock(); defer f.mu.Unlock(); fn(m.Data) }); err != nil {

@@ -16,11 +16,7 @@ import (
 
 func TestBadMessagesOnAnyStreamAreDeadLetteredAndTheConsumersCarryOn(t *testing.T) {
 	c := newCenter(t)
-	nc, err := nats.Connect(c.stack.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := connect(t, c.stack.NATSURL)
 	var mu sync.Mutex
 	dead := map[string]string{} // original subject → reason
 	if _, err := nc.Subscribe(contracts.DeadLetterSubjects, func(m *nats.Msg) {

@@ -17,13 +17,9 @@ import (
 // flowRunner answers flow flowID of tenant p with fn's verdict, counting calls.
 func flowRunner(t *testing.T, c *center, flowID string, fn func(call int64) contracts.FlowReply) *atomic.Int64 {
 	t.Helper()
-	nc, err := nats.Connect(c.stack.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := connect(t, c.stack.NATSURL)
 	calls := &atomic.Int64{}
-	_, err = nc.Subscribe(contracts.FlowSubject("p", flowID), func(m *nats.Msg) {
+	_, err := nc.Subscribe(contracts.FlowSubject("p", flowID), func(m *nats.Msg) {
 		data, _ := json.Marshal(fn(calls.Add(1)))
 		_ = m.Respond(data)
 	})

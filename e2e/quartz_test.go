@@ -37,12 +37,8 @@ func journalReq(id string, page, size any) map[string]any {
 // respBiz answers behaviour bizcode of tenant on NATS with ok, until the test ends.
 func respBiz(t *testing.T, c *center, tenant, bizcode string, ok bool) {
 	t.Helper()
-	nc, err := nats.Connect(c.stack.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	_, err = nc.Subscribe(contracts.BizSubject(tenant, bizcode), func(m *nats.Msg) {
+	nc := connect(t, c.stack.NATSURL)
+	_, err := nc.Subscribe(contracts.BizSubject(tenant, bizcode), func(m *nats.Msg) {
 		rep := contracts.FlowReply{OK: ok, Output: "behaviour " + bizcode + " ran"}
 		if !ok {
 			rep.Error = "java.net.SocketTimeoutException: timeout"
@@ -269,11 +265,7 @@ func TestABehaviourThatDoesNotAnswerInTimeFailsWithTimeout(t *testing.T) {
 	c := newCenter(t)
 	c.stop("trigger")
 	c.startTrigger(func(cfg *trigger.Config) { cfg.ExecTimeout = 500 * time.Millisecond })
-	nc, err := nats.Connect(c.stack.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := connect(t, c.stack.NATSURL)
 	// A responder that never answers.
 	if _, err := nc.Subscribe(contracts.BizSubject("T1", "slow"), func(*nats.Msg) {}); err != nil {
 		t.Fatal(err)

@@ -185,11 +185,7 @@ func TestAfterARestartOnTheSameDataJobsAndTheirRunsCarryOn(t *testing.T) {
 
 func TestAFlowJobIsHandedToItsRunnerAndAMissingRunnerFailsTheRun(t *testing.T) {
 	c := newCenter(t)
-	nc, err := nats.Connect(c.stack.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := connect(t, c.stack.NATSURL)
 	got := make(chan contracts.FlowRequest, 1)
 	sub, err := nc.Subscribe(contracts.FlowSubject("p", "flow-ok"), func(m *nats.Msg) {
 		var req contracts.FlowRequest

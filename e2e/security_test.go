@@ -104,11 +104,7 @@ func TestEveryChangeOfAJobIsInItsHistoryWithWhoAndWhen(t *testing.T) {
 
 func TestACraftedTenantIdCannotReachAnotherTenantsJobsOrEvents(t *testing.T) {
 	c := newCenter(t)
-	nc, err := nats.Connect(c.stack.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := connect(t, c.stack.NATSURL)
 	// A subscriber of tenant "a" must see only a's events.
 	seen := make(chan string, 100)
 	if _, err := nc.Subscribe(contracts.TenantEvents("a"), func(m *nats.Msg) {
