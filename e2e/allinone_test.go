@@ -17,6 +17,14 @@ func TestKilling9TheAllInOneProcessAndRestartingItOnItsDataLosesNothing(t *testi
 	p := startProc(t, bin, "jobcenter", env...)
 	c := &center{t: t, url: "http://" + httpAddr}
 	c.waitReady()
+	// The api's port serves the three services' metrics, from one registry.
+	m := scrape(t, c.url+"/metrics")
+	for name, service := range map[string]string{"jobcenter_http_requests_total": "api",
+		"jobcenter_trigger_active": "trigger", "jobcenter_runs_in_progress": "executor"} {
+		if v := m.labelValues(name, "service"); len(v) != 1 || v[0] != service {
+			t.Errorf("all-in-one /metrics: %s has services %v, want [%s]", name, v, service)
+		}
+	}
 	ids := startedJobs(t, c, "p", 3)
 	time.Sleep(2500 * time.Millisecond)
 

@@ -106,7 +106,8 @@ func TestTheServicesRunAsSeparateProcessesAndFireOnTime(t *testing.T) {
 	httpAddr := freeAddr(t)
 	common := []string{"NATS_URL=" + st.NATSURL, "MONGO_URI=" + st.MongoURI, "JOBCENTER_MONGO_DB=" + st.DB, "JOBCENTER_LOG_LEVEL=debug"}
 	api := startProc(t, bin, "api", append(common, "JOBCENTER_HTTP_ADDR="+httpAddr)...)
-	trig := startProc(t, bin, "trigger", append(common, "JOBCENTER_HEALTH_ADDR="+freeAddr(t))...)
+	trigHealth := freeAddr(t)
+	trig := startProc(t, bin, "trigger", append(common, "JOBCENTER_HEALTH_ADDR="+trigHealth)...)
 	execHealth := freeAddr(t)
 	ex := startProc(t, bin, "executor", append(common, "JOBCENTER_HEALTH_ADDR="+execHealth, "JOBCENTER_API_URL=http://"+httpAddr)...)
 
@@ -135,6 +136,16 @@ func TestTheServicesRunAsSeparateProcessesAndFireOnTime(t *testing.T) {
 		end := parseJournalTime(t, e["updatetime"])
 		if lag := end.Sub(trig); lag < 0 || lag > time.Second {
 			t.Errorf("run %s ended %v after its scheduled time; want within a second", e["triggerid"], lag)
+		}
+	}
+	// Each program serves its metrics: the api on its port, the others with their health.
+	for _, m := range []struct{ url, name, label string }{
+		{c.url, "jobcenter_http_requests_total", "route=/api/v1/jobs"},
+		{"http://" + trigHealth, "jobcenter_fires_total", "service=trigger"},
+		{"http://" + execHealth, "jobcenter_runs_total", "service=executor"},
+	} {
+		if v := scrape(t, m.url+"/metrics").value(m.name, m.label); v < 1 {
+			t.Errorf("%s/metrics: %s{%s} = %v, want at least 1", m.url, m.name, m.label, v)
 		}
 	}
 	for _, pr := range []*proc{api, trig, ex} {

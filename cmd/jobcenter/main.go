@@ -1,6 +1,8 @@
 // Command jobcenter runs the whole of Job Center in one process: an embedded NATS
 // server with JetStream, an embedded FerretDB on SQLite, and the api, trigger and
-// executor services. It is what `make run` starts.
+// executor services. It is what `make run` starts. The api's port answers /healthz,
+// /readyz (the broker, the store, a trigger and an executor are up) and /metrics (the
+// three services' metrics, from one registry).
 //
 // `jobcenter rebuild` instead drops the MongoDB projections under the data dir and
 // derives them again from the JetStream log, then exits (the center must be stopped).
@@ -26,6 +28,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/config"
 	"github.com/jobcenter/jobcenter/shared/embedded"
 	"github.com/jobcenter/jobcenter/shared/logging"
+	"github.com/jobcenter/jobcenter/shared/metrics"
 )
 
 func main() {
@@ -49,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	env := config.NewEnv(getenv)
 	dataDir := env.Str("JOBCENTER_DATA_DIR", "./data")
-	natsListen := env.Str("JOBCENTER_NATS_LISTEN", "127.0.0.1:4222")
+	natsListen := env.Addr("JOBCENTER_NATS_LISTEN", "127.0.0.1:4222")
 	level := env.Str("JOBCENTER_LOG_LEVEL", "info")
 	streams := bus.StreamsFromEnv(env)
 	tcfg := trigger.ConfigFromEnv(env)
@@ -85,6 +88,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	tcfg.Log = log.With().Str("service", "trigger").Logger()
 	acfg.Log = log.With().Str("service", "api").Logger()
 	ecfg.Log = log.With().Str("service", "executor").Logger()
+	// One registry for the three services: the api serves it all on its /metrics, each
+	// metric labelled with its service.
+	reg := metrics.NewRegistry()
+	tcfg.Registry, acfg.Registry, ecfg.Registry = reg, reg, reg
 
 	if rebuild {
 		trig, err := trigger.New(ctx, tcfg)

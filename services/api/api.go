@@ -13,15 +13,18 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/api/internal/access"
 	"github.com/jobcenter/jobcenter/services/api/internal/commander"
 	"github.com/jobcenter/jobcenter/services/api/internal/httpapi"
+	apimetrics "github.com/jobcenter/jobcenter/services/api/internal/metrics"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/config"
+	"github.com/jobcenter/jobcenter/shared/metrics"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
@@ -47,22 +50,26 @@ type Config struct {
 	ServiceKey string
 	// RateLimit is the requests a second each tenant may make (0: no limit).
 	RateLimit int
-	Clock     clock.Clock
-	Log       zerolog.Logger
+	// Registry receives the api's metrics and is served on GET /metrics (nil: a registry
+	// of its own, with the Go and process collectors). The all-in-one program gives its
+	// three services one registry, so the api's /metrics shows them all.
+	Registry *prometheus.Registry
+	Clock    clock.Clock
+	Log      zerolog.Logger
 }
 
 // ConfigFromEnv reads the api's settings.
 func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 	return Config{
-		HTTPAddr:      e.Str("JOBCENTER_HTTP_ADDR", ":8001"),
-		NATSURL:       e.Str("NATS_URL", "nats://127.0.0.1:4222"),
-		MongoURI:      e.Str("MONGO_URI", "mongodb://127.0.0.1:27017"),
+		HTTPAddr:      e.Addr("JOBCENTER_HTTP_ADDR", ":8001"),
+		NATSURL:       e.URLs("NATS_URL", "nats://127.0.0.1:4222", bus.URLSchemes...),
+		MongoURI:      e.URLs("MONGO_URI", "mongodb://127.0.0.1:27017", mongostore.URISchemes...),
 		MongoDB:       e.Str("JOBCENTER_MONGO_DB", "jobcenter"),
 		Streams:       streams,
 		Loc:           e.Location("JOBCENTER_TZ", "Asia/Shanghai"),
-		ApplyWait:     e.Duration("JOBCENTER_APPLY_WAIT", 2*time.Second),
-		BrokerTimeout: e.Duration("JOBCENTER_BROKER_TIMEOUT", time.Second),
-		StoreTimeout:  e.Duration("JOBCENTER_STORE_TIMEOUT", 5*time.Second),
+		ApplyWait:     e.Duration("JOBCENTER_APPLY_WAIT", 2*time.Second, 0, time.Minute),
+		BrokerTimeout: e.Duration("JOBCENTER_BROKER_TIMEOUT", time.Second, 10*time.Millisecond, time.Minute),
+		StoreTimeout:  e.Duration("JOBCENTER_STORE_TIMEOUT", 5*time.Second, 10*time.Millisecond, 5*time.Minute),
 		BodyLimit:     int64(e.Int("JOBCENTER_BODY_LIMIT", 1<<20, 1024, 64<<20)),
 		Keys:          e.Str("JOBCENTER_API_KEYS", "") + "\n" + e.File("JOBCENTER_API_KEYS_FILE"),
 		RateLimit:     e.Int("JOBCENTER_RATE_LIMIT", 1000, 0, 1_000_000),
@@ -95,6 +102,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
+	if cfg.Registry == nil {
+		cfg.Registry = metrics.NewRegistry()
+	}
+	m, err := apimetrics.New(cfg.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	nc, js, err := bus.Dial(cfg.NATSURL, "jobcenter-api", cfg.Log)
 	if err != nil {
 		return nil, err
@@ -114,7 +128,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	} else if cfg.ServiceKey != "" {
 		keys.Add(access.AnyTenant, cfg.ServiceKey)
 	}
-	cmd, err := commander.New(nc, js, store, cfg.ApplyWait, cfg.BrokerTimeout)
+	cmd, err := commander.New(nc, js, store, cfg.ApplyWait, cfg.BrokerTimeout, m)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -122,13 +136,14 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+		return nil, fmt.Errorf("JOBCENTER_HTTP_ADDR=%q: listen: %w", cfg.HTTPAddr, err)
 	}
 	s := &Service{cfg: cfg, nc: nc, js: js, store: store, cmd: cmd, ln: ln}
 	h := httpapi.New(httpapi.Deps{
 		Store: store, Commander: cmd, Loc: cfg.Loc, Clock: cfg.Clock, Ready: s.ready,
 		BodyLimit: cfg.BodyLimit, StoreTimeout: cfg.StoreTimeout, Log: cfg.Log,
 		Keys: keys, Limiter: access.NewLimiter(cfg.RateLimit), History: s.history,
+		Metrics: m, MetricsHandler: metrics.Handler(cfg.Registry),
 	})
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	return s, nil

@@ -12,14 +12,17 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
+	execmetrics "github.com/jobcenter/jobcenter/services/executor/internal/metrics"
 	"github.com/jobcenter/jobcenter/services/executor/internal/runner"
 	"github.com/jobcenter/jobcenter/services/executor/internal/sdk"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/config"
 	"github.com/jobcenter/jobcenter/shared/jobcode"
+	"github.com/jobcenter/jobcenter/shared/metrics"
 )
 
 // Consumer is the durable consumer every executor instance shares.
@@ -50,31 +53,35 @@ type Config struct {
 	// waits before another instance takes it; a live run keeps its fire with a keepalive.
 	RedeliverAfter  time.Duration
 	FlowURL, BizURL string
-	Log             zerolog.Logger
+	// Registry receives the executor's metrics (nil: a registry of its own, with the Go
+	// and process collectors); Metrics serves it.
+	Registry *prometheus.Registry
+	Log      zerolog.Logger
 }
 
 // ConfigFromEnv reads the executor's settings.
 func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 	return Config{
-		NATSURL:        e.Str("NATS_URL", "nats://127.0.0.1:4222"),
+		NATSURL:        e.URLs("NATS_URL", "nats://127.0.0.1:4222", bus.URLSchemes...),
 		Streams:        streams,
-		APIURL:         e.Str("JOBCENTER_API_URL", "http://127.0.0.1:8001"),
+		APIURL:         e.URLs("JOBCENTER_API_URL", "http://127.0.0.1:8001", "http", "https"),
 		APIKey:         e.Str("JOBCENTER_API_KEY", ""),
-		Timeout:        e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second),
+		Timeout:        e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second, 10*time.Millisecond, 24*time.Hour),
 		Concurrency:    e.Int("JOBCENTER_EXEC_CONCURRENCY", 16, 1, 4096),
-		RedeliverAfter: e.Duration("JOBCENTER_EXEC_REDELIVER_AFTER", 30*time.Second),
-		FlowURL:        e.Str("JOBCENTER_FLOW_URL", ""),
-		BizURL:         e.Str("JOBCENTER_BIZ_URL", ""),
+		RedeliverAfter: e.Duration("JOBCENTER_EXEC_REDELIVER_AFTER", 30*time.Second, time.Second, time.Hour),
+		FlowURL:        e.URLs("JOBCENTER_FLOW_URL", "", "http", "https"),
+		BizURL:         e.URLs("JOBCENTER_BIZ_URL", "", "http", "https"),
 	}
 }
 
 // Service is a running executor.
 type Service struct {
-	cfg    Config
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	runner *runner.Runner
-	ready  chan struct{}
+	cfg     Config
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	runner  *runner.Runner
+	metrics *execmetrics.Executor
+	ready   chan struct{}
 }
 
 // New connects to the broker.
@@ -85,22 +92,33 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RedeliverAfter < time.Second {
 		cfg.RedeliverAfter = 30 * time.Second
 	}
+	if cfg.Registry == nil {
+		cfg.Registry = metrics.NewRegistry()
+	}
+	m, err := execmetrics.New(cfg.Registry, metrics.Consumer{Stream: contracts.StreamRuns, Name: Consumer})
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	nc, js, err := bus.Dial(cfg.NATSURL, "jobcenter-executor", cfg.Log)
 	if err != nil {
 		return nil, err
 	}
+	m.Consumers.Watch(js)
 	hc := &http.Client{Timeout: cfg.Timeout + 5*time.Second}
 	r := &runner.Runner{
 		// A dead run's fire comes back RedeliverAfter after its last keepalive; its claim is
 		// stale well before that, while a live run's is never older than KeepAlive.
 		JS: js, NC: nc, Timeout: cfg.Timeout, KeepAlive: cfg.RedeliverAfter / 4, StaleAfter: cfg.RedeliverAfter / 2, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
-		Log: cfg.Log.With().Str("part", "runner").Logger(),
+		Metrics: m, Log: cfg.Log.With().Str("part", "runner").Logger(),
 		SDK: func(tenant string) jobcode.SDK {
 			return sdk.Client{BaseURL: cfg.APIURL, Key: cfg.APIKey, Project: tenant, User: "job-center", HTTP: hc}
 		},
 	}
-	return &Service{cfg: cfg, nc: nc, js: js, runner: r, ready: make(chan struct{})}, nil
+	return &Service{cfg: cfg, nc: nc, js: js, runner: r, metrics: m, ready: make(chan struct{})}, nil
 }
+
+// Metrics serves the registry the executor's metrics are in, for GET /metrics.
+func (s *Service) Metrics() http.Handler { return metrics.Handler(s.cfg.Registry) }
 
 // buckets provisions the claims and slots buckets and hands them to the runner.
 func (s *Service) buckets(ctx context.Context) error {
@@ -171,7 +189,7 @@ func (s *Service) Run(ctx context.Context) error {
 					_ = msg.Nak()
 					continue
 				}
-				bus.Settle(s.nc, Consumer, msg, handle(ctx, msg), s.cfg.Log)
+				s.metrics.Consumers.Settled(Consumer, msg, bus.Settle(s.nc, Consumer, msg, handle(ctx, msg), s.cfg.Log))
 			}
 		}()
 	}

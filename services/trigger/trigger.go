@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
@@ -20,10 +22,12 @@ import (
 	"github.com/jobcenter/jobcenter/services/trigger/internal/firing"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/journal"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/lease"
+	trigmetrics "github.com/jobcenter/jobcenter/services/trigger/internal/metrics"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/scheduler"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/config"
+	"github.com/jobcenter/jobcenter/shared/metrics"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
@@ -55,22 +59,25 @@ type Config struct {
 	LeaseTTL time.Duration
 	// InstanceID names this instance in the lease.
 	InstanceID string
-	Clock      clock.Clock
-	Log        zerolog.Logger
+	// Registry receives the trigger's metrics (nil: a registry of its own, with the Go and
+	// process collectors); Metrics serves it.
+	Registry *prometheus.Registry
+	Clock    clock.Clock
+	Log      zerolog.Logger
 }
 
 // ConfigFromEnv reads the settings shared by every service and the trigger's own.
 func ConfigFromEnv(e *config.Env) Config {
 	return Config{
-		NATSURL:       e.Str("NATS_URL", "nats://127.0.0.1:4222"),
-		MongoURI:      e.Str("MONGO_URI", "mongodb://127.0.0.1:27017"),
+		NATSURL:       e.URLs("NATS_URL", "nats://127.0.0.1:4222", bus.URLSchemes...),
+		MongoURI:      e.URLs("MONGO_URI", "mongodb://127.0.0.1:27017", mongostore.URISchemes...),
 		MongoDB:       e.Str("JOBCENTER_MONGO_DB", "jobcenter"),
 		Streams:       bus.StreamsFromEnv(e),
-		ExecTimeout:   e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second),
+		ExecTimeout:   e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second, 10*time.Millisecond, 24*time.Hour),
 		MaxCatchUp:    e.Int("JOBCENTER_MAX_CATCHUP", 100, 1, 100000),
-		FlushInterval: e.Duration("JOBCENTER_FLUSH_INTERVAL", 200*time.Millisecond),
-		StoreTimeout:  e.Duration("JOBCENTER_STORE_TIMEOUT", 5*time.Second),
-		LeaseTTL:      e.Duration("JOBCENTER_LEASE_TTL", 5*time.Second),
+		FlushInterval: e.Duration("JOBCENTER_FLUSH_INTERVAL", 200*time.Millisecond, time.Millisecond, time.Minute),
+		StoreTimeout:  e.Duration("JOBCENTER_STORE_TIMEOUT", 5*time.Second, 10*time.Millisecond, 5*time.Minute),
+		LeaseTTL:      e.Duration("JOBCENTER_LEASE_TTL", 5*time.Second, time.Second, 5*time.Minute),
 		InstanceID:    e.Str("JOBCENTER_INSTANCE_ID", defaultInstanceID()),
 	}
 }
@@ -82,11 +89,12 @@ func defaultInstanceID() string {
 
 // Service is a running trigger.
 type Service struct {
-	cfg   Config
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	store *mongostore.Store
-	ready chan struct{}
+	cfg     Config
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	store   *mongostore.Store
+	metrics *trigmetrics.Trigger
+	ready   chan struct{}
 }
 
 // term is one stretch of being the active instance: a scheduler loaded afresh from the
@@ -101,10 +109,20 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
+	if cfg.Registry == nil {
+		cfg.Registry = metrics.NewRegistry()
+	}
+	m, err := trigmetrics.New(cfg.Registry,
+		metrics.Consumer{Stream: contracts.StreamCommands, Name: CommandsConsumer},
+		metrics.Consumer{Stream: contracts.StreamRuns, Name: journal.Consumer})
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	nc, js, err := bus.Dial(cfg.NATSURL, "jobcenter-trigger", cfg.Log)
 	if err != nil {
 		return nil, err
 	}
+	m.Consumers.Watch(js)
 	store, err := mongostore.Open(ctx, cfg.MongoURI, cfg.MongoDB, cfg.StoreTimeout)
 	if err != nil {
 		nc.Close()
@@ -116,17 +134,21 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.InstanceID == "" {
 		cfg.InstanceID = defaultInstanceID()
 	}
-	return &Service{cfg: cfg, nc: nc, js: js, store: store, ready: make(chan struct{})}, nil
+	return &Service{cfg: cfg, nc: nc, js: js, store: store, metrics: m, ready: make(chan struct{})}, nil
 }
 
+// Metrics serves the registry the trigger's metrics are in, for GET /metrics.
+func (s *Service) Metrics() http.Handler { return metrics.Handler(s.cfg.Registry) }
+
 func (s *Service) newTerm() *term {
-	t := &term{pub: firing.New(s.js, s.cfg.Log.With().Str("part", "publisher").Logger())}
+	t := &term{pub: firing.New(s.js, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "publisher").Logger())}
 	t.sched = scheduler.New(scheduler.Config{
 		Clock:       s.cfg.Clock,
 		Publisher:   t.pub,
 		Finisher:    commands.Finisher{JS: s.js, Clock: s.cfg.Clock, Log: s.cfg.Log},
 		Policy:      scheduler.Policy{MaxCatchUp: s.cfg.MaxCatchUp},
 		ExecTimeout: s.cfg.ExecTimeout,
+		Metrics:     s.metrics,
 		Log:         s.cfg.Log.With().Str("part", "scheduler").Logger(),
 	})
 	return t
@@ -181,6 +203,8 @@ func (s *Service) Run(ctx context.Context) error {
 // lead is one active term: it loads the jobs, then applies commands, fires jobs and
 // writes the journal until ctx ends; on the way out it saves the fire progress.
 func (s *Service) lead(ctx context.Context) error {
+	s.metrics.Active(true)
+	defer func() { s.metrics.Active(false); s.metrics.Jobs(0, 0) }()
 	t := s.newTerm()
 	if err := s.start(ctx, t); err != nil {
 		return err
@@ -205,8 +229,9 @@ func (s *Service) lead(ctx context.Context) error {
 		return fmt.Errorf("journal consumer: %w", err)
 	}
 	proc := &commands.Processor{Store: s.store, JS: s.js, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
-		Log: s.cfg.Log.With().Str("part", "commands").Logger()}
-	proj := &journal.Projector{Store: s.store, NC: s.nc, Log: s.cfg.Log.With().Str("part", "journal").Logger()}
+		Metrics: s.metrics, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
+	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled,
+		Log: s.cfg.Log.With().Str("part", "journal").Logger()}
 
 	// The publisher outlives the loops that feed it, so that it can drain at the end.
 	pubCtx, stopPub := context.WithCancel(context.WithoutCancel(ctx))
@@ -226,7 +251,7 @@ func (s *Service) lead(ctx context.Context) error {
 	// give the lease to one that can.
 	failed := make(chan error, 1)
 	run(func(c context.Context) {
-		if err := bus.Consume(c, s.nc, cmds, CommandsConsumer, proc.Handle, proc.Log); err != nil {
+		if err := bus.Consume(c, s.nc, cmds, CommandsConsumer, proc.Handle, s.metrics.Consumers.Settled, proc.Log); err != nil {
 			failed <- err
 		}
 	})

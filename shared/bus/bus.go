@@ -20,6 +20,9 @@ import (
 	"github.com/jobcenter/jobcenter/shared/config"
 )
 
+// URLSchemes are the schemes a NATS_URL may use.
+var URLSchemes = []string{"nats", "tls", "ws", "wss"}
+
 // Connect dials NATS and keeps reconnecting for ever: a service outlives broker outages.
 func Connect(url, name string, log zerolog.Logger) (*nats.Conn, error) {
 	nc, err := nats.Connect(url,
@@ -71,8 +74,8 @@ type StreamsConfig struct {
 func StreamsFromEnv(e *config.Env) StreamsConfig {
 	return StreamsConfig{
 		Replicas:   e.Int("JOBCENTER_STREAM_REPLICAS", 1, 1, 5),
-		Duplicates: e.Duration("JOBCENTER_DUPLICATE_WINDOW", 2*time.Minute),
-		RunsMaxAge: e.Duration("JOBCENTER_RUNS_MAX_AGE", 30*24*time.Hour),
+		Duplicates: e.Duration("JOBCENTER_DUPLICATE_WINDOW", 2*time.Minute, time.Second, 7*24*time.Hour),
+		RunsMaxAge: e.Duration("JOBCENTER_RUNS_MAX_AGE", 30*24*time.Hour, time.Hour, 100*365*24*time.Hour),
 	}
 }
 
@@ -91,7 +94,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, c StreamsConfig) err
 		s.Replicas = c.Replicas
 		s.Duplicates = c.Duplicates
 		if err := ensureStream(ctx, js, s); err != nil {
-			return fmt.Errorf("provision stream %s: %w", s.Name, err)
+			return fmt.Errorf("provision stream %s (is NATS_URL reachable, with JetStream on?): %w", s.Name, err)
 		}
 	}
 	return nil
@@ -149,19 +152,51 @@ func IsPoison(err error) bool { return errors.As(err, new(poison)) }
 // Handler processes one message.
 type Handler func(ctx context.Context, msg jetstream.Msg) error
 
-// Settle acks, dead-letters or naks msg according to err, the outcome of its handler.
-func Settle(nc *nats.Conn, consumer string, msg jetstream.Msg, err error, log zerolog.Logger) {
+// Outcome is what Settle did with a message.
+type Outcome int
+
+// Settle's outcomes.
+const (
+	// Acked: the handler succeeded.
+	Acked Outcome = iota
+	// Retried: the handler failed; the message comes again later.
+	Retried
+	// DeadLettered: the message was poison, set aside on the dead-letter subject.
+	DeadLettered
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Acked:
+		return "acked"
+	case Retried:
+		return "retried"
+	case DeadLettered:
+		return "dead_lettered"
+	}
+	return "unknown"
+}
+
+// Observer is told how a consumer's message was settled (for metrics); nil: no one is.
+type Observer func(consumer string, msg jetstream.Msg, o Outcome)
+
+// Settle acks, dead-letters or naks msg according to err, the outcome of its handler,
+// and reports which it did.
+func Settle(nc *nats.Conn, consumer string, msg jetstream.Msg, err error, log zerolog.Logger) Outcome {
 	switch {
 	case err == nil:
 		if aerr := msg.Ack(); aerr != nil {
 			log.Warn().Err(aerr).Str("subject", msg.Subject()).Msg("ack failed; the message will be redelivered")
 		}
+		return Acked
 	case IsPoison(err):
 		DeadLetter(nc, consumer, msg, err, log)
 		_ = msg.Term()
+		return DeadLettered
 	default:
 		log.Warn().Err(err).Str("subject", msg.Subject()).Msg("handler failed; retrying later")
 		_ = msg.NakWithDelay(time.Second)
+		return Retried
 	}
 }
 
@@ -193,8 +228,9 @@ func Safe(h Handler) Handler {
 	}
 }
 
-// Consume runs h on every message of cons, one at a time, until ctx ends.
-func Consume(ctx context.Context, nc *nats.Conn, cons jetstream.Consumer, name string, h Handler, log zerolog.Logger) error {
+// Consume runs h on every message of cons, one at a time, until ctx ends, telling obs
+// (if not nil) how each was settled.
+func Consume(ctx context.Context, nc *nats.Conn, cons jetstream.Consumer, name string, h Handler, obs Observer, log zerolog.Logger) error {
 	it, err := cons.Messages(jetstream.PullMaxMessages(64))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", name, err)
@@ -213,6 +249,9 @@ func Consume(ctx context.Context, nc *nats.Conn, cons jetstream.Consumer, name s
 			log.Warn().Err(err).Str("consumer", name).Msg("consumer pull failed")
 			continue
 		}
-		Settle(nc, name, msg, safe(ctx, msg), log)
+		o := Settle(nc, name, msg, safe(ctx, msg), log)
+		if obs != nil {
+			obs(name, msg, o)
+		}
 	}
 }

@@ -5,7 +5,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,18 +32,59 @@ func (e *Env) Str(key, def string) string {
 	return def
 }
 
-// Duration returns a Go duration ("30s", "250ms"), or def.
-func (e *Env) Duration(key string, def time.Duration) time.Duration {
+// Duration returns a Go duration ("30s", "250ms") within [lo, hi], or def.
+func (e *Env) Duration(key string, def, lo, hi time.Duration) time.Duration {
 	v := e.Str(key, "")
 	if v == "" {
 		return def
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		e.errs = append(e.errs, fmt.Errorf("%s=%q: want a duration such as 30s or 250ms", key, v))
+	if err != nil || d < lo || d > hi {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want a duration from %v to %v, such as %v", key, v, lo, hi, def))
 		return def
 	}
 	return d
+}
+
+// Addr returns a listen address, host:port (the host may be empty, the port 0), or def.
+func (e *Env) Addr(key, def string) string {
+	v := e.Str(key, def)
+	host, port, err := net.SplitHostPort(v)
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || n < 0 || n > 65535 || strings.ContainsAny(host, " /") {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want a listen address host:port, such as %s", key, v, def))
+		return def
+	}
+	return v
+}
+
+// URLs returns one URL, or a comma-separated list of them, each with one of the schemes
+// and a host; def when unset (def may be "": not set).
+func (e *Env) URLs(key, def string, schemes ...string) string {
+	v := e.Str(key, def)
+	if v == "" {
+		return v
+	}
+	for _, one := range strings.Split(v, ",") {
+		u, err := url.Parse(strings.TrimSpace(one))
+		if err != nil || u.Host == "" || !slices.Contains(schemes, u.Scheme) {
+			e.errs = append(e.errs, fmt.Errorf("%s: %q is not a URL of scheme %s with a host", key, redact(one), strings.Join(schemes, ", ")))
+			return def
+		}
+	}
+	return v
+}
+
+// redact hides a password in a URL that failed to parse, so it is not logged.
+func redact(s string) string {
+	scheme, rest, ok := strings.Cut(strings.TrimSpace(s), "://")
+	if !ok {
+		return s
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		return scheme + "://***@" + rest[at+1:]
+	}
+	return s
 }
 
 // Int returns a whole number within [lo, hi], or def.

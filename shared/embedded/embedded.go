@@ -32,7 +32,7 @@ func StartNATS(listen, dir string) (*server.Server, error) {
 		port = server.RANDOM_PORT
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("nats store dir: %w", err)
+		return nil, fmt.Errorf("nats store dir (JOBCENTER_DATA_DIR): %w", err)
 	}
 	s, err := server.NewServer(&server.Options{
 		ServerName: "jobcenter-embedded",

@@ -1,5 +1,6 @@
-// Package health serves /healthz (the process is alive) and /readyz (it is started and
-// its broker and store answer) for services that have no HTTP face of their own.
+// Package health serves /healthz (the process is alive), /readyz (it is started and its
+// broker and store answer) and /metrics (Prometheus) for services that have no HTTP face
+// of their own.
 package health
 
 import (
@@ -13,9 +14,13 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Serve listens on addr in the background until the returned server is closed.
-func Serve(addr string, started <-chan struct{}, check func(context.Context) error, log zerolog.Logger) (*http.Server, error) {
+// Serve listens on addr in the background until the returned server is closed. metrics,
+// when not nil, answers GET /metrics.
+func Serve(addr string, started <-chan struct{}, check func(context.Context) error, metrics http.Handler, log zerolog.Logger) (*http.Server, error) {
 	mux := http.NewServeMux()
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		write(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -36,7 +41,7 @@ func Serve(addr string, started <-chan struct{}, check func(context.Context) err
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("health listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("JOBCENTER_HEALTH_ADDR=%q: listen: %w", addr, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {

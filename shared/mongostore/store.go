@@ -40,6 +40,9 @@ type Store struct {
 	jobWrites sync.Mutex
 }
 
+// URISchemes are the schemes a MONGO_URI may use.
+var URISchemes = []string{"mongodb", "mongodb+srv"}
+
 // Open connects to uri and uses database name. An operation may take up to timeout, but
 // finding no server fails within a second, so that the api answers 503 instead of hanging.
 func Open(ctx context.Context, uri, name string, timeout time.Duration) (*Store, error) {
@@ -50,7 +53,7 @@ func Open(ctx context.Context, uri, name string, timeout time.Duration) (*Store,
 		SetTimeout(timeout)
 	c, err := mongo.Connect(opts)
 	if err != nil {
-		return nil, fmt.Errorf("connect to mongodb: %w", err)
+		return nil, fmt.Errorf("connect to mongodb (MONGO_URI): %w", err)
 	}
 	s := &Store{client: c, db: c.Database(name)}
 	return s, nil

@@ -26,6 +26,12 @@ import (
 // ErrUnavailable: the broker did not store the command in time.
 var ErrUnavailable = errors.New("broker unavailable")
 
+// Recorder counts the commands stored in JetStream; answered is false when the
+// trigger's outcome did not come in time.
+type Recorder interface {
+	Accepted(cmdType string, answered bool)
+}
+
 // Commander sends commands and collects outcomes.
 type Commander struct {
 	js    jetstream.JetStream
@@ -36,15 +42,16 @@ type Commander struct {
 	applyWait time.Duration
 	// brokerTimeout bounds the publish.
 	brokerTimeout time.Duration
+	rec           Recorder
 
 	mu      sync.Mutex
 	waiters map[string]chan []byte
 	sub     *nats.Subscription
 }
 
-// New subscribes the api's private inbox.
-func New(nc *nats.Conn, js jetstream.JetStream, store *mongostore.Store, applyWait, brokerTimeout time.Duration) (*Commander, error) {
-	c := &Commander{js: js, nc: nc, store: store, applyWait: applyWait, brokerTimeout: brokerTimeout,
+// New subscribes the api's private inbox; rec (nil: none) counts the commands.
+func New(nc *nats.Conn, js jetstream.JetStream, store *mongostore.Store, applyWait, brokerTimeout time.Duration, rec Recorder) (*Commander, error) {
+	c := &Commander{js: js, nc: nc, store: store, applyWait: applyWait, brokerTimeout: brokerTimeout, rec: rec,
 		inbox: nats.NewInbox(), waiters: make(map[string]chan []byte)}
 	sub, err := nc.Subscribe(c.inbox+".*", c.deliver)
 	if err != nil {
@@ -100,14 +107,19 @@ func (c *Commander) Send(ctx context.Context, cmd contracts.Command) (Result, er
 	if ack.Duplicate {
 		return c.kept(ctx, cmd.ID, wait.C)
 	}
+	var outcome []byte
 	select {
-	case data := <-ch:
-		return decode(data)
+	case outcome = <-ch:
 	case <-wait.C:
-		return Result{}, nil
 	case <-ctx.Done():
+	}
+	if c.rec != nil {
+		c.rec.Accepted(cmd.Type, outcome != nil)
+	}
+	if outcome == nil {
 		return Result{}, nil
 	}
+	return decode(outcome)
 }
 
 // kept polls for the outcome of a command stored before.

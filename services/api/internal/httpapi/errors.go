@@ -81,7 +81,7 @@ func errorHandler(log zerolog.Logger) echo.HTTPErrorHandler {
 		}
 		ae := toAPIError(err)
 		if ae.Status >= 500 {
-			log.Error().Err(err).Str("path", c.Path()).Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("request failed")
+			requestFields(log.Error().Err(err), c).Str("method", c.Request().Method).Str("route", c.Path()).Msg("request failed")
 		}
 		if strings.HasPrefix(c.Request().URL.Path, "/task/quartz/") {
 			// The Quartz API's own style.

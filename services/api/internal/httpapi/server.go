@@ -42,7 +42,16 @@ type Deps struct {
 	Limiter *access.Limiter
 	// History reads a job's lifecycle events, oldest first.
 	History func(ctx context.Context, tenant, jobID string) ([]contracts.LifecycleEvent, error)
-	Log     zerolog.Logger
+	// Metrics counts the answered requests (nil: none); MetricsHandler, when set, answers
+	// GET /metrics, which like /healthz needs no key.
+	Metrics        Recorder
+	MetricsHandler http.Handler
+	Log            zerolog.Logger
+}
+
+// Recorder counts answered requests by route pattern ("" when no route matched).
+type Recorder interface {
+	Request(method, route string, status int, took time.Duration)
 }
 
 // New returns the HTTP handler.
@@ -56,13 +65,21 @@ func New(d Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Log)
+	routes := map[string]bool{}
 	e.Use(middleware.RequestID())
+	// Outside Recover, so that a request that panicked is logged and counted as its 500.
+	e.Use(accessLog(d.Log, d.Metrics, routes))
 	e.Use(middleware.Recover())
-	e.Use(accessLog(d.Log))
 
 	h := &handlers{d: d}
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", h.readyz)
+	e.GET("/openapi.json", func(c echo.Context) error {
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, contracts.OpenAPI)
+	})
+	if d.MetricsHandler != nil {
+		e.GET("/metrics", echo.WrapHandler(d.MetricsHandler))
+	}
 
 	g := e.Group("/api/v1/jobs", h.guard("X-Project-Id"))
 	g.POST("", h.addJob)
@@ -80,6 +97,11 @@ func New(d Deps) *echo.Echo {
 	q := e.Group("/task/quartz", h.guard("tecode"))
 	q.POST("/queryjobstatus", h.queryJobStatus)
 	q.POST("/bizcronjob", h.bizCronJob)
+	for _, r := range e.Routes() {
+		if r.Method != echo.RouteNotFound {
+			routes[r.Path] = true
+		}
+	}
 	return e
 }
 
@@ -165,7 +187,9 @@ func checkHeader(name, v string, required bool) error {
 	return nil
 }
 
-func accessLog(log zerolog.Logger) echo.MiddlewareFunc {
+// accessLog logs each request at debug level and counts it with rec (when not nil) by
+// its route pattern: one of routes, else "" (no route matched), never the raw path.
+func accessLog(log zerolog.Logger, rec Recorder, routes map[string]bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -173,11 +197,53 @@ func accessLog(log zerolog.Logger) echo.MiddlewareFunc {
 			if err != nil {
 				c.Error(err)
 			}
-			req := c.Request()
-			log.Debug().Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).
-				Str("method", req.Method).Str("route", c.Path()).Int("status", c.Response().Status).
-				Str("tenant", req.Header.Get("X-Project-Id")).Dur("took", time.Since(start)).Msg("http")
+			took := time.Since(start)
+			req, resp := c.Request(), c.Response()
+			route := c.Path()
+			if !routes[route] {
+				route = ""
+			}
+			if rec != nil {
+				rec.Request(req.Method, route, resp.Status, took)
+			}
+			if ev := log.Debug(); ev.Enabled() {
+				requestFields(ev, c).Str("method", req.Method).Str("route", route).Int("status", resp.Status).
+					Dur("took", took).Msg("http")
+			}
 			return nil
 		}
 	}
+}
+
+// requestFields adds what identifies a request to a log line: its request id, its
+// tenant, and the job and fire it concerns, when it names them.
+func requestFields(ev *zerolog.Event, c echo.Context) *zerolog.Event {
+	resp := c.Response().Header()
+	ev = ev.Str("request_id", resp.Get(echo.HeaderXRequestID))
+	if t := requestTenant(c); t != "" {
+		ev = ev.Str("tenant", t)
+	}
+	if id := c.Param("id"); id != "" {
+		ev = ev.Str("job_id", id)
+	}
+	if f := resp.Get("X-Fire-Id"); f != "" {
+		ev = ev.Str("fire_id", f)
+	}
+	return ev
+}
+
+// requestTenant is the tenant the guard admitted, else the one the request names (at
+// most 128 bytes of it).
+func requestTenant(c echo.Context) string {
+	if t, ok := c.Get(tenantKey).(string); ok {
+		return t
+	}
+	t := c.Request().Header.Get("X-Project-Id")
+	if t == "" {
+		t = c.Request().Header.Get("tecode")
+	}
+	if len(t) > 128 {
+		t = t[:128]
+	}
+	return t
 }

@@ -31,7 +31,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	env.Require("NATS_URL")
 	cfg := executor.ConfigFromEnv(env, bus.StreamsFromEnv(env))
 	level := env.Str("JOBCENTER_LOG_LEVEL", "info")
-	healthAddr := env.Str("JOBCENTER_HEALTH_ADDR", ":8003")
+	healthAddr := env.Addr("JOBCENTER_HEALTH_ADDR", ":8003")
 	if err := env.Err(); err != nil {
 		return fmt.Errorf("bad settings:\n%w", err)
 	}
@@ -44,7 +44,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	hs, err := health.Serve(healthAddr, svc.Ready(), svc.Check, log)
+	hs, err := health.Serve(healthAddr, svc.Ready(), svc.Check, svc.Metrics(), log)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,17 @@ const MaxDetail = 16 << 10
 // SDKFactory gives the sdk_* calls of a run, bound to the run's project.
 type SDKFactory func(tenant string) jobcode.SDK
 
+// Metrics counts runs.
+type Metrics interface {
+	// Running: a run begins; over is called when it is over, whatever became of it.
+	Running() (over func())
+	// Ran: a run of target ("code", "flow" or "biz") ended with status (success,
+	// failure or skipped) and its end is stored, took after it began.
+	Ran(target, status string, took time.Duration)
+	// Interrupted: a run cut off by its executor's end was journaled as failed.
+	Interrupted()
+}
+
 // Runner executes fires.
 type Runner struct {
 	JS  jetstream.JetStream
@@ -60,7 +71,9 @@ type Runner struct {
 	// used instead of NATS request/reply.
 	FlowURL, BizURL string
 	HTTP            *http.Client
-	Log             zerolog.Logger
+	// Metrics, when not nil, counts the runs.
+	Metrics Metrics
+	Log     zerolog.Logger
 }
 
 // errRunElsewhere naks a copy of a fire whose run goes on in another executor.
@@ -98,13 +111,16 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
 		Status: contracts.RunRunning, DynamicID: newID(), StartedAt: time.Now().UTC(),
 	}
-	slot, release, busy, err := r.takeSlot(work, f, ev.DynamicID)
+	slot, release, busy, err := r.takeSlot(work, f, ev.DynamicID+" "+key)
 	if err != nil {
 		// Give the claim back, so that the redelivery runs the fire.
 		_ = r.Claims.Delete(work, key)
 		return err
 	}
 	defer release()
+	if r.Metrics != nil {
+		defer r.Metrics.Running()()
+	}
 	// The claim names the slot, so that whoever settles this fire if this executor dies
 	// frees the slot at once; rewritten with each keepalive, it also shows the run alive.
 	claim := []byte(claimRunning + " " + cmp.Or(slot, "-") + " " + ev.DynamicID)
@@ -130,8 +146,24 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if _, err := r.Claims.Put(work, key, []byte(claimDone)); err != nil {
 		log.Warn().Err(err).Msg("claim not marked done; a redelivered copy will find the run's end already reported")
 	}
+	if r.Metrics != nil {
+		r.Metrics.Ran(targetKind(f.Target), ev.Status, end.Sub(ev.StartedAt))
+	}
 	log.Debug().Str("status", ev.Status).Int("attempts", ev.Attempts).Dur("took", end.Sub(ev.StartedAt)).Msg("run finished")
 	return nil
+}
+
+// targetKind names what a fire runs, for metrics.
+func targetKind(t contracts.Target) string {
+	switch {
+	case t.Code != "":
+		return "code"
+	case t.FlowID != "":
+		return "flow"
+	case t.BizCode != "":
+		return "biz"
+	}
+	return "none"
 }
 
 // reportFinal stores the run's end, trying for a while: given up, the redelivered fire
@@ -144,7 +176,7 @@ func (r *Runner) reportFinal(ctx, work context.Context, ev contracts.RunEvent) e
 		if err == nil || time.Now().After(deadline) {
 			return err
 		}
-		r.Log.Warn().Err(err).Str("fire_id", ev.FireID).Msg("final report not stored; retrying")
+		r.Log.Warn().Err(err).Str("tenant", ev.Tenant).Str("job_id", ev.JobID).Str("fire_id", ev.FireID).Msg("final report not stored; retrying")
 		if !clock.Sleep(ctx, wait) {
 			return err
 		}
@@ -220,33 +252,47 @@ func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log 
 	if _, err := r.Claims.Put(ctx, key, []byte(claimDone)); err != nil {
 		return fmt.Errorf("mark claim done: %w", err)
 	}
+	if r.Metrics != nil {
+		r.Metrics.Interrupted()
+	}
 	log.Warn().Msg("run was interrupted by its executor's end; journaled as failed")
 	return nil
 }
 
 // freeSlot frees a dead run's slot, if that run still holds it.
-func (r *Runner) freeSlot(ctx context.Context, slot, holder string) {
+func (r *Runner) freeSlot(ctx context.Context, slot, runID string) {
 	e, err := r.Slots.Get(ctx, slot)
-	if err != nil || string(e.Value()) != holder {
+	if err != nil || slotRun(e.Value()) != runID {
 		return
 	}
 	_ = r.Slots.Delete(ctx, slot, jetstream.LastRevision(e.Revision()))
 }
 
+// A slot's value is "<run id> <claim key>": the run holding it, and the claim of the
+// fire it runs, which shows whether that run is still alive.
+func slotRun(v []byte) string   { run, _, _ := strings.Cut(string(v), " "); return run }
+func slotClaim(v []byte) string { _, claim, _ := strings.Cut(string(v), " "); return claim }
+
 // takeSlot takes one of the job's max_instances run slots and names it; busy is true
-// when all are taken. A slot outlives a dead executor at most by its TTL (the longest
-// the run could take), and usually only until its fire is redelivered and settled.
+// when all are taken by live runs. A slot whose run is over or dead — its claim done, or
+// not refreshed for StaleAfter, as when its executor was killed — is taken over, so a
+// killed run blocks its job for StaleAfter at most; its TTL (the longest the run could
+// take) is only the last resort.
 func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) (slot string, release func(), busy bool, err error) {
 	n := max(f.MaxInstances, 1)
 	timeout := max(time.Duration(f.TimeoutMs)*time.Millisecond, r.Timeout)
 	ttl := time.Duration(f.Retries+1)*timeout + time.Duration(f.RetryBackoffMs)*time.Millisecond<<min(f.Retries, 12) + time.Minute
 	for i := 1; i <= n; i++ {
 		k := contracts.Token(f.JobID) + "." + strconv.Itoa(i)
-		_, err := r.Slots.Create(ctx, k, []byte(holder), jetstream.KeyTTL(ttl))
+		rev, err := r.Slots.Create(ctx, k, []byte(holder), jetstream.KeyTTL(ttl))
+		if errors.Is(err, jetstream.ErrKeyExists) && r.takeOver(ctx, k) {
+			rev, err = r.Slots.Create(ctx, k, []byte(holder), jetstream.KeyTTL(ttl))
+		}
 		if err == nil {
 			return k, func() {
-				if err := r.Slots.Delete(context.Background(), k); err != nil {
-					r.Log.Warn().Err(err).Str("job_id", f.JobID).Msg("slot not released; it frees itself at its TTL")
+				// Only our own: a slot taken over after our claim was marked done is not.
+				if err := r.Slots.Delete(context.Background(), k, jetstream.LastRevision(rev)); err != nil && !wrongRevision(err) {
+					r.Log.Warn().Err(err).Str("tenant", f.Tenant).Str("job_id", f.JobID).Str("fire_id", f.FireID).Msg("slot not released; it frees itself at its TTL")
 				}
 			}, false, nil
 		}
@@ -255,6 +301,40 @@ func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) 
 		}
 	}
 	return "", func() {}, true, nil
+}
+
+// takeOver frees slot k if the run holding it is over or dead, and reports whether the
+// slot is free now.
+func (r *Runner) takeOver(ctx context.Context, k string) bool {
+	e, err := r.Slots.Get(ctx, k)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return true
+	}
+	if err != nil {
+		return false
+	}
+	claimKey := slotClaim(e.Value())
+	if claimKey == "" {
+		return false // held by an executor that predates named claims: wait for its TTL
+	}
+	c, err := r.Claims.Get(ctx, claimKey)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+	case err != nil:
+		return false
+	case string(c.Value()) == claimDone:
+	case time.Since(c.Created()) < r.StaleAfter:
+		return false // alive: its claim was refreshed lately
+	}
+	err = r.Slots.Delete(ctx, k, jetstream.LastRevision(e.Revision()))
+	return err == nil || wrongRevision(err) // someone else freed it first: try anyway
+}
+
+// wrongRevision: a conditional write lost to another writer.
+func wrongRevision(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
 // keepWorking tells the broker the fire is in hand, and refreshes its claim, until stop.
@@ -377,7 +457,7 @@ func (r *Runner) post(ctx context.Context, target string, body []byte) ([]byte, 
 	}
 	if len(bytes.TrimSpace(data)) > 0 && !json.Valid(data) {
 		// A plain 2xx body is a success with that output.
-		return json.Marshal(contracts.FlowReply{OK: true, Output: string(data)})
+		return json.Marshal(contracts.FlowReply{V: contracts.Version, OK: true, Output: string(data)})
 	}
 	return data, nil
 }

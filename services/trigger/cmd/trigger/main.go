@@ -37,7 +37,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	env.Require("MONGO_URI")
 	cfg := trigger.ConfigFromEnv(env)
 	level := env.Str("JOBCENTER_LOG_LEVEL", "info")
-	healthAddr := env.Str("JOBCENTER_HEALTH_ADDR", ":8002")
+	healthAddr := env.Addr("JOBCENTER_HEALTH_ADDR", ":8002")
 	if err := env.Err(); err != nil {
 		return fmt.Errorf("bad settings:\n%w", err)
 	}
@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		log.Info().Int("events", st.Events).Int("jobs", st.Jobs).Int("fires", st.Fires).Int("run_reports", st.RunReports).Msg("projections rebuilt from the log")
 		return nil
 	}
-	hs, err := health.Serve(healthAddr, svc.Ready(), svc.Check, log)
+	hs, err := health.Serve(healthAddr, svc.Ready(), svc.Check, svc.Metrics(), log)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,12 @@ type Fires interface {
 	PublishNow(ctx context.Context, f contracts.Fire) (seq int64, err error)
 }
 
+// Metrics counts the commands decided, lag after their acceptance by the api.
+type Metrics interface {
+	Applied(cmdType string, lag time.Duration)
+	Rejected(cmdType, reason string, lag time.Duration)
+}
+
 // Processor applies commands.
 type Processor struct {
 	Store *mongostore.Store
@@ -43,7 +49,9 @@ type Processor struct {
 	Sched Scheduler
 	Fires Fires
 	Clock clock.Clock
-	Log   zerolog.Logger
+	// Metrics, when not nil, counts the commands applied and rejected.
+	Metrics Metrics
+	Log     zerolog.Logger
 }
 
 // Handle applies one command message. Malformed commands are poison; store or broker
@@ -80,10 +88,24 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 			return err
 		}
 	}
+	lag := time.Duration(0)
+	if !c.At.IsZero() {
+		lag = p.Clock.Now().Sub(c.At)
+	}
 	if out.Error != nil {
+		if p.Metrics != nil {
+			p.Metrics.Rejected(c.Type, out.Error.Code, lag)
+		}
 		log.Info().Str("code", out.Error.Code).Str("reason", out.Error.Message).Msg("command rejected")
 	} else {
-		log.Debug().Msg("command applied")
+		if p.Metrics != nil {
+			p.Metrics.Applied(c.Type, lag)
+		}
+		ev := log.Debug().Dur("lag", lag)
+		if out.FireID != "" {
+			ev = ev.Str("fire_id", out.FireID)
+		}
+		ev.Msg("command applied")
 	}
 	p.reply(c.ReplyTo, data)
 	return nil
@@ -246,6 +268,6 @@ func (f Finisher) Finish(j job.Job) {
 	// Asynchronous: the scheduler loop calls this and must not wait on the broker; a lost
 	// finish is re-issued when the scheduler next loads the job.
 	if _, err := f.JS.PublishAsync(contracts.CommandSubject(c.Tenant), data, jetstream.WithMsgID(c.ID)); err != nil {
-		f.Log.Warn().Err(err).Str("job_id", j.ID).Msg("finish command not published")
+		f.Log.Warn().Err(err).Str("tenant", j.Tenant).Str("job_id", j.ID).Msg("finish command not published")
 	}
 }

@@ -18,9 +18,16 @@ import (
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
+// Metrics counts the fires stored, lateness after their scheduled instant.
+type Metrics interface {
+	Stored(f contracts.Fire, lateness time.Duration)
+}
+
 // Publisher is the scheduler's way to the broker.
 type Publisher struct {
 	js      jetstream.JetStream
+	clock   clock.Clock
+	metrics Metrics
 	log     zerolog.Logger
 	in      chan contracts.Fire
 	pending chan inflight
@@ -46,10 +53,15 @@ type inflight struct {
 	ack  jetstream.PubAckFuture
 }
 
-// New returns a publisher; Run it.
-func New(js jetstream.JetStream, log zerolog.Logger) *Publisher {
+// New returns a publisher; Run it. m (nil: none) counts the fires stored, as of clk.
+func New(js jetstream.JetStream, clk clock.Clock, m Metrics, log zerolog.Logger) *Publisher {
+	if clk == nil {
+		clk = clock.Real{}
+	}
 	return &Publisher{
 		js:       js,
+		clock:    clk,
+		metrics:  m,
 		log:      log,
 		in:       make(chan contracts.Fire, 1<<16),
 		pending:  make(chan inflight, 1<<16),
@@ -96,6 +108,8 @@ func (p *Publisher) PublishNow(ctx context.Context, f contracts.Fire) (seq int64
 			return 0, err
 		}
 		f = was
+	} else {
+		p.noteStored(f)
 	}
 	p.record(f, ack.Sequence)
 	return f.Seq, nil
@@ -157,7 +171,7 @@ func (p *Publisher) send(ctx context.Context, f contracts.Fire) bool {
 		p.mu.Lock()
 		p.inFlight--
 		p.mu.Unlock()
-		p.log.Warn().Err(err).Str("fire_id", f.FireID).Msg("fire publish refused; retrying")
+		p.log.Warn().Err(err).Str("tenant", f.Tenant).Str("job_id", f.JobID).Str("fire_id", f.FireID).Msg("fire publish refused; retrying")
 		if !clock.Sleep(ctx, 100*time.Millisecond) {
 			return false
 		}
@@ -181,11 +195,17 @@ func (p *Publisher) settle(ctx context.Context) {
 		var ack *jetstream.PubAck
 		select {
 		case ack = <-in.ack.Ok():
+			if !ack.Duplicate {
+				p.noteStored(in.fire)
+			}
 		case err := <-in.ack.Err():
-			p.log.Warn().Err(err).Str("fire_id", in.fire.FireID).Msg("fire not stored; retrying")
+			p.log.Warn().Err(err).Str("tenant", in.fire.Tenant).Str("job_id", in.fire.JobID).Str("fire_id", in.fire.FireID).
+				Msg("fire not stored; retrying")
 			if ack = p.retry(ctx, in); ack == nil {
 				return
 			}
+			// A duplicate here is most likely the first attempt, stored after all.
+			p.noteStored(in.fire)
 		case <-ctx.Done():
 			return
 		}
@@ -208,6 +228,16 @@ func (p *Publisher) retry(ctx context.Context, in inflight) *jetstream.PubAck {
 			return nil
 		}
 	}
+}
+
+// noteStored counts and logs a fire stored for the first time.
+func (p *Publisher) noteStored(f contracts.Fire) {
+	late := p.clock.Now().Sub(f.ScheduledAt)
+	if p.metrics != nil {
+		p.metrics.Stored(f, late)
+	}
+	p.log.Debug().Str("tenant", f.Tenant).Str("job_id", f.JobID).Str("fire_id", f.FireID).Str("runtype", f.RunType).
+		Str("triggerstatus", f.TriggerStatus).Dur("lateness", late).Msg("fire stored")
 }
 
 // Record notes a fire the stream holds at sequence seq (also used for fires replayed

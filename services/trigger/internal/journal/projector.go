@@ -32,6 +32,8 @@ type Projector struct {
 	Log   zerolog.Logger
 	// Batch bounds how many messages one write carries.
 	Batch int
+	// Settled, when not nil, is told how each message was settled.
+	Settled bus.Observer
 }
 
 // Run projects until ctx ends.
@@ -53,7 +55,7 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 		recs := mongostore.JournalRecords{Heads: map[string]int64{}}
 		for msg := range batch.Messages() {
 			if err := Add(&recs, msg.Subject(), msg.Data()); err != nil {
-				bus.Settle(p.NC, Consumer, msg, bus.Poison(err), p.Log)
+				p.settle(msg, bus.Poison(err))
 				continue
 			}
 			msgs = append(msgs, msg)
@@ -66,10 +68,17 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 		err = p.Store.WriteJournal(wctx, recs)
 		cancel()
 		for _, m := range msgs {
-			bus.Settle(p.NC, Consumer, m, err, p.Log)
+			p.settle(m, err)
 		}
 	}
 	return nil
+}
+
+func (p *Projector) settle(msg jetstream.Msg, err error) {
+	o := bus.Settle(p.NC, Consumer, msg, err, p.Log)
+	if p.Settled != nil {
+		p.Settled(Consumer, msg, o)
+	}
 }
 
 // Add turns a fire or run message into the journal records it adds to recs.

@@ -34,6 +34,14 @@ type Progress struct {
 	LastFire time.Time // scheduled instant of the last scheduled fire; zero if none
 }
 
+// Metrics is told what the scheduler holds and which due instants it did not fire.
+type Metrics interface {
+	// Jobs: held live jobs, of which scheduled are started with a next fire.
+	Jobs(held, scheduled int)
+	// Skipped: n due instants not fired, for reason "coalesced" or "catchup_limit".
+	Skipped(reason string, n int)
+}
+
 // Config configures a Scheduler.
 type Config struct {
 	Clock     clock.Clock
@@ -42,7 +50,9 @@ type Config struct {
 	Policy    Policy
 	// ExecTimeout is written into each fire for the executor.
 	ExecTimeout time.Duration
-	Log         zerolog.Logger
+	// Metrics, when not nil, is told the scheduler's size after every change.
+	Metrics Metrics
+	Log     zerolog.Logger
 }
 
 type entry struct {
@@ -153,6 +163,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	timer := s.cfg.Clock.NewTimer(s.wait())
 	defer timer.Stop()
 	for {
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.Jobs(len(s.entries), len(s.q))
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -228,7 +241,15 @@ func (s *Scheduler) fireDue(now time.Time) {
 		e := s.q[0]
 		fires, next, ok, dropped := Due(e.job, e.next, now, s.cfg.Policy)
 		if dropped > 0 {
-			s.cfg.Log.Info().Str("job_id", e.job.ID).Int("missed", dropped).Msg("missed fires not run (misfire policy)")
+			reason := "catchup_limit"
+			if e.job.Spec.Policy.Coalesce {
+				reason = "coalesced"
+			}
+			if s.cfg.Metrics != nil {
+				s.cfg.Metrics.Skipped(reason, dropped)
+			}
+			s.cfg.Log.Info().Str("tenant", e.job.Tenant).Str("job_id", e.job.ID).Int("missed", dropped).Str("reason", reason).
+				Msg("missed fires not run (misfire policy)")
 		}
 		grace := e.job.Spec.Policy.MisfireGrace
 		for _, at := range fires {

@@ -1,0 +1,129 @@
+// Package metrics holds the trigger's Prometheus metrics. The command processor, the
+// scheduler and the fire publisher know them only through small interfaces of their own.
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/metrics"
+)
+
+// Trigger is the trigger's metrics.
+type Trigger struct {
+	// Consumers are those of the commands and the journal.
+	Consumers *metrics.Consumers
+
+	applied, rejected *prometheus.CounterVec
+	applyLag          *prometheus.HistogramVec
+	active            prometheus.Gauge
+	held, scheduled   prometheus.Gauge
+	fires             *prometheus.CounterVec
+	lateness          *prometheus.HistogramVec
+	skipped           *prometheus.CounterVec
+}
+
+// New registers the trigger's metrics into reg, labelled service="trigger".
+func New(reg prometheus.Registerer, consumers ...metrics.Consumer) (*Trigger, error) {
+	r := metrics.NewRegistrar(reg, "trigger")
+	ns := metrics.Namespace
+	m := &Trigger{
+		Consumers: metrics.NewConsumers(r, consumers...),
+		applied: metrics.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "commands_applied_total",
+			Help: "Commands applied to the job projection, by command type.",
+		}, []string{"type"})),
+		rejected: metrics.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "commands_rejected_total",
+			Help: "Commands refused against the job's state, by command type and reason (invalid, conflict, not_found).",
+		}, []string{"type", "reason"})),
+		applyLag: metrics.Add(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: ns, Name: "command_apply_lag_seconds",
+			Help:    "From a command's acceptance by the api to its application (or rejection) by the trigger, by command type.",
+			Buckets: metrics.DurationBuckets,
+		}, []string{"type"})),
+		active: metrics.Add(r, prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Name: "trigger_active",
+			Help: "1 while this instance holds the lease and fires, 0 while it stands by.",
+		})),
+		fires: metrics.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "fires_total",
+			Help: "Fires stored in JetStream, by kind (scheduled, manual) and status (fired; missed: later than the job's misfire_grace_time, not run).",
+		}, []string{"kind", "status"})),
+		lateness: metrics.Add(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: ns, Name: "fire_lateness_seconds",
+			Help:    "From a fire's scheduled instant to its storing in JetStream, by kind (a manual fire is scheduled when it is made).",
+			Buckets: metrics.DurationBuckets,
+		}, []string{"kind"})),
+		skipped: metrics.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "fires_skipped_total",
+			Help: "Due instants not fired: coalesced into a later fire of the same job, or beyond JOBCENTER_MAX_CATCHUP (reason catchup_limit).",
+		}, []string{"reason"})),
+	}
+	jobs := metrics.Add(r, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: ns, Name: "jobs",
+		Help: "Jobs held by the active trigger's scheduler: state=\"scheduled\" those started with a next fire, state=\"held\" every live job.",
+	}, []string{"state"}))
+	m.held, m.scheduled = jobs.WithLabelValues("held"), jobs.WithLabelValues("scheduled")
+	return m, r.Err()
+}
+
+// Applied counts a command applied, lag after it was accepted.
+func (m *Trigger) Applied(cmdType string, lag time.Duration) {
+	cmdType = knownType(cmdType)
+	m.applied.WithLabelValues(cmdType).Inc()
+	m.applyLag.WithLabelValues(cmdType).Observe(max(lag, 0).Seconds())
+}
+
+// Rejected counts a command refused for reason, lag after it was accepted.
+func (m *Trigger) Rejected(cmdType, reason string, lag time.Duration) {
+	cmdType = knownType(cmdType)
+	m.rejected.WithLabelValues(cmdType, reason).Inc()
+	m.applyLag.WithLabelValues(cmdType).Observe(max(lag, 0).Seconds())
+}
+
+// Active notes whether this instance is the active one.
+func (m *Trigger) Active(on bool) {
+	v := 0.0
+	if on {
+		v = 1
+	}
+	m.active.Set(v)
+}
+
+// Jobs notes how many jobs the scheduler holds and how many of them are scheduled.
+func (m *Trigger) Jobs(held, scheduled int) {
+	m.held.Set(float64(held))
+	m.scheduled.Set(float64(scheduled))
+}
+
+// Skipped counts due instants not fired, for reason ("coalesced" or "catchup_limit").
+func (m *Trigger) Skipped(reason string, n int) {
+	m.skipped.WithLabelValues(reason).Add(float64(n))
+}
+
+// Stored counts a fire stored in JetStream, lateness after its scheduled instant.
+func (m *Trigger) Stored(f contracts.Fire, lateness time.Duration) {
+	kind := "scheduled"
+	if f.RunType == contracts.RunTypeManual {
+		kind = "manual"
+	}
+	status := "fired"
+	if f.TriggerStatus == contracts.TriggerMissed {
+		status = "missed"
+	}
+	m.fires.WithLabelValues(kind, status).Inc()
+	m.lateness.WithLabelValues(kind).Observe(max(lateness, 0).Seconds())
+}
+
+// knownType keeps a malformed command's type from becoming a label value.
+func knownType(t string) string {
+	switch t {
+	case contracts.CmdCreate, contracts.CmdUpdate, contracts.CmdStart, contracts.CmdStop,
+		contracts.CmdExec, contracts.CmdDelete, contracts.CmdFinish:
+		return t
+	}
+	return "other"
+}
