@@ -10,4 +10,8 @@
 //	jobcenter.run.<tenant>.<job>.<status>      run progress and results    (JOBCENTER_RUNS)
 //	jobcenter.flow.<tenant>.<flow_id>          request/reply: run a business flow
 //	jobcenter.biz.<tenant>.<bizcode>           request/reply: run a business behaviour
+//	jobcenter.dead.<consumer>                  messages a consumer set aside
+//
+// Schemas embeds a JSON Schema of every payload and an AsyncAPI document of the whole;
+// SchemaFor names the schema of a subject's messages.
 package contracts

@@ -161,7 +161,7 @@ type Fire struct {
 	RetryBackoffMs int64 `json:"retry_backoff_ms,omitempty"`
 }
 
-// RunEvent reports a run's progress on RunSubject: once "running", once final.
+// RunEvent reports a run's progress on RunSubject: "running" at each attempt, then once final.
 type RunEvent struct {
 	V         int        `json:"v"`
 	FireID    string     `json:"fire_id"`
@@ -192,7 +192,10 @@ type FlowRequest struct {
 }
 
 // FlowReply is a runner's answer: OK false (or a non-empty Error) fails the run.
+// Runners are written outside Job Center, so V is optional here: a runner should send
+// Version, and an answer without it is read as version 1.
 type FlowReply struct {
+	V      int    `json:"v,omitempty"`
 	OK     bool   `json:"ok"`
 	Error  string `json:"error,omitempty"`
 	Output string `json:"output,omitempty"`

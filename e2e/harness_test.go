@@ -53,6 +53,7 @@ func newCenter(t *testing.T) *center { t.Helper(); return newCenterWith(t, nil, 
 func newCenterWith(t *testing.T, apiOpt func(*api.Config), execOpt func(*executor.Config)) *center {
 	t.Helper()
 	c := &center{t: t, stack: teststack.Start(t), clk: clock.NewFake(time.Now()), stops: map[string]func(){}}
+	watchMessages(t, c) // every message on NATS is checked against contracts/schemas (schemas_test.go)
 	if apiOpt != nil {
 		c.apiOpts = append(c.apiOpts, apiOpt)
 	}
@@ -116,6 +117,7 @@ func (c *center) startAPI() {
 		c.t.Fatalf("api: %v", err)
 	}
 	c.url = "http://" + svc.Addr()
+	watchContract(c.t, c.url) // every exchange with the api is checked against contracts/openapi.json (openapi_test.go)
 	c.run("api", svc)
 }
 

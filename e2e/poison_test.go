@@ -31,6 +31,7 @@ func TestBadMessagesOnAnyStreamAreDeadLetteredAndTheConsumersCarryOn(t *testing.
 	ctx := context.Background()
 	pub := func(subject string, data []byte) {
 		t.Helper()
+		expectPoison(c, subject, data) // bad on purpose; the dead letters it causes are still checked
 		if _, err := js.Publish(ctx, subject, data); err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,7 @@ func flowRunner(t *testing.T, c *center, flowID string, fn func(call int64) cont
 	calls := &atomic.Int64{}
 	_, err := nc.Subscribe(contracts.FlowSubject("p", flowID), func(m *nats.Msg) {
 		data, _ := json.Marshal(fn(calls.Add(1)))
+		checkRunnerCall(c, m, data)
 		_ = m.Respond(data)
 	})
 	if err != nil {

@@ -44,6 +44,7 @@ func respBiz(t *testing.T, c *center, tenant, bizcode string, ok bool) {
 			rep.Error = "java.net.SocketTimeoutException: timeout"
 		}
 		data, _ := json.Marshal(rep)
+		checkRunnerCall(c, m, data)
 		_ = m.Respond(data)
 	})
 	if err != nil {

@@ -192,6 +192,7 @@ func TestAFlowJobIsHandedToItsRunnerAndAMissingRunnerFailsTheRun(t *testing.T) {
 		_ = json.Unmarshal(m.Data, &req)
 		got <- req
 		reply, _ := json.Marshal(contracts.FlowReply{OK: true, Output: "flow ran"})
+		checkRunnerCall(c, m, reply)
 		_ = m.Respond(reply)
 	})
 	if err != nil {
