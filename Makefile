@@ -1,6 +1,6 @@
 # Job Center — the README's commands. Every Go module of the workspace is listed once.
-PKGS := ./... ./contracts/... ./shared/... ./services/api/... ./services/trigger/... ./services/executor/...
-MODULES := . contracts shared services/api services/trigger services/executor
+PKGS := ./... ./contracts/... ./shared/... ./services/api/... ./services/trigger/... ./services/executor/... ./clients/go/...
+MODULES := . contracts shared services/api services/trigger services/executor clients/go
 
 .PHONY: run test vet lint fmt tidy build modules rebuild chaos fuzz
 
@@ -54,6 +54,6 @@ CHAOS_FOR ?= 3m
 chaos: build
 	go run ./scripts/chaos -bin ./bin -duration $(CHAOS_FOR)
 
-## build: the four programs into ./bin
+## build: the four programs, the jobctl CLI and the example subscriber into ./bin
 build:
-	go build -o bin/ ./cmd/jobcenter ./services/api/cmd/api ./services/trigger/cmd/trigger ./services/executor/cmd/executor
+	go build -o bin/ ./cmd/jobcenter ./cmd/jobctl ./services/api/cmd/api ./services/trigger/cmd/trigger ./services/executor/cmd/executor ./examples/subscriber

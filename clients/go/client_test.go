@@ -1,0 +1,156 @@
+package jobcenter_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	jobcenter "github.com/jobcenter/jobcenter/clients/go"
+	"github.com/jobcenter/jobcenter/contracts"
+)
+
+// The end-to-end tests (e2e/client_test.go) drive every call against a real center;
+// these pin what a real center does not easily show: retries, odd answers, headers.
+
+func TestAWriteIsRetriedOn503WithOneIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var keys []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		if r.Header.Get("X-Project-Id") != "p" || r.Header.Get("Authorization") != "Bearer k" || r.Header.Get("X-User-Id") != "u" {
+			t.Errorf("headers: %v", r.Header)
+		}
+		if len(keys) < 3 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"error":{"code":"unavailable","message":"the broker is away"}}`))
+			return
+		}
+		w.Header().Set("X-Fire-Id", "f1")
+		_, _ = w.Write([]byte(`{"id":"a","jobId":"b","next_run_time":"2025-06-15 21:30:02"}`))
+	}))
+	defer srv.Close()
+	c, err := jobcenter.New(jobcenter.WithBaseURL(srv.URL), jobcenter.WithProject("p"), jobcenter.WithUser("u"),
+		jobcenter.WithAPIKey("k"), jobcenter.WithRetries(3, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := c.ExecJob(context.Background(), "a")
+	if err != nil || j.FireID != "f1" || !j.Started() {
+		t.Fatalf("exec: %+v %v", j, err)
+	}
+	if len(keys) != 3 || keys[0] == "" || keys[0] != keys[1] || keys[1] != keys[2] {
+		t.Fatalf("keys sent: %q, want one key three times", keys)
+	}
+}
+
+func TestErrorsOfEitherFacadeBecomeAnAPIError(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, body string
+		status     int
+		want       jobcenter.APIError
+		is         error
+	}{
+		{"job-center", `{"error":{"code":"invalid","message":"seconds: must be greater than 0","field":"seconds"}}`, 400,
+			jobcenter.APIError{Status: 400, Code: "invalid", Message: "seconds: must be greater than 0", Field: "seconds"}, jobcenter.ErrInvalid},
+		{"quartz", `{"resp_code":"not_found","resp_msg":"jobinfoid: no schedule x"}`, 404,
+			jobcenter.APIError{Status: 404, Code: "not_found", Message: "jobinfoid: no schedule x"}, jobcenter.ErrNotFound},
+		{"a proxy's page", `<html>bad gateway</html>`, 502,
+			jobcenter.APIError{Status: 502, Message: "Bad Gateway: <html>bad gateway</html>"}, nil},
+		{"a bare 404", ``, 404, jobcenter.APIError{Status: 404, Message: "Not Found"}, jobcenter.ErrNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-Request-Id", "r1")
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			c, _ := jobcenter.New(jobcenter.WithBaseURL(srv.URL), jobcenter.WithProject("p"))
+			_, err := c.GetJob(context.Background(), "x")
+			var ae *jobcenter.APIError
+			if !errors.As(err, &ae) {
+				t.Fatalf("%v is not an *APIError", err)
+			}
+			tc.want.RequestID = "r1"
+			if *ae != tc.want {
+				t.Fatalf("got %+v, want %+v", *ae, tc.want)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Fatalf("errors.Is(%v, %v) is false", err, tc.is)
+			}
+			if errors.Is(err, jobcenter.ErrConflict) {
+				t.Fatal("matches a sentinel of another code")
+			}
+		})
+	}
+}
+
+func TestA429IsRetriedAfterTheTimeTheServerAsks(t *testing.T) {
+	t.Parallel()
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n++; n == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		_, _ = w.Write([]byte(`[]`))
+	}))
+	defer srv.Close()
+	c, _ := jobcenter.New(jobcenter.WithBaseURL(srv.URL), jobcenter.WithProject("p"), jobcenter.WithRetries(1, time.Millisecond))
+	began := time.Now()
+	if _, err := c.ListJobs(context.Background(), jobcenter.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took < time.Second {
+		t.Fatalf("retried after %v, before the second Retry-After asked", took)
+	}
+}
+
+func TestSettingsAreChecked(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"", "localhost:8001", "ftp://x", "http://"} {
+		if _, err := jobcenter.New(jobcenter.WithBaseURL(u)); err == nil {
+			t.Fatalf("base URL %q accepted", u)
+		}
+	}
+	c, _ := jobcenter.New()
+	if _, err := c.GetJob(context.Background(), "x"); err == nil || c.BaseURL() != jobcenter.DefaultBaseURL {
+		t.Fatalf("no project: %v", err)
+	}
+}
+
+func TestEventsAreParsedFromTheTenantsSubjects(t *testing.T) {
+	t.Parallel()
+	streams := jobcenter.TenantStreams("a.>", "")
+	if len(streams) != 3 || streams[0].Subject != contracts.TenantEvents("a.>") || streams[1].Stream != contracts.StreamRuns {
+		t.Fatalf("streams: %+v", streams)
+	}
+	e, err := jobcenter.ParseEvent(contracts.RunSubject("a.>", "j", "success"), []byte(`{"v":1,"fire_id":"f","status":"success","attempts":2,"detail":"ok"}`))
+	if err != nil || e.Kind != jobcenter.KindRun || e.Tenant != "a.>" || e.JobID != "j" || e.Type != "success" || e.Run.FireID != "f" ||
+		e.Summary() != "f, attempt 2: ok" {
+		t.Fatalf("run event: %+v %v", e, err)
+	}
+	e, err = jobcenter.ParseEvent(contracts.EventSubject("t", "j", "started"), []byte(`{"v":1,"type":"started","user":"u","job":{"spec":{"name":"n"}}}`))
+	if err != nil || e.Kind != jobcenter.KindLifecycle || e.Type != "started" || e.Summary() != "n by u" {
+		t.Fatalf("lifecycle event: %+v %v", e, err)
+	}
+	for _, s := range []string{"jobcenter.cmd.t", "other.fire.t.j", "jobcenter.fire.t"} {
+		if _, err := jobcenter.ParseEvent(s, []byte(`{}`)); err == nil {
+			t.Fatalf("%s parsed", s)
+		}
+	}
+	if _, err := jobcenter.ParseEvent(contracts.FireSubject("t", "j"), []byte(`{`)); err == nil {
+		t.Fatal("a broken payload parsed")
+	}
+}

@@ -1,0 +1,404 @@
+package jobcenter
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Triggers of a job-center job.
+const (
+	// TriggerInterval fires every Seconds, from the moment the job is started.
+	TriggerInterval = "interval"
+	// TriggerDate fires once at RunDate.
+	TriggerDate = "date"
+)
+
+// LocalTimeLayout is how the job info writes its times ("2025-06-15 21:30:02"), in the
+// server's JOBCENTER_TZ (Asia/Shanghai unless configured).
+const LocalTimeLayout = "2006-01-02 15:04:05"
+
+// JournalTimeLayout is how the journal writes its times ("2020-04-26T15:59:59.652+0000"),
+// in UTC.
+const JournalTimeLayout = "2006-01-02T15:04:05.000-0700"
+
+// Job is the SDK's job info, field for field, as sdk_get_job returns it. Nullable fields
+// are pointers, so that a Job encodes back to exactly the server's JSON.
+type Job struct {
+	Code         *string      `json:"code"`
+	CreateTime   string       `json:"createTime"`
+	CreateUser   *string      `json:"createUser"`
+	DataLevel    string       `json:"dataLevel"`
+	Description  string       `json:"description"`
+	FlowID       *string      `json:"flowId"`
+	ID           string       `json:"id"`
+	JobID        string       `json:"jobId"`
+	JobParameter JobParameter `json:"jobParameter"`
+	Name         string       `json:"name"`
+	// NextRunTime is the next fire while the job is started, else nil.
+	NextRunTime *string `json:"next_run_time"`
+	Pid         string  `json:"pid"`
+	ProjectID   string  `json:"projectId"`
+	UpdateTime  string  `json:"updateTime"`
+	UpdateUser  *string `json:"updateUser"`
+
+	// Accepted is set, and every field above but ID and JobID empty, when the server
+	// stored the write but its trigger did not apply it in time (HTTP 202): it will be
+	// applied when the trigger returns.
+	Accepted *Accepted `json:"-"`
+	// FireID names the run an ExecJob started (X-Fire-Id): the journal's triggerid.
+	FireID string `json:"-"`
+}
+
+// JobParameter is the job info's jobParameter: the trigger and, beyond the SDK's
+// fields, the run policy where it differs from the default.
+type JobParameter struct {
+	Coalesce        bool    `json:"coalesce"`
+	Code            *string `json:"code"`
+	ID              string  `json:"id"`
+	ProjectID       string  `json:"project_id"`
+	ReplaceExisting bool    `json:"replace_existing"`
+	RunDate         *string `json:"run_date"`
+	Seconds         *int64  `json:"seconds"`
+	Trigger         string  `json:"trigger"`
+
+	MisfireGraceTime *int64 `json:"misfire_grace_time,omitempty"`
+	MaxInstances     *int64 `json:"max_instances,omitempty"`
+	Retries          *int64 `json:"retries,omitempty"`
+	RetryBackoff     *int64 `json:"retry_backoff,omitempty"`
+}
+
+// Accepted is the answer to a write the server stored but has not applied yet (202).
+type Accepted struct {
+	ID        string `json:"id"`
+	JobID     string `json:"jobId"`
+	Status    string `json:"status"`
+	CommandID string `json:"commandId"`
+}
+
+// Started reports whether the job is scheduled: it has a next run.
+func (j *Job) Started() bool { return j.NextRunTime != nil }
+
+// NextRun is the job's next fire read in loc (the server's JOBCENTER_TZ), if started.
+func (j *Job) NextRun(loc *time.Location) (time.Time, bool) {
+	if j.NextRunTime == nil {
+		return time.Time{}, false
+	}
+	t, err := time.ParseInLocation(LocalTimeLayout, *j.NextRunTime, loc)
+	return t, err == nil
+}
+
+// JobSpec is the body of an add or update: the SDK's arguments plus the optional run
+// policy. Set Seconds for an interval, RunDate for a date; Code or FlowID.
+type JobSpec struct {
+	// Pid is the folder id: required on add, kept as it is when empty on update.
+	Pid         string `json:"pid,omitempty"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Trigger is TriggerInterval or TriggerDate.
+	Trigger string `json:"trigger"`
+	// Seconds is an interval's period.
+	Seconds int64 `json:"seconds,omitempty"`
+	// RunDate is a date job's instant: "2025-07-09 16:00:00" in the server's
+	// JOBCENTER_TZ, or ISO-8601 such as "2025-06-27T16:00:00.000Z". See FormatRunDate.
+	RunDate string `json:"run_date,omitempty"`
+	FlowID  string `json:"flow_id,omitempty"`
+	Code    string `json:"code,omitempty"`
+
+	// The run policy; nil is the default on add and unchanged on update.
+	Coalesce         *bool  `json:"coalesce,omitempty"`
+	MisfireGraceTime *int64 `json:"misfire_grace_time,omitempty"` // seconds
+	MaxInstances     *int64 `json:"max_instances,omitempty"`
+	Retries          *int64 `json:"retries,omitempty"`
+	RetryBackoff     *int64 `json:"retry_backoff,omitempty"` // seconds
+}
+
+// MarshalJSON writes the body; an interval's seconds are sent even when 0, so that the
+// server names the mistake ("must be greater than 0") rather than a missing field.
+func (s JobSpec) MarshalJSON() ([]byte, error) {
+	type plain JobSpec
+	if s.Trigger != TriggerInterval {
+		return json.Marshal(plain(s))
+	}
+	return json.Marshal(struct {
+		plain
+		Seconds int64 `json:"seconds"`
+	}{plain(s), s.Seconds})
+}
+
+// FormatRunDate writes t as an unambiguous RunDate (ISO-8601 in UTC, milliseconds).
+func FormatRunDate(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// AddJob is sdk_add_job: it creates a job, stopped. The answer is 201 with the job, or
+// (see Job.Accepted) 202.
+func (c *Client) AddJob(ctx context.Context, spec JobSpec, opts ...CallOption) (*Job, error) {
+	return c.write(ctx, http.MethodPost, "/api/v1/jobs", spec, opts)
+}
+
+// GetJob is sdk_get_job; id is either of a job's ids (id or jobId).
+func (c *Client) GetJob(ctx context.Context, id string) (*Job, error) {
+	a, err := c.do(ctx, request{facade: facadeJobs, method: http.MethodGet, path: jobPath(id)})
+	if err != nil {
+		return nil, err
+	}
+	var j Job
+	return &j, a.decode(&j)
+}
+
+// ListOptions selects a page of a project's jobs. Zero values are the server's defaults:
+// every folder, page 1, 100 a page (at most 1000).
+type ListOptions struct {
+	Pid  string
+	Page int
+	Size int
+}
+
+// JobList is a page of jobs, oldest first.
+type JobList struct {
+	Jobs []Job `json:"jobs"`
+	// Total is the number of the project's jobs (in Pid, if given) on all pages.
+	Total int64 `json:"total"`
+}
+
+// ListJobs is sdk_get_jobs, one page.
+func (c *Client) ListJobs(ctx context.Context, o ListOptions) (*JobList, error) {
+	q := pageQuery(o.Page, o.Size)
+	if o.Pid != "" {
+		q.Set("pid", o.Pid)
+	}
+	a, err := c.do(ctx, request{facade: facadeJobs, method: http.MethodGet, path: "/api/v1/jobs", query: q})
+	if err != nil {
+		return nil, err
+	}
+	l := &JobList{}
+	if err := a.decode(&l.Jobs); err != nil {
+		return nil, err
+	}
+	l.Total, _ = strconv.ParseInt(a.header.Get("X-Total-Count"), 10, 64)
+	return l, nil
+}
+
+// AllJobs yields every job of the project (in pid, if not empty), oldest first, reading
+// pages of size (0: 100) as it goes. It stops at the first error, which it yields.
+func (c *Client) AllJobs(ctx context.Context, pid string, size int) iter.Seq2[Job, error] {
+	if size <= 0 {
+		size = 100
+	}
+	return func(yield func(Job, error) bool) {
+		seen := map[string]bool{}
+		for page := 1; ; page++ {
+			l, err := c.ListJobs(ctx, ListOptions{Pid: pid, Page: page, Size: size})
+			if err != nil {
+				yield(Job{}, err)
+				return
+			}
+			for _, j := range l.Jobs {
+				// A job deleted meanwhile shifts the pages: never yield one twice.
+				if seen[j.ID] {
+					continue
+				}
+				seen[j.ID] = true
+				if !yield(j, nil) {
+					return
+				}
+			}
+			if len(l.Jobs) < size || int64(page*size) >= l.Total {
+				return
+			}
+		}
+	}
+}
+
+// UpdateJob is sdk_update_job: it replaces the job's definition (an empty Pid keeps it;
+// a nil policy field keeps it). A started job is rescheduled from now.
+func (c *Client) UpdateJob(ctx context.Context, id string, spec JobSpec, opts ...CallOption) (*Job, error) {
+	return c.write(ctx, http.MethodPut, jobPath(id), spec, opts)
+}
+
+// StartJob is sdk_start_job: the job fires on its schedule from now on.
+func (c *Client) StartJob(ctx context.Context, id string, opts ...CallOption) (*Job, error) {
+	return c.write(ctx, http.MethodPost, jobPath(id)+"/start", nil, opts)
+}
+
+// StopJob is sdk_stop_job: no more fires until it is started again.
+func (c *Client) StopJob(ctx context.Context, id string, opts ...CallOption) (*Job, error) {
+	return c.write(ctx, http.MethodPost, jobPath(id)+"/stop", nil, opts)
+}
+
+// ExecJob is sdk_exec_job: one run now ("manual"), the schedule unchanged. The run's id
+// is in the answer's FireID.
+func (c *Client) ExecJob(ctx context.Context, id string, opts ...CallOption) (*Job, error) {
+	return c.write(ctx, http.MethodPost, jobPath(id)+"/exec", nil, opts)
+}
+
+// DeleteJob is sdk_delete_job; it answers the job as it was. The job is 404 afterwards.
+func (c *Client) DeleteJob(ctx context.Context, id string, opts ...CallOption) (*Job, error) {
+	return c.write(ctx, http.MethodDelete, jobPath(id), nil, opts)
+}
+
+// write sends a job-center write and reads the job, or the 202 acceptance.
+func (c *Client) write(ctx context.Context, method, path string, body any, opts []CallOption) (*Job, error) {
+	r := request{facade: facadeJobs, method: method, path: path, write: true, opts: opts}
+	if body != nil {
+		r.body = body
+	}
+	a, err := c.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	var j Job
+	if a.status == http.StatusAccepted {
+		var acc Accepted
+		if err := a.decode(&acc); err != nil {
+			return nil, err
+		}
+		j.ID, j.JobID, j.Accepted = acc.ID, acc.JobID, &acc
+		return &j, nil
+	}
+	if err := a.decode(&j); err != nil {
+		return nil, err
+	}
+	j.FireID = a.header.Get("X-Fire-Id")
+	return &j, nil
+}
+
+// JournalPage is a page of a job's runs, newest first: {pageIndex, pageSize,
+// resultCount, pageCount, data}. A page past the end is empty with the true counts.
+type JournalPage struct {
+	PageSize    int64          `json:"pageSize"`
+	PageIndex   int64          `json:"pageIndex"`
+	ResultCount int64          `json:"resultCount"`
+	PageCount   int64          `json:"pageCount"`
+	Data        []JournalEntry `json:"data"`
+}
+
+// JournalEntry is one run (the Quartz API's field names). Times are JournalTimeLayout.
+type JournalEntry struct {
+	// TriggerID is the run's id (an exec's FireID).
+	TriggerID string `json:"triggerid"`
+	// JobInfoID is the job's id.
+	JobInfoID string `json:"jobinfoid"`
+	// ExeStartTime is when the run started; nil until it has.
+	ExeStartTime *string `json:"exestarttime"`
+	// ExeDes is the run's log or error (at most 16 KiB).
+	ExeDes string `json:"exedes"`
+	// ExeStatus is waiting, running, success, failure or skipped.
+	ExeStatus string `json:"exestatus"`
+	// TriggerStatus is success (fired) or missed.
+	TriggerStatus string `json:"triggerstatus"`
+	// ExeTotalTime is the number of attempts.
+	ExeTotalTime int    `json:"exetotaltime"`
+	DynamicID    string `json:"dynamicid"`
+	// TriggerTime is the scheduled instant.
+	TriggerTime string `json:"triggertime"`
+	// UpdateTime is the last change: the end of a finished run.
+	UpdateTime *string `json:"updatetime"`
+	// RunType is trigger (on schedule) or manual (exec).
+	RunType string `json:"runtype"`
+}
+
+// Journal exec statuses.
+const (
+	StatusWaiting = "waiting"
+	StatusRunning = "running"
+	StatusSuccess = "success"
+	StatusFailure = "failure"
+	StatusSkipped = "skipped"
+)
+
+// Finished reports whether the run has its final status.
+func (e JournalEntry) Finished() bool {
+	return e.ExeStatus == StatusSuccess || e.ExeStatus == StatusFailure || e.ExeStatus == StatusSkipped
+}
+
+// Triggered is TriggerTime as a time.
+func (e JournalEntry) Triggered() (time.Time, error) {
+	return time.Parse(JournalTimeLayout, e.TriggerTime)
+}
+
+// Journal reads one page of a job's runs, newest first; page and size 0 are the
+// server's defaults (1 and 20; size at most 1000).
+func (c *Client) Journal(ctx context.Context, id string, page, size int) (*JournalPage, error) {
+	a, err := c.do(ctx, request{facade: facadeJobs, method: http.MethodGet, path: jobPath(id) + "/journal", query: pageQuery(page, size)})
+	if err != nil {
+		return nil, err
+	}
+	var p JournalPage
+	return &p, a.decode(&p)
+}
+
+// AllJournal yields every run of a job, newest first, reading pages of size (0: 100) as
+// it goes; a run journaled meanwhile shifts the pages, but no run is yielded twice.
+// It stops at the first error, which it yields.
+func (c *Client) AllJournal(ctx context.Context, id string, size int) iter.Seq2[JournalEntry, error] {
+	return allJournal(size, func(page, size int) (*JournalPage, error) { return c.Journal(ctx, id, page, size) })
+}
+
+func allJournal(size int, read func(page, size int) (*JournalPage, error)) iter.Seq2[JournalEntry, error] {
+	if size <= 0 {
+		size = 100
+	}
+	return func(yield func(JournalEntry, error) bool) {
+		seen := map[string]bool{}
+		for page := 1; ; page++ {
+			p, err := read(page, size)
+			if err != nil {
+				yield(JournalEntry{}, err)
+				return
+			}
+			for _, e := range p.Data {
+				if seen[e.TriggerID] {
+					continue
+				}
+				seen[e.TriggerID] = true
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if len(p.Data) < size || int64(page) >= p.PageCount {
+				return
+			}
+		}
+	}
+}
+
+// Change is one entry of a job's history: a lifecycle event.
+type Change struct {
+	// Event is created, updated, started, stopped, deleted or finished.
+	Event string `json:"event"`
+	// Time is when, "2025-06-15 21:30:02.123" in the server's JOBCENTER_TZ.
+	Time      string  `json:"time"`
+	User      *string `json:"user"`
+	CommandID string  `json:"commandId,omitempty"`
+	// Job is the job's state after the change.
+	Job Job `json:"job"`
+}
+
+// History lists every change of a job, oldest first (a deleted job's too).
+func (c *Client) History(ctx context.Context, id string) ([]Change, error) {
+	a, err := c.do(ctx, request{facade: facadeJobs, method: http.MethodGet, path: jobPath(id) + "/history"})
+	if err != nil {
+		return nil, err
+	}
+	var out []Change
+	return out, a.decode(&out)
+}
+
+// Ready reports nil when the server is ready: the broker, the store, a trigger and an
+// executor are up.
+func (c *Client) Ready(ctx context.Context) error {
+	_, err := c.do(ctx, request{facade: facadeOpen, method: http.MethodGet, path: "/readyz"})
+	return err
+}
+
+// jobPath is a job's route; an empty id would name the list, so it names nothing.
+func jobPath(id string) string {
+	if id == "" {
+		id = "-"
+	}
+	return "/api/v1/jobs/" + url.PathEscape(id)
+}

@@ -1,0 +1,317 @@
+"""Python client of Job Center: the job-center SDK's sdk_* functions over its HTTP API,
+plus the Quartz scheduling API, the journal and the cron preview.
+
+Standard library only (urllib), Python 3.9+. Settings come from configure() or, for
+whatever configure() leaves unset, from the environment:
+
+    JOBCENTER_URL      base URL (default http://127.0.0.1:8001)
+    JOBCENTER_PROJECT  the project (tenant) sent as X-Project-Id
+    JOBCENTER_USER     the user sent as X-User-Id (createUser / updateUser), optional
+    JOBCENTER_API_KEY  the API key sent as "Authorization: Bearer ...", optional
+    JOBCENTER_TECODE   the Quartz tenant sent as the tecode header
+    JOBCENTER_TIMEOUT  seconds per request (default 10)
+
+Every failure raises JobCenterError.
+"""
+
+import http.client
+import json
+import os
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Dict, List, Optional, Union
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "JobCenterError",
+    "configure",
+    "sdk_add_job",
+    "sdk_get_job",
+    "sdk_get_jobs",
+    "sdk_start_job",
+    "sdk_stop_job",
+    "sdk_exec_job",
+    "sdk_update_job",
+    "sdk_delete_job",
+    "get_journal",
+    "cron_next",
+    "quartz_save",
+    "quartz_query_job_status",
+    "quartz_query_journal",
+    "quartz_quaryjournal",
+    "quartz_enable",
+    "quartz_disable",
+    "quartz_delete",
+    "quartz_trigger",
+]
+
+DEFAULT_URL = "http://127.0.0.1:8001"
+DEFAULT_TIMEOUT = 10.0
+_USER_AGENT = "jobcenter-sdk-python/" + __version__
+
+
+class JobCenterError(Exception):
+    """Any failed call.
+
+    status is the HTTP status (0 when no answer came: unreachable or timed out); code,
+    message and field come from the server's error body ({"error": {...}} of the
+    job-center API, {"resp_code", "resp_msg"} of the Quartz API); body is that body.
+    """
+
+    def __init__(self, status: int, code: str, message: str, field: Optional[str] = None, body: Any = None):
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.body = body
+        text = "HTTP %d %s: %s" % (status, code, message) if status else "%s: %s" % (code, message)
+        if field:
+            text += " (field %s)" % field
+        super().__init__(text)
+
+
+_settings: Dict[str, Any] = {}
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+_UNSET = _Unset()
+
+
+def configure(url=_UNSET, project=_UNSET, user=_UNSET, api_key=_UNSET, tecode=_UNSET, timeout=_UNSET) -> None:
+    """Set the settings given (url, project, user, api_key, tecode, timeout in seconds);
+    the others stay as they are. None returns a setting to its environment variable."""
+    for name, value in (("url", url), ("project", project), ("user", user), ("api_key", api_key),
+                        ("tecode", tecode), ("timeout", timeout)):
+        if value is _UNSET:
+            continue
+        if value is None:
+            _settings.pop(name, None)
+        else:
+            _settings[name] = value
+
+
+def _setting(name: str, env: str, default: Any = None) -> Any:
+    if name in _settings:
+        return _settings[name]
+    value = os.environ.get(env, "")
+    return value if value != "" else default
+
+
+def _timeout() -> float:
+    value = _setting("timeout", "JOBCENTER_TIMEOUT", DEFAULT_TIMEOUT)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise JobCenterError(0, "config", "timeout must be a number of seconds, got %r" % (value,))
+
+
+def _request(method: str, path: str, body: Any = None, headers: Optional[Dict[str, str]] = None,
+             query: Optional[Dict[str, Any]] = None) -> Any:
+    """Send one request and return the decoded JSON answer, or raise JobCenterError."""
+    url = str(_setting("url", "JOBCENTER_URL", DEFAULT_URL)).rstrip("/") + path
+    if query:
+        url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+    hdrs = {"Accept": "application/json", "User-Agent": _USER_AGENT}
+    key = _setting("api_key", "JOBCENTER_API_KEY")
+    if key:
+        hdrs["Authorization"] = "Bearer " + key
+    for k, v in (headers or {}).items():
+        if v:
+            hdrs[k] = v
+    data = None
+    if body is not None:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        hdrs["Content-Type"] = "application/json"
+    req = urllib.request.Request(url, data=data, headers=hdrs, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=_timeout()) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        status = e.code
+        try:
+            raw = e.read()
+        except (OSError, http.client.HTTPException):
+            raw = b""
+        finally:
+            e.close()
+    except (socket.timeout, TimeoutError) as e:
+        raise JobCenterError(0, "timeout", "%s %s: no answer within %ss (%s)" % (method, url, _timeout(), e)) from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
+        reason = getattr(e, "reason", e)
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            raise JobCenterError(0, "timeout", "%s %s: no answer within %ss" % (method, url, _timeout())) from None
+        raise JobCenterError(0, "unreachable", "%s %s: %s" % (method, url, reason)) from None
+    try:
+        decoded = json.loads(raw.decode("utf-8")) if raw.strip() else None
+    except ValueError:
+        decoded = None
+        if status < 400:
+            raise JobCenterError(status, "bad_answer", "the answer is not JSON: %r" % raw[:200], body=raw)
+    if status >= 400:
+        raise _error(status, decoded, raw)
+    return decoded
+
+
+def _error(status: int, body: Any, raw: bytes) -> JobCenterError:
+    if isinstance(body, dict):
+        e = body.get("error")
+        if isinstance(e, dict):
+            return JobCenterError(status, str(e.get("code") or "http_%d" % status), str(e.get("message") or ""),
+                                  e.get("field") or None, body)
+        if "resp_code" in body or "resp_msg" in body:
+            return JobCenterError(status, str(body.get("resp_code") or "http_%d" % status),
+                                  str(body.get("resp_msg") or ""), None, body)
+    text = raw.decode("utf-8", "replace").strip()[:200]
+    return JobCenterError(status, "http_%d" % status, text, None, body)
+
+
+def _jobs(method: str, path: str = "", body: Any = None, query: Optional[Dict[str, Any]] = None) -> Any:
+    headers = {"X-Project-Id": _setting("project", "JOBCENTER_PROJECT"),
+               "X-User-Id": _setting("user", "JOBCENTER_USER")}
+    return _request(method, "/api/v1/jobs" + path, body, headers, query)
+
+
+def _ref(job_id: str, field: str = "job_id") -> str:
+    if not isinstance(job_id, str) or not job_id:
+        raise JobCenterError(0, "invalid", "%s must be a non-empty string, got %r" % (field, job_id), field)
+    return "/" + urllib.parse.quote(job_id, safe="")
+
+
+def _definition(name, description, trigger, seconds, run_date, flow_id, code, **extra) -> Dict[str, Any]:
+    body = {"name": name, "description": description, "trigger": trigger, "seconds": seconds,
+            "run_date": run_date, "flow_id": flow_id, "code": code}
+    body.update(extra)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+# The job-center SDK: exactly the seed's functions and signatures.
+
+def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None) -> dict:
+    """Add a job, stopped; return its job info (or the 202 {"status": "accepted"} answer)."""
+    return _jobs("POST", body=_definition(name, description, trigger, seconds, run_date, flow_id, code, pid=pid))
+
+
+def sdk_get_job(id) -> dict:
+    """Return the job info of a job, by its id or its jobId."""
+    return _jobs("GET", _ref(id, "id"))
+
+
+def sdk_get_jobs() -> list:
+    """Return the job info of every job of the project, oldest first."""
+    size, page, out = 1000, 1, []  # type: int, int, List[dict]
+    while True:
+        batch = _jobs("GET", query={"page": page, "size": size}) or []
+        out.extend(batch)
+        if len(batch) < size:
+            return out
+        page += 1
+
+
+def sdk_start_job(job_id) -> dict:
+    """Start a job's schedule; return its job info (next_run_time set)."""
+    return _jobs("POST", _ref(job_id) + "/start")
+
+
+def sdk_stop_job(job_id) -> dict:
+    """Stop a job's schedule; return its job info (next_run_time null)."""
+    return _jobs("POST", _ref(job_id) + "/stop")
+
+
+def sdk_exec_job(job_id) -> dict:
+    """Run a job once now, its schedule unchanged; return its job info."""
+    return _jobs("POST", _ref(job_id) + "/exec")
+
+
+def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None) -> dict:
+    """Change a job's definition (its pid is kept); return its job info."""
+    return _jobs("PUT", _ref(id, "id"), body=_definition(name, description, trigger, seconds, run_date, flow_id, code))
+
+
+def sdk_delete_job(job_id) -> dict:
+    """Delete a job; return its job info as it was."""
+    return _jobs("DELETE", _ref(job_id))
+
+
+# Beyond the seed's functions.
+
+def get_journal(job_id: str, page: int = 1, size: int = 20) -> dict:
+    """Return one page of a job's runs, newest first:
+    {"pageIndex", "pageSize", "resultCount", "pageCount", "data": [...]}."""
+    return _jobs("GET", _ref(job_id) + "/journal", query={"page": page, "size": size})
+
+
+def cron_next(expr: str, tz: Optional[str] = None, from_: Optional[str] = None, count: int = 5) -> List[str]:
+    """Return the next fire times of a Quartz cron expression (ISO-8601 strings).
+
+    tz is an IANA zone (default: the server's JOBCENTER_TZ); from_ is ISO-8601 with an
+    offset (default: now); count is 1-100.
+    """
+    answer = _request("GET", "/api/v1/cron/next", query={"expr": expr, "tz": tz, "from": from_, "count": count})
+    return answer["next"]
+
+
+def _quartz(path: str, body: dict, tecode: Optional[str]) -> Any:
+    headers = {"tecode": tecode or _setting("tecode", "JOBCENTER_TECODE")}
+    answer = _request("POST", "/task/quartz/" + path, body, headers)
+    return answer.get("resp_data") if isinstance(answer, dict) else answer
+
+
+def quartz_save(jobname: str, cronexpression: str, bizcode: str, timezone: Optional[str] = None,
+                tecode: Optional[str] = None) -> dict:
+    """Set a behaviour's cron schedule (opttype "save"); return {"group_job_id": ...}.
+
+    A new schedule is enabled; saving the same bizcode again changes it, same id.
+    """
+    q = {"opttype": "save", "jobname": jobname, "cronexpression": cronexpression, "bizcode": bizcode}
+    if timezone:
+        q["timezone"] = timezone
+    return _quartz("bizcronjob", {"xw_quartz": q}, tecode)
+
+
+def quartz_query_job_status(codes: Union[str, List[str]], jobtype: str = "", tecode: Optional[str] = None) -> list:
+    """Return [{"jobinfoid", "cronexpression", "bizcode", "jobstatus"}] for the behaviour
+    codes (a comma-separated string or a list) that have a schedule."""
+    if not isinstance(codes, str):
+        codes = ",".join(codes)
+    return _quartz("queryjobstatus", {"codes": codes, "jobtype": jobtype}, tecode)
+
+
+def quartz_query_journal(jobinfoid: str, pageindex: int = 1, pagesize: int = 10, tecode: Optional[str] = None) -> dict:
+    """Return one page of a schedule's runs (opttype "quaryjournal"), newest first:
+    {"pageSize", "pageIndex", "resultCount", "pageCount", "data": [...]}."""
+    q = {"opttype": "quaryjournal", "jobinfoid": jobinfoid, "pageindex": pageindex, "pagesize": pagesize}
+    return _quartz("bizcronjob", {"xw_quartz": q}, tecode)["quartz_list"]
+
+
+quartz_quaryjournal = quartz_query_journal  # the seed's spelling
+
+
+def _quartz_op(opttype: str, jobinfoid: str, tecode: Optional[str]) -> dict:
+    return _quartz("bizcronjob", {"xw_quartz": {"opttype": opttype, "jobinfoid": jobinfoid}}, tecode)
+
+
+def quartz_enable(jobinfoid: str, tecode: Optional[str] = None) -> dict:
+    """Enable a schedule; return {"jobinfoid", "jobstatus"}."""
+    return _quartz_op("enable", jobinfoid, tecode)
+
+
+def quartz_disable(jobinfoid: str, tecode: Optional[str] = None) -> dict:
+    """Disable a schedule; return {"jobinfoid", "jobstatus"}."""
+    return _quartz_op("disable", jobinfoid, tecode)
+
+
+def quartz_delete(jobinfoid: str, tecode: Optional[str] = None) -> dict:
+    """Delete a schedule; return {"jobinfoid", "deleted": true}."""
+    return _quartz_op("delete", jobinfoid, tecode)
+
+
+def quartz_trigger(jobinfoid: str, tecode: Optional[str] = None) -> dict:
+    """Run a schedule's behaviour once now; return {"jobinfoid", "jobstatus", "triggerid"}."""
+    return _quartz_op("trigger", jobinfoid, tecode)

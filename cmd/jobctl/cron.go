@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	jobcenter "github.com/jobcenter/jobcenter/clients/go"
+)
+
+func cronNextCommand() *command {
+	return &command{
+		name: "cron next", args: "EXPRESSION", summary: "preview a Quartz cron expression's next times",
+		help: `Prints the next times a Quartz cron expression fires, computed by the server
+with the code its schedulers use — what to check before "jobctl quartz save".
+Quote the expression (the shell expands * and ?); several arguments are joined
+with spaces. Times are ISO-8601 with the zone's offset. An invalid expression
+is refused with the reason (exit 2). Needs no project and no key.
+
+The cron is Quartz's: 6 or 7 fields — second minute hour day-of-month month
+day-of-week [year]; "?" in exactly one day field; ranges, lists, steps (0/15),
+names (MON, JAN), day-of-week 1–7 with 1 = Sunday, L, W, #.`,
+		example: `  jobctl cron next "0 */30 8-19 ? * * *"
+  jobctl cron next "0 30 2 * * ?" --tz America/New_York --from 2025-03-08T00:00:00-05:00 --count 3
+  jobctl cron next "0 0 12 ? * MON-FRI" --json | jq -r '.next[0]'`,
+		setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+			tz := fs.String("tz", "", "the IANA zone the expression is read in (default: the server's JOBCENTER_TZ)")
+			from := fs.String("from", "", "ISO-8601 instant with an offset the times follow (default: now)")
+			count := fs.Int("count", 5, "how many times, 1–100")
+			return func(ctx context.Context, a *app, args []string) error {
+				expr := strings.TrimSpace(strings.Join(args, " "))
+				if expr == "" {
+					return usagef(`missing EXPRESSION: a Quartz cron expression such as "0 */30 8-19 ? * * *"`)
+				}
+				q := jobcenter.CronQuery{Expr: expr, TZ: *tz, Count: *count}
+				if *from != "" {
+					t, err := time.Parse(time.RFC3339Nano, *from)
+					if err != nil {
+						return usagef("--from must be ISO-8601 with an offset, such as 2025-03-09T01:00:00-05:00")
+					}
+					q.From = t
+				}
+				c, err := a.client()
+				if err != nil {
+					return err
+				}
+				ctx, cancel := a.withTimeout(ctx)
+				defer cancel()
+				next, err := c.CronNext(ctx, q)
+				if err != nil {
+					return err
+				}
+				out := make([]string, len(next))
+				for i, t := range next {
+					out[i] = t.Format(time.RFC3339)
+				}
+				if a.json {
+					return a.printJSON(map[string][]string{"next": out})
+				}
+				for _, s := range out {
+					fmt.Fprintln(a.stdout, s)
+				}
+				if len(out) < *count {
+					fmt.Fprintf(a.stdout, "(no more: the expression ends after %d)\n", len(out))
+				}
+				return nil
+			}
+		},
+	}
+}

@@ -1,0 +1,528 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"iter"
+	"slices"
+	"strconv"
+
+	jobcenter "github.com/jobcenter/jobcenter/clients/go"
+)
+
+// optInt is an integer flag that knows whether it was given.
+type optInt struct{ v *int64 }
+
+func (o *optInt) String() string {
+	if o == nil || o.v == nil {
+		return "unset"
+	}
+	return strconv.FormatInt(*o.v, 10)
+}
+
+func (o *optInt) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("want a whole number, got %q", s)
+	}
+	o.v = &n
+	return nil
+}
+
+// optBool is a boolean flag that knows whether it was given.
+type optBool struct{ v *bool }
+
+func (o *optBool) String() string {
+	if o == nil || o.v == nil {
+		return "unset"
+	}
+	return strconv.FormatBool(*o.v)
+}
+
+func (o *optBool) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true or false, got %q", s)
+	}
+	o.v = &b
+	return nil
+}
+
+func (o *optBool) IsBoolFlag() bool { return true }
+
+// specFlags are the flags of add and update: the SDK's arguments and the run policy.
+type specFlags struct {
+	fs                                         *flag.FlagSet
+	pid, name, description, trigger, runDate   string
+	seconds                                    int64
+	code, codeFile, flowID                     string
+	coalesce                                   optBool
+	misfire, maxInstances, retries, retryDelay optInt
+	idempotencyKey                             string
+}
+
+func addSpecFlags(fs *flag.FlagSet) *specFlags {
+	f := &specFlags{fs: fs}
+	fs.StringVar(&f.pid, "pid", "", "the folder (目录) id")
+	fs.StringVar(&f.name, "name", "", "the job's name")
+	fs.StringVar(&f.description, "description", "", "what the job is for")
+	fs.StringVar(&f.trigger, "trigger", "", `"interval" or "date" (default: interval with --seconds, date with --run-date)`)
+	fs.Int64Var(&f.seconds, "seconds", 0, "an interval job's period in whole seconds (> 0)")
+	fs.StringVar(&f.runDate, "run-date", "", `a date job's instant: "2025-07-09 16:00:00" in the server's zone, or ISO-8601 "2025-07-09T08:00:00Z"`)
+	fs.StringVar(&f.code, "code", "", "the Starlark (Python-like) snippet a run executes")
+	fs.StringVar(&f.codeFile, "code-file", "", `read the snippet from a file ("-": standard input)`)
+	fs.StringVar(&f.flowID, "flow-id", "", "hand each run to this business flow instead of running code")
+	fs.Var(&f.coalesce, "coalesce", "after downtime run once for all missed fires (default true; --coalesce=false: each)")
+	fs.Var(&f.misfire, "misfire-grace-time", "seconds: a fire later than this is journaled missed, not run")
+	fs.Var(&f.maxInstances, "max-instances", "runs of the job at once (default 1)")
+	fs.Var(&f.retries, "retries", "tries again after a failure, up to 10 (default 0)")
+	fs.Var(&f.retryDelay, "retry-backoff", "seconds before the first retry, doubling each time")
+	fs.StringVar(&f.idempotencyKey, "idempotency-key", "", "send again with the same key and the write is applied once")
+	return f
+}
+
+// set reports whether the flag was given.
+func (f *specFlags) set(name string) bool {
+	found := false
+	f.fs.Visit(func(fl *flag.Flag) { found = found || fl.Name == name })
+	return found
+}
+
+// apply writes the given flags over spec.
+func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
+	if f.set("code") && f.set("code-file") {
+		return usagef("give --code or --code-file, not both")
+	}
+	if (f.set("code") || f.set("code-file")) && f.set("flow-id") {
+		return usagef("give code (--code, --code-file) or --flow-id, not both")
+	}
+	if f.set("seconds") && f.set("run-date") {
+		return usagef("give --seconds (an interval job) or --run-date (a date job), not both")
+	}
+	if f.set("pid") {
+		spec.Pid = f.pid
+	}
+	if f.set("name") {
+		spec.Name = f.name
+	}
+	if f.set("description") {
+		spec.Description = f.description
+	}
+	if f.set("seconds") {
+		spec.Trigger, spec.Seconds, spec.RunDate = jobcenter.TriggerInterval, f.seconds, ""
+	}
+	if f.set("run-date") {
+		spec.Trigger, spec.Seconds, spec.RunDate = jobcenter.TriggerDate, 0, f.runDate
+	}
+	if f.set("trigger") {
+		spec.Trigger = f.trigger
+	}
+	switch {
+	case f.set("code"):
+		spec.Code, spec.FlowID = f.code, ""
+	case f.set("code-file"):
+		code, err := a.readFile(f.codeFile)
+		if err != nil {
+			return err
+		}
+		spec.Code, spec.FlowID = code, ""
+	case f.set("flow-id"):
+		spec.Code, spec.FlowID = "", f.flowID
+	}
+	spec.Coalesce = f.coalesce.v
+	spec.MisfireGraceTime, spec.MaxInstances, spec.Retries, spec.RetryBackoff = f.misfire.v, f.maxInstances.v, f.retries.v, f.retryDelay.v
+	return nil
+}
+
+func (f *specFlags) callOpts() []jobcenter.CallOption {
+	if f.idempotencyKey == "" {
+		return nil
+	}
+	return []jobcenter.CallOption{jobcenter.IdempotencyKey(f.idempotencyKey)}
+}
+
+const specHelp = `
+
+The job's rules are the SDK's: --name, and on add --pid, are required; an
+interval needs --seconds > 0 (at most ten years); a date needs --run-date later
+than now (at most 2099); code or --flow-id, one of the two. A broken rule is
+refused (exit 2) with the field named, and nothing is stored.`
+
+func jobCommands() []*command {
+	return []*command{
+		{
+			name: "add", summary: "add a job (stopped until started)",
+			help: `Adds a job (sdk_add_job). A new job is stopped: start it to schedule it, or give
+--start. Prints the job; its ID (or JOB ID) names it in the other commands.` + specHelp,
+			example: `  # every 300 s, running a snippet
+  jobctl add --pid d1138d88 --name SDK周期任务 --seconds 300 --code 'log_print("周期任务", "INFO")'
+  # once at a date (in the server's zone, Asia/Shanghai unless configured), started at once
+  jobctl add --pid d1138d88 --name SDK定时任务 --run-date "2030-07-09 16:00:00" --code-file job.star --start
+  # hand each run to a business flow; a script keeps the id
+  id=$(jobctl add --pid d1138d88 --name nightly --seconds 86400 --flow-id b4972d68 --json | jq -r .id)`,
+			setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+				sf := addSpecFlags(fs)
+				start := fs.Bool("start", false, "start the job once added")
+				return func(ctx context.Context, a *app, args []string) error {
+					if err := exactArgs(args); err != nil {
+						return err
+					}
+					var spec jobcenter.JobSpec
+					if err := sf.apply(a, &spec); err != nil {
+						return err
+					}
+					if spec.Trigger == "" {
+						return usagef("say when it runs: --seconds N (every N seconds) or --run-date DATE (once)")
+					}
+					c, err := a.apiClient()
+					if err != nil {
+						return err
+					}
+					ctx, cancel := a.withTimeout(ctx)
+					defer cancel()
+					j, err := c.AddJob(ctx, spec, sf.callOpts()...)
+					if err != nil {
+						return err
+					}
+					if *start && j.Accepted == nil {
+						var opts []jobcenter.CallOption
+						if sf.idempotencyKey != "" {
+							opts = append(opts, jobcenter.IdempotencyKey(sf.idempotencyKey+"/start"))
+						}
+						if j, err = c.StartJob(ctx, j.ID, opts...); err != nil {
+							return fmt.Errorf("added, but not started: %w", err)
+						}
+					}
+					return a.printWrite(j, "added")
+				}
+			},
+		},
+		{
+			name: "get", args: "ID", summary: "show a job",
+			help: `Shows a job (sdk_get_job). ID is either of the job's ids: ID or JOB ID.
+STATE is "started" while the job has a next run, else "stopped".`,
+			example: `  jobctl get d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7
+  jobctl get d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7 --json | jq -r .next_run_time`,
+			setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+				return func(ctx context.Context, a *app, args []string) error {
+					if err := exactArgs(args, "ID"); err != nil {
+						return err
+					}
+					c, err := a.apiClient()
+					if err != nil {
+						return err
+					}
+					ctx, cancel := a.withTimeout(ctx)
+					defer cancel()
+					j, err := c.GetJob(ctx, args[0])
+					if err != nil {
+						return err
+					}
+					if a.json {
+						return a.printJSON(j)
+					}
+					printJob(a.stdout, j)
+					return nil
+				}
+			},
+		},
+		{
+			name: "list", summary: "list the project's jobs",
+			help: `Lists the project's jobs, oldest first (sdk_get_jobs), a page at a time, or
+every page with --all. --json prints the SDK's array of job infos.`,
+			example: `  jobctl list
+  jobctl list --pid d1138d88 --page 2 --size 50
+  jobctl list --all --json | jq -r '.[] | select(.next_run_time != null) | .id'`,
+			setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+				pid := fs.String("pid", "", "only the jobs of this folder")
+				page := fs.Int("page", 1, "the page, from 1")
+				size := fs.Int("size", 100, "jobs a page, 1–1000")
+				all := fs.Bool("all", false, "every page")
+				return func(ctx context.Context, a *app, args []string) error {
+					if err := exactArgs(args); err != nil {
+						return err
+					}
+					c, err := a.apiClient()
+					if err != nil {
+						return err
+					}
+					ctx, cancel := a.withTimeout(ctx)
+					defer cancel()
+					var jobs []jobcenter.Job
+					var total int64
+					if *all {
+						for j, err := range c.AllJobs(ctx, *pid, *size) {
+							if err != nil {
+								return err
+							}
+							jobs = append(jobs, j)
+						}
+						total = int64(len(jobs))
+					} else {
+						l, err := c.ListJobs(ctx, jobcenter.ListOptions{Pid: *pid, Page: *page, Size: *size})
+						if err != nil {
+							return err
+						}
+						jobs, total = l.Jobs, l.Total
+					}
+					if a.json {
+						if jobs == nil {
+							jobs = []jobcenter.Job{}
+						}
+						return a.printJSON(jobs)
+					}
+					printJobs(a.stdout, jobs)
+					if *all {
+						fmt.Fprintf(a.stdout, "%d jobs\n", total)
+					} else {
+						from := int64((*page-1)*(*size)) + 1
+						if len(jobs) == 0 {
+							fmt.Fprintf(a.stdout, "no jobs on page %d; %d in all\n", *page, total)
+						} else {
+							fmt.Fprintf(a.stdout, "jobs %d–%d of %d\n", from, from+int64(len(jobs))-1, total)
+						}
+					}
+					return nil
+				}
+			},
+		},
+		{
+			name: "update", args: "ID", summary: "change a job's definition",
+			help: `Changes a job (sdk_update_job). Only the flags given change: the rest is read
+from the job first. --seconds makes it an interval job, --run-date a date job;
+--code or --code-file replaces the target with code, --flow-id with a flow. A
+started job is rescheduled from now. A Quartz schedule is changed with
+"jobctl quartz save" instead.` + specHelp,
+			example: `  jobctl update d6f4a7fa --name 新SDK周期任务 --seconds 400
+  jobctl update d6f4a7fa --run-date 2030-06-27T16:00:00.000Z --code 'print_log("定时任务", "INFO")'
+  jobctl update d6f4a7fa --max-instances 2 --retries 3 --retry-backoff 5`,
+			setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+				sf := addSpecFlags(fs)
+				return func(ctx context.Context, a *app, args []string) error {
+					if err := exactArgs(args, "ID"); err != nil {
+						return err
+					}
+					changed := false
+					fs.Visit(func(f *flag.Flag) {
+						if !slices.Contains(commonFlags, f.Name) && f.Name != "idempotency-key" {
+							changed = true
+						}
+					})
+					if !changed {
+						return usagef("nothing to change: give the flags to change, such as --name or --seconds")
+					}
+					c, err := a.apiClient()
+					if err != nil {
+						return err
+					}
+					ctx, cancel := a.withTimeout(ctx)
+					defer cancel()
+					cur, err := c.GetJob(ctx, args[0])
+					if err != nil {
+						return err
+					}
+					spec := specOf(cur)
+					if err := sf.apply(a, &spec); err != nil {
+						return err
+					}
+					j, err := c.UpdateJob(ctx, args[0], spec, sf.callOpts()...)
+					if err != nil {
+						return err
+					}
+					return a.printWrite(j, "updated")
+				}
+			},
+		},
+		lifecycleCommand("start", "schedule a job: it fires from now on", `Starts a job (sdk_start_job): an interval job fires every period from now, a
+date job at its date. Starting a date job whose date has passed is refused
+(conflict, exit 2): give it a later date with update.`,
+			func(c *jobcenter.Client, ctx context.Context, id string, o ...jobcenter.CallOption) (*jobcenter.Job, error) {
+				return c.StartJob(ctx, id, o...)
+			}),
+		lifecycleCommand("stop", "stop a job's fires", `Stops a job (sdk_stop_job): no more fires until it is started again. A run under
+way finishes.`,
+			func(c *jobcenter.Client, ctx context.Context, id string, o ...jobcenter.CallOption) (*jobcenter.Job, error) {
+				return c.StopJob(ctx, id, o...)
+			}),
+		lifecycleCommand("exec", "run a job once now", `Runs a job once now (sdk_exec_job), started or not, without touching its
+schedule. The run is journaled with run type "manual"; its RUN ID is printed
+(--json: {"fireId": …, "job": {…}}). Follow it with "jobctl journal ID".`,
+			func(c *jobcenter.Client, ctx context.Context, id string, o ...jobcenter.CallOption) (*jobcenter.Job, error) {
+				return c.ExecJob(ctx, id, o...)
+			}),
+		lifecycleCommand("delete", "delete a job", `Deletes a job (sdk_delete_job) and prints it as it was. Its fires end; it is
+not found (exit 3) afterwards, though "jobctl history ID" still shows it.`,
+			func(c *jobcenter.Client, ctx context.Context, id string, o ...jobcenter.CallOption) (*jobcenter.Job, error) {
+				return c.DeleteJob(ctx, id, o...)
+			}),
+		{
+			name: "journal", args: "ID", summary: "the job's runs, newest first (paged)",
+			help: `Shows a job's runs, newest first: when each was due (TRIGGER TIME, UTC), how
+(run type "trigger" on schedule, "manual" by exec), whether it fired (TRIGGER:
+success or missed), its STATUS (waiting, running, success, failure, skipped),
+attempts, end, and its log or error. A page past the end is empty.
+--json prints the server's page {pageIndex, pageSize, resultCount, pageCount,
+data}; with --all, the array of every entry.`,
+			example: `  jobctl journal d6f4a7fa
+  jobctl journal d6f4a7fa --page 2 --size 50
+  jobctl journal d6f4a7fa --all --json | jq '[.[] | select(.exestatus == "failure")] | length'`,
+			setup: journalSetup(func(c *jobcenter.Client, ctx context.Context, id string, page, size int) (*jobcenter.JournalPage, error) {
+				return c.Journal(ctx, id, page, size)
+			}, (*jobcenter.Client).AllJournal, 20),
+		},
+		{
+			name: "history", args: "ID", summary: "every change of a job, oldest first",
+			help: `Shows every change of a job — created, updated, started, stopped, deleted,
+finished — oldest first, with who (--user when it was made) and when, read from
+the event log. A deleted job's history stays readable. --json prints each
+change with the job's state after it.`,
+			example: `  jobctl history d6f4a7fa`,
+			setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+				return func(ctx context.Context, a *app, args []string) error {
+					if err := exactArgs(args, "ID"); err != nil {
+						return err
+					}
+					c, err := a.apiClient()
+					if err != nil {
+						return err
+					}
+					ctx, cancel := a.withTimeout(ctx)
+					defer cancel()
+					h, err := c.History(ctx, args[0])
+					if err != nil {
+						return err
+					}
+					if a.json {
+						return a.printJSON(h)
+					}
+					t := newTable(a.stdout, "TIME", "EVENT", "USER", "STATE", "TRIGGER", "NAME")
+					for _, ch := range h {
+						t.row(ch.Time, ch.Event, orDash(deref(ch.User)), state(&ch.Job), schedule(&ch.Job), ch.Job.Name)
+					}
+					t.flush()
+					return nil
+				}
+			},
+		},
+	}
+}
+
+// specOf is the definition a job info shows, to change on update.
+func specOf(j *jobcenter.Job) jobcenter.JobSpec {
+	s := jobcenter.JobSpec{Pid: j.Pid, Name: j.Name, Description: j.Description, Trigger: j.JobParameter.Trigger,
+		RunDate: deref(j.JobParameter.RunDate), Code: deref(j.Code), FlowID: deref(j.FlowID)}
+	if j.JobParameter.Seconds != nil {
+		s.Seconds = *j.JobParameter.Seconds
+	}
+	return s
+}
+
+type lifecycleFunc func(c *jobcenter.Client, ctx context.Context, id string, o ...jobcenter.CallOption) (*jobcenter.Job, error)
+
+// lifecycleCommand is start, stop, exec or delete: a write on one job.
+func lifecycleCommand(name, summary, help string, do lifecycleFunc) *command {
+	return &command{
+		name: name, args: "ID", summary: summary, help: help + "\nID is either of the job's ids.",
+		example: fmt.Sprintf("  jobctl %s d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7\n  jobctl %s d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7 --json --idempotency-key retry-safe-1", name, name),
+		setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+			key := fs.String("idempotency-key", "", "send again with the same key and the write is applied once")
+			return func(ctx context.Context, a *app, args []string) error {
+				if err := exactArgs(args, "ID"); err != nil {
+					return err
+				}
+				c, err := a.apiClient()
+				if err != nil {
+					return err
+				}
+				ctx, cancel := a.withTimeout(ctx)
+				defer cancel()
+				var opts []jobcenter.CallOption
+				if *key != "" {
+					opts = append(opts, jobcenter.IdempotencyKey(*key))
+				}
+				j, err := do(c, ctx, args[0], opts...)
+				if err != nil {
+					return err
+				}
+				return a.printWrite(j, map[string]string{"start": "started", "stop": "stopped", "exec": "ran once now:", "delete": "deleted"}[name])
+			}
+		},
+	}
+}
+
+// printWrite prints a write's answer: the job, or that the write was accepted.
+func (a *app) printWrite(j *jobcenter.Job, done string) error {
+	if j.Accepted != nil {
+		if a.json {
+			return a.printJSON(j.Accepted)
+		}
+		fmt.Fprintf(a.stdout, "accepted, not applied yet: the trigger is away; it applies this when it returns (job %s, command %s)\n",
+			j.Accepted.ID, j.Accepted.CommandID)
+		return nil
+	}
+	if a.json {
+		if j.FireID != "" {
+			return a.printJSON(struct {
+				FireID string         `json:"fireId"`
+				Job    *jobcenter.Job `json:"job"`
+			}{j.FireID, j})
+		}
+		return a.printJSON(j)
+	}
+	fmt.Fprintf(a.stdout, "%s %s\n", done, j.ID)
+	if j.FireID != "" {
+		fmt.Fprintf(a.stdout, "run id %s (jobctl journal %s)\n", j.FireID, j.ID)
+	}
+	printJob(a.stdout, j)
+	return nil
+}
+
+type pageFunc func(c *jobcenter.Client, ctx context.Context, id string, page, size int) (*jobcenter.JournalPage, error)
+
+type allFunc func(c *jobcenter.Client, ctx context.Context, id string, size int) iter.Seq2[jobcenter.JournalEntry, error]
+
+// journalSetup is journal and quartz journal: one page, or every page with --all.
+func journalSetup(read pageFunc, all allFunc, defSize int) func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+	return func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+		page := fs.Int("page", 1, "the page, from 1 (newest runs first)")
+		size := fs.Int("size", defSize, "runs a page, 1–1000")
+		every := fs.Bool("all", false, "every page")
+		return func(ctx context.Context, a *app, args []string) error {
+			if err := exactArgs(args, "ID"); err != nil {
+				return err
+			}
+			c, err := a.apiClient()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.withTimeout(ctx)
+			defer cancel()
+			if *every {
+				entries := []jobcenter.JournalEntry{}
+				for e, err := range all(c, ctx, args[0], *size) {
+					if err != nil {
+						return err
+					}
+					entries = append(entries, e)
+				}
+				if a.json {
+					return a.printJSON(entries)
+				}
+				printJournal(a.stdout, entries)
+				fmt.Fprintf(a.stdout, "%d runs\n", len(entries))
+				return nil
+			}
+			p, err := read(c, ctx, args[0], *page, *size)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(p)
+			}
+			printJournal(a.stdout, p.Data)
+			printPageFooter(a.stdout, p)
+			return nil
+		}
+	}
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	jobcenter "github.com/jobcenter/jobcenter/clients/go"
+)
+
+// table writes aligned columns. Columns that may hold Chinese text (names, logs) go
+// last: tabwriter counts a wide character as one column.
+type table struct{ tw *tabwriter.Writer }
+
+func newTable(w io.Writer, header ...string) *table {
+	t := &table{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
+	if len(header) > 0 {
+		t.row(header...)
+	}
+	return t
+}
+
+func (t *table) row(cells ...string) {
+	for i, c := range cells {
+		cells[i] = strings.ReplaceAll(strings.ReplaceAll(c, "\t", " "), "\n", " ")
+	}
+	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
+}
+
+func (t *table) flush() { _ = t.tw.Flush() }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// clip shortens s to n characters on one line.
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// state words whether the job is scheduled: the job info says so by next_run_time.
+func state(j *jobcenter.Job) string {
+	if j.Started() {
+		return "started"
+	}
+	return "stopped"
+}
+
+// schedule words the job's trigger.
+func schedule(j *jobcenter.Job) string {
+	p := j.JobParameter
+	switch p.Trigger {
+	case jobcenter.TriggerInterval:
+		if p.Seconds != nil {
+			return "every " + strconv.FormatInt(*p.Seconds, 10) + "s"
+		}
+	case jobcenter.TriggerDate:
+		return "at " + deref(p.RunDate)
+	}
+	return p.Trigger
+}
+
+// target words what a run executes.
+func target(j *jobcenter.Job) string {
+	switch {
+	case j.FlowID != nil:
+		return "flow " + *j.FlowID
+	case j.Code != nil:
+		return "code: " + clip(*j.Code, 60)
+	}
+	return "-"
+}
+
+// policy words the run policy where it is not the default.
+func policy(j *jobcenter.Job) string {
+	p := j.JobParameter
+	var out []string
+	if !p.Coalesce {
+		out = append(out, "no coalesce")
+	}
+	if p.MisfireGraceTime != nil {
+		out = append(out, fmt.Sprintf("misfire grace %ds", *p.MisfireGraceTime))
+	}
+	if p.MaxInstances != nil {
+		out = append(out, fmt.Sprintf("max %d at once", *p.MaxInstances))
+	}
+	if p.Retries != nil {
+		out = append(out, fmt.Sprintf("%d retries", *p.Retries))
+	}
+	if p.RetryBackoff != nil {
+		out = append(out, fmt.Sprintf("backoff %ds", *p.RetryBackoff))
+	}
+	if len(out) == 0 {
+		return "default (coalesce, 1 at once, no retries)"
+	}
+	return strings.Join(out, ", ")
+}
+
+// printJob writes one job as a two-column table.
+func printJob(w io.Writer, j *jobcenter.Job) {
+	t := newTable(w)
+	by := func(at string, user *string) string {
+		if user != nil {
+			return at + " by " + *user
+		}
+		return at
+	}
+	next := "-"
+	if j.NextRunTime != nil {
+		next = *j.NextRunTime
+	}
+	t.row("ID", j.ID)
+	t.row("JOB ID", j.JobID)
+	t.row("STATE", state(j))
+	t.row("NEXT RUN", next)
+	t.row("TRIGGER", schedule(j))
+	t.row("TARGET", target(j))
+	t.row("POLICY", policy(j))
+	t.row("PID", orDash(j.Pid))
+	t.row("CREATED", by(j.CreateTime, j.CreateUser))
+	t.row("UPDATED", by(j.UpdateTime, j.UpdateUser))
+	t.row("NAME", j.Name)
+	t.row("DESCRIPTION", orDash(j.Description))
+	t.flush()
+}
+
+// printJobs writes jobs as a table, one a row.
+func printJobs(w io.Writer, jobs []jobcenter.Job) {
+	t := newTable(w, "ID", "STATE", "TRIGGER", "NEXT RUN", "NAME")
+	for i := range jobs {
+		j := &jobs[i]
+		t.row(j.ID, state(j), schedule(j), orDash(deref(j.NextRunTime)), j.Name)
+	}
+	t.flush()
+}
+
+// printJournal writes runs as a table, newest first.
+func printJournal(w io.Writer, entries []jobcenter.JournalEntry) {
+	t := newTable(w, "TRIGGER TIME", "RUN TYPE", "TRIGGER", "STATUS", "ATTEMPTS", "ENDED", "RUN ID", "DETAIL")
+	for _, e := range entries {
+		ended := "-"
+		if e.Finished() && e.UpdateTime != nil {
+			ended = *e.UpdateTime
+		}
+		t.row(e.TriggerTime, e.RunType, e.TriggerStatus, e.ExeStatus, strconv.Itoa(e.ExeTotalTime), ended, e.TriggerID, orDash(clip(e.ExeDes, 80)))
+	}
+	t.flush()
+}
+
+// printPageFooter says where the page is among all.
+func printPageFooter(w io.Writer, p *jobcenter.JournalPage) {
+	fmt.Fprintf(w, "page %d of %d, %d runs in all", p.PageIndex, p.PageCount, p.ResultCount)
+	if p.PageIndex < p.PageCount {
+		fmt.Fprintf(w, " (next: --page %d)", p.PageIndex+1)
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,708 @@
+package e2e_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	jobcenter "github.com/jobcenter/jobcenter/clients/go"
+	"github.com/jobcenter/jobcenter/services/api"
+	"github.com/jobcenter/jobcenter/services/executor"
+	"github.com/jobcenter/jobcenter/shared/teststack"
+)
+
+// newClient is a Go client of the center acting as project.
+func newClient(t *testing.T, c *center, project string, opts ...jobcenter.Option) *jobcenter.Client {
+	t.Helper()
+	cl, err := jobcenter.New(append([]jobcenter.Option{jobcenter.WithBaseURL(c.url), jobcenter.WithProject(project)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+// waitRuns waits until the job's journal, read by the client, holds n finished runs.
+func waitRuns(t *testing.T, cl *jobcenter.Client, id string, n int) *jobcenter.JournalPage {
+	t.Helper()
+	var p *jobcenter.JournalPage
+	teststack.Eventually(t, 15*time.Second, "the journal never showed the runs", func() bool {
+		var err error
+		if p, err = cl.Journal(context.Background(), id, 1, 100); err != nil {
+			t.Fatalf("journal: %v", err)
+		}
+		return p.ResultCount == int64(n) && len(p.Data) == n && !slices.ContainsFunc(p.Data, func(e jobcenter.JournalEntry) bool { return !e.Finished() })
+	})
+	return p
+}
+
+// apiErr asserts err is an *APIError with the status, code and (when not empty) field.
+func apiErr(t *testing.T, err error, status int, code, field string) *jobcenter.APIError {
+	t.Helper()
+	var ae *jobcenter.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("error %v (%T) is not an *APIError", err, err)
+	}
+	if ae.Status != status || ae.Code != code || (field != "" && ae.Field != field) || ae.Message == "" {
+		t.Fatalf("error %+v, want %d %s field %q", ae, status, code, field)
+	}
+	return ae
+}
+
+// must(call())(t) is the call's value, failing the test on its error.
+func must[T any](v T, err error) func(*testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func seedSpec() jobcenter.JobSpec {
+	return jobcenter.JobSpec{Pid: pid, Name: "SDK周期任务", Description: "SDK周期任务, description",
+		Trigger: jobcenter.TriggerInterval, Seconds: 300, Code: `log_print("周期任务", "INFO")`}
+}
+
+func TestClientCallsEveryOperationOfBothFacadesOnARealCenter(t *testing.T) {
+	c := newCenter(t)
+	ctx := context.Background()
+	cl := newClient(t, c, "p", jobcenter.WithUser("alice"))
+
+	if err := cl.Ready(ctx); err != nil {
+		t.Fatalf("ready: %v", err)
+	}
+
+	// AddJob: the seed's job info, typed.
+	added := must(cl.AddJob(ctx, seedSpec()))(t)
+	c.clk.Advance(time.Millisecond)
+	if added.ID == "" || added.JobID == "" || added.Accepted != nil || added.NextRunTime != nil || added.Started() ||
+		deref(added.CreateUser) != "alice" || added.ProjectID != "p" || added.DataLevel != "normal" ||
+		deref(added.Code) != `log_print("周期任务", "INFO")` || added.FlowID != nil || added.JobParameter.Seconds == nil ||
+		*added.JobParameter.Seconds != 300 || added.JobParameter.Trigger != "interval" || !added.JobParameter.Coalesce ||
+		added.JobParameter.ID != added.JobID || added.JobParameter.ProjectID != "p" {
+		t.Fatalf("added: %s", mustJSON(added))
+	}
+	if _, err := time.ParseInLocation(jobcenter.LocalTimeLayout, added.CreateTime, shanghai); err != nil {
+		t.Fatalf("createTime %q", added.CreateTime)
+	}
+	// The typed job encodes back to exactly the seed's fields.
+	var asMap map[string]any
+	_ = json.Unmarshal([]byte(mustJSON(added)), &asMap)
+	if len(asMap) != 15 {
+		t.Fatalf("a job encodes with fields %v, want the seed's 15", keys(asMap))
+	}
+
+	// An Idempotency-Key makes a repeated add the same job.
+	first := must(cl.AddJob(ctx, seedSpec(), jobcenter.IdempotencyKey("add-once")))(t)
+	again := must(cl.AddJob(ctx, seedSpec(), jobcenter.IdempotencyKey("add-once")))(t)
+	c.clk.Advance(time.Millisecond)
+	if first.ID != again.ID {
+		t.Fatalf("repeated add with one key made two jobs: %s %s", first.ID, again.ID)
+	}
+
+	// A broken rule is an *APIError naming the field, and errors.Is matches its code.
+	bad := seedSpec()
+	bad.Seconds = 0
+	_, err := cl.AddJob(ctx, bad)
+	apiErr(t, err, 400, "invalid", "seconds")
+	if !errors.Is(err, jobcenter.ErrInvalid) || jobcenter.IsNotFound(err) {
+		t.Fatalf("errors.Is on %v", err)
+	}
+
+	// A date job, its run date given as a time.
+	at := c.clk.Now().Add(48 * time.Hour).Truncate(time.Second)
+	dateJob := must(cl.AddJob(ctx, jobcenter.JobSpec{Pid: "other", Name: "SDK定时任务", Trigger: jobcenter.TriggerDate,
+		RunDate: jobcenter.FormatRunDate(at), Code: `log_print("定时任务", "INFO")`, MaxInstances: ptr[int64](2)}))(t)
+	if deref(dateJob.JobParameter.RunDate) != at.In(shanghai).Format(jobcenter.LocalTimeLayout) ||
+		dateJob.JobParameter.MaxInstances == nil || *dateJob.JobParameter.MaxInstances != 2 {
+		t.Fatalf("date job: %s", mustJSON(dateJob))
+	}
+
+	// GetJob by either id.
+	for _, ref := range []string{added.ID, added.JobID} {
+		if got := must(cl.GetJob(ctx, ref))(t); got.ID != added.ID || got.Name != "SDK周期任务" {
+			t.Fatalf("get %s: %s", ref, mustJSON(got))
+		}
+	}
+
+	// ListJobs: a page and the total; AllJobs pages through every one, oldest first.
+	l := must(cl.ListJobs(ctx, jobcenter.ListOptions{Page: 1, Size: 2}))(t)
+	if l.Total != 3 || len(l.Jobs) != 2 || l.Jobs[0].ID != added.ID {
+		t.Fatalf("list: total %d, %d jobs", l.Total, len(l.Jobs))
+	}
+	if l := must(cl.ListJobs(ctx, jobcenter.ListOptions{Pid: "other"}))(t); l.Total != 1 || l.Jobs[0].ID != dateJob.ID {
+		t.Fatalf("list of pid other: %+v", l)
+	}
+	var all []string
+	for j, err := range cl.AllJobs(ctx, "", 1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, j.ID)
+	}
+	if !slices.Equal(all, []string{added.ID, first.ID, dateJob.ID}) {
+		t.Fatalf("AllJobs: %v", all)
+	}
+
+	// StartJob: the next run is about now + 300 s.
+	started := must(cl.StartJob(ctx, added.JobID))(t)
+	next, ok := started.NextRun(shanghai)
+	if !ok || next.Before(c.clk.Now().Add(298*time.Second)) || next.After(c.clk.Now().Add(301*time.Second)) {
+		t.Fatalf("started: next run %v", deref(started.NextRunTime))
+	}
+
+	// ExecJob: the run's id, then the run in the journal.
+	execd := must(cl.ExecJob(ctx, added.ID))(t)
+	if execd.FireID == "" {
+		t.Fatal("exec gave no fire id")
+	}
+	p := waitRuns(t, cl, added.ID, 1)
+	if e := p.Data[0]; e.TriggerID != execd.FireID || e.RunType != "manual" || e.ExeStatus != jobcenter.StatusSuccess ||
+		e.JobInfoID != added.ID || !strings.Contains(e.ExeDes, "周期任务") || e.ExeStartTime == nil || e.UpdateTime == nil {
+		t.Fatalf("the exec's entry: %s", mustJSON(e))
+	}
+
+	// UpdateJob: every 2 s now, pid kept; the clock fires it twice.
+	upd := seedSpec()
+	upd.Pid, upd.Name, upd.Seconds = "", "新SDK周期任务", 2
+	updated := must(cl.UpdateJob(ctx, added.ID, upd))(t)
+	if updated.Name != "新SDK周期任务" || updated.Pid != pid || *updated.JobParameter.Seconds != 2 || !updated.Started() {
+		t.Fatalf("updated: %s", mustJSON(updated))
+	}
+	for i := 2; i <= 3; i++ {
+		c.clk.Advance(2 * time.Second)
+		waitRuns(t, cl, added.ID, i)
+	}
+
+	// The journal paging helper: every run once, newest first, from pages of one.
+	p = must(cl.Journal(ctx, added.ID, 1, 100))(t)
+	var paged []jobcenter.JournalEntry
+	for e, err := range cl.AllJournal(ctx, added.ID, 1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		paged = append(paged, e)
+	}
+	if len(paged) != 3 || mustJSON(paged) != mustJSON(p.Data) || paged[0].RunType != "trigger" || paged[2].RunType != "manual" {
+		t.Fatalf("AllJournal: %s, want %s", mustJSON(paged), mustJSON(p.Data))
+	}
+	if t1, err := paged[0].Triggered(); err != nil || !t1.After(must(paged[1].Triggered())(t)) {
+		t.Fatalf("triggertime: %v %v", t1, err)
+	}
+	if p := must(cl.Journal(ctx, added.ID, 2, 2))(t); p.PageIndex != 2 || p.PageSize != 2 || p.ResultCount != 3 || p.PageCount != 2 || len(p.Data) != 1 {
+		t.Fatalf("page 2 of 2: %+v", p)
+	}
+
+	// StopJob, then History: every change, oldest first, with who.
+	if stopped := must(cl.StopJob(ctx, added.ID))(t); stopped.Started() {
+		t.Fatalf("stopped: %s", mustJSON(stopped))
+	}
+	h := must(cl.History(ctx, added.ID))(t)
+	var events []string
+	for _, ch := range h {
+		events = append(events, ch.Event)
+	}
+	if !slices.Equal(events, []string{"created", "started", "updated", "stopped"}) || deref(h[0].User) != "alice" || h[2].Job.Name != "新SDK周期任务" {
+		t.Fatalf("history: %v %s", events, mustJSON(h[0]))
+	}
+
+	// Another project sees nothing of p's: a 404, as for a job that does not exist.
+	_, err = cl.ForProject("q").GetJob(ctx, added.ID)
+	apiErr(t, err, 404, "not_found", "")
+
+	// DeleteJob answers the job as it was; it is not found afterwards.
+	if deleted := must(cl.DeleteJob(ctx, added.ID))(t); deleted.ID != added.ID {
+		t.Fatalf("deleted: %s", mustJSON(deleted))
+	}
+	for _, call := range []func() error{
+		func() error { _, err := cl.GetJob(ctx, added.ID); return err },
+		func() error { _, err := cl.StartJob(ctx, added.ID); return err },
+		func() error { _, err := cl.Journal(ctx, added.ID, 1, 10); return err },
+	} {
+		if err := call(); !jobcenter.IsNotFound(err) || !errors.Is(err, jobcenter.ErrNotFound) {
+			t.Fatalf("after delete: %v", err)
+		}
+	}
+
+	// CronNext: the README's example, to the second.
+	times := must(cl.CronNext(ctx, jobcenter.CronQuery{Expr: "0 30 2 * * ?", TZ: "America/New_York",
+		From: time.Date(2025, 3, 8, 0, 0, 0, 0, time.FixedZone("EST", -5*3600)), Count: 3}))(t)
+	var got []string
+	for _, tm := range times {
+		got = append(got, tm.Format(time.RFC3339))
+	}
+	if want := []string{"2025-03-08T02:30:00-05:00", "2025-03-10T02:30:00-04:00", "2025-03-11T02:30:00-04:00"}; !slices.Equal(got, want) {
+		t.Fatalf("cron next: %v, want %v", got, want)
+	}
+	_, err = cl.CronNext(ctx, jobcenter.CronQuery{Expr: "0 0 25 * * ?"})
+	apiErr(t, err, 400, "invalid", "expr")
+
+	// The Quartz facade: save, status, fires into the journal, enable/disable/trigger/delete.
+	respBiz(t, c, "p", "1202494946997833818", true)
+	saved := must(cl.SaveSchedule(ctx, jobcenter.Schedule{JobName: "调度名称", CronExpression: "* * * ? * * *", BizCode: "1202494946997833818"}))(t)
+	if saved.GroupJobID == "" || saved.Accepted {
+		t.Fatalf("saved: %+v", saved)
+	}
+	st := must(cl.ScheduleStatuses(ctx, "1085425175626911843", "1202494946997833818"))(t)
+	if len(st) != 1 || st[0] != (jobcenter.ScheduleStatus{JobInfoID: saved.GroupJobID, CronExpression: "* * * ? * * *", BizCode: "1202494946997833818", JobStatus: "enable"}) {
+		t.Fatalf("status: %+v", st)
+	}
+	for i := 1; i <= 2; i++ {
+		c.clk.Advance(time.Second)
+		waitRuns(t, cl, saved.GroupJobID, i)
+	}
+	qp := must(cl.ScheduleJournal(ctx, saved.GroupJobID, 1, 1))(t)
+	if qp.ResultCount != 2 || qp.PageCount != 2 || len(qp.Data) != 1 || qp.Data[0].ExeDes != "behaviour 1202494946997833818 ran" {
+		t.Fatalf("schedule journal: %s", mustJSON(qp))
+	}
+	var qall []jobcenter.JournalEntry
+	for e, err := range cl.AllScheduleJournal(ctx, saved.GroupJobID, 1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		qall = append(qall, e)
+	}
+	if len(qall) != 2 || qall[0].TriggerID == qall[1].TriggerID {
+		t.Fatalf("AllScheduleJournal: %s", mustJSON(qall))
+	}
+	// Saving again changes the schedule and keeps its id.
+	resaved := must(cl.SaveSchedule(ctx, jobcenter.Schedule{JobName: "调度名称", CronExpression: "0 0 12 * * ?", BizCode: "1202494946997833818", TimeZone: "Europe/Berlin"}))(t)
+	if resaved.GroupJobID != saved.GroupJobID {
+		t.Fatalf("save again: %s, want %s", resaved.GroupJobID, saved.GroupJobID)
+	}
+	if r := must(cl.DisableSchedule(ctx, saved.GroupJobID))(t); r.JobStatus != "disable" || r.JobInfoID != saved.GroupJobID {
+		t.Fatalf("disable: %+v", r)
+	}
+	if r := must(cl.EnableSchedule(ctx, saved.GroupJobID))(t); r.JobStatus != "enable" {
+		t.Fatalf("enable: %+v", r)
+	}
+	trig := must(cl.TriggerSchedule(ctx, saved.GroupJobID))(t)
+	if trig.TriggerID == "" {
+		t.Fatalf("trigger: %+v", trig)
+	}
+	if p := waitRuns(t, cl, saved.GroupJobID, 3); p.Data[0].TriggerID != trig.TriggerID || p.Data[0].RunType != "manual" {
+		t.Fatalf("the triggered run: %s", mustJSON(p.Data[0]))
+	}
+	_, err = cl.SaveSchedule(ctx, jobcenter.Schedule{JobName: "x", CronExpression: "0 0 25 * * ?", BizCode: "b2"})
+	apiErr(t, err, 400, "invalid", "")
+	_, err = cl.ForProject("T2").ScheduleJournal(ctx, saved.GroupJobID, 1, 10)
+	apiErr(t, err, 404, "not_found", "")
+	if r := must(cl.DeleteSchedule(ctx, saved.GroupJobID))(t); !r.Deleted {
+		t.Fatalf("delete: %+v", r)
+	}
+	if st := must(cl.ScheduleStatuses(ctx, "1202494946997833818"))(t); len(st) != 0 {
+		t.Fatalf("status after delete: %+v", st)
+	}
+
+	// With the trigger away, a write is stored and answered 202: Accepted, applied later.
+	c.stop("trigger")
+	acc := must(cl.AddJob(ctx, seedSpec()))(t)
+	if acc.Accepted == nil || acc.Accepted.Status != "accepted" || acc.Accepted.CommandID == "" || acc.ID == "" || acc.ID != acc.Accepted.ID {
+		t.Fatalf("accepted: %s %+v", mustJSON(acc), acc.Accepted)
+	}
+	c.startTrigger()
+	teststack.Eventually(t, 20*time.Second, "the accepted add was never applied", func() bool {
+		_, err := cl.GetJob(ctx, acc.ID)
+		return err == nil
+	})
+
+	// No server: the transport's error, not an *APIError.
+	dead := must(jobcenter.New(jobcenter.WithBaseURL("http://127.0.0.1:1"), jobcenter.WithProject("p")))(t)
+	var ae *jobcenter.APIError
+	if _, err := dead.GetJob(ctx, "x"); err == nil || errors.As(err, &ae) {
+		t.Fatalf("no server: %v", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// cli runs jobctl with the settings env (NAME=value) on top of a clean environment.
+type cli struct {
+	bin string
+	env []string
+}
+
+// newCLI builds jobctl into the test's temporary directory.
+func newCLI(t *testing.T, env ...string) *cli {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "jobctl")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/jobcenter/jobcenter/cmd/jobctl").CombinedOutput(); err != nil {
+		t.Fatalf("go build jobctl: %v\n%s", err, out)
+	}
+	return &cli{bin: bin, env: env}
+}
+
+// result is one run of jobctl.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+	}
+}
+
+func (c *cli) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "JOBCENTER_") && !strings.HasPrefix(kv, "NATS_URL=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, c.env...)
+	return cmd
+}
+
+// run runs jobctl to its end and checks its exit code.
+func (c *cli) run(t *testing.T, wantCode int, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := c.command(ctx, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("jobctl %v: %v", args, err)
+	}
+	r := result{stdout: out.String(), stderr: errOut.String(), code: cmd.ProcessState.ExitCode()}
+	if r.code != wantCode {
+		t.Fatalf("jobctl %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, wantCode, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// rows are a table's lines, each split into cells on runs of spaces.
+func rows(s string) [][]string {
+	var out [][]string
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		out = append(out, strings.Fields(l))
+	}
+	return out
+}
+
+// cell finds the value of a two-column table's key.
+func cell(t *testing.T, table, key string) string {
+	t.Helper()
+	for _, l := range strings.Split(table, "\n") {
+		if v, ok := strings.CutPrefix(l, key+"  "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no %q row in:\n%s", key, table)
+	return ""
+}
+
+func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
+	keyA, lineA := api.MintKey("pa")
+	keyB, lineB := api.MintKey("pb")
+	service, _ := api.MintKey("*")
+	c := newCenterWith(t,
+		func(cfg *api.Config) { cfg.Keys, cfg.ServiceKey = lineA+","+lineB, service },
+		func(cfg *executor.Config) { cfg.APIKey = service })
+	ctx := context.Background()
+	clA := newClient(t, c, "pa", jobcenter.WithAPIKey(keyA))
+	clB := newClient(t, c, "pb", jobcenter.WithAPIKey(keyB))
+	ctl := newCLI(t, "JOBCENTER_URL="+c.url, "JOBCENTER_PROJECT=pa", "JOBCENTER_API_KEY="+keyA, "NATS_URL="+c.stack.NATSURL)
+
+	t.Run("the client sends its key: none is a 401, another tenant's a 403", func(t *testing.T) {
+		_, err := newClient(t, c, "pa").ListJobs(ctx, jobcenter.ListOptions{})
+		if ae := apiErr(t, err, 401, "unauthorized", ""); !errors.Is(err, jobcenter.ErrUnauthorized) || ae.RequestID == "" {
+			t.Fatalf("401: %+v", ae)
+		}
+		_, err = clA.ForProject("pb").ListJobs(ctx, jobcenter.ListOptions{})
+		apiErr(t, err, 403, "forbidden", "X-Project-Id")
+		_, err = clA.ForProject("pb").ScheduleStatuses(ctx, "x")
+		apiErr(t, err, 403, "forbidden", "")
+		must(clA.ListJobs(ctx, jobcenter.ListOptions{}))(t)
+	})
+
+	t.Run("help and usage errors", func(t *testing.T) {
+		r := ctl.run(t, 0, "--help")
+		for _, want := range []string{"Exit codes:", "events tail", "quartz save", "JOBCENTER_URL", "JOBCENTER_API_KEY"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Fatalf("jobctl --help lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		for _, args := range [][]string{{"add", "--help"}, {"help", "journal"}, {"events", "tail", "-h"}, {"quartz", "save", "--help"}} {
+			r := ctl.run(t, 0, args...)
+			if !strings.Contains(r.stdout, "Usage: jobctl") || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "3  not found") {
+				t.Fatalf("jobctl %v help:\n%s", args, r.stdout)
+			}
+		}
+		ctl.run(t, 1)
+		ctl.run(t, 1, "frobnicate")
+		ctl.run(t, 1, "quartz")
+		ctl.run(t, 1, "get")
+		ctl.run(t, 1, "get", "a", "b")
+		ctl.run(t, 1, "list", "--no-such-flag")
+		ctl.run(t, 1, "add", "--name", "x", "--code", "1")                      // when it runs is missing
+		ctl.run(t, 1, "add", "--seconds", "5", "--run-date", "2030-01-01", "x") // both, and an extra argument
+		if r := ctl.run(t, 1, "get", "x", "--project", ""); !strings.Contains(r.stderr, "JOBCENTER_PROJECT") {
+			t.Fatalf("no project: %s", r.stderr)
+		}
+	})
+
+	var id, key string
+	t.Run("add start journal stop delete round trip", func(t *testing.T) {
+		// add --json: the seed's job info, exactly.
+		r := ctl.run(t, 0, "add", "--pid", pid, "--name", "周期任务", "--description", "d", "--seconds", "2",
+			"--code", "log_print('tick', 'INFO')\nreturn 7", "--user", "bob", "--json")
+		var added map[string]any
+		r.json(t, &added)
+		if len(added) != 15 || added["createUser"] != "bob" || added["next_run_time"] != nil || added["projectId"] != "pa" {
+			t.Fatalf("add --json: %s", r.stdout)
+		}
+		id, key = added["id"].(string), added["jobId"].(string)
+
+		// get: a table for people.
+		r = ctl.run(t, 0, "get", key)
+		if cell(t, r.stdout, "ID") != id || cell(t, r.stdout, "STATE") != "stopped" || cell(t, r.stdout, "TRIGGER") != "every 2s" ||
+			cell(t, r.stdout, "NAME") != "周期任务" || cell(t, r.stdout, "NEXT RUN") != "-" || !strings.HasSuffix(cell(t, r.stdout, "CREATED"), "by bob") {
+			t.Fatalf("get:\n%s", r.stdout)
+		}
+
+		// start: a table with the next run; then two fires.
+		r = ctl.run(t, 0, "start", id)
+		if !strings.HasPrefix(r.stdout, "started "+id+"\n") || cell(t, r.stdout, "STATE") != "started" || cell(t, r.stdout, "NEXT RUN") == "-" {
+			t.Fatalf("start:\n%s", r.stdout)
+		}
+		for i := 1; i <= 2; i++ {
+			c.clk.Advance(2 * time.Second)
+			waitRuns(t, clA, id, i)
+		}
+
+		// exec --json: the run's id and the job.
+		var execd struct {
+			FireID string         `json:"fireId"`
+			Job    map[string]any `json:"job"`
+		}
+		ctl.run(t, 0, "exec", id, "--json").json(t, &execd)
+		if execd.FireID == "" || execd.Job["id"] != id {
+			t.Fatalf("exec --json: %+v", execd)
+		}
+		waitRuns(t, clA, id, 3)
+
+		// journal: a table, newest first, with a footer; --json: the server's page.
+		r = ctl.run(t, 0, "journal", id, "--size", "2")
+		rs := rows(r.stdout)
+		if len(rs) != 4 || rs[0][0] != "TRIGGER" || rs[1][1] != "manual" || rs[1][3] != "success" || rs[1][6] != execd.FireID ||
+			rs[2][1] != "trigger" || !strings.Contains(r.stdout, "page 1 of 2, 3 runs in all (next: --page 2)") {
+			t.Fatalf("journal:\n%s", r.stdout)
+		}
+		var page jobcenter.JournalPage
+		ctl.run(t, 0, "journal", id, "--page", "2", "--size", "2", "--json").json(t, &page)
+		if page.PageIndex != 2 || page.PageSize != 2 || page.ResultCount != 3 || page.PageCount != 2 || len(page.Data) != 1 ||
+			page.Data[0].RunType != "trigger" || page.Data[0].ExeStatus != "success" || !strings.Contains(page.Data[0].ExeDes, "7") {
+			t.Fatalf("journal --json page 2: %+v", page)
+		}
+		var every []jobcenter.JournalEntry
+		ctl.run(t, 0, "journal", id, "--all", "--size", "1", "--json").json(t, &every)
+		if len(every) != 3 || every[0].TriggerID != execd.FireID {
+			t.Fatalf("journal --all: %+v", every)
+		}
+
+		// list: the table and the SDK's array.
+		r = ctl.run(t, 0, "list")
+		if rs := rows(r.stdout); len(rs) != 3 || rs[1][0] != id || rs[1][1] != "started" || !strings.Contains(r.stdout, "jobs 1–1 of 1") {
+			t.Fatalf("list:\n%s", r.stdout)
+		}
+		var list []map[string]any
+		ctl.run(t, 0, "list", "--json", "--pid", pid).json(t, &list)
+		if len(list) != 1 || list[0]["id"] != id {
+			t.Fatalf("list --json: %s", mustJSON(list))
+		}
+
+		// update: only the flags given change.
+		r = ctl.run(t, 0, "update", id, "--seconds", "400", "--retries", "2")
+		if cell(t, r.stdout, "TRIGGER") != "every 400s" || cell(t, r.stdout, "NAME") != "周期任务" || !strings.Contains(cell(t, r.stdout, "TARGET"), "tick") ||
+			!strings.Contains(cell(t, r.stdout, "POLICY"), "2 retries") || cell(t, r.stdout, "PID") != pid {
+			t.Fatalf("update:\n%s", r.stdout)
+		}
+		ctl.run(t, 1, "update", id) // nothing to change
+
+		// stop, then delete; afterwards 404 is exit 3, in words and in JSON.
+		if r := ctl.run(t, 0, "stop", id); cell(t, r.stdout, "STATE") != "stopped" {
+			t.Fatalf("stop:\n%s", r.stdout)
+		}
+		if r := ctl.run(t, 0, "delete", id, "--json"); !strings.Contains(r.stdout, `"id": "`+id+`"`) {
+			t.Fatalf("delete --json:\n%s", r.stdout)
+		}
+		r = ctl.run(t, 3, "get", id)
+		if !strings.Contains(r.stderr, "404 not_found") || r.stdout != "" {
+			t.Fatalf("get after delete: %q %q", r.stdout, r.stderr)
+		}
+		r = ctl.run(t, 3, "stop", key, "--json")
+		var e struct {
+			Error struct {
+				Status  int    `json:"status"`
+				Code    string `json:"code"`
+				Message string `json:"message"`
+				Exit    int    `json:"exit"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(r.stderr), &e); err != nil || e.Error.Status != 404 || e.Error.Code != "not_found" || e.Error.Exit != 3 {
+			t.Fatalf("stop after delete --json: %q", r.stderr)
+		}
+		var h []map[string]any
+		ctl.run(t, 0, "history", id, "--json").json(t, &h)
+		if len(h) != 5 || h[4]["event"] != "deleted" {
+			t.Fatalf("history: %s", mustJSON(h))
+		}
+	})
+
+	t.Run("exit codes of rejections and failures", func(t *testing.T) {
+		r := ctl.run(t, 2, "add", "--pid", pid, "--name", "x", "--seconds", "0", "--code", "1")
+		if !strings.Contains(r.stderr, "400 invalid") || !strings.Contains(r.stderr, "seconds") {
+			t.Fatalf("invalid: %s", r.stderr)
+		}
+		if r := ctl.run(t, 2, "list", "--api-key", "jc_wrong"); !strings.Contains(r.stderr, "401 unauthorized") {
+			t.Fatalf("wrong key: %s", r.stderr)
+		}
+		ctl.run(t, 2, "list", "--project", "pb") // a's key for b: 403
+		ctl.run(t, 3, "get", "no-such-job")
+		if r := ctl.run(t, 4, "list", "--url", "http://127.0.0.1:1"); !strings.Contains(r.stderr, "cannot reach") {
+			t.Fatalf("no server: %s", r.stderr)
+		}
+		ctl.run(t, 4, "events", "tail", "--nats", "nats://127.0.0.1:1", "--count", "1")
+	})
+
+	t.Run("cron next", func(t *testing.T) {
+		r := ctl.run(t, 0, "cron", "next", "0 30 2 * * ?", "--tz", "America/New_York", "--from", "2025-03-08T00:00:00-05:00", "--count", "3")
+		if r.stdout != "2025-03-08T02:30:00-05:00\n2025-03-10T02:30:00-04:00\n2025-03-11T02:30:00-04:00\n" {
+			t.Fatalf("cron next:\n%s", r.stdout)
+		}
+		var out struct{ Next []string }
+		ctl.run(t, 0, "cron", "next", "0", "0", "12", "?", "*", "MON-FRI", "--count", "2", "--json").json(t, &out)
+		if len(out.Next) != 2 {
+			t.Fatalf("cron next --json: %+v", out)
+		}
+		if r := ctl.run(t, 2, "cron", "next", "0 0 25 * * ?"); !strings.Contains(r.stderr, "400 invalid") {
+			t.Fatalf("invalid cron: %s", r.stderr)
+		}
+		ctl.run(t, 1, "cron", "next")
+	})
+
+	t.Run("quartz save status journal", func(t *testing.T) {
+		respBiz(t, c, "pa", "biz-7", true)
+		var saved jobcenter.Saved
+		ctl.run(t, 0, "quartz", "save", "--name", "调度名称", "--cron", "* * * ? * * *", "--biz", "biz-7", "--json").json(t, &saved)
+		if saved.GroupJobID == "" {
+			t.Fatal("no group_job_id")
+		}
+		r := ctl.run(t, 0, "quartz", "status", "biz-7,unknown")
+		if rs := rows(r.stdout); len(rs) < 2 || rs[1][0] != saved.GroupJobID || rs[1][2] != "enable" || !strings.Contains(r.stdout, "1 of 2 codes") {
+			t.Fatalf("quartz status:\n%s", r.stdout)
+		}
+		c.clk.Advance(time.Second)
+		waitRuns(t, clA, saved.GroupJobID, 1)
+		var page jobcenter.JournalPage
+		ctl.run(t, 0, "quartz", "journal", saved.GroupJobID, "--json").json(t, &page)
+		if page.ResultCount != 1 || page.PageSize != 10 || page.Data[0].ExeDes != "behaviour biz-7 ran" {
+			t.Fatalf("quartz journal: %+v", page)
+		}
+		if r := ctl.run(t, 0, "quartz", "disable", saved.GroupJobID); !strings.Contains(r.stdout, "disable") {
+			t.Fatalf("quartz disable: %s", r.stdout)
+		}
+		ctl.run(t, 2, "quartz", "save", "--name", "x", "--cron", "nope", "--biz", "b")
+		ctl.run(t, 3, "quartz", "journal", "no-such-schedule")
+		ctl.run(t, 0, "quartz", "delete", saved.GroupJobID)
+	})
+
+	t.Run("events tail follows its tenant's fires and runs, not another's", func(t *testing.T) {
+		mine := must(clA.AddJob(ctx, seedSpec()))(t)
+		must(clA.StartJob(ctx, mine.ID))(t)
+
+		tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		cmd := ctl.command(tctx, "events", "tail", "--count", "4", "--json")
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		following := make(chan string, 1)
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			var all []string
+			for sc.Scan() {
+				all = append(all, sc.Text())
+				if strings.HasPrefix(sc.Text(), "following ") {
+					following <- sc.Text()
+				}
+			}
+			following <- strings.Join(all, "\n")
+		}()
+		if line := <-following; !strings.HasPrefix(line, "following ") {
+			t.Fatalf("events tail never began following: %s", line)
+		}
+
+		// Another tenant's job is added, run and stopped first: none of it may show.
+		theirs := must(clB.AddJob(ctx, seedSpec()))(t)
+		must(clB.StartJob(ctx, theirs.ID))(t)
+		must(clB.ExecJob(ctx, theirs.ID))(t)
+		waitRuns(t, clB, theirs.ID, 1)
+		// Then one of ours fires on schedule and is stopped: fire, running, success, stopped.
+		c.clk.Advance(300 * time.Second)
+		waitRuns(t, clA, mine.ID, 1)
+		must(clA.StopJob(ctx, mine.ID))(t)
+
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("events tail --count 4 did not end well: %v\n%s", err, out.String())
+		}
+		var kinds []string
+		dec := json.NewDecoder(&out)
+		for dec.More() {
+			var e jobcenter.Event
+			if err := dec.Decode(&e); err != nil {
+				t.Fatal(err)
+			}
+			if e.Tenant != "pa" || e.JobID != mine.ID {
+				t.Fatalf("events tail of pa printed another's event: %s", mustJSON(e))
+			}
+			kinds = append(kinds, e.Kind+"/"+e.Type)
+			if e.Kind == jobcenter.KindFire && (e.Fire == nil || e.Fire.RunType != "trigger" || e.Fire.Seq != 1) {
+				t.Fatalf("fire: %s", mustJSON(e))
+			}
+		}
+		slices.Sort(kinds)
+		if want := []string{"fire/fire", "lifecycle/stopped", "run/running", "run/success"}; !slices.Equal(kinds, want) {
+			t.Fatalf("events tail printed %v, want %v", kinds, want)
+		}
+
+		// A table for people: with --all the past replays; --job narrows to one job.
+		r := ctl.run(t, 0, "events", "tail", "--all", "--job", mine.JobID, "--count", "2", "--kinds", "lifecycle")
+		rs := rows(r.stdout)
+		// A row: date, time, job, kind, event, detail.
+		if len(rs) != 3 || rs[0][0] != "TIME" || rs[1][2] != mine.ID || rs[1][3] != "lifecycle" || rs[1][4] != "created" || rs[2][4] != "started" {
+			t.Fatalf("events tail --all table:\n%s", r.stdout)
+		}
+		ctl.run(t, 3, "events", "tail", "--job", "no-such-job")
+		ctl.run(t, 1, "events", "tail", "--kinds", "nope")
+	})
+}
