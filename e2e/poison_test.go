@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,11 +45,15 @@ func TestBadMessagesOnAnyStreamAreDeadLetteredAndTheConsumersCarryOn(t *testing.
 	pub("jobcenter.cmd.p", zero)
 	pub("jobcenter.fire.p.j1", []byte("\x00\x01garbage"))
 	pub("jobcenter.run.p.j1.success", []byte(`{"status":"success"}`))
+	// A fire of a schema version this build does not know is set aside, not misread.
+	future, _ := json.Marshal(contracts.Fire{V: contracts.Version + 1, FireID: "j2@1", JournalID: "j2:1", Tenant: "p", JobID: "j2", Seq: 1})
+	pub("jobcenter.fire.p.j2", future)
 
 	teststack.Eventually(t, 10*time.Second, "the bad messages were not all dead-lettered", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return dead["jobcenter.cmd.p"] != "" && dead["jobcenter.fire.p.j1"] != "" && dead["jobcenter.run.p.j1.success"] != ""
+		return dead["jobcenter.cmd.p"] != "" && dead["jobcenter.fire.p.j1"] != "" && dead["jobcenter.run.p.j1.success"] != "" &&
+			strings.Contains(dead["jobcenter.fire.p.j2"], "schema version 2")
 	})
 	// The well-formed command with an impossible spec is rejected, not applied.
 	c.do("GET", "/api/v1/jobs/evil", "p", nil).must(t, 404)

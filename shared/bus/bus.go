@@ -146,6 +146,15 @@ func (p poison) Unwrap() error { return p.err }
 // Poison marks err as permanent: the message is dead-lettered, not retried.
 func Poison(err error) error { return poison{err} }
 
+// Version refuses, as poison, a payload of a schema version this build does not read:
+// set aside where an operator sees it, rather than misread.
+func Version(what string, v int) error {
+	if v == contracts.Version {
+		return nil
+	}
+	return Poison(fmt.Errorf("%s has schema version %d; this service reads version %d", what, v, contracts.Version))
+}
+
 // IsPoison reports whether err was marked by Poison.
 func IsPoison(err error) bool { return errors.As(err, new(poison)) }
 

@@ -92,6 +92,9 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if err := json.Unmarshal(msg.Data(), &f); err != nil {
 		return bus.Poison(fmt.Errorf("fire does not decode: %w", err))
 	}
+	if err := bus.Version("fire", f.V); err != nil {
+		return err
+	}
 	if f.FireID == "" || f.JournalID == "" || f.JobID == "" {
 		return bus.Poison(errors.New("fire lacks fire_id, journal_id or job_id"))
 	}

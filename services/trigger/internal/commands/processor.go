@@ -61,6 +61,9 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if err := json.Unmarshal(msg.Data(), &c); err != nil {
 		return bus.Poison(fmt.Errorf("command does not decode: %w", err))
 	}
+	if err := bus.Version("command", c.V); err != nil {
+		return err
+	}
 	if c.ID == "" || c.Type == "" || c.Tenant == "" || c.JobID == "" {
 		return bus.Poison(errors.New("command lacks id, type, tenant or job_id"))
 	}

@@ -89,6 +89,9 @@ func Add(recs *mongostore.JournalRecords, subject string, data []byte) error {
 		if err := json.Unmarshal(data, &f); err != nil {
 			return fmt.Errorf("fire does not decode: %w", err)
 		}
+		if err := bus.Version("fire", f.V); err != nil {
+			return err
+		}
 		if f.JournalID == "" || f.JobID == "" || f.FireID == "" {
 			return errors.New("fire lacks journal_id, job_id or fire_id")
 		}
@@ -108,6 +111,9 @@ func Add(recs *mongostore.JournalRecords, subject string, data []byte) error {
 		var r contracts.RunEvent
 		if err := json.Unmarshal(data, &r); err != nil {
 			return fmt.Errorf("run event does not decode: %w", err)
+		}
+		if err := bus.Version("run event", r.V); err != nil {
+			return err
 		}
 		if r.JournalID == "" || r.Status == "" {
 			return errors.New("run event lacks journal_id or status")
