@@ -375,9 +375,12 @@ func watchMessages(t *testing.T, c *center) {
 	}
 	m.nc = nc
 	for _, s := range monitorSubjects {
-		if _, err := nc.Subscribe(s, m.message); err != nil {
+		sub, err := nc.Subscribe(s, m.message)
+		if err != nil {
 			t.Fatalf("schema monitor: subscribe %s: %v", s, err)
 		}
+		// No limit: a message dropped as a slow consumer's would go unchecked.
+		_ = sub.SetPendingLimits(-1, -1)
 	}
 	if err := nc.Flush(); err != nil {
 		t.Fatalf("schema monitor: %v", err)

@@ -64,13 +64,13 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 	return Config{
 		NATSURL:        e.URLs("NATS_URL", "nats://127.0.0.1:4222", bus.URLSchemes...),
 		Streams:        streams,
-		APIURL:         e.URLs("JOBCENTER_API_URL", "http://127.0.0.1:8001", "http", "https"),
+		APIURL:         e.URL("JOBCENTER_API_URL", "http://127.0.0.1:8001", "http", "https"),
 		APIKey:         e.Str("JOBCENTER_API_KEY", ""),
 		Timeout:        e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second, 10*time.Millisecond, 24*time.Hour),
 		Concurrency:    e.Int("JOBCENTER_EXEC_CONCURRENCY", 16, 1, 4096),
 		RedeliverAfter: e.Duration("JOBCENTER_EXEC_REDELIVER_AFTER", 30*time.Second, time.Second, time.Hour),
-		FlowURL:        e.URLs("JOBCENTER_FLOW_URL", "", "http", "https"),
-		BizURL:         e.URLs("JOBCENTER_BIZ_URL", "", "http", "https"),
+		FlowURL:        e.URL("JOBCENTER_FLOW_URL", "", "http", "https"),
+		BizURL:         e.URL("JOBCENTER_BIZ_URL", "", "http", "https"),
 	}
 }
 

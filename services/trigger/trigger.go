@@ -70,7 +70,7 @@ type Config struct {
 func ConfigFromEnv(e *config.Env) Config {
 	return Config{
 		NATSURL:       e.URLs("NATS_URL", "nats://127.0.0.1:4222", bus.URLSchemes...),
-		MongoURI:      e.URLs("MONGO_URI", "mongodb://127.0.0.1:27017", mongostore.URISchemes...),
+		MongoURI:      e.URI("MONGO_URI", "mongodb://127.0.0.1:27017", mongostore.URISchemes...),
 		MongoDB:       e.Str("JOBCENTER_MONGO_DB", "jobcenter"),
 		Streams:       bus.StreamsFromEnv(e),
 		ExecTimeout:   e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second, 10*time.Millisecond, 24*time.Hour),

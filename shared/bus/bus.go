@@ -41,7 +41,7 @@ func Connect(url, name string, log zerolog.Logger) (*nats.Conn, error) {
 		}),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("connect to nats %s: %w", url, err)
+		return nil, fmt.Errorf("connect to nats (NATS_URL): %w", err)
 	}
 	return nc, nil
 }
@@ -66,7 +66,7 @@ type StreamsConfig struct {
 	Replicas int
 	// Duplicates is the window within which a repeated message id is dropped.
 	Duplicates time.Duration
-	// RunsMaxAge bounds how long fires and run results are kept (0: for ever).
+	// RunsMaxAge bounds how long fires and run results are kept.
 	RunsMaxAge time.Duration
 }
 

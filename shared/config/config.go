@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,21 +59,56 @@ func (e *Env) Addr(key, def string) string {
 	return v
 }
 
-// URLs returns one URL, or a comma-separated list of them, each with one of the schemes
-// and a host; def when unset (def may be "": not set).
+// URLs returns a comma-separated list of server URLs (NATS_URL's form), each with one of
+// the schemes (the first is assumed when a part has none, as clients do) and a host; def
+// when unset.
 func (e *Env) URLs(key, def string, schemes ...string) string {
 	v := e.Str(key, def)
-	if v == "" {
-		return v
-	}
 	for _, one := range strings.Split(v, ",") {
-		u, err := url.Parse(strings.TrimSpace(one))
-		if err != nil || u.Host == "" || !slices.Contains(schemes, u.Scheme) {
+		one = strings.TrimSpace(one)
+		if !strings.Contains(one, "://") {
+			one = schemes[0] + "://" + one
+		}
+		if !validURL(one, schemes) {
 			e.errs = append(e.errs, fmt.Errorf("%s: %q is not a URL of scheme %s with a host", key, redact(one), strings.Join(schemes, ", ")))
 			return def
 		}
 	}
 	return v
+}
+
+// URL returns one URL with one of the schemes and a host, or def ("" when unset is
+// allowed). Template placeholders such as {flow_id} count as plain text.
+func (e *Env) URL(key, def string, schemes ...string) string {
+	v := e.Str(key, def)
+	if v == "" {
+		return v
+	}
+	if !validURL(placeholder.ReplaceAllString(v, "x"), schemes) {
+		e.errs = append(e.errs, fmt.Errorf("%s: %q is not a URL of scheme %s with a host", key, redact(v), strings.Join(schemes, ", ")))
+		return def
+	}
+	return v
+}
+
+// URI returns a connection string that starts with one of the schemes; the client
+// parses the rest (MONGO_URI: several hosts, sockets, options).
+func (e *Env) URI(key, def string, schemes ...string) string {
+	v := e.Str(key, def)
+	for _, s := range schemes {
+		if strings.HasPrefix(v, s+"://") && len(v) > len(s)+3 {
+			return v
+		}
+	}
+	e.errs = append(e.errs, fmt.Errorf("%s: %q does not start with %s://", key, redact(v), strings.Join(schemes, ":// or ")))
+	return def
+}
+
+var placeholder = regexp.MustCompile(`\{[a-z_]+\}`)
+
+func validURL(s string, schemes []string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Host != "" && slices.Contains(schemes, u.Scheme)
 }
 
 // redact hides a password in a URL that failed to parse, so it is not logged.

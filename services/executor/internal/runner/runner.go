@@ -114,23 +114,24 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
 		Status: contracts.RunRunning, DynamicID: newID(), StartedAt: time.Now().UTC(),
 	}
-	slot, release, busy, err := r.takeSlot(work, f, ev.DynamicID+" "+key)
+	slot, busy, err := r.takeSlot(work, f, ev.DynamicID)
 	if err != nil {
 		// Give the claim back, so that the redelivery runs the fire.
 		_ = r.Claims.Delete(work, key)
 		return err
 	}
-	defer release()
+	defer slot.release(log)
 	if r.Metrics != nil {
 		defer r.Metrics.Running()()
 	}
 	// The claim names the slot, so that whoever settles this fire if this executor dies
 	// frees the slot at once; rewritten with each keepalive, it also shows the run alive.
-	claim := []byte(claimRunning + " " + cmp.Or(slot, "-") + " " + ev.DynamicID)
+	claim := []byte(claimRunning + " " + cmp.Or(slot.name(), "-") + " " + ev.DynamicID)
 	touch := func() {
 		if _, err := r.Claims.Put(work, key, claim); err != nil {
 			log.Warn().Err(err).Msg("claim not refreshed")
 		}
+		slot.renew(work, log)
 	}
 	touch()
 	stop := keepWorking(msg, r.KeepAlive, touch)
@@ -263,74 +264,95 @@ func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log 
 }
 
 // freeSlot frees a dead run's slot, if that run still holds it.
-func (r *Runner) freeSlot(ctx context.Context, slot, runID string) {
+func (r *Runner) freeSlot(ctx context.Context, slot, holder string) {
 	e, err := r.Slots.Get(ctx, slot)
-	if err != nil || slotRun(e.Value()) != runID {
+	if err != nil || string(e.Value()) != holder {
 		return
 	}
 	_ = r.Slots.Delete(ctx, slot, jetstream.LastRevision(e.Revision()))
 }
 
-// A slot's value is "<run id> <claim key>": the run holding it, and the claim of the
-// fire it runs, which shows whether that run is still alive.
-func slotRun(v []byte) string   { run, _, _ := strings.Cut(string(v), " "); return run }
-func slotClaim(v []byte) string { _, claim, _ := strings.Cut(string(v), " "); return claim }
-
-// takeSlot takes one of the job's max_instances run slots and names it; busy is true
-// when all are taken by live runs. A slot whose run is over or dead — its claim done, or
-// not refreshed for StaleAfter, as when its executor was killed — is taken over, so a
-// killed run blocks its job for StaleAfter at most; its TTL (the longest the run could
-// take) is only the last resort.
-func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) (slot string, release func(), busy bool, err error) {
-	n := max(f.MaxInstances, 1)
-	timeout := max(time.Duration(f.TimeoutMs)*time.Millisecond, r.Timeout)
-	ttl := time.Duration(f.Retries+1)*timeout + time.Duration(f.RetryBackoffMs)*time.Millisecond<<min(f.Retries, 12) + time.Minute
-	for i := 1; i <= n; i++ {
+// takeSlot takes one of the job's max_instances run slots; busy is true when all are
+// held. A slot is a lease on the broker's clock: it lives SlotTTL unless its run renews
+// it (with each keepalive), so a dead executor's slot frees itself SlotTTL after its last
+// renewal, whatever the executors' own clocks say.
+func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) (s *slotLease, busy bool, err error) {
+	for i := 1; i <= max(f.MaxInstances, 1); i++ {
 		k := contracts.Token(f.JobID) + "." + strconv.Itoa(i)
-		rev, err := r.Slots.Create(ctx, k, []byte(holder), jetstream.KeyTTL(ttl))
-		if errors.Is(err, jetstream.ErrKeyExists) && r.takeOver(ctx, k) {
-			rev, err = r.Slots.Create(ctx, k, []byte(holder), jetstream.KeyTTL(ttl))
-		}
+		rev, err := r.Slots.Create(ctx, k, []byte(holder), jetstream.KeyTTL(r.slotTTL()))
 		if err == nil {
-			return k, func() {
-				// Only our own: a slot taken over after our claim was marked done is not.
-				if err := r.Slots.Delete(context.Background(), k, jetstream.LastRevision(rev)); err != nil && !wrongRevision(err) {
-					r.Log.Warn().Err(err).Str("tenant", f.Tenant).Str("job_id", f.JobID).Str("fire_id", f.FireID).Msg("slot not released; it frees itself at its TTL")
-				}
-			}, false, nil
+			return &slotLease{r: r, key: k, holder: holder, rev: rev}, false, nil
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return "", func() {}, false, fmt.Errorf("take run slot: %w", err)
+		// Taken; on a replicated bucket a lost race after a delete is "wrong last sequence".
+		if !errors.Is(err, jetstream.ErrKeyExists) && !wrongRevision(err) {
+			return nil, false, fmt.Errorf("take run slot: %w", err)
 		}
 	}
-	return "", func() {}, true, nil
+	return nil, true, nil
 }
 
-// takeOver frees slot k if the run holding it is over or dead, and reports whether the
-// slot is free now.
-func (r *Runner) takeOver(ctx context.Context, k string) bool {
-	e, err := r.Slots.Get(ctx, k)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return true
+// slotTTL: long enough to survive a missed renewal (renewals come every KeepAlive).
+func (r *Runner) slotTTL() time.Duration { return max(r.StaleAfter, 2*r.KeepAlive, time.Second) }
+
+// slotLease is a slot held by a run; nil when the run holds none (it was skipped).
+type slotLease struct {
+	r      *Runner
+	key    string
+	holder string
+	mu     sync.Mutex
+	rev    uint64
+	lost   bool
+}
+
+func (s *slotLease) name() string {
+	if s == nil {
+		return ""
 	}
-	if err != nil {
-		return false
+	return s.key
+}
+
+// renew extends the lease by SlotTTL, if it is still ours.
+func (s *slotLease) renew(ctx context.Context, log zerolog.Logger) {
+	if s == nil {
+		return
 	}
-	claimKey := slotClaim(e.Value())
-	if claimKey == "" {
-		return false // held by an executor that predates named claims: wait for its TTL
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lost {
+		return
 	}
-	c, err := r.Claims.Get(ctx, claimKey)
+	// The bucket's own put, with the per-key TTL that KeyValue.Update cannot set.
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ack, err := s.r.JS.Publish(pctx, "$KV."+s.r.Slots.Bucket()+"."+s.key, []byte(s.holder),
+		jetstream.WithExpectLastSequencePerSubject(s.rev), jetstream.WithMsgTTL(s.r.slotTTL()))
 	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-	case err != nil:
-		return false
-	case string(c.Value()) == claimDone:
-	case time.Since(c.Created()) < r.StaleAfter:
-		return false // alive: its claim was refreshed lately
+	case err == nil:
+		s.rev = ack.Sequence
+	case wrongRevision(err):
+		// Not renewed for SlotTTL (the broker was out of reach): it lapsed, and another
+		// run of the job may have started. Said loudly: max_instances was not held.
+		s.lost = true
+		log.Error().Str("slot", s.key).Msg("run slot lapsed while the run went on: it was not renewed in time; max_instances may be exceeded")
+	default:
+		log.Warn().Err(err).Str("slot", s.key).Msg("run slot not renewed; it lapses unless a later renewal succeeds")
 	}
-	err = r.Slots.Delete(ctx, k, jetstream.LastRevision(e.Revision()))
-	return err == nil || wrongRevision(err) // someone else freed it first: try anyway
+}
+
+// release frees the slot, if it is still ours.
+func (s *slotLease) release(log zerolog.Logger) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lost {
+		return
+	}
+	err := s.r.Slots.Delete(context.Background(), s.key, jetstream.LastRevision(s.rev))
+	if err != nil && !wrongRevision(err) {
+		log.Warn().Err(err).Str("slot", s.key).Msg("slot not released; it lapses at its TTL")
+	}
 }
 
 // wrongRevision: a conditional write lost to another writer.

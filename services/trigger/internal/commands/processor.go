@@ -81,7 +81,7 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if at.IsZero() {
 		at = p.Clock.Now()
 	}
-	out, err := p.apply(ctx, c, at)
+	out, replayed, err := p.apply(ctx, c, at)
 	if err != nil {
 		return err
 	}
@@ -95,13 +95,16 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if !c.At.IsZero() {
 		lag = p.Clock.Now().Sub(c.At)
 	}
+	// A replayed command (redelivered, or replayed after a takeover) was counted when it
+	// was first applied.
+	count := p.Metrics != nil && !replayed
 	if out.Error != nil {
-		if p.Metrics != nil {
+		if count {
 			p.Metrics.Rejected(c.Type, out.Error.Code, lag)
 		}
 		log.Info().Str("code", out.Error.Code).Str("reason", out.Error.Message).Msg("command rejected")
 	} else {
-		if p.Metrics != nil {
+		if count {
 			p.Metrics.Applied(c.Type, lag)
 		}
 		ev := log.Debug().Dur("lag", lag)
@@ -114,31 +117,31 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 	return nil
 }
 
-func (p *Processor) apply(ctx context.Context, c contracts.Command, at time.Time) (contracts.Outcome, error) {
-	out := contracts.Outcome{V: contracts.Version, CommandID: c.ID}
+func (p *Processor) apply(ctx context.Context, c contracts.Command, at time.Time) (out contracts.Outcome, replayed bool, err error) {
+	out = contracts.Outcome{V: contracts.Version, CommandID: c.ID}
 	var cur *job.Job
 	switch sj, err := p.Store.GetJob(ctx, c.JobID); {
 	case err == nil:
 		cur = &sj.Job
 	case !errors.Is(err, mongostore.ErrNotFound):
-		return out, fmt.Errorf("read job %s: %w", c.JobID, err)
+		return out, false, fmt.Errorf("read job %s: %w", c.JobID, err)
 	}
 	if taken, err := p.bizTaken(ctx, c, cur); err != nil || taken != nil {
 		out.Error = taken
-		return out, err
+		return out, false, err
 	}
 	now := at.UTC().Truncate(time.Millisecond)
 	d, err := job.Decide(wire.CommandFromPayload(c), cur, now)
 	if err != nil {
 		out.Error = Reason(err)
-		return out, nil
+		return out, false, nil
 	}
 	// A replayed command may have been cut off half way (a crash between the job's
 	// document and its keys): its idempotent writes are done again.
 	if len(d.Events) > 0 || d.Replayed {
 		if len(d.Events) > 0 {
 			if err := p.record(ctx, c, d); err != nil {
-				return out, err
+				return out, false, err
 			}
 		}
 		var keys []string
@@ -149,20 +152,20 @@ func (p *Processor) apply(ctx context.Context, c contracts.Command, at time.Time
 			}
 		}
 		if err := p.Store.PutJob(ctx, *d.Job, keys...); err != nil {
-			return out, err
+			return out, false, err
 		}
 		p.Sched.Put(*d.Job)
 	}
 	if d.Fire {
 		fireID, err := p.fireNow(ctx, *d.Job, c.ID)
 		if err != nil {
-			return out, err
+			return out, false, err
 		}
 		out.FireID = fireID
 	}
 	pj := wire.JobToPayload(*d.Job)
 	out.Job = &pj
-	return out, nil
+	return out, d.Replayed, nil
 }
 
 // fireNow stores an exec's fire before the command is acked, then remembers the exec on
