@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"net"
 	"net/url"
 	"os"
@@ -63,15 +64,21 @@ type app struct {
 // command is one jobctl command.
 type command struct {
 	// name is what follows "jobctl": "add", "cron next", "quartz save".
-	name    string
-	args    string // the positional arguments, for the usage line
+	name string
+	// args are the positional arguments, for the usage line; run is given exactly these
+	// unless anyArgs.
+	args    string
+	anyArgs bool   // takes any number of positional arguments and checks them itself
 	summary string // one line, for the overview
 	help    string // what it does, in a few lines
 	example string // commands to copy
 	nats    bool   // takes --nats
 	// setup registers the command's own flags and returns what runs it.
-	setup func(fs *flag.FlagSet) func(ctx context.Context, a *app, args []string) error
+	setup func(fs *flag.FlagSet) runFunc
 }
+
+// runFunc runs a command with its positional arguments, its flags parsed.
+type runFunc func(ctx context.Context, a *app, args []string) error
 
 // commandGroups orders the overview.
 var commandGroups = []struct {
@@ -130,7 +137,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if err != nil {
 		err = usageError{err.Error()}
-	} else {
+	} else if !c.anyArgs {
+		err = exactArgs(pos, strings.Fields(c.args)...)
+	}
+	if err == nil {
 		err = runCmd(ctx, a, pos)
 	}
 	if err == nil {
@@ -224,20 +234,42 @@ func (a *app) needProject() error {
 	return nil
 }
 
-// apiClient is client() for commands that act as a tenant.
-func (a *app) apiClient() (*jobcenter.Client, error) {
-	if err := a.needProject(); err != nil {
-		return nil, err
-	}
-	return a.client()
-}
-
 // withTimeout bounds one request by --timeout.
 func (a *app) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if a.timeout <= 0 {
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, a.timeout)
+}
+
+// call makes a command's requests as the tenant (it needs a project), bounded by
+// --timeout.
+func call[T any](ctx context.Context, a *app, do func(context.Context, *jobcenter.Client) (T, error)) (T, error) {
+	var zero T
+	if err := a.needProject(); err != nil {
+		return zero, err
+	}
+	c, err := a.client()
+	if err != nil {
+		return zero, err
+	}
+	ctx, cancel := a.withTimeout(ctx)
+	defer cancel()
+	return do(ctx, c)
+}
+
+// show makes a command's requests as call does and prints the answer: as JSON with
+// --json, else with table.
+func show[T any](ctx context.Context, a *app, do func(context.Context, *jobcenter.Client) (T, error), table func(io.Writer, T)) error {
+	v, err := call(ctx, a, do)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		return a.printJSON(v)
+	}
+	table(a.stdout, v)
+	return nil
 }
 
 // printJSON writes v as indented JSON.
@@ -433,4 +465,25 @@ func exactArgs(args []string, names ...string) error {
 		return usagef("unexpected argument %q", args[len(names)])
 	}
 	return nil
+}
+
+// idempotent sends key as the Idempotency-Key of a write, when there is one.
+func idempotent(key string) []jobcenter.CallOption {
+	if key == "" {
+		return nil
+	}
+	return []jobcenter.CallOption{jobcenter.IdempotencyKey(key)}
+}
+
+// collect reads every item of seq, stopping at the first error; no items is an empty
+// slice, so that --json prints [].
+func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	out := []T{}
+	for v, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

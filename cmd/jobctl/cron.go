@@ -12,7 +12,7 @@ import (
 
 func cronNextCommand() *command {
 	return &command{
-		name: "cron next", args: "EXPRESSION", summary: "preview a Quartz cron expression's next times",
+		name: "cron next", args: "EXPRESSION", anyArgs: true, summary: "preview a Quartz cron expression's next times",
 		help: `Prints the next times a Quartz cron expression fires, computed by the server
 with the code its schedulers use — what to check before "jobctl quartz save".
 Quote the expression (the shell expands * and ?); several arguments are joined
@@ -25,7 +25,7 @@ names (MON, JAN), day-of-week 1–7 with 1 = Sunday, L, W, #.`,
 		example: `  jobctl cron next "0 */30 8-19 ? * * *"
   jobctl cron next "0 30 2 * * ?" --tz America/New_York --from 2025-03-08T00:00:00-05:00 --count 3
   jobctl cron next "0 0 12 ? * MON-FRI" --json | jq -r '.next[0]'`,
-		setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+		setup: func(fs *flag.FlagSet) runFunc {
 			tz := fs.String("tz", "", "the IANA zone the expression is read in (default: the server's JOBCENTER_TZ)")
 			from := fs.String("from", "", "ISO-8601 instant with an offset the times follow (default: now)")
 			count := fs.Int("count", 5, "how many times, 1–100")

@@ -37,16 +37,13 @@ needs the API too, to resolve the job's id.`,
   jobctl events tail --job d6f4a7fa --since 10m
   jobctl events tail --kinds fire,run --json | jq -c 'select(.type == "failure") | .run'
   jobctl events tail --count 1 --kinds run     # wait for the next run event, then exit`,
-		setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+		setup: func(fs *flag.FlagSet) runFunc {
 			job := fs.String("job", "", "only this job's events (either of its ids)")
 			since := fs.Duration("since", 0, "first replay the events of this long ago, e.g. 10m")
 			all := fs.Bool("all", false, "first replay every event still kept")
 			count := fs.Int("count", 0, "exit after this many events (0: follow until Ctrl-C)")
 			kinds := fs.String("kinds", "lifecycle,fire,run", "which kinds, comma-separated")
 			return func(ctx context.Context, a *app, args []string) error {
-				if err := exactArgs(args); err != nil {
-					return err
-				}
 				if err := a.needProject(); err != nil {
 					return err
 				}
@@ -63,13 +60,9 @@ needs the API too, to resolve the job's id.`,
 				}
 				jobID := ""
 				if *job != "" {
-					c, err := a.client()
-					if err != nil {
-						return err
-					}
-					rctx, cancel := a.withTimeout(ctx)
-					j, err := c.GetJob(rctx, *job)
-					cancel()
+					j, err := call(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.Job, error) {
+						return c.GetJob(ctx, *job)
+					})
 					if err != nil {
 						return err
 					}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"iter"
 	"slices"
 	"strconv"
@@ -135,13 +136,6 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	return nil
 }
 
-func (f *specFlags) callOpts() []jobcenter.CallOption {
-	if f.idempotencyKey == "" {
-		return nil
-	}
-	return []jobcenter.CallOption{jobcenter.IdempotencyKey(f.idempotencyKey)}
-}
-
 const specHelp = `
 
 The job's rules are the SDK's: --name, and on add --pid, are required; an
@@ -161,13 +155,10 @@ func jobCommands() []*command {
   jobctl add --pid d1138d88 --name SDK定时任务 --run-date "2030-07-09 16:00:00" --code-file job.star --start
   # hand each run to a business flow; a script keeps the id
   id=$(jobctl add --pid d1138d88 --name nightly --seconds 86400 --flow-id b4972d68 --json | jq -r .id)`,
-			setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+			setup: func(fs *flag.FlagSet) runFunc {
 				sf := addSpecFlags(fs)
 				start := fs.Bool("start", false, "start the job once added")
 				return func(ctx context.Context, a *app, args []string) error {
-					if err := exactArgs(args); err != nil {
-						return err
-					}
 					var spec jobcenter.JobSpec
 					if err := sf.apply(a, &spec); err != nil {
 						return err
@@ -175,24 +166,22 @@ func jobCommands() []*command {
 					if spec.Trigger == "" {
 						return usagef("say when it runs: --seconds N (every N seconds) or --run-date DATE (once)")
 					}
-					c, err := a.apiClient()
-					if err != nil {
-						return err
-					}
-					ctx, cancel := a.withTimeout(ctx)
-					defer cancel()
-					j, err := c.AddJob(ctx, spec, sf.callOpts()...)
-					if err != nil {
-						return err
-					}
-					if *start && j.Accepted == nil {
+					j, err := call(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.Job, error) {
+						j, err := c.AddJob(ctx, spec, idempotent(sf.idempotencyKey)...)
+						if err != nil || !*start || j.Accepted != nil {
+							return j, err // nothing to start: not asked, or not applied yet
+						}
 						var opts []jobcenter.CallOption
 						if sf.idempotencyKey != "" {
-							opts = append(opts, jobcenter.IdempotencyKey(sf.idempotencyKey+"/start"))
+							opts = idempotent(sf.idempotencyKey + "/start")
 						}
 						if j, err = c.StartJob(ctx, j.ID, opts...); err != nil {
-							return fmt.Errorf("added, but not started: %w", err)
+							return nil, fmt.Errorf("added, but not started: %w", err)
 						}
+						return j, nil
+					})
+					if err != nil {
+						return err
 					}
 					return a.printWrite(j, "added")
 				}
@@ -204,26 +193,11 @@ func jobCommands() []*command {
 STATE is "started" while the job has a next run, else "stopped".`,
 			example: `  jobctl get d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7
   jobctl get d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7 --json | jq -r .next_run_time`,
-			setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+			setup: func(fs *flag.FlagSet) runFunc {
 				return func(ctx context.Context, a *app, args []string) error {
-					if err := exactArgs(args, "ID"); err != nil {
-						return err
-					}
-					c, err := a.apiClient()
-					if err != nil {
-						return err
-					}
-					ctx, cancel := a.withTimeout(ctx)
-					defer cancel()
-					j, err := c.GetJob(ctx, args[0])
-					if err != nil {
-						return err
-					}
-					if a.json {
-						return a.printJSON(j)
-					}
-					printJob(a.stdout, j)
-					return nil
+					return show(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.Job, error) {
+						return c.GetJob(ctx, args[0])
+					}, printJob)
 				}
 			},
 		},
@@ -234,56 +208,40 @@ every page with --all. --json prints the SDK's array of job infos.`,
 			example: `  jobctl list
   jobctl list --pid d1138d88 --page 2 --size 50
   jobctl list --all --json | jq -r '.[] | select(.next_run_time != null) | .id'`,
-			setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+			setup: func(fs *flag.FlagSet) runFunc {
 				pid := fs.String("pid", "", "only the jobs of this folder")
 				page := fs.Int("page", 1, "the page, from 1")
 				size := fs.Int("size", 100, "jobs a page, 1–1000")
 				all := fs.Bool("all", false, "every page")
 				return func(ctx context.Context, a *app, args []string) error {
-					if err := exactArgs(args); err != nil {
-						return err
-					}
-					c, err := a.apiClient()
-					if err != nil {
-						return err
-					}
-					ctx, cancel := a.withTimeout(ctx)
-					defer cancel()
-					var jobs []jobcenter.Job
-					var total int64
 					if *all {
-						for j, err := range c.AllJobs(ctx, *pid, *size) {
-							if err != nil {
-								return err
-							}
-							jobs = append(jobs, j)
-						}
-						total = int64(len(jobs))
-					} else {
+						return show(ctx, a, func(ctx context.Context, c *jobcenter.Client) ([]jobcenter.Job, error) {
+							return collect(c.AllJobs(ctx, *pid, *size))
+						}, func(w io.Writer, jobs []jobcenter.Job) {
+							printJobs(w, jobs)
+							fmt.Fprintf(w, "%d jobs\n", len(jobs))
+						})
+					}
+					var total int64
+					return show(ctx, a, func(ctx context.Context, c *jobcenter.Client) ([]jobcenter.Job, error) {
 						l, err := c.ListJobs(ctx, jobcenter.ListOptions{Pid: *pid, Page: *page, Size: *size})
 						if err != nil {
-							return err
+							return nil, err
 						}
-						jobs, total = l.Jobs, l.Total
-					}
-					if a.json {
-						if jobs == nil {
-							jobs = []jobcenter.Job{}
+						total = l.Total
+						if l.Jobs == nil {
+							return []jobcenter.Job{}, nil // --json prints []
 						}
-						return a.printJSON(jobs)
-					}
-					printJobs(a.stdout, jobs)
-					if *all {
-						fmt.Fprintf(a.stdout, "%d jobs\n", total)
-					} else {
-						from := int64((*page-1)*(*size)) + 1
+						return l.Jobs, nil
+					}, func(w io.Writer, jobs []jobcenter.Job) {
+						printJobs(w, jobs)
 						if len(jobs) == 0 {
-							fmt.Fprintf(a.stdout, "no jobs on page %d; %d in all\n", *page, total)
-						} else {
-							fmt.Fprintf(a.stdout, "jobs %d–%d of %d\n", from, from+int64(len(jobs))-1, total)
+							fmt.Fprintf(w, "no jobs on page %d; %d in all\n", *page, total)
+							return
 						}
-					}
-					return nil
+						from := int64((*page-1)*(*size)) + 1
+						fmt.Fprintf(w, "jobs %d–%d of %d\n", from, from+int64(len(jobs))-1, total)
+					})
 				}
 			},
 		},
@@ -297,12 +255,9 @@ started job is rescheduled from now. A Quartz schedule is changed with
 			example: `  jobctl update d6f4a7fa --name 新SDK周期任务 --seconds 400
   jobctl update d6f4a7fa --run-date 2030-06-27T16:00:00.000Z --code 'print_log("定时任务", "INFO")'
   jobctl update d6f4a7fa --max-instances 2 --retries 3 --retry-backoff 5`,
-			setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+			setup: func(fs *flag.FlagSet) runFunc {
 				sf := addSpecFlags(fs)
 				return func(ctx context.Context, a *app, args []string) error {
-					if err := exactArgs(args, "ID"); err != nil {
-						return err
-					}
 					changed := false
 					fs.Visit(func(f *flag.Flag) {
 						if !slices.Contains(commonFlags, f.Name) && f.Name != "idempotency-key" {
@@ -312,21 +267,17 @@ started job is rescheduled from now. A Quartz schedule is changed with
 					if !changed {
 						return usagef("nothing to change: give the flags to change, such as --name or --seconds")
 					}
-					c, err := a.apiClient()
-					if err != nil {
-						return err
-					}
-					ctx, cancel := a.withTimeout(ctx)
-					defer cancel()
-					cur, err := c.GetJob(ctx, args[0])
-					if err != nil {
-						return err
-					}
-					spec := specOf(cur)
-					if err := sf.apply(a, &spec); err != nil {
-						return err
-					}
-					j, err := c.UpdateJob(ctx, args[0], spec, sf.callOpts()...)
+					j, err := call(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.Job, error) {
+						cur, err := c.GetJob(ctx, args[0])
+						if err != nil {
+							return nil, err
+						}
+						spec := specOf(cur)
+						if err := sf.apply(a, &spec); err != nil {
+							return nil, err
+						}
+						return c.UpdateJob(ctx, args[0], spec, idempotent(sf.idempotencyKey)...)
+					})
 					if err != nil {
 						return err
 					}
@@ -378,30 +329,11 @@ finished — oldest first, with who (--user when it was made) and when, read fro
 the event log. A deleted job's history stays readable. --json prints each
 change with the job's state after it.`,
 			example: `  jobctl history d6f4a7fa`,
-			setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+			setup: func(fs *flag.FlagSet) runFunc {
 				return func(ctx context.Context, a *app, args []string) error {
-					if err := exactArgs(args, "ID"); err != nil {
-						return err
-					}
-					c, err := a.apiClient()
-					if err != nil {
-						return err
-					}
-					ctx, cancel := a.withTimeout(ctx)
-					defer cancel()
-					h, err := c.History(ctx, args[0])
-					if err != nil {
-						return err
-					}
-					if a.json {
-						return a.printJSON(h)
-					}
-					t := newTable(a.stdout, "TIME", "EVENT", "USER", "STATE", "TRIGGER", "NAME")
-					for _, ch := range h {
-						t.row(ch.Time, ch.Event, orDash(deref(ch.User)), state(&ch.Job), schedule(&ch.Job), ch.Job.Name)
-					}
-					t.flush()
-					return nil
+					return show(ctx, a, func(ctx context.Context, c *jobcenter.Client) ([]jobcenter.Change, error) {
+						return c.History(ctx, args[0])
+					}, printHistory)
 				}
 			},
 		},
@@ -425,23 +357,12 @@ func lifecycleCommand(name, summary, help string, do lifecycleFunc) *command {
 	return &command{
 		name: name, args: "ID", summary: summary, help: help + "\nID is either of the job's ids.",
 		example: fmt.Sprintf("  jobctl %s d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7\n  jobctl %s d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7 --json --idempotency-key retry-safe-1", name, name),
-		setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+		setup: func(fs *flag.FlagSet) runFunc {
 			key := fs.String("idempotency-key", "", "send again with the same key and the write is applied once")
 			return func(ctx context.Context, a *app, args []string) error {
-				if err := exactArgs(args, "ID"); err != nil {
-					return err
-				}
-				c, err := a.apiClient()
-				if err != nil {
-					return err
-				}
-				ctx, cancel := a.withTimeout(ctx)
-				defer cancel()
-				var opts []jobcenter.CallOption
-				if *key != "" {
-					opts = append(opts, jobcenter.IdempotencyKey(*key))
-				}
-				j, err := do(c, ctx, args[0], opts...)
+				j, err := call(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.Job, error) {
+					return do(c, ctx, args[0], idempotent(*key)...)
+				})
 				if err != nil {
 					return err
 				}
@@ -483,46 +404,26 @@ type pageFunc func(c *jobcenter.Client, ctx context.Context, id string, page, si
 type allFunc func(c *jobcenter.Client, ctx context.Context, id string, size int) iter.Seq2[jobcenter.JournalEntry, error]
 
 // journalSetup is journal and quartz journal: one page, or every page with --all.
-func journalSetup(read pageFunc, all allFunc, defSize int) func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
-	return func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+func journalSetup(read pageFunc, all allFunc, defSize int) func(fs *flag.FlagSet) runFunc {
+	return func(fs *flag.FlagSet) runFunc {
 		page := fs.Int("page", 1, "the page, from 1 (newest runs first)")
 		size := fs.Int("size", defSize, "runs a page, 1–1000")
 		every := fs.Bool("all", false, "every page")
 		return func(ctx context.Context, a *app, args []string) error {
-			if err := exactArgs(args, "ID"); err != nil {
-				return err
-			}
-			c, err := a.apiClient()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.withTimeout(ctx)
-			defer cancel()
 			if *every {
-				entries := []jobcenter.JournalEntry{}
-				for e, err := range all(c, ctx, args[0], *size) {
-					if err != nil {
-						return err
-					}
-					entries = append(entries, e)
-				}
-				if a.json {
-					return a.printJSON(entries)
-				}
-				printJournal(a.stdout, entries)
-				fmt.Fprintf(a.stdout, "%d runs\n", len(entries))
-				return nil
+				return show(ctx, a, func(ctx context.Context, c *jobcenter.Client) ([]jobcenter.JournalEntry, error) {
+					return collect(all(c, ctx, args[0], *size))
+				}, func(w io.Writer, entries []jobcenter.JournalEntry) {
+					printJournal(w, entries)
+					fmt.Fprintf(w, "%d runs\n", len(entries))
+				})
 			}
-			p, err := read(c, ctx, args[0], *page, *size)
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return a.printJSON(p)
-			}
-			printJournal(a.stdout, p.Data)
-			printPageFooter(a.stdout, p)
-			return nil
+			return show(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.JournalPage, error) {
+				return read(c, ctx, args[0], *page, *size)
+			}, func(w io.Writer, p *jobcenter.JournalPage) {
+				printJournal(w, p.Data)
+				printPageFooter(w, p)
+			})
 		}
 	}
 }

@@ -163,6 +163,15 @@ func printJournal(w io.Writer, entries []jobcenter.JournalEntry) {
 	t.flush()
 }
 
+// printHistory writes a job's changes as a table, oldest first.
+func printHistory(w io.Writer, changes []jobcenter.Change) {
+	t := newTable(w, "TIME", "EVENT", "USER", "STATE", "TRIGGER", "NAME")
+	for _, ch := range changes {
+		t.row(ch.Time, ch.Event, orDash(deref(ch.User)), state(&ch.Job), schedule(&ch.Job), ch.Job.Name)
+	}
+	t.flush()
+}
+
 // printPageFooter says where the page is among all.
 func printPageFooter(w io.Writer, p *jobcenter.JournalPage) {
 	fmt.Fprintf(w, "page %d of %d, %d runs in all", p.PageIndex, p.PageCount, p.ResultCount)

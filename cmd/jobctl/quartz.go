@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 
 	jobcenter "github.com/jobcenter/jobcenter/clients/go"
@@ -23,54 +24,38 @@ The cron is Quartz's: 6 or 7 fields, second minute hour day-of-month month
 day-of-week [year], "?" in one day field, e.g. "0 */30 8-19 ? * * *".`,
 			example: `  jobctl quartz save --name 调度名称 --cron "57 24 11 ? * * *" --biz 1202494946997833818
   jobctl quartz save --name nightly --cron "0 0 2 * * ?" --biz 1085425175626911843 --tz Europe/Berlin --json`,
-			setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+			setup: func(fs *flag.FlagSet) runFunc {
 				name := fs.String("name", "", "the schedule's name (jobname)")
 				cron := fs.String("cron", "", "the Quartz cron expression (cronexpression)")
 				biz := fs.String("biz", "", "the behaviour code (bizcode)")
 				tz := fs.String("tz", "", "the IANA zone the expression is read in (default: the server's JOBCENTER_TZ)")
 				key := fs.String("idempotency-key", "", "send again with the same key and the save is applied once")
 				return func(ctx context.Context, a *app, args []string) error {
-					if err := exactArgs(args); err != nil {
-						return err
-					}
 					for _, f := range []struct{ flag, v string }{{"--name", *name}, {"--cron", *cron}, {"--biz", *biz}} {
 						if strings.TrimSpace(f.v) == "" {
 							return usagef("%s is required", f.flag)
 						}
 					}
-					c, err := a.apiClient()
-					if err != nil {
-						return err
-					}
-					ctx, cancel := a.withTimeout(ctx)
-					defer cancel()
-					var opts []jobcenter.CallOption
-					if *key != "" {
-						opts = append(opts, jobcenter.IdempotencyKey(*key))
-					}
-					s, err := c.SaveSchedule(ctx, jobcenter.Schedule{JobName: *name, CronExpression: *cron, BizCode: *biz, TimeZone: *tz}, opts...)
-					if err != nil {
-						return err
-					}
-					if a.json {
-						return a.printJSON(s)
-					}
-					fmt.Fprintf(a.stdout, "saved schedule %s (behaviour %s, cron %q)\n", s.GroupJobID, *biz, *cron)
-					if s.Accepted {
-						fmt.Fprintln(a.stdout, "accepted, not applied yet: the trigger is away; it applies this when it returns")
-					}
-					return nil
+					return show(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.Saved, error) {
+						s := jobcenter.Schedule{JobName: *name, CronExpression: *cron, BizCode: *biz, TimeZone: *tz}
+						return c.SaveSchedule(ctx, s, idempotent(*key)...)
+					}, func(w io.Writer, s *jobcenter.Saved) {
+						fmt.Fprintf(w, "saved schedule %s (behaviour %s, cron %q)\n", s.GroupJobID, *biz, *cron)
+						if s.Accepted {
+							fmt.Fprintln(w, "accepted, not applied yet: the trigger is away; it applies this when it returns")
+						}
+					})
 				}
 			},
 		},
 		{
-			name: "quartz status", args: "BIZCODE...", summary: "the schedules of behaviour codes",
+			name: "quartz status", args: "BIZCODE...", anyArgs: true, summary: "the schedules of behaviour codes",
 			help: `Shows the schedule of each behaviour code given (根据行为code查询调度信息): its id
 (JOBINFOID), cron and status (enable or disable). Codes may be separate
 arguments or comma-separated; codes with no schedule are left out.`,
 			example: `  jobctl quartz status 1085425175626911843,1202494946997833818
   jobctl quartz status 1202494946997833818 --json | jq -r '.[0].jobinfoid'`,
-			setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+			setup: func(fs *flag.FlagSet) runFunc {
 				return func(ctx context.Context, a *app, args []string) error {
 					var codes []string
 					for _, arg := range args {
@@ -83,31 +68,22 @@ arguments or comma-separated; codes with no schedule are left out.`,
 					if len(codes) == 0 {
 						return usagef("missing BIZCODE: give one or more behaviour codes")
 					}
-					c, err := a.apiClient()
-					if err != nil {
-						return err
-					}
-					ctx, cancel := a.withTimeout(ctx)
-					defer cancel()
-					st, err := c.ScheduleStatuses(ctx, codes...)
-					if err != nil {
-						return err
-					}
-					if a.json {
-						if st == nil {
-							st = []jobcenter.ScheduleStatus{}
+					return show(ctx, a, func(ctx context.Context, c *jobcenter.Client) ([]jobcenter.ScheduleStatus, error) {
+						st, err := c.ScheduleStatuses(ctx, codes...)
+						if st == nil && err == nil {
+							st = []jobcenter.ScheduleStatus{} // --json prints []
 						}
-						return a.printJSON(st)
-					}
-					t := newTable(a.stdout, "JOBINFOID", "BIZCODE", "STATUS", "CRON")
-					for _, s := range st {
-						t.row(s.JobInfoID, s.BizCode, s.JobStatus, s.CronExpression)
-					}
-					t.flush()
-					if len(st) < len(codes) {
-						fmt.Fprintf(a.stdout, "%d of %d codes have a schedule\n", len(st), len(codes))
-					}
-					return nil
+						return st, err
+					}, func(w io.Writer, st []jobcenter.ScheduleStatus) {
+						t := newTable(w, "JOBINFOID", "BIZCODE", "STATUS", "CRON")
+						for _, s := range st {
+							t.row(s.JobInfoID, s.BizCode, s.JobStatus, s.CronExpression)
+						}
+						t.flush()
+						if len(st) < len(codes) {
+							fmt.Fprintf(w, "%d of %d codes have a schedule\n", len(st), len(codes))
+						}
+					})
 				}
 			},
 		},
@@ -137,42 +113,28 @@ func scheduleOpCommand(op, summary string, do scheduleOpFunc) *command {
 		help: fmt.Sprintf(`%s%s (opttype %s). JOBINFOID is the schedule's id, as save and
 status print it. --json prints the server's resp_data.`, strings.ToUpper(summary[:1]), summary[1:], op),
 		example: fmt.Sprintf("  jobctl quartz %s 1133215965325168640", op),
-		setup: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+		setup: func(fs *flag.FlagSet) runFunc {
 			key := fs.String("idempotency-key", "", "send again with the same key and the change is applied once")
 			return func(ctx context.Context, a *app, args []string) error {
-				if err := exactArgs(args, "JOBINFOID"); err != nil {
-					return err
-				}
-				c, err := a.apiClient()
-				if err != nil {
-					return err
-				}
-				ctx, cancel := a.withTimeout(ctx)
-				defer cancel()
-				var opts []jobcenter.CallOption
-				if *key != "" {
-					opts = append(opts, jobcenter.IdempotencyKey(*key))
-				}
-				r, err := do(c, ctx, args[0], opts...)
-				if err != nil {
-					return err
-				}
-				if a.json {
-					return a.printJSON(r)
-				}
-				switch {
-				case r.Accepted:
-					fmt.Fprintf(a.stdout, "accepted, not applied yet: the trigger is away; it applies this when it returns (schedule %s)\n", r.JobInfoID)
-				case r.Deleted:
-					fmt.Fprintf(a.stdout, "deleted schedule %s\n", r.JobInfoID)
-				default:
-					fmt.Fprintf(a.stdout, "schedule %s: %s\n", r.JobInfoID, r.JobStatus)
-				}
-				if r.TriggerID != "" {
-					fmt.Fprintf(a.stdout, "run id %s (jobctl quartz journal %s)\n", r.TriggerID, r.JobInfoID)
-				}
-				return nil
+				return show(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.ScheduleResult, error) {
+					return do(c, ctx, args[0], idempotent(*key)...)
+				}, printScheduleResult)
 			}
 		},
+	}
+}
+
+// printScheduleResult writes what enable, disable, delete or trigger did.
+func printScheduleResult(w io.Writer, r *jobcenter.ScheduleResult) {
+	switch {
+	case r.Accepted:
+		fmt.Fprintf(w, "accepted, not applied yet: the trigger is away; it applies this when it returns (schedule %s)\n", r.JobInfoID)
+	case r.Deleted:
+		fmt.Fprintf(w, "deleted schedule %s\n", r.JobInfoID)
+	default:
+		fmt.Fprintf(w, "schedule %s: %s\n", r.JobInfoID, r.JobStatus)
+	}
+	if r.TriggerID != "" {
+		fmt.Fprintf(w, "run id %s (jobctl quartz journal %s)\n", r.TriggerID, r.JobInfoID)
 	}
 }

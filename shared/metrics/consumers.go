@@ -44,14 +44,10 @@ func NewConsumers(r *Registrar, consumers ...Consumer) *Consumers {
 			waiting: desc("waiting_pulls", "Pull requests waiting on the consumer: instances ready to take work (JetStream consumer info, read at scrape)."),
 			up:      desc("info_up", "1 when the consumer's info was read at this scrape, 0 when the broker did not answer within a second or the consumer does not exist."),
 		}),
-		dead: Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "dead_letters_total",
-			Help: "Messages this process could not process and set aside on jobcenter.dead.<consumer>.",
-		}, []string{"consumer"})),
-		redelivered: Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "messages_redelivered_total",
-			Help: "Messages this process handled that had been delivered before (a retry, or a redelivery after an ack deadline).",
-		}, []string{"consumer"})),
+		dead: r.CounterVec("dead_letters_total",
+			"Messages this process could not process and set aside on jobcenter.dead.<consumer>.", "consumer"),
+		redelivered: r.CounterVec("messages_redelivered_total",
+			"Messages this process handled that had been delivered before (a retry, or a redelivery after an ack deadline).", "consumer"),
 	}
 }
 

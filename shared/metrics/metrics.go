@@ -63,6 +63,32 @@ func Add[C prometheus.Collector](r *Registrar, c C) C {
 	return c
 }
 
+// Counter adds a counter named jobcenter_<name>.
+func (r *Registrar) Counter(name, help string) prometheus.Counter {
+	return Add(r, prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}))
+}
+
+// CounterVec adds a counter named jobcenter_<name> with the labels.
+func (r *Registrar) CounterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels))
+}
+
+// Gauge adds a gauge named jobcenter_<name>.
+func (r *Registrar) Gauge(name, help string) prometheus.Gauge {
+	return Add(r, prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}))
+}
+
+// GaugeVec adds a gauge named jobcenter_<name> with the labels.
+func (r *Registrar) GaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	return Add(r, prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, labels))
+}
+
+// HistogramVec adds a histogram named jobcenter_<name> with the buckets and the labels.
+func (r *Registrar) HistogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return Add(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: name, Help: help,
+		Buckets: buckets}, labels))
+}
+
 // DurationBuckets are histogram buckets, in seconds, from 5 ms to 10 minutes: for run
 // durations, fire lateness and apply lag alike.
 var DurationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}

@@ -91,6 +91,30 @@ func TestAServiceRestartedOnTheSameRegistryKeepsCountingOnTheSameMetrics(t *test
 	}
 }
 
+func TestTheRegistrarsConstructorsNameEachMetricInTheNamespaceAndKeepItAcrossARestart(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	for range 2 {
+		r := metrics.NewRegistrar(reg, "svc")
+		r.Counter("c_total", "C.").Inc()
+		r.CounterVec("cv_total", "CV.", "kind").WithLabelValues("a").Inc()
+		r.Gauge("g", "G.").Inc()
+		r.GaugeVec("gv", "GV.", "kind").WithLabelValues("a").Inc()
+		r.HistogramVec("h_seconds", "H.", metrics.DurationBuckets, "kind").WithLabelValues("a").Observe(1)
+		if err := r.Err(); err != nil {
+			t.Fatalf("registration: %v", err)
+		}
+	}
+	for _, name := range []string{"jobcenter_c_total", "jobcenter_cv_total", "jobcenter_g", "jobcenter_gv"} {
+		if v, _ := value(t, reg, name, map[string]string{"service": "svc"}); v != 2 {
+			t.Errorf("%s = %v after two registrations, want 2", name, v)
+		}
+	}
+	if _, found := value(t, reg, "jobcenter_h_seconds", map[string]string{"service": "svc", "kind": "a"}); !found {
+		t.Error("no jobcenter_h_seconds{kind=\"a\"}")
+	}
+}
+
 func TestTheHandlerServesTheGoAndProcessCollectors(t *testing.T) {
 	t.Parallel()
 	rec := httptest.NewRecorder()

@@ -24,23 +24,15 @@ type API struct {
 func New(reg prometheus.Registerer) (*API, error) {
 	r := metrics.NewRegistrar(reg, "api")
 	m := &API{
-		requests: metrics.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: metrics.Namespace, Name: "http_requests_total",
-			Help: "HTTP requests answered, by method, route pattern (\"unmatched\" for no route) and status.",
-		}, []string{"method", "route", "status"})),
-		duration: metrics.Add(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: metrics.Namespace, Name: "http_request_duration_seconds",
-			Help:    "Time to answer an HTTP request, by method and route pattern.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"method", "route"})),
-		accepted: metrics.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: metrics.Namespace, Name: "commands_accepted_total",
-			Help: "Write commands stored in JetStream (accepted), by command type; a repeat of an Idempotency-Key is not counted again.",
-		}, []string{"type"})),
-		unanswered: metrics.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: metrics.Namespace, Name: "commands_unanswered_total",
-			Help: "Accepted commands the trigger did not answer within JOBCENTER_APPLY_WAIT (answered 202), by command type.",
-		}, []string{"type"})),
+		requests: r.CounterVec("http_requests_total",
+			"HTTP requests answered, by method, route pattern (\"unmatched\" for no route) and status.", "method", "route", "status"),
+		duration: r.HistogramVec("http_request_duration_seconds",
+			"Time to answer an HTTP request, by method and route pattern.",
+			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}, "method", "route"),
+		accepted: r.CounterVec("commands_accepted_total",
+			"Write commands stored in JetStream (accepted), by command type; a repeat of an Idempotency-Key is not counted again.", "type"),
+		unanswered: r.CounterVec("commands_unanswered_total",
+			"Accepted commands the trigger did not answer within JOBCENTER_APPLY_WAIT (answered 202), by command type.", "type"),
 	}
 	return m, r.Err()
 }

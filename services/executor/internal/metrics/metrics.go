@@ -24,26 +24,17 @@ type Executor struct {
 // New registers the executor's metrics into reg, labelled service="executor".
 func New(reg prometheus.Registerer, consumers ...metrics.Consumer) (*Executor, error) {
 	r := metrics.NewRegistrar(reg, "executor")
-	ns := metrics.Namespace
 	m := &Executor{
 		Consumers: metrics.NewConsumers(r, consumers...),
-		runs: metrics.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "runs_total",
-			Help: "Runs ended and reported, by status (success, failure, skipped: max_instances runs still going) and target (code, flow, biz).",
-		}, []string{"status", "target"})),
-		duration: metrics.Add(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: ns, Name: "run_duration_seconds",
-			Help:    "From a run's start to its end, every attempt included, by status and target.",
-			Buckets: metrics.DurationBuckets,
-		}, []string{"status", "target"})),
-		running: metrics.Add(r, prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: ns, Name: "runs_in_progress",
-			Help: "Runs under way in this process.",
-		})),
-		interrupted: metrics.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: ns, Name: "runs_interrupted_total",
-			Help: "Runs cut off by their executor's end, found on redelivery and journaled as failed (not run again).",
-		})),
+		runs: r.CounterVec("runs_total",
+			"Runs ended and reported, by status (success, failure, skipped: max_instances runs still going) and target (code, flow, biz).",
+			"status", "target"),
+		duration: r.HistogramVec("run_duration_seconds",
+			"From a run's start to its end, every attempt included, by status and target.",
+			metrics.DurationBuckets, "status", "target"),
+		running: r.Gauge("runs_in_progress", "Runs under way in this process."),
+		interrupted: r.Counter("runs_interrupted_total",
+			"Runs cut off by their executor's end, found on redelivery and journaled as failed (not run again)."),
 	}
 	return m, r.Err()
 }

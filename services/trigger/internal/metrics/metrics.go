@@ -28,44 +28,29 @@ type Trigger struct {
 // New registers the trigger's metrics into reg, labelled service="trigger".
 func New(reg prometheus.Registerer, consumers ...metrics.Consumer) (*Trigger, error) {
 	r := metrics.NewRegistrar(reg, "trigger")
-	ns := metrics.Namespace
 	m := &Trigger{
 		Consumers: metrics.NewConsumers(r, consumers...),
-		applied: metrics.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "commands_applied_total",
-			Help: "Commands applied to the job projection, by command type.",
-		}, []string{"type"})),
-		rejected: metrics.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "commands_rejected_total",
-			Help: "Commands refused against the job's state, by command type and reason (invalid, conflict, not_found).",
-		}, []string{"type", "reason"})),
-		applyLag: metrics.Add(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: ns, Name: "command_apply_lag_seconds",
-			Help:    "From a command's acceptance by the api to its application (or rejection) by the trigger, by command type.",
-			Buckets: metrics.DurationBuckets,
-		}, []string{"type"})),
-		active: metrics.Add(r, prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: ns, Name: "trigger_active",
-			Help: "1 while this instance holds the lease and fires, 0 while it stands by.",
-		})),
-		fires: metrics.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "fires_total",
-			Help: "Fires stored in JetStream, by kind (scheduled, manual) and status (fired; missed: later than the job's misfire_grace_time, not run).",
-		}, []string{"kind", "status"})),
-		lateness: metrics.Add(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: ns, Name: "fire_lateness_seconds",
-			Help:    "From a fire's scheduled instant to its storing in JetStream, by kind (a manual fire is scheduled when it is made).",
-			Buckets: metrics.DurationBuckets,
-		}, []string{"kind"})),
-		skipped: metrics.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "fires_skipped_total",
-			Help: "Due instants not fired: coalesced into a later fire of the same job, or beyond JOBCENTER_MAX_CATCHUP (reason catchup_limit).",
-		}, []string{"reason"})),
+		applied: r.CounterVec("commands_applied_total",
+			"Commands applied to the job projection, by command type.", "type"),
+		rejected: r.CounterVec("commands_rejected_total",
+			"Commands refused against the job's state, by command type and reason (invalid, conflict, not_found).", "type", "reason"),
+		applyLag: r.HistogramVec("command_apply_lag_seconds",
+			"From a command's acceptance by the api to its application (or rejection) by the trigger, by command type.",
+			metrics.DurationBuckets, "type"),
+		active: r.Gauge("trigger_active", "1 while this instance holds the lease and fires, 0 while it stands by."),
+		fires: r.CounterVec("fires_total",
+			"Fires stored in JetStream, by kind (scheduled, manual) and status (fired; missed: later than the job's misfire_grace_time, not run).",
+			"kind", "status"),
+		lateness: r.HistogramVec("fire_lateness_seconds",
+			"From a fire's scheduled instant to its storing in JetStream, by kind (a manual fire is scheduled when it is made).",
+			metrics.DurationBuckets, "kind"),
+		skipped: r.CounterVec("fires_skipped_total",
+			"Due instants not fired: coalesced into a later fire of the same job, or beyond JOBCENTER_MAX_CATCHUP (reason catchup_limit).",
+			"reason"),
 	}
-	jobs := metrics.Add(r, prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: ns, Name: "jobs",
-		Help: "Jobs held by the active trigger's scheduler: state=\"scheduled\" those started with a next fire, state=\"held\" every live job.",
-	}, []string{"state"}))
+	jobs := r.GaugeVec("jobs",
+		"Jobs held by the active trigger's scheduler: state=\"scheduled\" those started with a next fire, state=\"held\" every live job.",
+		"state")
 	m.held, m.scheduled = jobs.WithLabelValues("held"), jobs.WithLabelValues("scheduled")
 	return m, r.Err()
 }
