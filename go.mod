@@ -23,6 +23,7 @@ require github.com/jobcenter/jobcenter/clients/go v0.0.0-00010101000000-00000000
 replace github.com/jobcenter/jobcenter/clients/go => ./clients/go
 
 require (
+	github.com/chromedp/chromedp v0.23.0
 	github.com/getkin/kin-openapi v0.152.0
 	github.com/jobcenter/jobcenter/services/executor v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats.go v1.55.0
@@ -30,6 +31,8 @@ require (
 )
 
 require (
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-openapi/jsonpointer v0.22.5 // indirect
 	github.com/go-openapi/swag/jsonname v0.25.5 // indirect
 	github.com/gorilla/mux v1.8.0 // indirect

@@ -63,7 +63,7 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 	return Config{
 		HTTPAddr:      e.Addr("JOBCENTER_HTTP_ADDR", ":8001"),
 		NATSURL:       e.URLs("NATS_URL", "nats://127.0.0.1:4222", bus.URLSchemes...),
-		MongoURI:      e.URLs("MONGO_URI", "mongodb://127.0.0.1:27017", mongostore.URISchemes...),
+		MongoURI:      e.URI("MONGO_URI", "mongodb://127.0.0.1:27017", mongostore.URISchemes...),
 		MongoDB:       e.Str("JOBCENTER_MONGO_DB", "jobcenter"),
 		Streams:       streams,
 		Loc:           e.Location("JOBCENTER_TZ", "Asia/Shanghai"),
@@ -95,6 +95,8 @@ type Service struct {
 	cmd   *commander.Commander
 	srv   *http.Server
 	ln    net.Listener
+	// stopping is closed when the HTTP server shuts down, ending the event streams.
+	stopping chan struct{}
 }
 
 // New connects to the broker and the store and binds the HTTP address.
@@ -138,14 +140,16 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		nc.Close()
 		return nil, fmt.Errorf("JOBCENTER_HTTP_ADDR=%q: listen: %w", cfg.HTTPAddr, err)
 	}
-	s := &Service{cfg: cfg, nc: nc, js: js, store: store, cmd: cmd, ln: ln}
+	s := &Service{cfg: cfg, nc: nc, js: js, store: store, cmd: cmd, ln: ln, stopping: make(chan struct{})}
 	h := httpapi.New(httpapi.Deps{
 		Store: store, Commander: cmd, Loc: cfg.Loc, Clock: cfg.Clock, Ready: s.ready,
 		BodyLimit: cfg.BodyLimit, StoreTimeout: cfg.StoreTimeout, Log: cfg.Log,
 		Keys: keys, Limiter: access.NewLimiter(cfg.RateLimit), History: s.history,
 		Metrics: m, MetricsHandler: metrics.Handler(cfg.Registry),
+		Events: s.subscribe, Stopping: s.stopping,
 	})
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.srv.RegisterOnShutdown(func() { close(s.stopping) })
 	return s, nil
 }
 

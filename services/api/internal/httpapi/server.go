@@ -1,6 +1,8 @@
 // Package httpapi is the api's HTTP face: two facades over one domain — the job-center
-// SDK's operations and the Quartz scheduling API — plus the cron preview. Handlers translate seed-shaped JSON to domain commands and back;
-// reads come from the projections by _id; errors are mapped to JSON in one place.
+// SDK's operations and the Quartz scheduling API — plus the cron preview, a project's
+// live events (server-sent) and the web console at /ui. Handlers translate seed-shaped
+// JSON to domain commands and back; reads come from the projections by _id; errors are
+// mapped to JSON in one place.
 package httpapi
 
 import (
@@ -46,7 +48,15 @@ type Deps struct {
 	// GET /metrics, which like /healthz needs no key.
 	Metrics        Recorder
 	MetricsHandler http.Handler
-	Log            zerolog.Logger
+	// Events subscribes to NATS subjects for GET /api/v1/events: deliver is called for
+	// each message and must not block; the function returned unsubscribes. Nil: the
+	// route answers 503.
+	Events func(subjects []string, deliver func(subject string, data []byte)) (unsubscribe func(), err error)
+	// Stopping, once closed, ends every event stream: the server is shutting down.
+	Stopping <-chan struct{}
+	// Heartbeat is how often an idle event stream sends a comment (DefaultHeartbeat).
+	Heartbeat time.Duration
+	Log       zerolog.Logger
 }
 
 // Recorder counts answered requests by route pattern ("" when no route matched).
@@ -93,6 +103,10 @@ func New(d Deps) *echo.Echo {
 	g.GET("/:id/journal", h.journal)
 	g.GET("/:id/history", h.history)
 	e.GET("/api/v1/cron/next", h.cronNext, h.limitByAddress)
+	// The event stream takes its credentials from the query too: EventSource cannot send headers.
+	e.GET("/api/v1/events", h.events, eventCredentials, h.guard("X-Project-Id"))
+	e.GET("/ui", h.consolePage, h.limitByAddress)
+	e.GET("/ui/:file", h.consoleAsset, h.limitByAddress)
 
 	q := e.Group("/task/quartz", h.guard("tecode"))
 	q.POST("/queryjobstatus", h.queryJobStatus)

@@ -1,0 +1,596 @@
+// The Job Center console: one page over the api's own routes. No framework and no build
+// step. Every request names the project (X-Project-Id) and, when given, the key
+// (Authorization: Bearer); live updates come from GET api/v1/events (server-sent events),
+// which takes the two in its query because EventSource cannot send headers.
+"use strict";
+
+(function () {
+  const STORE = "jobcenter.console.";
+  const JOURNAL_SIZE = 10;
+  const ACTIVITY_MAX = 50;
+
+  const st = {
+    project: "", key: "", user: "", pid: "",
+    lang: "en",
+    jobs: [],
+    selected: null,      // the job whose journal is shown: its id
+    journalPage: 1,
+    journalPages: 1,
+    editing: null,       // the job info being edited, or null for a new job
+    es: null,            // the EventSource
+    retry: null,
+    activity: [],
+    offset: null,        // the server zone's offset from UTC, in minutes
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  // --- language ---------------------------------------------------------------------
+
+  function t(key, args) {
+    const dict = window.I18N[st.lang] || window.I18N.en;
+    let s = dict[key];
+    if (s === undefined) s = window.I18N.en[key];
+    if (s === undefined) return key;
+    if (args) s = s.replace(/\{(\w+)\}/g, (m, name) => (name in args ? String(args[name]) : m));
+    return s;
+  }
+
+  function pickLang() {
+    const saved = localStorage.getItem(STORE + "lang");
+    if (saved && window.I18N[saved]) return saved;
+    const nav = (navigator.languages && navigator.languages[0]) || navigator.language || "en";
+    return nav.toLowerCase().startsWith("zh") ? "zh" : "en";
+  }
+
+  function applyLang() {
+    document.documentElement.lang = st.lang === "zh" ? "zh-CN" : "en";
+    document.title = t("title");
+    $("lang").value = st.lang;
+    for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+    renderLive();
+    renderZone();
+    renderJobs();
+    renderJournal(lastJournal);
+    renderActivity();
+    renderEditorTitle();
+    preview();
+  }
+
+  // --- messages ---------------------------------------------------------------------
+
+  let messageTimer = null;
+  function say(text, isError) {
+    const m = $("message");
+    m.textContent = text;
+    m.className = "message" + (isError ? " error" : "");
+    m.hidden = false;
+    clearTimeout(messageTimer);
+    messageTimer = setTimeout(() => { m.hidden = true; }, isError ? 10000 : 4000);
+  }
+
+  // --- the api ----------------------------------------------------------------------
+
+  class APIError extends Error {
+    constructor(status, message, field) { super(message); this.status = status; this.field = field; }
+  }
+
+  // api sends one request as the project; it answers the decoded body, or throws an
+  // APIError with the server's message (either facade's error shape).
+  async function api(method, path, body, headers) {
+    const h = Object.assign({ "X-Project-Id": st.project }, headers || {});
+    if (st.key) h["Authorization"] = "Bearer " + st.key;
+    if (st.user) h["X-User-Id"] = st.user;
+    const init = { method, headers: h, cache: "no-store" };
+    if (body !== undefined) {
+      h["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let resp;
+    try {
+      resp = await fetch(path, init);
+    } catch (e) {
+      throw new APIError(0, t("msg.network", { message: e.message }));
+    }
+    let data = null;
+    const text = await resp.text();
+    if (text) { try { data = JSON.parse(text); } catch (e) { data = text; } }
+    if (!resp.ok) {
+      let msg = resp.statusText, field;
+      if (data && data.error) { msg = data.error.message; field = data.error.field; }
+      else if (data && data.resp_msg) msg = data.resp_msg;
+      throw new APIError(resp.status, msg, field);
+    }
+    return { status: resp.status, data, headers: resp.headers };
+  }
+
+  function fail(e) {
+    if (e instanceof APIError && e.status === 0) say(e.message, true);
+    else say(t("msg.error", { status: e.status || "", message: e.message }), true);
+  }
+
+  const jobPath = (id, rest) => "api/v1/jobs/" + encodeURIComponent(id) + (rest || "");
+
+  // --- times ------------------------------------------------------------------------
+
+  // Every time is shown in the server's zone (JOBCENTER_TZ), as job info's times and the
+  // run date the form takes are. Its offset is learnt from the cron preview, which
+  // answers in that zone; until then, and if that fails, the browser's zone is used.
+  const pad = (n) => String(n).padStart(2, "0");
+  function localTime(d) {
+    if (st.offset === null) {
+      return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+        pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+    }
+    const z = new Date(d.getTime() + st.offset * 60000);
+    return z.getUTCFullYear() + "-" + pad(z.getUTCMonth() + 1) + "-" + pad(z.getUTCDate()) + " " +
+      pad(z.getUTCHours()) + ":" + pad(z.getUTCMinutes()) + ":" + pad(z.getUTCSeconds());
+  }
+  // journalTime reads "2020-04-26T15:59:59.652+0000" (UTC) and shows it in the server's zone.
+  function journalTime(s) {
+    if (!s) return t("jobs.none");
+    const d = new Date(s.replace(/([+-]\d\d)(\d\d)$/, "$1:$2"));
+    return isNaN(d) ? s : localTime(d);
+  }
+  async function learnZone() {
+    try {
+      const r = await api("GET", "api/v1/cron/next?count=1&expr=" + encodeURIComponent("0 * * * * ?"));
+      const m = /([+-])(\d\d):(\d\d)$|Z$/.exec(r.data.next[0]);
+      if (!m) return;
+      st.offset = m[1] ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+      renderZone();
+      renderJournal(lastJournal);
+      renderActivity();
+    } catch (e) { /* keep the browser's zone */ }
+  }
+  function renderZone() {
+    if (st.offset === null) { $("zone").textContent = ""; return; }
+    const a = Math.abs(st.offset);
+    $("zone").textContent = t("jobs.zone", { offset: (st.offset < 0 ? "-" : "+") + pad(Math.floor(a / 60)) + ":" + pad(a % 60) });
+  }
+
+  // --- the jobs ---------------------------------------------------------------------
+
+  function jobState(j) { return j.next_run_time ? "started" : "stopped"; }
+
+  function triggerText(j) {
+    const p = j.jobParameter || {};
+    switch (p.trigger) {
+      case "interval": return t("trigger.every", { n: p.seconds });
+      case "date": return t("trigger.at", { date: p.run_date });
+      case "cron": return t("trigger.cronShort");
+      default: return p.trigger || "";
+    }
+  }
+
+  function targetText(j) {
+    if (j.code != null) return t("target.codeShort");
+    if (j.flowId != null) return t("target.flowShort", { id: j.flowId });
+    return t("target.biz");
+  }
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") e.className = v;
+      else if (k === "text") e.textContent = v;
+      else if (k.startsWith("data-")) e.setAttribute(k, v);
+      else e[k] = v;
+    }
+    for (const c of children) e.append(c);
+    return e;
+  }
+
+  function renderJobs() {
+    const body = $("jobs").tBodies[0];
+    body.replaceChildren();
+    for (const j of st.jobs) {
+      const state = jobState(j);
+      const actions = el("td", { class: "actions" });
+      const button = (action, label, disabled) => {
+        const b = el("button", { type: "button", "data-action": action, text: t(label), class: action === "delete" ? "danger" : "secondary" });
+        b.disabled = !!disabled;
+        actions.append(b);
+      };
+      button("edit", "jobs.edit");
+      button("start", "jobs.start", state === "started");
+      button("stop", "jobs.stop", state === "stopped");
+      button("exec", "jobs.exec");
+      button("journal", "jobs.journal");
+      button("delete", "jobs.delete");
+      const row = el("tr", { "data-id": j.id, class: j.id === st.selected ? "selected" : "" },
+        el("td", { class: "name", text: j.name, title: j.description || "" }),
+        el("td", { class: "trigger", text: triggerText(j) }),
+        el("td", { class: "state" }, el("span", { class: "badge state-" + state, "data-state": state, text: t("state." + state) })),
+        el("td", { class: "next", text: j.next_run_time || t("jobs.none") }),
+        el("td", { class: "target", text: targetText(j) }),
+        actions);
+      body.append(row);
+    }
+    $("jobs-empty").hidden = st.jobs.length > 0;
+    $("jobs-count").textContent = t("jobs.count", { n: st.jobs.length });
+  }
+
+  async function loadJobs() {
+    if (!st.project) return;
+    const q = "?page=1&size=1000" + (st.pid ? "&pid=" + encodeURIComponent(st.pid) : "");
+    try {
+      const r = await api("GET", "api/v1/jobs" + q);
+      st.jobs = r.data || [];
+      renderJobs();
+    } catch (e) { fail(e); }
+  }
+
+  const findJob = (id) => st.jobs.find((j) => j.id === id);
+
+  async function act(action, id) {
+    const j = findJob(id);
+    if (!j) return;
+    try {
+      switch (action) {
+        case "edit": openEditor(j); return;
+        case "journal": openJournal(id); return;
+        case "delete":
+          if (!confirm(t("jobs.confirmDelete", { name: j.name }))) return;
+          await api("DELETE", jobPath(id));
+          say(t("msg.deleted", { name: j.name }));
+          if (st.selected === id) closeJournal();
+          break;
+        case "start": case "stop": case "exec": {
+          const r = await api("POST", jobPath(id, "/" + action));
+          const done = { start: "msg.started", stop: "msg.stopped", exec: "msg.exec" }[action];
+          say(r.status === 202 ? t("msg.accepted") : t(done, { name: j.name }));
+          if (action === "exec" && st.selected === id) loadJournal();
+          break;
+        }
+      }
+    } catch (e) { fail(e); }
+    loadJobs();
+  }
+
+  // --- the form ---------------------------------------------------------------------
+
+  function renderEditorTitle() {
+    $("editor-title").textContent = t(st.editing ? "form.edit" : "form.new");
+  }
+
+  function syncForm() {
+    const trig = $("f-trigger").value, target = $("f-target").value;
+    for (const e of document.querySelectorAll("#job-form [data-when]")) {
+      e.hidden = !e.dataset.when.split(" ").includes(trig);
+    }
+    for (const e of document.querySelectorAll("#job-form [data-target]")) {
+      if (!e.dataset.when || e.dataset.when.split(" ").includes(trig)) e.hidden = e.dataset.target !== target;
+    }
+    // What the api requires, the form asks for: a new SDK job's directory, a schedule's
+    // expression and behaviour. An update may leave the directory as it is.
+    $("f-pid").required = !st.editing && trig !== "cron";
+    $("f-cron").required = $("f-bizcode").required = trig === "cron";
+    preview();
+  }
+
+  function openEditor(j) {
+    st.editing = j || null;
+    const p = (j && j.jobParameter) || {};
+    $("f-name").value = j ? j.name : "";
+    $("f-pid").value = j ? j.pid : st.pid;
+    $("f-description").value = j ? j.description : "";
+    $("f-trigger").value = j ? p.trigger : "interval";
+    $("f-seconds").value = p.seconds || 60;
+    $("f-run-date").value = p.run_date || "";
+    $("f-cron").value = "";
+    $("f-bizcode").value = "";
+    $("f-target").value = j && j.flowId != null ? "flow" : "code";
+    $("f-flow-id").value = (j && j.flowId) || "";
+    $("f-code").value = j ? (j.code || "") : 'log_print("hello", "INFO")';
+    // The two facades' jobs do not turn into each other: an SDK job stays interval or
+    // date, a Quartz schedule stays cron.
+    const cronJob = j && p.trigger === "cron";
+    for (const o of $("f-trigger").options) o.disabled = !!j && (o.value === "cron") !== cronJob;
+    $("form-error").hidden = true;
+    renderEditorTitle();
+    $("editor").hidden = false;
+    if (cronJob) say(t("form.cronEditHint"));
+    syncForm();
+    $("f-name").focus();
+  }
+
+  function closeEditor() {
+    $("editor").hidden = true;
+    st.editing = null;
+  }
+
+  async function save(ev) {
+    ev.preventDefault();
+    const trig = $("f-trigger").value;
+    const name = $("f-name").value.trim();
+    $("form-error").hidden = true;
+    try {
+      let r;
+      if (trig === "cron") {
+        r = await api("POST", "task/quartz/bizcronjob", {
+          xw_quartz: { opttype: "save", jobname: name, cronexpression: $("f-cron").value.trim(), bizcode: $("f-bizcode").value.trim() },
+        }, { tecode: st.project });
+      } else {
+        const body = { name, description: $("f-description").value, trigger: trig };
+        const pid = $("f-pid").value.trim();
+        if (pid || !st.editing) body.pid = pid;
+        if (trig === "interval") body.seconds = Number($("f-seconds").value);
+        else body.run_date = $("f-run-date").value.trim();
+        if ($("f-target").value === "flow") body.flow_id = $("f-flow-id").value.trim();
+        else body.code = $("f-code").value;
+        r = st.editing ? await api("PUT", jobPath(st.editing.id), body) : await api("POST", "api/v1/jobs", body);
+      }
+      say(r.status === 202 ? t("msg.accepted") : t("msg.saved", { name }));
+      closeEditor();
+      loadJobs();
+    } catch (e) {
+      const fe = $("form-error");
+      fe.textContent = t("msg.error", { status: e.status || "", message: e.message });
+      fe.hidden = false;
+    }
+  }
+
+  // preview shows the next fire times as the user types: the cron preview from the api
+  // for a cron expression, the arithmetic of an interval, the date of a date job.
+  let previewTimer = null, previewSeq = 0;
+  function preview() {
+    const list = $("preview-list"), err = $("preview-error");
+    if ($("editor").hidden) return;
+    const trig = $("f-trigger").value;
+    const show = (items) => { list.replaceChildren(...items.map((s) => el("li", { text: s }))); };
+    err.hidden = true;
+    clearTimeout(previewTimer);
+    if (trig === "interval") {
+      const n = Number($("f-seconds").value);
+      if (!(n > 0)) { show([]); return; }
+      const now = Date.now();
+      show([t("form.previewInterval", { n })].concat([1, 2, 3].map((k) => localTime(new Date(now + k * n * 1000)))));
+      return;
+    }
+    if (trig === "date") { show($("f-run-date").value.trim() ? [$("f-run-date").value.trim()] : []); return; }
+    const expr = $("f-cron").value.trim();
+    if (!expr) { show([t("form.previewEmpty")]); return; }
+    const seq = ++previewSeq;
+    previewTimer = setTimeout(async () => {
+      try {
+        const r = await api("GET", "api/v1/cron/next?count=5&expr=" + encodeURIComponent(expr));
+        if (seq !== previewSeq) return;
+        show(r.data.next);
+      } catch (e) {
+        if (seq !== previewSeq) return;
+        show([]);
+        err.textContent = e.message;
+        err.hidden = false;
+      }
+    }, 250);
+  }
+
+  // --- the journal ------------------------------------------------------------------
+
+  let lastJournal = null;
+
+  function openJournal(id) {
+    pending.clear();
+    st.selected = id;
+    st.journalPage = 1;
+    $("journal-panel").hidden = false;
+    renderJobs();
+    loadJournal();
+  }
+
+  function closeJournal() {
+    st.selected = null;
+    lastJournal = null;
+    $("journal-panel").hidden = true;
+    renderJobs();
+  }
+
+  async function loadJournal() {
+    if (!st.selected) return;
+    const id = st.selected;
+    try {
+      const r = await api("GET", jobPath(id, "/journal?page=" + st.journalPage + "&size=" + JOURNAL_SIZE));
+      if (id !== st.selected) return;
+      lastJournal = r.data;
+      renderJournal(lastJournal);
+      settle(lastJournal);
+    } catch (e) { fail(e); }
+  }
+
+  function statusBadge(status) {
+    return el("span", { class: "badge status-" + status, "data-status": status, text: t("status." + status) });
+  }
+
+  function renderJournal(p) {
+    const body = $("journal").tBodies[0];
+    body.replaceChildren();
+    const j = findJob(st.selected);
+    $("journal-job").textContent = j ? j.name : (st.selected || "");
+    if (!p) return;
+    for (const e of p.data) {
+      const detail = e.exedes || "";
+      body.append(el("tr", { "data-trigger": e.triggerid, "data-status": e.exestatus, class: "run run-" + e.exestatus },
+        el("td", { text: journalTime(e.triggertime) }),
+        el("td", {}, statusBadge(e.exestatus)),
+        el("td", {}, e.triggerstatus === "missed" ? statusBadge("missed") : document.createTextNode(t("status." + e.triggerstatus))),
+        el("td", { text: t("runtype." + e.runtype) }),
+        el("td", { text: journalTime(e.exestarttime) }),
+        el("td", { text: journalTime(e.updatetime) }),
+        el("td", { text: String(e.exetotaltime) }),
+        el("td", { class: "detail", text: detail.length > 200 ? detail.slice(0, 200) + "…" : detail, title: detail })));
+    }
+    st.journalPages = Math.max(1, p.pageCount);
+    $("journal-empty").hidden = p.data.length > 0;
+    $("journal-count").textContent = t("journal.count", { n: p.resultCount });
+    $("journal-page").textContent = t("journal.page", { page: p.pageIndex, pages: st.journalPages });
+    $("journal-prev").disabled = st.journalPage <= 1;
+    $("journal-next").disabled = st.journalPage >= st.journalPages;
+  }
+
+  // --- live events ------------------------------------------------------------------
+
+  function renderLive() {
+    const s = st.es ? (st.es.readyState === EventSource.OPEN ? "on" : "connecting") : "off";
+    const live = $("live");
+    live.className = "live " + s;
+    live.dataset.state = s;
+    live.textContent = t("live." + s);
+  }
+
+  function renderActivity() {
+    const ul = $("activity");
+    ul.replaceChildren(...st.activity.map((a) => {
+      const j = findJob(a.job);
+      return el("li", { class: "kind-" + a.kind, "data-kind": a.kind },
+        el("time", { text: localTime(a.at) }), " ",
+        el("strong", { text: a.name || (j && j.name) || a.job }), " ",
+        a.status ? statusBadge(a.status) : el("span", { class: "badge event", text: t("event." + a.what) }));
+    }));
+  }
+
+  function note(a) {
+    a.at = new Date();
+    st.activity.unshift(a);
+    st.activity.length = Math.min(st.activity.length, ACTIVITY_MAX);
+    renderActivity();
+  }
+
+  // Reloads are gathered: a burst of events costs one request.
+  const later = (fn, ms) => { let timer = null; return () => { clearTimeout(timer); timer = setTimeout(fn, ms); }; };
+  const reloadJobs = later(loadJobs, 300);
+  const reloadJournal = later(() => { if (st.journalPage === 1) loadJournal(); }, 200);
+
+  // An event can come before the journal's projection has stored what it says. The runs
+  // the events announced are kept until page 1 shows them, and page 1 is read again
+  // until it does (for a few seconds at most).
+  const pending = new Map(); // fire id → the status announced ("" for a fire)
+  let pendingTries = 0, pendingTimer = null;
+  function expect(fireID, status) {
+    pending.set(fireID, status);
+    pendingTries = 0;
+    reloadJournal();
+  }
+  function settle(p) {
+    if (st.journalPage !== 1 || !p) return;
+    for (const [fid, status] of pending) {
+      const e = p.data.find((x) => x.triggerid === fid);
+      if (e && (status === "" || e.exestatus === status || e.exestatus === "success" || e.exestatus === "failure")) pending.delete(fid);
+    }
+    clearTimeout(pendingTimer);
+    if (pending.size > 0 && ++pendingTries <= 15) pendingTimer = setTimeout(loadJournal, 400);
+    else pending.clear();
+  }
+
+  function connect() {
+    disconnect();
+    if (!st.project) return;
+    let url = "api/v1/events?project=" + encodeURIComponent(st.project);
+    if (st.key) url += "&key=" + encodeURIComponent(st.key);
+    const es = new EventSource(url);
+    st.es = es;
+    const data = (ev) => { try { return JSON.parse(ev.data); } catch (e) { return null; } };
+    es.onopen = renderLive;
+    es.onerror = () => {
+      renderLive();
+      if (es.readyState === EventSource.CLOSED && st.es === es) {
+        // The api refused the stream (a wrong key, say) or went away for good: try again later.
+        clearTimeout(st.retry);
+        st.retry = setTimeout(connect, 5000);
+      }
+    };
+    es.addEventListener("lifecycle", (ev) => {
+      const e = data(ev);
+      if (!e) return;
+      note({ kind: "lifecycle", job: e.job_id, name: e.job && e.job.spec && e.job.spec.name, what: e.type });
+      if (e.type === "deleted" && st.selected === e.job_id) closeJournal();
+      reloadJobs();
+    });
+    es.addEventListener("fire", (ev) => {
+      const e = data(ev);
+      if (!e) return;
+      if (st.selected === e.job_id) expect(e.fire_id, "");
+      reloadJobs();
+    });
+    es.addEventListener("run", (ev) => {
+      const e = data(ev);
+      if (!e) return;
+      if (e.status !== "running") note({ kind: "run", job: e.job_id, status: e.status });
+      if (st.selected === e.job_id) expect(e.fire_id, e.status);
+    });
+    es.addEventListener("overflow", () => { say(t("msg.overflow"), true); connect(); });
+    renderLive();
+  }
+
+  function disconnect() {
+    clearTimeout(st.retry);
+    if (st.es) { st.es.close(); st.es = null; }
+    renderLive();
+  }
+
+  // --- the project ------------------------------------------------------------------
+
+  function open(ev) {
+    if (ev) ev.preventDefault();
+    st.project = $("project").value.trim();
+    st.key = $("key").value.trim();
+    st.user = $("user").value.trim();
+    st.pid = $("pid-filter").value.trim();
+    if (!st.project) { say(t("login.need"), true); return; }
+    for (const k of ["project", "key", "user", "pid"]) localStorage.setItem(STORE + k, st[k]);
+    closeJournal();
+    closeEditor();
+    st.activity = [];
+    renderActivity();
+    for (const id of ["jobs-panel", "activity-panel"]) $(id).hidden = false;
+    loadJobs();
+    connect();
+    learnZone();
+  }
+
+  function forget() {
+    for (const k of ["project", "key", "user", "pid"]) localStorage.removeItem(STORE + k);
+    for (const id of ["project", "key", "user", "pid-filter"]) $(id).value = "";
+    disconnect();
+    st.project = st.key = "";
+    st.jobs = [];
+    closeJournal();
+    closeEditor();
+    for (const id of ["jobs-panel", "activity-panel"]) $(id).hidden = true;
+  }
+
+  function init() {
+    st.lang = pickLang();
+    $("project").value = localStorage.getItem(STORE + "project") || "";
+    $("key").value = localStorage.getItem(STORE + "key") || "";
+    $("user").value = localStorage.getItem(STORE + "user") || "";
+    $("pid-filter").value = localStorage.getItem(STORE + "pid") || "";
+    $("lang").addEventListener("change", () => {
+      st.lang = $("lang").value;
+      localStorage.setItem(STORE + "lang", st.lang);
+      $("message").hidden = true; // it was written in the other language
+      applyLang();
+    });
+    $("login-form").addEventListener("submit", open);
+    $("logout").addEventListener("click", forget);
+    $("refresh").addEventListener("click", loadJobs);
+    $("new-job").addEventListener("click", () => openEditor(null));
+    $("cancel").addEventListener("click", closeEditor);
+    $("job-form").addEventListener("submit", save);
+    $("f-trigger").addEventListener("change", syncForm);
+    $("f-target").addEventListener("change", syncForm);
+    for (const id of ["f-seconds", "f-run-date", "f-cron"]) $(id).addEventListener("input", preview);
+    $("jobs").addEventListener("click", (ev) => {
+      const b = ev.target.closest("button[data-action]");
+      if (b) act(b.dataset.action, b.closest("tr").dataset.id);
+    });
+    $("journal-close").addEventListener("click", closeJournal);
+    $("journal-prev").addEventListener("click", () => { if (st.journalPage > 1) { st.journalPage--; loadJournal(); } });
+    $("journal-next").addEventListener("click", () => { if (st.journalPage < st.journalPages) { st.journalPage++; loadJournal(); } });
+    applyLang();
+    if ($("project").value) open();
+    document.body.dataset.ready = "true";
+  }
+
+  init();
+})();

@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/jobcenter/jobcenter/contracts"
+)
+
+// EventBuffer is how many events wait for one slow client of GET /api/v1/events; a
+// client that falls further behind is sent an "overflow" event and dropped, so that it
+// never holds up the broker's delivery.
+const EventBuffer = 256
+
+// DefaultHeartbeat is how often an event stream sends a comment line while idle, so
+// that proxies keep it open and a client notices a dead connection.
+const DefaultHeartbeat = 15 * time.Second
+
+// eventWriteWait bounds each write to an event stream's client.
+const eventWriteWait = 10 * time.Second
+
+// eventCredentials lets a browser's EventSource, which cannot set headers, name the
+// project and the key in the query (?project=…&key=…); headers, when sent, win. Only the
+// event stream's route takes credentials from the query.
+func eventCredentials(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if p := c.QueryParam("project"); p != "" && req.Header.Get("X-Project-Id") == "" {
+			req.Header.Set("X-Project-Id", p)
+		}
+		if k := c.QueryParam("key"); k != "" && req.Header.Get(echo.HeaderAuthorization) == "" {
+			req.Header.Set(echo.HeaderAuthorization, "Bearer "+k)
+		}
+		return next(c)
+	}
+}
+
+// eventNames are the SSE event names, by subject family.
+var eventNames = []struct{ prefix, name string }{
+	{"jobcenter.evt.", "lifecycle"},
+	{"jobcenter.fire.", "fire"},
+	{"jobcenter.run.", "run"},
+}
+
+type busMessage struct {
+	subject string
+	data    []byte
+}
+
+// events answers GET /api/v1/events: the project's lifecycle, fire and run events from
+// NATS, as server-sent events named "lifecycle", "fire" and "run" whose data is the
+// contracts payload (LifecycleEvent, Fire, RunEvent). It streams until the client goes
+// or the api shuts down, with a comment line every Heartbeat while idle.
+func (h *handlers) events(c echo.Context) error {
+	if h.d.Events == nil {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "live events are not available on this api"}
+	}
+	tenant := c.Get(tenantKey).(string)
+	msgs := make(chan busMessage, EventBuffer)
+	overflow := make(chan struct{})
+	var once sync.Once
+	deliver := func(subject string, data []byte) {
+		select {
+		case msgs <- busMessage{subject, data}:
+		default: // never block the broker's delivery: drop the client instead
+			once.Do(func() { close(overflow) })
+		}
+	}
+	unsubscribe, err := h.d.Events([]string{contracts.TenantEvents(tenant), contracts.TenantFires(tenant), contracts.TenantRuns(tenant)}, deliver)
+	if err != nil {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the broker is unavailable: " + err.Error()}
+	}
+	defer unsubscribe()
+
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/event-stream; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+	send := func(s string) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(eventWriteWait)) // not every writer has deadlines
+		if _, err := io.WriteString(w, s); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !send("retry: 3000\n: connected\n\n") {
+		return nil
+	}
+	beat := h.d.Heartbeat
+	if beat <= 0 {
+		beat = DefaultHeartbeat
+	}
+	tick := time.NewTicker(beat)
+	defer tick.Stop()
+	for {
+		var ok bool
+		select {
+		case <-c.Request().Context().Done():
+			return nil
+		case <-h.d.Stopping:
+			return nil
+		case <-overflow:
+			send("event: overflow\ndata: {\"reason\":\"the client fell too far behind; reconnect\"}\n\n")
+			return nil
+		case <-tick.C:
+			ok = send(": ping\n\n")
+		case m := <-msgs:
+			ok = send(formatEvent(m))
+		}
+		if !ok {
+			return nil
+		}
+	}
+}
+
+// formatEvent writes a bus message as one server-sent event; a payload that is not JSON
+// is skipped (an empty string).
+func formatEvent(m busMessage) string {
+	if !json.Valid(m.data) {
+		return ""
+	}
+	name := "message"
+	for _, n := range eventNames {
+		if strings.HasPrefix(m.subject, n.prefix) {
+			name = n.name
+			break
+		}
+	}
+	var b strings.Builder
+	b.WriteString("event: " + name + "\n")
+	for line := range strings.SplitSeq(string(m.data), "\n") {
+		b.WriteString("data: " + strings.TrimSuffix(line, "\r") + "\n")
+	}
+	b.WriteString("\n")
+	return b.String()
+}
