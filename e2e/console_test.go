@@ -219,12 +219,15 @@ func TestConsoleInABrowserCreatesStartsWatchesLiveAndStopsAJobInTwoLanguages(t *
 		}
 	}
 
+	// The browser is another process: it opens the console through a contract-checking
+	// proxy, and the page's calls and its event stream (relative URLs) go through it too.
+	proxy := contractProxy(t, c.url)
 	dir := artifacts(t, "console")
 	b := newBrowser(t, exe, dir)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 
 	// 1. Open the console; choose English whatever the browser's language.
-	b.do("open /ui", chromedp.Navigate(c.url+"/ui"), chromedp.WaitVisible(css("#login-form")))
+	b.do("open /ui", chromedp.Navigate(proxy+"/ui"), chromedp.WaitVisible(css("#login-form")))
 	b.wait("the page's script", `document.body.dataset.ready === "true"`, 10*time.Second)
 	b.fill("lang", "en")
 	b.screenshot("open")

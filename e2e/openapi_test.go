@@ -8,11 +8,14 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -40,6 +43,11 @@ import (
 //
 // A failure is reported by the test whose api answered (see watchContract), or else by
 // TestMain, which then fails the run.
+//
+// Other processes (jobctl, the Python SDK and its examples, the browser) do not use this
+// process's transport: their tests point them at a contractProxy instead, a reverse proxy
+// to the api whose transport is the same validating one; its failures are the test's
+// that started it.
 
 // contract is the checker TestMain installs.
 var contract *contractChecker
@@ -212,11 +220,15 @@ func schemaMessage(err *openapi3.SchemaError) string {
 }
 
 // check validates one exchange; reqBody and respBody are the bodies sent and received.
-func (c *contractChecker) check(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
+// Its failures are reported by the watcher of owner, the api's host:port if empty.
+func (c *contractChecker) check(owner string, req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
+	if owner == "" {
+		owner = req.URL.Host
+	}
 	status := resp.StatusCode
 	where := fmt.Sprintf("%s %s → %d", req.Method, clipText(req.URL.RequestURI(), 200), status)
 	failf := func(format string, args ...any) {
-		c.fail(req.URL.Host, where+": "+fmt.Sprintf(format, args...)+"\n    body: "+clipText(string(respBody), 600))
+		c.fail(owner, where+": "+fmt.Sprintf(format, args...)+"\n    body: "+clipText(string(respBody), 600))
 	}
 	if status == http.StatusInternalServerError {
 		failf("a 500 is a defect of the api")
@@ -272,6 +284,8 @@ func (c *contractChecker) check(req *http.Request, reqBody []byte, resp *http.Re
 type contractTransport struct {
 	base  http.RoundTripper
 	check *contractChecker
+	// owner is the host:port whose watcher reports the failures; empty, the api's.
+	owner string
 }
 
 func (t *contractTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -292,16 +306,57 @@ func (t *contractTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		return resp, err
 	}
 	if isEventStream(resp) {
-		t.check.check(req, body, resp, nil)
+		t.check.check(t.owner, req, body, resp, nil)
 		return resp, nil
 	}
 	data, readErr := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	resp.Body = &replayBody{Reader: bytes.NewReader(data), err: readErr}
 	if readErr == nil {
-		t.check.check(req, body, resp, data)
+		t.check.check(t.owner, req, body, resp, data)
 	}
 	return resp, nil
+}
+
+// contractProxy starts a reverse proxy to the api at apiURL for another process to use
+// (jobctl, the Python SDK, the browser), and returns its URL. Every exchange through it
+// is checked as the tests' own are, and its failures are t's. Event streams pass through
+// unbuffered and unread. The proxy is closed, its connections cut, when t ends.
+func contractProxy(t *testing.T, apiURL string) string {
+	t.Helper()
+	target, err := url.Parse(apiURL)
+	if err != nil {
+		t.Fatalf("api url %q: %v", apiURL, err)
+	}
+	base := http.DefaultTransport
+	if ct, ok := base.(*contractTransport); ok {
+		base = ct.base
+	}
+	tr := &contractTransport{base: base, check: contract}
+	var proxied atomic.Int64
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			proxied.Add(1)
+			r.SetURL(target)
+		},
+		Transport:     tr,
+		FlushInterval: -1, // server-sent events go out as they come
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() == nil {
+				t.Logf("contract proxy: %s %s: %v", r.Method, r.URL.RequestURI(), err)
+			}
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+	srv := httptest.NewServer(rp)
+	tr.owner = srv.Listener.Addr().String()
+	watchContract(t, srv.URL)
+	t.Cleanup(func() {
+		srv.CloseClientConnections() // an event stream still open would hold Close
+		srv.Close()
+		t.Logf("contract proxy %s → %s: %d requests", srv.URL, apiURL, proxied.Load())
+	})
+	return srv.URL
 }
 
 // isEventStream tells an answer that is a stream of server-sent events.
@@ -383,7 +438,7 @@ func TestAnAnswerThatBreaksTheDocumentIsCaught(t *testing.T) {
 		c.mu.Lock()
 		c.watchers[req.URL.Host] = w
 		c.mu.Unlock()
-		c.check(req, []byte(reqBody), &http.Response{StatusCode: status, Header: h}, []byte(respBody))
+		c.check("", req, []byte(reqBody), &http.Response{StatusCode: status, Header: h}, []byte(respBody))
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		delete(c.watchers, req.URL.Host)

@@ -79,13 +79,16 @@ func TestPythonSDK(t *testing.T) {
 		"JOBCENTER_NATS_LISTEN="+freeAddr(t), "JOBCENTER_API_KEYS="+strings.Join([]string{testLine, seedLine, tecodeLine}, ","),
 		"JOBCENTER_LOG_LEVEL=warn")
 	url := "http://" + httpAddr
+	watchContract(t, url) // the test's own requests
 	(&center{t: t, url: url}).waitReady()
+	// Python is another process: it talks to the api through a contract-checking proxy.
+	pyURL := contractProxy(t, url)
 
 	t.Run("unittest", func(t *testing.T) {
 		t.Parallel()
 		cmd := exec.Command(py, "-m", "unittest", "-v", "tests/test_sdk.py")
 		cmd.Dir = pyDir
-		cmd.Env = pyEnv(url, pyTestProject, testKey, "JOBCENTER_TECODE="+pyTecode, "JOBCENTER_TEST_TECODE_KEY="+tecodeKey)
+		cmd.Env = pyEnv(pyURL, pyTestProject, testKey, "JOBCENTER_TECODE="+pyTecode, "JOBCENTER_TEST_TECODE_KEY="+tecodeKey)
 		out, err := cmd.CombinedOutput()
 		if err != nil || strings.Contains(string(out), "skipped") {
 			t.Fatalf("python3 -m unittest tests/test_sdk.py: %v\n%s", err, out)
@@ -94,7 +97,7 @@ func TestPythonSDK(t *testing.T) {
 	})
 	t.Run("seed examples", func(t *testing.T) {
 		t.Parallel()
-		seedExamples(t, py, &center{t: t, url: url}, seedKey)
+		seedExamples(t, py, &center{t: t, url: url}, pyURL, seedKey)
 	})
 	t.Cleanup(func() { p.term(t) })
 }
@@ -119,7 +122,9 @@ type snippetResult struct {
 	} `json:"error"`
 }
 
-func seedExamples(t *testing.T, py string, c *center, key string) {
+// seedExamples runs the examples against pyURL (the api, or a proxy to it); c checks
+// their effects.
+func seedExamples(t *testing.T, py string, c *center, pyURL, key string) {
 	auth := []string{"Authorization", "Bearer " + key}
 	api := func(method, path string, body any) reply {
 		t.Helper()
@@ -131,7 +136,7 @@ func seedExamples(t *testing.T, py string, c *center, key string) {
 		ids, _ := json.Marshal(aliases)
 		cmd := exec.Command(py, "tests/run_example.py", filepath.Join("examples", example))
 		cmd.Dir = pyDir
-		cmd.Env = pyEnv(c.url, seedProject, key, "SEED_IDS="+string(ids))
+		cmd.Env = pyEnv(pyURL, seedProject, key, "SEED_IDS="+string(ids))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
