@@ -2,7 +2,7 @@
 PKGS := ./... ./contracts/... ./shared/... ./services/api/... ./services/trigger/... ./services/executor/... ./clients/go/...
 MODULES := . contracts shared services/api services/trigger services/executor clients/go
 
-.PHONY: run test vet lint fmt tidy build modules rebuild chaos fuzz
+.PHONY: run test vet lint fmt tidy build modules rebuild chaos fuzz bench
 
 ## run: the whole system in one process, embedded NATS and FerretDB under ./data, API on :8001
 run:
@@ -53,6 +53,12 @@ modules:
 CHAOS_FOR ?= 3m
 chaos: build
 	go run ./scripts/chaos -bin ./bin -duration $(CHAOS_FOR)
+
+## bench: the performance figures (README, Performance): one table per section, JSON under bench/results;
+## never part of make test. BENCH_FLAGS passes flags, e.g. BENCH_FLAGS="-only scheduler -runs 5 -api-for 10s"
+BENCH_FLAGS ?=
+bench: build
+	go run ./scripts/bench -jobcenter ./bin/jobcenter $(BENCH_FLAGS)
 
 ## build: the four programs, the jobctl CLI and the example subscriber into ./bin
 build:
