@@ -348,8 +348,9 @@ func contractProxy(t *testing.T, apiURL string) string {
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
-	srv := httptest.NewServer(rp)
-	tr.owner = srv.Listener.Addr().String()
+	srv := httptest.NewUnstartedServer(rp)
+	tr.owner = srv.Listener.Addr().String() // before any request can read it
+	srv.Start()
 	watchContract(t, srv.URL)
 	t.Cleanup(func() {
 		srv.CloseClientConnections() // an event stream still open would hold Close
