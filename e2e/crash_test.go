@@ -135,9 +135,18 @@ func runsOnce(t *testing.T, c *center, project, id string, outages ...outage) []
 		return len(p.Data) == p.ResultCount && p.ResultCount > 0
 	})
 	var at []time.Time
-	// A run cut off by a kill holds the job's max_instances slot until its fire is
-	// settled, so the fires right after an interrupted run may be skipped, and only those.
-	afterCut := false
+	// max_instances is 1: a fire is skipped while another run of the job goes on — fires
+	// of the same job delivered together after an executor restart, or a killed run that
+	// held the slot until it lapsed. So a skipped run must fall within another run's span
+	// (an interrupted run's span ends when it was found cut off).
+	type span struct{ from, to time.Time }
+	var runs []span
+	for _, e := range p.Data {
+		if e["exestatus"] != "skipped" && e["exestarttime"] != nil && e["updatetime"] != nil {
+			runs = append(runs, span{parseJournalTime(t, e["exestarttime"]), parseJournalTime(t, e["updatetime"])})
+		}
+	}
+	const tick = 5 * time.Millisecond // journal times are milliseconds, from different processes
 	for i := len(p.Data) - 1; i >= 0; i-- {
 		e := p.Data[i]
 		if e["triggerstatus"] != "success" {
@@ -145,11 +154,14 @@ func runsOnce(t *testing.T, c *center, project, id string, outages ...outage) []
 		}
 		des := fmt.Sprint(e["exedes"])
 		switch {
-		case e["exestatus"] == "success":
-			afterCut = false
-		case strings.Contains(des, "interrupted"):
-			afterCut = true
-		case afterCut && e["exestatus"] == "skipped" && strings.Contains(des, "still going"):
+		case e["exestatus"] == "success", strings.Contains(des, "interrupted"):
+		case e["exestatus"] == "skipped" && strings.Contains(des, "still going"):
+			skippedAt := parseJournalTime(t, e["exestarttime"])
+			if !slices.ContainsFunc(runs, func(r span) bool {
+				return !skippedAt.Before(r.from.Add(-tick)) && !skippedAt.After(r.to.Add(tick))
+			}) {
+				t.Errorf("job %s run %v skipped at %v, when no other run of the job was going", id, e["triggerid"], skippedAt)
+			}
 		default:
 			t.Errorf("job %s run %v: %v %v", id, e["triggerid"], e["exestatus"], e["exedes"])
 		}

@@ -93,7 +93,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, c StreamsConfig) err
 		s.Storage = jetstream.FileStorage
 		s.Replicas = c.Replicas
 		s.Duplicates = c.Duplicates
-		if err := ensureStream(ctx, js, s); err != nil {
+		if err := patiently(ctx, func() error { return ensureStream(ctx, js, s) }); err != nil {
 			return fmt.Errorf("provision stream %s (is NATS_URL reachable, with JetStream on?): %w", s.Name, err)
 		}
 	}
@@ -125,16 +125,53 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 
 // EnsureKeyValue opens a bucket, creating it only if it is missing (see ensureStream).
 func EnsureKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	kv, err := js.KeyValue(ctx, cfg.Bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		if kv, err = js.CreateKeyValue(ctx, cfg); errors.Is(err, jetstream.ErrBucketExists) {
-			return js.KeyValue(ctx, cfg.Bucket)
+	var kv jetstream.KeyValue
+	err := patiently(ctx, func() (err error) {
+		kv, err = js.KeyValue(ctx, cfg.Bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			if kv, err = js.CreateKeyValue(ctx, cfg); errors.Is(err, jetstream.ErrBucketExists) {
+				kv, err = js.KeyValue(ctx, cfg.Bucket)
+			}
 		}
-	}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", cfg.Bucket, err)
 	}
 	return kv, nil
+}
+
+// provisionPatience is how long a service keeps asking for its streams and buckets at
+// start: a cluster still electing its JetStream leaders (every node just started), or
+// busy creating replicated streams for several services at once, answers late.
+const provisionPatience = time.Minute
+
+// patiently runs op again after a timeout or a missing JetStream, for provisionPatience;
+// any other error ends it at once.
+func patiently(ctx context.Context, op func() error) error {
+	deadline := time.Now().Add(provisionPatience)
+	wait := 250 * time.Millisecond
+	for {
+		err := op()
+		if err == nil || !transient(err) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+func transient(err error) bool {
+	for _, t := range []error{context.DeadlineExceeded, nats.ErrTimeout, nats.ErrNoResponders, nats.ErrDisconnected, jetstream.ErrJetStreamNotEnabled} {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // poison marks an error that no retry can cure.
