@@ -311,48 +311,48 @@ func (s *slotLease) name() string {
 	return s.key
 }
 
-// renew extends the lease by SlotTTL, if it is still ours.
-func (s *slotLease) renew(ctx context.Context, log zerolog.Logger) {
+// held runs f with the lease locked, unless there is none or it lapsed.
+func (s *slotLease) held(f func()) {
 	if s == nil {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lost {
-		return
+	if !s.lost {
+		f()
 	}
-	// The bucket's own put, with the per-key TTL that KeyValue.Update cannot set.
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	ack, err := s.r.JS.Publish(pctx, "$KV."+s.r.Slots.Bucket()+"."+s.key, []byte(s.holder),
-		jetstream.WithExpectLastSequencePerSubject(s.rev), jetstream.WithMsgTTL(s.r.slotTTL()))
-	switch {
-	case err == nil:
-		s.rev = ack.Sequence
-	case wrongRevision(err):
-		// Not renewed for SlotTTL (the broker was out of reach): it lapsed, and another
-		// run of the job may have started. Said loudly: max_instances was not held.
-		s.lost = true
-		log.Error().Str("slot", s.key).Msg("run slot lapsed while the run went on: it was not renewed in time; max_instances may be exceeded")
-	default:
-		log.Warn().Err(err).Str("slot", s.key).Msg("run slot not renewed; it lapses unless a later renewal succeeds")
-	}
+}
+
+// renew extends the lease by SlotTTL, if it is still ours.
+func (s *slotLease) renew(ctx context.Context, log zerolog.Logger) {
+	s.held(func() {
+		// The bucket's own put, with the per-key TTL that KeyValue.Update cannot set.
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		ack, err := s.r.JS.Publish(pctx, "$KV."+s.r.Slots.Bucket()+"."+s.key, []byte(s.holder),
+			jetstream.WithExpectLastSequencePerSubject(s.rev), jetstream.WithMsgTTL(s.r.slotTTL()))
+		switch {
+		case err == nil:
+			s.rev = ack.Sequence
+		case wrongRevision(err):
+			// Not renewed for SlotTTL (the broker was out of reach): it lapsed, and another
+			// run of the job may have started. Said loudly: max_instances was not held.
+			s.lost = true
+			log.Error().Str("slot", s.key).Msg("run slot lapsed while the run went on: it was not renewed in time; max_instances may be exceeded")
+		default:
+			log.Warn().Err(err).Str("slot", s.key).Msg("run slot not renewed; it lapses unless a later renewal succeeds")
+		}
+	})
 }
 
 // release frees the slot, if it is still ours.
 func (s *slotLease) release(log zerolog.Logger) {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lost {
-		return
-	}
-	err := s.r.Slots.Delete(context.Background(), s.key, jetstream.LastRevision(s.rev))
-	if err != nil && !wrongRevision(err) {
-		log.Warn().Err(err).Str("slot", s.key).Msg("slot not released; it lapses at its TTL")
-	}
+	s.held(func() {
+		err := s.r.Slots.Delete(context.Background(), s.key, jetstream.LastRevision(s.rev))
+		if err != nil && !wrongRevision(err) {
+			log.Warn().Err(err).Str("slot", s.key).Msg("slot not released; it lapses at its TTL")
+		}
+	})
 }
 
 // wrongRevision: a conditional write lost to another writer.
