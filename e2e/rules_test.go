@@ -139,6 +139,14 @@ func TestARepeatedIdempotencyKeyIsAppliedOnce(t *testing.T) {
 	if again := c.do("POST", "/api/v1/jobs", "p", changed, "Idempotency-Key", "k-1").must(t, 201).obj(t); again["id"] == first["id"] || again["name"] != "anchanged" {
 		t.Fatalf("another body with the same key: %s", mustJSON(again))
 	}
+	// A delete sent again with its key (its first answer lost) gets the first answer, not
+	// a 404; a new delete of the deleted job is a 404.
+	gone := c.do("DELETE", "/api/v1/jobs/"+id, "p", nil, "Idempotency-Key", "del-1").must(t, 200).obj(t)
+	if again := c.do("DELETE", "/api/v1/jobs/"+id, "p", nil, "Idempotency-Key", "del-1").must(t, 200).obj(t); again["id"] != gone["id"] || again["updateTime"] != gone["updateTime"] {
+		t.Fatalf("repeated delete: %s, first %s", mustJSON(again), mustJSON(gone))
+	}
+	c.do("DELETE", "/api/v1/jobs/"+id, "p", nil, "Idempotency-Key", "del-2").must(t, 404)
+	c.do("DELETE", "/api/v1/jobs/"+id, "p", nil).must(t, 404)
 }
 
 func TestWithTheTriggerDownAWriteIsAcceptedAndAppliedWhenItReturns(t *testing.T) {

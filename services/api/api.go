@@ -50,6 +50,8 @@ type Config struct {
 	ServiceKey string
 	// RateLimit is the requests a second each tenant may make (0: no limit).
 	RateLimit int
+	// EventStreams bounds each tenant's open GET /api/v1/events streams.
+	EventStreams int
 	// Registry receives the api's metrics and is served on GET /metrics (nil: a registry
 	// of its own, with the Go and process collectors). The all-in-one program gives its
 	// three services one registry, so the api's /metrics shows them all.
@@ -73,6 +75,7 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 		BodyLimit:     int64(e.Int("JOBCENTER_BODY_LIMIT", 1<<20, 1024, 64<<20)),
 		Keys:          e.Str("JOBCENTER_API_KEYS", "") + "\n" + e.File("JOBCENTER_API_KEYS_FILE"),
 		RateLimit:     e.Int("JOBCENTER_RATE_LIMIT", 1000, 0, 1_000_000),
+		EventStreams:  e.Int("JOBCENTER_EVENT_STREAMS", 32, 1, 100_000),
 	}
 }
 
@@ -146,7 +149,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		BodyLimit: cfg.BodyLimit, StoreTimeout: cfg.StoreTimeout, Log: cfg.Log,
 		Keys: keys, Limiter: access.NewLimiter(cfg.RateLimit), History: s.history,
 		Metrics: m, MetricsHandler: metrics.Handler(cfg.Registry),
-		Events: s.subscribe, Stopping: s.stopping,
+		Events: s.subscribe, Stopping: s.stopping, MaxStreams: cfg.EventStreams,
 	})
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.srv.RegisterOnShutdown(func() { close(s.stopping) })

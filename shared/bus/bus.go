@@ -171,7 +171,10 @@ func transient(err error) bool {
 			return true
 		}
 	}
-	return false
+	// A cluster still forming: no meta leader yet (10008), or too few peers to place
+	// replicas on (10005, 10023).
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == 10008 || apiErr.ErrorCode == 10005 || apiErr.ErrorCode == 10023)
 }
 
 // poison marks an error that no retry can cure.

@@ -112,6 +112,17 @@ def _timeout() -> float:
         raise JobCenterError(0, "config", "timeout must be a number of seconds, got %r" % (value,))
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects: urllib would turn a POST into a GET and send the key to the new host."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise JobCenterError(code, "redirect", "%s redirects to %s: set JOBCENTER_URL to that address"
+                             % (req.full_url, newurl))
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
 def _request(method: str, path: str, body: Any = None, headers: Optional[Dict[str, str]] = None,
              query: Optional[Dict[str, Any]] = None) -> Any:
     """Send one request and return the decoded JSON answer, or raise JobCenterError."""
@@ -131,7 +142,7 @@ def _request(method: str, path: str, body: Any = None, headers: Optional[Dict[st
         hdrs["Content-Type"] = "application/json"
     req = urllib.request.Request(url, data=data, headers=hdrs, method=method)
     try:
-        with urllib.request.urlopen(req, timeout=_timeout()) as resp:
+        with _opener.open(req, timeout=_timeout()) as resp:
             status, raw = resp.status, resp.read()
     except urllib.error.HTTPError as e:
         status = e.code

@@ -209,6 +209,34 @@ class ConfigureTest(Base):
             sdk.sdk_get_jobs()
         self.assertEqual((cm.exception.status, cm.exception.code), (0, "unreachable"))
 
+    def test_a_redirect_is_refused_not_followed(self):
+        # urllib would follow it as a GET, sending the key on: an add would "succeed" as a list.
+        import http.server
+
+        seen = []
+
+        class Redirect(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                seen.append(("POST", self.path))
+                self.send_response(301)
+                self.send_header("Location", "http://127.0.0.1:%d/elsewhere" % self.server.server_port)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST
+
+            def log_message(self, *args):
+                pass
+
+        srv = http.server.HTTPServer(("127.0.0.1", 0), Redirect)
+        self.addCleanup(srv.server_close)
+        threading.Thread(target=srv.handle_request, daemon=True).start()
+        sdk.configure(url="http://127.0.0.1:%d" % srv.server_port, api_key="jc_secret")
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.sdk_add_job(PID, "x", "", "interval", seconds=60, code="return 1")
+        self.assertEqual((cm.exception.status, cm.exception.code), (301, "redirect"))
+        self.assertEqual(seen, [("POST", "/api/v1/jobs")])
+
     def test_a_server_that_does_not_answer_times_out(self):
         s = socket.socket()
         s.bind(("127.0.0.1", 0))

@@ -22,6 +22,13 @@ const EventBuffer = 256
 // that proxies keep it open and a client notices a dead connection.
 const DefaultHeartbeat = 15 * time.Second
 
+// DefaultMaxStreams bounds each tenant's open event streams: each holds three broker
+// subscriptions and a queue.
+const DefaultMaxStreams = 32
+
+// eventsRoute is the event stream's route.
+const eventsRoute = "/api/v1/events"
+
 // eventWriteWait bounds each write to an event stream's client.
 const eventWriteWait = 10 * time.Second
 
@@ -36,6 +43,11 @@ func eventCredentials(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if k := c.QueryParam("key"); k != "" && req.Header.Get(echo.HeaderAuthorization) == "" {
 			req.Header.Set(echo.HeaderAuthorization, "Bearer "+k)
+		}
+		// The key is in the header now: out of the URL, nothing later can log it.
+		if q := req.URL.Query(); q.Has("key") {
+			q.Del("key")
+			req.URL.RawQuery = q.Encode()
 		}
 		return next(c)
 	}
@@ -62,6 +74,13 @@ func (h *handlers) events(c echo.Context) error {
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "live events are not available on this api"}
 	}
 	tenant := c.Get(tenantKey).(string)
+	release, ok := h.openStream(tenant)
+	if !ok {
+		c.Response().Header().Set("Retry-After", "5")
+		return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited",
+			Message: "this project has too many event streams open; close one first"}
+	}
+	defer release()
 	msgs := make(chan busMessage, EventBuffer)
 	overflow := make(chan struct{})
 	var once sync.Once
@@ -142,4 +161,28 @@ func formatEvent(m busMessage) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// openStream counts one more of tenant's event streams, unless it has MaxStreams open.
+func (h *handlers) openStream(tenant string) (release func(), ok bool) {
+	limit := h.d.MaxStreams
+	if limit <= 0 {
+		limit = DefaultMaxStreams
+	}
+	h.streamsMu.Lock()
+	defer h.streamsMu.Unlock()
+	if h.streams == nil {
+		h.streams = map[string]int{}
+	}
+	if h.streams[tenant] >= limit {
+		return nil, false
+	}
+	h.streams[tenant]++
+	return func() {
+		h.streamsMu.Lock()
+		defer h.streamsMu.Unlock()
+		if h.streams[tenant]--; h.streams[tenant] == 0 {
+			delete(h.streams, tenant)
+		}
+	}, true
 }

@@ -308,3 +308,33 @@ func TestTheEventStreamAnswers503WithoutABus(t *testing.T) {
 		t.Fatalf("status %d, want 503", resp.StatusCode)
 	}
 }
+
+func TestATenantMayHoldOnlyMaxStreamsEventStreams(t *testing.T) {
+	t.Parallel()
+	bus := &fakeBus{}
+	srv := httptest.NewServer(httpapi.New(httpapi.Deps{Log: zerolog.Nop(), Events: bus.subscribe, MaxStreams: 2}))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	first := openStream(t, ctx, srv.URL, "?project=p")
+	openStream(t, context.Background(), srv.URL, "?project=p")
+	if r := openStream(t, context.Background(), srv.URL, "?project=p"); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("a third stream of p: %d, want 429 with Retry-After", r.StatusCode)
+	}
+	if r := openStream(t, context.Background(), srv.URL, "?project=q"); r.StatusCode != http.StatusOK {
+		t.Fatalf("another project's stream: %d, want 200", r.StatusCode)
+	}
+	// One of p's streams ends: p may open another.
+	cancel()
+	_, _ = io.Copy(io.Discard, first.Body)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := openStream(t, context.Background(), srv.URL, "?project=p")
+		if r.StatusCode == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a stream ended, p still gets %d", r.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,7 +17,12 @@ import (
 	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
-type handlers struct{ d Deps }
+type handlers struct {
+	d Deps
+	// streams counts each tenant's open event streams, against Deps.MaxStreams.
+	streamsMu sync.Mutex
+	streams   map[string]int
+}
 
 func (h *handlers) storeCtx(c echo.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.Request().Context(), h.d.StoreTimeout)
@@ -41,6 +47,14 @@ func (h *handlers) findID(c echo.Context, id string) (mongostore.StoredJob, erro
 		return sj, errJobNotFound
 	}
 	return sj, nil
+}
+
+// gone reads the tenant's job of the path's id that was deleted.
+func (h *handlers) gone(c echo.Context) (mongostore.StoredJob, bool) {
+	ctx, cancel := h.storeCtx(c)
+	defer cancel()
+	sj, err := h.d.Store.FindJob(ctx, c.Param("id"))
+	return sj, err == nil && sj.Job.Tenant == c.Get(tenantKey).(string) && !sj.Job.Live()
 }
 
 func (h *handlers) getJob(c echo.Context) error {
@@ -124,6 +138,14 @@ func (h *handlers) deleteJob(c echo.Context) error { return h.lifecycle(c, job.D
 
 func (h *handlers) lifecycle(c echo.Context, t job.CommandType) error {
 	sj, err := h.find(c)
+	if errors.Is(err, errJobNotFound) && c.Request().Header.Get("Idempotency-Key") != "" {
+		// The job may be gone because of this very request, already answered once and
+		// sent again (its answer lost): the same command gets the kept outcome. A new
+		// command on a deleted job is rejected by the trigger as not found.
+		if gone, ok := h.gone(c); ok {
+			sj, err = gone, nil
+		}
+	}
 	if err != nil {
 		return err
 	}

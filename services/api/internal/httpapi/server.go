@@ -56,7 +56,9 @@ type Deps struct {
 	Stopping <-chan struct{}
 	// Heartbeat is how often an idle event stream sends a comment (DefaultHeartbeat).
 	Heartbeat time.Duration
-	Log       zerolog.Logger
+	// MaxStreams bounds each tenant's open event streams (0: DefaultMaxStreams).
+	MaxStreams int
+	Log        zerolog.Logger
 }
 
 // Recorder counts answered requests by route pattern ("" when no route matched).
@@ -218,6 +220,9 @@ func accessLog(log zerolog.Logger, rec Recorder, routes map[string]bool) echo.Mi
 				route = ""
 			}
 			if rec != nil {
+				if route == eventsRoute && resp.Status == http.StatusOK {
+					took = -1 // a stream's lifetime is no request duration
+				}
 				rec.Request(req.Method, route, resp.Status, took)
 			}
 			if ev := log.Debug(); ev.Enabled() {

@@ -44,7 +44,9 @@ func (m *API) Request(method, route string, status int, took time.Duration) {
 	}
 	method = knownMethod(method)
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(method, route).Observe(took.Seconds())
+	if took >= 0 {
+		m.duration.WithLabelValues(method, route).Observe(took.Seconds())
+	}
 }
 
 // Accepted counts a command stored in JetStream; answered is false when the trigger's
