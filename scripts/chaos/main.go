@@ -293,7 +293,13 @@ func (c *chaos) settledJournal(id string) ([]map[string]any, time.Duration, erro
 			ResultCount int              `json:"resultCount"`
 			Data        []map[string]any `json:"data"`
 		}
-		if _, err := c.call("GET", "/api/v1/jobs/"+id+"/journal?size=1000", "chaos", "", &p, 200); err != nil {
+		if status, err := c.call("GET", "/api/v1/jobs/"+id+"/journal?size=1000", "chaos", "", &p, 200); err != nil {
+			// The store is busy with the projections' catch-up after the chaos: a read may
+			// time out (503) meanwhile; only the deadline ends the wait.
+			if (status == http.StatusServiceUnavailable || status == 0) && time.Now().Before(deadline) {
+				time.Sleep(time.Second)
+				continue
+			}
 			return nil, 0, err
 		}
 		settled := len(p.Data) == p.ResultCount
