@@ -186,10 +186,15 @@ func TestEveryOpttypeWorksAndSavingAgainChangesTheSameSchedule(t *testing.T) {
 		!strings.Contains(e["exedes"].(string), "java.net.SocketTimeoutException: timeout") {
 		t.Fatalf("manual run: %s", mustJSON(e))
 	}
-	c.quartz("bizcronjob", "T1", opt("delete", id)).must(t, 200)
+	del := c.do("POST", "/task/quartz/bizcronjob", "", opt("delete", id), "tecode", "T1", "Idempotency-Key", "del-q").must(t, 200)
 	if s := status(); s != nil {
 		t.Fatalf("a deleted schedule still shows: %v", s)
 	}
+	// Sent again with its key (its answer lost), the delete gets the first answer.
+	if again := c.do("POST", "/task/quartz/bizcronjob", "", opt("delete", id), "tecode", "T1", "Idempotency-Key", "del-q").must(t, 200); string(again.body) != string(del.body) {
+		t.Fatalf("repeated delete: %s, first %s", again.body, del.body)
+	}
+	c.quartz("bizcronjob", "T1", opt("delete", id)).must(t, 404)
 	c.quartz("bizcronjob", "T1", opt("enable", id)).must(t, 404)
 	// A behaviour whose schedule was deleted can be scheduled anew.
 	c.quartz("bizcronjob", "T1", save("s3", "0 0 12 * * ?", "b1")).must(t, 200).json(t, &saved)

@@ -49,11 +49,15 @@ func (h *handlers) findID(c echo.Context, id string) (mongostore.StoredJob, erro
 	return sj, nil
 }
 
-// gone reads the tenant's job of the path's id that was deleted.
-func (h *handlers) gone(c echo.Context) (mongostore.StoredJob, bool) {
+// gone reads the tenant's deleted job of either id, for a request sent again with its
+// Idempotency-Key after it deleted the job: the same command gets the kept first answer.
+func (h *handlers) gone(c echo.Context, id string) (mongostore.StoredJob, bool) {
+	if c.Request().Header.Get("Idempotency-Key") == "" {
+		return mongostore.StoredJob{}, false
+	}
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
-	sj, err := h.d.Store.FindJob(ctx, c.Param("id"))
+	sj, err := h.d.Store.FindJob(ctx, id)
 	return sj, err == nil && sj.Job.Tenant == c.Get(tenantKey).(string) && !sj.Job.Live()
 }
 
@@ -138,11 +142,11 @@ func (h *handlers) deleteJob(c echo.Context) error { return h.lifecycle(c, job.D
 
 func (h *handlers) lifecycle(c echo.Context, t job.CommandType) error {
 	sj, err := h.find(c)
-	if errors.Is(err, errJobNotFound) && c.Request().Header.Get("Idempotency-Key") != "" {
+	if errors.Is(err, errJobNotFound) {
 		// The job may be gone because of this very request, already answered once and
 		// sent again (its answer lost): the same command gets the kept outcome. A new
 		// command on a deleted job is rejected by the trigger as not found.
-		if gone, ok := h.gone(c); ok {
+		if gone, ok := h.gone(c, c.Param("id")); ok {
 			sj, err = gone, nil
 		}
 	}

@@ -234,7 +234,11 @@ func (h *handlers) scheduleJournal(c echo.Context, q *quartzRequest) error {
 func (h *handlers) scheduleOp(c echo.Context, q *quartzRequest, t job.CommandType) error {
 	sj, err := h.findSchedule(c, q)
 	if err != nil {
-		return err
+		gone, ok := h.gone(c, strings.TrimSpace(deref(q.JobInfoID)))
+		if !ok || gone.Job.Spec.Target.BizCode == "" {
+			return err
+		}
+		sj = gone // a repeat of the request that deleted it: answered as the first time
 	}
 	cmd := h.command(c, t, sj.Job, nil)
 	a, err := h.apply(c, cmd)
