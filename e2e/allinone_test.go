@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -47,4 +48,18 @@ func TestKilling9TheAllInOneProcessAndRestartingItOnItsDataLosesNothing(t *testi
 	}
 	p.term(t)
 	t.Logf("all-in-one killed and restarted (back in %v): %d fires over %d jobs, none doubled", back.Sub(killed).Round(time.Millisecond), fires, len(ids))
+}
+
+// keyedAllInOne starts the all-in-one program on a fresh data folder with these API key
+// lines, its answers to the test's own requests checked against the contract, and waits
+// until it is ready.
+func keyedAllInOne(t *testing.T, bin string, keyLines ...string) (*proc, *center) {
+	t.Helper()
+	httpAddr := freeAddr(t)
+	p := startProc(t, bin, "jobcenter", "JOBCENTER_DATA_DIR="+t.TempDir(), "JOBCENTER_HTTP_ADDR="+httpAddr,
+		"JOBCENTER_NATS_LISTEN="+freeAddr(t), "JOBCENTER_API_KEYS="+strings.Join(keyLines, ","), "JOBCENTER_LOG_LEVEL=warn")
+	c := &center{t: t, url: "http://" + httpAddr}
+	watchContract(t, c.url)
+	c.waitReady()
+	return p, c
 }

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	jobcenter "github.com/jobcenter/jobcenter/clients/go"
-	"github.com/jobcenter/jobcenter/services/api"
-	"github.com/jobcenter/jobcenter/services/executor"
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
@@ -415,12 +413,7 @@ func cell(t *testing.T, table, key string) string {
 }
 
 func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
-	keyA, lineA := api.MintKey("pa")
-	keyB, lineB := api.MintKey("pb")
-	service, _ := api.MintKey("*")
-	c := newCenterWith(t,
-		func(cfg *api.Config) { cfg.Keys, cfg.ServiceKey = lineA+","+lineB, service },
-		func(cfg *executor.Config) { cfg.APIKey = service })
+	c, keyA, keyB := keyedCenter(t)
 	ctx := context.Background()
 	clA := newClient(t, c, "pa", jobcenter.WithAPIKey(keyA))
 	clB := newClient(t, c, "pb", jobcenter.WithAPIKey(keyB))

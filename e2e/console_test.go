@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/jobcenter/jobcenter/services/api"
 )
 
 // The web console (/ui) is tested in a real browser: Debian's chromium, headless, driven
@@ -197,13 +199,8 @@ func TestConsoleInABrowserCreatesStartsWatchesLiveAndStopsAJobInTwoLanguages(t *
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
-	key, line := mintKey(consoleProject)
-	httpAddr := freeAddr(t)
-	p := startProc(t, bin, "jobcenter", "JOBCENTER_DATA_DIR="+t.TempDir(), "JOBCENTER_HTTP_ADDR="+httpAddr,
-		"JOBCENTER_NATS_LISTEN="+freeAddr(t), "JOBCENTER_API_KEYS="+line, "JOBCENTER_LOG_LEVEL=warn")
-	c := &center{t: t, url: "http://" + httpAddr}
-	watchContract(t, c.url)
-	c.waitReady()
+	key, line := api.MintKey(consoleProject)
+	p, c := keyedAllInOne(t, bin, line)
 	t.Cleanup(func() { p.term(t) })
 
 	// The page and its files, through the contract-checking transport.

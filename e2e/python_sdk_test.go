@@ -2,9 +2,6 @@ package e2e_test
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobcenter/jobcenter/services/api"
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
@@ -49,15 +47,6 @@ func python3(t *testing.T) string {
 	return py
 }
 
-// mintKey makes an API key and its JOBCENTER_API_KEYS line (tenant=sha256hex).
-func mintKey(tenant string) (key, line string) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	key = "jc_" + hex.EncodeToString(b)
-	sum := sha256.Sum256([]byte(key))
-	return key, tenant + "=" + hex.EncodeToString(sum[:])
-}
-
 // pyEnv is the environment of the SDK as a tenant: project, user and key.
 func pyEnv(url, project, key string, extra ...string) []string {
 	env := append(os.Environ(), "JOBCENTER_URL="+url, "JOBCENTER_PROJECT="+project, "JOBCENTER_USER="+seedUser,
@@ -71,16 +60,11 @@ func TestPythonSDK(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
-	testKey, testLine := mintKey(pyTestProject)
-	seedKey, seedLine := mintKey(seedProject)
-	tecodeKey, tecodeLine := mintKey(pyTecode)
-	httpAddr := freeAddr(t)
-	p := startProc(t, bin, "jobcenter", "JOBCENTER_DATA_DIR="+t.TempDir(), "JOBCENTER_HTTP_ADDR="+httpAddr,
-		"JOBCENTER_NATS_LISTEN="+freeAddr(t), "JOBCENTER_API_KEYS="+strings.Join([]string{testLine, seedLine, tecodeLine}, ","),
-		"JOBCENTER_LOG_LEVEL=warn")
-	url := "http://" + httpAddr
-	watchContract(t, url) // the test's own requests
-	(&center{t: t, url: url}).waitReady()
+	testKey, testLine := api.MintKey(pyTestProject)
+	seedKey, seedLine := api.MintKey(seedProject)
+	tecodeKey, tecodeLine := api.MintKey(pyTecode)
+	p, c := keyedAllInOne(t, bin, testLine, seedLine, tecodeLine)
+	url := c.url
 	// Python is another process: it talks to the api through a contract-checking proxy.
 	pyURL := contractProxy(t, url)
 

@@ -15,13 +15,21 @@ import (
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
-func TestWithKeysOnlyAKeyOfTheTenantOpensItsJobs(t *testing.T) {
+// keyedCenter starts a center with keys on: keyA opens tenant "pa", keyB tenant "pb",
+// and the executor presents a service key for job code's sdk_* calls.
+func keyedCenter(t *testing.T) (c *center, keyA, keyB string) {
+	t.Helper()
 	keyA, lineA := api.MintKey("pa")
 	keyB, lineB := api.MintKey("pb")
 	service, _ := api.MintKey("*")
-	c := newCenterWith(t,
+	c = newCenterWith(t,
 		func(cfg *api.Config) { cfg.Keys, cfg.ServiceKey = lineA+","+lineB, service },
 		func(cfg *executor.Config) { cfg.APIKey = service })
+	return c, keyA, keyB
+}
+
+func TestWithKeysOnlyAKeyOfTheTenantOpensItsJobs(t *testing.T) {
+	c, keyA, keyB := keyedCenter(t)
 	bearer := func(k string) []string { return []string{"Authorization", "Bearer " + k} }
 
 	code, _ := c.do("POST", "/api/v1/jobs", "pa", intervalBody()).must(t, 401).errField(t)
