@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -57,6 +58,7 @@ func StartNATS(listen, dir string) (*server.Server, error) {
 
 // Ferret is a running embedded FerretDB.
 type Ferret struct {
+	ix     *idIndexer
 	uri    string
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -72,6 +74,14 @@ func StartFerret(listen, dir string, log *slog.Logger) (*Ferret, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ferretdb dir: %w", err)
 	}
+	if log == nil {
+		log = slog.Default()
+	}
+	// Tables from before the index existed get it before the first query reaches them.
+	ix := &idIndexer{dir: abs, log: log}
+	if err := ix.indexAll(context.Background()); err != nil {
+		return nil, fmt.Errorf("ferretdb _id index: %w", err)
+	}
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: listen},
 		Logger:    log,
@@ -82,10 +92,13 @@ func StartFerret(listen, dir string, log *slog.Logger) (*Ferret, error) {
 		return nil, fmt.Errorf("ferretdb: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	fe := &Ferret{cancel: cancel, done: make(chan struct{})}
+	fe := &Ferret{cancel: cancel, done: make(chan struct{}), ix: ix}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = f.Run(ctx) })
+	wg.Go(func() { ix.run(ctx) })
 	go func() {
-		defer close(fe.done)
-		_ = f.Run(ctx)
+		wg.Wait()
+		close(fe.done)
 	}()
 	// MongoDBURI blocks until the listener is up.
 	fe.uri = f.MongoDBURI()
@@ -94,6 +107,10 @@ func StartFerret(listen, dir string, log *slog.Logger) (*Ferret, error) {
 
 // URI is the mongodb:// address of the server.
 func (f *Ferret) URI() string { return f.uri }
+
+// IndexIDs gives every collection made so far its _id index now, instead of within a
+// second.
+func (f *Ferret) IndexIDs(ctx context.Context) error { return f.ix.indexAll(ctx) }
 
 // Stop shuts the server down and waits for it.
 func (f *Ferret) Stop() {
