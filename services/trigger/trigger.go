@@ -212,11 +212,13 @@ func (s *Service) lead(ctx context.Context) error {
 	cmds, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, jetstream.ConsumerConfig{
 		Durable: CommandsConsumer, FilterSubject: contracts.CommandSubjects,
 		AckPolicy: jetstream.AckExplicitPolicy,
-		// One at a time: commands apply in stream order. A command held by an instance
-		// that died blocks the rest until AckWait: keep it to the lease's TTL. A command
-		// redelivered while still being applied changes nothing the second time.
+		// One batch at a time: the processor settles every command it fetched (acked, or
+		// given back in order) before it fetches again, so commands apply in stream
+		// order. A batch held by an instance that died blocks the rest until AckWait:
+		// keep it to the lease's TTL. A command redelivered while still being applied
+		// changes nothing the second time.
 		AckWait:       max(s.cfg.LeaseTTL, 2*time.Second),
-		MaxAckPending: 1,
+		MaxAckPending: commands.MaxBatch,
 	})
 	if err != nil {
 		return fmt.Errorf("commands consumer: %w", err)
@@ -251,7 +253,7 @@ func (s *Service) lead(ctx context.Context) error {
 	// give the lease to one that can.
 	failed := make(chan error, 1)
 	run(func(c context.Context) {
-		if err := bus.Consume(c, s.nc, cmds, CommandsConsumer, proc.Handle, s.metrics.Consumers.Settled, proc.Log); err != nil {
+		if err := proc.Run(c, cmds, CommandsConsumer, s.metrics.Consumers.Settled); err != nil {
 			failed <- err
 		}
 	})

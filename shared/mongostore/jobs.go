@@ -192,57 +192,111 @@ func (s *Store) FindJob(ctx context.Context, idOrKey string) (StoredJob, error) 
 	return s.GetJob(ctx, id)
 }
 
-// PutJob writes a job's lifecycle state, and the keys that find it. A new job is
-// inserted (on FerretDB an update scans its collection; an insert does not), a known
-// one updated; keys are inserted once.
+// PutJob writes a job's lifecycle state, and the keys that find it.
 func (s *Store) PutJob(ctx context.Context, j job.Job, keys ...string) error {
-	col := s.db.Collection(colJobs)
-	inserted := false
-	if j.Version == 1 {
-		_, err := col.InsertOne(ctx, toDoc(j))
-		if err != nil && !mongo.IsDuplicateKeyError(err) {
-			return fmt.Errorf("put job %s: %w", j.ID, err)
-		}
-		inserted = err == nil
-	}
-	if !inserted {
-		s.jobWrites.Lock()
-		_, err := col.UpdateOne(ctx, bson.M{"_id": j.ID}, lifecycleSet(j), options.UpdateOne().SetUpsert(true))
-		s.jobWrites.Unlock()
-		if err != nil {
-			return fmt.Errorf("put job %s: %w", j.ID, err)
-		}
-	}
-	return s.putKeys(ctx, j, keys)
+	return s.PutJobs(ctx, []JobWrite{{Job: j, Keys: keys}})
 }
 
-// putKeys points keys at j: inserted when new, changed when they named another job (a
-// behaviour scheduled again after its schedule was deleted).
-func (s *Store) putKeys(ctx context.Context, j job.Job, keys []string) error {
+// JobWrite is one job's lifecycle state and the keys that find it.
+type JobWrite struct {
+	Job  job.Job
+	Keys []string
+}
+
+// PutJobs writes the lifecycle state of many jobs, each at most once, in a few round
+// trips: new jobs are inserted together, known ones updated in one bulk write, then the
+// keys are inserted once.
+func (s *Store) PutJobs(ctx context.Context, ws []JobWrite) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	col := s.db.Collection(colJobs)
+	var fresh []JobWrite
+	var update []mongo.WriteModel
+	for _, w := range ws {
+		if w.Job.Version == 1 {
+			fresh = append(fresh, w)
+		} else {
+			update = append(update, upsertJob(w.Job))
+		}
+	}
+	if len(fresh) > 0 {
+		docs := make([]any, len(fresh))
+		for i, w := range fresh {
+			docs[i] = toDoc(w.Job)
+		}
+		_, err := col.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		// A job inserted before (a replayed create) is written like a known one.
+		dups, err := duplicates(err)
+		if err != nil {
+			return fmt.Errorf("put jobs: %w", err)
+		}
+		for _, i := range dups {
+			update = append(update, upsertJob(fresh[i].Job))
+		}
+	}
+	if len(update) > 0 {
+		s.jobWrites.Lock()
+		_, err := col.BulkWrite(ctx, update, options.BulkWrite().SetOrdered(false))
+		s.jobWrites.Unlock()
+		if err != nil {
+			return fmt.Errorf("put jobs: %w", err)
+		}
+	}
+	var keys []keyDoc
+	for _, w := range ws {
+		for _, k := range w.Keys {
+			keys = append(keys, keyDoc{ID: k, JobID: w.Job.ID, Tenant: w.Job.Tenant})
+		}
+	}
+	return s.putKeys(ctx, keys)
+}
+
+func upsertJob(j job.Job) mongo.WriteModel {
+	return mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": j.ID}).SetUpdate(lifecycleSet(j)).SetUpsert(true)
+}
+
+// duplicates returns the indexes of an unordered insert's documents refused as already
+// there, or the error if anything else failed.
+func duplicates(err error) ([]int, error) {
+	if err == nil {
+		return nil, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return nil, err
+	}
+	var idx []int
+	for _, we := range bwe.WriteErrors {
+		if we.Code != 11000 {
+			return nil, err
+		}
+		idx = append(idx, we.Index)
+	}
+	return idx, nil
+}
+
+// putKeys points keys at their jobs: inserted when new, changed when they named another
+// job (a behaviour scheduled again after its schedule was deleted).
+func (s *Store) putKeys(ctx context.Context, keys []keyDoc) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	col := s.db.Collection(colKeys)
 	docs := make([]any, len(keys))
 	for i, k := range keys {
-		docs[i] = keyDoc{ID: k, JobID: j.ID, Tenant: j.Tenant}
+		docs[i] = k
 	}
 	_, err := col.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	var bwe mongo.BulkWriteException
-	if err == nil || !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
-		if err != nil {
-			return fmt.Errorf("put job keys: %w", err)
-		}
-		return nil
+	dups, err := duplicates(err)
+	if err != nil {
+		return fmt.Errorf("put job keys: %w", err)
 	}
-	for _, we := range bwe.WriteErrors {
-		if we.Code != 11000 {
-			return fmt.Errorf("put job keys: %w", err)
-		}
-		k := keys[we.Index]
-		_, err := col.UpdateOne(ctx, bson.M{"_id": k, "jobId": bson.M{"$ne": j.ID}}, bson.M{"$set": bson.M{"jobId": j.ID, "tenant": j.Tenant}})
+	for _, i := range dups {
+		k := keys[i]
+		_, err := col.UpdateOne(ctx, bson.M{"_id": k.ID, "jobId": bson.M{"$ne": k.JobID}}, bson.M{"$set": bson.M{"jobId": k.JobID, "tenant": k.Tenant}})
 		if err != nil {
-			return fmt.Errorf("put job key %s: %w", k, err)
+			return fmt.Errorf("put job key %s: %w", k.ID, err)
 		}
 	}
 	return nil

@@ -2,7 +2,6 @@ package mongostore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -102,15 +101,7 @@ func insertNew[T any](ctx context.Context, col *mongo.Collection, docs []T) erro
 		all[i] = docs[i]
 	}
 	_, err := col.InsertMany(ctx, all, options.InsertMany().SetOrdered(false))
-	var bwe mongo.BulkWriteException
-	if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
-		for _, we := range bwe.WriteErrors {
-			if we.Code != 11000 {
-				return err
-			}
-		}
-		return nil
-	}
+	_, err = duplicates(err)
 	return err
 }
 

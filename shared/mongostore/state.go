@@ -5,15 +5,23 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// SaveOutcome keeps a command's outcome (JSON) so that a repeated request is answered with it.
-func (s *Store) SaveOutcome(ctx context.Context, commandID string, outcome []byte) error {
-	_, err := s.db.Collection(colOutcomes).UpdateOne(ctx, bson.M{"_id": commandID},
-		bson.M{"$set": bson.M{"outcome": string(outcome)}}, options.UpdateOne().SetUpsert(true))
-	if err != nil {
-		return fmt.Errorf("save outcome: %w", err)
+// SaveOutcomes keeps commands' outcomes (JSON, by command id) so that a repeated
+// request is answered with them.
+func (s *Store) SaveOutcomes(ctx context.Context, outcomes map[string][]byte) error {
+	if len(outcomes) == 0 {
+		return nil
+	}
+	models := make([]mongo.WriteModel, 0, len(outcomes))
+	for id, o := range outcomes {
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).
+			SetUpdate(bson.M{"$set": bson.M{"outcome": string(o)}}).SetUpsert(true))
+	}
+	if _, err := s.db.Collection(colOutcomes).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+		return fmt.Errorf("save outcomes: %w", err)
 	}
 	return nil
 }

@@ -1,7 +1,8 @@
-// Package commands applies the api's commands, one at a time in stream order: it checks
-// each against the job's current state (job.Decide), records the resulting lifecycle
-// events in JetStream, writes the job projection, updates the scheduler, and answers the
-// api. Every step is idempotent, so a command redelivered after a crash changes nothing.
+// Package commands applies the api's commands in stream order: it checks each against
+// the job's current state (job.Decide), records the resulting lifecycle events in
+// JetStream, writes the job projection, updates the scheduler, and answers the api. It
+// applies them in batches, each step once per batch. Every step is idempotent, so a
+// command redelivered after a crash changes nothing.
 package commands
 
 import (
@@ -54,25 +55,62 @@ type Processor struct {
 	Log     zerolog.Logger
 }
 
-// Handle applies one command message. Malformed commands are poison; store or broker
-// failures are returned for a retry.
-func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
+// decode reads a command message; what cannot be applied is poison.
+func decode(msg jetstream.Msg) (contracts.Command, error) {
 	var c contracts.Command
 	if err := json.Unmarshal(msg.Data(), &c); err != nil {
-		return bus.Poison(fmt.Errorf("command does not decode: %w", err))
+		return c, bus.Poison(fmt.Errorf("command does not decode: %w", err))
 	}
 	if err := bus.Version("command", c.V); err != nil {
-		return err
+		return c, err
 	}
 	if c.ID == "" || c.Type == "" || c.Tenant == "" || c.JobID == "" {
-		return bus.Poison(errors.New("command lacks id, type, tenant or job_id"))
+		return c, bus.Poison(errors.New("command lacks id, type, tenant or job_id"))
 	}
-	log := p.Log.With().Str("command_id", c.ID).Str("type", c.Type).Str("tenant", c.Tenant).Str("job_id", c.JobID).Logger()
+	return c, nil
+}
+
+// decided is a command decided in a batch, its effects not yet made.
+type decided struct {
+	msg jetstream.Msg
+	c   contracts.Command
+	// kept is the outcome kept from the command's first application: it is answered as
+	// it is, and nothing is done again.
+	kept     []byte
+	out      contracts.Outcome
+	d        job.Decision
+	replayed bool
+	keys     []string
+}
+
+// write reports whether the command's job document is written: it changed, or a replayed
+// command may have been cut off half way (a crash between the job's document and its
+// keys), so its idempotent writes are done again.
+func (x *decided) write() bool { return x.d.Job != nil && (len(x.d.Events) > 0 || x.d.Replayed) }
+
+// decide reads what c needs and decides it; it writes nothing.
+func (p *Processor) decide(ctx context.Context, msg jetstream.Msg, c contracts.Command) (*decided, error) {
+	x := &decided{msg: msg, c: c, out: contracts.Outcome{V: contracts.Version, CommandID: c.ID}}
 	if c.Idempotent {
-		if kept, err := p.Store.Outcome(ctx, c.ID); err == nil {
-			p.reply(c.ReplyTo, kept)
-			return nil
+		kept, err := p.Store.Outcome(ctx, c.ID)
+		if err == nil {
+			x.kept = kept
+			return x, nil
 		}
+		if !errors.Is(err, mongostore.ErrNotFound) {
+			return nil, fmt.Errorf("read kept outcome: %w", err)
+		}
+	}
+	var cur *job.Job
+	switch sj, err := p.Store.GetJob(ctx, c.JobID); {
+	case err == nil:
+		cur = &sj.Job
+	case !errors.Is(err, mongostore.ErrNotFound):
+		return nil, fmt.Errorf("read job %s: %w", c.JobID, err)
+	}
+	if taken, err := p.bizTaken(ctx, c, cur); err != nil || taken != nil {
+		x.out.Error = taken
+		return x, err
 	}
 	// A command is decided as of when it was accepted, so that a retry after a partial
 	// failure decides exactly as the first attempt did (and a job started while the
@@ -81,91 +119,92 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if at.IsZero() {
 		at = p.Clock.Now()
 	}
-	out, replayed, err := p.apply(ctx, c, at)
+	d, err := job.Decide(wire.CommandFromPayload(c), cur, at.UTC().Truncate(time.Millisecond))
 	if err != nil {
-		return err
+		x.out.Error = Reason(err)
+		return x, nil
 	}
-	data, _ := json.Marshal(out)
-	if c.Idempotent {
-		if err := p.Store.SaveOutcome(ctx, c.ID, data); err != nil {
-			return err
+	x.d, x.replayed = d, d.Replayed
+	if c.Type == contracts.CmdCreate {
+		x.keys = append(x.keys, mongostore.JobKey(d.Job.Key))
+		if biz := d.Job.Spec.Target.BizCode; biz != "" && d.Job.Live() {
+			x.keys = append(x.keys, mongostore.BizKey(d.Job.Tenant, biz))
 		}
 	}
+	pj := wire.JobToPayload(*d.Job)
+	x.out.Job = &pj
+	return x, nil
+}
+
+// effect makes the effects of a batch of decided commands, each of another job, in
+// this order: lifecycle events stored, job documents written, the scheduler told,
+// exec fires stored, outcomes kept. Every step is idempotent, so after a failure the
+// whole batch is applied again.
+func (p *Processor) effect(ctx context.Context, batch []*decided) error {
+	if err := p.record(ctx, batch); err != nil {
+		return err
+	}
+	var writes []mongostore.JobWrite
+	for _, x := range batch {
+		if x.write() {
+			writes = append(writes, mongostore.JobWrite{Job: *x.d.Job, Keys: x.keys})
+		}
+	}
+	if err := p.Store.PutJobs(ctx, writes); err != nil {
+		return err
+	}
+	for _, x := range batch {
+		if x.write() {
+			p.Sched.Put(*x.d.Job)
+		}
+	}
+	outcomes := map[string][]byte{}
+	for _, x := range batch {
+		if x.d.Fire {
+			fireID, err := p.fireNow(ctx, *x.d.Job, x.c.ID)
+			if err != nil {
+				return err
+			}
+			x.out.FireID = fireID
+		}
+		if x.kept == nil {
+			x.kept, _ = json.Marshal(x.out)
+			if x.c.Idempotent {
+				outcomes[x.c.ID] = x.kept
+			}
+		}
+	}
+	return p.Store.SaveOutcomes(ctx, outcomes)
+}
+
+// answer counts, logs and answers a command whose effects are made.
+func (p *Processor) answer(x *decided) {
+	c := x.c
 	lag := time.Duration(0)
 	if !c.At.IsZero() {
 		lag = p.Clock.Now().Sub(c.At)
 	}
 	// A replayed command (redelivered, or replayed after a takeover) was counted when it
-	// was first applied.
-	count := p.Metrics != nil && !replayed
-	if out.Error != nil {
+	// was first applied; so was one answered with its kept outcome.
+	count := p.Metrics != nil && !x.replayed
+	log := p.Log.With().Str("command_id", c.ID).Str("type", c.Type).Str("tenant", c.Tenant).Str("job_id", c.JobID).Logger()
+	switch {
+	case x.out.Error != nil:
 		if count {
-			p.Metrics.Rejected(c.Type, out.Error.Code, lag)
+			p.Metrics.Rejected(c.Type, x.out.Error.Code, lag)
 		}
-		log.Info().Str("code", out.Error.Code).Str("reason", out.Error.Message).Msg("command rejected")
-	} else {
+		log.Info().Str("code", x.out.Error.Code).Str("reason", x.out.Error.Message).Msg("command rejected")
+	case x.out.Job != nil:
 		if count {
 			p.Metrics.Applied(c.Type, lag)
 		}
 		ev := log.Debug().Dur("lag", lag)
-		if out.FireID != "" {
-			ev = ev.Str("fire_id", out.FireID)
+		if x.out.FireID != "" {
+			ev = ev.Str("fire_id", x.out.FireID)
 		}
 		ev.Msg("command applied")
 	}
-	p.reply(c.ReplyTo, data)
-	return nil
-}
-
-func (p *Processor) apply(ctx context.Context, c contracts.Command, at time.Time) (out contracts.Outcome, replayed bool, err error) {
-	out = contracts.Outcome{V: contracts.Version, CommandID: c.ID}
-	var cur *job.Job
-	switch sj, err := p.Store.GetJob(ctx, c.JobID); {
-	case err == nil:
-		cur = &sj.Job
-	case !errors.Is(err, mongostore.ErrNotFound):
-		return out, false, fmt.Errorf("read job %s: %w", c.JobID, err)
-	}
-	if taken, err := p.bizTaken(ctx, c, cur); err != nil || taken != nil {
-		out.Error = taken
-		return out, false, err
-	}
-	now := at.UTC().Truncate(time.Millisecond)
-	d, err := job.Decide(wire.CommandFromPayload(c), cur, now)
-	if err != nil {
-		out.Error = Reason(err)
-		return out, false, nil
-	}
-	// A replayed command may have been cut off half way (a crash between the job's
-	// document and its keys): its idempotent writes are done again.
-	if len(d.Events) > 0 || d.Replayed {
-		if len(d.Events) > 0 {
-			if err := p.record(ctx, c, d); err != nil {
-				return out, false, err
-			}
-		}
-		var keys []string
-		if c.Type == contracts.CmdCreate {
-			keys = append(keys, mongostore.JobKey(d.Job.Key))
-			if biz := d.Job.Spec.Target.BizCode; biz != "" && d.Job.Live() {
-				keys = append(keys, mongostore.BizKey(d.Job.Tenant, biz))
-			}
-		}
-		if err := p.Store.PutJob(ctx, *d.Job, keys...); err != nil {
-			return out, false, err
-		}
-		p.Sched.Put(*d.Job)
-	}
-	if d.Fire {
-		fireID, err := p.fireNow(ctx, *d.Job, c.ID)
-		if err != nil {
-			return out, false, err
-		}
-		out.FireID = fireID
-	}
-	pj := wire.JobToPayload(*d.Job)
-	out.Job = &pj
-	return out, d.Replayed, nil
+	p.reply(c.ReplyTo, x.kept)
 }
 
 // fireNow stores an exec's fire before the command is acked, then remembers the exec on
@@ -215,18 +254,33 @@ func (p *Processor) bizTaken(ctx context.Context, c contracts.Command, cur *job.
 	return &contracts.Error{Code: "conflict", Field: "bizcode", Message: "the behaviour already has a schedule: " + id}, nil
 }
 
-// record publishes the decision's lifecycle events; their ids derive from the command's,
-// so a redelivered command's events are stored once.
-func (p *Processor) record(ctx context.Context, c contracts.Command, d job.Decision) error {
-	for _, ev := range d.Events {
-		e := contracts.LifecycleEvent{
-			V: contracts.Version, ID: c.ID + ":" + string(ev), Type: string(ev),
-			Tenant: d.Job.Tenant, JobID: d.Job.ID, CommandID: c.ID, User: c.User,
-			At: d.Job.UpdatedAt, Job: wire.JobToPayload(*d.Job),
+// record stores the batch's lifecycle events, all at once; their ids derive from the
+// command's, so a redelivered command's events are stored once.
+func (p *Processor) record(ctx context.Context, batch []*decided) error {
+	var acks []jetstream.PubAckFuture
+	for _, x := range batch {
+		for _, ev := range x.d.Events {
+			c, j := x.c, x.d.Job
+			e := contracts.LifecycleEvent{
+				V: contracts.Version, ID: c.ID + ":" + string(ev), Type: string(ev),
+				Tenant: j.Tenant, JobID: j.ID, CommandID: c.ID, User: c.User,
+				At: j.UpdatedAt, Job: wire.JobToPayload(*j),
+			}
+			data, _ := json.Marshal(e)
+			a, err := p.JS.PublishAsync(contracts.EventSubject(e.Tenant, e.JobID, e.Type), data, jetstream.WithMsgID(e.ID))
+			if err != nil {
+				return fmt.Errorf("record %s event: %w", ev, err)
+			}
+			acks = append(acks, a)
 		}
-		data, _ := json.Marshal(e)
-		if _, err := p.JS.Publish(ctx, contracts.EventSubject(e.Tenant, e.JobID, e.Type), data, jetstream.WithMsgID(e.ID)); err != nil {
-			return fmt.Errorf("record %s event: %w", ev, err)
+	}
+	for _, a := range acks {
+		select {
+		case <-a.Ok():
+		case err := <-a.Err():
+			return fmt.Errorf("record event: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 	return nil
