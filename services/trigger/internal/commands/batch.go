@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -76,91 +77,133 @@ func collect(b jetstream.MessageBatch, msgs []jetstream.Msg) []jetstream.Msg {
 	return msgs
 }
 
-// applyAll applies msgs in order, in batches of commands of distinct jobs, and settles
-// each. A job's second command starts a new batch: when a batch is applied again after a
-// failure, each of its commands must still be recognised by its job's last command. A
-// schedule of a behaviour starts one too, since whether the behaviour has a schedule is
-// read from the store. On a failure the rest is given back to the stream, unapplied, and
-// it reports false.
+// command is a decoded command message.
+type command struct {
+	msg jetstream.Msg
+	c   contracts.Command
+}
+
+// applyAll applies msgs in order and settles each. It applies them in batches of
+// commands of distinct jobs: a job's second command starts a new batch, because when a
+// batch is applied again after a failure, each of its commands must still be recognised
+// by its job's last command. A schedule of a behaviour starts one too, since whether the
+// behaviour has a schedule is read from the store. On a failure the rest is given back
+// to the stream, unapplied, and it reports false.
 func (p *Processor) applyAll(ctx context.Context, name string, msgs []jetstream.Msg, obs bus.Observer) bool {
-	var batch []*decided
-	jobs := map[string]bool{}
 	settle := func(msg jetstream.Msg, err error) {
 		o := bus.Settle(p.NC, name, msg, err, p.Log)
 		if obs != nil {
 			obs(name, msg, o)
 		}
 	}
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := p.safeEffect(ctx, batch); err != nil {
-			return err
-		}
-		for _, x := range batch {
-			p.answer(x)
-			settle(x.msg, nil)
-		}
-		batch, jobs = batch[:0], map[string]bool{}
-		return nil
-	}
-	giveBack := func(from int, err error) bool {
+	giveBack := func(err error, batch []*decided, rest []command) bool {
 		p.Log.Warn().Err(err).Msg("applying commands failed; retrying later")
-		for _, x := range batch {
-			_ = x.msg.Nak()
-			if obs != nil {
-				obs(name, x.msg, bus.Retried)
-			}
-		}
-		for _, msg := range msgs[from:] {
+		nak := func(msg jetstream.Msg) {
 			_ = msg.Nak()
 			if obs != nil {
 				obs(name, msg, bus.Retried)
 			}
 		}
+		for _, x := range batch {
+			nak(x.msg)
+		}
+		for _, cm := range rest {
+			nak(cm.msg)
+		}
 		return false
 	}
-	for i, msg := range msgs {
-		cmd, err := decode(msg)
+	var todo []command
+	for _, msg := range msgs {
+		c, err := decode(msg)
 		if err != nil {
 			settle(msg, err)
 			continue
 		}
-		if jobs[cmd.JobID] || cmd.Type == contracts.CmdCreate && cmd.Spec != nil && cmd.Spec.BizCode != "" {
-			if err := flush(); err != nil {
-				return giveBack(i, err)
-			}
-		}
-		x, err := p.safeDecide(ctx, msg, cmd)
-		if bus.IsPoison(err) {
-			settle(msg, err)
-			continue
-		}
-		if err != nil {
-			if ferr := flush(); ferr != nil {
-				return giveBack(i, ferr)
-			}
-			return giveBack(i, err)
-		}
-		batch = append(batch, x)
-		jobs[cmd.JobID] = true
+		todo = append(todo, command{msg, c})
 	}
-	if err := flush(); err != nil {
-		return giveBack(len(msgs), err)
+	for len(todo) > 0 {
+		seg := todo[:batchEnd(todo)]
+		states, err := p.readAll(ctx, seg)
+		if err != nil {
+			return giveBack(err, nil, todo)
+		}
+		var batch []*decided
+		for i, cm := range seg {
+			x, err := p.safeDecide(ctx, cm.msg, cm.c, states[i])
+			if bus.IsPoison(err) {
+				settle(cm.msg, err)
+				continue
+			}
+			if err != nil {
+				// What was decided before it is applied; it and the rest come again.
+				if ferr := p.safeEffect(ctx, batch); ferr != nil {
+					return giveBack(ferr, batch, todo[i:])
+				}
+				p.settleAll(batch, settle)
+				return giveBack(err, nil, todo[i:])
+			}
+			batch = append(batch, x)
+		}
+		if err := p.safeEffect(ctx, batch); err != nil {
+			return giveBack(err, batch, todo[len(seg):])
+		}
+		p.settleAll(batch, settle)
+		todo = todo[len(seg):]
 	}
 	return true
 }
 
+// batchEnd is where the batch that cmds begin with ends: before a job's second command,
+// or before a schedule of a behaviour.
+func batchEnd(cmds []command) int {
+	jobs := map[string]bool{}
+	for i, cm := range cmds {
+		c := cm.c
+		if i > 0 && (jobs[c.JobID] || c.Type == contracts.CmdCreate && c.Spec != nil && c.Spec.BizCode != "") {
+			return i
+		}
+		jobs[c.JobID] = true
+	}
+	return len(cmds)
+}
+
+// readers is how many store reads a batch makes at once.
+const readers = 8
+
+// readAll reads what deciding each command needs, several at once.
+func (p *Processor) readAll(ctx context.Context, cmds []command) ([]state, error) {
+	states := make([]state, len(cmds))
+	errs := make([]error, len(cmds))
+	sem := make(chan struct{}, readers)
+	var wg sync.WaitGroup
+	for i, cm := range cmds {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			states[i], errs[i] = p.read(ctx, cm.c)
+		})
+	}
+	wg.Wait()
+	return states, errors.Join(errs...)
+}
+
+// settleAll answers and acknowledges the commands of an applied batch.
+func (p *Processor) settleAll(batch []*decided, settle func(jetstream.Msg, error)) {
+	for _, x := range batch {
+		p.answer(x)
+		settle(x.msg, nil)
+	}
+}
+
 // safeDecide turns a panic deciding a command into poison: the command is set aside and
 // the rest are applied, instead of the process going down.
-func (p *Processor) safeDecide(ctx context.Context, msg jetstream.Msg, c contracts.Command) (x *decided, err error) {
+func (p *Processor) safeDecide(ctx context.Context, msg jetstream.Msg, c contracts.Command, st state) (x *decided, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			x, err = nil, bus.Poison(fmt.Errorf("deciding the command panicked: %v", r))
 		}
 	}()
-	return p.decide(ctx, msg, c)
+	return p.decide(ctx, msg, c, st)
 }
 
 // safeEffect turns a panic making a batch's effects into an error: the batch is given

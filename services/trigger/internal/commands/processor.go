@@ -88,26 +88,44 @@ type decided struct {
 // keys), so its idempotent writes are done again.
 func (x *decided) write() bool { return x.d.Job != nil && (len(x.d.Events) > 0 || x.d.Replayed) }
 
-// decide reads what c needs and decides it; it writes nothing.
-func (p *Processor) decide(ctx context.Context, msg jetstream.Msg, c contracts.Command) (*decided, error) {
-	x := &decided{msg: msg, c: c, out: contracts.Outcome{V: contracts.Version, CommandID: c.ID}}
+// state is what deciding a command reads from the store.
+type state struct {
+	// kept is the command's kept outcome, if it is idempotent and was applied before.
+	kept []byte
+	// cur is its job, nil when there is none.
+	cur *job.Job
+}
+
+// read reads what deciding c needs.
+func (p *Processor) read(ctx context.Context, c contracts.Command) (state, error) {
+	var st state
 	if c.Idempotent {
 		kept, err := p.Store.Outcome(ctx, c.ID)
 		if err == nil {
-			x.kept = kept
-			return x, nil
+			st.kept = kept
+			return st, nil
 		}
 		if !errors.Is(err, mongostore.ErrNotFound) {
-			return nil, fmt.Errorf("read kept outcome: %w", err)
+			return st, fmt.Errorf("read kept outcome: %w", err)
 		}
 	}
-	var cur *job.Job
 	switch sj, err := p.Store.GetJob(ctx, c.JobID); {
 	case err == nil:
-		cur = &sj.Job
+		st.cur = &sj.Job
 	case !errors.Is(err, mongostore.ErrNotFound):
-		return nil, fmt.Errorf("read job %s: %w", c.JobID, err)
+		return st, fmt.Errorf("read job %s: %w", c.JobID, err)
 	}
+	return st, nil
+}
+
+// decide decides c on what was read for it; it writes nothing.
+func (p *Processor) decide(ctx context.Context, msg jetstream.Msg, c contracts.Command, st state) (*decided, error) {
+	x := &decided{msg: msg, c: c, out: contracts.Outcome{V: contracts.Version, CommandID: c.ID}}
+	if st.kept != nil {
+		x.kept = st.kept
+		return x, nil
+	}
+	cur := st.cur
 	if taken, err := p.bizTaken(ctx, c, cur); err != nil || taken != nil {
 		x.out.Error = taken
 		return x, err
