@@ -104,7 +104,7 @@ func (c *center) startAPI() {
 		HTTPAddr: "127.0.0.1:0", NATSURL: c.stack.NATSURL, MongoURI: c.stack.MongoURI, MongoDB: c.stack.DB,
 		Streams: streams, Loc: shanghai, ApplyWait: 2 * time.Second, BrokerTimeout: time.Second,
 		StoreTimeout: 3 * time.Second, BodyLimit: 1 << 20, Log: testLog(c.t).With().Str("service", "api").Logger(),
-		Clock: c.clk,
+		Clock: c.clk, CacheJobs: 100_000,
 	}
 	if c.url != "" {
 		cfg.HTTPAddr = c.url[len("http://"):]

@@ -91,11 +91,16 @@ func TestWithTheStoreDownReadsAre503QuicklyAndAcceptedWritesApplyWhenItReturns(t
 	id := c.do("POST", "/api/v1/jobs", "p", intervalBody()).must(t, 201).obj(t)["id"].(string)
 	c.stack.StopFerret(t)
 	began := time.Now()
-	code, _ := c.do("GET", "/api/v1/jobs/"+id, "p", nil).must(t, 503).errField(t)
+	code, _ := c.do("GET", "/api/v1/jobs/"+id+"/journal", "p", nil).must(t, 503).errField(t)
 	if took := time.Since(began); took > 1500*time.Millisecond || code != "unavailable" {
 		t.Fatalf("503 %q after %v; want it within a second and a half", code, took)
 	}
-	c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil).must(t, 503)
+	c.do("GET", "/api/v1/jobs/nope", "p", nil).must(t, 503)
+	// A job the api has seen is still read from its memory, and a write to it is taken.
+	if got := c.do("GET", "/api/v1/jobs/"+id, "p", nil).must(t, 200).obj(t); got["id"] != id {
+		t.Fatalf("read from the job cache: %v", got)
+	}
+	c.do("POST", "/api/v1/jobs/"+id+"/stop", "p", nil).must(t, 202)
 	c.do("GET", "/readyz", "", nil).must(t, 503)
 	// A new job needs no read: its command is stored, and waits for the store.
 	accepted := c.do("POST", "/api/v1/jobs", "p", intervalBody()).must(t, 202).obj(t)["id"].(string)

@@ -20,6 +20,7 @@ import (
 	"github.com/jobcenter/jobcenter/services/api/internal/access"
 	"github.com/jobcenter/jobcenter/services/api/internal/commander"
 	"github.com/jobcenter/jobcenter/services/api/internal/httpapi"
+	"github.com/jobcenter/jobcenter/services/api/internal/jobcache"
 	apimetrics "github.com/jobcenter/jobcenter/services/api/internal/metrics"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
@@ -52,6 +53,8 @@ type Config struct {
 	RateLimit int
 	// EventStreams bounds each tenant's open GET /api/v1/events streams.
 	EventStreams int
+	// CacheJobs is how many jobs the api keeps in memory to answer reads (0: none).
+	CacheJobs int
 	// Registry receives the api's metrics and is served on GET /metrics (nil: a registry
 	// of its own, with the Go and process collectors). The all-in-one program gives its
 	// three services one registry, so the api's /metrics shows them all.
@@ -76,6 +79,7 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 		Keys:          e.Str("JOBCENTER_API_KEYS", "") + "\n" + e.File("JOBCENTER_API_KEYS_FILE"),
 		RateLimit:     e.Int("JOBCENTER_RATE_LIMIT", 1000, 0, 1_000_000),
 		EventStreams:  e.Int("JOBCENTER_EVENT_STREAMS", 32, 1, 100_000),
+		CacheJobs:     e.Int("JOBCENTER_API_CACHE_JOBS", 100_000, 0, 10_000_000),
 	}
 }
 
@@ -144,8 +148,15 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("JOBCENTER_HTTP_ADDR=%q: listen: %w", cfg.HTTPAddr, err)
 	}
 	s := &Service{cfg: cfg, nc: nc, js: js, store: store, cmd: cmd, ln: ln, stopping: make(chan struct{})}
+	var jobs *jobcache.Cache
+	if cfg.CacheJobs > 0 {
+		if jobs, err = s.followJobs(); err != nil {
+			nc.Close()
+			return nil, err
+		}
+	}
 	h := httpapi.New(httpapi.Deps{
-		Store: store, Commander: cmd, Loc: cfg.Loc, Clock: cfg.Clock, Ready: s.ready,
+		Store: store, Commander: cmd, Jobs: jobs, Loc: cfg.Loc, Clock: cfg.Clock, Ready: s.ready,
 		BodyLimit: cfg.BodyLimit, StoreTimeout: cfg.StoreTimeout, Log: cfg.Log,
 		Keys: keys, Limiter: access.NewLimiter(cfg.RateLimit), History: s.history,
 		Metrics: m, MetricsHandler: metrics.Handler(cfg.Registry),

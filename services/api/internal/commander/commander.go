@@ -43,6 +43,8 @@ type Commander struct {
 	// brokerTimeout bounds the publish.
 	brokerTimeout time.Duration
 	rec           Recorder
+	// applied, when set, is told each state an outcome answered with.
+	applied func(contracts.Job)
 
 	mu      sync.Mutex
 	waiters map[string]chan []byte
@@ -119,8 +121,16 @@ func (c *Commander) Send(ctx context.Context, cmd contracts.Command) (Result, er
 	if outcome == nil {
 		return Result{}, nil
 	}
-	return decode(outcome)
+	r, err := decode(outcome)
+	if err == nil && r.Outcome.Job != nil && c.applied != nil {
+		c.applied(*r.Outcome.Job)
+	}
+	return r, err
 }
+
+// OnApplied tells fn each job state a command's outcome answers with, before the write
+// is answered. Set it before the first Send.
+func (c *Commander) OnApplied(fn func(contracts.Job)) { c.applied = fn }
 
 // kept polls for the outcome of a command stored before.
 func (c *Commander) kept(ctx context.Context, id string, deadline <-chan time.Time) (Result, error) {

@@ -29,8 +29,25 @@ func (h *handlers) storeCtx(c echo.Context) (context.Context, context.CancelFunc
 }
 
 // find reads the tenant's live job named by the {id} path parameter.
+// find reads the tenant's live job named in the path, from the job cache when it holds
+// it. What it returns lacks the fire progress and journal count, which only the store
+// has (findID reads them).
 func (h *handlers) find(c echo.Context) (mongostore.StoredJob, error) {
-	return h.findID(c, c.Param("id"))
+	id := c.Param("id")
+	if h.d.Jobs == nil {
+		return h.findID(c, id)
+	}
+	if j, ok := h.d.Jobs.Get(id); ok {
+		if j.Tenant != c.Get(tenantKey).(string) || !j.Live() {
+			return mongostore.StoredJob{Job: j}, errJobNotFound
+		}
+		return mongostore.StoredJob{Job: j}, nil
+	}
+	sj, err := h.findID(c, id)
+	if err == nil {
+		h.d.Jobs.Loaded(sj.Job)
+	}
+	return sj, err
 }
 
 // findID reads the tenant's live job by either id; another tenant's job is not found.
@@ -275,7 +292,7 @@ func (h *handlers) journal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sj, err := h.find(c)
+	sj, err := h.findID(c, c.Param("id")) // the journal's count is in the store alone
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/jobcenter/jobcenter/services/api/internal/access"
 	"github.com/jobcenter/jobcenter/services/api/internal/commander"
 	"github.com/jobcenter/jobcenter/shared/clock"
+	"github.com/jobcenter/jobcenter/services/api/internal/jobcache"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
@@ -29,6 +30,8 @@ import (
 type Deps struct {
 	Store     *mongostore.Store
 	Commander *commander.Commander
+	// Jobs, when not nil, answers reads of a job before the store does.
+	Jobs *jobcache.Cache
 	// Loc is the zone the SDK's local times are read and written in.
 	Loc   *time.Location
 	Clock clock.Clock
