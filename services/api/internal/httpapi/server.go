@@ -21,8 +21,8 @@ import (
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/api/internal/access"
 	"github.com/jobcenter/jobcenter/services/api/internal/commander"
-	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/services/api/internal/jobcache"
+	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 

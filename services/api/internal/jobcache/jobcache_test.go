@@ -28,7 +28,7 @@ func TestTheNewestVersionWinsAndAStoreReadOnlyFillsAnEmptyPlace(t *testing.T) {
 		t.Fatalf("a store read into an empty cache is kept, by both ids: %q", name(t, c, "a"))
 	}
 	c.Learn(state("a", 3, "v3"))
-	c.Learn(state("a", 2, "v2")) // an older event, late
+	c.Learn(state("a", 2, "v2"))  // an older event, late
 	c.Loaded(state("a", 2, "v2")) // the store, behind the events
 	if got := name(t, c, "a"); got != "v3" {
 		t.Fatalf("got %q, want the newest version v3", got)
