@@ -100,7 +100,7 @@ func TestWithTheStoreDownReadsAre503QuicklyAndAcceptedWritesApplyWhenItReturns(t
 	if got := c.do("GET", "/api/v1/jobs/"+id, "p", nil).must(t, 200).obj(t); got["id"] != id {
 		t.Fatalf("read from the job cache: %v", got)
 	}
-	c.do("POST", "/api/v1/jobs/"+id+"/stop", "p", nil).must(t, 202)
+	c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil).must(t, 202)
 	c.do("GET", "/readyz", "", nil).must(t, 503)
 	// A new job needs no read: its command is stored, and waits for the store.
 	accepted := c.do("POST", "/api/v1/jobs", "p", intervalBody()).must(t, 202).obj(t)["id"].(string)

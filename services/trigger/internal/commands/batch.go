@@ -27,6 +27,7 @@ const retryAfter = time.Second
 // applies it, then acknowledges it: one round trip to the broker and a few to the store
 // serve a whole batch, instead of each command.
 func (p *Processor) Run(ctx context.Context, cons jetstream.Consumer, name string, obs bus.Observer) error {
+	p.memo = newMemo()
 	for ctx.Err() == nil {
 		msgs, err := fetch(cons)
 		if err != nil {
@@ -207,11 +208,17 @@ func (p *Processor) safeDecide(ctx context.Context, msg jetstream.Msg, c contrac
 }
 
 // safeEffect turns a panic making a batch's effects into an error: the batch is given
-// back and retried.
+// back and retried, its jobs read from the store again.
 func (p *Processor) safeEffect(ctx context.Context, batch []*decided) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("applying the commands panicked: %v", r)
+		}
+		if err != nil {
+			// Some of the batch's jobs may be written and others not: read them again.
+			for _, x := range batch {
+				p.memo.forget(x.c.JobID)
+			}
 		}
 	}()
 	return p.effect(ctx, batch)

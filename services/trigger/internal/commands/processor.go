@@ -53,6 +53,8 @@ type Processor struct {
 	// Metrics, when not nil, counts the commands applied and rejected.
 	Metrics Metrics
 	Log     zerolog.Logger
+
+	memo *memo
 }
 
 // decode reads a command message; what cannot be applied is poison.
@@ -108,6 +110,10 @@ func (p *Processor) read(ctx context.Context, c contracts.Command) (state, error
 		if !errors.Is(err, mongostore.ErrNotFound) {
 			return st, fmt.Errorf("read kept outcome: %w", err)
 		}
+	}
+	if j, ok := p.memo.get(c.JobID); ok {
+		st.cur = &j
+		return st, nil
 	}
 	switch sj, err := p.Store.GetJob(ctx, c.JobID); {
 	case err == nil:
@@ -173,6 +179,7 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 	}
 	for _, x := range batch {
 		if x.write() {
+			p.memo.put(*x.d.Job)
 			p.Sched.Put(*x.d.Job)
 		}
 	}
@@ -245,6 +252,7 @@ func (p *Processor) fireNow(ctx context.Context, j job.Job, commandID string) (s
 	if err := p.Store.PutJob(ctx, j); err != nil {
 		return "", err
 	}
+	p.memo.put(j)
 	return f.FireID, nil
 }
 
