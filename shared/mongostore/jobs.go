@@ -235,13 +235,8 @@ func (s *Store) PutJobs(ctx context.Context, ws []JobWrite) error {
 			update = append(update, upsertJob(fresh[i].Job))
 		}
 	}
-	if len(update) > 0 {
-		s.jobWrites.Lock()
-		_, err := col.BulkWrite(ctx, update, options.BulkWrite().SetOrdered(false))
-		s.jobWrites.Unlock()
-		if err != nil {
-			return fmt.Errorf("put jobs: %w", err)
-		}
+	if err := s.updateJobs(ctx, update); err != nil {
+		return fmt.Errorf("put jobs: %w", err)
 	}
 	var keys []keyDoc
 	for _, w := range ws {
@@ -250,6 +245,17 @@ func (s *Store) PutJobs(ctx context.Context, ws []JobWrite) error {
 		}
 	}
 	return s.putKeys(ctx, keys)
+}
+
+// updateJobs applies updates of job documents in one bulk write, under jobWrites.
+func (s *Store) updateJobs(ctx context.Context, models []mongo.WriteModel) error {
+	if len(models) == 0 {
+		return nil
+	}
+	s.jobWrites.Lock()
+	defer s.jobWrites.Unlock()
+	_, err := s.db.Collection(colJobs).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	return err
 }
 
 func upsertJob(j job.Job) mongo.WriteModel {
@@ -322,9 +328,7 @@ func (s *Store) SaveProgress(ctx context.Context, ps map[string]Progress) error 
 		}
 		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).SetUpdate(bson.M{"$set": set}))
 	}
-	s.jobWrites.Lock()
-	defer s.jobWrites.Unlock()
-	if _, err := s.db.Collection(colJobs).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+	if err := s.updateJobs(ctx, models); err != nil {
 		return fmt.Errorf("save fire progress: %w", err)
 	}
 	return nil

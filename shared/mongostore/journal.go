@@ -82,9 +82,7 @@ func (s *Store) WriteJournal(ctx context.Context, r JournalRecords) error {
 		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).
 			SetUpdate(bson.M{"$max": bson.M{"journalSeq": seq}}))
 	}
-	s.jobWrites.Lock()
-	defer s.jobWrites.Unlock()
-	if _, err := s.db.Collection(colJobs).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+	if err := s.updateJobs(ctx, models); err != nil {
 		return fmt.Errorf("write journal counts: %w", err)
 	}
 	return nil
