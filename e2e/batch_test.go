@@ -1,40 +1,14 @@
 package e2e_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
-
-// send is do for goroutines: it reports a failure instead of ending the test.
-func (c *center) send(method, path, project string, body any, headers ...string) (int, []byte, error) {
-	data, _ := json.Marshal(body)
-	req, err := http.NewRequest(method, c.url+path, bytes.NewReader(data))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if project != "" {
-		req.Header.Set("X-Project-Id", project)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
-}
 
 // The trigger applies commands in batches; these writes arrive together, several for
 // each job, so batches hold commands of many jobs and a job's commands fall in
@@ -51,15 +25,15 @@ func TestWritesArrivingTogetherApplyInEachJobsOrder(t *testing.T) {
 			// Each step must be answered 200/201 (applied) or 202 (stored, applied later);
 			// the next is sent after the answer, so the job's commands are in this order.
 			step := func(method, path string, body any, ok ...int) []byte {
-				status, out, err := c.send(method, path, project, body)
-				if err == nil && status != 202 && status != ok[0] {
-					err = fmt.Errorf("%s %s: %d %s", method, path, status, out)
+				r, err := c.request(method, path, project, body)
+				if err == nil && r.status != 202 && r.status != ok[0] {
+					err = fmt.Errorf("%s %s: %d %s", method, path, r.status, r.body)
 				}
 				if err != nil {
 					errs <- err
 					return nil
 				}
-				return out
+				return r.body
 			}
 			body := intervalBody()
 			body["name"] = fmt.Sprintf("job %d", i)
@@ -82,10 +56,10 @@ func TestWritesArrivingTogetherApplyInEachJobsOrder(t *testing.T) {
 	groups := make(chan string, saves)
 	for i := range saves {
 		wg.Go(func() {
-			status, out, err := c.send("POST", "/task/quartz/bizcronjob", "", save(fmt.Sprintf("s%d", i), "0 0 12 * * ?", "together"), "tecode", "T1")
+			r, err := c.request("POST", "/task/quartz/bizcronjob", "", save(fmt.Sprintf("s%d", i), "0 0 12 * * ?", "together"), "tecode", "T1")
 			var saved map[string]map[string]string
-			if err == nil && (status != 200 && status != 202 || json.Unmarshal(out, &saved) != nil) {
-				err = fmt.Errorf("save %d: %d %s", i, status, out)
+			if err == nil && (r.status != 200 && r.status != 202 || json.Unmarshal(r.body, &saved) != nil) {
+				err = fmt.Errorf("save %d: %d %s", i, r.status, r.body)
 			}
 			if err != nil {
 				errs <- err
@@ -93,7 +67,7 @@ func TestWritesArrivingTogetherApplyInEachJobsOrder(t *testing.T) {
 			}
 			// A save answered 202 names the schedule it would make, before the trigger has
 			// decided whether the behaviour already has one.
-			if status == 200 {
+			if r.status == 200 {
 				groups <- saved["resp_data"]["group_job_id"]
 			}
 		})

@@ -210,6 +210,15 @@ func (r reply) errField(t *testing.T) (code, field string) {
 // (sent as is) or nil.
 func (c *center) do(method, path, project string, body any, headers ...string) reply {
 	c.t.Helper()
+	r, err := c.request(method, path, project, body, headers...)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+// request is do for goroutines: it returns a failure instead of ending the test.
+func (c *center) request(method, path, project string, body any, headers ...string) (reply, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -221,7 +230,7 @@ func (c *center) do(method, path, project string, body any, headers ...string) r
 	}
 	req, err := http.NewRequest(method, c.url+path, rd)
 	if err != nil {
-		c.t.Fatal(err)
+		return reply{}, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -234,11 +243,11 @@ func (c *center) do(method, path, project string, body any, headers ...string) r
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		return reply{}, err
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return reply{status: resp.StatusCode, header: resp.Header, body: data}
+	data, err := io.ReadAll(resp.Body)
+	return reply{status: resp.StatusCode, header: resp.Header, body: data}, err
 }
 
 // must fails unless the answer has the status.
