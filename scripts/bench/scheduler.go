@@ -61,7 +61,7 @@ func schedulerSection(o options, w io.Writer) (*section, error) {
 	bytes("memory per scheduled job, all it keeps (HeapInuse)", memTotal, true)
 	bytes("  the same in live bytes (HeapAlloc)", memLive, false)
 	bytes("  of which the scheduler's structures (HeapAlloc)", memStruct, false)
-	s.Rows = append(s.Rows, row{Label: "load at start (Load, no channel)",
+	s.Rows = append(s.Rows, row{Label: "load at start (Load, no hand-over)",
 		Values: []value{newValue("ops/s", load)}})
 	what := map[schedulerbench.Op]string{
 		schedulerbench.Schedule:   "schedule (Put of a new started job)",
@@ -100,11 +100,12 @@ func schedulerSection(o options, w io.Writer) (*section, error) {
 			}
 			s.Rows = append(s.Rows, r)
 		}
-		var handed, gcs []float64
+		var handed, gcs, stolen []float64
 		missing := 0
 		for _, l := range ls {
 			handed = append(handed, float64(l.Handed))
 			gcs = append(gcs, float64(l.GCs))
+			stolen = append(stolen, float64(l.Stolen)/float64(time.Millisecond))
 			missing += l.Expected - l.Handed
 		}
 		v := newValue("", handed)
@@ -112,18 +113,20 @@ func schedulerSection(o options, w io.Writer) (*section, error) {
 		s.Rows = append(s.Rows, row{Label: "  fires handed to the Publisher, " + name, Values: []value{v},
 			Target: "none missing", Met: met(missing == 0)})
 		s.Rows = append(s.Rows, row{Label: "  garbage collections in the window, " + name, Values: []value{newValue("", gcs)}})
+		s.Rows = append(s.Rows, row{Label: "  CPU time stolen by the hypervisor in the window, " + name, Values: []value{newValue("ms", stolen)}})
 	}
 	lateRows("spread", spread, true)
 	lateRows("aligned", aligned, false)
 	s.Notes = append(s.Notes,
 		fmt.Sprintf("memory: HeapInuse (and HeapAlloc) after runtime.GC, before building %s jobs and after loading them and dropping the built slice, ÷ N; "+
-			"the scheduler's structures: HeapAlloc before and after Load with the built jobs still alive (its entry, its copy of the job struct, map and heap slots)", group(float64(o.jobs), 0)),
+			"the scheduler's structures: HeapAlloc before and after Load with the built jobs still alive (its entry, record, index and heap slots, its share of the interned plans, tenants and snippets)", group(float64(o.jobs), 0)),
 		fmt.Sprintf("spread: %s interval jobs every 1 s, first fires spread evenly over the second (%s fires/s), among the %s held; "+
 			"aligned: the same jobs all due on the same instant each second (a burst of %s, as cron jobs on one second are); %s recorded after 1 s of warm-up",
 			group(float64(o.fireRate), 0), group(float64(o.fireRate), 0), group(float64(o.jobs), 0), group(float64(o.fireRate), 0), o.fireFor),
-		"lateness: from a fire's scheduled instant to the scheduler calling Publish with it (time.Now in Publish); the Publisher does nothing else",
+		"lateness: from a fire's scheduled instant to the scheduler calling Publish with it (time.Now in Publish); the Publisher does nothing else; "+
+			"CPU time stolen: the steal column of /proc/stat, all CPUs, over the window (a virtual machine's CPU taken by the host stops the loop)",
 		fmt.Sprintf("ops: on top of the %s held, %s Puts of each kind in a row from one goroutine (as the trigger's command applier), "+
-			"through the loop's channel, timed until the loop has applied the last", group(float64(o.jobs), 0), group(float64(o.ops), 0)))
+			"compiled on that goroutine and queued to the loop, timed until the loop has applied the last", group(float64(o.jobs), 0), group(float64(o.ops), 0)))
 	if o.profile != "" {
 		if err := profileScheduler(o, idle); err != nil {
 			return nil, err

@@ -14,9 +14,11 @@ package schedulerbench
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -144,12 +146,13 @@ type Memory struct {
 	// PerJobLive is the same counted in live bytes (MemStats.HeapAlloc after a
 	// collection): PerJob less the free room in the spans the heap holds.
 	PerJobLive float64
-	// PerJobStructures is the scheduler's part alone, in live bytes: its entry, its copy
-	// of the job struct, the map slot and the heap slot (the strings are shared with the
-	// loaded jobs; HeapInuse cannot tell it, as Load reuses the room the building of the
-	// jobs left free).
+	// PerJobStructures is the scheduler's part alone, in live bytes, measured with the
+	// built jobs still alive: its entry, record, index and heap slots and its share of
+	// what jobs share (HeapInuse cannot tell it, as Load reuses the room the building of
+	// the jobs left free). The scheduler keeps none of the jobs' own strings, so this is
+	// PerJobLive again.
 	PerJobStructures float64
-	// LoadPerSecond is the rate of Load, the start-up path (no channel: before Run).
+	// LoadPerSecond is the rate of Load, the start-up path (no hand-over: before Run).
 	LoadPerSecond float64
 }
 
@@ -203,9 +206,10 @@ var Ops = []Op{Schedule, Reschedule, Unschedule, Remove}
 
 // MeasureOps loads held Jobs into a running scheduler on a fake clock (nothing falls
 // due), then for each operation Puts n further jobs from one goroutine, as the trigger's
-// command applier does, and waits until the loop has applied the last: Put hands each
-// change to the loop through its channel, so the rate includes that hop and the loop's
-// work. It returns operations per second by operation.
+// command applier does, and waits until the loop has applied the last: Put compiles
+// each job on the calling goroutine and queues it for the loop, so the rate includes
+// both, the hand-over and the loop's work. It returns operations per second by
+// operation.
 func MeasureOps(held, n int) map[Op]float64 {
 	start := time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
 	s := New(clock.NewFake(start), Discard{})
@@ -251,6 +255,10 @@ type Lateness struct {
 	P50, P99, P999, Max time.Duration
 	// GCs is how many garbage collections ended during the window.
 	GCs uint32
+	// Stolen is the CPU time the hypervisor took from the machine's CPUs during the
+	// window, all CPUs together (Linux's steal time; 0 where it cannot be read): a
+	// virtual machine's CPU taken away stops the loop whatever it does.
+	Stolen time.Duration
 }
 
 // MeasureLateness runs a scheduler on the real clock holding idle Jobs that do not fall
@@ -283,20 +291,43 @@ func MeasureLateness(idle, firing int, spread, d time.Duration) (Lateness, error
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() { defer close(stopped); _ = s.Run(ctx) }()
+	time.Sleep(time.Until(rec.from))
+	stolen0 := stolen()
 	select {
 	case <-rec.done:
 	case <-time.After(time.Until(rec.to) + 30*time.Second):
 	}
+	stolen1 := stolen()
 	cancel()
 	<-stopped
 	runtime.ReadMemStats(&after)
 	got := rec.got
 	slices.Sort(got)
-	l := Lateness{Expected: firing * int(d/time.Second), Handed: len(got), GCs: after.NumGC - before.NumGC}
+	l := Lateness{Expected: firing * int(d/time.Second), Handed: len(got), GCs: after.NumGC - before.NumGC,
+		Stolen: stolen1 - stolen0}
 	if len(got) > 0 {
 		l.P50, l.P99, l.P999, l.Max = Quantile(got, 0.5), Quantile(got, 0.99), Quantile(got, 0.999), got[len(got)-1]
 	}
 	return l, nil
+}
+
+// stolen reads the CPU time the hypervisor has taken from this machine's CPUs since
+// boot: the steal column of /proc/stat, in the kernel's 100 ticks a second.
+func stolen() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	ticks, err := strconv.ParseInt(f[8], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // lateness is a Publisher that records how late each fire in [from, to) arrived. The

@@ -42,7 +42,7 @@ func running(b *testing.B, pub scheduler.Publisher) (*scheduler.Scheduler, *cloc
 	return s, clk
 }
 
-// BenchmarkLoad: one job loaded at start (no channel, the loop not running yet).
+// BenchmarkLoad: one job loaded at start (no hand-over, the loop not running yet).
 func BenchmarkLoad(b *testing.B) {
 	jobs := schedulerbench.Jobs(b.N, 0, t0)
 	s := schedulerbench.New(clock.NewFake(t0), schedulerbench.Discard{})
@@ -54,7 +54,7 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 // BenchmarkPut: one new started job scheduled through Put, from the call to the loop
-// having applied it (the channel hop included).
+// having applied it (the hand-over included).
 func BenchmarkPut(b *testing.B) {
 	s, _ := running(b, schedulerbench.Discard{})
 	jobs := schedulerbench.Jobs(b.N, benchHeld, t0)

@@ -1,8 +1,12 @@
 package scheduler
 
 import (
+	"encoding/binary"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/jobcenter/jobcenter/shared/cron"
 	"github.com/jobcenter/jobcenter/shared/job"
 )
 
@@ -21,36 +25,168 @@ type Policy struct {
 // instants due at once — after downtime or a takeover — at the latest of them; one that
 // does not runs each, up to MaxCatchUp.
 func Due(j *job.Job, next, now time.Time, p Policy) (fires []time.Time, after time.Time, ok bool, dropped int) {
+	return timingOf(j, newPlan(j)).due(nil, next, now, p)
+}
+
+// plan is a trigger and a misfire policy compiled once, shared by every job that has
+// them: a cron expression is parsed and its zone loaded when the first job with it is
+// held, not at each of its fires.
+type plan struct {
+	kind       job.Kind
+	cron, zone string
+	policy     job.Policy
+	expr       *cron.Expr // nil if the trigger is not a valid cron: it never fires
+	loc        *time.Location
+
+	// The last next cron instant computed, which the plan's other jobs are likely to
+	// ask for too: those that fired together ask for the instant after the same one,
+	// those started in the same second for the same. A cron's next instant depends on
+	// the second it is asked after only.
+	mu     sync.Mutex
+	known  bool  // whether the three below hold one
+	after  int64 // Unix seconds
+	next   time.Time
+	nextOK bool
+}
+
+// newPlan compiles j's plan, keeping copies of its strings rather than the job's.
+func newPlan(j *job.Job) *plan {
 	tr := j.Spec.Trigger
-	t, ok := next, true
-	coalesce := j.Spec.Policy.Coalesce
-	if tr.Kind == job.Interval && tr.Every > 0 && coalesce && !t.After(now) {
-		// Arithmetic instead of a walk: a long downtime of a short interval is one step.
-		last := job.NextInterval(j.StartedAt, tr.Every, now.Add(-tr.Every))
-		return []time.Time{last}, last.Add(tr.Every), true, int(last.Sub(t) / tr.Every)
+	p := &plan{kind: job.Kind(strings.Clone(string(tr.Kind))), cron: strings.Clone(tr.Cron),
+		zone: strings.Clone(tr.Zone), policy: j.Spec.Policy}
+	if p.kind == job.Cron {
+		// As job.Trigger.Next: an expression or a zone that does not load never fires.
+		e, err1 := job.ParseCron(p.cron)
+		loc, err2 := job.LoadZone(p.zone)
+		if err1 == nil && err2 == nil {
+			p.expr, p.loc = e, loc
+		}
 	}
-	if coalesce && !t.After(now) {
+	return p
+}
+
+// appendPlanKey appends what tells j's plan from others.
+func appendPlanKey(b []byte, j *job.Job) []byte {
+	tr, p := j.Spec.Trigger, j.Spec.Policy
+	b = appendString(appendString(appendString(b, string(tr.Kind)), tr.Cron), tr.Zone)
+	if p.Coalesce {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	for _, n := range [...]int64{int64(p.MisfireGrace), int64(p.MaxInstances), int64(p.Retries), int64(p.RetryBackoff)} {
+		b = binary.AppendVarint(b, n)
+	}
+	return b
+}
+
+// at is the instant of Unix nanoseconds n as the trigger computes its instants: in
+// the cron's zone, else in UTC (as the store gives starts and dates).
+func (p *plan) at(n int64) time.Time {
+	if p.loc != nil {
+		return time.Unix(0, n).In(p.loc)
+	}
+	return instant(n)
+}
+
+// timing is a job's trigger: its shared plan and the numbers that are its own.
+type timing struct {
+	*plan
+	anchor time.Time     // an interval's start: it fires at anchor + k·every, k ≥ 1
+	every  time.Duration // an interval's period
+	runAt  time.Time     // a date's instant
+}
+
+func timingOf(j *job.Job, p *plan) timing {
+	t := timing{plan: p}
+	switch p.kind {
+	case job.Interval:
+		t.anchor, t.every = j.StartedAt, j.Spec.Trigger.Every
+	case job.Date:
+		t.runAt = j.Spec.Trigger.RunAt
+	}
+	return t
+}
+
+// next is job.Trigger.Next on the compiled trigger: the first fire strictly after t.
+func (t timing) next(after time.Time) (time.Time, bool) {
+	switch t.kind {
+	case job.Interval:
+		if t.every <= 0 {
+			return time.Time{}, false
+		}
+		return job.NextInterval(t.anchor, t.every, after), true
+	case job.Date:
+		if t.runAt.After(after) {
+			return t.runAt, true
+		}
+	case job.Cron:
+		if t.expr != nil {
+			return t.cronNext(after)
+		}
+	}
+	return time.Time{}, false
+}
+
+func (p *plan) cronNext(after time.Time) (time.Time, bool) {
+	sec := after.Unix()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.known || p.after != sec {
+		p.next, p.nextOK = p.expr.Next(after, p.loc)
+		p.known, p.after = true, sec
+	}
+	return p.next, p.nextOK
+}
+
+// due is Due on the compiled trigger; the fires are appended to buf[:0].
+func (t timing) due(buf []time.Time, next, now time.Time, p Policy) (fires []time.Time, after time.Time, ok bool, dropped int) {
+	fires = buf[:0]
+	at, ok := next, true
+	coalesce := t.policy.Coalesce
+	if t.kind == job.Interval && t.every > 0 && coalesce && !at.After(now) {
+		// Arithmetic instead of a walk: a long downtime of a short interval is one step.
+		last := job.NextInterval(t.anchor, t.every, now.Add(-t.every))
+		return append(fires, last), last.Add(t.every), true, int(last.Sub(at) / t.every)
+	}
+	if coalesce && !at.After(now) {
 		// Only the latest due instant runs: look for it in a window before now that
 		// widens until it holds one, rather than walking a long downtime instant by
 		// instant (an every-second cron down for a month is millions of steps).
-		for back := time.Second; now.Add(-back).After(t); back *= 16 {
-			if first, ok2 := tr.Next(j.StartedAt, now.Add(-back)); ok2 && !first.After(now) {
-				t = first
+		for back := time.Second; now.Add(-back).After(at); back *= 16 {
+			if first, ok2 := t.next(now.Add(-back)); ok2 && !first.After(now) {
+				at = first
 				break
 			}
 		}
 	}
-	for ok && !t.After(now) {
+	for ok && !at.After(now) {
 		switch {
 		case coalesce:
 			dropped += len(fires)
-			fires = append(fires[:0], t)
+			fires = append(fires[:0], at)
 		case len(fires) < p.MaxCatchUp:
-			fires = append(fires, t)
+			fires = append(fires, at)
 		default:
 			dropped++
 		}
-		t, ok = tr.Next(j.StartedAt, t)
+		at, ok = t.next(at)
 	}
-	return fires, t, ok, dropped
+	return fires, at, ok, dropped
+}
+
+// nanos is t in Unix nanoseconds, 0 for the zero time (no fire yet, no start).
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// instant is nanos' inverse, in UTC.
+func instant(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }

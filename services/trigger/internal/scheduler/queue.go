@@ -1,80 +1,89 @@
 package scheduler
 
-import "time"
+// queue is a min-heap of next fire times, held by value: each slot carries the time it is
+// ordered by, so sifting reads one array rather than chasing a pointer per comparison.
+// Each entry knows its slot, so a reschedule or removal is O(log n) without a search.
+type queue []slot
 
-// queue is a min-heap of entries by next fire time. Each entry knows its index, so a
-// reschedule or removal is O(log n) without a search.
-type queue []*entry
+type slot struct {
+	at int64 // next fire, Unix nanoseconds
+	e  int32 // the entry's number
+}
 
-func (q queue) less(i, j int) bool { return q[i].next.Before(q[j].next) }
+func (t *table) less(i, j int) bool { return t.q[i].at < t.q[j].at }
 
-func (q queue) swap(i, j int) {
+func (t *table) swap(i, j int) {
+	q := t.q
 	q[i], q[j] = q[j], q[i]
-	q[i].index, q[j].index = i, j
+	t.entry(q[i].e).pos, t.entry(q[j].e).pos = int32(i), int32(j)
 }
 
-func (q *queue) push(e *entry) {
-	e.index = len(*q)
-	*q = append(*q, e)
-	q.up(e.index)
-}
-
-// remove takes e out of the queue if it is in it.
-func (q *queue) remove(e *entry) {
-	i := e.index
-	if i < 0 || i >= len(*q) || (*q)[i] != e {
+// schedule queues entry e to fire at at, or moves it there if it is queued.
+func (t *table) schedule(e int32, at int64) {
+	en := t.entry(e)
+	if en.pos < 0 {
+		en.pos = int32(len(t.q))
+		t.q = append(t.q, slot{at, e})
+		t.up(int(en.pos))
 		return
 	}
-	last := len(*q) - 1
-	q.swap(i, last)
-	(*q)[last] = nil
-	*q = (*q)[:last]
-	e.index = -1
+	i := int(en.pos)
+	t.q[i].at = at
+	t.down(i)
+	t.up(i)
+}
+
+// unschedule takes entry e out of the queue if it is in it.
+func (t *table) unschedule(e int32) {
+	en := t.entry(e)
+	i := int(en.pos)
+	if i < 0 {
+		return
+	}
+	last := len(t.q) - 1
+	t.swap(i, last)
+	t.q = t.q[:last]
+	en.pos = -1
 	if i < last {
-		q.down(i)
-		q.up(i)
+		t.down(i)
+		t.up(i)
 	}
 }
 
-// fix restores order after e.next changed.
-func (q *queue) fix(e *entry) {
-	q.down(e.index)
-	q.up(e.index)
-}
-
-func (q queue) peek() (time.Time, bool) {
-	if len(q) == 0 {
-		return time.Time{}, false
+// peek returns the earliest queued fire.
+func (t *table) peek() (slot, bool) {
+	if len(t.q) == 0 {
+		return slot{}, false
 	}
-	return q[0].next, true
+	return t.q[0], true
 }
 
-func (q queue) up(i int) {
+func (t *table) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if !q.less(i, p) {
+		if !t.less(i, p) {
 			return
 		}
-		q.swap(i, p)
+		t.swap(i, p)
 		i = p
 	}
 }
 
-func (q queue) down(i int) {
-	n := len(q)
+func (t *table) down(i int) {
+	n := len(t.q)
 	for {
 		l := 2*i + 1
 		if l >= n {
 			return
 		}
 		m := l
-		if r := l + 1; r < n && q.less(r, l) {
+		if r := l + 1; r < n && t.less(r, l) {
 			m = r
 		}
-		if !q.less(m, i) {
+		if !t.less(m, i) {
 			return
 		}
-		q.swap(i, m)
+		t.swap(i, m)
 		i = m
 	}
 }

@@ -1,12 +1,22 @@
-// Package scheduler fires jobs on time. One goroutine owns a min-heap of next fire times
-// and a single timer (the shape of Nomad's periodic dispatcher); every change reaches it
-// through a channel. Decisions about late and missed fires are the pure function Due.
-// The scheduler never reads the store while running: it is loaded once at start.
+// Package scheduler fires jobs on time. One goroutine, the loop, owns a min-heap of next
+// fire times and a single timer (the shape of Nomad's periodic dispatcher); every change
+// reaches it through a queue of pending changes, which it takes in batches. Decisions
+// about late and missed fires are the pure function Due. The scheduler never reads the
+// store while running: it is loaded once at start.
+//
+// It is built to hold many jobs in little memory and to take changes fast (README,
+// Performance, has the figures). Of a job it keeps a 40-byte entry (progress and queue slot, table.go)
+// and a packed record of what its fires carry (record.go); what jobs share — a compiled
+// trigger and policy, a tenant, a snippet — is kept once (intern.go); jobs are found
+// through an index of 8-byte slots (index.go). Put compiles a job on the caller's
+// goroutine, so the loop only finds and swaps its entry.
 package scheduler
 
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -23,7 +33,9 @@ type Publisher interface {
 }
 
 // Finisher is told when a started job has no fire left (a date job fired, a cron ran out),
-// so that the job is marked finished through the ordinary command path.
+// so that the job is marked finished through the ordinary command path. The job is as
+// the scheduler holds it: its ids, tenant, version, state, spec without pid or
+// description, and an interval's start; not its audit fields.
 type Finisher interface {
 	Finish(j job.Job)
 }
@@ -50,25 +62,68 @@ type Config struct {
 	Policy    Policy
 	// ExecTimeout is written into each fire for the executor.
 	ExecTimeout time.Duration
-	// Metrics, when not nil, is told the scheduler's size after every change.
+	// Metrics, when not nil, is told the scheduler's size on every turn of the loop.
 	Metrics Metrics
 	Log     zerolog.Logger
 }
 
-type entry struct {
-	job   *job.Job
-	prog  Progress
-	next  time.Time
-	index int
-}
+// Changes waiting for the loop beyond this many make Put wait.
+const maxPending = 4096
+
+// A fire closer than napBelow is waited for by sleeping the thread (nap) rather than on
+// a timer: the runtime's timers sleep in whole milliseconds, so a timer would wake the
+// loop up to a millisecond late. Each nap lasts at least napAtLeast, and the fires that
+// fall due meanwhile go together: measured on a busy machine, waking for each fire (10 µs
+// apart at 100,000 a second) made the loop later, not earlier, and spinning later still,
+// because the kernel makes a thread that never sleeps wait its turn (README, Performance).
+const (
+	napBelow   = time.Millisecond
+	napAtLeast = 200 * time.Microsecond
+)
 
 // Scheduler holds every live job, started or not (an exec of a stopped job needs its run
 // number), and fires the started ones.
 type Scheduler struct {
-	cfg     Config
-	entries map[string]*entry
-	q       queue
-	ops     chan func()
+	cfg  Config
+	seed maphash.Seed
+	sh   shared
+
+	// The loop's own (and Load's and Observe's, before Run).
+	t        table
+	fires    []time.Time // Due's scratch
+	released []string    // records replaced, whose interned values to let go
+
+	mu      sync.Mutex
+	room    sync.Cond // signalled when the loop takes the pending changes
+	pending []op
+	spare   []op          // the loop's: the batch before, for reuse
+	wake    chan struct{} // holds a token while changes are pending
+}
+
+// shared is what compiling a job, on the caller's goroutine, and firing it, on the loop's,
+// both use: the values that jobs share.
+type shared struct {
+	sync.Mutex
+	plans   interned[*plan]
+	tenants interned[string]
+	texts   interned[string] // snippets and flow ids
+}
+
+// op is a change for the loop: a compiled Put, or, when fn is set, anything else.
+type op struct {
+	c  change
+	fn func()
+}
+
+// change is a job compiled on the caller's goroutine, so that the loop only has to find
+// and swap its entry.
+type change struct {
+	id      string // compact
+	hash    uint64
+	rec     string // "" to remove the job
+	started bool
+	queue   bool  // started with a next fire,
+	next    int64 // at this instant, Unix ns
 }
 
 // New returns a scheduler; Load it, then Run it.
@@ -79,55 +134,63 @@ func New(cfg Config) *Scheduler {
 	if cfg.Policy.MaxCatchUp <= 0 {
 		cfg.Policy.MaxCatchUp = 100
 	}
-	return &Scheduler{cfg: cfg, entries: make(map[string]*entry), ops: make(chan func(), 1024)}
+	s := &Scheduler{cfg: cfg, seed: maphash.MakeSeed(), wake: make(chan struct{}, 1)}
+	s.room.L = &s.mu
+	return s
 }
 
 // Load adds a job as stored, before Run. Fires it missed while the scheduler was away
 // are decided by Due when the loop starts.
 func (s *Scheduler) Load(j job.Job, p Progress) {
-	s.put(j, p, true)
+	// The first instant not yet fired: after the last fire if it belongs to this start,
+	// else after the start itself.
+	from := j.StartedAt
+	if p.LastFire.After(from) {
+		from = p.LastFire
+	}
+	c := s.prepare(&j, from, false)
+	s.apply(c, &p)
+	s.release()
+	if c.started && !c.queue {
+		s.cfg.Finisher.Finish(j)
+	}
 }
 
 // Put adds or replaces a job after a command changed it (a deleted job is removed).
 func (s *Scheduler) Put(j job.Job) {
-	s.ops <- func() {
-		if !j.Live() {
-			s.remove(j.ID)
-			return
-		}
-		old := s.entries[j.ID]
-		p := Progress{}
-		if old != nil {
-			p = old.prog
-		}
-		s.put(j, p, false)
-	}
+	s.enqueue(op{c: s.prepare(&j, j.StartedAt, !j.Live())}, true)
 }
 
 // Observe raises a job's progress to what a replayed fire shows, before Run.
 func (s *Scheduler) Observe(jobID string, seq int64, scheduled time.Time, manual bool) {
-	e := s.entries[jobID]
-	if e == nil {
+	e := s.find(jobID)
+	if e < 0 {
 		return
 	}
-	if seq > e.prog.Seq {
-		e.prog.Seq = seq
+	en := s.t.entry(e)
+	en.seq = max(en.seq, seq)
+	if manual || nanos(scheduled) <= en.last {
+		return
 	}
-	if !manual && scheduled.After(e.prog.LastFire) {
-		e.prog.LastFire = scheduled
-		s.reschedule(e, scheduled)
+	en.last = nanos(scheduled)
+	if !en.started {
+		return
+	}
+	if next, ok := s.unpack(en.rec).next(scheduled); ok {
+		s.t.schedule(e, next.UnixNano())
+	} else {
+		s.t.unschedule(e)
 	}
 }
 
 // FireNow makes the fire of a run now (an exec), outside the job's schedule, with the
 // job's next run number; the caller publishes it. ok is false if the job is unknown.
 func (s *Scheduler) FireNow(ctx context.Context, jobID, commandID string) (f contracts.Fire, ok bool) {
-	res := make(chan contracts.Fire, 1)
-	select {
-	case s.ops <- func() { res <- s.fireManual(jobID, commandID) }:
-	case <-ctx.Done():
-		return contracts.Fire{}, false
+	if ctx.Err() != nil {
+		return contracts.Fire{}, false // not queued: it would take a run number for nothing
 	}
+	res := make(chan contracts.Fire, 1)
+	s.enqueue(op{fn: func() { res <- s.fireManual(jobID, commandID) }}, false)
 	select {
 	case f = <-res:
 		return f, f.FireID != ""
@@ -139,123 +202,257 @@ func (s *Scheduler) FireNow(ctx context.Context, jobID, commandID string) (f con
 // Unfire gives back the run number of a fire that was not stored after all (its
 // publish failed, or it was stored before), if no later fire has taken one since.
 func (s *Scheduler) Unfire(jobID string, seq int64) {
-	s.ops <- func() {
-		if e := s.entries[jobID]; e != nil && e.prog.Seq == seq {
-			e.prog.Seq--
+	s.enqueue(op{fn: func() {
+		if e := s.find(jobID); e >= 0 && s.t.entry(e).seq == seq {
+			s.t.entry(e).seq--
 		}
-	}
+	}}, false)
 }
 
 // Len reports how many jobs are held and how many are queued to fire.
 func (s *Scheduler) Len(ctx context.Context) (held, queued int) {
 	res := make(chan [2]int, 1)
+	s.enqueue(op{fn: func() { res <- [2]int{s.t.held(), len(s.t.q)} }}, false)
 	select {
-	case s.ops <- func() { res <- [2]int{len(s.entries), len(s.q)} }:
+	case r := <-res:
+		return r[0], r[1]
 	case <-ctx.Done():
 		return 0, 0
 	}
-	r := <-res
-	return r[0], r[1]
+}
+
+// enqueue hands o to the loop. Puts wait while the loop is far behind; the rest, rare
+// and waited for by their callers, do not.
+func (s *Scheduler) enqueue(o op, bounded bool) {
+	s.mu.Lock()
+	for bounded && len(s.pending) >= maxPending {
+		s.room.Wait()
+	}
+	s.pending = append(s.pending, o)
+	first := len(s.pending) == 1
+	s.mu.Unlock()
+	if first {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // Run fires due jobs until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) error {
-	timer := s.cfg.Clock.NewTimer(s.wait())
+	timer := s.cfg.Clock.NewTimer(time.Hour)
 	defer timer.Stop()
-	for {
-		if s.cfg.Metrics != nil {
-			s.cfg.Metrics.Jobs(len(s.entries), len(s.q))
+	for ctx.Err() == nil {
+		// Changes first, on every pass: a loop that is always behind (a publisher slower
+		// than the fires) would otherwise never take them, and stopped jobs would fire on.
+		select {
+		case <-s.wake:
+			s.applyPending()
+		default:
 		}
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.Jobs(s.t.held(), len(s.t.q))
+		}
+		now := s.cfg.Clock.Now()
+		d := time.Hour
+		if top, ok := s.t.peek(); ok {
+			d = time.Duration(top.at - now.UnixNano())
+		}
+		switch {
+		case d <= 0:
+			s.fireDue(now)
+		case d < napBelow && s.nap(ctx):
+		default:
+			// Measured again next to the timer: a clock moved since the pass began (a fake
+			// one, by a test) would otherwise put the wake-up that much later.
+			if top, ok := s.t.peek(); ok {
+				d = time.Duration(top.at - s.cfg.Clock.Now().UnixNano())
+			}
+			// Wake a little early and nap for the rest, unless napping just gave up.
+			if d >= napBelow {
+				d -= napBelow
+			}
+			timer.Reset(max(d, 0))
+			select {
+			case <-ctx.Done():
+			case <-s.wake:
+				s.applyPending()
+			case <-timer.C():
+			}
+		}
+	}
+	return nil
+}
+
+// nap waits, by sleeping the thread, until the earliest fire is due or a change comes.
+// It gives up, reporting false, after twice napBelow of real time (a fake clock moves
+// only when told to).
+func (s *Scheduler) nap(ctx context.Context) bool {
+	deadline := time.Now().Add(2 * napBelow)
+	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case op := <-s.ops:
-			op()
-			// Drain what else is queued before re-arming the timer.
-			for drained := false; !drained; {
-				select {
-				case op := <-s.ops:
-					op()
-				default:
-					drained = true
-				}
-			}
-		case <-timer.C():
-			s.fireDue(s.cfg.Clock.Now())
+			return true
+		case <-s.wake:
+			s.applyPending()
+			return true
+		default:
 		}
-		timer.Reset(s.wait())
+		top, ok := s.t.peek()
+		now := s.cfg.Clock.Now().UnixNano()
+		if !ok || top.at <= now {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		sleepThread(max(time.Duration(top.at-now), napAtLeast))
 	}
 }
 
-// wait is how long the loop may sleep: until the earliest fire, or a long while.
-func (s *Scheduler) wait() time.Duration {
-	next, ok := s.q.peek()
-	if !ok {
-		return time.Hour
+// applyPending applies the changes waiting, all of them at one go.
+func (s *Scheduler) applyPending() {
+	s.mu.Lock()
+	batch := s.pending
+	s.pending = s.spare
+	s.room.Broadcast()
+	s.mu.Unlock()
+	for i := range batch {
+		if batch[i].fn != nil {
+			batch[i].fn()
+		} else {
+			s.apply(batch[i].c, nil)
+		}
 	}
-	return max(next.Sub(s.cfg.Clock.Now()), 0)
+	s.release()
+	clear(batch)
+	s.spare = batch[:0]
 }
 
-func (s *Scheduler) put(j job.Job, p Progress, loading bool) {
-	e := s.entries[j.ID]
-	if e == nil {
-		e = &entry{index: -1}
-		s.entries[j.ID] = e
+// prepare turns j into the change the loop applies: its record, with the values it
+// shares with other jobs interned, and its first fire after from.
+func (s *Scheduler) prepare(j *job.Job, from time.Time, remove bool) change {
+	var buf [256]byte
+	if remove {
+		id := string(appendCompact(buf[:0], j.ID))
+		return change{id: id, hash: maphash.String(s.seed, id)}
 	}
-	e.job, e.prog = &j, p
-	s.q.remove(e)
-	if j.State != job.Started {
+	tg := j.Spec.Target
+	var r refs
+	s.sh.Lock()
+	r.plan = s.sh.plans.add(appendPlanKey(buf[:0], j), func(string) *plan { return newPlan(j) })
+	pl := s.sh.plans.get(r.plan)
+	r.tenant = s.sh.tenants.add(append(buf[:0], j.Tenant...), itself)
+	if tg.Code != "" {
+		r.target |= hasCode
+		r.code = s.sh.texts.add(append(buf[:0], tg.Code...), itself)
+	}
+	if tg.FlowID != "" {
+		r.target |= hasFlow
+		r.flow = s.sh.texts.add(append(buf[:0], tg.FlowID...), itself)
+	}
+	s.sh.Unlock()
+	if tg.BizCode != "" {
+		r.target |= hasBiz
+	}
+	c := change{started: j.State == job.Started}
+	c.rec, c.id = pack(buf[:0], j, r)
+	c.hash = maphash.String(s.seed, c.id)
+	if c.started {
+		if next, ok := timingOf(j, pl).next(from); ok {
+			c.queue, c.next = true, next.UnixNano()
+		}
+	}
+	return c
+}
+
+func itself(s string) string { return s }
+
+// apply makes the table hold c; p, when loading, is the job's progress, else the job
+// keeps the progress it has.
+func (s *Scheduler) apply(c change, p *Progress) {
+	e := s.t.find(c.id, c.hash)
+	if c.rec == "" {
+		if e >= 0 {
+			s.released = append(s.released, s.t.entry(e).rec)
+			s.t.remove(e, c.hash)
+		}
 		return
 	}
-	// The first instant not yet fired: after the last fire if it belongs to this start,
-	// else after the start itself.
-	from := j.StartedAt
-	if loading && p.LastFire.After(from) {
-		from = p.LastFire
+	if e < 0 {
+		e = s.t.add(c.hash)
+	} else {
+		s.released = append(s.released, s.t.entry(e).rec)
 	}
-	if next, ok := j.Next(from); ok {
-		e.next = next
-		s.q.push(e)
-	} else if loading {
-		s.cfg.Finisher.Finish(j)
+	en := s.t.entry(e)
+	en.rec, en.started = c.rec, c.started
+	if p != nil {
+		en.seq, en.last = p.Seq, nanos(p.LastFire)
 	}
-}
-
-func (s *Scheduler) reschedule(e *entry, after time.Time) {
-	s.q.remove(e)
-	if next, ok := e.job.Next(after); ok {
-		e.next = next
-		s.q.push(e)
+	if c.queue {
+		s.t.schedule(e, c.next)
+	} else {
+		s.t.unschedule(e)
 	}
 }
 
-func (s *Scheduler) remove(id string) {
-	if e := s.entries[id]; e != nil {
-		s.q.remove(e)
-		delete(s.entries, id)
+// release lets go of the interned values of the records replaced, at one go: callers
+// compiling jobs take the same lock.
+func (s *Scheduler) release() {
+	if len(s.released) == 0 {
+		return
 	}
+	s.sh.Lock()
+	for _, rec := range s.released {
+		_, h := readHead(rec)
+		s.sh.plans.drop(h.plan)
+		s.sh.tenants.drop(h.tenant)
+		if h.target&hasCode != 0 {
+			s.sh.texts.drop(h.code)
+		}
+		if h.target&hasFlow != 0 {
+			s.sh.texts.drop(h.flow)
+		}
+	}
+	s.sh.Unlock()
+	clear(s.released)
+	s.released = s.released[:0]
+}
+
+// find returns the entry of the job with id jobID, or -1.
+func (s *Scheduler) find(jobID string) int32 {
+	var buf [64]byte
+	id := appendCompact(buf[:0], jobID)
+	return s.t.find(string(id), maphash.Bytes(s.seed, id))
 }
 
 func (s *Scheduler) fireDue(now time.Time) {
-	for len(s.q) > 0 && !s.q[0].next.After(now) {
-		e := s.q[0]
-		fires, next, ok, dropped := Due(e.job, e.next, now, s.cfg.Policy)
+	for {
+		top, ok := s.t.peek()
+		if !ok || top.at > now.UnixNano() {
+			return
+		}
+		en := s.t.entry(top.e)
+		v := s.unpack(en.rec)
+		fires, next, ok, dropped := v.due(s.fires, v.at(top.at), now, s.cfg.Policy)
+		s.fires = fires
 		if dropped > 0 {
 			reason := "catchup_limit"
-			if e.job.Spec.Policy.Coalesce {
+			if v.policy.Coalesce {
 				reason = "coalesced"
 			}
 			if s.cfg.Metrics != nil {
 				s.cfg.Metrics.Skipped(reason, dropped)
 			}
-			s.cfg.Log.Info().Str("tenant", e.job.Tenant).Str("job_id", e.job.ID).Int("missed", dropped).Str("reason", reason).
+			s.cfg.Log.Info().Str("tenant", v.tenant).Str("job_id", v.id).Int("missed", dropped).Str("reason", reason).
 				Msg("missed fires not run (misfire policy)")
 		}
-		grace := e.job.Spec.Policy.MisfireGrace
+		grace := v.policy.MisfireGrace
 		for _, at := range fires {
-			e.prog.Seq++
-			e.prog.LastFire = at
-			f := s.fire(e, job.FireID(e.job.ID, at), contracts.RunTypeTrigger, at, now)
+			en.seq++
+			en.last = nanos(at)
+			f := s.fire(&v, en.seq, job.FireID(v.id, at), contracts.RunTypeTrigger, at, now)
 			if late := now.Sub(at); grace > 0 && late > grace {
 				f.TriggerStatus = contracts.TriggerMissed
 				f.Detail = fmt.Sprintf("missed: due %s ago, beyond the job's misfire_grace_time of %s; not run", late.Round(time.Millisecond), grace)
@@ -263,41 +460,41 @@ func (s *Scheduler) fireDue(now time.Time) {
 			s.cfg.Publisher.Publish(f)
 		}
 		if ok {
-			e.next = next
-			s.q.fix(e)
+			s.t.schedule(top.e, next.UnixNano())
 			continue
 		}
-		s.q.remove(e)
-		s.cfg.Finisher.Finish(*e.job)
+		s.t.unschedule(top.e)
+		s.cfg.Finisher.Finish(v.asJob())
 	}
 }
 
 func (s *Scheduler) fireManual(jobID, commandID string) contracts.Fire {
-	e := s.entries[jobID]
-	if e == nil {
+	e := s.find(jobID)
+	if e < 0 {
 		return contracts.Fire{}
 	}
+	en := s.t.entry(e)
+	v := s.unpack(en.rec)
 	now := s.cfg.Clock.Now()
-	e.prog.Seq++
-	return s.fire(e, job.ManualFireID(jobID, commandID), contracts.RunTypeManual, now, now)
+	en.seq++
+	return s.fire(&v, en.seq, job.ManualFireID(v.id, commandID), contracts.RunTypeManual, now, now)
 }
 
-func (s *Scheduler) fire(e *entry, id, runType string, scheduled, now time.Time) contracts.Fire {
-	j := e.job
-	p := j.Spec.Policy
+func (s *Scheduler) fire(v *view, seq int64, id, runType string, scheduled, now time.Time) contracts.Fire {
+	p := v.policy
 	return contracts.Fire{
 		V:           contracts.Version,
 		FireID:      id,
-		JournalID:   job.JournalID(j.ID, e.prog.Seq),
-		Seq:         e.prog.Seq,
-		Tenant:      j.Tenant,
-		JobID:       j.ID,
-		JobKey:      j.Key,
-		Name:        j.Spec.Name,
+		JournalID:   job.JournalID(v.id, seq),
+		Seq:         seq,
+		Tenant:      v.tenant,
+		JobID:       v.id,
+		JobKey:      v.key,
+		Name:        v.name,
 		RunType:     runType,
 		ScheduledAt: scheduled,
 		FiredAt:     now,
-		Target:      contracts.Target{Code: j.Spec.Target.Code, FlowID: j.Spec.Target.FlowID, BizCode: j.Spec.Target.BizCode},
+		Target:      contracts.Target{Code: v.target.Code, FlowID: v.target.FlowID, BizCode: v.target.BizCode},
 		TimeoutMs:   s.cfg.ExecTimeout.Milliseconds(),
 
 		TriggerStatus:  contracts.TriggerFired,
@@ -305,4 +502,44 @@ func (s *Scheduler) fire(e *entry, id, runType string, scheduled, now time.Time)
 		Retries:        p.Retries,
 		RetryBackoffMs: p.RetryBackoff.Milliseconds(),
 	}
+}
+
+// view is a held job unpacked from its record, to fire or finish it.
+type view struct {
+	timing
+	id, key, tenant, name string
+	version               int64
+	target                job.Target
+}
+
+// unpack reads rec; only the ids it decodes from binary allocate.
+func (s *Scheduler) unpack(rec string) view {
+	r, h := readHead(rec)
+	v := view{version: h.version, target: job.Target{BizCode: h.biz}}
+	s.sh.Lock()
+	v.plan, v.tenant = s.sh.plans.get(h.plan), s.sh.tenants.get(h.tenant)
+	if h.target&hasCode != 0 {
+		v.target.Code = s.sh.texts.get(h.code)
+	}
+	if h.target&hasFlow != 0 {
+		v.target.FlowID = s.sh.texts.get(h.flow)
+	}
+	s.sh.Unlock()
+	switch v.kind {
+	case job.Interval:
+		v.anchor, v.every = instant(h.x), time.Duration(h.y)
+	case job.Date:
+		v.runAt = instant(h.x)
+	}
+	v.key, v.name = r.compact(), r.str()
+	r.i = 0
+	v.id = r.compact()
+	return v
+}
+
+// asJob is the started job v as a job.Job, for the Finisher.
+func (v *view) asJob() job.Job {
+	return job.Job{ID: v.id, Key: v.key, Tenant: v.tenant, State: job.Started, StartedAt: v.anchor, Version: v.version,
+		Spec: job.Spec{Name: v.name, Target: v.target, Policy: v.policy,
+			Trigger: job.Trigger{Kind: v.kind, Every: v.every, RunAt: v.runAt, Cron: v.cron, Zone: v.zone}}}
 }

@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -78,6 +79,7 @@ type recorder struct {
 	mu       sync.Mutex
 	fires    []contracts.Fire
 	finished []string
+	jobs     []job.Job // as finished
 }
 
 func (r *recorder) Publish(f contracts.Fire) {
@@ -88,6 +90,7 @@ func (r *recorder) Publish(f contracts.Fire) {
 func (r *recorder) Finish(j job.Job) {
 	r.mu.Lock()
 	r.finished = append(r.finished, j.ID)
+	r.jobs = append(r.jobs, j)
 	r.mu.Unlock()
 }
 func (r *recorder) snapshot() ([]contracts.Fire, []string) {
@@ -228,5 +231,58 @@ func TestACronJobCatchesUpAMonthOfDowntimeWithOneFire(t *testing.T) {
 	fires, next, ok, _ := scheduler.Due(everySecondCron, t0.Add(time.Second), t0.Add(30*24*time.Hour), policy)
 	if !ok || len(fires) != 1 || !fires[0].Equal(t0.Add(30*24*time.Hour)) || !next.Equal(t0.Add(30*24*time.Hour+time.Second)) {
 		t.Fatalf("fires %v next %v", fires, next)
+	}
+}
+
+// slowPublisher takes a while with each fire, as a broker slower than the fires does.
+type slowPublisher struct {
+	recorder
+	each time.Duration
+}
+
+func (p *slowPublisher) Publish(f contracts.Fire) {
+	time.Sleep(p.each)
+	p.recorder.Publish(f)
+}
+
+// A loop that is always behind (every pass finds fires due) must still take changes: a
+// deleted job stops firing and an exec is answered.
+func TestChangesAreTakenWhileTheLoopIsAlwaysBehind(t *testing.T) {
+	t.Parallel()
+	pub := &slowPublisher{each: 200 * time.Microsecond}
+	s := scheduler.New(scheduler.Config{Clock: clock.Real{}, Publisher: pub, Finisher: pub, Policy: policy, ExecTimeout: time.Second, Log: zerolog.Nop()})
+	now := time.Now()
+	jobs := make([]job.Job, 200)
+	for i := range jobs {
+		j := *intervalJob(20*time.Millisecond, true)
+		j.ID, j.StartedAt = fmt.Sprintf("j%d", i), now
+		jobs[i] = j
+		s.Load(j, scheduler.Progress{})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "fires", func() bool { f, _ := pub.snapshot(); return len(f) > 400 })
+
+	execCtx, cancelExec := context.WithTimeout(ctx, 2*time.Second)
+	defer cancelExec()
+	if f, ok := s.FireNow(execCtx, "j1", "exec-1"); !ok || f.JobID != "j1" {
+		t.Fatalf("exec while the loop is behind: %+v %v", f, ok)
+	}
+	gone := jobs[0]
+	gone.State = job.Deleted
+	s.Put(gone)
+	// Applied by the time an exec queued after it is answered.
+	if _, ok := s.FireNow(execCtx, "j2", "exec-2"); !ok {
+		t.Fatal("exec after the delete was not answered")
+	}
+	before, _ := pub.snapshot()
+	time.Sleep(200 * time.Millisecond)
+	after, _ := pub.snapshot()
+	for _, f := range after[len(before):] {
+		if f.JobID == "j0" {
+			t.Fatalf("the deleted job fired at %v, after its delete was applied", f.ScheduledAt)
+		}
 	}
 }

@@ -1,0 +1,237 @@
+package scheduler
+
+import (
+	"encoding/binary"
+	"strings"
+
+	"github.com/jobcenter/jobcenter/shared/job"
+)
+
+// A record is what the scheduler keeps of a held job besides its progress — its ids,
+// name, target, version and its trigger's own numbers — packed into one string: one
+// allocation with no pointer for the garbage collector to follow, instead of a job.Job
+// (416 bytes and a dozen strings). Ids and keys, UUIDs or hex in practice, are kept in
+// binary; what many jobs share (tenant, plan, snippet) is kept once, in the intern
+// tables, and referred to by number. The layout, each field self-delimiting:
+//
+//	id, compact | plan | tenant | version | x | y | target | key, compact | name
+//
+// x and y are the trigger's own numbers: an interval's start and period, a date's
+// instant. The target is a byte saying which fields are set, then each: a snippet or a
+// flow id by number, a behaviour code (one schedule per behaviour: seldom shared) as it
+// is. The id comes first so that finding a job compares a prefix.
+
+// Target fields a record holds.
+const (
+	hasCode = 1 << iota
+	hasFlow
+	hasBiz
+)
+
+// refs are the interned values a record refers to.
+type refs struct {
+	plan, tenant, code, flow uint32
+	target                   byte
+}
+
+// pack writes j's record, using buf for scratch, and returns it and its id field.
+func pack(buf []byte, j *job.Job, r refs) (rec, id string) {
+	b := appendCompact(buf[:0], j.ID)
+	n := len(b)
+	b = binary.AppendUvarint(b, uint64(r.plan))
+	b = binary.AppendUvarint(b, uint64(r.tenant))
+	b = binary.AppendVarint(b, j.Version)
+	var x, y int64
+	switch tr := j.Spec.Trigger; tr.Kind {
+	case job.Interval:
+		x, y = nanos(j.StartedAt), int64(tr.Every)
+	case job.Date:
+		x = nanos(tr.RunAt)
+	}
+	b = binary.AppendVarint(binary.AppendVarint(b, x), y)
+	b = append(b, r.target)
+	if r.target&hasCode != 0 {
+		b = binary.AppendUvarint(b, uint64(r.code))
+	}
+	if r.target&hasFlow != 0 {
+		b = binary.AppendUvarint(b, uint64(r.flow))
+	}
+	if r.target&hasBiz != 0 {
+		b = appendString(b, j.Spec.Target.BizCode)
+	}
+	b = appendCompact(b, j.Key)
+	rec = string(appendString(b, j.Spec.Name))
+	return rec, rec[:n]
+}
+
+// head is a record read up to its key.
+type head struct {
+	refs
+	version int64
+	x, y    int64
+	biz     string
+}
+
+// readHead reads rec's head, leaving r at its key.
+func readHead(rec string) (r reader, h head) {
+	r.s = rec
+	r.skipCompact()
+	h.plan, h.tenant = uint32(r.uvarint()), uint32(r.uvarint())
+	h.version, h.x, h.y = r.varint(), r.varint(), r.varint()
+	h.target = r.s[r.i]
+	r.i++
+	if h.target&hasCode != 0 {
+		h.code = uint32(r.uvarint())
+	}
+	if h.target&hasFlow != 0 {
+		h.flow = uint32(r.uvarint())
+	}
+	if h.target&hasBiz != 0 {
+		h.biz = r.str()
+	}
+	return r, h
+}
+
+// Forms of a compact string.
+const (
+	rawForm  = iota // length, then the bytes
+	uuidForm        // a lowercase canonical UUID: its 16 bytes
+	hexForm         // lowercase hex of even length: length, then the bytes it spells
+)
+
+// appendCompact appends s in its shortest form. The form depends on s alone, so equal
+// strings have equal encodings.
+func appendCompact(b []byte, s string) []byte {
+	n := len(b)
+	if len(s) == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' {
+		b = append(b, uuidForm)
+		var bad byte
+		for _, i := range uuidPairs {
+			hi, lo := hexValue[s[i]], hexValue[s[i+1]]
+			bad |= hi | lo
+			b = append(b, hi<<4|lo)
+		}
+		if bad < 16 {
+			return b
+		}
+		b = b[:n]
+	}
+	if len(s) > 0 && len(s)%2 == 0 {
+		b = binary.AppendUvarint(append(b, hexForm), uint64(len(s)/2))
+		var bad byte
+		for i := 0; i+1 < len(s); i += 2 {
+			hi, lo := hexValue[s[i]], hexValue[s[i+1]]
+			bad |= hi | lo
+			b = append(b, hi<<4|lo)
+		}
+		if bad < 16 {
+			return b
+		}
+		b = b[:n]
+	}
+	return appendString(append(b, rawForm), s)
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// uuidPairs are where a canonical UUID's 16 bytes are written.
+var uuidPairs = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// hexValue is the value of each lowercase hex digit and 0xff for any other byte:
+// uppercase would not come back the same.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range hexDigits {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+const hexDigits = "0123456789abcdef"
+
+// reader reads a record field by field. The records are the scheduler's own, so a
+// malformed one is a bug: reads past the end panic.
+type reader struct {
+	s string
+	i int
+}
+
+func (r *reader) uvarint() uint64 {
+	var v uint64
+	for shift := 0; ; shift += 7 {
+		c := r.s[r.i]
+		r.i++
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return v
+		}
+	}
+}
+
+func (r *reader) varint() int64 {
+	u := r.uvarint()
+	if u&1 != 0 {
+		return ^int64(u >> 1)
+	}
+	return int64(u >> 1)
+}
+
+// str returns a length-prefixed string, sharing the record's memory.
+func (r *reader) str() string {
+	n := int(r.uvarint())
+	r.i += n
+	return r.s[r.i-n : r.i]
+}
+
+// compact decodes a compact string; only the binary forms allocate.
+func (r *reader) compact() string {
+	form := r.s[r.i]
+	r.i++
+	switch form {
+	case uuidForm:
+		var b [36]byte
+		j := 0
+		for k := range 16 {
+			if k == 4 || k == 6 || k == 8 || k == 10 {
+				b[j] = '-'
+				j++
+			}
+			c := r.s[r.i+k]
+			b[j], b[j+1] = hexDigits[c>>4], hexDigits[c&15]
+			j += 2
+		}
+		r.i += 16
+		return string(b[:])
+	case hexForm:
+		n := int(r.uvarint())
+		var b strings.Builder
+		b.Grow(2 * n)
+		for k := range n {
+			c := r.s[r.i+k]
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+		r.i += n
+		return b.String()
+	}
+	return r.str()
+}
+
+// skipCompact passes over a compact string.
+func (r *reader) skipCompact() {
+	form := r.s[r.i]
+	r.i++
+	if form == uuidForm {
+		r.i += 16
+		return
+	}
+	r.i += int(r.uvarint())
+}
+
+// hasID reports whether rec is the record of the job whose compact id is id: the
+// encodings delimit themselves, so a prefix is the whole field.
+func hasID(rec, id string) bool { return strings.HasPrefix(rec, id) }
