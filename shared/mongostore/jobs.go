@@ -247,15 +247,29 @@ func (s *Store) PutJobs(ctx context.Context, ws []JobWrite) error {
 	return s.putKeys(ctx, keys)
 }
 
-// updateJobs applies updates of job documents in one bulk write, under jobWrites.
+// updateJobs applies updates of job documents, under jobWrites.
 func (s *Store) updateJobs(ctx context.Context, models []mongo.WriteModel) error {
-	if len(models) == 0 {
-		return nil
-	}
 	s.jobWrites.Lock()
 	defer s.jobWrites.Unlock()
-	_, err := s.db.Collection(colJobs).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
-	return err
+	return bulkUpdate(ctx, s.db.Collection(colJobs), models)
+}
+
+// updatesPerWrite bounds the updates sent in one bulk write. FerretDB 1.24 keeps each
+// update's read open until the whole command ends, one SQLite connection each, from a
+// pool of 100: a bulk write of a hundred updates waits for a connection that never
+// comes free, until its deadline.
+const updatesPerWrite = 32
+
+// bulkUpdate applies updates in bulk writes of updatesPerWrite.
+func bulkUpdate(ctx context.Context, col *mongo.Collection, models []mongo.WriteModel) error {
+	for len(models) > 0 {
+		n := min(len(models), updatesPerWrite)
+		if _, err := col.BulkWrite(ctx, models[:n], options.BulkWrite().SetOrdered(false)); err != nil {
+			return err
+		}
+		models = models[n:]
+	}
+	return nil
 }
 
 func upsertJob(j job.Job) mongo.WriteModel {

@@ -2,6 +2,7 @@ package mongostore_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -129,5 +130,50 @@ func TestAJournalPageReadsNewestFirstWithTrueCountsAndRecordsAreWrittenOnce(t *t
 	}
 	if e, _ := s.GetEntry(ctx, "rec-1:25"); e.Detail() != "ok" || !e.Updated().Equal(end) {
 		t.Fatalf("entry 25: %+v", e)
+	}
+}
+
+// Hundreds of jobs' writes at once, as a busy trigger and journal make them, must all
+// land: FerretDB cannot take a hundred updates in one command.
+func TestTheProgressAndWritesOfHundredsOfJobsAtOnceAllLand(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := open(t)
+	const n = 300
+	var ws []mongostore.JobWrite
+	for i := range n {
+		j := sampleJob()
+		j.ID, j.Key = fmt.Sprintf("rec-%d", i), fmt.Sprintf("key-%d", i)
+		ws = append(ws, mongostore.JobWrite{Job: j})
+	}
+	if err := s.PutJobs(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	progress := map[string]mongostore.Progress{}
+	outcomes := map[string][]byte{}
+	heads := map[string]int64{}
+	for i := range ws {
+		ws[i].Job.Version, ws[i].Job.Spec.Name = 2, "renamed"
+		progress[ws[i].Job.ID] = mongostore.Progress{Seq: int64(i)}
+		outcomes[fmt.Sprintf("cmd-%d", i)] = []byte(`{}`)
+		heads[ws[i].Job.ID] = int64(i)
+	}
+	if err := s.PutJobs(ctx, ws); err != nil {
+		t.Fatalf("update %d jobs: %v", n, err)
+	}
+	if err := s.SaveProgress(ctx, progress); err != nil {
+		t.Fatalf("save the progress of %d jobs: %v", n, err)
+	}
+	if err := s.SaveOutcomes(ctx, outcomes); err != nil {
+		t.Fatalf("keep %d outcomes: %v", n, err)
+	}
+	if err := s.WriteJournal(ctx, mongostore.JournalRecords{Heads: heads}); err != nil {
+		t.Fatalf("journal counts of %d jobs: %v", n, err)
+	}
+	for _, i := range []int{0, n / 2, n - 1} {
+		got, err := s.GetJob(ctx, fmt.Sprintf("rec-%d", i))
+		if err != nil || got.Job.Spec.Name != "renamed" || got.Progress.Seq != int64(i) || got.Journal != int64(i) {
+			t.Fatalf("job %d: %+v %v", i, got, err)
+		}
 	}
 }
