@@ -83,9 +83,9 @@ func StartFerret(listen, dir string, log *slog.Logger) (*Ferret, error) {
 		return nil, fmt.Errorf("ferretdb _id index: %w", err)
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: listen},
-		Logger:    log,
-		Handler:   "sqlite",
+		Listener: ferretdb.ListenerConfig{TCP: listen},
+		Logger:   log,
+		Handler:  "sqlite",
 		// Without an fsync at each commit (WAL mode keeps commits whole through a crash
 		// of the process): every update by _id is a transaction of its own in FerretDB,
 		// and an fsync here costs 1.7 ms, which capped updates at about 600 a second. The
