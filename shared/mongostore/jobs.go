@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -247,11 +248,11 @@ func (s *Store) PutJobs(ctx context.Context, ws []JobWrite) error {
 	return s.putKeys(ctx, keys)
 }
 
-// updateJobs applies updates of job documents, under jobWrites.
+// updateJobs applies updates of job documents, each bulk write under jobWrites: held
+// for one bulk write, not all of them, so that a long write of one kind (the progress of
+// ten thousand jobs) does not starve another (the journal counts) past its deadline.
 func (s *Store) updateJobs(ctx context.Context, models []mongo.WriteModel) error {
-	s.jobWrites.Lock()
-	defer s.jobWrites.Unlock()
-	return bulkUpdate(ctx, s.db.Collection(colJobs), models)
+	return bulkUpdate(ctx, s.db.Collection(colJobs), models, &s.jobWrites)
 }
 
 // updatesPerWrite bounds the updates sent in one bulk write. FerretDB 1.24 keeps each
@@ -260,11 +261,19 @@ func (s *Store) updateJobs(ctx context.Context, models []mongo.WriteModel) error
 // comes free, until its deadline.
 const updatesPerWrite = 32
 
-// bulkUpdate applies updates in bulk writes of updatesPerWrite.
-func bulkUpdate(ctx context.Context, col *mongo.Collection, models []mongo.WriteModel) error {
+// bulkUpdate applies updates in bulk writes of updatesPerWrite, each under mu when it
+// is not nil.
+func bulkUpdate(ctx context.Context, col *mongo.Collection, models []mongo.WriteModel, mu *sync.Mutex) error {
 	for len(models) > 0 {
 		n := min(len(models), updatesPerWrite)
-		if _, err := col.BulkWrite(ctx, models[:n], options.BulkWrite().SetOrdered(false)); err != nil {
+		if mu != nil {
+			mu.Lock()
+		}
+		_, err := col.BulkWrite(ctx, models[:n], options.BulkWrite().SetOrdered(false))
+		if mu != nil {
+			mu.Unlock()
+		}
+		if err != nil {
 			return err
 		}
 		models = models[n:]

@@ -20,7 +20,7 @@ func (s *Store) SaveOutcomes(ctx context.Context, outcomes map[string][]byte) er
 		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).
 			SetUpdate(bson.M{"$set": bson.M{"outcome": string(o)}}).SetUpsert(true))
 	}
-	if err := bulkUpdate(ctx, s.db.Collection(colOutcomes), models); err != nil {
+	if err := bulkUpdate(ctx, s.db.Collection(colOutcomes), models, nil); err != nil {
 		return fmt.Errorf("save outcomes: %w", err)
 	}
 	return nil
