@@ -8,9 +8,20 @@
 //
 //	scheduler  the trigger's scheduler alone, no I/O: memory per job, schedule operations
 //	           a second, dispatch lateness at 100,000 fires a second
+//	steady     the all-in-one program firing N interval jobs every second: lateness to the
+//	           fire stored, the run started and the run journaled, rates, CPU and memory
+//	burst      the all-in-one program with 100,000 date jobs due at one instant
 //	api        the all-in-one program under a 64-connection load generator
+//	journal    one job with 1,000,000 journal entries: its first and last page over HTTP
+//	restart    the all-in-one program killed (kill -9) with 1,000,000 jobs scheduled, and
+//	           started again: how long until it fires on time
 //
 //	go run ./scripts/bench -only scheduler,api -runs 3 -api-for 30s
+//	go run ./scripts/bench -only steady -steady-jobs 1000 -steady-for 10s -runs 1
+//
+// Sections steady, burst, journal and restart seed the program's store before it starts
+// (its job and journal documents, written as mongostore writes them), since adding that
+// many jobs through the api would take hours; each says so in its workload.
 //
 // The machine's load average is printed before and after each section: other work on
 // the machine shows in the figures, and this is how to tell.
@@ -26,13 +37,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// sections in the order they run; the issue numbers them 1 and 4 (2, 3, 5 and 6, the
-// embedded stack's fire path, burst, journal and restart, are still to come).
-var sections = []string{"scheduler", "api"}
+// sections in the order they run, which is the issue's numbering (1 to 6).
+var sections = []string{"scheduler", "steady", "burst", "api", "journal", "restart"}
 
 type options struct {
 	runs      int
@@ -46,6 +57,27 @@ type options struct {
 	jobcenter string
 	out       string
 	profile   string
+
+	steadyJobs   []int
+	steadyFor    time.Duration
+	steadyWarmup time.Duration
+	steadyDrain  time.Duration
+
+	burstJobs int
+	burstWait time.Duration
+
+	journalEntries  int
+	journalRequests int
+
+	restartJobs   int
+	restartProbes int
+	restartOnTime time.Duration
+	restartSettle time.Duration
+
+	// env is extra settings for the all-in-one program: what-if runs, not make run's.
+	env []string
+	// keep leaves the data folders in place, to look into a failed run.
+	keep bool
 }
 
 func main() {
@@ -58,9 +90,23 @@ func main() {
 	flag.DurationVar(&o.fireFor, "fire-for", 5*time.Second, "scheduler: how long lateness is recorded, per run")
 	flag.DurationVar(&o.apiFor, "api-for", 30*time.Second, "api: how long each workload runs, per run")
 	flag.IntVar(&o.conns, "conns", 64, "api: concurrent connections of the load generator")
-	flag.StringVar(&o.jobcenter, "jobcenter", "", "api: the all-in-one program (empty: go build ./cmd/jobcenter into a temporary folder)")
+	steadyJobs := flag.String("steady-jobs", "1000,10000,100000", "steady: the numbers of interval jobs (every 1 s) to measure, comma-separated")
+	flag.DurationVar(&o.steadyFor, "steady-for", 60*time.Second, "steady: the measured window of scheduled instants, per run")
+	flag.DurationVar(&o.steadyWarmup, "steady-warmup", 5*time.Second, "steady: fires before the window, after the scheduler has loaded every job")
+	flag.DurationVar(&o.steadyDrain, "steady-drain", 30*time.Second, "steady: the longest wait after the window for the executors and the journal")
+	flag.IntVar(&o.burstJobs, "burst-jobs", 100_000, "burst: date jobs due at the same instant")
+	flag.DurationVar(&o.burstWait, "burst-wait", 3*time.Minute, "burst: the longest wait after the instant for every run to be journaled")
+	flag.IntVar(&o.journalEntries, "journal-entries", 1_000_000, "journal: entries in the one job's journal")
+	flag.IntVar(&o.journalRequests, "journal-requests", 10, "journal: requests of each page, one after another, per run")
+	flag.IntVar(&o.restartJobs, "restart-jobs", 1_000_000, "restart: jobs scheduled (all started), of which -restart-probes fire every second")
+	flag.IntVar(&o.restartProbes, "restart-probes", 100, "restart: jobs firing every second, whose fires tell when the scheduler is on time")
+	flag.DurationVar(&o.restartOnTime, "restart-on-time", 100*time.Millisecond, "restart: a probe fire stored within this of its instant is on time")
+	flag.DurationVar(&o.restartSettle, "restart-settle", 10*time.Second, "restart: how long every probe fire must be on time for the scheduler to count as on time")
+	env := flag.String("env", "", "steady, burst, journal, restart: extra settings for the all-in-one program, KEY=VALUE,…; the figures are then not `make run`'s, and the workload says so")
+	flag.BoolVar(&o.keep, "keep", false, "steady, burst, journal, restart: leave the data folders in place (gigabytes: for looking into a failed run)")
+	flag.StringVar(&o.jobcenter, "jobcenter", "", "api, steady, burst, journal, restart: the all-in-one program (empty: go build ./cmd/jobcenter into a temporary folder)")
 	flag.StringVar(&o.out, "out", "bench/results", "folder for the JSON results")
-	flag.StringVar(&o.profile, "profile", "", "folder for profiles, taken in an extra run that is not measured: pprof CPU and heap of the scheduler; perf of the api's process")
+	flag.StringVar(&o.profile, "profile", "", "folder for profiles, taken in an extra run that is not measured: pprof CPU and heap of the scheduler; perf of the all-in-one program for api, steady, burst, journal, restart")
 	flag.Parse()
 	o.only = map[string]bool{}
 	for s := range strings.SplitSeq(*only, ",") {
@@ -71,6 +117,25 @@ func main() {
 		}
 		o.only[s] = true
 	}
+	var err error
+	if o.steadyJobs, err = intList(*steadyJobs); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -steady-jobs:", err)
+		os.Exit(2)
+	}
+	if o.steadyFor < time.Second || o.steadyFor%time.Second != 0 {
+		fmt.Fprintln(os.Stderr, "bench: -steady-for must be a whole number of seconds")
+		os.Exit(2)
+	}
+	for kv := range strings.SplitSeq(*env, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		if k, _, ok := strings.Cut(kv, "="); !ok || !strings.HasPrefix(k, "JOBCENTER_") {
+			fmt.Fprintf(os.Stderr, "bench: -env: %q is not JOBCENTER_…=value\n", kv)
+			os.Exit(2)
+		}
+		o.env = append(o.env, kv)
+	}
 	if o.runs < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -runs must be at least 1")
 		os.Exit(2)
@@ -79,6 +144,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// intList parses "1000,10000": positive whole numbers.
+func intList(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive whole number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func contains(list []string, s string) bool {
@@ -128,7 +206,8 @@ func run(o options, w io.Writer) error {
 		if !o.only[name] {
 			continue
 		}
-		fn := map[string]sectionFunc{"scheduler": schedulerSection, "api": apiSection}[name]
+		fn := map[string]sectionFunc{"scheduler": schedulerSection, "steady": steadySection, "burst": burstSection,
+			"api": apiSection, "journal": journalSection, "restart": restartSection}[name]
 		before := loadAvg()
 		s, err := fn(o, w)
 		if err != nil {
@@ -194,6 +273,13 @@ func loadAvg() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// load1 is the 1-minute load average (0 when unknown).
+func load1() float64 {
+	var x float64
+	fmt.Sscan(loadAvg(), &x)
+	return x
 }
 
 // commit is the checked-out commit, "+dirty" when the tree has changes.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // section is one table: a workload, the figures measured under it, and the targets.
@@ -127,4 +128,22 @@ func group(x float64, digits int) string {
 		out += "." + frac
 	}
 	return out
+}
+
+// human says a duration as people read it: "90 s", "3 min", "1 h".
+func human(d time.Duration) string {
+	if d >= time.Hour && d%time.Hour == 0 {
+		return fmt.Sprintf("%d h", d/time.Hour)
+	}
+	if d >= time.Minute && d%time.Minute == 0 {
+		return fmt.Sprintf("%d min", d/time.Minute)
+	}
+	return fmt.Sprintf("%g s", d.Seconds())
+}
+
+// loadValue is load averages, shown with two decimals.
+func loadValue(runs []float64) value {
+	v := newValue("", runs)
+	v.Text = fmt.Sprintf("%.2f", v.Median)
+	return v
 }
