@@ -7,11 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/job"
-	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
 const burstTenant = "bench-burst"
@@ -169,17 +166,7 @@ func runBurst(o options, w io.Writer, profile string) (burstRun, error) {
 	mk := func(i int) job.Job {
 		return benchJob(3, i, burstTenant, job.Trigger{Kind: job.Date, RunAt: due}, created, created)
 	}
-	t := time.Now()
-	if err := st.seedStore(func(ctx context.Context, db *mongo.Database, ms *mongostore.Store) error {
-		return insertJobs(ctx, db, ms, n, mk)
-	}); err != nil {
-		return r, fmt.Errorf("seed: %w", err)
-	}
-	fmt.Fprintf(w, "burst: seeded %s jobs in %s\n", group(float64(n), 0), time.Since(t).Round(time.Millisecond))
-	if err := st.start(); err != nil {
-		return r, err
-	}
-	loaded, err := st.waitLoaded(n, 10*time.Minute)
+	loaded, err := st.seedAndStart(w, "burst", n, mk)
 	if err != nil {
 		return r, err
 	}

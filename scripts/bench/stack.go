@@ -272,6 +272,22 @@ func (s *stack) jobsHeld() (held, scheduled float64, ok bool) {
 	return held, scheduled, ok
 }
 
+// seedAndStart seeds n jobs made by mk, starts the program and waits until its scheduler
+// holds them all, which it returns the time of.
+func (s *stack) seedAndStart(w io.Writer, section string, n int, mk func(i int) job.Job) (time.Time, error) {
+	t := time.Now()
+	if err := s.seedStore(func(ctx context.Context, db *mongo.Database, ms *mongostore.Store) error {
+		return insertJobs(ctx, db, ms, n, mk)
+	}); err != nil {
+		return time.Time{}, fmt.Errorf("seed: %w", err)
+	}
+	fmt.Fprintf(w, "%s: seeded %s jobs in %s\n", section, group(float64(n), 0), time.Since(t).Round(time.Millisecond))
+	if err := s.start(); err != nil {
+		return time.Time{}, err
+	}
+	return s.waitLoaded(n, 10*time.Minute)
+}
+
 // waitLoaded waits until the scheduler holds n jobs and returns when it first saw that.
 func (s *stack) waitLoaded(n int, limit time.Duration) (time.Time, error) {
 	deadline := time.Now().Add(limit)
