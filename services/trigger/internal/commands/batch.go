@@ -58,10 +58,11 @@ func fetch(cons jetstream.Consumer) ([]jetstream.Msg, error) {
 		return nil, err
 	}
 	msgs := collect(first, nil)
-	if err := first.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-		return nil, err
-	}
 	if len(msgs) == 0 {
+		// A message received is applied whatever ended the fetch after it.
+		if err := first.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return nil, err
+		}
 		return nil, nil
 	}
 	rest, err := cons.FetchNoWait(MaxBatch - 1)
