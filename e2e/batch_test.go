@@ -45,6 +45,17 @@ func TestWritesArrivingTogetherApplyInEachJobsOrder(t *testing.T) {
 			}
 			id := added["id"].(string)
 			ids[i] = id
+			// A create answered 202 is applied later; until then a write naming the job is
+			// answered 404, as the api cannot find it yet.
+			for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				if r, err := c.request("GET", "/api/v1/jobs/"+id, project, nil); err == nil && r.status == 200 {
+					break
+				}
+				if time.Now().After(deadline) {
+					errs <- fmt.Errorf("job %d was never created", i)
+					return
+				}
+			}
 			step("POST", "/api/v1/jobs/"+id+"/start", nil, 200)
 			body["description"] = fmt.Sprintf("updated %d", i)
 			step("PUT", "/api/v1/jobs/"+id, body, 200)
