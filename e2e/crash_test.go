@@ -41,7 +41,7 @@ func newCluster(t *testing.T) *cluster {
 	st := teststack.Start(t)
 	cl := &cluster{t: t, bin: bin, stack: st, http: freeAddr(t), procs: map[string]*proc{}, env: map[string][]string{}}
 	cl.common = []string{"NATS_URL=" + st.NATSURL, "MONGO_URI=" + st.MongoURI, "JOBCENTER_MONGO_DB=" + st.DB,
-		"JOBCENTER_LOG_LEVEL=info", "JOBCENTER_LEASE_TTL=2s", "JOBCENTER_EXEC_REDELIVER_AFTER=2s", "JOBCENTER_FLUSH_INTERVAL=100ms"}
+		"JOBCENTER_LOG_LEVEL=info", "JOBCENTER_LEASE_TTL=2s", "JOBCENTER_EXEC_REDELIVER_AFTER=2s"}
 	return cl
 }
 

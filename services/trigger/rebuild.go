@@ -82,10 +82,14 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 	}
 	// Fire progress and the journal: the fires and run reports, in stream order.
 	progress := map[string]mongostore.Progress{}
-	recs := mongostore.JournalRecords{Heads: map[string]int64{}}
+	var recs mongostore.JournalRecords
+	heads := map[string]int64{}
 	flush := func() error {
 		err := s.store.WriteJournal(ctx, recs)
-		recs = mongostore.JournalRecords{Heads: map[string]int64{}}
+		for id, seq := range recs.Heads() {
+			heads[id] = max(heads[id], seq)
+		}
+		recs = mongostore.JournalRecords{}
 		return err
 	}
 	last, err := s.replay(ctx, contracts.StreamRuns, ">", func(subject string, data []byte, _ uint64) error {
@@ -118,6 +122,9 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 		return st, err
 	}
 	if err := s.store.SaveProgress(ctx, progress); err != nil {
+		return st, err
+	}
+	if err := s.store.SaveJournalCounts(ctx, heads); err != nil {
 		return st, err
 	}
 	return st, s.store.SaveCheckpoint(ctx, checkpointFires, last)

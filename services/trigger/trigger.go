@@ -50,7 +50,9 @@ type Config struct {
 	// MaxCatchUp bounds the fires due at once run one by one for a job that does not
 	// coalesce.
 	MaxCatchUp int
-	// FlushInterval is how often fire progress is saved to the store.
+	// FlushInterval is how often fire progress and journal counts are saved to the store:
+	// one update per job fired (or journaled) since, the costliest write of the embedded
+	// store. After a crash, the fires since the last save are replayed from the stream.
 	FlushInterval time.Duration
 	// StoreTimeout bounds each store call.
 	StoreTimeout time.Duration
@@ -75,7 +77,7 @@ func ConfigFromEnv(e *config.Env) Config {
 		Streams:       bus.StreamsFromEnv(e),
 		ExecTimeout:   e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second, 10*time.Millisecond, 24*time.Hour),
 		MaxCatchUp:    e.Int("JOBCENTER_MAX_CATCHUP", 100, 1, 100000),
-		FlushInterval: e.Duration("JOBCENTER_FLUSH_INTERVAL", 200*time.Millisecond, time.Millisecond, time.Minute),
+		FlushInterval: e.Duration("JOBCENTER_FLUSH_INTERVAL", 10*time.Second, time.Millisecond, time.Minute),
 		StoreTimeout:  e.Duration("JOBCENTER_STORE_TIMEOUT", 5*time.Second, 10*time.Millisecond, 5*time.Minute),
 		LeaseTTL:      e.Duration("JOBCENTER_LEASE_TTL", 5*time.Second, time.Second, 5*time.Minute),
 		InstanceID:    e.Str("JOBCENTER_INSTANCE_ID", defaultInstanceID()),
@@ -232,7 +234,7 @@ func (s *Service) lead(ctx context.Context) error {
 	}
 	proc := &commands.Processor{Store: s.store, JS: s.js, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
 		Metrics: s.metrics, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
-	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled,
+	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled, CountEvery: s.cfg.FlushInterval,
 		Log: s.cfg.Log.With().Str("part", "journal").Logger()}
 
 	// The publisher outlives the loops that feed it, so that it can drain at the end.

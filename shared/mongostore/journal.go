@@ -60,13 +60,21 @@ func RunEndID(journalID string) string { return journalID + ":final" }
 type JournalRecords struct {
 	Fires []FireRecord
 	Runs  []RunRecord
-	// Heads: job id → highest run number among the fires.
-	Heads map[string]int64
 }
 
-// WriteJournal inserts records (those already there are left as they are), then raises
-// each job's journal count to its head. The count is written after the records, so a
-// page never counts a run it cannot show.
+// Heads gives, for each job among the fires, its highest run number.
+func (r JournalRecords) Heads() map[string]int64 {
+	heads := make(map[string]int64, len(r.Fires))
+	for _, f := range r.Fires {
+		heads[f.JobID] = max(heads[f.JobID], f.Seq)
+	}
+	return heads
+}
+
+// WriteJournal inserts records; those already there are left as they are. It changes no
+// job: the journal's count is found from the records when a page is read (journalHead),
+// so a run is on its job's pages as soon as its record is written, and a busy journal
+// makes no update per job, the costliest write of the embedded store.
 func (s *Store) WriteJournal(ctx context.Context, r JournalRecords) error {
 	if err := insertNew(ctx, s.db.Collection(colJournal), r.Fires); err != nil {
 		return fmt.Errorf("write journal: %w", err)
@@ -74,11 +82,18 @@ func (s *Store) WriteJournal(ctx context.Context, r JournalRecords) error {
 	if err := insertNew(ctx, s.db.Collection(colRuns), r.Runs); err != nil {
 		return fmt.Errorf("write run reports: %w", err)
 	}
-	if len(r.Heads) == 0 {
+	return nil
+}
+
+// SaveJournalCounts raises each job's journal count to its head, where the journal's
+// records 1..head are already written: the count is where a page read starts looking for
+// the newest run, so the fresher it is, the fewer records that read probes.
+func (s *Store) SaveJournalCounts(ctx context.Context, heads map[string]int64) error {
+	if len(heads) == 0 {
 		return nil
 	}
-	models := make([]mongo.WriteModel, 0, len(r.Heads))
-	for id, seq := range r.Heads {
+	models := make([]mongo.WriteModel, 0, len(heads))
+	for id, seq := range heads {
 		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).
 			SetUpdate(bson.M{"$max": bson.M{"journalSeq": seq}}))
 	}
@@ -150,10 +165,15 @@ type Page struct {
 	Entries                   []Entry
 }
 
-// JournalPage reads page index (from 1) of size entries of a job whose journal holds runs
-// 1..total (StoredJob.Journal), newest first, by _id only. A page past the end is empty
-// with the true counts.
-func (s *Store) JournalPage(ctx context.Context, jobID string, total, index, size int64) (Page, error) {
+// JournalPage reads page index (from 1) of size entries of a job, newest first, by _id
+// only. known is a count the journal is known to hold (StoredJob.Journal, saved after
+// the records it counts): the newest run is found from it. A page past the end is
+// empty with the true counts.
+func (s *Store) JournalPage(ctx context.Context, jobID string, known, index, size int64) (Page, error) {
+	total, err := s.journalHead(ctx, jobID, known)
+	if err != nil {
+		return Page{}, fmt.Errorf("read journal: %w", err)
+	}
 	p := Page{Index: index, Size: size, Total: total}
 	if size > 0 {
 		p.Pages = (total + size - 1) / size
@@ -200,6 +220,50 @@ func (s *Store) GetEntry(ctx context.Context, id string) (Entry, error) {
 		return Entry{}, err
 	}
 	return *e, nil
+}
+
+// journalHead finds the job's newest run with a record, searching up from known (runs
+// 1..known are written): doubling steps until a run is missing, then halving the gap.
+// A job's fires are journaled in their order, so the written runs are 1..head, and the
+// search costs about 2·log2(runs since known) + 1 reads by _id: one when known is
+// current. (A fire stored out of order, after a publish retried, hides the runs above it
+// until it is written, a moment later.)
+func (s *Store) journalHead(ctx context.Context, jobID string, known int64) (int64, error) {
+	lo, hi := max(known, 0), int64(0) // run lo is written (or lo is 0); run hi is not
+	for step := int64(1); ; step *= 2 {
+		ok, err := s.hasFire(ctx, job.JournalID(jobID, lo+step))
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			hi = lo + step
+			break
+		}
+		lo += step
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := s.hasFire(ctx, job.JournalID(jobID, mid))
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
+}
+
+// hasFire reports whether the journal holds the run's fire record.
+func (s *Store) hasFire(ctx context.Context, id string) (bool, error) {
+	err := s.db.Collection(colJournal).FindOne(ctx, bson.M{"_id": id},
+		options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
+	if notFound(err) == ErrNotFound {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // entry assembles a run from its records; nil when its fire is not written yet.

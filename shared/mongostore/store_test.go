@@ -86,19 +86,32 @@ func TestAJournalPageReadsNewestFirstWithTrueCountsAndRecordsAreWrittenOnce(t *t
 		{ID: mongostore.RunEndID("rec-1:25"), JournalID: "rec-1:25", Status: "success", Attempts: 1, StartedAt: at, EndedAt: &end, Detail: "ok"},
 		{ID: mongostore.RunStartID("rec-1:24", 1), JournalID: "rec-1:24", Status: "running", Attempts: 1, StartedAt: at},
 	}
-	recs.Heads = map[string]int64{"rec-1": 25}
 	if err := s.WriteJournal(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	// Written again (a replay), with a lower head and a second, different end of run 25:
-	// nothing changes; the first end stays.
-	recs.Runs[1].Status, recs.Heads = "failure", map[string]int64{"rec-1": 3}
+	// Written again (a replay), with a second, different end of run 25: nothing changes;
+	// the first end stays.
+	recs.Runs[1].Status = "failure"
 	if err := s.WriteJournal(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	// The count is a saved lower bound: never lowered, and a page finds the true head
+	// from whatever bound it is given.
+	if err := s.SaveJournalCounts(ctx, map[string]int64{"rec-1": 20}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveJournalCounts(ctx, map[string]int64{"rec-1": 3}); err != nil {
 		t.Fatal(err)
 	}
 	sj, err := s.GetJob(ctx, "rec-1")
-	if err != nil || sj.Journal != 25 {
-		t.Fatalf("journal count %d, %v; want 25", sj.Journal, err)
+	if err != nil || sj.Journal != 20 {
+		t.Fatalf("journal count %d, %v; want 20", sj.Journal, err)
+	}
+	for _, known := range []int64{0, 1, 3, 17, 24, 25} {
+		p, err := s.JournalPage(ctx, "rec-1", known, 1, 5)
+		if err != nil || p.Total != 25 || p.Entries[0].Fire.Seq != 25 {
+			t.Fatalf("from a count of %d: total %d, %v; want 25", known, p.Total, err)
+		}
 	}
 	tests := []struct {
 		page, size     int64
@@ -167,7 +180,7 @@ func TestTheProgressAndWritesOfHundredsOfJobsAtOnceAllLand(t *testing.T) {
 	if err := s.SaveOutcomes(ctx, outcomes); err != nil {
 		t.Fatalf("keep %d outcomes: %v", n, err)
 	}
-	if err := s.WriteJournal(ctx, mongostore.JournalRecords{Heads: heads}); err != nil {
+	if err := s.SaveJournalCounts(ctx, heads); err != nil {
 		t.Fatalf("journal counts of %d jobs: %v", n, err)
 	}
 	for _, i := range []int{0, n / 2, n - 1} {

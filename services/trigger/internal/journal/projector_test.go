@@ -3,11 +3,17 @@ package journal_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/journal"
+	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
@@ -41,7 +47,7 @@ func TestARunsReportsGiveTheSameEntryInWhateverOrderTheyAreProjected(t *testing.
 				t.Fatal(err)
 			}
 			for _, m := range msgs {
-				recs := mongostore.JournalRecords{Heads: map[string]int64{}}
+				var recs mongostore.JournalRecords
 				if err := journal.Add(&recs, m[0].(string), m[1].([]byte)); err != nil {
 					t.Fatal(err)
 				}
@@ -58,4 +64,81 @@ func TestARunsReportsGiveTheSameEntryInWhateverOrderTheyAreProjected(t *testing.
 			}
 		})
 	}
+}
+
+// TestFiresAreOnTheirJobsPagesAtOnceAndTheCountFollows: the projector writes records
+// only; the count saved every CountEvery is a hint, and a page is right without it.
+func TestFiresAreOnTheirJobsPagesAtOnceAndTheCountFollows(t *testing.T) {
+	st := teststack.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := mongostore.Open(ctx, st.MongoURI, st.DB, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, js, err := bus.Dial(st.NATSURL, "projector-test", zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if err := bus.Provision(ctx, js, bus.StreamsConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	j := job.Job{ID: "j", Key: "k", Tenant: "p", Spec: job.Spec{Pid: "d", Name: "n",
+		Trigger: job.Trigger{Kind: job.Interval, Every: time.Second}, Target: job.Target{Code: "pass"}, Policy: job.DefaultPolicy()},
+		State: job.Started, Version: 1}
+	if err := s.PutJob(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, contracts.StreamRuns, jetstream.ConsumerConfig{
+		Durable: journal.Consumer, AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	project := func(every time.Duration) (stop func()) {
+		p := &journal.Projector{Store: s, NC: nc, Log: zerolog.Nop(), CountEvery: every}
+		pctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = p.Run(pctx, cons) }()
+		return func() { cancel(); <-done }
+	}
+	at := time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
+	publish := func(from, to int64) {
+		for seq := from; seq <= to; seq++ {
+			f := contracts.Fire{V: 1, FireID: fmt.Sprintf("j@%d", seq), JournalID: job.JournalID("j", seq), Seq: seq, Tenant: "p",
+				JobID: "j", RunType: "trigger", ScheduledAt: at.Add(time.Duration(seq) * time.Second), TriggerStatus: contracts.TriggerFired}
+			data, _ := json.Marshal(f)
+			if _, err := js.Publish(ctx, contracts.FireSubject("p", "j"), data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	head := func() (total, count int64) {
+		sj, err := s.GetJob(ctx, "j")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pg, err := s.JournalPage(ctx, "j", sj.Journal, 1, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pg.Total, sj.Journal
+	}
+	stop := project(time.Hour)
+	publish(1, 37)
+	teststack.Eventually(t, 10*time.Second, "the page counts 37 runs", func() bool { total, _ := head(); return total == 37 })
+	if _, count := head(); count != 0 {
+		t.Fatalf("count saved before its hour: %d", count)
+	}
+	stop() // stopping saves what is left
+	if total, count := head(); total != 37 || count != 37 {
+		t.Fatalf("after stop: total %d, count %d; want 37, 37", total, count)
+	}
+	stop = project(200 * time.Millisecond)
+	defer stop()
+	publish(38, 40)
+	teststack.Eventually(t, 10*time.Second, "the count saved every 200ms reaches 40", func() bool {
+		total, count := head()
+		return total == 40 && count == 40
+	})
 }
