@@ -6,7 +6,6 @@ package runner
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -104,15 +103,19 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 	log := r.Log.With().Str("tenant", f.Tenant).Str("job_id", f.JobID).Str("fire_id", f.FireID).Logger()
 	work := context.WithoutCancel(ctx)
 	key := contracts.Token(f.FireID)
-	if _, err := r.Claims.Create(work, key, []byte(claimRunning)); err != nil {
+	ev := contracts.RunEvent{
+		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
+		Status: contracts.RunRunning, DynamicID: newID(), StartedAt: time.Now().UTC(),
+	}
+	// The claim names the run, and so the slot it holds (a slot's value is its run's
+	// id): whoever settles this fire if this executor dies frees that slot at once.
+	// Rewritten with each keepalive, it also shows the run alive.
+	claim := []byte(claimRunning + " " + ev.DynamicID)
+	if _, err := r.Claims.Create(work, key, claim); err != nil {
 		if !errors.Is(err, jetstream.ErrKeyExists) {
 			return fmt.Errorf("claim fire: %w", err)
 		}
 		return r.claimed(work, f, key, log)
-	}
-	ev := contracts.RunEvent{
-		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
-		Status: contracts.RunRunning, DynamicID: newID(), StartedAt: time.Now().UTC(),
 	}
 	slot, busy, err := r.takeSlot(work, f, ev.DynamicID)
 	if err != nil {
@@ -120,21 +123,17 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		_ = r.Claims.Delete(work, key)
 		return err
 	}
-	defer slot.release(log)
+	release := sync.OnceFunc(func() { slot.release(log) })
+	defer release()
 	if r.Metrics != nil {
 		defer r.Metrics.Running()()
 	}
-	// The claim names the slot, so that whoever settles this fire if this executor dies
-	// frees the slot at once; rewritten with each keepalive, it also shows the run alive.
-	claim := []byte(claimRunning + " " + cmp.Or(slot.name(), "-") + " " + ev.DynamicID)
-	touch := func() {
+	stop := keepWorking(msg, r.KeepAlive, func() {
 		if _, err := r.Claims.Put(work, key, claim); err != nil {
 			log.Warn().Err(err).Msg("claim not refreshed")
 		}
 		slot.renew(work, log)
-	}
-	touch()
-	stop := keepWorking(msg, r.KeepAlive, touch)
+	})
 	defer stop()
 	if busy {
 		ev.Status, ev.Detail = contracts.RunSkipped, fmt.Sprintf("skipped: %d run(s) of this job still going (max_instances %d)", f.MaxInstances, f.MaxInstances)
@@ -147,9 +146,13 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		return err
 	}
 	stop() // no keepalive may mark the claim running again once it is done
+	// The slot is freed and the claim marked done together: neither needs the other.
+	freed := make(chan struct{})
+	go func() { defer close(freed); release() }()
 	if _, err := r.Claims.Put(work, key, []byte(claimDone)); err != nil {
 		log.Warn().Err(err).Msg("claim not marked done; a redelivered copy will find the run's end already reported")
 	}
+	<-freed
 	if r.Metrics != nil {
 		r.Metrics.Ran(targetKind(f.Target), ev.Status, end.Sub(ev.StartedAt))
 	}
@@ -198,12 +201,15 @@ func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contra
 	backoff := time.Duration(f.RetryBackoffMs) * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		ev.Attempts, ev.Status = attempt, contracts.RunRunning
-		if _, err := r.report(work, *ev, fmt.Sprintf("%s:running:%d", f.FireID, attempt)); err != nil {
-			log.Warn().Err(err).Msg("running report not stored")
-		}
+		// Stored while the run goes on: the journal shows it running, but the run does not
+		// wait for the broker to say so.
+		running := r.reportAsync(*ev, fmt.Sprintf("%s:running:%d", f.FireID, attempt))
 		rctx, cancel := context.WithTimeout(work, timeout)
 		detail, result, runErr := r.run(rctx, f, timeout)
 		cancel()
+		if err := running(); err != nil {
+			log.Warn().Err(err).Msg("running report not stored")
+		}
 		ev.Status, ev.Result, ev.Detail = contracts.RunSuccess, result, clip(detail, MaxDetail)
 		if runErr == nil {
 			return
@@ -240,8 +246,8 @@ func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log 
 		// once that run has ended, or its claim has gone stale with it.
 		return errRunElsewhere
 	}
-	if f := strings.Fields(string(e.Value())); len(f) == 3 {
-		r.freeSlot(ctx, f[1], f[2])
+	if v := strings.Fields(string(e.Value())); len(v) == 2 {
+		r.freeSlots(ctx, f, v[1])
 	}
 	end := time.Now().UTC()
 	ev := contracts.RunEvent{
@@ -263,14 +269,21 @@ func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log 
 	return nil
 }
 
-// freeSlot frees a dead run's slot, if that run still holds it.
-func (r *Runner) freeSlot(ctx context.Context, slot, holder string) {
-	e, err := r.Slots.Get(ctx, slot)
-	if err != nil || string(e.Value()) != holder {
+// freeSlots frees the slot of a dead run (holder), if it still holds one of the job's.
+func (r *Runner) freeSlots(ctx context.Context, f contracts.Fire, holder string) {
+	for i := 1; i <= max(f.MaxInstances, 1); i++ {
+		k := slotKey(f, i)
+		e, err := r.Slots.Get(ctx, k)
+		if err != nil || string(e.Value()) != holder {
+			continue
+		}
+		_ = r.Slots.Delete(ctx, k, jetstream.LastRevision(e.Revision()))
 		return
 	}
-	_ = r.Slots.Delete(ctx, slot, jetstream.LastRevision(e.Revision()))
 }
+
+// slotKey names the job's i-th run slot.
+func slotKey(f contracts.Fire, i int) string { return contracts.Token(f.JobID) + "." + strconv.Itoa(i) }
 
 // takeSlot takes one of the job's max_instances run slots; busy is true when all are
 // held. A slot is a lease on the broker's clock: it lives SlotTTL unless its run renews
@@ -278,7 +291,7 @@ func (r *Runner) freeSlot(ctx context.Context, slot, holder string) {
 // renewal, whatever the executors' own clocks say.
 func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) (s *slotLease, busy bool, err error) {
 	for i := 1; i <= max(f.MaxInstances, 1); i++ {
-		k := contracts.Token(f.JobID) + "." + strconv.Itoa(i)
+		k := slotKey(f, i)
 		rev, err := r.Slots.Create(ctx, k, []byte(holder), jetstream.KeyTTL(r.slotTTL()))
 		if err == nil {
 			return &slotLease{r: r, key: k, holder: holder, rev: rev}, false, nil
@@ -302,13 +315,6 @@ type slotLease struct {
 	mu     sync.Mutex
 	rev    uint64
 	lost   bool
-}
-
-func (s *slotLease) name() string {
-	if s == nil {
-		return ""
-	}
-	return s.key
 }
 
 // held runs f with the lease locked, unless there is none or it lapsed.
@@ -382,6 +388,25 @@ func keepWorking(msg jetstream.Msg, every time.Duration, touch func()) (stop fun
 	var once sync.Once
 	// stop returns once no keepalive can run any more, not even one already under way.
 	return func() { once.Do(func() { close(done); <-finished }) }
+}
+
+// reportAsync publishes a report without waiting; wait returns whether it was stored.
+func (r *Runner) reportAsync(ev contracts.RunEvent, msgID string) (wait func() error) {
+	data, _ := json.Marshal(ev)
+	fut, err := r.JS.PublishAsync(contracts.RunSubject(ev.Tenant, ev.JobID, ev.Status), data, jetstream.WithMsgID(msgID))
+	if err != nil {
+		return func() error { return fmt.Errorf("report run %s: %w", ev.Status, err) }
+	}
+	return func() error {
+		select {
+		case <-fut.Ok():
+			return nil
+		case err := <-fut.Err():
+			return fmt.Errorf("report run %s: %w", ev.Status, err)
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("report run %s: no answer from the broker in 5s", ev.Status)
+		}
+	}
 }
 
 func (r *Runner) report(ctx context.Context, ev contracts.RunEvent, msgID string) (*jetstream.PubAck, error) {
