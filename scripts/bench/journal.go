@@ -36,7 +36,7 @@ func journalSection(o options, w io.Writer) (*section, error) {
 		Title: "5. Journal (the all-in-one program, cmd/jobcenter: embedded NATS JetStream and FerretDB on SQLite)",
 		Workload: fmt.Sprintf("Workload: one job (a Quartz schedule, disabled) with %s runs in its journal, each a fire record and an end "+
 			"record (success), as the journal projection writes them (mongostore's FireRecord and RunRecord, ids from job.JournalID); "+
-			"seeded with InsertMany in batches of %s into the store before the program starts, with the job's journal count set "+
+			"seeded with InsertMany in batches of %s into the store before the program starts, with the job's saved fire progress set "+
 			"to %s. Each run: %d requests of each page in turn, one at a time on one keep-alive connection, page size %d; latency "+
 			"from sending the request to reading the whole answer. One store and one program for all %d runs. %s.",
 			group(float64(m), 0), group(seedBatch, 0), group(float64(m), 0), o.journalRequests, journalSize, o.runs, settings(o))}
@@ -243,20 +243,21 @@ func seedJournal(ctx context.Context, db *mongo.Database, st *mongostore.Store, 
 		return err
 	}
 	if _, err := db.Collection(colJobs).UpdateOne(ctx, bson.M{"_id": j.ID},
-		bson.M{"$set": bson.M{"journalSeq": int64(m), "fireSeq": int64(m)}}); err != nil {
+		bson.M{"$set": bson.M{"fireSeq": int64(m)}}); err != nil {
 		return err
 	}
-	// The program must find them as the journal projection would have left them.
+	// The program must find them as the trigger and the journal projection would have
+	// left them.
 	sj, err := st.GetJob(ctx, j.ID)
 	if err != nil {
 		return err
 	}
-	if sj.Journal != int64(m) {
-		return fmt.Errorf("the job's journal count reads back as %d, not %d", sj.Journal, m)
+	if sj.Progress.Seq != int64(m) {
+		return fmt.Errorf("the job's fire progress reads back as %d, not %d", sj.Progress.Seq, m)
 	}
 	// The oldest page: with a store that scans for an _id, the cheapest to read.
 	last := int64((m + journalSize - 1) / journalSize)
-	p, err := st.JournalPage(ctx, j.ID, sj.Journal, last, journalSize)
+	p, err := st.JournalPage(ctx, j.ID, sj.Progress.Seq, last, journalSize)
 	if err != nil {
 		return err
 	}

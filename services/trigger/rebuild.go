@@ -83,12 +83,8 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 	// Fire progress and the journal: the fires and run reports, in stream order.
 	progress := map[string]mongostore.Progress{}
 	var recs mongostore.JournalRecords
-	heads := map[string]int64{}
 	flush := func() error {
 		err := s.store.WriteJournal(ctx, recs)
-		for id, seq := range recs.Heads() {
-			heads[id] = max(heads[id], seq)
-		}
 		recs = mongostore.JournalRecords{}
 		return err
 	}
@@ -122,9 +118,6 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 		return st, err
 	}
 	if err := s.store.SaveProgress(ctx, progress); err != nil {
-		return st, err
-	}
-	if err := s.store.SaveJournalCounts(ctx, heads); err != nil {
 		return st, err
 	}
 	return st, s.store.SaveCheckpoint(ctx, checkpointFires, last)

@@ -50,9 +50,9 @@ type Config struct {
 	// MaxCatchUp bounds the fires due at once run one by one for a job that does not
 	// coalesce.
 	MaxCatchUp int
-	// FlushInterval is how often fire progress and journal counts are saved to the store:
-	// one update per job fired (or journaled) since, the costliest write of the embedded
-	// store. After a crash, the fires since the last save are replayed from the stream.
+	// FlushInterval is how often fire progress is saved to the store: one update per job
+	// fired since, the costliest write of the embedded store. After a crash, the fires
+	// since the last save are replayed from the stream.
 	FlushInterval time.Duration
 	// StoreTimeout bounds each store call.
 	StoreTimeout time.Duration
@@ -234,7 +234,7 @@ func (s *Service) lead(ctx context.Context) error {
 	}
 	proc := &commands.Processor{Store: s.store, JS: s.js, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
 		Metrics: s.metrics, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
-	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled, CountEvery: s.cfg.FlushInterval,
+	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled,
 		Log: s.cfg.Log.With().Str("part", "journal").Logger()}
 
 	// The publisher outlives the loops that feed it, so that it can drain at the end.
@@ -381,7 +381,9 @@ func (s *Service) flush(ctx context.Context, t *term) {
 	}
 	if err := s.store.SaveProgress(ctx, m); err != nil {
 		t.pub.Restore(m)
-		s.cfg.Log.Warn().Err(err).Msg("saving fire progress failed; will retry")
+		if !errors.Is(ctx.Err(), context.Canceled) { // cut short by the term's end, whose last flush takes it
+			s.cfg.Log.Warn().Err(err).Msg("saving fire progress failed; will retry")
+		}
 		return
 	}
 	if err := s.store.SaveCheckpoint(ctx, checkpointFires, seq); err != nil {

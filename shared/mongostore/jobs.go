@@ -48,25 +48,21 @@ type jobDoc struct {
 	LastCommand     string     `bson:"lastCommand,omitempty"`
 
 	Progress `bson:",inline"`
-	// JournalSeq is the highest run number the journal holds, written by the journal
-	// projection.
-	JournalSeq int64 `bson:"journalSeq"`
 }
 
 // Progress is how far the scheduler has fired a job.
 type Progress struct {
-	// Seq is the number of the job's last run: its journal holds runs 1..Seq.
+	// Seq is the number of the job's last run, saved every flush interval: runs 1..Seq are
+	// stored fires, journaled a moment after.
 	Seq int64 `bson:"fireSeq"`
 	// LastFire is the scheduled instant of the job's last scheduled fire.
 	LastFire *time.Time `bson:"lastFireAt,omitempty"`
 }
 
-// StoredJob is a job with its fire progress and the size of its journal.
+// StoredJob is a job with its fire progress.
 type StoredJob struct {
 	Job      job.Job
 	Progress Progress
-	// Journal is how many runs the journal holds: runs 1..Journal.
-	Journal int64
 }
 
 func toDoc(j job.Job) jobDoc {
@@ -120,7 +116,7 @@ func (d jobDoc) toJob() StoredJob {
 		t := p.LastFire.UTC()
 		p.LastFire = &t
 	}
-	return StoredJob{Job: j, Progress: p, Journal: d.JournalSeq}
+	return StoredJob{Job: j, Progress: p}
 }
 
 // lifecycleSet is the $set of a job's lifecycle fields, leaving its fire progress alone.
@@ -136,7 +132,6 @@ func lifecycleSet(j job.Job) bson.M {
 	delete(m, "_id")
 	delete(m, "fireSeq")
 	delete(m, "lastFireAt")
-	delete(m, "journalSeq")
 	unset := bson.M{}
 	for _, f := range []string{"seconds", "runDate", "cron", "zone", "code", "flowId", "bizCode", "startedAt", "misfireGraceMs", "retries", "retryBackoffMs"} {
 		if _, ok := m[f]; !ok {
@@ -144,7 +139,7 @@ func lifecycleSet(j job.Job) bson.M {
 		}
 	}
 	// A document made by this upsert looks like an inserted one.
-	u := bson.M{"$set": m, "$setOnInsert": bson.M{"fireSeq": int64(0), "journalSeq": int64(0)}}
+	u := bson.M{"$set": m, "$setOnInsert": bson.M{"fireSeq": int64(0)}}
 	if len(unset) > 0 {
 		u["$unset"] = unset
 	}

@@ -62,43 +62,16 @@ type JournalRecords struct {
 	Runs  []RunRecord
 }
 
-// Heads gives, for each job among the fires, its highest run number.
-func (r JournalRecords) Heads() map[string]int64 {
-	heads := make(map[string]int64, len(r.Fires))
-	for _, f := range r.Fires {
-		heads[f.JobID] = max(heads[f.JobID], f.Seq)
-	}
-	return heads
-}
-
 // WriteJournal inserts records; those already there are left as they are. It changes no
-// job: the journal's count is found from the records when a page is read (journalHead),
-// so a run is on its job's pages as soon as its record is written, and a busy journal
-// makes no update per job, the costliest write of the embedded store.
+// job: a page finds the job's newest run from the records (journalHead), so a run is on
+// its job's pages as soon as its record is written, and a busy journal makes no update
+// per job, the costliest write of the embedded store.
 func (s *Store) WriteJournal(ctx context.Context, r JournalRecords) error {
 	if err := insertNew(ctx, s.db.Collection(colJournal), r.Fires); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
 	if err := insertNew(ctx, s.db.Collection(colRuns), r.Runs); err != nil {
 		return fmt.Errorf("write run reports: %w", err)
-	}
-	return nil
-}
-
-// SaveJournalCounts raises each job's journal count to its head, where the journal's
-// records 1..head are already written: the count is where a page read starts looking for
-// the newest run, so the fresher it is, the fewer records that read probes.
-func (s *Store) SaveJournalCounts(ctx context.Context, heads map[string]int64) error {
-	if len(heads) == 0 {
-		return nil
-	}
-	models := make([]mongo.WriteModel, 0, len(heads))
-	for id, seq := range heads {
-		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).
-			SetUpdate(bson.M{"$max": bson.M{"journalSeq": seq}}))
-	}
-	if err := s.updateJobs(ctx, models); err != nil {
-		return fmt.Errorf("write journal counts: %w", err)
 	}
 	return nil
 }
@@ -166,11 +139,11 @@ type Page struct {
 }
 
 // JournalPage reads page index (from 1) of size entries of a job, newest first, by _id
-// only. known is a count the journal is known to hold (StoredJob.Journal, saved after
-// the records it counts): the newest run is found from it. A page past the end is
-// empty with the true counts.
-func (s *Store) JournalPage(ctx context.Context, jobID string, known, index, size int64) (Page, error) {
-	total, err := s.journalHead(ctx, jobID, known)
+// only. near is where to look for the newest run: the job's saved fire progress
+// (StoredJob.Progress.Seq), a few seconds behind the fires and, when the journal is
+// behind, ahead of it. A page past the end is empty with the true counts.
+func (s *Store) JournalPage(ctx context.Context, jobID string, near, index, size int64) (Page, error) {
+	total, err := s.journalHead(ctx, jobID, near)
 	if err != nil {
 		return Page{}, fmt.Errorf("read journal: %w", err)
 	}
@@ -222,28 +195,47 @@ func (s *Store) GetEntry(ctx context.Context, id string) (Entry, error) {
 	return *e, nil
 }
 
-// journalHead finds the job's newest run with a record, searching up from known (runs
-// 1..known are written): doubling steps until a run is missing, then halving the gap.
-// A job's fires are journaled in their order, so the written runs are 1..head, and the
-// search costs about 2·log2(runs since known) + 1 reads by _id: one when known is
-// current. (A fire stored out of order, after a publish retried, hides the runs above it
-// until it is written, a moment later.)
-func (s *Store) journalHead(ctx context.Context, jobID string, known int64) (int64, error) {
-	lo, hi := max(known, 0), int64(0) // run lo is written (or lo is 0); run hi is not
-	for step := int64(1); ; step *= 2 {
-		ok, err := s.hasFire(ctx, job.JournalID(jobID, lo+step))
-		if err != nil {
-			return 0, err
+// journalHead finds the job's newest run with a record, looking first at run near:
+// doubling steps away from it until the runs found bracket the head, then halving the
+// gap. A job's fires are journaled in their order, so the written runs are 1..head, and
+// the search costs about 2·log2(|head − near|) + 2 reads by _id. (A fire stored out of
+// order, after a publish retried, hides the runs above it until it is written, a moment
+// later.)
+func (s *Store) journalHead(ctx context.Context, jobID string, near int64) (int64, error) {
+	has := func(seq int64) (bool, error) { return s.hasFire(ctx, job.JournalID(jobID, seq)) }
+	var lo, hi int64 // run lo is written (or lo is 0); run hi is not
+	ok, err := has(max(near, 1))
+	switch {
+	case err != nil:
+		return 0, err
+	case ok:
+		lo = max(near, 1)
+		for step := int64(1); ; step *= 2 {
+			if ok, err = has(lo + step); err != nil {
+				return 0, err
+			}
+			if !ok {
+				hi = lo + step
+				break
+			}
+			lo += step
 		}
-		if !ok {
-			hi = lo + step
-			break
+	default:
+		hi = max(near, 1)
+		for step := int64(1); hi-step >= 1; step *= 2 {
+			if ok, err = has(hi - step); err != nil {
+				return 0, err
+			}
+			if ok {
+				lo = hi - step
+				break
+			}
+			hi -= step
 		}
-		lo += step
 	}
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2
-		ok, err := s.hasFire(ctx, job.JournalID(jobID, mid))
+		ok, err := has(mid)
 		if err != nil {
 			return 0, err
 		}

@@ -292,7 +292,7 @@ func (h *handlers) journal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sj, err := h.findID(c, c.Param("id")) // the journal's count is in the store alone
+	sj, err := h.findID(c, c.Param("id")) // the fire progress is in the store alone
 	if err != nil {
 		return err
 	}
@@ -307,7 +307,7 @@ func (h *handlers) journal(c echo.Context) error {
 func (h *handlers) journalPage(c echo.Context, sj mongostore.StoredJob, page, size int64) (journalPage, error) {
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
-	p, err := h.d.Store.JournalPage(ctx, sj.Job.ID, sj.Journal, page, size)
+	p, err := h.d.Store.JournalPage(ctx, sj.Job.ID, sj.Progress.Seq, page, size)
 	if err != nil {
 		return journalPage{}, storeUnavailable(err)
 	}

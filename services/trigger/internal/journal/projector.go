@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,9 +32,6 @@ type Projector struct {
 	Log   zerolog.Logger
 	// Batch bounds how many messages one write carries.
 	Batch int
-	// CountEvery is how often the jobs' journal counts are saved: the highest run of each
-	// job journaled since, in one update per job however many of its runs that covers.
-	CountEvery time.Duration
 	// Settled, when not nil, is told how each message was settled.
 	Settled bus.Observer
 }
@@ -45,10 +41,6 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 	if p.Batch <= 0 {
 		p.Batch = 512
 	}
-	counts := &counts{heads: map[string]int64{}}
-	saved := make(chan struct{})
-	go func() { defer close(saved); counts.run(ctx, p) }()
-	defer func() { <-saved }()
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(p.Batch, jetstream.FetchMaxWait(500*time.Millisecond))
 		if err != nil {
@@ -75,65 +67,11 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		err = p.Store.WriteJournal(wctx, recs)
 		cancel()
-		if err == nil {
-			counts.add(recs.Heads())
-		}
 		for _, m := range msgs {
 			p.settle(m, err)
 		}
 	}
 	return nil
-}
-
-// counts gathers the journal heads written since the last save. They are only where page
-// reads start looking: one lost in a crash costs those reads a few more probes, nothing
-// more. They are saved beside the projection, which a save of many jobs would stall.
-type counts struct {
-	mu    sync.Mutex
-	heads map[string]int64
-}
-
-func (c *counts) add(heads map[string]int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, seq := range heads {
-		c.heads[id] = max(c.heads[id], seq)
-	}
-}
-
-// run saves the heads every CountEvery until ctx ends, then once more.
-func (c *counts) run(ctx context.Context, p *Projector) {
-	every := p.CountEvery
-	if every <= 0 {
-		every = 10 * time.Second
-	}
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			c.save(context.WithoutCancel(ctx), p)
-			return
-		case <-tick.C:
-			c.save(ctx, p)
-		}
-	}
-}
-
-func (c *counts) save(ctx context.Context, p *Projector) {
-	c.mu.Lock()
-	heads := c.heads
-	c.heads = map[string]int64{}
-	c.mu.Unlock()
-	if len(heads) == 0 {
-		return
-	}
-	wctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := p.Store.SaveJournalCounts(wctx, heads); err != nil {
-		p.Log.Warn().Err(err).Int("jobs", len(heads)).Msg("saving journal counts failed; will retry")
-		c.add(heads)
-	}
 }
 
 func (p *Projector) settle(msg jetstream.Msg, err error) {

@@ -66,9 +66,9 @@ func TestARunsReportsGiveTheSameEntryInWhateverOrderTheyAreProjected(t *testing.
 	}
 }
 
-// TestFiresAreOnTheirJobsPagesAtOnceAndTheCountFollows: the projector writes records
-// only; the count saved every CountEvery is a hint, and a page is right without it.
-func TestFiresAreOnTheirJobsPagesAtOnceAndTheCountFollows(t *testing.T) {
+// TestFiresAreOnTheirJobsPagesOnceJournaled: the projector writes records only, and a
+// page finds the newest run from them, whatever the job's saved progress says.
+func TestFiresAreOnTheirJobsPagesOnceJournaled(t *testing.T) {
 	st := teststack.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -95,16 +95,26 @@ func TestFiresAreOnTheirJobsPagesAtOnceAndTheCountFollows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	project := func(every time.Duration) (stop func()) {
-		p := &journal.Projector{Store: s, NC: nc, Log: zerolog.Nop(), CountEvery: every}
-		pctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); _ = p.Run(pctx, cons) }()
-		return func() { cancel(); <-done }
-	}
+	p := &journal.Projector{Store: s, NC: nc, Log: zerolog.Nop()}
+	pctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(pctx, cons) }()
+	defer func() { stop(); <-done }()
+
 	at := time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
-	publish := func(from, to int64) {
-		for seq := from; seq <= to; seq++ {
+	total := func() int64 {
+		sj, err := s.GetJob(ctx, "j")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pg, err := s.JournalPage(ctx, "j", sj.Progress.Seq, 1, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pg.Total
+	}
+	for _, n := range []int64{37, 40} {
+		for seq := total() + 1; seq <= n; seq++ {
 			f := contracts.Fire{V: 1, FireID: fmt.Sprintf("j@%d", seq), JournalID: job.JournalID("j", seq), Seq: seq, Tenant: "p",
 				JobID: "j", RunType: "trigger", ScheduledAt: at.Add(time.Duration(seq) * time.Second), TriggerStatus: contracts.TriggerFired}
 			data, _ := json.Marshal(f)
@@ -112,33 +122,6 @@ func TestFiresAreOnTheirJobsPagesAtOnceAndTheCountFollows(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		teststack.Eventually(t, 10*time.Second, fmt.Sprintf("the page counts %d runs", n), func() bool { return total() == n })
 	}
-	head := func() (total, count int64) {
-		sj, err := s.GetJob(ctx, "j")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pg, err := s.JournalPage(ctx, "j", sj.Journal, 1, 20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pg.Total, sj.Journal
-	}
-	stop := project(time.Hour)
-	publish(1, 37)
-	teststack.Eventually(t, 10*time.Second, "the page counts 37 runs", func() bool { total, _ := head(); return total == 37 })
-	if _, count := head(); count != 0 {
-		t.Fatalf("count saved before its hour: %d", count)
-	}
-	stop() // stopping saves what is left
-	if total, count := head(); total != 37 || count != 37 {
-		t.Fatalf("after stop: total %d, count %d; want 37, 37", total, count)
-	}
-	stop = project(200 * time.Millisecond)
-	defer stop()
-	publish(38, 40)
-	teststack.Eventually(t, 10*time.Second, "the count saved every 200ms reaches 40", func() bool {
-		total, count := head()
-		return total == 40 && count == 40
-	})
 }
