@@ -84,7 +84,7 @@ func StartFerret(listen, dir string, log *slog.Logger) (*Ferret, error) {
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener: ferretdb.ListenerConfig{TCP: listen},
-		Logger:   log,
+		Logger:   slog.New(lazy(log.Handler())),
 		Handler:  "sqlite",
 		// Without an fsync at each commit (WAL mode keeps commits whole through a crash
 		// of the process): every update by _id is a transaction of its own in FerretDB,
