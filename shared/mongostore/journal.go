@@ -15,9 +15,9 @@ import (
 
 // The journal is append-only: each fire is one record, and each report on its run (the
 // start of each attempt, the end) is another, never changed once written. On FerretDB an
-// update scans its whole collection, while an insert and a read by _id do not; and
-// immutable records make the journal the same whatever order its messages are projected
-// in, and however often.
+// update is a read, a change in Go and a rewrite of the document in a transaction of its
+// own, while many records go in one insert; and immutable records make the journal the
+// same whatever order its messages are projected in, and however often.
 const colRuns = "journal_runs"
 
 // FireRecord is a fire as the journal keeps it; its id is JournalID(job, seq).
