@@ -1,6 +1,7 @@
 package scheduler_test
 
 import (
+	"bytes"
 	"context"
 	"sync/atomic"
 	"testing"
@@ -102,3 +103,37 @@ func BenchmarkFireDue(b *testing.B) {
 type counter struct{ n atomic.Int64 }
 
 func (c *counter) Publish(contracts.Fire) { c.n.Add(1) }
+
+// BenchmarkImage: a start taking up an image of benchHeld jobs instead of loading them,
+// and what cutting one costs the loop. Per image, not per job.
+func BenchmarkImage(b *testing.B) {
+	s, clk := running(b, schedulerbench.Discard{})
+	var data bytes.Buffer
+	b.Run("cut", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Cut(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("write", func(b *testing.B) {
+		im, err := s.Cut(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			data.Reset()
+			if _, err := im.WriteTo(&data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(data.Len())/benchHeld, "bytes/job")
+	})
+	b.Run("import", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := schedulerbench.New(clk, schedulerbench.Discard{}).Import(bytes.NewReader(data.Bytes())); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

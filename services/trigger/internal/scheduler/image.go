@@ -1,0 +1,415 @@
+package scheduler
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/jobcenter/jobcenter/shared/job"
+)
+
+// An Image is what the scheduler held at one instant — every job's record, progress and
+// next fire, and the values they share — so that a start can take it up again in a
+// second or two instead of compiling every job read from the store. The loop only copies
+// its pages and queue (a few milliseconds for a million jobs); the image is written out
+// on the caller's goroutine.
+//
+// Written, it is records as the scheduler keeps them, so reading it back compiles
+// nothing but the few shared plans:
+//
+//	magic | plans | tenants | texts | jobs
+//
+// each shared table a count, then for each number a byte saying whether it is used and
+// if so its key; jobs a count, then for each its record, run number, last scheduled
+// instant, a byte of flags (started, queued) and, if queued, its next instant.
+type Image struct {
+	pages                 [][]entry
+	used                  int32
+	held                  int
+	at                    []int64 // each queue slot's instant, by slot
+	plans, tenants, texts []string
+	live                  [3][]bool // which numbers of each shared table are used
+}
+
+const imageMagic = "jobcenter scheduler image 1\n"
+
+// Image flags.
+const (
+	imageStarted = 1 << iota
+	imageQueued
+)
+
+// Limits that a damaged image cannot make the reader allocate beyond.
+const (
+	maxImageString = 1 << 20
+	maxImageCount  = 1 << 31
+)
+
+// Cut returns an image of what the scheduler holds once every change queued before it
+// is applied. The loop must be running.
+func (s *Scheduler) Cut(ctx context.Context) (*Image, error) {
+	res := make(chan *Image, 1)
+	s.enqueue(op{fn: func() { res <- s.image() }}, false)
+	select {
+	case im := <-res:
+		return im, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// image copies the table; the records are immutable strings, shared, not copied.
+func (s *Scheduler) image() *Image {
+	im := &Image{used: s.t.used, held: s.t.held(), pages: make([][]entry, len(s.t.pages)), at: make([]int64, len(s.t.q))}
+	for i, p := range s.t.pages {
+		im.pages[i] = slices.Clone(p)
+	}
+	for i, sl := range s.t.q {
+		im.at[i] = sl.at
+	}
+	s.sh.Lock()
+	im.plans, im.live[0] = s.sh.plans.image()
+	im.tenants, im.live[1] = s.sh.tenants.image()
+	im.texts, im.live[2] = s.sh.texts.image()
+	s.sh.Unlock()
+	return im
+}
+
+// image copies the keys and which numbers are in use. A count may include jobs not yet
+// in the table (compiled, their change pending); the reader counts users afresh.
+func (t *interned[V]) image() ([]string, []bool) {
+	live := make([]bool, len(t.keys))
+	for i, n := range t.refs {
+		live[i] = n > 0
+	}
+	return slices.Clone(t.keys), live
+}
+
+// Jobs is how many jobs the image holds.
+func (im *Image) Jobs() int { return im.held }
+
+// WriteTo writes the image out.
+func (im *Image) WriteTo(w io.Writer) (int64, error) {
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 128<<10)
+	var b []byte
+	b = append(b, imageMagic...)
+	for i, keys := range [3][]string{im.plans, im.tenants, im.texts} {
+		b = binary.AppendUvarint(b, uint64(len(keys)))
+		for n, k := range keys {
+			if !im.live[i][n] {
+				b = append(b, 0)
+				continue
+			}
+			b = appendString(append(b, 1), k)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(im.held))
+	written := 0
+	for e := range im.used {
+		en := &im.pages[e>>pageBits][e&(1<<pageBits-1)]
+		if en.rec == "" {
+			continue
+		}
+		written++
+		b = appendString(b, en.rec)
+		b = binary.AppendVarint(binary.AppendVarint(b, en.seq), en.last)
+		var flags byte
+		if en.started {
+			flags |= imageStarted
+		}
+		if en.pos >= 0 {
+			flags |= imageQueued
+		}
+		b = append(b, flags)
+		if en.pos >= 0 {
+			b = binary.AppendVarint(b, im.at[en.pos])
+		}
+		if len(b) >= 64<<10 {
+			if _, err := bw.Write(b); err != nil {
+				return cw.n, err
+			}
+			b = b[:0]
+		}
+	}
+	if written != im.held {
+		return cw.n, fmt.Errorf("scheduler image: %d jobs in the table, %d in its index", written, im.held)
+	}
+	if _, err := bw.Write(b); err != nil {
+		return cw.n, err
+	}
+	err := bw.Flush()
+	return cw.n, err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Import takes up an image written by Image.WriteTo into a new scheduler, before Run
+// and instead of Load. A damaged image is an error, and leaves the scheduler empty.
+func (s *Scheduler) Import(r io.Reader) (jobs int, err error) {
+	if s.t.used != 0 {
+		return 0, errors.New("scheduler image: the scheduler holds jobs already")
+	}
+	defer func() {
+		if err != nil {
+			s.t, s.sh.plans, s.sh.tenants, s.sh.texts = table{}, interned[*plan]{}, interned[string]{}, interned[string]{}
+		}
+	}()
+	ir := &imageReader{r: bufio.NewReaderSize(r, 128<<10)}
+	magic := make([]byte, len(imageMagic))
+	if _, err := io.ReadFull(ir.r, magic); err != nil || string(magic) != imageMagic {
+		return 0, errors.New("scheduler image: not an image of this version")
+	}
+	var keys [3][]string
+	var live [3][]bool
+	for i := range keys {
+		// Grown as read, not made at the count's size: a damaged count must not allocate.
+		for range ir.count() {
+			if ir.err != nil {
+				break
+			}
+			used := ir.byte() == 1
+			k := ""
+			if used {
+				k = ir.string()
+			}
+			keys[i], live[i] = append(keys[i], k), append(live[i], used)
+		}
+	}
+	n := ir.count()
+	if ir.err != nil {
+		return 0, ir.err
+	}
+	refs := [3][]int32{make([]int32, len(keys[0])), make([]int32, len(keys[1])), make([]int32, len(keys[2]))}
+	use := func(table int, id uint32) error {
+		if int(id) >= len(keys[table]) || !live[table][id] {
+			return fmt.Errorf("scheduler image: a record refers to shared value %d of table %d, which it does not hold", id, table)
+		}
+		refs[table][id]++
+		return nil
+	}
+	for range n {
+		rec := ir.string()
+		seq, last, flags := ir.varint(), ir.varint(), ir.byte()
+		var next int64
+		if flags&imageQueued != 0 {
+			next = ir.varint()
+		}
+		if ir.err != nil {
+			return 0, ir.err
+		}
+		h, idLen, err := checkRecord(rec)
+		if err != nil {
+			return 0, err
+		}
+		for _, u := range []struct {
+			table int
+			id    uint32
+			used  bool
+		}{{0, h.plan, true}, {1, h.tenant, true}, {2, h.code, h.target&hasCode != 0}, {2, h.flow, h.target&hasFlow != 0}} {
+			if u.used {
+				if err := use(u.table, u.id); err != nil {
+					return 0, err
+				}
+			}
+		}
+		id := rec[:idLen]
+		hash := maphash.String(s.seed, id)
+		if s.t.find(id, hash) >= 0 {
+			return 0, errors.New("scheduler image: a job appears twice")
+		}
+		e := s.t.add(hash)
+		en := s.t.entry(e)
+		en.rec, en.seq, en.last, en.started = rec, seq, last, flags&imageStarted != 0
+		if flags&imageQueued != 0 {
+			s.t.schedule(e, next)
+		}
+	}
+	if _, err := ir.r.ReadByte(); err != io.EOF {
+		return 0, errors.New("scheduler image: bytes after its last job")
+	}
+	plans := make([]*plan, len(keys[0]))
+	for id, k := range keys[0] {
+		if refs[0][id] == 0 {
+			continue
+		}
+		p, err := planFromKey(k)
+		if err != nil {
+			return 0, err
+		}
+		plans[id] = p
+	}
+	s.sh.Lock()
+	defer s.sh.Unlock()
+	restore(&s.sh.plans, keys[0], plans, refs[0])
+	restore(&s.sh.tenants, keys[1], keys[1], refs[1])
+	restore(&s.sh.texts, keys[2], keys[2], refs[2])
+	return int(n), nil
+}
+
+// restore makes t hold keys and vals under their numbers, with refs users each; a number
+// no job uses is free.
+func restore[V any](t *interned[V], keys []string, vals []V, refs []int32) {
+	*t = interned[V]{ids: make(map[string]uint32, len(keys)), keys: keys, vals: vals, refs: refs}
+	var zero V
+	for id, k := range keys {
+		if refs[id] == 0 {
+			t.keys[id], t.vals[id] = "", zero
+			t.free = append(t.free, uint32(id))
+			continue
+		}
+		t.ids[k] = uint32(id)
+	}
+}
+
+// checkRecord reads a record from an image through, so that a damaged one is an error
+// here rather than a panic in the loop; it returns its head and the length of its id.
+func checkRecord(rec string) (h head, idLen int, err error) {
+	defer func() {
+		if recover() != nil {
+			err = errors.New("scheduler image: a record is damaged")
+		}
+	}()
+	var r reader
+	r, h = readHead(rec)
+	r.compact()
+	r.str()
+	if r.i != len(rec) {
+		return h, 0, errors.New("scheduler image: a record is longer than its fields")
+	}
+	r = reader{s: rec}
+	r.skipCompact()
+	return h, r.i, nil
+}
+
+// planFromKey compiles the plan appendPlanKey wrote the key of.
+func planFromKey(key string) (p *plan, err error) {
+	defer func() {
+		if recover() != nil {
+			p, err = nil, errors.New("scheduler image: a plan is damaged")
+		}
+	}()
+	r := reader{s: key}
+	var j job.Job
+	tr, pol := &j.Spec.Trigger, &j.Spec.Policy
+	tr.Kind, tr.Cron, tr.Zone = job.Kind(r.str()), r.str(), r.str()
+	pol.Coalesce = r.s[r.i] == 1
+	r.i++
+	pol.MisfireGrace, pol.MaxInstances = time.Duration(r.varint()), int(r.varint())
+	pol.Retries, pol.RetryBackoff = int(r.varint()), time.Duration(r.varint())
+	if r.i != len(key) || string(appendPlanKey(nil, &j)) != key {
+		return nil, errors.New("scheduler image: a plan is damaged")
+	}
+	return newPlan(&j), nil
+}
+
+// imageReader reads an image's fields, keeping the first error.
+type imageReader struct {
+	r   *bufio.Reader
+	buf []byte
+	err error
+}
+
+func (ir *imageReader) fail(err error) {
+	if ir.err == nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		ir.err = fmt.Errorf("scheduler image: %w", err)
+	}
+}
+
+func (ir *imageReader) byte() byte {
+	if ir.err != nil {
+		return 0
+	}
+	c, err := ir.r.ReadByte()
+	if err != nil {
+		ir.fail(err)
+	}
+	return c
+}
+
+func (ir *imageReader) uvarint() uint64 {
+	if ir.err != nil {
+		return 0
+	}
+	v, err := binary.ReadUvarint(ir.r)
+	if err != nil {
+		ir.fail(err)
+	}
+	return v
+}
+
+func (ir *imageReader) varint() int64 {
+	if ir.err != nil {
+		return 0
+	}
+	v, err := binary.ReadVarint(ir.r)
+	if err != nil {
+		ir.fail(err)
+	}
+	return v
+}
+
+func (ir *imageReader) count() int {
+	n := ir.uvarint()
+	if n > maxImageCount {
+		ir.fail(fmt.Errorf("a count of %d", n))
+		return 0
+	}
+	return int(n)
+}
+
+func (ir *imageReader) string() string {
+	n := ir.uvarint()
+	if n > maxImageString {
+		ir.fail(fmt.Errorf("a string of %d bytes", n))
+	}
+	if ir.err != nil {
+		return ""
+	}
+	if cap(ir.buf) < int(n) {
+		ir.buf = make([]byte, n)
+	}
+	b := ir.buf[:n]
+	if _, err := io.ReadFull(ir.r, b); err != nil {
+		ir.fail(err)
+		return ""
+	}
+	return string(b)
+}
+
+// Apply makes a job change found after an image, before Run, as Put does while the loop
+// runs.
+func (s *Scheduler) Apply(j job.Job) {
+	s.apply(s.prepare(&j, j.StartedAt, !j.Live()), nil)
+	s.release()
+}
+
+// FinishSpent asks for every started job with no fire left to be finished, as Load does
+// for each job it loads: a finish lost before the image was cut is asked for again.
+func (s *Scheduler) FinishSpent() {
+	for e := range s.t.used {
+		en := s.t.entry(e)
+		if en.rec != "" && en.started && en.pos < 0 {
+			v := s.unpack(en.rec)
+			s.cfg.Finisher.Finish(v.asJob())
+		}
+	}
+}
