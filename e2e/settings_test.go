@@ -114,6 +114,7 @@ func TestEveryProgramRefusesABadSettingNamingIt(t *testing.T) {
 		{executor | allInOne, "JOBCENTER_EXEC_REDELIVER_AFTER=later"},
 		// Zero where zero cannot work; addresses and URLs that cannot be used.
 		{trigger | allInOne, "JOBCENTER_FLUSH_INTERVAL=0s"},
+		{trigger | allInOne, "JOBCENTER_IMAGE_INTERVAL=0s"},
 		{trigger | allInOne, "JOBCENTER_LEASE_TTL=0s"},
 		{executor | allInOne, "JOBCENTER_EXEC_REDELIVER_AFTER=100ms"},
 		{api | trigger | allInOne, "JOBCENTER_STORE_TIMEOUT=0s"},

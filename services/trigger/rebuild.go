@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -23,7 +24,8 @@ type RebuildStats struct {
 // job from its last lifecycle event, its fire progress and its journal from the fires
 // and run reports of JOBCENTER_RUNS (as far back as JOBCENTER_RUNS_MAX_AGE keeps them).
 // It holds the trigger lease meanwhile, so no active instance writes the projections;
-// the kept outcomes of idempotent requests are not derived, and start empty.
+// the kept outcomes of idempotent requests are not derived, and start empty. The
+// scheduler's image is deleted, so that the next start loads the jobs rebuilt.
 func (s *Service) Rebuild(ctx context.Context) (RebuildStats, error) {
 	defer s.nc.Close()
 	defer func() { _ = s.store.Close(context.Background()) }()
@@ -49,6 +51,14 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildStats, error) {
 
 func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 	var st RebuildStats
+	// The next start loads the jobs rebuilt, not an image of the scheduler before.
+	obs, err := s.imageStore(ctx)
+	if err != nil {
+		return st, err
+	}
+	if err := obs.Delete(ctx, imageObject); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		return st, fmt.Errorf("delete the scheduler's image: %w", err)
+	}
 	if err := s.store.Drop(ctx); err != nil {
 		return st, fmt.Errorf("drop projections: %w", err)
 	}
@@ -57,7 +67,7 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 	}
 	// Jobs: the last lifecycle event of each holds its whole state.
 	jobs := map[string]contracts.Job{}
-	_, err := s.replay(ctx, contracts.StreamEvents, contracts.EventSubjects, func(_ string, data []byte, _ uint64) error {
+	_, err = s.replay(ctx, contracts.StreamEvents, contracts.EventSubjects, func(_ string, data []byte, _ uint64) error {
 		var e contracts.LifecycleEvent
 		if json.Unmarshal(data, &e) != nil || e.Job.ID == "" {
 			return nil // dead-lettered when it was first consumed; nothing to derive
@@ -125,7 +135,13 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 
 // replay reads a whole stream (filtered) from its start and returns the last sequence.
 func (s *Service) replay(ctx context.Context, stream, filter string, fn func(subject string, data []byte, seq uint64) error) (uint64, error) {
-	cons, err := s.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	return s.replayFrom(ctx, stream, filter, 1, fn)
+}
+
+// replayFrom reads a stream (filtered) from sequence start to what it holds now.
+func (s *Service) replayFrom(ctx context.Context, stream, filter string, start uint64, fn func(subject string, data []byte, seq uint64) error) (uint64, error) {
+	cons, err := s.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter},
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: max(start, 1)})
 	if err != nil {
 		return 0, fmt.Errorf("replay %s: %w", stream, err)
 	}

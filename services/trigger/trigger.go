@@ -54,6 +54,11 @@ type Config struct {
 	// fired since, the costliest write of the embedded store. After a crash, the fires
 	// since the last save are replayed from the stream.
 	FlushInterval time.Duration
+	// ImageInterval is how often the active instance stores an image of its scheduler,
+	// which a start takes up instead of loading every job from the store; a start replays
+	// the fires and lifecycle events recorded since. One is also stored soon after a start
+	// that loaded from the store.
+	ImageInterval time.Duration
 	// StoreTimeout bounds each store call.
 	StoreTimeout time.Duration
 	// LeaseTTL is how long the active instance's lease lasts unrenewed: a standby takes
@@ -78,6 +83,7 @@ func ConfigFromEnv(e *config.Env) Config {
 		ExecTimeout:   e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second, 10*time.Millisecond, 24*time.Hour),
 		MaxCatchUp:    e.Int("JOBCENTER_MAX_CATCHUP", 100, 1, 100000),
 		FlushInterval: e.Duration("JOBCENTER_FLUSH_INTERVAL", 10*time.Second, time.Millisecond, time.Minute),
+		ImageInterval: e.Duration("JOBCENTER_IMAGE_INTERVAL", time.Minute, time.Second, 24*time.Hour),
 		StoreTimeout:  e.Duration("JOBCENTER_STORE_TIMEOUT", 5*time.Second, 10*time.Millisecond, 5*time.Minute),
 		LeaseTTL:      e.Duration("JOBCENTER_LEASE_TTL", 5*time.Second, time.Second, 5*time.Minute),
 		InstanceID:    e.Str("JOBCENTER_INSTANCE_ID", defaultInstanceID()),
@@ -135,6 +141,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.InstanceID == "" {
 		cfg.InstanceID = defaultInstanceID()
+	}
+	if cfg.ImageInterval <= 0 {
+		cfg.ImageInterval = time.Minute
 	}
 	return &Service{cfg: cfg, nc: nc, js: js, store: store, metrics: m, ready: make(chan struct{})}, nil
 }
@@ -207,8 +216,12 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) lead(ctx context.Context) error {
 	s.metrics.Active(true)
 	defer func() { s.metrics.Active(false); s.metrics.Jobs(0, 0) }()
-	t := s.newTerm()
-	if err := s.start(ctx, t); err != nil {
+	t, fromImage, err := s.start(ctx)
+	if err != nil {
+		return err
+	}
+	obs, err := s.imageStore(ctx)
+	if err != nil {
 		return err
 	}
 	cmds, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, jetstream.ConsumerConfig{
@@ -232,8 +245,11 @@ func (s *Service) lead(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("journal consumer: %w", err)
 	}
+	im := &imager{s: s, t: t, obs: obs, cmds: cmds, every: s.cfg.ImageInterval, log: s.cfg.Log.With().Str("part", "image").Logger()}
+	// A start that loaded every job from the store was slow: the next need not be.
+	im.due.Store(!fromImage)
 	proc := &commands.Processor{Store: s.store, JS: s.js, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
-		Metrics: s.metrics, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
+		Metrics: s.metrics, Pause: im.pause, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
 	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled,
 		Log: s.cfg.Log.With().Str("part", "journal").Logger()}
 
@@ -251,6 +267,7 @@ func (s *Service) lead(ctx context.Context) error {
 	}
 	run(func(c context.Context) { _ = t.sched.Run(c) })
 	run(func(c context.Context) { s.flushLoop(c, t) })
+	run(im.run)
 	// A consumer that dies ends the term: an active instance that applies nothing must
 	// give the lease to one that can.
 	failed := make(chan error, 1)
@@ -281,9 +298,42 @@ func (s *Service) lead(ctx context.Context) error {
 	return termErr
 }
 
-// start loads every job into a term's scheduler and replays the fires
-// stored after the last saved checkpoint, so no run number is reused after a crash.
-func (s *Service) start(ctx context.Context, t *term) error {
+// start makes a term's scheduler: from the last image of the scheduler if there is one
+// that can be used, else from every job in the store. Then it replays the fires stored
+// after the image, or after the store's last saved checkpoint, whichever is earlier (the
+// store's progress is saved for them again), so no run number is reused after a crash.
+func (s *Service) start(ctx context.Context) (t *term, fromImage bool, err error) {
+	from, err := s.store.Checkpoint(ctx, checkpointFires)
+	if err != nil {
+		return nil, false, err
+	}
+	t = s.newTerm()
+	fromImage, runs, err := s.loadImage(ctx, t)
+	if err != nil {
+		return nil, false, err
+	}
+	if fromImage {
+		from = min(from, runs)
+	} else {
+		t = s.newTerm()
+		if err := s.load(ctx, t); err != nil {
+			return nil, false, err
+		}
+	}
+	replayed, err := s.replayFires(ctx, t, from)
+	if err != nil {
+		return nil, false, err
+	}
+	if fromImage {
+		// Load asks for these as it loads each job.
+		t.sched.FinishSpent()
+	}
+	s.cfg.Log.Info().Bool("from_image", fromImage).Int("fires_replayed", replayed).Msg("scheduler ready")
+	return t, fromImage, nil
+}
+
+// load loads every job in the store into t's scheduler.
+func (s *Service) load(ctx context.Context, t *term) error {
 	n := 0
 	err := s.store.EachJob(ctx, func(sj mongostore.StoredJob) {
 		p := scheduler.Progress{Seq: sj.Progress.Seq}
@@ -296,19 +346,12 @@ func (s *Service) start(ctx context.Context, t *term) error {
 	if err != nil {
 		return err
 	}
-	replayed, err := s.replayFires(ctx, t)
-	if err != nil {
-		return err
-	}
-	s.cfg.Log.Info().Int("jobs", n).Int("fires_replayed", replayed).Msg("scheduler loaded")
+	s.cfg.Log.Info().Int("jobs", n).Msg("scheduler loaded from the store")
 	return nil
 }
 
-func (s *Service) replayFires(ctx context.Context, t *term) (int, error) {
-	from, err := s.store.Checkpoint(ctx, checkpointFires)
-	if err != nil {
-		return 0, err
-	}
+// replayFires raises the progress of t's jobs to the fires stored after sequence from.
+func (s *Service) replayFires(ctx context.Context, t *term, from uint64) (int, error) {
 	stream, err := s.js.Stream(ctx, contracts.StreamRuns)
 	if err != nil {
 		return 0, fmt.Errorf("runs stream: %w", err)

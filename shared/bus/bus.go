@@ -141,6 +141,25 @@ func EnsureKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.K
 	return kv, nil
 }
 
+// EnsureObjectStore opens an object store, creating it only if it is missing (see
+// ensureStream).
+func EnsureObjectStore(ctx context.Context, js jetstream.JetStream, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
+	var obs jetstream.ObjectStore
+	err := patiently(ctx, func() (err error) {
+		obs, err = js.ObjectStore(ctx, cfg.Bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			if obs, err = js.CreateObjectStore(ctx, cfg); errors.Is(err, jetstream.ErrBucketExists) {
+				obs, err = js.ObjectStore(ctx, cfg.Bucket)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("object store %s: %w", cfg.Bucket, err)
+	}
+	return obs, nil
+}
+
 // provisionPatience is how long a service keeps asking for its streams and buckets at
 // start: a cluster still electing its JetStream leaders (every node just started), or
 // busy creating replicated streams for several services at once, answers late.

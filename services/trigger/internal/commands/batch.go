@@ -29,6 +29,9 @@ const retryAfter = time.Second
 func (p *Processor) Run(ctx context.Context, cons jetstream.Consumer, name string, obs bus.Observer) error {
 	p.memo = newMemo()
 	for ctx.Err() == nil {
+		if p.Pause != nil {
+			p.Pause(ctx)
+		}
 		msgs, err := fetch(cons)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -52,7 +52,11 @@ type Processor struct {
 	Clock clock.Clock
 	// Metrics, when not nil, counts the commands applied and rejected.
 	Metrics Metrics
-	Log     zerolog.Logger
+	// Pause, when not nil, is called between batches, when every command fetched is
+	// settled (and at least once a second when none come): the moment no command is
+	// half applied, at which the trigger cuts its images of the scheduler.
+	Pause func(ctx context.Context)
+	Log   zerolog.Logger
 
 	memo *memo
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -40,6 +41,11 @@ type Publisher struct {
 	// recorded, whatever order the acknowledgements came in.
 	inFlight int
 	safeSeq  uint64
+
+	// accepted counts the fires Publish queued, settled those of them stored since: the
+	// queue is kept in order, so settled reaching a count of accepted means every fire
+	// queued up to then is stored.
+	accepted, settled atomic.Uint64
 
 	draining chan struct{}
 	done     chan struct{}
@@ -82,6 +88,7 @@ func (p *Publisher) Halt() { p.halted.Do(func() { close(p.halt) }) }
 func (p *Publisher) Publish(f contracts.Fire) {
 	select {
 	case p.in <- f:
+		p.accepted.Add(1)
 	case <-p.halt:
 	case <-p.done:
 	}
@@ -213,7 +220,22 @@ func (p *Publisher) settle(ctx context.Context) {
 		p.mu.Lock()
 		p.inFlight--
 		p.mu.Unlock()
+		p.settled.Add(1)
 	}
+}
+
+// Accepted is how many fires Publish has queued so far.
+func (p *Publisher) Accepted() uint64 { return p.accepted.Load() }
+
+// WaitStored waits until the first n fires Publish queued are stored, reporting false if
+// ctx ends first.
+func (p *Publisher) WaitStored(ctx context.Context, n uint64) bool {
+	for p.settled.Load() < n {
+		if !clock.Sleep(ctx, 10*time.Millisecond) {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *Publisher) retry(ctx context.Context, in inflight) *jetstream.PubAck {

@@ -23,6 +23,8 @@ type Trigger struct {
 	fires             *prometheus.CounterVec
 	lateness          *prometheus.HistogramVec
 	skipped           *prometheus.CounterVec
+	imageAt           prometheus.Gauge
+	imageBytes        prometheus.Gauge
 }
 
 // New registers the trigger's metrics into reg, labelled service="trigger".
@@ -47,6 +49,9 @@ func New(reg prometheus.Registerer, consumers ...metrics.Consumer) (*Trigger, er
 		skipped: r.CounterVec("fires_skipped_total",
 			"Due instants not fired: coalesced into a later fire of the same job, or beyond JOBCENTER_MAX_CATCHUP (reason catchup_limit).",
 			"reason"),
+		imageAt: r.Gauge("scheduler_image_timestamp_seconds",
+			"When this instance last stored an image of its scheduler, which a start takes up instead of loading every job (Unix seconds; 0: none yet)."),
+		imageBytes: r.Gauge("scheduler_image_bytes", "The size of the last image of the scheduler this instance stored."),
 	}
 	jobs := r.GaugeVec("jobs",
 		"Jobs held by the active trigger's scheduler: state=\"scheduled\" those started with a next fire, state=\"held\" every live job.",
@@ -82,6 +87,12 @@ func (m *Trigger) Active(on bool) {
 func (m *Trigger) Jobs(held, scheduled int) {
 	m.held.Set(float64(held))
 	m.scheduled.Set(float64(scheduled))
+}
+
+// Imaged notes an image of the scheduler stored at at, of size bytes.
+func (m *Trigger) Imaged(at time.Time, bytes int64) {
+	m.imageAt.Set(float64(at.UnixMilli()) / 1000)
+	m.imageBytes.Set(float64(bytes))
 }
 
 // Skipped counts due instants not fired, for reason ("coalesced" or "catchup_limit").
