@@ -48,7 +48,7 @@ func restartSection(o options, w io.Writer) (*section, error) {
 		Workload: fmt.Sprintf("Workload: %s started interval jobs held: %s every %s, their fires spread evenly over the hour "+
 			"(about %s a second), and %d probes every 1 s, spread evenly over the second, each running the snippet `pass`; "+
 			"seeded as job documents into the store (mongostore's shape, inserted in batches of %s) before the first start. "+
-			"The program is started on it, and once it fires on time it is killed with SIGKILL and started again at once, on "+
+			"The program is started on it, and once it fires on time and has stored its scheduler's image it is killed with SIGKILL and started again at once, on "+
 			"the same data folder, %d times (one store for all: each restart finds the progress the last one saved). A probe "+
 			"fire is on time when it is stored in JetStream within %s of its instant; the program fires on time from the first "+
 			"probe instant after which every probe fire, through %s of them, was on time. Times are from the exec of the program. "+
@@ -92,11 +92,19 @@ func restartSection(o options, w io.Writer) (*section, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cold.onTime < 0 {
+		return nil, fmt.Errorf("the first start never fired on time (log: %s)", st.log())
+	}
+	// The restarts take up the image of the scheduler that the first start, having loaded
+	// every job from the store, stores once it can.
+	imaged, err := st.waitImage(restartLimit)
+	if err != nil {
+		return nil, err
+	}
+	imageAfter := imaged.Sub(st.started)
+	fmt.Fprintf(w, "restart: scheduler image stored %s after the first start\n", imageAfter.Round(time.Millisecond))
 	var rs []startRun
 	for i := range o.runs {
-		if cold.onTime < 0 && i == 0 {
-			return nil, fmt.Errorf("the first start never fired on time (log: %s)", st.log())
-		}
 		time.Sleep(2 * time.Second)
 		fmt.Fprintf(w, "restart: kill -9, start again: run %d of %d (load %s) ...\n", i+1, o.runs, loadAvg())
 		st.kill()
@@ -155,6 +163,7 @@ func restartSection(o options, w io.Writer) (*section, error) {
 	s.Rows = append(s.Rows,
 		row{Label: "first start: to the scheduler holding every job", Values: []value{coldValue(cold.loaded)}},
 		row{Label: "first start: to firing on time", Values: []value{coldValue(cold.onTime)}},
+		row{Label: "first start: to its scheduler image stored", Values: []value{coldValue(imageAfter)}},
 		row{Label: "restart after kill -9: to the api answering (/healthz)", Values: []value{per(func(r startRun) time.Duration { return r.ready })}},
 		row{Label: "restart: to the scheduler holding every job", Values: []value{per(func(r startRun) time.Duration { return r.loaded })}},
 		row{Label: "restart: to the first probe fire stored", Values: []value{per(func(r startRun) time.Duration { return r.firstProbe })}},
@@ -172,6 +181,7 @@ func restartSection(o options, w io.Writer) (*section, error) {
 		row{Label: "  server RSS once firing on time", Values: []value{newValue("MiB", rss)}},
 		row{Label: "machine load average (1 min) at the exec", Values: []value{loadValue(load)}})
 	s.Notes = append(s.Notes,
+		"the first start loads every job from the store (FerretDB) and then stores an image of its scheduler (jobcenter_scheduler_image_timestamp_seconds); each restart takes that image up, then replays the fires stored since it: more at each run, as the image ages (JOBCENTER_IMAGE_INTERVAL, 1 min, bounds its age in use; the first start's image is the only one here)",
 		"holding every job: the first read of /metrics (every 100 ms) whose jobcenter_jobs{state=\"held\"} is every job; the trigger publishes it once its scheduler runs",
 		"the killed program's trigger lease lives on for JOBCENTER_LEASE_TTL (5 s) after its last renewal: the new trigger waits it out before it loads the jobs",
 		"a missed instant is a probe fire never stored: fires due while the program was down or loading coalesce into one catch-up fire per job, late by definition",

@@ -31,6 +31,7 @@ func schedulerSection(o options, w io.Writer) (*section, error) {
 		memTotal, memLive, memStruct, load []float64
 		ops                                = map[schedulerbench.Op][]float64{}
 		spread, aligned                    []schedulerbench.Lateness
+		imCut, imWrite, imBytes, imImport  []float64
 	)
 	for i := range o.runs {
 		fmt.Fprintf(w, "scheduler: run %d of %d ...\n", i+1, o.runs)
@@ -49,6 +50,12 @@ func schedulerSection(o options, w io.Writer) (*section, error) {
 			return nil, err
 		}
 		aligned = append(aligned, l)
+		im, err := schedulerbench.MeasureImage(o.jobs)
+		if err != nil {
+			return nil, err
+		}
+		imCut, imWrite = append(imCut, ms(im.Cut)), append(imWrite, ms(im.Write))
+		imBytes, imImport = append(imBytes, float64(im.Bytes)/float64(o.jobs)), append(imImport, ms(im.Import))
 	}
 
 	bytes := func(label string, runs []float64, target bool) {
@@ -117,6 +124,11 @@ func schedulerSection(o options, w io.Writer) (*section, error) {
 	}
 	lateRows("spread", spread, true)
 	lateRows("aligned", aligned, false)
+	s.Rows = append(s.Rows,
+		row{Label: "image: cut (the loop held while it copies its table)", Values: []value{newValue("ms", imCut)}},
+		row{Label: "image: written out (off the loop)", Values: []value{newValue("ms", imWrite)}},
+		row{Label: "  image size per job", Values: []value{newValue("B", imBytes)}},
+		row{Label: "image: taken up by a new scheduler (Import, as a start)", Values: []value{newValue("ms", imImport)}})
 	s.Notes = append(s.Notes,
 		fmt.Sprintf("memory: HeapInuse (and HeapAlloc) after runtime.GC, before building %s jobs and after loading them and dropping the built slice, ÷ N; "+
 			"the scheduler's structures: HeapAlloc before and after Load with the built jobs still alive (its entry, record, index and heap slots, its share of the interned plans, tenants and snippets)", group(float64(o.jobs), 0)),
@@ -125,6 +137,8 @@ func schedulerSection(o options, w io.Writer) (*section, error) {
 			group(float64(o.fireRate), 0), group(float64(o.fireRate), 0), group(float64(o.jobs), 0), group(float64(o.fireRate), 0), o.fireFor),
 		"lateness: from a fire's scheduled instant to the scheduler calling Publish with it (time.Now in Publish); the Publisher does nothing else; "+
 			"CPU time stolen: the steal column of /proc/stat, all CPUs, over the window (a virtual machine's CPU taken by the host stops the loop)",
+		fmt.Sprintf("image: of the %s jobs held by a running scheduler on a fake clock, written to memory and imported from it "+
+			"(the trigger stores it in a JetStream object store; section 6 has a start taking it up)", group(float64(o.jobs), 0)),
 		fmt.Sprintf("ops: on top of the %s held, %s Puts of each kind in a row from one goroutine (as the trigger's command applier), "+
 			"compiled on that goroutine and queued to the loop, timed until the loop has applied the last", group(float64(o.jobs), 0), group(float64(o.ops), 0)))
 	if o.profile != "" {

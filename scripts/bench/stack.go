@@ -249,27 +249,57 @@ func (s *stack) dial() (*nats.Conn, jetstream.JetStream, error) {
 // jobsHeld reads the active trigger's scheduler size from /metrics: every live job held,
 // and those scheduled to fire.
 func (s *stack) jobsHeld() (held, scheduled float64, ok bool) {
-	st, b, err := s.c.do("GET", "/metrics", "", "")
-	if err != nil || st != http.StatusOK {
+	m, ok := s.metrics("jobcenter_jobs{")
+	if !ok {
 		return 0, 0, false
 	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if !strings.HasPrefix(line, "jobcenter_jobs{") {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			continue
-		}
+	ok = false
+	for k, v := range m {
 		switch {
-		case strings.Contains(line, `state="held"`):
+		case strings.Contains(k, `state="held"`):
 			held, ok = v, true
-		case strings.Contains(line, `state="scheduled"`):
+		case strings.Contains(k, `state="scheduled"`):
 			scheduled = v
 		}
 	}
 	return held, scheduled, ok
+}
+
+// waitImage waits until the running program has stored an image of its scheduler, and
+// returns when it did.
+func (s *stack) waitImage(limit time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if m, ok := s.metrics("jobcenter_scheduler_image_timestamp_seconds"); ok {
+			for _, v := range m {
+				if v > 0 {
+					return time.UnixMilli(int64(v * 1000)), nil
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return time.Time{}, fmt.Errorf("no scheduler image stored within %s (log: %s)", limit, s.log())
+}
+
+// metrics reads the program's /metrics samples whose names begin with prefix, by the
+// sample's name and labels.
+func (s *stack) metrics(prefix string) (map[string]float64, bool) {
+	st, b, err := s.c.do("GET", "/metrics", "", "")
+	if err != nil || st != http.StatusOK {
+		return nil, false
+	}
+	m := map[string]float64{}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		f := strings.Fields(line)
+		if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil && len(f) == 2 {
+			m[f[0]] = v
+		}
+	}
+	return m, true
 }
 
 // seedAndStart seeds n jobs made by mk, starts the program and waits until its scheduler

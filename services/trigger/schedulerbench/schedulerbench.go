@@ -12,6 +12,7 @@
 package schedulerbench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -245,6 +246,57 @@ func MeasureOps(held, n int) map[Op]float64 {
 		out[op] = float64(n) / time.Since(t).Seconds()
 	}
 	return out
+}
+
+// Image is what an image of the scheduler costs with n jobs held (the trigger stores one
+// every JOBCENTER_IMAGE_INTERVAL; a start takes it up instead of loading every job).
+type Image struct {
+	// Cut is how long the loop is held while it copies its table.
+	Cut time.Duration
+	// Write is writing the image out (to memory here), off the loop; Bytes its size.
+	Write time.Duration
+	Bytes int
+	// Import is taking it up into a new scheduler, as a start does.
+	Import time.Duration
+}
+
+// MeasureImage loads n Jobs into a running scheduler on a fake clock, then cuts, writes
+// and imports an image of it.
+func MeasureImage(n int) (Image, error) {
+	start := time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(start)
+	s := New(clk, Discard{})
+	Load(s, Jobs(n, 0, start))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	s.Len(ctx) // the loop is running
+	runtime.GC()
+	var m Image
+	t := time.Now()
+	im, err := s.Cut(ctx)
+	if err != nil {
+		return m, err
+	}
+	m.Cut = time.Since(t)
+	var buf bytes.Buffer
+	t = time.Now()
+	if _, err := im.WriteTo(&buf); err != nil {
+		return m, err
+	}
+	m.Write, m.Bytes = time.Since(t), buf.Len()
+	runtime.GC()
+	t = time.Now()
+	got, err := New(clk, Discard{}).Import(&buf)
+	if err != nil {
+		return m, err
+	}
+	if got != n {
+		return m, fmt.Errorf("image: %d jobs taken up of %d", got, n)
+	}
+	m.Import = time.Since(t)
+	return m, nil
 }
 
 // Lateness is how late fires reached the Publisher: from each fire's scheduled instant
