@@ -43,7 +43,7 @@ const (
 )
 
 func (s *Service) imageStore(ctx context.Context) (jetstream.ObjectStore, error) {
-	return bus.EnsureObjectStore(ctx, s.js, jetstream.ObjectStoreConfig{
+	return bus.EnsureObjectStore(ctx, s.ijs, jetstream.ObjectStoreConfig{
 		Bucket:      ImageBucket,
 		Description: "The trigger's last image of its scheduler, which a start takes up instead of loading every job.",
 		Storage:     jetstream.FileStorage,
@@ -63,7 +63,9 @@ type imager struct {
 	due     atomic.Bool // an image is wanted at the processor's next pause
 	storing atomic.Bool
 	notTill time.Time // the processor's: no new attempt before
-	wg      sync.WaitGroup
+	// wg is the image being stored, if any: waited for once the processor has stopped,
+	// as only the processor starts one.
+	wg sync.WaitGroup
 }
 
 // run asks for an image every interval until ctx ends.
@@ -73,7 +75,6 @@ func (im *imager) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			im.wg.Wait()
 			return
 		case <-tick.C:
 			im.due.Store(true)
@@ -94,8 +95,13 @@ func (im *imager) pause(ctx context.Context) {
 		im.log.Debug().Err(err).Msg("no image cut now")
 		return
 	}
-	cut, err := im.t.sched.Cut(ctx)
+	// The loop takes the cut between passes; one held up by a full publisher queue (a
+	// burst) must not hold the commands up for long.
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	cut, err := im.t.sched.Cut(cctx)
+	cancel()
 	if err != nil {
+		im.notTill = time.Now().Add(time.Second)
 		return
 	}
 	made := im.t.pub.Accepted()

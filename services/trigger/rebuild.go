@@ -28,6 +28,7 @@ type RebuildStats struct {
 // scheduler's image is deleted, so that the next start loads the jobs rebuilt.
 func (s *Service) Rebuild(ctx context.Context) (RebuildStats, error) {
 	defer s.nc.Close()
+	defer s.inc.Close()
 	defer func() { _ = s.store.Close(context.Background()) }()
 	kv, err := lease.Bucket(ctx, s.js, LeaseBucket, s.cfg.LeaseTTL, s.cfg.Streams.Replicas)
 	if err != nil {

@@ -100,6 +100,8 @@ type Service struct {
 	cfg     Config
 	nc      *nats.Conn
 	js      jetstream.JetStream
+	inc     *nats.Conn // the scheduler's images'
+	ijs     jetstream.JetStream
 	store   *mongostore.Store
 	metrics *trigmetrics.Trigger
 	ready   chan struct{}
@@ -131,9 +133,17 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	m.Consumers.Watch(js)
+	// Images (a hundred megabytes at a million jobs) go over a connection of their own, so
+	// that the fires published meanwhile do not queue behind them.
+	inc, ijs, err := bus.Dial(cfg.NATSURL, "jobcenter-trigger-images", cfg.Log)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
 	store, err := mongostore.Open(ctx, cfg.MongoURI, cfg.MongoDB, cfg.StoreTimeout)
 	if err != nil {
 		nc.Close()
+		inc.Close()
 		return nil, err
 	}
 	if cfg.LeaseTTL <= 0 {
@@ -145,7 +155,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.ImageInterval <= 0 {
 		cfg.ImageInterval = time.Minute
 	}
-	return &Service{cfg: cfg, nc: nc, js: js, store: store, metrics: m, ready: make(chan struct{})}, nil
+	return &Service{cfg: cfg, nc: nc, js: js, inc: inc, ijs: ijs, store: store, metrics: m, ready: make(chan struct{})}, nil
 }
 
 // Metrics serves the registry the trigger's metrics are in, for GET /metrics.
@@ -180,6 +190,7 @@ func (s *Service) Check(ctx context.Context) error {
 // active, and while active applying commands, firing jobs and writing the journal.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.nc.Close()
+	defer s.inc.Close()
 	defer func() { _ = s.store.Close(context.Background()) }()
 	if err := bus.Provision(ctx, s.js, s.cfg.Streams); err != nil {
 		return err
@@ -289,6 +300,7 @@ func (s *Service) lead(ctx context.Context) error {
 	t.pub.Halt()
 	stopLoops()
 	wg.Wait()
+	im.wg.Wait()
 	dctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
 	defer cancel()
 	t.pub.Drain(dctx)
