@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	_ "time/tzdata" // JOBCENTER_TZ must load on machines without a zoneinfo database
@@ -31,7 +32,19 @@ import (
 	"github.com/jobcenter/jobcenter/shared/metrics"
 )
 
+// procsPerCPU is how many Ps the program runs per CPU it may use, unless GOMAXPROCS says.
+// The embedded FerretDB runs SQLite's long stretches of work on the same Ps as the
+// broker's and the services' short ones; with a P per CPU, each hop of a round trip to
+// the broker waits for a P behind them, and a run's four round trips took 60 ms at
+// 10,000 jobs a second. With four times as many Ps the kernel interleaves them instead:
+// the executor ended 1,012 runs a second instead of 262, and fires were stored at p99
+// 37 ms instead of 113 (README, Performance).
+const procsPerCPU = 4
+
 func main() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(procsPerCPU * runtime.GOMAXPROCS(0))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
