@@ -1,0 +1,123 @@
+package executor_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/executor"
+	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/teststack"
+)
+
+// BenchmarkRuns: fires of a no-op snippet, each of its own job, stored in the runs
+// stream ahead, taken and run by one executor of the given concurrency over the embedded
+// broker, timed until every end report is stored: the executor's own pace. ns/op is per
+// run. BENCH_BACKGROUND=N adds N messages a second on the runs stream for others, and a
+// consumer acking the whole stream, as the trigger's fires and the journal make them.
+func BenchmarkRuns(b *testing.B) {
+	st := teststack.Start(b)
+	streams := bus.StreamsConfig{Replicas: 1, Duplicates: 2 * time.Minute, RunsMaxAge: time.Hour}
+	nc, err := nats.Connect(st.NATSURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := bus.Provision(context.Background(), js, streams); err != nil {
+		b.Fatal(err)
+	}
+	var ended atomic.Int64
+	sub, err := nc.Subscribe(contracts.TenantRuns("bench"), func(m *nats.Msg) {
+		if !strings.HasSuffix(m.Subject, "."+contracts.RunRunning) {
+			ended.Add(1)
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if bg := os.Getenv("BENCH_BACKGROUND"); bg != "" {
+		// Other traffic on the runs stream, as the trigger's fires and a journal consumer
+		// make it, none of it for the executor.
+		rate, _ := strconv.Atoi(bg)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			payload := make([]byte, 600)
+			for i := 0; ctx.Err() == nil; i++ {
+				<-tick.C
+				for k := range rate / 100 {
+					_, _ = js.PublishAsync(contracts.RunSubject("load", fmt.Sprintf("j%d", k), "running"), payload)
+				}
+			}
+		}()
+		cons, err := js.CreateOrUpdateConsumer(ctx, contracts.StreamRuns, jetstream.ConsumerConfig{Durable: "journal-like", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 4096})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cc, err := cons.Consume(func(m jetstream.Msg) { _ = m.Ack() })
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cc.Stop()
+	}
+	round := 0
+	for _, conc := range []int{16, 64, 256} {
+		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
+			round++
+			start := ended.Load()
+			var acks []jetstream.PubAckFuture
+			for i := range b.N {
+				id := fmt.Sprintf("r%d-j%d", round, i)
+				f := contracts.Fire{V: contracts.Version, FireID: id + "@1", JournalID: id + ":1", Seq: 1, Tenant: "bench",
+					JobID: id, ScheduledAt: time.Now(), FiredAt: time.Now(), Target: contracts.Target{Code: "pass"},
+					TimeoutMs: 5000, TriggerStatus: contracts.TriggerFired, MaxInstances: 1}
+				data, _ := json.Marshal(f)
+				a, err := js.PublishAsync(contracts.FireSubject(f.Tenant, f.JobID), data, jetstream.WithMsgID(f.FireID))
+				if err != nil {
+					b.Fatal(err)
+				}
+				acks = append(acks, a)
+			}
+			for _, a := range acks {
+				select {
+				case <-a.Ok():
+				case err := <-a.Err():
+					b.Fatal(err)
+				}
+			}
+			svc, err := executor.New(executor.Config{NATSURL: st.NATSURL, Streams: streams, APIURL: "http://127.0.0.1:1",
+				Timeout: 5 * time.Second, Concurrency: conc, Log: zerolog.Nop()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			b.ResetTimer()
+			go func() { done <- svc.Run(ctx) }()
+			teststack.Eventually(b, 10*time.Minute, "runs never ended", func() bool { return ended.Load()-start >= int64(b.N) })
+			b.StopTimer()
+			cancel()
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
