@@ -123,6 +123,39 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 	return err
 }
 
+// FetchReady waits up to wait for a message of cons, then takes those behind it that
+// the stream already holds, up to most in all: a batch as large as the backlog, without
+// waiting for one to fill. It returns none when wait passes with nothing.
+func FetchReady(cons jetstream.Consumer, most int, wait time.Duration) ([]jetstream.Msg, error) {
+	first, err := cons.Fetch(1, jetstream.FetchMaxWait(wait))
+	if err != nil {
+		return nil, err
+	}
+	msgs := collect(first, nil)
+	if len(msgs) == 0 {
+		// A message received is handled whatever ended the fetch after it.
+		if err := first.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return nil, err
+		}
+		return nil, nil
+	}
+	if most <= 1 {
+		return msgs, nil
+	}
+	rest, err := cons.FetchNoWait(most - 1)
+	if err != nil {
+		return msgs, nil // the first is handled; the rest come with the next fetch
+	}
+	return collect(rest, msgs), nil
+}
+
+func collect(b jetstream.MessageBatch, msgs []jetstream.Msg) []jetstream.Msg {
+	for m := range b.Messages() {
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
 // EnsureKeyValue opens a bucket, creating it only if it is missing (see ensureStream).
 func EnsureKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
 	var kv jetstream.KeyValue

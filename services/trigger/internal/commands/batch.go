@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jobcenter/jobcenter/contracts"
@@ -32,7 +31,7 @@ func (p *Processor) Run(ctx context.Context, cons jetstream.Consumer, name strin
 		if p.Pause != nil {
 			p.Pause(ctx)
 		}
-		msgs, err := fetch(cons)
+		msgs, err := bus.FetchReady(cons, MaxBatch, time.Second)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -51,35 +50,6 @@ func (p *Processor) Run(ctx context.Context, cons jetstream.Consumer, name strin
 		}
 	}
 	return nil
-}
-
-// fetch waits up to a second for a command, then takes those behind it that the stream
-// already holds.
-func fetch(cons jetstream.Consumer) ([]jetstream.Msg, error) {
-	first, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
-	if err != nil {
-		return nil, err
-	}
-	msgs := collect(first, nil)
-	if len(msgs) == 0 {
-		// A message received is applied whatever ended the fetch after it.
-		if err := first.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return nil, err
-		}
-		return nil, nil
-	}
-	rest, err := cons.FetchNoWait(MaxBatch - 1)
-	if err != nil {
-		return msgs, nil // the first is applied; the rest come with the next fetch
-	}
-	return collect(rest, msgs), nil
-}
-
-func collect(b jetstream.MessageBatch, msgs []jetstream.Msg) []jetstream.Msg {
-	for m := range b.Messages() {
-		msgs = append(msgs, m)
-	}
-	return msgs
 }
 
 // command is a decoded command message.

@@ -42,7 +42,9 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 		p.Batch = 512
 	}
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(p.Batch, jetstream.FetchMaxWait(500*time.Millisecond))
+		// What the stream holds now, not a full batch: waiting for one to fill would hold
+		// the journal back by its filling time whenever fires are few.
+		fetched, err := bus.FetchReady(cons, p.Batch, 500*time.Millisecond)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -53,7 +55,7 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 		}
 		var msgs []jetstream.Msg
 		var recs mongostore.JournalRecords
-		for msg := range batch.Messages() {
+		for _, msg := range fetched {
 			if err := Add(&recs, msg.Subject(), msg.Data()); err != nil {
 				p.settle(msg, bus.Poison(err))
 				continue
