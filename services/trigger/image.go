@@ -109,11 +109,10 @@ func (im *imager) pause(ctx context.Context) {
 	im.storing.Store(true)
 	im.wg.Go(func() {
 		defer im.storing.Store(false)
-		if err := im.store(ctx, cut, made, events, runs); err != nil {
-			im.due.Store(true)
-			if ctx.Err() == nil {
-				im.log.Warn().Err(err).Msg("storing the scheduler's image failed; will retry")
-			}
+		// A failure waits for the next interval: storing again at once would send another
+		// hundred megabytes to a broker that just refused them.
+		if err := im.store(ctx, cut, made, events, runs); err != nil && ctx.Err() == nil {
+			im.log.Warn().Err(err).Dur("next_in", im.every).Msg("storing the scheduler's image failed")
 		}
 	})
 }
