@@ -63,6 +63,7 @@ type imager struct {
 	due     atomic.Bool // an image is wanted at the processor's next pause
 	storing atomic.Bool
 	notTill time.Time // the processor's: no new attempt before
+	missed  int       // the processor's: attempts in a row that found no cut point
 	// wg is the image being stored, if any: waited for once the processor has stopped,
 	// as only the processor starts one.
 	wg sync.WaitGroup
@@ -90,11 +91,18 @@ func (im *imager) pause(ctx context.Context) {
 	}
 	events, runs, err := im.cutPoint(ctx)
 	if err != nil {
-		// Retried a little later: the commands may be settling, or the broker away.
+		// Retried a little later: the commands may be settling, or the broker away. A
+		// command given back again and again (its job's store writes failing) keeps every
+		// cut away: said once a minute, as restarts then replay from an older image.
 		im.notTill = time.Now().Add(time.Second)
-		im.log.Debug().Err(err).Msg("no image cut now")
+		if im.missed++; im.missed%60 == 0 {
+			im.log.Warn().Err(err).Int("attempts", im.missed).Msg("no scheduler image could be cut")
+		} else {
+			im.log.Debug().Err(err).Msg("no image cut now")
+		}
 		return
 	}
+	im.missed = 0
 	// The loop takes the cut between passes; one held up by a full publisher queue (a
 	// burst) must not hold the commands up for long.
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
