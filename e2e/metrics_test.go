@@ -157,8 +157,10 @@ func TestMetricsCountTheCommandsFiresRunsAndRequestsEachServiceHandled(t *testin
 	dateBody["trigger"], dateBody["run_date"] = "date", c.clk.Now().Add(450*time.Second).In(shanghai).Format("2006-01-02 15:04:05")
 	date := c.do("POST", "/api/v1/jobs", "p", dateBody).must(t, 201).obj(t)["id"].(string)
 
-	// Manual fires: two successes, one failure.
+	// Manual fires: two successes, one failure. The second exec waits for the first run's
+	// end: at once, it could find the job's one run slot still held and be skipped.
 	c.do("POST", "/api/v1/jobs/"+ok+"/exec", "p", nil).must(t, 200)
+	c.waitJournal("p", ok, 1)
 	c.do("POST", "/api/v1/jobs/"+ok+"/exec", "p", nil).must(t, 200)
 	c.do("POST", "/api/v1/jobs/"+bad+"/exec", "p", nil).must(t, 200)
 	c.waitJournal("p", ok, 2)
