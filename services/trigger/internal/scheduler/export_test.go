@@ -6,3 +6,6 @@ func Shared(s *Scheduler) (plans, tenants, texts int) {
 	defer s.sh.Unlock()
 	return len(s.sh.plans.ids), len(s.sh.tenants.ids), len(s.sh.texts.ids)
 }
+
+// CheckRecord reports whether rec reads as a record, as Import checks each.
+func CheckRecord(rec string) error { _, _, err := checkRecord(rec); return err }

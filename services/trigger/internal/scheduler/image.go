@@ -277,24 +277,86 @@ func restore[V any](t *interned[V], keys []string, vals []V, refs []int32) {
 	}
 }
 
-// checkRecord reads a record from an image through, so that a damaged one is an error
-// here rather than a panic in the loop; it returns its head and the length of its id.
+// checkRecord walks a record from an image field by field, every length checked against
+// what is left of it, so that a damaged one is an error here: not a panic in the loop,
+// nor a length read as gigabytes and allocated. It returns its head and its id's length.
 func checkRecord(rec string) (h head, idLen int, err error) {
-	defer func() {
-		if recover() != nil {
-			err = errors.New("scheduler image: a record is damaged")
-		}
-	}()
-	var r reader
-	r, h = readHead(rec)
-	r.compact()
-	r.str()
-	if r.i != len(rec) {
-		return h, 0, errors.New("scheduler image: a record is longer than its fields")
+	c := checker{s: rec}
+	c.compact()
+	idLen = c.i
+	c.uvarint() // plan
+	c.uvarint() // tenant
+	c.uvarint() // version
+	c.uvarint() // x
+	c.uvarint() // y
+	target := c.byte()
+	if target&hasCode != 0 {
+		c.uvarint()
 	}
-	r = reader{s: rec}
-	r.skipCompact()
-	return h, r.i, nil
+	if target&hasFlow != 0 {
+		c.uvarint()
+	}
+	if target&hasBiz != 0 {
+		c.bytes(c.uvarint())
+	}
+	c.compact() // key
+	c.bytes(c.uvarint())
+	if c.bad || c.i != len(rec) || target >= hasBiz<<1 {
+		return h, 0, errors.New("scheduler image: a record is damaged")
+	}
+	_, h = readHead(rec)
+	return h, idLen, nil
+}
+
+// checker walks a record as reader does, noting a read past its end instead of panicking.
+type checker struct {
+	s   string
+	i   int
+	bad bool
+}
+
+func (c *checker) byte() byte {
+	if c.i >= len(c.s) {
+		c.bad = true
+		return 0
+	}
+	c.i++
+	return c.s[c.i-1]
+}
+
+func (c *checker) uvarint() uint64 {
+	var v uint64
+	for shift := 0; shift < 64; shift += 7 {
+		b := c.byte()
+		if c.bad {
+			return 0
+		}
+		v |= uint64(b&0x7f) << shift
+		if b < 0x80 {
+			return v
+		}
+	}
+	c.bad = true
+	return 0
+}
+
+func (c *checker) bytes(n uint64) {
+	if c.bad || n > uint64(len(c.s)-c.i) {
+		c.bad = true
+		return
+	}
+	c.i += int(n)
+}
+
+func (c *checker) compact() {
+	switch c.byte() {
+	case uuidForm:
+		c.bytes(16)
+	case hexForm, rawForm:
+		c.bytes(c.uvarint())
+	default:
+		c.bad = true
+	}
 }
 
 // planFromKey compiles the plan appendPlanKey wrote the key of.

@@ -193,3 +193,19 @@ func TestChangesAppliedAfterAnImportAndFinishingSpentJobs(t *testing.T) {
 		t.Fatal("nothing fired after import")
 	}
 }
+
+func TestARecordClaimingMoreBytesThanItHoldsIsDamagedNotAllocated(t *testing.T) {
+	t.Parallel()
+	// A uuid id, a head of zeros, then a key in hex form (0x02) claiming 2^42 bytes:
+	// decoded as is, 2^43 bytes would be allocated, and the process would die.
+	huge := string(append([]byte{1}, make([]byte, 16)...)) + "\x00\x00\x00\x00\x00" + "\x00" +
+		"\x02\x80\x80\x80\x80\x80\x80\x01" + "ab"
+	// A uuid id, then every field, then a raw name claiming 2^62 bytes.
+	tooLongName := string(append([]byte{1}, make([]byte, 16)...)) + "\x00\x00\x00\x00\x00\x00" + "\x00\x00" +
+		"\x80\x80\x80\x80\x80\x80\x80\x80\x40"
+	for _, rec := range []string{huge, tooLongName, "", "\x07", string([]byte{1, 2, 3})} {
+		if err := scheduler.CheckRecord(rec); err == nil {
+			t.Fatalf("record %q was taken", rec)
+		}
+	}
+}
