@@ -86,7 +86,7 @@ func (im *imager) run(ctx context.Context) {
 // pause is the command processor's Pause: when an image is due it cuts one, then stores
 // it on a goroutine of its own.
 func (im *imager) pause(ctx context.Context) {
-	if !im.due.Load() || im.storing.Load() || time.Now().Before(im.notTill) {
+	if im.obs == nil || !im.due.Load() || im.storing.Load() || time.Now().Before(im.notTill) {
 		return
 	}
 	events, runs, err := im.cutPoint(ctx)
@@ -109,7 +109,9 @@ func (im *imager) pause(ctx context.Context) {
 	cut, err := im.t.sched.Cut(cctx)
 	cancel()
 	if err != nil {
-		im.notTill = time.Now().Add(time.Second)
+		// The abandoned cut is still made once the loop gets to it: ask for no other
+		// before the next interval, so that they do not pile up behind a busy loop.
+		im.notTill = time.Now().Add(im.every)
 		return
 	}
 	made := im.t.pub.Accepted()
@@ -189,11 +191,21 @@ func (s *Service) lastSeq(ctx context.Context, stream string) (uint64, error) {
 }
 
 // loadImage takes up the last image into t's scheduler, then the lifecycle events
-// recorded after it. It reports false, with the scheduler left empty, when there is no
-// image or it cannot be used (the streams no longer hold what followed it, or it is
-// damaged): the start then loads from the store. It returns the runs stream's sequence
-// the image is consistent with.
-func (s *Service) loadImage(ctx context.Context, t *term) (ok bool, runs uint64, err error) {
+// recorded after it, and returns the runs stream's sequence the image is consistent
+// with. It reports false when there is no image or it cannot be used — damaged, the
+// streams recreated or no longer holding what followed it, the object store out of
+// reach — saying why: the start then loads from the store, which the image only spares.
+func (s *Service) loadImage(ctx context.Context, t *term) (ok bool, runs uint64) {
+	log := s.cfg.Log.With().Str("part", "image").Logger()
+	ok, runs, err := s.takeUp(ctx, t, log)
+	if err != nil {
+		log.Warn().Err(err).Msg("the scheduler's image cannot be used; loading from the store")
+		return false, 0
+	}
+	return ok, runs
+}
+
+func (s *Service) takeUp(ctx context.Context, t *term, log zerolog.Logger) (ok bool, runs uint64, err error) {
 	obs, err := s.imageStore(ctx)
 	if err != nil {
 		return false, 0, err
@@ -205,20 +217,17 @@ func (s *Service) loadImage(ctx context.Context, t *term) (ok bool, runs uint64,
 	if err != nil {
 		return false, 0, fmt.Errorf("scheduler image: %w", err)
 	}
-	log := s.cfg.Log.With().Str("part", "image").Logger()
 	events, err1 := strconv.ParseUint(info.Metadata[metaEvents], 10, 64)
 	runs, err2 := strconv.ParseUint(info.Metadata[metaRuns], 10, 64)
 	if err1 != nil || err2 != nil {
-		log.Warn().Msg("the scheduler's image does not say where the streams were; loading from the store")
-		return false, 0, nil
+		return false, 0, errors.New("the image does not say where the streams were")
 	}
 	for _, c := range []struct {
 		stream string
 		seq    uint64
 	}{{contracts.StreamEvents, events}, {contracts.StreamRuns, runs}} {
-		if err := s.follows(ctx, c.stream, c.seq); err != nil {
-			log.Warn().Err(err).Msg("the scheduler's image cannot be used; loading from the store")
-			return false, 0, nil
+		if err := s.follows(ctx, c.stream, c.seq, info.ModTime); err != nil {
+			return false, 0, err
 		}
 	}
 	res, err := obs.Get(ctx, imageObject)
@@ -228,8 +237,7 @@ func (s *Service) loadImage(ctx context.Context, t *term) (ok bool, runs uint64,
 	defer res.Close()
 	n, err := t.sched.Import(res)
 	if err != nil {
-		log.Warn().Err(err).Msg("the scheduler's image cannot be used; loading from the store")
-		return false, 0, nil
+		return false, 0, err
 	}
 	applied, err := s.replayEvents(ctx, t, events)
 	if err != nil {
@@ -239,8 +247,9 @@ func (s *Service) loadImage(ctx context.Context, t *term) (ok bool, runs uint64,
 	return true, runs, nil
 }
 
-// follows checks that stream still holds every message after seq.
-func (s *Service) follows(ctx context.Context, stream string, seq uint64) error {
+// follows checks that stream still holds every message after seq, and is the stream the
+// image was cut against: not one created since (at cut), which numbers anew.
+func (s *Service) follows(ctx context.Context, stream string, seq uint64, cut time.Time) error {
 	st, err := s.js.Stream(ctx, stream)
 	if err != nil {
 		return fmt.Errorf("%s stream: %w", stream, err)
@@ -251,6 +260,8 @@ func (s *Service) follows(ctx context.Context, stream string, seq uint64) error 
 	}
 	last, first := info.State.LastSeq, info.State.FirstSeq
 	switch {
+	case !cut.IsZero() && info.Created.After(cut):
+		return fmt.Errorf("%s stream was created at %s, after the image: it was recreated", stream, info.Created.Format(time.RFC3339))
 	case last < seq:
 		return fmt.Errorf("%s stream ends at %d, before the image's %d: it was recreated", stream, last, seq)
 	case last > seq && first > seq+1:

@@ -231,9 +231,12 @@ func (s *Service) lead(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Images only spare a later start the store's load: without the object store this
+	// term stores none, and says so.
 	obs, err := s.imageStore(ctx)
 	if err != nil {
-		return err
+		s.cfg.Log.Warn().Err(err).Msg("no scheduler images this term")
+		obs = nil
 	}
 	cmds, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, jetstream.ConsumerConfig{
 		Durable: CommandsConsumer, FilterSubject: contracts.CommandSubjects,
@@ -320,10 +323,7 @@ func (s *Service) start(ctx context.Context) (t *term, fromImage bool, err error
 		return nil, false, err
 	}
 	t = s.newTerm()
-	fromImage, runs, err := s.loadImage(ctx, t)
-	if err != nil {
-		return nil, false, err
-	}
+	fromImage, runs := s.loadImage(ctx, t)
 	if fromImage {
 		from = min(from, runs)
 	} else {
