@@ -70,18 +70,7 @@ type imager struct {
 }
 
 // run asks for an image every interval until ctx ends.
-func (im *imager) run(ctx context.Context) {
-	tick := time.NewTicker(im.every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			im.due.Store(true)
-		}
-	}
-}
+func (im *imager) run(ctx context.Context) { every(ctx, im.every, func() { im.due.Store(true) }) }
 
 // pause is the command processor's Pause: when an image is due it cuts one, then stores
 // it on a goroutine of its own.
@@ -146,11 +135,15 @@ func (im *imager) cutPoint(ctx context.Context) (events, runs uint64, err error)
 			return 0, 0, ctx.Err()
 		}
 	}
-	if events, err = im.s.lastSeq(ctx, contracts.StreamEvents); err != nil {
+	ev, err := im.s.streamInfo(ctx, contracts.StreamEvents)
+	if err != nil {
 		return 0, 0, err
 	}
-	runs, err = im.s.lastSeq(ctx, contracts.StreamRuns)
-	return events, runs, err
+	ru, err := im.s.streamInfo(ctx, contracts.StreamRuns)
+	if err != nil {
+		return 0, 0, err
+	}
+	return ev.State.LastSeq, ru.State.LastSeq, nil
 }
 
 // store waits for the fires made before the cut to be stored, then stores the image.
@@ -178,16 +171,16 @@ func (im *imager) store(ctx context.Context, cut *scheduler.Image, made, events,
 	return nil
 }
 
-func (s *Service) lastSeq(ctx context.Context, stream string) (uint64, error) {
+func (s *Service) streamInfo(ctx context.Context, stream string) (*jetstream.StreamInfo, error) {
 	st, err := s.js.Stream(ctx, stream)
 	if err != nil {
-		return 0, fmt.Errorf("%s stream: %w", stream, err)
+		return nil, fmt.Errorf("%s stream: %w", stream, err)
 	}
 	info, err := st.Info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("%s stream info: %w", stream, err)
+		return nil, fmt.Errorf("%s stream info: %w", stream, err)
 	}
-	return info.State.LastSeq, nil
+	return info, nil
 }
 
 // loadImage takes up the last image into t's scheduler, then the lifecycle events
@@ -250,13 +243,9 @@ func (s *Service) takeUp(ctx context.Context, t *term, log zerolog.Logger) (ok b
 // follows checks that stream still holds every message after seq, and is the stream the
 // image was cut against: not one created since (at cut), which numbers anew.
 func (s *Service) follows(ctx context.Context, stream string, seq uint64, cut time.Time) error {
-	st, err := s.js.Stream(ctx, stream)
+	info, err := s.streamInfo(ctx, stream)
 	if err != nil {
-		return fmt.Errorf("%s stream: %w", stream, err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("%s stream info: %w", stream, err)
+		return err
 	}
 	last, first := info.State.LastSeq, info.State.FirstSeq
 	switch {

@@ -364,66 +364,36 @@ func (s *Service) load(ctx context.Context, t *term) error {
 
 // replayFires raises the progress of t's jobs to the fires stored after sequence from.
 func (s *Service) replayFires(ctx context.Context, t *term, from uint64) (int, error) {
-	stream, err := s.js.Stream(ctx, contracts.StreamRuns)
-	if err != nil {
-		return 0, fmt.Errorf("runs stream: %w", err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("runs stream info: %w", err)
-	}
-	last := info.State.LastSeq
-	if last <= from {
-		return 0, nil
-	}
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{contracts.FireSubjects},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    from + 1,
-	})
-	if err != nil {
-		return 0, fmt.Errorf("replay fires: %w", err)
-	}
+	// What the stream holds now is all there is to replay: the scheduler is not running,
+	// so no fire of ours can be added meanwhile.
 	n := 0
-	for {
-		// What the stream holds now is all there is to replay: the scheduler is not
-		// running, so no fire of ours can be added meanwhile.
-		batch, err := cons.FetchNoWait(1024)
-		if err != nil {
-			return n, fmt.Errorf("replay fires: %w", err)
+	_, err := s.replayFrom(ctx, contracts.StreamRuns, contracts.FireSubjects, from+1, func(_ string, data []byte, seq uint64) error {
+		var f contracts.Fire
+		if json.Unmarshal(data, &f) != nil {
+			return nil // dead-lettered when it was first consumed
 		}
-		got := 0
-		var seq uint64
-		for msg := range batch.Messages() {
-			got++
-			md, err := msg.Metadata()
-			if err != nil {
-				continue
-			}
-			seq = md.Sequence.Stream
-			var f contracts.Fire
-			if json.Unmarshal(msg.Data(), &f) != nil {
-				continue
-			}
-			t.sched.Observe(f.JobID, f.Seq, f.ScheduledAt, f.RunType == contracts.RunTypeManual)
-			t.pub.Record(f, seq)
-			n++
-		}
-		if got == 0 || seq >= last {
-			return n, nil
-		}
-	}
+		t.sched.Observe(f.JobID, f.Seq, f.ScheduledAt, f.RunType == contracts.RunTypeManual)
+		t.pub.Record(f, seq)
+		n++
+		return nil
+	})
+	return n, err
 }
 
 func (s *Service) flushLoop(ctx context.Context, t *term) {
-	tick := time.NewTicker(s.cfg.FlushInterval)
+	every(ctx, s.cfg.FlushInterval, func() { s.flush(ctx, t) })
+}
+
+// every calls f each period until ctx ends.
+func every(ctx context.Context, period time.Duration, f func()) {
+	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			s.flush(ctx, t)
+			f()
 		}
 	}
 }

@@ -96,8 +96,8 @@ func (im *Image) Jobs() int { return im.held }
 
 // WriteTo writes the image out.
 func (im *Image) WriteTo(w io.Writer) (int64, error) {
+	// b is the buffer: written out each time it holds 64 KiB.
 	cw := &countingWriter{w: w}
-	bw := bufio.NewWriterSize(cw, 128<<10)
 	var b []byte
 	b = append(b, imageMagic...)
 	for i, keys := range [3][]string{im.plans, im.tenants, im.texts} {
@@ -132,7 +132,7 @@ func (im *Image) WriteTo(w io.Writer) (int64, error) {
 			b = binary.AppendVarint(b, im.at[en.pos])
 		}
 		if len(b) >= 64<<10 {
-			if _, err := bw.Write(b); err != nil {
+			if _, err := cw.Write(b); err != nil {
 				return cw.n, err
 			}
 			b = b[:0]
@@ -141,10 +141,7 @@ func (im *Image) WriteTo(w io.Writer) (int64, error) {
 	if written != im.held {
 		return cw.n, fmt.Errorf("scheduler image: %d jobs in the table, %d in its index", written, im.held)
 	}
-	if _, err := bw.Write(b); err != nil {
-		return cw.n, err
-	}
-	err := bw.Flush()
+	_, err := cw.Write(b)
 	return cw.n, err
 }
 
