@@ -106,7 +106,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "steady, burst, journal, restart: leave the data folders in place (gigabytes: for looking into a failed run)")
 	flag.StringVar(&o.jobcenter, "jobcenter", "", "api, steady, burst, journal, restart: the all-in-one program (empty: go build ./cmd/jobcenter into a temporary folder)")
 	flag.StringVar(&o.out, "out", "bench/results", "folder for the JSON results")
-	flag.StringVar(&o.profile, "profile", "", "folder for profiles, taken in an extra run that is not measured: pprof CPU and heap of the scheduler; perf of the all-in-one program for api, steady, burst, journal, restart")
+	flag.StringVar(&o.profile, "profile", "", "folder for profiles, taken in an extra run that is not measured: pprof CPU and heap of the scheduler; perf of the all-in-one program for api, steady, burst, journal, restart, its report headed by the CPU by part")
 	flag.Parse()
 	o.only = map[string]bool{}
 	for s := range strings.SplitSeq(*only, ",") {

@@ -779,7 +779,8 @@ func textValue(unit string, runs []float64, text string) value {
 }
 
 // perfRecord samples the program's stacks with perf for d and writes perf's report
-// beside the recording; it returns the report's path.
+// beside the recording, headed by the CPU by part (cpuByPart); it returns the report's
+// path.
 func perfRecord(o options, pid int, name string, d time.Duration) (string, error) {
 	perf, err := exec.LookPath("perf")
 	if err != nil {
@@ -799,7 +800,11 @@ func perfRecord(o options, pid int, name string, d time.Duration) (string, error
 	if err != nil {
 		return "", fmt.Errorf("perf report: %w", err)
 	}
-	return report, os.WriteFile(report, rep, 0o644)
+	parts, err := cpuByPart(ctx, perf, data)
+	if err != nil {
+		return "", err
+	}
+	return report, os.WriteFile(report, append([]byte(parts), rep...), 0o644)
 }
 
 // decode is json.Unmarshal for read-backs, where a message that does not decode is a
