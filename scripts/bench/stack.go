@@ -802,7 +802,8 @@ func perfRecord(o options, pid int, name string, d time.Duration) (string, error
 	}
 	parts, err := cpuByPart(ctx, perf, data)
 	if err != nil {
-		return "", err
+		// perf's own report is still worth having.
+		parts = fmt.Sprintf("# CPU by part: not computed: %v\n#\n", err)
 	}
 	return report, os.WriteFile(report, append([]byte(parts), rep...), 0o644)
 }
