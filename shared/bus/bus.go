@@ -158,16 +158,9 @@ func collect(b jetstream.MessageBatch, msgs []jetstream.Msg) []jetstream.Msg {
 
 // EnsureKeyValue opens a bucket, creating it only if it is missing (see ensureStream).
 func EnsureKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	var kv jetstream.KeyValue
-	err := patiently(ctx, func() (err error) {
-		kv, err = js.KeyValue(ctx, cfg.Bucket)
-		if errors.Is(err, jetstream.ErrBucketNotFound) {
-			if kv, err = js.CreateKeyValue(ctx, cfg); errors.Is(err, jetstream.ErrBucketExists) {
-				kv, err = js.KeyValue(ctx, cfg.Bucket)
-			}
-		}
-		return err
-	})
+	kv, err := ensureBucket(ctx,
+		func() (jetstream.KeyValue, error) { return js.KeyValue(ctx, cfg.Bucket) },
+		func() (jetstream.KeyValue, error) { return js.CreateKeyValue(ctx, cfg) })
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", cfg.Bucket, err)
 	}
@@ -177,20 +170,29 @@ func EnsureKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.K
 // EnsureObjectStore opens an object store, creating it only if it is missing (see
 // ensureStream).
 func EnsureObjectStore(ctx context.Context, js jetstream.JetStream, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
-	var obs jetstream.ObjectStore
-	err := patiently(ctx, func() (err error) {
-		obs, err = js.ObjectStore(ctx, cfg.Bucket)
-		if errors.Is(err, jetstream.ErrBucketNotFound) {
-			if obs, err = js.CreateObjectStore(ctx, cfg); errors.Is(err, jetstream.ErrBucketExists) {
-				obs, err = js.ObjectStore(ctx, cfg.Bucket)
-			}
-		}
-		return err
-	})
+	obs, err := ensureBucket(ctx,
+		func() (jetstream.ObjectStore, error) { return js.ObjectStore(ctx, cfg.Bucket) },
+		func() (jetstream.ObjectStore, error) { return js.CreateObjectStore(ctx, cfg) })
 	if err != nil {
 		return nil, fmt.Errorf("object store %s: %w", cfg.Bucket, err)
 	}
 	return obs, nil
+}
+
+// ensureBucket opens a bucket, creating it if it is missing; one created meanwhile by
+// another service is opened.
+func ensureBucket[B any](ctx context.Context, open, create func() (B, error)) (B, error) {
+	var b B
+	err := patiently(ctx, func() (err error) {
+		b, err = open()
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			if b, err = create(); errors.Is(err, jetstream.ErrBucketExists) {
+				b, err = open()
+			}
+		}
+		return err
+	})
+	return b, err
 }
 
 // provisionPatience is how long a service keeps asking for its streams and buckets at
