@@ -183,14 +183,18 @@ func (s *Service) streamInfo(ctx context.Context, stream string) (*jetstream.Str
 	return info, nil
 }
 
-// loadImage takes up the last image into t's scheduler, then the lifecycle events
+// loadImage takes up the last image in obs into t's scheduler, then the lifecycle events
 // recorded after it, and returns the runs stream's sequence the image is consistent
-// with. It reports false when there is no image or it cannot be used — damaged, the
-// streams recreated or no longer holding what followed it, the object store out of
-// reach — saying why: the start then loads from the store, which the image only spares.
-func (s *Service) loadImage(ctx context.Context, t *term) (ok bool, runs uint64) {
+// with. It reports false when there is no image (or no obs: lead said why) or it cannot
+// be used — damaged, the streams recreated or no longer holding what followed it, the
+// object store out of reach — saying why: the start then loads from the store, which the
+// image only spares.
+func (s *Service) loadImage(ctx context.Context, t *term, obs jetstream.ObjectStore) (ok bool, runs uint64) {
+	if obs == nil {
+		return false, 0
+	}
 	log := s.cfg.Log.With().Str("part", "image").Logger()
-	ok, runs, err := s.takeUp(ctx, t, log)
+	ok, runs, err := s.takeUp(ctx, t, obs, log)
 	if err != nil {
 		log.Warn().Err(err).Msg("the scheduler's image cannot be used; loading from the store")
 		return false, 0
@@ -198,11 +202,7 @@ func (s *Service) loadImage(ctx context.Context, t *term) (ok bool, runs uint64)
 	return ok, runs
 }
 
-func (s *Service) takeUp(ctx context.Context, t *term, log zerolog.Logger) (ok bool, runs uint64, err error) {
-	obs, err := s.imageStore(ctx)
-	if err != nil {
-		return false, 0, err
-	}
+func (s *Service) takeUp(ctx context.Context, t *term, obs jetstream.ObjectStore, log zerolog.Logger) (ok bool, runs uint64, err error) {
 	info, err := obs.GetInfo(ctx, imageObject)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return false, 0, nil

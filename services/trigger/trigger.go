@@ -227,16 +227,16 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) lead(ctx context.Context) error {
 	s.metrics.Active(true)
 	defer func() { s.metrics.Active(false); s.metrics.Jobs(0, 0) }()
-	t, fromImage, err := s.start(ctx)
-	if err != nil {
-		return err
-	}
-	// Images only spare a later start the store's load: without the object store this
-	// term stores none, and says so.
+	// Images only spare a start the store's load: without the object store this term
+	// neither takes one up nor stores one, and says so.
 	obs, err := s.imageStore(ctx)
 	if err != nil {
 		s.cfg.Log.Warn().Err(err).Msg("no scheduler images this term")
 		obs = nil
+	}
+	t, fromImage, err := s.start(ctx, obs)
+	if err != nil {
+		return err
 	}
 	cmds, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, jetstream.ConsumerConfig{
 		Durable: CommandsConsumer, FilterSubject: contracts.CommandSubjects,
@@ -313,17 +313,17 @@ func (s *Service) lead(ctx context.Context) error {
 	return termErr
 }
 
-// start makes a term's scheduler: from the last image of the scheduler if there is one
-// that can be used, else from every job in the store. Then it replays the fires stored
+// start makes a term's scheduler: from the last image of the scheduler in obs (nil:
+// none) if there is one that can be used, else from every job in the store. Then it replays the fires stored
 // after the image, or after the store's last saved checkpoint, whichever is earlier (the
 // store's progress is saved for them again), so no run number is reused after a crash.
-func (s *Service) start(ctx context.Context) (t *term, fromImage bool, err error) {
+func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore) (t *term, fromImage bool, err error) {
 	from, err := s.store.Checkpoint(ctx, checkpointFires)
 	if err != nil {
 		return nil, false, err
 	}
 	t = s.newTerm()
-	fromImage, runs := s.loadImage(ctx, t)
+	fromImage, runs := s.loadImage(ctx, t, obs)
 	if fromImage {
 		from = min(from, runs)
 	} else {
