@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -416,11 +415,9 @@ func (c *center) setup(conns int) (fixtures, error) {
 }
 
 // profile runs the workload once more, for at most 10 s, with perf sampling the
-// all-in-one process's stacks (a Go program has frame pointers, so perf follows them),
-// and writes perf's report of where the CPU went beside the recording.
+// all-in-one process's stacks (perfRecord).
 func (c *center) profile(o options, label string, load func(time.Duration)) (string, error) {
-	perf, err := exec.LookPath("perf")
-	if err != nil {
+	if _, err := exec.LookPath("perf"); err != nil {
 		return "", errors.New("perf is not installed")
 	}
 	d := min(o.apiFor, 10*time.Second)
@@ -430,27 +427,14 @@ func (c *center) profile(o options, label string, load func(time.Duration)) (str
 		}
 		return '-'
 	}, strings.ToLower(strings.SplitN(label, ":", 2)[0]))
-	data := filepath.Join(o.profile, "api-"+name+".perf.data")
-	ctx, cancel := context.WithTimeout(context.Background(), d+time.Minute)
-	defer cancel()
-	rec := exec.CommandContext(ctx, perf, "record", "-F", "499", "-g", "-o", data, "-p", strconv.Itoa(c.cmd.Process.Pid),
-		"--", "sleep", strconv.Itoa(int(d/time.Second)))
-	var out bytes.Buffer
-	rec.Stdout, rec.Stderr = &out, &out
-	if err := rec.Start(); err != nil {
-		return "", err
-	}
-	load(d)
-	if err := rec.Wait(); err != nil {
-		return "", fmt.Errorf("perf record: %w: %s", err, out.String())
-	}
-	report := strings.TrimSuffix(data, ".perf.data") + ".txt"
-	rep, err := exec.CommandContext(ctx, perf, "report", "-i", data, "--stdio", "--no-children", "--sort", "symbol",
-		"--percent-limit", "0.5", "-g", "none").Output()
-	if err != nil {
-		return "", fmt.Errorf("perf report: %w", err)
-	}
-	return report, os.WriteFile(report, rep, 0o644)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		load(d)
+	}()
+	path, err := perfRecord(o, c.cmd.Process.Pid, "api-"+name, d)
+	<-done
+	return path, err
 }
 
 func freeAddr() string {
