@@ -29,15 +29,11 @@ import (
 func BenchmarkRuns(b *testing.B) {
 	st := teststack.Start(b)
 	streams := bus.StreamsConfig{Replicas: 1, Duplicates: 2 * time.Minute, RunsMaxAge: time.Hour}
-	nc, err := nats.Connect(st.NATSURL)
+	nc, js, err := bus.Dial(st.NATSURL, "bench", zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
 	if err := bus.Provision(context.Background(), js, streams); err != nil {
 		b.Fatal(err)
 	}

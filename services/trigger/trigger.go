@@ -314,9 +314,10 @@ func (s *Service) lead(ctx context.Context) error {
 }
 
 // start makes a term's scheduler: from the last image of the scheduler in obs (nil:
-// none) if there is one that can be used, else from every job in the store. Then it replays the fires stored
-// after the image, or after the store's last saved checkpoint, whichever is earlier (the
-// store's progress is saved for them again), so no run number is reused after a crash.
+// none) if there is one that can be used, else from every job in the store. Then it
+// replays the fires stored after the image, or after the store's last saved checkpoint,
+// whichever is earlier (the store's progress is saved for them again), so no run number
+// is reused after a crash.
 func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore) (t *term, fromImage bool, err error) {
 	from, err := s.store.Checkpoint(ctx, checkpointFires)
 	if err != nil {

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
@@ -23,15 +21,11 @@ import (
 // itself. Run it with -benchtime 100000x; ns/op is per fire.
 func BenchmarkPublisher(b *testing.B) {
 	st := teststack.Start(b)
-	nc, err := nats.Connect(st.NATSURL)
+	nc, js, err := bus.Dial(st.NATSURL, "bench", zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := bus.Provision(ctx, js, bus.StreamsConfig{Replicas: 1, Duplicates: 2 * time.Minute, RunsMaxAge: time.Hour}); err != nil {
