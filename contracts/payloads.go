@@ -159,6 +159,11 @@ type Fire struct {
 	MaxInstances   int   `json:"max_instances,omitempty"`
 	Retries        int   `json:"retries,omitempty"`
 	RetryBackoffMs int64 `json:"retry_backoff_ms,omitempty"`
+	// AfterFireID is set on each fire of a catch-up but the first (a job that does not
+	// coalesce, with several instants due at once): the fire before it, whose run must
+	// end before this one's begins. So the catch-up runs one by one, oldest first, rather
+	// than its fires finding each other's max_instances slot taken.
+	AfterFireID string `json:"after_fire_id,omitempty"`
 }
 
 // RunEvent reports a run's progress on RunSubject: "running" at each attempt, then once final.

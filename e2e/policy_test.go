@@ -3,7 +3,9 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -125,5 +127,57 @@ func TestAFireLaterThanTheMisfireGraceTimeIsJournaledAsMissedNotRun(t *testing.T
 	}
 	if missed["triggerstatus"] != "missed" || missed["exestatus"] != "skipped" || !strings.Contains(missed["exedes"].(string), "misfire_grace_time") {
 		t.Fatalf("the missed fire: %s", mustJSON(missed))
+	}
+}
+
+// A job that does not coalesce runs each fire of a catch-up, one after the other in the
+// order they were due, although they are all due at once and the job allows one run at a
+// time: none is skipped for the others holding its max_instances slot.
+func TestACatchUpThatDoesNotCoalesceRunsEachFireOneByOneInOrder(t *testing.T) {
+	c := newCenter(t)
+	nc := connect(t, c.stack.NATSURL)
+	var (
+		mu      sync.Mutex
+		due     []time.Time // as the runs began
+		running atomic.Int64
+		most    atomic.Int64
+	)
+	_, err := nc.Subscribe(contracts.FlowSubject("p", "catchup"), func(m *nats.Msg) {
+		var req contracts.FlowRequest
+		_ = json.Unmarshal(m.Data, &req)
+		now := running.Add(1)
+		defer running.Add(-1)
+		if now > most.Load() {
+			most.Store(now)
+		}
+		mu.Lock()
+		due = append(due, req.ScheduledAt)
+		mu.Unlock()
+		time.Sleep(100 * time.Millisecond)
+		data, _ := json.Marshal(contracts.FlowReply{V: contracts.Version, OK: true})
+		checkRunnerCall(c, m, data)
+		_ = m.Respond(data)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.FlushWithContext(context.Background())
+	id := c.do("POST", "/api/v1/jobs", "p", flowJob("catchup", map[string]any{"seconds": 10, "coalesce": false})).must(t, 201).obj(t)["id"].(string)
+	c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil).must(t, 200)
+	// The scheduler is away for 45 s: the fires due at 10, 20, 30 and 40 s come at once.
+	c.clk.Advance(45 * time.Second)
+	p := c.waitJournal("p", id, 4, "skipped")
+	for _, e := range p.Data {
+		if e["exestatus"] != "success" {
+			t.Fatalf("every fire of the catch-up must run: %s", mustJSON(p.Data))
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(due) != 4 || !slices.IsSortedFunc(due, func(a, b time.Time) int { return a.Compare(b) }) || most.Load() != 1 {
+		t.Fatalf("runs began for the instants %v, at most %d at once; want 4, in order, one at a time", due, most.Load())
+	}
+	if gap := due[3].Sub(due[0]); gap != 30*time.Second {
+		t.Fatalf("the runs are for instants %v apart; want the catch-up's 10, 20, 30 and 40 s", gap)
 	}
 }

@@ -108,7 +108,7 @@ func New(cfg Config) (*Service, error) {
 	r := &runner.Runner{
 		// A dead run's fire comes back RedeliverAfter after its last keepalive; its claim is
 		// stale well before that, while a live run's is never older than KeepAlive.
-		JS: js, NC: nc, Timeout: cfg.Timeout, KeepAlive: cfg.RedeliverAfter / 4, StaleAfter: cfg.RedeliverAfter / 2, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
+		JS: js, NC: nc, Timeout: cfg.Timeout, KeepAlive: cfg.RedeliverAfter / 4, StaleAfter: cfg.RedeliverAfter / 2, ClaimsKept: claimsTTL, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
 		Metrics: m, Log: cfg.Log.With().Str("part", "runner").Logger(),
 		SDK: func(tenant string) jobcode.SDK {
 			return sdk.Client{BaseURL: cfg.APIURL, Key: cfg.APIKey, Project: tenant, User: "job-center", HTTP: hc}

@@ -252,6 +252,20 @@ func Version(what string, v int) error {
 // IsPoison reports whether err was marked by Poison.
 func IsPoison(err error) bool { return errors.As(err, new(poison)) }
 
+// later marks a message whose turn has not come: nothing failed.
+type later struct {
+	err   error
+	after time.Duration
+}
+
+func (l later) Error() string { return l.err.Error() }
+func (l later) Unwrap() error { return l.err }
+
+// Later hands the message back to come again after the given while, for reason: the
+// handler is waiting on something else (another run to end), not failing, so it is not
+// warned about.
+func Later(reason error, after time.Duration) error { return later{reason, after} }
+
 // Handler processes one message.
 type Handler func(ctx context.Context, msg jetstream.Msg) error
 
@@ -286,6 +300,7 @@ type Observer func(consumer string, msg jetstream.Msg, o Outcome)
 // Settle acks, dead-letters or naks msg according to err, the outcome of its handler,
 // and reports which it did.
 func Settle(nc *nats.Conn, consumer string, msg jetstream.Msg, err error, log zerolog.Logger) Outcome {
+	var l later
 	switch {
 	case err == nil:
 		if aerr := msg.Ack(); aerr != nil {
@@ -296,6 +311,10 @@ func Settle(nc *nats.Conn, consumer string, msg jetstream.Msg, err error, log ze
 		DeadLetter(nc, consumer, msg, err, log)
 		_ = msg.Term()
 		return DeadLettered
+	case errors.As(err, &l):
+		log.Debug().Err(err).Str("subject", msg.Subject()).Dur("after", l.after).Msg("not its turn; comes again")
+		_ = msg.NakWithDelay(l.after)
+		return Retried
 	default:
 		log.Warn().Err(err).Str("subject", msg.Subject()).Msg("handler failed; retrying later")
 		_ = msg.NakWithDelay(time.Second)

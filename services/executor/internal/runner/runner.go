@@ -66,6 +66,9 @@ type Runner struct {
 	// StaleAfter is how long after its last refresh a claim marked running counts as
 	// the claim of a dead run.
 	StaleAfter time.Duration
+	// ClaimsKept is how long the Claims bucket keeps a claim (0: for ever): a catch-up
+	// fire older than that stops waiting for a predecessor whose claim is not there.
+	ClaimsKept time.Duration
 	// FlowURL and BizURL, when set, are HTTP templates ({flow_id}; {bizcode}, {tecode})
 	// used instead of NATS request/reply.
 	FlowURL, BizURL string
@@ -75,8 +78,14 @@ type Runner struct {
 	Log     zerolog.Logger
 }
 
-// errRunElsewhere naks a copy of a fire whose run goes on in another executor.
+// errRunElsewhere hands back a copy of a fire whose run goes on in another executor.
 var errRunElsewhere = errors.New("the fire's run goes on in another executor")
+
+// Why a catch-up fire is handed back.
+var (
+	errBeforeNotEnded = errors.New("the catch-up's fire before this one has not ended its run")
+	errNoSlot         = errors.New("a catch-up fire waits for a run slot of its job")
+)
 
 // Claim values.
 const (
@@ -102,6 +111,11 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	log := r.Log.With().Str("tenant", f.Tenant).Str("job_id", f.JobID).Str("fire_id", f.FireID).Logger()
 	work := context.WithoutCancel(ctx)
+	if f.AfterFireID != "" {
+		if err := r.awaitTurn(work, msg, f); err != nil {
+			return err
+		}
+	}
 	key := contracts.Token(f.FireID)
 	ev := contracts.RunEvent{
 		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
@@ -118,6 +132,11 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		return r.claimed(work, f, key, log)
 	}
 	slot, busy, err := r.takeSlot(work, f, ev.DynamicID)
+	if busy && f.AfterFireID != "" {
+		// A catch-up runs each of its fires: this one waits for a slot instead of being
+		// skipped (the run before it may not have let its slot go yet).
+		err = bus.Later(errNoSlot, turnDelay(msg))
+	}
 	if err != nil {
 		// Give the claim back, so that the redelivery runs the fire.
 		_ = r.Claims.Delete(work, key)
@@ -244,7 +263,7 @@ func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log 
 		// The claim was refreshed lately: the run goes on elsewhere (this copy waited in a
 		// buffer past its ack deadline). Hand the copy back: it comes again, and settles
 		// once that run has ended, or its claim has gone stale with it.
-		return errRunElsewhere
+		return bus.Later(errRunElsewhere, time.Second)
 	}
 	if v := strings.Fields(string(e.Value())); len(v) == 2 {
 		r.freeSlots(ctx, f, v[1])
@@ -267,6 +286,35 @@ func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log 
 	}
 	log.Warn().Msg("run was interrupted by its executor's end; journaled as failed")
 	return nil
+}
+
+// awaitTurn hands a catch-up fire back until the run of the fire before it has ended,
+// or never will here: its claim gone stale (its executor died; that fire is journaled as
+// interrupted, not run again), or, for a fire older than claims are kept, missing.
+// A predecessor not yet claimed is waited for: it waits for its own turn.
+func (r *Runner) awaitTurn(ctx context.Context, msg jetstream.Msg, f contracts.Fire) error {
+	e, err := r.Claims.Get(ctx, contracts.Token(f.AfterFireID))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		if r.ClaimsKept > 0 && time.Since(f.ScheduledAt) > r.ClaimsKept {
+			return nil
+		}
+	case err != nil:
+		return fmt.Errorf("read the claim of the fire before: %w", err)
+	case string(e.Value()) == claimDone, time.Since(e.Created()) >= r.StaleAfter:
+		return nil
+	}
+	return bus.Later(errBeforeNotEnded, turnDelay(msg))
+}
+
+// turnDelay is how long a catch-up fire waits before asking again: briefly at first, as
+// runs are often short, then up to a second.
+func turnDelay(msg jetstream.Msg) time.Duration {
+	n := uint64(1)
+	if md, err := msg.Metadata(); err == nil {
+		n = max(md.NumDelivered, 1)
+	}
+	return min(25*time.Millisecond<<min(n-1, 6), time.Second)
 }
 
 // freeSlots frees the slot of a dead run (holder), if it still holds one of the job's.

@@ -449,6 +449,7 @@ func (s *Scheduler) fireDue(now time.Time) {
 				Msg("missed fires not run (misfire policy)")
 		}
 		grace := v.policy.MisfireGrace
+		before := "" // the catch-up's last fire that runs: the next one waits for its run
 		for _, at := range fires {
 			en.seq++
 			en.last = nanos(at)
@@ -456,6 +457,8 @@ func (s *Scheduler) fireDue(now time.Time) {
 			if late := now.Sub(at); grace > 0 && late > grace {
 				f.TriggerStatus = contracts.TriggerMissed
 				f.Detail = fmt.Sprintf("missed: due %s ago, beyond the job's misfire_grace_time of %s; not run", late.Round(time.Millisecond), grace)
+			} else {
+				f.AfterFireID, before = before, f.FireID
 			}
 			s.cfg.Publisher.Publish(f)
 		}

@@ -223,6 +223,45 @@ func TestAfterDowntimeALoadedJobCatchesUpOnceThenKeepsItsBeat(t *testing.T) {
 	}
 }
 
+// A job that does not coalesce catches up one fire after another: each fire that runs
+// names the one before it that runs, so the executors run them in order rather than
+// finding the job's max_instances slot taken; fires beyond the grace time, which do not
+// run, are in no such chain, nor is the next fire on the beat.
+func TestACatchUpThatDoesNotCoalesceChainsTheFiresThatRun(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(t0.Add(60 * time.Second))
+	rec := &recorder{}
+	s := scheduler.New(scheduler.Config{Clock: clk, Publisher: rec, Finisher: rec, Policy: policy, Log: zerolog.Nop()})
+	j := intervalJob(10*time.Second, false)
+	j.Spec.Policy.MisfireGrace = 35 * time.Second
+	// Last fired at t0+10s: 20 s, 30 s and 40 s are due (policy: three at most), 20 s
+	// beyond the grace time.
+	s.Load(*j, scheduler.Progress{Seq: 1, LastFire: t0.Add(10 * time.Second)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Run(ctx) }()
+	waitFor(t, "catch-up fires", func() bool { f, _ := rec.snapshot(); return len(f) == 3 })
+	clk.Advance(10 * time.Second)
+	waitFor(t, "next fire", func() bool { f, _ := rec.snapshot(); return len(f) == 4 })
+	fires, _ := rec.snapshot()
+	want := []struct {
+		at     int
+		status string
+		after  string
+	}{
+		{20, contracts.TriggerMissed, ""},
+		{30, contracts.TriggerFired, ""},
+		{40, contracts.TriggerFired, job.FireID("j", t0.Add(30*time.Second))},
+		{70, contracts.TriggerFired, ""},
+	}
+	for i, f := range fires {
+		w := want[i]
+		if got := int(f.ScheduledAt.Sub(t0) / time.Second); got != w.at || f.TriggerStatus != w.status || f.AfterFireID != w.after {
+			t.Errorf("fire %d: at %ds %s after %q; want at %ds %s after %q", i, got, f.TriggerStatus, f.AfterFireID, w.at, w.status, w.after)
+		}
+	}
+}
+
 var everySecondCron = &job.Job{ID: "c", Tenant: "t", State: job.Started, StartedAt: t0,
 	Spec: job.Spec{Trigger: job.Trigger{Kind: job.Cron, Cron: "* * * ? * * *", Zone: "UTC"}, Target: job.Target{BizCode: "b"}, Policy: job.DefaultPolicy()}}
 
