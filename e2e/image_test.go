@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -9,8 +10,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/trigger"
+	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/teststack"
+	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
 // startLoggedTrigger starts the trigger with its log kept, and no image due but the one
@@ -87,15 +91,41 @@ func TestAStartTakesUpTheSchedulersImageAndWhatFollowedIt(t *testing.T) {
 		c.waitJournal("p", a, i)
 	}
 
+	// Two events the trigger did not record, written straight to the stream: a job of
+	// tenant B on tenant A's subject, and a job that could never have been accepted.
+	js, err := jetstream.New(connect(t, c.stack.NATSURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := func(subject string, edit func(*contracts.Job)) {
+		spec := job.Spec{Pid: "D", Name: "forged", Trigger: job.Trigger{Kind: job.Interval, Every: time.Second},
+			Target: job.Target{Code: "x = 1"}, Policy: job.DefaultPolicy()}
+		now := c.clk.Now()
+		pj := wire.JobToPayload(job.Job{ID: "forged", Key: "forged-k", Tenant: "B", Spec: spec, State: job.Started,
+			StartedAt: now, CreatedAt: now, UpdatedAt: now, Version: 1})
+		edit(&pj)
+		data, _ := json.Marshal(contracts.LifecycleEvent{V: contracts.Version, ID: "x:started", Type: contracts.EventStarted,
+			Tenant: pj.Tenant, JobID: pj.ID, At: now, Job: pj})
+		expectPoison(c, subject, data) // off the contract on purpose
+		if _, err := js.Publish(ctx, subject, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forged(contracts.EventSubject("A", "forged", contracts.EventStarted), func(*contracts.Job) {})
+	forged(contracts.EventSubject("B", "forged", contracts.EventStarted), func(j *contracts.Job) { j.Spec.Seconds = 0 })
+
 	c.stop("trigger")
 	log = c.startLoggedTrigger()
 	teststack.Eventually(t, 10*time.Second, "the trigger never became active", func() bool {
 		return strings.Contains(log.String(), "trigger active")
 	})
 	if out := log.String(); !strings.Contains(out, "scheduler image taken up") || !strings.Contains(out, `"from_image":true`) ||
-		!strings.Contains(out, `"events_replayed":5`) {
-		t.Fatalf("the start did not take up the image and the five events after it:\n%s", out)
+		!strings.Contains(out, `"events_replayed":5`) || strings.Count(out, "event not applied: not one the trigger recorded") != 2 {
+		t.Fatalf("the start did not take up the image and the five events after it, and only them:\n%s", out)
 	}
+	// Neither the api nor the scheduler knows the forged job: it is no job, and never fires.
+	c.do("GET", "/api/v1/jobs/forged", "B", nil).must(t, 404)
+	c.do("GET", "/api/v1/jobs/forged", "A", nil).must(t, 404)
 	for i := 4; i <= 6; i++ {
 		c.clk.Advance(time.Second)
 		c.waitJournal("p", a, i)

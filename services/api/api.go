@@ -4,7 +4,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -27,6 +26,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/config"
 	"github.com/jobcenter/jobcenter/shared/metrics"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
 // Config configures the api service.
@@ -213,8 +213,7 @@ func (s *Service) history(ctx context.Context, tenant, jobID string) ([]contract
 		n := 0
 		for msg := range batch.Messages() {
 			n++
-			var e contracts.LifecycleEvent
-			if json.Unmarshal(msg.Data(), &e) == nil {
+			if e, _, err := wire.EventJob(msg.Subject(), msg.Data()); err == nil {
 				events = append(events, e)
 			}
 		}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -52,11 +51,12 @@ func (s *Service) followJobs() (*jobcache.Cache, error) {
 	jobs := jobcache.New(s.cfg.CacheJobs, 2*s.cfg.StoreTimeout, s.cfg.Clock)
 	s.cmd.OnApplied(func(p contracts.Job) { jobs.Learn(wire.JobFromPayload(p)) })
 	sub, err := s.nc.Subscribe(contracts.EventSubjects, func(m *nats.Msg) {
-		var e contracts.LifecycleEvent
-		if json.Unmarshal(m.Data, &e) != nil || e.V != contracts.Version {
-			return // dead-lettered by the consumers that act on events; nothing to learn
+		_, j, err := wire.EventJob(m.Subject, m.Data)
+		if err != nil {
+			s.cfg.Log.Warn().Err(err).Str("subject", m.Subject).Msg("event not learnt: not one the trigger recorded")
+			return
 		}
-		jobs.Learn(wire.JobFromPayload(e.Job))
+		jobs.Learn(j)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("follow job events: %w", err)

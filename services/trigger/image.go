@@ -2,7 +2,6 @@ package trigger
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -263,12 +262,15 @@ func (s *Service) follows(ctx context.Context, stream string, seq uint64, cut ti
 // processor applied them.
 func (s *Service) replayEvents(ctx context.Context, t *term, seq uint64) (int, error) {
 	n := 0
-	_, err := s.replayFrom(ctx, contracts.StreamEvents, contracts.EventSubjects, seq+1, func(_ string, data []byte, _ uint64) error {
-		var e contracts.LifecycleEvent
-		if json.Unmarshal(data, &e) != nil || e.Job.ID == "" {
-			return nil // dead-lettered when it was first consumed; nothing was applied
+	_, err := s.replayFrom(ctx, contracts.StreamEvents, contracts.EventSubjects, seq+1, func(subject string, data []byte, sseq uint64) error {
+		_, j, err := wire.EventJob(subject, data)
+		if err != nil {
+			// The trigger records events itself, so this one is not its own: something
+			// else wrote to the stream. It was never applied, and is not now.
+			s.cfg.Log.Warn().Err(err).Str("subject", subject).Uint64("seq", sseq).Msg("event not applied: not one the trigger recorded")
+			return nil
 		}
-		t.sched.Apply(wire.JobFromPayload(e.Job))
+		t.sched.Apply(j)
 		n++
 		return nil
 	})

@@ -2,7 +2,6 @@ package trigger
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -68,10 +67,12 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 	}
 	// Jobs: the last lifecycle event of each holds its whole state.
 	jobs := map[string]contracts.Job{}
-	_, err = s.replay(ctx, contracts.StreamEvents, contracts.EventSubjects, func(_ string, data []byte, _ uint64) error {
-		var e contracts.LifecycleEvent
-		if json.Unmarshal(data, &e) != nil || e.Job.ID == "" {
-			return nil // dead-lettered when it was first consumed; nothing to derive
+	_, err = s.replay(ctx, contracts.StreamEvents, contracts.EventSubjects, func(subject string, data []byte, seq uint64) error {
+		e, _, err := wire.EventJob(subject, data)
+		if err != nil {
+			// Not an event the trigger recorded (see replayEvents): nothing to derive.
+			s.cfg.Log.Warn().Err(err).Str("subject", subject).Uint64("seq", seq).Msg("event left out of the rebuild: not one the trigger recorded")
+			return nil
 		}
 		jobs[e.Job.ID] = e.Job
 		st.Events++

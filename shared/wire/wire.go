@@ -3,6 +3,10 @@
 package wire
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jobcenter/jobcenter/contracts"
@@ -149,4 +153,37 @@ func timePtr(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// EventJob reads a lifecycle event as stored on subject and returns it with its job,
+// checked as the trigger records events: of this build's version, on the subject its
+// tenant, job and type make, about that job of that tenant, in a known state, with a
+// definition the trigger would accept. Whatever fails is not an event the trigger
+// recorded, and is to be set aside, not applied.
+func EventJob(subject string, data []byte) (contracts.LifecycleEvent, job.Job, error) {
+	var e contracts.LifecycleEvent
+	if err := json.Unmarshal(data, &e); err != nil {
+		return e, job.Job{}, fmt.Errorf("event does not decode: %w", err)
+	}
+	switch {
+	case e.V != contracts.Version:
+		return e, job.Job{}, fmt.Errorf("event has schema version %d; this build reads %d", e.V, contracts.Version)
+	case !slices.Contains([]string{contracts.EventCreated, contracts.EventUpdated, contracts.EventStarted,
+		contracts.EventStopped, contracts.EventDeleted, contracts.EventFinished}, e.Type):
+		return e, job.Job{}, fmt.Errorf("event has an unknown type %q", e.Type)
+	case e.JobID == "" || e.Job.ID != e.JobID || e.Job.Tenant != e.Tenant:
+		return e, job.Job{}, errors.New("event's job is not the job and tenant it names")
+	case subject != contracts.EventSubject(e.Tenant, e.JobID, e.Type):
+		return e, job.Job{}, fmt.Errorf("event of type %q for %s/%s is on the wrong subject %s", e.Type, e.Tenant, e.JobID, subject)
+	}
+	j := JobFromPayload(e.Job)
+	switch j.State {
+	case job.Stopped, job.Started, job.Finished, job.Deleted:
+	default:
+		return e, job.Job{}, fmt.Errorf("event's job is in an unknown state %q", j.State)
+	}
+	if err := j.Spec.Validate(); err != nil {
+		return e, job.Job{}, fmt.Errorf("event's job has an invalid definition: %w", err)
+	}
+	return e, j, nil
 }
