@@ -218,7 +218,7 @@ func TestClientCallsEveryOperationOfBothFacadesOnARealCenter(t *testing.T) {
 	_, err = cl.ForProject("q").GetJob(ctx, added.ID)
 	apiErr(t, err, 404, "not_found", "")
 
-	// DeleteJob answers the job as it was; it is not found afterwards.
+	// DeleteJob answers the job as deleted; it is not found afterwards.
 	if deleted := must(cl.DeleteJob(ctx, added.ID))(t); deleted.ID != added.ID {
 		t.Fatalf("deleted: %s", mustJSON(deleted))
 	}

@@ -235,7 +235,8 @@ func (c *Client) ExecJob(ctx context.Context, id string, opts ...CallOption) (*J
 	return c.write(ctx, http.MethodPost, jobPath(id)+"/exec", nil, opts)
 }
 
-// DeleteJob is sdk_delete_job; it answers the job as it was. The job is 404 afterwards.
+// DeleteJob is sdk_delete_job; it answers the job as deleted (no next run time). The job
+// is 404 afterwards.
 func (c *Client) DeleteJob(ctx context.Context, id string, opts ...CallOption) (*Job, error) {
 	return c.write(ctx, http.MethodDelete, jobPath(id), nil, opts)
 }

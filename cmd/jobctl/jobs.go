@@ -140,8 +140,8 @@ const specHelp = `
 
 The job's rules are the SDK's: --name, and on add --pid, are required; an
 interval needs --seconds > 0 (at most ten years); a date needs --run-date later
-than now (at most 2099); code or --flow-id, one of the two. A broken rule is
-refused (exit 2) with the field named, and nothing is stored.`
+than now and before 2100-01-01T00:00:00Z; code or --flow-id, one of the two. A
+broken rule is refused (exit 2) with the field named, and nothing is stored.`
 
 func jobCommands() []*command {
 	return []*command{
@@ -302,8 +302,8 @@ schedule. The run is journaled with run type "manual"; its RUN ID is printed
 			func(c *jobcenter.Client, ctx context.Context, id string, o ...jobcenter.CallOption) (*jobcenter.Job, error) {
 				return c.ExecJob(ctx, id, o...)
 			}),
-		lifecycleCommand("delete", "delete a job", `Deletes a job (sdk_delete_job) and prints it as it was. Its fires end; it is
-not found (exit 3) afterwards, though "jobctl history ID" still shows it.`,
+		lifecycleCommand("delete", "delete a job", `Deletes a job (sdk_delete_job) and prints it as deleted (no next run). Its fires
+end; it is not found (exit 3) afterwards, though "jobctl history ID" still shows it.`,
 			func(c *jobcenter.Client, ctx context.Context, id string, o ...jobcenter.CallOption) (*jobcenter.Job, error) {
 				return c.DeleteJob(ctx, id, o...)
 			}),

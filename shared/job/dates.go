@@ -13,7 +13,8 @@ var localISOLayouts = []string{"2006-01-02T15:04:05", "2006-01-02T15:04:05.99999
 
 // ParseRunDate reads a run_date as the SDK writes it: "2025-07-09 16:00:00" in loc, or
 // ISO-8601 with a zone ("2025-06-27T16:00:00.000Z", "…+08:00") or without one (read in loc).
-// Dates beyond 2099 are refused.
+// Instants from 2100-01-01T00:00:00Z on are refused: one bound, whatever zone the date
+// is written in.
 func ParseRunDate(s string, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	t, err := time.Parse(time.RFC3339Nano, s)
@@ -23,8 +24,8 @@ func ParseRunDate(s string, loc *time.Location) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, invalid("run_date", `%q is not a date: write "2025-07-09 16:00:00" or ISO-8601 such as "2025-06-27T16:00:00.000Z"`, clip(s))
 	}
-	if t.Year() > lastYear {
-		return time.Time{}, invalid("run_date", "must be no later than the year %d", lastYear)
+	if t.UTC().Year() > lastYear {
+		return time.Time{}, invalid("run_date", "must be before %d-01-01T00:00:00Z", lastYear+1)
 	}
 	return t.UTC(), nil
 }

@@ -16,7 +16,7 @@ const (
 	MaxEvery = 10 * 365 * 24 * time.Hour
 )
 
-// lastYear is the last year a date may name: Quartz's bound too.
+// lastYear is the last year, in UTC, a date may fall in: Quartz's bound too.
 const lastYear = 2099
 
 // Input is a job definition as the job-center SDK sends it, before validation.

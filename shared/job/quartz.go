@@ -32,6 +32,10 @@ func (in QuartzInput) Spec(now time.Time, def *time.Location) (Spec, error) {
 	if err := checkText("bizcode", s.Target.BizCode, MaxIDLen); err != nil {
 		return Spec{}, err
 	}
+	if strings.Contains(s.Target.BizCode, ",") {
+		// The status query takes codes separated by commas: such a schedule could not be asked for.
+		return Spec{}, invalid("bizcode", "must not contain a comma: queryjobstatus separates codes with commas")
+	}
 	expr := strings.TrimSpace(in.CronExpression)
 	if expr == "" {
 		return Spec{}, invalid("cronexpression", "is required")
@@ -47,7 +51,7 @@ func (in QuartzInput) Spec(now time.Time, def *time.Location) (Spec, error) {
 		zone = def.String()
 	}
 	if _, err := LoadZone(zone); err != nil {
-		return Spec{}, err
+		return Spec{}, invalid("timezone", "unknown time zone %q", clip(zone)) // the Quartz body's name for it
 	}
 	s.Trigger = Trigger{Kind: Cron, Cron: expr, Zone: zone}
 	if _, ok := s.Trigger.Next(now, now); !ok {

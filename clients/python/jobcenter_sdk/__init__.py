@@ -246,7 +246,7 @@ def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, fl
 
 
 def sdk_delete_job(job_id) -> dict:
-    """Delete a job; return its job info as it was."""
+    """Delete a job; return its job info as deleted (next_run_time None)."""
     return _jobs("DELETE", _ref(job_id))
 
 

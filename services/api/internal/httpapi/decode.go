@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -72,7 +73,7 @@ func wholeNumber(field string, raw json.RawMessage) (*int64, error) {
 	}
 	n, err := strconv.ParseInt(string(raw), 10, 64)
 	if err != nil {
-		return nil, badRequest(field, fmt.Sprintf("must be a whole number, got %s", clip(string(raw))))
+		return nil, badRequest(field, fmt.Sprintf("%s: must be a whole number, got %s", field, clip(string(raw))))
 	}
 	return &n, nil
 }
@@ -126,7 +127,7 @@ func jsonError(err error) error {
 		if field == "" {
 			return badRequest("", "the body must be a JSON object")
 		}
-		return badRequest(field, fmt.Sprintf("must be of type %s, got a JSON %s", friendlyType(te.Type.String()), te.Value))
+		return badRequest(field, fmt.Sprintf("%s: must be of type %s, got a JSON %s", field, friendlyType(te.Type), te.Value))
 	case errors.As(err, &se):
 		return badRequest("", fmt.Sprintf("the body is not valid JSON (at byte %d): %v", se.Offset, se))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -138,14 +139,24 @@ func jsonError(err error) error {
 	return badRequest("", "the body is not valid JSON: "+err.Error())
 }
 
-func friendlyType(t string) string {
-	switch t {
-	case "*string", "string":
-		return "string"
-	case "json.RawMessage":
-		return "number"
+// friendlyType names a Go type as JSON does: a request never hears of our types.
+func friendlyType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	return strings.TrimPrefix(t, "*")
+	switch {
+	case t == reflect.TypeFor[json.RawMessage]():
+		return "number"
+	case t.Kind() == reflect.String:
+		return "string"
+	case t.Kind() == reflect.Bool:
+		return "boolean"
+	case t.Kind() == reflect.Struct || t.Kind() == reflect.Map:
+		return "object"
+	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
+		return "array"
+	}
+	return "number"
 }
 
 // queryInt reads an optional whole-number query parameter within [lo, hi].
@@ -156,7 +167,7 @@ func queryInt(c echo.Context, name string, def, lo, hi int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < lo || n > hi {
-		return 0, badRequest(name, fmt.Sprintf("must be a whole number from %d to %d, got %q", lo, hi, clip(v)))
+		return 0, badRequest(name, fmt.Sprintf("%s: must be a whole number from %d to %d, got %q", name, lo, hi, clip(v)))
 	}
 	return n, nil
 }

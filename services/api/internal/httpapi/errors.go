@@ -80,6 +80,15 @@ func errorHandler(log zerolog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		ae := toAPIError(err)
+		req := c.Request()
+		switch {
+		case errors.Is(err, echo.ErrMethodNotAllowed):
+			// Allow names OPTIONS too, which every path answers; the message names the rest.
+			allow := strings.ReplaceAll(c.Response().Header().Get(echo.HeaderAllow), "OPTIONS, ", "")
+			ae.Message = req.Method + " is not allowed on " + req.URL.Path + "; it takes " + allow
+		case errors.Is(err, echo.ErrNotFound):
+			ae.Message = "no such path: " + req.Method + " " + req.URL.Path
+		}
 		if ae.Status >= 500 {
 			requestFields(log.Error().Err(err), c).Str("method", c.Request().Method).Str("route", c.Path()).Msg("request failed")
 		}

@@ -38,7 +38,11 @@ const eventWriteWait = 10 * time.Second
 func eventCredentials(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		if p := c.QueryParam("project"); p != "" && req.Header.Get("X-Project-Id") == "" {
+		p := c.QueryParam("project")
+		switch {
+		case p == "" && req.Header.Get("X-Project-Id") == "":
+			return badRequest("X-Project-Id", "the X-Project-Id header, or the project query parameter, is required")
+		case p != "" && req.Header.Get("X-Project-Id") == "":
 			req.Header.Set("X-Project-Id", p)
 		}
 		if k := c.QueryParam("key"); k != "" && req.Header.Get(echo.HeaderAuthorization) == "" {

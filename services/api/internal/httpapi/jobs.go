@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -87,7 +88,7 @@ func (h *handlers) getJob(c echo.Context) error {
 }
 
 func (h *handlers) listJobs(c echo.Context) error {
-	page, err := queryInt(c, "page", 1, 1, 1<<31)
+	page, err := queryInt(c, "page", 1, 1, math.MaxInt32)
 	if err != nil {
 		return err
 	}
@@ -284,7 +285,7 @@ func (h *handlers) history(c echo.Context) error {
 }
 
 func (h *handlers) journal(c echo.Context) error {
-	page, err := queryInt(c, "page", 1, 1, 1<<31)
+	page, err := queryInt(c, "page", 1, 1, math.MaxInt32)
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,7 +13,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"encoding/json"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
@@ -211,7 +212,7 @@ func (h *handlers) findSchedule(c echo.Context, q *quartzRequest) (mongostore.St
 }
 
 func (h *handlers) scheduleJournal(c echo.Context, q *quartzRequest) error {
-	page, err := rawInt("pageindex", q.PageIndex, 1, 1, 1<<31)
+	page, err := rawInt("pageindex", q.PageIndex, 1, 1, math.MaxInt32)
 	if err != nil {
 		return err
 	}

@@ -96,26 +96,30 @@ func New(d Deps) *echo.Echo {
 		e.GET("/metrics", echo.WrapHandler(d.MetricsHandler))
 	}
 
-	g := e.Group("/api/v1/jobs", h.guard("X-Project-Id"))
-	g.POST("", h.addJob)
-	g.GET("", h.listJobs)
-	g.GET("/:id", h.getJob)
-	g.PUT("/:id", h.updateJob)
-	g.DELETE("/:id", h.deleteJob)
-	g.POST("/:id/start", h.startJob)
-	g.POST("/:id/stop", h.stopJob)
-	g.POST("/:id/exec", h.execJob)
-	g.GET("/:id/journal", h.journal)
-	g.GET("/:id/history", h.history)
+	// The guards go on each route, not on the groups: a group with middleware answers
+	// every path under it, so a known path with the wrong method would be a 404, not a 405.
+	project := h.guard("X-Project-Id")
+	g := e.Group("/api/v1/jobs")
+	g.POST("", h.addJob, project)
+	g.GET("", h.listJobs, project)
+	g.GET("/:id", h.getJob, project)
+	g.PUT("/:id", h.updateJob, project)
+	g.DELETE("/:id", h.deleteJob, project)
+	g.POST("/:id/start", h.startJob, project)
+	g.POST("/:id/stop", h.stopJob, project)
+	g.POST("/:id/exec", h.execJob, project)
+	g.GET("/:id/journal", h.journal, project)
+	g.GET("/:id/history", h.history, project)
 	e.GET("/api/v1/cron/next", h.cronNext, h.limitByAddress)
 	// The event stream takes its credentials from the query too: EventSource cannot send headers.
 	e.GET("/api/v1/events", h.events, eventCredentials, h.guard("X-Project-Id"))
 	e.GET("/ui", h.consolePage, h.limitByAddress)
 	e.GET("/ui/:file", h.consoleAsset, h.limitByAddress)
 
-	q := e.Group("/task/quartz", h.guard("tecode"))
-	q.POST("/queryjobstatus", h.queryJobStatus)
-	q.POST("/bizcronjob", h.bizCronJob)
+	tecode := h.guard("tecode")
+	q := e.Group("/task/quartz")
+	q.POST("/queryjobstatus", h.queryJobStatus, tecode)
+	q.POST("/bizcronjob", h.bizCronJob, tecode)
 	for _, r := range e.Routes() {
 		if r.Method != echo.RouteNotFound {
 			routes[r.Path] = true

@@ -127,7 +127,8 @@ func apiMessage(v any) string {
 	if m, ok := v.(map[string]any); ok {
 		if e, ok := m["error"].(map[string]any); ok {
 			msg, _ := e["message"].(string)
-			if f, _ := e["field"].(string); f != "" {
+			// Most messages already open with their field; the rest are given it.
+			if f, _ := e["field"].(string); f != "" && !strings.HasPrefix(msg, f+": ") {
 				return f + ": " + msg
 			}
 			return msg
