@@ -150,7 +150,7 @@ func (a *app) tail(ctx context.Context, o tailOptions) error {
 	}
 	fmt.Fprintf(a.stderr, "following %s on %s (Ctrl-C to stop)\n", strings.Join(names, " "), a.natsURL)
 	if !a.json {
-		fmt.Fprintf(a.stdout, "%-23s  %-36s  %-9s  %-8s  %s\n", "TIME", "JOB", "KIND", "EVENT", "DETAIL")
+		fmt.Fprintf(a.stdout, "%-29s  %-36s  %-9s  %-8s  %s\n", "TIME", "JOB", "KIND", "EVENT", "DETAIL")
 	}
 	printed := 0
 	enc := json.NewEncoder(a.stdout)
@@ -170,7 +170,9 @@ func (a *app) tail(ctx context.Context, o tailOptions) error {
 					return err
 				}
 			} else {
-				fmt.Fprintf(a.stdout, "%-23s  %-36s  %-9s  %-8s  %s\n", e.At.Local().Format("2006-01-02 15:04:05.000"), e.JobID, e.Kind, e.Type, e.Summary())
+				// This machine's zone, which may not be the server's: with its offset, so
+				// that the time is not read as JOBCENTER_TZ's as in the api's answers.
+				fmt.Fprintf(a.stdout, "%-29s  %-36s  %-9s  %-8s  %s\n", e.At.Local().Format("2006-01-02 15:04:05.000-07:00"), e.JobID, e.Kind, e.Type, e.Summary())
 			}
 			if printed++; o.count > 0 && printed >= o.count {
 				return nil

@@ -32,7 +32,7 @@ func NewConsumers(r *Registrar, consumers ...Consumer) *Consumers {
 	desc := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "consumer", name), help, label, nil)
 	}
-	return &Consumers{
+	c := &Consumers{
 		info: Add(r, &consumerInfo{
 			consumers: consumers,
 			timeout:   time.Second,
@@ -49,6 +49,13 @@ func NewConsumers(r *Registrar, consumers ...Consumer) *Consumers {
 		redelivered: r.CounterVec("messages_redelivered_total",
 			"Messages this process handled that had been delivered before (a retry, or a redelivery after an ack deadline).", "consumer"),
 	}
+	// Shown from the start, at 0: a rate over a series that appears only at its first
+	// count misses that count.
+	for _, cons := range consumers {
+		c.dead.WithLabelValues(cons.Name)
+		c.redelivered.WithLabelValues(cons.Name)
+	}
+	return c
 }
 
 // Watch reads the consumers' state through js from now on (the last service to call it

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/metrics"
 )
 
@@ -33,6 +34,12 @@ func New(reg prometheus.Registerer) (*API, error) {
 			"Write commands stored in JetStream (accepted), by command type; a repeat of an Idempotency-Key is not counted again.", "type"),
 		unanswered: r.CounterVec("commands_unanswered_total",
 			"Accepted commands the trigger did not answer within JOBCENTER_APPLY_WAIT (answered 202), by command type.", "type"),
+	}
+	// Every type the api sends is shown from the start, at 0: a rate over a series that
+	// appears only at its first count misses that count.
+	for _, t := range []string{contracts.CmdCreate, contracts.CmdUpdate, contracts.CmdStart, contracts.CmdStop, contracts.CmdExec, contracts.CmdDelete} {
+		m.accepted.WithLabelValues(t)
+		m.unanswered.WithLabelValues(t)
 	}
 	return m, r.Err()
 }

@@ -57,6 +57,9 @@ func New(reg prometheus.Registerer, consumers ...metrics.Consumer) (*Trigger, er
 		"Jobs held by the active trigger's scheduler: state=\"scheduled\" those started with a next fire, state=\"held\" every live job.",
 		"state")
 	m.held, m.scheduled = jobs.WithLabelValues("held"), jobs.WithLabelValues("scheduled")
+	// Shown from the start, at 0, as every counter whose labels are known beforehand.
+	m.skipped.WithLabelValues("coalesced")
+	m.skipped.WithLabelValues("catchup_limit")
 	return m, r.Err()
 }
 
