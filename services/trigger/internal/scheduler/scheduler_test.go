@@ -200,16 +200,25 @@ func TestADateJobFiresOnceThenAsksToBeFinished(t *testing.T) {
 	}
 }
 
-func TestAfterDowntimeALoadedJobCatchesUpOnceThenKeepsItsBeat(t *testing.T) {
-	t.Parallel()
-	clk := clock.NewFake(t0.Add(time.Hour))
+// startAfterDowntime runs a scheduler whose clock reads now, holding j loaded with the
+// progress it had before the downtime.
+func startAfterDowntime(t *testing.T, now time.Time, j *job.Job, p scheduler.Progress) (*clock.Fake, *recorder) {
+	t.Helper()
+	clk := clock.NewFake(now)
 	rec := &recorder{}
 	s := scheduler.New(scheduler.Config{Clock: clk, Publisher: rec, Finisher: rec, Policy: policy, Log: zerolog.Nop()})
-	// Last fired at t0+10s, run 1; the process was away for an hour.
-	s.Load(*intervalJob(10*time.Second, true), scheduler.Progress{Seq: 1, LastFire: t0.Add(10 * time.Second)})
+	s.Load(*j, p)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = s.Run(ctx) }()
+	done := make(chan struct{})
+	go func() { _ = s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return clk, rec
+}
+
+func TestAfterDowntimeALoadedJobCatchesUpOnceThenKeepsItsBeat(t *testing.T) {
+	t.Parallel()
+	// Last fired at t0+10s, run 1; the process was away for an hour.
+	clk, rec := startAfterDowntime(t, t0.Add(time.Hour), intervalJob(10*time.Second, true), scheduler.Progress{Seq: 1, LastFire: t0.Add(10 * time.Second)})
 	// One fire, now, stands for the 359 due while the scheduler was away.
 	waitFor(t, "catch-up fire", func() bool { f, _ := rec.snapshot(); return len(f) == 1 })
 	clk.Advance(10 * time.Second)
@@ -229,17 +238,11 @@ func TestAfterDowntimeALoadedJobCatchesUpOnceThenKeepsItsBeat(t *testing.T) {
 // run, are in no such chain, nor is the next fire on the beat.
 func TestACatchUpThatDoesNotCoalesceChainsTheFiresThatRun(t *testing.T) {
 	t.Parallel()
-	clk := clock.NewFake(t0.Add(60 * time.Second))
-	rec := &recorder{}
-	s := scheduler.New(scheduler.Config{Clock: clk, Publisher: rec, Finisher: rec, Policy: policy, Log: zerolog.Nop()})
 	j := intervalJob(10*time.Second, false)
 	j.Spec.Policy.MisfireGrace = 35 * time.Second
 	// Last fired at t0+10s: 20 s, 30 s and 40 s are due (policy: three at most), 20 s
 	// beyond the grace time.
-	s.Load(*j, scheduler.Progress{Seq: 1, LastFire: t0.Add(10 * time.Second)})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = s.Run(ctx) }()
+	clk, rec := startAfterDowntime(t, t0.Add(60*time.Second), j, scheduler.Progress{Seq: 1, LastFire: t0.Add(10 * time.Second)})
 	waitFor(t, "catch-up fires", func() bool { f, _ := rec.snapshot(); return len(f) == 3 })
 	clk.Advance(10 * time.Second)
 	waitFor(t, "next fire", func() bool { f, _ := rec.snapshot(); return len(f) == 4 })
