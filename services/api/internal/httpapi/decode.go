@@ -73,7 +73,7 @@ func wholeNumber(field string, raw json.RawMessage) (*int64, error) {
 	}
 	n, err := strconv.ParseInt(string(raw), 10, 64)
 	if err != nil {
-		return nil, badRequest(field, fmt.Sprintf("%s: must be a whole number, got %s", field, clip(string(raw))))
+		return nil, invalidField(field, "must be a whole number, got %s", clip(string(raw)))
 	}
 	return &n, nil
 }
@@ -127,7 +127,7 @@ func jsonError(err error) error {
 		if field == "" {
 			return badRequest("", "the body must be a JSON object")
 		}
-		return badRequest(field, fmt.Sprintf("%s: must be of type %s, got a JSON %s", field, friendlyType(te.Type), te.Value))
+		return invalidField(field, "must be of type %s, got a JSON %s", friendlyType(te.Type), te.Value)
 	case errors.As(err, &se):
 		return badRequest("", fmt.Sprintf("the body is not valid JSON (at byte %d): %v", se.Offset, se))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -167,7 +167,7 @@ func queryInt(c echo.Context, name string, def, lo, hi int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < lo || n > hi {
-		return 0, badRequest(name, fmt.Sprintf("%s: must be a whole number from %d to %d, got %q", name, lo, hi, clip(v)))
+		return 0, invalidField(name, "must be a whole number from %d to %d, got %q", lo, hi, clip(v))
 	}
 	return n, nil
 }

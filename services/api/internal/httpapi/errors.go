@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -26,6 +27,12 @@ func (e *apiError) Error() string { return e.Message }
 
 func badRequest(field, msg string) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: msg, Field: field}
+}
+
+// invalidField is a 400 about one field whose message opens with the field's name, as
+// the domain's rule errors do ("seconds: must be …").
+func invalidField(field, format string, args ...any) *apiError {
+	return badRequest(field, field+": "+fmt.Sprintf(format, args...))
 }
 
 var errJobNotFound = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "job not found"}

@@ -270,7 +270,7 @@ func rawInt(field string, raw json.RawMessage, def, lo, hi int64) (int64, error)
 	}
 	n, err := strconv.ParseInt(strings.Trim(string(raw), `"`), 10, 64)
 	if err != nil || n < lo || n > hi {
-		return 0, badRequest(field, fmt.Sprintf("%s must be a whole number from %d to %d, got %s", field, lo, hi, clip(string(raw))))
+		return 0, invalidField(field, "must be a whole number from %d to %d, got %s", lo, hi, clip(string(raw)))
 	}
 	return n, nil
 }
