@@ -34,8 +34,11 @@ const (
 	SlotsBucket  = "jobcenter_slots"
 )
 
-// claimsTTL is how long a fire's claim is kept: far longer than any redelivery can come.
-const claimsTTL = 7 * 24 * time.Hour
+// doneClaimsFor is how many RedeliverAfter a claim marked done is kept: a copy of the fire
+// already handed back (its ack deadline passed while the run went on) finds it and is not
+// run again, though it waits behind busy executors. A claim of a run under way has no
+// lifetime of its own; its fire's redelivery settles it, whenever that comes.
+const doneClaimsFor = 10
 
 // Config configures the executor service.
 type Config struct {
@@ -92,6 +95,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RedeliverAfter < time.Second {
 		cfg.RedeliverAfter = 30 * time.Second
 	}
+	cfg.Streams = cfg.Streams.WithDefaults()
 	if cfg.Registry == nil {
 		cfg.Registry = metrics.NewRegistry()
 	}
@@ -108,7 +112,7 @@ func New(cfg Config) (*Service, error) {
 	r := &runner.Runner{
 		// A dead run's fire comes back RedeliverAfter after its last keepalive; its claim is
 		// stale well before that, while a live run's is never older than KeepAlive.
-		JS: js, NC: nc, Timeout: cfg.Timeout, KeepAlive: cfg.RedeliverAfter / 4, StaleAfter: cfg.RedeliverAfter / 2, ClaimsKept: claimsTTL, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
+		JS: js, NC: nc, Timeout: cfg.Timeout, KeepAlive: cfg.RedeliverAfter / 4, StaleAfter: cfg.RedeliverAfter / 2, ClaimsKept: doneClaimsFor * cfg.RedeliverAfter, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
 		Metrics: m, Log: cfg.Log.With().Str("part", "runner").Logger(),
 		SDK: func(tenant string) jobcode.SDK {
 			return sdk.Client{BaseURL: cfg.APIURL, Key: cfg.APIKey, Project: tenant, User: "job-center", HTTP: hc}
@@ -123,7 +127,11 @@ func (s *Service) Metrics() http.Handler { return metrics.Handler(s.cfg.Registry
 // buckets provisions the claims and slots buckets and hands them to the runner.
 func (s *Service) buckets(ctx context.Context) error {
 	claims, err := bus.EnsureKeyValue(ctx, s.js, jetstream.KeyValueConfig{
-		Bucket: ClaimsBucket, TTL: claimsTTL, Storage: jetstream.FileStorage, Replicas: s.cfg.Streams.Replicas,
+		Bucket: ClaimsBucket, Storage: jetstream.FileStorage, Replicas: s.cfg.Streams.Replicas,
+		// A claim is needed while its fire can be delivered, and no fire outlives its
+		// stream's age; a done claim expires much sooner, by a TTL of its own, and the
+		// marker its expiry leaves lives a second.
+		TTL: s.cfg.Streams.RunsMaxAge, LimitMarkerTTL: time.Second,
 	})
 	if err != nil {
 		return fmt.Errorf("claims bucket: %w", err)

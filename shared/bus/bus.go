@@ -70,20 +70,38 @@ type StreamsConfig struct {
 	RunsMaxAge time.Duration
 }
 
+// Stream defaults, the same whether read from the environment or built in code.
+const (
+	DefaultDuplicates = 2 * time.Minute
+	DefaultRunsMaxAge = 30 * 24 * time.Hour
+)
+
+// WithDefaults fills what c leaves at zero with the defaults StreamsFromEnv documents.
+func (c StreamsConfig) WithDefaults() StreamsConfig {
+	if c.Replicas < 1 {
+		c.Replicas = 1
+	}
+	if c.Duplicates <= 0 {
+		c.Duplicates = DefaultDuplicates
+	}
+	if c.RunsMaxAge <= 0 {
+		c.RunsMaxAge = DefaultRunsMaxAge
+	}
+	return c
+}
+
 // StreamsFromEnv reads the stream settings, which every service provisions alike.
 func StreamsFromEnv(e *config.Env) StreamsConfig {
 	return StreamsConfig{
 		Replicas:   e.Int("JOBCENTER_STREAM_REPLICAS", 1, 1, 5),
-		Duplicates: e.Duration("JOBCENTER_DUPLICATE_WINDOW", 2*time.Minute, time.Second, 7*24*time.Hour),
-		RunsMaxAge: e.Duration("JOBCENTER_RUNS_MAX_AGE", 30*24*time.Hour, time.Hour, 100*365*24*time.Hour),
+		Duplicates: e.Duration("JOBCENTER_DUPLICATE_WINDOW", DefaultDuplicates, time.Second, 7*24*time.Hour),
+		RunsMaxAge: e.Duration("JOBCENTER_RUNS_MAX_AGE", DefaultRunsMaxAge, time.Minute, 100*365*24*time.Hour),
 	}
 }
 
 // Provision creates or updates the three streams; it is safe to run on every start.
 func Provision(ctx context.Context, js jetstream.JetStream, c StreamsConfig) error {
-	if c.Replicas < 1 {
-		c.Replicas = 1
-	}
+	c = c.WithDefaults()
 	streams := []jetstream.StreamConfig{
 		{Name: contracts.StreamCommands, Subjects: []string{contracts.CommandSubjects}},
 		{Name: contracts.StreamEvents, Subjects: []string{contracts.EventSubjects}},
@@ -156,11 +174,19 @@ func collect(b jetstream.MessageBatch, msgs []jetstream.Msg) []jetstream.Msg {
 	return msgs
 }
 
-// EnsureKeyValue opens a bucket, creating it only if it is missing (see ensureStream).
+// EnsureKeyValue opens a bucket, creating it if it is missing and updating it only if its
+// lifetimes differ (see ensureStream): a bucket made by an older release takes the
+// retention of this one.
 func EnsureKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
 	kv, err := ensureBucket(ctx,
 		func() (jetstream.KeyValue, error) { return js.KeyValue(ctx, cfg.Bucket) },
 		func() (jetstream.KeyValue, error) { return js.CreateKeyValue(ctx, cfg) })
+	if err == nil {
+		var st jetstream.KeyValueStatus
+		if st, err = kv.Status(ctx); err == nil && (st.TTL() != cfg.TTL || st.LimitMarkerTTL() != cfg.LimitMarkerTTL) {
+			kv, err = js.UpdateKeyValue(ctx, cfg)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", cfg.Bucket, err)
 	}

@@ -66,8 +66,8 @@ type Runner struct {
 	// StaleAfter is how long after its last refresh a claim marked running counts as
 	// the claim of a dead run.
 	StaleAfter time.Duration
-	// ClaimsKept is how long the Claims bucket keeps a claim (0: for ever): a catch-up
-	// fire older than that stops waiting for a predecessor whose claim is not there.
+	// ClaimsKept is how long a claim marked done is kept: a catch-up fire stored longer
+	// ago than that stops waiting for a predecessor whose claim is not there.
 	ClaimsKept time.Duration
 	// FlowURL and BizURL, when set, are HTTP templates ({flow_id}; {bizcode}, {tecode})
 	// used instead of NATS request/reply.
@@ -168,7 +168,7 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 	// The slot is freed and the claim marked done together: neither needs the other.
 	freed := make(chan struct{})
 	go func() { defer close(freed); release() }()
-	if _, err := r.Claims.Put(work, key, []byte(claimDone)); err != nil {
+	if err := r.markDone(work, key); err != nil {
 		log.Warn().Err(err).Msg("claim not marked done; a redelivered copy will find the run's end already reported")
 	}
 	<-freed
@@ -278,7 +278,7 @@ func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log 
 	if _, err := r.report(ctx, ev, f.FireID+":final"); err != nil {
 		return err
 	}
-	if _, err := r.Claims.Put(ctx, key, []byte(claimDone)); err != nil {
+	if err := r.markDone(ctx, key); err != nil {
 		return fmt.Errorf("mark claim done: %w", err)
 	}
 	if r.Metrics != nil {
@@ -288,15 +288,30 @@ func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log 
 	return nil
 }
 
+// markDone marks a fire's claim done, to be kept ClaimsKept: long after its fire's last
+// delivery, and then gone, so that claims do not pile up with the runs.
+func (r *Runner) markDone(ctx context.Context, key string) error {
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var opts []jetstream.PublishOpt
+	if r.ClaimsKept > 0 {
+		opts = append(opts, jetstream.WithMsgTTL(r.ClaimsKept))
+	}
+	// The bucket's own put, with the per-key TTL that KeyValue.Put cannot set.
+	_, err := r.JS.Publish(pctx, "$KV."+r.Claims.Bucket()+"."+key, []byte(claimDone), opts...)
+	return err
+}
+
 // awaitTurn hands a catch-up fire back until the run of the fire before it has ended,
 // or never will here: its claim gone stale (its executor died; that fire is journaled as
-// interrupted, not run again), or, for a fire older than claims are kept, missing.
+// interrupted, not run again), or missing for a fire stored longer ago than claims are
+// kept: its predecessor's claim may have come and gone while this one waited.
 // A predecessor not yet claimed is waited for: it waits for its own turn.
 func (r *Runner) awaitTurn(ctx context.Context, msg jetstream.Msg, f contracts.Fire) error {
 	e, err := r.Claims.Get(ctx, contracts.Token(f.AfterFireID))
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
-		if r.ClaimsKept > 0 && time.Since(f.ScheduledAt) > r.ClaimsKept {
+		if md, merr := msg.Metadata(); merr == nil && r.ClaimsKept > 0 && time.Since(md.Timestamp) > r.ClaimsKept {
 			return nil
 		}
 	case err != nil:
@@ -325,7 +340,7 @@ func (r *Runner) freeSlots(ctx context.Context, f contracts.Fire, holder string)
 		if err != nil || string(e.Value()) != holder {
 			continue
 		}
-		_ = r.Slots.Delete(ctx, k, jetstream.LastRevision(e.Revision()))
+		_ = r.Slots.Purge(ctx, k, jetstream.LastRevision(e.Revision()), jetstream.PurgeTTL(time.Second))
 		return
 	}
 }
@@ -399,10 +414,11 @@ func (s *slotLease) renew(ctx context.Context, log zerolog.Logger) {
 	})
 }
 
-// release frees the slot, if it is still ours.
+// release frees the slot, if it is still ours. A purge leaves a marker that lives a second,
+// where a delete's would stay for ever, one per slot of every job ever run.
 func (s *slotLease) release(log zerolog.Logger) {
 	s.held(func() {
-		err := s.r.Slots.Delete(context.Background(), s.key, jetstream.LastRevision(s.rev))
+		err := s.r.Slots.Purge(context.Background(), s.key, jetstream.LastRevision(s.rev), jetstream.PurgeTTL(time.Second))
 		if err != nil && !wrongRevision(err) {
 			log.Warn().Err(err).Str("slot", s.key).Msg("slot not released; it lapses at its TTL")
 		}
