@@ -257,7 +257,7 @@ func seedJournal(ctx context.Context, db *mongo.Database, st *mongostore.Store, 
 	}
 	// The oldest page: with a store that scans for an _id, the cheapest to read.
 	last := int64((m + journalSize - 1) / journalSize)
-	p, err := st.JournalPage(ctx, j.ID, sj.Progress.Seq, last, journalSize)
+	p, err := st.JournalPage(ctx, j.ID, sj.Progress.Seq, 0, last, journalSize)
 	if err != nil {
 		return err
 	}

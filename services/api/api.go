@@ -55,6 +55,9 @@ type Config struct {
 	EventStreams int
 	// CacheJobs is how many jobs the api keeps in memory to answer reads (0: none).
 	CacheJobs int
+	// Journal is the journal's retention: a page shows no more of a job's newest runs
+	// than it keeps.
+	Journal mongostore.JournalRetention
 	// Registry receives the api's metrics and is served on GET /metrics (nil: a registry
 	// of its own, with the Go and process collectors). The all-in-one program gives its
 	// three services one registry, so the api's /metrics shows them all.
@@ -80,6 +83,7 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 		RateLimit:     e.Int("JOBCENTER_RATE_LIMIT", 1000, 0, 1_000_000),
 		EventStreams:  e.Int("JOBCENTER_EVENT_STREAMS", 32, 1, 100_000),
 		CacheJobs:     e.Int("JOBCENTER_API_CACHE_JOBS", 100_000, 0, 10_000_000),
+		Journal:       mongostore.JournalRetentionFromEnv(e),
 	}
 }
 
@@ -161,6 +165,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		Keys: keys, Limiter: access.NewLimiter(cfg.RateLimit), History: s.history,
 		Metrics: m, MetricsHandler: metrics.Handler(cfg.Registry),
 		Events: s.subscribe, Stopping: s.stopping, MaxStreams: cfg.EventStreams,
+		JournalKeep: cfg.Journal.WithDefaults().MaxPerJob,
 	})
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.srv.RegisterOnShutdown(func() { close(s.stopping) })

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/jobcenter/jobcenter/services/trigger/internal/journal"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/lease"
 	trigmetrics "github.com/jobcenter/jobcenter/services/trigger/internal/metrics"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/retention"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/scheduler"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
@@ -66,6 +68,8 @@ type Config struct {
 	LeaseTTL time.Duration
 	// InstanceID names this instance in the lease.
 	InstanceID string
+	// Journal is the journal's retention, which the active instance enforces.
+	Journal mongostore.JournalRetention
 	// Registry receives the trigger's metrics (nil: a registry of its own, with the Go and
 	// process collectors); Metrics serves it.
 	Registry *prometheus.Registry
@@ -87,6 +91,7 @@ func ConfigFromEnv(e *config.Env) Config {
 		StoreTimeout:  e.Duration("JOBCENTER_STORE_TIMEOUT", 5*time.Second, 10*time.Millisecond, 5*time.Minute),
 		LeaseTTL:      e.Duration("JOBCENTER_LEASE_TTL", 5*time.Second, time.Second, 5*time.Minute),
 		InstanceID:    e.Str("JOBCENTER_INSTANCE_ID", defaultInstanceID()),
+		Journal:       mongostore.JournalRetentionFromEnv(e),
 	}
 }
 
@@ -155,6 +160,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.ImageInterval <= 0 {
 		cfg.ImageInterval = time.Minute
 	}
+	cfg.Journal = cfg.Journal.WithDefaults()
 	return &Service{cfg: cfg, nc: nc, js: js, inc: inc, ijs: ijs, store: store, metrics: m, ready: make(chan struct{})}, nil
 }
 
@@ -264,7 +270,8 @@ func (s *Service) lead(ctx context.Context) error {
 	im.due.Store(!fromImage)
 	proc := &commands.Processor{Store: s.store, JS: s.js, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
 		Metrics: s.metrics, Pause: im.pause, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
-	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled,
+	janitor := retention.New(s.store, s.cfg.Journal, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "retention").Logger())
+	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled, Retention: janitor,
 		Log: s.cfg.Log.With().Str("part", "journal").Logger()}
 
 	// The publisher outlives the loops that feed it, so that it can drain at the end.
@@ -291,6 +298,8 @@ func (s *Service) lead(ctx context.Context) error {
 		}
 	})
 	run(func(c context.Context) { _ = proj.Run(c, jcons) })
+	run(func(c context.Context) { s.retain(c, janitor) })
+	run(func(c context.Context) { every(c, retainedEvery, func() { s.measureRetained(c) }) })
 	s.cfg.Log.Info().Msg("trigger active")
 
 	var termErr error
@@ -379,6 +388,45 @@ func (s *Service) replayFires(ctx context.Context, t *term, from uint64) (int, e
 		return nil
 	})
 	return n, err
+}
+
+// retain runs the journal's janitor for the term, starting it again after a failed start
+// (the store out of reach).
+func (s *Service) retain(ctx context.Context, janitor *retention.Janitor) {
+	for ctx.Err() == nil {
+		if err := janitor.Run(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Log.Warn().Err(err).Msg("journal retention could not start; tries again")
+			clock.Sleep(ctx, 5*time.Second)
+		}
+	}
+}
+
+// retainedEvery is how often the active instance reads what the streams, buckets and
+// store hold, for the metrics.
+const retainedEvery = 15 * time.Second
+
+// measureRetained reads what Job Center's streams and buckets and the store hold.
+func (s *Service) measureRetained(ctx context.Context) {
+	mctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
+	defer cancel()
+	streams := s.js.ListStreams(mctx)
+	for info := range streams.Info() {
+		if n := info.Config.Name; strings.HasPrefix(n, "JOBCENTER_") || strings.HasPrefix(n, "KV_jobcenter_") || strings.HasPrefix(n, "OBJ_jobcenter_") {
+			s.metrics.Stream(n, info.State.Msgs, info.State.Bytes)
+		}
+	}
+	if err := streams.Err(); err != nil && ctx.Err() == nil {
+		s.cfg.Log.Debug().Err(err).Msg("streams not read for the metrics")
+	}
+	j, err := s.store.JournalSize(mctx)
+	if err != nil {
+		return
+	}
+	total, err := s.store.StoreBytes(mctx)
+	if err != nil {
+		return
+	}
+	s.metrics.Store(j.Records, j.Bytes, total)
 }
 
 func (s *Service) flushLoop(ctx context.Context, t *term) {

@@ -171,5 +171,8 @@ func (e *Env) Require(key string) string {
 	return v
 }
 
+// Fail reports a setting that is bad together with another: a rule across variables.
+func (e *Env) Fail(format string, args ...any) { e.errs = append(e.errs, fmt.Errorf(format, args...)) }
+
 // Err returns every bad setting found, joined, or nil.
 func (e *Env) Err() error { return errors.Join(e.errs...) }

@@ -2,6 +2,7 @@ package job
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -113,6 +114,16 @@ func (j *Job) Next(t time.Time) (time.Time, bool) {
 // JournalID names run number seq of job id: runs are numbered 1, 2, … per job, so a
 // journal page is a known set of ids.
 func JournalID(id string, seq int64) string { return id + ":" + strconv.FormatInt(seq, 10) }
+
+// ParseJournalID reverses JournalID.
+func ParseJournalID(journalID string) (id string, seq int64, ok bool) {
+	i := strings.LastIndexByte(journalID, ':')
+	if i < 0 {
+		return "", 0, false
+	}
+	seq, err := strconv.ParseInt(journalID[i+1:], 10, 64)
+	return journalID[:i], seq, err == nil && seq > 0
+}
 
 // FireID names the fire of job id scheduled at instant at: a fire published twice is
 // stored once.

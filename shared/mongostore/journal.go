@@ -63,7 +63,7 @@ type JournalRecords struct {
 }
 
 // WriteJournal inserts records; those already there are left as they are. It changes no
-// job: a page finds the job's newest run from the records (journalHead), so a run is on
+// job: a page finds the job's newest run from the records (JournalHead), so a run is on
 // its job's pages as soon as its record is written, and a busy journal makes no update
 // per job, the costliest write of the embedded store.
 func (s *Store) WriteJournal(ctx context.Context, r JournalRecords) error {
@@ -72,6 +72,17 @@ func (s *Store) WriteJournal(ctx context.Context, r JournalRecords) error {
 	}
 	if err := insertNew(ctx, s.db.Collection(colRuns), r.Runs); err != nil {
 		return fmt.Errorf("write run reports: %w", err)
+	}
+	// A job's first run starts its tail, so that a start of the trigger knows each
+	// journal's tail and age without reading its runs.
+	var tails []tailDoc
+	for _, f := range r.Fires {
+		if f.Seq == 1 {
+			tails = append(tails, tailDoc{ID: f.JobID, Tail: 1, At: f.FiredAt})
+		}
+	}
+	if err := insertNew(ctx, s.db.Collection(colTails), tails); err != nil {
+		return fmt.Errorf("write journal tails: %w", err)
 	}
 	return nil
 }
@@ -141,19 +152,29 @@ type Page struct {
 // JournalPage reads page index (from 1) of size entries of a job, newest first, by _id
 // only. near is where to look for the newest run: the job's saved fire progress
 // (StoredJob.Progress.Seq), a few seconds behind the fires and, when the journal is
-// behind, ahead of it. A page past the end is empty with the true counts.
-func (s *Store) JournalPage(ctx context.Context, jobID string, near, index, size int64) (Page, error) {
-	total, err := s.journalHead(ctx, jobID, near)
+// behind, ahead of it. keep, when positive, is how many of the newest runs a page may
+// show (the retention by count, applied here exactly while the removal of older runs
+// comes in batches). A page past the end is empty with the true counts.
+func (s *Store) JournalPage(ctx context.Context, jobID string, near, keep, index, size int64) (Page, error) {
+	tail, _, err := s.JournalTail(ctx, jobID)
+	if err != nil {
+		return Page{}, err
+	}
+	head, err := s.JournalHead(ctx, jobID, near, tail-1)
 	if err != nil {
 		return Page{}, fmt.Errorf("read journal: %w", err)
 	}
-	p := Page{Index: index, Size: size, Total: total}
-	if size > 0 {
-		p.Pages = (total + size - 1) / size
+	floor := tail - 1 // the runs shown are floor+1 .. head
+	if keep > 0 {
+		floor = max(floor, head-keep)
 	}
-	hi := total - (index-1)*size
-	lo := max(hi-size+1, 1)
-	if size <= 0 || hi < 1 {
+	p := Page{Index: index, Size: size, Total: max(head-floor, 0)}
+	if size > 0 {
+		p.Pages = (p.Total + size - 1) / size
+	}
+	hi := head - (index-1)*size
+	lo := max(hi-size+1, floor+1)
+	if size <= 0 || hi <= floor {
 		p.Entries = []Entry{}
 		return p, nil
 	}
@@ -176,6 +197,7 @@ func (s *Store) JournalPage(ctx context.Context, jobID string, near, index, size
 		if errs[i] != nil {
 			return Page{}, fmt.Errorf("read journal: %w", errs[i])
 		}
+		// nil: removed by retention meanwhile, or its fire not written yet.
 		if e != nil {
 			p.Entries = append(p.Entries, *e)
 		}
@@ -195,21 +217,29 @@ func (s *Store) GetEntry(ctx context.Context, id string) (Entry, error) {
 	return *e, nil
 }
 
-// journalHead finds the job's newest run with a record, looking first at run near:
-// doubling steps away from it until the runs found bracket the head, then halving the
-// gap. A job's fires are journaled in their order, so the written runs are 1..head, and
-// the search costs about 2·log2(|head − near|) + 2 reads by _id. (A fire stored out of
-// order, after a publish retried, hides the runs above it until it is written, a moment
-// later.)
-func (s *Store) journalHead(ctx context.Context, jobID string, near int64) (int64, error) {
-	has := func(seq int64) (bool, error) { return s.hasFire(ctx, job.JournalID(jobID, seq)) }
-	var lo, hi int64 // run lo is written (or lo is 0); run hi is not
-	ok, err := has(max(near, 1))
+// JournalHead finds the job's newest run with a record, looking first at run near; runs
+// up to floor count as written (retention removed them), so the answer is floor when the
+// journal holds none above it. It doubles its steps away from near until the runs found
+// bracket the head, then halves the gap. A job's fires are journaled in their order, so
+// the written runs are floor+1..head, and the search costs about
+// 2·log2(|head − near|) + 2 reads by _id. (A fire stored out of order, after a publish
+// retried, hides the runs above it until it is written, a moment later.)
+func (s *Store) JournalHead(ctx context.Context, jobID string, near, floor int64) (int64, error) {
+	floor = max(floor, 0)
+	has := func(seq int64) (bool, error) {
+		if seq <= floor {
+			return true, nil
+		}
+		return s.hasFire(ctx, job.JournalID(jobID, seq))
+	}
+	start := max(near, floor+1)
+	var lo, hi int64 // run lo is written (or lo is floor); run hi is not
+	ok, err := has(start)
 	switch {
 	case err != nil:
 		return 0, err
 	case ok:
-		lo = max(near, 1)
+		lo = start
 		for step := int64(1); ; step *= 2 {
 			if ok, err = has(lo + step); err != nil {
 				return 0, err
@@ -221,8 +251,8 @@ func (s *Store) journalHead(ctx context.Context, jobID string, near int64) (int6
 			lo += step
 		}
 	default:
-		hi = max(near, 1)
-		for step := int64(1); hi-step >= 1; step *= 2 {
+		hi, lo = start, floor
+		for step := int64(1); hi-step > floor; step *= 2 {
 			if ok, err = has(hi - step); err != nil {
 				return 0, err
 			}

@@ -98,12 +98,12 @@ func TestAJournalPageReadsNewestFirstWithTrueCountsAndRecordsAreWrittenOnce(t *t
 	// A page finds the head from wherever it starts looking: the saved fire progress is
 	// behind the journal, or ahead of it when the journal is behind.
 	for _, near := range []int64{0, 1, 3, 17, 24, 25, 26, 31, 1000, 1 << 40} {
-		p, err := s.JournalPage(ctx, "rec-1", near, 1, 5)
+		p, err := s.JournalPage(ctx, "rec-1", near, 0, 1, 5)
 		if err != nil || p.Total != 25 || p.Entries[0].Fire.Seq != 25 {
 			t.Fatalf("looking from %d: total %d, %v; want 25", near, p.Total, err)
 		}
 	}
-	if p, err := s.JournalPage(ctx, "no-such-job", 40, 1, 5); err != nil || p.Total != 0 || len(p.Entries) != 0 {
+	if p, err := s.JournalPage(ctx, "no-such-job", 40, 0, 1, 5); err != nil || p.Total != 0 || len(p.Entries) != 0 {
 		t.Fatalf("a job without runs: %+v, %v", p, err)
 	}
 	tests := []struct {
@@ -117,7 +117,7 @@ func TestAJournalPageReadsNewestFirstWithTrueCountsAndRecordsAreWrittenOnce(t *t
 		{1, 100, 25, 25, 1},
 	}
 	for _, tc := range tests {
-		p, err := s.JournalPage(ctx, "rec-1", 25, tc.page, tc.size)
+		p, err := s.JournalPage(ctx, "rec-1", 25, 0, tc.page, tc.size)
 		if err != nil {
 			t.Fatal(err)
 		}

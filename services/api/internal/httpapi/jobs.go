@@ -308,7 +308,7 @@ func (h *handlers) journal(c echo.Context) error {
 func (h *handlers) journalPage(c echo.Context, sj mongostore.StoredJob, page, size int64) (journalPage, error) {
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
-	p, err := h.d.Store.JournalPage(ctx, sj.Job.ID, sj.Progress.Seq, page, size)
+	p, err := h.d.Store.JournalPage(ctx, sj.Job.ID, sj.Progress.Seq, h.d.JournalKeep, page, size)
 	if err != nil {
 		return journalPage{}, storeUnavailable(err)
 	}

@@ -41,6 +41,8 @@ type Deps struct {
 	BodyLimit int64
 	// StoreTimeout bounds each read.
 	StoreTimeout time.Duration
+	// JournalKeep, when positive, is how many of a job's newest runs its journal shows.
+	JournalKeep int64
 	// Keys, when not empty, are required: each request presents one bound to its tenant.
 	Keys *access.Keys
 	// Limiter bounds each tenant's request rate (nil: no limit).

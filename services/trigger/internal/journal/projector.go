@@ -19,6 +19,7 @@ import (
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
+	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
@@ -34,6 +35,15 @@ type Projector struct {
 	Batch int
 	// Settled, when not nil, is told how each message was settled.
 	Settled bus.Observer
+	// Retention, when not nil, is told of each run written, and keeps out the records of
+	// runs it removed already (a redelivered message's).
+	Retention Retention
+}
+
+// Retention is the journal's janitor, as the projector sees it.
+type Retention interface {
+	Below(jobID string, seq int64) bool
+	Seen(jobID string, seq int64, firedAt time.Time)
 }
 
 // Run projects until ctx ends.
@@ -65,6 +75,9 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 		if len(msgs) == 0 {
 			continue
 		}
+		if p.Retention != nil {
+			recs = p.kept(recs)
+		}
 		// A batch under way is finished even when shutdown begins: it is already fetched.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		err = p.Store.WriteJournal(wctx, recs)
@@ -72,8 +85,29 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 		for _, m := range msgs {
 			p.settle(m, err)
 		}
+		if err == nil && p.Retention != nil {
+			for _, f := range recs.Fires {
+				p.Retention.Seen(f.JobID, f.Seq, f.FiredAt)
+			}
+		}
 	}
 	return nil
+}
+
+// kept leaves out the records of runs that retention removed already.
+func (p *Projector) kept(recs mongostore.JournalRecords) mongostore.JournalRecords {
+	fires, runs := recs.Fires[:0], recs.Runs[:0]
+	for _, f := range recs.Fires {
+		if !p.Retention.Below(f.JobID, f.Seq) {
+			fires = append(fires, f)
+		}
+	}
+	for _, r := range recs.Runs {
+		if jobID, seq, ok := job.ParseJournalID(r.JournalID); !ok || !p.Retention.Below(jobID, seq) {
+			runs = append(runs, r)
+		}
+	}
+	return mongostore.JournalRecords{Fires: fires, Runs: runs}
 }
 
 func (p *Projector) settle(msg jetstream.Msg, err error) {
@@ -116,6 +150,11 @@ func Add(recs *mongostore.JournalRecords, subject string, data []byte) error {
 		}
 		if r.JournalID == "" || r.Status == "" {
 			return errors.New("run event lacks journal_id or status")
+		}
+		if r.EndedAt == nil && r.Attempts > 1 {
+			// A page shows a run's first start and its end; later attempts' starts are
+			// in the stream, not the journal.
+			return nil
 		}
 		rec := mongostore.RunRecord{
 			JournalID: r.JournalID, Status: r.Status, Attempts: r.Attempts, StartedAt: r.StartedAt,

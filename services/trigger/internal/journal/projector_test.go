@@ -107,7 +107,7 @@ func TestFiresAreOnTheirJobsPagesOnceJournaled(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pg, err := s.JournalPage(ctx, "j", sj.Progress.Seq, 1, 20)
+		pg, err := s.JournalPage(ctx, "j", sj.Progress.Seq, 0, 1, 20)
 		if err != nil {
 			t.Fatal(err)
 		}

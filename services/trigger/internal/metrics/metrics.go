@@ -25,6 +25,13 @@ type Trigger struct {
 	skipped           *prometheus.CounterVec
 	imageAt           prometheus.Gauge
 	imageBytes        prometheus.Gauge
+	removed           *prometheus.CounterVec
+	journalJobs       prometheus.Gauge
+	streamMsgs        *prometheus.GaugeVec
+	streamBytes       *prometheus.GaugeVec
+	journalRecords    prometheus.Gauge
+	journalBytes      prometheus.Gauge
+	storeBytes        prometheus.Gauge
 }
 
 // New registers the trigger's metrics into reg, labelled service="trigger".
@@ -52,6 +59,17 @@ func New(reg prometheus.Registerer, consumers ...metrics.Consumer) (*Trigger, er
 		imageAt: r.Gauge("scheduler_image_timestamp_seconds",
 			"When this instance last stored an image of its scheduler, which a start takes up instead of loading every job (Unix seconds; 0: none yet)."),
 		imageBytes: r.Gauge("scheduler_image_bytes", "The size of the last image of the scheduler this instance stored."),
+		removed: r.CounterVec("journal_removed_total",
+			"Runs removed from the journal by retention, by reason: age (older than JOBCENTER_JOURNAL_MAX_AGE) or count (beyond JOBCENTER_JOURNAL_MAX_PER_JOB of their job).",
+			"reason"),
+		journalJobs: r.Gauge("journal_jobs", "Jobs with a journal that the active trigger's retention follows."),
+		streamMsgs: r.GaugeVec("stream_messages",
+			"Messages Job Center's JetStream streams and buckets hold (KV_ and OBJ_ are buckets), as the active trigger last read them.", "stream"),
+		streamBytes: r.GaugeVec("stream_bytes",
+			"Bytes Job Center's JetStream streams and buckets hold (KV_ and OBJ_ are buckets), as the active trigger last read them.", "stream"),
+		journalRecords: r.Gauge("journal_records", "Records the journal's collections hold (a run is up to three: its fire, its start, its end)."),
+		journalBytes:   r.Gauge("journal_bytes", "Bytes of data the journal's collections hold."),
+		storeBytes:     r.Gauge("store_bytes", "Bytes of data and indexes of the whole store database."),
 	}
 	jobs := r.GaugeVec("jobs",
 		"Jobs held by the active trigger's scheduler: state=\"scheduled\" those started with a next fire, state=\"held\" every live job.",
@@ -60,6 +78,8 @@ func New(reg prometheus.Registerer, consumers ...metrics.Consumer) (*Trigger, er
 	// Shown from the start, at 0, as every counter whose labels are known beforehand.
 	m.skipped.WithLabelValues("coalesced")
 	m.skipped.WithLabelValues("catchup_limit")
+	m.removed.WithLabelValues("age")
+	m.removed.WithLabelValues("count")
 	return m, r.Err()
 }
 
@@ -115,6 +135,29 @@ func (m *Trigger) Stored(f contracts.Fire, lateness time.Duration) {
 	}
 	m.fires.WithLabelValues(kind, status).Inc()
 	m.lateness.WithLabelValues(kind).Observe(max(lateness, 0).Seconds())
+}
+
+// Removed counts n runs removed from the journal for reason ("age" or "count").
+func (m *Trigger) Removed(reason string, n int64) {
+	if n > 0 {
+		m.removed.WithLabelValues(reason).Add(float64(n))
+	}
+}
+
+// Tracked notes how many jobs with a journal retention follows.
+func (m *Trigger) Tracked(jobs int) { m.journalJobs.Set(float64(jobs)) }
+
+// Stream notes what a stream or bucket holds.
+func (m *Trigger) Stream(name string, msgs, bytes uint64) {
+	m.streamMsgs.WithLabelValues(name).Set(float64(msgs))
+	m.streamBytes.WithLabelValues(name).Set(float64(bytes))
+}
+
+// Store notes what the journal and the whole store hold.
+func (m *Trigger) Store(journalRecords, journalBytes, storeBytes int64) {
+	m.journalRecords.Set(float64(journalRecords))
+	m.journalBytes.Set(float64(journalBytes))
+	m.storeBytes.Set(float64(storeBytes))
 }
 
 // knownType keeps a malformed command's type from becoming a label value.
