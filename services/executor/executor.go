@@ -129,10 +129,12 @@ func (s *Service) buckets(ctx context.Context) error {
 	claims, err := bus.EnsureKeyValue(ctx, s.js, jetstream.KeyValueConfig{
 		Bucket: ClaimsBucket, Storage: jetstream.FileStorage, Replicas: s.cfg.Streams.Replicas,
 		// A claim is needed while its fire can be delivered, and no fire outlives its
-		// stream's age; a done claim expires much sooner, by a TTL of its own, and the
-		// marker its expiry leaves lives a second.
-		TTL: s.cfg.Streams.RunsMaxAge, LimitMarkerTTL: time.Second,
+		// stream's age; a done claim expires much sooner, by a TTL of its own.
+		TTL: s.cfg.Streams.RunsMaxAge,
 	})
+	if err == nil {
+		err = bus.AllowKeyTTL(ctx, s.js, ClaimsBucket)
+	}
 	if err != nil {
 		return fmt.Errorf("claims bucket: %w", err)
 	}

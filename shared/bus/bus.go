@@ -92,16 +92,31 @@ func (c StreamsConfig) WithDefaults() StreamsConfig {
 
 // StreamsFromEnv reads the stream settings, which every service provisions alike.
 func StreamsFromEnv(e *config.Env) StreamsConfig {
-	return StreamsConfig{
+	c := StreamsConfig{
 		Replicas:   e.Int("JOBCENTER_STREAM_REPLICAS", 1, 1, 5),
 		Duplicates: e.Duration("JOBCENTER_DUPLICATE_WINDOW", DefaultDuplicates, time.Second, 7*24*time.Hour),
 		RunsMaxAge: e.Duration("JOBCENTER_RUNS_MAX_AGE", DefaultRunsMaxAge, time.Minute, 100*365*24*time.Hour),
 	}
+	if err := c.Validate(); err != nil {
+		e.Fail("%w", err)
+	}
+	return c
+}
+
+// Validate refuses what JetStream would refuse when the streams are made.
+func (c StreamsConfig) Validate() error {
+	if c.Duplicates > c.RunsMaxAge {
+		return fmt.Errorf("JOBCENTER_DUPLICATE_WINDOW (%v) must not be longer than JOBCENTER_RUNS_MAX_AGE (%v)", c.Duplicates, c.RunsMaxAge)
+	}
+	return nil
 }
 
 // Provision creates or updates the three streams; it is safe to run on every start.
 func Provision(ctx context.Context, js jetstream.JetStream, c StreamsConfig) error {
 	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	streams := []jetstream.StreamConfig{
 		{Name: contracts.StreamCommands, Subjects: []string{contracts.CommandSubjects}},
 		{Name: contracts.StreamEvents, Subjects: []string{contracts.EventSubjects}},
@@ -182,15 +197,37 @@ func EnsureKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.K
 		func() (jetstream.KeyValue, error) { return js.KeyValue(ctx, cfg.Bucket) },
 		func() (jetstream.KeyValue, error) { return js.CreateKeyValue(ctx, cfg) })
 	if err == nil {
-		var st jetstream.KeyValueStatus
-		if st, err = kv.Status(ctx); err == nil && (st.TTL() != cfg.TTL || st.LimitMarkerTTL() != cfg.LimitMarkerTTL) {
-			kv, err = js.UpdateKeyValue(ctx, cfg)
-		}
+		err = patchStream(ctx, js, "KV_"+cfg.Bucket, func(c *jetstream.StreamConfig) {
+			c.MaxAge, c.SubjectDeleteMarkerTTL = cfg.TTL, cfg.LimitMarkerTTL
+			c.AllowMsgTTL = c.AllowMsgTTL || cfg.LimitMarkerTTL > 0
+		})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", cfg.Bucket, err)
 	}
 	return kv, nil
+}
+
+// AllowKeyTTL lets a bucket's keys carry a lifetime of their own (a message TTL), without
+// the markers LimitMarkerTTL would leave when they expire: one stored message less a key.
+func AllowKeyTTL(ctx context.Context, js jetstream.JetStream, bucket string) error {
+	return patchStream(ctx, js, "KV_"+bucket, func(c *jetstream.StreamConfig) { c.AllowMsgTTL = true })
+}
+
+// patchStream updates a stream's config with change, only if that changes it.
+func patchStream(ctx context.Context, js jetstream.JetStream, name string, change func(*jetstream.StreamConfig)) error {
+	st, err := js.Stream(ctx, name)
+	if err != nil {
+		return err
+	}
+	have := st.CachedInfo().Config
+	want := have
+	change(&want)
+	if want.MaxAge == have.MaxAge && want.SubjectDeleteMarkerTTL == have.SubjectDeleteMarkerTTL && want.AllowMsgTTL == have.AllowMsgTTL {
+		return nil
+	}
+	_, err = js.UpdateStream(ctx, want)
+	return err
 }
 
 // EnsureObjectStore opens an object store, creating it only if it is missing (see

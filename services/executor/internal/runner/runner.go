@@ -355,13 +355,20 @@ func slotKey(f contracts.Fire, i int) string { return contracts.Token(f.JobID) +
 func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) (s *slotLease, busy bool, err error) {
 	for i := 1; i <= max(f.MaxInstances, 1); i++ {
 		k := slotKey(f, i)
-		rev, err := r.Slots.Create(ctx, k, []byte(holder), jetstream.KeyTTL(r.slotTTL()))
-		if err == nil {
-			return &slotLease{r: r, key: k, holder: holder, rev: rev}, false, nil
-		}
-		// Taken; on a replicated bucket a lost race after a delete is "wrong last sequence".
-		if !errors.Is(err, jetstream.ErrKeyExists) && !wrongRevision(err) {
-			return nil, false, fmt.Errorf("take run slot: %w", err)
+		for try := 0; ; try++ {
+			rev, err := r.Slots.Create(ctx, k, []byte(holder), jetstream.KeyTTL(r.slotTTL()))
+			if err == nil {
+				return &slotLease{r: r, key: k, holder: holder, rev: rev}, false, nil
+			}
+			// Taken; on a replicated bucket a lost race after a delete is "wrong last sequence".
+			if !errors.Is(err, jetstream.ErrKeyExists) && !wrongRevision(err) {
+				return nil, false, fmt.Errorf("take run slot: %w", err)
+			}
+			// Or free after all: the marker of its release expired while Create looked.
+			if _, gerr := r.Slots.Get(ctx, k); try < 3 && (errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted)) {
+				continue
+			}
+			break
 		}
 	}
 	return nil, true, nil
