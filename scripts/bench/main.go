@@ -15,6 +15,9 @@
 //	journal    one job with 1,000,000 journal entries: its first and last page over HTTP
 //	restart    the all-in-one program killed (kill -9) with 1,000,000 jobs scheduled, and
 //	           started again: how long until it fires on time
+//	soak       the all-in-one program running interval jobs for half an hour with the
+//	           journal kept 10 minutes: CPU, stored messages and disk a run, heap growth,
+//	           and whether the data folder levels off
 //
 //	go run ./scripts/bench -only scheduler,api -runs 3 -api-for 30s
 //	go run ./scripts/bench -only steady -steady-jobs 1000 -steady-for 10s -runs 1
@@ -42,8 +45,8 @@ import (
 	"time"
 )
 
-// sections in the order they run, which is the issue's numbering (1 to 6).
-var sections = []string{"scheduler", "steady", "burst", "api", "journal", "restart"}
+// sections in the order they run, which is the README's numbering (1 to 7).
+var sections = []string{"scheduler", "steady", "burst", "api", "journal", "restart", "soak"}
 
 type options struct {
 	runs      int
@@ -74,6 +77,9 @@ type options struct {
 	restartOnTime time.Duration
 	restartSettle time.Duration
 
+	soakJobs                     int
+	soakFor, soakEvery, soakKeep time.Duration
+
 	// env is extra settings for the all-in-one program: what-if runs, not make run's.
 	env []string
 	// keep leaves the data folders in place, to look into a failed run.
@@ -102,6 +108,10 @@ func main() {
 	flag.IntVar(&o.restartProbes, "restart-probes", 100, "restart: jobs firing every second, whose fires tell when the scheduler is on time")
 	flag.DurationVar(&o.restartOnTime, "restart-on-time", 100*time.Millisecond, "restart: a probe fire stored within this of its instant is on time")
 	flag.DurationVar(&o.restartSettle, "restart-settle", 10*time.Second, "restart: how long every probe fire must be on time for the scheduler to count as on time")
+	flag.IntVar(&o.soakJobs, "soak-jobs", 500, "soak: interval jobs firing every second")
+	flag.DurationVar(&o.soakFor, "soak-for", 30*time.Minute, "soak: how long each run lasts")
+	flag.DurationVar(&o.soakEvery, "soak-every", 30*time.Second, "soak: how often it is measured")
+	flag.DurationVar(&o.soakKeep, "soak-keep", 10*time.Minute, "soak: the journal's and the runs stream's retention (JOBCENTER_JOURNAL_MAX_AGE, JOBCENTER_RUNS_MAX_AGE)")
 	env := flag.String("env", "", "steady, burst, journal, restart: extra settings for the all-in-one program, KEY=VALUE,…; the figures are then not `make run`'s, and the workload says so")
 	flag.BoolVar(&o.keep, "keep", false, "steady, burst, journal, restart: leave the data folders in place (gigabytes: for looking into a failed run)")
 	flag.StringVar(&o.jobcenter, "jobcenter", "", "api, steady, burst, journal, restart: the all-in-one program (empty: go build ./cmd/jobcenter into a temporary folder)")
@@ -207,7 +217,7 @@ func run(o options, w io.Writer) error {
 			continue
 		}
 		fn := map[string]sectionFunc{"scheduler": schedulerSection, "steady": steadySection, "burst": burstSection,
-			"api": apiSection, "journal": journalSection, "restart": restartSection}[name]
+			"api": apiSection, "journal": journalSection, "restart": restartSection, "soak": soakSection}[name]
 		before := loadAvg()
 		s, err := fn(o, w)
 		if err != nil {
