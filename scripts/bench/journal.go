@@ -237,7 +237,7 @@ func seedJournal(ctx context.Context, db *mongo.Database, st *mongostore.Store, 
 		at := base.Add(time.Duration(k) * time.Second)
 		end := at.Add(time.Millisecond)
 		id := job.JournalID(j.ID, int64(k))
-		return mongostore.RunRecord{ID: mongostore.RunEndID(id), JournalID: id, Status: contracts.RunSuccess, Attempts: 1,
+		return mongostore.RunRecord{ID: job.RunEndID(id), JournalID: id, Status: contracts.RunSuccess, Attempts: 1,
 			StartedAt: at, EndedAt: &end, Detail: "return 1", DynamicID: fmt.Sprintf("%032x", k)}
 	}); err != nil {
 		return err

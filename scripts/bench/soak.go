@@ -76,7 +76,7 @@ func soakSection(o options, w io.Writer) (*section, error) {
 	add("heap in use, growth per run after the warm-up", "bytes", "≤ 5", func(r soakRun) float64 { return r.heapPerRun }, func(v float64) bool { return v <= 5 })
 	add("data folder, change over the last half of the stretch", "%", "within ±10%", func(r soakRun) float64 { return r.plateau }, func(v float64) bool { return v >= -10 && v <= 10 })
 	s.Notes = append(s.Notes, "stored messages count every message a stream or bucket stored (its last sequence), server-made markers included; "+
-		"CPU is the process's user and system time; heap is go_memstats_heap_inuse_bytes at the stretch's two ends")
+		"CPU is the process's user and system time; heap is go_memstats_heap_inuse_bytes, the mean of the stretch's last third against its first")
 	return s, nil
 }
 
@@ -142,7 +142,23 @@ func runSoak(o options, w io.Writer) (soakRun, error) {
 	r.cpuPerRun = (b.cpuSec - a.cpuSec) / ran * 1e6
 	r.storedPerRun = (b.stored - a.stored) / ran
 	r.bytesPerRun = b.disk / (r.rate * o.soakKeep.Seconds())
-	r.heapPerRun = (b.heap - a.heap) / ran
+	// The heap in use swings by tens of MiB with each collection: the means of the first
+	// and last thirds of the stretch are compared, not two single samples.
+	stretch := samples[warm-1:]
+	third := max(len(stretch)/3, 1)
+	early, late := stretch[:third], stretch[len(stretch)-third:]
+	mean := func(ss []soakSample, f func(soakSample) float64) float64 {
+		sum := 0.0
+		for _, x := range ss {
+			sum += f(x)
+		}
+		return sum / float64(len(ss))
+	}
+	heap := func(x soakSample) float64 { return x.heap }
+	runsOf := func(x soakSample) float64 { return x.runs }
+	if between := mean(late, runsOf) - mean(early, runsOf); between > 0 {
+		r.heapPerRun = (mean(late, heap) - mean(early, heap)) / between
+	}
 	mid := samples[warm-1+(len(samples)-warm)/2]
 	r.plateau = (b.disk - mid.disk) / mid.disk * 100
 	st.stop()

@@ -291,7 +291,7 @@ func (s *stack) metrics(prefix string) (map[string]float64, bool) {
 	}
 	m := map[string]float64{}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if !strings.HasPrefix(line, prefix) {
+		if !strings.HasPrefix(line, prefix) || line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		f := strings.Fields(line)

@@ -4,7 +4,6 @@ package trigger
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,6 +30,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/config"
 	"github.com/jobcenter/jobcenter/shared/metrics"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
 // Durable consumer names, and the lease that makes one instance active.
@@ -378,8 +378,8 @@ func (s *Service) replayFires(ctx context.Context, t *term, from uint64) (int, e
 	// so no fire of ours can be added meanwhile.
 	n := 0
 	_, err := s.replayFrom(ctx, contracts.StreamRuns, contracts.FireSubjects, from+1, func(_ string, data []byte, seq uint64) error {
-		var f contracts.Fire
-		if json.Unmarshal(data, &f) != nil {
+		f, err := wire.DecodeFire(data)
+		if err != nil {
 			return nil // dead-lettered when it was first consumed
 		}
 		t.sched.Observe(f.JobID, f.Seq, f.ScheduledAt, f.RunType == contracts.RunTypeManual)

@@ -1,8 +1,6 @@
 package job
 
 import (
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -110,26 +108,3 @@ func (j *Job) Next(t time.Time) (time.Time, bool) {
 	}
 	return j.Spec.Trigger.Next(j.StartedAt, t)
 }
-
-// JournalID names run number seq of job id: runs are numbered 1, 2, … per job, so a
-// journal page is a known set of ids.
-func JournalID(id string, seq int64) string { return id + ":" + strconv.FormatInt(seq, 10) }
-
-// ParseJournalID reverses JournalID.
-func ParseJournalID(journalID string) (id string, seq int64, ok bool) {
-	i := strings.LastIndexByte(journalID, ':')
-	if i < 0 {
-		return "", 0, false
-	}
-	seq, err := strconv.ParseInt(journalID[i+1:], 10, 64)
-	return journalID[:i], seq, err == nil && seq > 0
-}
-
-// FireID names the fire of job id scheduled at instant at: a fire published twice is
-// stored once.
-func FireID(id string, at time.Time) string {
-	return id + "@" + strconv.FormatInt(at.UnixMilli(), 10)
-}
-
-// ManualFireID names the run an exec command asked for.
-func ManualFireID(id, commandID string) string { return id + "@manual-" + commandID }

@@ -48,14 +48,6 @@ type RunRecord struct {
 	DynamicID string     `bson:"dynamicId,omitempty"`
 }
 
-// RunStartID and RunEndID name a run's reports.
-func RunStartID(journalID string, attempt int) string {
-	return fmt.Sprintf("%s:r%d", journalID, attempt)
-}
-
-// RunEndID names the report of a run's end.
-func RunEndID(journalID string) string { return journalID + ":final" }
-
 // JournalRecords is what one batch of messages adds to the journal.
 type JournalRecords struct {
 	Fires []FireRecord
@@ -298,7 +290,7 @@ func (s *Store) entry(ctx context.Context, id string) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, rid := range []string{RunEndID(id), RunStartID(id, 1)} {
+	for _, rid := range []string{job.RunEndID(id), job.RunStartID(id, 1)} {
 		var r RunRecord
 		err := s.db.Collection(colRuns).FindOne(ctx, bson.M{"_id": rid}).Decode(&r)
 		if err == nil {

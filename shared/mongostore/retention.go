@@ -199,8 +199,8 @@ func (s *Store) DeleteRuns(ctx context.Context, ranges []RunRange) (int64, error
 		for seq := rg.From; seq < rg.To; seq++ {
 			id := job.JournalID(rg.JobID, seq)
 			fires = append(fires, mongo.NewDeleteOneModel().SetFilter(bson.M{"_id": id}))
-			runs = append(runs, mongo.NewDeleteOneModel().SetFilter(bson.M{"_id": RunEndID(id)}),
-				mongo.NewDeleteOneModel().SetFilter(bson.M{"_id": RunStartID(id, 1)}))
+			runs = append(runs, mongo.NewDeleteOneModel().SetFilter(bson.M{"_id": job.RunEndID(id)}),
+				mongo.NewDeleteOneModel().SetFilter(bson.M{"_id": job.RunStartID(id, 1)}))
 			if err := flush(false); err != nil {
 				return removed, fmt.Errorf("remove runs: %w", err)
 			}

@@ -20,8 +20,8 @@ func journalOf(t *testing.T, s *mongostore.Store, jobID string, n int64, at time
 		recs.Fires = append(recs.Fires, mongostore.FireRecord{ID: id, JobID: jobID, Seq: seq,
 			TriggerStatus: "success", TriggerTime: fired, FiredAt: fired})
 		recs.Runs = append(recs.Runs,
-			mongostore.RunRecord{ID: mongostore.RunStartID(id, 1), JournalID: id, Status: "running", Attempts: 1, StartedAt: fired},
-			mongostore.RunRecord{ID: mongostore.RunEndID(id), JournalID: id, Status: "success", Attempts: 1, StartedAt: fired, EndedAt: &fired})
+			mongostore.RunRecord{ID: job.RunStartID(id, 1), JournalID: id, Status: "running", Attempts: 1, StartedAt: fired},
+			mongostore.RunRecord{ID: job.RunEndID(id), JournalID: id, Status: "success", Attempts: 1, StartedAt: fired, EndedAt: &fired})
 	}
 	if err := s.WriteJournal(context.Background(), recs); err != nil {
 		t.Fatal(err)

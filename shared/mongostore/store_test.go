@@ -82,9 +82,9 @@ func TestAJournalPageReadsNewestFirstWithTrueCountsAndRecordsAreWrittenOnce(t *t
 	}
 	end := at.Add(time.Minute)
 	recs.Runs = []mongostore.RunRecord{
-		{ID: mongostore.RunStartID("rec-1:25", 1), JournalID: "rec-1:25", Status: "running", Attempts: 1, StartedAt: at},
-		{ID: mongostore.RunEndID("rec-1:25"), JournalID: "rec-1:25", Status: "success", Attempts: 1, StartedAt: at, EndedAt: &end, Detail: "ok"},
-		{ID: mongostore.RunStartID("rec-1:24", 1), JournalID: "rec-1:24", Status: "running", Attempts: 1, StartedAt: at},
+		{ID: job.RunStartID("rec-1:25", 1), JournalID: "rec-1:25", Status: "running", Attempts: 1, StartedAt: at},
+		{ID: job.RunEndID("rec-1:25"), JournalID: "rec-1:25", Status: "success", Attempts: 1, StartedAt: at, EndedAt: &end, Detail: "ok"},
+		{ID: job.RunStartID("rec-1:24", 1), JournalID: "rec-1:24", Status: "running", Attempts: 1, StartedAt: at},
 	}
 	if err := s.WriteJournal(ctx, recs); err != nil {
 		t.Fatal(err)

@@ -28,7 +28,9 @@ import (
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
+	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/jobcode"
+	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
 // MaxDetail bounds the journal's exedes text.
@@ -96,15 +98,9 @@ const (
 // Handle runs one fire message. ctx ends at shutdown: a run under way still finishes
 // (within its timeout), but no retry starts after it.
 func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
-	var f contracts.Fire
-	if err := json.Unmarshal(msg.Data(), &f); err != nil {
-		return bus.Poison(fmt.Errorf("fire does not decode: %w", err))
-	}
-	if err := bus.Version("fire", f.V); err != nil {
-		return err
-	}
-	if f.FireID == "" || f.JournalID == "" || f.JobID == "" {
-		return bus.Poison(errors.New("fire lacks fire_id, journal_id or job_id"))
+	f, err := wire.DecodeFire(msg.Data())
+	if err != nil {
+		return bus.Poison(err)
 	}
 	if f.TriggerStatus == contracts.TriggerMissed {
 		return nil // journaled as missed from the fire itself; nothing runs
@@ -198,7 +194,7 @@ func (r *Runner) reportFinal(ctx, work context.Context, ev contracts.RunEvent) e
 	wait := 250 * time.Millisecond
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		_, err := r.report(work, ev, ev.FireID+":final")
+		_, err := r.report(work, ev, job.EndReportID(ev.FireID))
 		if err == nil || time.Now().After(deadline) {
 			return err
 		}
@@ -222,7 +218,7 @@ func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contra
 		ev.Attempts, ev.Status = attempt, contracts.RunRunning
 		// Stored while the run goes on: the journal shows it running, but the run does not
 		// wait for the broker to say so.
-		running := r.reportAsync(*ev, fmt.Sprintf("%s:running:%d", f.FireID, attempt))
+		running := r.reportAsync(*ev, job.RunningReportID(f.FireID, attempt))
 		rctx, cancel := context.WithTimeout(work, timeout)
 		detail, result, runErr := r.run(rctx, f, timeout)
 		cancel()
@@ -275,7 +271,7 @@ func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log 
 		Detail: "interrupted: the executor running this fire stopped before the run finished; it is not run again",
 	}
 	// If the cut-off run did report its end, that report has this message id and wins.
-	if _, err := r.report(ctx, ev, f.FireID+":final"); err != nil {
+	if _, err := r.report(ctx, ev, job.EndReportID(f.FireID)); err != nil {
 		return err
 	}
 	if err := r.markDone(ctx, key); err != nil {

@@ -292,7 +292,7 @@ func (p *Processor) record(ctx context.Context, batch []*decided) error {
 		for _, ev := range x.d.Events {
 			c, j := x.c, x.d.Job
 			e := contracts.LifecycleEvent{
-				V: contracts.Version, ID: c.ID + ":" + string(ev), Type: string(ev),
+				V: contracts.Version, ID: job.EventID(c.ID, string(ev)), Type: string(ev),
 				Tenant: j.Tenant, JobID: j.ID, CommandID: c.ID, User: c.User,
 				At: j.UpdatedAt, Job: wire.JobToPayload(*j),
 			}
@@ -351,7 +351,7 @@ type Finisher struct {
 // Finish asks for j to be marked finished.
 func (f Finisher) Finish(j job.Job) {
 	c := contracts.Command{
-		V: contracts.Version, ID: fmt.Sprintf("finish-%s-v%d", j.ID, j.Version), Type: contracts.CmdFinish,
+		V: contracts.Version, ID: job.FinishCommandID(j.ID, j.Version), Type: contracts.CmdFinish,
 		Tenant: j.Tenant, JobID: j.ID, At: f.Clock.Now().UTC().Truncate(time.Millisecond), Version: j.Version,
 	}
 	data, _ := json.Marshal(c)

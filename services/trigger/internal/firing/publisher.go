@@ -17,6 +17,7 @@ import (
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
 // Metrics counts the fires stored, lateness after their scheduled instant.
@@ -110,8 +111,8 @@ func (p *Publisher) PublishNow(ctx context.Context, f contracts.Fire) (seq int64
 		if err != nil {
 			return 0, err
 		}
-		var was contracts.Fire
-		if err := json.Unmarshal(raw.Data, &was); err != nil {
+		was, err := wire.DecodeFire(raw.Data)
+		if err != nil {
 			return 0, err
 		}
 		f = was

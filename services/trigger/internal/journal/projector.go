@@ -6,8 +6,6 @@ package journal
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -16,11 +14,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
-	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
 // Consumer is the durable consumer's name.
@@ -121,35 +119,19 @@ func (p *Projector) settle(msg jetstream.Msg, err error) {
 func Add(recs *mongostore.JournalRecords, subject string, data []byte) error {
 	switch {
 	case strings.HasPrefix(subject, "jobcenter.fire."):
-		var f contracts.Fire
-		if err := json.Unmarshal(data, &f); err != nil {
-			return fmt.Errorf("fire does not decode: %w", err)
-		}
-		if err := bus.Version("fire", f.V); err != nil {
+		f, err := wire.DecodeFire(data)
+		if err != nil {
 			return err
-		}
-		if f.JournalID == "" || f.JobID == "" || f.FireID == "" {
-			return errors.New("fire lacks journal_id, job_id or fire_id")
-		}
-		status := contracts.TriggerFired
-		if f.TriggerStatus == contracts.TriggerMissed {
-			status = contracts.TriggerMissed
 		}
 		recs.Fires = append(recs.Fires, mongostore.FireRecord{
 			ID: f.JournalID, JobID: f.JobID, Tenant: f.Tenant, Seq: f.Seq, TriggerID: f.FireID,
-			RunType: f.RunType, TriggerStatus: status, TriggerTime: f.ScheduledAt, FiredAt: f.FiredAt, Detail: f.Detail,
+			RunType: f.RunType, TriggerStatus: f.TriggerStatus, TriggerTime: f.ScheduledAt, FiredAt: f.FiredAt, Detail: f.Detail,
 		})
 		return nil
 	case strings.HasPrefix(subject, "jobcenter.run."):
-		var r contracts.RunEvent
-		if err := json.Unmarshal(data, &r); err != nil {
-			return fmt.Errorf("run event does not decode: %w", err)
-		}
-		if err := bus.Version("run event", r.V); err != nil {
+		r, err := wire.DecodeRunEvent(data)
+		if err != nil {
 			return err
-		}
-		if r.JournalID == "" || r.Status == "" {
-			return errors.New("run event lacks journal_id or status")
 		}
 		if r.EndedAt == nil && r.Attempts > 1 {
 			// A page shows a run's first start and its end; later attempts' starts are
@@ -161,9 +143,9 @@ func Add(recs *mongostore.JournalRecords, subject string, data []byte) error {
 			EndedAt: r.EndedAt, DynamicID: r.DynamicID,
 		}
 		if r.EndedAt == nil {
-			rec.ID = mongostore.RunStartID(r.JournalID, max(r.Attempts, 1))
+			rec.ID = job.RunStartID(r.JournalID, max(r.Attempts, 1))
 		} else {
-			rec.ID, rec.Detail = mongostore.RunEndID(r.JournalID), r.Detail
+			rec.ID, rec.Detail = job.RunEndID(r.JournalID), r.Detail
 		}
 		recs.Runs = append(recs.Runs, rec)
 		return nil

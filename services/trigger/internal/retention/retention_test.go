@@ -86,8 +86,8 @@ func (b *bundle) write(jobID string, from, to int64, tell bool) {
 		at := t0.Add(time.Duration(seq) * time.Second)
 		recs.Fires = append(recs.Fires, mongostore.FireRecord{ID: id, JobID: jobID, Seq: seq, TriggerStatus: "success", TriggerTime: at, FiredAt: at})
 		recs.Runs = append(recs.Runs,
-			mongostore.RunRecord{ID: mongostore.RunStartID(id, 1), JournalID: id, Status: "running", Attempts: 1, StartedAt: at},
-			mongostore.RunRecord{ID: mongostore.RunEndID(id), JournalID: id, Status: "success", Attempts: 1, StartedAt: at, EndedAt: &at})
+			mongostore.RunRecord{ID: job.RunStartID(id, 1), JournalID: id, Status: "running", Attempts: 1, StartedAt: at},
+			mongostore.RunRecord{ID: job.RunEndID(id), JournalID: id, Status: "success", Attempts: 1, StartedAt: at, EndedAt: &at})
 	}
 	if err := b.store.WriteJournal(context.Background(), recs); err != nil {
 		b.t.Fatal(err)
