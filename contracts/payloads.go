@@ -164,6 +164,9 @@ type Fire struct {
 	// end before this one's begins. So the catch-up runs one by one, oldest first, rather
 	// than its fires finding each other's max_instances slot taken.
 	AfterFireID string `json:"after_fire_id,omitempty"`
+	// CatchUp is set on every fire of such a catch-up, its first too: executors claim
+	// these fires in a bucket, where each finds whether the one before it has ended.
+	CatchUp bool `json:"catch_up,omitempty"`
 }
 
 // RunEvent reports a run's progress on RunSubject: "running" at each attempt, then once final.

@@ -146,7 +146,11 @@ func (s *Service) buckets(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("slots bucket: %w", err)
 	}
-	s.runner.Claims, s.runner.Slots = claims, slots
+	runs, err := s.js.Stream(ctx, contracts.StreamRuns)
+	if err != nil {
+		return fmt.Errorf("runs stream: %w", err)
+	}
+	s.runner.Claims, s.runner.Slots, s.runner.Runs = claims, slots, runs
 	return nil
 }
 

@@ -55,10 +55,13 @@ type Runner struct {
 	JS  jetstream.JetStream
 	NC  *nats.Conn
 	SDK SDKFactory
-	// Claims records, per fire, that a run began ("running") and that it ended ("done").
+	// Claims records, per fire, that a run longer than a keepalive goes on ("running"),
+	// and for the fires of a catch-up chain also that it began and ended ("done").
 	Claims jetstream.KeyValue
 	// Slots holds one key per run going on, per job, up to its max_instances.
 	Slots jetstream.KeyValue
+	// Runs is JOBCENTER_RUNS, where a redelivered fire looks for the reports of its run.
+	Runs jetstream.Stream
 	// Timeout applies when a fire carries none.
 	Timeout time.Duration
 	// KeepAlive is how often a run under way tells the broker it is still being worked
@@ -80,8 +83,9 @@ type Runner struct {
 	Log     zerolog.Logger
 }
 
-// errRunElsewhere hands back a copy of a fire whose run goes on in another executor.
-var errRunElsewhere = errors.New("the fire's run goes on in another executor")
+// ErrRunElsewhere hands back a copy of a fire whose run goes on in another executor (or
+// whose state cannot be told yet): it comes again later.
+var ErrRunElsewhere = errors.New("the fire's run goes on in another executor")
 
 // Why a catch-up fire is handed back.
 var (
@@ -97,6 +101,15 @@ const (
 
 // Handle runs one fire message. ctx ends at shutdown: a run under way still finishes
 // (within its timeout), but no retry starts after it.
+//
+// A fire is run at most once. Its "running" report, stored with the message id
+// job.RunningReportID before the run begins, is its claim: of two copies that start at
+// once, the one whose report is a duplicate steps back. A copy that may come after a run
+// began (delivered before, or stored longer ago than a redelivery takes) first looks for
+// that run in JOBCENTER_RUNS: the reports of its fire stored after it, and the claim a run
+// longer than a keepalive refreshes in jobcenter_claims. The fires of a catch-up that runs
+// each fire are claimed in jobcenter_claims instead (handleChained), so that each can wait
+// for the one before it.
 func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 	f, err := wire.DecodeFire(msg.Data())
 	if err != nil {
@@ -107,16 +120,55 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	log := r.Log.With().Str("tenant", f.Tenant).Str("job_id", f.JobID).Str("fire_id", f.FireID).Logger()
 	work := context.WithoutCancel(ctx)
+	if f.CatchUp || f.AfterFireID != "" {
+		return r.handleChained(ctx, work, msg, f, log)
+	}
+	key := contracts.Token(f.FireID)
+	if r.mayHaveRun(msg) {
+		st, began, holder, err := r.prior(work, msg, f, key)
+		if err != nil {
+			return fmt.Errorf("look for the fire's run: %w", err)
+		}
+		switch st {
+		case priorEnded:
+			log.Debug().Msg("fire redelivered after its run ended; not run again")
+			return nil
+		case priorAlive:
+			return bus.Later(ErrRunElsewhere, time.Second)
+		case priorDead:
+			return r.interrupt(work, f, began, holder, log)
+		}
+	}
+	ev := r.newRun(f)
+	slot, busy, err := r.takeSlot(work, f, ev.DynamicID)
+	if err != nil {
+		return err
+	}
+	if !busy {
+		ev.Attempts = 1
+		ack, err := r.report(work, ev, job.RunningReportID(f.FireID, 1))
+		if err == nil && ack.Duplicate {
+			err = bus.Later(ErrRunElsewhere, time.Second)
+		}
+		if err != nil {
+			slot.release(log)
+			return err
+		}
+	}
+	claim := []byte(claimRunning + " " + ev.DynamicID)
+	return r.runHeld(ctx, work, msg, f, ev, slot, busy, func() { r.touchLive(work, key, claim, log) }, nil, log)
+}
+
+// handleChained runs a fire of a catch-up chain, claimed in jobcenter_claims: it waits
+// for the run of the fire before it to end, and for a slot rather than being skipped.
+func (r *Runner) handleChained(ctx, work context.Context, msg jetstream.Msg, f contracts.Fire, log zerolog.Logger) error {
 	if f.AfterFireID != "" {
 		if err := r.awaitTurn(work, msg, f); err != nil {
 			return err
 		}
 	}
 	key := contracts.Token(f.FireID)
-	ev := contracts.RunEvent{
-		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
-		Status: contracts.RunRunning, DynamicID: newID(), StartedAt: time.Now().UTC(),
-	}
+	ev := r.newRun(f)
 	// The claim names the run, and so the slot it holds (a slot's value is its run's
 	// id): whoever settles this fire if this executor dies frees that slot at once.
 	// Rewritten with each keepalive, it also shows the run alive.
@@ -128,7 +180,7 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		return r.claimed(work, f, key, log)
 	}
 	slot, busy, err := r.takeSlot(work, f, ev.DynamicID)
-	if busy && f.AfterFireID != "" {
+	if busy {
 		// A catch-up runs each of its fires: this one waits for a slot instead of being
 		// skipped (the run before it may not have let its slot go yet).
 		err = bus.Later(errNoSlot, turnDelay(msg))
@@ -138,15 +190,39 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		_ = r.Claims.Delete(work, key)
 		return err
 	}
+	touch := func() {
+		if _, err := r.Claims.Put(work, key, claim); err != nil {
+			log.Warn().Err(err).Msg("claim not refreshed")
+		}
+	}
+	done := func() {
+		if err := r.markDone(work, key); err != nil {
+			log.Warn().Err(err).Msg("claim not marked done; a redelivered copy will find the run's end already reported")
+		}
+	}
+	return r.runHeld(ctx, work, msg, f, ev, slot, false, touch, done, log)
+}
+
+// newRun is the report of a run of f about to begin.
+func (r *Runner) newRun(f contracts.Fire) contracts.RunEvent {
+	return contracts.RunEvent{
+		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
+		Status: contracts.RunRunning, DynamicID: newID(), StartedAt: time.Now().UTC(),
+	}
+}
+
+// runHeld runs a fire that is this executor's to run, holding slot, or reports it
+// skipped when busy (every slot of its job taken); touch is called with each keepalive,
+// and ended (when not nil) once its end is stored, beside the slot's release.
+func (r *Runner) runHeld(ctx, work context.Context, msg jetstream.Msg, f contracts.Fire, ev contracts.RunEvent,
+	slot *slotLease, busy bool, touch, ended func(), log zerolog.Logger) error {
 	release := sync.OnceFunc(func() { slot.release(log) })
 	defer release()
 	if r.Metrics != nil {
 		defer r.Metrics.Running()()
 	}
 	stop := keepWorking(msg, r.KeepAlive, func() {
-		if _, err := r.Claims.Put(work, key, claim); err != nil {
-			log.Warn().Err(err).Msg("claim not refreshed")
-		}
+		touch()
 		slot.renew(work, log)
 	})
 	defer stop()
@@ -161,17 +237,130 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		return err
 	}
 	stop() // no keepalive may mark the claim running again once it is done
-	// The slot is freed and the claim marked done together: neither needs the other.
-	freed := make(chan struct{})
-	go func() { defer close(freed); release() }()
-	if err := r.markDone(work, key); err != nil {
-		log.Warn().Err(err).Msg("claim not marked done; a redelivered copy will find the run's end already reported")
+	if ended != nil {
+		// The slot is freed and the claim marked done together: neither needs the other.
+		freed := make(chan struct{})
+		go func() { defer close(freed); release() }()
+		ended()
+		<-freed
+	} else {
+		release()
 	}
-	<-freed
 	if r.Metrics != nil {
 		r.Metrics.Ran(targetKind(f.Target), ev.Status, end.Sub(ev.StartedAt))
 	}
 	log.Debug().Str("status", ev.Status).Int("attempts", ev.Attempts).Dur("took", end.Sub(ev.StartedAt)).Msg("run finished")
+	return nil
+}
+
+// mayHaveRun reports whether a run of msg's fire may have begun before: the fire was
+// delivered before, or was stored so long ago that a copy of it may have been handed to
+// another executor while this one sat in a buffer.
+func (r *Runner) mayHaveRun(msg jetstream.Msg) bool {
+	md, err := msg.Metadata()
+	return err != nil || md.NumDelivered > 1 || time.Since(md.Timestamp) > r.StaleAfter
+}
+
+// What became of a fire's earlier run.
+type priorRun int
+
+const (
+	priorNone  priorRun = iota // none began
+	priorEnded                 // its end is reported
+	priorAlive                 // it began, and was heard of within StaleAfter
+	priorDead                  // it began, and was not heard of since: its executor is gone
+)
+
+// prior finds what became of an earlier run of f: the reports of f stored in
+// JOBCENTER_RUNS after f (the fire's job's run subjects, from the fire's sequence on), and
+// the claim a run longer than a keepalive refreshes. It returns when the run was last
+// heard of and the run's id, which names the slot it holds.
+func (r *Runner) prior(ctx context.Context, msg jetstream.Msg, f contracts.Fire, key string) (st priorRun, heard time.Time, holder string, err error) {
+	md, err := msg.Metadata()
+	if err != nil {
+		return priorNone, heard, "", err
+	}
+	subject := contracts.RunSubject(f.Tenant, f.JobID, "*")
+	for seq := md.Sequence.Stream + 1; ; {
+		m, err := r.Runs.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			break
+		}
+		if err != nil {
+			return priorNone, heard, "", err
+		}
+		seq = m.Sequence + 1
+		rep, err := wire.DecodeRunEvent(m.Data)
+		if err != nil || rep.FireID != f.FireID {
+			continue
+		}
+		if rep.EndedAt != nil {
+			return priorEnded, heard, "", nil
+		}
+		if heard.IsZero() {
+			heard, holder = m.Time, rep.DynamicID
+		}
+	}
+	if heard.IsZero() {
+		// No run began: a run's claim is written only after its running report.
+		return priorNone, heard, "", nil
+	}
+	e, err := r.Claims.Get(ctx, key)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+	case err != nil:
+		return priorNone, heard, "", err
+	case e.Created().After(heard):
+		heard = e.Created()
+		if v := strings.Fields(string(e.Value())); len(v) == 2 && holder == "" {
+			holder = v[1]
+		}
+	}
+	if time.Since(heard) < r.StaleAfter {
+		return priorAlive, heard, holder, nil
+	}
+	return priorDead, heard, holder, nil
+}
+
+// touchLive shows a run longer than a keepalive alive: its claim, rewritten with each
+// keepalive, lives a few keepalives unless rewritten again, so it goes by itself once
+// the run has ended (the end report then answers for the run).
+func (r *Runner) touchLive(ctx context.Context, key string, claim []byte, log zerolog.Logger) {
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ttl := max(4*r.StaleAfter, 4*r.KeepAlive, 2*time.Second)
+	if _, err := r.JS.Publish(pctx, "$KV."+r.Claims.Bucket()+"."+key, claim, jetstream.WithMsgTTL(ttl)); err != nil {
+		log.Warn().Err(err).Msg("claim not refreshed")
+	}
+}
+
+// interrupt settles a fire whose run began and was cut off with its executor: it is not
+// run again, but journaled as failed with that reason, and the slot it held is freed.
+func (r *Runner) interrupt(ctx context.Context, f contracts.Fire, began time.Time, holder string, log zerolog.Logger) error {
+	if holder != "" {
+		r.freeSlots(ctx, f, holder)
+	}
+	end := time.Now().UTC()
+	if began.IsZero() {
+		began = end
+	}
+	ev := contracts.RunEvent{
+		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
+		Status: contracts.RunFailure, DynamicID: newID(), Attempts: 1, StartedAt: began.UTC(), EndedAt: &end,
+		Detail: "interrupted: the executor running this fire stopped before the run finished; it is not run again",
+	}
+	// If the cut-off run did report its end, that report has this message id and wins.
+	ack, err := r.report(ctx, ev, job.EndReportID(f.FireID))
+	if err != nil {
+		return err
+	}
+	if ack.Duplicate {
+		return nil
+	}
+	if r.Metrics != nil {
+		r.Metrics.Interrupted()
+	}
+	log.Warn().Msg("run was interrupted by its executor's end; journaled as failed")
 	return nil
 }
 
@@ -215,10 +404,14 @@ func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contra
 	}
 	backoff := time.Duration(f.RetryBackoffMs) * time.Millisecond
 	for attempt := 1; ; attempt++ {
+		reported := attempt == 1 && ev.Attempts == 1 // stored before the run began: its claim
 		ev.Attempts, ev.Status = attempt, contracts.RunRunning
 		// Stored while the run goes on: the journal shows it running, but the run does not
 		// wait for the broker to say so.
-		running := r.reportAsync(*ev, job.RunningReportID(f.FireID, attempt))
+		running := func() error { return nil }
+		if !reported {
+			running = r.reportAsync(*ev, job.RunningReportID(f.FireID, attempt))
+		}
 		rctx, cancel := context.WithTimeout(work, timeout)
 		detail, result, runErr := r.run(rctx, f, timeout)
 		cancel()
@@ -243,9 +436,9 @@ func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contra
 	}
 }
 
-// claimed settles a fire that was claimed before: by a run that finished (nothing to
-// do), or by one cut off when its executor died — it is not run again, but journaled as
-// failed with that reason.
+// claimed settles a chained fire that was claimed before: by a run that finished
+// (nothing to do), or by one cut off when its executor died — it is not run again, but
+// journaled as failed with that reason.
 func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log zerolog.Logger) error {
 	e, err := r.Claims.Get(ctx, key)
 	if err != nil {
@@ -259,28 +452,18 @@ func (r *Runner) claimed(ctx context.Context, f contracts.Fire, key string, log 
 		// The claim was refreshed lately: the run goes on elsewhere (this copy waited in a
 		// buffer past its ack deadline). Hand the copy back: it comes again, and settles
 		// once that run has ended, or its claim has gone stale with it.
-		return bus.Later(errRunElsewhere, time.Second)
+		return bus.Later(ErrRunElsewhere, time.Second)
 	}
+	holder := ""
 	if v := strings.Fields(string(e.Value())); len(v) == 2 {
-		r.freeSlots(ctx, f, v[1])
+		holder = v[1]
 	}
-	end := time.Now().UTC()
-	ev := contracts.RunEvent{
-		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
-		Status: contracts.RunFailure, DynamicID: newID(), Attempts: 1, StartedAt: e.Created().UTC(), EndedAt: &end,
-		Detail: "interrupted: the executor running this fire stopped before the run finished; it is not run again",
-	}
-	// If the cut-off run did report its end, that report has this message id and wins.
-	if _, err := r.report(ctx, ev, job.EndReportID(f.FireID)); err != nil {
+	if err := r.interrupt(ctx, f, e.Created(), holder, log); err != nil {
 		return err
 	}
 	if err := r.markDone(ctx, key); err != nil {
 		return fmt.Errorf("mark claim done: %w", err)
 	}
-	if r.Metrics != nil {
-		r.Metrics.Interrupted()
-	}
-	log.Warn().Msg("run was interrupted by its executor's end; journaled as failed")
 	return nil
 }
 
@@ -333,12 +516,21 @@ func (r *Runner) freeSlots(ctx context.Context, f contracts.Fire, holder string)
 	for i := 1; i <= max(f.MaxInstances, 1); i++ {
 		k := slotKey(f, i)
 		e, err := r.Slots.Get(ctx, k)
-		if err != nil || string(e.Value()) != holder {
+		if err != nil || slotHolder(e.Value()) != holder {
 			continue
 		}
 		_ = r.Slots.Purge(ctx, k, jetstream.LastRevision(e.Revision()), jetstream.PurgeTTL(time.Second))
 		return
 	}
+}
+
+// A slot's value is the run holding it and that run's fire: "<run id> <fire id>".
+func slotValue(holder string, f contracts.Fire) []byte { return []byte(holder + " " + f.FireID) }
+
+// slotHolder is the run a slot's value names.
+func slotHolder(v []byte) string {
+	h, _, _ := strings.Cut(string(v), " ")
+	return h
 }
 
 // slotKey names the job's i-th run slot.
@@ -352,9 +544,10 @@ func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) 
 	for i := 1; i <= max(f.MaxInstances, 1); i++ {
 		k := slotKey(f, i)
 		for try := 0; ; try++ {
-			rev, err := r.Slots.Create(ctx, k, []byte(holder), jetstream.KeyTTL(r.slotTTL()))
+			value := slotValue(holder, f)
+			rev, err := r.Slots.Create(ctx, k, value, jetstream.KeyTTL(r.slotTTL()))
 			if err == nil {
-				return &slotLease{r: r, key: k, holder: holder, rev: rev}, false, nil
+				return &slotLease{r: r, key: k, value: value, rev: rev}, false, nil
 			}
 			// Taken; on a replicated bucket a lost race after a delete is "wrong last sequence".
 			if !errors.Is(err, jetstream.ErrKeyExists) && !wrongRevision(err) {
@@ -367,6 +560,13 @@ func (r *Runner) takeSlot(ctx context.Context, f contracts.Fire, holder string) 
 			break
 		}
 	}
+	// Every slot is taken: by runs of other fires, or by a copy of this very fire that
+	// began meanwhile, which then is no reason to skip it.
+	for i := 1; i <= max(f.MaxInstances, 1); i++ {
+		if e, err := r.Slots.Get(ctx, slotKey(f, i)); err == nil && strings.HasSuffix(string(e.Value()), " "+f.FireID) {
+			return nil, false, bus.Later(ErrRunElsewhere, time.Second)
+		}
+	}
 	return nil, true, nil
 }
 
@@ -377,7 +577,7 @@ func (r *Runner) slotTTL() time.Duration { return max(r.StaleAfter, 2*r.KeepAliv
 type slotLease struct {
 	r      *Runner
 	key    string
-	holder string
+	value  []byte
 	mu     sync.Mutex
 	rev    uint64
 	lost   bool
@@ -401,7 +601,7 @@ func (s *slotLease) renew(ctx context.Context, log zerolog.Logger) {
 		// The bucket's own put, with the per-key TTL that KeyValue.Update cannot set.
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		ack, err := s.r.JS.Publish(pctx, "$KV."+s.r.Slots.Bucket()+"."+s.key, []byte(s.holder),
+		ack, err := s.r.JS.Publish(pctx, "$KV."+s.r.Slots.Bucket()+"."+s.key, s.value,
 			jetstream.WithExpectLastSequencePerSubject(s.rev), jetstream.WithMsgTTL(s.r.slotTTL()))
 		switch {
 		case err == nil:

@@ -459,6 +459,7 @@ func (s *Scheduler) fireDue(now time.Time) {
 				f.Detail = fmt.Sprintf("missed: due %s ago, beyond the job's misfire_grace_time of %s; not run", late.Round(time.Millisecond), grace)
 			} else {
 				f.AfterFireID, before = before, f.FireID
+				f.CatchUp = len(fires) > 1
 			}
 			s.cfg.Publisher.Publish(f)
 		}

@@ -1,0 +1,244 @@
+package runner_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/executor/internal/runner"
+	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/teststack"
+)
+
+const ackWait = time.Second
+
+// bundle is one test's broker, runner, fire consumer and flow runner.
+type bundle struct {
+	t    *testing.T
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	r    *runner.Runner
+	cons jetstream.Consumer
+	// calls counts the runs that reached the flow runner, by fire id.
+	mu    sync.Mutex
+	calls map[string]int
+	// hold is how long the flow runner takes.
+	hold time.Duration
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	st := teststack.Start(t)
+	nc, js, err := bus.Dial(st.NATSURL, "runner-test", zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if err := bus.Provision(ctx, js, bus.StreamsConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	claims, err := bus.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{Bucket: "jobcenter_claims", TTL: time.Hour})
+	if err == nil {
+		err = bus.AllowKeyTTL(ctx, js, "jobcenter_claims")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots, err := bus.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{Bucket: "jobcenter_slots", LimitMarkerTTL: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := js.Stream(ctx, contracts.StreamRuns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, contracts.StreamRuns, jetstream.ConsumerConfig{
+		Durable: "executor", FilterSubject: contracts.FireSubjects, AckPolicy: jetstream.AckExplicitPolicy, AckWait: ackWait,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bundle{t: t, nc: nc, js: js, cons: cons, calls: map[string]int{}}
+	sub, err := nc.Subscribe(contracts.FlowSubject("t", "flow"), func(m *nats.Msg) {
+		var req contracts.FlowRequest
+		_ = json.Unmarshal(m.Data, &req)
+		b.mu.Lock()
+		b.calls[req.FireID]++
+		hold := b.hold
+		b.mu.Unlock()
+		time.Sleep(hold)
+		_ = m.Respond([]byte(`{"ok":true}`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	b.r = &runner.Runner{JS: js, NC: nc, Claims: claims, Slots: slots, Runs: runs, Timeout: 5 * time.Second,
+		KeepAlive: ackWait / 4, StaleAfter: ackWait / 2, ClaimsKept: 10 * ackWait, Log: zerolog.Nop()}
+	return b
+}
+
+// fire stores a fire of job j's run seq, to run the flow.
+func (b *bundle) fire(j string, seq int64) contracts.Fire {
+	b.t.Helper()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	f := contracts.Fire{V: contracts.Version, FireID: job.FireID(j, at), JournalID: job.JournalID(j, seq), Seq: seq, Tenant: "t",
+		JobID: j, JobKey: j, Name: j, RunType: contracts.RunTypeTrigger, ScheduledAt: at, FiredAt: at,
+		Target: contracts.Target{FlowID: "flow"}, TriggerStatus: contracts.TriggerFired, MaxInstances: 1}
+	data, _ := json.Marshal(f)
+	if _, err := b.js.Publish(context.Background(), contracts.FireSubject("t", j), data, jetstream.WithMsgID(f.FireID)); err != nil {
+		b.t.Fatal(err)
+	}
+	return f
+}
+
+// take fetches the next delivery of a fire.
+func (b *bundle) take() jetstream.Msg {
+	b.t.Helper()
+	batch, err := b.cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	for m := range batch.Messages() {
+		return m
+	}
+	b.t.Fatal("no fire delivered within 5 s")
+	return nil
+}
+
+// redelivered waits out the ack deadline and takes the fire's next copy.
+func (b *bundle) redelivered() jetstream.Msg {
+	b.t.Helper()
+	time.Sleep(ackWait + 100*time.Millisecond)
+	m := b.take()
+	if md, _ := m.Metadata(); md.NumDelivered < 2 {
+		b.t.Fatalf("expected a redelivered copy, got delivery %d", md.NumDelivered)
+	}
+	return m
+}
+
+// ends reads the end reports of the job stored in the stream.
+func (b *bundle) ends(j string) []contracts.RunEvent {
+	b.t.Helper()
+	ctx := context.Background()
+	c, err := b.js.OrderedConsumer(ctx, contracts.StreamRuns, jetstream.OrderedConsumerConfig{FilterSubjects: []string{contracts.RunSubject("t", j, "*")}})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	var out []contracts.RunEvent
+	for {
+		batch, err := c.FetchNoWait(100)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			var ev contracts.RunEvent
+			_ = json.Unmarshal(m.Data(), &ev)
+			if ev.EndedAt != nil {
+				out = append(out, ev)
+			}
+		}
+		if n == 0 {
+			return out
+		}
+	}
+}
+
+func (b *bundle) runs(fireID string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls[fireID]
+}
+
+func TestAFireRedeliveredAfterItsRunEndedIsNotRunAgain(t *testing.T) {
+	b := setup(t)
+	f := b.fire("a", 1)
+	if err := b.r.Handle(context.Background(), b.take()); err != nil {
+		t.Fatal(err)
+	}
+	// The ack is lost: the fire comes again.
+	if err := b.r.Handle(context.Background(), b.redelivered()); err != nil {
+		t.Fatalf("the copy after the end: %v", err)
+	}
+	if n := b.runs(f.FireID); n != 1 {
+		t.Fatalf("the flow ran %d times, want once", n)
+	}
+	if ends := b.ends("a"); len(ends) != 1 || ends[0].Status != contracts.RunSuccess {
+		t.Fatalf("end reports: %+v, want one success", ends)
+	}
+}
+
+func TestARunWhoseExecutorDiedIsJournaledInterruptedAndNotRunAgain(t *testing.T) {
+	b := setup(t)
+	f := b.fire("b", 1)
+	_ = b.take() // an executor takes the fire, reports its run begun, and dies
+	began := contracts.RunEvent{V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: "t", JobID: "b",
+		Status: contracts.RunRunning, DynamicID: "dead-run", Attempts: 1, StartedAt: time.Now().UTC()}
+	data, _ := json.Marshal(began)
+	if _, err := b.js.Publish(context.Background(), contracts.RunSubject("t", "b", contracts.RunRunning), data,
+		jetstream.WithMsgID(job.RunningReportID(f.FireID, 1))); err != nil {
+		t.Fatal(err)
+	}
+	// Its slot, as the dead run left it.
+	if _, err := b.r.Slots.Create(context.Background(), contracts.Token("b")+".1", []byte("dead-run "+f.FireID)); err != nil {
+		t.Fatal(err)
+	}
+	err := b.r.Handle(context.Background(), b.redelivered())
+	if err != nil && !errors.Is(err, runner.ErrRunElsewhere) {
+		t.Fatal(err)
+	}
+	// Heard of within StaleAfter: it may still be alive; once stale, it is dead.
+	time.Sleep(ackWait / 2)
+	if err := b.r.Handle(context.Background(), b.redelivered()); err != nil {
+		t.Fatalf("the copy of a dead run: %v", err)
+	}
+	if n := b.runs(f.FireID); n != 0 {
+		t.Fatalf("the flow ran %d times; a run that began elsewhere must not run again", n)
+	}
+	ends := b.ends("b")
+	if len(ends) != 1 || ends[0].Status != contracts.RunFailure || ends[0].Detail == "" {
+		t.Fatalf("end reports: %+v, want one failure, interrupted", ends)
+	}
+	if _, err := b.r.Slots.Get(context.Background(), contracts.Token("b")+".1"); !errors.Is(err, jetstream.ErrKeyNotFound) && !errors.Is(err, jetstream.ErrKeyDeleted) {
+		t.Fatalf("the dead run's slot is still held: %v", err)
+	}
+}
+
+func TestTwoCopiesOfAFireTakenAtOnceRunItOnce(t *testing.T) {
+	b := setup(t)
+	b.hold = 400 * time.Millisecond
+	f := b.fire("c", 1)
+	first := b.take() // waits in a buffer past its ack deadline ...
+	second := b.redelivered()
+	var wg sync.WaitGroup
+	var stepped atomic.Int32
+	for _, m := range []jetstream.Msg{first, second} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := b.r.Handle(context.Background(), m)
+			if errors.Is(err, runner.ErrRunElsewhere) {
+				stepped.Add(1)
+			} else if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := b.runs(f.FireID); n != 1 || stepped.Load() != 1 {
+		t.Fatalf("the flow ran %d times and %d copies stepped back; want 1 and 1", n, stepped.Load())
+	}
+}
