@@ -575,12 +575,12 @@ func (r *Runner) slotTTL() time.Duration { return max(r.StaleAfter, 2*r.KeepAliv
 
 // slotLease is a slot held by a run; nil when the run holds none (it was skipped).
 type slotLease struct {
-	r      *Runner
-	key    string
-	value  []byte
-	mu     sync.Mutex
-	rev    uint64
-	lost   bool
+	r     *Runner
+	key   string
+	value []byte
+	mu    sync.Mutex
+	rev   uint64
+	lost  bool
 }
 
 // held runs f with the lease locked, unless there is none or it lapsed.
