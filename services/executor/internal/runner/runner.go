@@ -140,20 +140,9 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		}
 	}
 	ev := r.newRun(f)
-	slot, busy, err := r.takeSlot(work, f, ev.DynamicID)
+	slot, busy, err := r.begin(work, f, &ev)
 	if err != nil {
 		return err
-	}
-	if !busy {
-		ev.Attempts = 1
-		ack, err := r.report(work, ev, job.RunningReportID(f.FireID, 1))
-		if err == nil && ack.Duplicate {
-			err = bus.Later(ErrRunElsewhere, time.Second)
-		}
-		if err != nil {
-			slot.release(log)
-			return err
-		}
 	}
 	claim := []byte(claimRunning + " " + ev.DynamicID)
 	return r.runHeld(ctx, work, msg, f, ev, slot, busy, func() { r.touchLive(work, key, claim, log) }, nil, log)
@@ -179,10 +168,10 @@ func (r *Runner) handleChained(ctx, work context.Context, msg jetstream.Msg, f c
 		}
 		return r.claimed(work, f, key, log)
 	}
-	slot, busy, err := r.takeSlot(work, f, ev.DynamicID)
+	slot, busy, err := r.begin(work, f, &ev)
 	if busy {
-		// A catch-up runs each of its fires: this one waits for a slot instead of being
-		// skipped (the run before it may not have let its slot go yet).
+		// A catch-up runs each of its fires: this one waits for its turn instead of being
+		// skipped (the run before it may not have ended in every executor's eyes yet).
 		err = bus.Later(errNoSlot, turnDelay(msg))
 	}
 	if err != nil {
@@ -251,6 +240,105 @@ func (r *Runner) runHeld(ctx, work context.Context, msg jetstream.Msg, f contrac
 	}
 	log.Debug().Str("status", ev.Status).Int("attempts", ev.Attempts).Dur("took", end.Sub(ev.StartedAt)).Msg("run finished")
 	return nil
+}
+
+// begin makes ev's run the fire's run, within the job's max_instances: it stores the
+// run's first running report (the claim) and, for a job that allows more than one run at
+// once, takes one of its slots. busy: every run the job allows is going on, and nothing
+// is stored. An error leaves nothing held.
+func (r *Runner) begin(ctx context.Context, f contracts.Fire, ev *contracts.RunEvent) (slot *slotLease, busy bool, err error) {
+	ev.Attempts = 1
+	defer func() {
+		if busy || err != nil {
+			ev.Attempts = 0 // no attempt was made
+		}
+	}()
+	if f.MaxInstances <= 1 {
+		busy, err = r.alone(ctx, f, *ev)
+		return nil, busy, err
+	}
+	if slot, busy, err = r.takeSlot(ctx, f, ev.DynamicID); err != nil || busy {
+		return nil, busy, err
+	}
+	ack, err := r.report(ctx, *ev, job.RunningReportID(f.FireID, 1))
+	if err == nil && ack.Duplicate {
+		err = bus.Later(ErrRunElsewhere, time.Second)
+	}
+	if err != nil {
+		slot.release(r.Log)
+		return nil, false, err
+	}
+	return slot, false, nil
+}
+
+// alone stores the first running report of a job that runs one run at a time, if no
+// other run of it goes on: the job's last running report (its subject's last message)
+// must belong to a run that has ended, and the report is stored only if that is still
+// the last one (a compare-and-set on the subject), so no slot is written per run. A run
+// whose executor died holds the job until its fire's redelivery journals it interrupted.
+func (r *Runner) alone(ctx context.Context, f contracts.Fire, ev contracts.RunEvent) (busy bool, err error) {
+	subject := contracts.RunSubject(f.Tenant, f.JobID, contracts.RunRunning)
+	for range 8 {
+		var expect uint64
+		last, err := r.Runs.GetLastMsgForSubject(ctx, subject)
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+		case err != nil:
+			return false, fmt.Errorf("read the job's last run: %w", err)
+		default:
+			expect = last.Sequence
+			if rep, derr := wire.DecodeRunEvent(last.Data); derr == nil {
+				if rep.FireID == f.FireID {
+					return false, bus.Later(ErrRunElsewhere, time.Second) // a copy of this fire runs
+				}
+				ended, err := r.ended(ctx, f, rep.FireID, last.Sequence)
+				if err != nil {
+					return false, err
+				}
+				if !ended {
+					return true, nil
+				}
+			}
+		}
+		data, _ := json.Marshal(ev)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ack, err := r.JS.Publish(pctx, subject, data, jetstream.WithMsgID(job.RunningReportID(f.FireID, 1)),
+			jetstream.WithExpectLastSequencePerSubject(expect))
+		cancel()
+		switch {
+		case err == nil && ack.Duplicate:
+			return false, bus.Later(ErrRunElsewhere, time.Second)
+		case err == nil:
+			return false, nil
+		case !wrongRevision(err):
+			return false, fmt.Errorf("report run running: %w", err)
+		}
+		// Another run of the job began meanwhile: look again.
+	}
+	return true, nil
+}
+
+// ended reports whether the run of fireID, whose running report is at sequence from,
+// has reported its end: a success or failure stored after it (a run that reports
+// running is never skipped).
+func (r *Runner) ended(ctx context.Context, f contracts.Fire, fireID string, from uint64) (bool, error) {
+	for _, status := range []string{contracts.RunSuccess, contracts.RunFailure} {
+		subject := contracts.RunSubject(f.Tenant, f.JobID, status)
+		for seq := from + 1; ; {
+			m, err := r.Runs.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				break
+			}
+			if err != nil {
+				return false, fmt.Errorf("read the job's last run's end: %w", err)
+			}
+			if rep, err := wire.DecodeRunEvent(m.Data); err == nil && rep.FireID == fireID {
+				return true, nil
+			}
+			seq = m.Sequence + 1
+		}
+	}
+	return false, nil
 }
 
 // mayHaveRun reports whether a run of msg's fire may have begun before: the fire was
@@ -383,7 +471,14 @@ func (r *Runner) reportFinal(ctx, work context.Context, ev contracts.RunEvent) e
 	wait := 250 * time.Millisecond
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		_, err := r.report(work, ev, job.EndReportID(ev.FireID))
+		ack, err := r.report(work, ev, job.EndReportID(ev.FireID))
+		if err == nil && ack.Duplicate {
+			// Another executor found this run silent for longer than a redelivery takes
+			// (this one was out of the broker's reach) and journaled it interrupted; the
+			// job may have run again meanwhile.
+			r.Log.Error().Str("tenant", ev.Tenant).Str("job_id", ev.JobID).Str("fire_id", ev.FireID).Str("status", ev.Status).
+				Msg("run ended after it was journaled interrupted: its end is not journaled, and max_instances may have been exceeded")
+		}
 		if err == nil || time.Now().After(deadline) {
 			return err
 		}

@@ -89,13 +89,17 @@ func setup(t *testing.T) *bundle {
 	return b
 }
 
-// fire stores a fire of job j's run seq, to run the flow.
-func (b *bundle) fire(j string, seq int64) contracts.Fire {
+// fire stores a fire of job j's run seq, to run the flow, with the job's max_instances
+// (1 unless given).
+func (b *bundle) fire(j string, seq int64, maxInstances ...int) contracts.Fire {
 	b.t.Helper()
 	at := time.Now().UTC().Truncate(time.Millisecond)
 	f := contracts.Fire{V: contracts.Version, FireID: job.FireID(j, at), JournalID: job.JournalID(j, seq), Seq: seq, Tenant: "t",
 		JobID: j, JobKey: j, Name: j, RunType: contracts.RunTypeTrigger, ScheduledAt: at, FiredAt: at,
 		Target: contracts.Target{FlowID: "flow"}, TriggerStatus: contracts.TriggerFired, MaxInstances: 1}
+	if len(maxInstances) > 0 {
+		f.MaxInstances = maxInstances[0]
+	}
 	data, _ := json.Marshal(f)
 	if _, err := b.js.Publish(context.Background(), contracts.FireSubject("t", j), data, jetstream.WithMsgID(f.FireID)); err != nil {
 		b.t.Fatal(err)
@@ -155,6 +159,16 @@ func (b *bundle) ends(j string) []contracts.RunEvent {
 			return out
 		}
 	}
+}
+
+// handle runs a delivery as the executor's consumer does, acknowledging it when the
+// handler succeeds.
+func (b *bundle) handle(m jetstream.Msg) error {
+	err := b.r.Handle(context.Background(), m)
+	if err == nil {
+		_ = m.Ack()
+	}
+	return err
 }
 
 func (b *bundle) runs(fireID string) int {
@@ -240,5 +254,54 @@ func TestTwoCopiesOfAFireTakenAtOnceRunItOnce(t *testing.T) {
 	wg.Wait()
 	if n := b.runs(f.FireID); n != 1 || stepped.Load() != 1 {
 		t.Fatalf("the flow ran %d times and %d copies stepped back; want 1 and 1", n, stepped.Load())
+	}
+}
+
+func TestAFireWhileItsJobsRunGoesOnIsSkippedAndTheNextAfterItsEndRuns(t *testing.T) {
+	for _, maxInstances := range []int{1, 2} {
+		t.Run("max_instances "+string(rune('0'+maxInstances)), func(t *testing.T) {
+			b := setup(t)
+			b.hold = 600 * time.Millisecond
+			j := "d" + string(rune('0'+maxInstances))
+			fires := make([]contracts.Fire, maxInstances+1)
+			msgs := make([]jetstream.Msg, maxInstances+1)
+			for i := range fires {
+				fires[i] = b.fire(j, int64(i+1), maxInstances)
+				msgs[i] = b.take()
+				time.Sleep(2 * time.Millisecond) // distinct instants
+			}
+			var wg sync.WaitGroup
+			for _, m := range msgs[:maxInstances] {
+				wg.Add(1)
+				go func() { defer wg.Done(); _ = b.handle(m) }()
+			}
+			time.Sleep(200 * time.Millisecond) // the runs are under way
+			if err := b.handle(msgs[maxInstances]); err != nil {
+				t.Fatal(err)
+			}
+			wg.Wait()
+			last := b.fire(j, int64(maxInstances+2), maxInstances)
+			if err := b.handle(b.take()); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range fires[:maxInstances] {
+				if b.runs(f.FireID) != 1 {
+					t.Fatalf("fire %d ran %d times", f.Seq, b.runs(f.FireID))
+				}
+			}
+			if b.runs(fires[maxInstances].FireID) != 0 || b.runs(last.FireID) != 1 {
+				t.Fatalf("the fire beyond max_instances ran %d times, the one after the runs ended %d; want 0 and 1",
+					b.runs(fires[maxInstances].FireID), b.runs(last.FireID))
+			}
+			skipped := 0
+			for _, e := range b.ends(j) {
+				if e.Status == contracts.RunSkipped {
+					skipped++
+				}
+			}
+			if skipped != 1 {
+				t.Fatalf("%d runs skipped, want 1", skipped)
+			}
+		})
 	}
 }
