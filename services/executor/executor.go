@@ -34,12 +34,6 @@ const (
 	SlotsBucket  = "jobcenter_slots"
 )
 
-// doneClaimsFor is how many RedeliverAfter a claim marked done is kept: a copy of the fire
-// already handed back (its ack deadline passed while the run went on) finds it and is not
-// run again, though it waits behind busy executors. A claim of a run under way has no
-// lifetime of its own; its fire's redelivery settles it, whenever that comes.
-const doneClaimsFor = 10
-
 // Config configures the executor service.
 type Config struct {
 	NATSURL string
@@ -112,7 +106,7 @@ func New(cfg Config) (*Service, error) {
 	r := &runner.Runner{
 		// A dead run's fire comes back RedeliverAfter after its last keepalive; its claim is
 		// stale well before that, while a live run's is never older than KeepAlive.
-		JS: js, NC: nc, Timeout: cfg.Timeout, KeepAlive: cfg.RedeliverAfter / 4, StaleAfter: cfg.RedeliverAfter / 2, ClaimsKept: doneClaimsFor * cfg.RedeliverAfter, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
+		JS: js, NC: nc, Timeout: cfg.Timeout, KeepAlive: cfg.RedeliverAfter / 4, StaleAfter: cfg.RedeliverAfter / 2, DuplicateWindow: cfg.Streams.Duplicates, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
 		Metrics: m, Log: cfg.Log.With().Str("part", "runner").Logger(),
 		SDK: func(tenant string) jobcode.SDK {
 			return sdk.Client{BaseURL: cfg.APIURL, Key: cfg.APIKey, Project: tenant, User: "job-center", HTTP: hc}
@@ -129,7 +123,9 @@ func (s *Service) buckets(ctx context.Context) error {
 	claims, err := bus.EnsureKeyValue(ctx, s.js, jetstream.KeyValueConfig{
 		Bucket: ClaimsBucket, Storage: jetstream.FileStorage, Replicas: s.cfg.Streams.Replicas,
 		// A claim is needed while its fire can be delivered, and no fire outlives its
-		// stream's age; a done claim expires much sooner, by a TTL of its own.
+		// stream's age. Only the fires of catch-up chains are claimed for their whole run
+		// (each waits for the claim of the one before it to say done); a run longer than
+		// a keepalive rewrites its claim with a TTL of its own.
 		TTL: s.cfg.Streams.RunsMaxAge,
 	})
 	if err == nil {
@@ -150,6 +146,8 @@ func (s *Service) buckets(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("runs stream: %w", err)
 	}
+	// The window the stream has, which the service that provisioned it last set.
+	s.runner.DuplicateWindow = runs.CachedInfo().Config.Duplicates
 	s.runner.Claims, s.runner.Slots, s.runner.Runs = claims, slots, runs
 	return nil
 }

@@ -62,6 +62,9 @@ type Runner struct {
 	Slots jetstream.KeyValue
 	// Runs is JOBCENTER_RUNS, where a redelivered fire looks for the reports of its run.
 	Runs jetstream.Stream
+	// DuplicateWindow is the runs stream's: a running report stored twice within it is
+	// stored once.
+	DuplicateWindow time.Duration
 	// Timeout applies when a fire carries none.
 	Timeout time.Duration
 	// KeepAlive is how often a run under way tells the broker it is still being worked
@@ -71,8 +74,9 @@ type Runner struct {
 	// StaleAfter is how long after its last refresh a claim marked running counts as
 	// the claim of a dead run.
 	StaleAfter time.Duration
-	// ClaimsKept is how long a claim marked done is kept: a catch-up fire stored longer
-	// ago than that stops waiting for a predecessor whose claim is not there.
+	// ClaimsKept is how long a claim marked done is kept (0: as long as the bucket keeps
+	// anything); a catch-up fire stored longer ago than that (when not 0) stops waiting
+	// for a predecessor whose claim is not there.
 	ClaimsKept time.Duration
 	// FlowURL and BizURL, when set, are HTTP templates ({flow_id}; {bizcode}, {tecode})
 	// used instead of NATS request/reply.
@@ -168,6 +172,17 @@ func (r *Runner) handleChained(ctx, work context.Context, msg jetstream.Msg, f c
 		}
 		return r.claimed(work, f, key, log)
 	}
+	if r.mayHaveRun(msg) {
+		// The claim may be new because an older one is gone (the bucket's age passed):
+		// the stream still tells whether a run of this fire ended.
+		if st, _, _, err := r.prior(work, msg, f, ""); err != nil || st == priorEnded {
+			_ = r.Claims.Delete(work, key)
+			if err != nil {
+				return fmt.Errorf("look for the fire's run: %w", err)
+			}
+			return nil
+		}
+	}
 	slot, busy, err := r.begin(work, f, &ev)
 	if busy {
 		// A catch-up runs each of its fires: this one waits for its turn instead of being
@@ -261,8 +276,11 @@ func (r *Runner) begin(ctx context.Context, f contracts.Fire, ev *contracts.RunE
 		return nil, busy, err
 	}
 	ack, err := r.report(ctx, *ev, job.RunningReportID(f.FireID, 1))
-	if err == nil && ack.Duplicate {
+	switch {
+	case err == nil && ack.Duplicate:
 		err = bus.Later(ErrRunElsewhere, time.Second)
+	case err != nil && r.stored(ctx, contracts.RunSubject(f.Tenant, f.JobID, contracts.RunRunning), ev.DynamicID):
+		err = nil // stored, though its answer was lost
 	}
 	if err != nil {
 		slot.release(r.Log)
@@ -291,11 +309,11 @@ func (r *Runner) alone(ctx context.Context, f contracts.Fire, ev contracts.RunEv
 				if rep.FireID == f.FireID {
 					return false, bus.Later(ErrRunElsewhere, time.Second) // a copy of this fire runs
 				}
-				ended, err := r.ended(ctx, f, rep.FireID, last.Sequence)
+				gone, err := r.over(ctx, f, rep, last)
 				if err != nil {
 					return false, err
 				}
-				if !ended {
+				if !gone {
 					return true, nil
 				}
 			}
@@ -310,12 +328,51 @@ func (r *Runner) alone(ctx context.Context, f contracts.Fire, ev contracts.RunEv
 			return false, bus.Later(ErrRunElsewhere, time.Second)
 		case err == nil:
 			return false, nil
+		case r.stored(ctx, subject, ev.DynamicID):
+			return false, nil // stored, though its answer was lost
 		case !wrongRevision(err):
 			return false, fmt.Errorf("report run running: %w", err)
 		}
 		// Another run of the job began meanwhile: look again.
 	}
 	return true, nil
+}
+
+// over reports whether the run whose running report rep is the job's last (at last) no
+// longer holds its job: its end is stored after it, or it has not been heard of for
+// StaleAfter (no report since, and no claim rewritten by a keepalive). A silent run's
+// executor died, or was cut off from the broker for longer than a redelivery takes and
+// will find its run journaled interrupted; a later attempt of a run already journaled
+// interrupted ends with no end stored after it, so waiting for one would hold the job
+// for ever.
+func (r *Runner) over(ctx context.Context, f contracts.Fire, rep contracts.RunEvent, last *jetstream.RawStreamMsg) (bool, error) {
+	ended, err := r.ended(ctx, f, rep.FireID, last.Sequence)
+	if err != nil || ended {
+		return ended, err
+	}
+	heard := last.Time
+	e, err := r.Claims.Get(ctx, contracts.Token(rep.FireID))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+	case err != nil:
+		return false, fmt.Errorf("read the job's last run's claim: %w", err)
+	case string(e.Value()) == claimDone:
+		return true, nil
+	case e.Created().After(heard):
+		heard = e.Created()
+	}
+	return time.Since(heard) >= r.StaleAfter, nil
+}
+
+// stored reports whether the job's last running report is run holder's: a publish
+// whose answer was lost (a timeout) may have been stored all the same.
+func (r *Runner) stored(ctx context.Context, subject, holder string) bool {
+	last, err := r.Runs.GetLastMsgForSubject(ctx, subject)
+	if err != nil {
+		return false
+	}
+	rep, err := wire.DecodeRunEvent(last.Data)
+	return err == nil && rep.DynamicID == holder
 }
 
 // ended reports whether the run of fireID, whose running report is at sequence from,
@@ -341,12 +398,21 @@ func (r *Runner) ended(ctx context.Context, f contracts.Fire, fireID string, fro
 	return false, nil
 }
 
-// mayHaveRun reports whether a run of msg's fire may have begun before: the fire was
-// delivered before, or was stored so long ago that a copy of it may have been handed to
-// another executor while this one sat in a buffer.
+// mayHaveRun reports whether a run of msg's fire may have begun before where its running
+// report cannot tell: the fire was delivered before, or was stored so long ago that a
+// copy of it handed to another executor (while this one sat in a buffer) may have
+// reported its run before the runs stream's duplicate window. Any later copy's report
+// is a duplicate of the first, so it steps back without reading the stream.
 func (r *Runner) mayHaveRun(msg jetstream.Msg) bool {
 	md, err := msg.Metadata()
-	return err != nil || md.NumDelivered > 1 || time.Since(md.Timestamp) > r.StaleAfter
+	return err != nil || md.NumDelivered > 1 || time.Since(md.Timestamp) > r.lateAfter()
+}
+
+// lateAfter is how long after it was stored a fire's first copy reads the stream for a
+// run of it: the duplicate window less a redelivery (2·StaleAfter), or StaleAfter when
+// the window is not known or too short.
+func (r *Runner) lateAfter() time.Duration {
+	return max(r.DuplicateWindow-2*r.StaleAfter, r.StaleAfter)
 }
 
 // What became of a fire's earlier run.
@@ -385,7 +451,7 @@ func (r *Runner) prior(ctx context.Context, msg jetstream.Msg, f contracts.Fire,
 		if rep.EndedAt != nil {
 			return priorEnded, heard, "", nil
 		}
-		if heard.IsZero() {
+		if m.Time.After(heard) {
 			heard, holder = m.Time, rep.DynamicID
 		}
 	}
@@ -393,7 +459,12 @@ func (r *Runner) prior(ctx context.Context, msg jetstream.Msg, f contracts.Fire,
 		// No run began: a run's claim is written only after its running report.
 		return priorNone, heard, "", nil
 	}
-	e, err := r.Claims.Get(ctx, key)
+	var e jetstream.KeyValueEntry
+	if key != "" {
+		e, err = r.Claims.Get(ctx, key)
+	} else {
+		err = jetstream.ErrKeyNotFound
+	}
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
 	case err != nil:
@@ -585,7 +656,13 @@ func (r *Runner) awaitTurn(ctx context.Context, msg jetstream.Msg, f contracts.F
 	e, err := r.Claims.Get(ctx, contracts.Token(f.AfterFireID))
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
-		if md, merr := msg.Metadata(); merr == nil && r.ClaimsKept > 0 && time.Since(md.Timestamp) > r.ClaimsKept {
+		md, merr := msg.Metadata()
+		if merr == nil && r.ClaimsKept > 0 && time.Since(md.Timestamp) > r.ClaimsKept {
+			return nil
+		}
+		// A trigger older than catch_up left the chain's first fire unclaimed: its
+		// successor waits for it as long as ten redeliveries, then goes on.
+		if merr == nil && !f.CatchUp && time.Since(md.Timestamp) > 20*r.StaleAfter {
 			return nil
 		}
 	case err != nil:

@@ -232,28 +232,35 @@ func TestARunWhoseExecutorDiedIsJournaledInterruptedAndNotRunAgain(t *testing.T)
 }
 
 func TestTwoCopiesOfAFireTakenAtOnceRunItOnce(t *testing.T) {
-	b := setup(t)
-	b.hold = 400 * time.Millisecond
-	f := b.fire("c", 1)
-	first := b.take() // waits in a buffer past its ack deadline ...
-	second := b.redelivered()
-	var wg sync.WaitGroup
-	var stepped atomic.Int32
-	for _, m := range []jetstream.Msg{first, second} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := b.r.Handle(context.Background(), m)
-			if errors.Is(err, runner.ErrRunElsewhere) {
-				stepped.Add(1)
-			} else if err != nil {
-				t.Error(err)
+	// With a duplicate window the first copy trusts its running report to tell; without
+	// one it reads the stream first.
+	for _, window := range []time.Duration{0, 2 * time.Minute} {
+		t.Run("duplicate window "+window.String(), func(t *testing.T) {
+			b := setup(t)
+			b.r.DuplicateWindow = window
+			b.hold = 400 * time.Millisecond
+			f := b.fire("c", 1)
+			first := b.take() // waits in a buffer past its ack deadline ...
+			second := b.redelivered()
+			var wg sync.WaitGroup
+			var stepped atomic.Int32
+			for _, m := range []jetstream.Msg{first, second} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					err := b.r.Handle(context.Background(), m)
+					if errors.Is(err, runner.ErrRunElsewhere) {
+						stepped.Add(1)
+					} else if err != nil {
+						t.Error(err)
+					}
+				}()
 			}
-		}()
-	}
-	wg.Wait()
-	if n := b.runs(f.FireID); n != 1 || stepped.Load() != 1 {
-		t.Fatalf("the flow ran %d times and %d copies stepped back; want 1 and 1", n, stepped.Load())
+			wg.Wait()
+			if n := b.runs(f.FireID); n != 1 || stepped.Load() != 1 {
+				t.Fatalf("the flow ran %d times and %d copies stepped back; want 1 and 1", n, stepped.Load())
+			}
+		})
 	}
 }
 

@@ -245,8 +245,8 @@ func (j *Janitor) load(ctx context.Context) error {
 	j.mu.Lock()
 	for id, sp := range spans {
 		t := j.track(id)
-		if t.tail == 0 {
-			t.tail, t.at = sp.Lowest, time.Time{}
+		if t.tail == 0 && sp.Lowest == 1 {
+			t.tail = 1 // else the sweep finds it, once the runs below are surely not on their way
 		}
 		t.head = max(t.head, sp.Highest)
 		j.schedule(t, now)
@@ -272,7 +272,7 @@ func (j *Janitor) sweep(ctx context.Context) {
 	plans := make([]plan, 0, len(batch))
 	for _, t := range batch {
 		p, err := j.plan(ctx, t, now)
-		if err != nil && ctx.Err() == nil {
+		if err != nil && ctx.Err() == nil && !errors.Is(err, errNotSettled) {
 			j.log.Warn().Err(err).Str("job_id", t.id).Msg("journal retention: reading the job's runs failed; tries again")
 		}
 		if p.to > p.from {
@@ -327,7 +327,7 @@ func (j *Janitor) plan(ctx context.Context, t tracked, now time.Time) (plan, err
 		}
 	}
 	if t.tail == 0 {
-		if t.tail, err = j.lowest(ctx, t.id, 1, t.head); err != nil {
+		if t.tail, err = j.unknownTail(ctx, t.id, t.head, now); err != nil {
 			return p, err
 		}
 	} else if t.tail <= t.head {
@@ -398,6 +398,35 @@ func (j *Janitor) plan(ctx context.Context, t tracked, now time.Time) (plan, err
 	p.empty, p.failed = p.to > t.head, false
 	return p, nil
 }
+
+// errNotSettled: the oldest runs of a job whose tail is not known were written a moment
+// ago; the runs below them may still be on their way (a publish retried).
+var errNotSettled = errors.New("the job's oldest runs are still being written")
+
+// unknownTail is the oldest run kept of a job with no tail saved: run 1 when the journal
+// holds it, as it does for every job since tails are kept, else the oldest it holds (a
+// journal rebuilt from a stream that no longer held the first runs), once that run is
+// old enough that none below it can still be on its way.
+func (j *Janitor) unknownTail(ctx context.Context, id string, head int64, now time.Time) (int64, error) {
+	if ok, err := j.store.Journaled(ctx, id, 1); err != nil || ok {
+		return 1, err
+	}
+	tail, err := j.lowest(ctx, id, 1, head)
+	if err != nil || tail > head {
+		return tail, err
+	}
+	at, ok, err := j.store.FiredAt(ctx, id, tail)
+	if err != nil {
+		return 0, err
+	}
+	if !ok || now.Sub(at) < settleTime {
+		return 0, errNotSettled
+	}
+	return tail, nil
+}
+
+// settleTime is how long after a run is fired the runs before it are surely written.
+const settleTime = time.Minute
 
 // lowest finds the job's oldest journaled run in [from, to] (to+1 when none): the runs
 // kept are consecutive, so it halves the range.

@@ -204,3 +204,21 @@ func TestJournalsWrittenBeforeTailsWereKeptAreFoundAndADeletedJobIsForgottenOnce
 		t.Fatalf("old kept %d runs", n)
 	}
 }
+
+func TestARunWrittenAfterTheOneAboveItIsNotTakenForRemoved(t *testing.T) {
+	b := setup(t, mongostore.JournalRetention{MaxAge: time.Hour})
+	b.start()
+	// Run 2 of a new job is written before run 1 (its publish was retried).
+	b.clock.Set(t0.Add(3 * time.Second))
+	b.write("e", 2, 2, true)
+	time.Sleep(300 * time.Millisecond) // a sweep of the job, if the janitor makes one
+	b.clock.Advance(2 * time.Second)   // and another
+	time.Sleep(300 * time.Millisecond)
+	if b.j.Below("e", 1) {
+		t.Fatal("run 1, not written yet, is taken for removed")
+	}
+	b.write("e", 1, 1, true)
+	if _, n, total := b.kept("e", 2); n != 2 || total != 2 {
+		t.Fatalf("the journal keeps %d runs and its page counts %d; want 2 and 2", n, total)
+	}
+}
