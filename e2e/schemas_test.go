@@ -124,7 +124,7 @@ var (
 		{contracts.SchemaFire, contracts.Fire{V: 1, FireID: "j1@1", JournalID: "j1-1", Seq: 1, Tenant: "p", JobID: "j1",
 			JobKey: "k1", Name: "n", RunType: "trigger", ScheduledAt: at, FiredAt: later, Target: contracts.Target{Code: "return 1"},
 			TimeoutMs: 30000, TriggerStatus: "missed", Detail: "late", MaxInstances: 1, Retries: 2, RetryBackoffMs: 100,
-			AfterFireID: "j1@1751342399000"},
+			AfterFireID: "j1@1751342399000", CatchUp: true},
 			[]string{"Target.FlowID", "Target.BizCode"}},
 		{contracts.SchemaFire, contracts.Fire{V: 1, FireID: "j1@1", JournalID: "j1-1", Seq: 1, Tenant: "p", JobID: "j1",
 			JobKey: "k1", Name: "n", RunType: "manual", ScheduledAt: at, FiredAt: at, Target: contracts.Target{FlowID: "f"},

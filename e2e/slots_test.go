@@ -2,7 +2,7 @@ package e2e_test
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,12 +15,12 @@ import (
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
-// A max_instances slot is a lease on the broker's clock: a live run renews it for as long
-// as it runs, so a second run of the job is skipped however long the first takes; a slot
-// whose run died (its executor killed) is not renewed and frees itself at its TTL, and the
-// next fire runs.
-func TestARunsSlotLivesAsLongAsTheRunAndADeadRunsLapses(t *testing.T) {
-	const redeliver = 2 * time.Second // slots live a second unrenewed
+// A run holds its job (max_instances 1) for as long as it goes on, however long that
+// takes: a fire meanwhile is skipped. A run whose executor died (its running report
+// stored, nothing heard of it since) holds the job only until it has been silent for half
+// the redelivery time, and the next fire runs.
+func TestARunHoldsItsJobAsLongAsItGoesOnAndADeadRunsHoldLapses(t *testing.T) {
+	const redeliver = 4 * time.Second // keepalives every second; silent for 2 s is dead
 	c := newCenterWith(t, nil, func(cfg *executor.Config) { cfg.RedeliverAfter = redeliver })
 	release := make(chan struct{})
 	calls := holdingRunner(t, c.stack.NATSURL, release)
@@ -31,7 +31,7 @@ func TestARunsSlotLivesAsLongAsTheRunAndADeadRunsLapses(t *testing.T) {
 
 	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
 	teststack.Eventually(t, 10*time.Second, "the first run never reached its runner", func() bool { return calls() == 1 })
-	time.Sleep(3 * time.Second) // three slot TTLs: only renewals keep the slot
+	time.Sleep(redeliver) // twice the silence after which a run counts as dead: only keepalives hold the job
 	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
 	p := c.waitJournal("p", id, 2, "skipped", "running")
 	if s := p.Data[0]["exestatus"]; s != "skipped" {
@@ -42,32 +42,28 @@ func TestARunsSlotLivesAsLongAsTheRunAndADeadRunsLapses(t *testing.T) {
 		t.Fatalf("first run: %v %v, want success", e["exestatus"], e["exedes"])
 	}
 
-	// A dead executor's slot: taken, then never renewed.
-	js, err := jetstream.New(connect(t, c.stack.NATSURL))
+	// A dead executor's run: its running report stored, then nothing.
+	nc := connect(t, c.stack.NATSURL)
+	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slots, err := js.KeyValue(context.Background(), executor.SlotsBucket)
-	if err != nil {
+	dead := contracts.RunEvent{V: contracts.Version, FireID: id + "@dead", JournalID: id + ":99", Tenant: "p", JobID: id,
+		Status: contracts.RunRunning, DynamicID: "dead-run", Attempts: 1, StartedAt: time.Now().UTC()}
+	data, _ := json.Marshal(dead)
+	if _, err := js.Publish(context.Background(), contracts.RunSubject("p", id, contracts.RunRunning), data); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := slots.Create(context.Background(), contracts.Token(id)+".1", []byte("dead-run"), jetstream.KeyTTL(redeliver/2)); err != nil {
-		t.Fatal(err)
-	}
+	began := time.Now()
 	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
-	if e := c.waitJournal("p", id, 3, "skipped").Data[0]; e["exestatus"] != "skipped" {
-		t.Fatalf("run beside a slot still held: %v %v, want skipped", e["exestatus"], e["exedes"])
+	e := c.waitJournal("p", id, 3, "skipped").Data[0]
+	if time.Since(began) < redeliver/2 && e["exestatus"] != "skipped" {
+		t.Fatalf("run beside a run heard of %v ago: %v %v, want skipped", time.Since(began).Round(time.Millisecond), e["exestatus"], e["exedes"])
 	}
-	// The dead run's slot lapses by itself: the broker expires it on its own timer, about
-	// a second after its TTL or more when the machine is busy, so wait for that rather
-	// than a fixed time.
-	teststack.Eventually(t, 10*time.Second, "the dead run's slot never lapsed", func() bool {
-		_, err := slots.Get(context.Background(), contracts.Token(id)+".1")
-		return errors.Is(err, jetstream.ErrKeyNotFound)
-	})
+	time.Sleep(time.Until(began.Add(redeliver/2 + 200*time.Millisecond)))
 	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
 	if e := c.waitJournal("p", id, 4, "skipped").Data[0]; e["exestatus"] != "success" {
-		t.Fatalf("run after the dead run's slot lapsed: %v %v, want success", e["exestatus"], e["exedes"])
+		t.Fatalf("run after the dead run went silent: %v %v, want success", e["exestatus"], e["exedes"])
 	}
 }
 
