@@ -274,6 +274,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				d -= napBelow
 			}
 			timer.Reset(max(d, 0))
+			// A clock moved between the measure and the timer's arming arms it that much
+			// late: look once more, now that the timer counts from the clock's new time.
+			if top, ok := s.t.peek(); ok && top.at <= s.cfg.Clock.Now().UnixNano() {
+				continue
+			}
 			select {
 			case <-ctx.Done():
 			case <-s.wake:
