@@ -71,11 +71,12 @@ func soakSection(o options, w io.Writer) (*section, error) {
 	add("runs a second, sustained", "runs/s", "≥ 3,000 (at enough jobs)", func(r soakRun) float64 { return r.rate }, nil)
 	add("CPU a run, the whole process", "µs", "≤ 400", func(r soakRun) float64 { return r.cpuPerRun }, func(v float64) bool { return v <= 400 })
 	add("broker messages stored a run (every stream and bucket)", "", "≤ 3", func(r soakRun) float64 { return r.storedPerRun }, func(v float64) bool { return v <= 3 })
-	s.Rows[len(s.Rows)-1].Values[0].Text = fmt.Sprintf("%.2f", s.Rows[len(s.Rows)-1].Values[0].Median)
+	s.Rows[len(s.Rows)-1].Values[0].Text = fmt.Sprintf("%.3f", s.Rows[len(s.Rows)-1].Values[0].Median)
 	add("data folder per run kept (disk ÷ runs within the retention)", "bytes", "≤ 1,024", func(r soakRun) float64 { return r.bytesPerRun }, func(v float64) bool { return v <= 1024 })
 	add("heap in use, growth per run after the warm-up", "bytes", "≤ 5", func(r soakRun) float64 { return r.heapPerRun }, func(v float64) bool { return v <= 5 })
 	add("data folder, change over the last half of the stretch", "%", "within ±10%", func(r soakRun) float64 { return r.plateau }, func(v float64) bool { return v >= -10 && v <= 10 })
-	s.Notes = append(s.Notes, "stored messages count every message a stream or bucket stored (its last sequence), server-made markers included; "+
+	s.Notes = append(s.Notes, "stored messages count every message a stream or bucket stored (its last sequence), server-made markers included, and "+
+		"what is not per run too (the trigger's lease renewals, about one a second, and its scheduler images); "+
 		"CPU is the process's user and system time; heap is go_memstats_heap_inuse_bytes, the mean of the stretch's last third against its first")
 	return s, nil
 }
