@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/job"
 )
 
@@ -173,7 +174,7 @@ func storedMessages(js jetstream.JetStream) (float64, error) {
 	var n float64
 	l := js.ListStreams(ctx)
 	for info := range l.Info() {
-		if name := info.Config.Name; strings.HasPrefix(name, "JOBCENTER_") || strings.Contains(name, "_jobcenter_") {
+		if bus.OwnStream(info.Config.Name) {
 			n += float64(info.State.LastSeq)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -411,8 +410,8 @@ func (s *Service) measureRetained(ctx context.Context) {
 	defer cancel()
 	streams := s.js.ListStreams(mctx)
 	for info := range streams.Info() {
-		if n := info.Config.Name; strings.HasPrefix(n, "JOBCENTER_") || strings.HasPrefix(n, "KV_jobcenter_") || strings.HasPrefix(n, "OBJ_jobcenter_") {
-			s.metrics.Stream(n, info.State.Msgs, info.State.Bytes)
+		if bus.OwnStream(info.Config.Name) {
+			s.metrics.Stream(info.Config.Name, info.State.Msgs, info.State.Bytes)
 		}
 	}
 	if err := streams.Err(); err != nil && ctx.Err() == nil {

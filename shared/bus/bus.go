@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -206,6 +207,12 @@ func EnsureKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.K
 		return nil, fmt.Errorf("bucket %s: %w", cfg.Bucket, err)
 	}
 	return kv, nil
+}
+
+// OwnStream reports whether a stream is Job Center's: its three streams, and its buckets
+// and object stores (named jobcenter_…).
+func OwnStream(name string) bool {
+	return strings.HasPrefix(name, "JOBCENTER_") || strings.HasPrefix(name, "KV_jobcenter_") || strings.HasPrefix(name, "OBJ_jobcenter_")
 }
 
 // AllowKeyTTL lets a bucket's keys carry a lifetime of their own (a message TTL), without

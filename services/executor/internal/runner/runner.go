@@ -318,22 +318,18 @@ func (r *Runner) alone(ctx context.Context, f contracts.Fire, ev contracts.RunEv
 				}
 			}
 		}
-		data, _ := json.Marshal(ev)
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		ack, err := r.JS.Publish(pctx, subject, data, jetstream.WithMsgID(job.RunningReportID(f.FireID, 1)),
-			jetstream.WithExpectLastSequencePerSubject(expect))
-		cancel()
+		ack, err := r.report(ctx, ev, job.RunningReportID(f.FireID, 1), jetstream.WithExpectLastSequencePerSubject(expect))
 		switch {
 		case err == nil && ack.Duplicate:
 			return false, bus.Later(ErrRunElsewhere, time.Second)
 		case err == nil:
 			return false, nil
+		case wrongRevision(err):
+			continue // another run of the job began meanwhile: look again
 		case r.stored(ctx, subject, ev.DynamicID):
 			return false, nil // stored, though its answer was lost
-		case !wrongRevision(err):
-			return false, fmt.Errorf("report run running: %w", err)
 		}
-		// Another run of the job began meanwhile: look again.
+		return false, err
 	}
 	return true, nil
 }
@@ -848,11 +844,11 @@ func (r *Runner) reportAsync(ev contracts.RunEvent, msgID string) (wait func() e
 	}
 }
 
-func (r *Runner) report(ctx context.Context, ev contracts.RunEvent, msgID string) (*jetstream.PubAck, error) {
+func (r *Runner) report(ctx context.Context, ev contracts.RunEvent, msgID string, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
 	data, _ := json.Marshal(ev)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	ack, err := r.JS.Publish(pctx, contracts.RunSubject(ev.Tenant, ev.JobID, ev.Status), data, jetstream.WithMsgID(msgID))
+	ack, err := r.JS.Publish(pctx, contracts.RunSubject(ev.Tenant, ev.JobID, ev.Status), data, append(opts, jetstream.WithMsgID(msgID))...)
 	if err != nil {
 		return nil, fmt.Errorf("report run %s: %w", ev.Status, err)
 	}

@@ -275,8 +275,8 @@ func (j *Janitor) sweep(ctx context.Context) {
 		if err != nil && ctx.Err() == nil && !errors.Is(err, errNotSettled) {
 			j.log.Warn().Err(err).Str("job_id", t.id).Msg("journal retention: reading the job's runs failed; tries again")
 		}
-		if p.to > p.from {
-			ranges = append(ranges, mongostore.RunRange{JobID: t.id, From: p.from, To: p.to})
+		if p.to > p.t.tail {
+			ranges = append(ranges, mongostore.RunRange{JobID: t.id, From: p.t.tail, To: p.to})
 		}
 		plans = append(plans, p)
 	}
@@ -309,10 +309,10 @@ type plan struct {
 	t tracked
 	// known is the tail the store holds (0: none saved that this janitor knows of).
 	known int64
-	// from..to-1 are removed, byAge of them for their age; the new tail is to, fired at
+	// t.tail..to-1 are removed, byAge of them for their age; the new tail is to, fired at
 	// at (zero: not known).
-	from, to, byAge int64
-	at              time.Time
+	to, byAge int64
+	at        time.Time
 	// empty: no run of the job is left.
 	empty, failed bool
 }
@@ -343,7 +343,7 @@ func (j *Janitor) plan(ctx context.Context, t tracked, now time.Time) (plan, err
 			t.at = time.Time{}
 		}
 	}
-	p.t, p.from, p.to, p.at = t, t.tail, t.tail, t.at
+	p.t, p.to, p.at = t, t.tail, t.at
 	if t.head < t.tail {
 		p.empty, p.failed = true, false
 		return p, nil
