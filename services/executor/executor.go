@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -182,48 +181,12 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("executor consumer: %w", err)
 	}
-	// Fetch no more than the workers can take: a fire waiting in a buffer gets no
-	// keepalive and comes back after the ack deadline.
-	it, err := cons.Messages(jetstream.PullMaxMessages(s.cfg.Concurrency))
-	if err != nil {
-		return fmt.Errorf("executor consume: %w", err)
-	}
-	work := make(chan jetstream.Msg)
-	handle := bus.Safe(s.runner.Handle)
-	var wg sync.WaitGroup
-	for range s.cfg.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for msg := range work {
-				if ctx.Err() != nil {
-					// Shutting down: a fire not begun goes back to another executor.
-					_ = msg.Nak()
-					continue
-				}
-				s.metrics.Consumers.Settled(Consumer, msg, bus.Settle(s.nc, Consumer, msg, handle(ctx, msg), s.cfg.Log))
-			}
-		}()
-	}
 	close(s.ready)
 	s.cfg.Log.Info().Int("concurrency", s.cfg.Concurrency).Msg("executor running")
-	go func() {
-		<-ctx.Done()
-		it.Drain()
-	}()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				break
-			}
-			s.cfg.Log.Warn().Err(err).Msg("fire pull failed")
-			continue
-		}
-		work <- msg
+	c := bus.Consumer{Name: Consumer, NC: s.nc, Log: s.cfg.Log, Observe: s.metrics.Consumers.Settled}
+	if err := c.Each(ctx, cons, s.cfg.Concurrency, s.runner.Handle); err != nil {
+		return err
 	}
-	close(work)
-	wg.Wait()
 	s.cfg.Log.Info().Msg("executor stopped")
 	return nil
 }

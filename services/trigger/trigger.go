@@ -293,10 +293,20 @@ func (s *Service) lead(ctx context.Context) error {
 	failed := make(chan error, 1)
 	run(func(c context.Context) {
 		if err := proc.Run(c, cmds, CommandsConsumer, s.metrics.Consumers.Settled); err != nil {
-			failed <- err
+			select {
+			case failed <- err:
+			default:
+			}
 		}
 	})
-	run(func(c context.Context) { _ = proj.Run(c, jcons) })
+	run(func(c context.Context) {
+		if err := proj.Run(c, jcons); err != nil {
+			select {
+			case failed <- err:
+			default:
+			}
+		}
+	})
 	run(func(c context.Context) { s.retain(c, janitor) })
 	run(func(c context.Context) { every(c, retainedEvery, func() { s.measureRetained(c) }) })
 	s.cfg.Log.Info().Msg("trigger active")

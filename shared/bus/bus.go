@@ -1,7 +1,5 @@
-// Package bus connects to NATS, provisions Job Center's JetStream streams, and runs
-// consumers with one rule for every handler: nil acks, a Poison error sets the message
-// aside on the dead-letter subject and terminates it, any other error naks it for a
-// later retry. Handlers never ack themselves.
+// Package bus connects to NATS, provisions Job Center's JetStream streams and buckets,
+// and runs consumers (consumer.go) with one policy for every handler.
 package bus
 
 import (
@@ -9,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -299,151 +296,4 @@ func transient(err error) bool {
 	// replicas on (10005, 10023).
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && (apiErr.ErrorCode == 10008 || apiErr.ErrorCode == 10005 || apiErr.ErrorCode == 10023)
-}
-
-// poison marks an error that no retry can cure.
-type poison struct{ err error }
-
-func (p poison) Error() string { return p.err.Error() }
-func (p poison) Unwrap() error { return p.err }
-
-// Poison marks err as permanent: the message is dead-lettered, not retried.
-func Poison(err error) error { return poison{err} }
-
-// Version refuses, as poison, a payload of a schema version this build does not read:
-// set aside where an operator sees it, rather than misread.
-func Version(what string, v int) error {
-	if v == contracts.Version {
-		return nil
-	}
-	return Poison(fmt.Errorf("%s has schema version %d; this service reads version %d", what, v, contracts.Version))
-}
-
-// IsPoison reports whether err was marked by Poison.
-func IsPoison(err error) bool { return errors.As(err, new(poison)) }
-
-// later marks a message whose turn has not come: nothing failed.
-type later struct {
-	err   error
-	after time.Duration
-}
-
-func (l later) Error() string { return l.err.Error() }
-func (l later) Unwrap() error { return l.err }
-
-// Later hands the message back to come again after the given while, for reason: the
-// handler is waiting on something else (another run to end), not failing, so it is not
-// warned about.
-func Later(reason error, after time.Duration) error { return later{reason, after} }
-
-// Handler processes one message.
-type Handler func(ctx context.Context, msg jetstream.Msg) error
-
-// Outcome is what Settle did with a message.
-type Outcome int
-
-// Settle's outcomes.
-const (
-	// Acked: the handler succeeded.
-	Acked Outcome = iota
-	// Retried: the handler failed; the message comes again later.
-	Retried
-	// DeadLettered: the message was poison, set aside on the dead-letter subject.
-	DeadLettered
-)
-
-func (o Outcome) String() string {
-	switch o {
-	case Acked:
-		return "acked"
-	case Retried:
-		return "retried"
-	case DeadLettered:
-		return "dead_lettered"
-	}
-	return "unknown"
-}
-
-// Observer is told how a consumer's message was settled (for metrics); nil: no one is.
-type Observer func(consumer string, msg jetstream.Msg, o Outcome)
-
-// Settle acks, dead-letters or naks msg according to err, the outcome of its handler,
-// and reports which it did.
-func Settle(nc *nats.Conn, consumer string, msg jetstream.Msg, err error, log zerolog.Logger) Outcome {
-	var l later
-	switch {
-	case err == nil:
-		if aerr := msg.Ack(); aerr != nil {
-			log.Warn().Err(aerr).Str("subject", msg.Subject()).Msg("ack failed; the message will be redelivered")
-		}
-		return Acked
-	case IsPoison(err):
-		DeadLetter(nc, consumer, msg, err, log)
-		_ = msg.Term()
-		return DeadLettered
-	case errors.As(err, &l):
-		log.Debug().Err(err).Str("subject", msg.Subject()).Dur("after", l.after).Msg("not its turn; comes again")
-		_ = msg.NakWithDelay(l.after)
-		return Retried
-	default:
-		log.Warn().Err(err).Str("subject", msg.Subject()).Msg("handler failed; retrying later")
-		_ = msg.NakWithDelay(time.Second)
-		return Retried
-	}
-}
-
-// DeadLetter publishes a copy of msg with the reason on the consumer's dead-letter subject.
-func DeadLetter(nc *nats.Conn, consumer string, msg jetstream.Msg, reason error, log zerolog.Logger) {
-	dl := nats.NewMsg(contracts.DeadLetterSubject(consumer))
-	dl.Data = msg.Data()
-	dl.Header.Set("Jobcenter-Subject", msg.Subject())
-	dl.Header.Set("Jobcenter-Reason", reason.Error())
-	if md, err := msg.Metadata(); err == nil {
-		dl.Header.Set("Jobcenter-Stream-Seq", strconv.FormatUint(md.Sequence.Stream, 10))
-	}
-	if err := nc.PublishMsg(dl); err != nil {
-		log.Error().Err(err).Msg("dead-letter publish failed")
-	}
-	log.Error().Err(reason).Str("subject", msg.Subject()).Str("consumer", consumer).Msg("message dead-lettered")
-}
-
-// Safe turns a panic in h into a Poison error: one bad message is set aside, and the
-// consumer carries on instead of taking the process down.
-func Safe(h Handler) Handler {
-	return func(ctx context.Context, msg jetstream.Msg) (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = Poison(fmt.Errorf("handler panicked: %v", r))
-			}
-		}()
-		return h(ctx, msg)
-	}
-}
-
-// Consume runs h on every message of cons, one at a time, until ctx ends, telling obs
-// (if not nil) how each was settled.
-func Consume(ctx context.Context, nc *nats.Conn, cons jetstream.Consumer, name string, h Handler, obs Observer, log zerolog.Logger) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(64))
-	if err != nil {
-		return fmt.Errorf("consume %s: %w", name, err)
-	}
-	safe := Safe(h)
-	go func() {
-		<-ctx.Done()
-		it.Stop()
-	}()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return nil
-			}
-			log.Warn().Err(err).Str("consumer", name).Msg("consumer pull failed")
-			continue
-		}
-		o := Settle(nc, name, msg, safe(ctx, msg), log)
-		if obs != nil {
-			obs(name, msg, o)
-		}
-	}
 }

@@ -192,7 +192,8 @@ func TestConsumerMetricsShowTheBrokersStateAndCountDeadLettersAndRedeliveries(t 
 	}
 	cctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go func() { _ = bus.Consume(cctx, nc, cons, "c", h, m.Settled, zerolog.Nop()) }()
+	c := bus.Consumer{Name: "c", NC: nc, Log: zerolog.Nop(), Observe: m.Settled}
+	go func() { _ = c.Each(cctx, cons, 1, h) }()
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -11,121 +11,86 @@ import (
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/bus"
-	"github.com/jobcenter/jobcenter/shared/clock"
 )
 
 // MaxBatch is the most commands applied together. The commands consumer must allow at
 // least this many unacknowledged (MaxAckPending).
 const MaxBatch = 256
 
-// retryAfter is how long a failed batch waits before it is fetched again.
-const retryAfter = time.Second
-
 // Run applies the commands of cons, in stream order, until ctx ends, telling obs (if not
 // nil) how each message was settled. It takes what the stream holds, up to MaxBatch,
 // applies it, then acknowledges it: one round trip to the broker and a few to the store
-// serve a whole batch, instead of each command.
+// serve a whole batch, instead of each command. It returns the error of a consumer that
+// no longer exists.
 func (p *Processor) Run(ctx context.Context, cons jetstream.Consumer, name string, obs bus.Observer) error {
 	p.memo = newMemo()
-	for ctx.Err() == nil {
-		if p.Pause != nil {
-			p.Pause(ctx)
-		}
-		msgs, err := bus.FetchReady(cons, MaxBatch, time.Second)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
-				return err
-			}
-			p.Log.Warn().Err(err).Str("consumer", name).Msg("consumer pull failed")
-			clock.Sleep(ctx, retryAfter)
-			continue
-		}
-		if !p.applyAll(ctx, name, msgs, obs) {
-			// Nothing after a failed command was applied, and all of it was given back: it
-			// comes again, in order, after a pause.
-			clock.Sleep(ctx, retryAfter)
-		}
-	}
-	return nil
+	c := bus.Consumer{Name: name, NC: p.NC, Log: p.Log, Observe: obs, Ordered: true, Between: p.Pause}
+	return c.Batches(ctx, cons, MaxBatch, time.Second, p.applyAll)
 }
 
-// command is a decoded command message.
+// command is a decoded command message; i is its place in the fetched batch.
 type command struct {
 	msg jetstream.Msg
 	c   contracts.Command
+	i   int
 }
 
-// applyAll applies msgs in order and settles each. It applies them in batches of
-// commands of distinct jobs: a job's second command starts a new batch, because when a
-// batch is applied again after a failure, each of its commands must still be recognised
-// by its job's last command. A schedule of a behaviour starts one too, since whether the
-// behaviour has a schedule is read from the store. On a failure the rest is given back
-// to the stream, unapplied, and it reports false.
-func (p *Processor) applyAll(ctx context.Context, name string, msgs []jetstream.Msg, obs bus.Observer) bool {
-	settle := func(msg jetstream.Msg, err error) {
-		o := bus.Settle(p.NC, name, msg, err, p.Log)
-		if obs != nil {
-			obs(name, msg, o)
-		}
-	}
-	giveBack := func(err error, batch []*decided, rest []command) bool {
-		p.Log.Warn().Err(err).Msg("applying commands failed; retrying later")
-		nak := func(msg jetstream.Msg) {
-			_ = msg.Nak()
-			if obs != nil {
-				obs(name, msg, bus.Retried)
+// applyAll applies msgs in order and gives each its outcome. It applies them in batches
+// of commands of distinct jobs: a job's second command starts a new batch, because when
+// a batch is applied again after a failure, each of its commands must still be
+// recognised by its job's last command. A schedule of a behaviour starts one too, since
+// whether the behaviour has a schedule is read from the store. On a failure the rest is
+// given back to the stream, unapplied, to come again in order.
+func (p *Processor) applyAll(ctx context.Context, msgs []jetstream.Msg) []error {
+	errs := make([]error, len(msgs))
+	giveBack := func(err error, cmds ...[]command) []error {
+		for _, cs := range cmds {
+			for _, cm := range cs {
+				errs[cm.i] = err
 			}
 		}
-		for _, x := range batch {
-			nak(x.msg)
-		}
-		for _, cm := range rest {
-			nak(cm.msg)
-		}
-		return false
+		return errs
 	}
 	var todo []command
-	for _, msg := range msgs {
+	for i, msg := range msgs {
 		c, err := decode(msg)
 		if err != nil {
-			settle(msg, err)
+			errs[i] = err
 			continue
 		}
-		todo = append(todo, command{msg, c})
+		todo = append(todo, command{msg, c, i})
 	}
 	for len(todo) > 0 {
 		seg := todo[:batchEnd(todo)]
 		states, err := p.readAll(ctx, seg)
 		if err != nil {
-			return giveBack(err, nil, todo)
+			return giveBack(err, todo)
 		}
 		var batch []*decided
+		var applied []command
 		for i, cm := range seg {
 			x, err := p.safeDecide(ctx, cm.msg, cm.c, states[i])
 			if bus.IsPoison(err) {
-				settle(cm.msg, err)
+				errs[cm.i] = err
 				continue
 			}
 			if err != nil {
 				// What was decided before it is applied; it and the rest come again.
 				if ferr := p.safeEffect(ctx, batch); ferr != nil {
-					return giveBack(ferr, batch, todo[i:])
+					return giveBack(ferr, applied, todo[i:])
 				}
-				p.settleAll(batch, settle)
-				return giveBack(err, nil, todo[i:])
+				p.answerAll(batch)
+				return giveBack(err, todo[i:])
 			}
-			batch = append(batch, x)
+			batch, applied = append(batch, x), append(applied, cm)
 		}
 		if err := p.safeEffect(ctx, batch); err != nil {
-			return giveBack(err, batch, todo[len(seg):])
+			return giveBack(err, applied, todo[len(seg):])
 		}
-		p.settleAll(batch, settle)
+		p.answerAll(batch)
 		todo = todo[len(seg):]
 	}
-	return true
+	return errs
 }
 
 // batchEnd is where the batch that cmds begin with ends: before a job's second command,
@@ -162,11 +127,10 @@ func (p *Processor) readAll(ctx context.Context, cmds []command) ([]state, error
 	return states, errors.Join(errs...)
 }
 
-// settleAll answers and acknowledges the commands of an applied batch.
-func (p *Processor) settleAll(batch []*decided, settle func(jetstream.Msg, error)) {
+// answerAll answers the commands of an applied batch; they are acknowledged after.
+func (p *Processor) answerAll(batch []*decided) {
 	for _, x := range batch {
 		p.answer(x)
-		settle(x.msg, nil)
 	}
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/shared/bus"
-	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 	"github.com/jobcenter/jobcenter/shared/wire"
@@ -44,52 +43,47 @@ type Retention interface {
 	Seen(jobID string, seq int64, firedAt time.Time)
 }
 
-// Run projects until ctx ends.
+// Run projects until ctx ends; it returns the error of a consumer that no longer exists.
 func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 	if p.Batch <= 0 {
 		p.Batch = 512
 	}
-	for ctx.Err() == nil {
-		// What the stream holds now, not a full batch: waiting for one to fill would hold
-		// the journal back by its filling time whenever fires are few.
-		fetched, err := bus.FetchReady(cons, p.Batch, 500*time.Millisecond)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			p.Log.Warn().Err(err).Msg("journal fetch failed")
-			clock.Sleep(ctx, 250*time.Millisecond)
-			continue
-		}
-		var msgs []jetstream.Msg
-		var recs mongostore.JournalRecords
-		for _, msg := range fetched {
-			if err := Add(&recs, msg.Subject(), msg.Data()); err != nil {
-				p.settle(msg, bus.Poison(err))
-				continue
-			}
-			msgs = append(msgs, msg)
-		}
-		if len(msgs) == 0 {
-			continue
-		}
-		if p.Retention != nil {
-			recs = p.kept(recs)
-		}
-		// A batch under way is finished even when shutdown begins: it is already fetched.
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err = p.Store.WriteJournal(wctx, recs)
-		cancel()
-		for _, m := range msgs {
-			p.settle(m, err)
-		}
-		if err == nil && p.Retention != nil {
-			for _, f := range recs.Fires {
-				p.Retention.Seen(f.JobID, f.Seq, f.FiredAt)
-			}
+	c := bus.Consumer{Name: Consumer, NC: p.NC, Log: p.Log, Observe: p.Settled}
+	// What the stream holds now, not a full batch: waiting for one to fill would hold
+	// the journal back by its filling time whenever fires are few.
+	return c.Batches(ctx, cons, p.Batch, 500*time.Millisecond, p.write)
+}
+
+// write writes the records of msgs in one go.
+func (p *Projector) write(ctx context.Context, msgs []jetstream.Msg) []error {
+	errs := make([]error, len(msgs))
+	var recs mongostore.JournalRecords
+	for i, msg := range msgs {
+		if err := Add(&recs, msg.Subject(), msg.Data()); err != nil {
+			errs[i] = bus.Poison(err)
 		}
 	}
-	return nil
+	if p.Retention != nil {
+		recs = p.kept(recs)
+	}
+	// A batch under way is finished even when shutdown begins: it is already fetched.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	err := p.Store.WriteJournal(wctx, recs)
+	cancel()
+	if err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
+	}
+	if p.Retention != nil {
+		for _, f := range recs.Fires {
+			p.Retention.Seen(f.JobID, f.Seq, f.FiredAt)
+		}
+	}
+	return errs
 }
 
 // kept leaves out the records of runs that retention removed already.
@@ -106,13 +100,6 @@ func (p *Projector) kept(recs mongostore.JournalRecords) mongostore.JournalRecor
 		}
 	}
 	return mongostore.JournalRecords{Fires: fires, Runs: runs}
-}
-
-func (p *Projector) settle(msg jetstream.Msg, err error) {
-	o := bus.Settle(p.NC, Consumer, msg, err, p.Log)
-	if p.Settled != nil {
-		p.Settled(Consumer, msg, o)
-	}
 }
 
 // Add turns a fire or run message into the journal records it adds to recs.
