@@ -79,12 +79,16 @@ var (
 type Error struct {
 	Kind      error  // ErrSyntax, ErrRuntime, ErrLimit, ErrTimeout or ErrCanceled
 	Line      int    // 1-based line in the user's snippet; 0 when unknown
+	Col       int    // 1-based column of a syntax error; 0 when unknown
 	Msg       string // what went wrong, without the kind and line
 	Backtrace string // "Traceback (most recent call last): ..." or ""
 	cause     error
 }
 
 func (e *Error) Error() string {
+	if e.Line > 0 && e.Col > 0 {
+		return fmt.Sprintf("%v at line %d, column %d: %s", e.Kind, e.Line, e.Col, e.Msg)
+	}
 	if e.Line > 0 {
 		return fmt.Sprintf("%v at line %d: %s", e.Kind, e.Line, e.Msg)
 	}
@@ -216,28 +220,13 @@ func (r *run) classify(ctx context.Context, out outcome, elapsed time.Duration) 
 	if out.err != nil {
 		e.Msg = out.err.Error()
 	}
+	if se := syntaxError(out.err); se != nil {
+		return se
+	}
 	var evalErr *starlark.EvalError
-	var syntaxErr syntax.Error
-	var resolveErrs resolve.ErrorList
-	switch {
-	case errors.As(out.err, &syntaxErr):
-		e.Kind, e.Line, e.Msg = ErrSyntax, int(syntaxErr.Pos.Line), syntaxErr.Msg
-		// The parser places an unexpected end of line at the start of the next line;
-		// the mistake (typically a missing ':') is on the line that ended.
-		if strings.HasPrefix(e.Msg, "got newline") && syntaxErr.Pos.Col == 1 && e.Line > 1 {
-			e.Line--
-		}
-	case errors.As(out.err, &resolveErrs):
-		e.Kind, e.Line, e.Msg = ErrSyntax, int(resolveErrs[0].Pos.Line), resolveErrs[0].Msg
-		if n := len(resolveErrs); n > 1 {
-			e.Msg += fmt.Sprintf(" (and %d more errors)", n-1)
-		}
-	case errors.As(out.err, &evalErr):
+	if errors.As(out.err, &evalErr) {
 		e.Msg = evalErr.Msg
 		e.Line, e.Backtrace = backtrace(evalErr)
-	}
-	if e.Kind == ErrSyntax {
-		return e
 	}
 	defer func() {
 		if e.Backtrace != "" {
@@ -256,6 +245,50 @@ func (r *run) classify(ctx context.Context, out outcome, elapsed time.Duration) 
 		e.Kind = ErrLimit
 	}
 	return e
+}
+
+// syntaxError is err as an ErrSyntax *Error with the user's line and column when the
+// snippet did not parse or resolve, else nil.
+func syntaxError(err error) *Error {
+	var syntaxErr syntax.Error
+	var resolveErrs resolve.ErrorList
+	e := &Error{Kind: ErrSyntax, cause: err}
+	switch {
+	case errors.As(err, &syntaxErr):
+		e.Line, e.Col, e.Msg = int(syntaxErr.Pos.Line), int(syntaxErr.Pos.Col), syntaxErr.Msg
+		// The parser places an unexpected end of line at the start of the next line;
+		// the mistake (typically a missing ':') is at the end of the line that ended.
+		if strings.HasPrefix(e.Msg, "got newline") && syntaxErr.Pos.Col == 1 && e.Line > 1 {
+			e.Line, e.Col = e.Line-1, 0
+		}
+	case errors.As(err, &resolveErrs):
+		e.Line, e.Col, e.Msg = int(resolveErrs[0].Pos.Line), int(resolveErrs[0].Pos.Col), resolveErrs[0].Msg
+		if n := len(resolveErrs); n > 1 {
+			e.Msg += fmt.Sprintf(" (and %d more errors)", n-1)
+		}
+	default:
+		return nil
+	}
+	return e
+}
+
+// Check compiles code as Run does, without running it: code that does not parse, or
+// names something that is not defined, is refused when a job is written instead of
+// failing each time it fires. The error is an ErrSyntax *Error with the line and column.
+func Check(code string) error {
+	lim := Limits{}.withDefaults()
+	if len(code) > lim.MaxCodeBytes {
+		return &Error{Kind: ErrLimit, Msg: fmt.Sprintf("code is %d bytes, limit is %d", len(code), lim.MaxCodeBytes)}
+	}
+	r := &run{lim: lim}
+	r.guard = newGuard(lim, &r.stopped)
+	if _, err := compileSnippet(code, r.guard.predeclared(r.bindings()).Has); err != nil {
+		if se := syntaxError(err); se != nil {
+			return se
+		}
+		return &Error{Kind: ErrSyntax, Msg: err.Error(), cause: err}
+	}
+	return nil
 }
 
 // backtrace returns the innermost user line of err and its call stack in user terms (the
