@@ -3,6 +3,7 @@ package cron
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -47,7 +48,7 @@ type Expr struct {
 // they are *ParseError and match ErrInvalid.
 func Parse(expr string) (*Expr, error) {
 	src := strings.TrimSpace(expr)
-	fields := strings.Fields(upperASCII(src))
+	fields, given := strings.Fields(upperASCII(src)), strings.Fields(src)
 	if n := len(fields); n != 6 && n != 7 {
 		return nil, &ParseError{Reason: fmt.Sprintf(
 			"expected 6 or 7 fields (second minute hour day-of-month month day-of-week [year]), got %d", n)}
@@ -78,7 +79,11 @@ func Parse(expr string) (*Expr, error) {
 			e.year, err = parseSet(f, text)
 		}
 		if err != nil {
-			return nil, &ParseError{Field: field(i).String(), Reason: err.Error()}
+			reason := err.Error()
+			if i < len(given) {
+				reason = quotedAsGiven(reason, text, given[i])
+			}
+			return nil, &ParseError{Field: field(i).String(), Reason: reason}
 		}
 	}
 
@@ -99,6 +104,34 @@ func Parse(expr string) (*Expr, error) {
 
 // String returns the expression as given (trimmed).
 func (e *Expr) String() string { return e.src }
+
+// quotedAsGiven puts back, in each quoted part of reason taken from the upper-cased
+// field text upper, the user's own letters from given: the parser reads names in upper
+// case, but a message should quote what was written. upperASCII keeps every byte's
+// place, so the offsets in upper are those in given.
+func quotedAsGiven(reason, upper, given string) string {
+	var b strings.Builder
+	for rest := reason; ; {
+		i := strings.IndexByte(rest, '"')
+		if i < 0 {
+			b.WriteString(rest)
+			return b.String()
+		}
+		b.WriteString(rest[:i])
+		q, err := strconv.QuotedPrefix(rest[i:])
+		if err != nil {
+			b.WriteString(rest[i:])
+			return b.String()
+		}
+		rest = rest[i+len(q):]
+		if tok, err := strconv.Unquote(q); err == nil && len(upper) == len(given) {
+			if k := strings.Index(upper, tok); k >= 0 && tok != "" {
+				q = strconv.Quote(given[k : k+len(tok)])
+			}
+		}
+		b.WriteString(q)
+	}
+}
 
 // upperASCII upper-cases ASCII letters only: Unicode case mapping would turn
 // look-alikes such as 'ſ' into 'S' and let them pass as names.

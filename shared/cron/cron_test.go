@@ -239,7 +239,9 @@ func TestParseInvalid(t *testing.T) {
 		{"0 0 12 * *", "got 5"},
 		{"0 0 12 * * ? 2024 5", "got 8"},
 		{"garbage", "got 1"},
-		{"a b c d e f", `cron: second: invalid value "A"`},
+		{"a b c d e f", `cron: second: invalid value "a"`},
+		{"0 0 12 1W-5 * ?", `cron: day-of-month: "1W-5": 'W' must follow a single day of the month, as in 15W`},
+		{"0 0 12 ? * mon-fry", `cron: day-of-week: unknown name "fry"`},
 		{"0 0 12 1 * MON", "cron: day-of-month, day-of-week: one of the two must be '?'"},
 		{"0 0 12 * * *", "one of the two must be '?'"},
 		{"0 0 12 ? * ?", "cron: day-of-month, day-of-week: only one of the two may be '?'"},
@@ -295,7 +297,7 @@ func TestParseInvalid(t *testing.T) {
 		{"0 0 12 /32 * ?", "cron: day-of-month: increment 32 out of range 1-31"},
 		{"0 0 12 1 */13 ?", "cron: month: increment 13 out of range 1-12"},
 		{"0 0 12 ? * */8", "cron: day-of-week: increment 8 out of range 1-7"},
-		{"1/x * * ? * *", `cron: second: invalid increment "X"`}, // Quartz upper-cases the expression too
+		{"1/x * * ? * *", `cron: second: invalid increment "x"`}, // quoted as written, though read upper-cased as Quartz does
 		{"1/2/3 * * ? * *", `cron: second: invalid increment "2/3"`},
 		{"0 0 12 ? * MON-FRI/2", `cron: day-of-week: increment "MON-FRI/2" after a name is not supported`},
 		{"0 0 12 1 JAN/2 ?", `cron: month: increment "JAN/2" after a name is not supported`},
@@ -304,7 +306,7 @@ func TestParseInvalid(t *testing.T) {
 		{"*5 * * ? * *", `cron: second: invalid value "*5"`},
 		{"-1 * * ? * *", "cron: second: missing value"},
 		{"1-2-3 * * ? * *", `cron: second: invalid value "2-3"`},
-		{"0 0 12 ? * ſun", `cron: day-of-week: invalid value "ſUN"`},
+		{"0 0 12 ? * ſun", `cron: day-of-week: invalid value "ſun"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.expr, func(t *testing.T) {

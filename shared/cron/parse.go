@@ -309,7 +309,10 @@ func parseDayOfMonth(text string) (daySpec, error) {
 		}
 		return daySpec{rule: dayRule{kind: nearestWeekday, n: n}}, nil
 	}
-	return daySpec{}, fmt.Errorf("%q: 'L' must be written L, L-n, LW or L-nW", text)
+	if strings.Contains(text, "L") {
+		return daySpec{}, fmt.Errorf("%q: 'L' must be written L, L-n, LW or L-nW", text)
+	}
+	return daySpec{}, fmt.Errorf("%q: 'W' must follow a single day of the month, as in 15W", text)
 }
 
 // parseDayOfWeek parses the day-of-week field: '?', "L" (Saturday), "nL", "n#k" (each
