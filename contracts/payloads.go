@@ -32,8 +32,11 @@ type Command struct {
 	ReplyTo string `json:"reply_to,omitempty"`
 	// Idempotent marks a command sent with an Idempotency-Key: its outcome is kept so that
 	// a repeated request can be answered with it.
-	Idempotent bool     `json:"idempotent,omitempty"`
-	Spec       *JobSpec `json:"spec,omitempty"`
+	Idempotent bool `json:"idempotent,omitempty"`
+	// Fingerprint, on an idempotent command, identifies the request's body ("-": none),
+	// so that a key used again for another body is told apart from a repeat.
+	Fingerprint string   `json:"fingerprint,omitempty"`
+	Spec        *JobSpec `json:"spec,omitempty"`
 	// Version, on a finish command, is the job version it was decided against.
 	Version int64 `json:"version,omitempty"`
 	// Enable, on a create command, starts the new job at once.
@@ -63,6 +66,8 @@ type Policy struct {
 	MaxInstances   int   `json:"max_instances"`
 	Retries        int   `json:"retries,omitempty"`
 	RetryBackoffMs int64 `json:"retry_backoff_ms,omitempty"`
+	// TimeoutMs is the job's own limit on each attempt; 0: the center's.
+	TimeoutMs int64 `json:"timeout_ms,omitempty"`
 }
 
 // Job is a job's full state, as carried by lifecycle events and outcomes.
@@ -98,6 +103,8 @@ type Outcome struct {
 	Job *Job `json:"job,omitempty"`
 	// FireID names the run an exec command started.
 	FireID string `json:"fire_id,omitempty"`
+	// Fingerprint is the kept outcome's command's (Command.Fingerprint).
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // LifecycleEvent records a change of a job, published on EventSubject.

@@ -17,19 +17,25 @@ func TestEveryRouteAnswersBrokenInputWithA4xxJSONErrorAndStoresNothing(t *testin
 	longName := strings.Repeat("名", 5000)
 	badUTF8 := "{\"pid\":\"p\",\"name\":\"\xff\xfe\",\"trigger\":\"interval\",\"seconds\":5,\"code\":\"x\"}"
 	bodies := map[string]string{
-		"malformed JSON":     `{"name": "x",`,
-		"a JSON array":       `[]`,
-		"a JSON string":      `"job"`,
-		"two values":         `{} {}`,
-		"invalid UTF-8":      badUTF8,
-		"a huge body":        `{"name":"` + huge + `"}`,
-		"a huge name":        `{"pid":"p","name":"` + longName + `","trigger":"interval","seconds":5,"code":"x"}`,
-		"an unknown field":   `{"pid":"p","name":"n","trigger":"interval","seconds":5,"code":"x","evil":true}`,
-		"wrong types":        `{"pid":1,"name":["n"],"trigger":{},"seconds":"5","code":false}`,
-		"enormous seconds":   `{"pid":"p","name":"n","trigger":"interval","seconds":99999999999999999999,"code":"x"}`,
-		"a far-future date":  `{"pid":"p","name":"n","trigger":"date","run_date":"9999-01-01 00:00:00","code":"x"}`,
-		"an impossible date": `{"pid":"p","name":"n","trigger":"date","run_date":"2030-02-30 00:00:00","code":"x"}`,
-		"a null body":        `null`,
+		"malformed JSON":           `{"name": "x",`,
+		"a JSON array":             `[]`,
+		"a JSON string":            `"job"`,
+		"two values":               `{} {}`,
+		"invalid UTF-8":            badUTF8,
+		"a huge body":              `{"name":"` + huge + `"}`,
+		"a huge name":              `{"pid":"p","name":"` + longName + `","trigger":"interval","seconds":5,"code":"x"}`,
+		"an unknown field":         `{"pid":"p","name":"n","trigger":"interval","seconds":5,"code":"x","evil":true}`,
+		"wrong types":              `{"pid":1,"name":["n"],"trigger":{},"seconds":"5","code":false}`,
+		"enormous seconds":         `{"pid":"p","name":"n","trigger":"interval","seconds":99999999999999999999,"code":"x"}`,
+		"a far-future date":        `{"pid":"p","name":"n","trigger":"date","run_date":"9999-01-01 00:00:00","code":"x"}`,
+		"an impossible date":       `{"pid":"p","name":"n","trigger":"date","run_date":"2030-02-30 00:00:00","code":"x"}`,
+		"a null body":              `null`,
+		"code that does not parse": `{"pid":"p","name":"n","trigger":"interval","seconds":5,"code":"x = 1\ndef ("}`,
+		"code naming nothing":      `{"pid":"p","name":"n","trigger":"interval","seconds":5,"code":"log_print(y)"}`,
+		"a key in capitals":        `{"pid":"p","name":"n","NAME":"m","trigger":"interval","seconds":5,"code":"return 1"}`,
+		"a key twice":              `{"pid":"p","name":"n","name":"m","trigger":"interval","seconds":5,"code":"return 1"}`,
+		"a lone surrogate":         `{"pid":"p","name":"n\ud800","trigger":"interval","seconds":5,"code":"return 1"}`,
+		"a control character":      `{"pid":"p","name":"n","description":"a\u001bb","trigger":"interval","seconds":5,"code":"return 1"}`,
 	}
 	quartzBodies := map[string]string{
 		"malformed JSON":        `{"xw_quartz": {`,
@@ -75,6 +81,8 @@ func TestEveryRouteAnswersBrokenInputWithA4xxJSONErrorAndStoresNothing(t *testin
 		req{"cron: invalid", "GET", "/api/v1/cron/next?expr=" + urlq("0 0 25 * * ?"), "", "", nil},
 		req{"cron: count huge", "GET", "/api/v1/cron/next?expr=" + urlq("* * * ? * *") + "&count=100000", "", "", nil},
 		req{"quartz: no tecode", "POST", "/task/quartz/bizcronjob", "", `{"xw_quartz": {"opttype": "save"}}`, nil},
+		req{"list: a query string of 3,000 bytes", "GET", "/api/v1/jobs?pid=" + strings.Repeat("p", 3000), "p", "", nil},
+		req{"cron: a query string of 3,000 bytes", "GET", "/api/v1/cron/next?expr=" + strings.Repeat("1", 3000), "", "", nil},
 	)
 	for _, r := range reqs {
 		t.Run(r.name, func(t *testing.T) {
@@ -98,6 +106,23 @@ func TestEveryRouteAnswersBrokenInputWithA4xxJSONErrorAndStoresNothing(t *testin
 				t.Fatalf("not an error body: %.300s", res.body)
 			}
 		})
+	}
+	// A body far over the limit is answered 413 while the client still sends it: a real
+	// client sending the whole of 12 MiB reads the answer, not a reset connection.
+	tooBig := `{"pid":"p","name":"` + strings.Repeat("x", 12<<20) + `"}`
+	for _, m := range []string{"POST", "PUT"} {
+		path := map[string]string{"POST": "/api/v1/jobs", "PUT": "/api/v1/jobs/" + id}[m]
+		if e := c.do(m, path, "p", tooBig).must(t, 413).obj(t)["error"].(map[string]any); e["code"] != "too_large" {
+			t.Errorf("%s of 12 MiB: %v", m, e)
+		}
+	}
+	// Code is compiled when it is written, and the answer says where it is wrong.
+	for _, m := range []string{"POST", "PUT"} {
+		path := map[string]string{"POST": "/api/v1/jobs", "PUT": "/api/v1/jobs/" + id}[m]
+		e := c.do(m, path, "p", bodies["code that does not parse"]).must(t, 400).obj(t)["error"].(map[string]any)
+		if e["field"] != "code" || e["message"] != "code: syntax error at line 2, column 6: not an identifier" {
+			t.Errorf("%s with code that does not parse: %v", m, e)
+		}
 	}
 	if r := c.do("GET", "/api/v1/jobs", "p", nil).must(t, 200); r.header.Get("X-Total-Count") != "2" {
 		t.Fatalf("broken requests stored jobs: total %s", r.header.Get("X-Total-Count"))

@@ -131,6 +131,12 @@ func TestTheSeedsJobCenterOperationsBehaveAsTheSeedDescribes(t *testing.T) {
 		}
 	}
 	c.do("POST", "/api/v1/jobs/"+id+"/start", project, nil).must(t, 404)
+	// What it did stays readable: its journal (until retention removes it), not to
+	// another project.
+	if p := c.waitJournal(project, id, 1); p.Data[0]["runtype"] != "manual" {
+		t.Fatalf("a deleted job's journal: %s", mustJSON(p))
+	}
+	c.do("GET", "/api/v1/jobs/"+id+"/journal", "other", nil).must(t, 404)
 	r = c.do("GET", "/api/v1/jobs", project, nil).must(t, 200)
 	if r.header.Get("X-Total-Count") != "1" {
 		t.Fatalf("after delete, total %s", r.header.Get("X-Total-Count"))

@@ -43,6 +43,10 @@ func TestBadMessagesOnAnyStreamAreDeadLetteredAndTheConsumersCarryOn(t *testing.
 	zero, _ := json.Marshal(contracts.Command{V: 1, ID: "evil-1", Type: "create", Tenant: "p", JobID: "evil", JobKey: "evilkey",
 		At: time.Now(), Enable: true, Spec: &contracts.JobSpec{Name: "x", Trigger: "interval", Seconds: 0, Code: "return 1"}})
 	pub("jobcenter.cmd.p", zero)
+	// A command without its time would give its job no creation or start time.
+	noTime, _ := json.Marshal(contracts.Command{V: 1, ID: "evil-2", Type: "create", Tenant: "q", JobID: "evil2", JobKey: "evilkey2",
+		Spec: &contracts.JobSpec{Name: "x", Trigger: "interval", Seconds: 5, Code: "return 1"}})
+	pub("jobcenter.cmd.q", noTime)
 	pub("jobcenter.fire.p.j1", []byte("\x00\x01garbage"))
 	pub("jobcenter.run.p.j1.success", []byte(`{"status":"success"}`))
 	// A fire of a schema version this build does not know is set aside, not misread.
@@ -52,7 +56,7 @@ func TestBadMessagesOnAnyStreamAreDeadLetteredAndTheConsumersCarryOn(t *testing.
 	teststack.Eventually(t, 10*time.Second, "the bad messages were not all dead-lettered", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return dead["jobcenter.cmd.p"] != "" && dead["jobcenter.fire.p.j1"] != "" && dead["jobcenter.run.p.j1.success"] != "" &&
+		return dead["jobcenter.cmd.p"] != "" && strings.Contains(dead["jobcenter.cmd.q"], "lacks at") && dead["jobcenter.fire.p.j1"] != "" && dead["jobcenter.run.p.j1.success"] != "" &&
 			strings.Contains(dead["jobcenter.fire.p.j2"], "schema version 2")
 	})
 	// The well-formed command with an impossible spec is rejected, not applied.

@@ -95,7 +95,7 @@ func TestAFailingRunIsRetriedAsTheJobAsksAndCountsItsAttempts(t *testing.T) {
 	}
 }
 
-func TestARunLongerThanTheExecutionTimeoutIsStoppedAndFailsWithTimeout(t *testing.T) {
+func TestARunLongerThanItsTimeoutIsStoppedAndFailsSayingWhichLimit(t *testing.T) {
 	c := newCenter(t)
 	c.stop("trigger")
 	c.startTrigger(func(cfg *trigger.Config) { cfg.ExecTimeout = 300 * time.Millisecond })
@@ -104,9 +104,25 @@ func TestARunLongerThanTheExecutionTimeoutIsStoppedAndFailsWithTimeout(t *testin
 	id := c.do("POST", "/api/v1/jobs", "p", body).must(t, 201).obj(t)["id"].(string)
 	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
 	e := c.waitJournal("p", id, 1).Data[0]
-	if e["exestatus"] != "failure" || !strings.Contains(e["exedes"].(string), "timeout") {
+	if e["exestatus"] != "failure" || !strings.HasPrefix(e["exedes"].(string), "timeout: stopped at its limit of 300ms (the job's timeout, or JOBCENTER_EXEC_TIMEOUT for a job without one)") {
 		t.Fatalf("run: %s", mustJSON(e))
 	}
+	if _, ok := c.do("GET", "/api/v1/jobs/"+id, "p", nil).must(t, 200).obj(t)["jobParameter"].(map[string]any)["timeout"]; ok {
+		t.Fatal("a job without its own timeout shows one")
+	}
+	// A job's own timeout is its runs' limit, shown in its parameters.
+	body["timeout"] = 1
+	own := c.do("POST", "/api/v1/jobs", "p", body).must(t, 201).obj(t)
+	if p := own["jobParameter"].(map[string]any); p["timeout"] != float64(1) {
+		t.Fatalf("job parameters: %s", mustJSON(p))
+	}
+	c.do("POST", "/api/v1/jobs/"+own["id"].(string)+"/exec", "p", nil).must(t, 200)
+	e = c.waitJournal("p", own["id"].(string), 1).Data[0]
+	if e["exestatus"] != "failure" || !strings.HasPrefix(e["exedes"].(string), "timeout: stopped at its limit of 1s") {
+		t.Fatalf("run with the job's timeout: %s", mustJSON(e))
+	}
+	body["timeout"] = 86401
+	c.do("POST", "/api/v1/jobs", "p", body).must(t, 400)
 }
 
 func TestAFireLaterThanTheMisfireGraceTimeIsJournaledAsMissedNotRun(t *testing.T) {

@@ -252,7 +252,16 @@ func TestQuartzMistakesAre4xxNamingTheProblemAndChangeNothing(t *testing.T) {
 	// Each facade keeps to its own jobs in a shared tenant: the SDK cannot rewrite a
 	// schedule, the Quartz API cannot drive an SDK job, and a bizcode key is no job id.
 	c.do("PUT", "/api/v1/jobs/"+id, "T1", intervalBody()).must(t, 409)
+	// Its SDK job info shows what it runs on: the expression and the zone (Asia/Shanghai,
+	// JOBCENTER_TZ, as the save gave none); an SDK job's does not.
+	if p := c.do("GET", "/api/v1/jobs/"+id, "T1", nil).must(t, 200).obj(t)["jobParameter"].(map[string]any); p["trigger"] != "cron" ||
+		p["cron"] != "0 0 12 * * ?" || p["timezone"] != "Asia/Shanghai" {
+		t.Fatalf("the schedule's SDK job parameters: %s", mustJSON(p))
+	}
 	sdkJob := c.do("POST", "/api/v1/jobs", "T1", intervalBody()).must(t, 201).obj(t)["id"].(string)
+	if p := c.do("GET", "/api/v1/jobs/"+sdkJob, "T1", nil).must(t, 200).obj(t)["jobParameter"].(map[string]any); p["cron"] != nil || p["timezone"] != nil {
+		t.Fatalf("an interval job shows a cron: %s", mustJSON(p))
+	}
 	var e map[string]string
 	c.quartz("bizcronjob", "T1", opt("enable", sdkJob)).must(t, 404).json(t, &e)
 	if !strings.Contains(e["resp_msg"], "jobinfoid") {
@@ -288,7 +297,7 @@ func TestABehaviourThatDoesNotAnswerInTimeFailsWithTimeout(t *testing.T) {
 	id := saved["resp_data"]["group_job_id"]
 	c.quartz("bizcronjob", "T1", opt("trigger", id)).must(t, 200)
 	e := c.waitJournal("T1", id, 1).Data[0]
-	if e["exestatus"] != "failure" || e["exedes"] != "timeout" {
+	if e["exestatus"] != "failure" || e["exedes"] != "timeout: stopped at its limit of 500ms (the job's timeout, or JOBCENTER_EXEC_TIMEOUT for a job without one)" {
 		t.Fatalf("run: %s", mustJSON(e))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/teststack"
@@ -133,11 +134,24 @@ func TestARepeatedIdempotencyKeyIsAppliedOnce(t *testing.T) {
 	if p := c.waitJournal("p", id, 2); p.Data[0]["triggerid"] == p.Data[1]["triggerid"] {
 		t.Fatalf("runs: %s", mustJSON(p.Data))
 	}
-	// The same key with another body is another request, not the first one's answer.
+	// The same key with another body is refused (the IETF draft's 422), and changes nothing.
 	changed := intervalBody()
 	changed["name"] = "anchanged"
-	if again := c.do("POST", "/api/v1/jobs", "p", changed, "Idempotency-Key", "k-1").must(t, 201).obj(t); again["id"] == first["id"] || again["name"] != "anchanged" {
-		t.Fatalf("another body with the same key: %s", mustJSON(again))
+	e := c.do("POST", "/api/v1/jobs", "p", changed, "Idempotency-Key", "k-1").must(t, 422).obj(t)["error"].(map[string]any)
+	if e["code"] != "idempotency_key_reused" || e["field"] != "Idempotency-Key" || !strings.Contains(e["message"].(string), "different body") {
+		t.Fatalf("another body with the same key: %v", e)
+	}
+	c.do("PUT", "/api/v1/jobs/"+id, "p", intervalBody(), "Idempotency-Key", "u-1").must(t, 200)
+	c.do("PUT", "/api/v1/jobs/"+id, "p", changed, "Idempotency-Key", "u-1").must(t, 422)
+	if r := c.do("GET", "/api/v1/jobs", "p", nil).must(t, 200); r.header.Get("X-Total-Count") != "2" || strings.Contains(string(r.body), "anchanged") {
+		t.Fatalf("a refused request changed the jobs: %s", r.body)
+	}
+	// Past the broker's de-duplication window the trigger answers with the kept outcome,
+	// which names the first request's body: a command sent as the api sends it, but
+	// stored anew (another message id), is answered so.
+	keptFirst := keptFingerprint(t, c, "p", first["id"].(string))
+	if keptFirst == "" || keptFirst == "-" {
+		t.Fatalf("the kept outcome of an add carries fingerprint %q", keptFirst)
 	}
 	// A delete sent again with its key (its first answer lost) gets the first answer, not
 	// a 404; a new delete of the deleted job is a 404.
@@ -264,4 +278,56 @@ return None`
 	if len(list) != 2 {
 		t.Fatalf("the snippet's sdk_add_job did not add a job to its own project: %d jobs", len(list))
 	}
+}
+
+// keptFingerprint sends the command that created job id once more, with another body's
+// fingerprint and a fresh message id (as after the de-duplication window), and returns
+// the fingerprint of the outcome the trigger answers with, after checking it is the
+// kept outcome of that create.
+func keptFingerprint(t *testing.T, c *center, tenant, id string) string {
+	t.Helper()
+	ctx := context.Background()
+	nc := connect(t, c.stack.NATSURL)
+	js, _ := jetstream.New(nc)
+	cons, err := js.OrderedConsumer(ctx, contracts.StreamCommands, jetstream.OrderedConsumerConfig{FilterSubjects: []string{contracts.CommandSubject(tenant)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmd contracts.Command
+	for cmd.ID == "" {
+		batch, err := cons.FetchNoWait(100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			var x contracts.Command
+			if json.Unmarshal(m.Data(), &x) == nil && x.Type == "create" && x.JobID == id {
+				cmd = x
+			}
+		}
+		if n == 0 {
+			t.Fatalf("no create command of %s in the stream", id)
+		}
+	}
+	inbox := nats.NewInbox() + "." + cmd.ID // the api's form: its inbox, then the command
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.ReplyTo, cmd.Fingerprint = inbox, "another body"
+	data, _ := json.Marshal(cmd)
+	if _, err := js.Publish(ctx, contracts.CommandSubject(tenant), data, jetstream.WithMsgID("fresh-"+cmd.ID)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := sub.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatal("no outcome:", err)
+	}
+	var o contracts.Outcome
+	if err := json.Unmarshal(m.Data, &o); err != nil || o.Job == nil || o.Job.ID != id || o.CommandID != cmd.ID {
+		t.Fatalf("the outcome is not the kept one of %s: %s", id, m.Data)
+	}
+	return o.Fingerprint
 }

@@ -102,7 +102,7 @@ var (
 	fullJS = contracts.JobSpec{
 		Pid: "d1138d88", Name: "SDK周期任务", Description: "d", Trigger: "interval", Seconds: 300, RunDate: &later,
 		Cron: "0 0 * * * ?", TimeZone: "Asia/Shanghai", FlowID: "f", Code: "return 1", BizCode: "b",
-		Policy: contracts.Policy{Coalesce: true, MisfireGraceMs: 1000, MaxInstances: 2, Retries: 3, RetryBackoffMs: 500},
+		Policy: contracts.Policy{Coalesce: true, MisfireGraceMs: 1000, MaxInstances: 2, Retries: 3, RetryBackoffMs: 500, TimeoutMs: 60000},
 	}
 	fullJob = contracts.Job{
 		ID: "j1", Key: "k1", Tenant: "p", Spec: fullJS, State: "started", ReplaceExisting: true, StartedAt: &at,
@@ -115,10 +115,10 @@ var (
 		partial []string
 	}{
 		{contracts.SchemaCommand, contracts.Command{V: 1, ID: "c1", Type: "create", Tenant: "a.b", JobID: "j1", JobKey: "k1",
-			User: "alice", At: at, ReplyTo: "_INBOX.x.c1", Idempotent: true, Spec: &fullJS, Version: 3, Enable: true}, nil},
+			User: "alice", At: at, ReplyTo: "_INBOX.x.c1", Idempotent: true, Fingerprint: "3f7a9c0d1e2b4a5f", Spec: &fullJS, Version: 3, Enable: true}, nil},
 		{contracts.SchemaOutcome, contracts.Outcome{V: 1, CommandID: "c1",
 			Error: &contracts.Error{Code: "invalid", Message: "seconds: must be greater than 0", Field: "seconds"},
-			Job:   &fullJob, FireID: "j1@1749994202123"}, nil},
+			Job:   &fullJob, FireID: "j1@1749994202123", Fingerprint: "3f7a9c0d1e2b4a5f"}, nil},
 		{contracts.SchemaLifecycleEvent, contracts.LifecycleEvent{V: 1, ID: "c1:created", Type: "created", Tenant: "p",
 			JobID: "j1", CommandID: "c1", User: "alice", At: at, Job: fullJob}, nil},
 		{contracts.SchemaFire, contracts.Fire{V: 1, FireID: "j1@1", JournalID: "j1-1", Seq: 1, Tenant: "p", JobID: "j1",

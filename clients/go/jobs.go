@@ -70,6 +70,7 @@ type JobParameter struct {
 	MaxInstances     *int64 `json:"max_instances,omitempty"`
 	Retries          *int64 `json:"retries,omitempty"`
 	RetryBackoff     *int64 `json:"retry_backoff,omitempty"`
+	Timeout          *int64 `json:"timeout,omitempty"`
 }
 
 // Accepted is the answer to a write the server stored but has not applied yet (202).
@@ -115,6 +116,7 @@ type JobSpec struct {
 	MaxInstances     *int64 `json:"max_instances,omitempty"`
 	Retries          *int64 `json:"retries,omitempty"`
 	RetryBackoff     *int64 `json:"retry_backoff,omitempty"` // seconds
+	Timeout          *int64 `json:"timeout,omitempty"`       // seconds each attempt may run; 0: the center's
 }
 
 // MarshalJSON writes the body; an interval's seconds are sent even when 0, so that the

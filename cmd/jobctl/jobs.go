@@ -60,6 +60,7 @@ type specFlags struct {
 	code, codeFile, flowID                     string
 	coalesce                                   optBool
 	misfire, maxInstances, retries, retryDelay optInt
+	timeout                                    optInt
 	idempotencyKey                             string
 }
 
@@ -79,6 +80,7 @@ func addSpecFlags(fs *flag.FlagSet) *specFlags {
 	fs.Var(&f.maxInstances, "max-instances", "runs of the job at once (default 1)")
 	fs.Var(&f.retries, "retries", "tries again after a failure, up to 10 (default 0)")
 	fs.Var(&f.retryDelay, "retry-backoff", "seconds before the first retry, doubling each time")
+	fs.Var(&f.timeout, "run-timeout", "the job's timeout: seconds each attempt may run (default 0: the center's JOBCENTER_EXEC_TIMEOUT)")
 	fs.StringVar(&f.idempotencyKey, "idempotency-key", "", "send again with the same key and the write is applied once")
 	return f
 }
@@ -133,6 +135,7 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	}
 	spec.Coalesce = f.coalesce.v
 	spec.MisfireGraceTime, spec.MaxInstances, spec.Retries, spec.RetryBackoff = f.misfire.v, f.maxInstances.v, f.retries.v, f.retryDelay.v
+	spec.Timeout = f.timeout.v
 	return nil
 }
 

@@ -66,6 +66,17 @@ type Config struct {
 	Log      zerolog.Logger
 }
 
+// The api's numeric settings, for the environment and for configs built in code.
+var (
+	ApplyWait     = config.Span[time.Duration]{Key: "JOBCENTER_APPLY_WAIT", Default: 2 * time.Second, Min: 0, Max: time.Minute}
+	BrokerTimeout = config.Span[time.Duration]{Key: "JOBCENTER_BROKER_TIMEOUT", Default: time.Second, Min: 10 * time.Millisecond, Max: time.Minute}
+	StoreTimeout  = config.Span[time.Duration]{Key: "JOBCENTER_STORE_TIMEOUT", Default: 5 * time.Second, Min: 10 * time.Millisecond, Max: 5 * time.Minute}
+	BodyLimit     = config.Span[int]{Key: "JOBCENTER_BODY_LIMIT", Default: 1 << 20, Min: 1024, Max: 64 << 20}
+	RateLimit     = config.Span[int]{Key: "JOBCENTER_RATE_LIMIT", Default: 1000, Min: 0, Max: 1_000_000}
+	EventStreams  = config.Span[int]{Key: "JOBCENTER_EVENT_STREAMS", Default: 32, Min: 1, Max: 100_000}
+	CacheJobs     = config.Span[int]{Key: "JOBCENTER_API_CACHE_JOBS", Default: 100_000, Min: 0, Max: 10_000_000}
+)
+
 // ConfigFromEnv reads the api's settings.
 func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 	return Config{
@@ -75,16 +86,42 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 		MongoDB:       e.Str("JOBCENTER_MONGO_DB", "jobcenter"),
 		Streams:       streams,
 		Loc:           e.Location("JOBCENTER_TZ", "Asia/Shanghai"),
-		ApplyWait:     e.Duration("JOBCENTER_APPLY_WAIT", 2*time.Second, 0, time.Minute),
-		BrokerTimeout: e.Duration("JOBCENTER_BROKER_TIMEOUT", time.Second, 10*time.Millisecond, time.Minute),
-		StoreTimeout:  e.Duration("JOBCENTER_STORE_TIMEOUT", 5*time.Second, 10*time.Millisecond, 5*time.Minute),
-		BodyLimit:     int64(e.Int("JOBCENTER_BODY_LIMIT", 1<<20, 1024, 64<<20)),
+		ApplyWait:     ApplyWait.From(e),
+		BrokerTimeout: BrokerTimeout.From(e),
+		StoreTimeout:  StoreTimeout.From(e),
+		BodyLimit:     int64(BodyLimit.From(e)),
 		Keys:          e.Str("JOBCENTER_API_KEYS", "") + "\n" + e.File("JOBCENTER_API_KEYS_FILE"),
-		RateLimit:     e.Int("JOBCENTER_RATE_LIMIT", 1000, 0, 1_000_000),
-		EventStreams:  e.Int("JOBCENTER_EVENT_STREAMS", 32, 1, 100_000),
-		CacheJobs:     e.Int("JOBCENTER_API_CACHE_JOBS", 100_000, 0, 10_000_000),
+		RateLimit:     RateLimit.From(e),
+		EventStreams:  EventStreams.From(e),
+		CacheJobs:     CacheJobs.From(e),
 		Journal:       mongostore.JournalRetentionFromEnv(e),
 	}
+}
+
+// WithDefaults fills what c leaves unset with the defaults ConfigFromEnv documents; the
+// settings whose zero means something (no wait, no rate limit, no cache) stay zero.
+func (c Config) WithDefaults() Config {
+	c.Streams = c.Streams.WithDefaults()
+	c.BrokerTimeout, c.StoreTimeout = BrokerTimeout.Or(c.BrokerTimeout), StoreTimeout.Or(c.StoreTimeout)
+	c.BodyLimit, c.EventStreams = int64(BodyLimit.Or(int(c.BodyLimit))), EventStreams.Or(c.EventStreams)
+	if c.MongoDB == "" {
+		c.MongoDB = "jobcenter"
+	}
+	if c.Loc == nil {
+		c.Loc, _ = time.LoadLocation("Asia/Shanghai")
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	c.Journal = c.Journal.WithDefaults()
+	return c
+}
+
+// Validate refuses what ConfigFromEnv would refuse.
+func (c Config) Validate() error {
+	return errors.Join(c.Streams.Validate(), ApplyWait.Check(c.ApplyWait), BrokerTimeout.Check(c.BrokerTimeout),
+		StoreTimeout.Check(c.StoreTimeout), BodyLimit.Check(int(c.BodyLimit)), RateLimit.Check(c.RateLimit),
+		EventStreams.Check(c.EventStreams), CacheJobs.Check(c.CacheJobs), c.Journal.Validate())
 }
 
 // MintKey makes a new API key for tenant and the `tenant=sha256hex` line that
@@ -110,10 +147,12 @@ type Service struct {
 	stopping chan struct{}
 }
 
-// New connects to the broker and the store and binds the HTTP address.
+// New connects to the broker and the store and binds the HTTP address. What cfg leaves
+// unset takes its default.
 func New(ctx context.Context, cfg Config) (*Service, error) {
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real{}
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("api config: %w", err)
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = metrics.NewRegistry()
@@ -151,7 +190,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		nc.Close()
 		return nil, fmt.Errorf("JOBCENTER_HTTP_ADDR=%q: listen: %w", cfg.HTTPAddr, err)
 	}
-	s := &Service{cfg: cfg, nc: nc, js: js, store: store, cmd: cmd, ln: ln, stopping: make(chan struct{})}
+	s := &Service{cfg: cfg, nc: nc, js: js, store: store, cmd: cmd, ln: httpapi.JSONRawErrors(ln), stopping: make(chan struct{})}
 	var jobs *jobcache.Cache
 	if cfg.CacheJobs > 0 {
 		if jobs, err = s.followJobs(); err != nil {
@@ -165,7 +204,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		Keys: keys, Limiter: access.NewLimiter(cfg.RateLimit), History: s.history,
 		Metrics: m, MetricsHandler: metrics.Handler(cfg.Registry),
 		Events: s.subscribe, Stopping: s.stopping, MaxStreams: cfg.EventStreams,
-		JournalKeep: cfg.Journal.WithDefaults().MaxPerJob,
+		JournalKeep: cfg.Journal.MaxPerJob,
 	})
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.srv.RegisterOnShutdown(func() { close(s.stopping) })

@@ -55,6 +55,13 @@ type Config struct {
 	Log      zerolog.Logger
 }
 
+// The executor's numeric settings, for the environment and for configs built in code.
+var (
+	Timeout        = config.Span[time.Duration]{Key: "JOBCENTER_EXEC_TIMEOUT", Default: 30 * time.Second, Min: 10 * time.Millisecond, Max: 24 * time.Hour}
+	Concurrency    = config.Span[int]{Key: "JOBCENTER_EXEC_CONCURRENCY", Default: 16, Min: 1, Max: 4096}
+	RedeliverAfter = config.Span[time.Duration]{Key: "JOBCENTER_EXEC_REDELIVER_AFTER", Default: 30 * time.Second, Min: time.Second, Max: time.Hour}
+)
+
 // ConfigFromEnv reads the executor's settings.
 func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 	return Config{
@@ -62,9 +69,9 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 		Streams:        streams,
 		APIURL:         e.URL("JOBCENTER_API_URL", "http://127.0.0.1:8001", "http", "https"),
 		APIKey:         e.Str("JOBCENTER_API_KEY", ""),
-		Timeout:        e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second, 10*time.Millisecond, 24*time.Hour),
-		Concurrency:    e.Int("JOBCENTER_EXEC_CONCURRENCY", 16, 1, 4096),
-		RedeliverAfter: e.Duration("JOBCENTER_EXEC_REDELIVER_AFTER", 30*time.Second, time.Second, time.Hour),
+		Timeout:        Timeout.From(e),
+		Concurrency:    Concurrency.From(e),
+		RedeliverAfter: RedeliverAfter.From(e),
 		FlowURL:        e.URL("JOBCENTER_FLOW_URL", "", "http", "https"),
 		BizURL:         e.URL("JOBCENTER_BIZ_URL", "", "http", "https"),
 	}
@@ -80,15 +87,24 @@ type Service struct {
 	ready   chan struct{}
 }
 
-// New connects to the broker.
+// WithDefaults fills what c leaves unset with the defaults ConfigFromEnv documents.
+func (c Config) WithDefaults() Config {
+	c.Streams = c.Streams.WithDefaults()
+	c.Timeout, c.Concurrency, c.RedeliverAfter = Timeout.Or(c.Timeout), Concurrency.Or(c.Concurrency), RedeliverAfter.Or(c.RedeliverAfter)
+	return c
+}
+
+// Validate refuses what ConfigFromEnv would refuse.
+func (c Config) Validate() error {
+	return errors.Join(c.Streams.Validate(), Timeout.Check(c.Timeout), Concurrency.Check(c.Concurrency), RedeliverAfter.Check(c.RedeliverAfter))
+}
+
+// New connects to the broker. What cfg leaves unset takes its default.
 func New(cfg Config) (*Service, error) {
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 16
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("executor config: %w", err)
 	}
-	if cfg.RedeliverAfter < time.Second {
-		cfg.RedeliverAfter = 30 * time.Second
-	}
-	cfg.Streams = cfg.Streams.WithDefaults()
 	if cfg.Registry == nil {
 		cfg.Registry = metrics.NewRegistry()
 	}
@@ -151,6 +167,29 @@ func (s *Service) buckets(ctx context.Context) error {
 	return nil
 }
 
+// sayWhatShutdownWaitsFor logs, once ctx ends and every 5 s until stopped is closed, the
+// runs a shutdown waits for and how long at most: a stop that takes a while says why.
+func (s *Service) sayWhatShutdownWaitsFor(ctx context.Context, stopped <-chan struct{}) {
+	select {
+	case <-stopped:
+		return
+	case <-ctx.Done():
+	}
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		if n, until := s.runner.UnderWay(); n > 0 {
+			s.cfg.Log.Info().Int("runs", n).Str("at_most", time.Until(until).Round(time.Second).String()).
+				Msg("stopping: waiting for the runs under way to end, each within its time limit")
+		}
+		select {
+		case <-stopped:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // Ready is closed once the executor takes fires.
 func (s *Service) Ready() <-chan struct{} { return s.ready }
 
@@ -183,8 +222,12 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	close(s.ready)
 	s.cfg.Log.Info().Int("concurrency", s.cfg.Concurrency).Msg("executor running")
+	stopped := make(chan struct{})
+	go s.sayWhatShutdownWaitsFor(ctx, stopped)
 	c := bus.Consumer{Name: Consumer, NC: s.nc, Log: s.cfg.Log, Observe: s.metrics.Consumers.Settled}
-	if err := c.Each(ctx, cons, s.cfg.Concurrency, s.runner.Handle); err != nil {
+	err = c.Each(ctx, cons, s.cfg.Concurrency, s.runner.Handle)
+	close(stopped)
+	if err != nil {
 		return err
 	}
 	s.cfg.Log.Info().Msg("executor stopped")

@@ -76,6 +76,16 @@ type Config struct {
 	Log      zerolog.Logger
 }
 
+// The trigger's numeric settings, for the environment and for configs built in code.
+var (
+	ExecTimeout   = config.Span[time.Duration]{Key: "JOBCENTER_EXEC_TIMEOUT", Default: 30 * time.Second, Min: 10 * time.Millisecond, Max: 24 * time.Hour}
+	MaxCatchUp    = config.Span[int]{Key: "JOBCENTER_MAX_CATCHUP", Default: 100, Min: 1, Max: 100000}
+	FlushInterval = config.Span[time.Duration]{Key: "JOBCENTER_FLUSH_INTERVAL", Default: 10 * time.Second, Min: time.Millisecond, Max: time.Minute}
+	ImageInterval = config.Span[time.Duration]{Key: "JOBCENTER_IMAGE_INTERVAL", Default: time.Minute, Min: time.Second, Max: 24 * time.Hour}
+	StoreTimeout  = config.Span[time.Duration]{Key: "JOBCENTER_STORE_TIMEOUT", Default: 5 * time.Second, Min: 10 * time.Millisecond, Max: 5 * time.Minute}
+	LeaseTTL      = config.Span[time.Duration]{Key: "JOBCENTER_LEASE_TTL", Default: 5 * time.Second, Min: time.Second, Max: 5 * time.Minute}
+)
+
 // ConfigFromEnv reads the settings shared by every service and the trigger's own.
 func ConfigFromEnv(e *config.Env) Config {
 	return Config{
@@ -83,15 +93,41 @@ func ConfigFromEnv(e *config.Env) Config {
 		MongoURI:      e.URI("MONGO_URI", "mongodb://127.0.0.1:27017", mongostore.URISchemes...),
 		MongoDB:       e.Str("JOBCENTER_MONGO_DB", "jobcenter"),
 		Streams:       bus.StreamsFromEnv(e),
-		ExecTimeout:   e.Duration("JOBCENTER_EXEC_TIMEOUT", 30*time.Second, 10*time.Millisecond, 24*time.Hour),
-		MaxCatchUp:    e.Int("JOBCENTER_MAX_CATCHUP", 100, 1, 100000),
-		FlushInterval: e.Duration("JOBCENTER_FLUSH_INTERVAL", 10*time.Second, time.Millisecond, time.Minute),
-		ImageInterval: e.Duration("JOBCENTER_IMAGE_INTERVAL", time.Minute, time.Second, 24*time.Hour),
-		StoreTimeout:  e.Duration("JOBCENTER_STORE_TIMEOUT", 5*time.Second, 10*time.Millisecond, 5*time.Minute),
-		LeaseTTL:      e.Duration("JOBCENTER_LEASE_TTL", 5*time.Second, time.Second, 5*time.Minute),
+		ExecTimeout:   ExecTimeout.From(e),
+		MaxCatchUp:    MaxCatchUp.From(e),
+		FlushInterval: FlushInterval.From(e),
+		ImageInterval: ImageInterval.From(e),
+		StoreTimeout:  StoreTimeout.From(e),
+		LeaseTTL:      LeaseTTL.From(e),
 		InstanceID:    e.Str("JOBCENTER_INSTANCE_ID", defaultInstanceID()),
 		Journal:       mongostore.JournalRetentionFromEnv(e),
 	}
+}
+
+// WithDefaults fills what c leaves unset with the defaults ConfigFromEnv documents.
+func (c Config) WithDefaults() Config {
+	c.Streams = c.Streams.WithDefaults()
+	c.ExecTimeout, c.MaxCatchUp = ExecTimeout.Or(c.ExecTimeout), MaxCatchUp.Or(c.MaxCatchUp)
+	c.FlushInterval, c.ImageInterval = FlushInterval.Or(c.FlushInterval), ImageInterval.Or(c.ImageInterval)
+	c.StoreTimeout, c.LeaseTTL = StoreTimeout.Or(c.StoreTimeout), LeaseTTL.Or(c.LeaseTTL)
+	if c.InstanceID == "" {
+		c.InstanceID = defaultInstanceID()
+	}
+	if c.MongoDB == "" {
+		c.MongoDB = "jobcenter"
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	c.Journal = c.Journal.WithDefaults()
+	return c
+}
+
+// Validate refuses what ConfigFromEnv would refuse.
+func (c Config) Validate() error {
+	return errors.Join(c.Streams.Validate(), ExecTimeout.Check(c.ExecTimeout), MaxCatchUp.Check(c.MaxCatchUp),
+		FlushInterval.Check(c.FlushInterval), ImageInterval.Check(c.ImageInterval), StoreTimeout.Check(c.StoreTimeout),
+		LeaseTTL.Check(c.LeaseTTL), c.Journal.Validate())
 }
 
 func defaultInstanceID() string {
@@ -118,10 +154,11 @@ type term struct {
 	pub   *firing.Publisher
 }
 
-// New connects to the broker and the store.
+// New connects to the broker and the store. What cfg leaves unset takes its default.
 func New(ctx context.Context, cfg Config) (*Service, error) {
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real{}
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("trigger config: %w", err)
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = metrics.NewRegistry()
@@ -150,16 +187,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		inc.Close()
 		return nil, err
 	}
-	if cfg.LeaseTTL <= 0 {
-		cfg.LeaseTTL = 5 * time.Second
-	}
-	if cfg.InstanceID == "" {
-		cfg.InstanceID = defaultInstanceID()
-	}
-	if cfg.ImageInterval <= 0 {
-		cfg.ImageInterval = time.Minute
-	}
-	cfg.Journal = cfg.Journal.WithDefaults()
 	return &Service{cfg: cfg, nc: nc, js: js, inc: inc, ijs: ijs, store: store, metrics: m, ready: make(chan struct{})}, nil
 }
 

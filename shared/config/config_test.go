@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestURLSettingsAcceptWhatTheClientsAcceptAndNameTheVariableOtherwise(t *testing.T) {
@@ -44,3 +45,26 @@ func TestURLSettingsAcceptWhatTheClientsAcceptAndNameTheVariableOtherwise(t *tes
 func natsURLs(e *Env, key string) string { return e.URLs(key, "", "nats", "tls", "ws", "wss") }
 func mongoURI(e *Env, key string) string { return e.URI(key, "", "mongodb", "mongodb+srv") }
 func httpURL(e *Env, key string) string  { return e.URL(key, "", "http", "https") }
+
+func TestASpanGivesCodeAndTheEnvironmentTheSameDefaultsAndBounds(t *testing.T) {
+	every := Span[time.Duration]{Key: "EVERY", Default: 10 * time.Second, Min: time.Millisecond, Max: time.Minute}
+	limit := Span[int]{Key: "LIMIT", Default: 1000, Min: 0, Max: 5000}
+	e := NewEnv(func(string) string { return "" })
+	if every.From(e) != every.Or(0) || limit.From(e) != 1000 {
+		t.Fatalf("unset: env %v/%v, code %v", every.From(e), limit.From(e), every.Or(0))
+	}
+	// Zero is a value when the bounds allow it (no limit), never replaced by the default.
+	if limit.Or(0) != 0 || every.Or(time.Second) != time.Second {
+		t.Fatalf("Or: %v, %v", limit.Or(0), every.Or(time.Second))
+	}
+	if err := every.Check(2 * time.Minute); err == nil || err.Error() != "EVERY: 2m0s is out of bounds (1ms to 1m0s)" {
+		t.Fatalf("Check: %v", err)
+	}
+	if every.Check(time.Minute) != nil || limit.Check(-1) == nil {
+		t.Fatal("Check's bounds are not inclusive, or let a negative through")
+	}
+	bad := NewEnv(func(k string) string { return map[string]string{"EVERY": "2m", "LIMIT": "x"}[k] })
+	if every.From(bad) != 10*time.Second || limit.From(bad) != 1000 || bad.Err() == nil {
+		t.Fatal("bad values were not reported")
+	}
+}

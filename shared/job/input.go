@@ -36,6 +36,7 @@ type Input struct {
 	MaxInstances *int64
 	Retries      *int64
 	RetryBackoff *int64 // seconds
+	Timeout      *int64 // seconds; 0 is the center's default
 }
 
 // ForCreate validates a new job's definition by the SDK's rules: trigger is "date" or
@@ -74,6 +75,11 @@ func (in Input) spec(now time.Time, loc *time.Location, base Policy) (Spec, erro
 	}
 	if err := checkText("description", s.Description, MaxDescriptionLen); err != nil {
 		return Spec{}, err
+	}
+	// A description may span lines, but holds no other control character. Checked here,
+	// for new writes only, not in Validate: descriptions recorded before still replay.
+	if i := strings.IndexFunc(s.Description, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' && r != '\r' }); i >= 0 {
+		return Spec{}, invalid("description", "contains the control character U+%04X at byte %d (only tab and line breaks are allowed)", s.Description[i], i)
 	}
 	tr, err := in.trigger(now, loc)
 	if err != nil {
@@ -142,8 +148,9 @@ func (s Spec) Validate() error {
 	}
 	p := s.Policy
 	if p.MisfireGrace < 0 || p.MisfireGrace > MaxMisfireGrace || p.MaxInstances < 1 || p.MaxInstances > MaxInstances ||
-		p.Retries < 0 || p.Retries > MaxRetries || p.RetryBackoff < 0 || p.RetryBackoff > MaxRetryBackoff {
-		return invalid("policy", "misfire_grace_time, max_instances, retries or retry_backoff is out of bounds")
+		p.Retries < 0 || p.Retries > MaxRetries || p.RetryBackoff < 0 || p.RetryBackoff > MaxRetryBackoff ||
+		p.Timeout < 0 || p.Timeout > MaxTimeout {
+		return invalid("policy", "misfire_grace_time, max_instances, retries, retry_backoff or timeout is out of bounds")
 	}
 	return nil
 }
@@ -154,6 +161,7 @@ const (
 	MaxInstances    = 100
 	MaxRetries      = 10
 	MaxRetryBackoff = time.Hour
+	MaxTimeout      = 24 * time.Hour
 )
 
 func (in Input) policy(p Policy) (Policy, error) {
@@ -185,6 +193,7 @@ func (in Input) policy(p Policy) (Policy, error) {
 		count("max_instances", in.MaxInstances, 1, MaxInstances, &p.MaxInstances),
 		count("retries", in.Retries, 0, MaxRetries, &p.Retries),
 		seconds("retry_backoff", in.RetryBackoff, MaxRetryBackoff, &p.RetryBackoff),
+		seconds("timeout", in.Timeout, MaxTimeout, &p.Timeout),
 	} {
 		if err != nil {
 			return Policy{}, err
@@ -261,9 +270,17 @@ func checkText(field, s string, max int) error {
 }
 
 // clip shortens a value quoted back in an error message.
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
+func clip(s string) string { return Clip(s, 40) }
+
+// Clip bounds s to n bytes for an error message, cutting at the start of a character
+// (never through one) and marking the cut with "…".
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

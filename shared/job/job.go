@@ -71,6 +71,8 @@ type Policy struct {
 	// (doubling each time).
 	Retries      int
 	RetryBackoff time.Duration
+	// Timeout bounds each attempt of a run; 0 is the center's (JOBCENTER_EXEC_TIMEOUT).
+	Timeout time.Duration
 }
 
 // DefaultPolicy is APScheduler's: coalesce, no grace limit, one instance, no retry.

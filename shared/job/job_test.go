@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jobcenter/jobcenter/shared/job"
 )
@@ -57,6 +58,8 @@ func TestTheSeedsRulesAcceptGoodDefinitionsAndNameTheFieldOfBadOnes(t *testing.T
 		{"both code and flow", func(in *job.Input) { in.FlowID = "f" }, "flow_id"},
 		{"code too large", func(in *job.Input) { in.Code = string(make([]byte, job.MaxCodeBytes+1)) }, "code"},
 		{"a control character in the name", func(in *job.Input) { in.Name = "a\x00b" }, "name"},
+		{"a control character in the description", func(in *job.Input) { in.Description = "a\x1bb" }, "description"},
+		{"a description of several lines", func(in *job.Input) { in.Description = "one\r\ntwo\tthree" }, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,5 +206,23 @@ func TestADateJobFinishesAndCannotRestartUntilGivenALaterDate(t *testing.T) {
 	var ce *job.ConflictError
 	if !errors.As(err, &ce) || ce.Field != "run_date" {
 		t.Fatalf("restart of a finished date job: %v", err)
+	}
+}
+
+func TestClipNeverCutsACharacterInHalf(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short", 40, "short"},
+		{"abcdef", 3, "abc…"},
+		{"名名名", 4, "名…"}, // 3 bytes each: the second starts at 3, ends at 6
+		{"名名名", 6, "名名…"},
+		{"a名", 2, "a…"},
+	} {
+		if got := job.Clip(c.s, c.n); got != c.want || !utf8.ValidString(got) {
+			t.Errorf("Clip(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
+		}
 	}
 }

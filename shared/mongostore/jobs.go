@@ -38,6 +38,7 @@ type jobDoc struct {
 	MaxInstances    int        `bson:"maxInstances"`
 	Retries         int        `bson:"retries,omitempty"`
 	RetryBackoffMs  int64      `bson:"retryBackoffMs,omitempty"`
+	TimeoutMs       int64      `bson:"timeoutMs,omitempty"`
 	ReplaceExisting bool       `bson:"replaceExisting"`
 	StartedAt       *time.Time `bson:"startedAt,omitempty"`
 	CreatedAt       time.Time  `bson:"createdAt"`
@@ -73,7 +74,7 @@ func toDoc(j job.Job) jobDoc {
 		Code: j.Spec.Target.Code, FlowID: j.Spec.Target.FlowID, BizCode: j.Spec.Target.BizCode,
 		State: string(j.State), ReplaceExisting: j.ReplaceExisting,
 		Coalesce: j.Spec.Policy.Coalesce, MisfireGraceMs: j.Spec.Policy.MisfireGrace.Milliseconds(), MaxInstances: j.Spec.Policy.MaxInstances,
-		Retries: j.Spec.Policy.Retries, RetryBackoffMs: j.Spec.Policy.RetryBackoff.Milliseconds(),
+		Retries: j.Spec.Policy.Retries, RetryBackoffMs: j.Spec.Policy.RetryBackoff.Milliseconds(), TimeoutMs: j.Spec.Policy.Timeout.Milliseconds(),
 		CreatedAt: j.CreatedAt, CreatedBy: j.CreatedBy, UpdatedAt: j.UpdatedAt, UpdatedBy: j.UpdatedBy,
 		Version: j.Version, LastCommand: j.LastCommand,
 	}
@@ -99,7 +100,8 @@ func (d jobDoc) toJob() StoredJob {
 			Trigger: job.Trigger{Kind: job.Kind(d.Trigger), Every: time.Duration(d.Seconds) * time.Second, Cron: d.Cron, Zone: d.Zone},
 			Target:  job.Target{Code: d.Code, FlowID: d.FlowID, BizCode: d.BizCode},
 			Policy: job.Policy{Coalesce: d.Coalesce, MisfireGrace: time.Duration(d.MisfireGraceMs) * time.Millisecond, MaxInstances: d.MaxInstances,
-				Retries: d.Retries, RetryBackoff: time.Duration(d.RetryBackoffMs) * time.Millisecond},
+				Retries: d.Retries, RetryBackoff: time.Duration(d.RetryBackoffMs) * time.Millisecond,
+				Timeout: time.Duration(d.TimeoutMs) * time.Millisecond},
 		},
 		State: job.State(d.State), ReplaceExisting: d.ReplaceExisting,
 		CreatedAt: d.CreatedAt.UTC(), CreatedBy: d.CreatedBy, UpdatedAt: d.UpdatedAt.UTC(), UpdatedBy: d.UpdatedBy,
@@ -133,7 +135,7 @@ func lifecycleSet(j job.Job) bson.M {
 	delete(m, "fireSeq")
 	delete(m, "lastFireAt")
 	unset := bson.M{}
-	for _, f := range []string{"seconds", "runDate", "cron", "zone", "code", "flowId", "bizCode", "startedAt", "misfireGraceMs", "retries", "retryBackoffMs"} {
+	for _, f := range []string{"seconds", "runDate", "cron", "zone", "code", "flowId", "bizCode", "startedAt", "misfireGraceMs", "retries", "retryBackoffMs", "timeoutMs"} {
 		if _, ok := m[f]; !ok {
 			unset[f] = ""
 		}

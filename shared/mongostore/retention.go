@@ -29,26 +29,28 @@ type JournalRetention struct {
 	MaxPerJob int64
 }
 
-// DefaultJournalMaxAge is the journal's retention by age unless told otherwise, XXL-JOB's
-// 30 days.
-const DefaultJournalMaxAge = 30 * 24 * time.Hour
+// The journal's retention settings: by age, unless told otherwise XXL-JOB's 30 days; by
+// count per job, none.
+var (
+	JournalMaxAge    = config.Span[time.Duration]{Key: "JOBCENTER_JOURNAL_MAX_AGE", Default: 30 * 24 * time.Hour, Min: 10 * time.Second, Max: 100 * 365 * 24 * time.Hour}
+	JournalMaxPerJob = config.Span[int]{Key: "JOBCENTER_JOURNAL_MAX_PER_JOB", Default: 0, Min: 0, Max: 1_000_000_000}
+)
 
 // WithDefaults fills what r leaves at zero as JournalRetentionFromEnv does.
 func (r JournalRetention) WithDefaults() JournalRetention {
-	if r.MaxAge <= 0 {
-		r.MaxAge = DefaultJournalMaxAge
-	}
-	r.MaxPerJob = max(r.MaxPerJob, 0)
+	r.MaxAge = JournalMaxAge.Or(r.MaxAge)
 	return r
+}
+
+// Validate refuses what JournalRetentionFromEnv would refuse.
+func (r JournalRetention) Validate() error {
+	return errors.Join(JournalMaxAge.Check(r.MaxAge), JournalMaxPerJob.Check(int(r.MaxPerJob)))
 }
 
 // JournalRetentionFromEnv reads the journal's retention, which the api (for pages) and
 // the trigger (which removes runs) read alike.
 func JournalRetentionFromEnv(e *config.Env) JournalRetention {
-	return JournalRetention{
-		MaxAge:    e.Duration("JOBCENTER_JOURNAL_MAX_AGE", DefaultJournalMaxAge, 10*time.Second, 100*365*24*time.Hour),
-		MaxPerJob: int64(e.Int("JOBCENTER_JOURNAL_MAX_PER_JOB", 0, 0, 1_000_000_000)),
-	}
+	return JournalRetention{MaxAge: JournalMaxAge.From(e), MaxPerJob: int64(JournalMaxPerJob.From(e))}
 }
 
 type tailDoc struct {

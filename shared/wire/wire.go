@@ -28,6 +28,7 @@ func SpecToPayload(s job.Spec) contracts.JobSpec {
 		Policy: contracts.Policy{
 			Coalesce: s.Policy.Coalesce, MisfireGraceMs: s.Policy.MisfireGrace.Milliseconds(),
 			MaxInstances: s.Policy.MaxInstances, Retries: s.Policy.Retries, RetryBackoffMs: s.Policy.RetryBackoff.Milliseconds(),
+			TimeoutMs: s.Policy.Timeout.Milliseconds(),
 		},
 	}
 	switch s.Trigger.Kind {
@@ -56,6 +57,7 @@ func SpecFromPayload(p contracts.JobSpec) job.Spec {
 		Policy: job.Policy{
 			Coalesce: p.Policy.Coalesce, MisfireGrace: time.Duration(p.Policy.MisfireGraceMs) * time.Millisecond,
 			MaxInstances: p.Policy.MaxInstances, Retries: p.Policy.Retries, RetryBackoff: time.Duration(p.Policy.RetryBackoffMs) * time.Millisecond,
+			Timeout: time.Duration(p.Policy.TimeoutMs) * time.Millisecond,
 		},
 	}
 	if p.RunDate != nil {

@@ -87,19 +87,22 @@ func (r Result) Accepted() bool { return r.Outcome == nil }
 // repeated Idempotency-Key) is answered with the kept outcome.
 func (c *Commander) Send(ctx context.Context, cmd contracts.Command) (Result, error) {
 	cmd.V = contracts.Version
-	cmd.ReplyTo = c.inbox + "." + cmd.ID
+	// Each send waits on a reply subject of its own: two requests with one command id
+	// (a key sent again at once, with the same body or another) each get their answer.
+	token := cmd.ID + "_" + NewID("", "")[:8]
+	cmd.ReplyTo = c.inbox + "." + token
 	ch := make(chan []byte, 1)
 	c.mu.Lock()
-	c.waiters[cmd.ID] = ch
+	c.waiters[token] = ch
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		delete(c.waiters, cmd.ID)
+		delete(c.waiters, token)
 		c.mu.Unlock()
 	}()
 	data, _ := json.Marshal(cmd)
 	pctx, cancel := context.WithTimeout(ctx, c.brokerTimeout)
-	ack, err := c.js.Publish(pctx, contracts.CommandSubject(cmd.Tenant), data, jetstream.WithMsgID(cmd.ID))
+	ack, err := c.js.Publish(pctx, contracts.CommandSubject(cmd.Tenant), data, jetstream.WithMsgID(MessageID(cmd)))
 	cancel()
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -161,10 +164,20 @@ func decode(data []byte) (Result, error) {
 // Close unsubscribes the inbox.
 func (c *Commander) Close() { _ = c.sub.Unsubscribe() }
 
+// MessageID is cmd's JetStream message id: its id, and the body's fingerprint when it has
+// one. The broker drops a repeat of the same request; the same key with another body is
+// stored, and the trigger answers it with the first one's kept outcome, which the api
+// refuses with a 422 (it is never silently dropped as a duplicate).
+func MessageID(cmd contracts.Command) string {
+	if cmd.Fingerprint == "" {
+		return cmd.ID
+	}
+	return cmd.ID + ":" + cmd.Fingerprint
+}
+
 // NewID returns a random command id; with an idempotency key it derives the id from the
-// key and what the request is (the tenant, then the operation, job and body hash in
-// scope), so a repeated request is the same command while the same key on another
-// request is not.
+// key and what the request does (the tenant, then the operation and job in scope), so a
+// repeated request is the same command while the same key on another operation is not.
 func NewID(tenant, idempotencyKey string, scope ...any) string {
 	if idempotencyKey == "" {
 		b := make([]byte, 16)

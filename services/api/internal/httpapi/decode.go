@@ -13,11 +13,13 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/jobcode"
 )
 
 // jobBody is the body of sdk_add_job and sdk_update_job.
@@ -36,6 +38,7 @@ type jobBody struct {
 	MaxInstances json.RawMessage `json:"max_instances"`
 	Retries      json.RawMessage `json:"retries"`
 	RetryBackoff json.RawMessage `json:"retry_backoff"`
+	Timeout      json.RawMessage `json:"timeout"`
 }
 
 // input converts the body to the domain's input, checking seconds is a whole number.
@@ -55,6 +58,7 @@ func (b jobBody) input() (job.Input, error) {
 		{"max_instances", b.MaxInstances, &in.MaxInstances},
 		{"retries", b.Retries, &in.Retries},
 		{"retry_backoff", b.RetryBackoff, &in.RetryBackoff},
+		{"timeout", b.Timeout, &in.Timeout},
 	} {
 		n, err := wholeNumber(f.name, f.raw)
 		if err != nil {
@@ -63,6 +67,20 @@ func (b jobBody) input() (job.Input, error) {
 		*f.dst = n
 	}
 	return in, nil
+}
+
+// checkCode refuses code that does not compile, when the body sets it: code that cannot
+// run is refused when it is written, not each time it fires. It is checked here, at the
+// edge, after the rest of the body: the trigger does not compile code, so jobs written
+// before this check still replay and run.
+func (b jobBody) checkCode() error {
+	if b.Code == nil || *b.Code == "" {
+		return nil
+	}
+	if err := jobcode.Check(*b.Code); err != nil {
+		return invalidField("code", "%v", err)
+	}
+	return nil
 }
 
 // wholeNumber reads an optional JSON integer; absent or null is nil.
@@ -78,8 +96,17 @@ func wholeNumber(field string, raw json.RawMessage) (*int64, error) {
 	return &n, nil
 }
 
+// maxDrain and drainFor bound how much of a body over the limit is read and thrown away,
+// and for how long, so that its client reads the 413: 64 MiB (the largest
+// JOBCENTER_BODY_LIMIT), 10 s.
+const (
+	maxDrain = 64 << 20
+	drainFor = 10 * time.Second
+)
+
 // decodeBody reads a JSON object into v strictly: the content type must be JSON (or
-// absent), the body at most limit bytes of valid UTF-8, one object, no unknown field.
+// absent), the body at most limit bytes of valid UTF-8, one object, no unknown field, no
+// key in another case or given twice, no half of a surrogate pair (strictJSON).
 func decodeBody(c echo.Context, limit int64, v any) error {
 	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -93,6 +120,16 @@ func decodeBody(c echo.Context, limit int64, v any) error {
 		return badRequest("", "the body could not be read: "+err.Error())
 	}
 	if int64(len(data)) > limit {
+		// Read what the client is still sending, up to a bound, before answering: a
+		// connection closed with unread data is reset, and a client still writing its body
+		// would never read the 413. Past the bound it is closed all the same.
+		// A client that waits for "100 Continue" has sent nothing more and reads the answer
+		// as it is; a slow one is read for drainFor at most.
+		if !strings.EqualFold(c.Request().Header.Get("Expect"), "100-continue") {
+			_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(drainFor))
+			_, _ = io.CopyN(io.Discard, c.Request().Body, maxDrain)
+		}
+		c.Response().Header().Set(echo.HeaderConnection, "close")
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -101,8 +138,11 @@ func decodeBody(c echo.Context, limit int64, v any) error {
 	if !utf8.Valid(data) {
 		return badRequest("", "the body is not valid UTF-8")
 	}
+	if err := strictJSON(data, reflect.TypeOf(v)); err != nil {
+		return err
+	}
 	sum := sha256.Sum256(data)
-	c.Set(bodyKey, hex.EncodeToString(sum[:8]))
+	c.Set(bodyKey, hex.EncodeToString(sum[:16]))
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -114,7 +154,7 @@ func decodeBody(c echo.Context, limit int64, v any) error {
 	return nil
 }
 
-// bodyKey holds a hash of the request body, part of an idempotent command's identity.
+// bodyKey holds a digest of the request body: an idempotent command's fingerprint.
 const bodyKey = "body-hash"
 
 // jsonError names the field a decoding error is about.
@@ -179,13 +219,4 @@ func deref(s *string) string {
 	return *s
 }
 
-func clip(s string) string {
-	if len(s) > 60 {
-		s = s[:60]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		return s + "…"
-	}
-	return s
-}
+func clip(s string) string { return job.Clip(s, 60) }

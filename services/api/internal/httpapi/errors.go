@@ -35,6 +35,11 @@ func invalidField(field, format string, args ...any) *apiError {
 	return badRequest(field, field+": "+fmt.Sprintf(format, args...))
 }
 
+// errKeyReused answers a request whose Idempotency-Key was used before for the same
+// operation on the same job with another body (the IETF Idempotency-Key draft's 422).
+var errKeyReused = &apiError{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", Field: "Idempotency-Key",
+	Message: "Idempotency-Key: this key was used before for this operation with a different body; send the same body to repeat that request, or use a new key"}
+
 var errJobNotFound = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "job not found"}
 
 // storeUnavailable reports a store call that failed: the store is away or too slow.

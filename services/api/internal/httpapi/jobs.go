@@ -53,6 +53,16 @@ func (h *handlers) find(c echo.Context) (mongostore.StoredJob, error) {
 
 // findID reads the tenant's live job by either id; another tenant's job is not found.
 func (h *handlers) findID(c echo.Context, id string) (mongostore.StoredJob, error) {
+	sj, err := h.findAny(c, id)
+	if err == nil && !sj.Job.Live() {
+		return sj, errJobNotFound
+	}
+	return sj, err
+}
+
+// findAny reads the tenant's job by either id, deleted or not: what a job did (its
+// journal, its history) stays readable after it is deleted.
+func (h *handlers) findAny(c echo.Context, id string) (mongostore.StoredJob, error) {
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
 	sj, err := h.d.Store.FindJob(ctx, id)
@@ -61,7 +71,7 @@ func (h *handlers) findID(c echo.Context, id string) (mongostore.StoredJob, erro
 		return sj, errJobNotFound
 	case err != nil:
 		return sj, storeUnavailable(err)
-	case sj.Job.Tenant != c.Get(tenantKey).(string) || !sj.Job.Live():
+	case sj.Job.Tenant != c.Get(tenantKey).(string):
 		return sj, errJobNotFound
 	}
 	return sj, nil
@@ -125,6 +135,9 @@ func (h *handlers) addJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := b.checkCode(); err != nil {
+		return err
+	}
 	cmd := h.command(c, job.Create, job.Job{}, &spec)
 	return h.send(c, cmd, http.StatusCreated)
 }
@@ -148,6 +161,9 @@ func (h *handlers) updateJob(c echo.Context) error {
 	}
 	spec, err := in.ForUpdate(sj.Job.Spec, h.d.Clock.Now(), h.d.Loc)
 	if err != nil {
+		return err
+	}
+	if err := b.checkCode(); err != nil {
 		return err
 	}
 	return h.send(c, h.command(c, job.Update, sj.Job, &spec), http.StatusOK)
@@ -176,12 +192,20 @@ func (h *handlers) lifecycle(c echo.Context, t job.CommandType) error {
 
 // command builds a command on target (the zero Job for a create) from the request. A
 // create gets new ids. With an Idempotency-Key, the command id derives from the key and
-// the request — tenant, operation, job, body — so that a repeated request is the same
-// command, and a create's ids derive from it, so that it names the same job.
+// what the request does — tenant, operation, job — so that a repeated request is the
+// same command, and a create's ids derive from it, so that it names the same job. The
+// body is the command's fingerprint, not part of its id: the key sent again with another
+// body finds the first command's kept outcome, and apply refuses it.
 func (h *handlers) command(c echo.Context, t job.CommandType, target job.Job, spec *job.Spec) contracts.Command {
+	return h.commandAs(c, t, target, spec, string(t), target.ID)
+}
+
+// commandAs is command with the id's scope given: what, besides the tenant and the key,
+// tells this request's command from others.
+func (h *handlers) commandAs(c echo.Context, t job.CommandType, target job.Job, spec *job.Spec, scope ...any) contracts.Command {
 	tenant := c.Get(tenantKey).(string)
 	key := c.Request().Header.Get("Idempotency-Key")
-	id := commander.NewID(tenant, key, string(t), target.ID, c.Get(bodyKey))
+	id := commander.NewID(tenant, key, scope...)
 	cmd := job.Command{
 		ID: id, Type: t, Tenant: tenant, JobID: target.ID, JobKey: target.Key, User: c.Request().Header.Get("X-User-Id"),
 		At: h.d.Clock.Now().UTC().Truncate(time.Millisecond), Spec: spec,
@@ -194,7 +218,14 @@ func (h *handlers) command(c echo.Context, t job.CommandType, target job.Job, sp
 		cmd.JobID = commander.UUID(seedFor(seed, "id"))
 		cmd.JobKey = commander.UUID(seedFor(seed, "key"))
 	}
-	return wire.CommandToPayload(cmd, "", key != "")
+	p := wire.CommandToPayload(cmd, "", key != "")
+	if key != "" {
+		p.Fingerprint = "-"
+		if b, ok := c.Get(bodyKey).(string); ok {
+			p.Fingerprint = b
+		}
+	}
+	return p
 }
 
 func seedFor(seed, part string) string {
@@ -219,6 +250,10 @@ func (h *handlers) apply(c echo.Context, cmd contracts.Command) (applied, error)
 		return applied{}, err
 	}
 	o := res.Outcome
+	if o.Fingerprint != "" && o.Fingerprint != cmd.Fingerprint {
+		// Kept outcomes from before fingerprints carry none: those are not compared.
+		return applied{}, errKeyReused
+	}
 	if o.Error != nil {
 		status := map[string]int{"not_found": http.StatusNotFound, "conflict": http.StatusConflict}[o.Error.Code]
 		if status == 0 {
@@ -263,15 +298,12 @@ type change struct {
 // history answers GET /api/v1/jobs/{id}/history: every change of the job, who made it
 // and when, oldest first (a deleted job's history stays readable by the tenant).
 func (h *handlers) history(c echo.Context) error {
+	sj, err := h.findAny(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
-	sj, err := h.d.Store.FindJob(ctx, c.Param("id"))
-	if err != nil || sj.Job.Tenant != c.Get(tenantKey).(string) {
-		if err != nil && !errors.Is(err, mongostore.ErrNotFound) {
-			return storeUnavailable(err)
-		}
-		return errJobNotFound
-	}
 	events, err := h.d.History(ctx, sj.Job.Tenant, sj.Job.ID)
 	if err != nil {
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the event log is unavailable: " + err.Error()}
@@ -293,7 +325,9 @@ func (h *handlers) journal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sj, err := h.findID(c, c.Param("id")) // the fire progress is in the store alone
+	// The fire progress is in the store alone; a deleted job's journal stays readable
+	// until retention removes it.
+	sj, err := h.findAny(c, c.Param("id"))
 	if err != nil {
 		return err
 	}

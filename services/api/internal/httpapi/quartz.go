@@ -168,11 +168,14 @@ func (h *handlers) saveSchedule(c echo.Context, q *quartzRequest) error {
 	}
 	tenant := c.Get(tenantKey).(string)
 	for attempt := 0; ; attempt++ {
+		// A save is one command whether it creates the schedule or changes it: the same key
+		// sent again is the same save (another body, a 422), not an update of what the
+		// first one created. A save that lost a race to create gets an id of its own.
 		sj, err := h.findBiz(c, tenant, spec.Target.BizCode)
-		var cmd = h.command(c, job.Create, job.Job{}, &spec)
+		var cmd = h.commandAs(c, job.Create, job.Job{}, &spec, "save", spec.Target.BizCode, attempt)
 		switch {
 		case err == nil:
-			cmd = h.command(c, job.Update, sj.Job, &spec)
+			cmd = h.commandAs(c, job.Update, sj.Job, &spec, "save", spec.Target.BizCode, attempt)
 		case errors.Is(err, mongostore.ErrNotFound):
 			cmd.Enable = true
 		default:

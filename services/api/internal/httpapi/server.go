@@ -7,6 +7,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -146,6 +147,9 @@ func (h *handlers) guard(header string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
+			if err := checkQuery(c); err != nil {
+				return err
+			}
 			keyTenant := access.AnyTenant
 			if !h.d.Keys.Empty() {
 				key, bearer := strings.CutPrefix(req.Header.Get(echo.HeaderAuthorization), "Bearer ")
@@ -180,6 +184,9 @@ func (h *handlers) guard(header string) echo.MiddlewareFunc {
 // limitByAddress rate-limits requests that name no tenant by the caller's address.
 func (h *handlers) limitByAddress(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := checkQuery(c); err != nil {
+			return err
+		}
 		if err := h.limit(c, "addr:"+c.RealIP()); err != nil {
 			return err
 		}
@@ -196,6 +203,17 @@ func (h *handlers) limit(c echo.Context, who string) error {
 }
 
 const tenantKey = "tenant"
+
+// MaxQueryBytes bounds a request's query string: every query this API takes (pages, a
+// cron expression, an event stream's credentials) fits in a fraction of it.
+const MaxQueryBytes = 2048
+
+func checkQuery(c echo.Context) error {
+	if n := len(c.Request().URL.RawQuery); n > MaxQueryBytes {
+		return badRequest("", fmt.Sprintf("the query string is %d bytes long, at most %d are allowed", n, MaxQueryBytes))
+	}
+	return nil
+}
 
 func checkHeader(name, v string, required bool) error {
 	switch {

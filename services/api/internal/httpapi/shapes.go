@@ -41,6 +41,10 @@ type jobParameter struct {
 	MaxInstances     *int64 `json:"max_instances,omitempty"`
 	Retries          *int64 `json:"retries,omitempty"`
 	RetryBackoff     *int64 `json:"retry_backoff,omitempty"`
+	Timeout          *int64 `json:"timeout,omitempty"`
+	// A Quartz schedule's expression and time zone, shown only for such a job.
+	Cron     string `json:"cron,omitempty"`
+	TimeZone string `json:"timezone,omitempty"`
 }
 
 // toJobInfo renders a job as the SDK shows it, times in loc; next_run_time is the next
@@ -81,6 +85,13 @@ func toJobInfo(j job.Job, now time.Time, loc *time.Location) jobInfo {
 	p.MaxInstances = nonDefault(int64(s.Policy.MaxInstances), 1)
 	p.Retries = nonDefault(int64(s.Policy.Retries), 0)
 	p.RetryBackoff = nonDefault(int64(s.Policy.RetryBackoff/time.Second), 0)
+	p.Timeout = nonDefault(int64(s.Policy.Timeout/time.Second), 0)
+	if s.Trigger.Kind == job.Cron {
+		p.Cron, p.TimeZone = s.Trigger.Cron, s.Trigger.Zone
+		if p.TimeZone == "" {
+			p.TimeZone = "UTC" // as job.LoadZone reads it
+		}
+	}
 	switch s.Trigger.Kind {
 	case job.Interval:
 		n := int64(s.Trigger.Every / time.Second)

@@ -85,6 +85,38 @@ type Runner struct {
 	// Metrics, when not nil, counts the runs.
 	Metrics Metrics
 	Log     zerolog.Logger
+
+	// underWay is when each attempt going on must end, by fire: what a shutdown waits for.
+	underWayMu sync.Mutex
+	underWay   map[string]time.Time
+}
+
+// UnderWay reports how many attempts are going on and the latest instant one of them
+// may end by its time limit: how long, at most, a shutdown waits for them.
+func (r *Runner) UnderWay() (n int, until time.Time) {
+	r.underWayMu.Lock()
+	defer r.underWayMu.Unlock()
+	for _, t := range r.underWay {
+		if t.After(until) {
+			until = t
+		}
+	}
+	return len(r.underWay), until
+}
+
+// began records an attempt that must end by until, and returns what records its end.
+func (r *Runner) began(fireID string, until time.Time) (ended func()) {
+	r.underWayMu.Lock()
+	defer r.underWayMu.Unlock()
+	if r.underWay == nil {
+		r.underWay = map[string]time.Time{}
+	}
+	r.underWay[fireID] = until
+	return func() {
+		r.underWayMu.Lock()
+		defer r.underWayMu.Unlock()
+		delete(r.underWay, fireID)
+	}
 }
 
 // ErrRunElsewhere hands back a copy of a fire whose run goes on in another executor (or
@@ -253,7 +285,12 @@ func (r *Runner) runHeld(ctx, work context.Context, msg jetstream.Msg, f contrac
 	if r.Metrics != nil {
 		r.Metrics.Ran(targetKind(f.Target), ev.Status, end.Sub(ev.StartedAt))
 	}
-	log.Debug().Str("status", ev.Status).Int("attempts", ev.Attempts).Dur("took", end.Sub(ev.StartedAt)).Msg("run finished")
+	// A failure is an operator's business (info); a success is the common case (debug).
+	line := log.Debug()
+	if ev.Status == contracts.RunFailure {
+		line = log.Info().Str("detail", firstLine(ev.Detail))
+	}
+	line.Str("status", ev.Status).Int("attempts", ev.Attempts).Dur("took", end.Sub(ev.StartedAt)).Msg("run finished")
 	return nil
 }
 
@@ -575,7 +612,13 @@ func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contra
 			running = r.reportAsync(*ev, job.RunningReportID(f.FireID, attempt))
 		}
 		rctx, cancel := context.WithTimeout(work, timeout)
-		detail, result, runErr := r.run(rctx, f, timeout)
+		detail, result, runErr := func() (string, string, error) {
+			defer r.began(f.FireID, time.Now().Add(timeout))()
+			return r.run(rctx, f, timeout)
+		}()
+		if errors.Is(runErr, errTimedOut) || errors.Is(runErr, jobcode.ErrTimeout) {
+			runErr = timedOut(f, timeout)
+		}
 		cancel()
 		if err := running(); err != nil {
 			log.Warn().Err(err).Msg("running report not stored")
@@ -596,6 +639,18 @@ func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contra
 			return
 		}
 	}
+}
+
+// errTimedOut is a flow or behaviour that did not answer within the run's limit.
+var errTimedOut = errors.New("timeout")
+
+// timedOut says that a run reached its time limit, which limit, and where it is set.
+func timedOut(f contracts.Fire, limit time.Duration) error {
+	from := "the executor's JOBCENTER_EXEC_TIMEOUT"
+	if f.TimeoutMs > 0 {
+		from = "the job's timeout, or JOBCENTER_EXEC_TIMEOUT for a job without one"
+	}
+	return fmt.Errorf("timeout: stopped at its limit of %v (%s)", limit, from)
 }
 
 // claimed settles a chained fire that was claimed before: by a run that finished
@@ -894,7 +949,7 @@ func (r *Runner) call(ctx context.Context, f contracts.Fire, subject, target str
 		case errors.Is(err, nats.ErrNoResponders):
 			return "", "", fmt.Errorf("no responder on %s", subject)
 		case errors.Is(err, context.DeadlineExceeded):
-			return "", "", errors.New("timeout")
+			return "", "", errTimedOut
 		case err != nil:
 			return "", "", err
 		}
@@ -931,7 +986,7 @@ func (r *Runner) post(ctx context.Context, target string, body []byte) ([]byte, 
 	resp, err := hc.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, errors.New("timeout")
+			return nil, errTimedOut
 		}
 		return nil, err
 	}
@@ -953,6 +1008,17 @@ func expand(tmpl string, vals map[string]string) string {
 		tmpl = strings.ReplaceAll(tmpl, "{"+k+"}", url.PathEscape(v))
 	}
 	return tmpl
+}
+
+// firstLine is the first line of s, at most 200 bytes: a log line's summary of a detail.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		return strings.TrimSuffix(clip(s, 200), "\n…(truncated)") + "…"
+	}
+	return s
 }
 
 // clip bounds s to n bytes without splitting a character.

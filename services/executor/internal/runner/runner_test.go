@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -310,5 +311,77 @@ func TestAFireWhileItsJobsRunGoesOnIsSkippedAndTheNextAfterItsEndRuns(t *testing
 				t.Fatalf("%d runs skipped, want 1", skipped)
 			}
 		})
+	}
+}
+
+// syncBuffer is a log an executor writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestARunStoppedAtItsTimeLimitSaysWhichLimitAndIsLoggedAtInfo(t *testing.T) {
+	b := setup(t)
+	var logs syncBuffer
+	b.r.Log = zerolog.New(&logs).Level(zerolog.InfoLevel)
+	b.r.Timeout = 200 * time.Millisecond
+	b.hold = time.Second
+	b.fire("slow", 1) // carries no timeout: the executor's own applies
+	if err := b.handle(b.take()); err != nil {
+		t.Fatal(err)
+	}
+	ends := b.ends("slow")
+	want := "timeout: stopped at its limit of 200ms (the executor's JOBCENTER_EXEC_TIMEOUT)"
+	if len(ends) != 1 || ends[0].Status != contracts.RunFailure || ends[0].Detail != want {
+		t.Fatalf("end reports %+v; want one failure saying %q", ends, want)
+	}
+	var line map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["message"] == "run finished" {
+			line = m
+		}
+	}
+	if line == nil || line["level"] != "info" || line["status"] != "failure" || line["detail"] != want || line["job_id"] != "slow" {
+		t.Fatalf("no info line for the failed run; the log:\n%s", logs.String())
+	}
+}
+
+// TestARunUnderWayIsKnownWithItsDeadline: what a shutdown waits for, and how long at most.
+func TestARunUnderWayIsKnownWithItsDeadline(t *testing.T) {
+	b := setup(t)
+	b.r.Timeout = 3 * time.Second
+	b.hold = 500 * time.Millisecond
+	b.fire("long", 1)
+	msg := b.take()
+	began := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- b.handle(msg) }()
+	var n int
+	var until time.Time
+	teststack.Eventually(t, 5*time.Second, "the run was never under way", func() bool {
+		n, until = b.r.UnderWay()
+		return n == 1
+	})
+	if until.Before(began.Add(2*time.Second)) || until.After(time.Now().Add(3*time.Second)) {
+		t.Errorf("under way until %v, %v after it was taken; want about its 3 s limit", until, until.Sub(began))
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := b.r.UnderWay(); n != 0 {
+		t.Fatalf("%d runs under way after the run ended", n)
 	}
 }

@@ -73,6 +73,10 @@ func decode(msg jetstream.Msg) (contracts.Command, error) {
 	if c.ID == "" || c.Type == "" || c.Tenant == "" || c.JobID == "" {
 		return c, bus.Poison(errors.New("command lacks id, type, tenant or job_id"))
 	}
+	if c.At.IsZero() {
+		// A job's times (created, started, updated) are the command's: none is no time.
+		return c, bus.Poison(errors.New("command lacks at, the time it was accepted"))
+	}
 	return c, nil
 }
 
@@ -143,11 +147,7 @@ func (p *Processor) decide(ctx context.Context, msg jetstream.Msg, c contracts.C
 	// A command is decided as of when it was accepted, so that a retry after a partial
 	// failure decides exactly as the first attempt did (and a job started while the
 	// trigger was away is anchored at the start the user asked for).
-	at := c.At
-	if at.IsZero() {
-		at = p.Clock.Now()
-	}
-	d, err := job.Decide(wire.CommandFromPayload(c), cur, at.UTC().Truncate(time.Millisecond))
+	d, err := job.Decide(wire.CommandFromPayload(c), cur, c.At.UTC().Truncate(time.Millisecond))
 	if err != nil {
 		x.out.Error = Reason(err)
 		return x, nil
@@ -197,6 +197,9 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 			x.out.FireID = fireID
 		}
 		if x.kept == nil {
+			if x.c.Idempotent {
+				x.out.Fingerprint = x.c.Fingerprint
+			}
 			x.kept, _ = json.Marshal(x.out)
 			if x.c.Idempotent {
 				outcomes[x.c.ID] = x.kept
@@ -209,10 +212,7 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 // answer counts, logs and answers a command whose effects are made.
 func (p *Processor) answer(x *decided) {
 	c := x.c
-	lag := time.Duration(0)
-	if !c.At.IsZero() {
-		lag = p.Clock.Now().Sub(c.At)
-	}
+	lag := p.Clock.Now().Sub(c.At)
 	// A replayed command (redelivered, or replayed after a takeover) was counted when it
 	// was first applied; so was one answered with its kept outcome.
 	count := p.Metrics != nil && !x.replayed

@@ -77,6 +77,10 @@ func appendPlanKey(b []byte, j *job.Job) []byte {
 	for _, n := range [...]int64{int64(p.MisfireGrace), int64(p.MaxInstances), int64(p.Retries), int64(p.RetryBackoff)} {
 		b = binary.AppendVarint(b, n)
 	}
+	// Only when set, so that the keys of images cut before jobs had timeouts still read.
+	if p.Timeout != 0 {
+		b = binary.AppendVarint(b, int64(p.Timeout))
+	}
 	return b
 }
 
@@ -155,6 +159,10 @@ func (t timing) due(buf []time.Time, next, now time.Time, p Policy) (fires []tim
 		// instant (an every-second cron down for a month is millions of steps).
 		for back := time.Second; now.Add(-back).After(at); back *= 16 {
 			if first, ok2 := t.next(now.Add(-back)); ok2 && !first.After(now) {
+				// The instants jumped over are missed too: counted, up to a bound.
+				for a, ok3 := at, true; ok3 && a.Before(first) && dropped < MaxMissedCounted; a, ok3 = t.next(a) {
+					dropped++
+				}
 				at = first
 				break
 			}
@@ -174,6 +182,11 @@ func (t timing) due(buf []time.Time, next, now time.Time, p Policy) (fires []tim
 	}
 	return fires, at, ok, dropped
 }
+
+// MaxMissedCounted bounds how many of a cron job's instants missed before its catch-up
+// window are counted at one catch-up: counting walks them one by one, and a month of an
+// every-second cron is millions. An interval's are counted exactly, by arithmetic.
+const MaxMissedCounted = 1000
 
 // nanos is t in Unix nanoseconds, 0 for the zero time (no fire yet, no start).
 func nanos(t time.Time) int64 {

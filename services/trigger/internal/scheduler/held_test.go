@@ -37,7 +37,7 @@ func TestAFireCarriesTheJobAsItWasPutWhateverItsIdsLookLike(t *testing.T) {
 				s, clk, rec := start(t)
 				j := job.Job{ID: c.id, Key: c.key, Tenant: "tenant-α", State: job.Started, StartedAt: t0, Version: 3,
 					Spec: job.Spec{Name: "调度名称 7", Trigger: job.Trigger{Kind: job.Interval, Every: time.Second}, Target: tg,
-						Policy: job.Policy{Coalesce: true, MaxInstances: 3, Retries: 2, RetryBackoff: 5 * time.Second}}}
+						Policy: job.Policy{Coalesce: true, MaxInstances: 3, Retries: 2, RetryBackoff: 5 * time.Second, Timeout: 2 * time.Second}}}
 				s.Put(j)
 				waitFor(t, "queued", func() bool { _, q := s.Len(context.Background()); return q == 1 })
 				clk.Advance(time.Second)
@@ -47,7 +47,7 @@ func TestAFireCarriesTheJobAsItWasPutWhateverItsIdsLookLike(t *testing.T) {
 					Seq: 1, Tenant: "tenant-α", JobID: c.id, JobKey: c.key, Name: "调度名称 7", RunType: contracts.RunTypeTrigger,
 					ScheduledAt: t0.Add(time.Second), FiredAt: t0.Add(time.Second),
 					Target:    contracts.Target{Code: tg.Code, FlowID: tg.FlowID, BizCode: tg.BizCode},
-					TimeoutMs: 1000, TriggerStatus: contracts.TriggerFired, MaxInstances: 3, Retries: 2, RetryBackoffMs: 5000}
+					TimeoutMs: 2000, TriggerStatus: contracts.TriggerFired, MaxInstances: 3, Retries: 2, RetryBackoffMs: 5000}
 				if got := f[0]; !got.ScheduledAt.Equal(want.ScheduledAt) || !got.FiredAt.Equal(want.FiredAt) {
 					t.Fatalf("fire at %v, fired %v; want %v", got.ScheduledAt, got.FiredAt, want.ScheduledAt)
 				}

@@ -371,6 +371,9 @@ func planFromKey(key string) (p *plan, err error) {
 	r.i++
 	pol.MisfireGrace, pol.MaxInstances = time.Duration(r.varint()), int(r.varint())
 	pol.Retries, pol.RetryBackoff = int(r.varint()), time.Duration(r.varint())
+	if r.i < len(key) {
+		pol.Timeout = time.Duration(r.varint())
+	}
 	if r.i != len(key) || string(appendPlanKey(nil, &j)) != key {
 		return nil, errors.New("scheduler image: a plan is damaged")
 	}

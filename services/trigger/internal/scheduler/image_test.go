@@ -23,7 +23,7 @@ func imageJobs() []job.Job {
 	}
 	every := func(d time.Duration) job.Trigger { return job.Trigger{Kind: job.Interval, Every: d} }
 	strict := base("i2", "t2", every(3*time.Second), job.Target{Code: "print(1)"})
-	strict.Spec.Policy = job.Policy{MisfireGrace: 5 * time.Second, MaxInstances: 2, Retries: 1, RetryBackoff: 2 * time.Second}
+	strict.Spec.Policy = job.Policy{MisfireGrace: 5 * time.Second, MaxInstances: 2, Retries: 1, RetryBackoff: 2 * time.Second, Timeout: 7 * time.Second}
 	stopped := base("s1", "t1", every(time.Second), job.Target{Code: "print(2)"})
 	stopped.State = job.Stopped
 	uuid := base("0f8fad5b-d9cb-469f-a165-70867728950e", "t1", every(2*time.Second), job.Target{Code: "print(1)"})

@@ -451,6 +451,7 @@ func (s *Scheduler) fireDue(now time.Time) {
 				s.cfg.Metrics.Skipped(reason, dropped)
 			}
 			s.cfg.Log.Info().Str("tenant", v.tenant).Str("job_id", v.id).Int("missed", dropped).Str("reason", reason).
+				Bool("at_least", v.kind == job.Cron && dropped >= MaxMissedCounted).
 				Msg("missed fires not run (misfire policy)")
 		}
 		grace := v.policy.MisfireGrace
@@ -491,6 +492,10 @@ func (s *Scheduler) fireManual(jobID, commandID string) contracts.Fire {
 
 func (s *Scheduler) fire(v *view, seq int64, id, runType string, scheduled, now time.Time) contracts.Fire {
 	p := v.policy
+	timeout := s.cfg.ExecTimeout
+	if p.Timeout > 0 {
+		timeout = p.Timeout
+	}
 	return contracts.Fire{
 		V:           contracts.Version,
 		FireID:      id,
@@ -504,7 +509,7 @@ func (s *Scheduler) fire(v *view, seq int64, id, runType string, scheduled, now 
 		ScheduledAt: scheduled,
 		FiredAt:     now,
 		Target:      contracts.Target{Code: v.target.Code, FlowID: v.target.FlowID, BizCode: v.target.BizCode},
-		TimeoutMs:   s.cfg.ExecTimeout.Milliseconds(),
+		TimeoutMs:   timeout.Milliseconds(),
 
 		TriggerStatus:  contracts.TriggerFired,
 		MaxInstances:   p.MaxInstances,

@@ -270,9 +270,30 @@ var everySecondCron = &job.Job{ID: "c", Tenant: "t", State: job.Started, Started
 
 func TestACronJobCatchesUpAMonthOfDowntimeWithOneFire(t *testing.T) {
 	t.Parallel()
-	fires, next, ok, _ := scheduler.Due(everySecondCron, t0.Add(time.Second), t0.Add(30*24*time.Hour), policy)
+	fires, next, ok, dropped := scheduler.Due(everySecondCron, t0.Add(time.Second), t0.Add(30*24*time.Hour), policy)
 	if !ok || len(fires) != 1 || !fires[0].Equal(t0.Add(30*24*time.Hour)) || !next.Equal(t0.Add(30*24*time.Hour+time.Second)) {
 		t.Fatalf("fires %v next %v", fires, next)
+	}
+	if dropped != scheduler.MaxMissedCounted {
+		t.Fatalf("missed instants counted %d, want the bound %d", dropped, scheduler.MaxMissedCounted)
+	}
+}
+
+// TestACronJobsMissedInstantsAreCountedAsAnIntervalsAre: after 65 s down, an
+// every-5-seconds schedule runs once, and the 13 instants it did not run are reported.
+func TestACronJobsMissedInstantsAreCountedAsAnIntervalsAre(t *testing.T) {
+	t.Parallel()
+	every5 := *everySecondCron
+	every5.Spec.Trigger.Cron = "*/5 * * ? * * *"
+	for _, c := range []struct {
+		down         time.Duration
+		wantDropped  int
+		wantFireSecs int
+	}{{0, 0, 5}, {4 * time.Second, 0, 5}, {5 * time.Second, 1, 10}, {65 * time.Second, 13, 70}, {time.Hour, 720, 3605}} {
+		fires, _, ok, dropped := scheduler.Due(&every5, t0.Add(5*time.Second), t0.Add(5*time.Second+c.down), policy)
+		if !ok || dropped != c.wantDropped || len(fires) != 1 || secs(fires)[0] != c.wantFireSecs {
+			t.Errorf("down %v: fires %v, %d missed; want [%d], %d", c.down, secs(fires), dropped, c.wantFireSecs, c.wantDropped)
+		}
 	}
 }
 
