@@ -4,6 +4,11 @@
 // service (kill -9) or the broker, then restarts it. At the end it counts, and fails on
 // any accepted write not applied, any fire lost or journaled twice, any run doubled.
 //
+// With -cuts (the default; root and iproute2) the triggers and executors run in network
+// namespaces of their own, and the chaos also cuts one off, alive, from the broker or
+// (a trigger) from the store for longer than its lease or its fires' redelivery, then
+// joins it again: a partition rather than a crash (netns.go).
+//
 // Fires due while no trigger was active (a takeover, a broker outage) coalesce into one
 // catch-up fire, the SDK's default; those gaps are counted as coalesced, not lost. A run
 // is counted at the flow runner, by fire id: a second call for the same fire is a run
@@ -23,6 +28,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,8 +53,9 @@ func main() {
 	jobs := flag.Int("jobs", 40, "interval jobs firing during the chaos")
 	rate := flag.Int("writes", 20, "jobs the writer adds per second")
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed, to replay a run")
+	cuts := flag.Bool("cuts", true, "also cut triggers and executors off the broker or the store, in network namespaces (needs root and iproute2)")
 	flag.Parse()
-	if err := run(*bin, *duration, *jobs, *rate, *seed); err != nil {
+	if err := run(*bin, *duration, *jobs, *rate, *seed, *cuts); err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 		os.Exit(1)
 	}
@@ -56,16 +63,20 @@ func main() {
 
 type chaos struct {
 	bin, dir, natsAddr string
-	env                []string
-	procs              map[string]*exec.Cmd
-	ns                 *server.Server
-	api                string
-	mu                 sync.Mutex
-	outages            [][2]time.Time
-	kills              map[string]int
+	// natsListen is where the broker listens: natsAddr, or every address when processes
+	// in namespaces reach it over their veths.
+	natsListen, storePort string
+	cutter                *cutter
+	env                   []string
+	procs                 map[string]*exec.Cmd
+	ns                    *server.Server
+	api                   string
+	mu                    sync.Mutex
+	outages               [][2]time.Time
+	kills                 map[string]int
 }
 
-func run(bin string, duration time.Duration, njobs, rate int, seed uint64) error {
+func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts bool) error {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	dir, err := os.MkdirTemp("", "jobcenter-chaos-")
 	if err != nil {
@@ -73,14 +84,27 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64) error
 	}
 	fmt.Printf("chaos: seed %d, %s of chaos, %d jobs firing every 1-2 s, %d writes/s, data and logs in %s\n", seed, duration, njobs, rate, dir)
 	c := &chaos{bin: bin, dir: dir, natsAddr: freeAddr(), api: freeAddr(), procs: map[string]*exec.Cmd{}, kills: map[string]int{}}
-	if c.ns, err = embedded.StartNATS(c.natsAddr, filepath.Join(dir, "nats")); err != nil {
+	c.natsListen = c.natsAddr
+	storeListen := "127.0.0.1:0"
+	if cuts {
+		if c.cutter, err = newCutter([]string{"trigger-1", "trigger-2", "executor-1", "executor-2"}); err != nil {
+			return fmt.Errorf("network namespaces for the cuts (run as root with iproute2, or with -cuts=false): %w", err)
+		}
+		defer c.cutter.close()
+		_, port, _ := net.SplitHostPort(c.natsAddr)
+		c.natsListen, storeListen = "0.0.0.0:"+port, "0.0.0.0:0"
+	}
+	if c.ns, err = embedded.StartNATS(c.natsListen, filepath.Join(dir, "nats")); err != nil {
 		return err
 	}
-	fe, err := embedded.StartFerret("127.0.0.1:0", filepath.Join(dir, "ferret"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	fe, err := embedded.StartFerret(storeListen, filepath.Join(dir, "ferret"), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return err
 	}
 	defer fe.Stop()
+	if u, err := url.Parse(fe.URI()); err == nil {
+		c.storePort = u.Port()
+	}
 	c.env = []string{"NATS_URL=nats://" + c.natsAddr, "MONGO_URI=" + fe.URI(), "JOBCENTER_LEASE_TTL=2s",
 		"JOBCENTER_EXEC_REDELIVER_AFTER=3s", "JOBCENTER_LOG_LEVEL=info", "JOBCENTER_EXEC_TIMEOUT=10s"}
 	names := []string{"api", "trigger-1", "trigger-2", "executor-1", "executor-2"}
@@ -151,10 +175,36 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64) error
 		}
 	}()
 
+	targets := append(slices.Clone(names), "broker")
+	if c.cutter != nil {
+		targets = append(targets, "cut trigger-1 broker", "cut trigger-2 broker", "cut trigger-1 store", "cut trigger-2 store",
+			"cut executor-1 broker", "cut executor-2 broker")
+	}
 	end := time.Now().Add(duration)
 	for time.Now().Before(end) {
 		time.Sleep(time.Duration(3000+rng.IntN(5000)) * time.Millisecond)
-		target := append(slices.Clone(names), "broker")[rng.IntN(len(names)+1)]
+		target := targets[rng.IntN(len(targets))]
+		if f := strings.Fields(target); len(f) == 3 {
+			// Longer than the lease (2 s) and the fires' redelivery (3 s): the others act.
+			off := time.Duration(3000+rng.IntN(4000)) * time.Millisecond
+			began := time.Now()
+			fmt.Printf("  %s  cut  %-10s off the %s for %v\n", began.Format(time.TimeOnly), f[1], f[2], off.Round(time.Millisecond))
+			c.kills[target]++
+			if err := c.cutter.cut(f[1], f[2]); err != nil {
+				return err
+			}
+			time.Sleep(off)
+			if err := c.cutter.heal(f[1], f[2]); err != nil {
+				return err
+			}
+			if err := c.waitReady(60 * time.Second); err != nil {
+				return err
+			}
+			if f[2] == "broker" && strings.HasPrefix(f[1], "trigger") {
+				c.outages = append(c.outages, [2]time.Time{began, time.Now().Add(5 * time.Second)})
+			}
+			continue
+		}
 		down := time.Duration(500+rng.IntN(2500)) * time.Millisecond
 		began := time.Now()
 		fmt.Printf("  %s  kill %-10s for %v\n", began.Format(time.TimeOnly), target, down.Round(time.Millisecond))
@@ -163,7 +213,7 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64) error
 			c.ns.Shutdown()
 			c.ns.WaitForShutdown()
 			time.Sleep(down)
-			if c.ns, err = embedded.StartNATS(c.natsAddr, filepath.Join(dir, "nats")); err != nil {
+			if c.ns, err = embedded.StartNATS(c.natsListen, filepath.Join(dir, "nats")); err != nil {
 				return fmt.Errorf("restart broker: %w", err)
 			}
 		} else {
@@ -246,7 +296,7 @@ func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mu
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	fmt.Printf("\nkills: %v\n\n", c.kills)
+	fmt.Printf("\nkills and cuts: %v\n\n", c.kills)
 	fmt.Printf("| %-36s | %10s |\n|%s|%s|\n", "measure", "count", "--------------------------------------", "------------")
 	for _, r := range []struct {
 		k string
@@ -336,7 +386,13 @@ func (c *chaos) start(name string) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(c.bin, program))
+	_, natsPort, _ := net.SplitHostPort(c.natsAddr)
+	env = append(env, c.cutter.env(name, natsPort, c.storePort)...) // the last of a name wins
+	bin, err := filepath.Abs(filepath.Join(c.bin, program))
+	if err != nil {
+		return err
+	}
+	cmd := c.cutter.command(name, bin)
 	cmd.Env, cmd.Stdout, cmd.Stderr = append(os.Environ(), env...), logf, logf
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
