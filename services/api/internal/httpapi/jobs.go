@@ -251,7 +251,7 @@ func (h *handlers) apply(c echo.Context, cmd contracts.Command) (applied, error)
 	}
 	o := res.Outcome
 	if o.Fingerprint != "" && o.Fingerprint != cmd.Fingerprint {
-		// Kept outcomes from before fingerprints carry none: those are not compared.
+		// Only a kept outcome carries a fingerprint: a fresh one is this request's own.
 		return applied{}, errKeyReused
 	}
 	if o.Error != nil {
