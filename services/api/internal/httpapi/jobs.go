@@ -251,7 +251,8 @@ func (h *handlers) apply(c echo.Context, cmd contracts.Command) (applied, error)
 	}
 	o := res.Outcome
 	if o.Fingerprint != "" && o.Fingerprint != cmd.Fingerprint {
-		// Only a kept outcome carries a fingerprint: a fresh one is this request's own.
+		// An idempotent command's outcome carries the fingerprint of the request that was
+		// applied: this one's, or, kept, an earlier one's with the same key.
 		return applied{}, errKeyReused
 	}
 	if o.Error != nil {
