@@ -12,7 +12,8 @@
 // Fires due while no trigger was active (a takeover, a broker outage) coalesce into one
 // catch-up fire, the SDK's default; those gaps are counted as coalesced, not lost. A run
 // is counted at the flow runner, by fire id: a second call for the same fire is a run
-// doubled.
+// doubled. A tenth of the jobs' runs last 1.5 s, so that a kill or a cut finds runs under
+// way.
 //
 //	go run ./scripts/chaos -bin ./bin -duration 3m
 package main
@@ -129,6 +130,11 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts 
 		callsMu.Lock()
 		calls[req.FireID]++
 		callsMu.Unlock()
+		if strings.HasSuffix(req.FlowID, "5") { // jobs every 2 s: the runs fit
+			// A tenth of the jobs run for 1.5 s, so that cuts and kills find runs under way.
+			go func() { time.Sleep(1500 * time.Millisecond); _ = m.Respond([]byte(`{"ok":true}`)) }()
+			return
+		}
 		_ = m.Respond([]byte(`{"ok":true}`))
 	}); err != nil {
 		return err
