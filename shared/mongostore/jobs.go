@@ -342,11 +342,15 @@ func (s *Store) SaveProgress(ctx context.Context, ps map[string]Progress) error 
 	}
 	models := make([]mongo.WriteModel, 0, len(ps))
 	for id, p := range ps {
-		set := bson.M{"fireSeq": p.Seq}
+		// Only forward ($max): a trigger that lost its lease and saves late cannot take a
+		// job's run numbers back below what the new active trigger saved, which would let
+		// a later start reuse them. A filter beyond _id would read the whole collection
+		// on FerretDB; $max keeps to _id.
+		up := bson.M{"fireSeq": p.Seq}
 		if p.LastFire != nil {
-			set["lastFireAt"] = *p.LastFire
+			up["lastFireAt"] = *p.LastFire
 		}
-		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).SetUpdate(bson.M{"$set": set}))
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).SetUpdate(bson.M{"$max": up}))
 	}
 	if err := s.updateJobs(ctx, models); err != nil {
 		return fmt.Errorf("save fire progress: %w", err)

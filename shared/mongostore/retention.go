@@ -77,8 +77,10 @@ func (s *Store) JournalTail(ctx context.Context, jobID string) (int64, time.Time
 // SaveJournalTail records that the job's runs below tail are removed; at is when run tail
 // was fired.
 func (s *Store) SaveJournalTail(ctx context.Context, jobID string, tail int64, at time.Time) error {
+	// Only forward ($max; a tail's fire time grows with it): a janitor that lost its lease
+	// and saves late cannot bring back a tail whose runs are removed.
 	_, err := s.db.Collection(colTails).UpdateOne(ctx, bson.M{"_id": jobID},
-		bson.M{"$set": bson.M{"tail": tail, "at": at}}, options.UpdateOne().SetUpsert(true))
+		bson.M{"$max": bson.M{"tail": tail, "at": at}}, options.UpdateOne().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("save journal tail: %w", err)
 	}

@@ -178,3 +178,40 @@ func TestTheProgressAndWritesOfHundredsOfJobsAtOnceAllLand(t *testing.T) {
 		}
 	}
 }
+
+// TestFireProgressAndJournalTailsOnlyMoveForward: a trigger that lost its lease may still
+// save what it had; the store keeps the newer progress and tail the new active trigger
+// saved.
+func TestFireProgressAndJournalTailsOnlyMoveForward(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	j := sampleJob()
+	if err := s.PutJob(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	late, early := time.Date(2025, 7, 9, 9, 0, 0, 0, time.UTC), time.Date(2025, 7, 9, 8, 0, 0, 0, time.UTC)
+	for _, p := range []mongostore.Progress{{Seq: 9, LastFire: &late}, {Seq: 4, LastFire: &early}} {
+		if err := s.SaveProgress(ctx, map[string]mongostore.Progress{j.ID: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.GetJob(ctx, j.ID); err != nil || got.Progress.Seq != 9 || !got.Progress.LastFire.Equal(late) {
+		t.Fatalf("progress after a stale save: %+v, %v", got.Progress, err)
+	}
+	for _, tail := range []int64{100, 40} {
+		if err := s.SaveJournalTail(ctx, j.ID, tail, early.Add(time.Duration(tail)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var found int64
+	if err := s.EachJournalTail(ctx, func(id string, tail int64, _ time.Time) {
+		if id == j.ID {
+			found = tail
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if found != 100 {
+		t.Fatalf("the journal's tail went back to %d", found)
+	}
+}
