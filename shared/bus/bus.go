@@ -154,10 +154,10 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 	return err
 }
 
-// FetchReady waits up to wait for a message of cons, then takes those behind it that
+// fetchReady waits up to wait for a message of cons, then takes those behind it that
 // the stream already holds, up to most in all: a batch as large as the backlog, without
 // waiting for one to fill. It returns none when wait passes with nothing.
-func FetchReady(cons jetstream.Consumer, most int, wait time.Duration) ([]jetstream.Msg, error) {
+func fetchReady(cons jetstream.Consumer, most int, wait time.Duration) ([]jetstream.Msg, error) {
 	first, err := cons.Fetch(1, jetstream.FetchMaxWait(wait))
 	if err != nil {
 		return nil, err

@@ -157,7 +157,7 @@ func (c *Consumer) Batches(ctx context.Context, cons jetstream.Consumer, most in
 		if c.Between != nil {
 			c.Between(ctx)
 		}
-		msgs, err := FetchReady(cons, most, wait)
+		msgs, err := fetchReady(cons, most, wait)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -236,7 +236,7 @@ func (c *Consumer) Each(ctx context.Context, cons jetstream.Consumer, workers in
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", c.Name, err)
 	}
-	safe := Safe(h)
+	safe := recovering(h)
 	work := make(chan jetstream.Msg)
 	done := make(chan struct{})
 	go func() {
@@ -287,7 +287,7 @@ func (c *Consumer) settle(msg jetstream.Msg, err error) verdict {
 			c.Log.Warn().Err(aerr).Str("subject", msg.Subject()).Msg("ack failed; the message will be redelivered")
 		}
 	case DeadLettered:
-		DeadLetter(c.NC, c.Name, msg, err, c.Log)
+		c.deadLetter(msg, err)
 		_ = msg.Term()
 	case Retried:
 		if v.quiet {
@@ -305,8 +305,9 @@ func (c *Consumer) settle(msg jetstream.Msg, err error) verdict {
 	return v
 }
 
-// DeadLetter publishes a copy of msg with the reason on the consumer's dead-letter subject.
-func DeadLetter(nc *nats.Conn, consumer string, msg jetstream.Msg, reason error, log zerolog.Logger) {
+// deadLetter publishes a copy of msg with the reason on the consumer's dead-letter subject.
+func (c *Consumer) deadLetter(msg jetstream.Msg, reason error) {
+	nc, consumer, log := c.NC, c.Name, c.Log
 	dl := nats.NewMsg(contracts.DeadLetterSubject(consumer))
 	dl.Data = msg.Data()
 	dl.Header.Set("Jobcenter-Subject", msg.Subject())
@@ -324,9 +325,9 @@ func DeadLetter(nc *nats.Conn, consumer string, msg jetstream.Msg, reason error,
 	log.Error().Err(reason).Str("subject", msg.Subject()).Str("consumer", consumer).Msg("message dead-lettered")
 }
 
-// Safe turns a panic in h into a Poison error: one bad message is set aside, and the
-// consumer carries on instead of taking the process down.
-func Safe(h Handler) Handler {
+// recovering turns a panic in h into a Poison error: one bad message is set aside, and
+// the consumer carries on instead of taking the process down.
+func recovering(h Handler) Handler {
 	return func(ctx context.Context, msg jetstream.Msg) (err error) {
 		defer func() {
 			if r := recover(); r != nil {

@@ -55,7 +55,7 @@ func TestEveryHandlerResultSettlesItsMessageByThePolicyTable(t *testing.T) {
 		{"failed", boom, false, "nak 1s", Retried},
 		{"failed, wrapped", fmt.Errorf("write: %w", boom), false, "nak 1s", Retried},
 		{"failed, ordered: back at once, before anything newer", boom, true, "nak", Retried},
-		{"panicked (Safe)", panicked(t), false, "term", DeadLettered},
+		{"panicked (recovering)", panicked(t), false, "term", DeadLettered},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var seen []Outcome
@@ -81,7 +81,7 @@ func TestEveryHandlerResultSettlesItsMessageByThePolicyTable(t *testing.T) {
 }
 
 func panicked(t *testing.T) error {
-	return Safe(func(context.Context, jetstream.Msg) error { panic("bug") })(context.Background(), &settledMsg{})
+	return recovering(func(context.Context, jetstream.Msg) error { panic("bug") })(context.Background(), &settledMsg{})
 }
 
 // broker gives a test a stream S on subjects s.> with a durable consumer "c".

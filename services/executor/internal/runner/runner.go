@@ -1015,10 +1015,7 @@ func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	if len(s) > 200 {
-		return strings.TrimSuffix(clip(s, 200), "\n…(truncated)") + "…"
-	}
-	return s
+	return job.Clip(s, 200)
 }
 
 // clip bounds s to n bytes without splitting a character.
