@@ -68,13 +68,13 @@ func restartSection(o options, w io.Writer) (*section, error) {
 	}
 	t := time.Now()
 	if err := st.seedStore(func(ctx context.Context, db *mongo.Database, ms *mongostore.Store) error {
-		if err := insertJobs(ctx, db, ms, p, func(i int) job.Job {
+		if err := insertJobs(ctx, ms, p, func(i int) job.Job {
 			return benchJob(6, i, probeTenant, job.Trigger{Kind: job.Interval, Every: time.Second}, seeded.Add(probeOffset(i)), seeded)
 		}); err != nil {
 			return err
 		}
 		// Anchored an hour back, so that each fires first within the hour after seeding.
-		return insertJobs(ctx, db, ms, n-p, func(i int) job.Job {
+		return insertJobs(ctx, ms, n-p, func(i int) job.Job {
 			at := seeded.Add(-restartEvery + time.Duration(i)*(restartEvery/time.Duration(n-p))).Truncate(time.Millisecond)
 			return benchJob(7, i, restartTenant, job.Trigger{Kind: job.Interval, Every: restartEvery}, at, seeded)
 		})

@@ -23,7 +23,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	mopts "go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -307,7 +306,7 @@ func (s *stack) metrics(prefix string) (map[string]float64, bool) {
 func (s *stack) seedAndStart(w io.Writer, section string, n int, mk func(i int) job.Job) (time.Time, error) {
 	t := time.Now()
 	if err := s.seedStore(func(ctx context.Context, db *mongo.Database, ms *mongostore.Store) error {
-		return insertJobs(ctx, db, ms, n, mk)
+		return insertJobs(ctx, ms, n, mk)
 	}); err != nil {
 		return time.Time{}, fmt.Errorf("seed: %w", err)
 	}
@@ -616,76 +615,25 @@ func (s *stack) seedStore(fn func(ctx context.Context, db *mongo.Database, st *m
 	return fn(ctx, client.Database(storeDB), st)
 }
 
-// insertJobs writes n jobs made by mk as the program's store keeps them. The first is
-// written by mongostore's own PutJob; the others are copies of its document with their
-// own id, key, name and trigger, inserted in batches (one PutJob each would take minutes
-// at 1,000,000). Each job's start anchor and trigger come from mk; key documents (only
-// the api's lookups by jobId need them) are not written.
-func insertJobs(ctx context.Context, db *mongo.Database, st *mongostore.Store, n int, mk func(i int) job.Job) error {
-	first := mk(0)
-	if err := st.PutJob(ctx, first); err != nil {
-		return err
-	}
-	var tmpl bson.D
-	if err := db.Collection(colJobs).FindOne(ctx, bson.M{"_id": first.ID}).Decode(&tmpl); err != nil {
-		return fmt.Errorf("read back the first job from collection %q: %w", colJobs, err)
-	}
-	fields := func(j job.Job) (map[string]any, error) {
-		m := map[string]any{"_id": j.ID, "jobKey": j.Key, "name": j.Spec.Name}
-		switch j.Spec.Trigger.Kind {
-		case job.Interval:
-			m["seconds"] = int64(j.Spec.Trigger.Every / time.Second)
-		case job.Date:
-			m["runDate"] = j.Spec.Trigger.RunAt
-		default:
-			return nil, fmt.Errorf("insertJobs: trigger %q not supported", j.Spec.Trigger.Kind)
-		}
-		if !j.StartedAt.IsZero() {
-			m["startedAt"] = j.StartedAt
-		}
-		return m, nil
-	}
-	want, err := fields(first)
-	if err != nil {
-		return err
-	}
-	for k := range want {
-		if !slices.ContainsFunc(tmpl, func(e bson.E) bool { return e.Key == k }) {
-			return fmt.Errorf("the job document PutJob writes has no field %q: the bench's copy of its shape is out of date", k)
-		}
-	}
-	docs := make([]any, 0, seedBatch)
-	flush := func() error {
-		if len(docs) == 0 {
-			return nil
-		}
-		_, err := db.Collection(colJobs).InsertMany(ctx, docs, mopts.InsertMany().SetOrdered(false))
-		docs = docs[:0]
-		return err
-	}
-	for i := 1; i < n; i++ {
+// insertJobs writes n jobs made by mk (each of version 1) as the program's store keeps
+// them, through mongostore's own writes, seedBatch at a time: each batch is one insert.
+// Key documents (only the api's lookups by jobId need them) are not written.
+func insertJobs(ctx context.Context, st *mongostore.Store, n int, mk func(i int) job.Job) error {
+	ws := make([]mongostore.JobWrite, 0, seedBatch)
+	for i := range n {
 		j := mk(i)
-		m, err := fields(j)
-		if err != nil {
-			return err
+		if j.Version != 1 {
+			return fmt.Errorf("insertJobs: job %d is of version %d; only new jobs (1) are inserted at once", i, j.Version)
 		}
-		d := slices.Clone(tmpl)
-		for k := range d {
-			if v, ok := m[d[k].Key]; ok {
-				d[k].Value = v
-			}
-		}
-		docs = append(docs, d)
-		if len(docs) == seedBatch {
-			if err := flush(); err != nil {
+		ws = append(ws, mongostore.JobWrite{Job: j})
+		if len(ws) == seedBatch || i == n-1 {
+			if err := st.PutJobs(ctx, ws); err != nil {
 				return fmt.Errorf("insert jobs: %w", err)
 			}
+			ws = ws[:0]
 		}
 	}
-	if err := flush(); err != nil {
-		return fmt.Errorf("insert jobs: %w", err)
-	}
-	// The program must read the copies as the jobs mk made.
+	// The program must read the jobs as the jobs mk made.
 	for _, i := range []int{n - 1, n / 2} {
 		want := mk(i)
 		got, err := st.GetJob(ctx, want.ID)

@@ -230,6 +230,11 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.store.EnsureIndexes(ctx); err != nil {
 		return err
 	}
+	if n, err := s.store.MigrateJobLayout(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		s.cfg.Log.Info().Int("jobs", n).Msg("job documents moved to the layout that fences their writes")
+	}
 	kv, err := lease.Bucket(ctx, s.js, LeaseBucket, s.cfg.LeaseTTL, s.cfg.Streams.Replicas)
 	if err != nil {
 		return err

@@ -18,7 +18,23 @@ import (
 // jobDoc is a job's document: its lifecycle state (written by the command processor)
 // and its fire progress (written by the scheduler), in fields apart.
 type jobDoc struct {
-	ID              string     `bson:"_id"`
+	ID       string  `bson:"_id"`
+	Life     lifeDoc `bson:"life"`
+	Progress `bson:",inline"`
+}
+
+// lifeDoc is a job's lifecycle state, written whole with $max: MongoDB compares two
+// documents field by field in order, and the version comes first, then the position of
+// the command that made the state, so a write only takes a job forward. A trigger that
+// lost its lease and finishes the batch it began cannot write a job back over what the
+// new active trigger wrote; the filter stays _id alone, the only one FerretDB answers
+// without reading the whole collection.
+type lifeDoc struct {
+	Version int64 `bson:"version"`
+	// CommandSeq orders the states of one version: an exec remembers its command on the
+	// job without a new version.
+	CommandSeq      int64      `bson:"commandSeq"`
+	LastCommand     string     `bson:"lastCommand,omitempty"`
 	Key             string     `bson:"jobKey"`
 	Tenant          string     `bson:"tenant"`
 	Pid             string     `bson:"pid"`
@@ -45,10 +61,6 @@ type jobDoc struct {
 	CreatedBy       string     `bson:"createdBy,omitempty"`
 	UpdatedAt       time.Time  `bson:"updatedAt"`
 	UpdatedBy       string     `bson:"updatedBy,omitempty"`
-	Version         int64      `bson:"version"`
-	LastCommand     string     `bson:"lastCommand,omitempty"`
-
-	Progress `bson:",inline"`
 }
 
 // Progress is how far the scheduler has fired a job.
@@ -66,9 +78,12 @@ type StoredJob struct {
 	Progress Progress
 }
 
-func toDoc(j job.Job) jobDoc {
-	d := jobDoc{
-		ID: j.ID, Key: j.Key, Tenant: j.Tenant,
+func toDoc(w JobWrite) jobDoc { return jobDoc{ID: w.Job.ID, Life: toLife(w)} }
+
+func toLife(w JobWrite) lifeDoc {
+	j := w.Job
+	d := lifeDoc{
+		CommandSeq: int64(w.CommandSeq), Key: j.Key, Tenant: j.Tenant,
 		Pid: j.Spec.Pid, Name: j.Spec.Name, Description: j.Spec.Description,
 		Trigger: string(j.Spec.Trigger.Kind), Cron: j.Spec.Trigger.Cron, Zone: j.Spec.Trigger.Zone,
 		Code: j.Spec.Target.Code, FlowID: j.Spec.Target.FlowID, BizCode: j.Spec.Target.BizCode,
@@ -92,9 +107,10 @@ func toDoc(j job.Job) jobDoc {
 	return d
 }
 
-func (d jobDoc) toJob() StoredJob {
+func (doc jobDoc) toJob() StoredJob {
+	d := doc.Life
 	j := job.Job{
-		ID: d.ID, Key: d.Key, Tenant: d.Tenant,
+		ID: doc.ID, Key: d.Key, Tenant: d.Tenant,
 		Spec: job.Spec{
 			Pid: d.Pid, Name: d.Name, Description: d.Description,
 			Trigger: job.Trigger{Kind: job.Kind(d.Trigger), Every: time.Duration(d.Seconds) * time.Second, Cron: d.Cron, Zone: d.Zone},
@@ -113,7 +129,7 @@ func (d jobDoc) toJob() StoredJob {
 	if d.StartedAt != nil {
 		j.StartedAt = d.StartedAt.UTC()
 	}
-	p := d.Progress
+	p := doc.Progress
 	if p.LastFire != nil {
 		t := p.LastFire.UTC()
 		p.LastFire = &t
@@ -121,31 +137,10 @@ func (d jobDoc) toJob() StoredJob {
 	return StoredJob{Job: j, Progress: p}
 }
 
-// lifecycleSet is the $set of a job's lifecycle fields, leaving its fire progress alone.
-func lifecycleSet(j job.Job) bson.M {
-	raw, err := bson.Marshal(toDoc(j))
-	if err != nil {
-		panic(fmt.Sprintf("marshal job doc: %v", err)) // a fixed struct of plain fields cannot fail
-	}
-	var m bson.M
-	if err := bson.Unmarshal(raw, &m); err != nil {
-		panic(fmt.Sprintf("unmarshal job doc: %v", err))
-	}
-	delete(m, "_id")
-	delete(m, "fireSeq")
-	delete(m, "lastFireAt")
-	unset := bson.M{}
-	for _, f := range []string{"seconds", "runDate", "cron", "zone", "code", "flowId", "bizCode", "startedAt", "misfireGraceMs", "retries", "retryBackoffMs", "timeoutMs"} {
-		if _, ok := m[f]; !ok {
-			unset[f] = ""
-		}
-	}
-	// A document made by this upsert looks like an inserted one.
-	u := bson.M{"$set": m, "$setOnInsert": bson.M{"fireSeq": int64(0)}}
-	if len(unset) > 0 {
-		u["$unset"] = unset
-	}
-	return u
+// lifecycleMax writes a job's lifecycle state unless the document holds a newer version,
+// leaving its fire progress alone; a document made by it looks like an inserted one.
+func lifecycleMax(w JobWrite) bson.M {
+	return bson.M{"$max": bson.M{"life": toLife(w)}, "$setOnInsert": bson.M{"fireSeq": int64(0)}}
 }
 
 // BizKey is the key that finds a tenant's schedule of a behaviour: one schedule per
@@ -168,13 +163,16 @@ func (s *Store) GetJob(ctx context.Context, id string) (StoredJob, error) {
 
 // ResolveKey returns the record id a key (a job's scheduler id, or another alias) names.
 func (s *Store) ResolveKey(ctx context.Context, key string) (string, error) {
-	var d struct {
-		JobID string `bson:"jobId"`
-	}
+	d, err := s.readKey(ctx, key)
+	return d.jobID(), err
+}
+
+func (s *Store) readKey(ctx context.Context, key string) (keyDoc, error) {
+	var d keyDoc
 	if err := s.db.Collection(colKeys).FindOne(ctx, bson.M{"_id": key}).Decode(&d); err != nil {
-		return "", notFound(err)
+		return d, notFound(err)
 	}
-	return d.JobID, nil
+	return d, nil
 }
 
 // FindJob reads a job by either of its ids: the record id or a key.
@@ -190,7 +188,8 @@ func (s *Store) FindJob(ctx context.Context, idOrKey string) (StoredJob, error) 
 	return s.GetJob(ctx, id)
 }
 
-// PutJob writes a job's lifecycle state, and the keys that find it.
+// PutJob writes a job's lifecycle state not made by a command (a rebuild's), and the
+// keys that find it.
 func (s *Store) PutJob(ctx context.Context, j job.Job, keys ...string) error {
 	return s.PutJobs(ctx, []JobWrite{{Job: j, Keys: keys}})
 }
@@ -199,6 +198,9 @@ func (s *Store) PutJob(ctx context.Context, j job.Job, keys ...string) error {
 type JobWrite struct {
 	Job  job.Job
 	Keys []string
+	// CommandSeq is the position in the commands stream of the command that made the
+	// state (0 when none did): of two states of one version, the later command's stays.
+	CommandSeq uint64
 }
 
 // PutJobs writes the lifecycle state of many jobs, each at most once, in a few round
@@ -215,13 +217,13 @@ func (s *Store) PutJobs(ctx context.Context, ws []JobWrite) error {
 		if w.Job.Version == 1 {
 			fresh = append(fresh, w)
 		} else {
-			update = append(update, upsertJob(w.Job))
+			update = append(update, upsertJob(w))
 		}
 	}
 	if len(fresh) > 0 {
 		docs := make([]any, len(fresh))
 		for i, w := range fresh {
-			docs[i] = toDoc(w.Job)
+			docs[i] = toDoc(w)
 		}
 		_, err := col.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 		// A job inserted before (a replayed create) is written like a known one.
@@ -230,7 +232,7 @@ func (s *Store) PutJobs(ctx context.Context, ws []JobWrite) error {
 			return fmt.Errorf("put jobs: %w", err)
 		}
 		for _, i := range dups {
-			update = append(update, upsertJob(fresh[i].Job))
+			update = append(update, upsertJob(fresh[i]))
 		}
 	}
 	if err := s.updateJobs(ctx, update); err != nil {
@@ -239,7 +241,7 @@ func (s *Store) PutJobs(ctx context.Context, ws []JobWrite) error {
 	var keys []keyDoc
 	for _, w := range ws {
 		for _, k := range w.Keys {
-			keys = append(keys, keyDoc{ID: k, JobID: w.Job.ID, Tenant: w.Job.Tenant})
+			keys = append(keys, newKey(k, w.Job.ID, w.Job.Tenant))
 		}
 	}
 	return s.putKeys(ctx, keys)
@@ -278,8 +280,8 @@ func bulkUpdate(ctx context.Context, col *mongo.Collection, models []mongo.Write
 	return nil
 }
 
-func upsertJob(j job.Job) mongo.WriteModel {
-	return mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": j.ID}).SetUpdate(lifecycleSet(j)).SetUpsert(true)
+func upsertJob(w JobWrite) mongo.WriteModel {
+	return mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": w.Job.ID}).SetUpdate(lifecycleMax(w)).SetUpsert(true)
 }
 
 // duplicates returns the indexes of an unordered insert's documents refused as already
@@ -319,20 +321,69 @@ func (s *Store) putKeys(ctx context.Context, keys []keyDoc) error {
 		return fmt.Errorf("put job keys: %w", err)
 	}
 	for _, i := range dups {
-		k := keys[i]
-		_, err := col.UpdateOne(ctx, bson.M{"_id": k.ID, "jobId": bson.M{"$ne": k.JobID}}, bson.M{"$set": bson.M{"jobId": k.JobID, "tenant": k.Tenant}})
-		if err != nil {
-			return fmt.Errorf("put job key %s: %w", k.ID, err)
+		if err := s.repoint(ctx, keys[i]); err != nil {
+			return fmt.Errorf("put job key %s: %w", keys[i].ID, err)
 		}
 	}
 	return nil
 }
 
+// repoint points an existing key at k's job, if the job it names now was deleted and
+// k's is not: a deleted job stays deleted, so the key's next job is always a live one.
+// The change is $max on the key's generation (one more than read), so that of two
+// writers that read the same generation only one changes it, and a trigger that lost its
+// lease cannot point the key back at a job the new active trigger has moved it past.
+func (s *Store) repoint(ctx context.Context, k keyDoc) error {
+	cur, err := s.readKey(ctx, k.ID)
+	if err != nil {
+		return err
+	}
+	if cur.jobID() == k.jobID() {
+		return nil
+	}
+	for id, wantLive := range map[string]bool{cur.jobID(): false, k.jobID(): true} {
+		sj, err := s.GetJob(ctx, id)
+		if err != nil && err != ErrNotFound {
+			return err
+		}
+		if (err == nil && sj.Job.Live()) != wantLive {
+			return nil // decided on a state that is gone: the newer writer's key stands
+		}
+	}
+	beforeRepoint()
+	ref := keyRef{Gen: cur.Ref.Gen + 1, JobID: k.jobID()}
+	_, err = s.db.Collection(colKeys).UpdateOne(ctx, bson.M{"_id": k.ID}, bson.M{"$max": bson.M{"ref": ref}})
+	return err
+}
+
+// beforeRepoint lets a test act between repoint's checks and its write.
+var beforeRepoint = func() {}
+
 // keyDoc maps a key to the job it names.
 type keyDoc struct {
 	ID     string `bson:"_id"`
-	JobID  string `bson:"jobId"`
+	Ref    keyRef `bson:"ref"`
 	Tenant string `bson:"tenant"`
+	// LegacyJobID is where keys written before generations named their job.
+	LegacyJobID string `bson:"jobId,omitempty"`
+}
+
+// keyRef is the job a key names, and how many times the key has been pointed: compared
+// as a document, the generation decides.
+type keyRef struct {
+	Gen   int64  `bson:"gen"`
+	JobID string `bson:"jobId"`
+}
+
+func newKey(key, jobID, tenant string) keyDoc {
+	return keyDoc{ID: key, Ref: keyRef{Gen: 1, JobID: jobID}, Tenant: tenant}
+}
+
+func (d keyDoc) jobID() string {
+	if d.Ref.JobID == "" {
+		return d.LegacyJobID
+	}
+	return d.Ref.JobID
 }
 
 // SaveProgress writes the fire progress of many jobs in one round trip.
@@ -364,7 +415,7 @@ func (s *Store) SaveProgress(ctx context.Context, ps map[string]Progress) error 
 func (s *Store) EachJob(ctx context.Context, fn func(StoredJob)) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	cur, err := s.db.Collection(colJobs).Find(ctx, bson.M{"state": bson.M{"$ne": string(job.Deleted)}}, options.Find().SetBatchSize(1000))
+	cur, err := s.db.Collection(colJobs).Find(ctx, bson.M{"life.state": bson.M{"$ne": string(job.Deleted)}}, options.Find().SetBatchSize(1000))
 	if err != nil {
 		return fmt.Errorf("load jobs: %w", err)
 	}
@@ -382,9 +433,9 @@ func (s *Store) EachJob(ctx context.Context, fn func(StoredJob)) error {
 // ListJobs returns one page of a tenant's live jobs, oldest first, optionally of one pid,
 // and how many there are in all.
 func (s *Store) ListJobs(ctx context.Context, tenant, pid string, skip, limit int64) ([]StoredJob, int64, error) {
-	filter := bson.M{"tenant": tenant, "state": bson.M{"$ne": string(job.Deleted)}}
+	filter := bson.M{"life.tenant": tenant, "life.state": bson.M{"$ne": string(job.Deleted)}}
 	if pid != "" {
-		filter["pid"] = pid
+		filter["life.pid"] = pid
 	}
 	col := s.db.Collection(colJobs)
 	total, err := col.CountDocuments(ctx, filter)
@@ -392,7 +443,7 @@ func (s *Store) ListJobs(ctx context.Context, tenant, pid string, skip, limit in
 		return nil, 0, fmt.Errorf("count jobs: %w", err)
 	}
 	cur, err := col.Find(ctx, filter, options.Find().
-		SetSort(bson.D{{Key: "createdAt", Value: 1}, {Key: "_id", Value: 1}}).
+		SetSort(bson.D{{Key: "life.createdAt", Value: 1}, {Key: "_id", Value: 1}}).
 		SetSkip(skip).SetLimit(limit))
 	if err != nil {
 		return nil, 0, fmt.Errorf("list jobs: %w", err)
@@ -406,4 +457,52 @@ func (s *Store) ListJobs(ctx context.Context, tenant, pid string, skip, limit in
 		out[i] = d.toJob()
 	}
 	return out, total, nil
+}
+
+// layoutCheckpoint marks a store whose job documents all keep their lifecycle state under
+// "life".
+const layoutCheckpoint = "jobs-layout-life"
+
+// MigrateJobLayout moves the lifecycle state of job documents written before it was kept
+// under "life" (by $max, so a newer state written meanwhile stays), once per store. Until
+// it has run, lists and the scheduler's load do not see such jobs. It returns how many
+// documents it moved.
+func (s *Store) MigrateJobLayout(ctx context.Context) (int, error) {
+	if done, err := s.Checkpoint(ctx, layoutCheckpoint); err != nil || done > 0 {
+		return 0, err
+	}
+	col := s.db.Collection(colJobs)
+	cur, err := col.Find(ctx, bson.M{"life": bson.M{"$exists": false}})
+	if err != nil {
+		return 0, fmt.Errorf("find jobs of the old layout: %w", err)
+	}
+	defer cur.Close(ctx)
+	var models []mongo.WriteModel
+	for cur.Next(ctx) {
+		var old struct {
+			ID   string  `bson:"_id"`
+			Life lifeDoc `bson:",inline"`
+		}
+		if err := cur.Decode(&old); err != nil {
+			return 0, fmt.Errorf("decode job of the old layout: %w", err)
+		}
+		unset := bson.M{}
+		elems, _ := cur.Current.Elements()
+		for _, e := range elems {
+			switch k := e.Key(); k {
+			case "_id", "fireSeq", "lastFireAt":
+			default:
+				unset[k] = ""
+			}
+		}
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": old.ID}).
+			SetUpdate(bson.M{"$max": bson.M{"life": old.Life}, "$unset": unset}))
+	}
+	if err := cur.Err(); err != nil {
+		return 0, fmt.Errorf("read jobs of the old layout: %w", err)
+	}
+	if err := s.updateJobs(ctx, models); err != nil {
+		return 0, fmt.Errorf("move jobs to the new layout: %w", err)
+	}
+	return len(models), s.SaveCheckpoint(ctx, layoutCheckpoint, 1)
 }

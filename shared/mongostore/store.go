@@ -62,7 +62,7 @@ func Open(ctx context.Context, uri, name string, timeout time.Duration) (*Store,
 // EnsureIndexes declares the secondary indexes a real MongoDB needs for listing.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
 	_, err := s.db.Collection(colJobs).Indexes().CreateOne(ctx, mongo.IndexModel{
-		Keys: bson.D{{Key: "tenant", Value: 1}, {Key: "createdAt", Value: 1}},
+		Keys: bson.D{{Key: "life.tenant", Value: 1}, {Key: "life.createdAt", Value: 1}},
 	})
 	if err != nil {
 		return fmt.Errorf("create jobs index: %w", err)

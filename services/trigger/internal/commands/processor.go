@@ -93,6 +93,15 @@ type decided struct {
 	keys     []string
 }
 
+// seq is the command's position in the commands stream: it orders the job states one
+// version may have (see mongostore.JobWrite).
+func (x *decided) seq() uint64 {
+	if md, err := x.msg.Metadata(); err == nil {
+		return md.Sequence.Stream
+	}
+	return 0
+}
+
 // write reports whether the command's job document is written: it changed, or a replayed
 // command may have been cut off half way (a crash between the job's document and its
 // keys), so its idempotent writes are done again.
@@ -175,7 +184,7 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 	var writes []mongostore.JobWrite
 	for _, x := range batch {
 		if x.write() {
-			writes = append(writes, mongostore.JobWrite{Job: *x.d.Job, Keys: x.keys})
+			writes = append(writes, mongostore.JobWrite{Job: *x.d.Job, Keys: x.keys, CommandSeq: x.seq()})
 		}
 	}
 	if err := p.Store.PutJobs(ctx, writes); err != nil {
@@ -190,7 +199,7 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 	outcomes := map[string][]byte{}
 	for _, x := range batch {
 		if x.d.Fire {
-			fireID, err := p.fireNow(ctx, *x.d.Job, x.c.ID)
+			fireID, err := p.fireNow(ctx, *x.d.Job, x.c.ID, x.seq())
 			if err != nil {
 				return err
 			}
@@ -238,7 +247,7 @@ func (p *Processor) answer(x *decided) {
 
 // fireNow stores an exec's fire before the command is acked, then remembers the exec on
 // the job: a redelivered exec neither runs twice nor is lost.
-func (p *Processor) fireNow(ctx context.Context, j job.Job, commandID string) (string, error) {
+func (p *Processor) fireNow(ctx context.Context, j job.Job, commandID string, seq uint64) (string, error) {
 	f, ok := p.Sched.FireNow(ctx, j.ID, commandID)
 	if !ok {
 		return "", fmt.Errorf("exec of job %s: the scheduler does not hold it", j.ID)
@@ -253,7 +262,7 @@ func (p *Processor) fireNow(ctx context.Context, j job.Job, commandID string) (s
 		// Stored before (a redelivered exec) under another number: give ours back.
 		p.Sched.Unfire(j.ID, f.Seq)
 	}
-	if err := p.Store.PutJob(ctx, j); err != nil {
+	if err := p.Store.PutJobs(ctx, []mongostore.JobWrite{{Job: j, CommandSeq: seq}}); err != nil {
 		return "", err
 	}
 	p.memo.put(j)
