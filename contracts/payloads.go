@@ -87,6 +87,13 @@ type Job struct {
 	LastCommand     string     `json:"last_command,omitempty"`
 }
 
+// The codes of a rejected command's Error.
+const (
+	ErrorInvalid  = "invalid"
+	ErrorConflict = "conflict"
+	ErrorNotFound = "not_found"
+)
+
 // Error is a rejected command's reason.
 type Error struct {
 	Code    string `json:"code"`

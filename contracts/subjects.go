@@ -43,6 +43,9 @@ const (
 	// RunSkipped: not run, because max_instances runs of the job were still going
 	// (a missed fire's entry shows it too).
 	RunSkipped = "skipped"
+	// RunWaiting is no report's: a journal entry shows it until an executor takes the
+	// fire up.
+	RunWaiting = "waiting"
 )
 
 // CommandSubject is where the api appends a tenant's commands.

@@ -208,7 +208,7 @@ func journalJob() job.Job {
 // seedJournal writes job j with m runs in its journal: run k fired at a second of its
 // own, ended a millisecond later.
 func seedJournal(ctx context.Context, db *mongo.Database, st *mongostore.Store, j job.Job, m int) error {
-	if err := st.PutJob(ctx, j, mongostore.JobKey(j.Key), mongostore.BizKey(j.Tenant, j.Spec.Target.BizCode)); err != nil {
+	if err := st.PutJob(ctx, j); err != nil {
 		return err
 	}
 	base := j.CreatedAt.Add(time.Hour)

@@ -82,12 +82,7 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 		return st, err
 	}
 	for _, pj := range jobs {
-		j := wire.JobFromPayload(pj)
-		keys := []string{mongostore.JobKey(j.Key)}
-		if biz := j.Spec.Target.BizCode; biz != "" && j.Live() {
-			keys = append(keys, mongostore.BizKey(j.Tenant, biz))
-		}
-		if err := s.store.PutJob(ctx, j, keys...); err != nil {
+		if err := s.store.PutJob(ctx, wire.JobFromPayload(pj)); err != nil {
 			return st, err
 		}
 		st.Jobs++

@@ -13,6 +13,9 @@ var (
 	ErrNotFound = errors.New("job not found")
 	// ErrConflict: the command does not fit the job's current state.
 	ErrConflict = errors.New("conflict")
+	// ErrBizTaken: a behaviour has one live schedule per tenant, and a create of another
+	// is refused. It is the conflict on field bizcode (errors.Is finds it in one).
+	ErrBizTaken = errors.New("the behaviour already has a schedule")
 )
 
 // FieldError says which field of the input is wrong and why.
@@ -40,3 +43,17 @@ func (e *ConflictError) Error() string { return e.Msg }
 
 // Unwrap makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// Is makes errors.Is(err, ErrBizTaken) true of a conflict on bizcode, wherever it was
+// made (here, or read back from a command's outcome).
+func (e *ConflictError) Is(target error) bool { return target == ErrBizTaken && e.Field == "bizcode" }
+
+// CheckBizcode applies the rule of one live schedule per (tenant, bizcode) to cmd:
+// holder is the behaviour's live schedule, nil when it has none. Commands are decided
+// one at a time, so two racing creates cannot both pass.
+func CheckBizcode(cmd Command, holder *Job) error {
+	if cmd.Type != Create || cmd.Spec == nil || cmd.Spec.Target.BizCode == "" || !holder.Live() || holder.ID == cmd.JobID {
+		return nil
+	}
+	return &ConflictError{Field: "bizcode", Msg: "the behaviour already has a schedule: " + holder.ID}
+}

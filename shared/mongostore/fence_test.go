@@ -75,7 +75,7 @@ func TestAStaleTriggerCannotPointAKeyBack(t *testing.T) {
 	key := mongostore.BizKey("p1", "biz")
 	mk := func(id string) job.Job {
 		j := sampleJob()
-		j.ID, j.Key = id, "key-"+id
+		j.ID, j.Key, j.Spec.Target = id, "key-"+id, job.Target{BizCode: "biz"}
 		return j
 	}
 	deleted := func(j job.Job) job.Job {
@@ -83,12 +83,8 @@ func TestAStaleTriggerCannotPointAKeyBack(t *testing.T) {
 		return j
 	}
 	j1, j2, j3 := mk("j1"), mk("j2"), mk("j3")
-	steps := []struct {
-		j    job.Job
-		keys []string
-	}{{j1, []string{key}}, {deleted(j1), nil}, {j2, []string{key}}, {deleted(j2), nil}, {j3, []string{key}}}
-	for _, st := range steps {
-		if err := s.PutJob(ctx, st.j, st.keys...); err != nil {
+	for _, j := range []job.Job{j1, deleted(j1), j2, deleted(j2), j3} {
+		if err := s.PutJob(ctx, j); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -97,7 +93,7 @@ func TestAStaleTriggerCannotPointAKeyBack(t *testing.T) {
 	}
 	// The stale trigger writes its batch's creates of j1 and j2, with the key.
 	for _, j := range []job.Job{j2, j1} {
-		if err := s.PutJob(ctx, j, key); err != nil {
+		if err := s.PutJob(ctx, j); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -120,12 +116,15 @@ func TestAKeyChangedSinceItWasReadIsNotPointedBack(t *testing.T) {
 	j0, j1, j2 := sampleJob(), sampleJob(), sampleJob()
 	j0.ID, j1.ID, j2.ID = "j0", "j1", "j2"
 	j1.Key, j2.Key = "key-j1", "key-j2"
+	for _, j := range []*job.Job{&j0, &j1, &j2} {
+		j.Spec.Target = job.Target{BizCode: "biz"}
+	}
 	gone := func(j job.Job) job.Job {
 		j.Version, j.State = j.Version+1, job.Deleted
 		return j
 	}
 	for _, j := range []job.Job{j0, gone(j0)} {
-		if err := s.PutJob(ctx, j, key); err != nil {
+		if err := s.PutJob(ctx, j); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -137,17 +136,14 @@ func TestAKeyChangedSinceItWasReadIsNotPointedBack(t *testing.T) {
 			return
 		}
 		once = true
-		for _, w := range []struct {
-			j    job.Job
-			keys []string
-		}{{j1, []string{key}}, {gone(j1), nil}, {j2, []string{key}}} {
-			if err := s.PutJob(ctx, w.j, w.keys...); err != nil {
+		for _, j := range []job.Job{j1, gone(j1), j2} {
+			if err := s.PutJob(ctx, j); err != nil {
 				t.Error(err)
 			}
 		}
 	})
 	defer restore()
-	if err := s.PutJob(ctx, j1, key); err != nil {
+	if err := s.PutJob(ctx, j1); err != nil {
 		t.Fatal(err)
 	}
 	if id, err := s.ResolveKey(ctx, key); err != nil || id != "j2" {

@@ -152,6 +152,16 @@ func BizKey(tenant, bizcode string) string {
 // JobKey is the key that finds a job by its scheduler id (the SDK's jobId).
 func JobKey(key string) string { return "job." + key }
 
+// keysOf are the keys that find j: its scheduler id's, and its behaviour's while it is
+// live.
+func keysOf(j job.Job) []string {
+	keys := []string{JobKey(j.Key)}
+	if biz := j.Spec.Target.BizCode; biz != "" && j.Live() {
+		keys = append(keys, BizKey(j.Tenant, biz))
+	}
+	return keys
+}
+
 // GetJob reads a job by its record id (any tenant, any state).
 func (s *Store) GetJob(ctx context.Context, id string) (StoredJob, error) {
 	var d jobDoc
@@ -175,6 +185,20 @@ func (s *Store) readKey(ctx context.Context, key string) (keyDoc, error) {
 	return d, nil
 }
 
+// LiveSchedule reads a behaviour's live schedule (one per tenant and bizcode), or
+// ErrNotFound when it has none.
+func (s *Store) LiveSchedule(ctx context.Context, tenant, bizcode string) (StoredJob, error) {
+	id, err := s.ResolveKey(ctx, BizKey(tenant, bizcode))
+	if err != nil {
+		return StoredJob{}, err
+	}
+	sj, err := s.GetJob(ctx, id)
+	if err == nil && (!sj.Job.Live() || sj.Job.Tenant != tenant) {
+		err = ErrNotFound
+	}
+	return sj, err
+}
+
 // FindJob reads a job by either of its ids: the record id or a key.
 func (s *Store) FindJob(ctx context.Context, idOrKey string) (StoredJob, error) {
 	sj, err := s.GetJob(ctx, idOrKey)
@@ -190,14 +214,16 @@ func (s *Store) FindJob(ctx context.Context, idOrKey string) (StoredJob, error) 
 
 // PutJob writes a job's lifecycle state not made by a command (a rebuild's), and the
 // keys that find it.
-func (s *Store) PutJob(ctx context.Context, j job.Job, keys ...string) error {
-	return s.PutJobs(ctx, []JobWrite{{Job: j, Keys: keys}})
+func (s *Store) PutJob(ctx context.Context, j job.Job) error {
+	return s.PutJobs(ctx, []JobWrite{{Job: j, WithKeys: true}})
 }
 
-// JobWrite is one job's lifecycle state and the keys that find it.
+// JobWrite is one job's lifecycle state.
 type JobWrite struct {
-	Job  job.Job
-	Keys []string
+	Job job.Job
+	// WithKeys writes the keys that find the job too (keysOf): when it is created, and
+	// in a rebuild.
+	WithKeys bool
 	// CommandSeq is the position in the commands stream of the command that made the
 	// state (0 when none did): of two states of one version, the later command's stays.
 	CommandSeq uint64
@@ -240,7 +266,10 @@ func (s *Store) PutJobs(ctx context.Context, ws []JobWrite) error {
 	}
 	var keys []keyDoc
 	for _, w := range ws {
-		for _, k := range w.Keys {
+		if !w.WithKeys {
+			continue
+		}
+		for _, k := range keysOf(w.Job) {
 			keys = append(keys, newKey(k, w.Job.ID, w.Job.Tenant))
 		}
 	}

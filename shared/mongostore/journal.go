@@ -10,7 +10,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
 // The journal is append-only: each fire is one record, and each report on its run (the
@@ -101,23 +103,19 @@ type Entry struct {
 	Run *RunRecord
 }
 
-// Status is the run's state: "waiting" until an executor picks it up, "running", then
-// its end's status; a missed fire is "skipped" from the start.
+// Status is the run's state (see wire.EntryStatus).
 func (e Entry) Status() string {
-	switch {
-	case e.Fire.TriggerStatus == "missed":
-		return "skipped"
-	case e.Run == nil:
-		return "waiting"
+	if e.Run == nil {
+		return wire.EntryStatus(e.Fire.TriggerStatus, "")
 	}
-	return e.Run.Status
+	return wire.EntryStatus(e.Fire.TriggerStatus, e.Run.Status)
 }
 
 // Updated is the time of the run's last change: its end, its start, or when a missed
 // fire was recorded.
 func (e Entry) Updated() *time.Time {
 	switch {
-	case e.Fire.TriggerStatus == "missed":
+	case e.Fire.TriggerStatus == contracts.TriggerMissed:
 		return &e.Fire.FiredAt
 	case e.Run == nil:
 		return nil

@@ -37,7 +37,7 @@ func TestAJobIsFoundByEitherIdAndKeepsItsProgressAcrossLifecycleWrites(t *testin
 	ctx := context.Background()
 	s := open(t)
 	j := sampleJob()
-	if err := s.PutJob(ctx, j, mongostore.JobKey(j.Key)); err != nil {
+	if err := s.PutJob(ctx, j); err != nil {
 		t.Fatal(err)
 	}
 	lf := time.Date(2025, 7, 9, 8, 0, 0, 0, time.UTC)

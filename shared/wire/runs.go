@@ -44,6 +44,19 @@ func DecodeFire(data []byte) (contracts.Fire, error) {
 	return f, nil
 }
 
+// EntryStatus is a run's status as its journal entry shows it (its exestatus): a missed
+// fire is skipped from the start; any other fire waits until an executor reports on it
+// (reported is "" until then), then shows what its newest report says.
+func EntryStatus(triggerStatus, reported string) string {
+	switch {
+	case triggerStatus == contracts.TriggerMissed:
+		return contracts.RunSkipped
+	case reported == "":
+		return contracts.RunWaiting
+	}
+	return reported
+}
+
 // RunStatuses are the statuses a run report may have.
 var RunStatuses = []string{contracts.RunRunning, contracts.RunSuccess, contracts.RunFailure, contracts.RunSkipped}
 

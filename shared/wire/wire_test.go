@@ -2,6 +2,8 @@ package wire_test
 
 import (
 	"encoding/json"
+	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +63,28 @@ func TestAnEventIsTakenOnlyAsTheTriggerRecordsIt(t *testing.T) {
 	}
 	if _, _, err := wire.EventJob(contracts.EventSubject("a", "j", "created"), []byte("{")); err == nil {
 		t.Fatal("a payload that does not decode was taken")
+	}
+}
+
+func TestARejectionReadBackFromAnOutcomeIsTheDomainErrorItWas(t *testing.T) {
+	for _, err := range []error{
+		&job.FieldError{Field: "seconds", Msg: "must be at least 1"},
+		&job.ConflictError{Field: "id", Msg: "a job with this id exists"},
+		job.CheckBizcode(job.Command{Type: job.Create, JobID: "b", Spec: &job.Spec{Target: job.Target{BizCode: "x"}}}, &job.Job{ID: "a"}),
+		job.ErrNotFound,
+	} {
+		p := wire.ErrorToPayload(err)
+		back := wire.ErrorFromPayload(*p)
+		if back.Error() != err.Error() || !reflect.DeepEqual(wire.ErrorToPayload(back), p) {
+			t.Fatalf("%v came back as %v (%+v)", err, back, p)
+		}
+		for _, target := range []error{job.ErrInvalid, job.ErrConflict, job.ErrNotFound, job.ErrBizTaken} {
+			if errors.Is(back, target) != errors.Is(err, target) {
+				t.Fatalf("%v: errors.Is(%v) differs once read back", err, target)
+			}
+		}
+	}
+	if err := wire.ErrorFromPayload(contracts.Error{Code: "new_code", Message: "m"}); !errors.Is(err, job.ErrInvalid) {
+		t.Fatalf("an unknown code: %v", err)
 	}
 }

@@ -20,11 +20,25 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
 // ErrUnavailable: the broker did not store the command in time.
 var ErrUnavailable = errors.New("broker unavailable")
+
+// ErrKeyReused: the command's Idempotency-Key was used before for the same operation on
+// the same job with another body; the first request's outcome stands.
+var ErrKeyReused = errors.New("idempotency key reused with another body")
+
+// Command is a command as the api sends it: the domain's, and whether it was asked with
+// an Idempotency-Key, with the fingerprint of the request's body then.
+type Command struct {
+	job.Command
+	Idempotent  bool
+	Fingerprint string
+}
 
 // Recorder counts the commands stored in JetStream; answered is false when the
 // trigger's outcome did not come in time.
@@ -74,23 +88,25 @@ func (c *Commander) deliver(m *nats.Msg) {
 	}
 }
 
-// Result is what became of a command.
+// Result is what became of a command the trigger applied in time.
 type Result struct {
-	// Outcome is set when the trigger applied (or rejected) the command in time.
-	Outcome *contracts.Outcome
+	// Job is the state the command left; nil when the command is only accepted (stored,
+	// to be applied when the trigger returns).
+	Job *job.Job
+	// FireID names the run an exec started.
+	FireID string
 }
 
-// Accepted reports whether the command is stored but not yet applied.
-func (r Result) Accepted() bool { return r.Outcome == nil }
-
-// Send stores cmd and waits for its outcome. A command whose id was stored before (a
-// repeated Idempotency-Key) is answered with the kept outcome.
-func (c *Commander) Send(ctx context.Context, cmd contracts.Command) (Result, error) {
-	cmd.V = contracts.Version
+// Send stores the command and waits for its outcome. A command the trigger refused is
+// the domain's error (job.ErrNotFound, a *job.FieldError or *job.ConflictError); one
+// whose id was stored before (a repeated Idempotency-Key) is answered with the kept
+// outcome, or ErrKeyReused when that was another body's.
+func (c *Commander) Send(ctx context.Context, command Command) (Result, error) {
 	// Each send waits on a reply subject of its own: two requests with one command id
 	// (a key sent again at once, with the same body or another) each get their answer.
-	token := cmd.ID + "_" + NewID("", "")[:8]
-	cmd.ReplyTo = c.inbox + "." + token
+	token := command.ID + "_" + NewID("", "")[:8]
+	cmd := wire.CommandToPayload(command.Command, c.inbox+"."+token, command.Idempotent)
+	cmd.Fingerprint = command.Fingerprint
 	ch := make(chan []byte, 1)
 	c.mu.Lock()
 	c.waiters[token] = ch
@@ -110,7 +126,7 @@ func (c *Commander) Send(ctx context.Context, cmd contracts.Command) (Result, er
 	wait := time.NewTimer(c.applyWait)
 	defer wait.Stop()
 	if ack.Duplicate {
-		return c.kept(ctx, cmd.ID, wait.C)
+		return c.result(cmd, c.kept(ctx, cmd.ID, wait.C))
 	}
 	var outcome []byte
 	select {
@@ -121,44 +137,55 @@ func (c *Commander) Send(ctx context.Context, cmd contracts.Command) (Result, er
 	if c.rec != nil {
 		c.rec.Accepted(cmd.Type, outcome != nil)
 	}
+	return c.result(cmd, outcome)
+}
+
+// result reads cmd's outcome (nil: none came in time).
+func (c *Commander) result(cmd contracts.Command, outcome []byte) (Result, error) {
 	if outcome == nil {
 		return Result{}, nil
 	}
-	r, err := decode(outcome)
-	if err == nil && r.Outcome.Job != nil && c.applied != nil {
-		c.applied(*r.Outcome.Job)
+	var o contracts.Outcome
+	if err := json.Unmarshal(outcome, &o); err != nil {
+		return Result{}, fmt.Errorf("outcome does not decode: %w", err)
 	}
-	return r, err
+	switch {
+	case o.Fingerprint != "" && o.Fingerprint != cmd.Fingerprint:
+		// An idempotent command's outcome carries the fingerprint of the request that was
+		// applied: this one's, or, kept, an earlier one's with the same key.
+		return Result{}, ErrKeyReused
+	case o.Error != nil:
+		return Result{}, wire.ErrorFromPayload(*o.Error)
+	case o.Job == nil:
+		return Result{}, errors.New("the outcome carries no job")
+	}
+	if c.applied != nil {
+		c.applied(*o.Job)
+	}
+	j := wire.JobFromPayload(*o.Job)
+	return Result{Job: &j, FireID: o.FireID}, nil
 }
 
 // OnApplied tells fn each job state a command's outcome answers with, before the write
 // is answered. Set it before the first Send.
 func (c *Commander) OnApplied(fn func(contracts.Job)) { c.applied = fn }
 
-// kept polls for the outcome of a command stored before.
-func (c *Commander) kept(ctx context.Context, id string, deadline <-chan time.Time) (Result, error) {
+// kept polls for the outcome of a command stored before (nil: none in time).
+func (c *Commander) kept(ctx context.Context, id string, deadline <-chan time.Time) []byte {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		if data, err := c.store.Outcome(ctx, id); err == nil {
-			return decode(data)
+			return data
 		}
 		select {
 		case <-tick.C:
 		case <-deadline:
-			return Result{}, nil
+			return nil
 		case <-ctx.Done():
-			return Result{}, nil
+			return nil
 		}
 	}
-}
-
-func decode(data []byte) (Result, error) {
-	var o contracts.Outcome
-	if err := json.Unmarshal(data, &o); err != nil {
-		return Result{}, fmt.Errorf("outcome does not decode: %w", err)
-	}
-	return Result{Outcome: &o}, nil
 }
 
 // Close unsubscribes the inbox.

@@ -62,6 +62,10 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: ce.Msg, Field: ce.Field}
 	case errors.Is(err, job.ErrNotFound), errors.Is(err, mongostore.ErrNotFound):
 		return errJobNotFound
+	case errors.Is(err, job.ErrInvalid):
+		return badRequest("", err.Error())
+	case errors.Is(err, commander.ErrKeyReused):
+		return errKeyReused
 	case errors.Is(err, commander.ErrUnavailable):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the broker did not confirm the write in time, so it may or may not be applied; send it again with the same Idempotency-Key to be sure it is applied once: " + err.Error()}
 	case errors.As(err, &he):
@@ -69,20 +73,27 @@ func toAPIError(err error) *apiError {
 		if m, ok := he.Message.(string); ok {
 			msg = m
 		}
-		code := map[int]string{
-			http.StatusNotFound: "not_found", http.StatusMethodNotAllowed: "method_not_allowed",
-			http.StatusRequestEntityTooLarge: "too_large", http.StatusUnsupportedMediaType: "unsupported_media_type",
-			http.StatusTooManyRequests: "rate_limited", http.StatusUnauthorized: "unauthorized", http.StatusForbidden: "forbidden",
-		}[he.Code]
-		if code == "" {
-			code = "invalid"
-			if he.Code >= 500 {
-				code = "internal"
-			}
-		}
-		return &apiError{Status: he.Code, Code: code, Message: msg}
+		return &apiError{Status: he.Code, Code: codeOf(he.Code), Message: msg}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+}
+
+// codeOf is the error code of an answer of status that no rule of ours decided (the
+// router's, the HTTP server's own).
+func codeOf(status int) string {
+	code := map[int]string{
+		http.StatusNotFound: "not_found", http.StatusMethodNotAllowed: "method_not_allowed",
+		http.StatusRequestEntityTooLarge: "too_large", http.StatusRequestHeaderFieldsTooLarge: "too_large",
+		http.StatusUnsupportedMediaType: "unsupported_media_type",
+		http.StatusTooManyRequests:      "rate_limited", http.StatusUnauthorized: "unauthorized", http.StatusForbidden: "forbidden",
+	}[status]
+	switch {
+	case code != "":
+		return code
+	case status >= 500:
+		return "internal"
+	}
+	return "invalid"
 }
 
 // errorHandler answers every error as JSON.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/api/internal/commander"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
@@ -196,13 +195,13 @@ func (h *handlers) lifecycle(c echo.Context, t job.CommandType) error {
 // same command, and a create's ids derive from it, so that it names the same job. The
 // body is the command's fingerprint, not part of its id: the key sent again with another
 // body finds the first command's kept outcome, and apply refuses it.
-func (h *handlers) command(c echo.Context, t job.CommandType, target job.Job, spec *job.Spec) contracts.Command {
+func (h *handlers) command(c echo.Context, t job.CommandType, target job.Job, spec *job.Spec) commander.Command {
 	return h.commandAs(c, t, target, spec, string(t), target.ID)
 }
 
 // commandAs is command with the id's scope given: what, besides the tenant and the key,
 // tells this request's command from others.
-func (h *handlers) commandAs(c echo.Context, t job.CommandType, target job.Job, spec *job.Spec, scope ...any) contracts.Command {
+func (h *handlers) commandAs(c echo.Context, t job.CommandType, target job.Job, spec *job.Spec, scope ...any) commander.Command {
 	tenant := c.Get(tenantKey).(string)
 	key := c.Request().Header.Get("Idempotency-Key")
 	id := commander.NewID(tenant, key, scope...)
@@ -218,14 +217,14 @@ func (h *handlers) commandAs(c echo.Context, t job.CommandType, target job.Job, 
 		cmd.JobID = commander.UUID(seedFor(seed, "id"))
 		cmd.JobKey = commander.UUID(seedFor(seed, "key"))
 	}
-	p := wire.CommandToPayload(cmd, "", key != "")
+	sent := commander.Command{Command: cmd, Idempotent: key != ""}
 	if key != "" {
-		p.Fingerprint = "-"
+		sent.Fingerprint = "-"
 		if b, ok := c.Get(bodyKey).(string); ok {
-			p.Fingerprint = b
+			sent.Fingerprint = b
 		}
 	}
-	return p
+	return sent
 }
 
 func seedFor(seed, part string) string {
@@ -235,56 +234,28 @@ func seedFor(seed, part string) string {
 	return seed + "/" + part
 }
 
-// applied is what became of a command: the job it left (nil when the command is only
-// accepted, the trigger being away) and the run an exec started.
-type applied struct {
-	job    *job.Job
-	fireID string
-}
-
-// apply stores the command and waits for its outcome; a rejection is returned as the
-// error it maps to.
-func (h *handlers) apply(c echo.Context, cmd contracts.Command) (applied, error) {
-	res, err := h.d.Commander.Send(c.Request().Context(), cmd)
-	if err != nil || res.Accepted() {
-		return applied{}, err
-	}
-	o := res.Outcome
-	if o.Fingerprint != "" && o.Fingerprint != cmd.Fingerprint {
-		// An idempotent command's outcome carries the fingerprint of the request that was
-		// applied: this one's, or, kept, an earlier one's with the same key.
-		return applied{}, errKeyReused
-	}
-	if o.Error != nil {
-		status := map[string]int{"not_found": http.StatusNotFound, "conflict": http.StatusConflict}[o.Error.Code]
-		if status == 0 {
-			status = http.StatusBadRequest
-		}
-		return applied{}, &apiError{Status: status, Code: o.Error.Code, Message: o.Error.Message, Field: o.Error.Field}
-	}
-	if o.Job == nil {
-		return applied{}, &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "the outcome carries no job"}
-	}
-	j := wire.JobFromPayload(*o.Job)
-	return applied{job: &j, fireID: o.FireID}, nil
+// apply stores the command and waits for its outcome: the job it left (nil when the
+// command is only accepted, the trigger being away), or the rejection.
+func (h *handlers) apply(c echo.Context, cmd commander.Command) (commander.Result, error) {
+	return h.d.Commander.Send(c.Request().Context(), cmd)
 }
 
 // send applies the command and answers as the job-center SDK does: the job info, or 202
 // with the job's ids when the trigger is away.
-func (h *handlers) send(c echo.Context, cmd contracts.Command, okStatus int) error {
+func (h *handlers) send(c echo.Context, cmd commander.Command, okStatus int) error {
 	a, err := h.apply(c, cmd)
 	if err != nil {
 		return err
 	}
-	if a.job == nil {
+	if a.Job == nil {
 		return c.JSON(http.StatusAccepted, map[string]string{
 			"id": cmd.JobID, "jobId": cmd.JobKey, "status": "accepted", "commandId": cmd.ID,
 		})
 	}
-	if a.fireID != "" {
-		c.Response().Header().Set("X-Fire-Id", a.fireID)
+	if a.FireID != "" {
+		c.Response().Header().Set("X-Fire-Id", a.FireID)
 	}
-	return c.JSON(okStatus, toJobInfo(*a.job, h.d.Clock.Now(), h.d.Loc))
+	return c.JSON(okStatus, toJobInfo(*a.Job, h.d.Clock.Now(), h.d.Loc))
 }
 
 // change is one entry of a job's audit trail.

@@ -97,15 +97,7 @@ func (h *handlers) queryJobStatus(c echo.Context) error {
 func (h *handlers) findBiz(c echo.Context, tenant, bizcode string) (mongostore.StoredJob, error) {
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
-	id, err := h.d.Store.ResolveKey(ctx, mongostore.BizKey(tenant, bizcode))
-	if err != nil {
-		return mongostore.StoredJob{}, err
-	}
-	sj, err := h.d.Store.GetJob(ctx, id)
-	if err == nil && (!sj.Job.Live() || sj.Job.Tenant != tenant) {
-		err = mongostore.ErrNotFound
-	}
-	return sj, err
+	return h.d.Store.LiveSchedule(ctx, tenant, bizcode)
 }
 
 func jobStatus(j job.Job) string {
@@ -182,8 +174,7 @@ func (h *handlers) saveSchedule(c echo.Context, q *quartzRequest) error {
 			return storeUnavailable(err)
 		}
 		a, err := h.apply(c, cmd)
-		var ae *apiError
-		if errors.As(err, &ae) && ae.Code == "conflict" && ae.Field == "bizcode" && attempt == 0 {
+		if errors.Is(err, job.ErrBizTaken) && attempt == 0 {
 			// Another save created the schedule meanwhile: change that one.
 			continue
 		}
@@ -191,7 +182,7 @@ func (h *handlers) saveSchedule(c echo.Context, q *quartzRequest) error {
 			return err
 		}
 		status := http.StatusOK
-		if a.job == nil {
+		if a.Job == nil {
 			status = http.StatusAccepted
 		}
 		return c.JSON(status, map[string]any{"resp_data": map[string]string{"group_job_id": cmd.JobID}})
@@ -252,15 +243,15 @@ func (h *handlers) scheduleOp(c echo.Context, q *quartzRequest, t job.CommandTyp
 	data := map[string]any{"jobinfoid": sj.Job.ID}
 	status := http.StatusOK
 	switch {
-	case a.job == nil:
+	case a.Job == nil:
 		status = http.StatusAccepted
 	case t == job.Delete:
 		data["deleted"] = true
 	default:
-		data["jobstatus"] = jobStatus(*a.job)
+		data["jobstatus"] = jobStatus(*a.Job)
 	}
-	if a.fireID != "" {
-		data["triggerid"] = a.fireID
+	if a.FireID != "" {
+		data["triggerid"] = a.FireID
 	}
 	return c.JSON(status, map[string]any{"resp_data": data})
 }

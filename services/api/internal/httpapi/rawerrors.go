@@ -70,11 +70,7 @@ func rawErrorAsJSON(p []byte) ([]byte, bool) {
 	if err != nil || status < 400 || status > 599 {
 		return nil, false
 	}
-	code := map[int]string{http.StatusRequestHeaderFieldsTooLarge: "too_large"}[status]
-	if code == "" {
-		code = "invalid"
-	}
-	body, _ := json.Marshal(map[string]apiError{"error": {Code: code, Message: "the request cannot be read: " + string(rest[i+len(rawErrorHeaders):])}})
+	body, _ := json.Marshal(map[string]apiError{"error": {Code: codeOf(status), Message: "the request cannot be read: " + string(rest[i+len(rawErrorHeaders):])}})
 	return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
 		status, http.StatusText(status), len(body), body), true
 }

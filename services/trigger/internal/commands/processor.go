@@ -90,7 +90,6 @@ type decided struct {
 	out      contracts.Outcome
 	d        job.Decision
 	replayed bool
-	keys     []string
 }
 
 // seq is the command's position in the commands stream: it orders the job states one
@@ -113,6 +112,9 @@ type state struct {
 	kept []byte
 	// cur is its job, nil when there is none.
 	cur *job.Job
+	// holder is the live schedule of the behaviour a create would schedule, nil when
+	// there is none (or the command is not such a create).
+	holder *job.Job
 }
 
 // read reads what deciding c needs.
@@ -130,13 +132,21 @@ func (p *Processor) read(ctx context.Context, c contracts.Command) (state, error
 	}
 	if j, ok := p.memo.get(c.JobID); ok {
 		st.cur = &j
-		return st, nil
+	} else {
+		switch sj, err := p.Store.GetJob(ctx, c.JobID); {
+		case err == nil:
+			st.cur = &sj.Job
+		case !errors.Is(err, mongostore.ErrNotFound):
+			return st, fmt.Errorf("read job %s: %w", c.JobID, err)
+		}
 	}
-	switch sj, err := p.Store.GetJob(ctx, c.JobID); {
-	case err == nil:
-		st.cur = &sj.Job
-	case !errors.Is(err, mongostore.ErrNotFound):
-		return st, fmt.Errorf("read job %s: %w", c.JobID, err)
+	if c.Type == contracts.CmdCreate && st.cur == nil && c.Spec != nil && c.Spec.BizCode != "" {
+		switch sj, err := p.Store.LiveSchedule(ctx, c.Tenant, c.Spec.BizCode); {
+		case err == nil:
+			st.holder = &sj.Job
+		case !errors.Is(err, mongostore.ErrNotFound):
+			return st, fmt.Errorf("read the schedule of behaviour %s: %w", c.Spec.BizCode, err)
+		}
 	}
 	return st, nil
 }
@@ -148,26 +158,20 @@ func (p *Processor) decide(ctx context.Context, msg jetstream.Msg, c contracts.C
 		x.kept = st.kept
 		return x, nil
 	}
-	cur := st.cur
-	if taken, err := p.bizTaken(ctx, c, cur); err != nil || taken != nil {
-		x.out.Error = taken
-		return x, err
+	cmd := wire.CommandFromPayload(c)
+	if err := job.CheckBizcode(cmd, st.holder); err != nil {
+		x.out.Error = wire.ErrorToPayload(err)
+		return x, nil
 	}
 	// A command is decided as of when it was accepted, so that a retry after a partial
 	// failure decides exactly as the first attempt did (and a job started while the
 	// trigger was away is anchored at the start the user asked for).
-	d, err := job.Decide(wire.CommandFromPayload(c), cur, c.At.UTC().Truncate(time.Millisecond))
+	d, err := job.Decide(cmd, st.cur, c.At.UTC().Truncate(time.Millisecond))
 	if err != nil {
-		x.out.Error = Reason(err)
+		x.out.Error = wire.ErrorToPayload(err)
 		return x, nil
 	}
 	x.d, x.replayed = d, d.Replayed
-	if c.Type == contracts.CmdCreate {
-		x.keys = append(x.keys, mongostore.JobKey(d.Job.Key))
-		if biz := d.Job.Spec.Target.BizCode; biz != "" && d.Job.Live() {
-			x.keys = append(x.keys, mongostore.BizKey(d.Job.Tenant, biz))
-		}
-	}
 	pj := wire.JobToPayload(*d.Job)
 	x.out.Job = &pj
 	return x, nil
@@ -184,7 +188,7 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 	var writes []mongostore.JobWrite
 	for _, x := range batch {
 		if x.write() {
-			writes = append(writes, mongostore.JobWrite{Job: *x.d.Job, Keys: x.keys, CommandSeq: x.seq()})
+			writes = append(writes, mongostore.JobWrite{Job: *x.d.Job, WithKeys: x.c.Type == contracts.CmdCreate, CommandSeq: x.seq()})
 		}
 	}
 	if err := p.Store.PutJobs(ctx, writes); err != nil {
@@ -269,30 +273,6 @@ func (p *Processor) fireNow(ctx context.Context, j job.Job, commandID string, se
 	return f.FireID, nil
 }
 
-// bizTaken enforces one schedule per (tenant, bizcode): a create for a behaviour that
-// already has a live schedule is refused, naming that schedule. Commands apply one at a
-// time, so two racing saves cannot both pass.
-func (p *Processor) bizTaken(ctx context.Context, c contracts.Command, cur *job.Job) (*contracts.Error, error) {
-	if c.Type != contracts.CmdCreate || cur != nil || c.Spec == nil || c.Spec.BizCode == "" {
-		return nil, nil
-	}
-	id, err := p.Store.ResolveKey(ctx, mongostore.BizKey(c.Tenant, c.Spec.BizCode))
-	if errors.Is(err, mongostore.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("resolve bizcode: %w", err)
-	}
-	existing, err := p.Store.GetJob(ctx, id)
-	if errors.Is(err, mongostore.ErrNotFound) || err == nil && !existing.Job.Live() {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read schedule %s: %w", id, err)
-	}
-	return &contracts.Error{Code: "conflict", Field: "bizcode", Message: "the behaviour already has a schedule: " + id}, nil
-}
-
 // record stores the batch's lifecycle events, all at once; their ids derive from the
 // command's, so a redelivered command's events are stored once.
 func (p *Processor) record(ctx context.Context, batch []*decided) error {
@@ -332,21 +312,6 @@ func (p *Processor) reply(to string, data []byte) {
 	if err := p.NC.Publish(to, data); err != nil {
 		p.Log.Warn().Err(err).Msg("reply to api failed; it will answer 202")
 	}
-}
-
-// Reason turns a domain error into the outcome's error.
-func Reason(err error) *contracts.Error {
-	var fe *job.FieldError
-	var ce *job.ConflictError
-	switch {
-	case errors.As(err, &fe):
-		return &contracts.Error{Code: "invalid", Message: fe.Error(), Field: fe.Field}
-	case errors.As(err, &ce):
-		return &contracts.Error{Code: "conflict", Message: ce.Msg, Field: ce.Field}
-	case errors.Is(err, job.ErrNotFound):
-		return &contracts.Error{Code: "not_found", Message: "job not found"}
-	}
-	return &contracts.Error{Code: "invalid", Message: err.Error()}
 }
 
 // Finisher sends the trigger's own finish commands through the command stream, so that a
