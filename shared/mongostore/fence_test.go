@@ -207,3 +207,26 @@ func TestJobsOfTheOldLayoutAreMovedOnce(t *testing.T) {
 		t.Fatalf("second run moved %d, %v; want 0", n, err)
 	}
 }
+
+// Every trigger moves the old layout at its start, and two start at once.
+func TestTriggersStartingTogetherAllGetPastTheLayoutMove(t *testing.T) {
+	ctx := context.Background()
+	st := teststack.Start(t)
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		s, err := mongostore.Open(ctx, st.MongoURI, st.DB, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close(context.Background()) })
+		go func() {
+			_, err := s.MigrateJobLayout(ctx)
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -54,8 +54,17 @@ func (s *Store) Checkpoint(ctx context.Context, name string) (uint64, error) {
 
 // SaveCheckpoint writes a named stream position.
 func (s *Store) SaveCheckpoint(ctx context.Context, name string, seq uint64) error {
-	_, err := s.db.Collection(colState).UpdateOne(ctx, bson.M{"_id": name},
-		bson.M{"$set": bson.M{"seq": int64(seq)}}, options.UpdateOne().SetUpsert(true))
+	save := func() error {
+		_, err := s.db.Collection(colState).UpdateOne(ctx, bson.M{"_id": name},
+			bson.M{"$set": bson.M{"seq": int64(seq)}}, options.UpdateOne().SetUpsert(true))
+		return err
+	}
+	err := save()
+	if mongo.IsDuplicateKeyError(err) {
+		// Two upserts made the document at once (two triggers starting together): it is
+		// there now, and is updated.
+		err = save()
+	}
 	if err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", name, err)
 	}
