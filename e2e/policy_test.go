@@ -98,21 +98,27 @@ func TestAFailingRunIsRetriedAsTheJobAsksAndCountsItsAttempts(t *testing.T) {
 func TestARunLongerThanItsTimeoutIsStoppedAndFailsSayingWhichLimit(t *testing.T) {
 	c := newCenter(t)
 	c.stop("trigger")
-	c.startTrigger(func(cfg *trigger.Config) { cfg.ExecTimeout = 300 * time.Millisecond })
+	// 50 ms: a fast CPU takes its 10,000,000 steps in a quarter of a second, and the
+	// run must end at its time limit, not at its step limit.
+	c.startTrigger(func(cfg *trigger.Config) { cfg.ExecTimeout = 50 * time.Millisecond })
 	body := intervalBody()
 	body["code"] = "n = 0\nwhile True:\n    n += 1\n"
 	id := c.do("POST", "/api/v1/jobs", "p", body).must(t, 201).obj(t)["id"].(string)
 	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
 	e := c.waitJournal("p", id, 1).Data[0]
-	if e["exestatus"] != "failure" || !strings.HasPrefix(e["exedes"].(string), "timeout: stopped at its limit of 300ms (the job's timeout, or JOBCENTER_EXEC_TIMEOUT for a job without one)") {
+	if e["exestatus"] != "failure" || !strings.HasPrefix(e["exedes"].(string), "timeout: stopped at its limit of 50ms (the job's timeout, or JOBCENTER_EXEC_TIMEOUT for a job without one)") {
 		t.Fatalf("run: %s", mustJSON(e))
 	}
 	if _, ok := c.do("GET", "/api/v1/jobs/"+id, "p", nil).must(t, 200).obj(t)["jobParameter"].(map[string]any)["timeout"]; ok {
 		t.Fatal("a job without its own timeout shows one")
 	}
-	// A job's own timeout is its runs' limit, shown in its parameters.
-	body["timeout"] = 1
-	own := c.do("POST", "/api/v1/jobs", "p", body).must(t, 201).obj(t)
+	// A job's own timeout is its runs' limit, shown in its parameters: a flow that answers
+	// after 3 s (the job's 1 s is too short for a loop of code to outlast on every CPU).
+	flowRunner(t, c, "slow", func(int64) contracts.FlowReply {
+		time.Sleep(3 * time.Second)
+		return contracts.FlowReply{OK: true}
+	})
+	own := c.do("POST", "/api/v1/jobs", "p", flowJob("slow", map[string]any{"timeout": 1})).must(t, 201).obj(t)
 	if p := own["jobParameter"].(map[string]any); p["timeout"] != float64(1) {
 		t.Fatalf("job parameters: %s", mustJSON(p))
 	}
