@@ -72,19 +72,18 @@ type Policy struct {
 
 // Job is a job's full state, as carried by lifecycle events and outcomes.
 type Job struct {
-	ID              string     `json:"id"`
-	Key             string     `json:"job_key"`
-	Tenant          string     `json:"tenant"`
-	Spec            JobSpec    `json:"spec"`
-	State           string     `json:"state"`
-	ReplaceExisting bool       `json:"replace_existing"`
-	StartedAt       *time.Time `json:"started_at,omitempty"`
-	CreatedAt       time.Time  `json:"created_at"`
-	CreatedBy       string     `json:"created_by,omitempty"`
-	UpdatedAt       time.Time  `json:"updated_at"`
-	UpdatedBy       string     `json:"updated_by,omitempty"`
-	Version         int64      `json:"version"`
-	LastCommand     string     `json:"last_command,omitempty"`
+	ID          string     `json:"id"`
+	Key         string     `json:"job_key"`
+	Tenant      string     `json:"tenant"`
+	Spec        JobSpec    `json:"spec"`
+	State       string     `json:"state"`
+	StartedAt   *time.Time `json:"started_at,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	CreatedBy   string     `json:"created_by,omitempty"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	UpdatedBy   string     `json:"updated_by,omitempty"`
+	Version     int64      `json:"version"`
+	LastCommand string     `json:"last_command,omitempty"`
 }
 
 // The codes of a rejected command's Error.

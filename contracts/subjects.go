@@ -25,6 +25,22 @@ const (
 	BizSubjects     = "jobcenter.biz.>"
 )
 
+// Stream is one of Job Center's streams as every service provisions it.
+type Stream struct {
+	Name     string
+	Subjects []string
+	// Ages: its messages are removed JOBCENTER_RUNS_MAX_AGE after they were stored; the
+	// others are kept (the commands until applied, the events for ever).
+	Ages bool
+}
+
+// Streams are Job Center's streams.
+var Streams = []Stream{
+	{Name: StreamCommands, Subjects: []string{CommandSubjects}},
+	{Name: StreamEvents, Subjects: []string{EventSubjects}},
+	{Name: StreamRuns, Subjects: []string{FireSubjects, RunSubjects}, Ages: true},
+}
+
 // Lifecycle event types, the last token of an event subject.
 const (
 	EventCreated  = "created"

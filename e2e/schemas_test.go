@@ -105,7 +105,7 @@ var (
 		Policy: contracts.Policy{Coalesce: true, MisfireGraceMs: 1000, MaxInstances: 2, Retries: 3, RetryBackoffMs: 500, TimeoutMs: 60000},
 	}
 	fullJob = contracts.Job{
-		ID: "j1", Key: "k1", Tenant: "p", Spec: fullJS, State: "started", ReplaceExisting: true, StartedAt: &at,
+		ID: "j1", Key: "k1", Tenant: "p", Spec: fullJS, State: "started", StartedAt: &at,
 		CreatedAt: at, CreatedBy: "alice", UpdatedAt: later, UpdatedBy: "bob", Version: 7, LastCommand: "c9",
 	}
 	examples = []struct {

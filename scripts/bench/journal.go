@@ -201,7 +201,7 @@ func journalJob() job.Job {
 		ID: benchID(5, 0), Key: benchKey(5, 0), Tenant: journalTenant,
 		Spec: job.Spec{Name: "调度名称", Trigger: job.Trigger{Kind: job.Cron, Cron: "0 0 3 * * ?", Zone: "Asia/Shanghai"},
 			Target: job.Target{BizCode: journalBizCode}, Policy: job.DefaultPolicy()},
-		State: job.Stopped, ReplaceExisting: true, CreatedAt: created, UpdatedAt: created, Version: 1, LastCommand: "bench-seed",
+		State: job.Stopped, CreatedAt: created, UpdatedAt: created, Version: 1, LastCommand: "bench-seed",
 	}
 }
 

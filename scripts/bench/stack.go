@@ -666,7 +666,7 @@ func benchJob(sec, i int, tenant string, tr job.Trigger, startedAt, created time
 		ID: benchID(sec, i), Key: benchKey(sec, i), Tenant: tenant,
 		Spec: job.Spec{Pid: "bench", Name: "bench " + strconv.Itoa(i), Trigger: tr,
 			Target: job.Target{Code: "pass"}, Policy: job.DefaultPolicy()},
-		State: job.Started, ReplaceExisting: true, StartedAt: startedAt,
+		State: job.Started, StartedAt: startedAt,
 		CreatedAt: created, UpdatedAt: created, Version: 1, LastCommand: "bench-seed",
 	}
 }

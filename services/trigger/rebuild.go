@@ -10,6 +10,7 @@ import (
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/journal"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/lease"
+	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 	"github.com/jobcenter/jobcenter/shared/wire"
 )
@@ -88,7 +89,7 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 		st.Jobs++
 	}
 	// Fire progress and the journal: the fires and run reports, in stream order.
-	progress := map[string]mongostore.Progress{}
+	progress := map[string]job.Progress{}
 	var recs mongostore.JournalRecords
 	flush := func() error {
 		err := s.store.WriteJournal(ctx, recs)
@@ -105,13 +106,7 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 		} else {
 			st.Fires++
 			f := recs.Fires[len(recs.Fires)-1]
-			p := progress[f.JobID]
-			p.Seq = max(p.Seq, f.Seq)
-			if f.RunType == contracts.RunTypeTrigger && (p.LastFire == nil || f.TriggerTime.After(*p.LastFire)) {
-				at := f.TriggerTime.UTC()
-				p.LastFire = &at
-			}
-			progress[f.JobID] = p
+			progress[f.JobID] = progress[f.JobID].Observe(f.Seq, f.TriggerTime, f.RunType == contracts.RunTypeTrigger)
 		}
 		if len(recs.Fires)+len(recs.Runs) >= 1000 {
 			return flush()

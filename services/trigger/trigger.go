@@ -399,10 +399,7 @@ func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore) (t *term
 func (s *Service) load(ctx context.Context, t *term) error {
 	n := 0
 	err := s.store.EachJob(ctx, func(sj mongostore.StoredJob) {
-		p := scheduler.Progress{Seq: sj.Progress.Seq}
-		if sj.Progress.LastFire != nil {
-			p.LastFire = *sj.Progress.LastFire
-		}
+		p := sj.Progress
 		t.sched.Load(sj.Job, p)
 		n++
 	})
@@ -423,7 +420,7 @@ func (s *Service) replayFires(ctx context.Context, t *term, from uint64) (int, e
 		if err != nil {
 			return nil // dead-lettered when it was first consumed
 		}
-		t.sched.Observe(f.JobID, f.Seq, f.ScheduledAt, f.RunType == contracts.RunTypeManual)
+		t.sched.Observe(f.JobID, f.Seq, f.ScheduledAt, f.RunType == contracts.RunTypeTrigger)
 		t.pub.Record(f, seq)
 		n++
 		return nil

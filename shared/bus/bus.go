@@ -109,21 +109,19 @@ func (c StreamsConfig) Validate() error {
 	return nil
 }
 
-// Provision creates or updates the three streams; it is safe to run on every start.
+// Provision creates or updates Job Center's streams (contracts.Streams); it is safe to
+// run on every start.
 func Provision(ctx context.Context, js jetstream.JetStream, c StreamsConfig) error {
 	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	streams := []jetstream.StreamConfig{
-		{Name: contracts.StreamCommands, Subjects: []string{contracts.CommandSubjects}},
-		{Name: contracts.StreamEvents, Subjects: []string{contracts.EventSubjects}},
-		{Name: contracts.StreamRuns, Subjects: []string{contracts.FireSubjects, contracts.RunSubjects}, MaxAge: c.RunsMaxAge},
-	}
-	for _, s := range streams {
-		s.Storage = jetstream.FileStorage
-		s.Replicas = c.Replicas
-		s.Duplicates = c.Duplicates
+	for _, def := range contracts.Streams {
+		s := jetstream.StreamConfig{Name: def.Name, Subjects: def.Subjects, Storage: jetstream.FileStorage,
+			Replicas: c.Replicas, Duplicates: c.Duplicates}
+		if def.Ages {
+			s.MaxAge = c.RunsMaxAge
+		}
 		if err := patiently(ctx, func() error { return ensureStream(ctx, js, s) }); err != nil {
 			return fmt.Errorf("provision stream %s (is NATS_URL reachable, with JetStream on?): %w", s.Name, err)
 		}

@@ -118,14 +118,13 @@ func create(cmd Command, cur *Job, now time.Time) (Decision, error) {
 		return Decision{}, invalid("spec", "is required")
 	}
 	j := Job{
-		ID:              cmd.JobID,
-		Key:             cmd.JobKey,
-		Tenant:          cmd.Tenant,
-		Spec:            *cmd.Spec,
-		State:           Stopped,
-		ReplaceExisting: true,
-		CreatedAt:       cmd.At,
-		CreatedBy:       cmd.User,
+		ID:        cmd.JobID,
+		Key:       cmd.JobKey,
+		Tenant:    cmd.Tenant,
+		Spec:      *cmd.Spec,
+		State:     Stopped,
+		CreatedAt: cmd.At,
+		CreatedBy: cmd.User,
 	}
 	if !cmd.Enable {
 		return changed(cmd, j, Created), nil

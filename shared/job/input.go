@@ -64,18 +64,6 @@ func (in Input) spec(now time.Time, loc *time.Location, base Policy) (Spec, erro
 		Name:        strings.TrimSpace(in.Name),
 		Description: in.Description,
 	}
-	if err := checkText("pid", s.Pid, MaxIDLen); err != nil {
-		return Spec{}, err
-	}
-	if s.Name == "" {
-		return Spec{}, invalid("name", "is required")
-	}
-	if err := checkText("name", s.Name, MaxNameLen); err != nil {
-		return Spec{}, err
-	}
-	if err := checkText("description", s.Description, MaxDescriptionLen); err != nil {
-		return Spec{}, err
-	}
 	// A description may span lines, but holds no other control character. Checked here,
 	// for new writes only, not in Validate: descriptions recorded before still replay.
 	if i := strings.IndexFunc(s.Description, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' && r != '\r' }); i >= 0 {
@@ -94,7 +82,8 @@ func (in Input) spec(now time.Time, loc *time.Location, base Policy) (Spec, erro
 	if s.Policy, err = in.policy(base); err != nil {
 		return Spec{}, err
 	}
-	return s, nil
+	// Read as the request's shape asks; the rules every definition keeps are Validate's.
+	return s, s.Validate()
 }
 
 // Validate checks the invariants every valid definition holds, whatever made it: a
@@ -123,14 +112,20 @@ func (s Spec) Validate() error {
 	if targets != 1 {
 		return invalid("code", "exactly one of code, flow_id and bizcode is needed")
 	}
-	if len(s.Target.Code) > MaxCodeBytes {
-		return invalid("code", "is larger than %d bytes", MaxCodeBytes)
+	if n := len(s.Target.Code); n > MaxCodeBytes {
+		return invalid("code", "is %d bytes, at most %d are allowed", n, MaxCodeBytes)
+	}
+	if !utf8.ValidString(s.Target.Code) {
+		return invalid("code", "is not valid UTF-8")
 	}
 	tr := s.Trigger
 	switch tr.Kind {
 	case Interval:
-		if tr.Every <= 0 || tr.Every > MaxEvery || tr.Every%time.Second != 0 {
-			return invalid("seconds", "must be a whole number of seconds from 1 to %d", int64(MaxEvery/time.Second))
+		if tr.Every%time.Second != 0 {
+			return invalid("seconds", "must be a whole number of seconds, got %v", tr.Every)
+		}
+		if err := checkEvery(int64(tr.Every / time.Second)); err != nil {
+			return err
 		}
 	case Date:
 		if tr.RunAt.IsZero() || tr.RunAt.Year() > lastYear {
@@ -147,12 +142,55 @@ func (s Spec) Validate() error {
 		return invalid("trigger", "unknown trigger %q", clip(string(tr.Kind)))
 	}
 	p := s.Policy
-	if p.MisfireGrace < 0 || p.MisfireGrace > MaxMisfireGrace || p.MaxInstances < 1 || p.MaxInstances > MaxInstances ||
-		p.Retries < 0 || p.Retries > MaxRetries || p.RetryBackoff < 0 || p.RetryBackoff > MaxRetryBackoff ||
-		p.Timeout < 0 || p.Timeout > MaxTimeout {
-		return invalid("policy", "misfire_grace_time, max_instances, retries, retry_backoff or timeout is out of bounds")
+	for _, err := range []error{
+		checkSeconds("misfire_grace_time", durationSeconds(p.MisfireGrace), MaxMisfireGrace),
+		checkCount("max_instances", int64(p.MaxInstances), 1, MaxInstances),
+		checkCount("retries", int64(p.Retries), 0, MaxRetries),
+		checkSeconds("retry_backoff", durationSeconds(p.RetryBackoff), MaxRetryBackoff),
+		checkSeconds("timeout", durationSeconds(p.Timeout), MaxTimeout),
+	} {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// checkEvery bounds an interval of n seconds.
+func checkEvery(n int64) error {
+	if n <= 0 {
+		return invalid("seconds", "must be greater than 0, got %d", n)
+	}
+	if n > int64(MaxEvery/time.Second) {
+		return invalid("seconds", "must be at most %d (ten years), got %d", int64(MaxEvery/time.Second), n)
+	}
+	return nil
+}
+
+// checkSeconds bounds a policy field of n seconds to 0..max.
+func checkSeconds(field string, n int64, max time.Duration) error {
+	if n < 0 || n > int64(max/time.Second) {
+		return invalid(field, "must be from 0 to %d seconds, got %d", int64(max/time.Second), n)
+	}
+	return nil
+}
+
+// checkCount bounds a policy field to lo..hi.
+func checkCount(field string, n int64, lo, hi int) error {
+	if n < int64(lo) || n > int64(hi) {
+		return invalid(field, "must be from %d to %d, got %d", lo, hi, n)
+	}
+	return nil
+}
+
+// durationSeconds is d in seconds, a part of a second counting as one more: a policy
+// made of milliseconds (a message's) just past a bound is still out of it.
+func durationSeconds(d time.Duration) int64 {
+	n := int64(d / time.Second)
+	if d%time.Second > 0 {
+		n++
+	}
+	return n
 }
 
 // Bounds of the policy fields.
@@ -168,12 +206,13 @@ func (in Input) policy(p Policy) (Policy, error) {
 	if in.Coalesce != nil {
 		p.Coalesce = *in.Coalesce
 	}
+	// Bounded before they are converted, so that no number can overflow into range.
 	seconds := func(field string, v *int64, max time.Duration, dst *time.Duration) error {
 		if v == nil {
 			return nil
 		}
-		if *v < 0 || *v > int64(max/time.Second) {
-			return invalid(field, "must be from 0 to %d seconds, got %d", int64(max/time.Second), *v)
+		if err := checkSeconds(field, *v, max); err != nil {
+			return err
 		}
 		*dst = time.Duration(*v) * time.Second
 		return nil
@@ -182,8 +221,8 @@ func (in Input) policy(p Policy) (Policy, error) {
 		if v == nil {
 			return nil
 		}
-		if *v < int64(lo) || *v > int64(hi) {
-			return invalid(field, "must be from %d to %d, got %d", lo, hi, *v)
+		if err := checkCount(field, *v, lo, hi); err != nil {
+			return err
 		}
 		*dst = int(*v)
 		return nil
@@ -208,14 +247,11 @@ func (in Input) trigger(now time.Time, loc *time.Location) (Trigger, error) {
 		if in.Seconds == nil {
 			return Trigger{}, invalid("seconds", `is required when trigger is "interval"`)
 		}
-		n := *in.Seconds
-		if n <= 0 {
-			return Trigger{}, invalid("seconds", "must be greater than 0, got %d", n)
+		// Bounded before it is converted, so that no number can overflow into range.
+		if err := checkEvery(*in.Seconds); err != nil {
+			return Trigger{}, err
 		}
-		if n > int64(MaxEvery/time.Second) {
-			return Trigger{}, invalid("seconds", "must be at most %d (ten years), got %d", int64(MaxEvery/time.Second), n)
-		}
-		return Trigger{Kind: Interval, Every: time.Duration(n) * time.Second}, nil
+		return Trigger{Kind: Interval, Every: time.Duration(*in.Seconds) * time.Second}, nil
 	case string(Date):
 		if strings.TrimSpace(in.RunDate) == "" {
 			return Trigger{}, invalid("run_date", `is required when trigger is "date"`)
@@ -242,13 +278,7 @@ func (in Input) target() (Target, error) {
 	case strings.TrimSpace(code) != "" && flow != "":
 		return Target{}, invalid("flow_id", "give either code or flow_id, not both")
 	case flow != "":
-		return Target{FlowID: flow}, checkText("flow_id", flow, MaxIDLen)
-	}
-	if len(code) > MaxCodeBytes {
-		return Target{}, invalid("code", "is %d bytes, at most %d are allowed", len(code), MaxCodeBytes)
-	}
-	if !utf8.ValidString(code) {
-		return Target{}, invalid("code", "is not valid UTF-8")
+		return Target{FlowID: flow}, nil
 	}
 	return Target{Code: code}, nil
 }

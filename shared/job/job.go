@@ -85,8 +85,6 @@ type Job struct {
 	Tenant string // the project id (job center) or tecode (Quartz)
 	Spec   Spec
 	State  State
-	// ReplaceExisting is reported as the SDK reports it; it is always true.
-	ReplaceExisting bool
 	// StartedAt anchors an interval job's fires: StartedAt + k·Every, k ≥ 1.
 	StartedAt time.Time
 	CreatedAt time.Time

@@ -18,9 +18,9 @@ import (
 // jobDoc is a job's document: its lifecycle state (written by the command processor)
 // and its fire progress (written by the scheduler), in fields apart.
 type jobDoc struct {
-	ID       string  `bson:"_id"`
-	Life     lifeDoc `bson:"life"`
-	Progress `bson:",inline"`
+	ID       string      `bson:"_id"`
+	Life     lifeDoc     `bson:"life"`
+	Progress progressDoc `bson:",inline"`
 }
 
 // lifeDoc is a job's lifecycle state, written whole with $max: MongoDB compares two
@@ -33,49 +33,46 @@ type lifeDoc struct {
 	Version int64 `bson:"version"`
 	// CommandSeq orders the states of one version: an exec remembers its command on the
 	// job without a new version.
-	CommandSeq      int64      `bson:"commandSeq"`
-	LastCommand     string     `bson:"lastCommand,omitempty"`
-	Key             string     `bson:"jobKey"`
-	Tenant          string     `bson:"tenant"`
-	Pid             string     `bson:"pid"`
-	Name            string     `bson:"name"`
-	Description     string     `bson:"description"`
-	Trigger         string     `bson:"trigger"`
-	Seconds         int64      `bson:"seconds,omitempty"`
-	RunDate         *time.Time `bson:"runDate,omitempty"`
-	Cron            string     `bson:"cron,omitempty"`
-	Zone            string     `bson:"zone,omitempty"`
-	Code            string     `bson:"code,omitempty"`
-	FlowID          string     `bson:"flowId,omitempty"`
-	BizCode         string     `bson:"bizCode,omitempty"`
-	State           string     `bson:"state"`
-	Coalesce        bool       `bson:"coalesce"`
-	MisfireGraceMs  int64      `bson:"misfireGraceMs,omitempty"`
-	MaxInstances    int        `bson:"maxInstances"`
-	Retries         int        `bson:"retries,omitempty"`
-	RetryBackoffMs  int64      `bson:"retryBackoffMs,omitempty"`
-	TimeoutMs       int64      `bson:"timeoutMs,omitempty"`
-	ReplaceExisting bool       `bson:"replaceExisting"`
-	StartedAt       *time.Time `bson:"startedAt,omitempty"`
-	CreatedAt       time.Time  `bson:"createdAt"`
-	CreatedBy       string     `bson:"createdBy,omitempty"`
-	UpdatedAt       time.Time  `bson:"updatedAt"`
-	UpdatedBy       string     `bson:"updatedBy,omitempty"`
+	CommandSeq     int64      `bson:"commandSeq"`
+	LastCommand    string     `bson:"lastCommand,omitempty"`
+	Key            string     `bson:"jobKey"`
+	Tenant         string     `bson:"tenant"`
+	Pid            string     `bson:"pid"`
+	Name           string     `bson:"name"`
+	Description    string     `bson:"description"`
+	Trigger        string     `bson:"trigger"`
+	Seconds        int64      `bson:"seconds,omitempty"`
+	RunDate        *time.Time `bson:"runDate,omitempty"`
+	Cron           string     `bson:"cron,omitempty"`
+	Zone           string     `bson:"zone,omitempty"`
+	Code           string     `bson:"code,omitempty"`
+	FlowID         string     `bson:"flowId,omitempty"`
+	BizCode        string     `bson:"bizCode,omitempty"`
+	State          string     `bson:"state"`
+	Coalesce       bool       `bson:"coalesce"`
+	MisfireGraceMs int64      `bson:"misfireGraceMs,omitempty"`
+	MaxInstances   int        `bson:"maxInstances"`
+	Retries        int        `bson:"retries,omitempty"`
+	RetryBackoffMs int64      `bson:"retryBackoffMs,omitempty"`
+	TimeoutMs      int64      `bson:"timeoutMs,omitempty"`
+	StartedAt      *time.Time `bson:"startedAt,omitempty"`
+	CreatedAt      time.Time  `bson:"createdAt"`
+	CreatedBy      string     `bson:"createdBy,omitempty"`
+	UpdatedAt      time.Time  `bson:"updatedAt"`
+	UpdatedBy      string     `bson:"updatedBy,omitempty"`
 }
 
-// Progress is how far the scheduler has fired a job.
-type Progress struct {
-	// Seq is the number of the job's last run, saved every flush interval: runs 1..Seq are
-	// stored fires, journaled a moment after.
-	Seq int64 `bson:"fireSeq"`
-	// LastFire is the scheduled instant of the job's last scheduled fire.
+// progressDoc is how far the scheduler has fired a job (job.Progress), saved every flush
+// interval: runs 1..Seq are stored fires, journaled a moment after.
+type progressDoc struct {
+	Seq      int64      `bson:"fireSeq"`
 	LastFire *time.Time `bson:"lastFireAt,omitempty"`
 }
 
 // StoredJob is a job with its fire progress.
 type StoredJob struct {
 	Job      job.Job
-	Progress Progress
+	Progress job.Progress
 }
 
 func toDoc(w JobWrite) jobDoc { return jobDoc{ID: w.Job.ID, Life: toLife(w)} }
@@ -87,7 +84,7 @@ func toLife(w JobWrite) lifeDoc {
 		Pid: j.Spec.Pid, Name: j.Spec.Name, Description: j.Spec.Description,
 		Trigger: string(j.Spec.Trigger.Kind), Cron: j.Spec.Trigger.Cron, Zone: j.Spec.Trigger.Zone,
 		Code: j.Spec.Target.Code, FlowID: j.Spec.Target.FlowID, BizCode: j.Spec.Target.BizCode,
-		State: string(j.State), ReplaceExisting: j.ReplaceExisting,
+		State:    string(j.State),
 		Coalesce: j.Spec.Policy.Coalesce, MisfireGraceMs: j.Spec.Policy.MisfireGrace.Milliseconds(), MaxInstances: j.Spec.Policy.MaxInstances,
 		Retries: j.Spec.Policy.Retries, RetryBackoffMs: j.Spec.Policy.RetryBackoff.Milliseconds(), TimeoutMs: j.Spec.Policy.Timeout.Milliseconds(),
 		CreatedAt: j.CreatedAt, CreatedBy: j.CreatedBy, UpdatedAt: j.UpdatedAt, UpdatedBy: j.UpdatedBy,
@@ -119,7 +116,7 @@ func (doc jobDoc) toJob() StoredJob {
 				Retries: d.Retries, RetryBackoff: time.Duration(d.RetryBackoffMs) * time.Millisecond,
 				Timeout: time.Duration(d.TimeoutMs) * time.Millisecond},
 		},
-		State: job.State(d.State), ReplaceExisting: d.ReplaceExisting,
+		State:     job.State(d.State),
 		CreatedAt: d.CreatedAt.UTC(), CreatedBy: d.CreatedBy, UpdatedAt: d.UpdatedAt.UTC(), UpdatedBy: d.UpdatedBy,
 		Version: d.Version, LastCommand: d.LastCommand,
 	}
@@ -129,10 +126,9 @@ func (doc jobDoc) toJob() StoredJob {
 	if d.StartedAt != nil {
 		j.StartedAt = d.StartedAt.UTC()
 	}
-	p := doc.Progress
-	if p.LastFire != nil {
-		t := p.LastFire.UTC()
-		p.LastFire = &t
+	p := job.Progress{Seq: doc.Progress.Seq}
+	if doc.Progress.LastFire != nil {
+		p.LastFire = doc.Progress.LastFire.UTC()
 	}
 	return StoredJob{Job: j, Progress: p}
 }
@@ -416,7 +412,7 @@ func (d keyDoc) jobID() string {
 }
 
 // SaveProgress writes the fire progress of many jobs in one round trip.
-func (s *Store) SaveProgress(ctx context.Context, ps map[string]Progress) error {
+func (s *Store) SaveProgress(ctx context.Context, ps map[string]job.Progress) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -427,8 +423,8 @@ func (s *Store) SaveProgress(ctx context.Context, ps map[string]Progress) error 
 		// a later start reuse them. A filter beyond _id would read the whole collection
 		// on FerretDB; $max keeps to _id.
 		up := bson.M{"fireSeq": p.Seq}
-		if p.LastFire != nil {
-			up["lastFireAt"] = *p.LastFire
+		if !p.LastFire.IsZero() {
+			up["lastFireAt"] = p.LastFire
 		}
 		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).SetUpdate(bson.M{"$max": up}))
 	}

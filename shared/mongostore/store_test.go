@@ -28,7 +28,7 @@ func sampleJob() job.Job {
 		ID: "rec-1", Key: "key-1", Tenant: "p1",
 		Spec: job.Spec{Pid: "dir", Name: "n", Description: "d",
 			Trigger: job.Trigger{Kind: job.Date, RunAt: at}, Target: job.Target{Code: "return 1"}, Policy: job.DefaultPolicy()},
-		State: job.Stopped, ReplaceExisting: true,
+		State:     job.Stopped,
 		CreatedAt: at.Add(-time.Hour), UpdatedAt: at.Add(-time.Hour), Version: 1, LastCommand: "c1",
 	}
 }
@@ -41,7 +41,7 @@ func TestAJobIsFoundByEitherIdAndKeepsItsProgressAcrossLifecycleWrites(t *testin
 		t.Fatal(err)
 	}
 	lf := time.Date(2025, 7, 9, 8, 0, 0, 0, time.UTC)
-	if err := s.SaveProgress(ctx, map[string]mongostore.Progress{j.ID: {Seq: 7, LastFire: &lf}}); err != nil {
+	if err := s.SaveProgress(ctx, map[string]job.Progress{j.ID: {Seq: 7, LastFire: lf}}); err != nil {
 		t.Fatal(err)
 	}
 	// A later lifecycle write turns the job into an interval job; progress must survive
@@ -155,11 +155,11 @@ func TestTheProgressAndWritesOfHundredsOfJobsAtOnceAllLand(t *testing.T) {
 	if err := s.PutJobs(ctx, ws); err != nil {
 		t.Fatal(err)
 	}
-	progress := map[string]mongostore.Progress{}
+	progress := map[string]job.Progress{}
 	outcomes := map[string][]byte{}
 	for i := range ws {
 		ws[i].Job.Version, ws[i].Job.Spec.Name = 2, "renamed"
-		progress[ws[i].Job.ID] = mongostore.Progress{Seq: int64(i)}
+		progress[ws[i].Job.ID] = job.Progress{Seq: int64(i)}
 		outcomes[fmt.Sprintf("cmd-%d", i)] = []byte(`{}`)
 	}
 	if err := s.PutJobs(ctx, ws); err != nil {
@@ -190,8 +190,8 @@ func TestFireProgressAndJournalTailsOnlyMoveForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	late, early := time.Date(2025, 7, 9, 9, 0, 0, 0, time.UTC), time.Date(2025, 7, 9, 8, 0, 0, 0, time.UTC)
-	for _, p := range []mongostore.Progress{{Seq: 9, LastFire: &late}, {Seq: 4, LastFire: &early}} {
-		if err := s.SaveProgress(ctx, map[string]mongostore.Progress{j.ID: p}); err != nil {
+	for _, p := range []job.Progress{{Seq: 9, LastFire: late}, {Seq: 4, LastFire: early}} {
+		if err := s.SaveProgress(ctx, map[string]job.Progress{j.ID: p}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -69,37 +69,35 @@ func SpecFromPayload(p contracts.JobSpec) job.Spec {
 // JobToPayload converts a job's state.
 func JobToPayload(j job.Job) contracts.Job {
 	return contracts.Job{
-		ID:              j.ID,
-		Key:             j.Key,
-		Tenant:          j.Tenant,
-		Spec:            SpecToPayload(j.Spec),
-		State:           string(j.State),
-		ReplaceExisting: j.ReplaceExisting,
-		StartedAt:       timePtr(j.StartedAt),
-		CreatedAt:       j.CreatedAt,
-		CreatedBy:       j.CreatedBy,
-		UpdatedAt:       j.UpdatedAt,
-		UpdatedBy:       j.UpdatedBy,
-		Version:         j.Version,
-		LastCommand:     j.LastCommand,
+		ID:          j.ID,
+		Key:         j.Key,
+		Tenant:      j.Tenant,
+		Spec:        SpecToPayload(j.Spec),
+		State:       string(j.State),
+		StartedAt:   timePtr(j.StartedAt),
+		CreatedAt:   j.CreatedAt,
+		CreatedBy:   j.CreatedBy,
+		UpdatedAt:   j.UpdatedAt,
+		UpdatedBy:   j.UpdatedBy,
+		Version:     j.Version,
+		LastCommand: j.LastCommand,
 	}
 }
 
 // JobFromPayload converts back.
 func JobFromPayload(p contracts.Job) job.Job {
 	j := job.Job{
-		ID:              p.ID,
-		Key:             p.Key,
-		Tenant:          p.Tenant,
-		Spec:            SpecFromPayload(p.Spec),
-		State:           job.State(p.State),
-		ReplaceExisting: p.ReplaceExisting,
-		CreatedAt:       p.CreatedAt.UTC(),
-		CreatedBy:       p.CreatedBy,
-		UpdatedAt:       p.UpdatedAt.UTC(),
-		UpdatedBy:       p.UpdatedBy,
-		Version:         p.Version,
-		LastCommand:     p.LastCommand,
+		ID:          p.ID,
+		Key:         p.Key,
+		Tenant:      p.Tenant,
+		Spec:        SpecFromPayload(p.Spec),
+		State:       job.State(p.State),
+		CreatedAt:   p.CreatedAt.UTC(),
+		CreatedBy:   p.CreatedBy,
+		UpdatedAt:   p.UpdatedAt.UTC(),
+		UpdatedBy:   p.UpdatedBy,
+		Version:     p.Version,
+		LastCommand: p.LastCommand,
 	}
 	if p.StartedAt != nil {
 		j.StartedAt = p.StartedAt.UTC()

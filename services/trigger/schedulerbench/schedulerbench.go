@@ -50,18 +50,17 @@ func Jobs(n, first int, start time.Time) []job.Job {
 	for i := range jobs {
 		k := first + i
 		j := job.Job{
-			ID:              uuid(k, 1),
-			Tenant:          uuid(k/1000, 2), // a thousand jobs a tenant
-			State:           job.Started,
-			ReplaceExisting: true,
-			StartedAt:       start,
-			CreatedAt:       start.Add(-time.Hour),
-			UpdatedAt:       start,
-			CreatedBy:       "fa11e670" + strconv.Itoa(k%10),
-			UpdatedBy:       "fa11e670" + strconv.Itoa(k%10),
-			Version:         2,
-			LastCommand:     hex32(k, 3),
-			Spec:            job.Spec{Policy: job.DefaultPolicy()},
+			ID:          uuid(k, 1),
+			Tenant:      uuid(k/1000, 2), // a thousand jobs a tenant
+			State:       job.Started,
+			StartedAt:   start,
+			CreatedAt:   start.Add(-time.Hour),
+			UpdatedAt:   start,
+			CreatedBy:   "fa11e670" + strconv.Itoa(k%10),
+			UpdatedBy:   "fa11e670" + strconv.Itoa(k%10),
+			Version:     2,
+			LastCommand: hex32(k, 3),
+			Spec:        job.Spec{Policy: job.DefaultPolicy()},
 		}
 		if k%2 == 0 {
 			j.Key = hex32(k, 4)
@@ -133,7 +132,7 @@ func New(clk clock.Clock, pub scheduler.Publisher) *scheduler.Scheduler {
 // Load loads jobs into s as the trigger does at start, none fired yet.
 func Load(s *scheduler.Scheduler, jobs []job.Job) {
 	for _, j := range jobs {
-		s.Load(j, scheduler.Progress{})
+		s.Load(j, job.Progress{})
 	}
 }
 
@@ -166,7 +165,7 @@ func MeasureMemory(n int) Memory {
 	s := New(clock.NewFake(start), Discard{})
 	t := time.Now()
 	for _, j := range jobs {
-		s.Load(j, scheduler.Progress{})
+		s.Load(j, job.Progress{})
 	}
 	took := time.Since(t)
 	h2 := heap()
@@ -215,7 +214,7 @@ func MeasureOps(held, n int) map[Op]float64 {
 	start := time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
 	s := New(clock.NewFake(start), Discard{})
 	for _, j := range Jobs(held, 0, start) {
-		s.Load(j, scheduler.Progress{})
+		s.Load(j, job.Progress{})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -321,7 +320,7 @@ func MeasureLateness(idle, firing int, spread, d time.Duration) (Lateness, error
 	rec := &lateness{}
 	s := New(clock.Real{}, rec)
 	for _, j := range Jobs(idle, 0, time.Now()) {
-		s.Load(j, scheduler.Progress{})
+		s.Load(j, job.Progress{})
 	}
 	jobs := Every(firing, idle, time.Second)
 	runtime.GC()
@@ -329,7 +328,7 @@ func MeasureLateness(idle, firing int, spread, d time.Duration) (Lateness, error
 	first := time.Now().Truncate(time.Second).Add(3 * time.Second)
 	Anchor(jobs, spread, first)
 	for _, j := range jobs {
-		s.Load(j, scheduler.Progress{})
+		s.Load(j, job.Progress{})
 	}
 	jobs = nil
 	rec.from, rec.to = first.Add(time.Second), first.Add(time.Second+d)

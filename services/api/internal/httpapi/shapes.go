@@ -70,7 +70,7 @@ func toJobInfo(j job.Job, now time.Time, loc *time.Location) jobInfo {
 			Code:            optional(s.Target.Code),
 			ID:              j.Key,
 			ProjectID:       j.Tenant,
-			ReplaceExisting: j.ReplaceExisting,
+			ReplaceExisting: true, // the SDK's: an add replaces a job of the same id
 			Trigger:         string(s.Trigger.Kind),
 		},
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/clock"
-	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
@@ -35,7 +35,7 @@ type Publisher struct {
 	pending chan inflight
 
 	mu      sync.Mutex
-	stored  map[string]mongostore.Progress
+	stored  map[string]job.Progress
 	lastSeq uint64
 	// inFlight counts asynchronous fires sent and not yet acknowledged; safeSeq is the
 	// highest stream sequence at a moment none was: every fire at or below it is
@@ -72,7 +72,7 @@ func New(js jetstream.JetStream, clk clock.Clock, m Metrics, log zerolog.Logger)
 		log:      log,
 		in:       make(chan contracts.Fire, 1<<16),
 		pending:  make(chan inflight, 1<<16),
-		stored:   make(map[string]mongostore.Progress),
+		stored:   make(map[string]job.Progress),
 		draining: make(chan struct{}),
 		done:     make(chan struct{}),
 		halt:     make(chan struct{}),
@@ -269,14 +269,7 @@ func (p *Publisher) record(f contracts.Fire, seq uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pr := p.stored[f.JobID]
-	if f.Seq > pr.Seq {
-		pr.Seq = f.Seq
-	}
-	if f.RunType == contracts.RunTypeTrigger && (pr.LastFire == nil || f.ScheduledAt.After(*pr.LastFire)) {
-		at := f.ScheduledAt
-		pr.LastFire = &at
-	}
-	p.stored[f.JobID] = pr
+	p.stored[f.JobID] = pr.Observe(f.Seq, f.ScheduledAt, f.RunType == contracts.RunTypeTrigger)
 	p.lastSeq = max(p.lastSeq, seq)
 }
 
@@ -286,28 +279,23 @@ func (p *Publisher) Record(f contracts.Fire, seq uint64) { p.record(f, seq) }
 // Take hands over the progress of fires stored since the last Take, and a stream
 // sequence at or below which every fire of ours is in the map or an earlier one (the
 // checkpoint the next start replays after). Give them back with Restore if saving fails.
-func (p *Publisher) Take() (map[string]mongostore.Progress, uint64) {
+func (p *Publisher) Take() (map[string]job.Progress, uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.inFlight == 0 {
 		p.safeSeq = p.lastSeq
 	}
 	m := p.stored
-	p.stored = make(map[string]mongostore.Progress, len(m))
+	p.stored = make(map[string]job.Progress, len(m))
 	return m, p.safeSeq
 }
 
 // Restore merges back progress that could not be saved.
-func (p *Publisher) Restore(m map[string]mongostore.Progress) {
+func (p *Publisher) Restore(m map[string]job.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for id, pr := range m {
-		cur := p.stored[id]
-		cur.Seq = max(cur.Seq, pr.Seq)
-		if cur.LastFire == nil || pr.LastFire != nil && pr.LastFire.After(*cur.LastFire) {
-			cur.LastFire = pr.LastFire
-		}
-		p.stored[id] = cur
+		p.stored[id] = p.stored[id].Merge(pr)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/jobcenter/jobcenter/services/trigger/internal/scheduler"
 	"github.com/jobcenter/jobcenter/services/trigger/schedulerbench"
 	"github.com/jobcenter/jobcenter/shared/clock"
+	"github.com/jobcenter/jobcenter/shared/job"
 )
 
 // BenchmarkDueAfterAMonthOfDowntime: an every-second cron job catching up 2.6 million
@@ -33,7 +34,7 @@ func running(b *testing.B, pub scheduler.Publisher) (*scheduler.Scheduler, *cloc
 	clk := clock.NewFake(t0)
 	s := schedulerbench.New(clk, pub)
 	for _, j := range schedulerbench.Jobs(benchHeld, 0, t0) {
-		s.Load(j, scheduler.Progress{})
+		s.Load(j, job.Progress{})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -50,7 +51,7 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s.Load(jobs[i], scheduler.Progress{})
+		s.Load(jobs[i], job.Progress{})
 	}
 }
 

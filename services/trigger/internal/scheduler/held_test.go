@@ -192,7 +192,7 @@ func TestOnTheRealClockNoFireIsHandedOverBeforeItsInstant(t *testing.T) {
 	first := time.Now().Add(30 * time.Millisecond)
 	for i := range 50 {
 		s.Load(job.Job{ID: fmt.Sprint(i), State: job.Started, StartedAt: first.Add(time.Duration(i)*157*time.Microsecond - 10*time.Millisecond),
-			Spec: job.Spec{Trigger: job.Trigger{Kind: job.Interval, Every: 10 * time.Millisecond}, Policy: job.DefaultPolicy()}}, scheduler.Progress{})
+			Spec: job.Spec{Trigger: job.Trigger{Kind: job.Interval, Every: 10 * time.Millisecond}, Policy: job.DefaultPolicy()}}, job.Progress{})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -40,12 +40,6 @@ type Finisher interface {
 	Finish(j job.Job)
 }
 
-// Progress is how far a job has been fired.
-type Progress struct {
-	Seq      int64
-	LastFire time.Time // scheduled instant of the last scheduled fire; zero if none
-}
-
 // Metrics is told what the scheduler holds and which due instants it did not fire.
 type Metrics interface {
 	// Jobs: held live jobs, of which scheduled are started with a next fire.
@@ -141,7 +135,7 @@ func New(cfg Config) *Scheduler {
 
 // Load adds a job as stored, before Run. Fires it missed while the scheduler was away
 // are decided by Due when the loop starts.
-func (s *Scheduler) Load(j job.Job, p Progress) {
+func (s *Scheduler) Load(j job.Job, p job.Progress) {
 	// The first instant not yet fired: after the last fire if it belongs to this start,
 	// else after the start itself.
 	from := j.StartedAt
@@ -161,22 +155,25 @@ func (s *Scheduler) Put(j job.Job) {
 	s.enqueue(op{c: s.prepare(&j, j.StartedAt, !j.Live())}, true)
 }
 
-// Observe raises a job's progress to what a replayed fire shows, before Run.
-func (s *Scheduler) Observe(jobID string, seq int64, scheduled time.Time, manual bool) {
+// Observe raises a job's progress to what a replayed fire shows, before Run: run number
+// seq at instant at, an instant of the job's schedule when scheduled (not an exec).
+func (s *Scheduler) Observe(jobID string, seq int64, at time.Time, scheduled bool) {
 	e := s.find(jobID)
 	if e < 0 {
 		return
 	}
 	en := s.t.entry(e)
-	en.seq = max(en.seq, seq)
-	if manual || nanos(scheduled) <= en.last {
+	was := job.Progress{Seq: en.seq, LastFire: instant(en.last)}
+	p := was.Observe(seq, at, scheduled)
+	en.seq = p.Seq
+	if p.LastFire.Equal(was.LastFire) {
 		return
 	}
-	en.last = nanos(scheduled)
+	en.last = nanos(p.LastFire)
 	if !en.started {
 		return
 	}
-	if next, ok := s.unpack(en.rec).next(scheduled); ok {
+	if next, ok := s.unpack(en.rec).next(p.LastFire); ok {
 		s.t.schedule(e, next.UnixNano())
 	} else {
 		s.t.unschedule(e)
@@ -376,7 +373,7 @@ func itself(s string) string { return s }
 
 // apply makes the table hold c; p, when loading, is the job's progress, else the job
 // keeps the progress it has.
-func (s *Scheduler) apply(c change, p *Progress) {
+func (s *Scheduler) apply(c change, p *job.Progress) {
 	e := s.t.find(c.id, c.hash)
 	if c.rec == "" {
 		if e >= 0 {

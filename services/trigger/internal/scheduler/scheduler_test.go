@@ -117,7 +117,7 @@ func start(t *testing.T, load ...job.Job) (*scheduler.Scheduler, *clock.Fake, *r
 	rec := &recorder{}
 	s := scheduler.New(scheduler.Config{Clock: clk, Publisher: rec, Finisher: rec, Policy: policy, ExecTimeout: time.Second, Log: zerolog.Nop()})
 	for _, j := range load {
-		s.Load(j, scheduler.Progress{})
+		s.Load(j, job.Progress{})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -202,7 +202,7 @@ func TestADateJobFiresOnceThenAsksToBeFinished(t *testing.T) {
 
 // startAfterDowntime runs a scheduler whose clock reads now, holding j loaded with the
 // progress it had before the downtime.
-func startAfterDowntime(t *testing.T, now time.Time, j *job.Job, p scheduler.Progress) (*clock.Fake, *recorder) {
+func startAfterDowntime(t *testing.T, now time.Time, j *job.Job, p job.Progress) (*clock.Fake, *recorder) {
 	t.Helper()
 	clk := clock.NewFake(now)
 	rec := &recorder{}
@@ -218,7 +218,7 @@ func startAfterDowntime(t *testing.T, now time.Time, j *job.Job, p scheduler.Pro
 func TestAfterDowntimeALoadedJobCatchesUpOnceThenKeepsItsBeat(t *testing.T) {
 	t.Parallel()
 	// Last fired at t0+10s, run 1; the process was away for an hour.
-	clk, rec := startAfterDowntime(t, t0.Add(time.Hour), intervalJob(10*time.Second, true), scheduler.Progress{Seq: 1, LastFire: t0.Add(10 * time.Second)})
+	clk, rec := startAfterDowntime(t, t0.Add(time.Hour), intervalJob(10*time.Second, true), job.Progress{Seq: 1, LastFire: t0.Add(10 * time.Second)})
 	// One fire, now, stands for the 359 due while the scheduler was away.
 	waitFor(t, "catch-up fire", func() bool { f, _ := rec.snapshot(); return len(f) == 1 })
 	clk.Advance(10 * time.Second)
@@ -242,7 +242,7 @@ func TestACatchUpThatDoesNotCoalesceChainsTheFiresThatRun(t *testing.T) {
 	j.Spec.Policy.MisfireGrace = 35 * time.Second
 	// Last fired at t0+10s: 20 s, 30 s and 40 s are due (policy: three at most), 20 s
 	// beyond the grace time.
-	clk, rec := startAfterDowntime(t, t0.Add(60*time.Second), j, scheduler.Progress{Seq: 1, LastFire: t0.Add(10 * time.Second)})
+	clk, rec := startAfterDowntime(t, t0.Add(60*time.Second), j, job.Progress{Seq: 1, LastFire: t0.Add(10 * time.Second)})
 	waitFor(t, "catch-up fires", func() bool { f, _ := rec.snapshot(); return len(f) == 3 })
 	clk.Advance(10 * time.Second)
 	waitFor(t, "next fire", func() bool { f, _ := rec.snapshot(); return len(f) == 4 })
@@ -320,7 +320,7 @@ func TestChangesAreTakenWhileTheLoopIsAlwaysBehind(t *testing.T) {
 		j := *intervalJob(20*time.Millisecond, true)
 		j.ID, j.StartedAt = fmt.Sprintf("j%d", i), now
 		jobs[i] = j
-		s.Load(j, scheduler.Progress{})
+		s.Load(j, job.Progress{})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
