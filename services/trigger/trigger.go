@@ -299,7 +299,7 @@ func (s *Service) lead(ctx context.Context) error {
 	im := &imager{s: s, t: t, obs: obs, cmds: cmds, every: s.cfg.ImageInterval, log: s.cfg.Log.With().Str("part", "image").Logger()}
 	// A start that loaded every job from the store was slow: the next need not be.
 	im.due.Store(!fromImage)
-	proc := &commands.Processor{Store: s.store, JS: s.js, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
+	proc := &commands.Processor{Store: s.store, Events: commands.JetStreamEvents{JS: s.js}, Replies: s.nc, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
 		Metrics: s.metrics, Pause: im.pause, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
 	janitor := retention.New(s.store, s.cfg.Journal, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "retention").Logger())
 	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled, Retention: janitor,

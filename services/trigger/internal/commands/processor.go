@@ -36,6 +36,27 @@ type Fires interface {
 	PublishNow(ctx context.Context, f contracts.Fire) (seq int64, err error)
 }
 
+// Store is what the processor reads and writes of the projections (a *mongostore.Store).
+type Store interface {
+	Outcome(ctx context.Context, commandID string) ([]byte, error)
+	GetJob(ctx context.Context, id string) (mongostore.StoredJob, error)
+	LiveSchedule(ctx context.Context, tenant, bizcode string) (mongostore.StoredJob, error)
+	PutJobs(ctx context.Context, ws []mongostore.JobWrite) error
+	SaveOutcomes(ctx context.Context, outcomes map[string][]byte) error
+}
+
+// Events stores lifecycle events in the log.
+type Events interface {
+	// Record stores evs, each once whatever how often it is recorded (by its id), and
+	// returns once all are stored.
+	Record(ctx context.Context, evs []contracts.LifecycleEvent) error
+}
+
+// Replies sends the api its answers (a *nats.Conn).
+type Replies interface {
+	Publish(subject string, data []byte) error
+}
+
 // Metrics counts the commands decided, lag after their acceptance by the api.
 type Metrics interface {
 	Applied(cmdType string, lag time.Duration)
@@ -44,8 +65,10 @@ type Metrics interface {
 
 // Processor applies commands.
 type Processor struct {
-	Store *mongostore.Store
-	JS    jetstream.JetStream
+	Store   Store
+	Events  Events
+	Replies Replies
+	// NC is where the commands consumer sets aside what it cannot apply.
 	NC    *nats.Conn
 	Sched Scheduler
 	Fires Fires
@@ -276,22 +299,37 @@ func (p *Processor) fireNow(ctx context.Context, j job.Job, commandID string, se
 // record stores the batch's lifecycle events, all at once; their ids derive from the
 // command's, so a redelivered command's events are stored once.
 func (p *Processor) record(ctx context.Context, batch []*decided) error {
-	var acks []jetstream.PubAckFuture
+	var evs []contracts.LifecycleEvent
 	for _, x := range batch {
 		for _, ev := range x.d.Events {
 			c, j := x.c, x.d.Job
-			e := contracts.LifecycleEvent{
+			evs = append(evs, contracts.LifecycleEvent{
 				V: contracts.Version, ID: job.EventID(c.ID, string(ev)), Type: string(ev),
 				Tenant: j.Tenant, JobID: j.ID, CommandID: c.ID, User: c.User,
 				At: j.UpdatedAt, Job: wire.JobToPayload(*j),
-			}
-			data, _ := json.Marshal(e)
-			a, err := p.JS.PublishAsync(contracts.EventSubject(e.Tenant, e.JobID, e.Type), data, jetstream.WithMsgID(e.ID))
-			if err != nil {
-				return fmt.Errorf("record %s event: %w", ev, err)
-			}
-			acks = append(acks, a)
+			})
 		}
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	return p.Events.Record(ctx, evs)
+}
+
+// JetStreamEvents records lifecycle events in the events stream, with their ids as
+// message ids.
+type JetStreamEvents struct{ JS jetstream.JetStream }
+
+// Record publishes evs at once, then waits for every acknowledgement.
+func (s JetStreamEvents) Record(ctx context.Context, evs []contracts.LifecycleEvent) error {
+	acks := make([]jetstream.PubAckFuture, 0, len(evs))
+	for _, e := range evs {
+		data, _ := json.Marshal(e)
+		a, err := s.JS.PublishAsync(contracts.EventSubject(e.Tenant, e.JobID, e.Type), data, jetstream.WithMsgID(e.ID))
+		if err != nil {
+			return fmt.Errorf("record %s event: %w", e.Type, err)
+		}
+		acks = append(acks, a)
 	}
 	for _, a := range acks {
 		select {
@@ -309,7 +347,7 @@ func (p *Processor) reply(to string, data []byte) {
 	if to == "" {
 		return
 	}
-	if err := p.NC.Publish(to, data); err != nil {
+	if err := p.Replies.Publish(to, data); err != nil {
 		p.Log.Warn().Err(err).Msg("reply to api failed; it will answer 202")
 	}
 }

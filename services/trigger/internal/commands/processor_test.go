@@ -1,0 +1,428 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/clock"
+	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/wire"
+)
+
+// The processor over fakes of what it talks to: a store that keeps what it is given, a
+// log of events that keeps each id once, the api's inbox and the scheduler. The whole
+// path over the real broker and store is the end-to-end suite's.
+
+type fakeStore struct {
+	mu       sync.Mutex
+	jobs     map[string]mongostore.StoredJob
+	biz      map[string]string // tenant/bizcode → job id
+	outcomes map[string][]byte
+	writes   []mongostore.JobWrite
+	failPut  error
+}
+
+func (s *fakeStore) Outcome(_ context.Context, id string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o, ok := s.outcomes[id]; ok {
+		return o, nil
+	}
+	return nil, mongostore.ErrNotFound
+}
+
+func (s *fakeStore) GetJob(_ context.Context, id string) (mongostore.StoredJob, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sj, ok := s.jobs[id]; ok {
+		return sj, nil
+	}
+	return mongostore.StoredJob{}, mongostore.ErrNotFound
+}
+
+func (s *fakeStore) LiveSchedule(ctx context.Context, tenant, bizcode string) (mongostore.StoredJob, error) {
+	s.mu.Lock()
+	id, ok := s.biz[tenant+"/"+bizcode]
+	s.mu.Unlock()
+	if !ok {
+		return mongostore.StoredJob{}, mongostore.ErrNotFound
+	}
+	sj, err := s.GetJob(ctx, id)
+	if err == nil && !sj.Job.Live() {
+		err = mongostore.ErrNotFound
+	}
+	return sj, err
+}
+
+func (s *fakeStore) PutJobs(_ context.Context, ws []mongostore.JobWrite) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failPut != nil {
+		return s.failPut
+	}
+	for _, w := range ws {
+		s.writes = append(s.writes, w)
+		if cur, ok := s.jobs[w.Job.ID]; ok && cur.Job.Version > w.Job.Version {
+			continue // as the store's fence does
+		}
+		s.jobs[w.Job.ID] = mongostore.StoredJob{Job: w.Job}
+		if biz := w.Job.Spec.Target.BizCode; w.WithKeys && biz != "" {
+			s.biz[w.Job.Tenant+"/"+biz] = w.Job.ID
+		}
+	}
+	return nil
+}
+
+func (s *fakeStore) SaveOutcomes(_ context.Context, outcomes map[string][]byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, o := range outcomes {
+		s.outcomes[id] = o
+	}
+	return nil
+}
+
+type fakeEvents struct {
+	mu   sync.Mutex
+	byID map[string]contracts.LifecycleEvent
+	log  []contracts.LifecycleEvent
+}
+
+func (e *fakeEvents) Record(_ context.Context, evs []contracts.LifecycleEvent) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range evs {
+		if _, ok := e.byID[ev.ID]; !ok {
+			e.byID[ev.ID] = ev
+			e.log = append(e.log, ev)
+		}
+	}
+	return nil
+}
+
+type fakeReplies struct {
+	mu  sync.Mutex
+	got map[string]contracts.Outcome
+}
+
+func (r *fakeReplies) Publish(subject string, data []byte) error {
+	var o contracts.Outcome
+	if err := json.Unmarshal(data, &o); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got[subject] = o
+	return nil
+}
+
+type fakeSched struct {
+	mu   sync.Mutex
+	held map[string]job.Job
+	seq  map[string]int64
+}
+
+func (s *fakeSched) Put(j job.Job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held[j.ID] = j
+}
+
+func (s *fakeSched) FireNow(_ context.Context, jobID, commandID string) (contracts.Fire, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.held[jobID]; !ok {
+		return contracts.Fire{}, false
+	}
+	s.seq[jobID]++
+	return contracts.Fire{FireID: job.ManualFireID(jobID, commandID), JobID: jobID, Seq: s.seq[jobID]}, true
+}
+
+// Unfire gives back the last number taken, as the scheduler does.
+func (s *fakeSched) Unfire(jobID string, seq int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seq[jobID] == seq {
+		s.seq[jobID]--
+	}
+}
+
+type fakeFires struct {
+	mu     sync.Mutex
+	stored map[string]int64 // fire id → run number
+}
+
+func (f *fakeFires) PublishNow(_ context.Context, fire contracts.Fire) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if seq, ok := f.stored[fire.FireID]; ok {
+		return seq, nil
+	}
+	f.stored[fire.FireID] = fire.Seq
+	return fire.Seq, nil
+}
+
+// msg is a command message at a stream position; only Data and Metadata are used.
+type msg struct {
+	jetstream.Msg
+	data []byte
+	seq  uint64
+}
+
+func (m *msg) Data() []byte { return m.data }
+func (m *msg) Metadata() (*jetstream.MsgMetadata, error) {
+	return &jetstream.MsgMetadata{Sequence: jetstream.SequencePair{Stream: m.seq}}, nil
+}
+
+type bundle struct {
+	p       *Processor
+	store   *fakeStore
+	events  *fakeEvents
+	replies *fakeReplies
+	sched   *fakeSched
+	fires   *fakeFires
+	at      time.Time
+	seq     uint64
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	b := &bundle{
+		store:   &fakeStore{jobs: map[string]mongostore.StoredJob{}, biz: map[string]string{}, outcomes: map[string][]byte{}},
+		events:  &fakeEvents{byID: map[string]contracts.LifecycleEvent{}},
+		replies: &fakeReplies{got: map[string]contracts.Outcome{}},
+		sched:   &fakeSched{held: map[string]job.Job{}, seq: map[string]int64{}},
+		fires:   &fakeFires{stored: map[string]int64{}},
+		at:      time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC),
+	}
+	b.p = &Processor{Store: b.store, Events: b.events, Replies: b.replies, Sched: b.sched, Fires: b.fires,
+		Clock: clock.NewFake(b.at), Log: zerolog.Nop(), memo: newMemo()}
+	return b
+}
+
+// cmd makes a command message; a command is idempotent (its outcome kept) when asked so.
+func (b *bundle) cmd(c job.Command, idempotent bool) jetstream.Msg {
+	c.Tenant, c.At = "p", b.at
+	if c.ID == "" {
+		c.ID = string(c.Type) + "-" + c.JobID
+	}
+	p := wire.CommandToPayload(c, "reply."+c.ID, idempotent)
+	data, _ := json.Marshal(p)
+	b.seq++
+	return &msg{data: data, seq: b.seq}
+}
+
+func (b *bundle) apply(t *testing.T, msgs ...jetstream.Msg) []error {
+	t.Helper()
+	return b.p.applyAll(context.Background(), msgs)
+}
+
+func (b *bundle) reply(t *testing.T, commandID string) contracts.Outcome {
+	t.Helper()
+	o, ok := b.replies.got["reply."+commandID]
+	if !ok {
+		t.Fatalf("command %s was not answered", commandID)
+	}
+	return o
+}
+
+func spec(biz string) *job.Spec {
+	s := job.Spec{Pid: "d", Name: "n", Trigger: job.Trigger{Kind: job.Interval, Every: time.Minute}, Policy: job.DefaultPolicy()}
+	if biz != "" {
+		s.Target.BizCode = biz
+	} else {
+		s.Target.Code = "return 1"
+	}
+	return &s
+}
+
+func TestACreateIsRecordedWrittenWithItsKeysScheduledAndAnswered(t *testing.T) {
+	b := setup(t)
+	errs := b.apply(t, b.cmd(job.Command{Type: job.Create, JobID: "j1", JobKey: "k1", Spec: spec(""), Enable: true}, true))
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if n := len(b.events.log); n != 2 || b.events.log[0].Type != contracts.EventCreated || b.events.log[1].Type != contracts.EventStarted {
+		t.Fatalf("events %+v; want created, started", b.events.log)
+	}
+	w := b.store.writes
+	if len(w) != 1 || !w[0].WithKeys || w[0].CommandSeq != 1 || w[0].Job.State != job.Started || w[0].Job.Version != 1 {
+		t.Fatalf("writes %+v; want the started job with its keys, at stream position 1", w)
+	}
+	if j, ok := b.sched.held["j1"]; !ok || j.State != job.Started {
+		t.Fatalf("the scheduler holds %+v", b.sched.held)
+	}
+	o := b.reply(t, "create-j1")
+	if o.Error != nil || o.Job == nil || o.Job.ID != "j1" || o.Job.State != string(job.Started) {
+		t.Fatalf("answer %+v", o)
+	}
+	if _, ok := b.store.outcomes["create-j1"]; !ok {
+		t.Fatal("an idempotent command's outcome is not kept")
+	}
+}
+
+func TestARedeliveredCommandChangesNothingAndIsAnsweredTheSame(t *testing.T) {
+	b := setup(t)
+	create := b.cmd(job.Command{Type: job.Create, JobID: "j1", JobKey: "k1", Spec: spec("")}, false)
+	stop := b.cmd(job.Command{Type: job.Start, JobID: "j1"}, false)
+	b.apply(t, create, stop)
+	first := b.reply(t, "start-j1")
+	events := len(b.events.log)
+	// The start again (acknowledged too late, or replayed after a takeover).
+	if errs := b.apply(t, stop); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if len(b.events.log) != events {
+		t.Fatalf("a redelivered command recorded %d more events", len(b.events.log)-events)
+	}
+	again := b.reply(t, "start-j1")
+	if again.Job == nil || again.Job.Version != first.Job.Version || again.Job.State != first.Job.State {
+		t.Fatalf("answered %+v, first %+v", again.Job, first.Job)
+	}
+}
+
+func TestABehaviourWithALiveScheduleRefusesASecondOne(t *testing.T) {
+	b := setup(t)
+	b.apply(t, b.cmd(job.Command{Type: job.Create, JobID: "s1", JobKey: "k1", Spec: spec("biz")}, false))
+	b.apply(t, b.cmd(job.Command{Type: job.Create, JobID: "s2", JobKey: "k2", Spec: spec("biz")}, false))
+	o := b.reply(t, "create-s2")
+	if o.Error == nil || !errors.Is(wire.ErrorFromPayload(*o.Error), job.ErrBizTaken) {
+		t.Fatalf("second schedule answered %+v", o)
+	}
+	if _, ok := b.store.jobs["s2"]; ok {
+		t.Fatal("the refused schedule was written")
+	}
+	// Deleted, the behaviour may be scheduled again.
+	b.apply(t, b.cmd(job.Command{Type: job.Delete, JobID: "s1"}, false))
+	b.apply(t, b.cmd(job.Command{ID: "again", Type: job.Create, JobID: "s3", JobKey: "k3", Spec: spec("biz")}, false))
+	if o := b.reply(t, "again"); o.Error != nil {
+		t.Fatalf("scheduled again after the delete: %+v", o.Error)
+	}
+}
+
+func TestAJobsCommandsInOneFetchApplyInOrderEachOnTheStateBefore(t *testing.T) {
+	b := setup(t)
+	errs := b.apply(t,
+		b.cmd(job.Command{Type: job.Create, JobID: "j1", JobKey: "k1", Spec: spec("")}, false),
+		b.cmd(job.Command{Type: job.Start, JobID: "j1"}, false),
+		b.cmd(job.Command{Type: job.Stop, JobID: "j1"}, false),
+	)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("command %d: %v", i, err)
+		}
+	}
+	if got := b.store.jobs["j1"].Job; got.State != job.Stopped || got.Version != 3 {
+		t.Fatalf("job ends %s at version %d; want stopped at 3", got.State, got.Version)
+	}
+	var types []string
+	for _, e := range b.events.log {
+		types = append(types, e.Type)
+	}
+	if want := []string{"created", "started", "stopped"}; len(types) != 3 || types[0] != want[0] || types[1] != want[1] || types[2] != want[2] {
+		t.Fatalf("events %v; want %v", types, want)
+	}
+}
+
+func TestAStoreFailureGivesTheBatchBackUnansweredAndItAppliesOnceLater(t *testing.T) {
+	b := setup(t)
+	b.apply(t, b.cmd(job.Command{Type: job.Create, JobID: "j1", JobKey: "k1", Spec: spec("")}, false))
+	start := b.cmd(job.Command{Type: job.Start, JobID: "j1"}, false)
+	b.store.failPut = errors.New("store away")
+	errs := b.apply(t, start)
+	if errs[0] == nil || bus.IsPoison(errs[0]) {
+		t.Fatalf("a batch the store refused: %v; want an error that gives it back", errs[0])
+	}
+	if _, ok := b.replies.got["reply.start-j1"]; ok {
+		t.Fatal("a command not applied was answered")
+	}
+	if b.sched.held["j1"].State == job.Started {
+		t.Fatal("the scheduler was told a state the store does not have")
+	}
+	b.store.failPut = nil
+	if errs := b.apply(t, start); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if o := b.reply(t, "start-j1"); o.Job == nil || o.Job.State != string(job.Started) || o.Job.Version != 2 {
+		t.Fatalf("answer after the store came back: %+v", o)
+	}
+	started := 0
+	for _, e := range b.events.log {
+		if e.Type == contracts.EventStarted {
+			started++
+		}
+	}
+	if started != 1 {
+		t.Fatalf("started recorded %d times", started)
+	}
+}
+
+func TestAMessageThatIsNotACommandIsSetAsideAndTheRestApply(t *testing.T) {
+	b := setup(t)
+	errs := b.apply(t, &msg{data: []byte("{not json"), seq: 99},
+		b.cmd(job.Command{Type: job.Create, JobID: "j1", JobKey: "k1", Spec: spec("")}, false))
+	if !bus.IsPoison(errs[0]) || errs[1] != nil {
+		t.Fatalf("errors %v; want poison, then none", errs)
+	}
+	if _, ok := b.store.jobs["j1"]; !ok {
+		t.Fatal("the command after the bad message was not applied")
+	}
+}
+
+func TestAnIdempotentCommandAppliedBeforeIsAnsweredWithItsKeptOutcomeAlone(t *testing.T) {
+	b := setup(t)
+	create := b.cmd(job.Command{Type: job.Create, JobID: "j1", JobKey: "k1", Spec: spec("")}, true)
+	b.apply(t, create)
+	writes, events := len(b.store.writes), len(b.events.log)
+	b.p.memo = newMemo() // a new term: nothing remembered
+	if errs := b.apply(t, create); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if len(b.store.writes) != writes || len(b.events.log) != events {
+		t.Fatal("a kept outcome's command was applied again")
+	}
+	if o := b.reply(t, "create-j1"); o.Job == nil || o.Job.ID != "j1" {
+		t.Fatalf("answer %+v", o)
+	}
+}
+
+func TestAnExecStoresItsFireOnceAndRemembersItsCommand(t *testing.T) {
+	b := setup(t)
+	b.apply(t, b.cmd(job.Command{Type: job.Create, JobID: "j1", JobKey: "k1", Spec: spec("")}, false))
+	exec := b.cmd(job.Command{Type: job.Exec, JobID: "j1"}, false)
+	b.apply(t, exec)
+	o := b.reply(t, "exec-j1")
+	if o.FireID != job.ManualFireID("j1", "exec-j1") {
+		t.Fatalf("exec answered fire %q", o.FireID)
+	}
+	if got := b.store.jobs["j1"].Job.LastCommand; got != "exec-j1" {
+		t.Fatalf("the job remembers %q", got)
+	}
+	b.apply(t, exec) // redelivered
+	if len(b.fires.stored) != 1 || b.sched.seq["j1"] != 1 {
+		t.Fatalf("fires %v, run numbers taken %d; want one", b.fires.stored, b.sched.seq["j1"])
+	}
+	// Redelivered after a crash between storing its fire and writing the job: the job
+	// does not remember it, so the exec is decided again, and its fire is found stored.
+	sj := b.store.jobs["j1"]
+	sj.Job.LastCommand = "create-j1"
+	b.store.jobs["j1"] = sj
+	b.p.memo = newMemo()
+	b.apply(t, exec)
+	if len(b.fires.stored) != 1 || b.sched.seq["j1"] != 1 {
+		t.Fatalf("after the crash: fires %v, run numbers taken %d; want one of each", b.fires.stored, b.sched.seq["j1"])
+	}
+	if o := b.reply(t, "exec-j1"); o.FireID != job.ManualFireID("j1", "exec-j1") {
+		t.Fatalf("answered fire %q", o.FireID)
+	}
+}
