@@ -28,7 +28,6 @@ func (h *handlers) storeCtx(c echo.Context) (context.Context, context.CancelFunc
 	return context.WithTimeout(c.Request().Context(), h.d.StoreTimeout)
 }
 
-// find reads the tenant's live job named by the {id} path parameter.
 // find reads the tenant's live job named in the path, from the job cache when it holds
 // it. What it returns lacks the fire progress and journal count, which only the store
 // has (findID reads them).

@@ -27,10 +27,24 @@ import (
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
+// Store is what the handlers read of the projections (a *mongostore.Store).
+type Store interface {
+	FindJob(ctx context.Context, idOrKey string) (mongostore.StoredJob, error)
+	ListJobs(ctx context.Context, tenant, pid string, skip, limit int64) ([]mongostore.StoredJob, int64, error)
+	JournalPage(ctx context.Context, jobID string, near, keep, index, size int64) (mongostore.Page, error)
+	LiveSchedule(ctx context.Context, tenant, bizcode string) (mongostore.StoredJob, error)
+}
+
+// Commander sends the handlers' commands (a *commander.Commander): the job a command
+// left, nothing when it is only accepted, or the domain's error.
+type Commander interface {
+	Send(ctx context.Context, cmd commander.Command) (commander.Result, error)
+}
+
 // Deps is what the handlers need.
 type Deps struct {
-	Store     *mongostore.Store
-	Commander *commander.Commander
+	Store     Store
+	Commander Commander
 	// Jobs, when not nil, answers reads of a job before the store does.
 	Jobs *jobcache.Cache
 	// Loc is the zone the SDK's local times are read and written in.

@@ -1,0 +1,313 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/services/api/internal/commander"
+	"github.com/jobcenter/jobcenter/services/api/internal/httpapi"
+	"github.com/jobcenter/jobcenter/shared/clock"
+	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+)
+
+// The job and Quartz handlers over a fake store and a fake commander: what a request
+// becomes (the command sent, or nothing), and how each outcome is answered. The same
+// requests against the real services are the end-to-end suite's.
+
+type fakeStore struct {
+	mu   sync.Mutex
+	jobs map[string]mongostore.StoredJob // by id and by key
+	biz  map[string]string               // tenant/bizcode → id
+}
+
+func (s *fakeStore) put(j job.Job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.jobs[j.ID], s.jobs[j.Key] = mongostore.StoredJob{Job: j}, mongostore.StoredJob{Job: j}
+	if j.Spec.Target.BizCode != "" && j.Live() {
+		s.biz[j.Tenant+"/"+j.Spec.Target.BizCode] = j.ID
+	}
+}
+
+func (s *fakeStore) FindJob(_ context.Context, id string) (mongostore.StoredJob, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sj, ok := s.jobs[id]; ok {
+		return sj, nil
+	}
+	return mongostore.StoredJob{}, mongostore.ErrNotFound
+}
+
+func (s *fakeStore) ListJobs(context.Context, string, string, int64, int64) ([]mongostore.StoredJob, int64, error) {
+	return nil, 0, errors.New("not used")
+}
+
+func (s *fakeStore) JournalPage(context.Context, string, int64, int64, int64, int64) (mongostore.Page, error) {
+	return mongostore.Page{}, errors.New("not used")
+}
+
+func (s *fakeStore) LiveSchedule(ctx context.Context, tenant, bizcode string) (mongostore.StoredJob, error) {
+	s.mu.Lock()
+	id, ok := s.biz[tenant+"/"+bizcode]
+	s.mu.Unlock()
+	if !ok {
+		return mongostore.StoredJob{}, mongostore.ErrNotFound
+	}
+	return s.FindJob(ctx, id)
+}
+
+// fakeCommander answers each command with answer's result, keeping what it was sent.
+type fakeCommander struct {
+	mu     sync.Mutex
+	sent   []commander.Command
+	answer func(cmd commander.Command, n int) (commander.Result, error)
+}
+
+func (f *fakeCommander) Send(_ context.Context, cmd commander.Command) (commander.Result, error) {
+	f.mu.Lock()
+	f.sent = append(f.sent, cmd)
+	n := len(f.sent)
+	f.mu.Unlock()
+	return f.answer(cmd, n)
+}
+
+// applied answers as the trigger applying the command would, in the simplest way.
+func applied(cmd commander.Command, _ int) (commander.Result, error) {
+	j := job.Job{ID: cmd.JobID, Key: cmd.JobKey, Tenant: cmd.Tenant, State: job.Stopped, CreatedAt: cmd.At, UpdatedAt: cmd.At, Version: 1}
+	if cmd.Spec != nil {
+		j.Spec = *cmd.Spec
+	}
+	if cmd.Enable {
+		j.State, j.StartedAt = job.Started, cmd.At
+	}
+	return commander.Result{Job: &j}, nil
+}
+
+type handlerBundle struct {
+	h     http.Handler
+	store *fakeStore
+	cmds  *fakeCommander
+}
+
+func setupHandlers(t *testing.T) *handlerBundle {
+	t.Helper()
+	b := &handlerBundle{
+		store: &fakeStore{jobs: map[string]mongostore.StoredJob{}, biz: map[string]string{}},
+		cmds:  &fakeCommander{answer: applied},
+	}
+	b.h = httpapi.New(httpapi.Deps{Store: b.store, Commander: b.cmds, Loc: time.UTC, StoreTimeout: time.Second,
+		Clock: clock.NewFake(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)), Log: zerolog.Nop()})
+	return b
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func (b *handlerBundle) do(t *testing.T, method, path string, body any, headers ...string) answer {
+	t.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	b.h.ServeHTTP(rec, req)
+	a := answer{status: rec.Code, header: rec.Header()}
+	_ = json.Unmarshal(rec.Body.Bytes(), &a.body)
+	return a
+}
+
+func intervalJob() map[string]any {
+	return map[string]any{"pid": "d", "name": "n", "trigger": "interval", "seconds": 60, "code": "return 1"}
+}
+
+func errorOf(a answer) (code, field string) {
+	e, _ := a.body["error"].(map[string]any)
+	code, _ = e["code"].(string)
+	field, _ = e["field"].(string)
+	return code, field
+}
+
+func TestAnAddSendsACreateOfTheParsedDefinitionAndAnswersTheJobInfo(t *testing.T) {
+	b := setupHandlers(t)
+	a := b.do(t, "POST", "/api/v1/jobs", intervalJob(), "X-Project-Id", "p", "X-User-Id", "u1")
+	if a.status != 201 {
+		t.Fatalf("answered %d %v", a.status, a.body)
+	}
+	if len(b.cmds.sent) != 1 {
+		t.Fatalf("sent %d commands", len(b.cmds.sent))
+	}
+	c := b.cmds.sent[0]
+	if c.Type != job.Create || c.Tenant != "p" || c.User != "u1" || c.JobID == "" || c.JobKey == "" || c.Idempotent ||
+		c.Spec == nil || c.Spec.Trigger.Every != time.Minute || c.Spec.Target.Code != "return 1" {
+		t.Fatalf("sent %+v", c)
+	}
+	if a.body["id"] != c.JobID || a.body["jobId"] != c.JobKey {
+		t.Fatalf("job info names %v / %v, the command %s / %s", a.body["id"], a.body["jobId"], c.JobID, c.JobKey)
+	}
+	if p, _ := a.body["jobParameter"].(map[string]any); p["seconds"] != float64(60) || p["replace_existing"] != true {
+		t.Fatalf("jobParameter %v", p)
+	}
+}
+
+func TestARequestWithAnIdempotencyKeyIsTheSameCommandEachTime(t *testing.T) {
+	b := setupHandlers(t)
+	for range 2 {
+		b.do(t, "POST", "/api/v1/jobs", intervalJob(), "X-Project-Id", "p", "Idempotency-Key", "k-1")
+	}
+	other := intervalJob()
+	other["name"] = "other"
+	b.do(t, "POST", "/api/v1/jobs", other, "X-Project-Id", "p", "Idempotency-Key", "k-1")
+	s := b.cmds.sent
+	if len(s) != 3 || !s[0].Idempotent || s[0].Fingerprint == "" {
+		t.Fatalf("sent %+v", s)
+	}
+	if s[0].ID != s[1].ID || s[0].JobID != s[1].JobID || s[0].JobKey != s[1].JobKey || s[0].Fingerprint != s[1].Fingerprint {
+		t.Fatal("the same request with the same key made another command")
+	}
+	// Another body under the same key: the same command (the trigger answers it with the
+	// first one's outcome), told apart by its fingerprint.
+	if s[2].ID != s[0].ID || s[2].Fingerprint == s[0].Fingerprint {
+		t.Fatalf("another body: id %s fingerprint %q; first %s %q", s[2].ID, s[2].Fingerprint, s[0].ID, s[0].Fingerprint)
+	}
+}
+
+func TestEachOutcomeOfACommandIsAnsweredWithItsStatus(t *testing.T) {
+	tests := []struct {
+		name      string
+		result    error
+		accepted  bool
+		status    int
+		code      string
+		wantField string
+	}{
+		{name: "accepted, the trigger away", accepted: true, status: 202},
+		{name: "invalid", result: &job.FieldError{Field: "seconds", Msg: "must be greater than 0"}, status: 400, code: "invalid", wantField: "seconds"},
+		{name: "conflict", result: &job.ConflictError{Field: "id", Msg: "a job with this id exists"}, status: 409, code: "conflict", wantField: "id"},
+		{name: "not found", result: job.ErrNotFound, status: 404, code: "not_found"},
+		{name: "key reused", result: commander.ErrKeyReused, status: 422, code: "idempotency_key_reused", wantField: "Idempotency-Key"},
+		{name: "broker away", result: fmt.Errorf("%w: timeout", commander.ErrUnavailable), status: 503, code: "unavailable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := setupHandlers(t)
+			b.cmds.answer = func(commander.Command, int) (commander.Result, error) { return commander.Result{}, tc.result }
+			a := b.do(t, "POST", "/api/v1/jobs", intervalJob(), "X-Project-Id", "p")
+			if a.status != tc.status {
+				t.Fatalf("answered %d %v; want %d", a.status, a.body, tc.status)
+			}
+			if tc.accepted {
+				c := b.cmds.sent[0]
+				if a.body["status"] != "accepted" || a.body["id"] != c.JobID || a.body["jobId"] != c.JobKey || a.body["commandId"] != c.ID {
+					t.Fatalf("accepted answer %v", a.body)
+				}
+				return
+			}
+			if code, field := errorOf(a); code != tc.code || field != tc.wantField {
+				t.Fatalf("error %v; want code %s field %q", a.body, tc.code, tc.wantField)
+			}
+		})
+	}
+}
+
+func TestBrokenInputIsRefusedWithoutSendingAnything(t *testing.T) {
+	b := setupHandlers(t)
+	for _, body := range []map[string]any{
+		{"pid": "d", "name": "n", "trigger": "interval", "seconds": 0, "code": "return 1"},
+		{"pid": "d", "name": "n", "trigger": "interval", "seconds": 60},
+		{"pid": "d", "name": "n", "trigger": "interval", "seconds": 60, "code": "def ("},
+		{"pid": "d", "name": "n", "trigger": "interval", "seconds": 60, "code": "return 1", "max_instances": 101},
+	} {
+		if a := b.do(t, "POST", "/api/v1/jobs", body, "X-Project-Id", "p"); a.status != 400 {
+			t.Errorf("%v: answered %d %v", body, a.status, a.body)
+		}
+	}
+	if len(b.cmds.sent) != 0 {
+		t.Fatalf("sent %d commands for input refused", len(b.cmds.sent))
+	}
+}
+
+func TestAnotherTenantsJobIsNotFound(t *testing.T) {
+	b := setupHandlers(t)
+	b.store.put(job.Job{ID: "j1", Key: "k1", Tenant: "a", State: job.Stopped, Spec: *specOf(intervalJob())})
+	for _, tenant := range []string{"b", "a"} {
+		want := map[string]int{"a": 200, "b": 404}[tenant]
+		if a := b.do(t, "GET", "/api/v1/jobs/j1", nil, "X-Project-Id", tenant); a.status != want {
+			t.Fatalf("tenant %s: %d %v; want %d", tenant, a.status, a.body, want)
+		}
+		if a := b.do(t, "POST", "/api/v1/jobs/k1/stop", nil, "X-Project-Id", tenant); a.status != want {
+			t.Fatalf("tenant %s stopping: %d %v; want %d", tenant, a.status, a.body, want)
+		}
+	}
+	if len(b.cmds.sent) != 1 || b.cmds.sent[0].JobID != "j1" || b.cmds.sent[0].Type != job.Stop {
+		t.Fatalf("sent %+v; want the owner's stop only", b.cmds.sent)
+	}
+}
+
+func specOf(body map[string]any) *job.Spec {
+	s, err := job.Input{Pid: body["pid"].(string), Name: body["name"].(string), Trigger: "interval",
+		Seconds: ptr(int64(60)), Code: "return 1"}.ForCreate(time.Now(), time.UTC)
+	if err != nil {
+		panic(err)
+	}
+	return &s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Two saves of one behaviour race: the one whose create the trigger refuses, because the
+// other's schedule came first, changes that schedule instead.
+func TestAQuartzSaveThatLostTheRaceToCreateChangesTheSchedule(t *testing.T) {
+	b := setupHandlers(t)
+	winner := job.Job{ID: "s1", Key: "k1", Tenant: "T1", State: job.Started,
+		Spec: job.Spec{Name: "w", Trigger: job.Trigger{Kind: job.Cron, Cron: "0 0 12 * * ?", Zone: "UTC"}, Target: job.Target{BizCode: "b1"}, Policy: job.DefaultPolicy()}}
+	b.cmds.answer = func(cmd commander.Command, n int) (commander.Result, error) {
+		if n == 1 {
+			b.store.put(winner) // the other save, applied first
+			return commander.Result{}, job.CheckBizcode(cmd.Command, &winner)
+		}
+		return applied(cmd, n)
+	}
+	save := map[string]any{"xw_quartz": map[string]any{"opttype": "save", "jobname": "n", "cronexpression": "0 0 13 * * ?", "bizcode": "b1"}}
+	a := b.do(t, "POST", "/task/quartz/bizcronjob", save, "tecode", "T1")
+	if a.status != 200 {
+		t.Fatalf("answered %d %v", a.status, a.body)
+	}
+	s := b.cmds.sent
+	if len(s) != 2 || s[0].Type != job.Create || s[1].Type != job.Update || s[1].JobID != "s1" || s[1].Spec.Trigger.Cron != "0 0 13 * * ?" {
+		t.Fatalf("sent %+v", s)
+	}
+	if d, _ := a.body["resp_data"].(map[string]any); d["group_job_id"] != "s1" {
+		t.Fatalf("answered %v; want the schedule s1", a.body)
+	}
+}
+
+func TestAQuartzSaveOfACronThatNeverFiresIsRefusedAndSendsNothing(t *testing.T) {
+	b := setupHandlers(t)
+	save := map[string]any{"xw_quartz": map[string]any{"opttype": "save", "jobname": "n", "cronexpression": "0 0 12 * * ? 2001", "bizcode": "b1"}}
+	a := b.do(t, "POST", "/task/quartz/bizcronjob", save, "tecode", "T1")
+	if a.status != 400 || a.body["resp_code"] != "invalid" || len(b.cmds.sent) != 0 {
+		t.Fatalf("answered %d %v, sent %d", a.status, a.body, len(b.cmds.sent))
+	}
+}
