@@ -19,18 +19,6 @@ const maxParsed = 4096
 
 var zones sync.Map // zone name → *time.Location; the zone database bounds it
 
-func nextCron(expr, zone string, t time.Time) (time.Time, bool) {
-	e, err := ParseCron(expr)
-	if err != nil {
-		return time.Time{}, false
-	}
-	loc, err := LoadZone(zone)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return e.Next(t, loc)
-}
-
 // ParseCron parses a Quartz cron expression, once per distinct expression.
 func ParseCron(expr string) (*cron.Expr, error) {
 	parsed.Lock()

@@ -2,25 +2,62 @@ package job
 
 import (
 	"time"
+
+	"github.com/jobcenter/jobcenter/shared/cron"
 )
 
 // Next returns the trigger's first fire strictly after t. anchor is when the job was
 // started: an interval fires at anchor + k·Every for k ≥ 1. ok is false when the trigger
 // will never fire again (a date in the past, a cron with no later match).
 func (tr Trigger) Next(anchor, t time.Time) (next time.Time, ok bool) {
-	switch tr.Kind {
+	s := tr.Compile(anchor)
+	return s.Next(t)
+}
+
+// Schedule is a trigger ready to give its instants: an interval from its start, a date,
+// or a cron expression parsed, in its zone loaded. Its Next is the one place a job's
+// next fire is computed: the api's next_run_time, the domain's rules and the scheduler
+// all use it.
+type Schedule struct {
+	Kind Kind
+	// Anchor is an interval's start: it fires at Anchor + k·Every, k ≥ 1.
+	Anchor time.Time
+	Every  time.Duration
+	RunAt  time.Time
+	// Cron is nil for a cron whose expression or zone does not load: it never fires.
+	Cron *cron.Expr
+	Loc  *time.Location
+}
+
+// Compile makes tr's schedule for a job started at anchor.
+func (tr Trigger) Compile(anchor time.Time) Schedule {
+	s := Schedule{Kind: tr.Kind, Anchor: anchor, Every: tr.Every, RunAt: tr.RunAt}
+	if tr.Kind == Cron {
+		e, err1 := ParseCron(tr.Cron)
+		loc, err2 := LoadZone(tr.Zone)
+		if err1 == nil && err2 == nil {
+			s.Cron, s.Loc = e, loc
+		}
+	}
+	return s
+}
+
+// Next returns the schedule's first fire strictly after t; ok is false when there is
+// none.
+func (s *Schedule) Next(t time.Time) (time.Time, bool) {
+	switch s.Kind {
 	case Interval:
-		if tr.Every <= 0 {
-			return time.Time{}, false
+		if s.Every > 0 {
+			return NextInterval(s.Anchor, s.Every, t), true
 		}
-		return NextInterval(anchor, tr.Every, t), true
 	case Date:
-		if tr.RunAt.After(t) {
-			return tr.RunAt, true
+		if s.RunAt.After(t) {
+			return s.RunAt, true
 		}
-		return time.Time{}, false
 	case Cron:
-		return nextCron(tr.Cron, tr.Zone, t)
+		if s.Cron != nil {
+			return s.Cron.Next(t, s.Loc)
+		}
 	}
 	return time.Time{}, false
 }

@@ -55,12 +55,8 @@ func newPlan(j *job.Job) *plan {
 	p := &plan{kind: job.Kind(strings.Clone(string(tr.Kind))), cron: strings.Clone(tr.Cron),
 		zone: strings.Clone(tr.Zone), policy: j.Spec.Policy}
 	if p.kind == job.Cron {
-		// As job.Trigger.Next: an expression or a zone that does not load never fires.
-		e, err1 := job.ParseCron(p.cron)
-		loc, err2 := job.LoadZone(p.zone)
-		if err1 == nil && err2 == nil {
-			p.expr, p.loc = e, loc
-		}
+		s := tr.Compile(time.Time{})
+		p.expr, p.loc = s.Cron, s.Loc
 	}
 	return p
 }
@@ -93,43 +89,31 @@ func (p *plan) at(n int64) time.Time {
 	return instant(n)
 }
 
-// timing is a job's trigger: its shared plan and the numbers that are its own.
+// timing is a job's trigger: its shared plan, and its schedule, whose numbers are its
+// own (an interval's start and period, a date's instant).
 type timing struct {
 	*plan
-	anchor time.Time     // an interval's start: it fires at anchor + k·every, k ≥ 1
-	every  time.Duration // an interval's period
-	runAt  time.Time     // a date's instant
+	job.Schedule
 }
 
 func timingOf(j *job.Job, p *plan) timing {
-	t := timing{plan: p}
+	t := timing{plan: p, Schedule: job.Schedule{Kind: p.kind, Cron: p.expr, Loc: p.loc}}
 	switch p.kind {
 	case job.Interval:
-		t.anchor, t.every = j.StartedAt, j.Spec.Trigger.Every
+		t.Anchor, t.Every = j.StartedAt, j.Spec.Trigger.Every
 	case job.Date:
-		t.runAt = j.Spec.Trigger.RunAt
+		t.RunAt = j.Spec.Trigger.RunAt
 	}
 	return t
 }
 
-// next is job.Trigger.Next on the compiled trigger: the first fire strictly after t.
-func (t timing) next(after time.Time) (time.Time, bool) {
-	switch t.kind {
-	case job.Interval:
-		if t.every <= 0 {
-			return time.Time{}, false
-		}
-		return job.NextInterval(t.anchor, t.every, after), true
-	case job.Date:
-		if t.runAt.After(after) {
-			return t.runAt, true
-		}
-	case job.Cron:
-		if t.expr != nil {
-			return t.cronNext(after)
-		}
+// next is the job's first fire strictly after t (job.Schedule.Next); a cron's is
+// remembered by its plan, which the jobs of the same cron share.
+func (t *timing) next(after time.Time) (time.Time, bool) {
+	if t.Cron != nil {
+		return t.cronNext(after)
 	}
-	return time.Time{}, false
+	return t.Schedule.Next(after)
 }
 
 func (p *plan) cronNext(after time.Time) (time.Time, bool) {
@@ -148,10 +132,10 @@ func (t timing) due(buf []time.Time, next, now time.Time, p Policy) (fires []tim
 	fires = buf[:0]
 	at, ok := next, true
 	coalesce := t.policy.Coalesce
-	if t.kind == job.Interval && t.every > 0 && coalesce && !at.After(now) {
+	if t.kind == job.Interval && t.Every > 0 && coalesce && !at.After(now) {
 		// Arithmetic instead of a walk: a long downtime of a short interval is one step.
-		last := job.NextInterval(t.anchor, t.every, now.Add(-t.every))
-		return append(fires, last), last.Add(t.every), true, int(last.Sub(at) / t.every)
+		last := job.NextInterval(t.Anchor, t.Every, now.Add(-t.Every))
+		return append(fires, last), last.Add(t.Every), true, int(last.Sub(at) / t.Every)
 	}
 	if coalesce && !at.After(now) {
 		// Only the latest due instant runs: look for it in a window before now that

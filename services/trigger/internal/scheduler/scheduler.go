@@ -173,7 +173,8 @@ func (s *Scheduler) Observe(jobID string, seq int64, at time.Time, scheduled boo
 	if !en.started {
 		return
 	}
-	if next, ok := s.unpack(en.rec).next(p.LastFire); ok {
+	v := s.unpack(en.rec)
+	if next, ok := v.next(p.LastFire); ok {
 		s.t.schedule(e, next.UnixNano())
 	} else {
 		s.t.unschedule(e)
@@ -362,7 +363,8 @@ func (s *Scheduler) prepare(j *job.Job, from time.Time, remove bool) change {
 	c.rec, c.id = pack(buf[:0], j, r)
 	c.hash = maphash.String(s.seed, c.id)
 	if c.started {
-		if next, ok := timingOf(j, pl).next(from); ok {
+		t := timingOf(j, pl)
+		if next, ok := t.next(from); ok {
 			c.queue, c.next = true, next.UnixNano()
 		}
 	}
@@ -536,11 +538,12 @@ func (s *Scheduler) unpack(rec string) view {
 		v.target.FlowID = s.sh.texts.get(h.flow)
 	}
 	s.sh.Unlock()
+	v.Schedule = job.Schedule{Kind: v.kind, Cron: v.expr, Loc: v.loc}
 	switch v.kind {
 	case job.Interval:
-		v.anchor, v.every = instant(h.x), time.Duration(h.y)
+		v.Anchor, v.Every = instant(h.x), time.Duration(h.y)
 	case job.Date:
-		v.runAt = instant(h.x)
+		v.RunAt = instant(h.x)
 	}
 	v.key, v.name = r.compact(), r.str()
 	r.i = 0
@@ -550,7 +553,7 @@ func (s *Scheduler) unpack(rec string) view {
 
 // asJob is the started job v as a job.Job, for the Finisher.
 func (v *view) asJob() job.Job {
-	return job.Job{ID: v.id, Key: v.key, Tenant: v.tenant, State: job.Started, StartedAt: v.anchor, Version: v.version,
+	return job.Job{ID: v.id, Key: v.key, Tenant: v.tenant, State: job.Started, StartedAt: v.Anchor, Version: v.version,
 		Spec: job.Spec{Name: v.name, Target: v.target, Policy: v.policy,
-			Trigger: job.Trigger{Kind: v.kind, Every: v.every, RunAt: v.runAt, Cron: v.cron, Zone: v.zone}}}
+			Trigger: job.Trigger{Kind: v.kind, Every: v.Every, RunAt: v.RunAt, Cron: v.cron, Zone: v.zone}}}
 }
