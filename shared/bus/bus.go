@@ -1,5 +1,6 @@
-// Package bus connects to NATS, provisions Job Center's JetStream streams and buckets,
-// and runs consumers (consumer.go) with one policy for every handler.
+// Package bus connects to NATS, provisions Job Center's JetStream streams (as
+// contracts.Streams defines them) and buckets, and runs consumers (consumer.go) with one
+// policy for every handler. It knows no job and no payload beyond their subjects.
 package bus
 
 import (

@@ -1,5 +1,7 @@
 // Package wire converts between the domain (package job) and the NATS payloads
-// (package contracts). Both sides stay free of each other's tags.
+// (package contracts): jobs, commands, a command's rejection (errors.go), and the one
+// decoder of each fire and run report (runs.go). Both sides stay free of each other's
+// tags. It does no I/O and decides no rule of the domain's.
 package wire
 
 import (

@@ -1,7 +1,8 @@
 // Package commander sends the api's commands: it appends each to JetStream (a write is
 // accepted only once stored) and waits a bounded time for the trigger's outcome on a
 // private inbox. No outcome in time means the trigger is away: the command is still
-// accepted and will be applied when it returns.
+// accepted and will be applied when it returns. It takes job.Commands and answers with
+// the job a command left or the domain's error; the payloads are wire's.
 package commander
 
 import (

@@ -2,7 +2,8 @@
 // SDK's operations and the Quartz scheduling API — plus the cron preview, a project's
 // live events (server-sent) and the web console at /ui. Handlers translate seed-shaped
 // JSON to domain commands and back; reads come from the projections by _id; errors are
-// mapped to JSON in one place.
+// mapped to HTTP answers in one place (toAPIError). It sends job.Commands through a
+// Commander and must not build NATS payloads or decide rules of the domain's.
 package httpapi
 
 import (

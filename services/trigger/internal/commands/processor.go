@@ -2,7 +2,9 @@
 // the job's current state (job.Decide), records the resulting lifecycle events in
 // JetStream, writes the job projection, updates the scheduler, and answers the api. It
 // applies them in batches, each step once per batch. Every step is idempotent, so a
-// command redelivered after a crash changes nothing.
+// command redelivered after a crash changes nothing. It talks to the store, the events
+// stream and the api through small interfaces (Store, Events, Replies), and decides
+// nothing the domain decides.
 package commands
 
 import (
