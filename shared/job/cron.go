@@ -7,23 +7,29 @@ import (
 	"github.com/jobcenter/jobcenter/shared/cron"
 )
 
-// parsed caches parsed expressions: Next runs for every fire of every cron job, and
-// parsing (about a microsecond) costs more than the next time itself. The cache is
-// bounded, since anyone may preview any expression: when full it starts afresh.
-var parsed = struct {
-	sync.Mutex
-	m map[string]*cron.Expr
-}{m: map[string]*cron.Expr{}}
+// compileCache keeps parsed cron expressions and loaded zones: the scheduler compiles a
+// cron job's trigger once per plan, but the api's next_run_time and previews, and the
+// domain's rules, compile one per request, and parsing (about a microsecond) costs more
+// than the next time itself. Expressions are bounded, since anyone may preview any:
+// when full the cache starts afresh. Zones are bounded by the zone database.
+type compileCache struct {
+	mu    sync.Mutex
+	crons map[string]*cron.Expr
+	max   int
+	zones sync.Map // zone name → *time.Location
+}
 
-const maxParsed = 4096
+func newCompileCache(max int) *compileCache {
+	return &compileCache{crons: map[string]*cron.Expr{}, max: max}
+}
 
-var zones sync.Map // zone name → *time.Location; the zone database bounds it
+// compiled is the cache ParseCron and LoadZone use.
+var compiled = newCompileCache(4096)
 
-// ParseCron parses a Quartz cron expression, once per distinct expression.
-func ParseCron(expr string) (*cron.Expr, error) {
-	parsed.Lock()
-	e, ok := parsed.m[expr]
-	parsed.Unlock()
+func (c *compileCache) cron(expr string) (*cron.Expr, error) {
+	c.mu.Lock()
+	e, ok := c.crons[expr]
+	c.mu.Unlock()
 	if ok {
 		return e, nil
 	}
@@ -31,24 +37,29 @@ func ParseCron(expr string) (*cron.Expr, error) {
 	if err != nil {
 		return nil, invalid("cronexpression", "%s", err.Error())
 	}
-	parsed.Lock()
-	if len(parsed.m) >= maxParsed {
-		parsed.m = map[string]*cron.Expr{}
+	c.mu.Lock()
+	if len(c.crons) >= c.max {
+		c.crons = map[string]*cron.Expr{}
 	}
-	parsed.m[expr] = e
-	parsed.Unlock()
+	c.crons[expr] = e
+	c.mu.Unlock()
 	return e, nil
 }
 
-// LoadZone loads an IANA time zone by name ("" is UTC), once per name.
-func LoadZone(name string) (*time.Location, error) {
-	if l, ok := zones.Load(name); ok {
+func (c *compileCache) zone(name string) (*time.Location, error) {
+	if l, ok := c.zones.Load(name); ok {
 		return l.(*time.Location), nil
 	}
 	l, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, invalid("time_zone", "unknown time zone %q", clip(name))
 	}
-	zones.Store(name, l)
+	c.zones.Store(name, l)
 	return l, nil
 }
+
+// ParseCron parses a Quartz cron expression, once per distinct expression.
+func ParseCron(expr string) (*cron.Expr, error) { return compiled.cron(expr) }
+
+// LoadZone loads an IANA time zone by name ("" is UTC), once per name.
+func LoadZone(name string) (*time.Location, error) { return compiled.zone(name) }
