@@ -183,12 +183,15 @@ func checkCount(field string, n int64, lo, hi int) error {
 	return nil
 }
 
-// durationSeconds is d in seconds, a part of a second counting as one more: a policy
-// made of milliseconds (a message's) just past a bound is still out of it.
+// durationSeconds is d in whole seconds rounded away from zero: a policy made of
+// milliseconds (a message's) just past a bound, either bound, is still out of it.
 func durationSeconds(d time.Duration) int64 {
 	n := int64(d / time.Second)
-	if d%time.Second > 0 {
+	switch r := d % time.Second; {
+	case r > 0:
 		n++
+	case r < 0:
+		n--
 	}
 	return n
 }
