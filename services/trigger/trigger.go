@@ -230,11 +230,6 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.store.EnsureIndexes(ctx); err != nil {
 		return err
 	}
-	if n, err := s.store.MigrateJobLayout(ctx); err != nil {
-		return err
-	} else if n > 0 {
-		s.cfg.Log.Info().Int("jobs", n).Msg("job documents moved to the layout that fences their writes")
-	}
 	kv, err := lease.Bucket(ctx, s.js, LeaseBucket, s.cfg.LeaseTTL, s.cfg.Streams.Replicas)
 	if err != nil {
 		return err
@@ -266,6 +261,12 @@ func (s *Service) lead(ctx context.Context) error {
 	defer func() { s.metrics.Active(false); s.metrics.Jobs(0, 0) }()
 	// Images only spare a start the store's load: without the object store this term
 	// neither takes one up nor stores one, and says so.
+	// Under the lease: a trigger of the old layout can no longer be active.
+	if n, err := s.store.MigrateJobLayout(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		s.cfg.Log.Info().Int("jobs", n).Msg("job documents moved to the layout that fences their writes")
+	}
 	obs, err := s.imageStore(ctx)
 	if err != nil {
 		s.cfg.Log.Warn().Err(err).Msg("no scheduler images this term")

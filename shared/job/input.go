@@ -64,6 +64,11 @@ func (in Input) spec(now time.Time, loc *time.Location, base Policy) (Spec, erro
 		Name:        strings.TrimSpace(in.Name),
 		Description: in.Description,
 	}
+	// Each part is checked as soon as it is read, in the order of the request's fields, so
+	// that the error names the first field at fault; the rules are Validate's.
+	if err := s.checkNames(); err != nil {
+		return Spec{}, err
+	}
 	// A description may span lines, but holds no other control character. Checked here,
 	// for new writes only, not in Validate: descriptions recorded before still replay.
 	if i := strings.IndexFunc(s.Description, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' && r != '\r' }); i >= 0 {
@@ -74,16 +79,21 @@ func (in Input) spec(now time.Time, loc *time.Location, base Policy) (Spec, erro
 		return Spec{}, err
 	}
 	s.Trigger = tr
+	if err := s.checkTrigger(); err != nil {
+		return Spec{}, err
+	}
 	tg, err := in.target()
 	if err != nil {
 		return Spec{}, err
 	}
 	s.Target = tg
+	if err := s.checkTarget(); err != nil {
+		return Spec{}, err
+	}
 	if s.Policy, err = in.policy(base); err != nil {
 		return Spec{}, err
 	}
-	// Read as the request's shape asks; the rules every definition keeps are Validate's.
-	return s, s.Validate()
+	return s, s.checkPolicy()
 }
 
 // Validate checks the invariants every valid definition holds, whatever made it: a
@@ -91,17 +101,35 @@ func (in Input) spec(now time.Time, loc *time.Location, base Policy) (Spec, erro
 // trigger checks each command's definition with it, so that no message — however it
 // was made — can put a job into a state the scheduler cannot run.
 func (s Spec) Validate() error {
+	for _, check := range []func() error{s.checkNames, s.checkTarget, s.checkTrigger, s.checkPolicy} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkNames checks the definition's texts: pid, a name, a description.
+func (s Spec) checkNames() error {
+	if err := checkText("pid", s.Pid, MaxIDLen); err != nil {
+		return err
+	}
 	if strings.TrimSpace(s.Name) == "" {
 		return invalid("name", "is required")
 	}
-	for _, f := range []struct {
-		name, v string
-		max     int
-	}{{"name", s.Name, MaxNameLen}, {"pid", s.Pid, MaxIDLen}, {"description", s.Description, MaxDescriptionLen},
-		{"flow_id", s.Target.FlowID, MaxIDLen}, {"bizcode", s.Target.BizCode, MaxIDLen}} {
-		if err := checkText(f.name, f.v, f.max); err != nil {
-			return err
-		}
+	if err := checkText("name", s.Name, MaxNameLen); err != nil {
+		return err
+	}
+	return checkText("description", s.Description, MaxDescriptionLen)
+}
+
+// checkTarget checks that the definition runs one thing, of bounded size.
+func (s Spec) checkTarget() error {
+	if err := checkText("flow_id", s.Target.FlowID, MaxIDLen); err != nil {
+		return err
+	}
+	if err := checkText("bizcode", s.Target.BizCode, MaxIDLen); err != nil {
+		return err
 	}
 	targets := 0
 	for _, v := range []string{s.Target.Code, s.Target.FlowID, s.Target.BizCode} {
@@ -118,6 +146,11 @@ func (s Spec) Validate() error {
 	if !utf8.ValidString(s.Target.Code) {
 		return invalid("code", "is not valid UTF-8")
 	}
+	return nil
+}
+
+// checkTrigger checks that the trigger's instants can be computed.
+func (s Spec) checkTrigger() error {
 	tr := s.Trigger
 	switch tr.Kind {
 	case Interval:
@@ -141,6 +174,11 @@ func (s Spec) Validate() error {
 	default:
 		return invalid("trigger", "unknown trigger %q", clip(string(tr.Kind)))
 	}
+	return nil
+}
+
+// checkPolicy checks every policy field against its bounds.
+func (s Spec) checkPolicy() error {
 	p := s.Policy
 	for _, err := range []error{
 		checkSeconds("misfire_grace_time", durationSeconds(p.MisfireGrace), MaxMisfireGrace),

@@ -1,6 +1,7 @@
 package job_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -54,4 +55,34 @@ func asField(err error, fe **job.FieldError) bool {
 	f, ok := err.(*job.FieldError)
 	*fe = f
 	return ok
+}
+
+// A request with several faults is answered naming the first, in the order of the
+// request's fields.
+func TestTheFirstFieldAtFaultIsNamed(t *testing.T) {
+	now := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	long := func(n int) string { return strings.Repeat("x", n) }
+	n := func(v int64) *int64 { return &v }
+	tests := []struct {
+		in   job.Input
+		want string
+	}{
+		{job.Input{Pid: "d", Trigger: "interval", Seconds: n(0), Code: "return 1"}, "name"},
+		{job.Input{Pid: "d", Trigger: "interval", Seconds: n(5)}, "name"},
+		{job.Input{Pid: long(200), Name: "n", Trigger: "weekly", Code: "return 1"}, "pid"},
+		{job.Input{Pid: "d", Name: "n", Description: long(2001) + "\x01", Trigger: "interval", Seconds: n(5), Code: "return 1"}, "description"},
+		{job.Input{Pid: "d", Name: "n", Trigger: "interval", Seconds: n(5), FlowID: long(200), MaxInstances: n(0)}, "flow_id"},
+		{job.Input{Pid: "d", Name: "n", Trigger: "interval", Seconds: n(5), Code: long(job.MaxCodeBytes + 1), Retries: n(-1)}, "code"},
+		{job.Input{Pid: "d", Name: "n", Trigger: "interval", Seconds: n(0)}, "seconds"},
+	}
+	for _, tc := range tests {
+		_, err := tc.in.ForCreate(now, time.UTC)
+		var fe *job.FieldError
+		if !asField(err, &fe) || fe.Field != tc.want {
+			t.Errorf("%v; want an error on %s", err, tc.want)
+		}
+	}
+	if _, err := (job.Input{Pid: "d", Name: "n", Description: long(2001) + "\x01", Trigger: "interval", Seconds: n(5), Code: "return 1"}).ForCreate(now, time.UTC); err == nil || !strings.Contains(err.Error(), "at most") {
+		t.Errorf("a long description with a control character: %v; want its length named first", err)
+	}
 }

@@ -152,7 +152,7 @@ func TestAKeyChangedSinceItWasReadIsNotPointedBack(t *testing.T) {
 }
 
 // A store written before lifecycle states were kept under "life" is moved once, by the
-// trigger's start; its keys are read as they were.
+// first active term of a trigger of this layout; its keys are read as they were.
 func TestJobsOfTheOldLayoutAreMovedOnce(t *testing.T) {
 	ctx := context.Background()
 	st := teststack.Start(t)
@@ -180,6 +180,10 @@ func TestJobsOfTheOldLayoutAreMovedOnce(t *testing.T) {
 	if _, err := db.Collection("job_keys").InsertOne(ctx, bson.D{{Key: "_id", Value: mongostore.JobKey("old-key")},
 		{Key: "jobId", Value: "old-1"}, {Key: "tenant", Value: "p1"}}); err != nil {
 		t.Fatal(err)
+	}
+	// Before it is moved (an api upgraded before any trigger), it reads as it was.
+	if got, err := s.FindJob(ctx, "old-key"); err != nil || got.Job.Tenant != "p1" || got.Job.State != job.Started || got.Job.Version != 2 {
+		t.Fatalf("old layout read before the move: %+v, %v", got.Job, err)
 	}
 	if n, err := s.MigrateJobLayout(ctx); err != nil || n != 1 {
 		t.Fatalf("moved %d, %v; want 1", n, err)

@@ -23,6 +23,24 @@ type jobDoc struct {
 	Progress progressDoc `bson:",inline"`
 }
 
+// storedDoc is a job's document as read: its lifecycle state under life, or, in a
+// document written before life held it (and not moved yet, see MigrateJobLayout), at
+// its top.
+type storedDoc struct {
+	ID       string      `bson:"_id"`
+	Life     *lifeDoc    `bson:"life"`
+	Legacy   lifeDoc     `bson:",inline"`
+	Progress progressDoc `bson:",inline"`
+}
+
+func (d storedDoc) toJob() StoredJob {
+	doc := jobDoc{ID: d.ID, Life: d.Legacy, Progress: d.Progress}
+	if d.Life != nil {
+		doc.Life = *d.Life
+	}
+	return doc.toJob()
+}
+
 // lifeDoc is a job's lifecycle state, written whole with $max: MongoDB compares two
 // documents field by field in order, and the version comes first, then the position of
 // the command that made the state, so a write only takes a job forward. A trigger that
@@ -160,7 +178,7 @@ func keysOf(j job.Job) []string {
 
 // GetJob reads a job by its record id (any tenant, any state).
 func (s *Store) GetJob(ctx context.Context, id string) (StoredJob, error) {
-	var d jobDoc
+	var d storedDoc
 	if err := s.db.Collection(colJobs).FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
 		return StoredJob{}, notFound(err)
 	}
@@ -446,7 +464,7 @@ func (s *Store) EachJob(ctx context.Context, fn func(StoredJob)) error {
 	}
 	defer cur.Close(ctx)
 	for cur.Next(ctx) {
-		var d jobDoc
+		var d storedDoc
 		if err := cur.Decode(&d); err != nil {
 			return fmt.Errorf("decode job: %w", err)
 		}
@@ -473,7 +491,7 @@ func (s *Store) ListJobs(ctx context.Context, tenant, pid string, skip, limit in
 	if err != nil {
 		return nil, 0, fmt.Errorf("list jobs: %w", err)
 	}
-	var docs []jobDoc
+	var docs []storedDoc
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, 0, fmt.Errorf("list jobs: %w", err)
 	}
@@ -489,9 +507,11 @@ func (s *Store) ListJobs(ctx context.Context, tenant, pid string, skip, limit in
 const layoutCheckpoint = "jobs-layout-life"
 
 // MigrateJobLayout moves the lifecycle state of job documents written before it was kept
-// under "life" (by $max, so a newer state written meanwhile stays), once per store. Until
-// it has run, lists and the scheduler's load do not see such jobs. It returns how many
-// documents it moved.
+// under "life" (by $max, so a newer state written meanwhile stays), once per store: the
+// active trigger calls it at the start of its term, so that no trigger of the old layout
+// is active after it. Until then a job of the old layout reads as before by its ids
+// and the scheduler loads it, but lists (which filter on life) miss it. It returns how
+// many documents it moved.
 func (s *Store) MigrateJobLayout(ctx context.Context) (int, error) {
 	if done, err := s.Checkpoint(ctx, layoutCheckpoint); err != nil || done > 0 {
 		return 0, err

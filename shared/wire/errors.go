@@ -2,7 +2,6 @@ package wire
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/jobcenter/jobcenter/contracts"
@@ -37,5 +36,14 @@ func ErrorFromPayload(e contracts.Error) error {
 			return &job.FieldError{Field: e.Field, Msg: strings.TrimPrefix(e.Message, e.Field+": ")}
 		}
 	}
-	return fmt.Errorf("%w: %s", job.ErrInvalid, e.Message)
+	return rejected(e.Message)
 }
+
+// rejected is a refusal that names no field (or is of a code this build does not
+// know), answered with its message as the trigger wrote it.
+type rejected string
+
+func (r rejected) Error() string { return string(r) }
+
+// Unwrap makes errors.Is(err, job.ErrInvalid) true.
+func (r rejected) Unwrap() error { return job.ErrInvalid }

@@ -84,7 +84,10 @@ func TestARejectionReadBackFromAnOutcomeIsTheDomainErrorItWas(t *testing.T) {
 			}
 		}
 	}
-	if err := wire.ErrorFromPayload(contracts.Error{Code: "new_code", Message: "m"}); !errors.Is(err, job.ErrInvalid) {
+	if err := wire.ErrorFromPayload(contracts.Error{Code: "new_code", Message: "m"}); !errors.Is(err, job.ErrInvalid) || err.Error() != "m" {
 		t.Fatalf("an unknown code: %v", err)
+	}
+	if err := wire.ErrorFromPayload(*wire.ErrorToPayload(errors.New("a plain refusal"))); !errors.Is(err, job.ErrInvalid) || err.Error() != "a plain refusal" {
+		t.Fatalf("a refusal without a field: %v", err)
 	}
 }

@@ -127,7 +127,7 @@ func (c *Commander) Send(ctx context.Context, command Command) (Result, error) {
 	wait := time.NewTimer(c.applyWait)
 	defer wait.Stop()
 	if ack.Duplicate {
-		return c.result(cmd, c.kept(ctx, cmd.ID, wait.C))
+		return c.result(cmd, c.kept(ctx, cmd.ID, wait.C), false)
 	}
 	var outcome []byte
 	select {
@@ -138,11 +138,13 @@ func (c *Commander) Send(ctx context.Context, command Command) (Result, error) {
 	if c.rec != nil {
 		c.rec.Accepted(cmd.Type, outcome != nil)
 	}
-	return c.result(cmd, outcome)
+	return c.result(cmd, outcome, true)
 }
 
-// result reads cmd's outcome (nil: none came in time).
-func (c *Commander) result(cmd contracts.Command, outcome []byte) (Result, error) {
+// result reads cmd's outcome (nil: none came in time); fresh is false for an outcome
+// kept from the command's first application, whose job may have changed since: only a
+// fresh one is told to OnApplied's fn.
+func (c *Commander) result(cmd contracts.Command, outcome []byte, fresh bool) (Result, error) {
 	if outcome == nil {
 		return Result{}, nil
 	}
@@ -160,7 +162,7 @@ func (c *Commander) result(cmd contracts.Command, outcome []byte) (Result, error
 	case o.Job == nil:
 		return Result{}, errors.New("the outcome carries no job")
 	}
-	if c.applied != nil {
+	if fresh && c.applied != nil {
 		c.applied(*o.Job)
 	}
 	j := wire.JobFromPayload(*o.Job)
