@@ -1,7 +1,9 @@
 // Package runner executes fires: it claims each fire once (the "running" report's message
 // id is derived from the fire id, so a redelivered fire is recognised), runs its target —
 // code in the Starlark sandbox, or a business flow or behaviour by NATS request/reply or
-// HTTP — within the execution timeout, and reports the result on the run subject.
+// HTTP — within the execution timeout, and reports the result on the run subject. It
+// must not run a fire it did not claim, nor report one run's end twice (the end report's
+// message id is derived too).
 package runner
 
 import (

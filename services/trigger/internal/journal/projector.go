@@ -1,7 +1,7 @@
 // Package journal keeps the journal projection: it reads fires and run reports from
 // JOBCENTER_RUNS and appends them as immutable records, in batches. A record is written
 // once by its id, so replaying the stream — in any order, any number of times — gives the
-// same journal.
+// same journal. It must not update a record, nor decide a run's status (wire does).
 package journal
 
 import (

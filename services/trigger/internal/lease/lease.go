@@ -2,7 +2,7 @@
 // in a JetStream key-value bucket whose entries expire after a TTL unless renewed. The
 // holder renews by compare-and-set on the key's revision, so two instances can never
 // both renew; an instance that cannot renew within the TTL steps down before another can
-// take the key.
+// take the key. It knows nothing of what the active instance does.
 package lease
 
 import (

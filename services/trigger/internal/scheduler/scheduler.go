@@ -1,8 +1,9 @@
 // Package scheduler fires jobs on time. One goroutine, the loop, owns a min-heap of next
 // fire times and a single timer (the shape of Nomad's periodic dispatcher); every change
 // reaches it through a queue of pending changes, which it takes in batches. Decisions
-// about late and missed fires are the pure function Due. The scheduler never reads the
-// store while running: it is loaded once at start.
+// about late and missed fires are the pure function Due, and a job's next fire is
+// job.Schedule's. The scheduler never reads the store while running: it is loaded once
+// at start. It must not do I/O: the Publisher and the Finisher take what it decides out.
 //
 // It is built to hold many jobs in little memory and to take changes fast (README,
 // Performance, has the figures). Of a job it keeps a 40-byte entry (progress and queue slot, table.go)
