@@ -14,7 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
-	"github.com/jobcenter/jobcenter/services/trigger/internal/scheduler"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/jobtable"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/wire"
@@ -146,7 +146,7 @@ func (im *imager) cutPoint(ctx context.Context) (events, runs uint64, err error)
 }
 
 // store waits for the fires made before the cut to be stored, then stores the image.
-func (im *imager) store(ctx context.Context, cut *scheduler.Image, made, events, runs uint64) error {
+func (im *imager) store(ctx context.Context, cut *jobtable.Image, made, events, runs uint64) error {
 	began := time.Now()
 	if !im.t.pub.WaitStored(ctx, made) {
 		return ctx.Err()

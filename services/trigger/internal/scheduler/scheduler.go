@@ -6,11 +6,9 @@
 // at start. It must not do I/O: the Publisher and the Finisher take what it decides out.
 //
 // It is built to hold many jobs in little memory and to take changes fast (README,
-// Performance, has the figures). Of a job it keeps a 40-byte entry (progress and queue slot, table.go)
-// and a packed record of what its fires carry (record.go); what jobs share — a compiled
-// trigger and policy, a tenant, a snippet — is kept once (intern.go); jobs are found
-// through an index of 8-byte slots (index.go). Put compiles a job on the caller's
-// goroutine, so the loop only finds and swaps its entry.
+// Performance, has the figures): it keeps them in a jobtable.Table — a 40-byte entry and
+// a packed record a job, what jobs share kept once — and its image is the table's. Put
+// compiles a job on the caller's goroutine, so the loop only finds and swaps its entry.
 package scheduler
 
 import (
@@ -23,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/jobtable"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/job"
 )
@@ -81,10 +80,10 @@ const (
 type Scheduler struct {
 	cfg  Config
 	seed maphash.Seed
-	sh   shared
+	sh   jobtable.Shared
 
 	// The loop's own (and Load's and Observe's, before Run).
-	t        table
+	t        jobtable.Table
 	fires    []time.Time // Due's scratch
 	released []string    // records replaced, whose interned values to let go
 
@@ -93,15 +92,6 @@ type Scheduler struct {
 	pending []op
 	spare   []op          // the loop's: the batch before, for reuse
 	wake    chan struct{} // holds a token while changes are pending
-}
-
-// shared is what compiling a job, on the caller's goroutine, and firing it, on the loop's,
-// both use: the values that jobs share.
-type shared struct {
-	sync.Mutex
-	plans   interned[*plan]
-	tenants interned[string]
-	texts   interned[string] // snippets and flow ids
 }
 
 // op is a change for the loop: a compiled Put, or, when fn is set, anything else.
@@ -163,22 +153,22 @@ func (s *Scheduler) Observe(jobID string, seq int64, at time.Time, scheduled boo
 	if e < 0 {
 		return
 	}
-	en := s.t.entry(e)
-	was := job.Progress{Seq: en.seq, LastFire: instant(en.last)}
+	en := s.t.Entry(e)
+	was := job.Progress{Seq: en.Seq, LastFire: jobtable.Instant(en.Last)}
 	p := was.Observe(seq, at, scheduled)
-	en.seq = p.Seq
+	en.Seq = p.Seq
 	if p.LastFire.Equal(was.LastFire) {
 		return
 	}
-	en.last = nanos(p.LastFire)
-	if !en.started {
+	en.Last = jobtable.Nanos(p.LastFire)
+	if !en.Started {
 		return
 	}
-	v := s.unpack(en.rec)
+	v := s.unpack(en.Rec)
 	if next, ok := v.next(p.LastFire); ok {
-		s.t.schedule(e, next.UnixNano())
+		s.t.Schedule(e, next.UnixNano())
 	} else {
-		s.t.unschedule(e)
+		s.t.Unschedule(e)
 	}
 }
 
@@ -202,8 +192,8 @@ func (s *Scheduler) FireNow(ctx context.Context, jobID, commandID string) (f con
 // publish failed, or it was stored before), if no later fire has taken one since.
 func (s *Scheduler) Unfire(jobID string, seq int64) {
 	s.enqueue(op{fn: func() {
-		if e := s.find(jobID); e >= 0 && s.t.entry(e).seq == seq {
-			s.t.entry(e).seq--
+		if e := s.find(jobID); e >= 0 && s.t.Entry(e).Seq == seq {
+			s.t.Entry(e).Seq--
 		}
 	}}, false)
 }
@@ -211,7 +201,7 @@ func (s *Scheduler) Unfire(jobID string, seq int64) {
 // Len reports how many jobs are held and how many are queued to fire.
 func (s *Scheduler) Len(ctx context.Context) (held, queued int) {
 	res := make(chan [2]int, 1)
-	s.enqueue(op{fn: func() { res <- [2]int{s.t.held(), len(s.t.q)} }}, false)
+	s.enqueue(op{fn: func() { res <- [2]int{s.t.Held(), s.t.Queued()} }}, false)
 	select {
 	case r := <-res:
 		return r[0], r[1]
@@ -251,12 +241,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		default:
 		}
 		if s.cfg.Metrics != nil {
-			s.cfg.Metrics.Jobs(s.t.held(), len(s.t.q))
+			s.cfg.Metrics.Jobs(s.t.Held(), s.t.Queued())
 		}
 		now := s.cfg.Clock.Now()
 		d := time.Hour
-		if top, ok := s.t.peek(); ok {
-			d = time.Duration(top.at - now.UnixNano())
+		if top, ok := s.t.Peek(); ok {
+			d = time.Duration(top.At - now.UnixNano())
 		}
 		switch {
 		case d <= 0:
@@ -265,8 +255,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		default:
 			// Measured again next to the timer: a clock moved since the pass began (a fake
 			// one, by a test) would otherwise put the wake-up that much later.
-			if top, ok := s.t.peek(); ok {
-				d = time.Duration(top.at - s.cfg.Clock.Now().UnixNano())
+			if top, ok := s.t.Peek(); ok {
+				d = time.Duration(top.At - s.cfg.Clock.Now().UnixNano())
 			}
 			// Wake a little early and nap for the rest, unless napping just gave up.
 			if d >= napBelow {
@@ -275,7 +265,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			timer.Reset(max(d, 0))
 			// A clock moved between the measure and the timer's arming arms it that much
 			// late: look once more, now that the timer counts from the clock's new time.
-			if top, ok := s.t.peek(); ok && top.at <= s.cfg.Clock.Now().UnixNano() {
+			if top, ok := s.t.Peek(); ok && top.At <= s.cfg.Clock.Now().UnixNano() {
 				continue
 			}
 			select {
@@ -303,15 +293,15 @@ func (s *Scheduler) nap(ctx context.Context) bool {
 			return true
 		default:
 		}
-		top, ok := s.t.peek()
+		top, ok := s.t.Peek()
 		now := s.cfg.Clock.Now().UnixNano()
-		if !ok || top.at <= now {
+		if !ok || top.At <= now {
 			return true
 		}
 		if time.Now().After(deadline) {
 			return false
 		}
-		sleepThread(max(time.Duration(top.at-now), napAtLeast))
+		sleepThread(max(time.Duration(top.At-now), napAtLeast))
 	}
 }
 
@@ -339,29 +329,29 @@ func (s *Scheduler) applyPending() {
 func (s *Scheduler) prepare(j *job.Job, from time.Time, remove bool) change {
 	var buf [256]byte
 	if remove {
-		id := string(appendCompact(buf[:0], j.ID))
+		id := string(jobtable.AppendCompact(buf[:0], j.ID))
 		return change{id: id, hash: maphash.String(s.seed, id)}
 	}
 	tg := j.Spec.Target
-	var r refs
+	var r jobtable.Refs
 	s.sh.Lock()
-	r.plan = s.sh.plans.add(appendPlanKey(buf[:0], j), func(string) *plan { return newPlan(j) })
-	pl := s.sh.plans.get(r.plan)
-	r.tenant = s.sh.tenants.add(append(buf[:0], j.Tenant...), itself)
+	r.Plan = s.sh.Plans.Add(jobtable.AppendPlanKey(buf[:0], j), func(string) *jobtable.Plan { return jobtable.NewPlan(j) })
+	pl := s.sh.Plans.Get(r.Plan)
+	r.Tenant = s.sh.Tenants.Add(append(buf[:0], j.Tenant...), itself)
 	if tg.Code != "" {
-		r.target |= hasCode
-		r.code = s.sh.texts.add(append(buf[:0], tg.Code...), itself)
+		r.Target |= jobtable.HasCode
+		r.Code = s.sh.Texts.Add(append(buf[:0], tg.Code...), itself)
 	}
 	if tg.FlowID != "" {
-		r.target |= hasFlow
-		r.flow = s.sh.texts.add(append(buf[:0], tg.FlowID...), itself)
+		r.Target |= jobtable.HasFlow
+		r.Flow = s.sh.Texts.Add(append(buf[:0], tg.FlowID...), itself)
 	}
 	s.sh.Unlock()
 	if tg.BizCode != "" {
-		r.target |= hasBiz
+		r.Target |= jobtable.HasBiz
 	}
 	c := change{started: j.State == job.Started}
-	c.rec, c.id = pack(buf[:0], j, r)
+	c.rec, c.id = jobtable.Pack(buf[:0], j, r)
 	c.hash = maphash.String(s.seed, c.id)
 	if c.started {
 		t := timingOf(j, pl)
@@ -377,28 +367,28 @@ func itself(s string) string { return s }
 // apply makes the table hold c; p, when loading, is the job's progress, else the job
 // keeps the progress it has.
 func (s *Scheduler) apply(c change, p *job.Progress) {
-	e := s.t.find(c.id, c.hash)
+	e := s.t.Find(c.id, c.hash)
 	if c.rec == "" {
 		if e >= 0 {
-			s.released = append(s.released, s.t.entry(e).rec)
-			s.t.remove(e, c.hash)
+			s.released = append(s.released, s.t.Entry(e).Rec)
+			s.t.Remove(e, c.hash)
 		}
 		return
 	}
 	if e < 0 {
-		e = s.t.add(c.hash)
+		e = s.t.Add(c.hash)
 	} else {
-		s.released = append(s.released, s.t.entry(e).rec)
+		s.released = append(s.released, s.t.Entry(e).Rec)
 	}
-	en := s.t.entry(e)
-	en.rec, en.started = c.rec, c.started
+	en := s.t.Entry(e)
+	en.Rec, en.Started = c.rec, c.started
 	if p != nil {
-		en.seq, en.last = p.Seq, nanos(p.LastFire)
+		en.Seq, en.Last = p.Seq, jobtable.Nanos(p.LastFire)
 	}
 	if c.queue {
-		s.t.schedule(e, c.next)
+		s.t.Schedule(e, c.next)
 	} else {
-		s.t.unschedule(e)
+		s.t.Unschedule(e)
 	}
 }
 
@@ -410,14 +400,14 @@ func (s *Scheduler) release() {
 	}
 	s.sh.Lock()
 	for _, rec := range s.released {
-		_, h := readHead(rec)
-		s.sh.plans.drop(h.plan)
-		s.sh.tenants.drop(h.tenant)
-		if h.target&hasCode != 0 {
-			s.sh.texts.drop(h.code)
+		_, h := jobtable.ReadHead(rec)
+		s.sh.Plans.Drop(h.Plan)
+		s.sh.Tenants.Drop(h.Tenant)
+		if h.Target&jobtable.HasCode != 0 {
+			s.sh.Texts.Drop(h.Code)
 		}
-		if h.target&hasFlow != 0 {
-			s.sh.texts.drop(h.flow)
+		if h.Target&jobtable.HasFlow != 0 {
+			s.sh.Texts.Drop(h.Flow)
 		}
 	}
 	s.sh.Unlock()
@@ -428,38 +418,38 @@ func (s *Scheduler) release() {
 // find returns the entry of the job with id jobID, or -1.
 func (s *Scheduler) find(jobID string) int32 {
 	var buf [64]byte
-	id := appendCompact(buf[:0], jobID)
-	return s.t.find(string(id), maphash.Bytes(s.seed, id))
+	id := jobtable.AppendCompact(buf[:0], jobID)
+	return s.t.Find(string(id), maphash.Bytes(s.seed, id))
 }
 
 func (s *Scheduler) fireDue(now time.Time) {
 	for {
-		top, ok := s.t.peek()
-		if !ok || top.at > now.UnixNano() {
+		top, ok := s.t.Peek()
+		if !ok || top.At > now.UnixNano() {
 			return
 		}
-		en := s.t.entry(top.e)
-		v := s.unpack(en.rec)
-		fires, next, ok, dropped := v.due(s.fires, v.at(top.at), now, s.cfg.Policy)
+		en := s.t.Entry(top.E)
+		v := s.unpack(en.Rec)
+		fires, next, ok, dropped := v.due(s.fires, v.plan.At(top.At), now, s.cfg.Policy)
 		s.fires = fires
 		if dropped > 0 {
 			reason := "catchup_limit"
-			if v.policy.Coalesce {
+			if v.plan.Policy.Coalesce {
 				reason = "coalesced"
 			}
 			if s.cfg.Metrics != nil {
 				s.cfg.Metrics.Skipped(reason, dropped)
 			}
 			s.cfg.Log.Info().Str("tenant", v.tenant).Str("job_id", v.id).Int("missed", dropped).Str("reason", reason).
-				Bool("at_least", v.kind == job.Cron && dropped >= MaxMissedCounted).
+				Bool("at_least", v.Kind == job.Cron && dropped >= MaxMissedCounted).
 				Msg("missed fires not run (misfire policy)")
 		}
-		grace := v.policy.MisfireGrace
+		grace := v.plan.Policy.MisfireGrace
 		before := "" // the catch-up's last fire that runs: the next one waits for its run
 		for _, at := range fires {
-			en.seq++
-			en.last = nanos(at)
-			f := s.fire(&v, en.seq, job.FireID(v.id, at), contracts.RunTypeTrigger, at, now)
+			en.Seq++
+			en.Last = jobtable.Nanos(at)
+			f := s.fire(&v, en.Seq, job.FireID(v.id, at), contracts.RunTypeTrigger, at, now)
 			if late := now.Sub(at); grace > 0 && late > grace {
 				f.TriggerStatus = contracts.TriggerMissed
 				f.Detail = fmt.Sprintf("missed: due %s ago, beyond the job's misfire_grace_time of %s; not run", late.Round(time.Millisecond), grace)
@@ -470,10 +460,10 @@ func (s *Scheduler) fireDue(now time.Time) {
 			s.cfg.Publisher.Publish(f)
 		}
 		if ok {
-			s.t.schedule(top.e, next.UnixNano())
+			s.t.Schedule(top.E, next.UnixNano())
 			continue
 		}
-		s.t.unschedule(top.e)
+		s.t.Unschedule(top.E)
 		s.cfg.Finisher.Finish(v.asJob())
 	}
 }
@@ -483,15 +473,15 @@ func (s *Scheduler) fireManual(jobID, commandID string) contracts.Fire {
 	if e < 0 {
 		return contracts.Fire{}
 	}
-	en := s.t.entry(e)
-	v := s.unpack(en.rec)
+	en := s.t.Entry(e)
+	v := s.unpack(en.Rec)
 	now := s.cfg.Clock.Now()
-	en.seq++
-	return s.fire(&v, en.seq, job.ManualFireID(v.id, commandID), contracts.RunTypeManual, now, now)
+	en.Seq++
+	return s.fire(&v, en.Seq, job.ManualFireID(v.id, commandID), contracts.RunTypeManual, now, now)
 }
 
 func (s *Scheduler) fire(v *view, seq int64, id, runType string, scheduled, now time.Time) contracts.Fire {
-	p := v.policy
+	p := v.plan.Policy
 	timeout := s.cfg.ExecTimeout
 	if p.Timeout > 0 {
 		timeout = p.Timeout
@@ -528,33 +518,32 @@ type view struct {
 
 // unpack reads rec; only the ids it decodes from binary allocate.
 func (s *Scheduler) unpack(rec string) view {
-	r, h := readHead(rec)
-	v := view{version: h.version, target: job.Target{BizCode: h.biz}}
+	r, h := jobtable.ReadHead(rec)
+	v := view{version: h.Version, target: job.Target{BizCode: h.Biz}}
 	s.sh.Lock()
-	v.plan, v.tenant = s.sh.plans.get(h.plan), s.sh.tenants.get(h.tenant)
-	if h.target&hasCode != 0 {
-		v.target.Code = s.sh.texts.get(h.code)
+	v.plan, v.tenant = s.sh.Plans.Get(h.Plan), s.sh.Tenants.Get(h.Tenant)
+	if h.Target&jobtable.HasCode != 0 {
+		v.target.Code = s.sh.Texts.Get(h.Code)
 	}
-	if h.target&hasFlow != 0 {
-		v.target.FlowID = s.sh.texts.get(h.flow)
+	if h.Target&jobtable.HasFlow != 0 {
+		v.target.FlowID = s.sh.Texts.Get(h.Flow)
 	}
 	s.sh.Unlock()
-	v.Schedule = job.Schedule{Kind: v.kind, Cron: v.expr, Loc: v.loc}
-	switch v.kind {
+	v.Schedule = job.Schedule{Kind: v.plan.Kind, Cron: v.plan.Expr, Loc: v.plan.Loc}
+	switch v.Kind {
 	case job.Interval:
-		v.Anchor, v.Every = instant(h.x), time.Duration(h.y)
+		v.Anchor, v.Every = jobtable.Instant(h.X), time.Duration(h.Y)
 	case job.Date:
-		v.RunAt = instant(h.x)
+		v.RunAt = jobtable.Instant(h.X)
 	}
-	v.key, v.name = r.compact(), r.str()
-	r.i = 0
-	v.id = r.compact()
+	v.key, v.name = r.Compact(), r.Str()
+	v.id = r.ID()
 	return v
 }
 
 // asJob is the started job v as a job.Job, for the Finisher.
 func (v *view) asJob() job.Job {
 	return job.Job{ID: v.id, Key: v.key, Tenant: v.tenant, State: job.Started, StartedAt: v.Anchor, Version: v.version,
-		Spec: job.Spec{Name: v.name, Target: v.target, Policy: v.policy,
-			Trigger: job.Trigger{Kind: v.kind, Every: v.Every, RunAt: v.RunAt, Cron: v.cron, Zone: v.zone}}}
+		Spec: job.Spec{Name: v.name, Target: v.target, Policy: v.plan.Policy,
+			Trigger: job.Trigger{Kind: v.Kind, Every: v.Every, RunAt: v.RunAt, Cron: v.plan.Cron, Zone: v.plan.Zone}}}
 }

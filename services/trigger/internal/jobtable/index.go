@@ -1,4 +1,4 @@
-package scheduler
+package jobtable
 
 // index finds a held job's entry by the hash of its id: open addressing with linear
 // probing, 8 bytes a slot, where a Go map of the same would take about 50 bytes a job.

@@ -1,4 +1,4 @@
-package scheduler
+package jobtable
 
 import (
 	"encoding/binary"
@@ -23,71 +23,71 @@ import (
 
 // Target fields a record holds.
 const (
-	hasCode = 1 << iota
-	hasFlow
-	hasBiz
+	HasCode = 1 << iota
+	HasFlow
+	HasBiz
 )
 
-// refs are the interned values a record refers to.
-type refs struct {
-	plan, tenant, code, flow uint32
-	target                   byte
+// Refs are the interned values a record refers to.
+type Refs struct {
+	Plan, Tenant, Code, Flow uint32
+	Target                   byte
 }
 
-// pack writes j's record, using buf for scratch, and returns it and its id field.
-func pack(buf []byte, j *job.Job, r refs) (rec, id string) {
-	b := appendCompact(buf[:0], j.ID)
+// Pack writes j's record, using buf for scratch, and returns it and its id field.
+func Pack(buf []byte, j *job.Job, r Refs) (rec, id string) {
+	b := AppendCompact(buf[:0], j.ID)
 	n := len(b)
-	b = binary.AppendUvarint(b, uint64(r.plan))
-	b = binary.AppendUvarint(b, uint64(r.tenant))
+	b = binary.AppendUvarint(b, uint64(r.Plan))
+	b = binary.AppendUvarint(b, uint64(r.Tenant))
 	b = binary.AppendVarint(b, j.Version)
 	var x, y int64
 	switch tr := j.Spec.Trigger; tr.Kind {
 	case job.Interval:
-		x, y = nanos(j.StartedAt), int64(tr.Every)
+		x, y = Nanos(j.StartedAt), int64(tr.Every)
 	case job.Date:
-		x = nanos(tr.RunAt)
+		x = Nanos(tr.RunAt)
 	}
 	b = binary.AppendVarint(binary.AppendVarint(b, x), y)
-	b = append(b, r.target)
-	if r.target&hasCode != 0 {
-		b = binary.AppendUvarint(b, uint64(r.code))
+	b = append(b, r.Target)
+	if r.Target&HasCode != 0 {
+		b = binary.AppendUvarint(b, uint64(r.Code))
 	}
-	if r.target&hasFlow != 0 {
-		b = binary.AppendUvarint(b, uint64(r.flow))
+	if r.Target&HasFlow != 0 {
+		b = binary.AppendUvarint(b, uint64(r.Flow))
 	}
-	if r.target&hasBiz != 0 {
+	if r.Target&HasBiz != 0 {
 		b = appendString(b, j.Spec.Target.BizCode)
 	}
-	b = appendCompact(b, j.Key)
+	b = AppendCompact(b, j.Key)
 	rec = string(appendString(b, j.Spec.Name))
 	return rec, rec[:n]
 }
 
-// head is a record read up to its key.
-type head struct {
-	refs
-	version int64
-	x, y    int64
-	biz     string
+// Head is a record read up to its key.
+type Head struct {
+	Refs
+	Version int64
+	X, Y    int64
+	Biz     string
 }
 
-// readHead reads rec's head, leaving r at its key.
-func readHead(rec string) (r reader, h head) {
+// ReadHead reads rec's head, leaving r at its key.
+func ReadHead(rec string) (r Reader, h Head) {
 	r.s = rec
 	r.skipCompact()
-	h.plan, h.tenant = uint32(r.uvarint()), uint32(r.uvarint())
-	h.version, h.x, h.y = r.varint(), r.varint(), r.varint()
-	h.target = r.s[r.i]
+	h.Plan, h.Tenant = uint32(r.uvarint()), uint32(r.uvarint())
+	h.Version, h.X, h.Y = r.varint(), r.varint(), r.varint()
+	h.Target = r.s[r.i]
 	r.i++
-	if h.target&hasCode != 0 {
-		h.code = uint32(r.uvarint())
+	if h.Target&HasCode != 0 {
+		h.Code = uint32(r.uvarint())
 	}
-	if h.target&hasFlow != 0 {
-		h.flow = uint32(r.uvarint())
+	if h.Target&HasFlow != 0 {
+		h.Flow = uint32(r.uvarint())
 	}
-	if h.target&hasBiz != 0 {
-		h.biz = r.str()
+	if h.Target&HasBiz != 0 {
+		h.Biz = r.Str()
 	}
 	return r, h
 }
@@ -99,9 +99,9 @@ const (
 	hexForm         // lowercase hex of even length: length, then the bytes it spells
 )
 
-// appendCompact appends s in its shortest form. The form depends on s alone, so equal
+// AppendCompact appends s in its shortest form. The form depends on s alone, so equal
 // strings have equal encodings.
-func appendCompact(b []byte, s string) []byte {
+func AppendCompact(b []byte, s string) []byte {
 	n := len(b)
 	if len(s) == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' {
 		b = append(b, uuidForm)
@@ -153,14 +153,14 @@ var hexValue = func() (t [256]byte) {
 
 const hexDigits = "0123456789abcdef"
 
-// reader reads a record field by field. The records are the scheduler's own, so a
+// Reader reads a record field by field. The records are the scheduler's own, so a
 // malformed one is a bug: reads past the end panic.
-type reader struct {
+type Reader struct {
 	s string
 	i int
 }
 
-func (r *reader) uvarint() uint64 {
+func (r *Reader) uvarint() uint64 {
 	var v uint64
 	for shift := 0; ; shift += 7 {
 		c := r.s[r.i]
@@ -172,7 +172,7 @@ func (r *reader) uvarint() uint64 {
 	}
 }
 
-func (r *reader) varint() int64 {
+func (r *Reader) varint() int64 {
 	u := r.uvarint()
 	if u&1 != 0 {
 		return ^int64(u >> 1)
@@ -180,15 +180,21 @@ func (r *reader) varint() int64 {
 	return int64(u >> 1)
 }
 
-// str returns a length-prefixed string, sharing the record's memory.
-func (r *reader) str() string {
+// Str returns a length-prefixed string, sharing the record's memory.
+func (r *Reader) Str() string {
 	n := int(r.uvarint())
 	r.i += n
 	return r.s[r.i-n : r.i]
 }
 
-// compact decodes a compact string; only the binary forms allocate.
-func (r *reader) compact() string {
+// ID reads the record's id, its first field, whatever was read before.
+func (r *Reader) ID() string {
+	r.i = 0
+	return r.Compact()
+}
+
+// Compact decodes a compact string; only the binary forms allocate.
+func (r *Reader) Compact() string {
 	form := r.s[r.i]
 	r.i++
 	switch form {
@@ -218,11 +224,11 @@ func (r *reader) compact() string {
 		r.i += n
 		return b.String()
 	}
-	return r.str()
+	return r.Str()
 }
 
 // skipCompact passes over a compact string.
-func (r *reader) skipCompact() {
+func (r *Reader) skipCompact() {
 	form := r.s[r.i]
 	r.i++
 	if form == uuidForm {

@@ -1,10 +1,25 @@
-package scheduler
+package jobtable
 
-// interned keeps values that many jobs share (tenants, snippets, plans) once each,
+import "sync"
+
+// Shared is what jobs share, kept once: their plans, tenants, and snippets or flow ids.
+// Compiling a job (on a caller's goroutine) and firing it (on the loop's) both use it,
+// under its lock.
+type Shared struct {
+	sync.Mutex
+	Plans   Interned[*Plan]
+	Tenants Interned[string]
+	Texts   Interned[string] // snippets and flow ids
+}
+
+// Len is how many values t keeps.
+func (t *Interned[V]) Len() int { return len(t.ids) }
+
+// Interned keeps values that many jobs share (tenants, snippets, plans) once each,
 // numbered for records to refer to, and counted, so that one no job uses any more is
 // let go. Keys are bytes so that finding a value copies nothing: a map lookup keyed by
 // string(k) does not allocate.
-type interned[V any] struct {
+type Interned[V any] struct {
 	ids  map[string]uint32
 	keys []string
 	vals []V
@@ -12,9 +27,9 @@ type interned[V any] struct {
 	free []uint32
 }
 
-// add counts one more user of the value keyed k and returns its number. A new key is
+// Add counts one more user of the value keyed k and returns its number. A new key is
 // kept as a copy, with the value build makes of it.
-func (t *interned[V]) add(k []byte, build func(key string) V) uint32 {
+func (t *Interned[V]) Add(k []byte, build func(key string) V) uint32 {
 	if id, ok := t.ids[string(k)]; ok {
 		t.refs[id]++
 		return id
@@ -36,10 +51,10 @@ func (t *interned[V]) add(k []byte, build func(key string) V) uint32 {
 	return id
 }
 
-func (t *interned[V]) get(id uint32) V { return t.vals[id] }
+func (t *Interned[V]) Get(id uint32) V { return t.vals[id] }
 
-// drop counts one user of id fewer.
-func (t *interned[V]) drop(id uint32) {
+// Drop counts one user of id fewer.
+func (t *Interned[V]) Drop(id uint32) {
 	if t.refs[id]--; t.refs[id] > 0 {
 		return
 	}

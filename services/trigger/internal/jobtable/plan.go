@@ -1,0 +1,99 @@
+package jobtable
+
+import (
+	"encoding/binary"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jobcenter/jobcenter/shared/cron"
+	"github.com/jobcenter/jobcenter/shared/job"
+)
+
+// Plan is a trigger and a misfire policy compiled once, shared by every job that has
+// them: a cron expression is parsed and its zone loaded when the first job with it is
+// held, not at each of its fires.
+type Plan struct {
+	Kind       job.Kind
+	Cron, Zone string
+	Policy     job.Policy
+	Expr       *cron.Expr // nil if the trigger is not a valid cron: it never fires
+	Loc        *time.Location
+
+	// The last next cron instant computed, which the plan's other jobs are likely to
+	// ask for too: those that fired together ask for the instant after the same one,
+	// those started in the same second for the same. A cron's next instant depends on
+	// the second it is asked after only.
+	mu     sync.Mutex
+	known  bool  // whether the three below hold one
+	after  int64 // Unix seconds
+	next   time.Time
+	nextOK bool
+}
+
+// NewPlan compiles j's plan, keeping copies of its strings rather than the job's.
+func NewPlan(j *job.Job) *Plan {
+	tr := j.Spec.Trigger
+	p := &Plan{Kind: job.Kind(strings.Clone(string(tr.Kind))), Cron: strings.Clone(tr.Cron),
+		Zone: strings.Clone(tr.Zone), Policy: j.Spec.Policy}
+	if p.Kind == job.Cron {
+		s := tr.Compile(time.Time{})
+		p.Expr, p.Loc = s.Cron, s.Loc
+	}
+	return p
+}
+
+// AppendPlanKey appends what tells j's plan from others.
+func AppendPlanKey(b []byte, j *job.Job) []byte {
+	tr, p := j.Spec.Trigger, j.Spec.Policy
+	b = appendString(appendString(appendString(b, string(tr.Kind)), tr.Cron), tr.Zone)
+	if p.Coalesce {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	for _, n := range [...]int64{int64(p.MisfireGrace), int64(p.MaxInstances), int64(p.Retries), int64(p.RetryBackoff)} {
+		b = binary.AppendVarint(b, n)
+	}
+	// Only when set, so that the keys of images cut before jobs had timeouts still read.
+	if p.Timeout != 0 {
+		b = binary.AppendVarint(b, int64(p.Timeout))
+	}
+	return b
+}
+
+// At is the instant of Unix nanoseconds n as the trigger computes its instants: in
+// the cron's zone, else in UTC (as the store gives starts and dates).
+func (p *Plan) At(n int64) time.Time {
+	if p.Loc != nil {
+		return time.Unix(0, n).In(p.Loc)
+	}
+	return Instant(n)
+}
+
+func (p *Plan) CronNext(after time.Time) (time.Time, bool) {
+	sec := after.Unix()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.known || p.after != sec {
+		p.next, p.nextOK = p.Expr.Next(after, p.Loc)
+		p.known, p.after = true, sec
+	}
+	return p.next, p.nextOK
+}
+
+// Nanos is t in Unix nanoseconds, 0 for the zero time (no fire yet, no start).
+func Nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// Instant is nanos' inverse, in UTC.
+func Instant(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
