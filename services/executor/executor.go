@@ -1,5 +1,6 @@
 // Package executor is the executor service: any number of instances share the fires as a
-// work queue, run each job's target and report the result. main only wires it.
+// work queue, run each job's target and report the result. main only wires it. It holds
+// the service's settings and wiring; running a fire is the runner's.
 package executor
 
 import (

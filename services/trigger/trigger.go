@@ -1,5 +1,8 @@
 // Package trigger is the trigger service: it applies commands to the job projection,
-// fires started jobs on time, and keeps the journal projection. main only wires it.
+// fires started jobs on time, and keeps the journal projection. main only wires it. It
+// holds the active term's life — the lease, a start from the scheduler's image or the
+// store, the replay of stored fires, the flushes and images — and the rebuild; applying
+// a command, firing and journaling are its internal packages'.
 package trigger
 
 import (

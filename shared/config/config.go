@@ -1,5 +1,7 @@
 // Package config reads settings from environment variables. Every setting has a
-// documented default; a bad value is reported with the variable's name.
+// documented default; a bad value is reported with the variable's name. Span keeps a
+// setting's default and bounds in one place for the environment and for configs built
+// in code. It must not hold any service's settings: each service declares its own.
 package config
 
 import (

@@ -1,6 +1,7 @@
 // Package embedded runs Job Center's infrastructure inside the process: a NATS server
 // with JetStream on file storage, and FerretDB — a MongoDB-wire server — on SQLite.
-// `make run` and the tests use it; production points at real servers instead.
+// `make run` and the tests use it; production points at real servers instead. It starts
+// and stops servers; it must not know Job Center's streams or collections.
 package embedded
 
 import (

@@ -1,5 +1,6 @@
 // Package access decides who may call the api: API keys bound to tenants, stored only
-// as SHA-256 digests and compared in constant time, and a request rate per tenant.
+// as SHA-256 digests and compared in constant time, and a request rate per tenant. It
+// must not keep a key in clear, nor know what a tenant may do beyond being itself.
 package access
 
 import (

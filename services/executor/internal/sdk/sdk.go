@@ -1,5 +1,6 @@
 // Package sdk performs the sdk_* calls of a job's code through the job-center HTTP API,
-// always as the job's own project: a snippet can reach no other tenant's jobs.
+// always as the job's own project: a snippet can reach no other tenant's jobs. It must
+// not reach the store or the broker directly: the api's checks apply to a snippet too.
 package sdk
 
 import (

@@ -1,6 +1,7 @@
 // Package firing takes the scheduler's fires to JetStream: published asynchronously with
 // the fire id as message id, retried until stored, and remembered once stored so that
-// the job's progress is saved only for fires the stream really holds.
+// the job's progress is saved only for fires the stream really holds. It must not drop a
+// fire, nor decide one: what fires and when is the scheduler's.
 package firing
 
 import (
