@@ -134,11 +134,11 @@ func (im *imager) cutPoint(ctx context.Context) (events, runs uint64, err error)
 			return 0, 0, ctx.Err()
 		}
 	}
-	ev, err := im.s.streamInfo(ctx, contracts.StreamEvents)
+	ev, err := im.s.streams.Info(ctx, contracts.StreamEvents)
 	if err != nil {
 		return 0, 0, err
 	}
-	ru, err := im.s.streamInfo(ctx, contracts.StreamRuns)
+	ru, err := im.s.streams.Info(ctx, contracts.StreamRuns)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -168,18 +168,6 @@ func (im *imager) store(ctx context.Context, cut *jobtable.Image, made, events, 
 	im.log.Info().Int("jobs", cut.Jobs()).Uint64("bytes", info.Size).Dur("took", time.Since(began)).
 		Uint64("events_seq", events).Uint64("runs_seq", runs).Msg("scheduler image stored")
 	return nil
-}
-
-func (s *Service) streamInfo(ctx context.Context, stream string) (*jetstream.StreamInfo, error) {
-	st, err := s.js.Stream(ctx, stream)
-	if err != nil {
-		return nil, fmt.Errorf("%s stream: %w", stream, err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%s stream info: %w", stream, err)
-	}
-	return info, nil
 }
 
 // loadImage takes up the last image in obs into t's scheduler, then the lifecycle events
@@ -242,7 +230,7 @@ func (s *Service) takeUp(ctx context.Context, t *term, obs jetstream.ObjectStore
 // follows checks that stream still holds every message after seq, and is the stream the
 // image was cut against: not one created since (at cut), which numbers anew.
 func (s *Service) follows(ctx context.Context, stream string, seq uint64, cut time.Time) error {
-	info, err := s.streamInfo(ctx, stream)
+	info, err := s.streams.Info(ctx, stream)
 	if err != nil {
 		return err
 	}
@@ -262,7 +250,7 @@ func (s *Service) follows(ctx context.Context, stream string, seq uint64, cut ti
 // processor applied them.
 func (s *Service) replayEvents(ctx context.Context, t *term, seq uint64) (int, error) {
 	n := 0
-	_, err := s.replayFrom(ctx, contracts.StreamEvents, contracts.EventSubjects, seq+1, func(subject string, data []byte, sseq uint64) error {
+	_, err := s.streams.ReplayFrom(ctx, contracts.StreamEvents, contracts.EventSubjects, seq+1, func(subject string, data []byte, sseq uint64) error {
 		_, j, err := wire.EventJob(subject, data)
 		if err != nil {
 			// The trigger records events itself, so this one is not its own: something

@@ -68,7 +68,7 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 	}
 	// Jobs: the last lifecycle event of each holds its whole state.
 	jobs := map[string]contracts.Job{}
-	_, err = s.replay(ctx, contracts.StreamEvents, contracts.EventSubjects, func(subject string, data []byte, seq uint64) error {
+	_, err = s.streams.ReplayFrom(ctx, contracts.StreamEvents, contracts.EventSubjects, 1, func(subject string, data []byte, seq uint64) error {
 		e, _, err := wire.EventJob(subject, data)
 		if err != nil {
 			// Not an event the trigger recorded (see replayEvents): nothing to derive.
@@ -96,7 +96,7 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 		recs = mongostore.JournalRecords{}
 		return err
 	}
-	last, err := s.replay(ctx, contracts.StreamRuns, ">", func(subject string, data []byte, _ uint64) error {
+	last, err := s.streams.ReplayFrom(ctx, contracts.StreamRuns, ">", 1, func(subject string, data []byte, _ uint64) error {
 		fires := len(recs.Fires)
 		if journal.Add(&recs, subject, data) != nil {
 			return nil // dead-lettered when it was first consumed
@@ -123,43 +123,4 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 		return st, err
 	}
 	return st, s.store.SaveCheckpoint(ctx, checkpointFires, last)
-}
-
-// replay reads a whole stream (filtered) from its start and returns the last sequence.
-func (s *Service) replay(ctx context.Context, stream, filter string, fn func(subject string, data []byte, seq uint64) error) (uint64, error) {
-	return s.replayFrom(ctx, stream, filter, 1, fn)
-}
-
-// replayFrom reads a stream (filtered) from sequence start to what it holds now.
-func (s *Service) replayFrom(ctx context.Context, stream, filter string, start uint64, fn func(subject string, data []byte, seq uint64) error) (uint64, error) {
-	cons, err := s.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter},
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: max(start, 1)})
-	if err != nil {
-		return 0, fmt.Errorf("replay %s: %w", stream, err)
-	}
-	var last uint64
-	for {
-		batch, err := cons.FetchNoWait(1024)
-		if err != nil {
-			return last, fmt.Errorf("replay %s: %w", stream, err)
-		}
-		got := 0
-		for msg := range batch.Messages() {
-			got++
-			md, err := msg.Metadata()
-			if err != nil {
-				return last, err
-			}
-			last = md.Sequence.Stream
-			if err := fn(msg.Subject(), msg.Data(), last); err != nil {
-				return last, err
-			}
-		}
-		if err := batch.Error(); err != nil {
-			return last, fmt.Errorf("replay %s: %w", stream, err)
-		}
-		if got == 0 {
-			return last, nil
-		}
-	}
 }

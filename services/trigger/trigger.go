@@ -21,18 +21,15 @@ import (
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/commands"
-	"github.com/jobcenter/jobcenter/services/trigger/internal/firing"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/journal"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/lease"
 	trigmetrics "github.com/jobcenter/jobcenter/services/trigger/internal/metrics"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/retention"
-	"github.com/jobcenter/jobcenter/services/trigger/internal/scheduler"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/config"
 	"github.com/jobcenter/jobcenter/shared/metrics"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
-	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
 // Durable consumer names, and the lease that makes one instance active.
@@ -140,21 +137,17 @@ func defaultInstanceID() string {
 
 // Service is a running trigger.
 type Service struct {
-	cfg     Config
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	inc     *nats.Conn // the scheduler's images'
-	ijs     jetstream.JetStream
-	store   *mongostore.Store
+	cfg   Config
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	inc   *nats.Conn // the scheduler's images'
+	ijs   jetstream.JetStream
+	store *mongostore.Store
+	// The same store and broker, as a term's start and flushes use them.
+	book    termStore
+	streams streams
 	metrics *trigmetrics.Trigger
 	ready   chan struct{}
-}
-
-// term is one stretch of being the active instance: a scheduler loaded afresh from the
-// store and the stream.
-type term struct {
-	sched *scheduler.Scheduler
-	pub   *firing.Publisher
 }
 
 // New connects to the broker and the store. What cfg leaves unset takes its default.
@@ -190,25 +183,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		inc.Close()
 		return nil, err
 	}
-	return &Service{cfg: cfg, nc: nc, js: js, inc: inc, ijs: ijs, store: store, metrics: m, ready: make(chan struct{})}, nil
+	return &Service{cfg: cfg, nc: nc, js: js, inc: inc, ijs: ijs, store: store, book: store, streams: jsStreams{js},
+		metrics: m, ready: make(chan struct{})}, nil
 }
 
 // Metrics serves the registry the trigger's metrics are in, for GET /metrics.
 func (s *Service) Metrics() http.Handler { return metrics.Handler(s.cfg.Registry) }
-
-func (s *Service) newTerm() *term {
-	t := &term{pub: firing.New(s.js, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "publisher").Logger())}
-	t.sched = scheduler.New(scheduler.Config{
-		Clock:       s.cfg.Clock,
-		Publisher:   t.pub,
-		Finisher:    commands.Finisher{JS: s.js, Clock: s.cfg.Clock, Log: s.cfg.Log},
-		Policy:      scheduler.Policy{MaxCatchUp: s.cfg.MaxCatchUp},
-		ExecTimeout: s.cfg.ExecTimeout,
-		Metrics:     s.metrics,
-		Log:         s.cfg.Log.With().Str("part", "scheduler").Logger(),
-	})
-	return t
-}
 
 // Ready is closed once the instance runs, active or standing by.
 func (s *Service) Ready() <-chan struct{} { return s.ready }
@@ -367,71 +347,6 @@ func (s *Service) lead(ctx context.Context) error {
 	return termErr
 }
 
-// start makes a term's scheduler: from the last image of the scheduler in obs (nil:
-// none) if there is one that can be used, else from every job in the store. Then it
-// replays the fires stored after the image, or after the store's last saved checkpoint,
-// whichever is earlier (the store's progress is saved for them again), so no run number
-// is reused after a crash.
-func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore) (t *term, fromImage bool, err error) {
-	from, err := s.store.Checkpoint(ctx, checkpointFires)
-	if err != nil {
-		return nil, false, err
-	}
-	t = s.newTerm()
-	fromImage, runs := s.loadImage(ctx, t, obs)
-	if fromImage {
-		from = min(from, runs)
-	} else {
-		t = s.newTerm()
-		if err := s.load(ctx, t); err != nil {
-			return nil, false, err
-		}
-	}
-	replayed, err := s.replayFires(ctx, t, from)
-	if err != nil {
-		return nil, false, err
-	}
-	if fromImage {
-		// Load asks for these as it loads each job.
-		t.sched.FinishSpent()
-	}
-	s.cfg.Log.Info().Bool("from_image", fromImage).Int("fires_replayed", replayed).Msg("scheduler ready")
-	return t, fromImage, nil
-}
-
-// load loads every job in the store into t's scheduler.
-func (s *Service) load(ctx context.Context, t *term) error {
-	n := 0
-	err := s.store.EachJob(ctx, func(sj mongostore.StoredJob) {
-		p := sj.Progress
-		t.sched.Load(sj.Job, p)
-		n++
-	})
-	if err != nil {
-		return err
-	}
-	s.cfg.Log.Info().Int("jobs", n).Msg("scheduler loaded from the store")
-	return nil
-}
-
-// replayFires raises the progress of t's jobs to the fires stored after sequence from.
-func (s *Service) replayFires(ctx context.Context, t *term, from uint64) (int, error) {
-	// What the stream holds now is all there is to replay: the scheduler is not running,
-	// so no fire of ours can be added meanwhile.
-	n := 0
-	_, err := s.replayFrom(ctx, contracts.StreamRuns, contracts.FireSubjects, from+1, func(_ string, data []byte, seq uint64) error {
-		f, err := wire.DecodeFire(data)
-		if err != nil {
-			return nil // dead-lettered when it was first consumed
-		}
-		t.sched.Observe(f.JobID, f.Seq, f.ScheduledAt, f.RunType == contracts.RunTypeTrigger)
-		t.pub.Record(f, seq)
-		n++
-		return nil
-	})
-	return n, err
-}
-
 // retain runs the journal's janitor for the term, starting it again after a failed start
 // (the store out of reach).
 func (s *Service) retain(ctx context.Context, janitor *retention.Janitor) {
@@ -471,10 +386,6 @@ func (s *Service) measureRetained(ctx context.Context) {
 	s.metrics.Store(j.Records, j.Bytes, total)
 }
 
-func (s *Service) flushLoop(ctx context.Context, t *term) {
-	every(ctx, s.cfg.FlushInterval, func() { s.flush(ctx, t) })
-}
-
 // every calls f each period until ctx ends.
 func every(ctx context.Context, period time.Duration, f func()) {
 	tick := time.NewTicker(period)
@@ -486,23 +397,5 @@ func every(ctx context.Context, period time.Duration, f func()) {
 		case <-tick.C:
 			f()
 		}
-	}
-}
-
-// flush saves the progress of stored fires, then the checkpoint that covers them.
-func (s *Service) flush(ctx context.Context, t *term) {
-	m, seq := t.pub.Take()
-	if len(m) == 0 {
-		return
-	}
-	if err := s.store.SaveProgress(ctx, m); err != nil {
-		t.pub.Restore(m)
-		if !errors.Is(ctx.Err(), context.Canceled) { // cut short by the term's end, whose last flush takes it
-			s.cfg.Log.Warn().Err(err).Msg("saving fire progress failed; will retry")
-		}
-		return
-	}
-	if err := s.store.SaveCheckpoint(ctx, checkpointFires, seq); err != nil {
-		s.cfg.Log.Warn().Err(err).Msg("saving fire checkpoint failed")
 	}
 }

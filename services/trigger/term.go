@@ -1,0 +1,188 @@
+package trigger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/commands"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/firing"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/scheduler"
+	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/wire"
+)
+
+// termStore is what a term's start reads of the store and its flushes write.
+type termStore interface {
+	Checkpoint(ctx context.Context, name string) (uint64, error)
+	SaveCheckpoint(ctx context.Context, name string, seq uint64) error
+	EachJob(ctx context.Context, fn func(mongostore.StoredJob)) error
+	SaveProgress(ctx context.Context, ps map[string]job.Progress) error
+}
+
+// streams is what a start and a rebuild read back from the broker's streams.
+type streams interface {
+	Info(ctx context.Context, stream string) (*jetstream.StreamInfo, error)
+	// ReplayFrom reads a stream (filtered) from sequence start to what it holds now, and
+	// returns the last sequence read.
+	ReplayFrom(ctx context.Context, stream, filter string, start uint64, fn func(subject string, data []byte, seq uint64) error) (uint64, error)
+}
+
+type jsStreams struct{ js jetstream.JetStream }
+
+func (j jsStreams) Info(ctx context.Context, stream string) (*jetstream.StreamInfo, error) {
+	st, err := j.js.Stream(ctx, stream)
+	if err != nil {
+		return nil, fmt.Errorf("%s stream: %w", stream, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s stream info: %w", stream, err)
+	}
+	return info, nil
+}
+
+func (j jsStreams) ReplayFrom(ctx context.Context, stream, filter string, start uint64, fn func(subject string, data []byte, seq uint64) error) (uint64, error) {
+	cons, err := j.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter},
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: max(start, 1)})
+	if err != nil {
+		return 0, fmt.Errorf("replay %s: %w", stream, err)
+	}
+	var last uint64
+	for {
+		batch, err := cons.FetchNoWait(1024)
+		if err != nil {
+			return last, fmt.Errorf("replay %s: %w", stream, err)
+		}
+		got := 0
+		for msg := range batch.Messages() {
+			got++
+			md, err := msg.Metadata()
+			if err != nil {
+				return last, err
+			}
+			last = md.Sequence.Stream
+			if err := fn(msg.Subject(), msg.Data(), last); err != nil {
+				return last, err
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return last, fmt.Errorf("replay %s: %w", stream, err)
+		}
+		if got == 0 {
+			return last, nil
+		}
+	}
+}
+
+// term is one stretch of being the active instance: a scheduler loaded afresh from the
+// store and the stream.
+type term struct {
+	sched *scheduler.Scheduler
+	pub   *firing.Publisher
+}
+
+func (s *Service) newTerm() *term {
+	t := &term{pub: firing.New(s.js, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "publisher").Logger())}
+	t.sched = scheduler.New(scheduler.Config{
+		Clock:       s.cfg.Clock,
+		Publisher:   t.pub,
+		Finisher:    commands.Finisher{JS: s.js, Clock: s.cfg.Clock, Log: s.cfg.Log},
+		Policy:      scheduler.Policy{MaxCatchUp: s.cfg.MaxCatchUp},
+		ExecTimeout: s.cfg.ExecTimeout,
+		Metrics:     s.metrics,
+		Log:         s.cfg.Log.With().Str("part", "scheduler").Logger(),
+	})
+	return t
+}
+
+// start makes a term's scheduler: from the last image of the scheduler in obs (nil:
+// none) if there is one that can be used, else from every job in the store. Then it
+// replays the fires stored after the image, or after the store's last saved checkpoint,
+// whichever is earlier (the store's progress is saved for them again), so no run number
+// is reused after a crash.
+func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore) (t *term, fromImage bool, err error) {
+	from, err := s.book.Checkpoint(ctx, checkpointFires)
+	if err != nil {
+		return nil, false, err
+	}
+	t = s.newTerm()
+	fromImage, runs := s.loadImage(ctx, t, obs)
+	if fromImage {
+		from = min(from, runs)
+	} else {
+		t = s.newTerm()
+		if err := s.load(ctx, t); err != nil {
+			return nil, false, err
+		}
+	}
+	replayed, err := s.replayFires(ctx, t, from)
+	if err != nil {
+		return nil, false, err
+	}
+	if fromImage {
+		// Load asks for these as it loads each job.
+		t.sched.FinishSpent()
+	}
+	s.cfg.Log.Info().Bool("from_image", fromImage).Int("fires_replayed", replayed).Msg("scheduler ready")
+	return t, fromImage, nil
+}
+
+// load loads every job in the store into t's scheduler.
+func (s *Service) load(ctx context.Context, t *term) error {
+	n := 0
+	err := s.book.EachJob(ctx, func(sj mongostore.StoredJob) {
+		p := sj.Progress
+		t.sched.Load(sj.Job, p)
+		n++
+	})
+	if err != nil {
+		return err
+	}
+	s.cfg.Log.Info().Int("jobs", n).Msg("scheduler loaded from the store")
+	return nil
+}
+
+// replayFires raises the progress of t's jobs to the fires stored after sequence from.
+func (s *Service) replayFires(ctx context.Context, t *term, from uint64) (int, error) {
+	// What the stream holds now is all there is to replay: the scheduler is not running,
+	// so no fire of ours can be added meanwhile.
+	n := 0
+	_, err := s.streams.ReplayFrom(ctx, contracts.StreamRuns, contracts.FireSubjects, from+1, func(_ string, data []byte, seq uint64) error {
+		f, err := wire.DecodeFire(data)
+		if err != nil {
+			return nil // dead-lettered when it was first consumed
+		}
+		t.sched.Observe(f.JobID, f.Seq, f.ScheduledAt, f.RunType == contracts.RunTypeTrigger)
+		t.pub.Record(f, seq)
+		n++
+		return nil
+	})
+	return n, err
+}
+
+func (s *Service) flushLoop(ctx context.Context, t *term) {
+	every(ctx, s.cfg.FlushInterval, func() { s.flush(ctx, t) })
+}
+
+// flush saves the progress of stored fires, then the checkpoint that covers them.
+func (s *Service) flush(ctx context.Context, t *term) {
+	m, seq := t.pub.Take()
+	if len(m) == 0 {
+		return
+	}
+	if err := s.book.SaveProgress(ctx, m); err != nil {
+		t.pub.Restore(m)
+		if !errors.Is(ctx.Err(), context.Canceled) { // cut short by the term's end, whose last flush takes it
+			s.cfg.Log.Warn().Err(err).Msg("saving fire progress failed; will retry")
+		}
+		return
+	}
+	if err := s.book.SaveCheckpoint(ctx, checkpointFires, seq); err != nil {
+		s.cfg.Log.Warn().Err(err).Msg("saving fire checkpoint failed")
+	}
+}
