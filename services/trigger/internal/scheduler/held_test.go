@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -34,28 +35,30 @@ func TestAFireCarriesTheJobAsItWasPutWhateverItsIdsLookLike(t *testing.T) {
 		for _, tg := range targets {
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
-				s, clk, rec := start(t)
-				j := job.Job{ID: c.id, Key: c.key, Tenant: "tenant-α", State: job.Started, StartedAt: t0, Version: 3,
-					Spec: job.Spec{Name: "调度名称 7", Trigger: job.Trigger{Kind: job.Interval, Every: time.Second}, Target: tg,
-						Policy: job.Policy{Coalesce: true, MaxInstances: 3, Retries: 2, RetryBackoff: 5 * time.Second, Timeout: 2 * time.Second}}}
-				s.Put(j)
-				waitFor(t, "queued", func() bool { _, q := s.Len(context.Background()); return q == 1 })
-				clk.Advance(time.Second)
-				waitFor(t, "fire", func() bool { f, _ := rec.snapshot(); return len(f) == 1 })
-				f, _ := rec.snapshot()
-				want := contracts.Fire{V: contracts.Version, FireID: job.FireID(c.id, t0.Add(time.Second)), JournalID: job.JournalID(c.id, 1),
-					Seq: 1, Tenant: "tenant-α", JobID: c.id, JobKey: c.key, Name: "调度名称 7", RunType: contracts.RunTypeTrigger,
-					ScheduledAt: t0.Add(time.Second), FiredAt: t0.Add(time.Second),
-					Target:    contracts.Target{Code: tg.Code, FlowID: tg.FlowID, BizCode: tg.BizCode},
-					TimeoutMs: 2000, TriggerStatus: contracts.TriggerFired, MaxInstances: 3, Retries: 2, RetryBackoffMs: 5000}
-				if got := f[0]; !got.ScheduledAt.Equal(want.ScheduledAt) || !got.FiredAt.Equal(want.FiredAt) {
-					t.Fatalf("fire at %v, fired %v; want %v", got.ScheduledAt, got.FiredAt, want.ScheduledAt)
-				}
-				got := f[0]
-				got.ScheduledAt, got.FiredAt = want.ScheduledAt, want.FiredAt
-				if got != want {
-					t.Fatalf("fire\n%+v\nwant\n%+v", got, want)
-				}
+				synctest.Test(t, func(t *testing.T) {
+					s, rec := start(t)
+					j := job.Job{ID: c.id, Key: c.key, Tenant: "tenant-α", State: job.Started, StartedAt: t0, Version: 3,
+						Spec: job.Spec{Name: "调度名称 7", Trigger: job.Trigger{Kind: job.Interval, Every: time.Second}, Target: tg,
+							Policy: job.Policy{Coalesce: true, MaxInstances: 3, Retries: 2, RetryBackoff: 5 * time.Second, Timeout: 2 * time.Second}}}
+					s.Put(j)
+					settled(t, "queued", func() bool { _, q := s.Len(context.Background()); return q == 1 })
+					advance(time.Second)
+					settled(t, "fire", func() bool { f, _ := rec.snapshot(); return len(f) == 1 })
+					f, _ := rec.snapshot()
+					want := contracts.Fire{V: contracts.Version, FireID: job.FireID(c.id, t0.Add(time.Second)), JournalID: job.JournalID(c.id, 1),
+						Seq: 1, Tenant: "tenant-α", JobID: c.id, JobKey: c.key, Name: "调度名称 7", RunType: contracts.RunTypeTrigger,
+						ScheduledAt: t0.Add(time.Second), FiredAt: t0.Add(time.Second),
+						Target:    contracts.Target{Code: tg.Code, FlowID: tg.FlowID, BizCode: tg.BizCode},
+						TimeoutMs: 2000, TriggerStatus: contracts.TriggerFired, MaxInstances: 3, Retries: 2, RetryBackoffMs: 5000}
+					if got := f[0]; !got.ScheduledAt.Equal(want.ScheduledAt) || !got.FiredAt.Equal(want.FiredAt) {
+						t.Fatalf("fire at %v, fired %v; want %v", got.ScheduledAt, got.FiredAt, want.ScheduledAt)
+					}
+					got := f[0]
+					got.ScheduledAt, got.FiredAt = want.ScheduledAt, want.FiredAt
+					if got != want {
+						t.Fatalf("fire\n%+v\nwant\n%+v", got, want)
+					}
+				})
 			})
 		}
 	}
@@ -63,128 +66,138 @@ func TestAFireCarriesTheJobAsItWasPutWhateverItsIdsLookLike(t *testing.T) {
 
 func TestAJobThatRunsOutIsFinishedWithItsIdsTenantAndVersion(t *testing.T) {
 	t.Parallel()
-	j := job.Job{ID: "0b7c6d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e", Key: "k", Tenant: "t7", State: job.Started, StartedAt: t0, Version: 9,
-		Spec: job.Spec{Trigger: job.Trigger{Kind: job.Date, RunAt: t0.Add(time.Minute)}, Target: job.Target{Code: "x"}, Policy: job.DefaultPolicy()}}
-	_, clk, rec := start(t, j)
-	clk.Advance(time.Minute)
-	waitFor(t, "finish", func() bool { _, fin := rec.snapshot(); return len(fin) == 1 })
-	rec.mu.Lock()
-	got := rec.jobs[0]
-	rec.mu.Unlock()
-	if got.ID != j.ID || got.Key != j.Key || got.Tenant != j.Tenant || got.Version != 9 || got.State != job.Started ||
-		got.Spec.Trigger.Kind != job.Date || !got.Spec.Trigger.RunAt.Equal(j.Spec.Trigger.RunAt) || got.Spec.Target != j.Spec.Target {
-		t.Fatalf("finished %+v", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		j := job.Job{ID: "0b7c6d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e", Key: "k", Tenant: "t7", State: job.Started, StartedAt: t0, Version: 9,
+			Spec: job.Spec{Trigger: job.Trigger{Kind: job.Date, RunAt: t0.Add(time.Minute)}, Target: job.Target{Code: "x"}, Policy: job.DefaultPolicy()}}
+		_, rec := start(t, j)
+		advance(time.Minute)
+		settled(t, "finish", func() bool { _, fin := rec.snapshot(); return len(fin) == 1 })
+		rec.mu.Lock()
+		got := rec.jobs[0]
+		rec.mu.Unlock()
+		if got.ID != j.ID || got.Key != j.Key || got.Tenant != j.Tenant || got.Version != 9 || got.State != job.Started ||
+			got.Spec.Trigger.Kind != job.Date || !got.Spec.Trigger.RunAt.Equal(j.Spec.Trigger.RunAt) || got.Spec.Target != j.Spec.Target {
+			t.Fatalf("finished %+v", got)
+		}
+	})
 }
 
 // Thousands of jobs added and removed in a random order, as the index's probing and
 // backward-shift deletion see them: each is found exactly while it is held.
 func TestJobsAreFoundExactlyWhileTheyAreHeld(t *testing.T) {
 	t.Parallel()
-	s, _, _ := start(t)
-	ctx := context.Background()
-	const n = 5000
-	held := map[int]bool{}
-	put := func(i int, st job.State) {
-		s.Put(job.Job{ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i*7), Tenant: "t", State: st,
-			Spec: job.Spec{Trigger: job.Trigger{Kind: job.Interval, Every: time.Hour}, Policy: job.DefaultPolicy()}})
-		held[i] = st != job.Deleted
-	}
-	for i := range n {
-		put(i, job.Stopped)
-	}
-	r := rand.New(rand.NewPCG(1, 2))
-	for _, i := range r.Perm(n) {
-		if r.IntN(2) == 0 {
-			put(i, job.Deleted)
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := start(t)
+		ctx := context.Background()
+		const n = 5000
+		held := map[int]bool{}
+		put := func(i int, st job.State) {
+			s.Put(job.Job{ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i*7), Tenant: "t", State: st,
+				Spec: job.Spec{Trigger: job.Trigger{Kind: job.Interval, Every: time.Hour}, Policy: job.DefaultPolicy()}})
+			held[i] = st != job.Deleted
 		}
-	}
-	for i := range n / 4 {
-		put(i, job.Stopped) // back again, or replaced
-	}
-	want := 0
-	for i := range n {
-		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i*7)
-		f, ok := s.FireNow(ctx, id, "c")
-		if ok != held[i] || ok && f.JobID != id {
-			t.Fatalf("job %d: held %v, exec found it %v (%s)", i, held[i], ok, f.JobID)
+		for i := range n {
+			put(i, job.Stopped)
 		}
-		if held[i] {
-			want++
+		r := rand.New(rand.NewPCG(1, 2))
+		for _, i := range r.Perm(n) {
+			if r.IntN(2) == 0 {
+				put(i, job.Deleted)
+			}
 		}
-	}
-	if h, q := s.Len(ctx); h != want || q != 0 {
-		t.Fatalf("held %d queued %d; want %d, 0", h, q, want)
-	}
+		for i := range n / 4 {
+			put(i, job.Stopped) // back again, or replaced
+		}
+		want := 0
+		for i := range n {
+			id := fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i*7)
+			f, ok := s.FireNow(ctx, id, "c")
+			if ok != held[i] || ok && f.JobID != id {
+				t.Fatalf("job %d: held %v, exec found it %v (%s)", i, held[i], ok, f.JobID)
+			}
+			if held[i] {
+				want++
+			}
+		}
+		if h, q := s.Len(ctx); h != want || q != 0 {
+			t.Fatalf("held %d queued %d; want %d, 0", h, q, want)
+		}
+	})
 }
 
 func TestWhatJobsShareIsLetGoWhenTheLastOfThemIsDeleted(t *testing.T) {
 	t.Parallel()
-	s, _, _ := start(t)
-	var jobs []job.Job
-	for i := range 300 {
-		j := job.Job{ID: fmt.Sprint("j", i), Tenant: fmt.Sprint("tenant", i%7), State: job.Started, StartedAt: t0,
-			Spec: job.Spec{Policy: job.DefaultPolicy()}}
-		if i%2 == 0 {
-			j.Spec.Trigger = job.Trigger{Kind: job.Cron, Cron: fmt.Sprintf("%d * * ? * *", i%60), Zone: "Asia/Shanghai"}
-			j.Spec.Target.BizCode = fmt.Sprint(i)
-		} else {
-			j.Spec.Trigger = job.Trigger{Kind: job.Interval, Every: time.Hour}
-			j.Spec.Target.Code = fmt.Sprint("snippet ", i%5)
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := start(t)
+		var jobs []job.Job
+		for i := range 300 {
+			j := job.Job{ID: fmt.Sprint("j", i), Tenant: fmt.Sprint("tenant", i%7), State: job.Started, StartedAt: t0,
+				Spec: job.Spec{Policy: job.DefaultPolicy()}}
+			if i%2 == 0 {
+				j.Spec.Trigger = job.Trigger{Kind: job.Cron, Cron: fmt.Sprintf("%d * * ? * *", i%60), Zone: "Asia/Shanghai"}
+				j.Spec.Target.BizCode = fmt.Sprint(i)
+			} else {
+				j.Spec.Trigger = job.Trigger{Kind: job.Interval, Every: time.Hour}
+				j.Spec.Target.Code = fmt.Sprint("snippet ", i%5)
+			}
+			jobs = append(jobs, j)
+			s.Put(j)
 		}
-		jobs = append(jobs, j)
-		s.Put(j)
-	}
-	shared := func(plans, tenants, texts int) func() bool {
-		return func() bool {
-			p, tn, tx := scheduler.Shared(s)
-			return p == plans && tn == tenants && tx == texts
+		shared := func(plans, tenants, texts int) func() bool {
+			return func() bool {
+				p, tn, tx := scheduler.Shared(s)
+				return p == plans && tn == tenants && tx == texts
+			}
 		}
-	}
-	// 30 cron expressions and one interval plan, 7 tenants, 5 snippets.
-	waitFor(t, "all held", shared(31, 7, 5))
-	for _, j := range jobs {
-		j.Tenant = "other"
-		s.Put(j) // replaced: the old tenant's count drops
-	}
-	waitFor(t, "tenants replaced", shared(31, 1, 5))
-	for _, j := range jobs {
-		j.State = job.Deleted
-		s.Put(j)
-	}
-	waitFor(t, "all let go", shared(0, 0, 0))
+		// 30 cron expressions and one interval plan, 7 tenants, 5 snippets.
+		settled(t, "all held", shared(31, 7, 5))
+		for _, j := range jobs {
+			j.Tenant = "other"
+			s.Put(j) // replaced: the old tenant's count drops
+		}
+		settled(t, "tenants replaced", shared(31, 1, 5))
+		for _, j := range jobs {
+			j.State = job.Deleted
+			s.Put(j)
+		}
+		settled(t, "all let go", shared(0, 0, 0))
+	})
 }
 
 // Jobs of one cron expression share its computations; each must still get its own next
 // instant.
 func TestCronJobsOfOneExpressionStartedApartFireEachOnItsOwnSchedule(t *testing.T) {
 	t.Parallel()
-	s, clk, rec := start(t)
-	cronJob := func(id string, started time.Time) job.Job {
-		return job.Job{ID: id, Tenant: "t", State: job.Started, StartedAt: started,
-			Spec: job.Spec{Trigger: job.Trigger{Kind: job.Cron, Cron: "*/10 * * ? * *", Zone: "Asia/Shanghai"},
-				Target: job.Target{BizCode: id}, Policy: job.DefaultPolicy()}}
-	}
-	s.Put(cronJob("a", t0))
-	s.Put(cronJob("b", t0.Add(15*time.Second)))
-	waitFor(t, "queued", func() bool { _, q := s.Len(context.Background()); return q == 2 })
-	clk.Advance(10 * time.Second)
-	waitFor(t, "a's first fire", func() bool { f, _ := rec.snapshot(); return len(f) == 1 })
-	clk.Advance(10 * time.Second)
-	waitFor(t, "both fire", func() bool { f, _ := rec.snapshot(); return len(f) == 3 })
-	fires, _ := rec.snapshot()
-	var got []string
-	for _, f := range fires {
-		got = append(got, fmt.Sprint(f.JobID, "@", int(f.ScheduledAt.Sub(t0)/time.Second), " ", f.ScheduledAt.Location()))
-	}
-	slices.Sort(got)
-	if want := "a@10 Asia/Shanghai,a@20 Asia/Shanghai,b@20 Asia/Shanghai"; strings.Join(got, ",") != want {
-		t.Fatalf("fires %v; want %s", got, want)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s, rec := start(t)
+		cronJob := func(id string, started time.Time) job.Job {
+			return job.Job{ID: id, Tenant: "t", State: job.Started, StartedAt: started,
+				Spec: job.Spec{Trigger: job.Trigger{Kind: job.Cron, Cron: "*/10 * * ? * *", Zone: "Asia/Shanghai"},
+					Target: job.Target{BizCode: id}, Policy: job.DefaultPolicy()}}
+		}
+		s.Put(cronJob("a", t0))
+		s.Put(cronJob("b", t0.Add(15*time.Second)))
+		settled(t, "queued", func() bool { _, q := s.Len(context.Background()); return q == 2 })
+		advance(10 * time.Second)
+		settled(t, "a's first fire", func() bool { f, _ := rec.snapshot(); return len(f) == 1 })
+		advance(10 * time.Second)
+		settled(t, "both fire", func() bool { f, _ := rec.snapshot(); return len(f) == 3 })
+		fires, _ := rec.snapshot()
+		var got []string
+		for _, f := range fires {
+			got = append(got, fmt.Sprint(f.JobID, "@", int(f.ScheduledAt.Sub(t0)/time.Second), " ", f.ScheduledAt.Location()))
+		}
+		slices.Sort(got)
+		if want := "a@10 Asia/Shanghai,a@20 Asia/Shanghai,b@20 Asia/Shanghai"; strings.Join(got, ",") != want {
+			t.Fatalf("fires %v; want %s", got, want)
+		}
+	})
 }
 
 // On the real clock the loop waits for near fires by sleeping the thread, not on a
-// timer; it must still never fire before the due instant.
+// timer; it must still never fire before the due instant. It stays on the real clock
+// and the thread sleep: what it checks is how precisely a real thread wakes, which a
+// synctest bubble, whose clock jumps to each wake-up, cannot show.
 func TestOnTheRealClockNoFireIsHandedOverBeforeItsInstant(t *testing.T) {
 	t.Parallel()
 	pub := &timed{}
@@ -204,6 +217,18 @@ func TestOnTheRealClockNoFireIsHandedOverBeforeItsInstant(t *testing.T) {
 	defer pub.mu.Unlock()
 	if len(pub.early) > 0 {
 		t.Fatalf("%d fires handed over early, e.g. by %v", len(pub.early), pub.early[0])
+	}
+}
+
+// waitFor polls until cond holds, for a loop on the real clock.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -70,67 +71,68 @@ func cutImage(t *testing.T, s *scheduler.Scheduler) []byte {
 
 func TestAnImportedImageFiresExactlyAsTheSchedulerItWasCutFrom(t *testing.T) {
 	t.Parallel()
-	a, clkA, recA := start(t, imageJobs()...)
-	for range 4 {
-		clkA.Advance(time.Second)
-		settle(a)
-	}
-	// A deleted job's shared values are let go; a job put just before the cut is in it.
-	gone := imageJobs()[6]
-	gone.State = job.Deleted
-	a.Put(gone)
-	late := imageJobs()[0]
-	late.ID, late.StartedAt = "late", clkA.Now()
-	a.Put(late)
-	data := cutImage(t, a)
-	firedA, finishedA := recA.snapshot()
+	synctest.Test(t, func(t *testing.T) {
+		a, recA := start(t, imageJobs()...)
+		for range 4 {
+			advance(time.Second)
+			settle(a)
+		}
+		// A deleted job's shared values are let go; a job put just before the cut is in it.
+		gone := imageJobs()[6]
+		gone.State = job.Deleted
+		a.Put(gone)
+		late := imageJobs()[0]
+		late.ID, late.StartedAt = "late", time.Now()
+		a.Put(late)
+		data := cutImage(t, a)
+		firedA, finishedA := recA.snapshot()
 
-	clkB := clock.NewFake(clkA.Now())
-	recB := &recorder{}
-	b := scheduler.New(scheduler.Config{Clock: clkB, Publisher: recB, Finisher: recB, Policy: policy, ExecTimeout: time.Second, Log: zerolog.Nop()})
-	n, err := b.Import(bytes.NewReader(data))
-	if err != nil || n != 7 {
-		t.Fatalf("import: %d jobs, %v; want 7", n, err)
-	}
-	if plans, tenants, texts := scheduler.Shared(b); tenants != 2 || texts != 3 || plans != 4 {
-		t.Fatalf("shared values after import: %d plans, %d tenants, %d texts; want 4, 2, 3", plans, tenants, texts)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = b.Run(ctx) }()
-	ha, qa := settle(a)
-	if hb, qb := settle(b); ha != hb || qa != qb {
-		t.Fatalf("held/queued: cut from %d/%d, imported %d/%d", ha, qa, hb, qb)
-	}
-	for range 10 {
-		clkA.Advance(time.Second)
-		clkB.Advance(time.Second)
-		settle(a)
-		settle(b)
-	}
-	allA, allFinA := recA.snapshot()
-	afterA, finAfterA := utc(allA[len(firedA):]), allFinA[len(finishedA):]
-	afterB, finB := recB.snapshot()
-	if len(afterA) < 20 || !reflect.DeepEqual(afterA, utc(afterB)) {
-		t.Fatalf("fires after the cut differ:\ncut from %+v\nimported %+v", afterA, utc(afterB))
-	}
-	if !reflect.DeepEqual(finAfterA, finB) || len(finB) != 1 || finB[0] != "d1" {
-		t.Fatalf("finished after the cut: cut from %v, imported %v; want [d1]", finAfterA, finB)
-	}
-	// An exec continues the run numbers.
-	fa, _ := a.FireNow(ctx, "i2", "cmd")
-	fb, _ := b.FireNow(ctx, "i2", "cmd")
-	if fa.Seq != fb.Seq || fa.Seq < 2 {
-		t.Fatalf("exec after import: run %d, want %d", fb.Seq, fa.Seq)
-	}
+		recB := &recorder{}
+		b := startAt(t, time.Now(), recB, func(b *scheduler.Scheduler) {
+			n, err := b.Import(bytes.NewReader(data))
+			if err != nil || n != 7 {
+				t.Fatalf("import: %d jobs, %v; want 7", n, err)
+			}
+			if plans, tenants, texts := scheduler.Shared(b); tenants != 2 || texts != 3 || plans != 4 {
+				t.Fatalf("shared values after import: %d plans, %d tenants, %d texts; want 4, 2, 3", plans, tenants, texts)
+			}
+		})
+		ha, qa := settle(a)
+		if hb, qb := settle(b); ha != hb || qa != qb {
+			t.Fatalf("held/queued: cut from %d/%d, imported %d/%d", ha, qa, hb, qb)
+		}
+		for range 10 {
+			advance(time.Second)
+			settle(a)
+			settle(b)
+		}
+		allA, allFinA := recA.snapshot()
+		afterA, finAfterA := utc(allA[len(firedA):]), allFinA[len(finishedA):]
+		afterB, finB := recB.snapshot()
+		if len(afterA) < 20 || !reflect.DeepEqual(afterA, utc(afterB)) {
+			t.Fatalf("fires after the cut differ:\ncut from %+v\nimported %+v", afterA, utc(afterB))
+		}
+		if !reflect.DeepEqual(finAfterA, finB) || len(finB) != 1 || finB[0] != "d1" {
+			t.Fatalf("finished after the cut: cut from %v, imported %v; want [d1]", finAfterA, finB)
+		}
+		// An exec continues the run numbers.
+		fa, _ := a.FireNow(context.Background(), "i2", "cmd")
+		fb, _ := b.FireNow(context.Background(), "i2", "cmd")
+		if fa.Seq != fb.Seq || fa.Seq < 2 {
+			t.Fatalf("exec after import: run %d, want %d", fb.Seq, fa.Seq)
+		}
+	})
 }
 
 func TestADamagedImageIsAnErrorAndLeavesTheSchedulerEmpty(t *testing.T) {
 	t.Parallel()
-	a, clkA, _ := start(t, imageJobs()...)
-	clkA.Advance(2 * time.Second)
-	settle(a)
-	data := cutImage(t, a)
+	var data []byte
+	synctest.Test(t, func(t *testing.T) {
+		a, _ := start(t, imageJobs()...)
+		advance(2 * time.Second)
+		settle(a)
+		data = cutImage(t, a)
+	})
 	fresh := func() *scheduler.Scheduler {
 		return scheduler.New(scheduler.Config{Clock: clock.NewFake(t0), Publisher: &recorder{}, Finisher: &recorder{}, Log: zerolog.Nop()})
 	}
@@ -159,39 +161,38 @@ func TestADamagedImageIsAnErrorAndLeavesTheSchedulerEmpty(t *testing.T) {
 
 func TestChangesAppliedAfterAnImportAndFinishingSpentJobs(t *testing.T) {
 	t.Parallel()
-	a, clkA, _ := start(t, imageJobs()...)
-	clkA.Advance(8 * time.Second) // d1 fires; its finish is asked of the recorder
-	settle(a)
-	data := cutImage(t, a)
+	synctest.Test(t, func(t *testing.T) {
+		a, _ := start(t, imageJobs()...)
+		advance(8 * time.Second) // d1 fires; its finish is asked of the recorder
+		settle(a)
+		data := cutImage(t, a)
 
-	rec := &recorder{}
-	clk := clock.NewFake(clkA.Now())
-	b := scheduler.New(scheduler.Config{Clock: clk, Publisher: rec, Finisher: rec, Policy: policy, Log: zerolog.Nop()})
-	if _, err := b.Import(bytes.NewReader(data)); err != nil {
-		t.Fatal(err)
-	}
-	stopped := imageJobs()[0]
-	stopped.State = job.Stopped
-	b.Apply(stopped)
-	b.FinishSpent()
-	if _, fin := rec.snapshot(); !reflect.DeepEqual(fin, []string{"d1"}) {
-		t.Fatalf("finished after import: %v, want [d1] (its finish may have been lost)", fin)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = b.Run(ctx) }()
-	settle(b)
-	clk.Advance(3 * time.Second)
-	settle(b)
-	fires, _ := rec.snapshot()
-	for _, f := range fires {
-		if f.JobID == "i1" || f.JobID == "d1" {
-			t.Fatalf("fired %s after import: %+v", f.JobID, f)
+		rec := &recorder{}
+		b := startAt(t, time.Now(), rec, func(b *scheduler.Scheduler) {
+			if _, err := b.Import(bytes.NewReader(data)); err != nil {
+				t.Fatal(err)
+			}
+			stopped := imageJobs()[0]
+			stopped.State = job.Stopped
+			b.Apply(stopped)
+			b.FinishSpent()
+			if _, fin := rec.snapshot(); !reflect.DeepEqual(fin, []string{"d1"}) {
+				t.Fatalf("finished after import: %v, want [d1] (its finish may have been lost)", fin)
+			}
+		})
+		settle(b)
+		advance(3 * time.Second)
+		settle(b)
+		fires, _ := rec.snapshot()
+		for _, f := range fires {
+			if f.JobID == "i1" || f.JobID == "d1" {
+				t.Fatalf("fired %s after import: %+v", f.JobID, f)
+			}
 		}
-	}
-	if len(fires) == 0 {
-		t.Fatal("nothing fired after import")
-	}
+		if len(fires) == 0 {
+			t.Fatal("nothing fired after import")
+		}
+	})
 }
 
 func TestARecordClaimingMoreBytesThanItHoldsIsDamagedNotAllocated(t *testing.T) {

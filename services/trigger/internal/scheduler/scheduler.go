@@ -59,12 +59,17 @@ type Config struct {
 	// Metrics, when not nil, is told the scheduler's size on every turn of the loop.
 	Metrics Metrics
 	Log     zerolog.Logger
+	// Sleep is how the loop sleeps the thread for a fire a millisecond away or less (nap);
+	// nil means the thread sleep. A test in a synctest bubble passes time.Sleep: a
+	// goroutine in a system call is not durably blocked, so the bubble's clock would
+	// never move and nap would spin.
+	Sleep func(time.Duration)
 }
 
 // Changes waiting for the loop beyond this many make Put wait.
 const maxPending = 4096
 
-// A fire closer than napBelow is waited for by sleeping the thread (nap) rather than on
+// A fire napBelow away or closer is waited for by sleeping the thread (nap) rather than on
 // a timer: the runtime's timers sleep in whole milliseconds, so a timer would wake the
 // loop up to a millisecond late. Each nap lasts at least napAtLeast, and the fires that
 // fall due meanwhile go together: measured on a busy machine, waking for each fire (10 µs
@@ -118,6 +123,9 @@ func New(cfg Config) *Scheduler {
 	}
 	if cfg.Policy.MaxCatchUp <= 0 {
 		cfg.Policy.MaxCatchUp = 100
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepThread
 	}
 	s := &Scheduler{cfg: cfg, seed: maphash.MakeSeed(), wake: make(chan struct{}, 1)}
 	s.room.L = &s.mu
@@ -251,7 +259,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		switch {
 		case d <= 0:
 			s.fireDue(now)
-		case d < napBelow && s.nap(ctx):
+		// napBelow itself naps: it is what the loop measures when the timer below wakes it
+		// napBelow early. Else it re-arms a zero timer until the clock ticks on, which on a
+		// synctest bubble's clock, moving only when all wait, is never.
+		case d <= napBelow && s.nap(ctx):
 		default:
 			// Measured again next to the timer: a clock moved since the pass began (a fake
 			// one, by a test) would otherwise put the wake-up that much later.
@@ -301,7 +312,7 @@ func (s *Scheduler) nap(ctx context.Context) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
-		sleepThread(max(time.Duration(top.At-now), napAtLeast))
+		s.cfg.Sleep(max(time.Duration(top.At-now), napAtLeast))
 	}
 }
 
