@@ -12,7 +12,6 @@ import (
 	"github.com/jobcenter/jobcenter/services/trigger/internal/lease"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
-	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
 // RebuildStats says what a rebuild replayed.
@@ -67,26 +66,8 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 		return st, err
 	}
 	// Jobs: the last lifecycle event of each holds its whole state.
-	jobs := map[string]contracts.Job{}
-	_, err = s.streams.ReplayFrom(ctx, contracts.StreamEvents, contracts.EventSubjects, 1, func(subject string, data []byte, seq uint64) error {
-		e, _, err := wire.EventJob(subject, data)
-		if err != nil {
-			// Not an event the trigger recorded (see replayEvents): nothing to derive.
-			s.cfg.Log.Warn().Err(err).Str("subject", subject).Uint64("seq", seq).Msg("event left out of the rebuild: not one the trigger recorded")
-			return nil
-		}
-		jobs[e.Job.ID] = e.Job
-		st.Events++
-		return nil
-	})
-	if err != nil {
+	if st.Events, st.Jobs, err = s.writeJobsFrom(ctx, 1); err != nil {
 		return st, err
-	}
-	for _, pj := range jobs {
-		if err := s.store.PutJob(ctx, wire.JobFromPayload(pj)); err != nil {
-			return st, err
-		}
-		st.Jobs++
 	}
 	// Fire progress and the journal: the fires and run reports, in stream order.
 	progress := map[string]job.Progress{}

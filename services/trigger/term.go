@@ -16,11 +16,14 @@ import (
 	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
-// termStore is what a term's start reads of the store and its flushes write.
+// termStore is what a term's start reads of the store and writes to it, and what its
+// flushes write.
 type termStore interface {
 	Checkpoint(ctx context.Context, name string) (uint64, error)
+	CheckpointFound(ctx context.Context, name string) (uint64, bool, error)
 	SaveCheckpoint(ctx context.Context, name string, seq uint64) error
 	EachJob(ctx context.Context, fn func(mongostore.StoredJob)) error
+	PutJobs(ctx context.Context, ws []mongostore.JobWrite) error
 	SaveProgress(ctx context.Context, ps map[string]job.Progress) error
 }
 
@@ -84,6 +87,8 @@ func (j jsStreams) ReplayFrom(ctx context.Context, stream, filter string, start 
 type term struct {
 	sched *scheduler.Scheduler
 	pub   *firing.Publisher
+	// behind writes the job documents the commands change; nil until the term runs.
+	behind *commands.Behind
 }
 
 func (s *Service) newTerm() *term {
@@ -175,6 +180,15 @@ func (s *Service) flush(ctx context.Context, t *term) {
 	if len(m) == 0 {
 		return
 	}
+	// Progress is saved on job documents that exist: those of jobs created a moment ago
+	// may still be staged.
+	if t.behind != nil {
+		if err := t.behind.Sync(ctx); err != nil {
+			t.pub.Restore(m)
+			s.cfg.Log.Warn().Err(err).Msg("fire progress not saved: job documents are not written yet")
+			return
+		}
+	}
 	if err := s.book.SaveProgress(ctx, m); err != nil {
 		t.pub.Restore(m)
 		if !errors.Is(ctx.Err(), context.Canceled) { // cut short by the term's end, whose last flush takes it
@@ -185,4 +199,70 @@ func (s *Service) flush(ctx context.Context, t *term) {
 	if err := s.book.SaveCheckpoint(ctx, checkpointFires, seq); err != nil {
 		s.cfg.Log.Warn().Err(err).Msg("saving fire checkpoint failed")
 	}
+}
+
+// catchUp writes the job documents of the lifecycle events stored after the store's
+// jobs checkpoint, before anything of the term reads the store: the writes a trigger
+// staged and did not make before it stopped. A store that has no such checkpoint was
+// written by a trigger that wrote each document before answering, so every event's is
+// there: the checkpoint starts at the stream's end.
+func (s *Service) catchUp(ctx context.Context) error {
+	from, found, err := s.book.CheckpointFound(ctx, commands.CheckpointJobs)
+	if err != nil {
+		return err
+	}
+	if !found {
+		info, err := s.streams.Info(ctx, contracts.StreamEvents)
+		if err != nil {
+			return err
+		}
+		return s.book.SaveCheckpoint(ctx, commands.CheckpointJobs, info.State.LastSeq)
+	}
+	events, jobs, err := s.writeJobsFrom(ctx, from+1)
+	if err != nil {
+		return err
+	}
+	if events > 0 {
+		s.cfg.Log.Info().Int("events", events).Int("jobs", jobs).Msg("job documents written from the events after the store's checkpoint")
+	}
+	return nil
+}
+
+// writeJobsFrom writes each job's state as the last of its lifecycle events from
+// sequence from on holds it, with the keys that find it, then the checkpoint after them.
+// Its writes are the store's fenced ones: a newer state already there stays.
+func (s *Service) writeJobsFrom(ctx context.Context, from uint64) (events, jobs int, err error) {
+	latest := map[string]mongostore.JobWrite{}
+	last, err := s.streams.ReplayFrom(ctx, contracts.StreamEvents, contracts.EventSubjects, from, func(subject string, data []byte, seq uint64) error {
+		_, j, err := wire.EventJob(subject, data)
+		if err != nil {
+			// Not an event the trigger recorded (see replayEvents): nothing to derive.
+			s.cfg.Log.Warn().Err(err).Str("subject", subject).Uint64("seq", seq).Msg("event not written to the store: not one the trigger recorded")
+			return nil
+		}
+		latest[j.ID] = latest[j.ID].Merge(mongostore.JobWrite{Job: j, WithKeys: true})
+		events++
+		return nil
+	})
+	if err != nil {
+		return events, 0, err
+	}
+	const chunk = 1000
+	ws := make([]mongostore.JobWrite, 0, chunk)
+	for _, w := range latest {
+		if ws = append(ws, w); len(ws) == chunk {
+			if err := s.book.PutJobs(ctx, ws); err != nil {
+				return events, jobs, err
+			}
+			jobs, ws = jobs+len(ws), ws[:0]
+		}
+	}
+	if err := s.book.PutJobs(ctx, ws); err != nil {
+		return events, jobs, err
+	}
+	jobs += len(ws)
+	if last == 0 {
+		return events, jobs, nil
+	}
+	return events, jobs, s.book.SaveCheckpoint(ctx, commands.CheckpointJobs, last)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/commands"
 	trigmetrics "github.com/jobcenter/jobcenter/services/trigger/internal/metrics"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/job"
@@ -39,6 +40,9 @@ type bookStore struct {
 	failSaves  int // SaveProgress fails this many more times
 	calls      []string
 	saved      map[string]job.Progress
+	put        map[string]mongostore.JobWrite
+	// checkpoints other than the fires'
+	checkpoints map[string]uint64
 }
 
 func (b *bookStore) Checkpoint(context.Context, string) (uint64, error) { return b.checkpoint, nil }
@@ -47,7 +51,28 @@ func (b *bookStore) SaveCheckpoint(_ context.Context, name string, seq uint64) e
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.calls = append(b.calls, fmt.Sprintf("checkpoint %s %d", name, seq))
-	b.checkpoint = seq
+	if name == checkpointFires {
+		b.checkpoint = seq
+	} else {
+		b.checkpoints[name] = seq
+	}
+	return nil
+}
+
+func (b *bookStore) CheckpointFound(_ context.Context, name string) (uint64, bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	seq, ok := b.checkpoints[name]
+	return seq, ok, nil
+}
+
+func (b *bookStore) PutJobs(_ context.Context, ws []mongostore.JobWrite) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls = append(b.calls, fmt.Sprintf("put %d jobs", len(ws)))
+	for _, w := range ws {
+		b.put[w.Job.ID] = w
+	}
 	return nil
 }
 
@@ -158,7 +183,7 @@ func newSetup(t *testing.T) *setup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &bookStore{saved: map[string]job.Progress{}}
+	st := &bookStore{saved: map[string]job.Progress{}, put: map[string]mongostore.JobWrite{}, checkpoints: map[string]uint64{}}
 	ms := &memStreams{held: map[string]map[uint64]message{}, info: map[string]*jetstream.StreamInfo{}, asked: map[string]uint64{}, broken: map[string]error{}}
 	cfg := Config{Clock: clock.NewFake(t0.Add(time.Minute)), Log: zerolog.Nop(), Registry: reg}.WithDefaults()
 	return &setup{s: &Service{cfg: cfg, book: st, streams: ms, metrics: m}, store: st, streams: ms}
@@ -425,5 +450,67 @@ func TestAFlushSavesProgressBeforeTheCheckpointThatCoversItAndKeepsWhatFailedFor
 	}
 	if u.store.saved["a"].Seq != 2 || u.store.saved["b"].Seq != 1 {
 		t.Fatalf("saved %v; want a at 2, b at 1 (kept from the failed flush)", u.store.saved)
+	}
+}
+
+func TestATermWritesTheJobDocumentsOfTheEventsAfterTheStoresCheckpointBeforeItReadsTheStore(t *testing.T) {
+	t.Parallel()
+	u := newSetup(t)
+	u.store.checkpoints[commands.CheckpointJobs] = 3
+	a1, a2, b1 := everyHour("a", job.Stopped), everyHour("a", job.Started), everyHour("b", job.Started)
+	a2.Version = 2
+	u.streams.add(contracts.StreamEvents, 3, contracts.EventSubject("t1", "z", contracts.EventCreated), event(contracts.EventCreated, everyHour("z", job.Started)))
+	u.streams.add(contracts.StreamEvents, 4, contracts.EventSubject("t1", "a", contracts.EventCreated), event(contracts.EventCreated, a1))
+	u.streams.add(contracts.StreamEvents, 5, contracts.EventSubject("t1", "b", contracts.EventCreated), event(contracts.EventCreated, b1))
+	u.streams.add(contracts.StreamEvents, 6, contracts.EventSubject("t1", "a", contracts.EventStarted), event(contracts.EventStarted, a2))
+	u.streams.add(contracts.StreamEvents, 7, "jobcenter.evt.t1.x.created", []byte("not an event"))
+	if err := u.s.catchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := u.store.said(); !reflect.DeepEqual(got, []string{"put 2 jobs", "checkpoint " + commands.CheckpointJobs + " 7"}) {
+		t.Fatalf("the store was told %v", got)
+	}
+	if w := u.store.put["a"]; w.Job.Version != 2 || w.Job.State != job.Started || !w.WithKeys {
+		t.Fatalf("a written as %+v; want its last state, version 2, with its keys", w)
+	}
+	if _, ok := u.store.put["z"]; ok {
+		t.Fatal("an event at the checkpoint was written again")
+	}
+}
+
+func TestAStoreWithoutAJobsCheckpointHadEveryDocumentWrittenBeforeItsAnswer(t *testing.T) {
+	t.Parallel()
+	u := newSetup(t)
+	u.streams.add(contracts.StreamEvents, 9, contracts.EventSubject("t1", "a", contracts.EventCreated), event(contracts.EventCreated, everyHour("a", job.Started)))
+	if err := u.s.catchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := u.store.said(); !reflect.DeepEqual(got, []string{"checkpoint " + commands.CheckpointJobs + " 9"}) {
+		t.Fatalf("the store was told %v; want only the checkpoint at the stream's end", got)
+	}
+}
+
+func TestFireProgressWaitsForTheJobDocumentsStagedBeforeIt(t *testing.T) {
+	t.Parallel()
+	u := newSetup(t)
+	tm := u.s.newTerm()
+	tm.behind = commands.NewBehind(u.store, time.Second, zerolog.Nop())
+	ctx, cancel := context.WithCancel(context.Background())
+	go tm.behind.Run(ctx)
+	tm.behind.Stage(ctx, []mongostore.JobWrite{{Job: everyHour("new", job.Started), WithKeys: true}}, 1)
+	tm.pub.Record(fire("new", 1, contracts.RunTypeTrigger), 1)
+	u.s.flush(ctx, tm)
+	want := []string{"put 1 jobs", "checkpoint " + commands.CheckpointJobs + " 1", "progress of 1 jobs", "checkpoint " + checkpointFires + " 1"}
+	if got := u.store.said(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("the store was told %v; want %v", got, want)
+	}
+	// A writer that stopped with writes left: the progress waits for the next term.
+	cancel()
+	<-tm.behind.Done()
+	tm.behind.Stage(context.Background(), []mongostore.JobWrite{{Job: everyHour("later", job.Started)}}, 2)
+	tm.pub.Record(fire("later", 1, contracts.RunTypeTrigger), 2)
+	u.s.flush(context.Background(), tm)
+	if got := u.store.said(); len(got) != len(want) {
+		t.Fatalf("progress saved before its job's document: %v", got[len(want):])
 	}
 }

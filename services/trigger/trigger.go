@@ -250,6 +250,9 @@ func (s *Service) lead(ctx context.Context) error {
 	} else if n > 0 {
 		s.cfg.Log.Info().Int("jobs", n).Msg("job documents moved to the layout that fences their writes")
 	}
+	if err := s.catchUp(ctx); err != nil {
+		return fmt.Errorf("job documents behind the events: %w", err)
+	}
 	obs, err := s.imageStore(ctx)
 	if err != nil {
 		s.cfg.Log.Warn().Err(err).Msg("no scheduler images this term")
@@ -283,7 +286,8 @@ func (s *Service) lead(ctx context.Context) error {
 	im := &imager{s: s, t: t, obs: obs, cmds: cmds, every: s.cfg.ImageInterval, log: s.cfg.Log.With().Str("part", "image").Logger()}
 	// A start that loaded every job from the store was slow: the next need not be.
 	im.due.Store(!fromImage)
-	proc := &commands.Processor{Store: s.store, Events: commands.JetStreamEvents{JS: s.js}, Replies: s.nc, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
+	t.behind = commands.NewBehind(s.store, s.cfg.StoreTimeout, s.cfg.Log.With().Str("part", "jobs").Logger())
+	proc := &commands.Processor{Store: s.store, Behind: t.behind, Events: commands.JetStreamEvents{JS: s.js}, Replies: s.nc, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
 		Metrics: s.metrics, Pause: im.pause, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
 	janitor := retention.New(s.store, s.cfg.Journal, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "retention").Logger())
 	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled, Retention: janitor,
@@ -302,6 +306,7 @@ func (s *Service) lead(ctx context.Context) error {
 		go func() { defer wg.Done(); f(loopCtx) }()
 	}
 	run(func(c context.Context) { _ = t.sched.Run(c) })
+	run(t.behind.Run)
 	run(func(c context.Context) { s.flushLoop(c, t) })
 	run(im.run)
 	// A consumer that dies ends the term: an active instance that applies nothing must

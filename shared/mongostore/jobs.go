@@ -243,6 +243,20 @@ type JobWrite struct {
 	CommandSeq uint64
 }
 
+// Merge is the one write of two of one job's: the newer state as the store's fence
+// orders them (version, then command position), with the keys if either writes them.
+func (w JobWrite) Merge(o JobWrite) JobWrite {
+	if w.Job.ID == "" {
+		return o
+	}
+	newer := o
+	if w.Job.Version > o.Job.Version || w.Job.Version == o.Job.Version && w.CommandSeq > o.CommandSeq {
+		newer = w
+	}
+	newer.WithKeys = w.WithKeys || o.WithKeys
+	return newer
+}
+
 // PutJobs writes the lifecycle state of many jobs, each at most once, in a few round
 // trips: new jobs are inserted together, known ones updated in one bulk write, then the
 // keys are inserted once.

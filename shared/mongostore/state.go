@@ -39,17 +39,23 @@ func (s *Store) Outcome(ctx context.Context, commandID string) ([]byte, error) {
 
 // Checkpoint reads a named stream position (0 when none was saved).
 func (s *Store) Checkpoint(ctx context.Context, name string) (uint64, error) {
+	seq, _, err := s.CheckpointFound(ctx, name)
+	return seq, err
+}
+
+// CheckpointFound reads a named stream position, and whether one was ever saved.
+func (s *Store) CheckpointFound(ctx context.Context, name string) (seq uint64, found bool, err error) {
 	var d struct {
 		Seq int64 `bson:"seq"`
 	}
-	err := s.db.Collection(colState).FindOne(ctx, bson.M{"_id": name}).Decode(&d)
+	err = s.db.Collection(colState).FindOne(ctx, bson.M{"_id": name}).Decode(&d)
 	if notFound(err) == ErrNotFound {
-		return 0, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("read checkpoint %s: %w", name, err)
+		return 0, false, fmt.Errorf("read checkpoint %s: %w", name, err)
 	}
-	return uint64(d.Seq), nil
+	return uint64(d.Seq), true, nil
 }
 
 // SaveCheckpoint writes a named stream position.

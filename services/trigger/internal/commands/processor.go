@@ -1,10 +1,10 @@
 // Package commands applies the api's commands in stream order: it checks each against
 // the job's current state (job.Decide), records the resulting lifecycle events in
-// JetStream, writes the job projection, updates the scheduler, and answers the api. It
-// applies them in batches, each step once per batch. Every step is idempotent, so a
-// command redelivered after a crash changes nothing. It talks to the store, the events
-// stream and the api through small interfaces (Store, Events, Replies), and decides
-// nothing the domain decides.
+// JetStream, updates the scheduler, answers the api, and writes the job projection behind
+// the answer (Behind). It applies them in batches, each step once per batch. Every step
+// is idempotent, so a command redelivered after a crash changes nothing. It talks to the
+// store, the events stream and the api through small interfaces (Store, Events, Replies),
+// and decides nothing the domain decides.
 package commands
 
 import (
@@ -38,20 +38,20 @@ type Fires interface {
 	PublishNow(ctx context.Context, f contracts.Fire) (seq int64, err error)
 }
 
-// Store is what the processor reads and writes of the projections (a *mongostore.Store).
+// Store is what the processor reads and writes of the projections (a *mongostore.Store);
+// the job documents it writes through Behind.
 type Store interface {
 	Outcome(ctx context.Context, commandID string) ([]byte, error)
 	GetJob(ctx context.Context, id string) (mongostore.StoredJob, error)
 	LiveSchedule(ctx context.Context, tenant, bizcode string) (mongostore.StoredJob, error)
-	PutJobs(ctx context.Context, ws []mongostore.JobWrite) error
 	SaveOutcomes(ctx context.Context, outcomes map[string][]byte) error
 }
 
 // Events stores lifecycle events in the log.
 type Events interface {
 	// Record stores evs, each once whatever how often it is recorded (by its id), and
-	// returns once all are stored.
-	Record(ctx context.Context, evs []contracts.LifecycleEvent) error
+	// returns once all are stored, with the log's last position among them.
+	Record(ctx context.Context, evs []contracts.LifecycleEvent) (last uint64, err error)
 }
 
 // Replies sends the api its answers (a *nats.Conn).
@@ -67,7 +67,9 @@ type Metrics interface {
 
 // Processor applies commands.
 type Processor struct {
-	Store   Store
+	Store Store
+	// Behind writes the job documents; it must be running.
+	Behind  *Behind
 	Events  Events
 	Replies Replies
 	// NC is where the commands consumer sets aside what it cannot apply.
@@ -155,7 +157,9 @@ func (p *Processor) read(ctx context.Context, c contracts.Command) (state, error
 			return st, fmt.Errorf("read kept outcome: %w", err)
 		}
 	}
-	if j, ok := p.memo.get(c.JobID); ok {
+	if j, ok := p.Behind.Get(c.JobID); ok {
+		st.cur = &j
+	} else if j, ok := p.memo.get(c.JobID); ok {
 		st.cur = &j
 	} else {
 		switch sj, err := p.Store.GetJob(ctx, c.JobID); {
@@ -166,14 +170,34 @@ func (p *Processor) read(ctx context.Context, c contracts.Command) (state, error
 		}
 	}
 	if c.Type == contracts.CmdCreate && st.cur == nil && c.Spec != nil && c.Spec.BizCode != "" {
-		switch sj, err := p.Store.LiveSchedule(ctx, c.Tenant, c.Spec.BizCode); {
-		case err == nil:
-			st.holder = &sj.Job
-		case !errors.Is(err, mongostore.ErrNotFound):
+		holder, err := p.liveSchedule(ctx, c.Tenant, c.Spec.BizCode)
+		if err != nil {
 			return st, fmt.Errorf("read the schedule of behaviour %s: %w", c.Spec.BizCode, err)
 		}
+		st.holder = holder
 	}
 	return st, nil
+}
+
+// liveSchedule finds the tenant's live schedule of a behaviour: among the jobs not yet
+// written, then in the store, whose answer a newer state not yet written overrides.
+func (p *Processor) liveSchedule(ctx context.Context, tenant, code string) (*job.Job, error) {
+	for _, j := range p.Behind.Behaviour(tenant, code) {
+		if j.Live() && j.Spec.Target.BizCode == code {
+			return &j, nil
+		}
+	}
+	sj, err := p.Store.LiveSchedule(ctx, tenant, code)
+	switch {
+	case errors.Is(err, mongostore.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	if j, ok := p.Behind.Get(sj.Job.ID); ok && (!j.Live() || j.Spec.Target.BizCode != code) {
+		return nil, nil
+	}
+	return &sj.Job, nil
 }
 
 // decide decides c on what was read for it; it writes nothing.
@@ -203,11 +227,12 @@ func (p *Processor) decide(ctx context.Context, msg jetstream.Msg, c contracts.C
 }
 
 // effect makes the effects of a batch of decided commands, each of another job, in
-// this order: lifecycle events stored, job documents written, the scheduler told,
-// exec fires stored, outcomes kept. Every step is idempotent, so after a failure the
-// whole batch is applied again.
+// this order: lifecycle events stored, job documents staged to be written, the scheduler
+// told, exec fires stored, outcomes kept. Every step is idempotent, so after a failure
+// the whole batch is applied again.
 func (p *Processor) effect(ctx context.Context, batch []*decided) error {
-	if err := p.record(ctx, batch); err != nil {
+	seq, err := p.record(ctx, batch)
+	if err != nil {
 		return err
 	}
 	var writes []mongostore.JobWrite
@@ -216,9 +241,7 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 			writes = append(writes, mongostore.JobWrite{Job: *x.d.Job, WithKeys: x.c.Type == contracts.CmdCreate, CommandSeq: x.seq()})
 		}
 	}
-	if err := p.Store.PutJobs(ctx, writes); err != nil {
-		return err
-	}
+	p.Behind.Stage(ctx, writes, seq)
 	for _, x := range batch {
 		if x.write() {
 			p.memo.put(*x.d.Job)
@@ -291,16 +314,15 @@ func (p *Processor) fireNow(ctx context.Context, j job.Job, commandID string, se
 		// Stored before (a redelivered exec) under another number: give ours back.
 		p.Sched.Unfire(j.ID, f.Seq)
 	}
-	if err := p.Store.PutJobs(ctx, []mongostore.JobWrite{{Job: j, CommandSeq: seq}}); err != nil {
-		return "", err
-	}
+	p.Behind.Stage(ctx, []mongostore.JobWrite{{Job: j, CommandSeq: seq}}, 0)
 	p.memo.put(j)
 	return f.FireID, nil
 }
 
-// record stores the batch's lifecycle events, all at once; their ids derive from the
-// command's, so a redelivered command's events are stored once.
-func (p *Processor) record(ctx context.Context, batch []*decided) error {
+// record stores the batch's lifecycle events, all at once, and returns the log's last
+// position among them (0: none); their ids derive from the command's, so a redelivered
+// command's events are stored once.
+func (p *Processor) record(ctx context.Context, batch []*decided) (uint64, error) {
 	var evs []contracts.LifecycleEvent
 	for _, x := range batch {
 		for _, ev := range x.d.Events {
@@ -313,7 +335,7 @@ func (p *Processor) record(ctx context.Context, batch []*decided) error {
 		}
 	}
 	if len(evs) == 0 {
-		return nil
+		return 0, nil
 	}
 	return p.Events.Record(ctx, evs)
 }
@@ -323,26 +345,29 @@ func (p *Processor) record(ctx context.Context, batch []*decided) error {
 type JetStreamEvents struct{ JS jetstream.JetStream }
 
 // Record publishes evs at once, then waits for every acknowledgement.
-func (s JetStreamEvents) Record(ctx context.Context, evs []contracts.LifecycleEvent) error {
+func (s JetStreamEvents) Record(ctx context.Context, evs []contracts.LifecycleEvent) (uint64, error) {
 	acks := make([]jetstream.PubAckFuture, 0, len(evs))
 	for _, e := range evs {
 		data, _ := json.Marshal(e)
 		a, err := s.JS.PublishAsync(contracts.EventSubject(e.Tenant, e.JobID, e.Type), data, jetstream.WithMsgID(e.ID))
 		if err != nil {
-			return fmt.Errorf("record %s event: %w", e.Type, err)
+			return 0, fmt.Errorf("record %s event: %w", e.Type, err)
 		}
 		acks = append(acks, a)
 	}
+	var last uint64
 	for _, a := range acks {
 		select {
-		case <-a.Ok():
+		case ack := <-a.Ok():
+			// A duplicate's sequence is the first copy's.
+			last = max(last, ack.Sequence)
 		case err := <-a.Err():
-			return fmt.Errorf("record event: %w", err)
+			return 0, fmt.Errorf("record event: %w", err)
 		case <-ctx.Done():
-			return ctx.Err()
+			return 0, ctx.Err()
 		}
 	}
-	return nil
+	return last, nil
 }
 
 func (p *Processor) reply(to string, data []byte) {

@@ -24,12 +24,13 @@ import (
 // path over the real broker and store is the end-to-end suite's.
 
 type fakeStore struct {
-	mu       sync.Mutex
-	jobs     map[string]mongostore.StoredJob
-	biz      map[string]string // tenant/bizcode → job id
-	outcomes map[string][]byte
-	writes   []mongostore.JobWrite
-	failPut  error
+	mu         sync.Mutex
+	jobs       map[string]mongostore.StoredJob
+	biz        map[string]string // tenant/bizcode → job id
+	outcomes   map[string][]byte
+	writes     []mongostore.JobWrite
+	failPut    error
+	checkpoint uint64
 }
 
 func (s *fakeStore) Outcome(_ context.Context, id string) ([]byte, error) {
@@ -83,6 +84,26 @@ func (s *fakeStore) PutJobs(_ context.Context, ws []mongostore.JobWrite) error {
 	return nil
 }
 
+func (s *fakeStore) SaveCheckpoint(_ context.Context, name string, seq uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checkpoint = seq
+	return nil
+}
+
+func (s *fakeStore) failing(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failPut = err
+}
+
+func (s *fakeStore) job(id string) (job.Job, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sj, ok := s.jobs[id]
+	return sj.Job, ok
+}
+
 func (s *fakeStore) SaveOutcomes(_ context.Context, outcomes map[string][]byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -98,7 +119,8 @@ type fakeEvents struct {
 	log  []contracts.LifecycleEvent
 }
 
-func (e *fakeEvents) Record(_ context.Context, evs []contracts.LifecycleEvent) error {
+// Record stores each event once, at its place in the log (from 1).
+func (e *fakeEvents) Record(_ context.Context, evs []contracts.LifecycleEvent) (uint64, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, ev := range evs {
@@ -107,7 +129,7 @@ func (e *fakeEvents) Record(_ context.Context, evs []contracts.LifecycleEvent) e
 			e.log = append(e.log, ev)
 		}
 	}
-	return nil
+	return uint64(len(e.log)), nil
 }
 
 type fakeReplies struct {
@@ -205,7 +227,11 @@ func setup(t *testing.T) *bundle {
 		fires:   &fakeFires{stored: map[string]int64{}},
 		at:      time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC),
 	}
-	b.p = &Processor{Store: b.store, Events: b.events, Replies: b.replies, Sched: b.sched, Fires: b.fires,
+	behind := NewBehind(b.store, time.Second, zerolog.Nop())
+	ctx, cancel := context.WithCancel(context.Background())
+	go behind.Run(ctx)
+	t.Cleanup(func() { cancel(); <-behind.Done() })
+	b.p = &Processor{Store: b.store, Behind: behind, Events: b.events, Replies: b.replies, Sched: b.sched, Fires: b.fires,
 		Clock: clock.NewFake(b.at), Log: zerolog.Nop(), memo: newMemo()}
 	return b
 }
@@ -222,9 +248,21 @@ func (b *bundle) cmd(c job.Command, idempotent bool) jetstream.Msg {
 	return &msg{data: data, seq: b.seq}
 }
 
+// apply applies msgs, then waits for the job documents they changed to be written.
 func (b *bundle) apply(t *testing.T, msgs ...jetstream.Msg) []error {
 	t.Helper()
-	return b.p.applyAll(context.Background(), msgs)
+	errs := b.p.applyAll(context.Background(), msgs)
+	b.written(t)
+	return errs
+}
+
+func (b *bundle) written(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.p.Behind.Sync(ctx); err != nil {
+		t.Fatalf("job documents not written: %v", err)
+	}
 }
 
 func (b *bundle) reply(t *testing.T, commandID string) contracts.Outcome {
@@ -349,27 +387,33 @@ func TestAJobsCommandsInOneFetchApplyInOrderEachOnTheStateBefore(t *testing.T) {
 	}
 }
 
-func TestAStoreFailureGivesTheBatchBackUnansweredAndItAppliesOnceLater(t *testing.T) {
+func TestAStoreFailureDelaysTheJobDocumentNotTheAnswerAndItIsWrittenOnceBack(t *testing.T) {
 	b := setup(t)
 	b.apply(t, b.cmd(job.Command{Type: job.Create, JobID: "j1", JobKey: "k1", Spec: spec("")}, false))
+	b.store.failing(errors.New("store away"))
 	start := b.cmd(job.Command{Type: job.Start, JobID: "j1"}, false)
-	b.store.failPut = errors.New("store away")
-	errs := b.apply(t, start)
-	if errs[0] == nil || bus.IsPoison(errs[0]) {
-		t.Fatalf("a batch the store refused: %v; want an error that gives it back", errs[0])
-	}
-	if _, ok := b.replies.got["reply.start-j1"]; ok {
-		t.Fatal("a command not applied was answered")
-	}
-	if b.sched.held["j1"].State == job.Started {
-		t.Fatal("the scheduler was told a state the store does not have")
-	}
-	b.store.failPut = nil
-	if errs := b.apply(t, start); errs[0] != nil {
-		t.Fatal(errs[0])
+	if errs := b.p.applyAll(context.Background(), []jetstream.Msg{start}); errs[0] != nil {
+		t.Fatalf("a command whose events are stored: %v; want it applied", errs[0])
 	}
 	if o := b.reply(t, "start-j1"); o.Job == nil || o.Job.State != string(job.Started) || o.Job.Version != 2 {
-		t.Fatalf("answer after the store came back: %+v", o)
+		t.Fatalf("answer while the store is away: %+v", o)
+	}
+	if j, _ := b.store.job("j1"); j.Version != 1 {
+		t.Fatalf("the store has version %d while its writes fail", j.Version)
+	}
+	// The next command of the job is decided on the state not yet written.
+	stop := b.cmd(job.Command{Type: job.Stop, JobID: "j1"}, false)
+	b.p.applyAll(context.Background(), []jetstream.Msg{stop})
+	if o := b.reply(t, "stop-j1"); o.Error != nil || o.Job.Version != 3 {
+		t.Fatalf("a stop after the unwritten start: %+v", o)
+	}
+	b.store.failing(nil)
+	b.written(t)
+	if j, _ := b.store.job("j1"); j.Version != 3 || j.State != job.Stopped {
+		t.Fatalf("written once the store is back: %s at version %d; want stopped at 3", j.State, j.Version)
+	}
+	if b.store.checkpoint != 3 {
+		t.Fatalf("jobs checkpoint %d; want 3, the stop's event", b.store.checkpoint)
 	}
 	started := 0
 	for _, e := range b.events.log {
@@ -379,6 +423,32 @@ func TestAStoreFailureGivesTheBatchBackUnansweredAndItAppliesOnceLater(t *testin
 	}
 	if started != 1 {
 		t.Fatalf("started recorded %d times", started)
+	}
+}
+
+func TestABehaviourScheduledOrDeletedButNotWrittenYetDecidesTheNextSchedule(t *testing.T) {
+	b := setup(t)
+	b.apply(t, b.cmd(job.Command{Type: job.Create, JobID: "s1", JobKey: "k1", Spec: spec("biz")}, false))
+	b.store.failing(errors.New("store away"))
+	ctx := context.Background()
+	// s1 deleted, not written: the store still shows it live.
+	b.p.applyAll(ctx, []jetstream.Msg{b.cmd(job.Command{Type: job.Delete, JobID: "s1"}, false)})
+	b.p.applyAll(ctx, []jetstream.Msg{b.cmd(job.Command{Type: job.Create, JobID: "s2", JobKey: "k2", Spec: spec("biz")}, false)})
+	if o := b.reply(t, "create-s2"); o.Error != nil {
+		t.Fatalf("scheduled after a delete not yet written: %+v", o.Error)
+	}
+	// s2 not written: the store knows no schedule of the behaviour but s1, deleted.
+	b.p.applyAll(ctx, []jetstream.Msg{b.cmd(job.Command{Type: job.Create, JobID: "s3", JobKey: "k3", Spec: spec("biz")}, false)})
+	if o := b.reply(t, "create-s3"); o.Error == nil || !errors.Is(wire.ErrorFromPayload(*o.Error), job.ErrBizTaken) {
+		t.Fatalf("a second schedule while the first is not written: %+v", o)
+	}
+	b.store.failing(nil)
+	b.written(t)
+	if _, ok := b.store.job("s3"); ok {
+		t.Fatal("the refused schedule was written")
+	}
+	if j, _ := b.store.job("s2"); !j.Live() || b.store.biz["p/biz"] != "s2" {
+		t.Fatalf("written: s2 %+v, the behaviour's key to %q", j, b.store.biz["p/biz"])
 	}
 }
 
