@@ -22,14 +22,18 @@ import (
 	"time"
 )
 
-// The api section's projects: one of 1,000 jobs to read and list, one for start/stop and
-// the journal, one that add fills.
+// The api section's projects: one of 10,000 jobs to read and list, one for start/stop and
+// the journal, one that add fills, and a Quartz tenant of 100 behaviours' schedules.
 const (
 	readProject  = "bench-read"
 	writeProject = "bench-write"
 	addProject   = "bench-add"
-	listJobs     = 1000
+	quartzTenant = "bench-quartz"
+	listJobs     = 10000
+	listPage     = 100
+	schedules    = 100
 	journalRuns  = 100
+	journalPage  = 20
 	// pacedGets is the rate of the paced get: the target's 10,000 reads a second.
 	pacedGets = 10000
 )
@@ -74,8 +78,8 @@ func apiSection(o options, w io.Writer) (*section, error) {
 			"before the next request) for %s per run, median of %d runs; JOBCENTER_RATE_LIMIT=0; the load generator runs on "+
 			"the same machine (its CPU is not the server's). Latency: request sent to answer read. Server CPU: the process's "+
 			"user+system time ÷ wall time, in cores. The read project holds %s jobs (pid %q); the write project %d jobs plus one "+
-			"job with %d runs in its journal. Workloads run in the order listed, on one store.",
-			o.conns, o.apiFor, o.runs, group(listJobs, 0), fx.pid, o.conns, journalRuns),
+			"job with %d runs in its journal; the Quartz tenant %q %d behaviours' schedules. Workloads run in the order listed, on one store.",
+			o.conns, o.apiFor, o.runs, group(listJobs, 0), fx.pid, o.conns, journalRuns, quartzTenant, schedules),
 		Columns: []string{"store jobs", "req/s", "p50", "p99", "errors (non-2xx)", "202 accepted", "server CPU", "server RSS"}}
 
 	type workload struct {
@@ -92,18 +96,32 @@ func apiSection(o options, w io.Writer) (*section, error) {
 		return c.call("GET", "/api/v1/jobs/"+fx.read[rng.IntN(len(fx.read))], readProject, "")
 	}
 	workloads := []workload{
-		{label: "get job", req: "GET /api/v1/jobs/{id}, a random one of the read project's 1,000, as fast as the connections go",
+		{label: "get job", req: "GET /api/v1/jobs/{id}, a random one of the read project's 10,000, as fast as the connections go",
 			target: "≥ 10,000/s", met: func(r, _ float64) bool { return r >= 10000 }, do: getJob},
 		{label: "get job, paced", req: fmt.Sprintf("the same requests sent at %s a second, each at its own instant; latency from that instant, so a request sent late because the connections were all waiting counts its wait", group(pacedGets, 0)),
 			target: fmt.Sprintf("p99 ≤ 10 ms at %s/s", group(pacedGets, 0)), rate: pacedGets,
 			met: func(r, p float64) bool { return r >= 0.99*pacedGets && p <= 10 }, do: getJob},
-		{label: "list a project of 1,000 jobs", req: "GET /api/v1/jobs?pid=…&page=1&size=1000: all of the read project's 1,000",
-			do: func(_, _ int, _ *rand.Rand) (int, error) {
-				return c.call("GET", "/api/v1/jobs?pid="+fx.pid+"&page=1&size=1000", readProject, "")
+		{label: "list a project of 10,000 jobs", req: fmt.Sprintf("GET /api/v1/jobs?pid=…&page=N&size=%d, N a random page of the read project's %s jobs", listPage, group(listJobs, 0)),
+			target: "p99 ≤ 50 ms", met: func(_, p float64) bool { return p <= 50 },
+			do: func(_, _ int, rng *rand.Rand) (int, error) {
+				page := 1 + rng.IntN(listJobs/listPage)
+				return c.call("GET", fmt.Sprintf("/api/v1/jobs?pid=%s&page=%d&size=%d", fx.pid, page, listPage), readProject, "")
 			}},
-		{label: "journal page", req: fmt.Sprintf("GET /api/v1/jobs/{id}/journal?page=1&size=20 of a job with %d runs", journalRuns),
+		{label: "Quartz status of 100 codes", req: fmt.Sprintf("POST /task/quartz/queryjobstatus, the %d behaviours of tenant %q", schedules, quartzTenant),
+			target: "p99 ≤ 20 ms", met: func(_, p float64) bool { return p <= 20 },
 			do: func(_, _ int, _ *rand.Rand) (int, error) {
-				return c.call("GET", "/api/v1/jobs/"+fx.journal+"/journal?page=1&size=20", writeProject, "")
+				st, _, err := c.doAs("POST", "/task/quartz/queryjobstatus", "tecode", quartzTenant, fx.codes)
+				return st, err
+			}},
+		{label: "journal page 1", req: fmt.Sprintf("GET /api/v1/jobs/{id}/journal?page=1&size=%d of a job with %d runs", journalPage, journalRuns),
+			target: "p99 ≤ 20 ms", met: func(_, p float64) bool { return p <= 20 },
+			do: func(_, _ int, _ *rand.Rand) (int, error) {
+				return c.call("GET", fmt.Sprintf("/api/v1/jobs/%s/journal?page=1&size=%d", fx.journal, journalPage), writeProject, "")
+			}},
+		{label: "journal, last page", req: fmt.Sprintf("GET /api/v1/jobs/{id}/journal?page=%d&size=%d: its oldest runs", journalRuns/journalPage, journalPage),
+			target: "p99 ≤ 20 ms", met: func(_, p float64) bool { return p <= 20 },
+			do: func(_, _ int, _ *rand.Rand) (int, error) {
+				return c.call("GET", fmt.Sprintf("/api/v1/jobs/%s/journal?page=%d&size=%d", fx.journal, journalRuns/journalPage, journalPage), writeProject, "")
 			}},
 		{label: "start/stop", req: "POST /api/v1/jobs/{id}/start, then /stop, in turn; each connection its own interval job (86,400 s)",
 			target: "≥ 3,000/s, p99 ≤ 50 ms (writes)", met: func(r, p float64) bool { return r >= 3000 && p <= 50 },
@@ -121,7 +139,7 @@ func apiSection(o options, w io.Writer) (*section, error) {
 					`{"pid":"bench","name":"bench %d-%d","trigger":"interval","seconds":86400,"code":"return 1"}`, worker, i))
 			}},
 	}
-	stored := listJobs + o.conns + 1
+	stored := listJobs + o.conns + 1 + schedules
 	for _, wl := range workloads {
 		var rps, p50, p99, accepted, cpu, rss, nerr []float64
 		errs := map[int]int{}
@@ -317,12 +335,17 @@ func (c *center) call(method, path, project, body string) (int, error) {
 }
 
 func (c *center) do(method, path, project, body string) (int, []byte, error) {
+	return c.doAs(method, path, "X-Project-Id", project, body)
+}
+
+// doAs makes a request as tenant, named in header (X-Project-Id, or Quartz's tecode).
+func (c *center) doAs(method, path, header, tenant, body string) (int, []byte, error) {
 	req, err := http.NewRequest(method, c.url+path, strings.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
-	if project != "" {
-		req.Header.Set("X-Project-Id", project)
+	if tenant != "" {
+		req.Header.Set(header, tenant)
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -342,6 +365,7 @@ type fixtures struct {
 	read    []string // the read project's jobs
 	write   []string // one per connection, for start/stop
 	journal string   // a job with journalRuns runs
+	codes   string   // the body of a Quartz status of the schedules
 }
 
 func (c *center) setup(conns int) (fixtures, error) {
@@ -389,6 +413,18 @@ func (c *center) setup(conns int) (fixtures, error) {
 		}
 		fx.write = append(fx.write, id)
 	}
+	var codes []string
+	for i := range schedules {
+		code := fmt.Sprintf("bench-b%d", i)
+		// On February 29th at noon only: no fire during the bench.
+		st, b, err := c.doAs("POST", "/task/quartz/bizcronjob", "tecode", quartzTenant, fmt.Sprintf(
+			`{"xw_quartz":{"opttype":"save","jobname":"s%d","cronexpression":"0 0 12 29 2 ?","bizcode":%q}}`, i, code))
+		if err != nil || st != http.StatusOK {
+			return fx, fmt.Errorf("save schedule: %d %s %v", st, b, err)
+		}
+		codes = append(codes, code)
+	}
+	fx.codes = fmt.Sprintf(`{"codes":%q,"jobtype":""}`, strings.Join(codes, ","))
 	id, err := add(writeProject, "journal")
 	if err != nil {
 		return fx, err

@@ -21,7 +21,7 @@ import (
 	"github.com/jobcenter/jobcenter/services/api/internal/access"
 	"github.com/jobcenter/jobcenter/services/api/internal/commander"
 	"github.com/jobcenter/jobcenter/services/api/internal/httpapi"
-	"github.com/jobcenter/jobcenter/services/api/internal/jobcache"
+	"github.com/jobcenter/jobcenter/services/api/internal/jobview"
 	apimetrics "github.com/jobcenter/jobcenter/services/api/internal/metrics"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
@@ -147,6 +147,8 @@ type Service struct {
 	ln    net.Listener
 	// stopping is closed when the HTTP server shuts down, ending the event streams.
 	stopping chan struct{}
+	// view answers reads of jobs before the store; nil when CacheJobs is 0.
+	view *jobview.View
 }
 
 // New connects to the broker and the store and binds the HTTP address. What cfg leaves
@@ -193,15 +195,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("JOBCENTER_HTTP_ADDR=%q: listen: %w", cfg.HTTPAddr, err)
 	}
 	s := &Service{cfg: cfg, nc: nc, js: js, store: store, cmd: cmd, ln: httpapi.JSONRawErrors(ln), stopping: make(chan struct{})}
-	var jobs *jobcache.Cache
 	if cfg.CacheJobs > 0 {
-		if jobs, err = s.followJobs(); err != nil {
-			nc.Close()
-			return nil, err
-		}
+		s.view = jobview.New(cfg.CacheJobs)
+		// A read after a write answered 200 shows it, before its event comes.
+		cmd.OnApplied(func(p contracts.Job) { s.view.Learn(wire.JobFromPayload(p)) })
 	}
 	h := httpapi.New(httpapi.Deps{
-		Store: store, Commander: cmd, Jobs: jobs, Loc: cfg.Loc, Clock: cfg.Clock, Ready: s.ready,
+		Store: store, Commander: cmd, Jobs: s.view, Loc: cfg.Loc, Clock: cfg.Clock, Ready: s.ready,
 		BodyLimit: cfg.BodyLimit, StoreTimeout: cfg.StoreTimeout, Log: cfg.Log,
 		Keys: keys, Limiter: access.NewLimiter(cfg.RateLimit), History: s.history,
 		Metrics: m, MetricsHandler: metrics.Handler(cfg.Registry),
@@ -224,6 +224,15 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := bus.Provision(ctx, s.js, s.cfg.Streams); err != nil {
 		return err
 	}
+	viewCtx, stopView := context.WithCancel(ctx)
+	viewDone := make(chan struct{})
+	go func() {
+		defer close(viewDone)
+		if s.view != nil {
+			s.keepView(viewCtx, s.view)
+		}
+	}()
+	defer func() { stopView(); <-viewDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(s.ln) }()
 	s.cfg.Log.Info().Str("addr", s.Addr()).Msg("api serving")

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/jobcenter/jobcenter/services/api/internal/commander"
+	"github.com/jobcenter/jobcenter/services/api/internal/jobview"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 	"github.com/jobcenter/jobcenter/shared/wire"
@@ -28,25 +29,26 @@ func (h *handlers) storeCtx(c echo.Context) (context.Context, context.CancelFunc
 	return context.WithTimeout(c.Request().Context(), h.d.StoreTimeout)
 }
 
-// find reads the tenant's live job named in the path, from the job cache when it holds
-// it. What it returns lacks the fire progress and journal count, which only the store
-// has (findID reads them).
+// find reads the tenant's live job named in the path (live).
 func (h *handlers) find(c echo.Context) (mongostore.StoredJob, error) {
-	id := c.Param("id")
+	return h.live(c, c.Param("id"))
+}
+
+// live reads the tenant's live job by either id, from the job view when it answers for
+// it. What the view returns lacks the fire progress, which only the store has (findID
+// reads it).
+func (h *handlers) live(c echo.Context, id string) (mongostore.StoredJob, error) {
 	if h.d.Jobs == nil {
 		return h.findID(c, id)
 	}
-	if j, ok := h.d.Jobs.Get(id); ok {
-		if j.Tenant != c.Get(tenantKey).(string) || !j.Live() {
-			return mongostore.StoredJob{Job: j}, errJobNotFound
-		}
+	j, found := h.d.Jobs.Get(id)
+	switch {
+	case found == jobview.Absent || found == jobview.Held && j.Tenant != c.Get(tenantKey).(string):
+		return mongostore.StoredJob{}, errJobNotFound
+	case found == jobview.Held:
 		return mongostore.StoredJob{Job: j}, nil
 	}
-	sj, err := h.findID(c, id)
-	if err == nil {
-		h.d.Jobs.Loaded(sj.Job)
-	}
-	return sj, err
+	return h.findID(c, id)
 }
 
 // findID reads the tenant's live job by either id; another tenant's job is not found.
@@ -66,6 +68,12 @@ func (h *handlers) findAny(c echo.Context, id string) (mongostore.StoredJob, err
 	sj, err := h.d.Store.FindJob(ctx, id)
 	switch {
 	case errors.Is(err, mongostore.ErrNotFound):
+		// Created a moment ago, its document not written yet: no run yet either.
+		if h.d.Jobs != nil {
+			if j, found := h.d.Jobs.Get(id); found == jobview.Held && j.Tenant == c.Get(tenantKey).(string) {
+				return mongostore.StoredJob{Job: j}, nil
+			}
+		}
 		return sj, errJobNotFound
 	case err != nil:
 		return sj, storeUnavailable(err)
@@ -104,19 +112,38 @@ func (h *handlers) listJobs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := h.storeCtx(c)
-	defer cancel()
-	jobs, total, err := h.d.Store.ListJobs(ctx, c.Get(tenantKey).(string), c.QueryParam("pid"), (page-1)*size, size)
+	jobs, total, err := h.list(c, c.Get(tenantKey).(string), c.QueryParam("pid"), (page-1)*size, size)
 	if err != nil {
-		return storeUnavailable(err)
+		return err
 	}
 	now := h.d.Clock.Now()
 	out := make([]jobInfo, len(jobs))
-	for i, sj := range jobs {
-		out[i] = toJobInfo(sj.Job, now, h.d.Loc)
+	for i, j := range jobs {
+		out[i] = toJobInfo(j, now, h.d.Loc)
 	}
 	c.Response().Header().Set("X-Total-Count", strconv.FormatInt(total, 10))
 	return c.JSON(http.StatusOK, out)
+}
+
+// list reads a page of the tenant's live jobs: from the job view when it is complete,
+// else from the store.
+func (h *handlers) list(c echo.Context, tenant, pid string, skip, limit int64) ([]job.Job, int64, error) {
+	if h.d.Jobs != nil {
+		if jobs, total, ok := h.d.Jobs.List(tenant, pid, int(skip), int(limit)); ok {
+			return jobs, int64(total), nil
+		}
+	}
+	ctx, cancel := h.storeCtx(c)
+	defer cancel()
+	stored, total, err := h.d.Store.ListJobs(ctx, tenant, pid, skip, limit)
+	if err != nil {
+		return nil, 0, storeUnavailable(err)
+	}
+	jobs := make([]job.Job, len(stored))
+	for i, sj := range stored {
+		jobs[i] = sj.Job
+	}
+	return jobs, total, nil
 }
 
 func (h *handlers) addJob(c echo.Context) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/jobcenter/jobcenter/services/api/internal/jobview"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
@@ -93,8 +94,17 @@ func (h *handlers) queryJobStatus(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"resp_data": out})
 }
 
-// findBiz reads the tenant's live schedule of a behaviour, or ErrNotFound.
+// findBiz reads the tenant's live schedule of a behaviour, or ErrNotFound: from the job
+// view when it answers for it.
 func (h *handlers) findBiz(c echo.Context, tenant, bizcode string) (mongostore.StoredJob, error) {
+	if h.d.Jobs != nil {
+		switch j, found := h.d.Jobs.Schedule(tenant, bizcode); found {
+		case jobview.Held:
+			return mongostore.StoredJob{Job: j}, nil
+		case jobview.Absent:
+			return mongostore.StoredJob{}, mongostore.ErrNotFound
+		}
+	}
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
 	return h.d.Store.LiveSchedule(ctx, tenant, bizcode)
@@ -195,7 +205,7 @@ func (h *handlers) findSchedule(c echo.Context, q *quartzRequest) (mongostore.St
 	if id == "" {
 		return mongostore.StoredJob{}, badRequest("jobinfoid", "jobinfoid is required")
 	}
-	sj, err := h.findID(c, id)
+	sj, err := h.live(c, id)
 	if err == nil && sj.Job.Spec.Target.BizCode == "" {
 		err = errJobNotFound // a job-center job, not a behaviour's schedule
 	}

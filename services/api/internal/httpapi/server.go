@@ -23,7 +23,7 @@ import (
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/api/internal/access"
 	"github.com/jobcenter/jobcenter/services/api/internal/commander"
-	"github.com/jobcenter/jobcenter/services/api/internal/jobcache"
+	"github.com/jobcenter/jobcenter/services/api/internal/jobview"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
@@ -46,8 +46,8 @@ type Commander interface {
 type Deps struct {
 	Store     Store
 	Commander Commander
-	// Jobs, when not nil, answers reads of a job before the store does.
-	Jobs *jobcache.Cache
+	// Jobs, when not nil, answers reads and lists of jobs before the store does.
+	Jobs *jobview.View
 	// Loc is the zone the SDK's local times are read and written in.
 	Loc   *time.Location
 	Clock clock.Clock
