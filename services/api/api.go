@@ -26,6 +26,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/config"
+	"github.com/jobcenter/jobcenter/shared/kept"
 	"github.com/jobcenter/jobcenter/shared/metrics"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 	"github.com/jobcenter/jobcenter/shared/wire"
@@ -184,7 +185,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	} else if cfg.ServiceKey != "" {
 		keys.Add(access.AnyTenant, cfg.ServiceKey)
 	}
-	cmd, err := commander.New(nc, js, store, cfg.ApplyWait, cfg.BrokerTimeout, m)
+	outcomes, err := kept.Open(ctx, js, cfg.Streams.IdempotencyWindow, cfg.Streams.Replicas)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	cmd, err := commander.New(nc, js, outcomes, cfg.ApplyWait, cfg.BrokerTimeout, m)
 	if err != nil {
 		nc.Close()
 		return nil, err

@@ -20,7 +20,7 @@ import (
 // flushes write.
 type termStore interface {
 	Checkpoint(ctx context.Context, name string) (uint64, error)
-	CheckpointFound(ctx context.Context, name string) (uint64, bool, error)
+	JobsWritten(ctx context.Context, end func(context.Context) (uint64, error)) (uint64, bool, error)
 	SaveCheckpoint(ctx context.Context, name string, seq uint64) error
 	EachJob(ctx context.Context, fn func(mongostore.StoredJob)) error
 	PutJobs(ctx context.Context, ws []mongostore.JobWrite) error
@@ -203,20 +203,15 @@ func (s *Service) flush(ctx context.Context, t *term) {
 
 // catchUp writes the job documents of the lifecycle events stored after the store's
 // jobs checkpoint, before anything of the term reads the store: the writes a trigger
-// staged and did not make before it stopped. A store that has no such checkpoint was
-// written by a trigger that wrote each document before answering, so every event's is
-// there: the checkpoint starts at the stream's end.
+// staged and did not make before it stopped. A store without the checkpoint has it saved
+// where JobsWritten says its documents are.
 func (s *Service) catchUp(ctx context.Context) error {
-	from, found, err := s.book.CheckpointFound(ctx, commands.CheckpointJobs)
+	from, found, err := s.book.JobsWritten(ctx, s.eventsEnd)
 	if err != nil {
 		return err
 	}
 	if !found {
-		info, err := s.streams.Info(ctx, contracts.StreamEvents)
-		if err != nil {
-			return err
-		}
-		return s.book.SaveCheckpoint(ctx, commands.CheckpointJobs, info.State.LastSeq)
+		return s.book.SaveCheckpoint(ctx, mongostore.CheckpointJobs, from)
 	}
 	events, jobs, err := s.writeJobsFrom(ctx, from+1)
 	if err != nil {
@@ -226,6 +221,15 @@ func (s *Service) catchUp(ctx context.Context) error {
 		s.cfg.Log.Info().Int("events", events).Int("jobs", jobs).Msg("job documents written from the events after the store's checkpoint")
 	}
 	return nil
+}
+
+// eventsEnd is the events stream's last sequence.
+func (s *Service) eventsEnd(ctx context.Context) (uint64, error) {
+	info, err := s.streams.Info(ctx, contracts.StreamEvents)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.LastSeq, nil
 }
 
 // writeJobsFrom writes each job's state as the last of its lifecycle events from
@@ -264,5 +268,5 @@ func (s *Service) writeJobsFrom(ctx context.Context, from uint64) (events, jobs 
 	if last == 0 {
 		return events, jobs, nil
 	}
-	return events, jobs, s.book.SaveCheckpoint(ctx, commands.CheckpointJobs, last)
+	return events, jobs, s.book.SaveCheckpoint(ctx, mongostore.CheckpointJobs, last)
 }

@@ -59,11 +59,15 @@ func (b *bookStore) SaveCheckpoint(_ context.Context, name string, seq uint64) e
 	return nil
 }
 
-func (b *bookStore) CheckpointFound(_ context.Context, name string) (uint64, bool, error) {
+func (b *bookStore) JobsWritten(ctx context.Context, end func(context.Context) (uint64, error)) (uint64, bool, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	seq, ok := b.checkpoints[name]
-	return seq, ok, nil
+	seq, ok := b.checkpoints[mongostore.CheckpointJobs]
+	b.mu.Unlock()
+	if ok {
+		return seq, true, nil
+	}
+	seq, err := end(ctx)
+	return seq, false, err
 }
 
 func (b *bookStore) PutJobs(_ context.Context, ws []mongostore.JobWrite) error {
@@ -456,7 +460,7 @@ func TestAFlushSavesProgressBeforeTheCheckpointThatCoversItAndKeepsWhatFailedFor
 func TestATermWritesTheJobDocumentsOfTheEventsAfterTheStoresCheckpointBeforeItReadsTheStore(t *testing.T) {
 	t.Parallel()
 	u := newSetup(t)
-	u.store.checkpoints[commands.CheckpointJobs] = 3
+	u.store.checkpoints[mongostore.CheckpointJobs] = 3
 	a1, a2, b1 := everyHour("a", job.Stopped), everyHour("a", job.Started), everyHour("b", job.Started)
 	a2.Version = 2
 	u.streams.add(contracts.StreamEvents, 3, contracts.EventSubject("t1", "z", contracts.EventCreated), event(contracts.EventCreated, everyHour("z", job.Started)))
@@ -467,7 +471,7 @@ func TestATermWritesTheJobDocumentsOfTheEventsAfterTheStoresCheckpointBeforeItRe
 	if err := u.s.catchUp(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := u.store.said(); !reflect.DeepEqual(got, []string{"put 2 jobs", "checkpoint " + commands.CheckpointJobs + " 7"}) {
+	if got := u.store.said(); !reflect.DeepEqual(got, []string{"put 2 jobs", "checkpoint " + mongostore.CheckpointJobs + " 7"}) {
 		t.Fatalf("the store was told %v", got)
 	}
 	if w := u.store.put["a"]; w.Job.Version != 2 || w.Job.State != job.Started || !w.WithKeys {
@@ -485,7 +489,7 @@ func TestAStoreWithoutAJobsCheckpointHadEveryDocumentWrittenBeforeItsAnswer(t *t
 	if err := u.s.catchUp(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := u.store.said(); !reflect.DeepEqual(got, []string{"checkpoint " + commands.CheckpointJobs + " 9"}) {
+	if got := u.store.said(); !reflect.DeepEqual(got, []string{"checkpoint " + mongostore.CheckpointJobs + " 9"}) {
 		t.Fatalf("the store was told %v; want only the checkpoint at the stream's end", got)
 	}
 }
@@ -500,7 +504,7 @@ func TestFireProgressWaitsForTheJobDocumentsStagedBeforeIt(t *testing.T) {
 	tm.behind.Stage(ctx, []mongostore.JobWrite{{Job: everyHour("new", job.Started), WithKeys: true}}, 1)
 	tm.pub.Record(fire("new", 1, contracts.RunTypeTrigger), 1)
 	u.s.flush(ctx, tm)
-	want := []string{"put 1 jobs", "checkpoint " + commands.CheckpointJobs + " 1", "progress of 1 jobs", "checkpoint " + checkpointFires + " 1"}
+	want := []string{"put 1 jobs", "checkpoint " + mongostore.CheckpointJobs + " 1", "progress of 1 jobs", "checkpoint " + checkpointFires + " 1"}
 	if got := u.store.said(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("the store was told %v; want %v", got, want)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/config"
+	"github.com/jobcenter/jobcenter/shared/kept"
 	"github.com/jobcenter/jobcenter/shared/metrics"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
@@ -253,6 +254,15 @@ func (s *Service) lead(ctx context.Context) error {
 	if err := s.catchUp(ctx); err != nil {
 		return fmt.Errorf("job documents behind the events: %w", err)
 	}
+	outcomes, err := kept.Open(ctx, s.js, s.cfg.Streams.IdempotencyWindow, s.cfg.Streams.Replicas)
+	if err != nil {
+		return err
+	}
+	if n, err := s.store.MoveOutcomes(ctx, func(b map[string][]byte) error { return outcomes.Put(ctx, b) }); err != nil {
+		return fmt.Errorf("move kept outcomes to their bucket: %w", err)
+	} else if n > 0 {
+		s.cfg.Log.Info().Int("outcomes", n).Msg("kept outcomes moved from the store to their bucket")
+	}
 	obs, err := s.imageStore(ctx)
 	if err != nil {
 		s.cfg.Log.Warn().Err(err).Msg("no scheduler images this term")
@@ -287,7 +297,7 @@ func (s *Service) lead(ctx context.Context) error {
 	// A start that loaded every job from the store was slow: the next need not be.
 	im.due.Store(!fromImage)
 	t.behind = commands.NewBehind(s.store, s.cfg.StoreTimeout, s.cfg.Log.With().Str("part", "jobs").Logger())
-	proc := &commands.Processor{Store: s.store, Behind: t.behind, Events: commands.JetStreamEvents{JS: s.js}, Replies: s.nc, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
+	proc := &commands.Processor{Store: s.store, Kept: outcomes, Behind: t.behind, Events: commands.JetStreamEvents{JS: s.js}, Replies: s.nc, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
 		Metrics: s.metrics, Pause: im.pause, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
 	janitor := retention.New(s.store, s.cfg.Journal, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "retention").Logger())
 	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled, Retention: janitor,

@@ -67,12 +67,16 @@ type StreamsConfig struct {
 	Duplicates time.Duration
 	// RunsMaxAge bounds how long fires and run results are kept.
 	RunsMaxAge time.Duration
+	// IdempotencyWindow is how long the outcome of a write sent with an Idempotency-Key
+	// is kept: a repeat within it gets the first answer.
+	IdempotencyWindow time.Duration
 }
 
 // Stream defaults, the same whether read from the environment or built in code.
 const (
-	DefaultDuplicates = 2 * time.Minute
-	DefaultRunsMaxAge = 30 * 24 * time.Hour
+	DefaultDuplicates        = 2 * time.Minute
+	DefaultRunsMaxAge        = 30 * 24 * time.Hour
+	DefaultIdempotencyWindow = 24 * time.Hour
 )
 
 // WithDefaults fills what c leaves at zero with the defaults StreamsFromEnv documents.
@@ -86,15 +90,19 @@ func (c StreamsConfig) WithDefaults() StreamsConfig {
 	if c.RunsMaxAge <= 0 {
 		c.RunsMaxAge = DefaultRunsMaxAge
 	}
+	if c.IdempotencyWindow <= 0 {
+		c.IdempotencyWindow = DefaultIdempotencyWindow
+	}
 	return c
 }
 
 // StreamsFromEnv reads the stream settings, which every service provisions alike.
 func StreamsFromEnv(e *config.Env) StreamsConfig {
 	c := StreamsConfig{
-		Replicas:   e.Int("JOBCENTER_STREAM_REPLICAS", 1, 1, 5),
-		Duplicates: e.Duration("JOBCENTER_DUPLICATE_WINDOW", DefaultDuplicates, time.Second, 7*24*time.Hour),
-		RunsMaxAge: e.Duration("JOBCENTER_RUNS_MAX_AGE", DefaultRunsMaxAge, time.Minute, 100*365*24*time.Hour),
+		Replicas:          e.Int("JOBCENTER_STREAM_REPLICAS", 1, 1, 5),
+		Duplicates:        e.Duration("JOBCENTER_DUPLICATE_WINDOW", DefaultDuplicates, time.Second, 7*24*time.Hour),
+		RunsMaxAge:        e.Duration("JOBCENTER_RUNS_MAX_AGE", DefaultRunsMaxAge, time.Minute, 100*365*24*time.Hour),
+		IdempotencyWindow: e.Duration("JOBCENTER_IDEMPOTENCY_WINDOW", DefaultIdempotencyWindow, time.Minute, 365*24*time.Hour),
 	}
 	if err := c.Validate(); err != nil {
 		e.Fail("%w", err)
@@ -106,6 +114,10 @@ func StreamsFromEnv(e *config.Env) StreamsConfig {
 func (c StreamsConfig) Validate() error {
 	if c.Duplicates > c.RunsMaxAge {
 		return fmt.Errorf("JOBCENTER_DUPLICATE_WINDOW (%v) must not be longer than JOBCENTER_RUNS_MAX_AGE (%v)", c.Duplicates, c.RunsMaxAge)
+	}
+	// A repeat the broker drops as a duplicate is answered with the kept outcome.
+	if c.IdempotencyWindow > 0 && c.IdempotencyWindow < c.Duplicates {
+		return fmt.Errorf("JOBCENTER_IDEMPOTENCY_WINDOW (%v) must not be shorter than JOBCENTER_DUPLICATE_WINDOW (%v)", c.IdempotencyWindow, c.Duplicates)
 	}
 	return nil
 }

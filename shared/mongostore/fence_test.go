@@ -2,6 +2,8 @@ package mongostore_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -232,5 +234,42 @@ func TestTriggersStartingTogetherAllGetPastTheLayoutMove(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestOutcomesKeptByOlderReleasesAreMovedOnceAndRemoved: outcomes kept in the store before
+// the key-value bucket are handed over whole, then gone from the store.
+func TestOutcomesKeptByOlderReleasesAreMovedOnceAndRemoved(t *testing.T) {
+	ctx := context.Background()
+	st := teststack.Start(t)
+	s, err := mongostore.Open(ctx, st.MongoURI, st.DB, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	cl, err := mongo.Connect(options.Client().ApplyURI(st.MongoURI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cl.Disconnect(context.Background()) })
+	var docs []any
+	for i := range 2500 {
+		docs = append(docs, bson.M{"_id": fmt.Sprintf("cmd-%d", i), "outcome": fmt.Sprintf(`{"n":%d}`, i)})
+	}
+	if _, err := cl.Database(st.DB).Collection("outcomes").InsertMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]byte{}
+	n, err := s.MoveOutcomes(ctx, func(b map[string][]byte) error {
+		for id, o := range b {
+			got[id] = o
+		}
+		return nil
+	})
+	if err != nil || n != 2500 || len(got) != 2500 || string(got["cmd-7"]) != `{"n":7}` {
+		t.Fatalf("moved %d (%d handed over, cmd-7 %q): %v", n, len(got), got["cmd-7"], err)
+	}
+	if n, err := s.MoveOutcomes(ctx, func(map[string][]byte) error { return errors.New("called") }); n != 0 || err != nil {
+		t.Fatalf("moved again: %d %v; want nothing left", n, err)
 	}
 }

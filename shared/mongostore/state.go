@@ -9,42 +9,73 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// SaveOutcomes keeps commands' outcomes (JSON, by command id) so that a repeated
-// request is answered with them.
-func (s *Store) SaveOutcomes(ctx context.Context, outcomes map[string][]byte) error {
-	if len(outcomes) == 0 {
-		return nil
+// MoveOutcomes hands put the outcomes of idempotent commands that releases before the
+// key-value bucket kept here, a thousand at a time, then removes them: the active
+// trigger calls it at the start of its term. It returns how many it moved.
+func (s *Store) MoveOutcomes(ctx context.Context, put func(map[string][]byte) error) (int, error) {
+	col := s.db.Collection(colOutcomes)
+	cur, err := col.Find(ctx, bson.M{}, options.Find().SetBatchSize(1000))
+	if err != nil {
+		return 0, fmt.Errorf("read kept outcomes: %w", err)
 	}
-	models := make([]mongo.WriteModel, 0, len(outcomes))
-	for id, o := range outcomes {
-		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).
-			SetUpdate(bson.M{"$set": bson.M{"outcome": string(o)}}).SetUpsert(true))
+	defer cur.Close(ctx)
+	n := 0
+	batch := map[string][]byte{}
+	for cur.Next(ctx) {
+		var d struct {
+			ID      string `bson:"_id"`
+			Outcome string `bson:"outcome"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			return n, fmt.Errorf("read kept outcomes: %w", err)
+		}
+		if batch[d.ID] = []byte(d.Outcome); len(batch) == 1000 {
+			if err := put(batch); err != nil {
+				return n, err
+			}
+			n, batch = n+len(batch), map[string][]byte{}
+		}
 	}
-	if err := bulkUpdate(ctx, s.db.Collection(colOutcomes), models, nil); err != nil {
-		return fmt.Errorf("save outcomes: %w", err)
+	if err := cur.Err(); err != nil {
+		return n, fmt.Errorf("read kept outcomes: %w", err)
 	}
-	return nil
-}
-
-// Outcome returns a kept outcome, or ErrNotFound.
-func (s *Store) Outcome(ctx context.Context, commandID string) ([]byte, error) {
-	var d struct {
-		Outcome string `bson:"outcome"`
+	if len(batch) > 0 {
+		if err := put(batch); err != nil {
+			return n, err
+		}
+		n += len(batch)
 	}
-	if err := s.db.Collection(colOutcomes).FindOne(ctx, bson.M{"_id": commandID}).Decode(&d); err != nil {
-		return nil, notFound(err)
+	if n == 0 {
+		return 0, nil
 	}
-	return []byte(d.Outcome), nil
+	return n, col.Drop(ctx)
 }
 
 // Checkpoint reads a named stream position (0 when none was saved).
 func (s *Store) Checkpoint(ctx context.Context, name string) (uint64, error) {
-	seq, _, err := s.CheckpointFound(ctx, name)
+	seq, _, err := s.checkpointFound(ctx, name)
 	return seq, err
 }
 
-// CheckpointFound reads a named stream position, and whether one was ever saved.
-func (s *Store) CheckpointFound(ctx context.Context, name string) (seq uint64, found bool, err error) {
+// CheckpointJobs names the checkpoint of the events stream's last sequence whose job
+// documents are written: the trigger writes them behind the events.
+const CheckpointJobs = "trigger.jobs"
+
+// JobsWritten returns the events stream's last sequence whose job documents the store
+// holds: its jobs checkpoint (found), or, in a store without one, end's answer (the
+// stream's last sequence now): a store without it was written only by triggers that
+// wrote each document before answering.
+func (s *Store) JobsWritten(ctx context.Context, end func(context.Context) (uint64, error)) (seq uint64, found bool, err error) {
+	seq, found, err = s.checkpointFound(ctx, CheckpointJobs)
+	if err != nil || found {
+		return seq, found, err
+	}
+	seq, err = end(ctx)
+	return seq, false, err
+}
+
+// checkpointFound reads a named stream position, and whether one was ever saved.
+func (s *Store) checkpointFound(ctx context.Context, name string) (seq uint64, found bool, err error) {
 	var d struct {
 		Seq int64 `bson:"seq"`
 	}

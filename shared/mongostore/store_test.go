@@ -156,20 +156,15 @@ func TestTheProgressAndWritesOfHundredsOfJobsAtOnceAllLand(t *testing.T) {
 		t.Fatal(err)
 	}
 	progress := map[string]job.Progress{}
-	outcomes := map[string][]byte{}
 	for i := range ws {
 		ws[i].Job.Version, ws[i].Job.Spec.Name = 2, "renamed"
 		progress[ws[i].Job.ID] = job.Progress{Seq: int64(i)}
-		outcomes[fmt.Sprintf("cmd-%d", i)] = []byte(`{}`)
 	}
 	if err := s.PutJobs(ctx, ws); err != nil {
 		t.Fatalf("update %d jobs: %v", n, err)
 	}
 	if err := s.SaveProgress(ctx, progress); err != nil {
 		t.Fatalf("save the progress of %d jobs: %v", n, err)
-	}
-	if err := s.SaveOutcomes(ctx, outcomes); err != nil {
-		t.Fatalf("keep %d outcomes: %v", n, err)
 	}
 	for _, i := range []int{0, n / 2, n - 1} {
 		got, err := s.GetJob(ctx, fmt.Sprintf("rec-%d", i))

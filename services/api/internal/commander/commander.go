@@ -22,7 +22,7 @@ import (
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/job"
-	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/kept"
 	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
@@ -49,10 +49,10 @@ type Recorder interface {
 
 // Commander sends commands and collects outcomes.
 type Commander struct {
-	js    jetstream.JetStream
-	nc    *nats.Conn
-	store *mongostore.Store
-	inbox string
+	js       jetstream.JetStream
+	nc       *nats.Conn
+	outcomes *kept.Outcomes
+	inbox    string
 	// ApplyWait is how long a write waits for its outcome before answering 202.
 	applyWait time.Duration
 	// brokerTimeout bounds the publish.
@@ -67,8 +67,8 @@ type Commander struct {
 }
 
 // New subscribes the api's private inbox; rec (nil: none) counts the commands.
-func New(nc *nats.Conn, js jetstream.JetStream, store *mongostore.Store, applyWait, brokerTimeout time.Duration, rec Recorder) (*Commander, error) {
-	c := &Commander{js: js, nc: nc, store: store, applyWait: applyWait, brokerTimeout: brokerTimeout, rec: rec,
+func New(nc *nats.Conn, js jetstream.JetStream, outcomes *kept.Outcomes, applyWait, brokerTimeout time.Duration, rec Recorder) (*Commander, error) {
+	c := &Commander{js: js, nc: nc, outcomes: outcomes, applyWait: applyWait, brokerTimeout: brokerTimeout, rec: rec,
 		inbox: nats.NewInbox(), waiters: make(map[string]chan []byte)}
 	sub, err := nc.Subscribe(c.inbox+".*", c.deliver)
 	if err != nil {
@@ -178,7 +178,7 @@ func (c *Commander) kept(ctx context.Context, id string, deadline <-chan time.Ti
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if data, err := c.store.Outcome(ctx, id); err == nil {
+		if data, err := c.outcomes.Get(ctx, id); err == nil {
 			return data
 		}
 		select {

@@ -17,13 +17,9 @@ import (
 // staged here and written by a writer of its own, many jobs to a bulk write and each job
 // once however often it changed meanwhile. What is staged is read before the store, so
 // the processor decides on the newest state; the api answers reads from the events. The
-// store's checkpoint CheckpointJobs says up to which lifecycle event the documents are
+// store's checkpoint mongostore.CheckpointJobs says up to which lifecycle event the documents are
 // written: a term's start writes those after it again before anything reads the store
 // (CatchUp), so documents staged and lost with a crashed trigger are not lost.
-
-// CheckpointJobs names the checkpoint of the events stream's last sequence whose job
-// documents are written.
-const CheckpointJobs = "trigger.jobs"
 
 // MaxBehind bounds the jobs staged and not yet written: past it the processor waits for
 // the writer, so a store slower than the commands slows the answers instead of growing
@@ -186,7 +182,7 @@ func (b *Behind) writeOnce(ctx context.Context) error {
 	wctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	err := b.Store.PutJobs(wctx, ws)
 	if err == nil {
-		err = b.Store.SaveCheckpoint(wctx, CheckpointJobs, seq)
+		err = b.Store.SaveCheckpoint(wctx, mongostore.CheckpointJobs, seq)
 	}
 	cancel()
 

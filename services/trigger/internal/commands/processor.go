@@ -22,6 +22,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/kept"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 	"github.com/jobcenter/jobcenter/shared/wire"
 )
@@ -38,13 +39,19 @@ type Fires interface {
 	PublishNow(ctx context.Context, f contracts.Fire) (seq int64, err error)
 }
 
-// Store is what the processor reads and writes of the projections (a *mongostore.Store);
-// the job documents it writes through Behind.
+// Store is what the processor reads of the job projection (a *mongostore.Store); it
+// writes the job documents through Behind.
 type Store interface {
-	Outcome(ctx context.Context, commandID string) ([]byte, error)
 	GetJob(ctx context.Context, id string) (mongostore.StoredJob, error)
 	LiveSchedule(ctx context.Context, tenant, bizcode string) (mongostore.StoredJob, error)
-	SaveOutcomes(ctx context.Context, outcomes map[string][]byte) error
+}
+
+// Kept keeps the outcomes of idempotent commands (a *kept.Outcomes).
+type Kept interface {
+	// Get returns a command's kept outcome, or kept.ErrNotFound.
+	Get(ctx context.Context, commandID string) ([]byte, error)
+	// Put keeps outcomes by command id, and returns once all are stored.
+	Put(ctx context.Context, outcomes map[string][]byte) error
 }
 
 // Events stores lifecycle events in the log.
@@ -68,6 +75,7 @@ type Metrics interface {
 // Processor applies commands.
 type Processor struct {
 	Store Store
+	Kept  Kept
 	// Behind writes the job documents; it must be running.
 	Behind  *Behind
 	Events  Events
@@ -148,12 +156,12 @@ type state struct {
 func (p *Processor) read(ctx context.Context, c contracts.Command) (state, error) {
 	var st state
 	if c.Idempotent {
-		kept, err := p.Store.Outcome(ctx, c.ID)
+		outcome, err := p.Kept.Get(ctx, c.ID)
 		if err == nil {
-			st.kept = kept
+			st.kept = outcome
 			return st, nil
 		}
-		if !errors.Is(err, mongostore.ErrNotFound) {
+		if !errors.Is(err, kept.ErrNotFound) {
 			return st, fmt.Errorf("read kept outcome: %w", err)
 		}
 	}
@@ -267,7 +275,10 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 			}
 		}
 	}
-	return p.Store.SaveOutcomes(ctx, outcomes)
+	if len(outcomes) == 0 {
+		return nil
+	}
+	return p.Kept.Put(ctx, outcomes)
 }
 
 // answer counts, logs and answers a command whose effects are made.

@@ -15,6 +15,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/kept"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 	"github.com/jobcenter/jobcenter/shared/wire"
 )
@@ -33,13 +34,14 @@ type fakeStore struct {
 	checkpoint uint64
 }
 
-func (s *fakeStore) Outcome(_ context.Context, id string) ([]byte, error) {
+// Get and Put are the kept outcomes'.
+func (s *fakeStore) Get(_ context.Context, id string) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if o, ok := s.outcomes[id]; ok {
 		return o, nil
 	}
-	return nil, mongostore.ErrNotFound
+	return nil, kept.ErrNotFound
 }
 
 func (s *fakeStore) GetJob(_ context.Context, id string) (mongostore.StoredJob, error) {
@@ -104,7 +106,7 @@ func (s *fakeStore) job(id string) (job.Job, bool) {
 	return sj.Job, ok
 }
 
-func (s *fakeStore) SaveOutcomes(_ context.Context, outcomes map[string][]byte) error {
+func (s *fakeStore) Put(_ context.Context, outcomes map[string][]byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, o := range outcomes {
@@ -231,7 +233,7 @@ func setup(t *testing.T) *bundle {
 	ctx, cancel := context.WithCancel(context.Background())
 	go behind.Run(ctx)
 	t.Cleanup(func() { cancel(); <-behind.Done() })
-	b.p = &Processor{Store: b.store, Behind: behind, Events: b.events, Replies: b.replies, Sched: b.sched, Fires: b.fires,
+	b.p = &Processor{Store: b.store, Kept: b.store, Behind: behind, Events: b.events, Replies: b.replies, Sched: b.sched, Fires: b.fires,
 		Clock: clock.NewFake(b.at), Log: zerolog.Nop(), memo: newMemo()}
 	return b
 }
