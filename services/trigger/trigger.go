@@ -340,6 +340,9 @@ func (s *Service) lead(ctx context.Context) error {
 	})
 	run(func(c context.Context) { s.retain(c, janitor) })
 	run(func(c context.Context) { every(c, retainedEvery, func() { s.measureRetained(c) }) })
+	cl := &commandLog{js: s.js, cons: cmds, window: s.cfg.Streams.Duplicates, now: time.Now,
+		log: s.cfg.Log.With().Str("part", "commands").Logger()}
+	run(func(c context.Context) { every(c, commandsTrimEvery, func() { cl.trim(c) }) })
 	s.cfg.Log.Info().Msg("trigger active")
 
 	var termErr error

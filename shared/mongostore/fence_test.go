@@ -157,18 +157,7 @@ func TestAKeyChangedSinceItWasReadIsNotPointedBack(t *testing.T) {
 // first active term of a trigger of this layout; its keys are read as they were.
 func TestJobsOfTheOldLayoutAreMovedOnce(t *testing.T) {
 	ctx := context.Background()
-	st := teststack.Start(t)
-	s, err := mongostore.Open(ctx, st.MongoURI, st.DB, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	cl, err := mongo.Connect(options.Client().ApplyURI(st.MongoURI))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cl.Disconnect(context.Background()) })
-	db := cl.Database(st.DB)
+	s, db := openRaw(t)
 	at := time.Date(2025, 7, 9, 8, 0, 0, 0, time.UTC)
 	old := bson.D{{Key: "_id", Value: "old-1"}, {Key: "jobKey", Value: "old-key"}, {Key: "tenant", Value: "p1"},
 		{Key: "pid", Value: "dir"}, {Key: "name", Value: "n"}, {Key: "description", Value: ""}, {Key: "trigger", Value: "interval"},
@@ -241,22 +230,12 @@ func TestTriggersStartingTogetherAllGetPastTheLayoutMove(t *testing.T) {
 // the key-value bucket are handed over whole, then gone from the store.
 func TestOutcomesKeptByOlderReleasesAreMovedOnceAndRemoved(t *testing.T) {
 	ctx := context.Background()
-	st := teststack.Start(t)
-	s, err := mongostore.Open(ctx, st.MongoURI, st.DB, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	cl, err := mongo.Connect(options.Client().ApplyURI(st.MongoURI))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cl.Disconnect(context.Background()) })
+	s, db := openRaw(t)
 	var docs []any
 	for i := range 2500 {
 		docs = append(docs, bson.M{"_id": fmt.Sprintf("cmd-%d", i), "outcome": fmt.Sprintf(`{"n":%d}`, i)})
 	}
-	if _, err := cl.Database(st.DB).Collection("outcomes").InsertMany(ctx, docs); err != nil {
+	if _, err := db.Collection("outcomes").InsertMany(ctx, docs); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string][]byte{}
@@ -272,4 +251,23 @@ func TestOutcomesKeptByOlderReleasesAreMovedOnceAndRemoved(t *testing.T) {
 	if n, err := s.MoveOutcomes(ctx, func(map[string][]byte) error { return errors.New("called") }); n != 0 || err != nil {
 		t.Fatalf("moved again: %d %v; want nothing left", n, err)
 	}
+}
+
+// openRaw opens a store and, beside it, its database as a plain client sees it: for
+// documents laid out as older releases wrote them.
+func openRaw(t *testing.T) (*mongostore.Store, *mongo.Database) {
+	t.Helper()
+	ctx := context.Background()
+	st := teststack.Start(t)
+	s, err := mongostore.Open(ctx, st.MongoURI, st.DB, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	cl, err := mongo.Connect(options.Client().ApplyURI(st.MongoURI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cl.Disconnect(context.Background()) })
+	return s, cl.Database(st.DB)
 }

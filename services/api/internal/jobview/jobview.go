@@ -176,8 +176,12 @@ func (v *View) bury(id string, version int64) {
 	v.gone[id] = version
 }
 
-// refs are the lists a job is in: its tenant's, and its tenant's project's.
+// refs are the lists a job is in: its tenant's, and its tenant's project's when it has
+// one (a Quartz schedule has none).
 func refs(j *job.Job) []listRef {
+	if j.Spec.Pid == "" {
+		return []listRef{{j.Tenant, ""}}
+	}
 	return []listRef{{j.Tenant, ""}, {j.Tenant, j.Spec.Pid}}
 }
 

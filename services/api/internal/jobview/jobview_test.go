@@ -64,6 +64,12 @@ func TestListsAreInTheStoresOrderWithExactTotalsPerTenantAndProject(t *testing.T
 	other := state("x", 1, "n")
 	other.Tenant = "u"
 	v.Learn(other)
+	// A Quartz schedule belongs to no project: it is in its tenant's list once.
+	schedule := state("s", 1, "n")
+	schedule.Spec.Pid, schedule.CreatedAt = "", t0.Add(time.Hour)
+	v.Learn(schedule)
+	schedule.Version = 2
+	v.Learn(schedule)
 	if _, _, ok := v.List("t", "", 0, 10); ok {
 		t.Fatal("an incomplete view listed")
 	}
@@ -75,7 +81,7 @@ func TestListsAreInTheStoresOrderWithExactTotalsPerTenantAndProject(t *testing.T
 		return out
 	}
 	page, total, ok := v.List("t", "", 1, 3)
-	if !ok || total != 6 || fmt.Sprint(ids(page)) != "[j1 j2 j3]" {
+	if !ok || total != 7 || fmt.Sprint(ids(page)) != "[j1 j2 j3]" {
 		t.Fatalf("tenant's page 2 of 3: %v of %d (%v)", ids(page), total, ok)
 	}
 	page, total, _ = v.List("t", "q", 0, 10)
@@ -95,7 +101,7 @@ func TestListsAreInTheStoresOrderWithExactTotalsPerTenantAndProject(t *testing.T
 	gone := moved
 	gone.Version, gone.State = 3, job.Deleted
 	v.Learn(gone)
-	if page, total, _ := v.List("t", "", 0, 10); total != 5 || fmt.Sprint(ids(page)) != "[j0 j2 j3 j4 j5]" {
+	if page, total, _ := v.List("t", "", 0, 10); total != 6 || fmt.Sprint(ids(page)) != "[j0 j2 j3 j4 j5 s]" {
 		t.Fatalf("after the delete: %v of %d", ids(page), total)
 	}
 }

@@ -37,7 +37,9 @@ type Behind struct {
 	Store JobWriter
 	// Timeout bounds each bulk write.
 	Timeout time.Duration
-	Log     zerolog.Logger
+	// Max bounds the jobs staged (0: MaxBehind).
+	Max int
+	Log zerolog.Logger
 
 	mu   sync.Mutex
 	cond sync.Cond // signalled when the staged change: more, or written
@@ -71,7 +73,11 @@ func NewBehind(store JobWriter, timeout time.Duration, log zerolog.Logger) *Behi
 func (b *Behind) Stage(ctx context.Context, ws []mongostore.JobWrite, seq uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for len(b.staged) >= MaxBehind && !b.stopped && ctx.Err() == nil {
+	limit := b.Max
+	if limit <= 0 {
+		limit = MaxBehind
+	}
+	for len(b.staged) >= limit && !b.stopped && ctx.Err() == nil {
 		b.cond.Wait()
 	}
 	for _, w := range ws {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -511,5 +512,37 @@ func TestAnExecStoresItsFireOnceAndRemembersItsCommand(t *testing.T) {
 	}
 	if o := b.reply(t, "exec-j1"); o.FireID != job.ManualFireID("j1", "exec-j1") {
 		t.Fatalf("answered fire %q", o.FireID)
+	}
+}
+
+func TestStagedJobsAreBoundedAndTheProcessorWaitsForTheWriterPastTheBound(t *testing.T) {
+	b := setup(t)
+	b.p.Behind.Max = 2
+	b.store.failing(errors.New("store away"))
+	for i := range 2 {
+		id := fmt.Sprintf("j%d", i)
+		b.p.applyAll(context.Background(), []jetstream.Msg{b.cmd(job.Command{Type: job.Create, JobID: id, JobKey: "k" + id, Spec: spec("")}, false)})
+	}
+	third := make(chan []error, 1)
+	go func() {
+		third <- b.p.applyAll(context.Background(), []jetstream.Msg{b.cmd(job.Command{Type: job.Create, JobID: "j2", JobKey: "kj2", Spec: spec("")}, false)})
+	}()
+	select {
+	case <-third:
+		t.Fatal("a third job was staged past the bound while the store was away")
+	case <-time.After(300 * time.Millisecond):
+	}
+	b.store.failing(nil)
+	select {
+	case errs := <-third:
+		if errs[0] != nil {
+			t.Fatal(errs[0])
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the processor still waits once the writer caught up")
+	}
+	b.written(t)
+	if _, ok := b.store.job("j2"); !ok {
+		t.Fatal("the third job was not written")
 	}
 }
