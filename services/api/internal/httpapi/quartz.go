@@ -62,23 +62,36 @@ func (h *handlers) queryJobStatus(c echo.Context) error {
 	tenant := c.Get(tenantKey).(string)
 	found := make([]*scheduleStatus, len(codes))
 	errs := make([]error, len(codes))
+	put := func(i int, sj mongostore.StoredJob, err error) {
+		switch {
+		case errors.Is(err, mongostore.ErrNotFound):
+		case err != nil:
+			errs[i] = err
+		default:
+			found[i] = &scheduleStatus{JobInfoID: sj.Job.ID, CronExpression: sj.Job.Spec.Trigger.Cron,
+				BizCode: codes[i], JobStatus: jobStatus(sj.Job)}
+		}
+	}
+	// The job view answers at once; what it leaves to the store is read eight at a time.
+	var ask []int
+	for i, code := range codes {
+		switch sj, found := h.viewBiz(tenant, code); found {
+		case jobview.Held:
+			put(i, sj, nil)
+		case jobview.Unknown:
+			ask = append(ask, i)
+		}
+	}
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
-	for i, code := range codes {
+	for _, i := range ask {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			sj, err := h.findBiz(c, tenant, code)
-			switch {
-			case errors.Is(err, mongostore.ErrNotFound):
-			case err != nil:
-				errs[i] = err
-			default:
-				found[i] = &scheduleStatus{JobInfoID: sj.Job.ID, CronExpression: sj.Job.Spec.Trigger.Cron,
-					BizCode: code, JobStatus: jobStatus(sj.Job)}
-			}
+			sj, err := h.storeBiz(c, tenant, codes[i])
+			put(i, sj, err)
 		}()
 	}
 	wg.Wait()
@@ -97,14 +110,26 @@ func (h *handlers) queryJobStatus(c echo.Context) error {
 // findBiz reads the tenant's live schedule of a behaviour, or ErrNotFound: from the job
 // view when it answers for it.
 func (h *handlers) findBiz(c echo.Context, tenant, bizcode string) (mongostore.StoredJob, error) {
-	if h.d.Jobs != nil {
-		switch j, found := h.d.Jobs.Schedule(tenant, bizcode); found {
-		case jobview.Held:
-			return mongostore.StoredJob{Job: j}, nil
-		case jobview.Absent:
-			return mongostore.StoredJob{}, mongostore.ErrNotFound
-		}
+	switch sj, found := h.viewBiz(tenant, bizcode); found {
+	case jobview.Held:
+		return sj, nil
+	case jobview.Absent:
+		return sj, mongostore.ErrNotFound
 	}
+	return h.storeBiz(c, tenant, bizcode)
+}
+
+// viewBiz is findBiz from the job view, Unknown when it does not answer for the behaviour.
+func (h *handlers) viewBiz(tenant, bizcode string) (mongostore.StoredJob, jobview.Found) {
+	if h.d.Jobs == nil {
+		return mongostore.StoredJob{}, jobview.Unknown
+	}
+	j, found := h.d.Jobs.Schedule(tenant, bizcode)
+	return mongostore.StoredJob{Job: j}, found
+}
+
+// storeBiz is findBiz from the store.
+func (h *handlers) storeBiz(c echo.Context, tenant, bizcode string) (mongostore.StoredJob, error) {
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
 	return h.d.Store.LiveSchedule(ctx, tenant, bizcode)
