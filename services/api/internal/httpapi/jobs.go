@@ -23,6 +23,7 @@ type handlers struct {
 	// streams counts each tenant's open event streams, against Deps.MaxStreams.
 	streamsMu sync.Mutex
 	streams   map[string]int
+	infos     *infoCache
 }
 
 func (h *handlers) storeCtx(c echo.Context) (context.Context, context.CancelFunc) {
@@ -117,12 +118,17 @@ func (h *handlers) listJobs(c echo.Context) error {
 		return err
 	}
 	now := h.d.Clock.Now()
-	out := make([]jobInfo, len(jobs))
-	for i, j := range jobs {
-		out[i] = toJobInfo(j, now, h.d.Loc)
-	}
 	c.Response().Header().Set("X-Total-Count", strconv.FormatInt(total, 10))
-	return c.JSON(http.StatusOK, out)
+	b := make([]byte, 0, 700*len(jobs)+2)
+	b = append(b, '[')
+	for i, j := range jobs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = h.infos.appendInfo(b, j, now, h.d.Loc)
+	}
+	b = append(b, "]\n"...)
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 }
 
 // list reads a page of the tenant's live jobs: from the job view when it is complete,

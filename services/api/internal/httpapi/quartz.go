@@ -62,23 +62,22 @@ func (h *handlers) queryJobStatus(c echo.Context) error {
 	tenant := c.Get(tenantKey).(string)
 	found := make([]*scheduleStatus, len(codes))
 	errs := make([]error, len(codes))
-	put := func(i int, sj mongostore.StoredJob, err error) {
-		switch {
-		case errors.Is(err, mongostore.ErrNotFound):
-		case err != nil:
-			errs[i] = err
-		default:
-			found[i] = &scheduleStatus{JobInfoID: sj.Job.ID, CronExpression: sj.Job.Spec.Trigger.Cron,
-				BizCode: codes[i], JobStatus: jobStatus(sj.Job)}
-		}
+	put := func(i int, j *job.Job) {
+		found[i] = &scheduleStatus{JobInfoID: j.ID, CronExpression: j.Spec.Trigger.Cron, BizCode: codes[i], JobStatus: jobStatus(*j)}
 	}
 	// The job view answers at once; what it leaves to the store is read eight at a time.
 	var ask []int
-	for i, code := range codes {
-		switch sj, found := h.viewBiz(tenant, code); found {
-		case jobview.Held:
-			put(i, sj, nil)
-		case jobview.Unknown:
+	if h.d.Jobs != nil {
+		h.d.Jobs.Schedules(tenant, codes, func(i int, j *job.Job, f jobview.Found) {
+			switch f {
+			case jobview.Held:
+				put(i, j)
+			case jobview.Unknown:
+				ask = append(ask, i)
+			}
+		})
+	} else {
+		for i := range codes {
 			ask = append(ask, i)
 		}
 	}
@@ -90,8 +89,13 @@ func (h *handlers) queryJobStatus(c echo.Context) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			sj, err := h.storeBiz(c, tenant, codes[i])
-			put(i, sj, err)
+			switch sj, err := h.storeBiz(c, tenant, codes[i]); {
+			case errors.Is(err, mongostore.ErrNotFound):
+			case err != nil:
+				errs[i] = err
+			default:
+				put(i, &sj.Job)
+			}
 		}()
 	}
 	wg.Wait()

@@ -104,7 +104,7 @@ func New(d Deps) *echo.Echo {
 	e.Use(accessLog(d.Log, d.Metrics, routes))
 	e.Use(middleware.Recover())
 
-	h := &handlers{d: d}
+	h := &handlers{d: d, infos: newInfoCache(infosKept)}
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", h.readyz)
 	e.GET("/openapi.json", func(c echo.Context) error {

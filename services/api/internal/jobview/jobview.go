@@ -257,3 +257,21 @@ func (v *View) Schedule(tenant, code string) (job.Job, Found) {
 	}
 	return job.Job{}, Unknown
 }
+
+// Schedules looks up many behaviours' live schedules at once, calling fn with each code's
+// place in codes, the schedule (nil unless found is Held) and what the view knows. fn
+// runs under the view's lock: it must not keep or change the job, nor call the view.
+func (v *View) Schedules(tenant string, codes []string, fn func(i int, j *job.Job, found Found)) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for i, code := range codes {
+		switch id, ok := v.biz[bizRef{tenant, code}]; {
+		case ok:
+			fn(i, v.jobs[id], Held)
+		case v.complete:
+			fn(i, nil, Absent)
+		default:
+			fn(i, nil, Unknown)
+		}
+	}
+}

@@ -130,6 +130,17 @@ func TestABehavioursScheduleIsItsLiveJob(t *testing.T) {
 	if _, found := v.Schedule("u", "biz"); found != Absent {
 		t.Fatalf("another tenant's behaviour: %v", found)
 	}
+	var got []string
+	v.Schedules("t", []string{"nope", "biz"}, func(i int, j *job.Job, found Found) {
+		id := "-"
+		if j != nil {
+			id = j.ID
+		}
+		got = append(got, fmt.Sprint(i, id, found))
+	})
+	if fmt.Sprint(got) != fmt.Sprint([]string{fmt.Sprint(0, "-", Absent), fmt.Sprint(1, "b", Held)}) {
+		t.Fatalf("many at once: %v", got)
+	}
 }
 
 func TestAViewPastItsCapIsACacheAndSendsListsToTheStore(t *testing.T) {
