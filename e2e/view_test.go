@@ -7,7 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/api"
+	"github.com/jobcenter/jobcenter/services/trigger"
+	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 	"github.com/jobcenter/jobcenter/shared/teststack"
@@ -133,5 +139,50 @@ func TestJobDocumentsLeftUnwrittenByATriggerAreWrittenByTheNextFromTheEvents(t *
 	teststack.Eventually(t, 10*time.Second, "the next trigger never wrote the start from its event", func() bool { return stored() == job.Started })
 	if got := c.do("GET", "/api/v1/jobs/"+id, "p", nil).must(t, 200).obj(t); got["next_run_time"] == nil {
 		t.Fatalf("read after the takeover: %s", fmt.Sprint(got))
+	}
+}
+
+func TestAppliedCommandsLeaveTheCommandsStreamAfterTheDuplicateWindow(t *testing.T) {
+	short := func(s *bus.StreamsConfig) { s.Duplicates, s.IdempotencyWindow = 3*time.Second, time.Minute }
+	c := newCenterWith(t, func(cfg *api.Config) { short(&cfg.Streams) }, nil)
+	c.stop("trigger")
+	c.startTrigger(func(cfg *trigger.Config) { short(&cfg.Streams) })
+	for i := range 20 {
+		c.do("POST", "/api/v1/jobs", "p", intervalBody(), "Idempotency-Key", fmt.Sprint("k-", i)).must(t, 201)
+	}
+	nc, err := nats.Connect(c.stack.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	held := func() uint64 {
+		st, err := js.Stream(context.Background(), contracts.StreamCommands)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := st.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Msgs
+	}
+	if n := held(); n == 0 {
+		t.Fatal("the commands were removed before the duplicate window passed")
+	}
+	teststack.Eventually(t, 15*time.Second, "applied commands stayed in the stream past the window", func() bool { return held() == 0 })
+	// The jobs are there, and a request repeated past the window is answered from its
+	// kept outcome, not applied again.
+	if n := total(t, c.do("GET", "/api/v1/jobs", "p", nil).must(t, 200)); n != 20 {
+		t.Fatalf("%d jobs after the commands were removed; want 20", n)
+	}
+	first := c.do("POST", "/api/v1/jobs", "p", intervalBody(), "Idempotency-Key", "again").must(t, 201).obj(t)["id"]
+	// Past the broker's de-duplication window, on the broker's own clock.
+	time.Sleep(4 * time.Second)
+	if again := c.do("POST", "/api/v1/jobs", "p", intervalBody(), "Idempotency-Key", "again").must(t, 201).obj(t)["id"]; again != first {
+		t.Fatalf("repeated past the window: %v, first %v", again, first)
+	}
+	if n := total(t, c.do("GET", "/api/v1/jobs", "p", nil).must(t, 200)); n != 21 {
+		t.Fatalf("%d jobs; the repeat was applied again", n)
 	}
 }

@@ -17,9 +17,11 @@ import (
 // removed: the lifecycle events it made are the truth, and a write repeated later is
 // answered from the kept outcomes.
 
-// commandsTrimEvery is how often the active trigger removes the commands no longer
-// needed.
-const commandsTrimEvery = 15 * time.Second
+// trimEvery is how often the active trigger removes the commands no longer needed: an
+// eighth of the window, from a second to 15 s.
+func trimEvery(window time.Duration) time.Duration {
+	return min(max(window/8, time.Second), 15*time.Second)
+}
 
 // commandLog removes applied commands once they are older than window. It knows a
 // command's age by sampling the stream's last sequence as time goes: a sample taken

@@ -342,7 +342,7 @@ func (s *Service) lead(ctx context.Context) error {
 	run(func(c context.Context) { every(c, retainedEvery, func() { s.measureRetained(c) }) })
 	cl := &commandLog{js: s.js, cons: cmds, window: s.cfg.Streams.Duplicates, now: time.Now,
 		log: s.cfg.Log.With().Str("part", "commands").Logger()}
-	run(func(c context.Context) { every(c, commandsTrimEvery, func() { cl.trim(c) }) })
+	run(func(c context.Context) { every(c, trimEvery(cl.window), func() { cl.trim(c) }) })
 	s.cfg.Log.Info().Msg("trigger active")
 
 	var termErr error
