@@ -111,6 +111,9 @@ type Outcome struct {
 	FireID string `json:"fire_id,omitempty"`
 	// Fingerprint is the kept outcome's command's (Command.Fingerprint).
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// Kept: this answers a repeat with the outcome kept from the command's first
+	// application; its job may have changed since.
+	Kept bool `json:"kept,omitempty"`
 }
 
 // LifecycleEvent records a change of a job, published on EventSubject.

@@ -42,14 +42,14 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildStats, error) {
 	}
 	var st RebuildStats
 	var rerr error
-	err = l.Keep(ctx, rev, func(held context.Context) { st, rerr = s.rebuild(held) })
+	err = l.Keep(ctx, rev, func(held context.Context) { st, rerr = s.rebuild(held, rev) })
 	if err != nil {
 		return st, err
 	}
 	return st, rerr
 }
 
-func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
+func (s *Service) rebuild(ctx context.Context, term uint64) (RebuildStats, error) {
 	var st RebuildStats
 	// The next start loads the jobs rebuilt, not an image of the scheduler before.
 	obs, err := s.imageStore(ctx)
@@ -66,7 +66,11 @@ func (s *Service) rebuild(ctx context.Context) (RebuildStats, error) {
 		return st, err
 	}
 	// Jobs: the last lifecycle event of each holds its whole state.
-	if st.Events, st.Jobs, err = s.writeJobsFrom(ctx, 1); err != nil {
+	var lastEvent uint64
+	if st.Events, st.Jobs, lastEvent, err = s.writeJobsFrom(ctx, 1); err != nil {
+		return st, err
+	}
+	if err := s.book.SaveJobsWritten(ctx, term, lastEvent); err != nil {
 		return st, err
 	}
 	// Fire progress and the journal: the fires and run reports, in stream order.

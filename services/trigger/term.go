@@ -1,9 +1,12 @@
 package trigger
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -22,6 +25,7 @@ type termStore interface {
 	Checkpoint(ctx context.Context, name string) (uint64, error)
 	JobsWritten(ctx context.Context, end func(context.Context) (uint64, error)) (uint64, bool, error)
 	SaveCheckpoint(ctx context.Context, name string, seq uint64) error
+	SaveJobsWritten(ctx context.Context, term, seq uint64) error
 	EachJob(ctx context.Context, fn func(mongostore.StoredJob)) error
 	PutJobs(ctx context.Context, ws []mongostore.JobWrite) error
 	SaveProgress(ctx context.Context, ps map[string]job.Progress) error
@@ -203,24 +207,21 @@ func (s *Service) flush(ctx context.Context, t *term) {
 
 // catchUp writes the job documents of the lifecycle events stored after the store's
 // jobs checkpoint, before anything of the term reads the store: the writes a trigger
-// staged and did not make before it stopped. A store without the checkpoint has it saved
-// where JobsWritten says its documents are.
-func (s *Service) catchUp(ctx context.Context) error {
-	from, found, err := s.book.JobsWritten(ctx, s.eventsEnd)
+// staged and did not make before it stopped. Then it saves the checkpoint in this term,
+// so that one of an older term, saved late, no longer counts.
+func (s *Service) catchUp(ctx context.Context, term uint64) error {
+	from, _, err := s.book.JobsWritten(ctx, s.eventsEnd)
 	if err != nil {
 		return err
 	}
-	if !found {
-		return s.book.SaveCheckpoint(ctx, mongostore.CheckpointJobs, from)
-	}
-	events, jobs, err := s.writeJobsFrom(ctx, from+1)
+	events, jobs, last, err := s.writeJobsFrom(ctx, from+1)
 	if err != nil {
 		return err
 	}
 	if events > 0 {
 		s.cfg.Log.Info().Int("events", events).Int("jobs", jobs).Msg("job documents written from the events after the store's checkpoint")
 	}
-	return nil
+	return s.book.SaveJobsWritten(ctx, term, max(from, last))
 }
 
 // eventsEnd is the events stream's last sequence.
@@ -233,40 +234,42 @@ func (s *Service) eventsEnd(ctx context.Context) (uint64, error) {
 }
 
 // writeJobsFrom writes each job's state as the last of its lifecycle events from
-// sequence from on holds it, with the keys that find it, then the checkpoint after them.
-// Its writes are the store's fenced ones: a newer state already there stays.
-func (s *Service) writeJobsFrom(ctx context.Context, from uint64) (events, jobs int, err error) {
-	latest := map[string]mongostore.JobWrite{}
-	last, err := s.streams.ReplayFrom(ctx, contracts.StreamEvents, contracts.EventSubjects, from, func(subject string, data []byte, seq uint64) error {
+// sequence from on holds it, with the keys that find it, and returns the last sequence
+// read (0: none). Its writes are the store's fenced ones: a newer state already there
+// stays. They go in the order of each job's last event, so that a behaviour's schedule
+// deleted is written before the one created after it, whose key moves only from a
+// deleted job.
+func (s *Service) writeJobsFrom(ctx context.Context, from uint64) (events, jobs int, last uint64, err error) {
+	type write struct {
+		w   mongostore.JobWrite
+		seq uint64
+	}
+	latest := map[string]write{}
+	last, err = s.streams.ReplayFrom(ctx, contracts.StreamEvents, contracts.EventSubjects, from, func(subject string, data []byte, seq uint64) error {
 		_, j, err := wire.EventJob(subject, data)
 		if err != nil {
 			// Not an event the trigger recorded (see replayEvents): nothing to derive.
 			s.cfg.Log.Warn().Err(err).Str("subject", subject).Uint64("seq", seq).Msg("event not written to the store: not one the trigger recorded")
 			return nil
 		}
-		latest[j.ID] = latest[j.ID].Merge(mongostore.JobWrite{Job: j, WithKeys: true})
+		latest[j.ID] = write{latest[j.ID].w.Merge(mongostore.JobWrite{Job: j, WithKeys: true}), seq}
 		events++
 		return nil
 	})
 	if err != nil {
-		return events, 0, err
+		return events, 0, last, err
 	}
+	ordered := slices.SortedFunc(maps.Values(latest), func(a, b write) int { return cmp.Compare(a.seq, b.seq) })
 	const chunk = 1000
-	ws := make([]mongostore.JobWrite, 0, chunk)
-	for _, w := range latest {
-		if ws = append(ws, w); len(ws) == chunk {
-			if err := s.book.PutJobs(ctx, ws); err != nil {
-				return events, jobs, err
-			}
-			jobs, ws = jobs+len(ws), ws[:0]
+	for part := range slices.Chunk(ordered, chunk) {
+		ws := make([]mongostore.JobWrite, len(part))
+		for i, w := range part {
+			ws[i] = w.w
 		}
+		if err := s.book.PutJobs(ctx, ws); err != nil {
+			return events, jobs, last, err
+		}
+		jobs += len(ws)
 	}
-	if err := s.book.PutJobs(ctx, ws); err != nil {
-		return events, jobs, err
-	}
-	jobs += len(ws)
-	if last == 0 {
-		return events, jobs, nil
-	}
-	return events, jobs, s.book.SaveCheckpoint(ctx, mongostore.CheckpointJobs, last)
+	return events, jobs, last, nil
 }

@@ -41,6 +41,7 @@ type bookStore struct {
 	calls      []string
 	saved      map[string]job.Progress
 	put        map[string]mongostore.JobWrite
+	order      []string // the jobs put, in order
 	// checkpoints other than the fires'
 	checkpoints map[string]uint64
 }
@@ -76,7 +77,16 @@ func (b *bookStore) PutJobs(_ context.Context, ws []mongostore.JobWrite) error {
 	b.calls = append(b.calls, fmt.Sprintf("put %d jobs", len(ws)))
 	for _, w := range ws {
 		b.put[w.Job.ID] = w
+		b.order = append(b.order, w.Job.ID)
 	}
+	return nil
+}
+
+func (b *bookStore) SaveJobsWritten(_ context.Context, term, seq uint64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls = append(b.calls, fmt.Sprintf("jobs written %d in term %d", seq, term))
+	b.checkpoints[mongostore.CheckpointJobs] = seq
 	return nil
 }
 
@@ -468,10 +478,10 @@ func TestATermWritesTheJobDocumentsOfTheEventsAfterTheStoresCheckpointBeforeItRe
 	u.streams.add(contracts.StreamEvents, 5, contracts.EventSubject("t1", "b", contracts.EventCreated), event(contracts.EventCreated, b1))
 	u.streams.add(contracts.StreamEvents, 6, contracts.EventSubject("t1", "a", contracts.EventStarted), event(contracts.EventStarted, a2))
 	u.streams.add(contracts.StreamEvents, 7, "jobcenter.evt.t1.x.created", []byte("not an event"))
-	if err := u.s.catchUp(context.Background()); err != nil {
+	if err := u.s.catchUp(context.Background(), 42); err != nil {
 		t.Fatal(err)
 	}
-	if got := u.store.said(); !reflect.DeepEqual(got, []string{"put 2 jobs", "checkpoint " + mongostore.CheckpointJobs + " 7"}) {
+	if got := u.store.said(); !reflect.DeepEqual(got, []string{"put 2 jobs", "jobs written 7 in term 42"}) {
 		t.Fatalf("the store was told %v", got)
 	}
 	if w := u.store.put["a"]; w.Job.Version != 2 || w.Job.State != job.Started || !w.WithKeys {
@@ -486,10 +496,10 @@ func TestAStoreWithoutAJobsCheckpointHadEveryDocumentWrittenBeforeItsAnswer(t *t
 	t.Parallel()
 	u := newSetup(t)
 	u.streams.add(contracts.StreamEvents, 9, contracts.EventSubject("t1", "a", contracts.EventCreated), event(contracts.EventCreated, everyHour("a", job.Started)))
-	if err := u.s.catchUp(context.Background()); err != nil {
+	if err := u.s.catchUp(context.Background(), 42); err != nil {
 		t.Fatal(err)
 	}
-	if got := u.store.said(); !reflect.DeepEqual(got, []string{"checkpoint " + mongostore.CheckpointJobs + " 9"}) {
+	if got := u.store.said(); !reflect.DeepEqual(got, []string{"jobs written 9 in term 42"}) {
 		t.Fatalf("the store was told %v; want only the checkpoint at the stream's end", got)
 	}
 }
@@ -498,13 +508,13 @@ func TestFireProgressWaitsForTheJobDocumentsStagedBeforeIt(t *testing.T) {
 	t.Parallel()
 	u := newSetup(t)
 	tm := u.s.newTerm()
-	tm.behind = commands.NewBehind(u.store, time.Second, zerolog.Nop())
+	tm.behind = commands.NewBehind(u.store, 42, time.Second, zerolog.Nop())
 	ctx, cancel := context.WithCancel(context.Background())
 	go tm.behind.Run(ctx)
 	tm.behind.Stage(ctx, []mongostore.JobWrite{{Job: everyHour("new", job.Started), WithKeys: true}}, 1)
 	tm.pub.Record(fire("new", 1, contracts.RunTypeTrigger), 1)
 	u.s.flush(ctx, tm)
-	want := []string{"put 1 jobs", "checkpoint " + mongostore.CheckpointJobs + " 1", "progress of 1 jobs", "checkpoint " + checkpointFires + " 1"}
+	want := []string{"put 1 jobs", "jobs written 1 in term 42", "progress of 1 jobs", "checkpoint " + checkpointFires + " 1"}
 	if got := u.store.said(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("the store was told %v; want %v", got, want)
 	}
@@ -516,5 +526,41 @@ func TestFireProgressWaitsForTheJobDocumentsStagedBeforeIt(t *testing.T) {
 	u.s.flush(context.Background(), tm)
 	if got := u.store.said(); len(got) != len(want) {
 		t.Fatalf("progress saved before its job's document: %v", got[len(want):])
+	}
+}
+
+func TestACatchUpWritesADeletedSchedulesDocumentBeforeTheOneThatTookItsBehaviour(t *testing.T) {
+	t.Parallel()
+	u := newSetup(t)
+	u.store.checkpoints[mongostore.CheckpointJobs] = 0
+	sched := func(id string, state job.State, version int64) job.Job {
+		j := everyHour(id, state)
+		j.Spec.Target, j.Version = job.Target{BizCode: "biz"}, version
+		return j
+	}
+	// Job ids chosen so that no map order puts them right by chance for every run.
+	var evs []job.Job
+	for i := range 20 {
+		old, next := fmt.Sprintf("z%02d", i), fmt.Sprintf("a%02d", i)
+		evs = append(evs, sched(old, job.Started, 1), sched(old, job.Deleted, 2), sched(next, job.Started, 1))
+	}
+	for i, j := range evs {
+		typ := contracts.EventCreated
+		if j.State == job.Deleted {
+			typ = contracts.EventDeleted
+		}
+		u.streams.add(contracts.StreamEvents, uint64(i+1), contracts.EventSubject("t1", j.ID, typ), event(typ, j))
+	}
+	if err := u.s.catchUp(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	at := map[string]int{}
+	for i, id := range u.store.order {
+		at[id] = i
+	}
+	for i := range 20 {
+		if old, next := fmt.Sprintf("z%02d", i), fmt.Sprintf("a%02d", i); at[old] > at[next] {
+			t.Fatalf("%s's create written before %s's delete: %v", next, old, u.store.order)
+		}
 	}
 }

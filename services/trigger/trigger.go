@@ -223,8 +223,13 @@ func (s *Service) Run(ctx context.Context) error {
 	close(s.ready)
 	for ctx.Err() == nil {
 		failed := false
-		_ = l.Hold(ctx, func(active context.Context) {
-			if err := s.lead(active); err != nil {
+		term, err := l.Acquire(ctx)
+		if err != nil {
+			continue // ctx ended
+		}
+		// The lease's revision when won numbers the term: a later holder's is higher.
+		_ = l.Keep(ctx, term, func(active context.Context) {
+			if err := s.lead(active, term); err != nil {
 				s.cfg.Log.Error().Err(err).Msg("active term failed; giving the lease up")
 				failed = true
 			}
@@ -240,7 +245,7 @@ func (s *Service) Run(ctx context.Context) error {
 
 // lead is one active term: it loads the jobs, then applies commands, fires jobs and
 // writes the journal until ctx ends; on the way out it saves the fire progress.
-func (s *Service) lead(ctx context.Context) error {
+func (s *Service) lead(ctx context.Context, term uint64) error {
 	s.metrics.Active(true)
 	defer func() { s.metrics.Active(false); s.metrics.Jobs(0, 0) }()
 	// Images only spare a start the store's load: without the object store this term
@@ -251,7 +256,7 @@ func (s *Service) lead(ctx context.Context) error {
 	} else if n > 0 {
 		s.cfg.Log.Info().Int("jobs", n).Msg("job documents moved to the layout that fences their writes")
 	}
-	if err := s.catchUp(ctx); err != nil {
+	if err := s.catchUp(ctx, term); err != nil {
 		return fmt.Errorf("job documents behind the events: %w", err)
 	}
 	outcomes, err := kept.Open(ctx, s.js, s.cfg.Streams.IdempotencyWindow, s.cfg.Streams.Replicas)
@@ -296,7 +301,7 @@ func (s *Service) lead(ctx context.Context) error {
 	im := &imager{s: s, t: t, obs: obs, cmds: cmds, every: s.cfg.ImageInterval, log: s.cfg.Log.With().Str("part", "image").Logger()}
 	// A start that loaded every job from the store was slow: the next need not be.
 	im.due.Store(!fromImage)
-	t.behind = commands.NewBehind(s.store, s.cfg.StoreTimeout, s.cfg.Log.With().Str("part", "jobs").Logger())
+	t.behind = commands.NewBehind(s.store, term, s.cfg.StoreTimeout, s.cfg.Log.With().Str("part", "jobs").Logger())
 	proc := &commands.Processor{Store: s.store, Kept: outcomes, Behind: t.behind, Events: commands.JetStreamEvents{JS: s.js}, Replies: s.nc, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
 		Metrics: s.metrics, Pause: im.pause, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
 	janitor := retention.New(s.store, s.cfg.Journal, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "retention").Logger())

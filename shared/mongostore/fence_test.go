@@ -271,3 +271,28 @@ func openRaw(t *testing.T) (*mongostore.Store, *mongo.Database) {
 	t.Cleanup(func() { _ = cl.Disconnect(context.Background()) })
 	return s, cl.Database(st.DB)
 }
+
+// TestTheJobsCheckpointOfAnOlderTermIsRefused: a trigger that lost the lease and saves
+// its checkpoint late cannot claim documents the active one has not written.
+func TestTheJobsCheckpointOfAnOlderTermIsRefused(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	end := func(context.Context) (uint64, error) { return 77, nil }
+	if seq, found, err := s.JobsWritten(ctx, end); err != nil || found || seq != 77 {
+		t.Fatalf("a store without the checkpoint: %d %v %v; want the stream's end, not found", seq, found, err)
+	}
+	for _, step := range []struct{ term, seq, want uint64 }{
+		{5, 100, 100},
+		{4, 200, 100}, // the stale trigger, late
+		{5, 150, 150},
+		{6, 10, 10}, // a new term starts lower: it is what that term has written
+		{5, 500, 10},
+	} {
+		if err := s.SaveJobsWritten(ctx, step.term, step.seq); err != nil {
+			t.Fatal(err)
+		}
+		if seq, found, err := s.JobsWritten(ctx, end); err != nil || !found || seq != step.want {
+			t.Fatalf("after term %d saved %d: %d %v %v; want %d", step.term, step.seq, seq, found, err, step.want)
+		}
+	}
+}

@@ -53,8 +53,17 @@ func (s *Store) MoveOutcomes(ctx context.Context, put func(map[string][]byte) er
 
 // Checkpoint reads a named stream position (0 when none was saved).
 func (s *Store) Checkpoint(ctx context.Context, name string) (uint64, error) {
-	seq, _, err := s.checkpointFound(ctx, name)
-	return seq, err
+	var d struct {
+		Seq int64 `bson:"seq"`
+	}
+	err := s.db.Collection(colState).FindOne(ctx, bson.M{"_id": name}).Decode(&d)
+	if notFound(err) == ErrNotFound {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read checkpoint %s: %w", name, err)
+	}
+	return uint64(d.Seq), nil
 }
 
 // CheckpointJobs names the checkpoint of the events stream's last sequence whose job
@@ -66,34 +75,39 @@ const CheckpointJobs = "trigger.jobs"
 // stream's last sequence now): a store without it was written only by triggers that
 // wrote each document before answering.
 func (s *Store) JobsWritten(ctx context.Context, end func(context.Context) (uint64, error)) (seq uint64, found bool, err error) {
-	seq, found, err = s.checkpointFound(ctx, CheckpointJobs)
-	if err != nil || found {
-		return seq, found, err
+	var d struct {
+		Mark struct {
+			Seq int64 `bson:"seq"`
+		} `bson:"mark"`
 	}
-	seq, err = end(ctx)
-	return seq, false, err
+	err = s.db.Collection(colState).FindOne(ctx, bson.M{"_id": CheckpointJobs}).Decode(&d)
+	switch {
+	case notFound(err) == ErrNotFound:
+		seq, err = end(ctx)
+		return seq, false, err
+	case err != nil:
+		return 0, false, fmt.Errorf("read checkpoint %s: %w", CheckpointJobs, err)
+	}
+	return uint64(d.Mark.Seq), true, nil
 }
 
-// checkpointFound reads a named stream position, and whether one was ever saved.
-func (s *Store) checkpointFound(ctx context.Context, name string) (seq uint64, found bool, err error) {
-	var d struct {
-		Seq int64 `bson:"seq"`
-	}
-	err = s.db.Collection(colState).FindOne(ctx, bson.M{"_id": name}).Decode(&d)
-	if notFound(err) == ErrNotFound {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("read checkpoint %s: %w", name, err)
-	}
-	return uint64(d.Seq), true, nil
+// SaveJobsWritten saves the jobs checkpoint at seq, made in the lease's term. It is
+// ordered by term, then sequence ($max): a trigger that lost the lease and finishes its
+// writes late cannot claim documents the active one has not written yet.
+func (s *Store) SaveJobsWritten(ctx context.Context, term, seq uint64) error {
+	mark := bson.D{{Key: "term", Value: int64(term)}, {Key: "seq", Value: int64(seq)}}
+	return s.upsertState(ctx, CheckpointJobs, bson.M{"$max": bson.M{"mark": mark}})
 }
 
 // SaveCheckpoint writes a named stream position.
 func (s *Store) SaveCheckpoint(ctx context.Context, name string, seq uint64) error {
+	return s.upsertState(ctx, name, bson.M{"$set": bson.M{"seq": int64(seq)}})
+}
+
+// upsertState applies update to the state document name, making it if it is missing.
+func (s *Store) upsertState(ctx context.Context, name string, update bson.M) error {
 	save := func() error {
-		_, err := s.db.Collection(colState).UpdateOne(ctx, bson.M{"_id": name},
-			bson.M{"$set": bson.M{"seq": int64(seq)}}, options.UpdateOne().SetUpsert(true))
+		_, err := s.db.Collection(colState).UpdateOne(ctx, bson.M{"_id": name}, update, options.UpdateOne().SetUpsert(true))
 		return err
 	}
 	err := save()

@@ -142,8 +142,9 @@ func (c *Commander) Send(ctx context.Context, command Command) (Result, error) {
 }
 
 // result reads cmd's outcome (nil: none came in time); fresh is false for an outcome
-// kept from the command's first application, whose job may have changed since: only a
-// fresh one is told to OnApplied's fn.
+// read from the kept ones. Only a fresh outcome of the command's first application is
+// told to OnApplied's fn: a kept one's job, read or answered to a repeat (Kept), may
+// have changed since.
 func (c *Commander) result(cmd contracts.Command, outcome []byte, fresh bool) (Result, error) {
 	if outcome == nil {
 		return Result{}, nil
@@ -162,7 +163,7 @@ func (c *Commander) result(cmd contracts.Command, outcome []byte, fresh bool) (R
 	case o.Job == nil:
 		return Result{}, errors.New("the outcome carries no job")
 	}
-	if fresh && c.applied != nil {
+	if fresh && !o.Kept && c.applied != nil {
 		c.applied(*o.Job)
 	}
 	j := wire.JobFromPayload(*o.Job)

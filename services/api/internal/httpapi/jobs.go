@@ -90,6 +90,12 @@ func (h *handlers) gone(c echo.Context, id string) (mongostore.StoredJob, bool) 
 	if c.Request().Header.Get("Idempotency-Key") == "" {
 		return mongostore.StoredJob{}, false
 	}
+	// The view knows a delete the store may not have yet (it is written behind).
+	if h.d.Jobs != nil {
+		if j, ok := h.d.Jobs.Gone(id); ok {
+			return mongostore.StoredJob{Job: j}, j.Tenant == c.Get(tenantKey).(string)
+		}
+	}
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
 	sj, err := h.d.Store.FindJob(ctx, id)

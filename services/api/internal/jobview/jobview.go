@@ -5,11 +5,13 @@
 // the store is written behind the events, the view is not.
 //
 // A job's newer version always wins, so an entry never goes back in time, and a deleted
-// job's version is remembered (up to a bound) so that a late state cannot bring it back.
-// The view answers for what it does not hold only while it is complete: loaded, caught up
-// with the events, and holding every live job (no more than its cap). Otherwise a job
-// it does not hold, and every list, is the store's to answer. It holds no transport or
-// store code: the api's root feeds it.
+// job is remembered (up to a bound) so that a late state cannot bring it back and a
+// request repeated after it deleted the job finds it. The view answers for what it does
+// not hold only while it is complete: loaded, caught up with the events, and holding
+// every live job (no more than its cap). Otherwise a job it does not hold, and every
+// list, is the store's to answer; past its cap it still holds the jobs changed last
+// (recentKept), so that a read after a write finds the job while the store has yet to
+// be written. It holds no transport or store code: the api's root feeds it.
 package jobview
 
 import (
@@ -32,8 +34,12 @@ const (
 	Held
 )
 
-// goneKept bounds the deleted jobs whose versions the view remembers.
-const goneKept = 100_000
+// goneKept bounds the deleted jobs the view remembers; recentKept the jobs past its cap
+// it holds, the last changed. Both are far more than the trigger leaves unwritten.
+const (
+	goneKept   = 20_000
+	recentKept = 50_000
+)
 
 type listRef struct{ tenant, pid string }
 type bizRef struct{ tenant, code string }
@@ -47,13 +53,16 @@ type View struct {
 	mu    sync.RWMutex
 	jobs  map[string]*job.Job
 	keys  map[string]string
-	biz   map[bizRef]string
+	biz   map[bizRef][]string // a behaviour's live schedules: one, or two for a moment
 	lists map[listRef][]*job.Job
-	// gone remembers deleted jobs' last versions; ring is their order, oldest first.
-	gone     map[string]int64
-	ring     []string
-	next     int
-	complete bool
+	// gone remembers deleted jobs by id and scheduler id, the oldest forgotten first.
+	gone     map[string]*job.Job
+	goneKeys map[string]string
+	goneRing ring
+	// extra are the jobs held past the cap (in no list), by their place in extraRing.
+	extra     map[string]uint64
+	extraRing ring
+	complete  bool
 	// full: a job was turned away at the cap, so the view cannot be complete again until
 	// it is loaded afresh.
 	full bool
@@ -67,10 +76,32 @@ func New(max int) *View {
 }
 
 func (v *View) reset() {
-	v.jobs, v.keys, v.biz = map[string]*job.Job{}, map[string]string{}, map[bizRef]string{}
-	v.lists, v.gone, v.ring, v.next = map[listRef][]*job.Job{}, map[string]int64{}, nil, 0
+	v.jobs, v.keys, v.biz = map[string]*job.Job{}, map[string]string{}, map[bizRef][]string{}
+	v.lists, v.gone, v.goneKeys, v.goneRing = map[listRef][]*job.Job{}, map[string]*job.Job{}, map[string]string{}, ring{}
+	v.extra, v.extraRing = map[string]uint64{}, ring{}
 	v.complete, v.full = false, false
 }
+
+// ring is a queue of ids, each with its place: what was put first goes first.
+type ring struct {
+	ids  []string
+	at   []uint64
+	next uint64
+}
+
+func (r *ring) push(id string) uint64 {
+	r.next++
+	r.ids, r.at = append(r.ids, id), append(r.at, r.next)
+	return r.next
+}
+
+func (r *ring) pop() (string, uint64) {
+	id, at := r.ids[0], r.at[0]
+	r.ids, r.at = r.ids[1:], r.at[1:]
+	return id, at
+}
+
+func (r *ring) len() int { return len(r.ids) }
 
 // Reset forgets everything: the view is loaded again.
 func (v *View) Reset() {
@@ -95,7 +126,7 @@ func (v *View) IsComplete() bool {
 	return v.complete
 }
 
-// Len is how many live jobs the view holds.
+// Len is how many live jobs the view holds (past its cap, with the last changed).
 func (v *View) Len() int {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
@@ -114,33 +145,51 @@ func (v *View) Learn(j job.Job) {
 	switch {
 	case cur != nil && j.Version <= cur.Version:
 		return
-	case cur == nil && v.gone[j.ID] >= j.Version && v.gone[j.ID] > 0:
+	case cur == nil && v.gone[j.ID] != nil && v.gone[j.ID].Version >= j.Version:
 		return
 	}
+	_, wasExtra := v.extra[j.ID]
 	if cur != nil {
 		v.drop(cur)
 	}
 	if !j.Live() {
-		v.bury(j.ID, j.Version)
+		v.bury(&j)
 		return
 	}
-	if cur == nil && len(v.jobs) >= v.max {
+	if wasExtra || cur == nil && len(v.jobs)-len(v.extra) >= v.max {
 		v.full, v.complete = true, false
+		v.addExtra(&j)
 		return
 	}
-	v.add(&j)
+	v.add(&j, true)
 }
 
-func (v *View) add(j *job.Job) {
+// add holds j, in its lists when listed.
+func (v *View) add(j *job.Job, listed bool) {
 	v.jobs[j.ID] = j
 	if j.Key != "" {
 		v.keys[j.Key] = j.ID
 	}
 	if code := j.Spec.Target.BizCode; code != "" {
-		v.biz[bizRef{j.Tenant, code}] = j.ID
+		ref := bizRef{j.Tenant, code}
+		v.biz[ref] = append(v.biz[ref], j.ID)
 	}
-	for _, ref := range refs(j) {
-		v.lists[ref] = insert(v.lists[ref], j)
+	if listed {
+		for _, ref := range refs(j) {
+			v.lists[ref] = insert(v.lists[ref], j)
+		}
+	}
+}
+
+// addExtra holds j past the cap, letting the job held past it longest go when there
+// are more than recentKept.
+func (v *View) addExtra(j *job.Job) {
+	v.add(j, false)
+	v.extra[j.ID] = v.extraRing.push(j.ID)
+	for v.extraRing.len() > 0 && len(v.extra) > recentKept {
+		if id, at := v.extraRing.pop(); v.extra[id] == at {
+			v.drop(v.jobs[id])
+		}
 	}
 }
 
@@ -150,8 +199,14 @@ func (v *View) drop(j *job.Job) {
 		delete(v.keys, j.Key)
 	}
 	ref := bizRef{j.Tenant, j.Spec.Target.BizCode}
-	if v.biz[ref] == j.ID {
+	if ids := slices.DeleteFunc(v.biz[ref], func(id string) bool { return id == j.ID }); len(ids) > 0 {
+		v.biz[ref] = ids
+	} else {
 		delete(v.biz, ref)
+	}
+	if _, extra := v.extra[j.ID]; extra {
+		delete(v.extra, j.ID) // its place in extraRing is left, and passed over
+		return
 	}
 	for _, lr := range refs(j) {
 		if l := remove(v.lists[lr], j); len(l) > 0 {
@@ -162,18 +217,22 @@ func (v *View) drop(j *job.Job) {
 	}
 }
 
-// bury remembers a deleted job's version, forgetting the oldest past goneKept.
-func (v *View) bury(id string, version int64) {
-	if _, ok := v.gone[id]; !ok {
-		if len(v.ring) < goneKept {
-			v.ring = append(v.ring, id)
-		} else {
-			delete(v.gone, v.ring[v.next])
-			v.ring[v.next] = id
-			v.next = (v.next + 1) % goneKept
-		}
+// bury remembers a deleted job, forgetting the one buried longest past goneKept.
+func (v *View) bury(j *job.Job) {
+	if _, ok := v.gone[j.ID]; !ok {
+		v.goneRing.push(j.ID)
 	}
-	v.gone[id] = version
+	v.gone[j.ID] = j
+	if j.Key != "" {
+		v.goneKeys[j.Key] = j.ID
+	}
+	for v.goneRing.len() > goneKept {
+		id, _ := v.goneRing.pop()
+		if g := v.gone[id]; g != nil && v.goneKeys[g.Key] == id {
+			delete(v.goneKeys, g.Key)
+		}
+		delete(v.gone, id)
+	}
 }
 
 // refs are the lists a job is in: its tenant's, and its tenant's project's when it has
@@ -245,12 +304,27 @@ func (v *View) List(tenant, pid string, skip, limit int) (page []job.Job, total 
 	return page, len(l), true
 }
 
+// Gone returns the deleted job that ref names, by its record id or its scheduler id, if
+// the view remembers it.
+func (v *View) Gone(ref string) (job.Job, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	j := v.gone[ref]
+	if j == nil {
+		j = v.gone[v.goneKeys[ref]]
+	}
+	if j == nil {
+		return job.Job{}, false
+	}
+	return *j, true
+}
+
 // Schedule returns the tenant's live schedule of a behaviour.
 func (v *View) Schedule(tenant, code string) (job.Job, Found) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	if id, ok := v.biz[bizRef{tenant, code}]; ok {
-		return *v.jobs[id], Held
+	if ids := v.biz[bizRef{tenant, code}]; len(ids) > 0 {
+		return *v.jobs[ids[0]], Held
 	}
 	if v.complete {
 		return job.Job{}, Absent
@@ -265,9 +339,9 @@ func (v *View) Schedules(tenant string, codes []string, fn func(i int, j *job.Jo
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	for i, code := range codes {
-		switch id, ok := v.biz[bizRef{tenant, code}]; {
-		case ok:
-			fn(i, v.jobs[id], Held)
+		switch ids := v.biz[bizRef{tenant, code}]; {
+		case len(ids) > 0:
+			fn(i, v.jobs[ids[0]], Held)
 		case v.complete:
 			fn(i, nil, Absent)
 		default:

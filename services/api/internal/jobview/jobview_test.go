@@ -143,26 +143,43 @@ func TestABehavioursScheduleIsItsLiveJob(t *testing.T) {
 	}
 }
 
-func TestAViewPastItsCapIsACacheAndSendsListsToTheStore(t *testing.T) {
+func TestPastItsCapTheViewHoldsTheJobsChangedLastAndSendsListsToTheStore(t *testing.T) {
 	v := New(2)
 	v.Learn(state("a", 1, "a1"))
 	v.Learn(state("b", 1, "b1"))
 	if !v.Complete() {
 		t.Fatal("a view within its cap is complete")
 	}
-	v.Learn(state("c", 1, "c1"))
-	if v.IsComplete() || v.Len() != 2 {
-		t.Fatalf("past the cap: complete %v, holds %d", v.IsComplete(), v.Len())
+	c := state("c", 1, "c1")
+	c.Spec.Target.BizCode = "biz"
+	v.Learn(c)
+	if v.IsComplete() {
+		t.Fatal("a view past its cap stays complete")
 	}
-	if _, found := v.Get("c"); found != Unknown {
-		t.Fatalf("a job turned away is %v; want Unknown", found)
+	// A read after the write that made c finds it, before the store has it.
+	if name(v, "c") != "c1" || name(v, "key-c") != "c1" {
+		t.Fatal("the job past the cap, changed last, is not held")
 	}
-	v.Learn(state("a", 2, "a2"))
-	if name(v, "a") != "a2" {
-		t.Fatal("a job held is not kept current past the cap")
+	if j, found := v.Schedule("t", "biz"); found != Held || j.ID != "c" {
+		t.Fatalf("its behaviour's schedule: %v %v", j.ID, found)
+	}
+	c.Version, c.Spec.Name = 2, "c2"
+	v.Learn(c)
+	if name(v, "c") != "c2" {
+		t.Fatal("a job past the cap is not kept current")
 	}
 	if _, _, ok := v.List("t", "", 0, 10); ok {
 		t.Fatal("an incomplete view listed")
+	}
+	if _, found := v.Get("never"); found != Unknown {
+		t.Fatalf("a job never seen past the cap: %v; want Unknown", found)
+	}
+	// The jobs past the cap are bounded: the one changed longest ago goes first.
+	for i := range recentKept {
+		v.Learn(state(fmt.Sprint("x", i), 1, "x"))
+	}
+	if _, found := v.Get("c"); found != Unknown || v.Len() != 2+recentKept {
+		t.Fatalf("past recentKept: c %v, holding %d; want c let go, %d held", found, v.Len(), 2+recentKept)
 	}
 	if v.Complete() {
 		t.Fatal("a view that turned a job away became complete without a reload")
@@ -174,7 +191,50 @@ func TestAViewPastItsCapIsACacheAndSendsListsToTheStore(t *testing.T) {
 	}
 	z := New(0)
 	z.Learn(state("a", 1, "a1"))
-	if z.Complete() || z.Len() != 0 {
-		t.Fatal("a view of cap 0 holds nothing and is never complete")
+	if z.Complete() {
+		t.Fatal("a view of cap 0 is never complete")
+	}
+}
+
+func TestADeletedJobIsFoundAsDeletedByEitherId(t *testing.T) {
+	v := New(10)
+	a := state("a", 1, "n")
+	v.Learn(a)
+	a.Version, a.State = 2, job.Deleted
+	v.Learn(a)
+	for _, ref := range []string{"a", "key-a"} {
+		if g, ok := v.Gone(ref); !ok || g.ID != "a" || g.State != job.Deleted {
+			t.Fatalf("Gone(%q): %+v %v", ref, g, ok)
+		}
+	}
+	for i := range goneKept {
+		g := state(fmt.Sprint("g", i), 2, "n")
+		g.State = job.Deleted
+		v.Learn(g)
+	}
+	if _, ok := v.Gone("a"); ok {
+		t.Fatal("the deleted jobs remembered are not bounded")
+	}
+	if _, ok := v.Gone("key-a"); ok {
+		t.Fatal("a forgotten job is still found by its scheduler id")
+	}
+}
+
+// Two apis: the schedule this api created is learnt before the events that deleted the
+// one before it reach this api. Deleting the old one must not lose the new.
+func TestABehavioursNewScheduleSurvivesTheLateDeleteOfTheOldOne(t *testing.T) {
+	v := New(10)
+	b := state("b", 1, "n")
+	b.Spec.Target.BizCode = "x"
+	v.Learn(b) // this api's write
+	a := state("a", 1, "n")
+	a.Spec.Target.BizCode = "x"
+	v.Learn(a) // the events, late
+	a.Version, a.State = 2, job.Deleted
+	v.Learn(a)
+	v.Learn(b) // b's own event: the same version
+	v.Complete()
+	if j, found := v.Schedule("t", "x"); found != Held || j.ID != "b" {
+		t.Fatalf("the behaviour's schedule: %q %v; want b", j.ID, found)
 	}
 }

@@ -39,7 +39,7 @@ type command struct {
 // of commands of distinct jobs: a job's second command starts a new batch, because when
 // a batch is applied again after a failure, each of its commands must still be
 // recognised by its job's last command. A schedule of a behaviour starts one too, since
-// whether the behaviour has a schedule is read from the store. On a failure the rest is
+// whether the behaviour has a schedule is read before its batch is applied. On a failure the rest is
 // given back to the stream, unapplied, to come again in order.
 func (p *Processor) applyAll(ctx context.Context, msgs []jetstream.Msg) []error {
 	errs := make([]error, len(msgs))
@@ -146,14 +146,14 @@ func (p *Processor) safeDecide(ctx context.Context, msg jetstream.Msg, c contrac
 }
 
 // safeEffect turns a panic making a batch's effects into an error: the batch is given
-// back and retried, its jobs read from the store again.
+// back and retried, its jobs read again.
 func (p *Processor) safeEffect(ctx context.Context, batch []*decided) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("applying the commands panicked: %v", r)
 		}
 		if err != nil {
-			// Some of the batch's jobs may be written and others not: read them again.
+			// Some of the batch's jobs may be applied and others not: read them again.
 			for _, x := range batch {
 				p.memo.forget(x.c.JobID)
 			}

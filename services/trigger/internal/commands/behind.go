@@ -17,7 +17,7 @@ import (
 // staged here and written by a writer of its own, many jobs to a bulk write and each job
 // once however often it changed meanwhile. What is staged is read before the store, so
 // the processor decides on the newest state; the api answers reads from the events. The
-// store's checkpoint mongostore.CheckpointJobs says up to which lifecycle event the documents are
+// store's jobs checkpoint (mongostore.JobsWritten) says up to which lifecycle event the documents are
 // written: a term's start writes those after it again before anything reads the store
 // (CatchUp), so documents staged and lost with a crashed trigger are not lost.
 
@@ -29,7 +29,7 @@ const MaxBehind = 20_000
 // JobWriter is what the writer writes to (a *mongostore.Store).
 type JobWriter interface {
 	PutJobs(ctx context.Context, ws []mongostore.JobWrite) error
-	SaveCheckpoint(ctx context.Context, name string, seq uint64) error
+	SaveJobsWritten(ctx context.Context, term, seq uint64) error
 }
 
 // Behind stages job writes and writes them to the store.
@@ -37,17 +37,18 @@ type Behind struct {
 	Store JobWriter
 	// Timeout bounds each bulk write.
 	Timeout time.Duration
-	// Max bounds the jobs staged (0: MaxBehind).
+	// Max bounds the jobs staged and being written (0: MaxBehind).
 	Max int
-	Log zerolog.Logger
+	// Term is the lease's term the writes are made in: a checkpoint of an older term
+	// (a trigger that lost the lease, finishing late) cannot replace this one's.
+	Term uint64
+	Log  zerolog.Logger
 
 	mu   sync.Mutex
 	cond sync.Cond // signalled when the staged change: more, or written
 	// staged waits for the writer; writing is what it is writing now. Both are read
 	// before the store.
 	staged, writing map[string]mongostore.JobWrite
-	// bizStaged finds the staged and writing jobs of a behaviour: tenant, bizcode → ids.
-	biz map[bizRef]map[string]bool
 	// seq is the last lifecycle event stored whose write is staged (or written).
 	seq uint64
 	// gen counts the calls of Stage; written is the last of them whose writes are all
@@ -57,19 +58,17 @@ type Behind struct {
 	done         chan struct{}
 }
 
-type bizRef struct{ tenant, code string }
-
-// NewBehind returns a Behind over store; run it with Run.
-func NewBehind(store JobWriter, timeout time.Duration, log zerolog.Logger) *Behind {
-	b := &Behind{Store: store, Timeout: timeout, Log: log, staged: map[string]mongostore.JobWrite{},
-		writing: map[string]mongostore.JobWrite{}, biz: map[bizRef]map[string]bool{}, done: make(chan struct{})}
+// NewBehind returns a Behind over store, for the lease's term; run it with Run.
+func NewBehind(store JobWriter, term uint64, timeout time.Duration, log zerolog.Logger) *Behind {
+	b := &Behind{Store: store, Term: term, Timeout: timeout, Log: log, staged: map[string]mongostore.JobWrite{},
+		writing: map[string]mongostore.JobWrite{}, done: make(chan struct{})}
 	b.cond.L = &b.mu
 	return b
 }
 
 // Stage adds writes whose events are stored, up to sequence seq of the events stream.
-// It waits while MaxBehind jobs are staged and the writer is busy (or ctx ends: the
-// writes are staged all the same, since their events are stored).
+// It waits while MaxBehind jobs are staged or being written, failing or not (or until
+// ctx ends: the writes are staged all the same, since their events are stored).
 func (b *Behind) Stage(ctx context.Context, ws []mongostore.JobWrite, seq uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -77,18 +76,11 @@ func (b *Behind) Stage(ctx context.Context, ws []mongostore.JobWrite, seq uint64
 	if limit <= 0 {
 		limit = MaxBehind
 	}
-	for len(b.staged) >= limit && !b.stopped && ctx.Err() == nil {
+	for len(b.staged)+len(b.writing) >= limit && !b.stopped && ctx.Err() == nil {
 		b.cond.Wait()
 	}
 	for _, w := range ws {
 		b.staged[w.Job.ID] = b.staged[w.Job.ID].Merge(w)
-		if code := w.Job.Spec.Target.BizCode; code != "" {
-			ref := bizRef{w.Job.Tenant, code}
-			if b.biz[ref] == nil {
-				b.biz[ref] = map[string]bool{}
-			}
-			b.biz[ref][w.Job.ID] = true
-		}
 	}
 	b.seq = max(b.seq, seq)
 	if len(ws) > 0 {
@@ -110,20 +102,25 @@ func (b *Behind) Get(id string) (job.Job, bool) {
 	return job.Job{}, false
 }
 
-// Behaviour returns the jobs staged or being written that schedule tenant's behaviour
-// code, in their newest states.
-func (b *Behind) Behaviour(tenant, code string) []job.Job {
+// Behaviour returns a job staged or being written, in its newest state, that is a live
+// schedule of tenant's behaviour code. It looks through them all: a create of a
+// behaviour's schedule is rare beside the other writes, and an index would have to
+// follow each job's code as it changes.
+func (b *Behind) Behaviour(tenant, code string) (job.Job, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []job.Job
-	for id := range b.biz[bizRef{tenant, code}] {
-		if w, ok := b.staged[id]; ok {
-			out = append(out, w.Job)
-		} else if w, ok := b.writing[id]; ok {
-			out = append(out, w.Job)
+	holds := func(j job.Job) bool { return j.Live() && j.Tenant == tenant && j.Spec.Target.BizCode == code }
+	for _, w := range b.staged {
+		if holds(w.Job) {
+			return w.Job, true
 		}
 	}
-	return out
+	for id, w := range b.writing {
+		if _, newer := b.staged[id]; !newer && holds(w.Job) {
+			return w.Job, true
+		}
+	}
+	return job.Job{}, false
 }
 
 // Run writes what is staged until ctx ends, then what is left, under a timeout of its
@@ -188,7 +185,7 @@ func (b *Behind) writeOnce(ctx context.Context) error {
 	wctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	err := b.Store.PutJobs(wctx, ws)
 	if err == nil {
-		err = b.Store.SaveCheckpoint(wctx, mongostore.CheckpointJobs, seq)
+		err = b.Store.SaveJobsWritten(wctx, b.Term, seq)
 	}
 	cancel()
 
@@ -201,8 +198,6 @@ func (b *Behind) writeOnce(ctx context.Context) error {
 				w = w.Merge(later)
 			}
 			b.staged[id] = w
-		} else if _, again := b.staged[id]; !again {
-			b.unindex(w.Job)
 		}
 		delete(b.writing, id)
 	}
@@ -211,18 +206,6 @@ func (b *Behind) writeOnce(ctx context.Context) error {
 	}
 	b.cond.Broadcast()
 	return err
-}
-
-func (b *Behind) unindex(j job.Job) {
-	code := j.Spec.Target.BizCode
-	if code == "" {
-		return
-	}
-	ref := bizRef{j.Tenant, code}
-	delete(b.biz[ref], j.ID)
-	if len(b.biz[ref]) == 0 {
-		delete(b.biz, ref)
-	}
 }
 
 // Sync waits until everything staged before it is in the store (or ctx ends, or the

@@ -141,7 +141,7 @@ func (x *decided) seq() uint64 {
 // keys), so its idempotent writes are done again.
 func (x *decided) write() bool { return x.d.Job != nil && (len(x.d.Events) > 0 || x.d.Replayed) }
 
-// state is what deciding a command reads from the store.
+// state is what deciding a command reads: from what this term applied, else the store.
 type state struct {
 	// kept is the command's kept outcome, if it is idempotent and was applied before.
 	kept []byte
@@ -165,9 +165,7 @@ func (p *Processor) read(ctx context.Context, c contracts.Command) (state, error
 			return st, fmt.Errorf("read kept outcome: %w", err)
 		}
 	}
-	if j, ok := p.Behind.Get(c.JobID); ok {
-		st.cur = &j
-	} else if j, ok := p.memo.get(c.JobID); ok {
+	if j, ok := p.applied(c.JobID); ok {
 		st.cur = &j
 	} else {
 		switch sj, err := p.Store.GetJob(ctx, c.JobID); {
@@ -187,13 +185,21 @@ func (p *Processor) read(ctx context.Context, c contracts.Command) (state, error
 	return st, nil
 }
 
+// applied returns the newest state this term applied to job id: staged or being written,
+// else remembered (written).
+func (p *Processor) applied(id string) (job.Job, bool) {
+	if j, ok := p.Behind.Get(id); ok {
+		return j, true
+	}
+	return p.memo.get(id)
+}
+
 // liveSchedule finds the tenant's live schedule of a behaviour: among the jobs not yet
-// written, then in the store, whose answer a newer state not yet written overrides.
+// written, then in the store, whose answer a newer state this term applied overrides
+// (the store may have been read just before the writer wrote that state).
 func (p *Processor) liveSchedule(ctx context.Context, tenant, code string) (*job.Job, error) {
-	for _, j := range p.Behind.Behaviour(tenant, code) {
-		if j.Live() && j.Spec.Target.BizCode == code {
-			return &j, nil
-		}
+	if j, ok := p.Behind.Behaviour(tenant, code); ok {
+		return &j, nil
 	}
 	sj, err := p.Store.LiveSchedule(ctx, tenant, code)
 	switch {
@@ -202,7 +208,7 @@ func (p *Processor) liveSchedule(ctx context.Context, tenant, code string) (*job
 	case err != nil:
 		return nil, err
 	}
-	if j, ok := p.Behind.Get(sj.Job.ID); ok && (!j.Live() || j.Spec.Target.BizCode != code) {
+	if j, ok := p.applied(sj.Job.ID); ok && (!j.Live() || j.Spec.Target.BizCode != code) {
 		return nil, nil
 	}
 	return &sj.Job, nil
@@ -212,7 +218,7 @@ func (p *Processor) liveSchedule(ctx context.Context, tenant, code string) (*job
 func (p *Processor) decide(ctx context.Context, msg jetstream.Msg, c contracts.Command, st state) (*decided, error) {
 	x := &decided{msg: msg, c: c, out: contracts.Outcome{V: contracts.Version, CommandID: c.ID}}
 	if st.kept != nil {
-		x.kept = st.kept
+		x.kept = repeat(st.kept)
 		return x, nil
 	}
 	cmd := wire.CommandFromPayload(c)
@@ -279,6 +285,18 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 		return nil
 	}
 	return p.Kept.Put(ctx, outcomes)
+}
+
+// repeat marks a kept outcome as answering a repeat, so that the api does not take its
+// job, perhaps changed or deleted since, for the newest state.
+func repeat(kept []byte) []byte {
+	var o contracts.Outcome
+	if err := json.Unmarshal(kept, &o); err != nil {
+		return kept // as kept: the api refuses what it cannot read
+	}
+	o.Kept = true
+	data, _ := json.Marshal(o)
+	return data
 }
 
 // answer counts, logs and answers a command whose effects are made.

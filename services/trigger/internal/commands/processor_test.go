@@ -72,6 +72,8 @@ func (s *fakeStore) PutJobs(_ context.Context, ws []mongostore.JobWrite) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failPut != nil {
+		// A store away answers after a while, as its timeout does.
+		time.Sleep(20 * time.Millisecond)
 		return s.failPut
 	}
 	for _, w := range ws {
@@ -87,7 +89,7 @@ func (s *fakeStore) PutJobs(_ context.Context, ws []mongostore.JobWrite) error {
 	return nil
 }
 
-func (s *fakeStore) SaveCheckpoint(_ context.Context, name string, seq uint64) error {
+func (s *fakeStore) SaveJobsWritten(_ context.Context, _, seq uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.checkpoint = seq
@@ -230,7 +232,7 @@ func setup(t *testing.T) *bundle {
 		fires:   &fakeFires{stored: map[string]int64{}},
 		at:      time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC),
 	}
-	behind := NewBehind(b.store, time.Second, zerolog.Nop())
+	behind := NewBehind(b.store, 1, time.Second, zerolog.Nop())
 	ctx, cancel := context.WithCancel(context.Background())
 	go behind.Run(ctx)
 	t.Cleanup(func() { cancel(); <-behind.Done() })
@@ -471,6 +473,9 @@ func TestAnIdempotentCommandAppliedBeforeIsAnsweredWithItsKeptOutcomeAlone(t *te
 	b := setup(t)
 	create := b.cmd(job.Command{Type: job.Create, JobID: "j1", JobKey: "k1", Spec: spec("")}, true)
 	b.apply(t, create)
+	if b.reply(t, "create-j1").Kept {
+		t.Fatal("a first application is answered as a repeat")
+	}
 	writes, events := len(b.store.writes), len(b.events.log)
 	b.p.memo = newMemo() // a new term: nothing remembered
 	if errs := b.apply(t, create); errs[0] != nil {
@@ -479,8 +484,8 @@ func TestAnIdempotentCommandAppliedBeforeIsAnsweredWithItsKeptOutcomeAlone(t *te
 	if len(b.store.writes) != writes || len(b.events.log) != events {
 		t.Fatal("a kept outcome's command was applied again")
 	}
-	if o := b.reply(t, "create-j1"); o.Job == nil || o.Job.ID != "j1" {
-		t.Fatalf("answer %+v", o)
+	if o := b.reply(t, "create-j1"); o.Job == nil || o.Job.ID != "j1" || !o.Kept {
+		t.Fatalf("answer %+v; want the kept outcome, marked as answering a repeat", o)
 	}
 }
 
