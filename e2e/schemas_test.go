@@ -118,7 +118,7 @@ var (
 			User: "alice", At: at, ReplyTo: "_INBOX.x.c1", Idempotent: true, Fingerprint: "3f7a9c0d1e2b4a5f", Spec: &fullJS, Version: 3, Enable: true}, nil},
 		{contracts.SchemaOutcome, contracts.Outcome{V: 1, CommandID: "c1",
 			Error: &contracts.Error{Code: "invalid", Message: "seconds: must be greater than 0", Field: "seconds"},
-			Job:   &fullJob, FireID: "j1@1749994202123", Fingerprint: "3f7a9c0d1e2b4a5f"}, nil},
+			Job:   &fullJob, FireID: "j1@1749994202123", Fingerprint: "3f7a9c0d1e2b4a5f", Kept: true}, nil},
 		{contracts.SchemaLifecycleEvent, contracts.LifecycleEvent{V: 1, ID: "c1:created", Type: "created", Tenant: "p",
 			JobID: "j1", CommandID: "c1", User: "alice", At: at, Job: fullJob}, nil},
 		{contracts.SchemaFire, contracts.Fire{V: 1, FireID: "j1@1", JournalID: "j1-1", Seq: 1, Tenant: "p", JobID: "j1",
