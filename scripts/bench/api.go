@@ -141,6 +141,9 @@ func apiSection(o options, w io.Writer) (*section, error) {
 	}
 	stored := listJobs + o.conns + 1 + schedules
 	for _, wl := range workloads {
+		if !strings.Contains(wl.label, o.apiMatch) {
+			continue
+		}
 		var rps, p50, p99, accepted, cpu, rss, nerr []float64
 		errs := map[int]int{}
 		s.Notes = append(s.Notes, fmt.Sprintf("%s: %s", wl.label, wl.req))

@@ -56,6 +56,7 @@ type options struct {
 	fireRate  int
 	fireFor   time.Duration
 	apiFor    time.Duration
+	apiMatch  string
 	conns     int
 	jobcenter string
 	out       string
@@ -95,6 +96,7 @@ func main() {
 	flag.IntVar(&o.fireRate, "fire-rate", 100_000, "scheduler: jobs due every second for the lateness measure")
 	flag.DurationVar(&o.fireFor, "fire-for", 5*time.Second, "scheduler: how long lateness is recorded, per run")
 	flag.DurationVar(&o.apiFor, "api-for", 30*time.Second, "api: how long each workload runs, per run")
+	flag.StringVar(&o.apiMatch, "api-match", "", "api: run only the workloads whose label contains this (empty: all)")
 	flag.IntVar(&o.conns, "conns", 64, "api: concurrent connections of the load generator")
 	steadyJobs := flag.String("steady-jobs", "1000,10000,100000", "steady: the numbers of interval jobs (every 1 s) to measure, comma-separated")
 	flag.DurationVar(&o.steadyFor, "steady-for", 60*time.Second, "steady: the measured window of scheduled instants, per run")

@@ -30,6 +30,11 @@ type statusBody struct {
 	JobType *string `json:"jobtype"`
 }
 
+// statusAnswer is queryjobstatus's answer.
+type statusAnswer struct {
+	RespData []scheduleStatus `json:"resp_data"`
+}
+
 type scheduleStatus struct {
 	JobInfoID      string `json:"jobinfoid"`
 	CronExpression string `json:"cronexpression"`
@@ -47,9 +52,10 @@ func (h *handlers) queryJobStatus(c echo.Context) error {
 	if b.Codes == nil || strings.TrimSpace(*b.Codes) == "" {
 		return badRequest("codes", "codes is required: behaviour codes separated by commas")
 	}
-	var codes []string
-	seen := map[string]bool{}
-	for _, code := range strings.Split(*b.Codes, ",") {
+	parts := strings.Split(*b.Codes, ",")
+	codes := make([]string, 0, len(parts))
+	seen := make(map[string]bool, len(parts))
+	for _, code := range parts {
 		code = strings.TrimSpace(code)
 		if code != "" && !seen[code] {
 			seen[code] = true
@@ -60,10 +66,13 @@ func (h *handlers) queryJobStatus(c echo.Context) error {
 		return badRequest("codes", fmt.Sprintf("at most %d codes may be asked at once, got %d", MaxCodes, len(codes)))
 	}
 	tenant := c.Get(tenantKey).(string)
-	found := make([]*scheduleStatus, len(codes))
-	errs := make([]error, len(codes))
+	// One allocation each, not one a code: a status of 100 codes is answered some
+	// thousands of times a second.
+	found := make([]scheduleStatus, len(codes))
+	has := make([]bool, len(codes))
+	var errs []error
 	put := func(i int, j *job.Job) {
-		found[i] = &scheduleStatus{JobInfoID: j.ID, CronExpression: j.Spec.Trigger.Cron, BizCode: codes[i], JobStatus: jobStatus(*j)}
+		found[i], has[i] = scheduleStatus{JobInfoID: j.ID, CronExpression: j.Spec.Trigger.Cron, BizCode: codes[i], JobStatus: jobStatus(j.State)}, true
 	}
 	// The job view answers at once; what it leaves to the store is read eight at a time.
 	var ask []int
@@ -80,6 +89,9 @@ func (h *handlers) queryJobStatus(c echo.Context) error {
 		for i := range codes {
 			ask = append(ask, i)
 		}
+	}
+	if len(ask) > 0 {
+		errs = make([]error, len(codes))
 	}
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
@@ -99,16 +111,16 @@ func (h *handlers) queryJobStatus(c echo.Context) error {
 		}()
 	}
 	wg.Wait()
-	out := []scheduleStatus{}
-	for i, s := range found {
-		if errs[i] != nil {
+	out := found[:0]
+	for i := range found {
+		if errs != nil && errs[i] != nil {
 			return storeUnavailable(errs[i])
 		}
-		if s != nil {
-			out = append(out, *s)
+		if has[i] {
+			out = append(out, found[i])
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"resp_data": out})
+	return c.JSON(http.StatusOK, statusAnswer{RespData: out})
 }
 
 // findBiz reads the tenant's live schedule of a behaviour, or ErrNotFound: from the job
@@ -139,8 +151,8 @@ func (h *handlers) storeBiz(c echo.Context, tenant, bizcode string) (mongostore.
 	return h.d.Store.LiveSchedule(ctx, tenant, bizcode)
 }
 
-func jobStatus(j job.Job) string {
-	if j.State == job.Started {
+func jobStatus(s job.State) string {
+	if s == job.Started {
 		return "enable"
 	}
 	return "disable"
@@ -287,7 +299,7 @@ func (h *handlers) scheduleOp(c echo.Context, q *quartzRequest, t job.CommandTyp
 	case t == job.Delete:
 		data["deleted"] = true
 	default:
-		data["jobstatus"] = jobStatus(*a.Job)
+		data["jobstatus"] = jobStatus(a.Job.State)
 	}
 	if a.FireID != "" {
 		data["triggerid"] = a.FireID
