@@ -42,6 +42,7 @@ const (
 type center struct {
 	cmd  *exec.Cmd
 	url  string
+	nats string // its embedded broker
 	dir  string
 	http *http.Client
 }
@@ -283,7 +284,8 @@ func drive(conns int, d time.Duration, rate float64, do func(worker, i int, rng 
 	return r
 }
 
-func startCenter(bin, dir string, conns int) (*center, error) {
+// startCenter starts the all-in-one program in dir, with env added to its settings.
+func startCenter(bin, dir string, conns int, env ...string) (*center, error) {
 	httpAddr, natsAddr := freeAddr(), freeAddr()
 	if httpAddr == "" || natsAddr == "" {
 		return nil, errors.New("no free port")
@@ -300,11 +302,12 @@ func startCenter(bin, dir string, conns int) (*center, error) {
 	}
 	cmd.Env = append(cmd.Env, "JOBCENTER_DATA_DIR="+filepath.Join(dir, "data"), "JOBCENTER_HTTP_ADDR="+httpAddr,
 		"JOBCENTER_NATS_LISTEN="+natsAddr, "JOBCENTER_RATE_LIMIT=0", "JOBCENTER_LOG_LEVEL=warn")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	c := &center{cmd: cmd, url: "http://" + httpAddr, dir: dir, http: &http.Client{Timeout: 30 * time.Second,
+	c := &center{cmd: cmd, url: "http://" + httpAddr, nats: "nats://" + natsAddr, dir: dir, http: &http.Client{Timeout: 30 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}}}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -341,14 +344,18 @@ func (c *center) do(method, path, project, body string) (int, []byte, error) {
 	return c.doAs(method, path, "X-Project-Id", project, body)
 }
 
-// doAs makes a request as tenant, named in header (X-Project-Id, or Quartz's tecode).
-func (c *center) doAs(method, path, header, tenant, body string) (int, []byte, error) {
+// doAs makes a request as tenant, named in header (X-Project-Id, or Quartz's tecode),
+// with more headers as name, value pairs.
+func (c *center) doAs(method, path, header, tenant, body string, more ...string) (int, []byte, error) {
 	req, err := http.NewRequest(method, c.url+path, strings.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
 	if tenant != "" {
 		req.Header.Set(header, tenant)
+	}
+	for i := 0; i+1 < len(more); i += 2 {
+		req.Header.Set(more[i], more[i+1])
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")

@@ -45,8 +45,8 @@ import (
 	"time"
 )
 
-// sections in the order they run, which is the README's numbering (1 to 7).
-var sections = []string{"scheduler", "steady", "burst", "api", "journal", "restart", "soak"}
+// sections in the order they run, which is the README's numbering (1 to 8).
+var sections = []string{"scheduler", "steady", "burst", "api", "journal", "restart", "soak", "writes"}
 
 type options struct {
 	runs      int
@@ -80,6 +80,8 @@ type options struct {
 
 	soakJobs                     int
 	soakFor, soakEvery, soakKeep time.Duration
+	writesFor                    time.Duration
+	writesRate                   float64
 
 	// env is extra settings for the all-in-one program: what-if runs, not make run's.
 	env []string
@@ -112,6 +114,8 @@ func main() {
 	flag.DurationVar(&o.restartSettle, "restart-settle", 10*time.Second, "restart: how long every probe fire must be on time for the scheduler to count as on time")
 	flag.IntVar(&o.soakJobs, "soak-jobs", 500, "soak: interval jobs firing every second")
 	flag.DurationVar(&o.soakFor, "soak-for", 30*time.Minute, "soak: how long each run lasts")
+	flag.DurationVar(&o.writesFor, "writes-for", 4*time.Minute, "writes: how long each run writes")
+	flag.Float64Var(&o.writesRate, "writes-rate", 500, "writes: start/stop requests a second")
 	flag.DurationVar(&o.soakEvery, "soak-every", 30*time.Second, "soak: how often it is measured")
 	flag.DurationVar(&o.soakKeep, "soak-keep", 10*time.Minute, "soak: the journal's and the runs stream's retention (JOBCENTER_JOURNAL_MAX_AGE, JOBCENTER_RUNS_MAX_AGE)")
 	env := flag.String("env", "", "steady, burst, journal, restart: extra settings for the all-in-one program, KEY=VALUE,…; the figures are then not `make run`'s, and the workload says so")
@@ -219,7 +223,7 @@ func run(o options, w io.Writer) error {
 			continue
 		}
 		fn := map[string]sectionFunc{"scheduler": schedulerSection, "steady": steadySection, "burst": burstSection,
-			"api": apiSection, "journal": journalSection, "restart": restartSection, "soak": soakSection}[name]
+			"api": apiSection, "journal": journalSection, "restart": restartSection, "soak": soakSection, "writes": writesSection}[name]
 		before := loadAvg()
 		s, err := fn(o, w)
 		if err != nil {
