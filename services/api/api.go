@@ -1,5 +1,6 @@
 // Package api is the api service: the HTTP face of Job Center. Writes become commands in
-// JetStream; reads come from the MongoDB projections. main only wires it. It holds the
+// JetStream; jobs are read from its job view, kept by the lifecycle events (view.go), and
+// journal pages from the MongoDB projections. main only wires it. It holds the
 // service's settings and wiring; it must not decide anything a request does (httpapi,
 // commander) or a rule of the domain's.
 package api

@@ -1,8 +1,9 @@
-// Package trigger is the trigger service: it applies commands to the job projection,
-// fires started jobs on time, and keeps the journal projection. main only wires it. It
-// holds the active term's life — the lease, a start from the scheduler's image or the
-// store, the replay of stored fires, the flushes and images — and the rebuild; applying
-// a command, firing and journaling are its internal packages'.
+// Package trigger is the trigger service: it applies commands (their job documents
+// written behind), fires started jobs on time, and keeps the journal projection. main
+// only wires it. It holds the active term's life — the lease, the documents left
+// unwritten caught up, a start from the scheduler's image or the store, the replay of
+// stored fires, the flushes, images and the commands' trim — and the rebuild; applying a
+// command, firing and journaling are its internal packages'.
 package trigger
 
 import (

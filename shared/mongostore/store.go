@@ -1,9 +1,10 @@
 // Package mongostore keeps Job Center's projections in MongoDB (or FerretDB): jobs, the
-// keys that find them, the journal of runs, kept command outcomes and the trigger's
-// checkpoint. Hot reads go by _id only: on FerretDB every other filter scans the whole
+// keys that find them, the journal of runs and the trigger's checkpoints (kept command
+// outcomes of older releases only until they move). Hot reads go by _id only: on FerretDB every other filter scans the whole
 // collection. The indexes real MongoDB needs are declared all the same. Every write a
 // trigger that lost its lease may still make only moves the store forward ($max on a
-// job's version, progress and tails; keys by generation; the journal insert-only), so
+// job's version, progress, tails and the jobs checkpoint's term; keys by generation; the
+// journal insert-only), so
 // no write filters beyond _id. It holds what the domain decided; it must not decide
 // (a job's state comes from job.Decide, a run's status from wire).
 package mongostore
