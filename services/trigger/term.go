@@ -23,7 +23,7 @@ import (
 // flushes write.
 type termStore interface {
 	Checkpoint(ctx context.Context, name string) (uint64, error)
-	JobsWritten(ctx context.Context, end func(context.Context) (uint64, error)) (uint64, bool, error)
+	JobsWritten(ctx context.Context, end func(context.Context) (uint64, error)) (seq, term uint64, err error)
 	SaveCheckpoint(ctx context.Context, name string, seq uint64) error
 	SaveJobsWritten(ctx context.Context, term, seq uint64) error
 	EachJob(ctx context.Context, fn func(mongostore.StoredJob)) error
@@ -208,20 +208,23 @@ func (s *Service) flush(ctx context.Context, t *term) {
 // catchUp writes the job documents of the lifecycle events stored after the store's
 // jobs checkpoint, before anything of the term reads the store: the writes a trigger
 // staged and did not make before it stopped. Then it saves the checkpoint in this term,
-// so that one of an older term, saved late, no longer counts.
-func (s *Service) catchUp(ctx context.Context, term uint64) error {
-	from, _, err := s.book.JobsWritten(ctx, s.eventsEnd)
+// so that one of an older term, saved late, no longer counts, and returns the term the
+// term's writes are to be saved in: the lease's revision, or past the stored term when
+// that is higher (the leases' bucket made anew numbers its revisions from 1 again).
+func (s *Service) catchUp(ctx context.Context, lease uint64) (term uint64, err error) {
+	from, stored, err := s.book.JobsWritten(ctx, s.eventsEnd)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	term = max(lease, stored+1)
 	events, jobs, last, err := s.writeJobsFrom(ctx, from+1)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if events > 0 {
 		s.cfg.Log.Info().Int("events", events).Int("jobs", jobs).Msg("job documents written from the events after the store's checkpoint")
 	}
-	return s.book.SaveJobsWritten(ctx, term, max(from, last))
+	return term, s.book.SaveJobsWritten(ctx, term, max(from, last))
 }
 
 // eventsEnd is the events stream's last sequence.

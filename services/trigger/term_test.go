@@ -42,8 +42,9 @@ type bookStore struct {
 	saved      map[string]job.Progress
 	put        map[string]mongostore.JobWrite
 	order      []string // the jobs put, in order
-	// checkpoints other than the fires'
+	// checkpoints other than the fires', and the jobs checkpoint's term
 	checkpoints map[string]uint64
+	jobsTerm    uint64
 }
 
 func (b *bookStore) Checkpoint(context.Context, string) (uint64, error) { return b.checkpoint, nil }
@@ -60,15 +61,16 @@ func (b *bookStore) SaveCheckpoint(_ context.Context, name string, seq uint64) e
 	return nil
 }
 
-func (b *bookStore) JobsWritten(ctx context.Context, end func(context.Context) (uint64, error)) (uint64, bool, error) {
+func (b *bookStore) JobsWritten(ctx context.Context, end func(context.Context) (uint64, error)) (uint64, uint64, error) {
 	b.mu.Lock()
 	seq, ok := b.checkpoints[mongostore.CheckpointJobs]
+	term := b.jobsTerm
 	b.mu.Unlock()
 	if ok {
-		return seq, true, nil
+		return seq, term, nil
 	}
 	seq, err := end(ctx)
-	return seq, false, err
+	return seq, 0, err
 }
 
 func (b *bookStore) PutJobs(_ context.Context, ws []mongostore.JobWrite) error {
@@ -86,7 +88,7 @@ func (b *bookStore) SaveJobsWritten(_ context.Context, term, seq uint64) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.calls = append(b.calls, fmt.Sprintf("jobs written %d in term %d", seq, term))
-	b.checkpoints[mongostore.CheckpointJobs] = seq
+	b.checkpoints[mongostore.CheckpointJobs], b.jobsTerm = seq, term
 	return nil
 }
 
@@ -478,7 +480,7 @@ func TestATermWritesTheJobDocumentsOfTheEventsAfterTheStoresCheckpointBeforeItRe
 	u.streams.add(contracts.StreamEvents, 5, contracts.EventSubject("t1", "b", contracts.EventCreated), event(contracts.EventCreated, b1))
 	u.streams.add(contracts.StreamEvents, 6, contracts.EventSubject("t1", "a", contracts.EventStarted), event(contracts.EventStarted, a2))
 	u.streams.add(contracts.StreamEvents, 7, "jobcenter.evt.t1.x.created", []byte("not an event"))
-	if err := u.s.catchUp(context.Background(), 42); err != nil {
+	if _, err := u.s.catchUp(context.Background(), 42); err != nil {
 		t.Fatal(err)
 	}
 	if got := u.store.said(); !reflect.DeepEqual(got, []string{"put 2 jobs", "jobs written 7 in term 42"}) {
@@ -496,7 +498,7 @@ func TestAStoreWithoutAJobsCheckpointHadEveryDocumentWrittenBeforeItsAnswer(t *t
 	t.Parallel()
 	u := newSetup(t)
 	u.streams.add(contracts.StreamEvents, 9, contracts.EventSubject("t1", "a", contracts.EventCreated), event(contracts.EventCreated, everyHour("a", job.Started)))
-	if err := u.s.catchUp(context.Background(), 42); err != nil {
+	if _, err := u.s.catchUp(context.Background(), 42); err != nil {
 		t.Fatal(err)
 	}
 	if got := u.store.said(); !reflect.DeepEqual(got, []string{"jobs written 9 in term 42"}) {
@@ -551,7 +553,7 @@ func TestACatchUpWritesADeletedSchedulesDocumentBeforeTheOneThatTookItsBehaviour
 		}
 		u.streams.add(contracts.StreamEvents, uint64(i+1), contracts.EventSubject("t1", j.ID, typ), event(typ, j))
 	}
-	if err := u.s.catchUp(context.Background(), 1); err != nil {
+	if _, err := u.s.catchUp(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
 	at := map[string]int{}
@@ -562,5 +564,17 @@ func TestACatchUpWritesADeletedSchedulesDocumentBeforeTheOneThatTookItsBehaviour
 		if old, next := fmt.Sprintf("z%02d", i), fmt.Sprintf("a%02d", i); at[old] > at[next] {
 			t.Fatalf("%s's create written before %s's delete: %v", next, old, u.store.order)
 		}
+	}
+}
+
+func TestATermIsNumberedPastTheStoredOneWhenTheLeasesBucketNumbersAnew(t *testing.T) {
+	t.Parallel()
+	u := newSetup(t)
+	u.store.checkpoints[mongostore.CheckpointJobs], u.store.jobsTerm = 5, 900
+	if term, err := u.s.catchUp(context.Background(), 3); err != nil || term != 901 {
+		t.Fatalf("term %d (%v); want 901, past the stored 900, as the lease's 3 is not", term, err)
+	}
+	if term, err := u.s.catchUp(context.Background(), 2000); err != nil || term != 2000 {
+		t.Fatalf("term %d (%v); want the lease's 2,000", term, err)
 	}
 }

@@ -257,7 +257,8 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 	} else if n > 0 {
 		s.cfg.Log.Info().Int("jobs", n).Msg("job documents moved to the layout that fences their writes")
 	}
-	if err := s.catchUp(ctx, term); err != nil {
+	term, err := s.catchUp(ctx, term)
+	if err != nil {
 		return fmt.Errorf("job documents behind the events: %w", err)
 	}
 	outcomes, err := kept.Open(ctx, s.js, s.cfg.Streams.IdempotencyWindow, s.cfg.Streams.Replicas)

@@ -71,24 +71,25 @@ func (s *Store) Checkpoint(ctx context.Context, name string) (uint64, error) {
 const CheckpointJobs = "trigger.jobs"
 
 // JobsWritten returns the events stream's last sequence whose job documents the store
-// holds: its jobs checkpoint (found), or, in a store without one, end's answer (the
-// stream's last sequence now): a store without it was written only by triggers that
-// wrote each document before answering.
-func (s *Store) JobsWritten(ctx context.Context, end func(context.Context) (uint64, error)) (seq uint64, found bool, err error) {
+// holds, and the lease term that saved it (0: none was saved). A store without the
+// checkpoint was written only by triggers that wrote each document before answering:
+// its sequence is end's answer (the stream's last sequence now).
+func (s *Store) JobsWritten(ctx context.Context, end func(context.Context) (uint64, error)) (seq, term uint64, err error) {
 	var d struct {
 		Mark struct {
-			Seq int64 `bson:"seq"`
+			Term int64 `bson:"term"`
+			Seq  int64 `bson:"seq"`
 		} `bson:"mark"`
 	}
 	err = s.db.Collection(colState).FindOne(ctx, bson.M{"_id": CheckpointJobs}).Decode(&d)
 	switch {
 	case notFound(err) == ErrNotFound:
 		seq, err = end(ctx)
-		return seq, false, err
+		return seq, 0, err
 	case err != nil:
-		return 0, false, fmt.Errorf("read checkpoint %s: %w", CheckpointJobs, err)
+		return 0, 0, fmt.Errorf("read checkpoint %s: %w", CheckpointJobs, err)
 	}
-	return uint64(d.Mark.Seq), true, nil
+	return uint64(d.Mark.Seq), uint64(d.Mark.Term), nil
 }
 
 // SaveJobsWritten saves the jobs checkpoint at seq, made in the lease's term. It is
