@@ -54,20 +54,8 @@ func soakSection(o options, w io.Writer) (*section, error) {
 			r.rate, r.cpuPerRun, r.storedPerRun, r.bytesPerRun, r.heapPerRun, r.plateau)
 		runs = append(runs, r)
 	}
-	pick := func(f func(soakRun) float64) []float64 {
-		out := make([]float64, len(runs))
-		for i, r := range runs {
-			out[i] = f(r)
-		}
-		return out
-	}
 	add := func(label, unit, target string, f func(soakRun) float64, ok func(float64) bool) {
-		v := newValue(unit, pick(f))
-		r := row{Label: label, Values: []value{v}, Target: target}
-		if ok != nil {
-			r.Met = met(ok(v.Median))
-		}
-		s.Rows = append(s.Rows, r)
+		addRow(s, runs, label, unit, target, f, ok)
 	}
 	add("runs a second, sustained", "runs/s", "≥ 3,000 (at enough jobs)", func(r soakRun) float64 { return r.rate }, nil)
 	add("CPU a run, the whole process", "µs", "≤ 400", func(r soakRun) float64 { return r.cpuPerRun }, func(v float64) bool { return v <= 400 })
@@ -179,4 +167,19 @@ func storedMessages(js jetstream.JetStream) (float64, error) {
 		}
 	}
 	return n, l.Err()
+}
+
+// addRow adds a row to s of f over every run's figures, met when ok (if given) holds
+// for their median.
+func addRow[R any](s *section, runs []R, label, unit, target string, f func(R) float64, ok func(float64) bool) {
+	vals := make([]float64, len(runs))
+	for i, r := range runs {
+		vals[i] = f(r)
+	}
+	v := newValue(unit, vals)
+	r := row{Label: label, Values: []value{v}, Target: target}
+	if ok != nil {
+		r.Met = met(ok(v.Median))
+	}
+	s.Rows = append(s.Rows, r)
 }

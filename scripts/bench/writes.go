@@ -47,20 +47,8 @@ func writesSection(o options, w io.Writer) (*section, error) {
 		}
 		rs = append(rs, r)
 	}
-	pick := func(f func(writesRun) float64) []float64 {
-		out := make([]float64, len(rs))
-		for i, r := range rs {
-			out[i] = f(r)
-		}
-		return out
-	}
 	add := func(label, unit, target string, f func(writesRun) float64, ok func(float64) bool) {
-		v := newValue(unit, pick(f))
-		r := row{Label: label, Values: []value{v}, Target: target}
-		if ok != nil {
-			r.Met = met(ok(v.Median))
-		}
-		s.Rows = append(s.Rows, r)
+		addRow(s, rs, label, unit, target, f, ok)
 	}
 	level := func(v float64) bool { return v >= -10 && v <= 10 }
 	add("writes answered a second", "/s", "", func(r writesRun) float64 { return r.rate }, nil)
