@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -70,12 +71,13 @@ func (s *fakeStore) LiveSchedule(ctx context.Context, tenant, bizcode string) (m
 
 func (s *fakeStore) PutJobs(_ context.Context, ws []mongostore.JobWrite) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failPut != nil {
+	if err := s.failPut; err != nil {
+		s.mu.Unlock()
 		// A store away answers after a while, as its timeout does.
 		time.Sleep(20 * time.Millisecond)
-		return s.failPut
+		return err
 	}
+	defer s.mu.Unlock()
 	for _, w := range ws {
 		s.writes = append(s.writes, w)
 		if cur, ok := s.jobs[w.Job.ID]; ok && cur.Job.Version > w.Job.Version {
@@ -520,34 +522,35 @@ func TestAnExecStoresItsFireOnceAndRemembersItsCommand(t *testing.T) {
 	}
 }
 
+// In a synctest bubble: the writer's retries and the store's slow refusals pass on the
+// bubble's clock, and Wait says when every goroutine is stuck.
 func TestStagedJobsAreBoundedAndTheProcessorWaitsForTheWriterPastTheBound(t *testing.T) {
-	b := setup(t)
-	b.p.Behind.Max = 2
-	b.store.failing(errors.New("store away"))
-	for i := range 2 {
-		id := fmt.Sprintf("j%d", i)
-		b.p.applyAll(context.Background(), []jetstream.Msg{b.cmd(job.Command{Type: job.Create, JobID: id, JobKey: "k" + id, Spec: spec("")}, false)})
-	}
-	third := make(chan []error, 1)
-	go func() {
-		third <- b.p.applyAll(context.Background(), []jetstream.Msg{b.cmd(job.Command{Type: job.Create, JobID: "j2", JobKey: "kj2", Spec: spec("")}, false)})
-	}()
-	select {
-	case <-third:
-		t.Fatal("a third job was staged past the bound while the store was away")
-	case <-time.After(300 * time.Millisecond):
-	}
-	b.store.failing(nil)
-	select {
-	case errs := <-third:
-		if errs[0] != nil {
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t)
+		b.p.Behind.Max = 2
+		b.store.failing(errors.New("store away"))
+		for i := range 2 {
+			id := fmt.Sprintf("j%d", i)
+			b.p.applyAll(context.Background(), []jetstream.Msg{b.cmd(job.Command{Type: job.Create, JobID: id, JobKey: "k" + id, Spec: spec("")}, false)})
+		}
+		third := make(chan []error, 1)
+		go func() {
+			third <- b.p.applyAll(context.Background(), []jetstream.Msg{b.cmd(job.Command{Type: job.Create, JobID: "j2", JobKey: "kj2", Spec: spec("")}, false)})
+		}()
+		time.Sleep(10 * time.Second) // the writer retries all the while
+		synctest.Wait()
+		select {
+		case <-third:
+			t.Fatal("a third job was staged past the bound while the store was away")
+		default:
+		}
+		b.store.failing(nil)
+		if errs := <-third; errs[0] != nil {
 			t.Fatal(errs[0])
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the processor still waits once the writer caught up")
-	}
-	b.written(t)
-	if _, ok := b.store.job("j2"); !ok {
-		t.Fatal("the third job was not written")
-	}
+		b.written(t)
+		if _, ok := b.store.job("j2"); !ok {
+			t.Fatal("the third job was not written")
+		}
+	})
 }
