@@ -139,7 +139,11 @@ func TestConsumerMetricsShowTheBrokersStateAndCountDeadLettersAndRedeliveries(t 
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s.>"}}); err != nil {
 		t.Fatal(err)
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, "S", jetstream.ConsumerConfig{Durable: "c", AckPolicy: jetstream.AckExplicitPolicy})
+	// A short ack deadline: the retried message comes back by its nak's delay, or, should
+	// that nak be late on a loaded machine, by its deadline, within the test's time (the
+	// default 30 s is the whole test's; it failed so once under make test).
+	cons, err := js.CreateOrUpdateConsumer(ctx, "S", jetstream.ConsumerConfig{Durable: "c", AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
