@@ -1,6 +1,9 @@
 package contracts
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Version is the schema version written in every payload's "v" field.
 const Version = 1
@@ -41,6 +44,8 @@ type Command struct {
 	Version int64 `json:"version,omitempty"`
 	// Enable, on a create command, starts the new job at once.
 	Enable bool `json:"enable,omitempty"`
+	// Params, on an exec command, are the run's parameters: a JSON object.
+	Params json.RawMessage `json:"params,omitempty"`
 }
 
 // JobSpec is what a user says a job is: the body of an add or update.
@@ -183,6 +188,9 @@ type Fire struct {
 	// CatchUp is set on every fire of such a catch-up, its first too: executors claim
 	// these fires in a bucket, where each finds whether the one before it has ended.
 	CatchUp bool `json:"catch_up,omitempty"`
+	// Params are the parameters of a run started with them (exec with a body): a JSON
+	// object the code sees as params and a flow or behaviour receives in its request.
+	Params json.RawMessage `json:"params,omitempty"`
 }
 
 // RunEvent reports a run's progress on RunSubject: "running" at each attempt, then once final.
@@ -213,6 +221,8 @@ type FlowRequest struct {
 	FlowID      string    `json:"flow_id,omitempty"`
 	BizCode     string    `json:"bizcode,omitempty"`
 	ScheduledAt time.Time `json:"scheduled_at"`
+	// Params are the run's parameters, when it was started with them (exec with a body).
+	Params json.RawMessage `json:"params,omitempty"`
 }
 
 // FlowReply is a runner's answer: OK false (or a non-empty Error) fails the run.

@@ -520,6 +520,29 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 			t.Fatalf("journal --all: %+v", every)
 		}
 
+		// exec --params: the run's parameters, shown by the journal (the table's detail
+		// and the JSON's params); the Go client's ExecJobWithParams the same. Not an
+		// object: a usage error, nothing sent.
+		ctl.run(t, 1, "exec", id, "--params", "[1]")
+		r = ctl.run(t, 0, "exec", id, "--params", `{"day": "2026-12-01"}`)
+		withParams := must(clA.ExecJobWithParams(ctx, id, map[string]any{"n": 2}))(t)
+		waitRuns(t, clA, id, 5)
+		var runs jobcenter.JournalPage
+		ctl.run(t, 0, "journal", id, "--size", "2", "--json").json(t, &runs)
+		// jobctl --json indents: compare the params as they marshal.
+		if runs.ResultCount != 5 || runs.Data[0].TriggerID != withParams.FireID || mustJSON(runs.Data[0].Params) != `{"n":2}` ||
+			mustJSON(runs.Data[1].Params) != `{"day":"2026-12-01"}` || runs.Data[1].RunType != "manual" {
+			t.Fatalf("journal of the runs with params: %s", mustJSON(runs))
+		}
+		if r = ctl.run(t, 0, "journal", id, "--size", "2"); !strings.Contains(r.stdout, `params {"day":"2026-12-01"}`) {
+			t.Fatalf("journal table without the params:\n%s", r.stdout)
+		}
+		if _, err := clA.ExecJobWithParams(ctx, id, map[string]any{"big": strings.Repeat("x", 9000)}); err == nil {
+			t.Fatal("params over 8 KiB were accepted")
+		} else {
+			apiErr(t, err, 400, "invalid", "params")
+		}
+
 		// list: the table and the SDK's array.
 		r = ctl.run(t, 0, "list")
 		if rs := rows(r.stdout); len(rs) != 3 || rs[1][0] != id || rs[1][1] != "started" || !strings.Contains(r.stdout, "jobs 1–1 of 1") {

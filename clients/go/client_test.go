@@ -3,6 +3,7 @@ package jobcenter_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -152,5 +153,31 @@ func TestEventsAreParsedFromTheTenantsSubjects(t *testing.T) {
 	}
 	if _, err := jobcenter.ParseEvent(contracts.FireSubject("t", "j"), []byte(`{`)); err == nil {
 		t.Fatal("a broken payload parsed")
+	}
+}
+
+func TestAnExecWithParamsSendsThemAndOneWithoutSendsNoBody(t *testing.T) {
+	t.Parallel()
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+		w.Header().Set("X-Fire-Id", "f1")
+		_, _ = w.Write([]byte(`{"id":"a","jobId":"b","next_run_time":null}`))
+	}))
+	defer srv.Close()
+	c, err := jobcenter.New(jobcenter.WithBaseURL(srv.URL), jobcenter.WithProject("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.ExecJobWithParams(ctx, "a", map[string]any{"day": "2026-12-01"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ExecJobWithParams(ctx, "a", nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(bodies) != 2 || bodies[0] != `{"params":{"day":"2026-12-01"}}` || bodies[1] != "" {
+		t.Fatalf("bodies sent: %q", bodies)
 	}
 }

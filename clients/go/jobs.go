@@ -237,6 +237,16 @@ func (c *Client) ExecJob(ctx context.Context, id string, opts ...CallOption) (*J
 	return c.write(ctx, http.MethodPost, jobPath(id)+"/exec", nil, opts)
 }
 
+// ExecJobWithParams is ExecJob with the run's parameters: a JSON object of at most 8 KiB
+// that code reads as params, a flow or behaviour receives in its request, and the
+// journal entry shows. Nil or empty params are none: ExecJob.
+func (c *Client) ExecJobWithParams(ctx context.Context, id string, params map[string]any, opts ...CallOption) (*Job, error) {
+	if len(params) == 0 {
+		return c.ExecJob(ctx, id, opts...)
+	}
+	return c.write(ctx, http.MethodPost, jobPath(id)+"/exec", map[string]any{"params": params}, opts)
+}
+
 // DeleteJob is sdk_delete_job; it answers the job as deleted (no next run time). The job
 // is 404 afterwards.
 func (c *Client) DeleteJob(ctx context.Context, id string, opts ...CallOption) (*Job, error) {
@@ -302,6 +312,8 @@ type JournalEntry struct {
 	UpdateTime *string `json:"updatetime"`
 	// RunType is trigger (on schedule) or manual (exec).
 	RunType string `json:"runtype"`
+	// Params are the parameters the run was started with (ExecJobWithParams); nil when none.
+	Params json.RawMessage `json:"params,omitempty"`
 }
 
 // Journal exec statuses.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -299,12 +300,7 @@ way finishes.`,
 			func(c *jobcenter.Client, ctx context.Context, id string, o ...jobcenter.CallOption) (*jobcenter.Job, error) {
 				return c.StopJob(ctx, id, o...)
 			}),
-		lifecycleCommand("exec", "run a job once now", `Runs a job once now (sdk_exec_job), started or not, without touching its
-schedule. The run is journaled with run type "manual"; its RUN ID is printed
-(--json: {"fireId": …, "job": {…}}). Follow it with "jobctl journal ID".`,
-			func(c *jobcenter.Client, ctx context.Context, id string, o ...jobcenter.CallOption) (*jobcenter.Job, error) {
-				return c.ExecJob(ctx, id, o...)
-			}),
+		execCommand(),
 		lifecycleCommand("delete", "delete a job", `Deletes a job (sdk_delete_job) and prints it as deleted (no next run). Its fires
 end; it is not found (exit 3) afterwards, though "jobctl history ID" still shows it.`,
 			func(c *jobcenter.Client, ctx context.Context, id string, o ...jobcenter.CallOption) (*jobcenter.Job, error) {
@@ -373,6 +369,37 @@ func lifecycleCommand(name, summary, help string, do lifecycleFunc) *command {
 			}
 		},
 	}
+}
+
+// execCommand is exec: lifecycleCommand's write, with the run's parameters.
+func execCommand() *command {
+	cmd := lifecycleCommand("exec", "run a job once now", `Runs a job once now (sdk_exec_job), started or not, without touching its
+schedule. The run is journaled with run type "manual"; its RUN ID is printed
+(--json: {"fireId": …, "job": {…}}). Follow it with "jobctl journal ID".
+--params gives the run parameters, a JSON object (at most 8 KiB): the job's
+code reads them as params, a flow receives them in its request, and the
+journal entry shows them.`, nil)
+	cmd.example += "\n  jobctl exec d6f4a7fa --params '{\"day\": \"2026-12-01\"}'"
+	cmd.setup = func(fs *flag.FlagSet) runFunc {
+		key := fs.String("idempotency-key", "", "send again with the same key and the write is applied once")
+		raw := fs.String("params", "", "the run's parameters, a JSON object such as '{\"day\": \"2026-12-01\"}'")
+		return func(ctx context.Context, a *app, args []string) error {
+			var params map[string]any
+			if *raw != "" {
+				if err := json.Unmarshal([]byte(*raw), &params); err != nil || params == nil {
+					return usagef("--params must be a JSON object, such as '{\"day\": \"2026-12-01\"}'")
+				}
+			}
+			j, err := call(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.Job, error) {
+				return c.ExecJobWithParams(ctx, args[0], params, idempotent(*key)...)
+			})
+			if err != nil {
+				return err
+			}
+			return a.printWrite(j, "ran once now:")
+		}
+	}
+	return cmd
 }
 
 // printWrite prints a write's answer: the job, or that the write was accepted.

@@ -158,7 +158,11 @@ func printJournal(w io.Writer, entries []jobcenter.JournalEntry) {
 		if e.Finished() && e.UpdateTime != nil {
 			ended = *e.UpdateTime
 		}
-		t.row(e.TriggerTime, e.RunType, e.TriggerStatus, e.ExeStatus, strconv.Itoa(e.ExeTotalTime), ended, e.TriggerID, orDash(clip(e.ExeDes, 80)))
+		detail := e.ExeDes
+		if len(e.Params) > 0 {
+			detail = "params " + string(e.Params) + " " + detail
+		}
+		t.row(e.TriggerTime, e.RunType, e.TriggerStatus, e.ExeStatus, strconv.Itoa(e.ExeTotalTime), ended, e.TriggerID, orDash(clip(detail, 80)))
 	}
 	t.flush()
 }

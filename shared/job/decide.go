@@ -46,6 +46,8 @@ type Command struct {
 	Version int64
 	// Enable, on Create, starts the new job at once (a Quartz schedule is born enabled).
 	Enable bool
+	// Params, on Exec, are the run's parameters: a JSON object (Params), "" for none.
+	Params string
 }
 
 // Decision is what a command does to a job.

@@ -1,7 +1,9 @@
 package job_test
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -223,6 +225,20 @@ func TestClipNeverCutsACharacterInHalf(t *testing.T) {
 	} {
 		if got := job.Clip(c.s, c.n); got != c.want || !utf8.ValidString(got) {
 			t.Errorf("Clip(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
+		}
+	}
+}
+
+func TestParamsAreAJSONObjectKeptCompactAndBounded(t *testing.T) {
+	for raw, want := range map[string]string{"": "", "null": "", " {} ": "", `{ "a" : [1, 2] }`: `{"a":[1,2]}`} {
+		if got, err := job.Params(json.RawMessage(raw)); err != nil || got != want {
+			t.Errorf("Params(%q) = %q, %v; want %q", raw, got, err, want)
+		}
+	}
+	for _, raw := range []string{`[1]`, `"a"`, `3`, `{"a":`, `{"s":"` + strings.Repeat("x", job.MaxParams) + `"}`} {
+		var fe *job.FieldError
+		if _, err := job.Params(json.RawMessage(raw)); !errors.As(err, &fe) || fe.Field != "params" {
+			t.Errorf("Params(%.20q): %v; want an error on params", raw, err)
 		}
 	}
 }

@@ -17,8 +17,9 @@
 //
 // Only these names exist: Starlark's universe (None, len, str, sorted, ...), the json and
 // math modules, log_print(msg, level="INFO") and its alias print_log, print (logged at
-// INFO), and the eight sdk_* functions, which forward to the SDK interface. There is no
-// file, network, environment or clock access, and load() is refused.
+// INFO), params (the run's parameters, a dict; empty unless the run was started with
+// some, Env.Params), and the eight sdk_* functions, which forward to the SDK interface.
+// There is no file, network, environment or clock access, and load() is refused.
 //
 // # Limits
 //

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	starjson "go.starlark.net/lib/json"
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -107,13 +108,25 @@ func (e *Error) Unwrap() []error {
 // single long built-in call can outlive it; Run then returns without waiting for it.
 const abandonAfter = 100 * time.Millisecond
 
-// Run executes code. ctx cancellation and Limits.Timeout cancel the Starlark thread; the
+// Env is what a run is given besides its code and limits.
+type Env struct {
+	// Params are the run's parameters, a JSON object the snippet reads as params ({} when
+	// empty). The caller bounds their size (job.Params).
+	Params string
+}
+
+// Run executes code with no parameters: RunWith with the zero Env.
+func Run(ctx context.Context, code string, sdk SDK, lim Limits) (Result, error) {
+	return RunWith(ctx, code, sdk, lim, Env{})
+}
+
+// RunWith executes code. ctx cancellation and Limits.Timeout cancel the Starlark thread; the
 // error then says "timeout" (deadline) or "canceled". A Starlark error's message includes the
 // user's line number. Run never panics, whatever the snippet does. On failure the Result
 // still carries the log collected so far. sdk may be nil, in which case sdk_* calls fail.
-func Run(ctx context.Context, code string, sdk SDK, lim Limits) (Result, error) {
+func RunWith(ctx context.Context, code string, sdk SDK, lim Limits, env Env) (Result, error) {
 	lim = lim.withDefaults()
-	r := &run{lim: lim, sdk: sdk, log: logBuf{max: lim.MaxLogBytes}}
+	r := &run{lim: lim, sdk: sdk, env: env, log: logBuf{max: lim.MaxLogBytes}}
 	if len(code) > lim.MaxCodeBytes {
 		return r.fail(&Error{Kind: ErrLimit, Msg: fmt.Sprintf("code is %d bytes, limit is %d", len(code), lim.MaxCodeBytes)})
 	}
@@ -171,6 +184,7 @@ type run struct {
 	ctx     context.Context
 	lim     Limits
 	sdk     SDK
+	env     Env
 	log     logBuf
 	guard   *guard
 	stopped atomic.Bool // set once ctx is done; polled by long guard computations
@@ -196,6 +210,13 @@ func (r *run) exec(th *starlark.Thread, code string) (out outcome) {
 	prog, err := compileSnippet(code, predeclared.Has)
 	if err != nil {
 		return outcome{err: err}
+	}
+	if r.env.Params != "" {
+		p, err := starlark.Call(th, starjson.Module.Members["decode"], starlark.Tuple{starlark.String(r.env.Params)}, nil)
+		if err != nil {
+			return outcome{err: fmt.Errorf("params: %w", err)}
+		}
+		predeclared["params"] = p
 	}
 	globals, err := prog.Init(th, predeclared)
 	if err != nil {

@@ -58,12 +58,14 @@ func sdkFuncs() []sdkFunc {
 	}
 }
 
-// bindings returns the functions a snippet gets besides Starlark's universe: the SDK and
-// the two log functions.
+// bindings returns what a snippet gets besides Starlark's universe: the SDK, the two log
+// functions and its params.
 func (r *run) bindings() starlark.StringDict {
 	d := starlark.StringDict{
 		"log_print": starlark.NewBuiltin("log_print", r.logPrint),
 		"print_log": starlark.NewBuiltin("print_log", r.logPrint),
+		// A run started without parameters reads an empty dict: params.get(k, default) works.
+		"params": starlark.NewDict(0),
 	}
 	for _, fn := range sdkFuncs() {
 		d[fn.name] = starlark.NewBuiltin(fn.name, func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

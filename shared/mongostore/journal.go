@@ -35,6 +35,8 @@ type FireRecord struct {
 	FiredAt       time.Time `bson:"firedAt"`
 	// Detail says why a missed fire was not run.
 	Detail string `bson:"detail,omitempty"`
+	// Params are the parameters the run was started with (JSON), when it was.
+	Params string `bson:"params,omitempty"`
 }
 
 // RunRecord is one report on a run: its id is the journal id and "r<attempt>" for the

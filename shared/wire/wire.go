@@ -123,6 +123,9 @@ func CommandToPayload(c job.Command, replyTo string, idempotent bool) contracts.
 		Version:    c.Version,
 		Enable:     c.Enable,
 	}
+	if c.Params != "" {
+		p.Params = json.RawMessage(c.Params)
+	}
 	if c.Spec != nil {
 		s := SpecToPayload(*c.Spec)
 		p.Spec = &s
@@ -142,6 +145,7 @@ func CommandFromPayload(p contracts.Command) job.Command {
 		At:      p.At.UTC(),
 		Version: p.Version,
 		Enable:  p.Enable,
+		Params:  string(p.Params),
 	}
 	if p.Spec != nil {
 		s := SpecFromPayload(*p.Spec)

@@ -124,6 +124,24 @@ class JobCenterTest(Base):
             self.assertEqual((cm.exception.status, cm.exception.code), (404, "not_found"))
         self.assertNotIn(jid, [j["id"] for j in sdk.sdk_get_jobs()])
 
+    def test_a_run_now_with_params_hands_them_to_its_code_and_journals_them(self):
+        j = sdk.sdk_add_job(PID, "参数任务", "", "interval", seconds=3600,
+                            code='log_print("day " + params["day"])\nreturn params.get("n", 0) + 1')
+        self.addCleanup(sdk.sdk_delete_job, j["id"])
+        sdk.sdk_exec_job(j["id"], params={"day": "2026-12-01", "n": 41})
+        page = eventually(lambda: (lambda p: p if p["data"] and p["data"][0]["exestatus"] in ("success", "failure")
+                                   else None)(sdk.get_journal(j["id"])), what="the run with params in the journal")
+        run = page["data"][0]
+        self.assertEqual((run["exestatus"], run["params"]), ("success", {"day": "2026-12-01", "n": 41}))
+        self.assertIn("day 2026-12-01", run["exedes"])
+        self.assertIn("return 42", run["exedes"])
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.sdk_exec_job(j["id"], params=["not", "a", "dict"])
+        self.assertEqual((cm.exception.code, cm.exception.field), ("invalid", "params"))
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.sdk_exec_job(j["id"], params={"s": "x" * 9000})
+        self.assertEqual((cm.exception.status, cm.exception.field), (400, "params"))
+
     def test_a_job_that_does_not_exist_is_a_404(self):
         for call in (lambda: sdk.sdk_get_job("no-such-job"), lambda: sdk.sdk_start_job("no-such-job"),
                      lambda: sdk.sdk_stop_job("no-such-job"), lambda: sdk.sdk_exec_job("no-such-job"),

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -309,5 +310,38 @@ func TestAQuartzSaveOfACronThatNeverFiresIsRefusedAndSendsNothing(t *testing.T) 
 	a := b.do(t, "POST", "/task/quartz/bizcronjob", save, "tecode", "T1")
 	if a.status != 400 || a.body["resp_code"] != "invalid" || len(b.cmds.sent) != 0 {
 		t.Fatalf("answered %d %v, sent %d", a.status, a.body, len(b.cmds.sent))
+	}
+}
+
+func TestAnExecBodysParamsGoWithItsCommandAndBadOnesAreRefused(t *testing.T) {
+	b := setupHandlers(t)
+	b.store.put(job.Job{ID: "j1", Key: "k1", Tenant: "p", State: job.Stopped, Version: 1})
+	if a := b.do(t, "POST", "/api/v1/jobs/j1/exec", nil, "X-Project-Id", "p"); a.status != 200 {
+		t.Fatalf("exec without a body: %d %v", a.status, a.body)
+	}
+	if a := b.do(t, "POST", "/api/v1/jobs/j1/exec", map[string]any{"params": map[string]any{"day": "2026-12-01", "n": 2}},
+		"X-Project-Id", "p"); a.status != 200 {
+		t.Fatalf("exec with params: %d %v", a.status, a.body)
+	}
+	if s := b.cmds.sent; len(s) != 2 || s[0].Type != job.Exec || s[0].Params != "" || s[1].Params != `{"day":"2026-12-01","n":2}` {
+		t.Fatalf("sent %+v", s)
+	}
+	big := strings.Repeat("x", job.MaxParams)
+	for _, tc := range []struct {
+		body  any
+		field string
+	}{
+		{map[string]any{"params": []int{1}}, "params"},
+		{map[string]any{"params": "day=1"}, "params"},
+		{map[string]any{"params": map[string]any{"s": big}}, "params"},
+		{map[string]any{"parms": map[string]any{}}, "parms"},
+	} {
+		a := b.do(t, "POST", "/api/v1/jobs/j1/exec", tc.body, "X-Project-Id", "p")
+		if code, field := errorOf(a); a.status != 400 || code != "invalid" && code != "bad_request" || field != tc.field {
+			t.Errorf("%v: answered %d %v; want 400 on %s", tc.body, a.status, a.body, tc.field)
+		}
+	}
+	if len(b.cmds.sent) != 2 {
+		t.Fatalf("sent %d commands; the refused execs sent some", len(b.cmds.sent))
 	}
 }

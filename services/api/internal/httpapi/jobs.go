@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
@@ -208,10 +209,37 @@ func (h *handlers) updateJob(c echo.Context) error {
 
 func (h *handlers) startJob(c echo.Context) error  { return h.lifecycle(c, job.Start) }
 func (h *handlers) stopJob(c echo.Context) error   { return h.lifecycle(c, job.Stop) }
-func (h *handlers) execJob(c echo.Context) error   { return h.lifecycle(c, job.Exec) }
 func (h *handlers) deleteJob(c echo.Context) error { return h.lifecycle(c, job.Delete) }
 
+// execBody is the optional body of a run now: its parameters.
+type execBody struct {
+	Params json.RawMessage `json:"params"`
+}
+
+// execJob runs the job once now; a body's params are the run's parameters. Without a
+// body it is the seed's sdk_exec_job as it always was.
+func (h *handlers) execJob(c echo.Context) error {
+	params := ""
+	if c.Request().ContentLength != 0 {
+		var b execBody
+		if err := decodeBody(c, h.d.BodyLimit, &b); err != nil {
+			return err
+		}
+		p, err := job.Params(b.Params)
+		if err != nil {
+			return err
+		}
+		params = p
+	}
+	return h.lifecycleWith(c, job.Exec, func(cmd *commander.Command) { cmd.Params = params })
+}
+
 func (h *handlers) lifecycle(c echo.Context, t job.CommandType) error {
+	return h.lifecycleWith(c, t, nil)
+}
+
+// lifecycleWith is lifecycle with the command completed by with (when not nil).
+func (h *handlers) lifecycleWith(c echo.Context, t job.CommandType, with func(*commander.Command)) error {
 	sj, err := h.find(c)
 	if errors.Is(err, errJobNotFound) {
 		// The job may be gone because of this very request, already answered once and
@@ -224,7 +252,11 @@ func (h *handlers) lifecycle(c echo.Context, t job.CommandType) error {
 	if err != nil {
 		return err
 	}
-	return h.send(c, h.command(c, t, sj.Job, nil), http.StatusOK)
+	cmd := h.command(c, t, sj.Job, nil)
+	if with != nil {
+		with(&cmd)
+	}
+	return h.send(c, cmd, http.StatusOK)
 }
 
 // command builds a command on target (the zero Job for a create) from the request. A

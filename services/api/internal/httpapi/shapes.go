@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/jobcenter/jobcenter/shared/job"
@@ -122,6 +123,8 @@ type journalEntry struct {
 	TriggerTime   string  `json:"triggertime"`
 	UpdateTime    *string `json:"updatetime"`
 	RunType       string  `json:"runtype"`
+	// Params are the parameters a run was started with (exec with a body); absent when none.
+	Params json.RawMessage `json:"params,omitempty"`
 }
 
 // journalPage is a page of runs: {pageIndex, pageSize, resultCount, pageCount, data}.
@@ -145,6 +148,9 @@ func toJournalPage(p mongostore.Page) journalPage {
 			TriggerTime:   e.Fire.TriggerTime.UTC().Format(JournalTimeLayout),
 			UpdateTime:    journalTime(e.Updated()),
 			RunType:       e.Fire.RunType,
+		}
+		if e.Fire.Params != "" {
+			je.Params = json.RawMessage(e.Fire.Params)
 		}
 		if e.Run != nil {
 			je.ExeStartTime = journalTime(&e.Run.StartedAt)

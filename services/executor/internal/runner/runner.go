@@ -917,7 +917,7 @@ func (r *Runner) report(ctx context.Context, ev contracts.RunEvent, msgID string
 func (r *Runner) run(ctx context.Context, f contracts.Fire, timeout time.Duration) (detail, result string, err error) {
 	switch t := f.Target; {
 	case t.Code != "":
-		res, err := jobcode.Run(ctx, t.Code, r.SDK(f.Tenant), jobcode.Limits{Timeout: timeout})
+		res, err := jobcode.RunWith(ctx, t.Code, r.SDK(f.Tenant), jobcode.Limits{Timeout: timeout}, jobcode.Env{Params: string(f.Params)})
 		detail = res.Log
 		if err == nil && res.Value != nil {
 			detail = strings.TrimSpace(strings.TrimRight(detail, "\n") + "\nreturn " + res.JSON)
@@ -936,7 +936,7 @@ func (r *Runner) run(ctx context.Context, f contracts.Fire, timeout time.Duratio
 func (r *Runner) call(ctx context.Context, f contracts.Fire, subject, target string) (string, string, error) {
 	req, _ := json.Marshal(contracts.FlowRequest{
 		V: contracts.Version, Tenant: f.Tenant, JobID: f.JobID, FireID: f.FireID,
-		FlowID: f.Target.FlowID, BizCode: f.Target.BizCode, ScheduledAt: f.ScheduledAt,
+		FlowID: f.Target.FlowID, BizCode: f.Target.BizCode, ScheduledAt: f.ScheduledAt, Params: f.Params,
 	})
 	var data []byte
 	if target != "" {

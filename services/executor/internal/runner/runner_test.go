@@ -18,6 +18,7 @@ import (
 	"github.com/jobcenter/jobcenter/services/executor/internal/runner"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/jobcode"
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
@@ -30,9 +31,11 @@ type bundle struct {
 	js   jetstream.JetStream
 	r    *runner.Runner
 	cons jetstream.Consumer
-	// calls counts the runs that reached the flow runner, by fire id.
-	mu    sync.Mutex
-	calls map[string]int
+	// calls counts the runs that reached the flow runner, by fire id; params are the
+	// parameters each last received.
+	mu     sync.Mutex
+	calls  map[string]int
+	params map[string]string
 	// hold is how long the flow runner takes.
 	hold time.Duration
 }
@@ -70,12 +73,13 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{t: t, nc: nc, js: js, cons: cons, calls: map[string]int{}}
+	b := &bundle{t: t, nc: nc, js: js, cons: cons, calls: map[string]int{}, params: map[string]string{}}
 	sub, err := nc.Subscribe(contracts.FlowSubject("t", "flow"), func(m *nats.Msg) {
 		var req contracts.FlowRequest
 		_ = json.Unmarshal(m.Data, &req)
 		b.mu.Lock()
 		b.calls[req.FireID]++
+		b.params[req.FireID] = string(req.Params)
 		hold := b.hold
 		b.mu.Unlock()
 		time.Sleep(hold)
@@ -86,21 +90,29 @@ func setup(t *testing.T) *bundle {
 	}
 	t.Cleanup(func() { _ = sub.Unsubscribe() })
 	b.r = &runner.Runner{JS: js, NC: nc, Claims: claims, Slots: slots, Runs: runs, Timeout: 5 * time.Second,
-		KeepAlive: ackWait / 4, StaleAfter: ackWait / 2, ClaimsKept: 10 * ackWait, Log: zerolog.Nop()}
+		KeepAlive: ackWait / 4, StaleAfter: ackWait / 2, ClaimsKept: 10 * ackWait, Log: zerolog.Nop(),
+		SDK: func(string) jobcode.SDK { return nil }}
 	return b
 }
 
 // fire stores a fire of job j's run seq, to run the flow, with the job's max_instances
 // (1 unless given).
 func (b *bundle) fire(j string, seq int64, maxInstances ...int) contracts.Fire {
+	return b.fireWith(j, seq, func(f *contracts.Fire) {
+		if len(maxInstances) > 0 {
+			f.MaxInstances = maxInstances[0]
+		}
+	})
+}
+
+// fireWith stores a fire of job j's run seq, to run the flow, as change makes it.
+func (b *bundle) fireWith(j string, seq int64, change func(*contracts.Fire)) contracts.Fire {
 	b.t.Helper()
 	at := time.Now().UTC().Truncate(time.Millisecond)
 	f := contracts.Fire{V: contracts.Version, FireID: job.FireID(j, at), JournalID: job.JournalID(j, seq), Seq: seq, Tenant: "t",
 		JobID: j, JobKey: j, Name: j, RunType: contracts.RunTypeTrigger, ScheduledAt: at, FiredAt: at,
 		Target: contracts.Target{FlowID: "flow"}, TriggerStatus: contracts.TriggerFired, MaxInstances: 1}
-	if len(maxInstances) > 0 {
-		f.MaxInstances = maxInstances[0]
-	}
+	change(&f)
 	data, _ := json.Marshal(f)
 	if _, err := b.js.Publish(context.Background(), contracts.FireSubject("t", j), data, jetstream.WithMsgID(f.FireID)); err != nil {
 		b.t.Fatal(err)
@@ -193,6 +205,34 @@ func TestAFireRedeliveredAfterItsRunEndedIsNotRunAgain(t *testing.T) {
 	}
 	if ends := b.ends("a"); len(ends) != 1 || ends[0].Status != contracts.RunSuccess {
 		t.Fatalf("end reports: %+v, want one success", ends)
+	}
+}
+
+func TestARunStartedWithParamsHandsThemToItsCodeOrFlow(t *testing.T) {
+	b := setup(t)
+	params := json.RawMessage(`{"day":"2026-12-01","n":[1,2.5]}`)
+	flow := b.fireWith("flow", 1, func(f *contracts.Fire) { f.Params = params })
+	b.fireWith("code", 1, func(f *contracts.Fire) {
+		f.Target, f.Params = contracts.Target{Code: "log_print(params['day'])\nreturn [params['n'][1], len(params)]"}, params
+	})
+	b.fireWith("none", 1, func(f *contracts.Fire) { f.Target = contracts.Target{Code: "return len(params)"} })
+	for range 3 {
+		if err := b.handle(b.take()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.mu.Lock()
+	got := b.params[flow.FireID]
+	b.mu.Unlock()
+	if got != string(params) {
+		t.Fatalf("the flow received params %q, want %s", got, params)
+	}
+	if ends := b.ends("code"); len(ends) != 1 || ends[0].Status != contracts.RunSuccess || ends[0].Result != "[2.5,2]" ||
+		!strings.Contains(ends[0].Detail, "INFO 2026-12-01") {
+		t.Fatalf("the code's run: %+v", ends)
+	}
+	if ends := b.ends("none"); len(ends) != 1 || ends[0].Result != "0" {
+		t.Fatalf("a run without params: %+v, want params empty", ends)
 	}
 }
 

@@ -265,7 +265,7 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 	outcomes := map[string][]byte{}
 	for _, x := range batch {
 		if x.d.Fire {
-			fireID, err := p.fireNow(ctx, *x.d.Job, x.c.ID, x.seq())
+			fireID, err := p.fireNow(ctx, *x.d.Job, x.c, x.seq())
 			if err != nil {
 				return err
 			}
@@ -328,11 +328,12 @@ func (p *Processor) answer(x *decided) {
 
 // fireNow stores an exec's fire before the command is acked, then remembers the exec on
 // the job: a redelivered exec neither runs twice nor is lost.
-func (p *Processor) fireNow(ctx context.Context, j job.Job, commandID string, seq uint64) (string, error) {
-	f, ok := p.Sched.FireNow(ctx, j.ID, commandID)
+func (p *Processor) fireNow(ctx context.Context, j job.Job, c contracts.Command, seq uint64) (string, error) {
+	f, ok := p.Sched.FireNow(ctx, j.ID, c.ID)
 	if !ok {
 		return "", fmt.Errorf("exec of job %s: the scheduler does not hold it", j.ID)
 	}
+	f.Params = c.Params
 	stored, err := p.Fires.PublishNow(ctx, f)
 	if err != nil {
 		// Not given back: the fire may be stored all the same, and a run number used twice

@@ -113,6 +113,7 @@ func Add(recs *mongostore.JournalRecords, subject string, data []byte) error {
 		recs.Fires = append(recs.Fires, mongostore.FireRecord{
 			ID: f.JournalID, JobID: f.JobID, Tenant: f.Tenant, Seq: f.Seq, TriggerID: f.FireID,
 			RunType: f.RunType, TriggerStatus: f.TriggerStatus, TriggerTime: f.ScheduledAt, FiredAt: f.FiredAt, Detail: f.Detail,
+			Params: string(f.Params),
 		})
 		return nil
 	case strings.HasPrefix(subject, "jobcenter.run."):

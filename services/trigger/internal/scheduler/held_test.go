@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -55,7 +56,7 @@ func TestAFireCarriesTheJobAsItWasPutWhateverItsIdsLookLike(t *testing.T) {
 					}
 					got := f[0]
 					got.ScheduledAt, got.FiredAt = want.ScheduledAt, want.FiredAt
-					if got != want {
+					if !reflect.DeepEqual(got, want) {
 						t.Fatalf("fire\n%+v\nwant\n%+v", got, want)
 					}
 				})

@@ -196,6 +196,7 @@
       button("start", "jobs.start", state === "started");
       button("stop", "jobs.stop", state === "stopped");
       button("exec", "jobs.exec");
+      button("exec-with", "jobs.execWith");
       button("journal", "jobs.journal");
       button("delete", "jobs.delete");
       const row = el("tr", { "data-id": j.id, class: j.id === st.selected ? "selected" : "" },
@@ -230,6 +231,7 @@
       switch (action) {
         case "edit": openEditor(j); return;
         case "journal": openJournal(id); return;
+        case "exec-with": openExec(j); return;
         case "delete":
           if (!confirm(t("jobs.confirmDelete", { name: j.name }))) return;
           await api("DELETE", jobPath(id));
@@ -246,6 +248,44 @@
       }
     } catch (e) { fail(e); }
     loadJobs();
+  }
+
+  // --- a run with parameters ---------------------------------------------------------
+
+  function openExec(j) {
+    st.execJob = j;
+    $("exec-job").textContent = j.name;
+    $("exec-error").hidden = true;
+    $("exec-panel").hidden = false;
+    $("exec-params").focus();
+  }
+
+  function closeExec() {
+    $("exec-panel").hidden = true;
+    st.execJob = null;
+  }
+
+  async function execWith(ev) {
+    ev.preventDefault();
+    const j = st.execJob, shown = $("exec-error");
+    shown.hidden = true;
+    let params;
+    try {
+      params = JSON.parse($("exec-params").value.trim() || "{}");
+    } catch (e) {
+      shown.textContent = t("exec.notJSON", { message: e.message });
+      shown.hidden = false;
+      return;
+    }
+    try {
+      const r = await api("POST", jobPath(j.id, "/exec"), { params });
+      say(r.status === 202 ? t("msg.accepted") : t("msg.exec", { name: j.name }));
+      closeExec();
+      if (st.selected === j.id) loadJournal();
+    } catch (e) {
+      shown.textContent = t("msg.error", { status: e.status || "", message: e.message });
+      shown.hidden = false;
+    }
   }
 
   // --- the form ---------------------------------------------------------------------
@@ -409,7 +449,7 @@
     $("journal-job").textContent = j ? j.name : (st.selected || "");
     if (!p) return;
     for (const e of p.data) {
-      const detail = e.exedes || "";
+      const detail = (e.params ? t("journal.params", { params: JSON.stringify(e.params) }) + "\n" : "") + (e.exedes || "");
       body.append(el("tr", { "data-trigger": e.triggerid, "data-status": e.exestatus, class: "run run-" + e.exestatus },
         el("td", { text: journalTime(e.triggertime) }),
         el("td", {}, statusBadge(e.exestatus)),
@@ -577,6 +617,8 @@
     $("new-job").addEventListener("click", () => openEditor(null));
     $("cancel").addEventListener("click", closeEditor);
     $("job-form").addEventListener("submit", save);
+    $("exec-form").addEventListener("submit", execWith);
+    $("exec-cancel").addEventListener("click", closeExec);
     $("f-trigger").addEventListener("change", syncForm);
     $("f-target").addEventListener("change", syncForm);
     for (const id of ["f-seconds", "f-run-date", "f-cron"]) $(id).addEventListener("input", preview);
