@@ -209,6 +209,52 @@ type RunEvent struct {
 	Detail string `json:"detail,omitempty"`
 	// Result is the JSON of the value the run returned.
 	Result string `json:"result,omitempty"`
+	// Killed, on the end of a run a tenant killed, says by whom and when.
+	Killed *Killed `json:"killed,omitempty"`
+}
+
+// Killed says who killed a run and when.
+type Killed struct {
+	// By is the X-User-Id of the kill request ("" when it named none).
+	By string    `json:"by,omitempty"`
+	At time.Time `json:"at"`
+}
+
+// Kill asks for one run to end: sent by the api as a request on KillSubject to the
+// executors (the one running it answers with KillReply once its end is stored), and by
+// that executor on CancelSubject to tell a flow or behaviour runner to stop.
+type Kill struct {
+	V      int    `json:"v"`
+	Tenant string `json:"tenant"`
+	JobID  string `json:"job_id"`
+	FireID string `json:"fire_id"`
+	Killed
+}
+
+// KillReply answers a Kill: the run was under way in this executor and has ended, its
+// end stored as Status at EndedAt; Killed is false when its work had ended before the
+// kill took hold (it ended as it would have).
+type KillReply struct {
+	V       int       `json:"v"`
+	FireID  string    `json:"fire_id"`
+	Status  string    `json:"status"`
+	Killed  bool      `json:"killed"`
+	EndedAt time.Time `json:"ended_at"`
+}
+
+// RunLog carries lines a run wrote with log_print, as it writes them, on LogSubject (core
+// NATS, not stored): a batch at most every quarter second. Seq is the run's line number
+// of the first line (from 1), so a follower can tell a gap. The lines are also in the
+// run's end report (its Detail), bounded as it is.
+type RunLog struct {
+	V         int      `json:"v"`
+	FireID    string   `json:"fire_id"`
+	JournalID string   `json:"journal_id"`
+	Tenant    string   `json:"tenant"`
+	JobID     string   `json:"job_id"`
+	Attempt   int      `json:"attempt"`
+	Seq       int      `json:"seq"`
+	Lines     []string `json:"lines"`
 }
 
 // FlowRequest is the body of a request on FlowSubject or BizSubject (and of the HTTP POST

@@ -22,6 +22,9 @@ const (
 	SchemaRunEvent       = "schemas/run-event.json"
 	SchemaFlowRequest    = "schemas/flow-request.json"
 	SchemaFlowReply      = "schemas/flow-reply.json"
+	SchemaRunLog         = "schemas/run-log.json"
+	SchemaKill           = "schemas/kill.json"
+	SchemaKillReply      = "schemas/kill-reply.json"
 	// SchemaDeadLetterHeaders describes a dead letter's headers; its payload is the
 	// original message as it was.
 	SchemaDeadLetterHeaders = "schemas/dead-letter-headers.json"
@@ -61,6 +64,10 @@ func SchemaFor(subject string) (MessageSchema, bool) {
 		n, s = 5, MessageSchema{Payload: SchemaRunEvent}
 	case "flow", "biz": // jobcenter.flow.<tenant>.<flow_id>, jobcenter.biz.<tenant>.<bizcode>
 		n, s = 4, MessageSchema{Payload: SchemaFlowRequest}
+	case "log": // jobcenter.log.<tenant>.<job>
+		n, s = 4, MessageSchema{Payload: SchemaRunLog}
+	case "kill", "cancel": // jobcenter.kill.<tenant>.<job>, jobcenter.cancel.<tenant>.<job>
+		n, s = 4, MessageSchema{Payload: SchemaKill}
 	case "dead": // jobcenter.dead.<consumer>
 		n, s = 3, MessageSchema{Headers: SchemaDeadLetterHeaders}
 	default:

@@ -43,7 +43,8 @@ func schemaFiles(t *testing.T) []string {
 // payloadSchemas are the schemas of whole payloads, each of which carries "v".
 var payloadSchemas = []string{
 	contracts.SchemaCommand, contracts.SchemaOutcome, contracts.SchemaLifecycleEvent, contracts.SchemaFire,
-	contracts.SchemaRunEvent, contracts.SchemaFlowRequest, contracts.SchemaFlowReply,
+	contracts.SchemaRunEvent, contracts.SchemaFlowRequest, contracts.SchemaFlowReply, contracts.SchemaRunLog,
+	contracts.SchemaKill, contracts.SchemaKillReply,
 }
 
 func TestEveryPayloadSchemaIsDraft2020AndPinsTheSchemaVersion(t *testing.T) {
@@ -205,7 +206,7 @@ func TestTheAsyncAPIChannelsAgreeWithSchemaFor(t *testing.T) {
 			want, found := contracts.SchemaFor(subject)
 			if addr == "" {
 				// A reply channel: its messages go to an inbox, not a subject of the contract.
-				if !slices.Contains([]string{contracts.SchemaOutcome, contracts.SchemaFlowReply}, got.Payload) {
+				if !slices.Contains([]string{contracts.SchemaOutcome, contracts.SchemaFlowReply, contracts.SchemaKillReply}, got.Payload) {
 					t.Errorf("channel %s has no address but carries %v", name, got)
 				}
 				continue
@@ -239,6 +240,9 @@ func TestSchemaForKnowsEverySubjectFamilyAndNothingElse(t *testing.T) {
 		{contracts.FlowSubject("p", "f"), contracts.MessageSchema{Payload: contracts.SchemaFlowRequest}},
 		{contracts.BizSubject("T1", "1202494946997833818"), contracts.MessageSchema{Payload: contracts.SchemaFlowRequest}},
 		{contracts.DeadLetterSubject("executor"), contracts.MessageSchema{Headers: contracts.SchemaDeadLetterHeaders}},
+		{contracts.LogSubject("p", "j"), contracts.MessageSchema{Payload: contracts.SchemaRunLog}},
+		{contracts.KillSubject("p", "j"), contracts.MessageSchema{Payload: contracts.SchemaKill}},
+		{contracts.CancelSubject("p", "j"), contracts.MessageSchema{Payload: contracts.SchemaKill}},
 	} {
 		got, ok := contracts.SchemaFor(c.subject)
 		if !ok || got != c.want {

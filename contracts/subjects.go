@@ -101,6 +101,30 @@ func BizSubject(tenant, bizcode string) string {
 	return "jobcenter.biz." + Token(tenant) + "." + Token(bizcode)
 }
 
+// LogSubject is where the lines a job's runs write are published as they are written
+// (RunLog; core NATS, not stored).
+func LogSubject(tenant, jobID string) string {
+	return "jobcenter.log." + Token(tenant) + "." + Token(jobID)
+}
+
+// TenantLogs is the wildcard of one tenant's live run logs.
+func TenantLogs(tenant string) string { return "jobcenter.log." + Token(tenant) + ".>" }
+
+// KillSubject is where the api asks the executors to kill a run of a job (Kill, core
+// request/reply); KillSubjects is every tenant's, which executors follow.
+func KillSubject(tenant, jobID string) string {
+	return "jobcenter.kill." + Token(tenant) + "." + Token(jobID)
+}
+
+// KillSubjects is the wildcard executors follow for kills.
+const KillSubjects = "jobcenter.kill.>"
+
+// CancelSubject is where an executor tells a job's flow or behaviour runner that a run
+// was killed (Kill, core NATS): a runner that follows it may stop the run's work.
+func CancelSubject(tenant, jobID string) string {
+	return "jobcenter.cancel." + Token(tenant) + "." + Token(jobID)
+}
+
 // Token encodes s as one subject token that cannot escape its place: a value made only
 // of ASCII letters, digits, '-' and '_' stands as it is; anything else (dots, '*', '>',
 // spaces, control characters, non-ASCII, the empty string) becomes '=' followed by its

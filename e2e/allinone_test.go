@@ -55,9 +55,15 @@ func TestKilling9TheAllInOneProcessAndRestartingItOnItsDataLosesNothing(t *testi
 // until it is ready.
 func keyedAllInOne(t *testing.T, bin string, keyLines ...string) (*proc, *center) {
 	t.Helper()
+	return keyedAllInOneWith(t, bin, nil, keyLines...)
+}
+
+// keyedAllInOneWith is keyedAllInOne with more settings (NAME=value).
+func keyedAllInOneWith(t *testing.T, bin string, env []string, keyLines ...string) (*proc, *center) {
+	t.Helper()
 	httpAddr := freeAddr(t)
-	p := startProc(t, bin, "jobcenter", "JOBCENTER_DATA_DIR="+t.TempDir(), "JOBCENTER_HTTP_ADDR="+httpAddr,
-		"JOBCENTER_NATS_LISTEN="+freeAddr(t), "JOBCENTER_API_KEYS="+strings.Join(keyLines, ","), "JOBCENTER_LOG_LEVEL=warn")
+	p := startProc(t, bin, "jobcenter", append([]string{"JOBCENTER_DATA_DIR=" + t.TempDir(), "JOBCENTER_HTTP_ADDR=" + httpAddr,
+		"JOBCENTER_NATS_LISTEN=" + freeAddr(t), "JOBCENTER_API_KEYS=" + strings.Join(keyLines, ","), "JOBCENTER_LOG_LEVEL=warn"}, env...)...)
 	c := &center{t: t, url: "http://" + httpAddr}
 	watchContract(t, c.url)
 	c.waitReady()

@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	jobcenter "github.com/jobcenter/jobcenter/clients/go"
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
@@ -656,7 +659,7 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 
 		tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
-		cmd := ctl.command(tctx, "events", "tail", "--count", "4", "--json")
+		cmd := ctl.command(tctx, "events", "tail", "--count", "5", "--json")
 		var out bytes.Buffer
 		cmd.Stdout = &out
 		stderr, err := cmd.StderrPipe()
@@ -687,13 +690,14 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 		must(clB.StartJob(ctx, theirs.ID))(t)
 		must(clB.ExecJob(ctx, theirs.ID))(t)
 		waitRuns(t, clB, theirs.ID, 1)
-		// Then one of ours fires on schedule and is stopped: fire, running, success, stopped.
+		// Then one of ours fires on schedule and is stopped: fire, running, its log line
+		// (live), success, stopped.
 		c.clk.Advance(300 * time.Second)
 		waitRuns(t, clA, mine.ID, 1)
 		must(clA.StopJob(ctx, mine.ID))(t)
 
 		if err := cmd.Wait(); err != nil {
-			t.Fatalf("events tail --count 4 did not end well: %v\n%s", err, out.String())
+			t.Fatalf("events tail --count 5 did not end well: %v\n%s", err, out.String())
 		}
 		var kinds []string
 		dec := json.NewDecoder(&out)
@@ -709,9 +713,12 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 			if e.Kind == jobcenter.KindFire && (e.Fire == nil || e.Fire.RunType != "trigger" || e.Fire.Seq != 1) {
 				t.Fatalf("fire: %s", mustJSON(e))
 			}
+			if e.Kind == jobcenter.KindLog && (e.Log == nil || !slices.Equal(e.Log.Lines, []string{"INFO 周期任务"})) {
+				t.Fatalf("log: %s", mustJSON(e))
+			}
 		}
 		slices.Sort(kinds)
-		if want := []string{"fire/fire", "lifecycle/stopped", "run/running", "run/success"}; !slices.Equal(kinds, want) {
+		if want := []string{"fire/fire", "lifecycle/stopped", "log/log", "run/running", "run/success"}; !slices.Equal(kinds, want) {
 			t.Fatalf("events tail printed %v, want %v", kinds, want)
 		}
 
@@ -724,5 +731,73 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 		}
 		ctl.run(t, 3, "events", "tail", "--job", "no-such-job")
 		ctl.run(t, 1, "events", "tail", "--kinds", "nope")
+	})
+
+	t.Run("kill ends a run under way once; an ended or unknown run is refused", func(t *testing.T) {
+		// A flow runner that takes the request and never answers: the run goes on until killed.
+		held := make(chan string, 4)
+		cancels := make(chan contracts.Kill, 4)
+		nc, err := nats.Connect(c.stack.NATSURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		if _, err := nc.Subscribe(contracts.FlowSubject("pa", "hold"), func(m *nats.Msg) {
+			var req contracts.FlowRequest
+			_ = json.Unmarshal(m.Data, &req)
+			held <- req.FireID
+		}); err != nil {
+			t.Fatal(err)
+		}
+		long := must(clA.AddJob(ctx, jobcenter.JobSpec{Pid: pid, Name: "held", Trigger: jobcenter.TriggerInterval, Seconds: 3600,
+			FlowID: "hold", Timeout: ptr[int64](120)}))(t)
+		if _, err := nc.Subscribe(contracts.CancelSubject("pa", long.ID), func(m *nats.Msg) {
+			var k contracts.Kill
+			_ = json.Unmarshal(m.Data, &k)
+			cancels <- k
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_ = nc.Flush()
+		run := must(clA.ExecJob(ctx, long.ID))(t).FireID
+		select {
+		case got := <-held:
+			if got != run {
+				t.Fatalf("the runner was asked for %s, want %s", got, run)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("the flow was never asked for")
+		}
+		teststack.Eventually(t, 10*time.Second, "the run under way in the journal", func() bool {
+			p := must(clA.Journal(ctx, long.ID, 1, 1))(t)
+			return len(p.Data) == 1 && p.Data[0].ExeStatus == jobcenter.StatusRunning
+		})
+		// Another tenant cannot reach it.
+		_, err = clB.KillRun(ctx, long.ID, run)
+		apiErr(t, err, 404, "not_found", "")
+		r := ctl.run(t, 0, "kill", long.JobID, run, "--user", "carol")
+		if r.stdout != "killed "+run+"\n" {
+			t.Fatalf("jobctl kill: %q", r.stdout)
+		}
+		select {
+		case k := <-cancels:
+			if k.FireID != run || k.By != "carol" {
+				t.Fatalf("the runner was told %+v", k)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the runner was not told of the kill")
+		}
+		p := waitRuns(t, clA, long.ID, 1)
+		e := p.Data[0]
+		if e.ExeStatus != jobcenter.StatusFailure || e.Killed == nil || e.Killed.By == nil || *e.Killed.By != "carol" ||
+			!strings.HasPrefix(e.ExeDes, "killed by carol at ") || e.ExeTotalTime != 1 {
+			t.Fatalf("the killed run's entry: %s", mustJSON(e))
+		}
+		// Ended: a conflict (exit 2); not a run of the job: not found (exit 3).
+		_, err = clA.KillRun(ctx, long.ID, run)
+		apiErr(t, err, 409, "conflict", "run")
+		ctl.run(t, 2, "kill", long.ID, run)
+		ctl.run(t, 3, "kill", long.ID, long.ID+"@no-such-run")
+		ctl.run(t, 3, "kill", long.ID, id+"@1") // another job's run
 	})
 }

@@ -200,7 +200,8 @@ func TestConsoleInABrowserCreatesStartsWatchesLiveAndStopsAJobInTwoLanguages(t *
 		t.Fatalf("build: %v", err)
 	}
 	key, line := api.MintKey(consoleProject)
-	p, c := keyedAllInOne(t, bin, line)
+	// A code run may take long enough (steps) to be watched and killed.
+	p, c := keyedAllInOneWith(t, bin, []string{"JOBCENTER_EXEC_MAX_STEPS=2000000000"}, line)
 	t.Cleanup(func() { p.term(t) })
 
 	// The page and its files, through the contract-checking transport.
@@ -337,6 +338,32 @@ func TestConsoleInABrowserCreatesStartsWatchesLiveAndStopsAJobInTwoLanguages(t *
 		tr.querySelector("td.name").textContent === "nightly 夜间" && tr.querySelector("td.trigger").textContent === "cron" &&
 		tr.querySelector("[data-state]").dataset.state === "started")`, 10*time.Second)
 	b.screenshot("cron-schedule")
+
+	// 8b. A long code run: its journal row shows the lines it writes while it runs (the
+	// event stream's "log"), then Kill ends it, journaled as killed.
+	var long map[string]any
+	c.do("POST", "/api/v1/jobs", consoleProject, map[string]any{"pid": "d", "name": "long 长", "trigger": "interval", "seconds": 3600,
+		"code": "for i in range(400):\n    log_print('step %d' % i)\n    x = 0\n    for k in range(400000):\n        x += k"},
+		"Authorization", "Bearer "+key).must(t, 201).json(t, &long)
+	longID := long["id"].(string)
+	b.wait("the long job in the list", row(longID)+` !== null`, 10*time.Second)
+	b.do("its journal", chromedp.Click(css(fmt.Sprintf(`#jobs tr[data-id=%q] button[data-action="journal"]`, longID))))
+	b.do("run it now", chromedp.Click(css(fmt.Sprintf(`#jobs tr[data-id=%q] button[data-action="exec"]`, longID))))
+	b.wait("its lines while it runs", `[...document.querySelectorAll("#journal tbody tr[data-status='running'] td.detail")].some(td =>
+		td.textContent.includes("INFO step 3"))`, 20*time.Second)
+	b.screenshot("live-log")
+	eval[bool](b, `(window.confirm = () => true, true)`)
+	b.do("kill it", chromedp.Click(css(`#journal tbody tr[data-status='running'] button[data-action="kill"]`)))
+	b.wait("the run killed", `[...document.querySelectorAll("#journal tbody tr[data-status='failure'] td.detail")].some(td =>
+		td.textContent.startsWith("killed at "))`, 15*time.Second)
+	b.screenshot("killed")
+	var runs map[string]any
+	c.do("GET", "/api/v1/jobs/"+longID+"/journal", consoleProject, nil, "Authorization", "Bearer "+key).must(t, 200).json(t, &runs)
+	entry := runs["data"].([]any)[0].(map[string]any)
+	if entry["exestatus"] != "failure" || entry["killed"] == nil || !strings.Contains(entry["exedes"].(string), "INFO step 3") {
+		t.Fatalf("the killed run's entry: %v", entry)
+	}
+	b.do("back to the first job's journal", chromedp.Click(css(fmt.Sprintf(`#jobs tr[data-id=%q] button[data-action="journal"]`, id))))
 
 	// 9. Switch to Chinese: the labels change in place.
 	b.fill("lang", "zh")

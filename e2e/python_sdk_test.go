@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,7 +66,22 @@ func TestPythonSDK(t *testing.T) {
 	testKey, testLine := api.MintKey(pyTestProject)
 	seedKey, seedLine := api.MintKey(seedProject)
 	tecodeKey, tecodeLine := api.MintKey(pyTecode)
-	p, c := keyedAllInOne(t, bin, testLine, seedLine, tecodeLine)
+	// Flows go to a runner of the test's over HTTP: it holds flow "hold" until its request
+	// is abandoned (a killed run's), and knows no other.
+	runner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/flow/hold" {
+			http.Error(w, "no such flow", http.StatusNotFound)
+			return
+		}
+		// The body read, the server notices the client going (a read of the connection).
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(time.Minute):
+		}
+	}))
+	t.Cleanup(runner.Close)
+	p, c := keyedAllInOneWith(t, bin, []string{"JOBCENTER_FLOW_URL=" + runner.URL + "/flow/{flow_id}"}, testLine, seedLine, tecodeLine)
 	url := c.url
 	// Python is another process: it talks to the api through a contract-checking proxy.
 	pyURL := contractProxy(t, url)

@@ -115,7 +115,8 @@ var (
 		partial []string
 	}{
 		{contracts.SchemaCommand, contracts.Command{V: 1, ID: "c1", Type: "create", Tenant: "a.b", JobID: "j1", JobKey: "k1",
-			User: "alice", At: at, ReplyTo: "_INBOX.x.c1", Idempotent: true, Fingerprint: "3f7a9c0d1e2b4a5f", Spec: &fullJS, Version: 3, Enable: true}, nil},
+			User: "alice", At: at, ReplyTo: "_INBOX.x.c1", Idempotent: true, Fingerprint: "3f7a9c0d1e2b4a5f", Spec: &fullJS, Version: 3, Enable: true,
+			Params: json.RawMessage(`{"day":"2026-12-01"}`)}, nil},
 		{contracts.SchemaOutcome, contracts.Outcome{V: 1, CommandID: "c1",
 			Error: &contracts.Error{Code: "invalid", Message: "seconds: must be greater than 0", Field: "seconds"},
 			Job:   &fullJob, FireID: "j1@1749994202123", Fingerprint: "3f7a9c0d1e2b4a5f", Kept: true}, nil},
@@ -124,7 +125,7 @@ var (
 		{contracts.SchemaFire, contracts.Fire{V: 1, FireID: "j1@1", JournalID: "j1-1", Seq: 1, Tenant: "p", JobID: "j1",
 			JobKey: "k1", Name: "n", RunType: "trigger", ScheduledAt: at, FiredAt: later, Target: contracts.Target{Code: "return 1"},
 			TimeoutMs: 30000, TriggerStatus: "missed", Detail: "late", MaxInstances: 1, Retries: 2, RetryBackoffMs: 100,
-			AfterFireID: "j1@1751342399000", CatchUp: true},
+			AfterFireID: "j1@1751342399000", CatchUp: true, Params: json.RawMessage(`{"day":"2026-12-01","n":[1,2]}`)},
 			[]string{"Target.FlowID", "Target.BizCode"}},
 		{contracts.SchemaFire, contracts.Fire{V: 1, FireID: "j1@1", JournalID: "j1-1", Seq: 1, Tenant: "p", JobID: "j1",
 			JobKey: "k1", Name: "n", RunType: "manual", ScheduledAt: at, FiredAt: at, Target: contracts.Target{FlowID: "f"},
@@ -133,11 +134,16 @@ var (
 			JobKey: "k1", Name: "n", RunType: "trigger", ScheduledAt: at, FiredAt: at, Target: contracts.Target{BizCode: "b"},
 			TriggerStatus: "success"}, []string{"*"}},
 		{contracts.SchemaRunEvent, contracts.RunEvent{V: 1, FireID: "j1@1", JournalID: "j1-1", Tenant: "p", JobID: "j1",
-			Status: "success", DynamicID: "d1", Attempts: 1, StartedAt: at, EndedAt: &later, Detail: "log", Result: "1"}, nil},
+			Status: "failure", DynamicID: "d1", Attempts: 1, StartedAt: at, EndedAt: &later, Detail: "log", Result: "1",
+			Killed: &contracts.Killed{By: "alice", At: later}}, nil},
 		{contracts.SchemaFlowRequest, contracts.FlowRequest{V: 1, Tenant: "p", JobID: "j1", FireID: "j1@1", FlowID: "f",
-			ScheduledAt: at}, []string{"BizCode"}},
+			ScheduledAt: at, Params: json.RawMessage(`{"force":true}`)}, []string{"BizCode"}},
 		{contracts.SchemaFlowRequest, contracts.FlowRequest{V: 1, Tenant: "T1", JobID: "j1", FireID: "j1@1", BizCode: "b",
-			ScheduledAt: at}, []string{"FlowID"}},
+			ScheduledAt: at}, []string{"FlowID", "Params"}},
+		{contracts.SchemaRunLog, contracts.RunLog{V: 1, FireID: "j1@1", JournalID: "j1-1", Tenant: "p", JobID: "j1", Attempt: 1,
+			Seq: 3, Lines: []string{"INFO a", "ERROR b"}}, nil},
+		{contracts.SchemaKill, contracts.Kill{V: 1, Tenant: "p", JobID: "j1", FireID: "j1@1", Killed: contracts.Killed{By: "alice", At: at}}, nil},
+		{contracts.SchemaKillReply, contracts.KillReply{V: 1, FireID: "j1@1", Status: "failure", Killed: true, EndedAt: later}, nil},
 		{contracts.SchemaFlowReply, contracts.FlowReply{V: 1, OK: false, Error: "boom", Output: "out"}, []string{"OK"}},
 		{contracts.SchemaFlowReply, contracts.FlowReply{OK: true}, []string{"*"}},
 	}
@@ -229,6 +235,9 @@ func TestEveryPayloadTypeAndItsSchemaHaveTheSameFields(t *testing.T) {
 		contracts.SchemaRunEvent:       reflect.TypeFor[contracts.RunEvent](),
 		contracts.SchemaFlowRequest:    reflect.TypeFor[contracts.FlowRequest](),
 		contracts.SchemaFlowReply:      reflect.TypeFor[contracts.FlowReply](),
+		contracts.SchemaRunLog:         reflect.TypeFor[contracts.RunLog](),
+		contracts.SchemaKill:           reflect.TypeFor[contracts.Kill](),
+		contracts.SchemaKillReply:      reflect.TypeFor[contracts.KillReply](),
 		contracts.SchemaJob:            reflect.TypeFor[contracts.Job](),
 		contracts.SchemaJobSpec:        reflect.TypeFor[contracts.JobSpec](),
 	} {
@@ -286,6 +295,20 @@ func sameShape(t *testing.T, file string, node map[string]any, typ reflect.Type,
 			t.Errorf("%s: %s is an integer in Go, %v in the schema", file, where, node["type"])
 		}
 		return
+	case typ == reflect.TypeFor[json.RawMessage]():
+		// Raw JSON in the contracts is an object (a run's params).
+		if jsonType != "object" {
+			t.Errorf("%s: %s is raw JSON (an object) in Go, %v in the schema", file, where, node["type"])
+		}
+		return
+	case typ.Kind() == reflect.Slice:
+		items, _ := node["items"].(map[string]any)
+		if jsonType != "array" || items == nil {
+			t.Errorf("%s: %s is a slice in Go: want type array with items", file, where)
+			return
+		}
+		sameShape(t, file, items, typ.Elem(), where+"[]")
+		return
 	case typ.Kind() != reflect.Struct:
 		t.Errorf("%s: %s: no rule for Go kind %s", file, where, typ.Kind())
 		return
@@ -300,8 +323,7 @@ func sameShape(t *testing.T, file string, node map[string]any, typ reflect.Type,
 		required = append(required, r.(string))
 	}
 	seen := map[string]bool{}
-	for i := range typ.NumField() {
-		f := typ.Field(i)
+	for _, f := range jsonFields(typ) {
 		tag := f.Tag.Get("json")
 		name, opts, _ := strings.Cut(tag, ",")
 		if name == "-" || !f.IsExported() {
@@ -330,6 +352,21 @@ func sameShape(t *testing.T, file string, node map[string]any, typ reflect.Type,
 			t.Errorf("%s: %s: the schema has %q, the Go type does not", file, where, name)
 		}
 	}
+}
+
+// jsonFields are the fields encoding/json writes of a struct: an embedded struct
+// without a JSON name gives its own fields.
+func jsonFields(typ reflect.Type) []reflect.StructField {
+	var out []reflect.StructField
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if f.Anonymous && f.Tag.Get("json") == "" && f.Type.Kind() == reflect.Struct {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // ---- The monitor: every message a center publishes is checked against its schema. ----

@@ -181,3 +181,31 @@ func TestAnExecWithParamsSendsThemAndOneWithoutSendsNoBody(t *testing.T) {
 		t.Fatalf("bodies sent: %q", bodies)
 	}
 }
+
+func TestAKillPostsToTheRunAndALogLineParses(t *testing.T) {
+	t.Parallel()
+	var path string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path = r.Method + " " + r.URL.EscapedPath()
+		_, _ = w.Write([]byte(`{"triggerid":"j@manual-1","status":"killed","killed":{"by":"alice","at":"2026-12-07T08:00:00.000+0000"}}`))
+	}))
+	defer srv.Close()
+	c, err := jobcenter.New(jobcenter.WithBaseURL(srv.URL), jobcenter.WithProject("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := c.KillRun(context.Background(), "j", "j@manual-1")
+	if err != nil || k.Status != jobcenter.KillDone || k.Killed.By == nil || *k.Killed.By != "alice" {
+		t.Fatalf("kill: %+v %v", k, err)
+	}
+	if path != "POST /api/v1/jobs/j/runs/j@manual-1/kill" {
+		t.Fatalf("sent %s", path)
+	}
+	e, err := jobcenter.ParseEvent(contracts.LogSubject("p", "j"), []byte(`{"v":1,"fire_id":"f","seq":1,"lines":["INFO a","INFO b"]}`))
+	if err != nil || e.Kind != jobcenter.KindLog || e.JobID != "j" || e.Log == nil || len(e.Log.Lines) != 2 || e.Summary() != "f: INFO a | INFO b" {
+		t.Fatalf("log event: %+v %v", e, err)
+	}
+	if got := jobcenter.LogSubjects("p", ""); got != contracts.TenantLogs("p") {
+		t.Fatalf("LogSubjects: %s", got)
+	}
+}

@@ -17,7 +17,19 @@ const (
 	KindFire = "fire"
 	// KindRun: a run started or ended.
 	KindRun = "run"
+	// KindLog: lines a run wrote, as it wrote them (core NATS on LogSubjects: not in a
+	// stream, so never replayed).
+	KindLog = "log"
 )
+
+// LogSubjects is the core NATS subject of a tenant's runs' live log lines (KindLog), or
+// of one job's with jobID not empty.
+func LogSubjects(tenant, jobID string) string {
+	if jobID == "" {
+		return contracts.TenantLogs(tenant)
+	}
+	return contracts.LogSubject(tenant, jobID)
+}
 
 // StreamFilter is where one kind of a tenant's events is: a JetStream stream and the
 // subject filter that an ordered consumer of it follows.
@@ -46,8 +58,8 @@ func TenantStreams(tenant, jobID string) []StreamFilter {
 	}
 }
 
-// Event is one message of a tenant's events, decoded: exactly one of Lifecycle, Fire
-// and Run is set, as Kind says.
+// Event is one message of a tenant's events, decoded: exactly one of Lifecycle, Fire,
+// Run and Log is set, as Kind says.
 type Event struct {
 	Kind    string `json:"kind"`
 	Subject string `json:"subject"`
@@ -61,9 +73,10 @@ type Event struct {
 	Lifecycle *contracts.LifecycleEvent `json:"lifecycle,omitempty"`
 	Fire      *contracts.Fire           `json:"fire,omitempty"`
 	Run       *contracts.RunEvent       `json:"run,omitempty"`
+	Log       *contracts.RunLog         `json:"log,omitempty"`
 }
 
-// ParseEvent decodes a message of a subject listed by TenantStreams.
+// ParseEvent decodes a message of a subject listed by TenantStreams, or of LogSubjects.
 func ParseEvent(subject string, data []byte) (Event, error) {
 	tok := strings.Split(subject, ".")
 	if len(tok) < 4 || tok[0] != "jobcenter" {
@@ -96,8 +109,11 @@ func ParseEvent(subject string, data []byte) (Event, error) {
 				e.At = *e.Run.EndedAt
 			}
 		}
+	case tok[1] == "log" && len(tok) == 4:
+		e.Kind, e.Type, e.Log, e.At = KindLog, KindLog, &contracts.RunLog{}, time.Now()
+		err = json.Unmarshal(data, e.Log)
 	default:
-		return Event{}, fmt.Errorf("jobcenter: %q is not a lifecycle, fire or run subject", subject)
+		return Event{}, fmt.Errorf("jobcenter: %q is not a lifecycle, fire, run or log subject", subject)
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("jobcenter: %s payload on %q: %w", e.Kind, subject, err)
@@ -129,6 +145,8 @@ func (e Event) Summary() string {
 			s += ": " + oneLine(d, 80)
 		}
 		return s
+	case e.Log != nil:
+		return e.Log.FireID + ": " + strings.Join(e.Log.Lines, " | ")
 	}
 	return ""
 }

@@ -314,6 +314,8 @@ type JournalEntry struct {
 	RunType string `json:"runtype"`
 	// Params are the parameters the run was started with (ExecJobWithParams); nil when none.
 	Params json.RawMessage `json:"params,omitempty"`
+	// Killed says who killed the run and when (KillRun); nil unless it was killed.
+	Killed *Killed `json:"killed,omitempty"`
 }
 
 // Journal exec statuses.
@@ -344,6 +346,43 @@ func (c *Client) Journal(ctx context.Context, id string, page, size int) (*Journ
 	}
 	var p JournalPage
 	return &p, a.decode(&p)
+}
+
+// Killed is who killed a run (their X-User-Id; nil when the kill named none) and when, in
+// JournalTimeLayout.
+type Killed struct {
+	By *string `json:"by,omitempty"`
+	At string  `json:"at"`
+}
+
+// Kill statuses.
+const (
+	// KillDone: the run was ended, its end stored.
+	KillDone = "killed"
+	// KillRequested: the run had not begun, or its executor did not answer: it is
+	// journaled killed when an executor takes its fire.
+	KillRequested = "kill_requested"
+)
+
+// KillResult is a kill's answer.
+type KillResult struct {
+	TriggerID string `json:"triggerid"`
+	// Status is KillDone or KillRequested.
+	Status string `json:"status"`
+	Killed Killed `json:"killed"`
+}
+
+// KillRun ends one run of a job that has not ended, named by its journal entry's
+// TriggerID (an ExecJob's FireID): a code run is cancelled, a flow's request abandoned and
+// its runner told. Its journal entry ends failure with Killed set. A run that has ended
+// is a 409 (IsConflict); one the job does not have a 404.
+func (c *Client) KillRun(ctx context.Context, id, run string, opts ...CallOption) (*KillResult, error) {
+	a, err := c.do(ctx, request{facade: facadeJobs, method: http.MethodPost, path: jobPath(id) + "/runs/" + url.PathEscape(run) + "/kill", opts: opts})
+	if err != nil {
+		return nil, err
+	}
+	var k KillResult
+	return &k, a.decode(&k)
 }
 
 // AllJournal yields every run of a job, newest first, reading pages of size (0: 100) as

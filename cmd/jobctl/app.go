@@ -85,7 +85,7 @@ var commandGroups = []struct {
 	title string
 	names []string
 }{
-	{"Jobs (the job-center SDK's operations)", []string{"add", "get", "list", "update", "start", "stop", "exec", "delete", "journal", "history"}},
+	{"Jobs (the job-center SDK's operations)", []string{"add", "get", "list", "update", "start", "stop", "exec", "kill", "delete", "journal", "history"}},
 	{"Quartz schedules (the tenant is --project, sent as tecode)", []string{"quartz save", "quartz status", "quartz journal", "quartz enable", "quartz disable", "quartz delete", "quartz trigger"}},
 	{"Other", []string{"cron next", "events tail"}},
 }

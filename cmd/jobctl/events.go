@@ -24,6 +24,8 @@ func eventsTailCommand() *command {
   lifecycle  a job created, updated, started, stopped, deleted or finished
   fire       a job fell due (or was exec'd): its run is handed to the executors
   run        a run started (running) or ended (success, failure)
+  log        lines a run writes with log_print, as it writes them (live only:
+             never replayed by --since or --all)
 Only the project's own events: another tenant's never show. Each line is one
 event (--json: one JSON object a line, with the contracts payload); a line on
 stderr says when following has begun. By default only new events; --since
@@ -42,7 +44,7 @@ needs the API too, to resolve the job's id.`,
 			since := fs.Duration("since", 0, "first replay the events of this long ago, e.g. 10m")
 			all := fs.Bool("all", false, "first replay every event still kept")
 			count := fs.Int("count", 0, "exit after this many events (0: follow until Ctrl-C)")
-			kinds := fs.String("kinds", "lifecycle,fire,run", "which kinds, comma-separated")
+			kinds := fs.String("kinds", "lifecycle,fire,run,log", "which kinds, comma-separated")
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := a.needProject(); err != nil {
 					return err
@@ -53,8 +55,8 @@ needs the API too, to resolve the job's id.`,
 				want := map[string]bool{}
 				for _, k := range strings.Split(*kinds, ",") {
 					k = strings.TrimSpace(k)
-					if !slices.Contains([]string{jobcenter.KindLifecycle, jobcenter.KindFire, jobcenter.KindRun}, k) {
-						return usagef("--kinds: unknown kind %q: want lifecycle, fire or run", k)
+					if !slices.Contains([]string{jobcenter.KindLifecycle, jobcenter.KindFire, jobcenter.KindRun, jobcenter.KindLog}, k) {
+						return usagef("--kinds: unknown kind %q: want lifecycle, fire, run or log", k)
 					}
 					want[k] = true
 				}
@@ -72,6 +74,12 @@ needs the API too, to resolve the job's id.`,
 			}
 		},
 	}
+}
+
+// busMsg is a message followed, from a stream or from core NATS.
+type busMsg struct {
+	subject string
+	data    []byte
 }
 
 type tailOptions struct {
@@ -109,7 +117,7 @@ func (a *app) tail(ctx context.Context, o tailOptions) error {
 		start := time.Now().Add(-o.since)
 		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
 	}
-	msgs := make(chan jetstream.Msg, 256)
+	msgs := make(chan busMsg, 256)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// One ordered consumer a stream, filtered on the kinds wanted.
@@ -138,7 +146,7 @@ func (a *app) tail(ctx context.Context, o tailOptions) error {
 		}
 		cc, err := cons.Consume(func(m jetstream.Msg) {
 			select {
-			case msgs <- m:
+			case msgs <- busMsg{m.Subject(), m.Data()}:
 			case <-ctx.Done():
 			}
 		})
@@ -147,6 +155,24 @@ func (a *app) tail(ctx context.Context, o tailOptions) error {
 		}
 		defer cc.Stop()
 		names = append(names, c.FilterSubjects...)
+	}
+	if o.kinds[jobcenter.KindLog] {
+		// Live lines are core NATS, in no stream: followed from now on only.
+		subject := jobcenter.LogSubjects(a.project, o.jobID)
+		sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
+			select {
+			case msgs <- busMsg{m.Subject, m.Data}:
+			case <-ctx.Done():
+			}
+		})
+		if err == nil {
+			err = nc.Flush()
+		}
+		if err != nil {
+			return natsError{fmt.Errorf("follow %s: %w", subject, err)}
+		}
+		defer func() { _ = sub.Unsubscribe() }()
+		names = append(names, subject)
 	}
 	fmt.Fprintf(a.stderr, "following %s on %s (Ctrl-C to stop)\n", strings.Join(names, " "), a.natsURL)
 	if !a.json {
@@ -160,7 +186,7 @@ func (a *app) tail(ctx context.Context, o tailOptions) error {
 		case <-ctx.Done():
 			return nil
 		case m := <-msgs:
-			e, err := jobcenter.ParseEvent(m.Subject(), m.Data())
+			e, err := jobcenter.ParseEvent(m.subject, m.data)
 			if err != nil {
 				fmt.Fprintf(a.stderr, "jobctl events tail: skipped a message: %v\n", err)
 				continue

@@ -9,6 +9,7 @@ import (
 	"iter"
 	"slices"
 	"strconv"
+	"strings"
 
 	jobcenter "github.com/jobcenter/jobcenter/clients/go"
 )
@@ -301,6 +302,32 @@ way finishes.`,
 				return c.StopJob(ctx, id, o...)
 			}),
 		execCommand(),
+		{
+			name: "kill", args: "ID RUN", summary: "end one run that has not ended",
+			help: `Ends one run of a job that has not ended: RUN is its RUN ID in "jobctl
+journal ID" (an exec's run id). A code run is cancelled, a flow's request is
+abandoned and its runner told; the run is journaled failure, "killed by USER at
+…" (--user), and not retried. Prints "killed", or "kill requested" when the run
+had not begun (or its executor did not answer): it is journaled killed when an
+executor takes it. A run that has ended is refused (conflict, exit 2).`,
+			example: `  jobctl kill d6f4a7fa d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7@manual-3a18eeed
+  jobctl kill d6f4a7fa d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7@1796649262427 --json`,
+			setup: func(fs *flag.FlagSet) runFunc {
+				return func(ctx context.Context, a *app, args []string) error {
+					k, err := call(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.KillResult, error) {
+						return c.KillRun(ctx, args[0], args[1])
+					})
+					if err != nil {
+						return err
+					}
+					if a.json {
+						return a.printJSON(k)
+					}
+					fmt.Fprintf(a.stdout, "%s %s\n", strings.ReplaceAll(k.Status, "_", " "), k.TriggerID)
+					return nil
+				}
+			},
+		},
 		lifecycleCommand("delete", "delete a job", `Deletes a job (sdk_delete_job) and prints it as deleted (no next run). Its fires
 end; it is not found (exit 3) afterwards, though "jobctl history ID" still shows it.`,
 			func(c *jobcenter.Client, ctx context.Context, id string, o ...jobcenter.CallOption) (*jobcenter.Job, error) {

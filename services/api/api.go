@@ -28,6 +28,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/config"
 	"github.com/jobcenter/jobcenter/shared/kept"
+	"github.com/jobcenter/jobcenter/shared/kills"
 	"github.com/jobcenter/jobcenter/shared/metrics"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 	"github.com/jobcenter/jobcenter/shared/wire"
@@ -191,6 +192,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		nc.Close()
 		return nil, err
 	}
+	killKV, err := kills.Open(ctx, js, cfg.Streams.RunsMaxAge, cfg.Streams.Replicas)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("kills bucket: %w", err)
+	}
 	cmd, err := commander.New(nc, js, outcomes, cfg.ApplyWait, cfg.BrokerTimeout, m)
 	if err != nil {
 		nc.Close()
@@ -213,7 +219,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		Keys: keys, Limiter: access.NewLimiter(cfg.RateLimit), History: s.history,
 		Metrics: m, MetricsHandler: metrics.Handler(cfg.Registry),
 		Events: s.subscribe, Stopping: s.stopping, MaxStreams: cfg.EventStreams,
-		JournalKeep: cfg.Journal.MaxPerJob,
+		JournalKeep: cfg.Journal.MaxPerJob, Killer: kills.Asker{NC: nc, KV: killKV},
 	})
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.srv.RegisterOnShutdown(func() { close(s.stopping) })

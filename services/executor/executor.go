@@ -5,9 +5,11 @@ package executor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -22,6 +24,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/config"
 	"github.com/jobcenter/jobcenter/shared/jobcode"
+	"github.com/jobcenter/jobcenter/shared/kills"
 	"github.com/jobcenter/jobcenter/shared/metrics"
 )
 
@@ -46,6 +49,8 @@ type Config struct {
 	Timeout time.Duration
 	// Concurrency is how many runs one instance makes at once.
 	Concurrency int
+	// MaxSteps bounds the Starlark steps of each attempt of a code run.
+	MaxSteps int
 	// RedeliverAfter is how long a fire whose executor went silent (killed, cut off)
 	// waits before another instance takes it; a live run keeps its fire with a keepalive.
 	RedeliverAfter  time.Duration
@@ -60,6 +65,7 @@ type Config struct {
 var (
 	Timeout        = config.Span[time.Duration]{Key: "JOBCENTER_EXEC_TIMEOUT", Default: 30 * time.Second, Min: 10 * time.Millisecond, Max: 24 * time.Hour}
 	Concurrency    = config.Span[int]{Key: "JOBCENTER_EXEC_CONCURRENCY", Default: 16, Min: 1, Max: 4096}
+	MaxSteps       = config.Span[int]{Key: "JOBCENTER_EXEC_MAX_STEPS", Default: 10_000_000, Min: 1000, Max: 10_000_000_000}
 	RedeliverAfter = config.Span[time.Duration]{Key: "JOBCENTER_EXEC_REDELIVER_AFTER", Default: 30 * time.Second, Min: time.Second, Max: time.Hour}
 )
 
@@ -72,6 +78,7 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 		APIKey:         e.Str("JOBCENTER_API_KEY", ""),
 		Timeout:        Timeout.From(e),
 		Concurrency:    Concurrency.From(e),
+		MaxSteps:       MaxSteps.From(e),
 		RedeliverAfter: RedeliverAfter.From(e),
 		FlowURL:        e.URL("JOBCENTER_FLOW_URL", "", "http", "https"),
 		BizURL:         e.URL("JOBCENTER_BIZ_URL", "", "http", "https"),
@@ -84,6 +91,7 @@ type Service struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	runner  *runner.Runner
+	kills   jetstream.KeyValue
 	metrics *execmetrics.Executor
 	ready   chan struct{}
 }
@@ -92,12 +100,14 @@ type Service struct {
 func (c Config) WithDefaults() Config {
 	c.Streams = c.Streams.WithDefaults()
 	c.Timeout, c.Concurrency, c.RedeliverAfter = Timeout.Or(c.Timeout), Concurrency.Or(c.Concurrency), RedeliverAfter.Or(c.RedeliverAfter)
+	c.MaxSteps = MaxSteps.Or(c.MaxSteps)
 	return c
 }
 
 // Validate refuses what ConfigFromEnv would refuse.
 func (c Config) Validate() error {
-	return errors.Join(c.Streams.Validate(), Timeout.Check(c.Timeout), Concurrency.Check(c.Concurrency), RedeliverAfter.Check(c.RedeliverAfter))
+	return errors.Join(c.Streams.Validate(), Timeout.Check(c.Timeout), Concurrency.Check(c.Concurrency), RedeliverAfter.Check(c.RedeliverAfter),
+		MaxSteps.Check(c.MaxSteps))
 }
 
 // New connects to the broker. What cfg leaves unset takes its default.
@@ -122,7 +132,7 @@ func New(cfg Config) (*Service, error) {
 	r := &runner.Runner{
 		// A dead run's fire comes back RedeliverAfter after its last keepalive; its claim is
 		// stale well before that, while a live run's is never older than KeepAlive.
-		JS: js, NC: nc, Timeout: cfg.Timeout, KeepAlive: cfg.RedeliverAfter / 4, StaleAfter: cfg.RedeliverAfter / 2, DuplicateWindow: cfg.Streams.Duplicates, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
+		JS: js, NC: nc, Timeout: cfg.Timeout, MaxSteps: uint64(cfg.MaxSteps), KeepAlive: cfg.RedeliverAfter / 4, StaleAfter: cfg.RedeliverAfter / 2, DuplicateWindow: cfg.Streams.Duplicates, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
 		Metrics: m, Log: cfg.Log.With().Str("part", "runner").Logger(),
 		SDK: func(tenant string) jobcode.SDK {
 			return sdk.Client{BaseURL: cfg.APIURL, Key: cfg.APIKey, Project: tenant, User: "job-center", HTTP: hc}
@@ -165,8 +175,64 @@ func (s *Service) buckets(ctx context.Context) error {
 	// The window the stream has, which the service that provisioned it last set.
 	s.runner.DuplicateWindow = runs.CachedInfo().Config.Duplicates
 	s.runner.Claims, s.runner.Slots, s.runner.Runs = claims, slots, runs
+	kv, err := kills.Open(ctx, s.js, s.cfg.Streams.RunsMaxAge, s.cfg.Streams.Replicas)
+	if err != nil {
+		return fmt.Errorf("kills bucket: %w", err)
+	}
+	s.kills = kv
+	s.runner.Kills = kills.NewSet(s.cfg.Streams.RunsMaxAge)
 	return nil
 }
+
+// followKills keeps the runner's kills: those in the bucket, and each kill request,
+// which the executor running the run answers once its end is stored. It returns once
+// the kills stored before it began are known, so that no fire killed then is run.
+func (s *Service) followKills(ctx context.Context) (*nats.Subscription, error) {
+	sub, err := s.nc.Subscribe(contracts.KillSubjects, func(m *nats.Msg) {
+		var k contracts.Kill
+		tok := strings.Split(m.Subject, ".")
+		// The subject names the tenant and the job whose run is killed: a kill reaches no
+		// other's run, whatever its body says.
+		if json.Unmarshal(m.Data, &k) != nil || k.FireID == "" || len(tok) != 4 ||
+			tok[2] != contracts.Token(k.Tenant) || tok[3] != contracts.Token(k.JobID) {
+			s.cfg.Log.Warn().Str("subject", m.Subject).Msg("a kill request that names no run of its subject's job; ignored")
+			return
+		}
+		ended, held := s.runner.Kill(k)
+		if !held || m.Reply == "" {
+			return
+		}
+		go func() {
+			select {
+			case ev := <-ended:
+				data, _ := json.Marshal(contracts.KillReply{V: contracts.Version, FireID: ev.FireID, Status: ev.Status, Killed: ev.Killed != nil, EndedAt: *ev.EndedAt})
+				_ = m.Respond(data)
+			case <-time.After(killAnswerWithin):
+			case <-ctx.Done():
+			}
+		}()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("follow kill requests: %w", err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		if err := s.runner.Kills.Follow(ctx, s.kills, ready); err != nil {
+			s.cfg.Log.Error().Err(err).Msg("kills not followed: a fire killed before it began may run")
+		}
+	}()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		s.cfg.Log.Warn().Msg("the kills stored so far were not read within 10 s; taking fires all the same")
+	}
+	return sub, nil
+}
+
+// killAnswerWithin bounds how long a kill request waits for its run's end: past it the
+// api has stopped waiting (it waits KillWait).
+const killAnswerWithin = time.Minute
 
 // sayWhatShutdownWaitsFor logs, once ctx ends and every 5 s until stopped is closed, the
 // runs a shutdown waits for and how long at most: a stop that takes a while says why.
@@ -212,6 +278,11 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.buckets(ctx); err != nil {
 		return err
 	}
+	killSub, err := s.followKills(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = killSub.Unsubscribe() }()
 	cons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamRuns, jetstream.ConsumerConfig{
 		Durable: Consumer, FilterSubject: contracts.FireSubjects,
 		AckPolicy:     jetstream.AckExplicitPolicy,

@@ -113,6 +113,10 @@ type Env struct {
 	// Params are the run's parameters, a JSON object the snippet reads as params ({} when
 	// empty). The caller bounds their size (job.Params).
 	Params string
+	// OnLog, when not nil, is given each line of the log as it is written ("LEVEL
+	// message", without the line break; the truncation marker too, then no more): a live
+	// log. It is called with the log's lock held, so it must not block.
+	OnLog func(line string)
 }
 
 // Run executes code with no parameters: RunWith with the zero Env.
@@ -126,7 +130,7 @@ func Run(ctx context.Context, code string, sdk SDK, lim Limits) (Result, error) 
 // still carries the log collected so far. sdk may be nil, in which case sdk_* calls fail.
 func RunWith(ctx context.Context, code string, sdk SDK, lim Limits, env Env) (Result, error) {
 	lim = lim.withDefaults()
-	r := &run{lim: lim, sdk: sdk, env: env, log: logBuf{max: lim.MaxLogBytes}}
+	r := &run{lim: lim, sdk: sdk, env: env, log: logBuf{max: lim.MaxLogBytes, onLine: env.OnLog}}
 	if len(code) > lim.MaxCodeBytes {
 		return r.fail(&Error{Kind: ErrLimit, Msg: fmt.Sprintf("code is %d bytes, limit is %d", len(code), lim.MaxCodeBytes)})
 	}
@@ -346,6 +350,7 @@ type logBuf struct {
 	b         strings.Builder
 	max       int
 	truncated bool
+	onLine    func(string)
 }
 
 // add appends "LEVEL msg\n". The first line that does not fit is cut to the remaining room
@@ -363,12 +368,23 @@ func (l *logBuf) add(level, msg string) {
 			if !strings.HasSuffix(cut, "\n") {
 				l.b.WriteByte('\n')
 			}
+			l.told(strings.TrimSuffix(cut, "\n"))
 		}
-		fmt.Fprintf(&l.b, "WARN log truncated: limit of %d bytes reached\n", l.max)
+		marker := fmt.Sprintf("WARN log truncated: limit of %d bytes reached", l.max)
+		l.b.WriteString(marker + "\n")
+		l.told(marker)
 		l.truncated = true
 		return
 	}
 	l.b.WriteString(line)
+	l.told(line[:len(line)-1])
+}
+
+// told hands a line written to the live log's follower, if any.
+func (l *logBuf) told(line string) {
+	if l.onLine != nil {
+		l.onLine(line)
+	}
 }
 
 func (l *logBuf) String() string {

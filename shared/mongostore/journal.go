@@ -50,6 +50,9 @@ type RunRecord struct {
 	EndedAt   *time.Time `bson:"endedAt,omitempty"`
 	Detail    string     `bson:"detail,omitempty"`
 	DynamicID string     `bson:"dynamicId,omitempty"`
+	// KilledAt and KilledBy, on the end of a run a tenant killed: when, and their user.
+	KilledAt *time.Time `bson:"killedAt,omitempty"`
+	KilledBy string     `bson:"killedBy,omitempty"`
 }
 
 // JournalRecords is what one batch of messages adds to the journal.

@@ -21,7 +21,7 @@ import socket
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Union
 
 __version__ = "0.1.0"
 
@@ -37,6 +37,8 @@ __all__ = [
     "sdk_update_job",
     "sdk_delete_job",
     "get_journal",
+    "kill_run",
+    "follow_events",
     "cron_next",
     "quartz_save",
     "quartz_query_job_status",
@@ -265,6 +267,75 @@ def get_journal(job_id: str, page: int = 1, size: int = 20) -> dict:
     """Return one page of a job's runs, newest first:
     {"pageIndex", "pageSize", "resultCount", "pageCount", "data": [...]}."""
     return _jobs("GET", _ref(job_id) + "/journal", query={"page": page, "size": size})
+
+
+def kill_run(job_id: str, run_id: str) -> dict:
+    """End one run of a job that has not ended; run_id is its journal entry's triggerid.
+
+    Returns {"triggerid", "status", "killed": {"by", "at"}}: status "killed" (its end is
+    stored: failure, with "killed" in its journal entry) or "kill_requested" (it had not
+    begun, or its executor did not answer: it is journaled killed when an executor takes
+    it). A run that has ended raises JobCenterError 409; one the job does not have, 404.
+    """
+    if not isinstance(run_id, str) or not run_id:
+        raise JobCenterError(0, "invalid", "run_id must be a non-empty string, got %r" % (run_id,), "run")
+    return _jobs("POST", _ref(job_id) + "/runs/" + urllib.parse.quote(run_id, safe="") + "/kill")
+
+
+def follow_events(job_id: Optional[str] = None, kinds: Optional[List[str]] = None,
+                  timeout: Optional[float] = None) -> Iterator[dict]:
+    """Yield the project's live events as they happen, from GET /api/v1/events:
+    {"event": kind, "data": payload} with kind "lifecycle", "fire", "run" or "log" (the
+    lines a run writes with log_print, as it writes them: data["lines"]). job_id keeps
+    one job's (its id); kinds keeps those kinds. Nothing is replayed: the stream is open
+    when this returns, so what happens after the call is yielded. The iterator ends when
+    the server closes the stream; timeout (seconds, default JOBCENTER_TIMEOUT) bounds each
+    wait for a line, and the server's heartbeat comes every 15 s.
+    """
+    url = str(_setting("url", "JOBCENTER_URL", DEFAULT_URL)).rstrip("/") + "/api/v1/events"
+    hdrs = {"Accept": "text/event-stream", "User-Agent": _USER_AGENT,
+            "X-Project-Id": _setting("project", "JOBCENTER_PROJECT")}
+    key = _setting("api_key", "JOBCENTER_API_KEY")
+    if key:
+        hdrs["Authorization"] = "Bearer " + key
+    req = urllib.request.Request(url, headers={k: v for k, v in hdrs.items() if v}, method="GET")
+    try:
+        resp = _opener.open(req, timeout=timeout if timeout is not None else _timeout())
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        e.close()
+        try:
+            decoded = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            decoded = None
+        raise _error(e.code, decoded, raw) from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
+        raise JobCenterError(0, "unreachable", "GET %s: %s" % (url, getattr(e, "reason", e))) from None
+    return _events(resp, job_id, kinds)
+
+
+def _events(resp, job_id: Optional[str], kinds: Optional[List[str]]) -> Iterator[dict]:
+    with resp:
+        event, data = "message", []
+        for raw in resp:
+            line = raw.decode("utf-8").rstrip("\r\n")
+            if line.startswith(":"):
+                continue
+            if line.startswith("event:"):
+                event = line[len("event:"):].strip()
+            elif line.startswith("data:"):
+                data.append(line[len("data:"):].lstrip(" "))
+            elif line == "" and data:
+                try:
+                    payload = json.loads("\n".join(data))
+                except ValueError:
+                    payload = None
+                name, event, data = event, "message", []
+                if payload is None or (kinds and name not in kinds):
+                    continue
+                if job_id and isinstance(payload, dict) and payload.get("job_id") != job_id:
+                    continue
+                yield {"event": name, "data": payload}
 
 
 def cron_next(expr: str, tz: Optional[str] = None, from_: Optional[str] = None, count: int = 5) -> List[str]:

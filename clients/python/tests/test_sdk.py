@@ -142,6 +142,42 @@ class JobCenterTest(Base):
             sdk.sdk_exec_job(j["id"], params={"s": "x" * 9000})
         self.assertEqual((cm.exception.status, cm.exception.field), (400, "params"))
 
+    def test_a_run_under_way_is_killed_once_and_a_runs_lines_are_followed_live(self):
+        # The center's flows go to JOBCENTER_FLOW_URL, where the test's runner holds flow
+        # "hold" until its request is abandoned.
+        j = sdk.sdk_add_job(PID, "长任务", "", "interval", seconds=3600, flow_id="hold")
+        self.addCleanup(sdk.sdk_delete_job, j["id"])
+        sdk.sdk_exec_job(j["id"])
+        run = eventually(lambda: (lambda p: p["data"][0] if p["data"] and p["data"][0]["exestatus"] == "running"
+                                  else None)(sdk.get_journal(j["id"])), what="the flow's run under way")
+        killed = sdk.kill_run(j["id"], run["triggerid"])
+        self.assertEqual((killed["triggerid"], killed["status"]), (run["triggerid"], "killed"))
+        self.assertEqual(killed["killed"].get("by"), os.environ.get("JOBCENTER_USER"))
+        entry = eventually(lambda: (lambda p: p["data"][0] if p["data"][0]["exestatus"] == "failure" else None)(
+            sdk.get_journal(j["id"])), what="the killed run in the journal")
+        self.assertEqual(entry["killed"], killed["killed"])
+        self.assertTrue(entry["exedes"].startswith("killed by "), entry["exedes"])
+        self.assertEqual(entry["exetotaltime"], 1)
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.kill_run(j["id"], run["triggerid"])
+        self.assertEqual((cm.exception.status, cm.exception.code, cm.exception.field), (409, "conflict", "run"))
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.kill_run(j["id"], j["id"] + "@no-such-run")
+        self.assertEqual((cm.exception.status, cm.exception.field), (404, "run"))
+
+        chatty = sdk.sdk_add_job(PID, "日志任务", "", "interval", seconds=3600,
+                                 code='for i in range(3):\n    log_print("第 %d 行" % i)')
+        self.addCleanup(sdk.sdk_delete_job, chatty["id"])
+        events = sdk.follow_events(job_id=chatty["id"], kinds=["log"])
+        sdk.sdk_exec_job(chatty["id"])
+        lines = []
+        for ev in events:
+            self.assertEqual(ev["event"], "log")
+            lines += ev["data"]["lines"]
+            if len(lines) >= 3:
+                break
+        self.assertEqual(lines, ["INFO 第 0 行", "INFO 第 1 行", "INFO 第 2 行"])
+
     def test_a_job_that_does_not_exist_is_a_404(self):
         for call in (lambda: sdk.sdk_get_job("no-such-job"), lambda: sdk.sdk_start_job("no-such-job"),
                      lambda: sdk.sdk_stop_job("no-such-job"), lambda: sdk.sdk_exec_job("no-such-job"),

@@ -22,7 +22,7 @@ const EventBuffer = 256
 // that proxies keep it open and a client notices a dead connection.
 const DefaultHeartbeat = 15 * time.Second
 
-// DefaultMaxStreams bounds each tenant's open event streams: each holds three broker
+// DefaultMaxStreams bounds each tenant's open event streams: each holds four broker
 // subscriptions and a queue.
 const DefaultMaxStreams = 32
 
@@ -62,6 +62,7 @@ var eventNames = []struct{ prefix, name string }{
 	{"jobcenter.evt.", "lifecycle"},
 	{"jobcenter.fire.", "fire"},
 	{"jobcenter.run.", "run"},
+	{"jobcenter.log.", "log"},
 }
 
 type busMessage struct {
@@ -69,9 +70,9 @@ type busMessage struct {
 	data    []byte
 }
 
-// events answers GET /api/v1/events: the project's lifecycle, fire and run events from
-// NATS, as server-sent events named "lifecycle", "fire" and "run" whose data is the
-// contracts payload (LifecycleEvent, Fire, RunEvent). It streams until the client goes
+// events answers GET /api/v1/events: the project's lifecycle, fire and run events and its
+// runs' live log lines from NATS, as server-sent events named "lifecycle", "fire", "run"
+// and "log" whose data is the contracts payload (LifecycleEvent, Fire, RunEvent, RunLog). It streams until the client goes
 // or the api shuts down, with a comment line every Heartbeat while idle.
 func (h *handlers) events(c echo.Context) error {
 	if h.d.Events == nil {
@@ -95,7 +96,7 @@ func (h *handlers) events(c echo.Context) error {
 			once.Do(func() { close(overflow) })
 		}
 	}
-	unsubscribe, err := h.d.Events([]string{contracts.TenantEvents(tenant), contracts.TenantFires(tenant), contracts.TenantRuns(tenant)}, deliver)
+	unsubscribe, err := h.d.Events([]string{contracts.TenantEvents(tenant), contracts.TenantFires(tenant), contracts.TenantRuns(tenant), contracts.TenantLogs(tenant)}, deliver)
 	if err != nil {
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the broker is unavailable: " + err.Error()}
 	}

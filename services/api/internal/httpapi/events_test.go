@@ -176,7 +176,7 @@ func TestTheEventStreamCarriesItsProjectsEventsNamedByKindWithHeartbeats(t *test
 		resp.Header.Get("Cache-Control") != "no-cache" || resp.Header.Get("X-Request-Id") == "" {
 		t.Fatalf("GET /api/v1/events: %d %v", resp.StatusCode, resp.Header)
 	}
-	want := []string{contracts.TenantEvents("p.1"), contracts.TenantFires("p.1"), contracts.TenantRuns("p.1")}
+	want := []string{contracts.TenantEvents("p.1"), contracts.TenantFires("p.1"), contracts.TenantRuns("p.1"), contracts.TenantLogs("p.1")}
 	if got := bus.subjects(); len(got) != 1 || !slices.Equal(got[0], want) {
 		t.Fatalf("subscribed to %v, want %v", got, want)
 	}
@@ -184,13 +184,15 @@ func TestTheEventStreamCarriesItsProjectsEventsNamedByKindWithHeartbeats(t *test
 	bus.publish(contracts.FireSubject("p.1", "j"), []byte(`{"v":1,"fire_id":"f","job_id":"j"}`))
 	bus.publish(contracts.RunSubject("p.1", "j", "success"), []byte("{\"v\":1,\n\"status\":\"success\"}"))
 	bus.publish(contracts.RunSubject("p.1", "j", "failure"), []byte(`not json`))
+	bus.publish(contracts.LogSubject("p.1", "j"), []byte(`{"v":1,"fire_id":"f","seq":1,"lines":["INFO a"]}`))
 	events := readEvents(t, resp.Body, 5*time.Second, func(got []sse) bool {
-		return len(named(got, "run")) == 1 && len(named(got, ":")) >= 3 // connected + two pings
+		return len(named(got, "log")) == 1 && len(named(got, ":")) >= 3 // connected + two pings
 	})
 	for _, w := range []sse{
 		{"lifecycle", `{"v":1,"type":"started","job_id":"j"}`},
 		{"fire", `{"v":1,"fire_id":"f","job_id":"j"}`},
 		{"run", `{"v":1,"status":"success"}`}, // a payload's lines are data lines, joined again by the client
+		{"log", `{"v":1,"fire_id":"f","seq":1,"lines":["INFO a"]}`},
 	} {
 		if got := named(events, w.name); len(got) != 1 || got[0] != w {
 			t.Errorf("%s events: %+v, want %+v", w.name, got, w)

@@ -73,6 +73,8 @@ type Deps struct {
 	// each message and must not block; the function returned unsubscribes. Nil: the
 	// route answers 503.
 	Events func(subjects []string, deliver func(subject string, data []byte)) (unsubscribe func(), err error)
+	// Killer carries kills of runs to the executors (nil: the kill route answers 503).
+	Killer Killer
 	// Stopping, once closed, ends every event stream: the server is shutting down.
 	Stopping <-chan struct{}
 	// Heartbeat is how often an idle event stream sends a comment (DefaultHeartbeat).
@@ -128,6 +130,7 @@ func New(d Deps) *echo.Echo {
 	g.POST("/:id/exec", h.execJob, project)
 	g.GET("/:id/journal", h.journal, project)
 	g.GET("/:id/history", h.history, project)
+	g.POST("/:id/runs/:run/kill", h.killRun, project)
 	e.GET("/api/v1/cron/next", h.cronNext, h.limitByAddress)
 	// The event stream takes its credentials from the query too: EventSource cannot send headers.
 	e.GET("/api/v1/events", h.events, eventCredentials, h.guard("X-Project-Id"))

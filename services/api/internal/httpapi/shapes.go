@@ -125,6 +125,14 @@ type journalEntry struct {
 	RunType       string  `json:"runtype"`
 	// Params are the parameters a run was started with (exec with a body); absent when none.
 	Params json.RawMessage `json:"params,omitempty"`
+	// Killed says who killed the run and when; absent unless it was killed.
+	Killed *killedBy `json:"killed,omitempty"`
+}
+
+// killedBy is who killed a run (their X-User-Id; absent when the kill named none) and when.
+type killedBy struct {
+	By *string `json:"by,omitempty"`
+	At string  `json:"at"`
 }
 
 // journalPage is a page of runs: {pageIndex, pageSize, resultCount, pageCount, data}.
@@ -156,6 +164,9 @@ func toJournalPage(p mongostore.Page) journalPage {
 			je.ExeStartTime = journalTime(&e.Run.StartedAt)
 			je.ExeTotalTime = e.Run.Attempts
 			je.DynamicID = e.Run.DynamicID
+			if e.Run.KilledAt != nil {
+				je.Killed = &killedBy{By: optional(e.Run.KilledBy), At: *journalTime(e.Run.KilledAt)}
+			}
 		}
 		out.Data = append(out.Data, je)
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/jobcode"
+	"github.com/jobcenter/jobcenter/shared/kills"
 	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
@@ -69,6 +70,8 @@ type Runner struct {
 	DuplicateWindow time.Duration
 	// Timeout applies when a fire carries none.
 	Timeout time.Duration
+	// MaxSteps bounds the Starlark steps of each attempt of a code run (0: jobcode's).
+	MaxSteps uint64
 	// KeepAlive is how often a run under way tells the broker it is still being worked
 	// on and refreshes its claim, so that its fire is redelivered only when its executor
 	// is gone.
@@ -84,9 +87,16 @@ type Runner struct {
 	// used instead of NATS request/reply.
 	FlowURL, BizURL string
 	HTTP            *http.Client
+	// Kills, when not nil, are the runs killed that this executor knows of: a fire killed
+	// before its run began is not run.
+	Kills *kills.Set
 	// Metrics, when not nil, counts the runs.
 	Metrics Metrics
 	Log     zerolog.Logger
+
+	// live are the runs going on, by fire: what a kill ends.
+	liveMu sync.Mutex
+	live   map[string]*liveRun
 
 	// underWay is when each attempt going on must end, by fire: what a shutdown waits for.
 	underWayMu sync.Mutex
@@ -177,6 +187,9 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 			return r.interrupt(work, f, began, holder, log)
 		}
 	}
+	if k, ok := r.Kills.Find(f.FireID); ok {
+		return r.killedBeforeBegun(work, f, k, log)
+	}
 	ev := r.newRun(f)
 	slot, busy, err := r.begin(work, f, &ev)
 	if err != nil {
@@ -216,6 +229,16 @@ func (r *Runner) handleChained(ctx, work context.Context, msg jetstream.Msg, f c
 			}
 			return nil
 		}
+	}
+	if k, ok := r.Kills.Find(f.FireID); ok {
+		if err := r.killedBeforeBegun(work, f, k, log); err != nil {
+			_ = r.Claims.Delete(work, key)
+			return err
+		}
+		if err := r.markDone(work, key); err != nil {
+			log.Warn().Err(err).Msg("claim not marked done; a redelivered copy will find the run's end already reported")
+		}
+		return nil
 	}
 	slot, busy, err := r.begin(work, f, &ev)
 	if busy {
@@ -264,15 +287,27 @@ func (r *Runner) runHeld(ctx, work context.Context, msg jetstream.Msg, f contrac
 		slot.renew(work, log)
 	})
 	defer stop()
+	var lr *liveRun
 	if busy {
 		ev.Status, ev.Detail = contracts.RunSkipped, fmt.Sprintf("skipped: %d run(s) of this job still going (max_instances %d)", f.MaxInstances, f.MaxInstances)
 	} else {
-		r.execute(ctx, work, f, &ev, log)
+		kctx, tracked, untrack := r.track(work, f)
+		defer untrack()
+		lr = tracked
+		r.execute(ctx, kctx, f, &ev, log)
+		// A run whose work ended well before its kill took hold is not killed.
+		if k := lr.stopped(); k != nil && ev.Status == contracts.RunFailure {
+			ev.Status, ev.Killed, ev.Result = contracts.RunFailure, k, ""
+			ev.Detail = killedDetail(*k, ev.Detail)
+		}
 	}
 	end := time.Now().UTC()
 	ev.EndedAt = &end
 	if err := r.reportFinal(ctx, work, ev); err != nil {
 		return err
+	}
+	if lr != nil {
+		lr.ended <- ev // buffered: the one end a run has
 	}
 	stop() // no keepalive may mark the claim running again once it is done
 	if ended != nil {
@@ -604,6 +639,10 @@ func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contra
 		timeout = r.Timeout
 	}
 	backoff := time.Duration(f.RetryBackoffMs) * time.Millisecond
+	// A retry's wait ends at shutdown (ctx) or when the run is killed (work).
+	wait, stopWaiting := context.WithCancel(ctx)
+	defer stopWaiting()
+	defer context.AfterFunc(work, stopWaiting)()
 	for attempt := 1; ; attempt++ {
 		reported := attempt == 1 && ev.Attempts == 1 // stored before the run began: its claim
 		ev.Attempts, ev.Status = attempt, contracts.RunRunning
@@ -614,9 +653,11 @@ func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contra
 			running = r.reportAsync(*ev, job.RunningReportID(f.FireID, attempt))
 		}
 		rctx, cancel := context.WithTimeout(work, timeout)
+		lg := r.liveLog(f, attempt)
 		detail, result, runErr := func() (string, string, error) {
 			defer r.began(f.FireID, time.Now().Add(timeout))()
-			return r.run(rctx, f, timeout)
+			defer lg.flush()
+			return r.run(rctx, f, timeout, lg.add)
 		}()
 		if errors.Is(runErr, errTimedOut) || errors.Is(runErr, jobcode.ErrTimeout) {
 			runErr = timedOut(f, timeout)
@@ -631,12 +672,19 @@ func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contra
 		}
 		ev.Status = contracts.RunFailure
 		ev.Detail = clip(strings.TrimSpace(runErr.Error()+"\n"+detail), MaxDetail)
+		if errors.Is(context.Cause(work), errKilled) {
+			ev.Detail = clip(detail, MaxDetail) // runHeld says who killed it
+			return
+		}
 		if attempt > f.Retries {
 			return
 		}
-		wait := min(backoff<<(attempt-1), time.Hour)
-		log.Info().Err(runErr).Int("attempt", attempt).Dur("backoff", wait).Msg("run failed; retrying")
-		if !clock.Sleep(ctx, wait) {
+		pause := min(backoff<<(attempt-1), time.Hour)
+		log.Info().Err(runErr).Int("attempt", attempt).Dur("backoff", pause).Msg("run failed; retrying")
+		if !clock.Sleep(wait, pause) {
+			if errors.Is(context.Cause(work), errKilled) {
+				return
+			}
 			ev.Detail = clip("retries abandoned: the executor is shutting down\n"+ev.Detail, MaxDetail)
 			return
 		}
@@ -914,10 +962,10 @@ func (r *Runner) report(ctx context.Context, ev contracts.RunEvent, msgID string
 
 // run executes the target and returns the run's log (or a flow's output), the JSON of
 // its result, and why it failed.
-func (r *Runner) run(ctx context.Context, f contracts.Fire, timeout time.Duration) (detail, result string, err error) {
+func (r *Runner) run(ctx context.Context, f contracts.Fire, timeout time.Duration, onLog func(string)) (detail, result string, err error) {
 	switch t := f.Target; {
 	case t.Code != "":
-		res, err := jobcode.RunWith(ctx, t.Code, r.SDK(f.Tenant), jobcode.Limits{Timeout: timeout}, jobcode.Env{Params: string(f.Params)})
+		res, err := jobcode.RunWith(ctx, t.Code, r.SDK(f.Tenant), jobcode.Limits{Timeout: timeout, MaxSteps: r.MaxSteps}, jobcode.Env{Params: string(f.Params), OnLog: onLog})
 		detail = res.Log
 		if err == nil && res.Value != nil {
 			detail = strings.TrimSpace(strings.TrimRight(detail, "\n") + "\nreturn " + res.JSON)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/jobcode"
+	"github.com/jobcenter/jobcenter/shared/kills"
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
@@ -423,5 +425,124 @@ func TestARunUnderWayIsKnownWithItsDeadline(t *testing.T) {
 	}
 	if n, _ := b.r.UnderWay(); n != 0 {
 		t.Fatalf("%d runs under way after the run ended", n)
+	}
+}
+
+func TestAKilledRunEndsAtOnceSaysWhoKilledItAndItsRunnerIsTold(t *testing.T) {
+	b := setup(t)
+	b.hold = 10 * time.Second
+	cancels := make(chan contracts.Kill, 1)
+	sub, err := b.nc.Subscribe(contracts.CancelSubject("t", "long"), func(m *nats.Msg) {
+		var k contracts.Kill
+		_ = json.Unmarshal(m.Data, &k)
+		cancels <- k
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	f := b.fireWith("long", 1, func(f *contracts.Fire) { f.Retries = 3 })
+	handled := make(chan error, 1)
+	go func() { handled <- b.handle(b.take()) }()
+	teststack.Eventually(t, 5*time.Second, "the flow to be called", func() bool { return b.runs(f.FireID) == 1 })
+
+	at := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	if _, held := b.r.Kill(contracts.Kill{Tenant: "other", JobID: "long", FireID: f.FireID, Killed: contracts.Killed{By: "mallory", At: at}}); held {
+		t.Fatal("a kill naming another tenant ended the run")
+	}
+	began := time.Now()
+	ended, held := b.r.Kill(contracts.Kill{Tenant: "t", JobID: "long", FireID: f.FireID, Killed: contracts.Killed{By: "alice", At: at}})
+	if !held {
+		t.Fatal("the run under way was not found")
+	}
+	var ev contracts.RunEvent
+	select {
+	case ev = <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the killed run did not end within 5 s")
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Fatalf("the kill took %v", took)
+	}
+	if err := <-handled; err != nil {
+		t.Fatal(err)
+	}
+	if ev.Status != contracts.RunFailure || ev.Killed == nil || ev.Killed.By != "alice" || !ev.Killed.At.Equal(at) ||
+		!strings.HasPrefix(ev.Detail, "killed by alice at 2026-12-07T08:00:00.000Z") || ev.Attempts != 1 {
+		t.Fatalf("the killed run's end: %+v (retries must not follow a kill)", ev)
+	}
+	if ends := b.ends("long"); len(ends) != 1 || ends[0].Killed == nil {
+		t.Fatalf("stored ends: %+v", ends)
+	}
+	select {
+	case k := <-cancels:
+		if k.FireID != f.FireID || k.By != "alice" {
+			t.Fatalf("the runner was told %+v", k)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the flow's runner was not told of the kill")
+	}
+	if _, held := b.r.Kill(contracts.Kill{Tenant: "t", JobID: "long", FireID: f.FireID, Killed: contracts.Killed{By: "alice", At: at}}); held {
+		t.Fatal("a run that has ended was found under way")
+	}
+}
+
+func TestAFireKilledBeforeItsRunBeganIsNotRun(t *testing.T) {
+	b := setup(t)
+	b.r.Kills = kills.NewSet(time.Hour)
+	at := time.Now().UTC()
+	f := b.fire("early", 1)
+	// The kill reaches this executor before the fire does: it is remembered.
+	if _, held := b.r.Kill(contracts.Kill{Tenant: "t", JobID: "early", FireID: f.FireID, Killed: contracts.Killed{By: "bob", At: at}}); held {
+		t.Fatal("a fire not begun was found under way")
+	}
+	if err := b.handle(b.take()); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.runs(f.FireID); n != 0 {
+		t.Fatalf("the killed fire ran %d times", n)
+	}
+	ends := b.ends("early")
+	if len(ends) != 1 || ends[0].Status != contracts.RunFailure || ends[0].Killed == nil || ends[0].Killed.By != "bob" ||
+		!strings.Contains(ends[0].Detail, "before it began") {
+		t.Fatalf("ends: %+v", ends)
+	}
+}
+
+func TestTheLinesACodeRunWritesArePublishedAsItWritesThem(t *testing.T) {
+	b := setup(t)
+	lines := make(chan contracts.RunLog, 16)
+	sub, err := b.nc.Subscribe(contracts.LogSubject("t", "chatty"), func(m *nats.Msg) {
+		var l contracts.RunLog
+		_ = json.Unmarshal(m.Data, &l)
+		lines <- l
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	f := b.fireWith("chatty", 1, func(f *contracts.Fire) {
+		f.Target = contracts.Target{Code: "for i in range(3):\n    log_print('line %d' % i)\nlog_print('bad', 'ERROR')"}
+	})
+	if err := b.handle(b.take()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(got) < 4 {
+		select {
+		case l := <-lines:
+			if l.FireID != f.FireID || l.JournalID != f.JournalID || l.Attempt != 1 || l.Seq != len(got)+1 {
+				t.Fatalf("a batch %+v after %d lines", l, len(got))
+			}
+			got = append(got, l.Lines...)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("lines published: %q", got)
+		}
+	}
+	if want := []string{"INFO line 0", "INFO line 1", "INFO line 2", "ERROR bad"}; !slices.Equal(got, want) {
+		t.Fatalf("lines %q, want %q", got, want)
+	}
+	if ends := b.ends("chatty"); len(ends) != 1 || !strings.Contains(ends[0].Detail, "INFO line 2\nERROR bad") {
+		t.Fatalf("the run's end keeps its log: %+v", ends)
 	}
 }

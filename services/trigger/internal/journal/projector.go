@@ -134,6 +134,10 @@ func Add(recs *mongostore.JournalRecords, subject string, data []byte) error {
 			rec.ID = job.RunStartID(r.JournalID, max(r.Attempts, 1))
 		} else {
 			rec.ID, rec.Detail = job.RunEndID(r.JournalID), r.Detail
+			if r.Killed != nil {
+				at := r.Killed.At.UTC()
+				rec.KilledAt, rec.KilledBy = &at, r.Killed.By
+			}
 		}
 		recs.Runs = append(recs.Runs, rec)
 		return nil

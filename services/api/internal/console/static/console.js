@@ -8,6 +8,7 @@
   const STORE = "jobcenter.console.";
   const JOURNAL_SIZE = 10;
   const ACTIVITY_MAX = 50;
+  const LIVE_LINES = 200; // the live lines kept of a run under way
 
   const st = {
     project: "", key: "", user: "", pid: "",
@@ -21,6 +22,7 @@
     retry: null,
     activity: [],
     offset: null,        // the server zone's offset from UTC, in minutes
+    liveLines: new Map(), // fire id → the lines a run under way of the shown job wrote
   };
 
   const $ = (id) => document.getElementById(id);
@@ -250,6 +252,19 @@
     loadJobs();
   }
 
+  // --- killing a run ----------------------------------------------------------------
+
+  async function kill(trigger) {
+    const j = findJob(st.selected);
+    const name = j ? j.name : st.selected;
+    if (!confirm(t("journal.confirmKill", { name }))) return;
+    try {
+      const r = await api("POST", jobPath(st.selected, "/runs/" + encodeURIComponent(trigger) + "/kill"));
+      say(t(r.status === 202 ? "msg.killRequested" : "msg.killed", { name }));
+    } catch (e) { fail(e); }
+    loadJournal();
+  }
+
   // --- a run with parameters ---------------------------------------------------------
 
   function openExec(j) {
@@ -412,6 +427,7 @@
 
   function openJournal(id) {
     pending.clear();
+    st.liveLines.clear();
     st.selected = id;
     st.journalPage = 1;
     $("journal-panel").hidden = false;
@@ -449,7 +465,13 @@
     $("journal-job").textContent = j ? j.name : (st.selected || "");
     if (!p) return;
     for (const e of p.data) {
-      const detail = (e.params ? t("journal.params", { params: JSON.stringify(e.params) }) + "\n" : "") + (e.exedes || "");
+      // A run under way shows the lines it has written so far (the event stream's "log").
+      const log = e.exedes || (e.exestatus === "running" ? (st.liveLines.get(e.triggerid) || []).join("\n") : "");
+      const detail = (e.params ? t("journal.params", { params: JSON.stringify(e.params) }) + "\n" : "") + log;
+      const actions = el("td", { class: "actions" });
+      if (e.exestatus === "running" || e.exestatus === "waiting") {
+        actions.append(el("button", { type: "button", class: "danger", "data-action": "kill", "data-trigger": e.triggerid, text: t("journal.kill") }));
+      }
       body.append(el("tr", { "data-trigger": e.triggerid, "data-status": e.exestatus, class: "run run-" + e.exestatus },
         el("td", { text: journalTime(e.triggertime) }),
         el("td", {}, statusBadge(e.exestatus)),
@@ -458,7 +480,8 @@
         el("td", { text: journalTime(e.exestarttime) }),
         el("td", { text: journalTime(e.updatetime) }),
         el("td", { text: String(e.exetotaltime) }),
-        el("td", { class: "detail", text: detail.length > 200 ? detail.slice(0, 200) + "…" : detail, title: detail })));
+        el("td", { class: "detail", text: detail.length > 200 ? detail.slice(0, 200) + "…" : detail, title: detail }),
+        actions));
     }
     st.journalPages = Math.max(1, p.pageCount);
     $("journal-empty").hidden = p.data.length > 0;
@@ -558,6 +581,14 @@
       if (e.status !== "running") note({ kind: "run", job: e.job_id, status: e.status });
       if (st.selected === e.job_id) expect(e.fire_id, e.status);
     });
+    es.addEventListener("log", (ev) => {
+      const e = data(ev);
+      if (!e || st.selected !== e.job_id) return;
+      const lines = st.liveLines.get(e.fire_id) || [];
+      lines.push(...e.lines);
+      st.liveLines.set(e.fire_id, lines.slice(-LIVE_LINES));
+      if (lastJournal) renderJournal(lastJournal);
+    });
     es.addEventListener("overflow", () => { say(t("msg.overflow"), true); connect(); });
     renderLive();
   }
@@ -627,6 +658,10 @@
       if (b) act(b.dataset.action, b.closest("tr").dataset.id);
     });
     $("journal-close").addEventListener("click", closeJournal);
+    $("journal").addEventListener("click", (ev) => {
+      const b = ev.target.closest("button[data-action='kill']");
+      if (b) kill(b.dataset.trigger);
+    });
     $("journal-prev").addEventListener("click", () => { if (st.journalPage > 1) { st.journalPage--; loadJournal(); } });
     $("journal-next").addEventListener("click", () => { if (st.journalPage < st.journalPages) { st.journalPage++; loadJournal(); } });
     applyLang();

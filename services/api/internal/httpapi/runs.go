@@ -1,0 +1,127 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+)
+
+// Killer carries a kill to the executors (kills.Asker): it stores the kill, then waits
+// up to wait for the executor running the run to end it (0: tells them, without
+// waiting); a nil reply is no executor's answer.
+type Killer interface {
+	Ask(ctx context.Context, k contracts.Kill, wait time.Duration) (*contracts.KillReply, error)
+}
+
+// KillWait is how long a kill of a run under way waits for its executor to end it and
+// store its end: a code run stops within a tenth of a second, a flow's request is
+// abandoned at once.
+const KillWait = 5 * time.Second
+
+// killAnswer answers a kill: the run, "killed" (200) or "kill_requested" (202: the run
+// had not begun, or its executor did not answer; it is journaled killed when an executor
+// takes its fire), and who killed it when.
+type killAnswer struct {
+	TriggerID string   `json:"triggerid"`
+	Status    string   `json:"status"`
+	Killed    killedBy `json:"killed"`
+}
+
+// killRun answers POST /api/v1/jobs/{id}/runs/{run}/kill: it ends one run of the job
+// that has not ended. The run is named by its journal entry's triggerid.
+func (h *handlers) killRun(c echo.Context) error {
+	if h.d.Killer == nil {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "kills are not available on this api"}
+	}
+	// A deleted job's run may still be under way.
+	sj, err := h.findAny(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	// A fire id holds '@', which a client may send escaped.
+	run, err := url.PathUnescape(c.Param("run"))
+	if err != nil {
+		return invalidField("run", "is not a valid path segment: %v", err)
+	}
+	e, err := h.findRun(c, sj, run)
+	if err != nil {
+		return err
+	}
+	if err := endedConflict(e); err != nil {
+		return err
+	}
+	now := h.d.Clock.Now().UTC()
+	user := c.Request().Header.Get("X-User-Id")
+	k := contracts.Kill{Tenant: sj.Job.Tenant, JobID: sj.Job.ID, FireID: run, Killed: contracts.Killed{By: user, At: now}}
+	wait := KillWait
+	if e.Run == nil {
+		wait = 0 // not begun: no executor holds it; the one that takes it finds the kill
+	}
+	rep, err := h.d.Killer.Ask(c.Request().Context(), k, wait)
+	if err != nil {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the kill could not be sent: " + err.Error()}
+	}
+	answer := killAnswer{TriggerID: run, Status: "kill_requested", Killed: killedBy{By: optional(user), At: *journalTime(&now)}}
+	switch {
+	case rep != nil && rep.Killed:
+		answer.Status = "killed"
+		return c.JSON(http.StatusOK, answer)
+	case rep != nil:
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Field: "run",
+			Message: "the run ended (" + rep.Status + ") before the kill reached it"}
+	case wait > 0:
+		// No executor answered: the run may have ended meanwhile (the journal lags its
+		// end by moments), or its executor is gone or out of reach.
+		if e, err := h.findRun(c, sj, run); err == nil {
+			if err := endedConflict(e); err != nil {
+				return err
+			}
+		}
+	}
+	return c.JSON(http.StatusAccepted, answer)
+}
+
+// endedConflict is the 409 of a run that has ended, nil for one that has not.
+func endedConflict(e mongostore.Entry) error {
+	switch st := e.Status(); st {
+	case contracts.RunWaiting, contracts.RunRunning:
+		return nil
+	default:
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Field: "run", Message: "the run has ended: " + st}
+	}
+}
+
+// killPageSize is how many journal entries a kill reads at once looking for its run:
+// the runs not ended are among the newest.
+const killPageSize = 100
+
+// findRun reads the journal entry of one run of the job, by its triggerid.
+func (h *handlers) findRun(c echo.Context, sj mongostore.StoredJob, run string) (mongostore.Entry, error) {
+	notFound := &apiError{Status: http.StatusNotFound, Code: "not_found", Field: "run", Message: "the job has no run with this id"}
+	if !strings.HasPrefix(run, sj.Job.ID+"@") {
+		return mongostore.Entry{}, notFound // a fire id begins with its job's id
+	}
+	ctx, cancel := h.storeCtx(c)
+	defer cancel()
+	for page := int64(1); ; page++ {
+		p, err := h.d.Store.JournalPage(ctx, sj.Job.ID, sj.Progress.Seq, h.d.JournalKeep, page, killPageSize)
+		if err != nil {
+			return mongostore.Entry{}, storeUnavailable(err)
+		}
+		for _, e := range p.Entries {
+			if e.Fire.TriggerID == run {
+				return e, nil
+			}
+		}
+		if page >= p.Pages {
+			return mongostore.Entry{}, notFound
+		}
+	}
+}

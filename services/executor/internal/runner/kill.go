@@ -1,0 +1,126 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/job"
+)
+
+// errKilled is the cause a killed run's work is cancelled with.
+var errKilled = errors.New("killed")
+
+// liveRun is a run going on in this executor, which a kill can end.
+type liveRun struct {
+	fire   contracts.Fire
+	cancel context.CancelCauseFunc
+	mu     sync.Mutex
+	// working: the run's work goes on; a kill after it has stopped does not change how
+	// the run ended.
+	working bool
+	killed  *contracts.Killed
+	// ended receives the run's end once it is stored.
+	ended chan contracts.RunEvent
+}
+
+// kill cancels the run's work, if it goes on, and reports whether it did.
+func (lr *liveRun) kill(k contracts.Killed) bool {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	if !lr.working {
+		return false
+	}
+	if lr.killed == nil {
+		lr.killed = &k
+		lr.cancel(errKilled)
+	}
+	return true
+}
+
+// stopped marks the run's work over and returns its kill, if it was killed.
+func (lr *liveRun) stopped() *contracts.Killed {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	lr.working = false
+	return lr.killed
+}
+
+// track records a run going on, whose work ctx a kill cancels; untrack ends the record.
+func (r *Runner) track(work context.Context, f contracts.Fire) (context.Context, *liveRun, func()) {
+	ctx, cancel := context.WithCancelCause(work)
+	lr := &liveRun{fire: f, cancel: cancel, working: true, ended: make(chan contracts.RunEvent, 1)}
+	r.liveMu.Lock()
+	if r.live == nil {
+		r.live = map[string]*liveRun{}
+	}
+	r.live[f.FireID] = lr
+	r.liveMu.Unlock()
+	return ctx, lr, func() {
+		r.liveMu.Lock()
+		if r.live[f.FireID] == lr {
+			delete(r.live, f.FireID)
+		}
+		r.liveMu.Unlock()
+		cancel(nil)
+	}
+}
+
+// Kill ends the run of k's fire if it goes on in this executor: its work is cancelled (a
+// flow or behaviour's runner is told on the job's cancel subject) and its end, stored as
+// killed, is sent on ended. held is false when no run of the fire (of k's tenant and
+// job) goes on here, or its work had already stopped; the kill is remembered all the
+// same, so that the fire, if it comes here later, is not run.
+func (r *Runner) Kill(k contracts.Kill) (ended <-chan contracts.RunEvent, held bool) {
+	if r.Kills != nil {
+		r.Kills.Add(k)
+	}
+	r.liveMu.Lock()
+	lr := r.live[k.FireID]
+	r.liveMu.Unlock()
+	if lr == nil || lr.fire.Tenant != k.Tenant || lr.fire.JobID != k.JobID {
+		return nil, false
+	}
+	if !lr.kill(k.Killed) {
+		return lr.ended, true // its work had stopped: it ends as it would have
+	}
+	if lr.fire.Target.Code == "" {
+		k.V = contracts.Version
+		data, _ := json.Marshal(k)
+		if err := r.NC.Publish(contracts.CancelSubject(k.Tenant, k.JobID), data); err != nil {
+			r.Log.Warn().Err(err).Str("fire_id", k.FireID).Msg("the runner was not told of the kill")
+		}
+	}
+	return lr.ended, true
+}
+
+// killedDetail is the exedes of a killed run: who killed it and when, then what it wrote.
+func killedDetail(k contracts.Killed, detail string) string {
+	who := ""
+	if k.By != "" {
+		who = " by " + k.By
+	}
+	return clip(fmt.Sprintf("killed%s at %s\n%s", who, k.At.UTC().Format("2006-01-02T15:04:05.000Z07:00"), detail), MaxDetail)
+}
+
+// killedBeforeBegun settles a fire killed before its run began: it is not run, and its
+// end says who killed it.
+func (r *Runner) killedBeforeBegun(ctx context.Context, f contracts.Fire, k contracts.Killed, log zerolog.Logger) error {
+	now := time.Now().UTC()
+	ev := contracts.RunEvent{
+		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
+		Status: contracts.RunFailure, DynamicID: newID(), StartedAt: now, EndedAt: &now, Killed: &k,
+		Detail: killedDetail(k, "before it began: it was not run"),
+	}
+	if _, err := r.report(ctx, ev, job.EndReportID(f.FireID)); err != nil {
+		return err
+	}
+	log.Info().Str("killed_by", k.By).Msg("fire killed before its run began; not run")
+	return nil
+}

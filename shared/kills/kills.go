@@ -1,0 +1,151 @@
+// Package kills carries the kill of a run from the api to the executor running it. The
+// api stores the kill in a key-value bucket, then asks the executors on core NATS
+// (Ask); the one running the run ends it and answers once its end is stored. Each
+// executor also follows the bucket into a set held in memory (Set), so a run not begun
+// yet, or begun by an executor that did not hear the request, is killed as it begins
+// instead of running. Entries live as long as a fire can be delivered (the runs
+// stream's age), so the bucket holds only the kills of that span. It holds no rule of
+// what a killed run reports (the runner decides).
+package kills
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/bus"
+)
+
+// Bucket is the key-value bucket kills are kept in, by the fire's token.
+const Bucket = "jobcenter_kills"
+
+// Open opens the bucket, creating it if it is missing, with kept as its entries' lifetime.
+func Open(ctx context.Context, js jetstream.JetStream, kept time.Duration, replicas int) (jetstream.KeyValue, error) {
+	return bus.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
+		Bucket:      Bucket,
+		Description: "Runs killed by a tenant, by fire, while a fire of theirs can still be delivered.",
+		TTL:         kept,
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(replicas, 1),
+	})
+}
+
+// Asker carries kills from the api to the executors.
+type Asker struct {
+	NC *nats.Conn
+	KV jetstream.KeyValue
+}
+
+// Ask stores the kill, then asks the executors to end the run, waiting up to wait for
+// the one running it (0: tells them, without waiting). reply is nil when none answered:
+// no executor runs it now (it has ended, has not begun, or its executor is gone or out
+// of reach).
+func (a Asker) Ask(ctx context.Context, k contracts.Kill, wait time.Duration) (*contracts.KillReply, error) {
+	k.V = contracts.Version
+	data, _ := json.Marshal(k)
+	if _, err := a.KV.Put(ctx, contracts.Token(k.FireID), data); err != nil {
+		return nil, fmt.Errorf("store the kill: %w", err)
+	}
+	subject := contracts.KillSubject(k.Tenant, k.JobID)
+	if wait <= 0 {
+		if err := a.NC.Publish(subject, data); err != nil {
+			return nil, fmt.Errorf("tell the executors: %w", err)
+		}
+		return nil, nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	msg, err := a.NC.RequestWithContext(rctx, subject, data)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("ask the executors: %w", err)
+	}
+	var rep contracts.KillReply
+	if err := json.Unmarshal(msg.Data, &rep); err != nil {
+		return nil, fmt.Errorf("the executor's answer: %w", err)
+	}
+	return &rep, nil
+}
+
+// Set is the kills an executor knows, by fire id: those it was asked for and those in
+// the bucket. Each is forgotten once older than the bucket's lifetime.
+type Set struct {
+	kept time.Duration
+	mu   sync.Mutex
+	m    map[string]contracts.Killed
+}
+
+// NewSet returns an empty set that forgets a kill kept after it was made.
+func NewSet(kept time.Duration) *Set {
+	return &Set{kept: kept, m: map[string]contracts.Killed{}}
+}
+
+// Add records a kill.
+func (s *Set) Add(k contracts.Kill) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) > 0 && len(s.m)%1024 == 0 {
+		s.forget(time.Now())
+	}
+	s.m[k.FireID] = k.Killed
+}
+
+// Find returns the kill of a fire's run, if it was killed.
+func (s *Set) Find(fireID string) (contracts.Killed, bool) {
+	if s == nil {
+		return contracts.Killed{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.m[fireID]
+	return k, ok
+}
+
+// forget drops the kills older than the bucket keeps them.
+func (s *Set) forget(now time.Time) {
+	for id, k := range s.m {
+		if now.Sub(k.At) > s.kept {
+			delete(s.m, id)
+		}
+	}
+}
+
+// Follow adds every kill in the bucket, then each one stored, until ctx ends. ready is
+// closed once those stored before it began are in.
+func (s *Set) Follow(ctx context.Context, kv jetstream.KeyValue, ready chan<- struct{}) error {
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("follow kills: %w", err)
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil
+			}
+			if e == nil { // the end of what was stored before
+				if ready != nil {
+					close(ready)
+					ready = nil
+				}
+				continue
+			}
+			var k contracts.Kill
+			if e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &k) == nil && k.FireID != "" {
+				s.Add(k)
+			}
+		}
+	}
+}
