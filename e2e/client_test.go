@@ -733,6 +733,44 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 		ctl.run(t, 1, "events", "tail", "--kinds", "nope")
 	})
 
+	t.Run("versions rollback export import", func(t *testing.T) {
+		j := must(clA.AddJob(ctx, seedSpec()))(t)
+		v2 := seedSpec()
+		v2.Seconds = 900
+		must(clA.UpdateJob(ctx, j.ID, v2))(t)
+		r := ctl.run(t, 0, "versions", j.ID)
+		if rs := rows(r.stdout); len(rs) != 3 || rs[1][0] != "2" || rs[1][3] != "updated" || rs[2][0] != "1" || rs[2][3] != "created" {
+			t.Fatalf("versions:\n%s", r.stdout)
+		}
+		r = ctl.run(t, 0, "rollback", j.ID, "1")
+		if !strings.HasPrefix(r.stdout, "rolled back to version 1: "+j.ID) || cell(t, r.stdout, "TRIGGER") != "every 300s" {
+			t.Fatalf("rollback:\n%s", r.stdout)
+		}
+		ctl.run(t, 3, "rollback", j.ID, "7")
+		ctl.run(t, 1, "rollback", j.ID, "first")
+		doc := ctl.run(t, 0, "export").stdout
+		file := filepath.Join(t.TempDir(), "jobs.json")
+		if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r = ctl.run(t, 0, "import", file, "--dry-run")
+		if !strings.Contains(r.stdout, "dry run: would import: 0 created, 0 changed,") || !strings.Contains(r.stdout, j.ID) {
+			t.Fatalf("import --dry-run of the project's own export:\n%s", r.stdout)
+		}
+		var res jobcenter.ImportResult
+		ctl.run(t, 0, "import", file, "--json").json(t, &res)
+		if len(res.Create)+len(res.Change) != 0 || len(res.Leave) == 0 {
+			t.Fatalf("import --json: %+v", res)
+		}
+		if err := os.WriteFile(file, []byte(`{"kind":"jobcenter.export","version":1,"project":"pa","exported_at":"2026-12-07T00:00:00Z","jobs":[{"id":"x","jobId":"y","started":false,"name":"n","pid":"d","trigger":"interval","seconds":0,"code":"x = 1"}],"schedules":[]}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := ctl.run(t, 2, "import", file); !strings.Contains(r.stderr, "jobs[0].seconds") {
+			t.Fatalf("a bad document: %s", r.stderr)
+		}
+		must(clA.DeleteJob(ctx, j.ID))(t)
+	})
+
 	t.Run("kill ends a run under way once; an ended or unknown run is refused", func(t *testing.T) {
 		// A flow runner that takes the request and never answers: the run goes on until killed.
 		held := make(chan string, 4)

@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -326,6 +327,17 @@ func TestConsoleInABrowserCreatesStartsWatchesLiveAndStopsAJobInTwoLanguages(t *
 	b.do("save the change", chromedp.Click(css("#save")))
 	b.wait("the change in the list", row(id)+`.querySelector("td.trigger").textContent === "every 5 s"`, 10*time.Second)
 
+	// Its versions: the create and the change; rolling back to the first is a third.
+	eval[bool](b, `(window.confirm = () => true, true)`)
+	b.do("versions", chromedp.Click(css(fmt.Sprintf(`#jobs tr[data-id=%q] button[data-action="versions"]`, id))), chromedp.WaitVisible(css("#versions-panel")))
+	b.wait("two versions", `document.querySelectorAll("#versions tbody tr").length === 2 &&
+		document.querySelector("#versions tbody tr td.trigger").textContent === "every 5 s"`, 10*time.Second)
+	b.do("roll back to version 1", chromedp.Click(css(`#versions tbody tr[data-version="1"] button[data-action="rollback"]`)))
+	b.wait("version 1 again in the list", row(id)+`.querySelector("td.trigger").textContent === "every 1 s" &&
+		document.querySelectorAll("#versions tbody tr").length === 3`, 10*time.Second)
+	b.screenshot("versions")
+	b.do("close versions", chromedp.Click(css("#versions-close")))
+
 	// 8. A cron schedule, saved through the Quartz facade as the project's tenant, joins
 	// the list, enabled.
 	b.do("new schedule", chromedp.Click(css("#new-job")), chromedp.WaitVisible(css("#editor")))
@@ -338,6 +350,32 @@ func TestConsoleInABrowserCreatesStartsWatchesLiveAndStopsAJobInTwoLanguages(t *
 		tr.querySelector("td.name").textContent === "nightly 夜间" && tr.querySelector("td.trigger").textContent === "cron" &&
 		tr.querySelector("[data-state]").dataset.state === "started")`, 10*time.Second)
 	b.screenshot("cron-schedule")
+
+	// 8a. Export downloads the project's document; importing one shows what it would do,
+	// then does it.
+	b.do("export", chromedp.Click(css("#export")))
+	b.wait("the export's download", `document.getElementById("export-link").href.startsWith("blob:") &&
+		document.getElementById("export-link").download === "jobcenter-`+consoleProject+`.json"`, 10*time.Second)
+	var doc map[string]any
+	c.do("GET", "/api/v1/export", consoleProject, nil, "Authorization", "Bearer "+key).must(t, 200).json(t, &doc)
+	for _, j := range doc["jobs"].([]any) {
+		if j.(map[string]any)["id"] == id {
+			j.(map[string]any)["name"] = "imported 导入"
+		}
+	}
+	file := filepath.Join(t.TempDir(), "jobs.json")
+	data, _ := json.Marshal(doc)
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do("choose a document to import", chromedp.SetUploadFiles(css("#import-file"), []string{file}))
+	b.wait("what the import would do", `!document.getElementById("import-panel").hidden &&
+		document.querySelectorAll('#import-steps li[data-action="change"]').length === 1 &&
+		document.getElementById("import-summary").textContent.includes("1 to change")`, 10*time.Second)
+	b.screenshot("import-dry-run")
+	b.do("import", chromedp.Click(css("#import-go")))
+	b.wait("the imported change in the list", row(id)+`.querySelector("td.name").textContent === "imported 导入" &&
+		document.getElementById("import-panel").hidden`, 10*time.Second)
 
 	// 8b. A long code run: its journal row shows the lines it writes while it runs (the
 	// event stream's "log"), then Kill ends it, journaled as killed.

@@ -85,13 +85,13 @@ var commandGroups = []struct {
 	title string
 	names []string
 }{
-	{"Jobs (the job-center SDK's operations)", []string{"add", "get", "list", "update", "start", "stop", "exec", "kill", "delete", "journal", "history"}},
+	{"Jobs (the job-center SDK's operations)", []string{"add", "get", "list", "update", "start", "stop", "exec", "kill", "delete", "journal", "history", "versions", "rollback", "export", "import"}},
 	{"Quartz schedules (the tenant is --project, sent as tecode)", []string{"quartz save", "quartz status", "quartz journal", "quartz enable", "quartz disable", "quartz delete", "quartz trigger"}},
 	{"Other", []string{"cron next", "events tail"}},
 }
 
 func commands() []*command {
-	return slices.Concat(jobCommands(), quartzCommands(), []*command{cronNextCommand(), eventsTailCommand()})
+	return slices.Concat(jobCommands(), operateCommands(), quartzCommands(), []*command{cronNextCommand(), eventsTailCommand()})
 }
 
 // run is jobctl: it returns the exit code.

@@ -108,3 +108,11 @@ func (j *Job) Next(t time.Time) (time.Time, bool) {
 	}
 	return j.Spec.Trigger.Next(j.StartedAt, t)
 }
+
+// Same reports whether two definitions are the same: the same instant however its zone
+// is written.
+func (s Spec) Same(o Spec) bool {
+	a, b := s, o
+	a.Trigger.RunAt, b.Trigger.RunAt = time.Time{}, time.Time{}
+	return a == b && s.Trigger.RunAt.Equal(o.Trigger.RunAt)
+}

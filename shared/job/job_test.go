@@ -242,3 +242,24 @@ func TestParamsAreAJSONObjectKeptCompactAndBounded(t *testing.T) {
 		}
 	}
 }
+
+func TestTwoDefinitionsAreTheSameWhateverTheZoneOfTheirInstant(t *testing.T) {
+	at := time.Date(2030, 7, 9, 8, 0, 0, 0, time.UTC)
+	a := job.Spec{Name: "n", Trigger: job.Trigger{Kind: job.Date, RunAt: at}, Target: job.Target{Code: "x = 1"}}
+	b := a
+	b.Trigger.RunAt = at.In(shanghai)
+	if !a.Same(b) {
+		t.Fatal("the same instant in another zone is another definition")
+	}
+	for _, change := range []func(*job.Spec){
+		func(s *job.Spec) { s.Trigger.RunAt = at.Add(time.Second) },
+		func(s *job.Spec) { s.Name = "m" },
+		func(s *job.Spec) { s.Policy.Retries = 1 },
+	} {
+		c := a
+		change(&c)
+		if a.Same(c) {
+			t.Fatalf("a change is not seen: %+v", c)
+		}
+	}
+}

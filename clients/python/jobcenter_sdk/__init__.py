@@ -38,6 +38,10 @@ __all__ = [
     "sdk_delete_job",
     "get_journal",
     "kill_run",
+    "get_versions",
+    "rollback",
+    "export_jobs",
+    "import_jobs",
     "follow_events",
     "cron_next",
     "quartz_save",
@@ -185,10 +189,12 @@ def _error(status: int, body: Any, raw: bytes) -> JobCenterError:
     return JobCenterError(status, "http_%d" % status, text, None, body)
 
 
+def _project_headers() -> Dict[str, str]:
+    return {"X-Project-Id": _setting("project", "JOBCENTER_PROJECT"), "X-User-Id": _setting("user", "JOBCENTER_USER")}
+
+
 def _jobs(method: str, path: str = "", body: Any = None, query: Optional[Dict[str, Any]] = None) -> Any:
-    headers = {"X-Project-Id": _setting("project", "JOBCENTER_PROJECT"),
-               "X-User-Id": _setting("user", "JOBCENTER_USER")}
-    return _request(method, "/api/v1/jobs" + path, body, headers, query)
+    return _request(method, "/api/v1/jobs" + path, body, _project_headers(), query)
 
 
 def _ref(job_id: str, field: str = "job_id") -> str:
@@ -280,6 +286,39 @@ def kill_run(job_id: str, run_id: str) -> dict:
     if not isinstance(run_id, str) or not run_id:
         raise JobCenterError(0, "invalid", "run_id must be a non-empty string, got %r" % (run_id,), "run")
     return _jobs("POST", _ref(job_id) + "/runs/" + urllib.parse.quote(run_id, safe="") + "/kill")
+
+
+def get_versions(job_id: str) -> list:
+    """Every definition a job has had, newest first: [{version, event, time, user, job}].
+
+    Version 1 is the create; each update, Quartz save or rollback is the next. All are kept.
+    """
+    return _jobs("GET", _ref(job_id) + "/versions")
+
+
+def rollback(job_id: str, version: int) -> dict:
+    """Make a job's definition version's again, as an update (a new version); return its
+    job info. A version the job does not have raises JobCenterError 404."""
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise JobCenterError(0, "invalid", "version must be a whole number from 1, got %r" % (version,), "version")
+    return _jobs("POST", _ref(job_id) + "/versions/%d/rollback" % version)
+
+
+def export_jobs(pid: Optional[str] = None) -> dict:
+    """The project's jobs and Quartz schedules as one document (a dict), for import_jobs
+    here or in another center; pid keeps one directory's jobs."""
+    return _request("GET", "/api/v1/export", None, _project_headers(), {"pid": pid})
+
+
+def import_jobs(doc: dict, dry_run: bool = False) -> dict:
+    """Make the project's jobs and schedules what an export document says: jobs matched by
+    id, schedules by behaviour, each created, changed or left. Returns {dry_run, create,
+    change, leave}. A bad document raises JobCenterError 400 naming the first problem
+    (field "jobs[3].seconds") and nothing is imported; dry_run only says what would be done.
+    """
+    if not isinstance(doc, dict):
+        raise JobCenterError(0, "invalid", "doc must be a dict (an export document), got %s" % type(doc).__name__, "doc")
+    return _request("POST", "/api/v1/import", doc, _project_headers(), {"dry_run": "true" if dry_run else None})
 
 
 def follow_events(job_id: Optional[str] = None, kinds: Optional[List[str]] = None,

@@ -7,6 +7,7 @@ the tecode tenant (the Quartz tests use it). Run: python3 -m unittest -v tests/t
 """
 
 import datetime
+import json
 import os
 import socket
 import sys
@@ -177,6 +178,32 @@ class JobCenterTest(Base):
             if len(lines) >= 3:
                 break
         self.assertEqual(lines, ["INFO 第 0 行", "INFO 第 1 行", "INFO 第 2 行"])
+
+    def test_versions_roll_back_and_an_export_imports_as_it_is(self):
+        j = sdk.sdk_add_job(PID, "版本任务", "", "interval", seconds=300, code="x = 1")
+        self.addCleanup(sdk.sdk_delete_job, j["id"])
+        sdk.sdk_update_job(j["id"], "版本任务 2", "", "interval", seconds=600, code="x = 2")
+        versions = sdk.get_versions(j["id"])
+        self.assertEqual([(v["version"], v["event"], v["job"]["name"]) for v in versions],
+                         [(2, "updated", "版本任务 2"), (1, "created", "版本任务")])
+        back = sdk.rollback(j["id"], 1)
+        self.assertEqual((back["name"], back["jobParameter"]["seconds"]), ("版本任务", 300))
+        self.assertEqual(len(sdk.get_versions(j["id"])), 3)
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.rollback(j["id"], 9)
+        self.assertEqual((cm.exception.status, cm.exception.field), (404, "version"))
+
+        doc = sdk.export_jobs(pid=PID)
+        self.assertEqual(doc["kind"], "jobcenter.export")
+        self.assertIn(j["id"], [e["id"] for e in doc["jobs"]])
+        dry = sdk.import_jobs(doc, dry_run=True)
+        self.assertTrue(dry["dry_run"])
+        self.assertEqual((dry["create"], dry["change"]), ([], []))
+        bad = json.loads(json.dumps(doc))
+        bad["jobs"][0]["trigger"] = "weekly"
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.import_jobs(bad)
+        self.assertEqual((cm.exception.status, cm.exception.field), (400, "jobs[0].trigger"))
 
     def test_a_job_that_does_not_exist_is_a_404(self):
         for call in (lambda: sdk.sdk_get_job("no-such-job"), lambda: sdk.sdk_start_job("no-such-job"),

@@ -131,6 +131,10 @@ func New(d Deps) *echo.Echo {
 	g.GET("/:id/journal", h.journal, project)
 	g.GET("/:id/history", h.history, project)
 	g.POST("/:id/runs/:run/kill", h.killRun, project)
+	g.GET("/:id/versions", h.versions, project)
+	g.POST("/:id/versions/:version/rollback", h.rollback, project)
+	e.GET("/api/v1/export", h.exportJobs, project)
+	e.POST("/api/v1/import", h.importJobs, project)
 	e.GET("/api/v1/cron/next", h.cronNext, h.limitByAddress)
 	// The event stream takes its credentials from the query too: EventSource cannot send headers.
 	e.GET("/api/v1/events", h.events, eventCredentials, h.guard("X-Project-Id"))

@@ -200,6 +200,7 @@
       button("exec", "jobs.exec");
       button("exec-with", "jobs.execWith");
       button("journal", "jobs.journal");
+      button("versions", "jobs.versions");
       button("delete", "jobs.delete");
       const row = el("tr", { "data-id": j.id, class: j.id === st.selected ? "selected" : "" },
         el("td", { class: "name", text: j.name, title: j.description || "" }),
@@ -234,6 +235,7 @@
         case "edit": openEditor(j); return;
         case "journal": openJournal(id); return;
         case "exec-with": openExec(j); return;
+        case "versions": openVersions(j); return;
         case "delete":
           if (!confirm(t("jobs.confirmDelete", { name: j.name }))) return;
           await api("DELETE", jobPath(id));
@@ -249,6 +251,108 @@
         }
       }
     } catch (e) { fail(e); }
+    loadJobs();
+  }
+
+  // --- versions ---------------------------------------------------------------------
+
+  async function openVersions(j) {
+    st.versionsJob = j;
+    $("versions-job").textContent = j.name;
+    $("versions-panel").hidden = false;
+    const body = $("versions").tBodies[0];
+    body.replaceChildren();
+    try {
+      const r = await api("GET", jobPath(j.id, "/versions"));
+      r.data.forEach((v, i) => {
+        const actions = el("td", { class: "actions" });
+        if (i > 0) actions.append(el("button", { type: "button", class: "secondary", "data-action": "rollback", "data-version": String(v.version), text: t("versions.rollback") }));
+        body.append(el("tr", { "data-version": String(v.version) },
+          el("td", { text: String(v.version) }),
+          el("td", { text: v.time }),
+          el("td", { text: v.user || "—" }),
+          el("td", { text: v.job.name }),
+          el("td", { class: "trigger", text: triggerText(v.job) }),
+          el("td", { text: targetText(v.job) }),
+          actions));
+      });
+    } catch (e) { fail(e); }
+  }
+
+  async function rollbackTo(version) {
+    const j = st.versionsJob;
+    if (!j || !confirm(t("versions.confirm", { name: j.name, version }))) return;
+    try {
+      const r = await api("POST", jobPath(j.id, "/versions/" + version + "/rollback"));
+      say(r.status === 202 ? t("msg.accepted") : t("msg.rolledBack", { name: j.name, version }));
+    } catch (e) { fail(e); }
+    await loadJobs();
+    const now = findJob(j.id);
+    if (now) openVersions(now);
+  }
+
+  // --- export and import ------------------------------------------------------------
+
+  async function exportJobs() {
+    try {
+      const r = await api("GET", "api/v1/export" + (st.pid ? "?pid=" + encodeURIComponent(st.pid) : ""));
+      const a = $("export-link");
+      if (a.href) URL.revokeObjectURL(a.href);
+      a.href = URL.createObjectURL(new Blob([JSON.stringify(r.data, null, 2)], { type: "application/json" }));
+      a.download = "jobcenter-" + st.project + ".json";
+      a.click();
+    } catch (e) { fail(e); }
+  }
+
+  // importFile reads the chosen document and shows what importing it would do.
+  async function importFile() {
+    const f = $("import-file").files[0];
+    $("import-file").value = "";
+    if (!f) return;
+    const shown = $("import-error");
+    shown.hidden = true;
+    $("import-steps").replaceChildren();
+    $("import-go").disabled = true;
+    $("import-panel").hidden = false;
+    try {
+      st.importDoc = JSON.parse(await f.text());
+    } catch (e) {
+      $("import-summary").textContent = "";
+      shown.textContent = t("import.notJSON", { message: e.message });
+      shown.hidden = false;
+      return;
+    }
+    try {
+      const r = await api("POST", "api/v1/import?dry_run=true", st.importDoc);
+      renderImport(r.data, t("import.summary", { file: f.name, create: r.data.create.length, change: r.data.change.length, leave: r.data.leave.length }));
+      $("import-go").disabled = r.data.create.length + r.data.change.length === 0;
+    } catch (e) {
+      shown.textContent = t("msg.error", { status: e.status || "", message: e.message });
+      shown.hidden = false;
+    }
+  }
+
+  function renderImport(p, summary) {
+    $("import-summary").textContent = summary;
+    const ul = $("import-steps");
+    ul.replaceChildren();
+    for (const [action, steps] of [["create", p.create], ["change", p.change]]) {
+      for (const s of steps) {
+        ul.append(el("li", { "data-action": action, text: action + " " + s.kind + " " + (s.bizcode || s.id) + " “" + s.name + "”" + (s.what ? " (" + s.what.join(", ") + ")" : "") }));
+      }
+    }
+  }
+
+  async function importGo() {
+    try {
+      const r = await api("POST", "api/v1/import", st.importDoc);
+      say(t("import.done", { create: r.data.create.length, change: r.data.change.length, leave: r.data.leave.length }));
+      $("import-panel").hidden = true;
+      st.importDoc = null;
+    } catch (e) {
+      $("import-error").textContent = t("msg.error", { status: e.status || "", message: e.message });
+      $("import-error").hidden = false;
+    }
     loadJobs();
   }
 
@@ -658,6 +762,15 @@
       if (b) act(b.dataset.action, b.closest("tr").dataset.id);
     });
     $("journal-close").addEventListener("click", closeJournal);
+    $("versions-close").addEventListener("click", () => { $("versions-panel").hidden = true; st.versionsJob = null; });
+    $("versions").addEventListener("click", (ev) => {
+      const b = ev.target.closest("button[data-action='rollback']");
+      if (b) rollbackTo(Number(b.dataset.version));
+    });
+    $("export").addEventListener("click", exportJobs);
+    $("import-file").addEventListener("change", importFile);
+    $("import-go").addEventListener("click", importGo);
+    $("import-cancel").addEventListener("click", () => { $("import-panel").hidden = true; st.importDoc = null; });
     $("journal").addEventListener("click", (ev) => {
       const b = ev.target.closest("button[data-action='kill']");
       if (b) kill(b.dataset.trigger);

@@ -1,0 +1,89 @@
+package jobcenter
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// Version is one definition a job has had (Versions): numbered from 1, the create, one
+// for each change of its definition (an update, a Quartz save, a rollback).
+type Version struct {
+	Version int `json:"version"`
+	// Event is created or updated.
+	Event string `json:"event"`
+	// Time is when, "2025-06-15 21:30:02.123" in the server's JOBCENTER_TZ.
+	Time      string  `json:"time"`
+	User      *string `json:"user"`
+	CommandID string  `json:"commandId,omitempty"`
+	// Job is the job as that version defined it.
+	Job Job `json:"job"`
+}
+
+// Versions lists every definition a job has had, newest first. All are kept.
+func (c *Client) Versions(ctx context.Context, id string) ([]Version, error) {
+	a, err := c.do(ctx, request{facade: facadeJobs, method: http.MethodGet, path: jobPath(id) + "/versions"})
+	if err != nil {
+		return nil, err
+	}
+	var out []Version
+	return out, a.decode(&out)
+}
+
+// Rollback makes a job's definition version n's again, as an update: a new version. A
+// started job is rescheduled from now. A version the job does not have is a 404.
+func (c *Client) Rollback(ctx context.Context, id string, n int, opts ...CallOption) (*Job, error) {
+	return c.write(ctx, http.MethodPost, jobPath(id)+"/versions/"+strconv.Itoa(n)+"/rollback", nil, opts)
+}
+
+// Export returns the project's jobs and Quartz schedules (only those of directory pid,
+// when not empty) as one JSON document, for Import here or in another center.
+func (c *Client) Export(ctx context.Context, pid string) (json.RawMessage, error) {
+	q := url.Values{}
+	if pid != "" {
+		q.Set("pid", pid)
+	}
+	a, err := c.do(ctx, request{facade: facadeJobs, method: http.MethodGet, path: "/api/v1/export", query: q})
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(a.body), nil
+}
+
+// ImportStep is one entry of an import: a job (by ID) or a schedule (by BizCode), and
+// for a change what changes ("definition", "started", "stopped").
+type ImportStep struct {
+	Kind    string   `json:"kind"`
+	ID      string   `json:"id,omitempty"`
+	BizCode string   `json:"bizcode,omitempty"`
+	Name    string   `json:"name"`
+	What    []string `json:"what,omitempty"`
+}
+
+// ImportResult says what an import created, changed and left as it was (on a dry run:
+// would).
+type ImportResult struct {
+	DryRun bool         `json:"dry_run"`
+	Create []ImportStep `json:"create"`
+	Change []ImportStep `json:"change"`
+	Leave  []ImportStep `json:"leave"`
+}
+
+// Import makes the project's jobs and schedules what an Export document says: jobs
+// matched by id, schedules by behaviour, each created, changed or left. A bad document is
+// refused whole (an *APIError naming the first problem, such as jobs[3].seconds) and
+// nothing is imported; dryRun only says what would be done.
+func (c *Client) Import(ctx context.Context, doc json.RawMessage, dryRun bool, opts ...CallOption) (*ImportResult, error) {
+	q := url.Values{}
+	if dryRun {
+		q.Set("dry_run", "true")
+	}
+	a, err := c.do(ctx, request{facade: facadeJobs, method: http.MethodPost, path: "/api/v1/import", query: q, body: doc, opts: opts})
+	if err != nil {
+		return nil, err
+	}
+	var out ImportResult
+	return &out, a.decode(&out)
+}

@@ -1,0 +1,146 @@
+package e2e_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	jobcenter "github.com/jobcenter/jobcenter/clients/go"
+)
+
+// Operating jobs beyond the SDK's calls, on real centers: versions and rollback, export
+// and import (the kill, params and live log are in the client, console and Python tests).
+
+func TestEveryDefinitionIsAVersionAndARollbackIsANewOne(t *testing.T) {
+	c := newCenter(t)
+	ctx := context.Background()
+	cl := newClient(t, c, "p", jobcenter.WithUser("alice"))
+	j := must(cl.AddJob(ctx, seedSpec()))(t)
+	c.clk.Advance(time.Millisecond)
+	v2 := seedSpec()
+	v2.Name, v2.Seconds = "v2", 600
+	must(cl.UpdateJob(ctx, j.ID, v2))(t)
+	c.clk.Advance(time.Millisecond)
+	must(cl.StartJob(ctx, j.ID))(t) // a start is not a version
+	vs := must(cl.Versions(ctx, j.JobID))(t)
+	if len(vs) != 2 || vs[0].Version != 2 || vs[0].Event != "updated" || vs[0].Job.Name != "v2" || *vs[0].Job.JobParameter.Seconds != 600 ||
+		vs[1].Version != 1 || vs[1].Event != "created" || vs[1].Job.Name != "SDK周期任务" || deref(vs[1].User) != "alice" {
+		t.Fatalf("versions: %s", mustJSON(vs))
+	}
+	rolled := must(cl.Rollback(ctx, j.ID, 1))(t)
+	if rolled.Name != "SDK周期任务" || *rolled.JobParameter.Seconds != 300 || !rolled.Started() {
+		t.Fatalf("rolled back to version 1: %s", mustJSON(rolled))
+	}
+	vs = must(cl.Versions(ctx, j.ID))(t)
+	if len(vs) != 3 || vs[0].Version != 3 || vs[0].Job.Name != "SDK周期任务" || *vs[0].Job.JobParameter.Seconds != 300 {
+		t.Fatalf("the rollback is version 3: %s", mustJSON(vs))
+	}
+	_, err := cl.Rollback(ctx, j.ID, 9)
+	apiErr(t, err, 404, "not_found", "version")
+	c.do("POST", "/api/v1/jobs/"+j.ID+"/versions/x/rollback", "p", nil).must(t, 400)
+	_, err = newClient(t, c, "q").Versions(ctx, j.ID)
+	apiErr(t, err, 404, "not_found", "")
+	if got := must(cl.Versions(ctx, j.ID))(t); len(got) != 3 {
+		t.Fatalf("refused rollbacks made versions: %d", len(got))
+	}
+}
+
+func TestAProjectExportedIsImportedIntoAnotherCenterOnceWithADryRunFirst(t *testing.T) {
+	from := newCenter(t)
+	ctx := context.Background()
+	src := newClient(t, from, "p")
+	interval := must(src.AddJob(ctx, jobcenter.JobSpec{Pid: pid, Name: "每五分钟", Trigger: jobcenter.TriggerInterval, Seconds: 300,
+		Code: "return 1", Retries: ptr[int64](2), MaxInstances: ptr[int64](3)}))(t)
+	must(src.StartJob(ctx, interval.ID))(t)
+	dated := must(src.AddJob(ctx, jobcenter.JobSpec{Pid: "other", Name: "一次", Trigger: jobcenter.TriggerDate,
+		RunDate: jobcenter.FormatRunDate(from.clk.Now().Add(48 * time.Hour)), FlowID: "flow-1"}))(t)
+	must(src.SaveSchedule(ctx, jobcenter.Schedule{JobName: "夜间", CronExpression: "0 0 3 * * ?", BizCode: "1202494946997833818"}))(t)
+	doc := must(src.Export(ctx, ""))(t)
+	var parsed struct {
+		Kind      string           `json:"kind"`
+		Jobs      []map[string]any `json:"jobs"`
+		Schedules []map[string]any `json:"schedules"`
+	}
+	if err := json.Unmarshal(doc, &parsed); err != nil || parsed.Kind != "jobcenter.export" || len(parsed.Jobs) != 2 || len(parsed.Schedules) != 1 {
+		t.Fatalf("export: %v %s", err, doc)
+	}
+	// Jobs come in the list's order; each is found by its id.
+	at := func(id string) int {
+		return slices.IndexFunc(parsed.Jobs, func(j map[string]any) bool { return j["id"] == id })
+	}
+	ij, dj := at(interval.ID), at(dated.ID)
+	if _, hasRunDate := parsed.Jobs[ij]["run_date"]; hasRunDate || parsed.Jobs[ij]["retries"] != float64(2) || parsed.Jobs[ij]["started"] != true ||
+		parsed.Jobs[dj]["flow_id"] != "flow-1" || parsed.Jobs[dj]["started"] != false {
+		t.Fatalf("exported jobs: %v", parsed.Jobs)
+	}
+	if only := must(src.Export(ctx, "other"))(t); !json.Valid(only) || len(only) >= len(doc) {
+		t.Fatalf("export of one directory: %s", only)
+	}
+
+	to := newCenter(t)
+	dst := newClient(t, to, "q")
+	// A bad document is refused whole, naming the first problem: nothing is imported.
+	var bad map[string]any
+	_ = json.Unmarshal(doc, &bad)
+	bad["jobs"].([]any)[dj].(map[string]any)["name"] = ""
+	badDoc, _ := json.Marshal(bad)
+	_, err := dst.Import(ctx, badDoc, false)
+	apiErr(t, err, 400, "invalid", fmt.Sprintf("jobs[%d].name", dj))
+	if l := must(dst.ListJobs(ctx, jobcenter.ListOptions{}))(t); l.Total != 0 {
+		t.Fatalf("a refused import left %d jobs", l.Total)
+	}
+
+	dry := must(dst.Import(ctx, doc, true))(t)
+	if !dry.DryRun || len(dry.Create) != 3 || len(dry.Change) != 0 || len(dry.Leave) != 0 {
+		t.Fatalf("dry run: %s", mustJSON(dry))
+	}
+	if l := must(dst.ListJobs(ctx, jobcenter.ListOptions{}))(t); l.Total != 0 {
+		t.Fatalf("a dry run imported %d jobs", l.Total)
+	}
+	done := must(dst.Import(ctx, doc, false))(t)
+	if done.DryRun || len(done.Create) != 3 {
+		t.Fatalf("import: %s", mustJSON(done))
+	}
+	got := must(dst.GetJob(ctx, interval.JobID))(t)
+	if got.ID != interval.ID || got.Name != "每五分钟" || !got.Started() || *got.JobParameter.Retries != 2 || *got.JobParameter.MaxInstances != 3 {
+		t.Fatalf("the imported interval job: %s", mustJSON(got))
+	}
+	if got := must(dst.GetJob(ctx, dated.ID))(t); got.Started() || deref(got.FlowID) != "flow-1" || got.Pid != "other" {
+		t.Fatalf("the imported date job: %s", mustJSON(got))
+	}
+	if st := must(dst.ScheduleStatuses(ctx, "1202494946997833818"))(t); len(st) != 1 || st[0].JobStatus != "enable" || st[0].CronExpression != "0 0 3 * * ?" {
+		t.Fatalf("the imported schedule: %s", mustJSON(st))
+	}
+	// The same document again changes nothing; so does importing it where it came from.
+	for name, cl := range map[string]*jobcenter.Client{"again": dst, "into its own center": src} {
+		r := must(cl.Import(ctx, doc, false))(t)
+		if len(r.Create) != 0 || len(r.Change) != 0 || len(r.Leave) != 3 {
+			t.Fatalf("%s: %s", name, mustJSON(r))
+		}
+	}
+	// A changed document changes what differs, and says what.
+	_ = json.Unmarshal(doc, &bad)
+	bad["jobs"].([]any)[ij].(map[string]any)["seconds"] = 120
+	bad["jobs"].([]any)[dj].(map[string]any)["started"] = true
+	changed, _ := json.Marshal(bad)
+	r := must(dst.Import(ctx, changed, false))(t)
+	what := map[string][]string{}
+	for _, s := range r.Change {
+		what[s.ID] = s.What
+	}
+	if len(r.Change) != 2 || !slices.Equal(what[interval.ID], []string{"definition"}) || !slices.Equal(what[dated.ID], []string{"started"}) || len(r.Leave) != 1 {
+		t.Fatalf("a changed document: %s", mustJSON(r))
+	}
+	if got := must(dst.GetJob(ctx, interval.ID))(t); *got.JobParameter.Seconds != 120 || !got.Started() {
+		t.Fatalf("after the change: %s", mustJSON(got))
+	}
+	// Ids another project's jobs hold cannot be imported: nothing is.
+	_, err = newClient(t, to, "r").Import(ctx, doc, false)
+	apiErr(t, err, 409, "conflict", "jobs")
+	if l := must(newClient(t, to, "r").ListJobs(ctx, jobcenter.ListOptions{}))(t); l.Total != 0 {
+		t.Fatalf("a refused import left %d jobs", l.Total)
+	}
+}

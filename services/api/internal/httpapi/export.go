@@ -1,0 +1,389 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/jobcenter/jobcenter/services/api/internal/jobview"
+	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+)
+
+// ExportKind and ExportVersion name the export document's format.
+const (
+	ExportKind    = "jobcenter.export"
+	ExportVersion = 1
+	// MaxImported bounds the jobs and schedules of one document.
+	MaxImported = 10_000
+)
+
+// exportDoc is a project's jobs and Quartz schedules as one document: what export
+// answers and import takes.
+type exportDoc struct {
+	Kind       string             `json:"kind"`
+	Version    int                `json:"version"`
+	Project    string             `json:"project"`
+	ExportedAt string             `json:"exported_at"`
+	Jobs       []exportedJob      `json:"jobs"`
+	Schedules  []exportedSchedule `json:"schedules"`
+}
+
+// exportedJob is a job-center job: its ids, whether it is started, and its definition in
+// the add body's fields.
+type exportedJob struct {
+	ID      string `json:"id"`
+	JobID   string `json:"jobId"`
+	Started bool   `json:"started"`
+	jobBody
+}
+
+// MarshalJSON writes the fields the job sets: the add body's fields it leaves unset (a
+// date job's seconds, a default policy) are left out, not written as null.
+func (e exportedJob) MarshalJSON() ([]byte, error) {
+	type plain exportedJob
+	data, err := json.Marshal(plain(e))
+	if err != nil {
+		return nil, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return nil, err
+	}
+	for k, v := range fields {
+		if string(v) == "null" {
+			delete(fields, k)
+		}
+	}
+	return json.Marshal(fields)
+}
+
+// exportedSchedule is a Quartz schedule: matched by its behaviour on import.
+type exportedSchedule struct {
+	JobInfoID      string `json:"jobinfoid"`
+	JobName        string `json:"jobname"`
+	CronExpression string `json:"cronexpression"`
+	BizCode        string `json:"bizcode"`
+	TimeZone       string `json:"timezone,omitempty"`
+	Enabled        bool   `json:"enabled"`
+}
+
+// exportJobs answers GET /api/v1/export?pid=: the project's live jobs (a finished date job
+// has nothing left to run and is left out) and Quartz schedules, oldest first.
+func (h *handlers) exportJobs(c echo.Context) error {
+	tenant := c.Get(tenantKey).(string)
+	doc := exportDoc{Kind: ExportKind, Version: ExportVersion, Project: tenant,
+		ExportedAt: h.d.Clock.Now().UTC().Format(time.RFC3339), Jobs: []exportedJob{}, Schedules: []exportedSchedule{}}
+	for skip := int64(0); ; skip += 1000 {
+		jobs, total, err := h.list(c, tenant, c.QueryParam("pid"), skip, 1000)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			switch {
+			case j.State == job.Finished:
+			case j.Spec.Target.BizCode != "":
+				doc.Schedules = append(doc.Schedules, exportedSchedule{JobInfoID: j.ID, JobName: j.Spec.Name,
+					CronExpression: j.Spec.Trigger.Cron, BizCode: j.Spec.Target.BizCode, TimeZone: j.Spec.Trigger.Zone,
+					Enabled: j.State == job.Started})
+			default:
+				doc.Jobs = append(doc.Jobs, exportedJob{ID: j.ID, JobID: j.Key, Started: j.State == job.Started, jobBody: bodyOf(j.Spec, h.d.Loc)})
+			}
+		}
+		if skip+1000 >= total || len(jobs) == 0 {
+			break
+		}
+	}
+	return c.JSON(http.StatusOK, doc)
+}
+
+// bodyOf is a definition in the add body's fields, the policy's only where it is not
+// the default.
+func bodyOf(s job.Spec, loc *time.Location) jobBody {
+	str := func(v string) *string { return &v }
+	num := func(v int64) []byte { return []byte(strconv.FormatInt(v, 10)) }
+	b := jobBody{Pid: str(s.Pid), Name: str(s.Name), Description: str(s.Description), Trigger: str(string(s.Trigger.Kind))}
+	switch s.Trigger.Kind {
+	case job.Interval:
+		b.Seconds = num(int64(s.Trigger.Every / time.Second))
+	case job.Date:
+		// The SDK's local form has whole seconds; an instant with a fraction keeps it.
+		if at := s.Trigger.RunAt; at.Nanosecond() != 0 {
+			b.RunDate = str(at.UTC().Format(time.RFC3339Nano))
+		} else {
+			b.RunDate = str(job.FormatLocal(at, loc))
+		}
+	}
+	if s.Target.Code != "" {
+		b.Code = str(s.Target.Code)
+	} else {
+		b.FlowID = str(s.Target.FlowID)
+	}
+	def := job.DefaultPolicy()
+	p := s.Policy
+	if p.Coalesce != def.Coalesce {
+		b.Coalesce = &p.Coalesce
+	}
+	for _, f := range []struct {
+		v, def int64
+		dst    *[]byte
+	}{
+		{int64(p.MisfireGrace / time.Second), int64(def.MisfireGrace / time.Second), (*[]byte)(&b.MisfireGrace)},
+		{int64(p.MaxInstances), int64(def.MaxInstances), (*[]byte)(&b.MaxInstances)},
+		{int64(p.Retries), int64(def.Retries), (*[]byte)(&b.Retries)},
+		{int64(p.RetryBackoff / time.Second), int64(def.RetryBackoff / time.Second), (*[]byte)(&b.RetryBackoff)},
+		{int64(p.Timeout / time.Second), int64(def.Timeout / time.Second), (*[]byte)(&b.Timeout)},
+	} {
+		if f.v != f.def {
+			*f.dst = num(f.v)
+		}
+	}
+	return b
+}
+
+// importStep is one thing an import does or would do.
+type importStep struct {
+	Kind string `json:"kind"` // "job" or "schedule"
+	ID   string `json:"id,omitempty"`
+	Biz  string `json:"bizcode,omitempty"`
+	Name string `json:"name"`
+	// What changes: "definition", "started", "stopped" (a change's), none for create or leave.
+	What []string `json:"what,omitempty"`
+
+	spec    job.Spec
+	cur     *job.Job
+	started bool
+	key     string
+}
+
+// importAnswer lists what an import created, changed and left as it was (or, on a dry
+// run, would).
+type importAnswer struct {
+	DryRun bool         `json:"dry_run"`
+	Create []importStep `json:"create"`
+	Change []importStep `json:"change"`
+	Leave  []importStep `json:"leave"`
+}
+
+// importJobs answers POST /api/v1/import[?dry_run=true]: it makes the project's jobs and
+// schedules what the document says. The whole document is checked first: the first
+// problem is a 400 naming it (jobs[3].seconds), and nothing is imported. Jobs are matched
+// by id, schedules by behaviour: each is created, changed, or left as it is, so the same
+// document imported twice changes nothing the second time.
+func (h *handlers) importJobs(c echo.Context) error {
+	dry := false
+	if v := c.QueryParam("dry_run"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return invalidField("dry_run", "must be true or false, got %q", clip(v))
+		}
+		dry = b
+	}
+	var doc exportDoc
+	if err := decodeBody(c, h.d.BodyLimit, &doc); err != nil {
+		return err
+	}
+	plan, err := h.planImport(c, doc)
+	if err != nil {
+		return err
+	}
+	plan.DryRun = dry
+	if dry {
+		return c.JSON(http.StatusOK, plan)
+	}
+	for i, step := range append(append([]importStep{}, plan.Create...), plan.Change...) {
+		if err := h.applyStep(c, step); err != nil {
+			var ae *apiError
+			if errors.As(err, &ae) && ae.Status >= 500 {
+				ae.Message = fmt.Sprintf("%s (%d of %d steps applied: send the document again to finish)", ae.Message, i, len(plan.Create)+len(plan.Change))
+			}
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, plan)
+}
+
+// planImport checks the whole document and finds what each entry would do.
+func (h *handlers) planImport(c echo.Context, doc exportDoc) (importAnswer, error) {
+	switch {
+	case doc.Kind != ExportKind:
+		return importAnswer{}, invalidField("kind", "must be %q (a document made by export), got %q", ExportKind, clip(doc.Kind))
+	case doc.Version != ExportVersion:
+		return importAnswer{}, invalidField("version", "must be %d, got %d", ExportVersion, doc.Version)
+	case len(doc.Jobs)+len(doc.Schedules) > MaxImported:
+		return importAnswer{}, invalidField("jobs", "at most %d jobs and schedules may be imported at once, got %d", MaxImported, len(doc.Jobs)+len(doc.Schedules))
+	}
+	tenant := c.Get(tenantKey).(string)
+	now := h.d.Clock.Now()
+	out := importAnswer{Create: []importStep{}, Change: []importStep{}, Leave: []importStep{}}
+	ids := map[string]string{}
+	for i, e := range doc.Jobs {
+		at := fmt.Sprintf("jobs[%d].", i)
+		for _, f := range []struct{ name, v string }{{"id", e.ID}, {"jobId", e.JobID}} {
+			if v := strings.TrimSpace(f.v); v == "" || len(v) > 200 || v != f.v {
+				return importAnswer{}, invalidField(at+f.name, "is required: 1 to 200 characters without surrounding spaces")
+			}
+			if prev, ok := ids[f.v]; ok {
+				return importAnswer{}, invalidField(at+f.name, "%q is also %s", clip(f.v), prev)
+			}
+			ids[f.v] = at + f.name
+		}
+		in, err := e.input()
+		if err == nil {
+			var spec job.Spec
+			if spec, err = in.ForCreate(now, h.d.Loc); err == nil {
+				if err = e.checkCode(); err == nil {
+					step, perr := h.planJob(c, tenant, e, spec)
+					if perr != nil {
+						return importAnswer{}, perr
+					}
+					out.add(step)
+					continue
+				}
+			}
+		}
+		return importAnswer{}, within(at, err)
+	}
+	bizs := map[string]bool{}
+	for i, e := range doc.Schedules {
+		at := fmt.Sprintf("schedules[%d].", i)
+		spec, err := job.QuartzInput{JobName: e.JobName, CronExpression: e.CronExpression, BizCode: e.BizCode, TimeZone: e.TimeZone}.Spec(now, h.d.Loc)
+		if err != nil {
+			return importAnswer{}, within(at, err)
+		}
+		if bizs[spec.Target.BizCode] {
+			return importAnswer{}, invalidField(at+"bizcode", "the behaviour %q has another schedule in the document", clip(spec.Target.BizCode))
+		}
+		bizs[spec.Target.BizCode] = true
+		step := importStep{Kind: "schedule", Biz: spec.Target.BizCode, Name: spec.Name, spec: spec, started: e.Enabled}
+		switch sj, err := h.findBiz(c, tenant, spec.Target.BizCode); {
+		case errors.Is(err, mongostore.ErrNotFound):
+		case err != nil:
+			return importAnswer{}, storeUnavailable(err)
+		default:
+			step.ID, step.cur = sj.Job.ID, &sj.Job
+		}
+		out.add(step)
+	}
+	return out, nil
+}
+
+// planJob finds what importing a job entry would do: create it with its ids, change the
+// tenant's job of that id, or leave it. Ids another project's job (or a deleted job) has
+// cannot be imported.
+func (h *handlers) planJob(c echo.Context, tenant string, e exportedJob, spec job.Spec) (importStep, error) {
+	step := importStep{Kind: "job", ID: e.ID, Name: spec.Name, spec: spec, started: e.Started, key: e.JobID}
+	for _, ref := range []string{e.ID, e.JobID} {
+		cur, found, err := h.anyJob(c, ref)
+		if err != nil {
+			return step, err
+		}
+		if !found {
+			continue
+		}
+		if cur.Tenant != tenant || !cur.Live() || cur.ID != e.ID || cur.Key != e.JobID || cur.Spec.Target.BizCode != "" {
+			return step, &apiError{Status: http.StatusConflict, Code: "conflict", Field: "jobs", Message: fmt.Sprintf(
+				"%s %q is taken by another job (of another project, deleted, or with other ids): nothing was imported", map[bool]string{true: "id", false: "jobId"}[ref == e.ID], clip(ref))}
+		}
+		step.cur = &cur
+		return step, nil
+	}
+	return step, nil
+}
+
+// anyJob reads the job of either id, whatever its tenant and state.
+func (h *handlers) anyJob(c echo.Context, ref string) (job.Job, bool, error) {
+	if h.d.Jobs != nil {
+		if j, found := h.d.Jobs.Get(ref); found == jobview.Held {
+			return j, true, nil
+		}
+		if j, ok := h.d.Jobs.Gone(ref); ok {
+			return j, true, nil
+		}
+	}
+	ctx, cancel := h.storeCtx(c)
+	defer cancel()
+	sj, err := h.d.Store.FindJob(ctx, ref)
+	switch {
+	case errors.Is(err, mongostore.ErrNotFound):
+		return job.Job{}, false, nil
+	case err != nil:
+		return job.Job{}, false, storeUnavailable(err)
+	}
+	return sj.Job, true, nil
+}
+
+// add files a step as a create, a change (saying what changes) or a leave.
+func (a *importAnswer) add(s importStep) {
+	if s.cur == nil {
+		a.Create = append(a.Create, s)
+		return
+	}
+	if !s.cur.Spec.Same(s.spec) {
+		s.What = append(s.What, "definition")
+	}
+	switch started := s.cur.State == job.Started; {
+	case s.started && !started:
+		s.What = append(s.What, "started")
+	case !s.started && started:
+		s.What = append(s.What, "stopped")
+	}
+	if len(s.What) == 0 {
+		a.Leave = append(a.Leave, s)
+		return
+	}
+	a.Change = append(a.Change, s)
+}
+
+// applyStep sends a step's commands. An import sent again after a failure part-way is
+// planned again from what the first one did: what it applied is left.
+func (h *handlers) applyStep(c echo.Context, s importStep) error {
+	send := func(t job.CommandType, target job.Job, spec *job.Spec, enable bool) error {
+		cmd := h.commandAs(c, t, target, spec, "import", s.Kind, s.ID, s.Biz, string(t))
+		if s.cur == nil && s.Kind == "job" {
+			cmd.JobID, cmd.JobKey = s.ID, s.key
+		}
+		cmd.Enable = enable
+		_, err := h.apply(c, cmd)
+		return err
+	}
+	if s.cur == nil {
+		// A new job is created started or not in one command.
+		return send(job.Create, job.Job{}, &s.spec, s.started)
+	}
+	for _, what := range s.What {
+		var err error
+		switch what {
+		case "definition":
+			err = send(job.Update, *s.cur, &s.spec, false)
+		case "started":
+			err = send(job.Start, *s.cur, nil, false)
+		case "stopped":
+			err = send(job.Stop, *s.cur, nil, false)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// within names a field error's field as a part of the document (jobs[3].seconds).
+func within(at string, err error) error {
+	var fe *job.FieldError
+	if errors.As(err, &fe) {
+		return invalidField(at+fe.Field, "%s", fe.Msg)
+	}
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Field != "" {
+		ae.Field = at + ae.Field
+		return ae
+	}
+	return err
+}
