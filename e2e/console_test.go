@@ -388,7 +388,7 @@ func TestConsoleInABrowserCreatesStartsWatchesLiveAndStopsAJobInTwoLanguages(t *
 	b.do("its journal", chromedp.Click(css(fmt.Sprintf(`#jobs tr[data-id=%q] button[data-action="journal"]`, longID))))
 	b.do("run it now", chromedp.Click(css(fmt.Sprintf(`#jobs tr[data-id=%q] button[data-action="exec"]`, longID))))
 	b.wait("its lines while it runs", `[...document.querySelectorAll("#journal tbody tr[data-status='running'] td.detail")].some(td =>
-		td.textContent.includes("INFO step 3"))`, 20*time.Second)
+		td.title.includes("INFO step 3"))`, 20*time.Second)
 	b.screenshot("live-log")
 	eval[bool](b, `(window.confirm = () => true, true)`)
 	b.do("kill it", chromedp.Click(css(`#journal tbody tr[data-status='running'] button[data-action="kill"]`)))

@@ -413,7 +413,9 @@ journal entry shows them.`, nil)
 		return func(ctx context.Context, a *app, args []string) error {
 			var params map[string]any
 			if *raw != "" {
-				if err := json.Unmarshal([]byte(*raw), &params); err != nil || params == nil {
+				dec := json.NewDecoder(strings.NewReader(*raw))
+				dec.UseNumber() // a large integer stays what it was
+				if err := dec.Decode(&params); err != nil || params == nil || dec.More() {
 					return usagef("--params must be a JSON object, such as '{\"day\": \"2026-12-01\"}'")
 				}
 			}

@@ -193,7 +193,7 @@ func (s *Service) followKills(ctx context.Context) (*nats.Subscription, error) {
 		tok := strings.Split(m.Subject, ".")
 		// The subject names the tenant and the job whose run is killed: a kill reaches no
 		// other's run, whatever its body says.
-		if json.Unmarshal(m.Data, &k) != nil || k.FireID == "" || len(tok) != 4 ||
+		if json.Unmarshal(m.Data, &k) != nil || !kills.Valid(k) || len(tok) != 4 ||
 			tok[2] != contracts.Token(k.Tenant) || tok[3] != contracts.Token(k.JobID) {
 			s.cfg.Log.Warn().Str("subject", m.Subject).Msg("a kill request that names no run of its subject's job; ignored")
 			return
@@ -202,13 +202,11 @@ func (s *Service) followKills(ctx context.Context) (*nats.Subscription, error) {
 		if !held || m.Reply == "" {
 			return
 		}
+		// Answered even while the executor stops: its runs under way end first.
 		go func() {
-			select {
-			case ev := <-ended:
+			if ev, ok := ended.Ended(killAnswerWithin); ok {
 				data, _ := json.Marshal(contracts.KillReply{V: contracts.Version, FireID: ev.FireID, Status: ev.Status, Killed: ev.Killed != nil, EndedAt: *ev.EndedAt})
 				_ = m.Respond(data)
-			case <-time.After(killAnswerWithin):
-			case <-ctx.Done():
 			}
 		}()
 	})
@@ -216,11 +214,11 @@ func (s *Service) followKills(ctx context.Context) (*nats.Subscription, error) {
 		return nil, fmt.Errorf("follow kill requests: %w", err)
 	}
 	ready := make(chan struct{})
-	go func() {
-		if err := s.runner.Kills.Follow(ctx, s.kills, ready); err != nil {
-			s.cfg.Log.Error().Err(err).Msg("kills not followed: a fire killed before it began may run")
-		}
-	}()
+	// A kill read from the bucket is a kill as much as one asked: it ends the run if it
+	// goes on here (its request may not have reached this executor).
+	go kills.Follow(ctx, s.kills, ready, func(k contracts.Kill) { s.runner.Kill(k) }, func(err error) {
+		s.cfg.Log.Warn().Err(err).Msg("kills not followed for now; following again shortly")
+	})
 	select {
 	case <-ready:
 	case <-ctx.Done():

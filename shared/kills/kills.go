@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,33 +82,49 @@ func (a Asker) Ask(ctx context.Context, k contracts.Kill, wait time.Duration) (*
 type Set struct {
 	kept time.Duration
 	mu   sync.Mutex
-	m    map[string]contracts.Killed
+	m    map[string]contracts.Kill
+	// added counts the adds since the last forgetting.
+	added int
 }
 
 // NewSet returns an empty set that forgets a kill kept after it was made.
 func NewSet(kept time.Duration) *Set {
-	return &Set{kept: kept, m: map[string]contracts.Killed{}}
+	return &Set{kept: kept, m: map[string]contracts.Kill{}}
 }
 
-// Add records a kill.
+// Valid reports whether a kill names a run of its own job: a fire id begins with its
+// job's id, so a kill cannot name another tenant's run, whatever it says.
+func Valid(k contracts.Kill) bool {
+	return k.FireID != "" && k.JobID != "" && strings.HasPrefix(k.FireID, k.JobID+"@")
+}
+
+// Add records a kill; one that is not Valid is ignored.
 func (s *Set) Add(k contracts.Kill) {
+	if !Valid(k) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.m) > 0 && len(s.m)%1024 == 0 {
+	if s.added++; s.added >= 1024 {
+		s.added = 0
 		s.forget(time.Now())
 	}
-	s.m[k.FireID] = k.Killed
+	s.m[k.FireID] = k
 }
 
-// Find returns the kill of a fire's run, if it was killed.
-func (s *Set) Find(fireID string) (contracts.Killed, bool) {
+// Find returns the kill of a fire's run, if it was killed: a kill of that fire of its
+// tenant and job.
+func (s *Set) Find(f contracts.Fire) (contracts.Killed, bool) {
 	if s == nil {
 		return contracts.Killed{}, false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, ok := s.m[fireID]
-	return k, ok
+	k, ok := s.m[f.FireID]
+	if !ok || k.Tenant != f.Tenant || k.JobID != f.JobID {
+		return contracts.Killed{}, false
+	}
+	return k.Killed, true
 }
 
 // forget drops the kills older than the bucket keeps them.
@@ -119,9 +136,24 @@ func (s *Set) forget(now time.Time) {
 	}
 }
 
-// Follow adds every kill in the bucket, then each one stored, until ctx ends. ready is
-// closed once those stored before it began are in.
-func (s *Set) Follow(ctx context.Context, kv jetstream.KeyValue, ready chan<- struct{}) error {
+// Follow hands each kill in the bucket, then each one stored, to each (which should Add
+// it), until ctx ends; a watch that fails is made again after a pause. ready is closed
+// once those stored before it began have been handed over.
+func Follow(ctx context.Context, kv jetstream.KeyValue, ready chan<- struct{}, each func(contracts.Kill), log func(error)) {
+	pause := time.Second
+	for ctx.Err() == nil {
+		if err := follow(ctx, kv, &ready, each); err != nil {
+			log(err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 30*time.Second)
+	}
+}
+
+func follow(ctx context.Context, kv jetstream.KeyValue, ready *chan<- struct{}, each func(contracts.Kill)) error {
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("follow kills: %w", err)
@@ -133,18 +165,18 @@ func (s *Set) Follow(ctx context.Context, kv jetstream.KeyValue, ready chan<- st
 			return nil
 		case e, ok := <-w.Updates():
 			if !ok {
-				return nil
+				return errors.New("follow kills: the watch ended")
 			}
 			if e == nil { // the end of what was stored before
-				if ready != nil {
-					close(ready)
-					ready = nil
+				if *ready != nil {
+					close(*ready)
+					*ready = nil
 				}
 				continue
 			}
 			var k contracts.Kill
-			if e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &k) == nil && k.FireID != "" {
-				s.Add(k)
+			if e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &k) == nil && Valid(k) {
+				each(k)
 			}
 		}
 	}

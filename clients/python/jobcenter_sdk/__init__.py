@@ -328,8 +328,10 @@ def follow_events(job_id: Optional[str] = None, kinds: Optional[List[str]] = Non
     lines a run writes with log_print, as it writes them: data["lines"]). job_id keeps
     one job's (its id); kinds keeps those kinds. Nothing is replayed: the stream is open
     when this returns, so what happens after the call is yielded. The iterator ends when
-    the server closes the stream; timeout (seconds, default JOBCENTER_TIMEOUT) bounds each
-    wait for a line, and the server's heartbeat comes every 15 s.
+    the server closes the stream, and raises JobCenterError (code "overflow") when the
+    server dropped this reader for falling behind: follow again, and read the journal for
+    what was missed. timeout (seconds, default 60) bounds each wait for a line; the
+    server's heartbeat comes every 15 s, so a quiet stream does not time out.
     """
     url = str(_setting("url", "JOBCENTER_URL", DEFAULT_URL)).rstrip("/") + "/api/v1/events"
     hdrs = {"Accept": "text/event-stream", "User-Agent": _USER_AGENT,
@@ -339,7 +341,7 @@ def follow_events(job_id: Optional[str] = None, kinds: Optional[List[str]] = Non
         hdrs["Authorization"] = "Bearer " + key
     req = urllib.request.Request(url, headers={k: v for k, v in hdrs.items() if v}, method="GET")
     try:
-        resp = _opener.open(req, timeout=timeout if timeout is not None else _timeout())
+        resp = _opener.open(req, timeout=timeout if timeout is not None else 60.0)
     except urllib.error.HTTPError as e:
         raw = e.read()
         e.close()
@@ -356,25 +358,36 @@ def follow_events(job_id: Optional[str] = None, kinds: Optional[List[str]] = Non
 def _events(resp, job_id: Optional[str], kinds: Optional[List[str]]) -> Iterator[dict]:
     with resp:
         event, data = "message", []
-        for raw in resp:
-            line = raw.decode("utf-8").rstrip("\r\n")
-            if line.startswith(":"):
-                continue
-            if line.startswith("event:"):
-                event = line[len("event:"):].strip()
-            elif line.startswith("data:"):
-                data.append(line[len("data:"):].lstrip(" "))
-            elif line == "" and data:
+        try:
+            for raw in resp:
+                line = raw.decode("utf-8").rstrip("\r\n")
+                if line.startswith(":"):
+                    continue
+                if line.startswith("event:"):
+                    event = line[len("event:"):].strip()
+                    continue
+                if line.startswith("data:"):
+                    data.append(line[len("data:"):][1:] if line[len("data:"):].startswith(" ") else line[len("data:"):])
+                    continue
+                if line != "":
+                    continue
+                # A blank line ends an event (or, without data, resets its name).
+                name, text, event, data = event, "\n".join(data), "message", []
+                if not text:
+                    continue
                 try:
-                    payload = json.loads("\n".join(data))
+                    payload = json.loads(text)
                 except ValueError:
-                    payload = None
-                name, event, data = event, "message", []
-                if payload is None or (kinds and name not in kinds):
+                    continue
+                if name == "overflow":
+                    raise JobCenterError(0, "overflow", "the server dropped this reader for falling behind: follow again")
+                if kinds and name not in kinds:
                     continue
                 if job_id and isinstance(payload, dict) and payload.get("job_id") != job_id:
                     continue
                 yield {"event": name, "data": payload}
+        except (socket.timeout, TimeoutError, OSError, http.client.HTTPException) as e:
+            raise JobCenterError(0, "unreachable", "GET /api/v1/events: %s" % e) from None
 
 
 def cron_next(expr: str, tz: Optional[str] = None, from_: Optional[str] = None, count: int = 5) -> List[str]:

@@ -133,7 +133,7 @@ func decodeBody(c echo.Context, limit int64, v any) error {
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return badRequest("", "the body is empty: send a JSON object")
+		return errEmptyBody
 	}
 	if !utf8.Valid(data) {
 		return badRequest("", "the body is not valid UTF-8")
@@ -153,6 +153,9 @@ func decodeBody(c echo.Context, limit int64, v any) error {
 	}
 	return nil
 }
+
+// errEmptyBody is a request whose body is empty or blank.
+var errEmptyBody = badRequest("", "the body is empty: send a JSON object")
 
 // bodyKey holds a digest of the request body: an idempotent command's fingerprint.
 const bodyKey = "body-hash"

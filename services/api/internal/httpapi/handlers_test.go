@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/api/internal/commander"
 	"github.com/jobcenter/jobcenter/services/api/internal/httpapi"
 	"github.com/jobcenter/jobcenter/shared/clock"
@@ -27,9 +28,10 @@ import (
 // requests against the real services are the end-to-end suite's.
 
 type fakeStore struct {
-	mu   sync.Mutex
-	jobs map[string]mongostore.StoredJob // by id and by key
-	biz  map[string]string               // tenant/bizcode → id
+	mu      sync.Mutex
+	jobs    map[string]mongostore.StoredJob // by id and by key
+	biz     map[string]string               // tenant/bizcode → id
+	journal map[string][]mongostore.Entry   // by job id, newest first
 }
 
 func (s *fakeStore) put(j job.Job) {
@@ -54,8 +56,17 @@ func (s *fakeStore) ListJobs(context.Context, string, string, int64, int64) ([]m
 	return nil, 0, errors.New("not used")
 }
 
-func (s *fakeStore) JournalPage(context.Context, string, int64, int64, int64, int64) (mongostore.Page, error) {
-	return mongostore.Page{}, errors.New("not used")
+func (s *fakeStore) JournalPage(_ context.Context, jobID string, _, _, index, size int64) (mongostore.Page, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all, ok := s.journal[jobID]
+	if !ok {
+		return mongostore.Page{}, errors.New("no journal in this fake")
+	}
+	p := mongostore.Page{Index: index, Size: size, Total: int64(len(all)), Pages: (int64(len(all)) + size - 1) / size}
+	lo := min((index-1)*size, int64(len(all)))
+	p.Entries = all[lo:min(lo+size, int64(len(all)))]
+	return p, nil
 }
 
 func (s *fakeStore) LiveSchedule(ctx context.Context, tenant, bizcode string) (mongostore.StoredJob, error) {
@@ -343,5 +354,83 @@ func TestAnExecBodysParamsGoWithItsCommandAndBadOnesAreRefused(t *testing.T) {
 	}
 	if len(b.cmds.sent) != 2 {
 		t.Fatalf("sent %d commands; the refused execs sent some", len(b.cmds.sent))
+	}
+}
+
+// fakeKiller answers each kill with reply, keeping what it was asked and how long it may wait.
+type fakeKiller struct {
+	mu    sync.Mutex
+	asked []contracts.Kill
+	waits []time.Duration
+	reply *contracts.KillReply
+}
+
+func (k *fakeKiller) Ask(_ context.Context, kill contracts.Kill, wait time.Duration) (*contracts.KillReply, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.asked, k.waits = append(k.asked, kill), append(k.waits, wait)
+	return k.reply, nil
+}
+
+func TestAKillIsAnsweredByWhatBecameOfItsRun(t *testing.T) {
+	ended := time.Date(2026, 12, 7, 8, 0, 1, 0, time.UTC)
+	entry := func(id, status string) mongostore.Entry {
+		e := mongostore.Entry{Fire: mongostore.FireRecord{ID: id, JobID: "j1", TriggerID: "j1@" + id, TriggerStatus: "success"}}
+		if status != "waiting" {
+			e.Run = &mongostore.RunRecord{Status: status, StartedAt: ended}
+			if status != "running" {
+				e.Run.EndedAt = &ended
+			}
+		}
+		return e
+	}
+	tests := []struct {
+		name   string
+		run    string
+		reply  *contracts.KillReply
+		status int
+		answer string
+		wait   time.Duration
+		asked  bool
+	}{
+		{name: "a run under way, killed", run: "j1@running", reply: &contracts.KillReply{Status: "failure", Killed: true}, status: 200, answer: "killed", wait: httpapi.KillWait, asked: true},
+		{name: "a run that ended before the kill took hold", run: "j1@running", reply: &contracts.KillReply{Status: "success"}, status: 409, wait: httpapi.KillWait, asked: true},
+		{name: "a run whose executor does not answer", run: "j1@running", status: 202, answer: "kill_requested", wait: httpapi.KillWait, asked: true},
+		{name: "a run not begun", run: "j1@waiting", status: 202, answer: "kill_requested", wait: 0, asked: true},
+		{name: "a run that ended", run: "j1@success", status: 409},
+		{name: "a run that failed", run: "j1@failure", status: 409},
+		{name: "another job's run", run: "j2@running", status: 404},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := setupHandlers(t)
+			b.store.put(job.Job{ID: "j1", Key: "k1", Tenant: "p", State: job.Started, Version: 1})
+			b.store.journal = map[string][]mongostore.Entry{"j1": {entry("running", "running"), entry("waiting", "waiting"), entry("success", "success"), entry("failure", "failure")}}
+			killer := &fakeKiller{reply: tc.reply}
+			b.h = httpapi.New(httpapi.Deps{Store: b.store, Commander: b.cmds, Loc: time.UTC, StoreTimeout: time.Second, Killer: killer,
+				Clock: clock.NewFake(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)), Log: zerolog.Nop()})
+			a := b.do(t, "POST", "/api/v1/jobs/k1/runs/"+tc.run+"/kill", nil, "X-Project-Id", "p", "X-User-Id", "alice")
+			if a.status != tc.status {
+				t.Fatalf("answered %d %v; want %d", a.status, a.body, tc.status)
+			}
+			if tc.answer != "" && (a.body["status"] != tc.answer || a.body["triggerid"] != tc.run || a.body["killed"].(map[string]any)["by"] != "alice") {
+				t.Fatalf("answer %v", a.body)
+			}
+			if code, field := errorOf(a); tc.status >= 400 && (field != "run" || code == "") {
+				t.Fatalf("error %v, want one on run", a.body)
+			}
+			if got := len(killer.asked) > 0; got != tc.asked {
+				t.Fatalf("the executors were asked: %v, want %v", got, tc.asked)
+			}
+			if tc.asked && (killer.waits[0] != tc.wait || killer.asked[0].FireID != tc.run || killer.asked[0].By != "alice" || killer.asked[0].Tenant != "p") {
+				t.Fatalf("asked %+v waiting %v", killer.asked[0], killer.waits[0])
+			}
+		})
+	}
+	// Another tenant's job: not found, nothing asked.
+	b := setupHandlers(t)
+	b.store.put(job.Job{ID: "j1", Key: "k1", Tenant: "p", State: job.Started, Version: 1})
+	if a := b.do(t, "POST", "/api/v1/jobs/j1/runs/j1@running/kill", nil, "X-Project-Id", "q"); a.status != 404 {
+		t.Fatalf("another tenant's kill: %d", a.status)
 	}
 }

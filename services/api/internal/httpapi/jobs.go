@@ -222,14 +222,18 @@ func (h *handlers) execJob(c echo.Context) error {
 	params := ""
 	if c.Request().ContentLength != 0 {
 		var b execBody
-		if err := decodeBody(c, h.d.BodyLimit, &b); err != nil {
+		switch err := decodeBody(c, h.d.BodyLimit, &b); {
+		case errors.Is(err, errEmptyBody):
+			// A body sent empty (chunked, say) is no body: the seed's exec.
+		case err != nil:
 			return err
+		default:
+			p, err := job.Params(b.Params)
+			if err != nil {
+				return err
+			}
+			params = p
 		}
-		p, err := job.Params(b.Params)
-		if err != nil {
-			return err
-		}
-		params = p
 	}
 	return h.lifecycleWith(c, job.Exec, func(cmd *commander.Command) { cmd.Params = params })
 }

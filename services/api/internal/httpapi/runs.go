@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,13 +38,13 @@ type killAnswer struct {
 // killRun answers POST /api/v1/jobs/{id}/runs/{run}/kill: it ends one run of the job
 // that has not ended. The run is named by its journal entry's triggerid.
 func (h *handlers) killRun(c echo.Context) error {
-	if h.d.Killer == nil {
-		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "kills are not available on this api"}
-	}
 	// A deleted job's run may still be under way.
 	sj, err := h.findAny(c, c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if h.d.Killer == nil {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "kills are not available on this api"}
 	}
 	// A fire id holds '@', which a client may send escaped.
 	run, err := url.PathUnescape(c.Param("run"))
@@ -98,30 +99,58 @@ func endedConflict(e mongostore.Entry) error {
 	}
 }
 
-// killPageSize is how many journal entries a kill reads at once looking for its run:
-// the runs not ended are among the newest.
-const killPageSize = 100
+// A kill looks for its run among the job's KillLooksAt newest runs, killPageSize at a
+// time: a run that has not ended is among the newest, and a kill must not read a long
+// journal whole. A run not found there is not one a kill can end.
+const (
+	KillLooksAt  = 300
+	killPageSize = 100
+)
+
+// killJournalLag is how long a kill waits for a run it does not find among the newest
+// to appear: the journal is written a moment after a fire is stored (an exec's answer).
+var killJournalLag = []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
 
 // findRun reads the journal entry of one run of the job, by its triggerid.
 func (h *handlers) findRun(c echo.Context, sj mongostore.StoredJob, run string) (mongostore.Entry, error) {
-	notFound := &apiError{Status: http.StatusNotFound, Code: "not_found", Field: "run", Message: "the job has no run with this id"}
+	notFound := &apiError{Status: http.StatusNotFound, Code: "not_found", Field: "run",
+		Message: fmt.Sprintf("the job has no run with this id among its %d newest (a run not ended is among them)", KillLooksAt)}
 	if !strings.HasPrefix(run, sj.Job.ID+"@") {
 		return mongostore.Entry{}, notFound // a fire id begins with its job's id
 	}
+	for try := 0; ; try++ {
+		e, found, err := h.newestRun(c, sj, run, KillLooksAt/killPageSize)
+		if err != nil || found {
+			return e, err
+		}
+		if try == len(killJournalLag) {
+			return mongostore.Entry{}, notFound
+		}
+		select {
+		case <-c.Request().Context().Done():
+			return mongostore.Entry{}, notFound
+		case <-time.After(killJournalLag[try]):
+		}
+	}
+}
+
+// newestRun looks for a run in the job's pages newest pages of its journal.
+func (h *handlers) newestRun(c echo.Context, sj mongostore.StoredJob, run string, pages int64) (mongostore.Entry, bool, error) {
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
-	for page := int64(1); ; page++ {
+	for page := int64(1); page <= pages; page++ {
 		p, err := h.d.Store.JournalPage(ctx, sj.Job.ID, sj.Progress.Seq, h.d.JournalKeep, page, killPageSize)
 		if err != nil {
-			return mongostore.Entry{}, storeUnavailable(err)
+			return mongostore.Entry{}, false, storeUnavailable(err)
 		}
 		for _, e := range p.Entries {
 			if e.Fire.TriggerID == run {
-				return e, nil
+				return e, true, nil
 			}
 		}
 		if page >= p.Pages {
-			return mongostore.Entry{}, notFound
+			break
 		}
 	}
+	return mongostore.Entry{}, false, nil
 }

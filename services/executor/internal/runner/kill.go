@@ -8,10 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/jobcenter/jobcenter/contracts"
-	"github.com/jobcenter/jobcenter/shared/job"
 )
 
 // errKilled is the cause a killed run's work is cancelled with.
@@ -26,8 +23,29 @@ type liveRun struct {
 	// the run ended.
 	working bool
 	killed  *contracts.Killed
-	// ended receives the run's end once it is stored.
-	ended chan contracts.RunEvent
+	// ended is closed once the run's end (last) is stored.
+	ended chan struct{}
+	last  contracts.RunEvent
+}
+
+// end records the run's end, stored.
+func (lr *liveRun) end(ev contracts.RunEvent) {
+	lr.mu.Lock()
+	lr.last = ev
+	lr.mu.Unlock()
+	close(lr.ended)
+}
+
+// Ended waits up to within for the run's end to be stored, and returns it.
+func (lr *liveRun) Ended(within time.Duration) (contracts.RunEvent, bool) {
+	select {
+	case <-lr.ended:
+		lr.mu.Lock()
+		defer lr.mu.Unlock()
+		return lr.last, true
+	case <-time.After(within):
+		return contracts.RunEvent{}, false
+	}
 }
 
 // kill cancels the run's work, if it goes on, and reports whether it did.
@@ -53,15 +71,20 @@ func (lr *liveRun) stopped() *contracts.Killed {
 }
 
 // track records a run going on, whose work ctx a kill cancels; untrack ends the record.
+// A kill known already (Kills) cancels it at once: whichever of track and Kill comes
+// second sees the other.
 func (r *Runner) track(work context.Context, f contracts.Fire) (context.Context, *liveRun, func()) {
 	ctx, cancel := context.WithCancelCause(work)
-	lr := &liveRun{fire: f, cancel: cancel, working: true, ended: make(chan contracts.RunEvent, 1)}
+	lr := &liveRun{fire: f, cancel: cancel, working: true, ended: make(chan struct{})}
 	r.liveMu.Lock()
 	if r.live == nil {
 		r.live = map[string]*liveRun{}
 	}
 	r.live[f.FireID] = lr
 	r.liveMu.Unlock()
+	if k, ok := r.Kills.Find(f); ok {
+		lr.kill(k)
+	}
 	return ctx, lr, func() {
 		r.liveMu.Lock()
 		if r.live[f.FireID] == lr {
@@ -72,12 +95,17 @@ func (r *Runner) track(work context.Context, f contracts.Fire) (context.Context,
 	}
 }
 
+// Ended is a run's end once stored, waited for up to a bound.
+type Ended interface {
+	Ended(within time.Duration) (contracts.RunEvent, bool)
+}
+
 // Kill ends the run of k's fire if it goes on in this executor: its work is cancelled (a
 // flow or behaviour's runner is told on the job's cancel subject) and its end, stored as
-// killed, is sent on ended. held is false when no run of the fire (of k's tenant and
-// job) goes on here, or its work had already stopped; the kill is remembered all the
-// same, so that the fire, if it comes here later, is not run.
-func (r *Runner) Kill(k contracts.Kill) (ended <-chan contracts.RunEvent, held bool) {
+// killed, can be waited for. held is false when no run of the fire (of k's tenant and
+// job) goes on here; the kill is remembered all the same, so that the fire, if it comes
+// here later, is not run. A run whose work had stopped ends as it would have.
+func (r *Runner) Kill(k contracts.Kill) (ended Ended, held bool) {
 	if r.Kills != nil {
 		r.Kills.Add(k)
 	}
@@ -88,7 +116,7 @@ func (r *Runner) Kill(k contracts.Kill) (ended <-chan contracts.RunEvent, held b
 		return nil, false
 	}
 	if !lr.kill(k.Killed) {
-		return lr.ended, true // its work had stopped: it ends as it would have
+		return lr, true
 	}
 	if lr.fire.Target.Code == "" {
 		k.V = contracts.Version
@@ -97,7 +125,7 @@ func (r *Runner) Kill(k contracts.Kill) (ended <-chan contracts.RunEvent, held b
 			r.Log.Warn().Err(err).Str("fire_id", k.FireID).Msg("the runner was not told of the kill")
 		}
 	}
-	return lr.ended, true
+	return lr, true
 }
 
 // killedDetail is the exedes of a killed run: who killed it and when, then what it wrote.
@@ -107,20 +135,4 @@ func killedDetail(k contracts.Killed, detail string) string {
 		who = " by " + k.By
 	}
 	return clip(fmt.Sprintf("killed%s at %s\n%s", who, k.At.UTC().Format("2006-01-02T15:04:05.000Z07:00"), detail), MaxDetail)
-}
-
-// killedBeforeBegun settles a fire killed before its run began: it is not run, and its
-// end says who killed it.
-func (r *Runner) killedBeforeBegun(ctx context.Context, f contracts.Fire, k contracts.Killed, log zerolog.Logger) error {
-	now := time.Now().UTC()
-	ev := contracts.RunEvent{
-		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
-		Status: contracts.RunFailure, DynamicID: newID(), StartedAt: now, EndedAt: &now, Killed: &k,
-		Detail: killedDetail(k, "before it began: it was not run"),
-	}
-	if _, err := r.report(ctx, ev, job.EndReportID(f.FireID)); err != nil {
-		return err
-	}
-	log.Info().Str("killed_by", k.By).Msg("fire killed before its run began; not run")
-	return nil
 }

@@ -187,9 +187,6 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 			return r.interrupt(work, f, began, holder, log)
 		}
 	}
-	if k, ok := r.Kills.Find(f.FireID); ok {
-		return r.killedBeforeBegun(work, f, k, log)
-	}
 	ev := r.newRun(f)
 	slot, busy, err := r.begin(work, f, &ev)
 	if err != nil {
@@ -229,16 +226,6 @@ func (r *Runner) handleChained(ctx, work context.Context, msg jetstream.Msg, f c
 			}
 			return nil
 		}
-	}
-	if k, ok := r.Kills.Find(f.FireID); ok {
-		if err := r.killedBeforeBegun(work, f, k, log); err != nil {
-			_ = r.Claims.Delete(work, key)
-			return err
-		}
-		if err := r.markDone(work, key); err != nil {
-			log.Warn().Err(err).Msg("claim not marked done; a redelivered copy will find the run's end already reported")
-		}
-		return nil
 	}
 	slot, busy, err := r.begin(work, f, &ev)
 	if busy {
@@ -291,10 +278,16 @@ func (r *Runner) runHeld(ctx, work context.Context, msg jetstream.Msg, f contrac
 	if busy {
 		ev.Status, ev.Detail = contracts.RunSkipped, fmt.Sprintf("skipped: %d run(s) of this job still going (max_instances %d)", f.MaxInstances, f.MaxInstances)
 	} else {
+		// The run is tracked once its claim is held: a kill that came before (it is in
+		// Kills) ends it now, without running it; one that comes later finds it.
 		kctx, tracked, untrack := r.track(work, f)
 		defer untrack()
 		lr = tracked
-		r.execute(ctx, kctx, f, &ev, log)
+		if kctx.Err() != nil {
+			ev.Status, ev.Detail = contracts.RunFailure, "before it began: it was not run"
+		} else {
+			r.execute(ctx, kctx, f, &ev, log)
+		}
 		// A run whose work ended well before its kill took hold is not killed.
 		if k := lr.stopped(); k != nil && ev.Status == contracts.RunFailure {
 			ev.Status, ev.Killed, ev.Result = contracts.RunFailure, k, ""
@@ -307,7 +300,7 @@ func (r *Runner) runHeld(ctx, work context.Context, msg jetstream.Msg, f contrac
 		return err
 	}
 	if lr != nil {
-		lr.ended <- ev // buffered: the one end a run has
+		lr.end(ev)
 	}
 	stop() // no keepalive may mark the claim running again once it is done
 	if ended != nil {
@@ -656,7 +649,7 @@ func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contra
 		lg := r.liveLog(f, attempt)
 		detail, result, runErr := func() (string, string, error) {
 			defer r.began(f.FireID, time.Now().Add(timeout))()
-			defer lg.flush()
+			defer lg.close()
 			return r.run(rctx, f, timeout, lg.add)
 		}()
 		if errors.Is(runErr, errTimedOut) || errors.Is(runErr, jobcode.ErrTimeout) {

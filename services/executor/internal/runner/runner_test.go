@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -455,10 +456,8 @@ func TestAKilledRunEndsAtOnceSaysWhoKilledItAndItsRunnerIsTold(t *testing.T) {
 	if !held {
 		t.Fatal("the run under way was not found")
 	}
-	var ev contracts.RunEvent
-	select {
-	case ev = <-ended:
-	case <-time.After(5 * time.Second):
+	ev, ok := ended.Ended(5 * time.Second)
+	if !ok {
 		t.Fatal("the killed run did not end within 5 s")
 	}
 	if took := time.Since(began); took > 2*time.Second {
@@ -507,12 +506,43 @@ func TestAFireKilledBeforeItsRunBeganIsNotRun(t *testing.T) {
 		!strings.Contains(ends[0].Detail, "before it began") {
 		t.Fatalf("ends: %+v", ends)
 	}
+	// Another job's fire of the same id in name is not this kill's.
+	if _, ok := b.r.Kills.Find(contracts.Fire{FireID: f.FireID, Tenant: "other", JobID: "early"}); ok {
+		t.Fatal("a kill was found for another tenant's fire")
+	}
+}
+
+func TestAKillThatComesAsTheRunBeginsIsNotLost(t *testing.T) {
+	b := setup(t)
+	b.r.Kills = kills.NewSet(time.Hour)
+	b.hold = 3 * time.Second
+	// Each run is killed the moment its claim (its first running report) is stored: before
+	// the runner has begun its work.
+	sub, err := b.nc.Subscribe("jobcenter.run."+contracts.Token("t")+".*."+contracts.RunRunning, func(m *nats.Msg) {
+		var ev contracts.RunEvent
+		_ = json.Unmarshal(m.Data, &ev)
+		b.r.Kill(contracts.Kill{Tenant: ev.Tenant, JobID: ev.JobID, FireID: ev.FireID, Killed: contracts.Killed{By: "eve", At: time.Now()}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	for i := range 10 {
+		j := "racy" + strconv.Itoa(i)
+		b.fire(j, 1)
+		if err := b.handle(b.take()); err != nil {
+			t.Fatal(err)
+		}
+		if ends := b.ends(j); len(ends) != 1 || ends[0].Killed == nil || ends[0].Status != contracts.RunFailure {
+			t.Fatalf("run %d: ends %+v; the kill was lost", i, ends)
+		}
+	}
 }
 
 func TestTheLinesACodeRunWritesArePublishedAsItWritesThem(t *testing.T) {
 	b := setup(t)
 	lines := make(chan contracts.RunLog, 16)
-	sub, err := b.nc.Subscribe(contracts.LogSubject("t", "chatty"), func(m *nats.Msg) {
+	sub, err := b.nc.Subscribe("jobcenter.log."+contracts.Token("t")+".*", func(m *nats.Msg) {
 		var l contracts.RunLog
 		_ = json.Unmarshal(m.Data, &l)
 		lines <- l
@@ -528,6 +558,11 @@ func TestTheLinesACodeRunWritesArePublishedAsItWritesThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
+	defer func() {
+		if t.Failed() {
+			t.Logf("lines: %q", got)
+		}
+	}()
 	for len(got) < 4 {
 		select {
 		case l := <-lines:
@@ -544,5 +579,27 @@ func TestTheLinesACodeRunWritesArePublishedAsItWritesThem(t *testing.T) {
 	}
 	if ends := b.ends("chatty"); len(ends) != 1 || !strings.Contains(ends[0].Detail, "INFO line 2\nERROR bad") {
 		t.Fatalf("the run's end keeps its log: %+v", ends)
+	}
+
+	// A run that goes on longer than a batch's wait: its first line is out before its end.
+	b.r.MaxSteps = 1_000_000_000
+	slow := b.fireWith("slow", 1, func(f *contracts.Fire) {
+		f.Target = contracts.Target{Code: "log_print('first')\nx = 0\nfor k in range(5000000):\n    x += k\nlog_print('last')"}
+	})
+	handled := make(chan error, 1)
+	go func() { handled <- b.handle(b.take()) }()
+	select {
+	case l := <-lines:
+		if l.FireID != slow.FireID || !slices.Equal(l.Lines, []string{"INFO first"}) {
+			t.Fatalf("the first batch: %+v", l)
+		}
+		if ends := b.ends("slow"); len(ends) != 0 {
+			t.Fatalf("the first line came after the run's end: %+v", ends)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no line while the run went on")
+	}
+	if err := <-handled; err != nil {
+		t.Fatal(err)
 	}
 }

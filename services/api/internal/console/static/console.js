@@ -9,6 +9,7 @@
   const JOURNAL_SIZE = 10;
   const ACTIVITY_MAX = 50;
   const LIVE_LINES = 200; // the live lines kept of a run under way
+  const LIVE_RUNS = 20;   // the runs under way whose lines are kept
 
   const st = {
     project: "", key: "", user: "", pid: "",
@@ -682,7 +683,10 @@
     es.addEventListener("run", (ev) => {
       const e = data(ev);
       if (!e) return;
-      if (e.status !== "running") note({ kind: "run", job: e.job_id, status: e.status });
+      if (e.status !== "running") {
+        note({ kind: "run", job: e.job_id, status: e.status });
+        st.liveLines.delete(e.fire_id); // its end has its log
+      }
       if (st.selected === e.job_id) expect(e.fire_id, e.status);
     });
     es.addEventListener("log", (ev) => {
@@ -690,8 +694,17 @@
       if (!e || st.selected !== e.job_id) return;
       const lines = st.liveLines.get(e.fire_id) || [];
       lines.push(...e.lines);
+      st.liveLines.delete(e.fire_id); // re-inserted last: the map drops its oldest runs first
       st.liveLines.set(e.fire_id, lines.slice(-LIVE_LINES));
-      if (lastJournal) renderJournal(lastJournal);
+      while (st.liveLines.size > LIVE_RUNS) st.liveLines.delete(st.liveLines.keys().next().value);
+      // Only the run's detail cell changes: the rest of the table (its Kill button) stays.
+      const row = [...document.querySelectorAll("#journal tbody tr[data-status='running']")].find((tr) => tr.dataset.trigger === e.fire_id);
+      const cell = row && row.querySelector("td.detail");
+      if (cell) {
+        const text = st.liveLines.get(e.fire_id).join("\n");
+        cell.textContent = text.length > 200 ? "…" + text.slice(-200) : text;
+        cell.title = text;
+      }
     });
     es.addEventListener("overflow", () => { say(t("msg.overflow"), true); connect(); });
     renderLive();

@@ -1,0 +1,40 @@
+package kills_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/kills"
+)
+
+func TestAKillIsFoundForItsOwnTenantsFireOnlyAndForgottenWithAge(t *testing.T) {
+	s := kills.NewSet(time.Hour)
+	now := time.Now()
+	s.Add(contracts.Kill{Tenant: "a", JobID: "j", FireID: "j@1", Killed: contracts.Killed{By: "x", At: now}})
+	// A kill naming a fire of another job is no kill at all.
+	s.Add(contracts.Kill{Tenant: "a", JobID: "j", FireID: "k@1", Killed: contracts.Killed{At: now}})
+	if k, ok := s.Find(contracts.Fire{Tenant: "a", JobID: "j", FireID: "j@1"}); !ok || k.By != "x" {
+		t.Fatalf("the kill of a's fire: %+v %v", k, ok)
+	}
+	for _, f := range []contracts.Fire{{Tenant: "b", JobID: "j", FireID: "j@1"}, {Tenant: "a", JobID: "k", FireID: "k@1"}, {Tenant: "a", JobID: "j", FireID: "j@2"}} {
+		if _, ok := s.Find(f); ok {
+			t.Errorf("found a kill for %+v", f)
+		}
+	}
+	// Old kills go as new ones come.
+	for i := range 2048 {
+		s.Add(contracts.Kill{Tenant: "a", JobID: "j", FireID: "j@old" + string(rune('a'+i%26)) + time.Duration(i).String(), Killed: contracts.Killed{At: now.Add(-2 * time.Hour)}})
+	}
+	s.Add(contracts.Kill{Tenant: "a", JobID: "j", FireID: "j@new", Killed: contracts.Killed{At: now}})
+	if _, ok := s.Find(contracts.Fire{Tenant: "a", JobID: "j", FireID: "j@olda0s"}); ok {
+		t.Fatal("a kill older than the bucket keeps was not forgotten")
+	}
+	if _, ok := s.Find(contracts.Fire{Tenant: "a", JobID: "j", FireID: "j@1"}); !ok {
+		t.Fatal("a recent kill was forgotten")
+	}
+	var none *kills.Set
+	if _, ok := none.Find(contracts.Fire{FireID: "j@1"}); ok {
+		t.Fatal("a nil set found a kill")
+	}
+}
