@@ -46,6 +46,10 @@ type Command struct {
 	Enable bool `json:"enable,omitempty"`
 	// Params, on an exec command, are the run's parameters: a JSON object.
 	Params json.RawMessage `json:"params,omitempty"`
+	// ParentFireID, on an exec a chain sends, is the run whose end starts this one.
+	ParentFireID string `json:"parent_fire_id,omitempty"`
+	// Reason says why the center sent a command itself (a stop after failures).
+	Reason string `json:"reason,omitempty"`
 }
 
 // JobSpec is what a user says a job is: the body of an add or update.
@@ -73,6 +77,11 @@ type Policy struct {
 	RetryBackoffMs int64 `json:"retry_backoff_ms,omitempty"`
 	// TimeoutMs is the job's own limit on each attempt; 0: the center's.
 	TimeoutMs int64 `json:"timeout_ms,omitempty"`
+	// PauseAfterFailures stops the job after this many failed runs in a row; 0: never.
+	PauseAfterFailures int `json:"pause_after_failures,omitempty"`
+	// OnSuccess and OnFailure are the jobs run after a run succeeds, or fails.
+	OnSuccess []string `json:"on_success,omitempty"`
+	OnFailure []string `json:"on_failure,omitempty"`
 }
 
 // Job is a job's full state, as carried by lifecycle events and outcomes.
@@ -132,12 +141,17 @@ type LifecycleEvent struct {
 	User      string    `json:"user,omitempty"`
 	At        time.Time `json:"at"`
 	Job       Job       `json:"job"`
+	// Reason says why the center made the change itself (a stop after failures).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Run types, the journal's runtype.
 const (
 	RunTypeTrigger = "trigger"
 	RunTypeManual  = "manual"
+	// RunTypeChain: a run started by the end of another job's run (its on_success or
+	// on_failure).
+	RunTypeChain = "chain"
 )
 
 // Target is what a run executes: exactly one of its fields is set.
@@ -191,6 +205,19 @@ type Fire struct {
 	// Params are the parameters of a run started with them (exec with a body): a JSON
 	// object the code sees as params and a flow or behaviour receives in its request.
 	Params json.RawMessage `json:"params,omitempty"`
+	// ParentFireID, on a chain's run, is the run whose end started it.
+	ParentFireID string `json:"parent_fire_id,omitempty"`
+	// Then is what the center does once the run ends (the job's chain and pause), when
+	// the job has any: the executor copies it to the run's end.
+	Then *Then `json:"then,omitempty"`
+}
+
+// Then is what follows a run's end: the jobs run after it succeeds or fails, and how
+// many failed runs in a row stop the job.
+type Then struct {
+	OnSuccess          []string `json:"on_success,omitempty"`
+	OnFailure          []string `json:"on_failure,omitempty"`
+	PauseAfterFailures int      `json:"pause_after_failures,omitempty"`
 }
 
 // RunEvent reports a run's progress on RunSubject: "running" at each attempt, then once final.
@@ -211,6 +238,8 @@ type RunEvent struct {
 	Result string `json:"result,omitempty"`
 	// Killed, on the end of a run a tenant killed, says by whom and when.
 	Killed *Killed `json:"killed,omitempty"`
+	// Then, on a run's end, is its fire's: what the center does now that it has ended.
+	Then *Then `json:"then,omitempty"`
 }
 
 // Killed says who killed a run and when.

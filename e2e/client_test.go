@@ -769,6 +769,18 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 			t.Fatalf("a bad document: %s", r.stderr)
 		}
 		must(clA.DeleteJob(ctx, j.ID))(t)
+
+		// Chains and a pause, set by flags: shown in the job's policy.
+		child := must(clA.AddJob(ctx, seedSpec()))(t)
+		if r := ctl.run(t, 2, "add", "--pid", pid, "--name", "parent", "--seconds", "60", "--code", "return 1",
+			"--on-failure", child.ID+","+child.ID); !strings.Contains(r.stderr, "on_failure[1]") {
+			t.Fatalf("a job listed twice: %s", r.stderr)
+		}
+		r = ctl.run(t, 0, "add", "--pid", pid, "--name", "parent", "--seconds", "60", "--code", "return 1",
+			"--on-success", child.ID, "--pause-after-failures", "3")
+		if p := cell(t, r.stdout, "POLICY"); !strings.Contains(p, "on success run "+child.ID) || !strings.Contains(p, "paused after 3 failures in a row") {
+			t.Fatalf("add with a chain and a pause:\n%s", r.stdout)
+		}
 	})
 
 	t.Run("kill ends a run under way once; an ended or unknown run is refused", func(t *testing.T) {

@@ -377,6 +377,34 @@ func TestConsoleInABrowserCreatesStartsWatchesLiveAndStopsAJobInTwoLanguages(t *
 	b.wait("the imported change in the list", row(id)+`.querySelector("td.name").textContent === "imported 导入" &&
 		document.getElementById("import-panel").hidden`, 10*time.Second)
 
+	// 8c. A job whose success runs another: set in the form; the child's run is "chained".
+	var child map[string]any
+	c.do("POST", "/api/v1/jobs", consoleProject, map[string]any{"pid": "d", "name": "child 子", "trigger": "interval", "seconds": 3600,
+		"code": "return 2"}, "Authorization", "Bearer "+key).must(t, 201).json(t, &child)
+	childID := child["id"].(string)
+	b.wait("the child in the list", row(childID)+` !== null`, 10*time.Second)
+	b.do("new parent", chromedp.Click(css("#new-job")), chromedp.WaitVisible(css("#editor")))
+	b.fill("f-trigger", "interval")
+	b.fill("f-name", "parent 父")
+	b.fill("f-pid", "d")
+	b.fill("f-seconds", "3600")
+	b.fill("f-code", "return 1")
+	b.fill("f-on-success", childID)
+	b.fill("f-pause-after", "3")
+	b.do("save the parent", chromedp.Click(css("#save")))
+	b.wait("the parent in the list", `[...document.querySelectorAll("#jobs tbody tr td.name")].some(td => td.textContent === "parent 父")`, 10*time.Second)
+	parentID := eval[string](b, `[...document.querySelectorAll("#jobs tbody tr")].find(tr => tr.querySelector("td.name").textContent === "parent 父").dataset.id`)
+	var parentJob map[string]any
+	c.do("GET", "/api/v1/jobs/"+parentID, consoleProject, nil, "Authorization", "Bearer "+key).must(t, 200).json(t, &parentJob)
+	if p := parentJob["jobParameter"].(map[string]any); fmt.Sprint(p["on_success"]) != "["+childID+"]" || p["pause_after_failures"] != float64(3) {
+		t.Fatalf("the parent saved from the form: %v", p)
+	}
+	b.do("the child's journal", chromedp.Click(css(fmt.Sprintf(`#jobs tr[data-id=%q] button[data-action="journal"]`, childID))))
+	b.do("run the parent", chromedp.Click(css(fmt.Sprintf(`#jobs tr[data-id=%q] button[data-action="exec"]`, parentID))))
+	b.wait("the child's chained run", `[...document.querySelectorAll("#journal tbody tr[data-status='success']")].some(tr =>
+		tr.children[3].textContent === "chained" && tr.querySelector("td.detail").textContent.startsWith("after run `+parentID+`@"))`, 15*time.Second)
+	b.screenshot("chained")
+
 	// 8b. A long code run: its journal row shows the lines it writes while it runs (the
 	// event stream's "log"), then Kill ends it, journaled as killed.
 	var long map[string]any

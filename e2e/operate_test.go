@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	jobcenter "github.com/jobcenter/jobcenter/clients/go"
+	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
 // Operating jobs beyond the SDK's calls, on real centers: versions and rollback, export
@@ -142,5 +144,79 @@ func TestAProjectExportedIsImportedIntoAnotherCenterOnceWithADryRunFirst(t *test
 	apiErr(t, err, 409, "conflict", "jobs")
 	if l := must(newClient(t, to, "r").ListJobs(ctx, jobcenter.ListOptions{}))(t); l.Total != 0 {
 		t.Fatalf("a refused import left %d jobs", l.Total)
+	}
+}
+
+func TestChildJobsRunAfterTheirParentAndAJobFailingTooOftenIsPaused(t *testing.T) {
+	c := newCenter(t)
+	ctx := context.Background()
+	cl := newClient(t, c, "p")
+	code := func(name, code string) jobcenter.JobSpec {
+		return jobcenter.JobSpec{Pid: pid, Name: name, Trigger: jobcenter.TriggerInterval, Seconds: 60, Code: code}
+	}
+	onOK := must(cl.AddJob(ctx, code("after success", "return 'ok'")))(t)
+	onFail := must(cl.AddJob(ctx, code("after failure", "return 'handled'")))(t)
+	theirs := must(newClient(t, c, "q").AddJob(ctx, code("theirs", "return 1")))(t)
+
+	parent := code("parent", "return 1")
+	parent.OnSuccess, parent.OnFailure = &[]string{onOK.ID}, &[]string{onFail.ID}
+	p := must(cl.AddJob(ctx, parent))(t)
+	if !slices.Equal(p.JobParameter.OnSuccess, []string{onOK.ID}) || !slices.Equal(p.JobParameter.OnFailure, []string{onFail.ID}) {
+		t.Fatalf("the parent's jobParameter: %s", mustJSON(p.JobParameter))
+	}
+	run := must(cl.ExecJob(ctx, p.ID))(t).FireID
+	waitRuns(t, cl, p.ID, 1)
+	child := waitRuns(t, cl, onOK.ID, 1).Data[0]
+	if child.RunType != "chain" || child.Parent == nil || child.Parent.TriggerID != run || child.Parent.JobInfoID != p.ID || child.ExeStatus != "success" {
+		t.Fatalf("the child's run: %s", mustJSON(child))
+	}
+	if j := must(cl.Journal(ctx, onFail.ID, 1, 10))(t); j.ResultCount != 0 {
+		t.Fatalf("the failure's child ran after a success: %s", mustJSON(j))
+	}
+
+	// A chain that would loop, a job that runs itself, another tenant's job, a job that
+	// is not there: refused when written, naming the field; nothing changes.
+	loop := code("after success", "return 'ok'")
+	loop.OnSuccess = &[]string{p.ID}
+	_, err := cl.UpdateJob(ctx, onOK.ID, loop)
+	apiErr(t, err, 409, "conflict", "on_success")
+	self := parent
+	self.OnFailure = &[]string{p.ID}
+	_, err = cl.UpdateJob(ctx, p.ID, self)
+	apiErr(t, err, 409, "conflict", "on_failure[0]")
+	for _, id := range []string{theirs.ID, "no-such-job"} {
+		bad := code("x", "return 1")
+		bad.OnSuccess = &[]string{onOK.ID, id}
+		_, err = cl.AddJob(ctx, bad)
+		apiErr(t, err, 400, "invalid", "on_success[1]")
+	}
+	if v := must(cl.Versions(ctx, onOK.ID))(t); len(v) != 1 {
+		t.Fatalf("a refused chain changed the job: %d versions", len(v))
+	}
+
+	// A job failing on schedule: its failure child runs each time, and after two failed
+	// runs in a row it stops by itself, its history saying why.
+	failing := code("failing", "return 1 // 0")
+	failing.OnFailure, failing.PauseAfterFailures = &[]string{onFail.ID}, ptr[int64](2)
+	f := must(cl.AddJob(ctx, failing))(t)
+	must(cl.StartJob(ctx, f.ID))(t)
+	for i := 1; i <= 2; i++ {
+		c.clk.Advance(60 * time.Second)
+		waitRuns(t, cl, f.ID, i)
+	}
+	waitRuns(t, cl, onFail.ID, 2)
+	teststack.Eventually(t, 10*time.Second, "the failing job to be paused", func() bool {
+		return !must(cl.GetJob(ctx, f.ID))(t).Started()
+	})
+	h := must(cl.History(ctx, f.ID))(t)
+	last := h[len(h)-1]
+	if last.Event != "stopped" || deref(last.User) != "jobcenter" || !strings.Contains(last.Reason, "its last 2 runs failed") {
+		t.Fatalf("the pause in the history: %s", mustJSON(last))
+	}
+	// Stopped, it fires no more.
+	c.clk.Advance(120 * time.Second)
+	time.Sleep(300 * time.Millisecond)
+	if j := must(cl.Journal(ctx, f.ID, 1, 10))(t); j.ResultCount != 2 {
+		t.Fatalf("the paused job ran on: %d runs", j.ResultCount)
 	}
 }

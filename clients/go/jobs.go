@@ -71,6 +71,10 @@ type JobParameter struct {
 	Retries          *int64 `json:"retries,omitempty"`
 	RetryBackoff     *int64 `json:"retry_backoff,omitempty"`
 	Timeout          *int64 `json:"timeout,omitempty"`
+	// What follows a run, when set: a pause after failures, child jobs.
+	PauseAfterFailures *int64   `json:"pause_after_failures,omitempty"`
+	OnSuccess          []string `json:"on_success,omitempty"`
+	OnFailure          []string `json:"on_failure,omitempty"`
 }
 
 // Accepted is the answer to a write the server stored but has not applied yet (202).
@@ -117,6 +121,12 @@ type JobSpec struct {
 	Retries          *int64 `json:"retries,omitempty"`
 	RetryBackoff     *int64 `json:"retry_backoff,omitempty"` // seconds
 	Timeout          *int64 `json:"timeout,omitempty"`       // seconds each attempt may run; 0: the center's
+	// PauseAfterFailures stops the job after this many of its runs in a row failed (0:
+	// never). OnSuccess and OnFailure name jobs (by id) run after a run succeeds or
+	// fails; nil leaves them as they are on update, an empty list clears them.
+	PauseAfterFailures *int64    `json:"pause_after_failures,omitempty"`
+	OnSuccess          *[]string `json:"on_success,omitempty"`
+	OnFailure          *[]string `json:"on_failure,omitempty"`
 }
 
 // MarshalJSON writes the body; an interval's seconds are sent even when 0, so that the
@@ -316,6 +326,8 @@ type JournalEntry struct {
 	Params json.RawMessage `json:"params,omitempty"`
 	// Killed says who killed the run and when (KillRun); nil unless it was killed.
 	Killed *Killed `json:"killed,omitempty"`
+	// Parent, on a chain's run (RunType "chain"), is the run whose end started it.
+	Parent *ParentRun `json:"parent,omitempty"`
 }
 
 // Journal exec statuses.
@@ -346,6 +358,12 @@ func (c *Client) Journal(ctx context.Context, id string, page, size int) (*Journ
 	}
 	var p JournalPage
 	return &p, a.decode(&p)
+}
+
+// ParentRun names a run by its job and its TriggerID.
+type ParentRun struct {
+	JobInfoID string `json:"jobinfoid"`
+	TriggerID string `json:"triggerid"`
 }
 
 // Killed is who killed a run (their X-User-Id; nil when the kill named none) and when, in
@@ -428,6 +446,8 @@ type Change struct {
 	Time      string  `json:"time"`
 	User      *string `json:"user"`
 	CommandID string  `json:"commandId,omitempty"`
+	// Reason says why the center made the change itself (a pause after failures).
+	Reason string `json:"reason,omitempty"`
 	// Job is the job's state after the change.
 	Job Job `json:"job"`
 }

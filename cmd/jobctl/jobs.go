@@ -62,7 +62,8 @@ type specFlags struct {
 	code, codeFile, flowID                     string
 	coalesce                                   optBool
 	misfire, maxInstances, retries, retryDelay optInt
-	timeout                                    optInt
+	timeout, pauseAfter                        optInt
+	onSuccess, onFailure                       string
 	idempotencyKey                             string
 }
 
@@ -83,8 +84,22 @@ func addSpecFlags(fs *flag.FlagSet) *specFlags {
 	fs.Var(&f.retries, "retries", "tries again after a failure, up to 10 (default 0)")
 	fs.Var(&f.retryDelay, "retry-backoff", "seconds before the first retry, doubling each time")
 	fs.Var(&f.timeout, "run-timeout", "the job's timeout: seconds each attempt may run (default 0: the center's JOBCENTER_EXEC_TIMEOUT)")
+	fs.Var(&f.pauseAfter, "pause-after-failures", "stop the job after this many of its runs in a row failed (0: never)")
+	fs.StringVar(&f.onSuccess, "on-success", "", `jobs (ids, comma-separated) run after a run succeeds ("": none)`)
+	fs.StringVar(&f.onFailure, "on-failure", "", `jobs (ids, comma-separated) run after a run fails ("": none)`)
 	fs.StringVar(&f.idempotencyKey, "idempotency-key", "", "send again with the same key and the write is applied once")
 	return f
+}
+
+// idList reads a comma-separated list of job ids; "" is the empty list.
+func idList(s string) *[]string {
+	ids := []string{}
+	for _, id := range strings.Split(s, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return &ids
 }
 
 // set reports whether the flag was given.
@@ -137,7 +152,13 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	}
 	spec.Coalesce = f.coalesce.v
 	spec.MisfireGraceTime, spec.MaxInstances, spec.Retries, spec.RetryBackoff = f.misfire.v, f.maxInstances.v, f.retries.v, f.retryDelay.v
-	spec.Timeout = f.timeout.v
+	spec.Timeout, spec.PauseAfterFailures = f.timeout.v, f.pauseAfter.v
+	if f.set("on-success") {
+		spec.OnSuccess = idList(f.onSuccess)
+	}
+	if f.set("on-failure") {
+		spec.OnFailure = idList(f.onFailure)
+	}
 	return nil
 }
 

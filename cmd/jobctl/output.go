@@ -106,6 +106,15 @@ func policy(j *jobcenter.Job) string {
 	if p.RetryBackoff != nil {
 		out = append(out, fmt.Sprintf("backoff %ds", *p.RetryBackoff))
 	}
+	if p.PauseAfterFailures != nil {
+		out = append(out, fmt.Sprintf("paused after %d failures in a row", *p.PauseAfterFailures))
+	}
+	if len(p.OnSuccess) > 0 {
+		out = append(out, "on success run "+strings.Join(p.OnSuccess, " "))
+	}
+	if len(p.OnFailure) > 0 {
+		out = append(out, "on failure run "+strings.Join(p.OnFailure, " "))
+	}
 	if len(out) == 0 {
 		return "default (coalesce, 1 at once, no retries)"
 	}
@@ -171,7 +180,11 @@ func printJournal(w io.Writer, entries []jobcenter.JournalEntry) {
 func printHistory(w io.Writer, changes []jobcenter.Change) {
 	t := newTable(w, "TIME", "EVENT", "USER", "STATE", "TRIGGER", "NAME")
 	for _, ch := range changes {
-		t.row(ch.Time, ch.Event, orDash(deref(ch.User)), state(&ch.Job), schedule(&ch.Job), ch.Job.Name)
+		event := ch.Event
+		if ch.Reason != "" {
+			event += " (" + ch.Reason + ")"
+		}
+		t.row(ch.Time, event, orDash(deref(ch.User)), state(&ch.Job), schedule(&ch.Job), ch.Job.Name)
 	}
 	t.flush()
 }

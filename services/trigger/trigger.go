@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/afterrun"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/commands"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/journal"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/lease"
@@ -307,8 +308,9 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 	proc := &commands.Processor{Store: s.store, Kept: outcomes, Behind: t.behind, Events: commands.JetStreamEvents{JS: s.js}, Replies: s.nc, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
 		Metrics: s.metrics, Pause: im.pause, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
 	janitor := retention.New(s.store, s.cfg.Journal, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "retention").Logger())
+	follower := &afterrun.Follower{JS: s.js, Journal: s.store, Clock: s.cfg.Clock, Log: s.cfg.Log.With().Str("part", "afterrun").Logger()}
 	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled, Retention: janitor,
-		Log: s.cfg.Log.With().Str("part", "journal").Logger()}
+		After: follower.After, Log: s.cfg.Log.With().Str("part", "journal").Logger()}
 
 	// The publisher outlives the loops that feed it, so that it can drain at the end.
 	pubCtx, stopPub := context.WithCancel(context.WithoutCancel(ctx))

@@ -48,6 +48,10 @@ type Command struct {
 	Enable bool
 	// Params, on Exec, are the run's parameters: a JSON object (Params), "" for none.
 	Params string
+	// ParentFireID, on an Exec a chain sends, is the run that ended and starts it.
+	ParentFireID string
+	// Reason says why a command the center sends itself was sent (a pause's stop).
+	Reason string
 }
 
 // Decision is what a command does to a job.

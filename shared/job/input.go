@@ -1,6 +1,8 @@
 package job
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -37,6 +39,10 @@ type Input struct {
 	Retries      *int64
 	RetryBackoff *int64 // seconds
 	Timeout      *int64 // seconds; 0 is the center's default
+	// PauseAfterFailures, OnSuccess and OnFailure: nil when not given.
+	PauseAfterFailures *int64
+	OnSuccess          *[]string
+	OnFailure          *[]string
 }
 
 // ForCreate validates a new job's definition by the SDK's rules: trigger is "date" or
@@ -186,6 +192,9 @@ func (s Spec) checkPolicy() error {
 		checkCount("retries", int64(p.Retries), 0, MaxRetries),
 		checkSeconds("retry_backoff", durationSeconds(p.RetryBackoff), MaxRetryBackoff),
 		checkSeconds("timeout", durationSeconds(p.Timeout), MaxTimeout),
+		checkCount("pause_after_failures", int64(p.PauseAfterFailures), 0, MaxPauseAfterFailures),
+		checkChain("on_success", p.OnSuccess),
+		checkChain("on_failure", p.OnFailure),
 	} {
 		if err != nil {
 			return err
@@ -239,8 +248,11 @@ const (
 	MaxMisfireGrace = 7 * 24 * time.Hour
 	MaxInstances    = 100
 	MaxRetries      = 10
-	MaxRetryBackoff = time.Hour
-	MaxTimeout      = 24 * time.Hour
+	// MaxPauseAfterFailures bounds pause_after_failures; MaxChildren each chain's jobs.
+	MaxPauseAfterFailures = 100
+	MaxChildren           = 20
+	MaxRetryBackoff       = time.Hour
+	MaxTimeout            = 24 * time.Hour
 )
 
 func (in Input) policy(p Policy) (Policy, error) {
@@ -274,12 +286,47 @@ func (in Input) policy(p Policy) (Policy, error) {
 		count("retries", in.Retries, 0, MaxRetries, &p.Retries),
 		seconds("retry_backoff", in.RetryBackoff, MaxRetryBackoff, &p.RetryBackoff),
 		seconds("timeout", in.Timeout, MaxTimeout, &p.Timeout),
+		count("pause_after_failures", in.PauseAfterFailures, 0, MaxPauseAfterFailures, &p.PauseAfterFailures),
+		chain("on_success", in.OnSuccess, &p.OnSuccess),
+		chain("on_failure", in.OnFailure, &p.OnFailure),
 	} {
 		if err != nil {
 			return Policy{}, err
 		}
 	}
 	return p, nil
+}
+
+// chain reads an optional list of child jobs; an empty list is none.
+func chain(field string, v *[]string, dst *[]string) error {
+	if v == nil {
+		return nil
+	}
+	if err := checkChain(field, *v); err != nil {
+		return err
+	}
+	*dst = nil
+	if len(*v) > 0 {
+		*dst = slices.Clone(*v)
+	}
+	return nil
+}
+
+// checkChain bounds a list of child jobs: at most MaxChildren ids, each 1 to 200
+// characters without spaces, none twice.
+func checkChain(field string, ids []string) error {
+	if len(ids) > MaxChildren {
+		return invalid(field, "at most %d jobs, got %d", MaxChildren, len(ids))
+	}
+	for i, id := range ids {
+		if id == "" || len(id) > 200 || strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r == ',' }) {
+			return invalid(fmt.Sprintf("%s[%d]", field, i), "must be a job's id: 1 to 200 characters, no spaces or commas")
+		}
+		if slices.Index(ids, id) < i {
+			return invalid(fmt.Sprintf("%s[%d]", field, i), "%q is listed twice", clip(id))
+		}
+	}
+	return nil
 }
 
 func (in Input) trigger(now time.Time, loc *time.Location) (Trigger, error) {

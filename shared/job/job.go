@@ -1,6 +1,8 @@
 package job
 
 import (
+	"reflect"
+	"slices"
 	"time"
 )
 
@@ -73,7 +75,16 @@ type Policy struct {
 	RetryBackoff time.Duration
 	// Timeout bounds each attempt of a run; 0 is the center's (JOBCENTER_EXEC_TIMEOUT).
 	Timeout time.Duration
+	// PauseAfterFailures stops the job after this many of its runs in a row failed (0:
+	// never), PowerJob's and DolphinScheduler's guard against a job failing for ever.
+	PauseAfterFailures int
+	// OnSuccess and OnFailure are the jobs (their ids, of the same tenant) run once when
+	// one of its runs succeeds, or fails: XXL-JOB's child jobs.
+	OnSuccess, OnFailure []string
 }
+
+// Chained reports whether the policy runs other jobs after a run.
+func (p Policy) Chained() bool { return len(p.OnSuccess) > 0 || len(p.OnFailure) > 0 }
 
 // DefaultPolicy is APScheduler's: coalesce, no grace limit, one instance, no retry.
 func DefaultPolicy() Policy { return Policy{Coalesce: true, MaxInstances: 1} }
@@ -114,5 +125,7 @@ func (j *Job) Next(t time.Time) (time.Time, bool) {
 func (s Spec) Same(o Spec) bool {
 	a, b := s, o
 	a.Trigger.RunAt, b.Trigger.RunAt = time.Time{}, time.Time{}
-	return a == b && s.Trigger.RunAt.Equal(o.Trigger.RunAt)
+	a.Policy.OnSuccess, a.Policy.OnFailure, b.Policy.OnSuccess, b.Policy.OnFailure = nil, nil, nil, nil
+	return reflect.DeepEqual(a, b) && s.Trigger.RunAt.Equal(o.Trigger.RunAt) &&
+		slices.Equal(s.Policy.OnSuccess, o.Policy.OnSuccess) && slices.Equal(s.Policy.OnFailure, o.Policy.OnFailure)
 }

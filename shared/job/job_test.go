@@ -263,3 +263,40 @@ func TestTwoDefinitionsAreTheSameWhateverTheZoneOfTheirInstant(t *testing.T) {
 		}
 	}
 }
+
+func TestAChainNamesLiveJobsOfItsTenantAndNeverLoops(t *testing.T) {
+	jobs := map[string]*job.Job{}
+	put := func(id, tenant string, next ...string) {
+		jobs[id] = &job.Job{ID: id, Tenant: tenant, State: job.Stopped, Spec: job.Spec{Policy: job.Policy{OnSuccess: next}}}
+	}
+	put("b", "t", "c")
+	put("c", "t", "d")
+	put("d", "t")
+	put("x", "other")
+	find := func(id string) (*job.Job, error) { return jobs[id], nil }
+	chained := func(success, failure []string) job.Job {
+		return job.Job{ID: "a", Tenant: "t", Spec: job.Spec{Policy: job.Policy{OnSuccess: success, OnFailure: failure}}}
+	}
+	if err := job.CheckChain(chained([]string{"b"}, []string{"d"}), find); err != nil {
+		t.Fatalf("a chain without a loop: %v", err)
+	}
+	put("d", "t", "a") // d now runs a: a → b → c → d → a
+	var ce *job.ConflictError
+	if err := job.CheckChain(chained([]string{"b"}, nil), find); !errors.As(err, &ce) || !strings.Contains(ce.Msg, "a → b → c → d → a") {
+		t.Fatalf("a loop: %v", err)
+	}
+	if err := job.CheckChain(chained(nil, []string{"a"}), find); !errors.As(err, &ce) || ce.Field != "on_failure[0]" {
+		t.Fatalf("a job that runs itself: %v", err)
+	}
+	var fe *job.FieldError
+	for _, child := range []string{"x", "nope"} {
+		if err := job.CheckChain(chained(nil, []string{"d", child}), func(id string) (*job.Job, error) {
+			if id == "d" {
+				return &job.Job{ID: "d", Tenant: "t", State: job.Stopped}, nil
+			}
+			return jobs[id], nil
+		}); !errors.As(err, &fe) || fe.Field != "on_failure[1]" {
+			t.Fatalf("child %s: %v", child, err)
+		}
+	}
+}

@@ -37,6 +37,8 @@ type FireRecord struct {
 	Detail string `bson:"detail,omitempty"`
 	// Params are the parameters the run was started with (JSON), when it was.
 	Params string `bson:"params,omitempty"`
+	// ParentFireID, on a chain's run, is the run whose end started it.
+	ParentFireID string `bson:"parentFireId,omitempty"`
 }
 
 // RunRecord is one report on a run: its id is the journal id and "r<attempt>" for the

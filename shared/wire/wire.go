@@ -30,7 +30,8 @@ func SpecToPayload(s job.Spec) contracts.JobSpec {
 		Policy: contracts.Policy{
 			Coalesce: s.Policy.Coalesce, MisfireGraceMs: s.Policy.MisfireGrace.Milliseconds(),
 			MaxInstances: s.Policy.MaxInstances, Retries: s.Policy.Retries, RetryBackoffMs: s.Policy.RetryBackoff.Milliseconds(),
-			TimeoutMs: s.Policy.Timeout.Milliseconds(),
+			TimeoutMs: s.Policy.Timeout.Milliseconds(), PauseAfterFailures: s.Policy.PauseAfterFailures,
+			OnSuccess: s.Policy.OnSuccess, OnFailure: s.Policy.OnFailure,
 		},
 	}
 	switch s.Trigger.Kind {
@@ -59,7 +60,8 @@ func SpecFromPayload(p contracts.JobSpec) job.Spec {
 		Policy: job.Policy{
 			Coalesce: p.Policy.Coalesce, MisfireGrace: time.Duration(p.Policy.MisfireGraceMs) * time.Millisecond,
 			MaxInstances: p.Policy.MaxInstances, Retries: p.Policy.Retries, RetryBackoff: time.Duration(p.Policy.RetryBackoffMs) * time.Millisecond,
-			Timeout: time.Duration(p.Policy.TimeoutMs) * time.Millisecond,
+			Timeout: time.Duration(p.Policy.TimeoutMs) * time.Millisecond, PauseAfterFailures: p.Policy.PauseAfterFailures,
+			OnSuccess: p.Policy.OnSuccess, OnFailure: p.Policy.OnFailure,
 		},
 	}
 	if p.RunDate != nil {
@@ -126,6 +128,7 @@ func CommandToPayload(c job.Command, replyTo string, idempotent bool) contracts.
 	if c.Params != "" {
 		p.Params = json.RawMessage(c.Params)
 	}
+	p.ParentFireID, p.Reason = c.ParentFireID, c.Reason
 	if c.Spec != nil {
 		s := SpecToPayload(*c.Spec)
 		p.Spec = &s
@@ -146,6 +149,9 @@ func CommandFromPayload(p contracts.Command) job.Command {
 		Version: p.Version,
 		Enable:  p.Enable,
 		Params:  string(p.Params),
+		// ParentFireID and Reason: a chain's exec, a pause's stop.
+		ParentFireID: p.ParentFireID,
+		Reason:       p.Reason,
 	}
 	if p.Spec != nil {
 		s := SpecFromPayload(*p.Spec)

@@ -212,9 +212,27 @@ def _definition(name, description, trigger, seconds, run_date, flow_id, code, **
 
 # The job-center SDK: exactly the seed's functions and signatures.
 
-def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None) -> dict:
-    """Add a job, stopped; return its job info (or the 202 {"status": "accepted"} answer)."""
-    return _jobs("POST", body=_definition(name, description, trigger, seconds, run_date, flow_id, code, pid=pid))
+# Options beyond the seed's arguments, each optional: the run policy and what follows a run.
+_OPTIONS = ("coalesce", "misfire_grace_time", "max_instances", "retries", "retry_backoff", "timeout",
+            "pause_after_failures", "on_success", "on_failure")
+
+
+def _options(options: Dict[str, Any]) -> Dict[str, Any]:
+    unknown = sorted(set(options) - set(_OPTIONS))
+    if unknown:
+        raise JobCenterError(0, "invalid", "unknown option %s: want one of %s" % (unknown[0], ", ".join(_OPTIONS)), unknown[0])
+    return options
+
+
+def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, **options) -> dict:
+    """Add a job, stopped; return its job info (or the 202 {"status": "accepted"} answer).
+
+    options (extensions of the seed's function): retries, max_instances, timeout, ...,
+    pause_after_failures=N (stop after N failed runs in a row), on_success=[ids] and
+    on_failure=[ids] (jobs run after a run succeeds or fails).
+    """
+    return _jobs("POST", body=_definition(name, description, trigger, seconds, run_date, flow_id, code, pid=pid,
+                                          **_options(options)))
 
 
 def sdk_get_job(id) -> dict:
@@ -257,9 +275,11 @@ def sdk_exec_job(job_id, params: Optional[Dict[str, Any]] = None) -> dict:
     return _jobs("POST", _ref(job_id) + "/exec", body={"params": params})
 
 
-def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None) -> dict:
-    """Change a job's definition (its pid is kept); return its job info."""
-    return _jobs("PUT", _ref(id, "id"), body=_definition(name, description, trigger, seconds, run_date, flow_id, code))
+def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, **options) -> dict:
+    """Change a job's definition (its pid is kept); return its job info. options as for
+    sdk_add_job: those not given are left as they are (on_success=[] clears a chain)."""
+    return _jobs("PUT", _ref(id, "id"), body=_definition(name, description, trigger, seconds, run_date, flow_id, code,
+                                                         **_options(options)))
 
 
 def sdk_delete_job(job_id) -> dict:

@@ -205,6 +205,25 @@ class JobCenterTest(Base):
             sdk.import_jobs(bad)
         self.assertEqual((cm.exception.status, cm.exception.field), (400, "jobs[0].trigger"))
 
+    def test_a_child_job_runs_after_its_parent_naming_the_run_that_started_it(self):
+        child = sdk.sdk_add_job(PID, "子任务", "", "interval", seconds=3600, code="return 2")
+        self.addCleanup(sdk.sdk_delete_job, child["id"])
+        parent = sdk.sdk_add_job(PID, "父任务", "", "interval", seconds=3600, code="return 1",
+                                 on_success=[child["id"]], pause_after_failures=3)
+        self.addCleanup(sdk.sdk_delete_job, parent["id"])
+        self.assertEqual((parent["jobParameter"]["on_success"], parent["jobParameter"]["pause_after_failures"]),
+                         ([child["id"]], 3))
+        sdk.sdk_exec_job(parent["id"])
+        run = eventually(lambda: (lambda p: p["data"][0] if p["data"] and p["data"][0]["exestatus"] == "success"
+                                  else None)(sdk.get_journal(child["id"])), what="the child's run")
+        self.assertEqual((run["runtype"], run["parent"]["jobinfoid"]), ("chain", parent["id"]))
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.sdk_update_job(child["id"], "子任务", "", "interval", seconds=3600, code="return 2", on_success=[parent["id"]])
+        self.assertEqual((cm.exception.status, cm.exception.field), (409, "on_success"))
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.sdk_add_job(PID, "x", "", "interval", code="x = 1", on_sucess=[child["id"]])
+        self.assertEqual(cm.exception.field, "on_sucess")
+
     def test_a_job_that_does_not_exist_is_a_404(self):
         for call in (lambda: sdk.sdk_get_job("no-such-job"), lambda: sdk.sdk_start_job("no-such-job"),
                      lambda: sdk.sdk_stop_job("no-such-job"), lambda: sdk.sdk_exec_job("no-such-job"),

@@ -39,6 +39,10 @@ type jobBody struct {
 	Retries      json.RawMessage `json:"retries"`
 	RetryBackoff json.RawMessage `json:"retry_backoff"`
 	Timeout      json.RawMessage `json:"timeout"`
+	// What follows a run: a pause after failures, child jobs.
+	PauseAfterFailures json.RawMessage `json:"pause_after_failures"`
+	OnSuccess          *[]string       `json:"on_success"`
+	OnFailure          *[]string       `json:"on_failure"`
 }
 
 // input converts the body to the domain's input, checking seconds is a whole number.
@@ -46,7 +50,7 @@ func (b jobBody) input() (job.Input, error) {
 	in := job.Input{
 		Pid: deref(b.Pid), Name: deref(b.Name), Description: deref(b.Description),
 		Trigger: deref(b.Trigger), RunDate: deref(b.RunDate), FlowID: deref(b.FlowID), Code: deref(b.Code),
-		Coalesce: b.Coalesce,
+		Coalesce: b.Coalesce, OnSuccess: b.OnSuccess, OnFailure: b.OnFailure,
 	}
 	for _, f := range []struct {
 		name string
@@ -59,6 +63,7 @@ func (b jobBody) input() (job.Input, error) {
 		{"retries", b.Retries, &in.Retries},
 		{"retry_backoff", b.RetryBackoff, &in.RetryBackoff},
 		{"timeout", b.Timeout, &in.Timeout},
+		{"pause_after_failures", b.PauseAfterFailures, &in.PauseAfterFailures},
 	} {
 		n, err := wholeNumber(f.name, f.raw)
 		if err != nil {

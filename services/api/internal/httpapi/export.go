@@ -130,10 +130,17 @@ func bodyOf(s job.Spec, loc *time.Location) jobBody {
 	if p.Coalesce != def.Coalesce {
 		b.Coalesce = &p.Coalesce
 	}
+	if ids := p.OnSuccess; len(ids) > 0 {
+		b.OnSuccess = &ids
+	}
+	if ids := p.OnFailure; len(ids) > 0 {
+		b.OnFailure = &ids
+	}
 	for _, f := range []struct {
 		v, def int64
 		dst    *[]byte
 	}{
+		{int64(p.PauseAfterFailures), 0, (*[]byte)(&b.PauseAfterFailures)},
 		{int64(p.MisfireGrace / time.Second), int64(def.MisfireGrace / time.Second), (*[]byte)(&b.MisfireGrace)},
 		{int64(p.MaxInstances), int64(def.MaxInstances), (*[]byte)(&b.MaxInstances)},
 		{int64(p.Retries), int64(def.Retries), (*[]byte)(&b.Retries)},

@@ -338,7 +338,9 @@ type change struct {
 	Time      string  `json:"time"`
 	User      *string `json:"user"`
 	CommandID string  `json:"commandId,omitempty"`
-	Job       jobInfo `json:"job"`
+	// Reason says why the center made the change itself (a pause after failures).
+	Reason string  `json:"reason,omitempty"`
+	Job    jobInfo `json:"job"`
 }
 
 // history answers GET /api/v1/jobs/{id}/history: every change of the job, who made it
@@ -357,7 +359,7 @@ func (h *handlers) history(c echo.Context) error {
 	out := make([]change, len(events))
 	for i, e := range events {
 		out[i] = change{Event: e.Type, Time: e.At.In(h.d.Loc).Format("2006-01-02 15:04:05.000"), User: optional(e.User),
-			CommandID: e.CommandID, Job: toJobInfo(wire.JobFromPayload(e.Job), e.At, h.d.Loc)}
+			CommandID: e.CommandID, Reason: e.Reason, Job: toJobInfo(wire.JobFromPayload(e.Job), e.At, h.d.Loc)}
 	}
 	return c.JSON(http.StatusOK, out)
 }

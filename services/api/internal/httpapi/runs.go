@@ -81,6 +81,11 @@ func (h *handlers) killRun(c echo.Context) error {
 		// No executor answered: the run may have ended meanwhile (the journal lags its
 		// end by moments), or its executor is gone or out of reach.
 		if e, err := h.findRun(c, sj, run); err == nil {
+			if e.Run != nil && e.Run.KilledAt != nil {
+				// Ended by the kill (an executor that read it from the bucket first).
+				answer.Status = "killed"
+				return c.JSON(http.StatusOK, answer)
+			}
 			if err := endedConflict(e); err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/jobcenter/jobcenter/shared/job"
@@ -43,6 +44,10 @@ type jobParameter struct {
 	Retries          *int64 `json:"retries,omitempty"`
 	RetryBackoff     *int64 `json:"retry_backoff,omitempty"`
 	Timeout          *int64 `json:"timeout,omitempty"`
+	// What follows a run, shown only when set.
+	PauseAfterFailures *int64   `json:"pause_after_failures,omitempty"`
+	OnSuccess          []string `json:"on_success,omitempty"`
+	OnFailure          []string `json:"on_failure,omitempty"`
 	// A Quartz schedule's expression and time zone, shown only for such a job.
 	Cron     string `json:"cron,omitempty"`
 	TimeZone string `json:"timezone,omitempty"`
@@ -87,6 +92,8 @@ func toJobInfo(j job.Job, now time.Time, loc *time.Location) jobInfo {
 	p.Retries = nonDefault(int64(s.Policy.Retries), 0)
 	p.RetryBackoff = nonDefault(int64(s.Policy.RetryBackoff/time.Second), 0)
 	p.Timeout = nonDefault(int64(s.Policy.Timeout/time.Second), 0)
+	p.PauseAfterFailures = nonDefault(int64(s.Policy.PauseAfterFailures), 0)
+	p.OnSuccess, p.OnFailure = s.Policy.OnSuccess, s.Policy.OnFailure
 	if s.Trigger.Kind == job.Cron {
 		p.Cron, p.TimeZone = s.Trigger.Cron, s.Trigger.Zone
 		if p.TimeZone == "" {
@@ -127,6 +134,14 @@ type journalEntry struct {
 	Params json.RawMessage `json:"params,omitempty"`
 	// Killed says who killed the run and when; absent unless it was killed.
 	Killed *killedBy `json:"killed,omitempty"`
+	// Parent, on a chain's run, is the run whose end started it.
+	Parent *parentRun `json:"parent,omitempty"`
+}
+
+// parentRun names a run by its job and its triggerid.
+type parentRun struct {
+	JobInfoID string `json:"jobinfoid"`
+	TriggerID string `json:"triggerid"`
 }
 
 // killedBy is who killed a run (their X-User-Id; absent when the kill named none) and when.
@@ -159,6 +174,10 @@ func toJournalPage(p mongostore.Page) journalPage {
 		}
 		if e.Fire.Params != "" {
 			je.Params = json.RawMessage(e.Fire.Params)
+		}
+		if p := e.Fire.ParentFireID; p != "" {
+			parent, _, _ := strings.Cut(p, "@") // a fire id begins with its job's id
+			je.Parent = &parentRun{JobInfoID: parent, TriggerID: p}
 		}
 		if e.Run != nil {
 			je.ExeStartTime = journalTime(&e.Run.StartedAt)

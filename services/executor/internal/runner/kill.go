@@ -90,9 +90,45 @@ func (r *Runner) track(work context.Context, f contracts.Fire) (context.Context,
 		if r.live[f.FireID] == lr {
 			delete(r.live, f.FireID)
 		}
+		if lr.killedBy() != nil {
+			// A kill read from the bucket may end the run before the kill's own request
+			// comes: that request is answered from here for a while.
+			r.endedKilled(lr)
+		}
 		r.liveMu.Unlock()
 		cancel(nil)
 	}
+}
+
+// killedBy is the run's kill, nil if it was not killed.
+func (lr *liveRun) killedBy() *contracts.Killed {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	return lr.killed
+}
+
+// keepKilled is how long a killed run's end answers its kill's request.
+const keepKilled = time.Minute
+
+// endedKilled keeps a killed run that has ended, dropping those kept longer than
+// keepKilled; liveMu is held.
+func (r *Runner) endedKilled(lr *liveRun) {
+	now := time.Now()
+	if r.killed == nil {
+		r.killed = map[string]keptKill{}
+	}
+	for id, k := range r.killed {
+		if now.Sub(k.at) > keepKilled {
+			delete(r.killed, id)
+		}
+	}
+	r.killed[lr.fire.FireID] = keptKill{lr, now}
+}
+
+// keptKill is a killed run that has ended, and when.
+type keptKill struct {
+	lr *liveRun
+	at time.Time
 }
 
 // Ended is a run's end once stored, waited for up to a bound.
@@ -111,6 +147,11 @@ func (r *Runner) Kill(k contracts.Kill) (ended Ended, held bool) {
 	}
 	r.liveMu.Lock()
 	lr := r.live[k.FireID]
+	if lr == nil {
+		if kk, ok := r.killed[k.FireID]; ok {
+			lr = kk.lr
+		}
+	}
 	r.liveMu.Unlock()
 	if lr == nil || lr.fire.Tenant != k.Tenant || lr.fire.JobID != k.JobID {
 		return nil, false

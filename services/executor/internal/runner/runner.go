@@ -94,9 +94,11 @@ type Runner struct {
 	Metrics Metrics
 	Log     zerolog.Logger
 
-	// live are the runs going on, by fire: what a kill ends.
+	// live are the runs going on, by fire: what a kill ends; killed, those killed that
+	// ended lately, whose kills' requests are still answered.
 	liveMu sync.Mutex
 	live   map[string]*liveRun
+	killed map[string]keptKill
 
 	// underWay is when each attempt going on must end, by fire: what a shutdown waits for.
 	underWayMu sync.Mutex
@@ -295,7 +297,7 @@ func (r *Runner) runHeld(ctx, work context.Context, msg jetstream.Msg, f contrac
 		}
 	}
 	end := time.Now().UTC()
-	ev.EndedAt = &end
+	ev.EndedAt, ev.Then = &end, f.Then
 	if err := r.reportFinal(ctx, work, ev); err != nil {
 		return err
 	}
@@ -570,6 +572,7 @@ func (r *Runner) interrupt(ctx context.Context, f contracts.Fire, began time.Tim
 		V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: f.Tenant, JobID: f.JobID,
 		Status: contracts.RunFailure, DynamicID: newID(), Attempts: 1, StartedAt: began.UTC(), EndedAt: &end,
 		Detail: "interrupted: the executor running this fire stopped before the run finished; it is not run again",
+		Then:   f.Then,
 	}
 	// If the cut-off run did report its end, that report has this message id and wins.
 	ack, err := r.report(ctx, ev, job.EndReportID(f.FireID))

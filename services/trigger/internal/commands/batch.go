@@ -39,7 +39,8 @@ type command struct {
 // of commands of distinct jobs: a job's second command starts a new batch, because when
 // a batch is applied again after a failure, each of its commands must still be
 // recognised by its job's last command. A schedule of a behaviour starts one too, since
-// whether the behaviour has a schedule is read before its batch is applied. On a failure the rest is
+// whether the behaviour has a schedule is read before its batch is applied, and so does a
+// definition with child jobs, whose chain is read before it. On a failure the rest is
 // given back to the stream, unapplied, to come again in order.
 func (p *Processor) applyAll(ctx context.Context, msgs []jetstream.Msg) []error {
 	errs := make([]error, len(msgs))
@@ -99,7 +100,8 @@ func batchEnd(cmds []command) int {
 	jobs := map[string]bool{}
 	for i, cm := range cmds {
 		c := cm.c
-		if i > 0 && (jobs[c.JobID] || c.Type == contracts.CmdCreate && c.Spec != nil && c.Spec.BizCode != "") {
+		// A chain's children, read before its batch, may be changed by the batch.
+		if i > 0 && (jobs[c.JobID] || c.Type == contracts.CmdCreate && c.Spec != nil && c.Spec.BizCode != "" || chained(c)) {
 			return i
 		}
 		jobs[c.JobID] = true

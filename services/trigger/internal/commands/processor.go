@@ -150,6 +150,8 @@ type state struct {
 	// holder is the live schedule of the behaviour a create would schedule, nil when
 	// there is none (or the command is not such a create).
 	holder *job.Job
+	// chain is why the child jobs a create or update names cannot be (job.CheckChain).
+	chain error
 }
 
 // read reads what deciding c needs.
@@ -173,6 +175,30 @@ func (p *Processor) read(ctx context.Context, c contracts.Command) (state, error
 			st.cur = &sj.Job
 		case !errors.Is(err, mongostore.ErrNotFound):
 			return st, fmt.Errorf("read job %s: %w", c.JobID, err)
+		}
+	}
+	if chained(c) {
+		spec := wire.SpecFromPayload(*c.Spec)
+		err := job.CheckChain(job.Job{ID: c.JobID, Tenant: c.Tenant, Spec: spec}, func(id string) (*job.Job, error) {
+			if j, ok := p.applied(id); ok {
+				return &j, nil
+			}
+			switch sj, err := p.Store.GetJob(ctx, id); {
+			case errors.Is(err, mongostore.ErrNotFound):
+				return nil, nil
+			case err != nil:
+				return nil, fmt.Errorf("read job %s: %w", id, err)
+			default:
+				return &sj.Job, nil
+			}
+		})
+		var fe *job.FieldError
+		var ce *job.ConflictError
+		switch {
+		case errors.As(err, &fe), errors.As(err, &ce):
+			st.chain = err
+		case err != nil:
+			return st, err
 		}
 	}
 	if c.Type == contracts.CmdCreate && st.cur == nil && c.Spec != nil && c.Spec.BizCode != "" {
@@ -222,6 +248,10 @@ func (p *Processor) decide(ctx context.Context, msg jetstream.Msg, c contracts.C
 		return x, nil
 	}
 	cmd := wire.CommandFromPayload(c)
+	if st.chain != nil && (st.cur == nil || st.cur.LastCommand != c.ID) {
+		x.out.Error = wire.ErrorToPayload(st.chain)
+		return x, nil
+	}
 	if err := job.CheckBizcode(cmd, st.holder); err != nil {
 		x.out.Error = wire.ErrorToPayload(err)
 		return x, nil
@@ -334,6 +364,9 @@ func (p *Processor) fireNow(ctx context.Context, j job.Job, c contracts.Command,
 		return "", fmt.Errorf("exec of job %s: the scheduler does not hold it", j.ID)
 	}
 	f.Params = c.Params
+	if c.ParentFireID != "" {
+		f.ParentFireID, f.RunType = c.ParentFireID, contracts.RunTypeChain
+	}
 	stored, err := p.Fires.PublishNow(ctx, f)
 	if err != nil {
 		// Not given back: the fire may be stored all the same, and a run number used twice
@@ -360,7 +393,7 @@ func (p *Processor) record(ctx context.Context, batch []*decided) (uint64, error
 			evs = append(evs, contracts.LifecycleEvent{
 				V: contracts.Version, ID: job.EventID(c.ID, string(ev)), Type: string(ev),
 				Tenant: j.Tenant, JobID: j.ID, CommandID: c.ID, User: c.User,
-				At: j.UpdatedAt, Job: wire.JobToPayload(*j),
+				At: j.UpdatedAt, Job: wire.JobToPayload(*j), Reason: c.Reason,
 			})
 		}
 	}
@@ -429,4 +462,11 @@ func (f Finisher) Finish(j job.Job) {
 	if _, err := f.JS.PublishAsync(contracts.CommandSubject(c.Tenant), data, jetstream.WithMsgID(c.ID)); err != nil {
 		f.Log.Warn().Err(err).Str("tenant", j.Tenant).Str("job_id", j.ID).Msg("finish command not published")
 	}
+}
+
+// chained reports whether c writes a definition that runs other jobs after its runs: its
+// children are checked before it is decided.
+func chained(c contracts.Command) bool {
+	return (c.Type == contracts.CmdCreate || c.Type == contracts.CmdUpdate) && c.Spec != nil &&
+		(len(c.Spec.Policy.OnSuccess) > 0 || len(c.Spec.Policy.OnFailure) > 0)
 }

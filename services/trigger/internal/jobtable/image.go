@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jobcenter/jobcenter/shared/job"
@@ -365,10 +366,22 @@ func planFromKey(key string) (p *Plan, err error) {
 	if r.i < len(key) {
 		pol.Timeout = time.Duration(r.varint())
 	}
+	if r.i < len(key) {
+		pol.PauseAfterFailures = int(r.varint())
+		pol.OnSuccess, pol.OnFailure = ids(r.Str()), ids(r.Str())
+	}
 	if r.i != len(key) || string(AppendPlanKey(nil, &j)) != key {
 		return nil, errors.New("scheduler image: a plan is damaged")
 	}
 	return NewPlan(&j), nil
+}
+
+// ids splits a chain's ids as AppendPlanKey joined them.
+func ids(joined string) []string {
+	if joined == "" {
+		return nil
+	}
+	return strings.Split(joined, ",")
 }
 
 // imageReader reads an image's fields, keeping the first error.

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/cron"
 	"github.com/jobcenter/jobcenter/shared/job"
 )
@@ -55,11 +56,25 @@ func AppendPlanKey(b []byte, j *job.Job) []byte {
 	for _, n := range [...]int64{int64(p.MisfireGrace), int64(p.MaxInstances), int64(p.Retries), int64(p.RetryBackoff)} {
 		b = binary.AppendVarint(b, n)
 	}
-	// Only when set, so that the keys of images cut before jobs had timeouts still read.
-	if p.Timeout != 0 {
+	// Each only when it or one after it is set, so that the keys of images cut before a
+	// field existed still read: the timeout, then the pause and the two chains.
+	after := p.PauseAfterFailures != 0 || p.Chained()
+	if p.Timeout != 0 || after {
 		b = binary.AppendVarint(b, int64(p.Timeout))
 	}
+	if after {
+		b = binary.AppendVarint(b, int64(p.PauseAfterFailures))
+		b = appendString(appendString(b, strings.Join(p.OnSuccess, ",")), strings.Join(p.OnFailure, ","))
+	}
 	return b
+}
+
+// ThenOf is what follows a run of a job with policy p, nil when nothing does.
+func ThenOf(p job.Policy) *contracts.Then {
+	if p.PauseAfterFailures == 0 && !p.Chained() {
+		return nil
+	}
+	return &contracts.Then{OnSuccess: p.OnSuccess, OnFailure: p.OnFailure, PauseAfterFailures: p.PauseAfterFailures}
 }
 
 // At is the instant of Unix nanoseconds n as the trigger computes its instants: in

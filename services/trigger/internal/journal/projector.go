@@ -5,6 +5,7 @@
 package journal
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
@@ -35,6 +37,10 @@ type Projector struct {
 	// Retention, when not nil, is told of each run written, and keeps out the records of
 	// runs it removed already (a redelivered message's).
 	Retention Retention
+	// After, when not nil, is given the ends of runs whose jobs ask for something after
+	// them (chains, a pause), once those ends are journaled; its error hands the batch
+	// back, to be journaled (idempotently) and acted on again.
+	After func(ctx context.Context, ends []contracts.RunEvent) error
 }
 
 // Retention is the journal's janitor, as the projector sees it.
@@ -58,9 +64,17 @@ func (p *Projector) Run(ctx context.Context, cons jetstream.Consumer) error {
 func (p *Projector) write(ctx context.Context, msgs []jetstream.Msg) []error {
 	errs := make([]error, len(msgs))
 	var recs mongostore.JournalRecords
+	var then []contracts.RunEvent
 	for i, msg := range msgs {
 		if err := Add(&recs, msg.Subject(), msg.Data()); err != nil {
 			errs[i] = bus.Poison(err)
+			continue
+		}
+		// Only the ends of jobs with something to do after them carry "then".
+		if p.After != nil && strings.HasPrefix(msg.Subject(), "jobcenter.run.") && bytes.Contains(msg.Data(), []byte(`"then"`)) {
+			if ev, err := wire.DecodeRunEvent(msg.Data()); err == nil && ev.Then != nil && ev.EndedAt != nil {
+				then = append(then, ev)
+			}
 		}
 	}
 	if p.Retention != nil {
@@ -81,6 +95,19 @@ func (p *Projector) write(ctx context.Context, msgs []jetstream.Msg) []error {
 	if p.Retention != nil {
 		for _, f := range recs.Fires {
 			p.Retention.Seen(f.JobID, f.Seq, f.FiredAt)
+		}
+	}
+	if len(then) > 0 {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err := p.After(actx, then)
+		cancel()
+		if err != nil {
+			p.Log.Warn().Err(err).Msg("what follows runs' ends not done; the batch comes again")
+			for i := range errs {
+				if errs[i] == nil {
+					errs[i] = err
+				}
+			}
 		}
 	}
 	return errs
@@ -113,7 +140,7 @@ func Add(recs *mongostore.JournalRecords, subject string, data []byte) error {
 		recs.Fires = append(recs.Fires, mongostore.FireRecord{
 			ID: f.JournalID, JobID: f.JobID, Tenant: f.Tenant, Seq: f.Seq, TriggerID: f.FireID,
 			RunType: f.RunType, TriggerStatus: f.TriggerStatus, TriggerTime: f.ScheduledAt, FiredAt: f.FiredAt, Detail: f.Detail,
-			Params: string(f.Params),
+			Params: string(f.Params), ParentFireID: f.ParentFireID,
 		})
 		return nil
 	case strings.HasPrefix(subject, "jobcenter.run."):

@@ -443,6 +443,9 @@
     $("f-target").value = j && j.flowId != null ? "flow" : "code";
     $("f-flow-id").value = (j && j.flowId) || "";
     $("f-code").value = j ? (j.code || "") : 'log_print("hello", "INFO")';
+    $("f-on-success").value = (p.on_success || []).join(", ");
+    $("f-on-failure").value = (p.on_failure || []).join(", ");
+    $("f-pause-after").value = p.pause_after_failures || 0;
     // The two facades' jobs do not turn into each other: an SDK job stays interval or
     // date, a Quartz schedule stays cron.
     const cronJob = j && p.trigger === "cron";
@@ -479,6 +482,10 @@
         else body.run_date = $("f-run-date").value.trim();
         if ($("f-target").value === "flow") body.flow_id = $("f-flow-id").value.trim();
         else body.code = $("f-code").value;
+        const ids = (id) => $(id).value.split(",").map((s) => s.trim()).filter((s) => s);
+        body.on_success = ids("f-on-success");
+        body.on_failure = ids("f-on-failure");
+        body.pause_after_failures = Number($("f-pause-after").value || 0);
         r = st.editing ? await api("PUT", jobPath(st.editing.id), body) : await api("POST", "api/v1/jobs", body);
       }
       say(r.status === 202 ? t("msg.accepted") : t("msg.saved", { name }));
@@ -572,7 +579,8 @@
     for (const e of p.data) {
       // A run under way shows the lines it has written so far (the event stream's "log").
       const log = e.exedes || (e.exestatus === "running" ? (st.liveLines.get(e.triggerid) || []).join("\n") : "");
-      const detail = (e.params ? t("journal.params", { params: JSON.stringify(e.params) }) + "\n" : "") + log;
+      const detail = (e.parent ? t("journal.parent", { run: e.parent.triggerid }) + "\n" : "") +
+        (e.params ? t("journal.params", { params: JSON.stringify(e.params) }) + "\n" : "") + log;
       const actions = el("td", { class: "actions" });
       if (e.exestatus === "running" || e.exestatus === "waiting") {
         actions.append(el("button", { type: "button", class: "danger", "data-action": "kill", "data-trigger": e.triggerid, text: t("journal.kill") }));

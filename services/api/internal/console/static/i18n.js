@@ -128,6 +128,11 @@ window.I18N = {
     "status.missed": "missed",
     "runtype.trigger": "scheduled",
     "runtype.manual": "manual",
+    "runtype.chain": "chained",
+    "journal.parent": "after run {run}",
+    "form.onSuccess": "After a success, run (job ids, comma-separated)",
+    "form.onFailure": "After a failure, run (job ids, comma-separated)",
+    "form.pauseAfter": "Pause after failures in a row (0: never)",
 
     "activity.title": "Live events",
     "event.created": "created",
@@ -274,6 +279,11 @@ window.I18N = {
     "status.missed": "已错过",
     "runtype.trigger": "调度",
     "runtype.manual": "手动",
+    "runtype.chain": "子任务",
+    "journal.parent": "由执行 {run} 触发",
+    "form.onSuccess": "成功后执行（任务 ID，逗号分隔）",
+    "form.onFailure": "失败后执行（任务 ID，逗号分隔）",
+    "form.pauseAfter": "连续失败几次后暂停（0：不暂停）",
 
     "activity.title": "实时事件",
     "event.created": "已创建",
