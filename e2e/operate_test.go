@@ -60,13 +60,24 @@ func TestAProjectExportedIsImportedIntoAnotherCenterOnceWithADryRunFirst(t *test
 	dated := must(src.AddJob(ctx, jobcenter.JobSpec{Pid: "other", Name: "一次", Trigger: jobcenter.TriggerDate,
 		RunDate: jobcenter.FormatRunDate(from.clk.Now().Add(48 * time.Hour)), FlowID: "flow-1"}))(t)
 	must(src.SaveSchedule(ctx, jobcenter.Schedule{JobName: "夜间", CronExpression: "0 0 3 * * ?", BizCode: "1202494946997833818"}))(t)
+	// A job that chains to the date job and back: the date job is updated to name it after
+	// it was created, so the document lists a child after its parent.
+	chained := must(src.AddJob(ctx, jobcenter.JobSpec{Pid: pid, Name: "链", Trigger: jobcenter.TriggerInterval, Seconds: 600,
+		Code: "return 3", OnSuccess: &[]string{dated.ID}}))(t)
+	datedSpec := jobcenter.JobSpec{Name: "一次", Trigger: jobcenter.TriggerDate, RunDate: jobcenter.FormatRunDate(from.clk.Now().Add(48 * time.Hour)),
+		FlowID: "flow-1", OnFailure: &[]string{chained.ID}}
+	if _, err := src.UpdateJob(ctx, dated.ID, datedSpec); err == nil {
+		t.Fatal("a chain back to its parent was accepted")
+	}
+	datedSpec.OnFailure = &[]string{interval.ID}
+	dated = must(src.UpdateJob(ctx, dated.ID, datedSpec))(t)
 	doc := must(src.Export(ctx, ""))(t)
 	var parsed struct {
 		Kind      string           `json:"kind"`
 		Jobs      []map[string]any `json:"jobs"`
 		Schedules []map[string]any `json:"schedules"`
 	}
-	if err := json.Unmarshal(doc, &parsed); err != nil || parsed.Kind != "jobcenter.export" || len(parsed.Jobs) != 2 || len(parsed.Schedules) != 1 {
+	if err := json.Unmarshal(doc, &parsed); err != nil || parsed.Kind != "jobcenter.export" || len(parsed.Jobs) != 3 || len(parsed.Schedules) != 1 {
 		t.Fatalf("export: %v %s", err, doc)
 	}
 	// Jobs come in the list's order; each is found by its id.
@@ -96,14 +107,14 @@ func TestAProjectExportedIsImportedIntoAnotherCenterOnceWithADryRunFirst(t *test
 	}
 
 	dry := must(dst.Import(ctx, doc, true))(t)
-	if !dry.DryRun || len(dry.Create) != 3 || len(dry.Change) != 0 || len(dry.Leave) != 0 {
+	if !dry.DryRun || len(dry.Create) != 4 || len(dry.Change) != 0 || len(dry.Leave) != 0 {
 		t.Fatalf("dry run: %s", mustJSON(dry))
 	}
 	if l := must(dst.ListJobs(ctx, jobcenter.ListOptions{}))(t); l.Total != 0 {
 		t.Fatalf("a dry run imported %d jobs", l.Total)
 	}
 	done := must(dst.Import(ctx, doc, false))(t)
-	if done.DryRun || len(done.Create) != 3 {
+	if done.DryRun || len(done.Create) != 4 {
 		t.Fatalf("import: %s", mustJSON(done))
 	}
 	got := must(dst.GetJob(ctx, interval.JobID))(t)
@@ -113,13 +124,19 @@ func TestAProjectExportedIsImportedIntoAnotherCenterOnceWithADryRunFirst(t *test
 	if got := must(dst.GetJob(ctx, dated.ID))(t); got.Started() || deref(got.FlowID) != "flow-1" || got.Pid != "other" {
 		t.Fatalf("the imported date job: %s", mustJSON(got))
 	}
+	if got := must(dst.GetJob(ctx, chained.ID))(t); !slices.Equal(got.JobParameter.OnSuccess, []string{dated.ID}) {
+		t.Fatalf("the imported chain: %s", mustJSON(got.JobParameter))
+	}
+	if got := must(dst.GetJob(ctx, dated.ID))(t); !slices.Equal(got.JobParameter.OnFailure, []string{interval.ID}) {
+		t.Fatalf("the imported chain of the date job: %s", mustJSON(got.JobParameter))
+	}
 	if st := must(dst.ScheduleStatuses(ctx, "1202494946997833818"))(t); len(st) != 1 || st[0].JobStatus != "enable" || st[0].CronExpression != "0 0 3 * * ?" {
 		t.Fatalf("the imported schedule: %s", mustJSON(st))
 	}
 	// The same document again changes nothing; so does importing it where it came from.
 	for name, cl := range map[string]*jobcenter.Client{"again": dst, "into its own center": src} {
 		r := must(cl.Import(ctx, doc, false))(t)
-		if len(r.Create) != 0 || len(r.Change) != 0 || len(r.Leave) != 3 {
+		if len(r.Create) != 0 || len(r.Change) != 0 || len(r.Leave) != 4 {
 			t.Fatalf("%s: %s", name, mustJSON(r))
 		}
 	}
@@ -133,7 +150,7 @@ func TestAProjectExportedIsImportedIntoAnotherCenterOnceWithADryRunFirst(t *test
 	for _, s := range r.Change {
 		what[s.ID] = s.What
 	}
-	if len(r.Change) != 2 || !slices.Equal(what[interval.ID], []string{"definition"}) || !slices.Equal(what[dated.ID], []string{"started"}) || len(r.Leave) != 1 {
+	if len(r.Change) != 2 || !slices.Equal(what[interval.ID], []string{"definition"}) || !slices.Equal(what[dated.ID], []string{"started"}) || len(r.Leave) != 2 {
 		t.Fatalf("a changed document: %s", mustJSON(r))
 	}
 	if got := must(dst.GetJob(ctx, interval.ID))(t); *got.JobParameter.Seconds != 120 || !got.Started() {
@@ -210,7 +227,7 @@ func TestChildJobsRunAfterTheirParentAndAJobFailingTooOftenIsPaused(t *testing.T
 	})
 	h := must(cl.History(ctx, f.ID))(t)
 	last := h[len(h)-1]
-	if last.Event != "stopped" || deref(last.User) != "jobcenter" || !strings.Contains(last.Reason, "its last 2 runs failed") {
+	if last.Event != "stopped" || deref(last.User) != "jobcenter" || !strings.Contains(last.Reason, "2 of its runs in a row failed") {
 		t.Fatalf("the pause in the history: %s", mustJSON(last))
 	}
 	// Stopped, it fires no more.

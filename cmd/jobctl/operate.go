@@ -85,7 +85,7 @@ refused (exit 2) naming it, such as jobs[3].seconds, and nothing is imported.
 changes nothing the second time.`,
 			example: `  jobctl import jobs.json --dry-run
   jobctl import jobs.json
-  jobctl export | jobctl import - --project other-project`,
+  jobctl export | jobctl import - --url http://other-center:8001`,
 			setup: func(fs *flag.FlagSet) runFunc {
 				dry := fs.Bool("dry-run", false, "only say what would be created, changed and left")
 				return func(ctx context.Context, a *app, args []string) error {

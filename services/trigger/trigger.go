@@ -30,6 +30,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/config"
+	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/kept"
 	"github.com/jobcenter/jobcenter/shared/metrics"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
@@ -308,7 +309,18 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 	proc := &commands.Processor{Store: s.store, Kept: outcomes, Behind: t.behind, Events: commands.JetStreamEvents{JS: s.js}, Replies: s.nc, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
 		Metrics: s.metrics, Pause: im.pause, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
 	janitor := retention.New(s.store, s.cfg.Journal, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "retention").Logger())
-	follower := &afterrun.Follower{JS: s.js, Journal: s.store, Clock: s.cfg.Clock, Log: s.cfg.Log.With().Str("part", "afterrun").Logger()}
+	follower := &afterrun.Follower{JS: s.js, Journal: s.store, Clock: s.cfg.Clock, Log: s.cfg.Log.With().Str("part", "afterrun").Logger(),
+		Job: func(ctx context.Context, id string) (*job.Job, error) {
+			// What this term applied is newer than the store, which is written behind.
+			if j, ok := t.behind.Get(id); ok {
+				return &j, nil
+			}
+			sj, err := s.store.GetJob(ctx, id)
+			if errors.Is(err, mongostore.ErrNotFound) {
+				return nil, nil
+			}
+			return &sj.Job, err
+		}}
 	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled, Retention: janitor,
 		After: follower.After, Log: s.cfg.Log.With().Str("part", "journal").Logger()}
 

@@ -39,11 +39,14 @@ func CheckChain(j Job, find func(id string) (*Job, error)) error {
 		}
 	}
 	seen := map[string]bool{}
-	for len(queue) > 0 && len(seen) < MaxChainWalk {
+	for len(queue) > 0 {
 		e := queue[0]
 		queue = queue[1:]
 		if seen[e.from] {
 			continue
+		}
+		if len(seen) == MaxChainWalk {
+			return &ConflictError{Field: "on_success", Msg: fmt.Sprintf("the chain reaches more than %d jobs: it cannot be checked for a loop", MaxChainWalk)}
 		}
 		seen[e.from] = true
 		c, err := find(e.from)

@@ -78,6 +78,10 @@ type lifeDoc struct {
 	CreatedBy      string     `bson:"createdBy,omitempty"`
 	UpdatedAt      time.Time  `bson:"updatedAt"`
 	UpdatedBy      string     `bson:"updatedBy,omitempty"`
+	// What follows a run; last, so that $max still orders by version first.
+	PauseAfterFailures int      `bson:"pauseAfterFailures,omitempty"`
+	OnSuccess          []string `bson:"onSuccess,omitempty"`
+	OnFailure          []string `bson:"onFailure,omitempty"`
 }
 
 // progressDoc is how far the scheduler has fired a job (job.Progress), saved every flush
@@ -107,6 +111,7 @@ func toLife(w JobWrite) lifeDoc {
 		Retries: j.Spec.Policy.Retries, RetryBackoffMs: j.Spec.Policy.RetryBackoff.Milliseconds(), TimeoutMs: j.Spec.Policy.Timeout.Milliseconds(),
 		CreatedAt: j.CreatedAt, CreatedBy: j.CreatedBy, UpdatedAt: j.UpdatedAt, UpdatedBy: j.UpdatedBy,
 		Version: j.Version, LastCommand: j.LastCommand,
+		PauseAfterFailures: j.Spec.Policy.PauseAfterFailures, OnSuccess: j.Spec.Policy.OnSuccess, OnFailure: j.Spec.Policy.OnFailure,
 	}
 	switch j.Spec.Trigger.Kind {
 	case job.Interval:
@@ -132,7 +137,8 @@ func (doc jobDoc) toJob() StoredJob {
 			Target:  job.Target{Code: d.Code, FlowID: d.FlowID, BizCode: d.BizCode},
 			Policy: job.Policy{Coalesce: d.Coalesce, MisfireGrace: time.Duration(d.MisfireGraceMs) * time.Millisecond, MaxInstances: d.MaxInstances,
 				Retries: d.Retries, RetryBackoff: time.Duration(d.RetryBackoffMs) * time.Millisecond,
-				Timeout: time.Duration(d.TimeoutMs) * time.Millisecond},
+				Timeout: time.Duration(d.TimeoutMs) * time.Millisecond, PauseAfterFailures: d.PauseAfterFailures,
+				OnSuccess: d.OnSuccess, OnFailure: d.OnFailure},
 		},
 		State:     job.State(d.State),
 		CreatedAt: d.CreatedAt.UTC(), CreatedBy: d.CreatedBy, UpdatedAt: d.UpdatedAt.UTC(), UpdatedBy: d.UpdatedBy,

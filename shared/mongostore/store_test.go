@@ -210,3 +210,22 @@ func TestFireProgressAndJournalTailsOnlyMoveForward(t *testing.T) {
 		t.Fatalf("the journal's tail went back to %d", found)
 	}
 }
+
+func TestAJobsWholeDefinitionIsStoredAndReadBack(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	j := sampleJob()
+	j.Spec.Policy = job.Policy{Coalesce: false, MisfireGrace: time.Second, MaxInstances: 3, Retries: 2, RetryBackoff: time.Minute,
+		Timeout: time.Hour, PauseAfterFailures: 4, OnSuccess: []string{"a", "b"}, OnFailure: []string{"c"}}
+	if err := s.PutJob(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.FindJob(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every field of the definition, the zone of its instant aside.
+	if !got.Job.Spec.Same(j.Spec) {
+		t.Fatalf("stored\n%+v\nread back\n%+v", j.Spec, got.Job.Spec)
+	}
+}

@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,12 +76,14 @@ type exportedSchedule struct {
 	Enabled        bool   `json:"enabled"`
 }
 
-// exportJobs answers GET /api/v1/export?pid=: the project's live jobs (a finished date job
-// has nothing left to run and is left out) and Quartz schedules, oldest first.
+// exportJobs answers GET /api/v1/export?pid=: the project's live jobs (a date job whose
+// date has passed has nothing left to run and is left out) and Quartz schedules, in the
+// list's order.
 func (h *handlers) exportJobs(c echo.Context) error {
 	tenant := c.Get(tenantKey).(string)
+	now := h.d.Clock.Now()
 	doc := exportDoc{Kind: ExportKind, Version: ExportVersion, Project: tenant,
-		ExportedAt: h.d.Clock.Now().UTC().Format(time.RFC3339), Jobs: []exportedJob{}, Schedules: []exportedSchedule{}}
+		ExportedAt: now.UTC().Format(time.RFC3339), Jobs: []exportedJob{}, Schedules: []exportedSchedule{}}
 	for skip := int64(0); ; skip += 1000 {
 		jobs, total, err := h.list(c, tenant, c.QueryParam("pid"), skip, 1000)
 		if err != nil {
@@ -87,13 +91,15 @@ func (h *handlers) exportJobs(c echo.Context) error {
 		}
 		for _, j := range jobs {
 			switch {
-			case j.State == job.Finished:
+			case j.State == job.Finished, j.Spec.Trigger.Kind == job.Date && !j.Spec.Trigger.RunAt.After(now):
 			case j.Spec.Target.BizCode != "":
+				// A schedule without a zone runs in UTC (job.LoadZone); an import would read
+				// an empty one as the importing center's.
 				doc.Schedules = append(doc.Schedules, exportedSchedule{JobInfoID: j.ID, JobName: j.Spec.Name,
-					CronExpression: j.Spec.Trigger.Cron, BizCode: j.Spec.Target.BizCode, TimeZone: j.Spec.Trigger.Zone,
+					CronExpression: j.Spec.Trigger.Cron, BizCode: j.Spec.Target.BizCode, TimeZone: cmp.Or(j.Spec.Trigger.Zone, "UTC"),
 					Enabled: j.State == job.Started})
 			default:
-				doc.Jobs = append(doc.Jobs, exportedJob{ID: j.ID, JobID: j.Key, Started: j.State == job.Started, jobBody: bodyOf(j.Spec, h.d.Loc)})
+				doc.Jobs = append(doc.Jobs, exportedJob{ID: j.ID, JobID: j.Key, Started: j.State == job.Started, jobBody: bodyOf(j.Spec)})
 			}
 		}
 		if skip+1000 >= total || len(jobs) == 0 {
@@ -105,7 +111,7 @@ func (h *handlers) exportJobs(c echo.Context) error {
 
 // bodyOf is a definition in the add body's fields, the policy's only where it is not
 // the default.
-func bodyOf(s job.Spec, loc *time.Location) jobBody {
+func bodyOf(s job.Spec) jobBody {
 	str := func(v string) *string { return &v }
 	num := func(v int64) []byte { return []byte(strconv.FormatInt(v, 10)) }
 	b := jobBody{Pid: str(s.Pid), Name: str(s.Name), Description: str(s.Description), Trigger: str(string(s.Trigger.Kind))}
@@ -113,12 +119,9 @@ func bodyOf(s job.Spec, loc *time.Location) jobBody {
 	case job.Interval:
 		b.Seconds = num(int64(s.Trigger.Every / time.Second))
 	case job.Date:
-		// The SDK's local form has whole seconds; an instant with a fraction keeps it.
-		if at := s.Trigger.RunAt; at.Nanosecond() != 0 {
-			b.RunDate = str(at.UTC().Format(time.RFC3339Nano))
-		} else {
-			b.RunDate = str(job.FormatLocal(at, loc))
-		}
+		// ISO-8601 in UTC, not the SDK's local form: another center may have another
+		// JOBCENTER_TZ, and an instant may have a fraction of a second.
+		b.RunDate = str(s.Trigger.RunAt.UTC().Format(time.RFC3339Nano))
 	}
 	if s.Target.Code != "" {
 		b.Code = str(s.Target.Code)
@@ -204,13 +207,20 @@ func (h *handlers) importJobs(c echo.Context) error {
 	if dry {
 		return c.JSON(http.StatusOK, plan)
 	}
-	for i, step := range append(append([]importStep{}, plan.Create...), plan.Change...) {
-		if err := h.applyStep(c, step); err != nil {
-			var ae *apiError
-			if errors.As(err, &ae) && ae.Status >= 500 {
-				ae.Message = fmt.Sprintf("%s (%d of %d steps applied: send the document again to finish)", ae.Message, i, len(plan.Create)+len(plan.Change))
+	// Chains name other jobs of the document: every job is written without the chains it
+	// is to have first, then the chains are set, once every job they name is there.
+	steps := append(append([]importStep{}, plan.Create...), plan.Change...)
+	done := 0
+	for pass := range 2 {
+		for _, step := range steps {
+			if err := h.applyStep(c, step, pass == 1); err != nil {
+				var ae *apiError
+				if errors.As(err, &ae) && done > 0 {
+					ae.Message = fmt.Sprintf("%s (the import stopped part-way, %d of its writes made: send the document again to finish)", ae.Message, done)
+				}
+				return err
 			}
-			return err
+			done++
 		}
 	}
 	return c.JSON(http.StatusOK, plan)
@@ -233,8 +243,9 @@ func (h *handlers) planImport(c echo.Context, doc exportDoc) (importAnswer, erro
 	for i, e := range doc.Jobs {
 		at := fmt.Sprintf("jobs[%d].", i)
 		for _, f := range []struct{ name, v string }{{"id", e.ID}, {"jobId", e.JobID}} {
-			if v := strings.TrimSpace(f.v); v == "" || len(v) > 200 || v != f.v {
-				return importAnswer{}, invalidField(at+f.name, "is required: 1 to 200 characters without surrounding spaces")
+			// What an id may hold: it names the job in paths, in chains and in fire ids.
+			if f.v == "" || len(f.v) > 200 || strings.ContainsFunc(f.v, func(r rune) bool { return r <= ' ' || strings.ContainsRune(",@/?#%", r) }) {
+				return importAnswer{}, invalidField(at+f.name, "is required: 1 to 200 characters, none of them a space or , @ / ? # %%")
 			}
 			if prev, ok := ids[f.v]; ok {
 				return importAnswer{}, invalidField(at+f.name, "%q is also %s", clip(f.v), prev)
@@ -256,6 +267,9 @@ func (h *handlers) planImport(c echo.Context, doc exportDoc) (importAnswer, erro
 			}
 		}
 		return importAnswer{}, within(at, err)
+	}
+	if err := h.checkChains(c, tenant, doc, out); err != nil {
+		return importAnswer{}, err
 	}
 	bizs := map[string]bool{}
 	for i, e := range doc.Schedules {
@@ -279,6 +293,44 @@ func (h *handlers) planImport(c echo.Context, doc exportDoc) (importAnswer, erro
 		out.add(step)
 	}
 	return out, nil
+}
+
+// checkChains applies the rules of child jobs to the document's jobs as the import would
+// leave them: each child is a job of the document or a live job of the tenant, and no
+// chain loops.
+func (h *handlers) checkChains(c echo.Context, tenant string, doc exportDoc, plan importAnswer) error {
+	specs := map[string]job.Spec{}
+	for _, steps := range [][]importStep{plan.Create, plan.Change, plan.Leave} {
+		for _, s := range steps {
+			if s.Kind == "job" {
+				specs[s.ID] = s.spec
+			}
+		}
+	}
+	find := func(id string) (*job.Job, error) {
+		if spec, ok := specs[id]; ok {
+			return &job.Job{ID: id, Tenant: tenant, State: job.Stopped, Spec: spec}, nil
+		}
+		j, found, err := h.anyJob(c, id)
+		if err != nil || !found {
+			return nil, err
+		}
+		return &j, nil
+	}
+	for i, e := range doc.Jobs {
+		spec := specs[e.ID]
+		if !spec.Policy.Chained() {
+			continue
+		}
+		if err := job.CheckChain(job.Job{ID: e.ID, Tenant: tenant, Spec: spec}, find); err != nil {
+			var ce *job.ConflictError
+			if errors.As(err, &ce) {
+				return &apiError{Status: http.StatusConflict, Code: "conflict", Field: fmt.Sprintf("jobs[%d].%s", i, ce.Field), Message: ce.Msg}
+			}
+			return within(fmt.Sprintf("jobs[%d].", i), err)
+		}
+	}
+	return nil
 }
 
 // planJob finds what importing a job entry would do: create it with its ids, change the
@@ -348,17 +400,46 @@ func (a *importAnswer) add(s importStep) {
 	a.Change = append(a.Change, s)
 }
 
-// applyStep sends a step's commands. An import sent again after a failure part-way is
-// planned again from what the first one did: what it applied is left.
-func (h *handlers) applyStep(c echo.Context, s importStep) error {
+// applyStep sends a step's commands: on the first pass its job without the chains it is
+// to have (it keeps those it has), on the second its chains, where they change. An
+// import sent again after a failure part-way is planned again from what the first one
+// did: what it applied is left.
+func (h *handlers) applyStep(c echo.Context, s importStep, chains bool) error {
 	send := func(t job.CommandType, target job.Job, spec *job.Spec, enable bool) error {
-		cmd := h.commandAs(c, t, target, spec, "import", s.Kind, s.ID, s.Biz, string(t))
+		cmd := h.commandAs(c, t, target, spec, "import", s.Kind, s.ID, s.Biz, string(t), chains)
 		if s.cur == nil && s.Kind == "job" {
 			cmd.JobID, cmd.JobKey = s.ID, s.key
 		}
 		cmd.Enable = enable
 		_, err := h.apply(c, cmd)
 		return err
+	}
+	if s.Kind == "job" {
+		var now []string // the job's chains after the first pass
+		if s.cur != nil {
+			now = append(append(now, s.cur.Spec.Policy.OnSuccess...), "|")
+			now = append(now, s.cur.Spec.Policy.OnFailure...)
+		}
+		want := append(append(append([]string{}, s.spec.Policy.OnSuccess...), "|"), s.spec.Policy.OnFailure...)
+		switch {
+		case chains && slices.Equal(now, want) || chains && s.cur == nil && !s.spec.Policy.Chained():
+			return nil
+		case chains:
+			cur := s.cur
+			if cur == nil {
+				cur = &job.Job{ID: s.ID, Key: s.key}
+			}
+			return send(job.Update, *cur, &s.spec, false)
+		}
+		first := s.spec
+		if s.cur != nil {
+			first.Policy.OnSuccess, first.Policy.OnFailure = s.cur.Spec.Policy.OnSuccess, s.cur.Spec.Policy.OnFailure
+		} else {
+			first.Policy.OnSuccess, first.Policy.OnFailure = nil, nil
+		}
+		s.spec = first
+	} else if chains {
+		return nil
 	}
 	if s.cur == nil {
 		// A new job is created started or not in one command.
@@ -368,7 +449,9 @@ func (h *handlers) applyStep(c echo.Context, s importStep) error {
 		var err error
 		switch what {
 		case "definition":
-			err = send(job.Update, *s.cur, &s.spec, false)
+			if !s.spec.Same(s.cur.Spec) { // the same but for chains the second pass sets
+				err = send(job.Update, *s.cur, &s.spec, false)
+			}
 		case "started":
 			err = send(job.Start, *s.cur, nil, false)
 		case "stopped":

@@ -76,6 +76,10 @@ func (h *handlers) rollback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if sj.Job.Spec.Target.BizCode != "" {
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Field: "id",
+			Message: "this job is a Quartz schedule of a behaviour: change it with the Quartz API's save"}
+	}
 	defs, err := h.versionsOf(c)
 	if err != nil {
 		return err
@@ -85,5 +89,9 @@ func (h *handlers) rollback(c echo.Context) error {
 			Message: "the job has " + strconv.Itoa(len(defs)) + " versions, not " + strconv.Itoa(n)}
 	}
 	spec := wire.SpecFromPayload(defs[n-1].Job.Spec)
+	// As an update: code that no longer compiles is refused, not run.
+	if err := (jobBody{Code: &spec.Target.Code}).checkCode(); err != nil {
+		return err
+	}
 	return h.send(c, h.commandAs(c, job.Update, sj.Job, &spec, "rollback", sj.Job.ID, n), http.StatusOK)
 }

@@ -30,8 +30,11 @@ type Journal interface {
 type Follower struct {
 	JS      jetstream.JetStream
 	Journal Journal
-	Clock   clock.Clock
-	Log     zerolog.Logger
+	// Job reads a job's newest state (nil when there is none): a pause counts only the
+	// runs fired since the job was last started.
+	Job   func(ctx context.Context, id string) (*job.Job, error)
+	Clock clock.Clock
+	Log   zerolog.Logger
 }
 
 // User is who the commands of a chain or a pause are sent as.
@@ -64,8 +67,11 @@ func (f *Follower) After(ctx context.Context, ends []contracts.RunEvent) error {
 			}
 		}
 		for _, child := range children {
-			cmds = append(cmds, contracts.Command{V: contracts.Version, ID: "chain:" + ev.FireID + ":" + child, Type: contracts.CmdExec,
-				Tenant: ev.Tenant, JobID: child, User: User, At: f.Clock.Now().UTC().Truncate(time.Millisecond), ParentFireID: ev.FireID})
+			// The id is of a fixed size however deep the chain (a journal id, not a fire
+			// id that may hold its parent's).
+			cmds = append(cmds, contracts.Command{V: contracts.Version, ID: "chain:" + ev.JournalID + ":" + child, Type: contracts.CmdExec,
+				Tenant: ev.Tenant, JobID: child, User: User, At: f.Clock.Now().UTC().Truncate(time.Millisecond), ParentFireID: ev.FireID,
+				Idempotent: true, Fingerprint: "-"})
 		}
 	}
 	return f.send(ctx, cmds)
@@ -73,35 +79,53 @@ func (f *Follower) After(ctx context.Context, ends []contracts.RunEvent) error {
 
 // pause is the stop of a job whose last n runs failed, the last ev.
 func (f *Follower) pause(ev contracts.RunEvent, n int) contracts.Command {
-	return contracts.Command{V: contracts.Version, ID: "pause:" + ev.FireID, Type: contracts.CmdStop, Tenant: ev.Tenant, JobID: ev.JobID,
-		User: User, At: f.Clock.Now().UTC().Truncate(time.Millisecond),
-		Reason: fmt.Sprintf("paused: its last %d runs failed (pause_after_failures %d), the last %s", n, n, ev.FireID)}
+	return contracts.Command{V: contracts.Version, ID: "pause:" + ev.JournalID, Type: contracts.CmdStop, Tenant: ev.Tenant, JobID: ev.JobID,
+		User: User, At: f.Clock.Now().UTC().Truncate(time.Millisecond), Idempotent: true, Fingerprint: "-",
+		Reason: fmt.Sprintf("paused: %d of its runs in a row failed (pause_after_failures %d), the last to end %s", n, n, ev.FireID)}
 }
 
-// failedInARow reports whether the n runs up to ev's (by run number) all failed: each
-// journaled with an end that is a failure, none killed. A missed fire, a skipped run or
-// one not ended breaks the row.
+// failedInARow reports whether ev's run completes a row of n runs, by run number, that
+// all failed: each journaled with an end that is a failure, not killed, and fired since
+// the job was last started (a job started again after a pause begins a new row). The
+// row may end after ev's run: with max_instances above 1, runs end out of order. A
+// missed fire, a skipped run, one not ended or one retention removed breaks the row.
 func (f *Follower) failedInARow(ctx context.Context, ev contracts.RunEvent, n int) (bool, error) {
 	jobID, seq, ok := job.ParseJournalID(ev.JournalID)
 	if !ok {
 		return false, nil
 	}
-	for k := int64(1); k < int64(n); k++ {
-		if seq-k < 1 {
-			return false, nil
+	var since time.Time
+	if f.Job != nil {
+		j, err := f.Job(ctx, jobID)
+		if err != nil {
+			return false, fmt.Errorf("read job %s: %w", jobID, err)
 		}
-		e, err := f.Journal.GetEntry(ctx, job.JournalID(jobID, seq-k))
+		if j == nil || j.State != job.Started {
+			return false, nil // stopped or gone: nothing to pause
+		}
+		since = j.StartedAt
+	}
+	failed := map[int64]bool{}
+	for k := max(seq-int64(n)+1, 1); k < seq+int64(n); k++ {
+		e, err := f.Journal.GetEntry(ctx, job.JournalID(jobID, k))
 		switch {
 		case errors.Is(err, mongostore.ErrNotFound):
-			return false, nil
+			continue
 		case err != nil:
-			return false, fmt.Errorf("read run %d of job %s: %w", seq-k, jobID, err)
+			return false, fmt.Errorf("read run %d of job %s: %w", k, jobID, err)
 		}
-		if e.Status() != contracts.RunFailure || e.Run.KilledAt != nil {
-			return false, nil
+		failed[k] = e.Status() == contracts.RunFailure && e.Run.KilledAt == nil && !e.Fire.FiredAt.Before(since)
+	}
+	for start := max(seq-int64(n)+1, 1); start <= seq; start++ {
+		row := true
+		for k := start; k < start+int64(n) && row; k++ {
+			row = failed[k]
+		}
+		if row {
+			return true, nil
 		}
 	}
-	return true, nil
+	return false, nil
 }
 
 // send stores the commands, each once by its id, and waits for every acknowledgement.

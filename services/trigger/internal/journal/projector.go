@@ -72,7 +72,7 @@ func (p *Projector) write(ctx context.Context, msgs []jetstream.Msg) []error {
 		}
 		// Only the ends of jobs with something to do after them carry "then".
 		if p.After != nil && strings.HasPrefix(msg.Subject(), "jobcenter.run.") && bytes.Contains(msg.Data(), []byte(`"then"`)) {
-			if ev, err := wire.DecodeRunEvent(msg.Data()); err == nil && ev.Then != nil && ev.EndedAt != nil {
+			if ev, err := wire.DecodeRunEvent(msg.Data()); err == nil && ev.Then != nil && ev.EndedAt != nil && !p.removed(ev.JournalID) {
 				then = append(then, ev)
 			}
 		}
@@ -111,6 +111,13 @@ func (p *Projector) write(ctx context.Context, msgs []jetstream.Msg) []error {
 		}
 	}
 	return errs
+}
+
+// removed reports whether retention removed the run already: a redelivered end of it
+// is not acted on again.
+func (p *Projector) removed(journalID string) bool {
+	jobID, seq, ok := job.ParseJournalID(journalID)
+	return ok && p.Retention != nil && p.Retention.Below(jobID, seq)
 }
 
 // kept leaves out the records of runs that retention removed already.

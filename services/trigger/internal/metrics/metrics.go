@@ -126,8 +126,11 @@ func (m *Trigger) Skipped(reason string, n int) {
 // Stored counts a fire stored in JetStream, lateness after its scheduled instant.
 func (m *Trigger) Stored(f contracts.Fire, lateness time.Duration) {
 	kind := "scheduled"
-	if f.RunType == contracts.RunTypeManual {
+	switch f.RunType {
+	case contracts.RunTypeManual:
 		kind = "manual"
+	case contracts.RunTypeChain:
+		kind = "chain"
 	}
 	status := "fired"
 	if f.TriggerStatus == contracts.TriggerMissed {
