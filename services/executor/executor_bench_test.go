@@ -1,6 +1,7 @@
 package executor_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,7 +25,7 @@ import (
 // BenchmarkRuns: fires of a no-op snippet, each of its own job, stored in the runs
 // stream ahead, taken and run by one executor of the given concurrency over the embedded
 // broker, timed until every end report is stored: the executor's own pace. ns/op is per
-// run. BENCH_BACKGROUND=N adds N messages a second on the runs stream for others, and a
+// run. BENCH_CODE sets the code run ("pass"). BENCH_BACKGROUND=N adds N messages a second on the runs stream for others, and a
 // consumer acking the whole stream, as the trigger's fires and the journal make them.
 func BenchmarkRuns(b *testing.B) {
 	st := teststack.Start(b)
@@ -74,6 +75,9 @@ func BenchmarkRuns(b *testing.B) {
 		}
 		defer cc.Stop()
 	}
+	// BENCH_CODE is the code each run executes ("pass"): log_print lines, say, to see what
+	// a live log costs.
+	code := cmp.Or(os.Getenv("BENCH_CODE"), "pass")
 	round := 0
 	for _, conc := range []int{16, 64, 256} {
 		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
@@ -83,7 +87,7 @@ func BenchmarkRuns(b *testing.B) {
 			for i := range b.N {
 				id := fmt.Sprintf("r%d-j%d", round, i)
 				f := contracts.Fire{V: contracts.Version, FireID: id + "@1", JournalID: id + ":1", Seq: 1, Tenant: "bench",
-					JobID: id, ScheduledAt: time.Now(), FiredAt: time.Now(), Target: contracts.Target{Code: "pass"},
+					JobID: id, ScheduledAt: time.Now(), FiredAt: time.Now(), Target: contracts.Target{Code: code},
 					TimeoutMs: 5000, TriggerStatus: contracts.TriggerFired, MaxInstances: 1}
 				data, _ := json.Marshal(f)
 				a, err := js.PublishAsync(contracts.FireSubject(f.Tenant, f.JobID), data, jetstream.WithMsgID(f.FireID))
