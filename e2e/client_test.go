@@ -778,7 +778,7 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 		}
 		r = ctl.run(t, 0, "add", "--pid", pid, "--name", "parent", "--seconds", "60", "--code", "return 1",
 			"--on-success", child.ID, "--pause-after-failures", "3")
-		if p := cell(t, r.stdout, "POLICY"); !strings.Contains(p, "on success run "+child.ID) || !strings.Contains(p, "paused after 3 failures in a row") {
+		if p := cell(t, r.stdout, "POLICY"); !strings.Contains(p, "on success run "+child.ID) || !strings.Contains(p, "pauses itself after 3 failures in a row") {
 			t.Fatalf("add with a chain and a pause:\n%s", r.stdout)
 		}
 	})

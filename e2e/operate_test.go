@@ -102,6 +102,19 @@ func TestAProjectExportedIsImportedIntoAnotherCenterOnceWithADryRunFirst(t *test
 	badDoc, _ := json.Marshal(bad)
 	_, err := dst.Import(ctx, badDoc, false)
 	apiErr(t, err, 400, "invalid", fmt.Sprintf("jobs[%d].name", dj))
+	for field, change := range map[string]func(m map[string]any){
+		"jobs[0].started":      func(m map[string]any) { m["jobs"].([]any)[0].(map[string]any)["started"] = "yes" },
+		"jobs[0].on_success":   func(m map[string]any) { m["jobs"].([]any)[0].(map[string]any)["on_success"] = "abc" },
+		"jobs[0].color":        func(m map[string]any) { m["jobs"].([]any)[0].(map[string]any)["color"] = "red" },
+		"schedules[0].enabled": func(m map[string]any) { m["schedules"].([]any)[0].(map[string]any)["enabled"] = "yes" },
+	} {
+		var m map[string]any
+		_ = json.Unmarshal(doc, &m)
+		change(m)
+		data, _ := json.Marshal(m)
+		_, err := dst.Import(ctx, data, true)
+		apiErr(t, err, 400, "invalid", field)
+	}
 	if l := must(dst.ListJobs(ctx, jobcenter.ListOptions{}))(t); l.Total != 0 {
 		t.Fatalf("a refused import left %d jobs", l.Total)
 	}
@@ -158,7 +171,9 @@ func TestAProjectExportedIsImportedIntoAnotherCenterOnceWithADryRunFirst(t *test
 	}
 	// Ids another project's jobs hold cannot be imported: nothing is.
 	_, err = newClient(t, to, "r").Import(ctx, doc, false)
-	apiErr(t, err, 409, "conflict", "jobs")
+	if ae := apiErr(t, err, 409, "conflict", ""); !strings.HasPrefix(ae.Field, "jobs[") {
+		t.Fatalf("the conflict names %q, want an entry's id", ae.Field)
+	}
 	if l := must(newClient(t, to, "r").ListJobs(ctx, jobcenter.ListOptions{}))(t); l.Total != 0 {
 		t.Fatalf("a refused import left %d jobs", l.Total)
 	}
@@ -191,12 +206,19 @@ func TestChildJobsRunAfterTheirParentAndAJobFailingTooOftenIsPaused(t *testing.T
 		t.Fatalf("the failure's child ran after a success: %s", mustJSON(j))
 	}
 
+	// A child named by its jobId is kept by its id.
+	byKey := code("by key", "return 1")
+	byKey.OnSuccess = &[]string{onOK.JobID}
+	if got := must(cl.AddJob(ctx, byKey))(t); !slices.Equal(got.JobParameter.OnSuccess, []string{onOK.ID}) {
+		t.Fatalf("a child named by its jobId: %s", mustJSON(got.JobParameter))
+	}
+
 	// A chain that would loop, a job that runs itself, another tenant's job, a job that
 	// is not there: refused when written, naming the field; nothing changes.
 	loop := code("after success", "return 'ok'")
 	loop.OnSuccess = &[]string{p.ID}
 	_, err := cl.UpdateJob(ctx, onOK.ID, loop)
-	apiErr(t, err, 409, "conflict", "on_success")
+	apiErr(t, err, 409, "conflict", "on_success[0]")
 	self := parent
 	self.OnFailure = &[]string{p.ID}
 	_, err = cl.UpdateJob(ctx, p.ID, self)
@@ -230,6 +252,24 @@ func TestChildJobsRunAfterTheirParentAndAJobFailingTooOftenIsPaused(t *testing.T
 	if last.Event != "stopped" || deref(last.User) != "jobcenter" || !strings.Contains(last.Reason, "2 of its runs in a row failed") {
 		t.Fatalf("the pause in the history: %s", mustJSON(last))
 	}
+	// A child deleted since it was named is not run, and the parent can still be changed;
+	// an export leaves the child out.
+	must(cl.DeleteJob(ctx, onOK.ID))(t)
+	renamed := parent
+	renamed.Name = "parent renamed"
+	if got := must(cl.UpdateJob(ctx, p.ID, renamed))(t); got.Name != "parent renamed" {
+		t.Fatalf("the parent of a deleted child: %s", mustJSON(got))
+	}
+	var exported struct {
+		Jobs []map[string]any `json:"jobs"`
+	}
+	_ = json.Unmarshal(must(cl.Export(ctx, ""))(t), &exported)
+	for _, j := range exported.Jobs {
+		if j["id"] == p.ID && j["on_success"] != nil {
+			t.Fatalf("the export names a deleted child: %v", j)
+		}
+	}
+
 	// Stopped, it fires no more.
 	c.clk.Advance(120 * time.Second)
 	time.Sleep(300 * time.Millisecond)

@@ -331,8 +331,8 @@ abandoned and its runner told; the run is journaled failure, "killed by USER at
 …" (--user), and not retried. Prints "killed", or "kill requested" when the run
 had not begun (or its executor did not answer): it is journaled killed when an
 executor takes it. A run that has ended is refused (conflict, exit 2).`,
-			example: `  jobctl kill d6f4a7fa d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7@manual-3a18eeed
-  jobctl kill d6f4a7fa d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7@1796649262427 --json`,
+			example: `  jobctl kill d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7 d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7@manual-3a18eeed…
+  jobctl kill d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7 d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7@1796649262427 --json`,
 			setup: func(fs *flag.FlagSet) runFunc {
 				return func(ctx context.Context, a *app, args []string) error {
 					k, err := call(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.KillResult, error) {
@@ -427,7 +427,7 @@ schedule. The run is journaled with run type "manual"; its RUN ID is printed
 --params gives the run parameters, a JSON object (at most 8 KiB): the job's
 code reads them as params, a flow receives them in its request, and the
 journal entry shows them.`, nil)
-	cmd.example += "\n  jobctl exec d6f4a7fa --params '{\"day\": \"2026-12-01\"}'"
+	cmd.example += "\n  jobctl exec d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7 --params '{\"day\": \"2026-12-01\"}'"
 	cmd.setup = func(fs *flag.FlagSet) runFunc {
 		key := fs.String("idempotency-key", "", "send again with the same key and the write is applied once")
 		raw := fs.String("params", "", "the run's parameters, a JSON object such as '{\"day\": \"2026-12-01\"}'")

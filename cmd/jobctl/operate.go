@@ -20,7 +20,7 @@ func operateCommands() []*command {
 			help: `Lists every definition a job has had, newest first: version 1 is the create,
 each update, Quartz save or rollback the next (starts and stops are not
 versions). All are kept. --json prints each with the job as it defined it.`,
-			example: `  jobctl versions d6f4a7fa`,
+			example: `  jobctl versions d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7`,
 			setup: func(fs *flag.FlagSet) runFunc {
 				return func(ctx context.Context, a *app, args []string) error {
 					return show(ctx, a, func(ctx context.Context, c *jobcenter.Client) ([]jobcenter.Version, error) {
@@ -34,7 +34,7 @@ versions). All are kept. --json prints each with the job as it defined it.`,
 			help: `Makes a job's definition what version VERSION ("jobctl versions ID") said,
 as an update: itself a new version. A started job stays started and is
 rescheduled from now. A version the job does not have is not found (exit 3).`,
-			example: `  jobctl rollback d6f4a7fa 2`,
+			example: `  jobctl rollback d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7 2`,
 			setup: func(fs *flag.FlagSet) runFunc {
 				key := fs.String("idempotency-key", "", "send again with the same key and the write is applied once")
 				return func(ctx context.Context, a *app, args []string) error {

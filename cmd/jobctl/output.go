@@ -107,7 +107,7 @@ func policy(j *jobcenter.Job) string {
 		out = append(out, fmt.Sprintf("backoff %ds", *p.RetryBackoff))
 	}
 	if p.PauseAfterFailures != nil {
-		out = append(out, fmt.Sprintf("paused after %d failures in a row", *p.PauseAfterFailures))
+		out = append(out, fmt.Sprintf("pauses itself after %d failures in a row", *p.PauseAfterFailures))
 	}
 	if len(p.OnSuccess) > 0 {
 		out = append(out, "on success run "+strings.Join(p.OnSuccess, " "))

@@ -9,14 +9,23 @@ import (
 const MaxChainWalk = 1000
 
 // CheckChain applies the rules of child jobs to j as a create or an update would leave
-// it: each child is a live job of j's tenant named by its id, and following children
-// from j never comes back to j. find reads a job by id (nil when there is none). Jobs
-// are decided one at a time, so two writes cannot each close half of a loop.
-func CheckChain(j Job, find func(id string) (*Job, error)) error {
+// it: each child it adds (one cur, the job before the write, did not have) is a live job
+// of j's tenant named by its id, and following children from j never comes back to j.
+// A child that was deleted since it was named is let be: it is not run. find reads a job
+// by id (nil when there is none). Jobs are decided one at a time, so two writes cannot
+// each close half of a loop.
+func CheckChain(j Job, cur *Job, find func(id string) (*Job, error)) error {
 	p := j.Spec.Policy
+	had := map[string]bool{}
+	if cur != nil {
+		for _, id := range append(append([]string{}, cur.Spec.Policy.OnSuccess...), cur.Spec.Policy.OnFailure...) {
+			had[id] = true
+		}
+	}
 	type edge struct {
-		from string
-		path []string
+		from  string
+		field string // the field of j that begins the path
+		path  []string
 	}
 	var queue []edge
 	for _, l := range []struct {
@@ -32,10 +41,10 @@ func CheckChain(j Job, find func(id string) (*Job, error)) error {
 			if err != nil {
 				return err
 			}
-			if c == nil || !c.Live() || c.Tenant != j.Tenant {
-				return invalid(field, "no job %q in this project (name a job by its id)", clip(id))
+			if (c == nil || !c.Live() || c.Tenant != j.Tenant) && !had[id] {
+				return invalid(field, "no job %q in this project", clip(id))
 			}
-			queue = append(queue, edge{id, []string{j.ID, id}})
+			queue = append(queue, edge{id, field, []string{j.ID, id}})
 		}
 	}
 	seen := map[string]bool{}
@@ -46,7 +55,7 @@ func CheckChain(j Job, find func(id string) (*Job, error)) error {
 			continue
 		}
 		if len(seen) == MaxChainWalk {
-			return &ConflictError{Field: "on_success", Msg: fmt.Sprintf("the chain reaches more than %d jobs: it cannot be checked for a loop", MaxChainWalk)}
+			return &ConflictError{Field: e.field, Msg: fmt.Sprintf("the chain reaches more than %d jobs: it cannot be checked for a loop", MaxChainWalk)}
 		}
 		seen[e.from] = true
 		c, err := find(e.from)
@@ -59,9 +68,9 @@ func CheckChain(j Job, find func(id string) (*Job, error)) error {
 		for _, id := range append(append([]string{}, c.Spec.Policy.OnSuccess...), c.Spec.Policy.OnFailure...) {
 			path := append(append([]string{}, e.path...), id)
 			if id == j.ID {
-				return &ConflictError{Field: "on_success", Msg: "the chain would loop: " + strings.Join(path, " → ")}
+				return &ConflictError{Field: e.field, Msg: "the chain would loop: " + strings.Join(path, " → ")}
 			}
-			queue = append(queue, edge{id, path})
+			queue = append(queue, edge{id, e.field, path})
 		}
 	}
 	return nil

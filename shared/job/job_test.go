@@ -277,20 +277,24 @@ func TestAChainNamesLiveJobsOfItsTenantAndNeverLoops(t *testing.T) {
 	chained := func(success, failure []string) job.Job {
 		return job.Job{ID: "a", Tenant: "t", Spec: job.Spec{Policy: job.Policy{OnSuccess: success, OnFailure: failure}}}
 	}
-	if err := job.CheckChain(chained([]string{"b"}, []string{"d"}), find); err != nil {
+	if err := job.CheckChain(chained([]string{"b"}, []string{"d"}), nil, find); err != nil {
 		t.Fatalf("a chain without a loop: %v", err)
 	}
 	put("d", "t", "a") // d now runs a: a → b → c → d → a
 	var ce *job.ConflictError
-	if err := job.CheckChain(chained([]string{"b"}, nil), find); !errors.As(err, &ce) || !strings.Contains(ce.Msg, "a → b → c → d → a") {
+	if err := job.CheckChain(chained([]string{"b"}, nil), nil, find); !errors.As(err, &ce) || !strings.Contains(ce.Msg, "a → b → c → d → a") ||
+		ce.Field != "on_success[0]" {
 		t.Fatalf("a loop: %v", err)
 	}
-	if err := job.CheckChain(chained(nil, []string{"a"}), find); !errors.As(err, &ce) || ce.Field != "on_failure[0]" {
+	if err := job.CheckChain(chained(nil, []string{"b"}), nil, find); !errors.As(err, &ce) || ce.Field != "on_failure[0]" {
+		t.Fatalf("a loop through on_failure: %v", err)
+	}
+	if err := job.CheckChain(chained(nil, []string{"a"}), nil, find); !errors.As(err, &ce) || ce.Field != "on_failure[0]" {
 		t.Fatalf("a job that runs itself: %v", err)
 	}
 	var fe *job.FieldError
 	for _, child := range []string{"x", "nope"} {
-		if err := job.CheckChain(chained(nil, []string{"d", child}), func(id string) (*job.Job, error) {
+		if err := job.CheckChain(chained(nil, []string{"d", child}), nil, func(id string) (*job.Job, error) {
 			if id == "d" {
 				return &job.Job{ID: "d", Tenant: "t", State: job.Stopped}, nil
 			}
@@ -298,5 +302,10 @@ func TestAChainNamesLiveJobsOfItsTenantAndNeverLoops(t *testing.T) {
 		}); !errors.As(err, &fe) || fe.Field != "on_failure[1]" {
 			t.Fatalf("child %s: %v", child, err)
 		}
+	}
+	// A child deleted since the job named it is let be: other changes still go through.
+	before := chained(nil, []string{"nope"})
+	if err := job.CheckChain(chained(nil, []string{"nope"}), &before, find); err != nil {
+		t.Fatalf("a job whose child was deleted: %v", err)
 	}
 }

@@ -45,36 +45,45 @@ type Asker struct {
 }
 
 // Ask stores the kill, then asks the executors to end the run, waiting up to wait for
-// the one running it (0: tells them, without waiting). reply is nil when none answered:
-// no executor runs it now (it has ended, has not begun, or its executor is gone or out
-// of reach).
-func (a Asker) Ask(ctx context.Context, k contracts.Kill, wait time.Duration) (*contracts.KillReply, error) {
+// the one running it (0: tells them, without waiting). A run killed before keeps its
+// first kill, which Ask returns in place of k. reply is nil when none answered: no
+// executor runs it now (it has ended, has not begun, or its executor is gone or out of
+// reach).
+func (a Asker) Ask(ctx context.Context, k contracts.Kill, wait time.Duration) (contracts.Kill, *contracts.KillReply, error) {
 	k.V = contracts.Version
 	data, _ := json.Marshal(k)
-	if _, err := a.KV.Put(ctx, contracts.Token(k.FireID), data); err != nil {
-		return nil, fmt.Errorf("store the kill: %w", err)
+	if _, err := a.KV.Create(ctx, contracts.Token(k.FireID), data); err != nil {
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return k, nil, fmt.Errorf("store the kill: %w", err)
+		}
+		e, gerr := a.KV.Get(ctx, contracts.Token(k.FireID))
+		var first contracts.Kill
+		if gerr != nil || json.Unmarshal(e.Value(), &first) != nil {
+			return k, nil, fmt.Errorf("read the run's kill: %w", errors.Join(err, gerr))
+		}
+		k, data = first, e.Value()
 	}
 	subject := contracts.KillSubject(k.Tenant, k.JobID)
 	if wait <= 0 {
 		if err := a.NC.Publish(subject, data); err != nil {
-			return nil, fmt.Errorf("tell the executors: %w", err)
+			return k, nil, fmt.Errorf("tell the executors: %w", err)
 		}
-		return nil, nil
+		return k, nil, nil
 	}
 	rctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	msg, err := a.NC.RequestWithContext(rctx, subject, data)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
-		return nil, nil
+		return k, nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("ask the executors: %w", err)
+		return k, nil, fmt.Errorf("ask the executors: %w", err)
 	}
 	var rep contracts.KillReply
 	if err := json.Unmarshal(msg.Data, &rep); err != nil {
-		return nil, fmt.Errorf("the executor's answer: %w", err)
+		return k, nil, fmt.Errorf("the executor's answer: %w", err)
 	}
-	return &rep, nil
+	return k, &rep, nil
 }
 
 // Set is the kills an executor knows, by fire id: those it was asked for and those in
@@ -98,7 +107,8 @@ func Valid(k contracts.Kill) bool {
 	return k.FireID != "" && k.JobID != "" && strings.HasPrefix(k.FireID, k.JobID+"@")
 }
 
-// Add records a kill; one that is not Valid is ignored.
+// Add records a kill; one that is not Valid is ignored, and so is a second kill of a
+// run: the first stands.
 func (s *Set) Add(k contracts.Kill) {
 	if !Valid(k) {
 		return
@@ -109,7 +119,9 @@ func (s *Set) Add(k contracts.Kill) {
 		s.added = 0
 		s.forget(time.Now())
 	}
-	s.m[k.FireID] = k
+	if _, ok := s.m[k.FireID]; !ok {
+		s.m[k.FireID] = k
+	}
 }
 
 // Find returns the kill of a fire's run, if it was killed: a kill of that fire of its

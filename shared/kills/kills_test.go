@@ -38,3 +38,13 @@ func TestAKillIsFoundForItsOwnTenantsFireOnlyAndForgottenWithAge(t *testing.T) {
 		t.Fatal("a nil set found a kill")
 	}
 }
+
+func TestTheFirstKillOfARunStands(t *testing.T) {
+	s := kills.NewSet(time.Hour)
+	at := time.Now()
+	s.Add(contracts.Kill{Tenant: "a", JobID: "j", FireID: "j@1", Killed: contracts.Killed{By: "eve", At: at}})
+	s.Add(contracts.Kill{Tenant: "a", JobID: "j", FireID: "j@1", Killed: contracts.Killed{By: "mallory", At: at.Add(time.Second)}})
+	if k, _ := s.Find(contracts.Fire{Tenant: "a", JobID: "j", FireID: "j@1"}); k.By != "eve" {
+		t.Fatalf("the kill kept is %+v, want eve's", k)
+	}
+}

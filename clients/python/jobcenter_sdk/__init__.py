@@ -38,6 +38,7 @@ __all__ = [
     "sdk_delete_job",
     "get_journal",
     "kill_run",
+    "exec_run",
     "get_versions",
     "rollback",
     "export_jobs",
@@ -130,8 +131,9 @@ _opener = urllib.request.build_opener(_NoRedirect)
 
 
 def _request(method: str, path: str, body: Any = None, headers: Optional[Dict[str, str]] = None,
-             query: Optional[Dict[str, Any]] = None) -> Any:
-    """Send one request and return the decoded JSON answer, or raise JobCenterError."""
+             query: Optional[Dict[str, Any]] = None, answer_headers: Optional[Dict[str, str]] = None) -> Any:
+    """Send one request and return the decoded JSON answer, or raise JobCenterError. The
+    answer's headers are copied into answer_headers when it is given."""
     url = str(_setting("url", "JOBCENTER_URL", DEFAULT_URL)).rstrip("/") + path
     if query:
         url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
@@ -150,6 +152,8 @@ def _request(method: str, path: str, body: Any = None, headers: Optional[Dict[st
     try:
         with _opener.open(req, timeout=_timeout()) as resp:
             status, raw = resp.status, resp.read()
+            if answer_headers is not None:
+                answer_headers.update(resp.headers.items())
     except urllib.error.HTTPError as e:
         status = e.code
         try:
@@ -295,6 +299,18 @@ def get_journal(job_id: str, page: int = 1, size: int = 20) -> dict:
     return _jobs("GET", _ref(job_id) + "/journal", query={"page": page, "size": size})
 
 
+def exec_run(job_id, params: Optional[Dict[str, Any]] = None) -> dict:
+    """sdk_exec_job, answering the run it started as well: {"fireId": the run's id (its
+    journal entry's triggerid, what kill_run takes), "job": the job info}."""
+    if params is not None and not isinstance(params, dict):
+        raise JobCenterError(0, "invalid", "params must be a dict, got %s" % type(params).__name__, "params")
+    got: Dict[str, str] = {}
+    body = {"params": params} if params else None
+    job = _request("POST", "/api/v1/jobs" + _ref(job_id) + "/exec", body, _project_headers(), None, got)
+    fire = next((v for k, v in got.items() if k.lower() == "x-fire-id"), None)
+    return {"fireId": fire, "job": job}
+
+
 def kill_run(job_id: str, run_id: str) -> dict:
     """End one run of a job that has not ended; run_id is its journal entry's triggerid.
 
@@ -346,13 +362,15 @@ def follow_events(job_id: Optional[str] = None, kinds: Optional[List[str]] = Non
     """Yield the project's live events as they happen, from GET /api/v1/events:
     {"event": kind, "data": payload} with kind "lifecycle", "fire", "run" or "log" (the
     lines a run writes with log_print, as it writes them: data["lines"]). job_id keeps
-    one job's (its id); kinds keeps those kinds. Nothing is replayed: the stream is open
+    one job's (either of its ids); kinds keeps those kinds. Nothing is replayed: the stream is open
     when this returns, so what happens after the call is yielded. The iterator ends when
     the server closes the stream, and raises JobCenterError (code "overflow") when the
     server dropped this reader for falling behind: follow again, and read the journal for
     what was missed. timeout (seconds, default 60) bounds each wait for a line; the
     server's heartbeat comes every 15 s, so a quiet stream does not time out.
     """
+    if job_id:
+        job_id = sdk_get_job(job_id)["id"]  # either of its ids: events name the job by its id
     url = str(_setting("url", "JOBCENTER_URL", DEFAULT_URL)).rstrip("/") + "/api/v1/events"
     hdrs = {"Accept": "text/event-stream", "User-Agent": _USER_AGENT,
             "X-Project-Id": _setting("project", "JOBCENTER_PROJECT")}

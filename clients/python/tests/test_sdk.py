@@ -148,9 +148,12 @@ class JobCenterTest(Base):
         # "hold" until its request is abandoned.
         j = sdk.sdk_add_job(PID, "长任务", "", "interval", seconds=3600, flow_id="hold")
         self.addCleanup(sdk.sdk_delete_job, j["id"])
-        sdk.sdk_exec_job(j["id"])
+        started = sdk.exec_run(j["jobId"])
+        self.assertEqual(started["job"]["id"], j["id"])
+        self.assertTrue(started["fireId"].startswith(j["id"] + "@"), started)
         run = eventually(lambda: (lambda p: p["data"][0] if p["data"] and p["data"][0]["exestatus"] == "running"
                                   else None)(sdk.get_journal(j["id"])), what="the flow's run under way")
+        self.assertEqual(run["triggerid"], started["fireId"])
         killed = sdk.kill_run(j["id"], run["triggerid"])
         self.assertEqual((killed["triggerid"], killed["status"]), (run["triggerid"], "killed"))
         self.assertEqual(killed["killed"].get("by"), os.environ.get("JOBCENTER_USER"))
@@ -169,7 +172,7 @@ class JobCenterTest(Base):
         chatty = sdk.sdk_add_job(PID, "日志任务", "", "interval", seconds=3600,
                                  code='for i in range(3):\n    log_print("第 %d 行" % i)')
         self.addCleanup(sdk.sdk_delete_job, chatty["id"])
-        events = sdk.follow_events(job_id=chatty["id"], kinds=["log"])
+        events = sdk.follow_events(job_id=chatty["jobId"], kinds=["log"])
         sdk.sdk_exec_job(chatty["id"])
         lines = []
         for ev in events:
@@ -219,7 +222,7 @@ class JobCenterTest(Base):
         self.assertEqual((run["runtype"], run["parent"]["jobinfoid"]), ("chain", parent["id"]))
         with self.assertRaises(JobCenterError) as cm:
             sdk.sdk_update_job(child["id"], "子任务", "", "interval", seconds=3600, code="return 2", on_success=[parent["id"]])
-        self.assertEqual((cm.exception.status, cm.exception.field), (409, "on_success"))
+        self.assertEqual((cm.exception.status, cm.exception.field), (409, "on_success[0]"))
         with self.assertRaises(JobCenterError) as cm:
             sdk.sdk_add_job(PID, "x", "", "interval", code="x = 1", on_sucess=[child["id"]])
         self.assertEqual(cm.exception.field, "on_sucess")

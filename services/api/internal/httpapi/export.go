@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,7 +101,19 @@ func (h *handlers) exportJobs(c echo.Context) error {
 					CronExpression: j.Spec.Trigger.Cron, BizCode: j.Spec.Target.BizCode, TimeZone: cmp.Or(j.Spec.Trigger.Zone, "UTC"),
 					Enabled: j.State == job.Started})
 			default:
-				doc.Jobs = append(doc.Jobs, exportedJob{ID: j.ID, JobID: j.Key, Started: j.State == job.Started, jobBody: bodyOf(j.Spec)})
+				spec := j.Spec
+				// A child deleted since it was named is not run; an import would refuse it.
+				live := func(ids []string) []string {
+					var out []string
+					for _, id := range ids {
+						if child, found, err := h.anyJob(c, id); err == nil && found && child.Live() && child.Tenant == tenant {
+							out = append(out, id)
+						}
+					}
+					return out
+				}
+				spec.Policy.OnSuccess, spec.Policy.OnFailure = live(spec.Policy.OnSuccess), live(spec.Policy.OnFailure)
+				doc.Jobs = append(doc.Jobs, exportedJob{ID: j.ID, JobID: j.Key, Started: j.State == job.Started, jobBody: bodyOf(spec)})
 			}
 		}
 		if skip+1000 >= total || len(jobs) == 0 {
@@ -195,8 +209,8 @@ func (h *handlers) importJobs(c echo.Context) error {
 		}
 		dry = b
 	}
-	var doc exportDoc
-	if err := decodeBody(c, h.d.BodyLimit, &doc); err != nil {
+	doc, err := decodeDoc(c, h.d.BodyLimit)
+	if err != nil {
 		return err
 	}
 	plan, err := h.planImport(c, doc)
@@ -224,6 +238,60 @@ func (h *handlers) importJobs(c echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusOK, plan)
+}
+
+// rawDoc is an export document with its entries not yet read: each is read on its own,
+// so that an error names its place (jobs[3].started).
+type rawDoc struct {
+	Kind       string            `json:"kind"`
+	Version    int               `json:"version"`
+	Project    string            `json:"project"`
+	ExportedAt string            `json:"exported_at"`
+	Jobs       []json.RawMessage `json:"jobs"`
+	Schedules  []json.RawMessage `json:"schedules"`
+}
+
+// decodeDoc reads an import's body strictly, entry by entry.
+func decodeDoc(c echo.Context, limit int64) (exportDoc, error) {
+	var raw rawDoc
+	if err := decodeBody(c, limit, &raw); err != nil {
+		return exportDoc{}, err
+	}
+	doc := exportDoc{Kind: raw.Kind, Version: raw.Version, Project: raw.Project, ExportedAt: raw.ExportedAt,
+		Jobs: make([]exportedJob, len(raw.Jobs)), Schedules: make([]exportedSchedule, len(raw.Schedules))}
+	for i, data := range raw.Jobs {
+		if err := decodeEntry(data, &doc.Jobs[i], fmt.Sprintf("jobs[%d].", i)); err != nil {
+			return exportDoc{}, err
+		}
+	}
+	for i, data := range raw.Schedules {
+		if err := decodeEntry(data, &doc.Schedules[i], fmt.Sprintf("schedules[%d].", i)); err != nil {
+			return exportDoc{}, err
+		}
+	}
+	return doc, nil
+}
+
+// decodeEntry reads one entry strictly, its errors named within at.
+func decodeEntry(data []byte, v any, at string) error {
+	err := strictJSON(data, reflect.TypeOf(v))
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err = dec.Decode(v); err != nil {
+			err = jsonError(err)
+		}
+	}
+	var ae *apiError
+	if errors.As(err, &ae) {
+		// The add body's fields are the entry's own, not a part's.
+		ae.Field = at + strings.TrimPrefix(ae.Field, "jobBody.")
+		if ae.Field == at {
+			ae.Field = strings.TrimSuffix(at, ".")
+		}
+		ae.Message = strings.TrimSuffix(at, ".") + ": " + ae.Message
+	}
+	return err
 }
 
 // planImport checks the whole document and finds what each entry would do.
@@ -257,7 +325,7 @@ func (h *handlers) planImport(c echo.Context, doc exportDoc) (importAnswer, erro
 			var spec job.Spec
 			if spec, err = in.ForCreate(now, h.d.Loc); err == nil {
 				if err = e.checkCode(); err == nil {
-					step, perr := h.planJob(c, tenant, e, spec)
+					step, perr := h.planJob(c, tenant, at, e, spec)
 					if perr != nil {
 						return importAnswer{}, perr
 					}
@@ -300,10 +368,11 @@ func (h *handlers) planImport(c echo.Context, doc exportDoc) (importAnswer, erro
 // chain loops.
 func (h *handlers) checkChains(c echo.Context, tenant string, doc exportDoc, plan importAnswer) error {
 	specs := map[string]job.Spec{}
+	planned := map[string]*importStep{}
 	for _, steps := range [][]importStep{plan.Create, plan.Change, plan.Leave} {
-		for _, s := range steps {
+		for i, s := range steps {
 			if s.Kind == "job" {
-				specs[s.ID] = s.spec
+				specs[s.ID], planned[s.ID] = s.spec, &steps[i]
 			}
 		}
 	}
@@ -322,7 +391,11 @@ func (h *handlers) checkChains(c echo.Context, tenant string, doc exportDoc, pla
 		if !spec.Policy.Chained() {
 			continue
 		}
-		if err := job.CheckChain(job.Job{ID: e.ID, Tenant: tenant, Spec: spec}, find); err != nil {
+		var cur *job.Job
+		if s := planned[e.ID]; s != nil {
+			cur = s.cur
+		}
+		if err := job.CheckChain(job.Job{ID: e.ID, Tenant: tenant, Spec: spec}, cur, find); err != nil {
 			var ce *job.ConflictError
 			if errors.As(err, &ce) {
 				return &apiError{Status: http.StatusConflict, Code: "conflict", Field: fmt.Sprintf("jobs[%d].%s", i, ce.Field), Message: ce.Msg}
@@ -336,7 +409,7 @@ func (h *handlers) checkChains(c echo.Context, tenant string, doc exportDoc, pla
 // planJob finds what importing a job entry would do: create it with its ids, change the
 // tenant's job of that id, or leave it. Ids another project's job (or a deleted job) has
 // cannot be imported.
-func (h *handlers) planJob(c echo.Context, tenant string, e exportedJob, spec job.Spec) (importStep, error) {
+func (h *handlers) planJob(c echo.Context, tenant, at string, e exportedJob, spec job.Spec) (importStep, error) {
 	step := importStep{Kind: "job", ID: e.ID, Name: spec.Name, spec: spec, started: e.Started, key: e.JobID}
 	for _, ref := range []string{e.ID, e.JobID} {
 		cur, found, err := h.anyJob(c, ref)
@@ -347,8 +420,9 @@ func (h *handlers) planJob(c echo.Context, tenant string, e exportedJob, spec jo
 			continue
 		}
 		if cur.Tenant != tenant || !cur.Live() || cur.ID != e.ID || cur.Key != e.JobID || cur.Spec.Target.BizCode != "" {
-			return step, &apiError{Status: http.StatusConflict, Code: "conflict", Field: "jobs", Message: fmt.Sprintf(
-				"%s %q is taken by another job (of another project, deleted, or with other ids): nothing was imported", map[bool]string{true: "id", false: "jobId"}[ref == e.ID], clip(ref))}
+			name := map[bool]string{true: "id", false: "jobId"}[ref == e.ID]
+			return step, &apiError{Status: http.StatusConflict, Code: "conflict", Field: at + name, Message: fmt.Sprintf(
+				"%s%s %q is taken by another job (of another project, deleted, or with other ids): nothing was imported", at, name, clip(ref))}
 		}
 		step.cur = &cur
 		return step, nil

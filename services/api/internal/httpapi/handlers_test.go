@@ -365,11 +365,11 @@ type fakeKiller struct {
 	reply *contracts.KillReply
 }
 
-func (k *fakeKiller) Ask(_ context.Context, kill contracts.Kill, wait time.Duration) (*contracts.KillReply, error) {
+func (k *fakeKiller) Ask(_ context.Context, kill contracts.Kill, wait time.Duration) (contracts.Kill, *contracts.KillReply, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.asked, k.waits = append(k.asked, kill), append(k.waits, wait)
-	return k.reply, nil
+	return kill, k.reply, nil
 }
 
 func TestAKillIsAnsweredByWhatBecameOfItsRun(t *testing.T) {

@@ -176,6 +176,7 @@ func (h *handlers) addJob(c echo.Context) error {
 	if err := b.checkCode(); err != nil {
 		return err
 	}
+	h.childIDs(c, &spec)
 	cmd := h.command(c, job.Create, job.Job{}, &spec)
 	return h.send(c, cmd, http.StatusCreated)
 }
@@ -204,6 +205,7 @@ func (h *handlers) updateJob(c echo.Context) error {
 	if err := b.checkCode(); err != nil {
 		return err
 	}
+	h.childIDs(c, &spec)
 	return h.send(c, h.command(c, job.Update, sj.Job, &spec), http.StatusOK)
 }
 
@@ -395,4 +397,17 @@ func (h *handlers) journalPage(c echo.Context, sj mongostore.StoredJob, page, si
 		return journalPage{}, storeUnavailable(err)
 	}
 	return toJournalPage(p), nil
+}
+
+// childIDs names each child job of a chain by its id, as the trigger checks and runs
+// them, when the request named it by its jobId (either names a job in a path). A name
+// of no job of the tenant is left for the trigger to refuse.
+func (h *handlers) childIDs(c echo.Context, spec *job.Spec) {
+	for _, ids := range []*[]string{&spec.Policy.OnSuccess, &spec.Policy.OnFailure} {
+		for i, ref := range *ids {
+			if sj, err := h.live(c, ref); err == nil && sj.Job.ID != ref {
+				(*ids)[i] = sj.Job.ID
+			}
+		}
+	}
 }

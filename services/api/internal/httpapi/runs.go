@@ -14,11 +14,12 @@ import (
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
-// Killer carries a kill to the executors (kills.Asker): it stores the kill, then waits
-// up to wait for the executor running the run to end it (0: tells them, without
-// waiting); a nil reply is no executor's answer.
+// Killer carries a kill to the executors (kills.Asker): it stores the kill (a run killed
+// before keeps its first, which it returns), then waits up to wait for the executor
+// running the run to end it (0: tells them, without waiting); a nil reply is no
+// executor's answer.
 type Killer interface {
-	Ask(ctx context.Context, k contracts.Kill, wait time.Duration) (*contracts.KillReply, error)
+	Ask(ctx context.Context, k contracts.Kill, wait time.Duration) (contracts.Kill, *contracts.KillReply, error)
 }
 
 // KillWait is how long a kill of a run under way waits for its executor to end it and
@@ -65,11 +66,12 @@ func (h *handlers) killRun(c echo.Context) error {
 	if e.Run == nil {
 		wait = 0 // not begun: no executor holds it; the one that takes it finds the kill
 	}
-	rep, err := h.d.Killer.Ask(c.Request().Context(), k, wait)
+	k, rep, err := h.d.Killer.Ask(c.Request().Context(), k, wait)
 	if err != nil {
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the kill could not be sent: " + err.Error()}
 	}
-	answer := killAnswer{TriggerID: run, Status: "kill_requested", Killed: killedBy{By: optional(user), At: *journalTime(&now)}}
+	at := k.At.UTC()
+	answer := killAnswer{TriggerID: run, Status: "kill_requested", Killed: killedBy{By: optional(k.By), At: *journalTime(&at)}}
 	switch {
 	case rep != nil && rep.Killed:
 		answer.Status = "killed"
@@ -96,9 +98,11 @@ func (h *handlers) killRun(c echo.Context) error {
 
 // endedConflict is the 409 of a run that has ended, nil for one that has not.
 func endedConflict(e mongostore.Entry) error {
-	switch st := e.Status(); st {
-	case contracts.RunWaiting, contracts.RunRunning:
+	switch st := e.Status(); {
+	case st == contracts.RunWaiting, st == contracts.RunRunning:
 		return nil
+	case e.Run != nil && e.Run.KilledAt != nil:
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Field: "run", Message: "the run has ended: it was killed"}
 	default:
 		return &apiError{Status: http.StatusConflict, Code: "conflict", Field: "run", Message: "the run has ended: " + st}
 	}
@@ -119,7 +123,7 @@ var killJournalLag = []time.Duration{200 * time.Millisecond, 400 * time.Millisec
 // findRun reads the journal entry of one run of the job, by its triggerid.
 func (h *handlers) findRun(c echo.Context, sj mongostore.StoredJob, run string) (mongostore.Entry, error) {
 	notFound := &apiError{Status: http.StatusNotFound, Code: "not_found", Field: "run",
-		Message: fmt.Sprintf("the job has no run with this id among its %d newest (a run not ended is among them)", KillLooksAt)}
+		Message: fmt.Sprintf("no run of this job has this id among its %d newest runs (only those can be under way)", KillLooksAt)}
 	if !strings.HasPrefix(run, sj.Job.ID+"@") {
 		return mongostore.Entry{}, notFound // a fire id begins with its job's id
 	}

@@ -48,17 +48,16 @@ func (lr *liveRun) Ended(within time.Duration) (contracts.RunEvent, bool) {
 	}
 }
 
-// kill cancels the run's work, if it goes on, and reports whether it did.
+// kill cancels the run's work, if it goes on and was not killed already, and reports
+// whether this kill did (the first kill stands).
 func (lr *liveRun) kill(k contracts.Killed) bool {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
-	if !lr.working {
+	if !lr.working || lr.killed != nil {
 		return false
 	}
-	if lr.killed == nil {
-		lr.killed = &k
-		lr.cancel(errKilled)
-	}
+	lr.killed = &k
+	lr.cancel(errKilled)
 	return true
 }
 
@@ -157,7 +156,7 @@ func (r *Runner) Kill(k contracts.Kill) (ended Ended, held bool) {
 		return nil, false
 	}
 	if !lr.kill(k.Killed) {
-		return lr, true
+		return lr, true // ended, or killed already: its runner was told then
 	}
 	if lr.fire.Target.Code == "" {
 		k.V = contracts.Version

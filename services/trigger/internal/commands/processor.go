@@ -179,7 +179,7 @@ func (p *Processor) read(ctx context.Context, c contracts.Command) (state, error
 	}
 	if chained(c) {
 		spec := wire.SpecFromPayload(*c.Spec)
-		err := job.CheckChain(job.Job{ID: c.JobID, Tenant: c.Tenant, Spec: spec}, func(id string) (*job.Job, error) {
+		err := job.CheckChain(job.Job{ID: c.JobID, Tenant: c.Tenant, Spec: spec}, st.cur, func(id string) (*job.Job, error) {
 			if j, ok := p.applied(id); ok {
 				return &j, nil
 			}
