@@ -554,3 +554,33 @@ func TestStagedJobsAreBoundedAndTheProcessorWaitsForTheWriterPastTheBound(t *tes
 		}
 	})
 }
+
+func TestTwoWritesInOneFetchCannotEachCloseHalfOfALoop(t *testing.T) {
+	b := setup(t)
+	b.apply(t, b.cmd(job.Command{Type: job.Create, JobID: "a", JobKey: "ka", Spec: spec("")}, false),
+		b.cmd(job.Command{Type: job.Create, JobID: "b", JobKey: "kb", Spec: spec("")}, false))
+	toB, toA := spec(""), spec("")
+	toB.Policy.OnSuccess, toA.Policy.OnSuccess = []string{"b"}, []string{"a"}
+	first := b.cmd(job.Command{Type: job.Update, JobID: "a", Spec: toB}, false)
+	for i, err := range b.apply(t, first, b.cmd(job.Command{Type: job.Update, JobID: "b", Spec: toA}, false)) {
+		if err != nil {
+			t.Fatalf("command %d: %v", i, err)
+		}
+	}
+	if o := b.reply(t, "update-a"); o.Error != nil {
+		t.Fatalf("the first half: %+v", o.Error)
+	}
+	o := b.reply(t, "update-b")
+	if o.Error == nil || o.Error.Code != contracts.ErrorConflict || o.Error.Field != "on_success[0]" {
+		t.Fatalf("the write closing the loop was answered %+v", o)
+	}
+	if got := b.store.jobs["b"].Job; len(got.Spec.Policy.OnSuccess) != 0 {
+		t.Fatalf("the refused chain was written: %+v", got.Spec.Policy)
+	}
+	// The first write redelivered is recognised, not refused as a loop of its own.
+	delete(b.replies.got, "reply.update-a")
+	b.apply(t, first)
+	if o := b.reply(t, "update-a"); o.Error != nil {
+		t.Fatalf("the first write redelivered: %+v", o.Error)
+	}
+}
