@@ -230,7 +230,9 @@ func (h *handlers) importJobs(c echo.Context) error {
 			if err := h.applyStep(c, step, pass == 1); err != nil {
 				var ae *apiError
 				if errors.As(err, &ae) && done > 0 {
-					ae.Message = fmt.Sprintf("%s (the import stopped part-way, %d of its writes made: send the document again to finish)", ae.Message, done)
+					told := *ae // a copy: some errors are shared values
+					told.Message = fmt.Sprintf("%s (the import stopped part-way, %d of its writes made: send the document again to finish)", ae.Message, done)
+					return &told
 				}
 				return err
 			}
@@ -284,12 +286,14 @@ func decodeEntry(data []byte, v any, at string) error {
 	}
 	var ae *apiError
 	if errors.As(err, &ae) {
+		named := *ae // a copy: some errors are shared values
 		// The add body's fields are the entry's own, not a part's.
-		ae.Field = at + strings.TrimPrefix(ae.Field, "jobBody.")
-		if ae.Field == at {
-			ae.Field = strings.TrimSuffix(at, ".")
+		named.Field = at + strings.TrimPrefix(ae.Field, "jobBody.")
+		if named.Field == at {
+			named.Field = strings.TrimSuffix(at, ".")
 		}
-		ae.Message = strings.TrimSuffix(at, ".") + ": " + ae.Message
+		named.Message = strings.TrimSuffix(at, ".") + ": " + ae.Message
+		return &named
 	}
 	return err
 }
@@ -546,8 +550,9 @@ func within(at string, err error) error {
 	}
 	var ae *apiError
 	if errors.As(err, &ae) && ae.Field != "" {
-		ae.Field = at + ae.Field
-		return ae
+		named := *ae // a copy: some errors are shared values
+		named.Field = at + ae.Field
+		return &named
 	}
 	return err
 }
