@@ -40,6 +40,10 @@ func TestEveryDefinitionIsAVersionAndARollbackIsANewOne(t *testing.T) {
 	if len(vs) != 3 || vs[0].Version != 3 || vs[0].Job.Name != "SDK周期任务" || *vs[0].Job.JobParameter.Seconds != 300 {
 		t.Fatalf("the rollback is version 3: %s", mustJSON(vs))
 	}
+	// A rollback to the definition the job has already makes no version.
+	if again := must(cl.Rollback(ctx, j.ID, 3))(t); again.Name != "SDK周期任务" || len(must(cl.Versions(ctx, j.ID))(t)) != 3 {
+		t.Fatalf("a rollback to the current definition made a version: %s", mustJSON(again))
+	}
 	_, err := cl.Rollback(ctx, j.ID, 9)
 	apiErr(t, err, 404, "not_found", "version")
 	c.do("POST", "/api/v1/jobs/"+j.ID+"/versions/x/rollback", "p", nil).must(t, 400)

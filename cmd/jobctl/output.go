@@ -171,6 +171,9 @@ func printJournal(w io.Writer, entries []jobcenter.JournalEntry) {
 		if len(e.Params) > 0 {
 			detail = "params " + string(e.Params) + " " + detail
 		}
+		if e.Parent != nil {
+			detail = "after " + e.Parent.TriggerID + " " + detail
+		}
 		t.row(e.TriggerTime, e.RunType, e.TriggerStatus, e.ExeStatus, strconv.Itoa(e.ExeTotalTime), ended, e.TriggerID, orDash(clip(detail, 80)))
 	}
 	t.flush()
@@ -191,7 +194,11 @@ func printHistory(w io.Writer, changes []jobcenter.Change) {
 
 // printPageFooter says where the page is among all.
 func printPageFooter(w io.Writer, p *jobcenter.JournalPage) {
-	fmt.Fprintf(w, "page %d of %d, %d runs in all", p.PageIndex, p.PageCount, p.ResultCount)
+	runs := "runs"
+	if p.ResultCount == 1 {
+		runs = "run"
+	}
+	fmt.Fprintf(w, "page %d of %d, %d %s in all", p.PageIndex, p.PageCount, p.ResultCount, runs)
 	if p.PageIndex < p.PageCount {
 		fmt.Fprintf(w, " (next: --page %d)", p.PageIndex+1)
 	}

@@ -89,6 +89,10 @@ func (h *handlers) rollback(c echo.Context) error {
 			Message: "the job has " + strconv.Itoa(len(defs)) + " versions, not " + strconv.Itoa(n)}
 	}
 	spec := wire.SpecFromPayload(defs[n-1].Job.Spec)
+	if spec.Same(sj.Job.Spec) {
+		// Already that definition: no new version.
+		return c.JSON(http.StatusOK, toJobInfo(sj.Job, h.d.Clock.Now(), h.d.Loc))
+	}
 	// As an update: code that no longer compiles is refused, not run.
 	if err := (jobBody{Code: &spec.Target.Code}).checkCode(); err != nil {
 		return err
