@@ -371,18 +371,17 @@ func (h *handlers) planImport(c echo.Context, doc exportDoc) (importAnswer, erro
 // leave them: each child is a job of the document or a live job of the tenant, and no
 // chain loops.
 func (h *handlers) checkChains(c echo.Context, tenant string, doc exportDoc, plan importAnswer) error {
-	specs := map[string]job.Spec{}
-	planned := map[string]*importStep{}
+	planned := map[string]importStep{}
 	for _, steps := range [][]importStep{plan.Create, plan.Change, plan.Leave} {
-		for i, s := range steps {
+		for _, s := range steps {
 			if s.Kind == "job" {
-				specs[s.ID], planned[s.ID] = s.spec, &steps[i]
+				planned[s.ID] = s
 			}
 		}
 	}
 	find := func(id string) (*job.Job, error) {
-		if spec, ok := specs[id]; ok {
-			return &job.Job{ID: id, Tenant: tenant, State: job.Stopped, Spec: spec}, nil
+		if s, ok := planned[id]; ok {
+			return &job.Job{ID: id, Tenant: tenant, State: job.Stopped, Spec: s.spec}, nil
 		}
 		j, found, err := h.anyJob(c, id)
 		if err != nil || !found {
@@ -391,15 +390,11 @@ func (h *handlers) checkChains(c echo.Context, tenant string, doc exportDoc, pla
 		return &j, nil
 	}
 	for i, e := range doc.Jobs {
-		spec := specs[e.ID]
-		if !spec.Policy.Chained() {
+		s := planned[e.ID]
+		if !s.spec.Policy.Chained() {
 			continue
 		}
-		var cur *job.Job
-		if s := planned[e.ID]; s != nil {
-			cur = s.cur
-		}
-		if err := job.CheckChain(job.Job{ID: e.ID, Tenant: tenant, Spec: spec}, cur, find); err != nil {
+		if err := job.CheckChain(job.Job{ID: e.ID, Tenant: tenant, Spec: s.spec}, s.cur, find); err != nil {
 			var ce *job.ConflictError
 			if errors.As(err, &ce) {
 				return &apiError{Status: http.StatusConflict, Code: "conflict", Field: fmt.Sprintf("jobs[%d].%s", i, ce.Field), Message: ce.Msg}
@@ -492,32 +487,22 @@ func (h *handlers) applyStep(c echo.Context, s importStep, chains bool) error {
 		_, err := h.apply(c, cmd)
 		return err
 	}
-	if s.Kind == "job" {
-		var now []string // the job's chains after the first pass
-		if s.cur != nil {
-			now = append(append(now, s.cur.Spec.Policy.OnSuccess...), "|")
-			now = append(now, s.cur.Spec.Policy.OnFailure...)
-		}
-		want := append(append(append([]string{}, s.spec.Policy.OnSuccess...), "|"), s.spec.Policy.OnFailure...)
-		switch {
-		case chains && slices.Equal(now, want) || chains && s.cur == nil && !s.spec.Policy.Chained():
+	var had job.Policy // the job's chains before the import: none for a new job
+	if s.cur != nil {
+		had = s.cur.Spec.Policy
+	}
+	if chains {
+		if s.Kind != "job" || slices.Equal(had.OnSuccess, s.spec.Policy.OnSuccess) && slices.Equal(had.OnFailure, s.spec.Policy.OnFailure) {
 			return nil
-		case chains:
-			cur := s.cur
-			if cur == nil {
-				cur = &job.Job{ID: s.ID, Key: s.key}
-			}
-			return send(job.Update, *cur, &s.spec, false)
 		}
-		first := s.spec
-		if s.cur != nil {
-			first.Policy.OnSuccess, first.Policy.OnFailure = s.cur.Spec.Policy.OnSuccess, s.cur.Spec.Policy.OnFailure
-		} else {
-			first.Policy.OnSuccess, first.Policy.OnFailure = nil, nil
+		cur := s.cur
+		if cur == nil {
+			cur = &job.Job{ID: s.ID, Key: s.key}
 		}
-		s.spec = first
-	} else if chains {
-		return nil
+		return send(job.Update, *cur, &s.spec, false)
+	}
+	if s.Kind == "job" {
+		s.spec.Policy.OnSuccess, s.spec.Policy.OnFailure = had.OnSuccess, had.OnFailure
 	}
 	if s.cur == nil {
 		// A new job is created started or not in one command.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/api/internal/commander"
 	"github.com/jobcenter/jobcenter/services/api/internal/jobview"
 	"github.com/jobcenter/jobcenter/shared/job"
@@ -195,8 +196,7 @@ func (h *handlers) updateJob(c echo.Context) error {
 		return err
 	}
 	if sj.Job.Spec.Target.BizCode != "" {
-		return &apiError{Status: http.StatusConflict, Code: "conflict", Field: "id",
-			Message: "this job is a Quartz schedule of a behaviour: change it with the Quartz API's save"}
+		return errIsSchedule
 	}
 	spec, err := in.ForUpdate(sj.Job.Spec, h.d.Clock.Now(), h.d.Loc)
 	if err != nil {
@@ -334,6 +334,21 @@ func (h *handlers) send(c echo.Context, cmd commander.Command, okStatus int) err
 	return c.JSON(okStatus, toJobInfo(*a.Job, h.d.Clock.Now(), h.d.Loc))
 }
 
+// errIsSchedule refuses a change of a Quartz schedule's definition through the jobs API.
+var errIsSchedule = &apiError{Status: http.StatusConflict, Code: "conflict", Field: "id",
+	Message: "this job is a Quartz schedule of a behaviour: change it with the Quartz API's save"}
+
+// lifecycleOf reads a job's lifecycle events, oldest first.
+func (h *handlers) lifecycleOf(c echo.Context, j job.Job) ([]contracts.LifecycleEvent, error) {
+	ctx, cancel := h.storeCtx(c)
+	defer cancel()
+	events, err := h.d.History(ctx, j.Tenant, j.ID)
+	if err != nil {
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the event log is unavailable: " + err.Error()}
+	}
+	return events, nil
+}
+
 // change is one entry of a job's audit trail.
 type change struct {
 	Event     string  `json:"event"`
@@ -352,11 +367,9 @@ func (h *handlers) history(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := h.storeCtx(c)
-	defer cancel()
-	events, err := h.d.History(ctx, sj.Job.Tenant, sj.Job.ID)
+	events, err := h.lifecycleOf(c, sj.Job)
 	if err != nil {
-		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the event log is unavailable: " + err.Error()}
+		return err
 	}
 	out := make([]change, len(events))
 	for i, e := range events {

@@ -34,28 +34,19 @@ func definitions(events []contracts.LifecycleEvent) []contracts.LifecycleEvent {
 	return out
 }
 
-// versionsOf reads every version of the tenant's job named in the path, deleted or not.
-func (h *handlers) versionsOf(c echo.Context) ([]contracts.LifecycleEvent, error) {
-	sj, err := h.findAny(c, c.Param("id"))
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := h.storeCtx(c)
-	defer cancel()
-	events, err := h.d.History(ctx, sj.Job.Tenant, sj.Job.ID)
-	if err != nil {
-		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the event log is unavailable: " + err.Error()}
-	}
-	return definitions(events), nil
-}
-
 // versions answers GET /api/v1/jobs/{id}/versions: every definition the job has had,
-// newest first. All are kept: they are read from the lifecycle events, which are kept.
+// newest first, deleted or not. All are kept: they are read from the lifecycle events,
+// which are kept.
 func (h *handlers) versions(c echo.Context) error {
-	defs, err := h.versionsOf(c)
+	sj, err := h.findAny(c, c.Param("id"))
 	if err != nil {
 		return err
 	}
+	events, err := h.lifecycleOf(c, sj.Job)
+	if err != nil {
+		return err
+	}
+	defs := definitions(events)
 	out := make([]version, len(defs))
 	for i, e := range defs {
 		out[len(defs)-1-i] = version{Version: i + 1, Event: e.Type, Time: e.At.In(h.d.Loc).Format("2006-01-02 15:04:05.000"),
@@ -77,13 +68,13 @@ func (h *handlers) rollback(c echo.Context) error {
 		return err
 	}
 	if sj.Job.Spec.Target.BizCode != "" {
-		return &apiError{Status: http.StatusConflict, Code: "conflict", Field: "id",
-			Message: "this job is a Quartz schedule of a behaviour: change it with the Quartz API's save"}
+		return errIsSchedule
 	}
-	defs, err := h.versionsOf(c)
+	events, err := h.lifecycleOf(c, sj.Job)
 	if err != nil {
 		return err
 	}
+	defs := definitions(events)
 	if n > len(defs) {
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Field: "version",
 			Message: "the job has " + strconv.Itoa(len(defs)) + " versions, not " + strconv.Itoa(n)}

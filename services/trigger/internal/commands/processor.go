@@ -167,30 +167,15 @@ func (p *Processor) read(ctx context.Context, c contracts.Command) (state, error
 			return st, fmt.Errorf("read kept outcome: %w", err)
 		}
 	}
-	if j, ok := p.applied(c.JobID); ok {
-		st.cur = &j
-	} else {
-		switch sj, err := p.Store.GetJob(ctx, c.JobID); {
-		case err == nil:
-			st.cur = &sj.Job
-		case !errors.Is(err, mongostore.ErrNotFound):
-			return st, fmt.Errorf("read job %s: %w", c.JobID, err)
-		}
+	cur, err := p.job(ctx, c.JobID)
+	if err != nil {
+		return st, err
 	}
+	st.cur = cur
 	if chained(c) {
 		spec := wire.SpecFromPayload(*c.Spec)
 		err := job.CheckChain(job.Job{ID: c.JobID, Tenant: c.Tenant, Spec: spec}, st.cur, func(id string) (*job.Job, error) {
-			if j, ok := p.applied(id); ok {
-				return &j, nil
-			}
-			switch sj, err := p.Store.GetJob(ctx, id); {
-			case errors.Is(err, mongostore.ErrNotFound):
-				return nil, nil
-			case err != nil:
-				return nil, fmt.Errorf("read job %s: %w", id, err)
-			default:
-				return &sj.Job, nil
-			}
+			return p.job(ctx, id)
 		})
 		var fe *job.FieldError
 		var ce *job.ConflictError
@@ -209,6 +194,22 @@ func (p *Processor) read(ctx context.Context, c contracts.Command) (state, error
 		st.holder = holder
 	}
 	return st, nil
+}
+
+// job reads job id's newest state: what this term applied, else the store's; nil when
+// there is none.
+func (p *Processor) job(ctx context.Context, id string) (*job.Job, error) {
+	if j, ok := p.applied(id); ok {
+		return &j, nil
+	}
+	switch sj, err := p.Store.GetJob(ctx, id); {
+	case errors.Is(err, mongostore.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read job %s: %w", id, err)
+	default:
+		return &sj.Job, nil
+	}
 }
 
 // applied returns the newest state this term applied to job id: staged or being written,

@@ -20,6 +20,9 @@ type Plan struct {
 	Policy     job.Policy
 	Expr       *cron.Expr // nil if the trigger is not a valid cron: it never fires
 	Loc        *time.Location
+	// Then is what follows each of its fires' runs (nil: nothing), made once, shared by
+	// its fires.
+	Then *contracts.Then
 
 	// The last next cron instant computed, which the plan's other jobs are likely to
 	// ask for too: those that fired together ask for the instant after the same one,
@@ -36,7 +39,7 @@ type Plan struct {
 func NewPlan(j *job.Job) *Plan {
 	tr := j.Spec.Trigger
 	p := &Plan{Kind: job.Kind(strings.Clone(string(tr.Kind))), Cron: strings.Clone(tr.Cron),
-		Zone: strings.Clone(tr.Zone), Policy: j.Spec.Policy}
+		Zone: strings.Clone(tr.Zone), Policy: j.Spec.Policy, Then: thenOf(j.Spec.Policy)}
 	if p.Kind == job.Cron {
 		s := tr.Compile(time.Time{})
 		p.Expr, p.Loc = s.Cron, s.Loc
@@ -69,8 +72,8 @@ func AppendPlanKey(b []byte, j *job.Job) []byte {
 	return b
 }
 
-// ThenOf is what follows a run of a job with policy p, nil when nothing does.
-func ThenOf(p job.Policy) *contracts.Then {
+// thenOf is what follows a run of a job with policy p, nil when nothing does.
+func thenOf(p job.Policy) *contracts.Then {
 	if p.PauseAfterFailures == 0 && !p.Chained() {
 		return nil
 	}

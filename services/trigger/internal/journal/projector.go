@@ -71,7 +71,7 @@ func (p *Projector) write(ctx context.Context, msgs []jetstream.Msg) []error {
 			continue
 		}
 		// Only the ends of jobs with something to do after them carry "then".
-		if p.After != nil && strings.HasPrefix(msg.Subject(), "jobcenter.run.") && bytes.Contains(msg.Data(), []byte(`"then"`)) {
+		if p.After != nil && strings.HasPrefix(msg.Subject(), "jobcenter.run.") && bytes.Contains(msg.Data(), thenKey) {
 			if ev, err := wire.DecodeRunEvent(msg.Data()); err == nil && ev.Then != nil && ev.EndedAt != nil && !p.removed(ev.JournalID) {
 				then = append(then, ev)
 			}
@@ -112,6 +112,10 @@ func (p *Projector) write(ctx context.Context, msgs []jetstream.Msg) []error {
 	}
 	return errs
 }
+
+// thenKey is how an end with something to follow it begins its "then" (encoding/json
+// writes no space): a run's log saying "then" is not mistaken for one.
+var thenKey = []byte(`"then":{`)
 
 // removed reports whether retention removed the run already: a redelivered end of it
 // is not acted on again.

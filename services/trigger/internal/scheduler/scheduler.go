@@ -516,7 +516,7 @@ func (s *Scheduler) fire(v *view, seq int64, id, runType string, scheduled, now 
 		MaxInstances:   p.MaxInstances,
 		Retries:        p.Retries,
 		RetryBackoffMs: p.RetryBackoff.Milliseconds(),
-		Then:           jobtable.ThenOf(p),
+		Then:           v.plan.Then,
 	}
 }
 
