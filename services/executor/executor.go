@@ -180,13 +180,14 @@ func (s *Service) buckets(ctx context.Context) error {
 		return fmt.Errorf("kills bucket: %w", err)
 	}
 	s.kills = kv
-	s.runner.Kills = kills.NewSet(s.cfg.Streams.RunsMaxAge)
+	s.runner.Kills = kills.NewSet(s.cfg.Streams.RunsMaxAge, kv)
 	return nil
 }
 
 // followKills keeps the runner's kills: those in the bucket, and each kill request,
-// which the executor running the run answers once its end is stored. It returns once
-// the kills stored before it began are known, so that no fire killed then is run.
+// which the executor running the run answers once its end is stored. Until the bucket's
+// kills are read, the runner asks the bucket of each run it begins (kills.Set.Known), so
+// fires are taken at once and none killed before is run.
 func (s *Service) followKills(ctx context.Context) (*nats.Subscription, error) {
 	sub, err := s.nc.Subscribe(contracts.KillSubjects, func(m *nats.Msg) {
 		var k contracts.Kill
@@ -219,12 +220,13 @@ func (s *Service) followKills(ctx context.Context) (*nats.Subscription, error) {
 	go kills.Follow(ctx, s.kills, ready, func(k contracts.Kill) { s.runner.Kill(k) }, func(err error) {
 		s.cfg.Log.Warn().Err(err).Msg("kills not followed for now; following again shortly")
 	})
-	select {
-	case <-ready:
-	case <-ctx.Done():
-	case <-time.After(10 * time.Second):
-		s.cfg.Log.Warn().Msg("the kills stored so far were not read within 10 s; taking fires all the same")
-	}
+	go func() {
+		select {
+		case <-ready:
+			s.runner.Kills.Loaded()
+		case <-ctx.Done():
+		}
+	}()
 	return sub, nil
 }
 

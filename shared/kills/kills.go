@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -94,11 +95,35 @@ type Set struct {
 	m    map[string]contracts.Kill
 	// added counts the adds since the last forgetting.
 	added int
+	// kv is the bucket, read by Known until loaded: the set holds its kills.
+	kv     jetstream.KeyValue
+	loaded atomic.Bool
 }
 
-// NewSet returns an empty set that forgets a kill kept after it was made.
-func NewSet(kept time.Duration) *Set {
-	return &Set{kept: kept, m: map[string]contracts.Kill{}}
+// NewSet returns an empty set that forgets a kill kept after it was made; kv (when not
+// nil) is the bucket Known reads until Loaded is called.
+func NewSet(kept time.Duration, kv jetstream.KeyValue) *Set {
+	return &Set{kept: kept, m: map[string]contracts.Kill{}, kv: kv}
+}
+
+// Loaded says the set holds the bucket's kills (Follow has read them): Known need not
+// read the bucket any more.
+func (s *Set) Loaded() { s.loaded.Store(true) }
+
+// Known is Find, reading the bucket for the fire's kill while the set has not loaded it
+// yet: an executor that has just started takes fires at once, and a fire killed before
+// it started is still not run.
+func (s *Set) Known(ctx context.Context, f contracts.Fire) (contracts.Killed, bool) {
+	if k, ok := s.Find(f); ok || s == nil || s.kv == nil || s.loaded.Load() {
+		return k, ok
+	}
+	e, err := s.kv.Get(ctx, contracts.Token(f.FireID))
+	var k contracts.Kill
+	if err != nil || json.Unmarshal(e.Value(), &k) != nil {
+		return contracts.Killed{}, false
+	}
+	s.Add(k)
+	return s.Find(f)
 }
 
 // Valid reports whether a kill names a run of its own job: a fire id begins with its

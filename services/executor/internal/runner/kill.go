@@ -81,7 +81,7 @@ func (r *Runner) track(work context.Context, f contracts.Fire) (context.Context,
 	}
 	r.live[f.FireID] = lr
 	r.liveMu.Unlock()
-	if k, ok := r.Kills.Find(f); ok {
+	if k, ok := r.Kills.Known(work, f); ok {
 		lr.kill(k)
 	}
 	return ctx, lr, func() {

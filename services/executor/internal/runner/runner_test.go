@@ -494,7 +494,7 @@ func TestAKilledRunEndsAtOnceSaysWhoKilledItAndItsRunnerIsTold(t *testing.T) {
 
 func TestAFireKilledBeforeItsRunBeganIsNotRun(t *testing.T) {
 	b := setup(t)
-	b.r.Kills = kills.NewSet(time.Hour)
+	b.r.Kills = kills.NewSet(time.Hour, nil)
 	at := time.Now().UTC()
 	f := b.fire("early", 1)
 	// The kill reaches this executor before the fire does: it is remembered.
@@ -520,7 +520,7 @@ func TestAFireKilledBeforeItsRunBeganIsNotRun(t *testing.T) {
 
 func TestAKillThatComesAsTheRunBeginsIsNotLost(t *testing.T) {
 	b := setup(t)
-	b.r.Kills = kills.NewSet(time.Hour)
+	b.r.Kills = kills.NewSet(time.Hour, nil)
 	b.hold = 3 * time.Second
 	// Each run is killed the moment its claim (its first running report) is stored: before
 	// the runner has begun its work.
