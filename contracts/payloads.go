@@ -238,6 +238,8 @@ type RunEvent struct {
 	Result string `json:"result,omitempty"`
 	// Killed, on the end of a run a tenant killed, says by whom and when.
 	Killed *Killed `json:"killed,omitempty"`
+	// TimedOut, on a failed run's end, says its last attempt reached its time limit.
+	TimedOut bool `json:"timed_out,omitempty"`
 	// Then, on a run's end, is its fire's: what the center does now that it has ended.
 	Then *Then `json:"then,omitempty"`
 }
@@ -308,4 +310,28 @@ type FlowReply struct {
 	OK     bool   `json:"ok"`
 	Error  string `json:"error,omitempty"`
 	Output string `json:"output,omitempty"`
+}
+
+// Alert is one alert of a tenant's rule, published on AlertSubject with ID as the message
+// id: the event it reports, of which job and run. The center delivers it to the rule's
+// channel; a generic webhook receives it as it is (with ID in X-Jobcenter-Alert-Id too,
+// to drop one received twice).
+type Alert struct {
+	V      int    `json:"v"`
+	ID     string `json:"id"`
+	Tenant string `json:"tenant"`
+	RuleID string `json:"rule_id"`
+	// Event is failure, timeout, missed, skipped, paused or test.
+	Event     string `json:"event"`
+	JobID     string `json:"job_id,omitempty"`
+	JobName   string `json:"job_name,omitempty"`
+	FireID    string `json:"triggerid,omitempty"`
+	JournalID string `json:"journal_id,omitempty"`
+	// At is when the event happened (the run's end, the fire's instant, the pause).
+	At time.Time `json:"at"`
+	// Detail is the run's error or the reason, bounded in size.
+	Detail string `json:"detail,omitempty"`
+	// Count, on a throttled rule's alert, is how many events it stands for.
+	Count    int       `json:"count,omitempty"`
+	RaisedAt time.Time `json:"raised_at"`
 }

@@ -25,6 +25,7 @@ const (
 	SchemaRunLog         = "schemas/run-log.json"
 	SchemaKill           = "schemas/kill.json"
 	SchemaKillReply      = "schemas/kill-reply.json"
+	SchemaAlert          = "schemas/alert.json"
 	// SchemaDeadLetterHeaders describes a dead letter's headers; its payload is the
 	// original message as it was.
 	SchemaDeadLetterHeaders = "schemas/dead-letter-headers.json"
@@ -68,6 +69,8 @@ func SchemaFor(subject string) (MessageSchema, bool) {
 		n, s = 4, MessageSchema{Payload: SchemaRunLog}
 	case "kill", "cancel": // jobcenter.kill.<tenant>.<job>, jobcenter.cancel.<tenant>.<job>
 		n, s = 4, MessageSchema{Payload: SchemaKill}
+	case "alert": // jobcenter.alert.<tenant>
+		n, s = 3, MessageSchema{Payload: SchemaAlert}
 	case "dead": // jobcenter.dead.<consumer>
 		n, s = 3, MessageSchema{Headers: SchemaDeadLetterHeaders}
 	default:

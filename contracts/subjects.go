@@ -13,6 +13,8 @@ const (
 	StreamEvents = "JOBCENTER_EVENTS"
 	// StreamRuns holds fires and run results: the truth the journal derives from.
 	StreamRuns = "JOBCENTER_RUNS"
+	// StreamAlerts holds the alerts raised and not yet delivered (or given up on).
+	StreamAlerts = "JOBCENTER_ALERTS"
 )
 
 // Wildcard subjects, one per stream or family, for subscribers and stream configs.
@@ -23,6 +25,7 @@ const (
 	RunSubjects     = "jobcenter.run.>"
 	FlowSubjects    = "jobcenter.flow.>"
 	BizSubjects     = "jobcenter.biz.>"
+	AlertSubjects   = "jobcenter.alert.>"
 )
 
 // Stream is one of Job Center's streams as every service provisions it.
@@ -32,6 +35,8 @@ type Stream struct {
 	// Ages: its messages are removed JOBCENTER_RUNS_MAX_AGE after they were stored; the
 	// others are kept (the commands until applied, the events for ever).
 	Ages bool
+	// WorkQueue: a message is removed once its one consumer acknowledged it.
+	WorkQueue bool
 }
 
 // Streams are Job Center's streams.
@@ -39,6 +44,7 @@ var Streams = []Stream{
 	{Name: StreamCommands, Subjects: []string{CommandSubjects}},
 	{Name: StreamEvents, Subjects: []string{EventSubjects}},
 	{Name: StreamRuns, Subjects: []string{FireSubjects, RunSubjects}, Ages: true},
+	{Name: StreamAlerts, Subjects: []string{AlertSubjects}, Ages: true, WorkQueue: true},
 }
 
 // Lifecycle event types, the last token of an event subject.
@@ -100,6 +106,9 @@ func FlowSubject(tenant, flowID string) string {
 func BizSubject(tenant, bizcode string) string {
 	return "jobcenter.biz." + Token(tenant) + "." + Token(bizcode)
 }
+
+// AlertSubject is where a tenant's alerts are published (Alert).
+func AlertSubject(tenant string) string { return "jobcenter.alert." + Token(tenant) }
 
 // LogSubject is where the lines a job's runs write are published as they are written
 // (RunLog; core NATS, not stored).

@@ -41,6 +41,7 @@ type center struct {
 	// apiOpts and execOpts are applied at every (re)start of the service.
 	apiOpts  []func(*api.Config)
 	execOpts []func(*executor.Config)
+	trigOpts []func(*trigger.Config)
 }
 
 var streams = bus.StreamsConfig{Replicas: 1, Duplicates: 2 * time.Minute}
@@ -52,7 +53,16 @@ func newCenter(t *testing.T) *center { t.Helper(); return newCenterWith(t, nil, 
 // newCenterWith starts a center whose api and executor configurations are amended.
 func newCenterWith(t *testing.T, apiOpt func(*api.Config), execOpt func(*executor.Config)) *center {
 	t.Helper()
+	return newCenterWithAll(t, apiOpt, execOpt, nil)
+}
+
+// newCenterWithAll starts a center whose three services' configurations are amended.
+func newCenterWithAll(t *testing.T, apiOpt func(*api.Config), execOpt func(*executor.Config), trigOpt func(*trigger.Config)) *center {
+	t.Helper()
 	c := &center{t: t, stack: teststack.Start(t), clk: clock.NewFake(time.Now()), stops: map[string]func(){}}
+	if trigOpt != nil {
+		c.trigOpts = append(c.trigOpts, trigOpt)
+	}
 	watchMessages(t, c) // every message on NATS is checked against contracts/schemas (schemas_test.go)
 	if apiOpt != nil {
 		c.apiOpts = append(c.apiOpts, apiOpt)
@@ -128,7 +138,7 @@ func (c *center) startTrigger(opts ...func(*trigger.Config)) {
 		ExecTimeout: 5 * time.Second, MaxCatchUp: 100, FlushInterval: 50 * time.Millisecond,
 		StoreTimeout: 3 * time.Second, Clock: c.clk, Log: testLog(c.t).With().Str("service", "trigger").Logger(),
 	}
-	for _, o := range opts {
+	for _, o := range append(c.trigOpts, opts...) {
 		o(&cfg)
 	}
 	svc, err := trigger.New(context.Background(), cfg)

@@ -137,7 +137,7 @@ var (
 			TriggerStatus: "success"}, []string{"*"}},
 		{contracts.SchemaRunEvent, contracts.RunEvent{V: 1, FireID: "j1@1", JournalID: "j1-1", Tenant: "p", JobID: "j1",
 			Status: "failure", DynamicID: "d1", Attempts: 1, StartedAt: at, EndedAt: &later, Detail: "log", Result: "1",
-			Killed: &contracts.Killed{By: "alice", At: later}, Then: &contracts.Then{OnSuccess: []string{"j2"}, OnFailure: []string{"j3"}, PauseAfterFailures: 3}}, nil},
+			Killed: &contracts.Killed{By: "alice", At: later}, TimedOut: true, Then: &contracts.Then{OnSuccess: []string{"j2"}, OnFailure: []string{"j3"}, PauseAfterFailures: 3}}, nil},
 		{contracts.SchemaFlowRequest, contracts.FlowRequest{V: 1, Tenant: "p", JobID: "j1", FireID: "j1@1", FlowID: "f",
 			ScheduledAt: at, Params: json.RawMessage(`{"force":true}`)}, []string{"BizCode"}},
 		{contracts.SchemaFlowRequest, contracts.FlowRequest{V: 1, Tenant: "T1", JobID: "j1", FireID: "j1@1", BizCode: "b",
@@ -146,6 +146,10 @@ var (
 			Seq: 3, Lines: []string{"INFO a", "ERROR b"}}, nil},
 		{contracts.SchemaKill, contracts.Kill{V: 1, Tenant: "p", JobID: "j1", FireID: "j1@1", Killed: contracts.Killed{By: "alice", At: at}}, nil},
 		{contracts.SchemaKillReply, contracts.KillReply{V: 1, FireID: "j1@1", Status: "failure", Killed: true, EndedAt: later}, nil},
+		{contracts.SchemaAlert, contracts.Alert{V: 1, ID: "rule-1:j1-1:failure", Tenant: "p", RuleID: "rule-1", Event: "failure", JobID: "j1",
+			JobName: "n", FireID: "j1@1", JournalID: "j1-1", At: later, Detail: "boom", Count: 3, RaisedAt: later}, nil},
+		{contracts.SchemaAlert, contracts.Alert{V: 1, ID: "rule-1:test:ab", Tenant: "p", RuleID: "rule-1", Event: "test", At: at, RaisedAt: at},
+			[]string{"JobID", "JobName", "FireID", "JournalID", "Detail", "Count"}},
 		{contracts.SchemaFlowReply, contracts.FlowReply{V: 1, OK: false, Error: "boom", Output: "out"}, []string{"OK"}},
 		{contracts.SchemaFlowReply, contracts.FlowReply{OK: true}, []string{"*"}},
 	}
@@ -240,6 +244,7 @@ func TestEveryPayloadTypeAndItsSchemaHaveTheSameFields(t *testing.T) {
 		contracts.SchemaRunLog:         reflect.TypeFor[contracts.RunLog](),
 		contracts.SchemaKill:           reflect.TypeFor[contracts.Kill](),
 		contracts.SchemaKillReply:      reflect.TypeFor[contracts.KillReply](),
+		contracts.SchemaAlert:          reflect.TypeFor[contracts.Alert](),
 		contracts.SchemaJob:            reflect.TypeFor[contracts.Job](),
 		contracts.SchemaJobSpec:        reflect.TypeFor[contracts.JobSpec](),
 	} {
@@ -563,6 +568,8 @@ func (m *messageMonitor) check(msg *nats.Msg) error {
 		want = contracts.FlowSubject(p.Tenant, p.FlowID)
 	case "biz":
 		want = contracts.BizSubject(p.Tenant, p.BizCode)
+	case "alert":
+		want = contracts.AlertSubject(p.Tenant)
 	}
 	if want != msg.Subject {
 		return fmt.Errorf("the payload belongs on %s", want)

@@ -24,6 +24,7 @@ import (
 	"github.com/jobcenter/jobcenter/services/api/internal/httpapi"
 	"github.com/jobcenter/jobcenter/services/api/internal/jobview"
 	apimetrics "github.com/jobcenter/jobcenter/services/api/internal/metrics"
+	"github.com/jobcenter/jobcenter/shared/alertkv"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/config"
@@ -63,6 +64,9 @@ type Config struct {
 	// Journal is the journal's retention: a page shows no more of a job's newest runs
 	// than it keeps.
 	Journal mongostore.JournalRetention
+	// AlertsAllowPrivate lets alert webhooks name loopback and private hosts
+	// (JOBCENTER_ALERTS_ALLOW_PRIVATE; the trigger checks each address it dials too).
+	AlertsAllowPrivate bool
 	// Registry receives the api's metrics and is served on GET /metrics (nil: a registry
 	// of its own, with the Go and process collectors). The all-in-one program gives its
 	// three services one registry, so the api's /metrics shows them all.
@@ -100,6 +104,8 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 		EventStreams:  EventStreams.From(e),
 		CacheJobs:     CacheJobs.From(e),
 		Journal:       mongostore.JournalRetentionFromEnv(e),
+		// The trigger reads the same setting for the addresses it dials.
+		AlertsAllowPrivate: e.Bool("JOBCENTER_ALERTS_ALLOW_PRIVATE", false),
 	}
 }
 
@@ -197,6 +203,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		nc.Close()
 		return nil, fmt.Errorf("kills bucket: %w", err)
 	}
+	ruleKV, err := alertkv.OpenRules(ctx, js, cfg.Streams.Replicas)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("alert rules bucket: %w", err)
+	}
 	cmd, err := commander.New(nc, js, outcomes, cfg.ApplyWait, cfg.BrokerTimeout, m)
 	if err != nil {
 		nc.Close()
@@ -220,6 +231,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		Metrics: m, MetricsHandler: metrics.Handler(cfg.Registry),
 		Events: s.subscribe, Stopping: s.stopping, MaxStreams: cfg.EventStreams,
 		JournalKeep: cfg.Journal.MaxPerJob, Killer: kills.Asker{NC: nc, KV: killKV},
+		Alerts: &httpapi.Alerting{Rules: alertkv.Rules{KV: ruleKV}, Deliveries: store, AllowPrivate: cfg.AlertsAllowPrivate,
+			Raise: func(ctx context.Context, a contracts.Alert) error {
+				return alertkv.Publish(ctx, js, []contracts.Alert{a}, cfg.Log)
+			}},
 	})
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.srv.RegisterOnShutdown(func() { close(s.stopping) })

@@ -22,6 +22,7 @@ import (
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/afterrun"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/alerting"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/commands"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/journal"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/lease"
@@ -73,6 +74,8 @@ type Config struct {
 	InstanceID string
 	// Journal is the journal's retention, which the active instance enforces.
 	Journal mongostore.JournalRetention
+	// Alerts is how alerts are delivered.
+	Alerts AlertsConfig
 	// Registry receives the trigger's metrics (nil: a registry of its own, with the Go and
 	// process collectors); Metrics serves it.
 	Registry *prometheus.Registry
@@ -105,6 +108,7 @@ func ConfigFromEnv(e *config.Env) Config {
 		LeaseTTL:      LeaseTTL.From(e),
 		InstanceID:    e.Str("JOBCENTER_INSTANCE_ID", defaultInstanceID()),
 		Journal:       mongostore.JournalRetentionFromEnv(e),
+		Alerts:        alertsFromEnv(e),
 	}
 }
 
@@ -124,6 +128,7 @@ func (c Config) WithDefaults() Config {
 		c.Clock = clock.Real{}
 	}
 	c.Journal = c.Journal.WithDefaults()
+	c.Alerts = c.Alerts.withDefaults()
 	return c
 }
 
@@ -131,7 +136,7 @@ func (c Config) WithDefaults() Config {
 func (c Config) Validate() error {
 	return errors.Join(c.Streams.Validate(), ExecTimeout.Check(c.ExecTimeout), MaxCatchUp.Check(c.MaxCatchUp),
 		FlushInterval.Check(c.FlushInterval), ImageInterval.Check(c.ImageInterval), StoreTimeout.Check(c.StoreTimeout),
-		LeaseTTL.Check(c.LeaseTTL), c.Journal.Validate())
+		LeaseTTL.Check(c.LeaseTTL), c.Journal.Validate(), c.Alerts.check())
 }
 
 func defaultInstanceID() string {
@@ -152,6 +157,7 @@ type Service struct {
 	streams streams
 	metrics *trigmetrics.Trigger
 	ready   chan struct{}
+	alerts  alerts
 }
 
 // New connects to the broker and the store. What cfg leaves unset takes its default.
@@ -165,7 +171,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	m, err := trigmetrics.New(cfg.Registry,
 		metrics.Consumer{Stream: contracts.StreamCommands, Name: CommandsConsumer},
-		metrics.Consumer{Stream: contracts.StreamRuns, Name: journal.Consumer})
+		metrics.Consumer{Stream: contracts.StreamRuns, Name: journal.Consumer},
+		metrics.Consumer{Stream: contracts.StreamAlerts, Name: alerting.Consumer})
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
@@ -223,6 +230,19 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	l := &lease.Lease{KV: kv, Key: leaseKey, Holder: s.cfg.InstanceID, TTL: s.cfg.LeaseTTL,
 		Log: s.cfg.Log.With().Str("part", "lease").Logger()}
+	if s.alerts, err = s.openAlerts(ctx); err != nil {
+		return err
+	}
+	// Every instance follows the rules (an active term raises alerts by them) and
+	// delivers alerts, whichever is active.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	actx, stopAlerts := context.WithCancel(ctx)
+	defer stopAlerts()
+	wg.Go(func() {
+		s.alerts.cache.Follow(actx, s.alerts.rules.KV, func(err error) { s.cfg.Log.Warn().Err(err).Msg("alert rules not followed; tries again") })
+	})
+	wg.Go(func() { s.deliver(actx, s.alerts) })
 	close(s.ready)
 	for ctx.Err() == nil {
 		failed := false
@@ -309,20 +329,29 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 	proc := &commands.Processor{Store: s.store, Kept: outcomes, Behind: t.behind, Events: commands.JetStreamEvents{JS: s.js}, Replies: s.nc, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
 		Metrics: s.metrics, Pause: im.pause, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
 	janitor := retention.New(s.store, s.cfg.Journal, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "retention").Logger())
-	follower := &afterrun.Follower{JS: s.js, Journal: s.store, Clock: s.cfg.Clock, Log: s.cfg.Log.With().Str("part", "afterrun").Logger(),
-		Job: func(ctx context.Context, id string) (*job.Job, error) {
-			// What this term applied is newer than the store, which is written behind.
-			if j, ok := t.behind.Get(id); ok {
-				return &j, nil
+	jobOf := func(ctx context.Context, id string) (*job.Job, error) {
+		// What this term applied is newer than the store, which is written behind.
+		if j, ok := t.behind.Get(id); ok {
+			return &j, nil
+		}
+		sj, err := s.store.GetJob(ctx, id)
+		if errors.Is(err, mongostore.ErrNotFound) {
+			return nil, nil
+		}
+		return &sj.Job, err
+	}
+	raiser := &alerting.Raiser{JS: s.js, Rules: s.alerts.cache, States: s.alerts.states, Clock: s.cfg.Clock,
+		Log: s.cfg.Log.With().Str("part", "alerts").Logger(),
+		Name: func(ctx context.Context, id string) string {
+			if j, err := jobOf(ctx, id); err == nil && j != nil {
+				return j.Spec.Name
 			}
-			sj, err := s.store.GetJob(ctx, id)
-			if errors.Is(err, mongostore.ErrNotFound) {
-				return nil, nil
-			}
-			return &sj.Job, err
+			return ""
 		}}
+	follower := &afterrun.Follower{JS: s.js, Journal: s.store, Clock: s.cfg.Clock, Log: s.cfg.Log.With().Str("part", "afterrun").Logger(),
+		Job: jobOf, Paused: raiser.Raise}
 	proj := &journal.Projector{Store: s.store, NC: s.nc, Settled: s.metrics.Consumers.Settled, Retention: janitor,
-		After: follower.After, Log: s.cfg.Log.With().Str("part", "journal").Logger()}
+		After: follower.After, Alerts: raiser, Log: s.cfg.Log.With().Str("part", "journal").Logger()}
 
 	// The publisher outlives the loops that feed it, so that it can drain at the end.
 	pubCtx, stopPub := context.WithCancel(context.WithoutCancel(ctx))
@@ -360,6 +389,7 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 		}
 	})
 	run(func(c context.Context) { s.retain(c, janitor) })
+	run(func(c context.Context) { every(c, time.Minute, func() { s.forgetDeliveries(c) }) })
 	run(func(c context.Context) { every(c, retainedEvery, func() { s.measureRetained(c) }) })
 	cl := &commandLog{js: s.js, cons: cmds, window: s.cfg.Streams.Duplicates, now: time.Now,
 		log: s.cfg.Log.With().Str("part", "commands").Logger()}

@@ -135,6 +135,9 @@ func Provision(ctx context.Context, js jetstream.JetStream, c StreamsConfig) err
 		if def.Ages {
 			s.MaxAge = c.RunsMaxAge
 		}
+		if def.WorkQueue {
+			s.Retention = jetstream.WorkQueuePolicy
+		}
 		if err := patiently(ctx, func() error { return ensureStream(ctx, js, s) }); err != nil {
 			return fmt.Errorf("provision stream %s (is NATS_URL reachable, with JetStream on?): %w", s.Name, err)
 		}
@@ -158,7 +161,7 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 	}
 	have := st.CachedInfo().Config
 	if slices.Equal(have.Subjects, want.Subjects) && have.Storage == want.Storage && have.Replicas == want.Replicas &&
-		have.Duplicates == want.Duplicates && have.MaxAge == want.MaxAge {
+		have.Duplicates == want.Duplicates && have.MaxAge == want.MaxAge && have.Retention == want.Retention {
 		return nil
 	}
 	_, err = js.UpdateStream(ctx, want)

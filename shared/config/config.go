@@ -139,6 +139,21 @@ func (e *Env) Int(key string, def, lo, hi int) int {
 	return n
 }
 
+// Bool returns true for "true" or "1", false for "false" or "0", or def when unset.
+func (e *Env) Bool(key string, def bool) bool {
+	switch v := strings.ToLower(e.Str(key, "")); v {
+	case "":
+		return def
+	case "true", "1":
+		return true
+	case "false", "0":
+		return false
+	default:
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want true or false", key, v))
+		return def
+	}
+}
+
 // Location returns a loaded IANA time zone, or def's.
 func (e *Env) Location(key, def string) *time.Location {
 	name := e.Str(key, def)

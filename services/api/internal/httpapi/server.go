@@ -75,6 +75,8 @@ type Deps struct {
 	Events func(subjects []string, deliver func(subject string, data []byte)) (unsubscribe func(), err error)
 	// Killer carries kills of runs to the executors (nil: the kill route answers 503).
 	Killer Killer
+	// Alerts keeps alert rules and reads deliveries (nil: the alert routes answer 503).
+	Alerts *Alerting
 	// Stopping, once closed, ends every event stream: the server is shutting down.
 	Stopping <-chan struct{}
 	// Heartbeat is how often an idle event stream sends a comment (DefaultHeartbeat).
@@ -133,6 +135,14 @@ func New(d Deps) *echo.Echo {
 	g.POST("/:id/runs/:run/kill", h.killRun, project)
 	g.GET("/:id/versions", h.versions, project)
 	g.POST("/:id/versions/:version/rollback", h.rollback, project)
+	a := e.Group("/api/v1/alerts")
+	a.GET("", h.listRules, project)
+	a.POST("", h.addRule, project)
+	a.GET("/deliveries", h.deliveries, project)
+	a.GET("/:rule", h.getRule, project)
+	a.PUT("/:rule", h.updateRule, project)
+	a.DELETE("/:rule", h.deleteRule, project)
+	a.POST("/:rule/test", h.testRule, project)
 	e.GET("/api/v1/export", h.exportJobs, project)
 	e.POST("/api/v1/import", h.importJobs, project)
 	e.GET("/api/v1/cron/next", h.cronNext, h.limitByAddress)

@@ -655,7 +655,8 @@ func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contra
 			defer lg.close()
 			return r.run(rctx, f, timeout, lg.add)
 		}()
-		if errors.Is(runErr, errTimedOut) || errors.Is(runErr, jobcode.ErrTimeout) {
+		ev.TimedOut = errors.Is(runErr, errTimedOut) || errors.Is(runErr, jobcode.ErrTimeout)
+		if ev.TimedOut {
 			runErr = timedOut(f, timeout)
 		}
 		cancel()

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/alerting"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
@@ -35,6 +36,9 @@ type Follower struct {
 	Job   func(ctx context.Context, id string) (*job.Job, error)
 	Clock clock.Clock
 	Log   zerolog.Logger
+	// Paused, when not nil, is told of each job this stops (as alerting.Raiser.Raise),
+	// once the stop is sent.
+	Paused func(ctx context.Context, events []alerting.Event) error
 }
 
 // User is who the commands of a chain or a pause are sent as.
@@ -45,6 +49,7 @@ const User = "jobcenter"
 // acted on again (the commands' ids make that harmless).
 func (f *Follower) After(ctx context.Context, ends []contracts.RunEvent) error {
 	var cmds []contracts.Command
+	var paused []alerting.Event
 	for _, ev := range ends {
 		t := ev.Then
 		if t == nil || ev.EndedAt == nil || ev.Killed != nil {
@@ -62,7 +67,9 @@ func (f *Follower) After(ctx context.Context, ends []contracts.RunEvent) error {
 					return err
 				}
 				if row {
-					cmds = append(cmds, f.pause(ev, t.PauseAfterFailures))
+					stop := f.pause(ev, t.PauseAfterFailures)
+					cmds = append(cmds, stop)
+					paused = append(paused, alerting.PauseEvent(ev, stop.Reason))
 				}
 			}
 		}
@@ -74,7 +81,10 @@ func (f *Follower) After(ctx context.Context, ends []contracts.RunEvent) error {
 				Idempotent: true, Fingerprint: "-"})
 		}
 	}
-	return f.send(ctx, cmds)
+	if err := f.send(ctx, cmds); err != nil || f.Paused == nil {
+		return err
+	}
+	return f.Paused(ctx, paused)
 }
 
 // pause is the stop of a job whose last n runs failed, the last ev.

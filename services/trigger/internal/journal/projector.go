@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/alerting"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
@@ -41,6 +42,15 @@ type Projector struct {
 	// them (chains, a pause), once those ends are journaled; its error hands the batch
 	// back, to be journaled (idempotently) and acted on again.
 	After func(ctx context.Context, ends []contracts.RunEvent) error
+	// Alerts, when not nil, raises the alerts of the runs' ends and fires journaled
+	// (failed, timed out, skipped, missed); its error hands the batch back too.
+	Alerts Alerts
+}
+
+// Alerts raises alerts (an *alerting.Raiser).
+type Alerts interface {
+	Wants(subject string, data []byte) bool
+	Raise(ctx context.Context, events []alerting.Event) error
 }
 
 // Retention is the journal's janitor, as the projector sees it.
@@ -65,6 +75,7 @@ func (p *Projector) write(ctx context.Context, msgs []jetstream.Msg) []error {
 	errs := make([]error, len(msgs))
 	var recs mongostore.JournalRecords
 	var then []contracts.RunEvent
+	var events []alerting.Event
 	for i, msg := range msgs {
 		if err := Add(&recs, msg.Subject(), msg.Data()); err != nil {
 			errs[i] = bus.Poison(err)
@@ -74,6 +85,13 @@ func (p *Projector) write(ctx context.Context, msgs []jetstream.Msg) []error {
 		if p.After != nil && strings.HasPrefix(msg.Subject(), "jobcenter.run.") && bytes.Contains(msg.Data(), thenKey) {
 			if ev, err := wire.DecodeRunEvent(msg.Data()); err == nil && ev.Then != nil && ev.EndedAt != nil && !p.removed(ev.JournalID) {
 				then = append(then, ev)
+			}
+		}
+		if p.Alerts != nil && p.Alerts.Wants(msg.Subject(), msg.Data()) {
+			// Decoded twice, for so few messages: a failure, a skip or a missed fire of a
+			// tenant with alert rules.
+			if evs, err := alerting.Events(msg.Subject(), msg.Data()); err == nil && !p.removed(journalIDOf(evs)) {
+				events = append(events, evs...)
 			}
 		}
 	}
@@ -97,9 +115,15 @@ func (p *Projector) write(ctx context.Context, msgs []jetstream.Msg) []error {
 			p.Retention.Seen(f.JobID, f.Seq, f.FiredAt)
 		}
 	}
-	if len(then) > 0 {
+	if len(then) > 0 || len(events) > 0 {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err := p.After(actx, then)
+		var err error
+		if len(then) > 0 {
+			err = p.After(actx, then)
+		}
+		if err == nil && len(events) > 0 {
+			err = p.Alerts.Raise(actx, events)
+		}
 		cancel()
 		if err != nil {
 			p.Log.Warn().Err(err).Msg("what follows runs' ends not done; the batch comes again")
@@ -116,6 +140,13 @@ func (p *Projector) write(ctx context.Context, msgs []jetstream.Msg) []error {
 // thenKey is how an end with something to follow it begins its "then" (encoding/json
 // writes no space): a run's log saying "then" is not mistaken for one.
 var thenKey = []byte(`"then":{`)
+
+func journalIDOf(evs []alerting.Event) string {
+	if len(evs) == 0 {
+		return ""
+	}
+	return evs[0].JournalID
+}
 
 // removed reports whether retention removed the run already: a redelivered end of it
 // is not acted on again.

@@ -1,0 +1,164 @@
+package alerting
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/alert"
+	"github.com/jobcenter/jobcenter/shared/alertkv"
+	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/clock"
+	"github.com/jobcenter/jobcenter/shared/mongostore"
+)
+
+// Consumer is the durable consumer every trigger instance delivers alerts from.
+const Consumer = "alerts"
+
+// Outcomes is where deliveries' outcomes are recorded (a *mongostore.Store).
+type Outcomes interface {
+	GetDelivery(ctx context.Context, id string) (mongostore.Delivery, error)
+	PutDelivery(ctx context.Context, d mongostore.Delivery) error
+}
+
+// Deliverer sends alerts to their rules' channels.
+type Deliverer struct {
+	NC       *nats.Conn
+	Rules    alertkv.Rules
+	Outcomes Outcomes
+	Send     *Sender
+	// Attempts bounds the attempts at one alert; Backoff is the wait after the first
+	// failed one, doubled after each (at most MaxBackoff).
+	Attempts int
+	Backoff  time.Duration
+	Clock    clock.Clock
+	Log      zerolog.Logger
+	// Settled, when not nil, is told how each message was settled.
+	Settled bus.Observer
+}
+
+// MaxBackoff bounds the wait between two attempts at an alert.
+const MaxBackoff = 10 * time.Minute
+
+// Workers is how many alerts one instance sends at once: a slow channel holds one.
+const Workers = 8
+
+// ConsumerConfig is the alerts consumer's: an attempt (a send, bounded by the sender's
+// timeouts, and its outcome recorded) ends well within the ack deadline.
+func ConsumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{Durable: Consumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: 2 * time.Minute,
+		MaxAckPending: 4 * Workers}
+}
+
+// Run delivers until ctx ends; it returns the error of a consumer that no longer exists.
+func (d *Deliverer) Run(ctx context.Context, cons jetstream.Consumer) error {
+	c := bus.Consumer{Name: Consumer, NC: d.NC, Log: d.Log, Observe: d.Settled}
+	return c.Each(ctx, cons, Workers, d.handle)
+}
+
+// handle makes one attempt at an alert. An alert is sent once its outcome can be
+// recorded: with the store away, it waits, unsent. The outcome is recorded before the
+// message is settled, so that an alert delivered is not sent again when it comes back.
+func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) error {
+	var a contracts.Alert
+	if err := json.Unmarshal(msg.Data(), &a); err != nil || a.V != contracts.Version || a.ID == "" || a.Tenant == "" || a.RuleID == "" {
+		return bus.Poison(fmt.Errorf("not an alert of version %d: %v", contracts.Version, err))
+	}
+	attempt := 1
+	if md, err := msg.Metadata(); err == nil {
+		attempt = int(md.NumDelivered)
+	}
+	log := d.Log.With().Str("tenant", a.Tenant).Str("alert", a.ID).Int("attempt", attempt).Logger()
+	prev, err := d.Outcomes.GetDelivery(ctx, a.ID)
+	switch {
+	case err == nil && (prev.Status == mongostore.DeliveryDelivered || prev.Status == mongostore.DeliveryFailed):
+		return nil // settled before its message was: not again
+	case err == nil:
+		attempt = max(attempt, prev.Attempts+1)
+	case !errors.Is(err, mongostore.ErrNotFound):
+		return bus.Later(fmt.Errorf("read the alert's delivery: %w", err), 5*time.Second)
+	}
+	rec := mongostore.Delivery{ID: a.ID, Tenant: a.Tenant, RuleID: a.RuleID, Event: a.Event, JobID: a.JobID, FireID: a.FireID,
+		RaisedAt: a.RaisedAt, Attempts: attempt}
+	rule, _, err := d.Rules.Get(ctx, a.Tenant, a.RuleID)
+	var sendErr error
+	switch {
+	case errors.Is(err, alertkv.ErrNotFound):
+		sendErr = permanent(errors.New("not sent: its rule was deleted"))
+	case err != nil:
+		return bus.Later(err, 5*time.Second)
+	case !rule.Enabled && a.Event != alert.Test:
+		sendErr = permanent(errors.New("not sent: its rule was disabled"))
+	}
+	// A send under way at shutdown is finished and recorded (it is bounded by the
+	// sender's timeouts): one cut short might have arrived, and would be sent again.
+	ctx = context.WithoutCancel(ctx)
+	if sendErr == nil {
+		rec.Channel, rec.Target = rule.Channel.Type, rule.Channel.Target()
+		sendErr = d.Send.Send(ctx, rule.Channel, a)
+	}
+	now := d.Clock.Now().UTC()
+	rec.LastAttempt = now
+	var after time.Duration
+	switch {
+	case sendErr == nil:
+		rec.Status, rec.DeliveredAt = mongostore.DeliveryDelivered, &now
+	case isPermanent(sendErr) || attempt >= d.Attempts:
+		rec.Status, rec.Error = mongostore.DeliveryFailed, sendErr.Error()
+		if !isPermanent(sendErr) {
+			rec.Error = fmt.Sprintf("given up after %d attempts: %v", attempt, sendErr)
+		}
+	default:
+		after = min(d.Backoff<<(attempt-1), MaxBackoff)
+		rec.Status, rec.Error = mongostore.DeliveryRetrying, sendErr.Error()
+	}
+	if err := d.record(ctx, msg, rec); err != nil {
+		// Not settled: sent again after the ack deadline, or by another instance.
+		return bus.Later(err, time.Minute)
+	}
+	switch rec.Status {
+	case mongostore.DeliveryDelivered:
+		log.Info().Str("channel", rec.Channel).Msg("alert delivered")
+	case mongostore.DeliveryFailed:
+		log.Warn().Str("channel", rec.Channel).Str("why", rec.Error).Msg("alert not delivered; given up")
+	default:
+		log.Info().Str("channel", rec.Channel).Str("why", rec.Error).Dur("next_in", after).Msg("alert not delivered; retrying")
+		return bus.Later(errors.New(rec.Error), after)
+	}
+	return nil
+}
+
+// record stores an attempt's outcome, trying while the store is away (and telling the
+// broker the alert is still being handled) up to the ack deadline's half.
+func (d *Deliverer) record(ctx context.Context, msg jetstream.Msg, rec mongostore.Delivery) error {
+	deadline := time.Now().Add(ConsumerConfig().AckWait / 2)
+	wait := 250 * time.Millisecond
+	for {
+		err := d.Outcomes.PutDelivery(ctx, rec)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		d.Log.Warn().Err(err).Str("alert", rec.ID).Msg("alert delivery not recorded; retrying")
+		_ = msg.InProgress()
+		if !clock.Sleep(ctx, wait) {
+			return err
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// permanentError is a send that no retry would make succeed.
+type permanentError struct{ error }
+
+func (p permanentError) Unwrap() error { return p.error }
+
+func permanent(err error) error { return permanentError{err} }
+
+func isPermanent(err error) bool { return errors.As(err, new(permanentError)) }
