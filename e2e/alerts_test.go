@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +32,8 @@ type hook struct {
 	order     []string
 	failFirst string
 	refused   map[string]bool
+	// down answers every request with 500.
+	down atomic.Bool
 	bodies    []string
 }
 
@@ -43,6 +46,10 @@ func newHook(t *testing.T) *hook {
 		id := r.Header.Get("X-Jobcenter-Alert-Id")
 		h.mu.Lock()
 		defer h.mu.Unlock()
+		if h.down.Load() {
+			http.Error(w, "down for maintenance", http.StatusInternalServerError)
+			return
+		}
 		if h.failFirst != "" && strings.Contains(id, h.failFirst) && !h.refused[id] {
 			h.refused[id] = true
 			http.Error(w, "busy", http.StatusServiceUnavailable)
@@ -179,7 +186,7 @@ func newAlertingCenter(t *testing.T, mail *smtpServer) *center {
 	return newCenterWithAll(t, func(c *api.Config) { c.AlertsAllowPrivate = true }, func(c *executor.Config) {
 		c.MaxSteps = 2_000_000_000 // a run that times out, not one that runs out of steps
 	}, func(c *trigger.Config) {
-		c.Alerts.AllowPrivate, c.Alerts.Backoff = true, 50*time.Millisecond
+		c.Alerts.AllowPrivate, c.Alerts.Backoff, c.Alerts.Attempts = true, 50*time.Millisecond, 3
 		if mail != nil {
 			c.Alerts.SMTP.Addr, c.Alerts.SMTP.TLS, c.Alerts.SMTP.From = mail.ln.Addr().String(), "none", "alerts@jobcenter.test"
 		}
@@ -262,10 +269,23 @@ func TestAlertsAreSentOncePerEventToEachRulesChannel(t *testing.T) {
 		t.Fatalf("the e-mail to %v:\n%s", rcpt, msgs[0])
 	}
 
-	// A run that timed out is a timeout, which a rule of failures wants too.
+	// A run that timed out is a timeout, which a rule of failures wants too. A rule of
+	// timeouts whose webhook is down tries three times, then gives up, saying why.
+	down := newHook(t)
+	down.down.Store(true)
+	gaveUp := must(cl.AddAlertRule(ctx, jobcenter.AlertRuleSpec{Events: []string{"timeout"}, Jobs: []string{slowJob.ID},
+		Channel: jobcenter.AlertChannel{Type: "slack", URL: down.URL + "/services/T/B/X"}}))(t)
 	must(cl.ExecJob(ctx, slowJob.ID))(t)
 	if a := h.waitAlerts(t, "timeout", 1)[0]; a["job_id"] != slowJob.ID {
 		t.Fatalf("the timeout's alert: %v", a)
+	}
+	teststack.Eventually(t, 15*time.Second, "the delivery given up", func() bool {
+		p := must(cl.AlertDeliveries(ctx, jobcenter.DeliveryQuery{RuleID: gaveUp.ID, Status: "failed"}))(t)
+		return len(p.Deliveries) == 1 && p.Deliveries[0].Attempts == 3 && p.Deliveries[0].Event == "timeout" &&
+			strings.Contains(p.Deliveries[0].Error, "given up after 3 attempts: answered 500 down for maintenance")
+	})
+	if err := cl.DeleteAlertRule(ctx, gaveUp.ID); err != nil {
+		t.Fatal(err)
 	}
 
 	// The test alert: refused once by the webhook, delivered on the second attempt.
@@ -300,8 +320,8 @@ func TestAlertsAreSentOncePerEventToEachRulesChannel(t *testing.T) {
 		}
 		q.Cursor = p.NextCursor
 	}
-	if len(seen) != 8 {
-		t.Fatalf("the pages held %d deliveries, want 8 (7 webhook, 1 e-mail)", len(seen))
+	if len(seen) != 9 {
+		t.Fatalf("the pages held %d deliveries, want 9 (7 webhook, 1 e-mail, 1 given up)", len(seen))
 	}
 	if p := must(other.AlertDeliveries(ctx, jobcenter.DeliveryQuery{}))(t); len(p.Deliveries) != 0 {
 		t.Fatalf("another project sees the deliveries: %+v", p.Deliveries)
@@ -367,5 +387,62 @@ func TestAnAlertWebhookCannotReachTheCentersOwnMachine(t *testing.T) {
 		if ae := apiErr(t, err, 400, "invalid", "channel.url"); !strings.Contains(ae.Message, "JOBCENTER_ALERTS_ALLOW_PRIVATE") {
 			t.Fatalf("%s: %s", u, ae.Message)
 		}
+	}
+}
+
+// A missed fire and a skipped run raise their alerts; an alert whose channel is down
+// when the trigger stops is delivered, once, by the trigger started again.
+func TestMissedAndSkippedFiresAlertAndAnAlertOutlivesARestart(t *testing.T) {
+	c := newCenterWithAll(t, func(c *api.Config) { c.AlertsAllowPrivate = true }, func(c *executor.Config) { c.MaxSteps = 2_000_000_000 },
+		func(c *trigger.Config) { c.Alerts.AllowPrivate, c.Alerts.Backoff, c.Alerts.Attempts = true, 100*time.Millisecond, 50 })
+	ctx := context.Background()
+	cl := newClient(t, c, "p")
+	h := newHook(t)
+	must(cl.AddAlertRule(ctx, jobcenter.AlertRuleSpec{Events: []string{"missed", "skipped", "failure"}, Channel: jobcenter.AlertChannel{Type: "webhook", URL: h.URL}}))(t)
+
+	late := jobcenter.JobSpec{Pid: pid, Name: "late", Trigger: jobcenter.TriggerInterval, Seconds: 10, Code: "return 1", MisfireGraceTime: ptr[int64](1)}
+	lj := must(cl.AddJob(ctx, late))(t)
+	must(cl.StartJob(ctx, lj.ID))(t)
+	// The scheduler is away for 45 s: the fires due coalesce into one, 5 s late.
+	c.clk.Advance(45 * time.Second)
+	if a := h.waitAlerts(t, "missed", 1)[0]; a["job_id"] != lj.ID || !strings.Contains(a["detail"].(string), "misfire_grace_time") {
+		t.Fatalf("the missed fire's alert: %v", a)
+	}
+	must(cl.StopJob(ctx, lj.ID))(t)
+
+	slow := jobcenter.JobSpec{Pid: pid, Name: "slow", Trigger: jobcenter.TriggerInterval, Seconds: 3600, Timeout: ptr[int64](2),
+		Code: "n = 0\nfor i in range(1000000000):\n    n += i\nreturn n"}
+	sj := must(cl.AddJob(ctx, slow))(t)
+	must(cl.ExecJob(ctx, sj.ID))(t)
+	teststack.Eventually(t, 10*time.Second, "the slow run to begin", func() bool {
+		p := must(cl.Journal(ctx, sj.ID, 1, 10))(t)
+		return len(p.Data) == 1 && p.Data[0].ExeStatus == "running"
+	})
+	skippedRun := must(cl.ExecJob(ctx, sj.ID))(t).FireID
+	if a := h.waitAlerts(t, "skipped", 1)[0]; a["triggerid"] != skippedRun {
+		t.Fatalf("the skipped run's alert: %v", a)
+	}
+
+	h.down.Store(true)
+	failing := must(cl.AddJob(ctx, jobcenter.JobSpec{Pid: pid, Name: "failing", Trigger: jobcenter.TriggerInterval, Seconds: 60, Code: "fail('x')"}))(t)
+	must(cl.ExecJob(ctx, failing.ID))(t)
+	teststack.Eventually(t, 10*time.Second, "the alert to be retried", func() bool {
+		p := must(cl.AlertDeliveries(ctx, jobcenter.DeliveryQuery{Status: "retrying"}))(t)
+		return len(p.Deliveries) == 1
+	})
+	c.stop("trigger")
+	h.down.Store(false)
+	c.startTrigger()
+	got := h.waitAlerts(t, "failure", 1)
+	var d jobcenter.AlertDelivery
+	teststack.Eventually(t, 10*time.Second, "the delivery recorded", func() bool {
+		p := must(cl.AlertDeliveries(ctx, jobcenter.DeliveryQuery{JobID: failing.ID}))(t)
+		if len(p.Deliveries) == 1 {
+			d = p.Deliveries[0]
+		}
+		return d.Status == "delivered"
+	})
+	if d.Attempts < 2 || d.ID != got[0]["id"] || len(h.twice()) > 0 {
+		t.Fatalf("the delivery after the restart: %+v, received twice: %v", d, h.twice())
 	}
 }
