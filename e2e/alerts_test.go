@@ -33,8 +33,8 @@ type hook struct {
 	failFirst string
 	refused   map[string]bool
 	// down answers every request with 500.
-	down atomic.Bool
-	bodies    []string
+	down   atomic.Bool
+	bodies []string
 }
 
 func newHook(t *testing.T) *hook {
@@ -394,7 +394,9 @@ func TestAnAlertWebhookCannotReachTheCentersOwnMachine(t *testing.T) {
 // when the trigger stops is delivered, once, by the trigger started again.
 func TestMissedAndSkippedFiresAlertAndAnAlertOutlivesARestart(t *testing.T) {
 	c := newCenterWithAll(t, func(c *api.Config) { c.AlertsAllowPrivate = true }, func(c *executor.Config) { c.MaxSteps = 2_000_000_000 },
-		func(c *trigger.Config) { c.Alerts.AllowPrivate, c.Alerts.Backoff, c.Alerts.Attempts = true, 100*time.Millisecond, 50 })
+		func(c *trigger.Config) {
+			c.Alerts.AllowPrivate, c.Alerts.Backoff, c.Alerts.Attempts = true, 100*time.Millisecond, 50
+		})
 	ctx := context.Background()
 	cl := newClient(t, c, "p")
 	h := newHook(t)
