@@ -207,9 +207,10 @@ func (c *Cache) set(key string, rule *alert.Rule) {
 }
 
 // Follow keeps the cache as the bucket is until ctx ends, watching it again after a
-// failure.
+// failure. The journal waits for the rules to be read (an event is not let pass
+// unalerted), so the watch is tried again soon.
 func (c *Cache) Follow(ctx context.Context, kv jetstream.KeyValue, log func(error)) {
-	pause := time.Second
+	pause := 250 * time.Millisecond
 	for ctx.Err() == nil {
 		if err := c.follow(ctx, kv); err != nil {
 			log(err)
@@ -218,7 +219,7 @@ func (c *Cache) Follow(ctx context.Context, kv jetstream.KeyValue, log func(erro
 		case <-ctx.Done():
 		case <-time.After(pause):
 		}
-		pause = min(2*pause, 30*time.Second)
+		pause = min(2*pause, 5*time.Second)
 	}
 }
 
