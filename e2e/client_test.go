@@ -4,13 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -849,5 +857,322 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 		ctl.run(t, 2, "kill", long.ID, run)
 		ctl.run(t, 3, "kill", long.ID, long.ID+"@no-such-run")
 		ctl.run(t, 3, "kill", long.ID, id+"@1") // another job's run
+	})
+}
+
+// dingRobot is a DingTalk robot's webhook: it takes a message only when its URL carries
+// the token and a signature made with the secret, as DingTalk's does, and keeps its text.
+type dingRobot struct {
+	*httptest.Server
+	mu      sync.Mutex
+	texts   []string
+	refused int
+}
+
+func newDingRobot(t *testing.T, token, secret string) *dingRobot {
+	d := &dingRobot{}
+	d.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write([]byte(q.Get("timestamp") + "\n" + secret))
+		var msg struct {
+			Text struct {
+				Content string `json:"content"`
+			} `json:"text"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&msg)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if r.URL.Path != "/robot/send" || q.Get("access_token") != token || q.Get("sign") != base64.StdEncoding.EncodeToString(m.Sum(nil)) {
+			d.refused++
+			fmt.Fprint(w, `{"errcode":310000,"errmsg":"sign not match"}`)
+			return
+		}
+		d.texts = append(d.texts, msg.Text.Content)
+		fmt.Fprint(w, `{"errcode":0,"errmsg":"ok"}`)
+	}))
+	t.Cleanup(d.Close)
+	return d
+}
+
+func (d *dingRobot) received() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.texts)
+}
+
+// waitDelivered waits until each alert has been delivered; one given up on fails at once.
+func waitDelivered(t *testing.T, cl *jobcenter.Client, ids ...string) {
+	t.Helper()
+	var last []jobcenter.AlertDelivery
+	teststack.Eventually(t, 15*time.Second, fmt.Sprintf("alerts %v never delivered: %+v", ids, &last), func() bool {
+		last = must(cl.AlertDeliveries(context.Background(), jobcenter.DeliveryQuery{Limit: 500}))(t).Deliveries
+		done := 0
+		for _, d := range last {
+			if !slices.Contains(ids, d.ID) {
+				continue
+			}
+			if d.Status == jobcenter.DeliveryFailed {
+				t.Fatalf("alert %s failed: %s", d.ID, d.Error)
+			}
+			if d.Status == jobcenter.DeliveryDelivered {
+				done++
+			}
+		}
+		return done == len(ids)
+	})
+}
+
+// raisedID reads the alert's id from what "jobctl alerts test" printed.
+func raisedID(t *testing.T, r result) string {
+	t.Helper()
+	first, _, _ := strings.Cut(r.stdout, "\n")
+	id, ok := strings.CutPrefix(first, "raised ")
+	if !ok || id == "" {
+		t.Fatalf("alerts test printed:\n%s", r.stdout)
+	}
+	return id
+}
+
+func TestJobctlManagesAlertRulesAndShowsWhatBecameOfTheirAlerts(t *testing.T) {
+	c := newAlertingCenter(t, nil)
+	ctx := context.Background()
+	cl := newClient(t, c, "p")
+	ctl := newCLI(t, "JOBCENTER_URL="+contractProxy(t, c.url), "JOBCENTER_PROJECT=p")
+	// The webhook takes an alert only at the URL with its token and with the rule's own
+	// header: an alert that arrives proves both were kept.
+	h := newHook(t)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RequestURI() != "/hook?token=s3cret" || r.Header.Get("Authorization") != "Bearer xyz" {
+			http.Error(w, "wrong token", http.StatusUnauthorized)
+			return
+		}
+		h.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hook.Close)
+	const secret = "SECd3adb33f"
+	ding := newDingRobot(t, "tok", secret)
+	failing := must(cl.AddJob(ctx, jobcenter.JobSpec{Pid: pid, Name: "failing", Trigger: jobcenter.TriggerInterval, Seconds: 3600,
+		Code: "fail('x')"}))(t)
+
+	t.Run("help, and bad input refused naming the field with nothing stored", func(t *testing.T) {
+		r := ctl.run(t, 0, "alerts", "add", "--help")
+		for _, want := range []string{"Usage: jobctl alerts add", "--webhook URL", "--throttle-after", "Examples:", "3  not found"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Fatalf("alerts add --help lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		if r := ctl.run(t, 0, "--help"); !strings.Contains(r.stdout, "alerts deliveries") {
+			t.Fatalf("jobctl --help lacks the alerts:\n%s", r.stdout)
+		}
+		r = ctl.run(t, 2, "alerts", "add", "--event", "exploded", "--type", "webhook", "--webhook", hook.URL+"/hook?token=s3cret")
+		if !strings.Contains(r.stderr, "400 invalid") || !strings.Contains(r.stderr, `"exploded" is not an event`) || !strings.Contains(r.stderr, "events[0]") {
+			t.Fatalf("a bad event: %s", r.stderr)
+		}
+		var e struct {
+			Error struct {
+				Status int    `json:"status"`
+				Field  string `json:"field"`
+				Exit   int    `json:"exit"`
+			} `json:"error"`
+		}
+		r = ctl.run(t, 2, "alerts", "add", "--event", "failure", "--type", "pager", "--webhook", hook.URL, "--json")
+		if err := json.Unmarshal([]byte(r.stderr), &e); err != nil || e.Error.Status != 400 || e.Error.Field != "channel.type" || e.Error.Exit != 2 {
+			t.Fatalf("a bad channel type --json: %q", r.stderr)
+		}
+		ctl.run(t, 1, "alerts")
+		ctl.run(t, 1, "alerts", "show")
+		ctl.run(t, 1, "alerts", "add", "--event", "failure", "--type", "webhook", "--webhook", hook.URL, "--header", "no colon")
+		ctl.run(t, 1, "alerts", "add", "--event", "failure", "--type", "webhook", "--webhook", hook.URL, "--within", "60")
+		file := filepath.Join(t.TempDir(), "typo.json")
+		if err := os.WriteFile(file, []byte(`{"events": ["failure"], "chanel": {"type": "webhook"}}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := ctl.run(t, 1, "alerts", "add", "--file", file); !strings.Contains(r.stderr, `"chanel"`) {
+			t.Fatalf("a file with an unknown field: %s", r.stderr)
+		}
+		if rules := must(cl.AlertRules(ctx))(t); len(rules) != 0 {
+			t.Fatalf("refused rules were stored: %+v", rules)
+		}
+	})
+
+	var hookRule jobcenter.AlertRule
+	var dingID string
+	t.Run("add by flags and from a file; list and show them with their secrets masked", func(t *testing.T) {
+		ctl.run(t, 0, "alerts", "add", "--name", "on call", "--event", "failure", "--event", "paused", "--type", "webhook",
+			"--webhook", hook.URL+"/hook?token=s3cret", "--header", "Authorization: Bearer xyz", "--json").json(t, &hookRule)
+		if hookRule.ID == "" || !hookRule.Enabled || !slices.Equal(hookRule.Events, []string{"failure", "paused"}) || len(hookRule.Jobs) != 0 ||
+			hookRule.Channel.URL != hook.URL+"/***" || hookRule.Channel.Headers["Authorization"] != "***" {
+			t.Fatalf("added --json: %s", mustJSON(hookRule))
+		}
+
+		c.clk.Advance(time.Millisecond) // rules are listed oldest first: this one is younger
+
+		// A DingTalk robot's rule from a file, the flags given with it adding to it: the
+		// failing job's only (named by its jobId, kept by its id), throttled, disabled.
+		file := filepath.Join(t.TempDir(), "ding.json")
+		body := fmt.Sprintf(`{"events": ["failure", "timeout"], "channel": {"type": "dingtalk", "url": "%s/robot/send?access_token=tok", "secret": %q}}`, ding.URL, secret)
+		if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := ctl.run(t, 0, "alerts", "add", "--file", file, "--name", "钉钉", "--job", failing.JobID, "--disabled",
+			"--throttle-after", "3", "--within", "600", "--silence", "3600")
+		dingID = cell(t, r.stdout, "ID")
+		if !strings.HasPrefix(r.stdout, "added "+dingID+"\n") || cell(t, r.stdout, "ENABLED") != "no" || cell(t, r.stdout, "EVENTS") != "failure,timeout" ||
+			cell(t, r.stdout, "JOBS") != failing.ID || cell(t, r.stdout, "CHANNEL") != "dingtalk" || cell(t, r.stdout, "TARGET") != ding.URL+"/***" ||
+			cell(t, r.stdout, "SECRET") != "***" || cell(t, r.stdout, "THROTTLE") != "1 per 3 in 600s, then none for 3600s" || cell(t, r.stdout, "NAME") != "钉钉" {
+			t.Fatalf("added from a file:\n%s", r.stdout)
+		}
+
+		r = ctl.run(t, 0, "alerts", "list")
+		rs := rows(r.stdout)
+		if len(rs) != 3 || !slices.Equal(rs[0], []string{"ID", "ENABLED", "EVENTS", "JOBS", "CHANNEL", "THROTTLE", "NAME"}) ||
+			!slices.Equal(rs[1][:6], []string{hookRule.ID, "yes", "failure,paused", "all", "webhook", hook.URL + "/***"}) ||
+			!strings.HasSuffix(strings.Join(rs[1], " "), "every event on call") ||
+			!slices.Equal(rs[2][:6], []string{dingID, "no", "failure,timeout", failing.ID, "dingtalk", ding.URL + "/***"}) ||
+			!strings.HasSuffix(strings.Join(rs[2], " "), "1 per 3 in 600s, then none for 3600s 钉钉") {
+			t.Fatalf("alerts list:\n%s", r.stdout)
+		}
+		var list struct {
+			Rules []jobcenter.AlertRule `json:"rules"`
+		}
+		ctl.run(t, 0, "alerts", "list", "--json").json(t, &list)
+		if len(list.Rules) != 2 || list.Rules[0].ID != hookRule.ID || list.Rules[1].ID != dingID || list.Rules[1].Channel.Secret != "***" ||
+			list.Rules[1].Throttle == nil || *list.Rules[1].Throttle != (jobcenter.AlertThrottle{After: 3, Within: 600, Silence: 3600}) {
+			t.Fatalf("alerts list --json: %s", mustJSON(list))
+		}
+
+		r = ctl.run(t, 0, "alerts", "show", hookRule.ID)
+		if cell(t, r.stdout, "HEADERS") != "Authorization: ***" || cell(t, r.stdout, "TARGET") != hook.URL+"/***" ||
+			cell(t, r.stdout, "THROTTLE") != "every event" || cell(t, r.stdout, "NAME") != "on call" || strings.Contains(r.stdout, "s3cret") {
+			t.Fatalf("alerts show:\n%s", r.stdout)
+		}
+		ctl.run(t, 3, "alerts", "show", "rule-000000000000")
+		ctl.run(t, 3, "alerts", "show", hookRule.ID, "--project", "q") // another project's
+	})
+
+	var fire, testID string
+	t.Run("a failed run's alert and test alerts arrive; their deliveries are listed", func(t *testing.T) {
+		fire = must(cl.ExecJob(ctx, failing.ID))(t).FireID
+		if a := h.waitAlerts(t, "failure", 1)[0]; a["rule_id"] != hookRule.ID || a["job_id"] != failing.ID || a["triggerid"] != fire {
+			t.Fatalf("the failure's alert: %v", a)
+		}
+		c.clk.Advance(time.Second) // the test alerts are raised later: newest first, they come first
+
+		testID = raisedID(t, ctl.run(t, 0, "alerts", "test", hookRule.ID))
+		var raised struct{ ID, Status string }
+		ctl.run(t, 0, "alerts", "test", dingID, "--json").json(t, &raised) // a disabled rule is tested all the same
+		if raised.Status != "raised" || raised.ID == "" {
+			t.Fatalf("alerts test --json: %+v", raised)
+		}
+		waitDelivered(t, cl, testID, raised.ID)
+		if got := ding.received(); len(got) != 1 || !strings.Contains(got[0], "test") {
+			t.Fatalf("the robot received %q", got)
+		}
+		if a := h.waitAlerts(t, "test", 1)[0]; a["rule_id"] != hookRule.ID {
+			t.Fatalf("the test alert: %v", a)
+		}
+
+		r := ctl.run(t, 0, "alerts", "deliveries", "--rule", hookRule.ID)
+		rs := rows(r.stdout)
+		if len(rs) != 4 || !slices.Equal(rs[0], []string{"RAISED", "EVENT", "JOB", "RUN", "STATUS", "ATTEMPTS", "TARGET", "ERROR"}) ||
+			!slices.Equal(rs[1][1:], []string{"test", "-", "-", "delivered", "1", hook.URL + "/***", "-"}) ||
+			!slices.Equal(rs[2][1:], []string{"failure", failing.ID, fire, "delivered", "1", hook.URL + "/***", "-"}) ||
+			rs[3][0] != "2" || rs[3][1] != "deliveries" {
+			t.Fatalf("alerts deliveries:\n%s", r.stdout)
+		}
+		var all jobcenter.DeliveryPage
+		ctl.run(t, 0, "alerts", "deliveries", "--all", "--limit", "1", "--json").json(t, &all)
+		if len(all.Deliveries) != 3 || all.NextCursor != "" || all.Deliveries[2].ID == all.Deliveries[1].ID {
+			t.Fatalf("alerts deliveries --all: %s", mustJSON(all))
+		}
+		// A page, and the next one by the cursor its footer names.
+		r = ctl.run(t, 0, "alerts", "deliveries", "--limit", "1")
+		_, cursor, ok := strings.Cut(r.stdout, "--cursor ")
+		cursor, _, _ = strings.Cut(cursor, " ")
+		if rs := rows(r.stdout); len(rs) != 3 || !ok || cursor == "" {
+			t.Fatalf("alerts deliveries --limit 1:\n%s", r.stdout)
+		}
+		var next jobcenter.DeliveryPage
+		ctl.run(t, 0, "alerts", "deliveries", "--limit", "1", "--cursor", cursor, "--json").json(t, &next)
+		if len(next.Deliveries) != 1 || next.Deliveries[0].ID != all.Deliveries[1].ID {
+			t.Fatalf("the page after %s: %s, want the second of %s", cursor, mustJSON(next), mustJSON(all))
+		}
+		var failed jobcenter.DeliveryPage
+		ctl.run(t, 0, "alerts", "deliveries", "--job", failing.ID, "--status", "failed", "--json").json(t, &failed)
+		if failed.Deliveries == nil || len(failed.Deliveries) != 0 {
+			t.Fatalf("no failed deliveries: %s", mustJSON(failed))
+		}
+		if r := ctl.run(t, 2, "alerts", "deliveries", "--status", "exploded"); !strings.Contains(r.stderr, "status") {
+			t.Fatalf("a bad status: %s", r.stderr)
+		}
+		ctl.run(t, 1, "alerts", "deliveries", "--limit", "0")
+	})
+
+	t.Run("an update changes only the flags given: URL, header and secret are kept", func(t *testing.T) {
+		ctl.run(t, 1, "alerts", "update", hookRule.ID) // nothing to change
+		r := ctl.run(t, 0, "alerts", "update", hookRule.ID, "--disabled")
+		if !strings.HasPrefix(r.stdout, "updated "+hookRule.ID+"\n") || cell(t, r.stdout, "ENABLED") != "no" || cell(t, r.stdout, "EVENTS") != "failure,paused" ||
+			cell(t, r.stdout, "NAME") != "on call" || cell(t, r.stdout, "HEADERS") != "Authorization: ***" {
+			t.Fatalf("update --disabled:\n%s", r.stdout)
+		}
+		if got := must(cl.AlertRule(ctx, hookRule.ID))(t); got.Enabled || !reflect.DeepEqual(got.Channel, hookRule.Channel) || got.Name != "on call" {
+			t.Fatalf("the rule after update --disabled: %s", mustJSON(got))
+		}
+		if r := ctl.run(t, 0, "alerts", "update", hookRule.ID, "--disabled=false"); cell(t, r.stdout, "ENABLED") != "yes" {
+			t.Fatalf("update --disabled=false:\n%s", r.stdout)
+		}
+		r = ctl.run(t, 0, "alerts", "update", dingID, "--disabled=false", "--event", "failure", "--throttle-after", "0")
+		if cell(t, r.stdout, "ENABLED") != "yes" || cell(t, r.stdout, "EVENTS") != "failure" || cell(t, r.stdout, "THROTTLE") != "every event" ||
+			cell(t, r.stdout, "SECRET") != "***" || cell(t, r.stdout, "JOBS") != failing.ID || cell(t, r.stdout, "NAME") != "钉钉" {
+			t.Fatalf("update of the robot's rule:\n%s", r.stdout)
+		}
+		// Another type starts the channel anew: its URL is not the one read.
+		if r := ctl.run(t, 2, "alerts", "update", dingID, "--type", "slack"); !strings.Contains(r.stderr, "channel.url") {
+			t.Fatalf("another type without a URL: %s", r.stderr)
+		}
+
+		// Sent to what is stored: the webhook's token and header, the robot's secret.
+		hookTest := raisedID(t, ctl.run(t, 0, "alerts", "test", hookRule.ID))
+		dingTest := raisedID(t, ctl.run(t, 0, "alerts", "test", dingID))
+		waitDelivered(t, cl, hookTest, dingTest)
+		// Enabled again, both send a failed run's alert.
+		again := must(cl.ExecJob(ctx, failing.ID))(t).FireID
+		failures := h.waitAlerts(t, "failure", 2)
+		if failures[1]["triggerid"] != again {
+			t.Fatalf("the second failure's alert: %v", failures[1])
+		}
+		teststack.Eventually(t, 15*time.Second, "the robot never got the failure", func() bool {
+			got := ding.received()
+			return len(got) == 3 && strings.Contains(got[2], "failing")
+		})
+		ding.mu.Lock()
+		refused := ding.refused
+		ding.mu.Unlock()
+		if refused != 0 {
+			t.Fatalf("the robot refused %d messages: the secret was not kept", refused)
+		}
+
+		r = ctl.run(t, 0, "alerts", "update", dingID, "--type", "email", "--to", "ops@example.com,dev@example.com")
+		if cell(t, r.stdout, "CHANNEL") != "email" || cell(t, r.stdout, "TARGET") != "ops@example.com,dev@example.com" || strings.Contains(r.stdout, "SECRET") {
+			t.Fatalf("update to e-mail:\n%s", r.stdout)
+		}
+	})
+
+	t.Run("delete; afterwards the rule is not found", func(t *testing.T) {
+		if r := ctl.run(t, 0, "alerts", "delete", hookRule.ID); r.stdout != "deleted "+hookRule.ID+"\n" {
+			t.Fatalf("alerts delete: %q", r.stdout)
+		}
+		ctl.run(t, 3, "alerts", "show", hookRule.ID)
+		ctl.run(t, 3, "alerts", "test", hookRule.ID)
+		ctl.run(t, 3, "alerts", "delete", hookRule.ID)
+		var deleted map[string]any
+		ctl.run(t, 0, "alerts", "delete", dingID, "--json").json(t, &deleted)
+		if deleted["id"] != dingID || deleted["deleted"] != true {
+			t.Fatalf("alerts delete --json: %v", deleted)
+		}
+		if r := ctl.run(t, 0, "alerts", "list"); !strings.Contains(r.stdout, "no alert rules") {
+			t.Fatalf("alerts list after delete:\n%s", r.stdout)
+		}
 	})
 }

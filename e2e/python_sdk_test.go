@@ -81,7 +81,9 @@ func TestPythonSDK(t *testing.T) {
 		}
 	}))
 	t.Cleanup(runner.Close)
-	p, c := keyedAllInOneWith(t, bin, []string{"JOBCENTER_FLOW_URL=" + runner.URL + "/flow/{flow_id}"}, testLine, seedLine, tecodeLine)
+	// Alerts may reach the test's webhooks, on this machine.
+	p, c := keyedAllInOneWith(t, bin, []string{"JOBCENTER_FLOW_URL=" + runner.URL + "/flow/{flow_id}", "JOBCENTER_ALERTS_ALLOW_PRIVATE=true"},
+		testLine, seedLine, tecodeLine)
 	url := c.url
 	// Python is another process: it talks to the api through a contract-checking proxy.
 	pyURL := contractProxy(t, url)

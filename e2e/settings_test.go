@@ -37,7 +37,7 @@ func readmeSettings(t *testing.T) map[string]bool {
 
 // settingRead matches a setting read through shared/config (env.Str("X", …), …, or a
 // config.Span declared with its Key) or the environment itself.
-var settingRead = regexp.MustCompile(`(?:(?:\.(?:Str|Int|Duration|Location|File|Require|Addr|URLs|URL|URI)|os\.Getenv|os\.LookupEnv)\(\s*|config\.Span\[[^\]]+\]\{Key:\s*)"([A-Z][A-Z0-9_]*)"`)
+var settingRead = regexp.MustCompile(`(?:(?:\.(?:Str|Int|Bool|Duration|Location|File|Require|Addr|URLs|URL|URI)|os\.Getenv|os\.LookupEnv)\(\s*|config\.Span\[[^\]]+\]\{Key:\s*)"([A-Z][A-Z0-9_]*)"`)
 
 func TestEverySettingTheProgramsReadIsInTheREADMEsTable(t *testing.T) {
 	documented := readmeSettings(t)

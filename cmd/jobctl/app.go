@@ -23,7 +23,7 @@ const (
 	exitOK       = 0 // done
 	exitUsage    = 1 // the command line is wrong: unknown command or flag, missing argument
 	exitRejected = 2 // the server refused the request (a 4xx other than 404): invalid, conflict, unauthorized, …
-	exitNotFound = 3 // no such job or schedule (404), or another tenant's
+	exitNotFound = 3 // no such job, schedule or alert rule (404), or another tenant's
 	exitServer   = 4 // the server failed (5xx) or could not be reached, or NATS could not be
 )
 
@@ -32,7 +32,8 @@ const exitCodesHelp = `Exit codes:
   1  usage error: unknown command or flag, missing or extra argument
   2  the server refused the request (HTTP 4xx other than 404): invalid field,
      conflict, unauthorized (401), forbidden (403), rate limited (429), …
-  3  not found (HTTP 404): no such job or schedule — or another tenant's
+  3  not found (HTTP 404): no such job, schedule or alert rule — or another
+     tenant's
   4  the server failed (HTTP 5xx, e.g. 503 unavailable) or could not be
      reached (connection refused, timeout), or NATS could not be`
 
@@ -87,11 +88,12 @@ var commandGroups = []struct {
 }{
 	{"Jobs (the job-center SDK's operations)", []string{"add", "get", "list", "update", "start", "stop", "exec", "kill", "delete", "journal", "history", "versions", "rollback", "export", "import"}},
 	{"Quartz schedules (the tenant is --project, sent as tecode)", []string{"quartz save", "quartz status", "quartz journal", "quartz enable", "quartz disable", "quartz delete", "quartz trigger"}},
+	{"Alerts (of failed, timed-out, missed, skipped and paused runs)", []string{"alerts list", "alerts add", "alerts show", "alerts update", "alerts delete", "alerts test", "alerts deliveries"}},
 	{"Other", []string{"cron next", "events tail"}},
 }
 
 func commands() []*command {
-	return slices.Concat(jobCommands(), operateCommands(), quartzCommands(), []*command{cronNextCommand(), eventsTailCommand()})
+	return slices.Concat(jobCommands(), operateCommands(), quartzCommands(), alertCommands(), []*command{cronNextCommand(), eventsTailCommand()})
 }
 
 // run is jobctl: it returns the exit code.
@@ -350,7 +352,8 @@ func describe(err error, base string) string {
 // overview is `jobctl help`.
 func (a *app) overview(w io.Writer, cmds []*command) {
 	fmt.Fprint(w, `jobctl manages Job Center: jobs that run every N seconds or once at a date,
-Quartz cron schedules of business behaviours, their run journals, and live events.
+Quartz cron schedules of business behaviours, their run journals, live events,
+and alerts of runs that fail, are missed or skipped.
 
 Usage:
   jobctl <command> [arguments] [flags]
@@ -364,7 +367,7 @@ Usage:
 	for _, g := range commandGroups {
 		fmt.Fprintf(w, "%s:\n", g.title)
 		for _, n := range g.names {
-			fmt.Fprintf(w, "  %-16s %s\n", n, byName[n].summary)
+			fmt.Fprintf(w, "  %-18s %s\n", n, byName[n].summary)
 		}
 		fmt.Fprintln(w)
 	}

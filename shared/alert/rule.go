@@ -182,6 +182,12 @@ func (c Channel) check(private bool) error {
 	if err := CheckURL(c.URL, private); err != nil {
 		return err
 	}
+	if strings.HasSuffix(c.URL, "/"+Masked) {
+		return invalid("channel.url", "send the webhook's whole URL: a masked one keeps the stored URL only on a rule of the same channel type")
+	}
+	if c.Secret == Masked {
+		return invalid("channel.secret", "send the secret itself: %s keeps the stored one only on a rule of the same channel type", Masked)
+	}
 	if c.Secret != "" && c.Type != DingTalk && c.Type != Feishu {
 		return invalid("channel.secret", "only DingTalk and Feishu robots sign their messages")
 	}
@@ -205,6 +211,9 @@ func (c Channel) check(private bool) error {
 		}
 		if len(v) > MaxHeaderValue || strings.ContainsAny(v, "\r\n\x00") {
 			return invalid(field, "must be one line of at most %d bytes", MaxHeaderValue)
+		}
+		if v == Masked {
+			return invalid(field, "send the value itself: %s keeps a value stored under this name only", Masked)
 		}
 	}
 	return nil
@@ -285,8 +294,8 @@ func (c Channel) Keep(old Channel) Channel {
 		c.Secret = old.Secret
 	}
 	for k, v := range c.Headers {
-		if v == Masked {
-			c.Headers[k] = old.Headers[k]
+		if was, ok := old.Headers[k]; ok && v == Masked {
+			c.Headers[k] = was
 		}
 	}
 	return c

@@ -1,5 +1,5 @@
 """Python client of Job Center: the job-center SDK's sdk_* functions over its HTTP API,
-plus the Quartz scheduling API, the journal and the cron preview.
+plus the Quartz scheduling API, the journal, the cron preview and alert rules.
 
 Standard library only (urllib), Python 3.9+. Settings come from configure() or, for
 whatever configure() leaves unset, from the environment:
@@ -45,6 +45,13 @@ __all__ = [
     "import_jobs",
     "follow_events",
     "cron_next",
+    "get_alert_rules",
+    "add_alert_rule",
+    "get_alert_rule",
+    "update_alert_rule",
+    "delete_alert_rule",
+    "test_alert_rule",
+    "get_alert_deliveries",
     "quartz_save",
     "quartz_query_job_status",
     "quartz_query_journal",
@@ -436,6 +443,88 @@ def cron_next(expr: str, tz: Optional[str] = None, from_: Optional[str] = None, 
     """
     answer = _request("GET", "/api/v1/cron/next", query={"expr": expr, "tz": tz, "from": from_, "count": count})
     return answer["next"]
+
+
+# Alert rules: a project's alerts of runs that failed, timed out, were missed, skipped or
+# paused a job, sent to a webhook, a DingTalk, Feishu, WeCom or Slack robot, or e-mail.
+
+# What a read shows of a rule beyond what is written: a rule as read is written back
+# without them.
+_RULE_READ_ONLY = ("id", "created_at", "updated_at", "created_by")
+
+
+def _alerts(method: str, path: str = "", body: Any = None, query: Optional[Dict[str, Any]] = None) -> Any:
+    return _request(method, "/api/v1/alerts" + path, body, _project_headers(), query)
+
+
+def _rule_body(rule: Any) -> Dict[str, Any]:
+    if not isinstance(rule, dict):
+        raise JobCenterError(0, "invalid", "rule must be a dict, got %s" % type(rule).__name__, "rule")
+    return {k: v for k, v in rule.items() if k not in _RULE_READ_ONLY}
+
+
+def get_alert_rules() -> list:
+    """Return the project's alert rules, oldest first, their secrets masked: a webhook
+    URL past its host ("https://host/***"), a signing secret and header values as "***"."""
+    return _alerts("GET")["rules"]
+
+
+def add_alert_rule(rule: dict) -> dict:
+    """Add an alert rule; return it as read (secrets masked), with its "id".
+
+    rule: {"events": [...], "channel": {...}} and optionally "name", "jobs" (job ids or
+    jobIds; none: every job of the project), "enabled" (default True) and "throttle"
+    ({"after", "within_seconds", "silence_seconds"}: one alert for after events of a job
+    within the window, then none for the silence). events are "failure", "timeout",
+    "missed", "skipped" and "paused"; channel is {"type": "webhook", "url", "headers"},
+    {"type": "dingtalk" or "feishu", "url", "secret"}, {"type": "wecom" or "slack",
+    "url"} or {"type": "email", "to": [addresses]}. A broken rule raises JobCenterError
+    400 naming the field ("events[1]", "channel.url") and nothing is stored.
+    """
+    return _alerts("POST", body=_rule_body(rule))
+
+
+def get_alert_rule(rule_id: str) -> dict:
+    """Return one alert rule, its secrets masked; one that does not exist raises
+    JobCenterError 404."""
+    return _alerts("GET", _ref(rule_id, "rule_id"))
+
+
+def update_alert_rule(rule_id: str, rule: dict) -> dict:
+    """Replace an alert rule whole; return it as read.
+
+    A rule as get_alert_rule returned it may be changed and passed back as it is: its
+    id and times are left out, and its secrets, masked, keep the ones stored (on a
+    channel of the same type). Fields left out take their defaults, as on an add.
+    """
+    return _alerts("PUT", _ref(rule_id, "rule_id"), body=_rule_body(rule))
+
+
+def delete_alert_rule(rule_id: str) -> None:
+    """Delete an alert rule; its alerts not yet delivered are not delivered."""
+    _alerts("DELETE", _ref(rule_id, "rule_id"))
+
+
+def test_alert_rule(rule_id: str) -> str:
+    """Send an alert of event "test" to the rule's channel (enabled or not); return its
+    id, under which get_alert_deliveries shows its outcome a moment later."""
+    return _alerts("POST", _ref(rule_id, "rule_id") + "/test")["id"]
+
+
+def get_alert_deliveries(rule_id: Optional[str] = None, job_id: Optional[str] = None, status: Optional[str] = None,
+                         limit: Optional[int] = None, cursor: Optional[str] = None) -> dict:
+    """Return what became of the project's alerts, newest first:
+    {"deliveries": [...], "next_cursor": ...}, next_cursor only when there may be more
+    (pass it as cursor for the next page).
+
+    Each delivery: its alert's "id", "rule_id", "event", "job_id" and "triggerid" (the
+    run), "channel", "target" (masked), "raised_at", "status" ("delivered", "retrying"
+    with the last attempt's "error", or "failed"), "attempts", "last_attempt_at" and
+    "delivered_at". rule_id, job_id (the job's id) and status narrow it; limit is 1-500
+    (default 50).
+    """
+    return _alerts("GET", "/deliveries", query={"rule_id": rule_id, "job_id": job_id, "status": status,
+                                                "limit": limit, "cursor": cursor})
 
 
 def _quartz(path: str, body: dict, tecode: Optional[str]) -> Any:

@@ -271,6 +271,193 @@ class JobCenterTest(Base):
         self.assertEqual((cm.exception.status, cm.exception.field), (400, "expr"))
 
 
+class _Receiver:
+    """Webhooks of the test's, on this machine (the center must allow private webhooks:
+    JOBCENTER_ALERTS_ALLOW_PRIVATE): /hook takes an alert only at the URL with the token
+    and with the header, /feishu a Feishu robot's message only signed with the secret, as
+    Feishu's does. It keeps what it took and what it refused."""
+
+    def __init__(self, token, authorization, secret):
+        import http.server
+
+        self._lock = threading.Lock()
+        self._alerts, self._texts, self.refused = [], [], []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    body = json.loads(raw.decode("utf-8"))
+                except ValueError:
+                    body = None
+                status, answer = receiver._take(self.path, self.headers.get("Authorization"), body,
+                                                token, authorization, secret)
+                data = json.dumps(answer).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self._server.server_port
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def _take(self, path, auth, body, token, authorization, secret):
+        with self._lock:
+            if path == "/hook?token=" + token and auth == authorization:
+                self._alerts.append(body)
+                return 200, {}
+            signed = isinstance(body, dict) and body.get("sign") == _feishu_sign(body.get("timestamp"), secret)
+            if path == "/feishu" and signed:
+                self._texts.append(body["content"]["text"])
+                return 200, {"code": 0, "msg": "success"}
+            self.refused.append(path)
+            if path == "/feishu":
+                return 200, {"code": 19021, "msg": "sign match fail"}  # as Feishu refuses
+            return 401, {"error": "wrong token"}
+
+    def alerts(self):
+        with self._lock:
+            return list(self._alerts)
+
+    def texts(self):
+        with self._lock:
+            return list(self._texts)
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _feishu_sign(timestamp, secret):
+    """Feishu's signature: base64 of the HMAC-SHA256 of nothing, keyed by the timestamp and
+    the secret on two lines."""
+    import base64
+    import hashlib
+    import hmac
+
+    if not isinstance(timestamp, str):
+        return None
+    key = ("%s\n%s" % (timestamp, secret)).encode("utf-8")
+    return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode("ascii")
+
+
+def _delete_rule(rule_id):
+    try:
+        sdk.delete_alert_rule(rule_id)
+    except JobCenterError as e:
+        if e.status != 404:
+            raise
+
+
+class AlertTest(Base):
+    SECRET = "SECd3adb33f"
+
+    def setUp(self):
+        super().setUp()
+        self.hook = _Receiver("s3cret", "Bearer xyz", self.SECRET)
+        self.addCleanup(self.hook.close)
+
+    def delivered(self, alert_id):
+        """The delivery of the alert once delivered; None before. One given up on fails."""
+        for d in sdk.get_alert_deliveries(limit=500)["deliveries"]:
+            if d["id"] == alert_id:
+                self.assertNotEqual(d["status"], "failed", d)
+                return d if d["status"] == "delivered" else None
+        return None
+
+    def test_alert_rules_send_a_failed_runs_alert_keep_their_secrets_and_record_deliveries(self):
+        base = self.hook.url
+        job = sdk.sdk_add_job(PID, "失败任务", "", "interval", seconds=3600, code="fail('x')")
+        self.addCleanup(sdk.sdk_delete_job, job["id"])
+        webhook = {"type": "webhook", "url": base + "/hook?token=s3cret", "headers": {"Authorization": "Bearer xyz"}}
+
+        # A broken rule is a 400 naming the field, and nothing is stored.
+        before = sdk.get_alert_rules()
+        for field, rule in (("events[1]", {"events": ["failure", "exploded"], "channel": webhook}),
+                            ("channel.secret", {"events": ["failure"], "channel": dict(webhook, secret="x")}),
+                            ("jobs[0]", {"events": ["failure"], "jobs": ["no-such-job"], "channel": webhook})):
+            with self.assertRaises(JobCenterError) as cm:
+                sdk.add_alert_rule(rule)
+            e = cm.exception
+            self.assertEqual((e.status, e.code, e.field), (400, "invalid", field), str(e))
+            self.assertIn("field " + field, str(cm.exception))
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.add_alert_rule([webhook])
+        self.assertEqual((cm.exception.code, cm.exception.field), ("invalid", "rule"))
+        self.assertEqual(sdk.get_alert_rules(), before)
+
+        # The failing job's failures to the webhook; pauses to a Feishu robot, disabled.
+        rule = sdk.add_alert_rule({"name": "on call", "events": ["failure"], "jobs": [job["jobId"]], "channel": webhook})
+        self.addCleanup(_delete_rule, rule["id"])
+        self.assertEqual(rule["channel"], {"type": "webhook", "url": base + "/***", "headers": {"Authorization": "***"}})
+        self.assertEqual((rule["name"], rule["events"], rule["jobs"], rule["enabled"]),
+                         ("on call", ["failure"], [job["id"]], True))
+        robot = sdk.add_alert_rule({"events": ["paused"], "enabled": False,
+                                    "channel": {"type": "feishu", "url": base + "/feishu", "secret": self.SECRET}})
+        self.addCleanup(_delete_rule, robot["id"])
+        self.assertEqual(robot["channel"], {"type": "feishu", "url": base + "/***", "secret": "***"})
+        self.assertEqual([r["id"] for r in sdk.get_alert_rules()][len(before):], [rule["id"], robot["id"]])
+        self.assertEqual(sdk.get_alert_rule(robot["id"]), robot)
+
+        # A failed run: its alert arrives at the webhook, with the URL's token and the header.
+        run = sdk.exec_run(job["id"])["fireId"]
+        alert = eventually(lambda: next((a for a in self.hook.alerts() if a["event"] == "failure"), None),
+                           what="the failed run's alert at the webhook")
+        self.assertEqual((alert["rule_id"], alert["job_id"], alert["triggerid"], alert["tenant"]),
+                         (rule["id"], job["id"], run, os.environ.get("JOBCENTER_PROJECT")))
+
+        # A test alert, to the disabled rule too: the robot takes it signed with the secret.
+        test_id = sdk.test_alert_rule(robot["id"])
+        self.assertIsInstance(test_id, str)
+        d = eventually(lambda: self.delivered(test_id), what="the test alert delivered")
+        self.assertEqual((d["rule_id"], d["event"], d["channel"], d["target"], d["attempts"]),
+                         (robot["id"], "test", "feishu", base + "/***", 1))
+        self.assertEqual(len(self.hook.texts()), 1)
+
+        # The deliveries, newest first: by rule, by state, a page at a time.
+        page = sdk.get_alert_deliveries(rule_id=rule["id"])
+        self.assertEqual([(d["event"], d["job_id"], d["triggerid"], d["status"], d["attempts"]) for d in page["deliveries"]],
+                         [("failure", job["id"], run, "delivered", 1)])
+        self.assertNotIn("next_cursor", page)
+        failure_id = page["deliveries"][0]["id"]
+        self.assertEqual(sdk.get_alert_deliveries(job_id=job["id"], status="failed"), {"deliveries": []})
+        first = sdk.get_alert_deliveries(limit=1)
+        second = sdk.get_alert_deliveries(limit=1, cursor=first["next_cursor"])
+        self.assertEqual([first["deliveries"][0]["id"], second["deliveries"][0]["id"]], [test_id, failure_id])
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.get_alert_deliveries(status="exploded")
+        self.assertEqual((cm.exception.status, cm.exception.field), (400, "status"))
+
+        # A rule as read, changed and passed back: its secrets, masked, keep the ones stored.
+        changed = sdk.get_alert_rule(robot["id"])
+        changed.update(enabled=True, name="飞书")
+        updated = sdk.update_alert_rule(robot["id"], changed)
+        self.assertEqual((updated["enabled"], updated["name"], updated["channel"]), (True, "飞书", robot["channel"]))
+        changed = sdk.get_alert_rule(rule["id"])
+        changed["events"] = ["failure", "timeout"]
+        self.assertEqual(sdk.update_alert_rule(rule["id"], changed)["events"], ["failure", "timeout"])
+        for rule_id in (robot["id"], rule["id"]):
+            sent = sdk.test_alert_rule(rule_id)
+            eventually(lambda: self.delivered(sent), what="a test alert after the update delivered")
+        self.assertEqual((len(self.hook.texts()), len(self.hook.alerts()), self.hook.refused), (2, 2, []))
+
+        # Deleted: not found afterwards.
+        self.assertIsNone(sdk.delete_alert_rule(rule["id"]))
+        for call in (lambda: sdk.get_alert_rule(rule["id"]), lambda: sdk.delete_alert_rule(rule["id"]),
+                     lambda: sdk.test_alert_rule(rule["id"]), lambda: sdk.update_alert_rule(rule["id"], changed)):
+            with self.assertRaises(JobCenterError) as cm:
+                call()
+            self.assertEqual((cm.exception.status, cm.exception.code), (404, "not_found"))
+        sdk.delete_alert_rule(robot["id"])
+        self.assertEqual(sdk.get_alert_rules(), before)
+
+
 class ConfigureTest(Base):
     def test_configure_overrides_the_environment_and_none_restores_it(self):
         job = interval_job("configure")

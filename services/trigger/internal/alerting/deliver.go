@@ -71,20 +71,23 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) error {
 	if err := json.Unmarshal(msg.Data(), &a); err != nil || a.V != contracts.Version || a.ID == "" || a.Tenant == "" || a.RuleID == "" {
 		return bus.Poison(fmt.Errorf("not an alert of version %d: %v", contracts.Version, err))
 	}
-	attempt := 1
+	// Attempts are counted by their outcomes recorded, not by the message's deliveries
+	// (a message given back at shutdown was not tried); the deliveries bound them all the
+	// same, should outcomes never be recorded.
+	var delivered uint64
 	if md, err := msg.Metadata(); err == nil {
-		attempt = int(md.NumDelivered)
+		delivered = md.NumDelivered
 	}
-	log := d.Log.With().Str("tenant", a.Tenant).Str("alert", a.ID).Int("attempt", attempt).Logger()
 	prev, err := d.Outcomes.GetDelivery(ctx, a.ID)
 	switch {
 	case err == nil && (prev.Status == mongostore.DeliveryDelivered || prev.Status == mongostore.DeliveryFailed):
 		return nil // settled before its message was: not again
-	case err == nil:
-		attempt = max(attempt, prev.Attempts+1)
-	case !errors.Is(err, mongostore.ErrNotFound):
+	case err != nil && !errors.Is(err, mongostore.ErrNotFound):
 		return bus.Later(fmt.Errorf("read the alert's delivery: %w", err), 5*time.Second)
 	}
+	attempt := prev.Attempts + 1
+	last := attempt >= d.Attempts || delivered >= uint64(3*d.Attempts)
+	log := d.Log.With().Str("tenant", a.Tenant).Str("alert", a.ID).Int("attempt", attempt).Logger()
 	rec := mongostore.Delivery{ID: a.ID, Tenant: a.Tenant, RuleID: a.RuleID, Event: a.Event, JobID: a.JobID, FireID: a.FireID,
 		RaisedAt: a.RaisedAt, Attempts: attempt}
 	rule, _, err := d.Rules.Get(ctx, a.Tenant, a.RuleID)
@@ -110,7 +113,7 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) error {
 	switch {
 	case sendErr == nil:
 		rec.Status, rec.DeliveredAt = mongostore.DeliveryDelivered, &now
-	case isPermanent(sendErr) || attempt >= d.Attempts:
+	case isPermanent(sendErr) || last:
 		rec.Status, rec.Error = mongostore.DeliveryFailed, sendErr.Error()
 		if !isPermanent(sendErr) {
 			rec.Error = fmt.Sprintf("given up after %d attempts: %v", attempt, sendErr)
