@@ -13,7 +13,9 @@
 // catch-up fire, the SDK's default; those gaps are counted as coalesced, not lost. A run
 // is counted at the flow runner, by fire id: a second call for the same fire is a run
 // doubled. A tenth of the jobs' runs last 1.5 s, so that a kill or a cut finds runs under
-// way.
+// way. A few jobs fail every run, and an alert rule sends every failed or skipped run to
+// a webhook that refuses each fifth alert's first attempt: each such run must be alerted
+// exactly once, counted at the webhook by the run's fire id.
 //
 //	go run ./scripts/chaos -bin ./bin -duration 3m
 package main
@@ -107,7 +109,17 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts 
 		c.storePort = u.Port()
 	}
 	c.env = []string{"NATS_URL=nats://" + c.natsAddr, "MONGO_URI=" + fe.URI(), "JOBCENTER_LEASE_TTL=2s",
-		"JOBCENTER_EXEC_REDELIVER_AFTER=3s", "JOBCENTER_LOG_LEVEL=info", "JOBCENTER_EXEC_TIMEOUT=10s"}
+		"JOBCENTER_EXEC_REDELIVER_AFTER=3s", "JOBCENTER_LOG_LEVEL=info", "JOBCENTER_EXEC_TIMEOUT=10s",
+		"JOBCENTER_ALERTS_ALLOW_PRIVATE=true", "JOBCENTER_ALERTS_BACKOFF=200ms"}
+	hookHost := "127.0.0.1"
+	if c.cutter != nil {
+		hookHost = HookIP
+	}
+	hook, err := startHook(hookHost)
+	if err != nil {
+		return err
+	}
+	defer hook.close()
 	names := []string{"api", "trigger-1", "trigger-2", "executor-1", "executor-2"}
 	for _, n := range names {
 		if err := c.start(n); err != nil {
@@ -130,6 +142,10 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts 
 		callsMu.Lock()
 		calls[req.FireID]++
 		callsMu.Unlock()
+		if strings.HasPrefix(req.FlowID, "fail") {
+			_ = m.Respond([]byte(`{"ok":false,"error":"the chaos's failing flow"}`))
+			return
+		}
 		if strings.HasSuffix(req.FlowID, "5") { // jobs every 2 s: the runs fit
 			// A tenth of the jobs run for 1.5 s, so that cuts and kills find runs under way.
 			go func() { time.Sleep(1500 * time.Millisecond); _ = m.Respond([]byte(`{"ok":true}`)) }()
@@ -142,10 +158,17 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts 
 	if err := c.waitReady(60 * time.Second); err != nil {
 		return err
 	}
+	if _, err := c.call("POST", "/api/v1/alerts", "chaos", `{"name":"chaos","events":["failure","skipped"],"channel":{"type":"webhook","url":"`+hook.url+`"}}`, nil, 201); err != nil {
+		return err
+	}
 	var ids []string
-	for i := range njobs {
+	for i := range njobs + failingJobs {
 		var j map[string]any
-		body := fmt.Sprintf(`{"pid":"chaos","name":"j%d","trigger":"interval","seconds":%d,"flow_id":"f%d"}`, i, 1+i%2, i)
+		flow := fmt.Sprintf("f%d", i)
+		if i >= njobs {
+			flow = fmt.Sprintf("fail%d", i)
+		}
+		body := fmt.Sprintf(`{"pid":"chaos","name":"j%d","trigger":"interval","seconds":%d,"flow_id":"%s"}`, i, 1+i%2, flow)
 		if _, err := c.call("POST", "/api/v1/jobs", "chaos", body, &j, 201); err != nil {
 			return err
 		}
@@ -246,12 +269,16 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts 
 			return err
 		}
 	}
-	return c.report(ids, accepted, calls, &callsMu)
+	return c.report(ids, accepted, calls, &callsMu, hook)
 }
 
-func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mutex) error {
+// failingJobs fail every run: with the runs cut off by kills, they give the alerts work.
+const failingJobs = 4
+
+func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mutex, hook *hook) error {
 	var fires, lost, doubled, coalesced, runsDoubled, skipped int
-	failures := map[string]int{} // by the first words of their reason
+	failures := map[string]int{}   // by the first words of their reason
+	alertable := map[string]bool{} // the fire ids of the runs failed or skipped
 	for _, id := range ids {
 		entries, every, err := c.settledJournal(id)
 		if err != nil {
@@ -270,8 +297,12 @@ func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mu
 			case "failure":
 				reason := strings.Fields(fmt.Sprint(e["exedes"]))
 				failures[strings.Join(reason[:min(3, len(reason))], " ")]++
+				alertable[fmt.Sprint(e["triggerid"])] = true
 			case "skipped":
 				skipped++
+				if e["triggerstatus"] != "missed" {
+					alertable[fmt.Sprint(e["triggerid"])] = true
+				}
 			}
 			if !prev.IsZero() && at.Sub(prev) > every {
 				missing := int(at.Sub(prev)/every) - 1
@@ -302,6 +333,7 @@ func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mu
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
+	alerted, alertedTwice, unasked, unalerted := hook.settle(alertable, 90*time.Second)
 	fmt.Printf("\nkills and cuts: %v\n\n", c.kills)
 	fmt.Printf("| %-36s | %10s |\n|%s|%s|\n", "measure", "count", "--------------------------------------", "------------")
 	for _, r := range []struct {
@@ -312,15 +344,18 @@ func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mu
 		{"fires journaled", fires}, {"fires coalesced across outages", coalesced},
 		{"fires lost", lost}, {"fires journaled twice", doubled},
 		{"runs doubled (at the runner)", runsDoubled}, {"runs skipped (max_instances)", skipped},
+		{"runs failed or skipped", len(alertable)}, {"alerts received, one a run", alerted},
+		{"alert attempts refused by the webhook", hook.refusedCount()},
+		{"runs not alerted", unalerted}, {"alerts of no such run", unasked}, {"alerts received twice", alertedTwice},
 	} {
 		fmt.Printf("| %-36s | %10d |\n", r.k, r.v)
 	}
 	for reason, n := range failures {
 		fmt.Printf("| %-36s | %10d |\n", "runs failed: "+reason, n)
 	}
-	if applied != len(accepted) || lost > 0 || doubled > 0 || runsDoubled > 0 {
-		return fmt.Errorf("FAILED: %d writes not applied, %d fires lost, %d journaled twice, %d runs doubled",
-			len(accepted)-applied, lost, doubled, runsDoubled)
+	if applied != len(accepted) || lost > 0 || doubled > 0 || runsDoubled > 0 || unalerted > 0 || unasked > 0 || alertedTwice > 0 {
+		return fmt.Errorf("FAILED: %d writes not applied, %d fires lost, %d journaled twice, %d runs doubled, %d runs not alerted, %d alerts of no such run, %d alerts received twice",
+			len(accepted)-applied, lost, doubled, runsDoubled, unalerted, unasked, alertedTwice)
 	}
 	fmt.Println("\nPASS: nothing lost, nothing doubled")
 	return nil

@@ -18,6 +18,7 @@ import (
 // the namespace, so the other stays reachable.
 type cutter struct {
 	hosts map[string]*host // by process name
+	hook  bool             // HookIP was added
 }
 
 type host struct {
@@ -29,9 +30,17 @@ func (h *host) brokerIP() string { return fmt.Sprintf("10.77.%d.1", h.n) }
 func (h *host) storeIP() string  { return fmt.Sprintf("10.77.%d.2", h.n) }
 
 // newCutter makes a namespace for each of names; it needs root and iproute2.
+// HookIP is an address of this side that every namespace reaches (a route through its
+// veth): where the chaos's alert webhook listens.
+const HookIP = "10.77.0.1"
+
 func newCutter(names []string) (*cutter, error) {
 	c := &cutter{hosts: map[string]*host{}}
 	tag := os.Getpid() % 100000
+	if err := ip("addr", "add", HookIP+"/32", "dev", "lo"); err != nil {
+		return nil, err
+	}
+	c.hook = true
 	for i, name := range names {
 		h := &host{n: i + 1, ns: fmt.Sprintf("jcchaos-%d-%d", tag, i+1), out: fmt.Sprintf("jcc%d-%d", tag, i+1)}
 		in := h.out + "i"
@@ -45,6 +54,7 @@ func newCutter(names []string) (*cutter, error) {
 			{"-n", h.ns, "addr", "add", fmt.Sprintf("10.77.%d.3/29", h.n), "dev", in},
 			{"-n", h.ns, "link", "set", in, "up"},
 			{"-n", h.ns, "link", "set", "lo", "up"},
+			{"-n", h.ns, "route", "add", HookIP + "/32", "via", h.brokerIP()},
 		}
 		c.hosts[name] = h
 		for _, s := range steps {
@@ -59,6 +69,9 @@ func newCutter(names []string) (*cutter, error) {
 
 // close removes the namespaces and their veths.
 func (c *cutter) close() {
+	if c.hook {
+		_ = ip("addr", "del", HookIP+"/32", "dev", "lo")
+	}
 	for _, h := range c.hosts {
 		_ = ip("netns", "del", h.ns)
 		_ = ip("link", "del", h.out) // gone with its peer already, unless the peer never moved

@@ -24,6 +24,11 @@
     activity: [],
     offset: null,        // the server zone's offset from UTC, in minutes
     liveLines: new Map(), // fire id → the lines a run under way of the shown job wrote
+    rules: [],           // the project's alert rules, as read (secrets masked)
+    ruleEditing: null,   // the rule being edited, or null for a new one
+    deliveries: [],      // the alerts' deliveries shown, newest first
+    deliveriesCursor: null, // the next page's cursor, when there may be one
+    freshAlert: null,    // the id of the last test alert raised, marked in the table
   };
 
   const $ = (id) => document.getElementById(id);
@@ -57,6 +62,10 @@
     renderJournal(lastJournal);
     renderActivity();
     renderEditorTitle();
+    renderRules();
+    renderRuleFilter();
+    renderRuleFormTitle();
+    renderDeliveries();
     preview();
   }
 
@@ -223,6 +232,11 @@
       const r = await api("GET", "api/v1/jobs" + q);
       st.jobs = r.data || [];
       renderJobs();
+      if (!$("alerts-panel").hidden) { // their job names
+        renderJobPick();
+        renderRules();
+        renderDeliveries();
+      }
     } catch (e) { fail(e); }
   }
 
@@ -604,6 +618,368 @@
     $("journal-next").disabled = st.journalPage >= st.journalPages;
   }
 
+  // --- alerts -----------------------------------------------------------------------
+
+  // The project's alert rules and what became of their alerts. Reads show a rule's
+  // secrets masked ("***", a URL past its host); the form sends them back as read, which
+  // keeps the stored ones.
+  const DELIVERIES_SIZE = 20;
+  const WATCH_TRIES = 20; // reads of the deliveries, half a second apart, after an alert is raised
+  const MASK = "***";
+  const URL_EXAMPLES = {
+    webhook: "https://hooks.example.com/alerts",
+    dingtalk: "https://oapi.dingtalk.com/robot/send?access_token=…",
+    feishu: "https://open.feishu.cn/open-apis/bot/v2/hook/…",
+    wecom: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…",
+    slack: "https://hooks.slack.com/services/…",
+  };
+  // The form's field of each field the api names in its errors ("channel.to[1]"), the
+  // whole channel last.
+  const RULE_FIELDS = [["name", "a-name"], ["events", "a-events"], ["jobs", "a-jobs"], ["channel.type", "a-type"],
+    ["channel.url", "a-url"], ["channel.secret", "a-secret"], ["channel.headers", "a-headers"], ["channel.to", "a-to"],
+    ["throttle.after", "a-after"], ["throttle.within_seconds", "a-within"], ["throttle.silence_seconds", "a-silence"],
+    ["throttle", "a-after"], ["channel", "a-type"]];
+
+  const alertPath = (id, rest) => "api/v1/alerts/" + encodeURIComponent(id) + (rest || "");
+  const findRule = (id) => st.rules.find((r) => r.id === id);
+  const ruleName = (r) => r.name || t("alerts.unnamed");
+  const jobName = (id) => { const j = findJob(id); return j ? j.name : id; };
+  const splitList = (s) => s.split(/[\s,]+/).filter((x) => x);
+
+  // FormError is a mistake the page finds in the form before the api would.
+  class FormError extends Error {
+    constructor(field, message) { super(message); this.field = field; }
+  }
+
+  function openAlerts() {
+    $("alerts-panel").hidden = false;
+    renderJobPick();
+    loadRules();
+    loadDeliveries();
+    $("alerts-panel").scrollIntoView({ block: "nearest" });
+  }
+
+  function closeAlerts() {
+    $("alerts-panel").hidden = true;
+    $("alerts-note").hidden = true;
+    closeRuleForm();
+    stopWatch();
+  }
+
+  // forgetAlerts closes the panel and drops what it showed of a project.
+  function forgetAlerts() {
+    closeAlerts();
+    st.rules = [];
+    st.deliveries = [];
+    st.deliveriesCursor = null;
+    st.freshAlert = null;
+    $("deliveries-rule").value = $("deliveries-status").value = "";
+    renderRuleFilter();
+    renderRules();
+    renderDeliveries();
+  }
+
+  async function loadRules() {
+    try {
+      const r = await api("GET", "api/v1/alerts");
+      st.rules = r.data.rules;
+      renderRuleFilter();
+      renderRules();
+      renderDeliveries(); // their rules' names
+    } catch (e) { fail(e); }
+  }
+
+  function throttleText(th) {
+    if (!th) return t("alerts.noThrottle");
+    return t("alerts.throttleText", { after: th.after, within: th.within_seconds || 0, silence: th.silence_seconds || 0 });
+  }
+
+  function renderRules() {
+    const filter = $("deliveries-rule").value;
+    $("alert-rules").tBodies[0].replaceChildren(...st.rules.map((r) => {
+      const actions = el("td", { class: "actions" });
+      for (const [action, label] of [["edit", "jobs.edit"], ["test", "alerts.test"], ["delete", "jobs.delete"]]) {
+        actions.append(el("button", { type: "button", "data-action": action, text: t(label), class: action === "delete" ? "danger" : "secondary" }));
+      }
+      const ch = r.channel, state = r.enabled ? "on" : "off";
+      return el("tr", { "data-id": r.id, class: r.id === filter ? "selected" : "", title: t("alerts.rowTitle") },
+        el("td", { class: "name", text: ruleName(r) }),
+        el("td", { class: "events", text: r.events.map((e) => t("alerts.event." + e)).join(", ") }),
+        el("td", { class: "jobs", text: r.jobs && r.jobs.length ? r.jobs.map(jobName).join(", ") : t("alerts.allJobs") }),
+        el("td", { class: "channel" }, el("strong", { text: t("channel." + ch.type) }), el("br"),
+          el("span", { class: "mono target", text: ch.type === "email" ? (ch.to || []).join(", ") : ch.url || "" })),
+        el("td", { class: "throttle", text: throttleText(r.throttle) }),
+        el("td", {}, el("span", { class: "badge state-" + state, "data-state": state, text: t("alerts." + state) })),
+        actions);
+    }));
+    $("alert-rules-empty").hidden = st.rules.length > 0;
+    $("alerts-count").textContent = t("alerts.count", { n: st.rules.length });
+  }
+
+  // renderRuleFilter lists the rules to filter the deliveries by; a rule gone is no
+  // longer the filter.
+  function renderRuleFilter() {
+    const sel = $("deliveries-rule"), was = sel.value;
+    sel.replaceChildren(sel.options[0], ...st.rules.map((r) => el("option", { value: r.id, text: ruleName(r) })));
+    sel.value = was && findRule(was) ? was : "";
+    if (sel.value !== was) filterDeliveries();
+  }
+
+  async function ruleAct(action, r) {
+    try {
+      switch (action) {
+        case "edit": openRuleForm(r); return;
+        case "test": {
+          const res = await api("POST", alertPath(r.id, "/test"));
+          st.freshAlert = res.data.id;
+          const note = $("alerts-note");
+          note.textContent = t("alerts.tested", { name: ruleName(r), id: res.data.id });
+          note.hidden = false;
+          watchDeliveries(res.data.id);
+          return;
+        }
+        case "delete":
+          if (!confirm(t("alerts.confirmDelete", { name: ruleName(r) }))) return;
+          await api("DELETE", alertPath(r.id));
+          say(t("alerts.deleted", { name: ruleName(r) }));
+          if (st.ruleEditing && st.ruleEditing.id === r.id) closeRuleForm();
+          break;
+      }
+    } catch (e) { fail(e); }
+    loadRules();
+  }
+
+  // --- the rule form ----------------------------------------------------------------
+
+  function renderRuleFormTitle() {
+    $("alert-form-title").textContent = t(st.ruleEditing ? "alerts.formEdit" : "alerts.formNew");
+  }
+
+  function renderJobPick() {
+    const sel = $("a-job-pick");
+    sel.replaceChildren(sel.options[0], ...st.jobs.map((j) => el("option", { value: j.id, text: j.name })));
+  }
+
+  function pickJob() {
+    const id = $("a-job-pick").value;
+    $("a-job-pick").value = "";
+    if (!id) return;
+    const ids = splitList($("a-jobs").value);
+    if (!ids.includes(id)) ids.push(id);
+    $("a-jobs").value = ids.join(", ");
+  }
+
+  function syncRuleForm() {
+    const type = $("a-type").value;
+    for (const e of document.querySelectorAll("#alert-form [data-channel]")) e.hidden = !e.dataset.channel.split(" ").includes(type);
+    $("a-url").placeholder = URL_EXAMPLES[type] || "";
+  }
+
+  // openRuleForm fills the form with the rule as read (masked values included), or
+  // with a new rule's defaults.
+  function openRuleForm(r) {
+    st.ruleEditing = r || null;
+    const ch = r ? r.channel : { type: "webhook" }, th = r && r.throttle;
+    $("a-name").value = r ? r.name || "" : "";
+    $("a-enabled").checked = r ? r.enabled : true;
+    for (const c of document.querySelectorAll("#a-events input")) c.checked = r ? r.events.includes(c.value) : c.value === "failure";
+    $("a-jobs").value = r && r.jobs ? r.jobs.join(", ") : "";
+    $("a-type").value = ch.type;
+    $("a-url").value = ch.url || "";
+    $("a-secret").value = ch.secret || "";
+    $("a-headers").value = Object.entries(ch.headers || {}).map(([k, v]) => k + ": " + v).join("\n");
+    $("a-to").value = (ch.to || []).join(", ");
+    $("a-after").value = th ? th.after : "";
+    $("a-within").value = th ? th.within_seconds || 0 : "";
+    $("a-silence").value = th ? th.silence_seconds || 0 : "";
+    $("a-masked-hint").hidden = !r;
+    clearRuleError();
+    renderRuleFormTitle();
+    renderJobPick();
+    syncRuleForm();
+    $("alert-form").hidden = false;
+    $("a-name").focus();
+  }
+
+  function closeRuleForm() {
+    $("alert-form").hidden = true;
+    st.ruleEditing = null;
+    clearRuleError();
+  }
+
+  // ruleBody reads the form as the api takes a rule; it throws a FormError for what the
+  // api could not tell.
+  function ruleBody() {
+    const type = $("a-type").value, channel = { type };
+    if (type === "email") {
+      channel.to = splitList($("a-to").value);
+    } else {
+      channel.url = $("a-url").value.trim();
+      const secret = $("a-secret").value.trim();
+      if (secret && (type === "dingtalk" || type === "feishu")) channel.secret = secret;
+      if (type === "webhook") {
+        const headers = {};
+        $("a-headers").value.split("\n").forEach((line, i) => {
+          if (!line.trim()) return;
+          const colon = line.indexOf(":");
+          if (colon <= 0) throw new FormError("channel.headers", t("alerts.badHeader", { n: i + 1 }));
+          headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+        });
+        if (Object.keys(headers).length > 0) channel.headers = headers;
+      }
+      // A masked value keeps the stored one only on a channel of the same type: another
+      // type would take the mask itself for its URL or secret.
+      const old = st.ruleEditing && st.ruleEditing.channel;
+      if (old && old.type !== type) {
+        if (channel.url === old.url && channel.url.includes(MASK)) throw new FormError("channel.url", t("alerts.retype"));
+        if (channel.secret === MASK) throw new FormError("channel.secret", t("alerts.retype"));
+      }
+    }
+    const body = {
+      name: $("a-name").value.trim(),
+      events: [...document.querySelectorAll("#a-events input:checked")].map((c) => c.value),
+      jobs: splitList($("a-jobs").value),
+      enabled: $("a-enabled").checked,
+      channel,
+    };
+    const num = (id) => ($(id).value.trim() === "" ? null : Number($(id).value));
+    const after = num("a-after"), within = num("a-within"), silence = num("a-silence");
+    if (after !== null || within !== null || silence !== null) {
+      body.throttle = { after: after === null ? 1 : after, within_seconds: within || 0, silence_seconds: silence || 0 };
+    }
+    return body;
+  }
+
+  function clearRuleError() {
+    $("alert-error").hidden = true;
+    for (const e of document.querySelectorAll("#alert-form .invalid")) e.classList.remove("invalid");
+  }
+
+  // showRuleError shows an error next to the form and marks the field it names.
+  function showRuleError(text, field) {
+    const shown = $("alert-error");
+    shown.textContent = text;
+    shown.hidden = false;
+    const hit = field && RULE_FIELDS.find(([f]) => field === f || field.startsWith(f + ".") || field.startsWith(f + "["));
+    if (hit) $(hit[1]).classList.add("invalid");
+  }
+
+  async function saveRule(ev) {
+    ev.preventDefault();
+    clearRuleError();
+    let body;
+    try {
+      body = ruleBody();
+    } catch (e) {
+      showRuleError(e.message, e.field);
+      return;
+    }
+    try {
+      const r = st.ruleEditing ? await api("PUT", alertPath(st.ruleEditing.id), body) : await api("POST", "api/v1/alerts", body);
+      say(t("alerts.saved", { name: ruleName(r.data) }));
+      closeRuleForm();
+      loadRules();
+    } catch (e) {
+      showRuleError(t("msg.error", { status: e.status || "", message: e.message }), e.field);
+    }
+  }
+
+  // --- deliveries -------------------------------------------------------------------
+
+  // loadDeliveries reads the newest deliveries the filters let through, as many as are
+  // shown (a refresh keeps what "more" added); "more" appends the page after them. A
+  // later read wins over one under way; a watch's read waits for "more" to be answered,
+  // whose answer settles the watch in its stead.
+  let deliveriesSeq = 0, moreUnderWay = false;
+  async function loadDeliveries(why) {
+    if ($("alerts-panel").hidden || !st.project) return;
+    const more = why === "more";
+    if (more ? !st.deliveriesCursor || moreUnderWay : why === "watch" && moreUnderWay) return;
+    const q = new URLSearchParams();
+    if ($("deliveries-rule").value) q.set("rule_id", $("deliveries-rule").value);
+    if ($("deliveries-status").value) q.set("status", $("deliveries-status").value);
+    if (more) {
+      q.set("cursor", st.deliveriesCursor);
+      q.set("limit", String(DELIVERIES_SIZE));
+      moreUnderWay = true;
+    } else {
+      q.set("limit", String(Math.min(500, Math.max(DELIVERIES_SIZE, st.deliveries.length))));
+    }
+    const seq = ++deliveriesSeq;
+    try {
+      const r = await api("GET", "api/v1/alerts/deliveries?" + q);
+      if (seq !== deliveriesSeq) return;
+      st.deliveries = more ? st.deliveries.concat(r.data.deliveries) : r.data.deliveries;
+      st.deliveriesCursor = r.data.next_cursor || null;
+      renderDeliveries();
+      settleDeliveries();
+    } catch (e) {
+      fail(e);
+    } finally {
+      if (more) moreUnderWay = false;
+    }
+  }
+
+  function filterDeliveries() {
+    st.deliveries = [];
+    st.deliveriesCursor = null;
+    renderRules();
+    loadDeliveries();
+  }
+
+  function deliveryBadge(status) {
+    return el("span", { class: "badge status-" + status, "data-status": status, text: t("delivery." + status) });
+  }
+
+  function renderDeliveries() {
+    $("deliveries").tBodies[0].replaceChildren(...st.deliveries.map((d) => {
+      const r = findRule(d.rule_id);
+      return el("tr", { "data-id": d.id, "data-rule": d.rule_id, "data-event": d.event, "data-status": d.status, class: d.id === st.freshAlert ? "fresh" : "" },
+        el("td", { text: localTime(new Date(d.raised_at)) }),
+        el("td", { text: r ? ruleName(r) : d.rule_id }),
+        el("td", { class: "event", text: t("alerts.event." + d.event) }),
+        el("td", { class: "job", text: d.job_id ? jobName(d.job_id) : t("jobs.none"), title: d.job_id || "" }),
+        el("td", { class: "mono run", text: d.triggerid || t("jobs.none") }),
+        el("td", { class: "status" }, deliveryBadge(d.status)),
+        el("td", { class: "attempts", text: String(d.attempts) }),
+        el("td", { class: "mono target", text: (d.channel ? t("channel." + d.channel) + " " : "") + d.target }),
+        el("td", { class: "detail", text: d.error || "" }));
+    }));
+    $("deliveries-empty").hidden = st.deliveries.length > 0;
+    $("deliveries-count").textContent = t("deliveries.count", { n: st.deliveries.length });
+    $("deliveries-more").disabled = !st.deliveriesCursor;
+  }
+
+  // Deliveries are not on the event stream. After what may raise an alert (a run that
+  // failed, a fire missed, a job paused, a test), the first page is read again every
+  // half second until it shows the alert awaited settled (want, an id), or one it did
+  // not show before, and none being retried; for ten seconds at most.
+  const watch = { want: null, known: null, tries: 0, timer: null };
+  function watchDeliveries(want) {
+    if ($("alerts-panel").hidden) return;
+    if (want) watch.want = want;
+    else if (!watch.known) watch.known = new Set(st.deliveries.map((d) => d.id));
+    watch.tries = 0;
+    clearTimeout(watch.timer);
+    watch.timer = setTimeout(() => loadDeliveries("watch"), 500);
+  }
+
+  function settleDeliveries() {
+    clearTimeout(watch.timer);
+    const ds = st.deliveries;
+    const settled = (!watch.want || ds.some((d) => d.id === watch.want && d.status !== "retrying")) &&
+      (!watch.known || ds.some((d) => !watch.known.has(d.id))) &&
+      !ds.some((d) => d.status === "retrying");
+    if (!settled && ++watch.tries <= WATCH_TRIES) watch.timer = setTimeout(() => loadDeliveries("watch"), 500);
+    else stopWatch();
+  }
+
+  function stopWatch() {
+    clearTimeout(watch.timer);
+    watch.want = watch.known = null;
+    watch.tries = 0;
+  }
+
   // --- live events ------------------------------------------------------------------
 
   function renderLive() {
@@ -680,12 +1056,14 @@
       if (!e) return;
       note({ kind: "lifecycle", job: e.job_id, name: e.job && e.job.spec && e.job.spec.name, what: e.type });
       if (e.type === "deleted" && st.selected === e.job_id) closeJournal();
+      if (e.type === "stopped" && e.reason) watchDeliveries(); // paused by its failures: an alert
       reloadJobs();
     });
     es.addEventListener("fire", (ev) => {
       const e = data(ev);
       if (!e) return;
       if (st.selected === e.job_id) expect(e.fire_id, "");
+      if (e.triggerstatus === "missed") watchDeliveries();
       reloadJobs();
     });
     es.addEventListener("run", (ev) => {
@@ -694,6 +1072,7 @@
       if (e.status !== "running") {
         note({ kind: "run", job: e.job_id, status: e.status });
         st.liveLines.delete(e.fire_id); // its end has its log
+        if (e.status !== "success") watchDeliveries();
       }
       if (st.selected === e.job_id) expect(e.fire_id, e.status);
     });
@@ -736,6 +1115,7 @@
     for (const k of ["project", "key", "user", "pid"]) localStorage.setItem(STORE + k, st[k]);
     closeJournal();
     closeEditor();
+    forgetAlerts();
     st.activity = [];
     renderActivity();
     for (const id of ["jobs-panel", "activity-panel"]) $(id).hidden = false;
@@ -752,6 +1132,7 @@
     st.jobs = [];
     closeJournal();
     closeEditor();
+    forgetAlerts();
     for (const id of ["jobs-panel", "activity-panel"]) $(id).hidden = true;
   }
 
@@ -765,6 +1146,7 @@
       st.lang = $("lang").value;
       localStorage.setItem(STORE + "lang", st.lang);
       $("message").hidden = true; // it was written in the other language
+      $("alerts-note").hidden = true;
       applyLang();
     });
     $("login-form").addEventListener("submit", open);
@@ -798,6 +1180,27 @@
     });
     $("journal-prev").addEventListener("click", () => { if (st.journalPage > 1) { st.journalPage--; loadJournal(); } });
     $("journal-next").addEventListener("click", () => { if (st.journalPage < st.journalPages) { st.journalPage++; loadJournal(); } });
+    $("open-alerts").addEventListener("click", openAlerts);
+    $("alerts-close").addEventListener("click", closeAlerts);
+    $("alerts-refresh").addEventListener("click", () => { loadRules(); loadDeliveries(); });
+    $("alert-new").addEventListener("click", () => openRuleForm(null));
+    $("alert-cancel").addEventListener("click", closeRuleForm);
+    $("alert-form").addEventListener("submit", saveRule);
+    $("a-type").addEventListener("change", syncRuleForm);
+    $("a-job-pick").addEventListener("change", pickJob);
+    $("alert-rules").addEventListener("click", (ev) => {
+      const tr = ev.target.closest("tbody tr");
+      const r = tr && findRule(tr.dataset.id);
+      if (!r) return;
+      const b = ev.target.closest("button[data-action]");
+      if (b) { ruleAct(b.dataset.action, r); return; }
+      // Elsewhere on its row, a click shows only the rule's deliveries; again, all.
+      $("deliveries-rule").value = $("deliveries-rule").value === r.id ? "" : r.id;
+      filterDeliveries();
+    });
+    $("deliveries-rule").addEventListener("change", filterDeliveries);
+    $("deliveries-status").addEventListener("change", filterDeliveries);
+    $("deliveries-more").addEventListener("click", () => loadDeliveries("more"));
     applyLang();
     if ($("project").value) open();
     document.body.dataset.ready = "true";
