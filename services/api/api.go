@@ -67,6 +67,9 @@ type Config struct {
 	// AlertsAllowPrivate lets alert webhooks name loopback and private hosts
 	// (JOBCENTER_ALERTS_ALLOW_PRIVATE; the trigger checks each address it dials too).
 	AlertsAllowPrivate bool
+	// AlertsKeep is how long an alert's delivery outcome is kept (alertkv.Keep; the
+	// trigger, which writes them, reads the same setting).
+	AlertsKeep time.Duration
 	// Registry receives the api's metrics and is served on GET /metrics (nil: a registry
 	// of its own, with the Go and process collectors). The all-in-one program gives its
 	// three services one registry, so the api's /metrics shows them all.
@@ -106,6 +109,7 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 		Journal:       mongostore.JournalRetentionFromEnv(e),
 		// The trigger reads the same setting for the addresses it dials.
 		AlertsAllowPrivate: e.Bool("JOBCENTER_ALERTS_ALLOW_PRIVATE", false),
+		AlertsKeep:         alertkv.Keep.From(e),
 	}
 }
 
@@ -125,6 +129,7 @@ func (c Config) WithDefaults() Config {
 		c.Clock = clock.Real{}
 	}
 	c.Journal = c.Journal.WithDefaults()
+	c.AlertsKeep = alertkv.Keep.Or(c.AlertsKeep)
 	return c
 }
 
@@ -132,7 +137,7 @@ func (c Config) WithDefaults() Config {
 func (c Config) Validate() error {
 	return errors.Join(c.Streams.Validate(), ApplyWait.Check(c.ApplyWait), BrokerTimeout.Check(c.BrokerTimeout),
 		StoreTimeout.Check(c.StoreTimeout), BodyLimit.Check(int(c.BodyLimit)), RateLimit.Check(c.RateLimit),
-		EventStreams.Check(c.EventStreams), CacheJobs.Check(c.CacheJobs), c.Journal.Validate())
+		EventStreams.Check(c.EventStreams), CacheJobs.Check(c.CacheJobs), c.Journal.Validate(), alertkv.Keep.Check(c.AlertsKeep))
 }
 
 // MintKey makes a new API key for tenant and the `tenant=sha256hex` line that
@@ -208,6 +213,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		nc.Close()
 		return nil, fmt.Errorf("alert rules bucket: %w", err)
 	}
+	deliveries, err := alertkv.OpenDeliveries(ctx, js, cfg.AlertsKeep, cfg.Streams.Replicas)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("alert deliveries bucket: %w", err)
+	}
 	cmd, err := commander.New(nc, js, outcomes, cfg.ApplyWait, cfg.BrokerTimeout, m)
 	if err != nil {
 		nc.Close()
@@ -231,7 +241,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		Metrics: m, MetricsHandler: metrics.Handler(cfg.Registry),
 		Events: s.subscribe, Stopping: s.stopping, MaxStreams: cfg.EventStreams,
 		JournalKeep: cfg.Journal.MaxPerJob, Killer: kills.Asker{NC: nc, KV: killKV},
-		Alerts: &httpapi.Alerting{Rules: alertkv.Rules{KV: ruleKV}, Deliveries: store, AllowPrivate: cfg.AlertsAllowPrivate,
+		Alerts: &httpapi.Alerting{Rules: alertkv.Rules{KV: ruleKV}, Deliveries: deliveries, AllowPrivate: cfg.AlertsAllowPrivate,
 			Raise: func(ctx context.Context, a contracts.Alert) error {
 				return alertkv.Publish(ctx, js, []contracts.Alert{a}, cfg.Log)
 			}},

@@ -8,6 +8,8 @@ import (
 	"net/mail"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/alerting"
 	"github.com/jobcenter/jobcenter/shared/alertkv"
@@ -24,7 +26,8 @@ type AlertsConfig struct {
 	// failed one, doubled after each, at most alerting.MaxBackoff.
 	Attempts int
 	Backoff  time.Duration
-	// Keep is how long a delivery's outcome is kept, from when its alert was raised.
+	// Keep is how long a delivery's outcome is kept after its last attempt
+	// (alertkv.Keep).
 	Keep time.Duration
 	SMTP alerting.SMTP
 }
@@ -33,7 +36,6 @@ type AlertsConfig struct {
 var (
 	AlertAttempts = config.Span[int]{Key: "JOBCENTER_ALERTS_ATTEMPTS", Default: 8, Min: 1, Max: 100}
 	AlertBackoff  = config.Span[time.Duration]{Key: "JOBCENTER_ALERTS_BACKOFF", Default: 10 * time.Second, Min: 10 * time.Millisecond, Max: time.Hour}
-	AlertsKeep    = config.Span[time.Duration]{Key: "JOBCENTER_ALERTS_KEEP", Default: 7 * 24 * time.Hour, Min: time.Minute, Max: 365 * 24 * time.Hour}
 )
 
 // alertsFromEnv reads the alerts' settings.
@@ -42,7 +44,7 @@ func alertsFromEnv(e *config.Env) AlertsConfig {
 		AllowPrivate: e.Bool("JOBCENTER_ALERTS_ALLOW_PRIVATE", false),
 		Attempts:     AlertAttempts.From(e),
 		Backoff:      AlertBackoff.From(e),
-		Keep:         AlertsKeep.From(e),
+		Keep:         alertkv.Keep.From(e),
 		SMTP: alerting.SMTP{
 			Addr: e.Str("JOBCENTER_SMTP_ADDR", ""), From: e.Str("JOBCENTER_SMTP_FROM", "jobcenter@localhost"),
 			User: e.Str("JOBCENTER_SMTP_USER", ""), Password: e.Str("JOBCENTER_SMTP_PASSWORD", ""),
@@ -57,7 +59,7 @@ func alertsFromEnv(e *config.Env) AlertsConfig {
 
 // withDefaults fills what c leaves unset with alertsFromEnv's defaults.
 func (c AlertsConfig) withDefaults() AlertsConfig {
-	c.Attempts, c.Backoff, c.Keep = AlertAttempts.Or(c.Attempts), AlertBackoff.Or(c.Backoff), AlertsKeep.Or(c.Keep)
+	c.Attempts, c.Backoff, c.Keep = AlertAttempts.Or(c.Attempts), AlertBackoff.Or(c.Backoff), alertkv.Keep.Or(c.Keep)
 	if c.SMTP.From == "" {
 		c.SMTP.From = "jobcenter@localhost"
 	}
@@ -68,7 +70,7 @@ func (c AlertsConfig) withDefaults() AlertsConfig {
 }
 
 func (c AlertsConfig) check() error {
-	errs := []error{AlertAttempts.Check(c.Attempts), AlertBackoff.Check(c.Backoff), AlertsKeep.Check(c.Keep)}
+	errs := []error{AlertAttempts.Check(c.Attempts), AlertBackoff.Check(c.Backoff), alertkv.Keep.Check(c.Keep)}
 	if c.SMTP.Addr != "" {
 		if host, _, err := net.SplitHostPort(c.SMTP.Addr); err != nil || host == "" {
 			errs = append(errs, fmt.Errorf("JOBCENTER_SMTP_ADDR=%q: want the mail server's host:port, such as smtp.example.com:587", c.SMTP.Addr))
@@ -88,9 +90,10 @@ func (c AlertsConfig) check() error {
 // alerts are the buckets alerting keeps its rules and throttles in, and the rules as
 // this instance follows them.
 type alerts struct {
-	rules  alertkv.Rules
-	states alertkv.States
-	cache  *alertkv.Cache
+	rules      alertkv.Rules
+	states     alertkv.States
+	deliveries alertkv.Deliveries
+	cache      *alertkv.Cache
 }
 
 func (s *Service) openAlerts(ctx context.Context) (alerts, error) {
@@ -102,12 +105,16 @@ func (s *Service) openAlerts(ctx context.Context) (alerts, error) {
 	if err != nil {
 		return alerts{}, fmt.Errorf("alert state bucket: %w", err)
 	}
-	return alerts{rules: alertkv.Rules{KV: rkv}, states: alertkv.States{KV: skv}, cache: alertkv.NewCache()}, nil
+	dels, err := alertkv.OpenDeliveries(ctx, s.js, s.cfg.Alerts.Keep, s.cfg.Streams.Replicas)
+	if err != nil {
+		return alerts{}, fmt.Errorf("alert deliveries bucket: %w", err)
+	}
+	return alerts{rules: alertkv.Rules{KV: rkv}, states: alertkv.States{KV: skv}, deliveries: dels, cache: alertkv.NewCache()}, nil
 }
 
 // deliver delivers alerts until ctx ends, on every instance, active or not.
 func (s *Service) deliver(ctx context.Context, a alerts) {
-	d := &alerting.Deliverer{NC: s.nc, Rules: a.rules, Outcomes: s.store, Send: alerting.NewSender(s.cfg.Alerts.AllowPrivate, s.cfg.Alerts.SMTP),
+	d := &alerting.Deliverer{NC: s.nc, Rules: a.rules, Outcomes: a.deliveries, Send: alerting.NewSender(s.cfg.Alerts.AllowPrivate, s.cfg.Alerts.SMTP),
 		Attempts: s.cfg.Alerts.Attempts, Backoff: s.cfg.Alerts.Backoff, Clock: s.cfg.Clock, Settled: s.metrics.Consumers.Settled,
 		Log: s.cfg.Log.With().Str("part", "alerts").Logger()}
 	for ctx.Err() == nil {
@@ -122,14 +129,8 @@ func (s *Service) deliver(ctx context.Context, a alerts) {
 	}
 }
 
-// forgetDeliveries removes the deliveries older than their retention.
-func (s *Service) forgetDeliveries(ctx context.Context) {
-	dctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
-	defer cancel()
-	n, err := s.store.DeleteDeliveriesBefore(dctx, s.cfg.Clock.Now().Add(-s.cfg.Alerts.Keep))
-	if err != nil && ctx.Err() == nil {
-		s.cfg.Log.Warn().Err(err).Msg("old alert deliveries not removed; tries again")
-	} else if n > 0 {
-		s.cfg.Log.Info().Int64("deliveries", n).Msg("alert deliveries past their retention removed")
-	}
+// forgetDeleted removes the markers deleted rules leave in their bucket, once an hour
+// old: a rule deleted leaves nothing behind for good.
+func (a alerts) forgetDeleted(ctx context.Context) {
+	_ = a.rules.KV.PurgeDeletes(ctx, jetstream.DeleteMarkersOlderThan(time.Hour))
 }

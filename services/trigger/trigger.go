@@ -389,7 +389,7 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 		}
 	})
 	run(func(c context.Context) { s.retain(c, janitor) })
-	run(func(c context.Context) { every(c, time.Minute, func() { s.forgetDeliveries(c) }) })
+	run(func(c context.Context) { every(c, time.Hour, func() { s.alerts.forgetDeleted(c) }) })
 	run(func(c context.Context) { every(c, retainedEvery, func() { s.measureRetained(c) }) })
 	cl := &commandLog{js: s.js, cons: cmds, window: s.cfg.Streams.Duplicates, now: time.Now,
 		log: s.cfg.Log.With().Str("part", "commands").Logger()}

@@ -3,6 +3,7 @@ package alert
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -110,46 +111,69 @@ func TestAThrottleSendsOnceForNEventsWithinItsWindowThenStaysQuiet(t *testing.T)
 		{"e7", 370, false}, {"e8", 371, false}, {"e9", 372, true}, // counted anew after the silence
 	}
 	for _, st := range steps {
-		d := th.Decide(&s, st.id, at(st.at))
+		d, _ := th.Decide(&s, st.id, at(st.at))
 		if d.Send != st.send || (d.Send && d.Count != 3) {
 			t.Fatalf("%s at %ds: %+v, want send %v", st.id, st.at, d, st.send)
 		}
 	}
-	// An event handled again gets its first decision, whatever came since.
-	if d := th.Decide(&s, "e4", at(68)); !d.Send || d.Count != 3 {
-		t.Fatalf("e4 again: %+v", d)
+	// Every event handled again gets its first decision, whatever came since, and
+	// changes nothing.
+	for _, st := range steps {
+		if d, changed := th.Decide(&s, st.id, at(st.at)); d.Send != st.send || changed {
+			t.Fatalf("%s again: %+v (changed %v), want send %v", st.id, d, changed, st.send)
+		}
 	}
-	if d := th.Decide(&s, "e8", at(371)); d.Send {
-		t.Fatalf("e8 again: %+v", d)
-	}
-	// The state survives its encoding (it is kept in a bucket between events).
+	// The state survives its encoding (it is kept in a bucket between batches).
 	data, _ := json.Marshal(s)
 	var back State
 	_ = json.Unmarshal(data, &back)
-	if d := th.Decide(&back, "e9", at(372)); !d.Send {
+	if d, _ := th.Decide(&back, "e9", at(372)); !d.Send {
 		t.Fatalf("e9 after a round trip: %+v", d)
 	}
 	// Events out of order count by their own times.
 	var o State
-	one := &Throttle{After: 2, Within: 10}
-	if one.Decide(&o, "late", at(20)).Send || !one.Decide(&o, "early", at(15)).Send {
+	two := &Throttle{After: 2, Within: 10}
+	if d, _ := two.Decide(&o, "late", at(20)); d.Send {
+		t.Fatal("one event alerted")
+	}
+	if d, _ := two.Decide(&o, "early", at(15)); !d.Send {
 		t.Fatal("two events 5 s apart, the later first, did not alert")
 	}
 	// Without a throttle every event is sent, and no state is needed.
 	var none *Throttle
-	if !none.Stateless() || !none.Decide(&State{}, "x", t0).Send {
+	if d, changed := none.Decide(&State{}, "x", t0); !none.Stateless() || !d.Send || changed {
 		t.Fatal("no throttle")
 	}
 	if (&Throttle{After: 1, Silence: 60}).Stateless() || !(&Throttle{After: 1}).Stateless() {
 		t.Fatal("a silence needs state; a threshold of one without silence does not")
 	}
-	// Seen is bounded.
-	var big State
-	for i := range 3 * seenKept {
-		(&Throttle{After: 1000, Within: 60}).Decide(&big, strings.Repeat("x", i+1), t0)
-	}
-	if len(big.Seen) != seenKept || len(big.Times) > 1000 {
-		t.Fatalf("the state grew: %d seen, %d times", len(big.Seen), len(big.Times))
+}
+
+// A journal batch holds up to 512 events of one job: handled again after its alerts
+// failed to be stored, it must send the same alerts, every one of them, and no other.
+func TestABatchOfManyEventsHandledAgainSendsTheSameAlerts(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	for _, th := range []*Throttle{{After: 7, Within: 3600}, {After: 2, Within: 60}, {After: 3, Within: 600, Silence: 30}, {After: 1, Silence: 5}} {
+		var s State
+		first := map[string]bool{}
+		for i := range 512 {
+			id := fmt.Sprintf("j:%d:failure", i)
+			d, _ := th.Decide(&s, id, t0.Add(time.Duration(i)*time.Second))
+			first[id] = d.Send
+		}
+		data, _ := json.Marshal(s)
+		for i := range 512 {
+			id := fmt.Sprintf("j:%d:failure", i)
+			if d, _ := th.Decide(&s, id, t0.Add(time.Duration(i)*time.Second)); d.Send != first[id] {
+				t.Fatalf("%+v: %s decided %v, then %v", *th, id, first[id], d.Send)
+			}
+		}
+		if len(data) > 100<<10 {
+			t.Fatalf("%+v: the state is %d bytes", *th, len(data))
+		}
+		if len(s.Sent) > SentKept || len(s.Counted) > th.After {
+			t.Fatalf("%+v: the state grew: %d sent, %d counted", *th, len(s.Sent), len(s.Counted))
+		}
 	}
 }
 
@@ -241,6 +265,7 @@ func TestAWebhookMayNotReachTheCentersOwnAddresses(t *testing.T) {
 	for addr, blocked := range map[string]bool{
 		"127.0.0.1": true, "::1": true, "10.1.2.3": true, "172.16.0.1": true, "192.168.1.1": true, "169.254.169.254": true,
 		"fe80::1": true, "100.64.0.1": true, "0.0.0.0": true, "::ffff:127.0.0.1": true, "224.0.0.1": true,
+		"64:ff9b::7f00:1": true, "2002:7f00:1::1": true, "::7f00:1": true,
 		"203.0.113.5": true, "203.0.113.6": false, "93.184.216.34": false, "2606:4700::1111": false,
 	} {
 		if got := BlockedAddr(netip.MustParseAddr(addr), own) != ""; got != blocked {

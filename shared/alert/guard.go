@@ -42,6 +42,9 @@ func BlockedAddr(a netip.Addr, own []netip.Addr) string {
 		why = "is on a private network"
 	case a.IsMulticast(), a.IsInterfaceLocalMulticast():
 		why = "is multicast"
+	case nat64.Contains(a), sixToFour.Contains(a), a.Is6() && v4compat.Contains(a):
+		// IPv6 forms that carry an IPv4 address a network may route to it.
+		why = "embeds an IPv4 address (NAT64, 6to4 or IPv4-compatible)"
 	}
 	for _, o := range own {
 		if why == "" && o.Unmap() == a {
@@ -54,4 +57,9 @@ func BlockedAddr(a netip.Addr, own []netip.Addr) string {
 	return "the address " + a.String() + " " + why
 }
 
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+var (
+	cgnat     = netip.MustParsePrefix("100.64.0.0/10")
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour = netip.MustParsePrefix("2002::/16")
+	v4compat  = netip.MustParsePrefix("::/96")
+)

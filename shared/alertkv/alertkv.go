@@ -55,6 +55,12 @@ func OpenStates(ctx context.Context, js jetstream.JetStream, replicas int) (jets
 
 func ruleKey(tenant, id string) string { return contracts.Token(tenant) + "." + contracts.Token(id) }
 
+// conflict reports whether a compare-and-set lost to another writer: a create of a key
+// that exists, or an update of one written since it was read.
+func conflict(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
+}
+
 // NewID draws a rule's id.
 func NewID() string {
 	b := make([]byte, 6)
@@ -135,7 +141,7 @@ func (r Rules) Create(ctx context.Context, rule alert.Rule) error {
 func (r Rules) Update(ctx context.Context, rule alert.Rule, rev uint64) error {
 	data, _ := json.Marshal(rule)
 	if _, err := r.KV.Update(ctx, ruleKey(rule.Tenant, rule.ID), data, rev); err != nil {
-		if errors.Is(err, jetstream.ErrKeyExists) {
+		if conflict(err) {
 			return &job.ConflictError{Msg: "the rule was changed meanwhile: read it again"}
 		}
 		return fmt.Errorf("store alert rule: %w", err)
@@ -254,10 +260,18 @@ func (c *Cache) follow(ctx context.Context, kv jetstream.KeyValue) error {
 // States keeps throttled rules' state per job.
 type States struct{ KV jetstream.KeyValue }
 
-// Decide decides one event of a job for a throttled rule, keeping the rule's state for
-// the job: read, decided, written back if no one wrote it meanwhile (else again).
-func (s States) Decide(ctx context.Context, rule alert.Rule, jobID, event string, at time.Time) (alert.Decision, error) {
+// Event is one event a throttle decides: its id and its own time.
+type Event struct {
+	ID string
+	At time.Time
+}
+
+// DecideAll decides events of one job, in their order, for a throttled rule, keeping the
+// rule's state for the job: read once, decided, written back once if it changed and no
+// one wrote it meanwhile (else all again).
+func (s States) DecideAll(ctx context.Context, rule alert.Rule, jobID string, events []Event) ([]alert.Decision, error) {
 	key := ruleKey(rule.Tenant, rule.ID) + "." + contracts.Token(jobID)
+	out := make([]alert.Decision, len(events))
 	for try := 0; ; try++ {
 		var st alert.State
 		var rev uint64
@@ -265,12 +279,19 @@ func (s States) Decide(ctx context.Context, rule alert.Rule, jobID, event string
 		switch {
 		case errors.Is(err, jetstream.ErrKeyNotFound):
 		case err != nil:
-			return alert.Decision{}, fmt.Errorf("read alert state: %w", err)
+			return nil, fmt.Errorf("read alert state: %w", err)
 		default:
 			rev = e.Revision()
 			_ = json.Unmarshal(e.Value(), &st) // a state unreadable is begun anew
 		}
-		d := rule.Throttle.Decide(&st, event, at)
+		changed := false
+		for i, ev := range events {
+			d, ch := rule.Throttle.Decide(&st, ev.ID, ev.At)
+			out[i], changed = d, changed || ch
+		}
+		if !changed {
+			return out, nil
+		}
 		data, _ := json.Marshal(st)
 		if rev == 0 {
 			_, err = s.KV.Create(ctx, key, data)
@@ -278,10 +299,10 @@ func (s States) Decide(ctx context.Context, rule alert.Rule, jobID, event string
 			_, err = s.KV.Update(ctx, key, data, rev)
 		}
 		if err == nil {
-			return d, nil
+			return out, nil
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) || try == 10 {
-			return alert.Decision{}, fmt.Errorf("write alert state: %w", err)
+		if !conflict(err) || try == 100 {
+			return nil, fmt.Errorf("write alert state: %w", err)
 		}
 	}
 }

@@ -45,14 +45,19 @@ func TestAThrottlesStateCountsEachEventOnceUnderRacingWriters(t *testing.T) {
 	for w := range 2 {
 		wg.Go(func() {
 			// Both writers decide all 20 events, as a redelivered batch would.
-			for i := range 20 {
-				d, err := s.Decide(ctx, rule, "job.1", fmt.Sprintf("e%d", i), t0.Add(time.Duration(i)*time.Second))
+			for i := range 10 {
+				// Two events a call, as a batch of them would come.
+				evs := []Event{{fmt.Sprintf("e%d", 2*i), t0.Add(time.Duration(2*i) * time.Second)},
+					{fmt.Sprintf("e%d", 2*i+1), t0.Add(time.Duration(2*i+1) * time.Second)}}
+				ds, err := s.DecideAll(ctx, rule, "job.1", evs)
 				if err != nil {
 					t.Errorf("writer %d: %v", w, err)
 					return
 				}
-				if d.Send {
-					sent <- d
+				for _, d := range ds {
+					if d.Send {
+						sent <- d
+					}
 				}
 			}
 		})
@@ -125,4 +130,78 @@ func TestTheCacheFollowsTheRulesAndATenantSeesOnlyItsOwn(t *testing.T) {
 		}
 		return !c.Any("a")
 	})
+}
+
+// Deliveries are numbered once per alert, even by two instances at once, and listed
+// newest first by number, a page at a time, filtered, stepping over gaps; a tenant sees
+// only its own.
+func TestDeliveriesAreNumberedOnceAndListedNewestFirst(t *testing.T) {
+	js := jetStream(t)
+	ctx := context.Background()
+	d, err := OpenDeliveries(ctx, js, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	for i := range 30 {
+		for range 2 { // each alert's first attempt recorded twice at once
+			wg.Go(func() {
+				rec := &Delivery{ID: fmt.Sprintf("rule-1:j:%d:failure", i), Tenant: "p.1", RuleID: "rule-1", Event: "failure", JobID: fmt.Sprintf("j%d", i%3),
+					RaisedAt: t0, Status: Delivered, Attempts: 1, LastAttempt: t0}
+				if err := d.Put(ctx, rec); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	_ = d.Put(ctx, &Delivery{ID: "rule-2:x:1:failure", Tenant: "q", RuleID: "rule-2", Status: Failed})
+	seen := map[string]bool{}
+	var all []Delivery
+	for before := int64(0); ; {
+		page, next, err := d.List(ctx, "p.1", Filter{}, 7, before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range page {
+			if seen[rec.ID] {
+				t.Fatalf("%s listed twice", rec.ID)
+			}
+			seen[rec.ID] = true
+		}
+		all = append(all, page...)
+		if next == 0 {
+			break
+		}
+		before = next
+	}
+	if len(all) != 30 {
+		t.Fatalf("listed %d deliveries, want 30", len(all))
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].Seq >= all[i-1].Seq {
+			t.Fatalf("not newest first: %d after %d", all[i].Seq, all[i-1].Seq)
+		}
+	}
+	got, err := d.Get(ctx, "p.1", "rule-1:j:4:failure")
+	if err != nil || got.JobID != "j1" {
+		t.Fatalf("get by id: %+v, %v", got, err)
+	}
+	if _, err := d.Get(ctx, "q", "rule-1:j:4:failure"); err != ErrNotFound {
+		t.Fatalf("another tenant's delivery: %v", err)
+	}
+	only, _, err := d.List(ctx, "p.1", Filter{JobID: "j2"}, 100, 0)
+	if err != nil || len(only) != 10 {
+		t.Fatalf("filtered by job: %d, %v", len(only), err)
+	}
+	// A second attempt replaces the first's outcome under the same number.
+	got.Status, got.Attempts = Failed, 2
+	if err := d.Put(ctx, &got); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := d.Get(ctx, "p.1", "rule-1:j:4:failure")
+	if again.Seq != got.Seq || again.Attempts != 2 || again.Status != Failed {
+		t.Fatalf("after a second attempt: %+v", again)
+	}
 }

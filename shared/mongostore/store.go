@@ -72,9 +72,6 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create jobs index: %w", err)
 	}
-	if _, err := s.db.Collection(colDeliveries).Indexes().CreateOne(ctx, deliveriesIndex()); err != nil {
-		return fmt.Errorf("create alert deliveries index: %w", err)
-	}
 	return nil
 }
 

@@ -3,13 +3,12 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -17,7 +16,6 @@ import (
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/alert"
 	"github.com/jobcenter/jobcenter/shared/alertkv"
-	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
 // AlertRules keeps tenants' alert rules (alertkv.Rules).
@@ -34,9 +32,9 @@ type Alerting struct {
 	Rules AlertRules
 	// Raise publishes an alert to be delivered (a rule's test).
 	Raise func(ctx context.Context, a contracts.Alert) error
-	// Deliveries reads deliveries' outcomes (a *mongostore.Store).
+	// Deliveries reads deliveries' outcomes (alertkv.Deliveries).
 	Deliveries interface {
-		ListDeliveries(ctx context.Context, tenant string, f mongostore.DeliveryFilter, limit int64) ([]mongostore.Delivery, error)
+		List(ctx context.Context, tenant string, f alertkv.Filter, limit int, before int64) ([]alertkv.Delivery, int64, error)
 	}
 	// AllowPrivate lets webhooks name loopback and private hosts
 	// (JOBCENTER_ALERTS_ALLOW_PRIVATE).
@@ -93,10 +91,12 @@ func (h *handlers) ruleFrom(c echo.Context, b ruleBody, r alert.Rule) (alert.Rul
 	}
 	r.Name, r.Events, r.Channel, r.Throttle = b.Name, b.Events, ch, b.Throttle
 	r.Enabled = b.Enabled == nil || *b.Enabled
-	r.Jobs = nil
+	// The jobs' bounds are checked as written, before any is looked up.
+	r.Jobs = b.Jobs
 	if err := r.Check(h.d.Alerts.AllowPrivate); err != nil {
 		return r, err
 	}
+	r.Jobs = nil
 	for i, id := range b.Jobs {
 		sj, err := h.findID(c, id)
 		if errors.Is(err, errJobNotFound) {
@@ -277,43 +277,52 @@ func (h *handlers) deliveries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := mongostore.DeliveryFilter{RuleID: c.QueryParam("rule_id"), JobID: c.QueryParam("job_id"), Status: c.QueryParam("status")}
+	f := alertkv.Filter{RuleID: c.QueryParam("rule_id"), JobID: c.QueryParam("job_id"), Status: c.QueryParam("status")}
 	switch f.Status {
-	case "", mongostore.DeliveryDelivered, mongostore.DeliveryRetrying, mongostore.DeliveryFailed:
+	case "", alertkv.Delivered, alertkv.Retrying, alertkv.Failed:
 	default:
 		return invalidField("status", "must be delivered, retrying or failed, got %q", clip(f.Status))
 	}
+	var before int64
 	if s := c.QueryParam("cursor"); s != "" {
-		if f.After, err = parseCursor(s); err != nil {
+		if before, err = strconv.ParseInt(s, 10, 64); err != nil || before < 1 {
 			return invalidField("cursor", "must be a next_cursor of a page before, got %q", clip(s))
 		}
 	}
 	ctx, cancel := h.storeCtx(c)
 	defer cancel()
-	ds, err := a.Deliveries.ListDeliveries(ctx, c.Get(tenantKey).(string), f, limit)
+	ds, next, err := a.Deliveries.List(ctx, c.Get(tenantKey).(string), f, int(limit), before)
 	if err != nil {
-		return storeUnavailable(err)
+		return brokerUnavailable(err)
 	}
-	out := map[string]any{"deliveries": ds}
-	if int64(len(ds)) == limit {
-		last := ds[len(ds)-1]
-		out["next_cursor"] = base64.RawURLEncoding.EncodeToString([]byte(last.RaisedAt.UTC().Format(time.RFC3339Nano) + " " + last.ID))
+	views := make([]deliveryView, len(ds))
+	for i, d := range ds {
+		views[i] = deliveryView{ID: d.ID, RuleID: d.RuleID, Event: d.Event, JobID: d.JobID, FireID: d.FireID, Channel: d.Channel,
+			Target: d.Target, RaisedAt: d.RaisedAt, Status: d.Status, Attempts: d.Attempts, LastAttempt: d.LastAttempt,
+			DeliveredAt: d.DeliveredAt, Error: d.Error}
+	}
+	out := map[string]any{"deliveries": views}
+	if next > 0 {
+		out["next_cursor"] = strconv.FormatInt(next, 10)
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
-// parseCursor reads a next_cursor: the raised_at and id of a page's last delivery.
-func parseCursor(s string) (*mongostore.Delivery, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, err
-	}
-	at, id, ok := strings.Cut(string(b), " ")
-	t, err := time.Parse(time.RFC3339Nano, at)
-	if !ok || err != nil || id == "" {
-		return nil, errors.New("not a cursor")
-	}
-	return &mongostore.Delivery{RaisedAt: t, ID: id}, nil
+// deliveryView is a delivery as the api shows it.
+type deliveryView struct {
+	ID          string     `json:"id"`
+	RuleID      string     `json:"rule_id"`
+	Event       string     `json:"event"`
+	JobID       string     `json:"job_id,omitempty"`
+	FireID      string     `json:"triggerid,omitempty"`
+	Channel     string     `json:"channel"`
+	Target      string     `json:"target"`
+	RaisedAt    time.Time  `json:"raised_at"`
+	Status      string     `json:"status"`
+	Attempts    int        `json:"attempts"`
+	LastAttempt time.Time  `json:"last_attempt_at"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	Error       string     `json:"error,omitempty"`
 }
 
 // toAlertError maps a rule store's error: a conflict stays one, the rest is the broker.

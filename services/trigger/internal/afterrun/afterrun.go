@@ -37,7 +37,7 @@ type Follower struct {
 	Clock clock.Clock
 	Log   zerolog.Logger
 	// Paused, when not nil, is told of each job this stops (as alerting.Raiser.Raise),
-	// once the stop is sent.
+	// before the stop is sent.
 	Paused func(ctx context.Context, events []alerting.Event) error
 }
 
@@ -81,10 +81,15 @@ func (f *Follower) After(ctx context.Context, ends []contracts.RunEvent) error {
 				Idempotent: true, Fingerprint: "-"})
 		}
 	}
-	if err := f.send(ctx, cmds); err != nil || f.Paused == nil {
-		return err
+	// A pause's alert is raised before its stop is sent: once the job is stopped, an end
+	// handled again no longer completes a row, and an alert not raised by then never
+	// would be.
+	if f.Paused != nil && len(paused) > 0 {
+		if err := f.Paused(ctx, paused); err != nil {
+			return err
+		}
 	}
-	return f.Paused(ctx, paused)
+	return f.send(ctx, cmds)
 }
 
 // pause is the stop of a job whose last n runs failed, the last ev.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -16,16 +17,15 @@ import (
 	"github.com/jobcenter/jobcenter/shared/alertkv"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
-	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
 // Consumer is the durable consumer every trigger instance delivers alerts from.
 const Consumer = "alerts"
 
-// Outcomes is where deliveries' outcomes are recorded (a *mongostore.Store).
+// Outcomes is where deliveries' outcomes are recorded (alertkv.Deliveries).
 type Outcomes interface {
-	GetDelivery(ctx context.Context, id string) (mongostore.Delivery, error)
-	PutDelivery(ctx context.Context, d mongostore.Delivery) error
+	Get(ctx context.Context, tenant, alertID string) (alertkv.Delivery, error)
+	Put(ctx context.Context, rec *alertkv.Delivery) error
 }
 
 // Deliverer sends alerts to their rules' channels.
@@ -42,19 +42,33 @@ type Deliverer struct {
 	Log      zerolog.Logger
 	// Settled, when not nil, is told how each message was settled.
 	Settled bus.Observer
+
+	mu      sync.Mutex
+	sending map[string]int // by tenant
 }
 
 // MaxBackoff bounds the wait between two attempts at an alert.
 const MaxBackoff = 10 * time.Minute
 
 // Workers is how many alerts one instance sends at once: a slow channel holds one.
-const Workers = 8
+// PerTenant bounds those of one tenant, so that one tenant's slow webhooks do not hold
+// every worker: its other alerts wait their turn, a second at a time.
+const (
+	Workers   = 32
+	PerTenant = 8
+)
+
+// MaxPending bounds the alerts the consumer holds unsettled, those waiting for their
+// next attempt among them (a message given back with a delay stays pending): far more
+// than a channel down for a while leaves waiting, so that one tenant's failing webhook
+// does not stop the others' alerts.
+const MaxPending = 100_000
 
 // ConsumerConfig is the alerts consumer's: an attempt (a send, bounded by the sender's
 // timeouts, and its outcome recorded) ends well within the ack deadline.
 func ConsumerConfig() jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{Durable: Consumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: 2 * time.Minute,
-		MaxAckPending: 4 * Workers}
+		MaxAckPending: MaxPending}
 }
 
 // Run delivers until ctx ends; it returns the error of a consumer that no longer exists.
@@ -63,32 +77,55 @@ func (d *Deliverer) Run(ctx context.Context, cons jetstream.Consumer) error {
 	return c.Each(ctx, cons, Workers, d.handle)
 }
 
-// handle makes one attempt at an alert. An alert is sent once its outcome can be
-// recorded: with the store away, it waits, unsent. The outcome is recorded before the
-// message is settled, so that an alert delivered is not sent again when it comes back.
+// take counts a send of the tenant's under way, false when it has PerTenant already.
+func (d *Deliverer) take(tenant string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sending == nil {
+		d.sending = map[string]int{}
+	}
+	if d.sending[tenant] >= PerTenant {
+		return false
+	}
+	d.sending[tenant]++
+	return true
+}
+
+func (d *Deliverer) done(tenant string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sending[tenant]--; d.sending[tenant] <= 0 {
+		delete(d.sending, tenant)
+	}
+}
+
+// handle makes one attempt at an alert. An alert is sent once its earlier outcome has
+// been read: with the outcomes' bucket out of reach, it waits, unsent. The outcome is
+// recorded before the message is settled, so that an alert delivered is not sent again
+// when it comes back.
 func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) error {
 	var a contracts.Alert
 	if err := json.Unmarshal(msg.Data(), &a); err != nil || a.V != contracts.Version || a.ID == "" || a.Tenant == "" || a.RuleID == "" {
 		return bus.Poison(fmt.Errorf("not an alert of version %d: %v", contracts.Version, err))
 	}
-	// Attempts are counted by their outcomes recorded, not by the message's deliveries
-	// (a message given back at shutdown was not tried); the deliveries bound them all the
-	// same, should outcomes never be recorded.
-	var delivered uint64
-	if md, err := msg.Metadata(); err == nil {
-		delivered = md.NumDelivered
+	if !d.take(a.Tenant) {
+		return bus.Later(errors.New("the tenant's other alerts are being sent"), time.Second)
 	}
-	prev, err := d.Outcomes.GetDelivery(ctx, a.ID)
+	defer d.done(a.Tenant)
+	// Attempts are counted by their outcomes recorded, not by the message's deliveries:
+	// a message given back (at shutdown, with the outcomes out of reach, for its
+	// tenant's turn) was not tried.
+	prev, err := d.Outcomes.Get(ctx, a.Tenant, a.ID)
 	switch {
-	case err == nil && (prev.Status == mongostore.DeliveryDelivered || prev.Status == mongostore.DeliveryFailed):
+	case err == nil && (prev.Status == alertkv.Delivered || prev.Status == alertkv.Failed):
 		return nil // settled before its message was: not again
-	case err != nil && !errors.Is(err, mongostore.ErrNotFound):
+	case err != nil && !errors.Is(err, alertkv.ErrNotFound):
 		return bus.Later(fmt.Errorf("read the alert's delivery: %w", err), 5*time.Second)
 	}
 	attempt := prev.Attempts + 1
-	last := attempt >= d.Attempts || delivered >= uint64(3*d.Attempts)
+	last := attempt >= d.Attempts
 	log := d.Log.With().Str("tenant", a.Tenant).Str("alert", a.ID).Int("attempt", attempt).Logger()
-	rec := mongostore.Delivery{ID: a.ID, Tenant: a.Tenant, RuleID: a.RuleID, Event: a.Event, JobID: a.JobID, FireID: a.FireID,
+	rec := alertkv.Delivery{Seq: prev.Seq, ID: a.ID, Tenant: a.Tenant, RuleID: a.RuleID, Event: a.Event, JobID: a.JobID, FireID: a.FireID,
 		RaisedAt: a.RaisedAt, Attempts: attempt}
 	rule, _, err := d.Rules.Get(ctx, a.Tenant, a.RuleID)
 	var sendErr error
@@ -112,24 +149,24 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) error {
 	var after time.Duration
 	switch {
 	case sendErr == nil:
-		rec.Status, rec.DeliveredAt = mongostore.DeliveryDelivered, &now
+		rec.Status, rec.DeliveredAt = alertkv.Delivered, &now
 	case isPermanent(sendErr) || last:
-		rec.Status, rec.Error = mongostore.DeliveryFailed, sendErr.Error()
+		rec.Status, rec.Error = alertkv.Failed, sendErr.Error()
 		if !isPermanent(sendErr) {
 			rec.Error = fmt.Sprintf("given up after %d attempts: %v", attempt, sendErr)
 		}
 	default:
 		after = min(d.Backoff<<(attempt-1), MaxBackoff)
-		rec.Status, rec.Error = mongostore.DeliveryRetrying, sendErr.Error()
+		rec.Status, rec.Error = alertkv.Retrying, sendErr.Error()
 	}
-	if err := d.record(ctx, msg, rec); err != nil {
+	if err := d.record(ctx, msg, &rec); err != nil {
 		// Not settled: sent again after the ack deadline, or by another instance.
 		return bus.Later(err, time.Minute)
 	}
 	switch rec.Status {
-	case mongostore.DeliveryDelivered:
+	case alertkv.Delivered:
 		log.Info().Str("channel", rec.Channel).Msg("alert delivered")
-	case mongostore.DeliveryFailed:
+	case alertkv.Failed:
 		log.Warn().Str("channel", rec.Channel).Str("why", rec.Error).Msg("alert not delivered; given up")
 	default:
 		log.Info().Str("channel", rec.Channel).Str("why", rec.Error).Dur("next_in", after).Msg("alert not delivered; retrying")
@@ -138,13 +175,13 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) error {
 	return nil
 }
 
-// record stores an attempt's outcome, trying while the store is away (and telling the
-// broker the alert is still being handled) up to the ack deadline's half.
-func (d *Deliverer) record(ctx context.Context, msg jetstream.Msg, rec mongostore.Delivery) error {
+// record stores an attempt's outcome, trying while the broker does not answer (and
+// telling it the alert is still being handled) up to the ack deadline's half.
+func (d *Deliverer) record(ctx context.Context, msg jetstream.Msg, rec *alertkv.Delivery) error {
 	deadline := time.Now().Add(ConsumerConfig().AckWait / 2)
 	wait := 250 * time.Millisecond
 	for {
-		err := d.Outcomes.PutDelivery(ctx, rec)
+		err := d.Outcomes.Put(ctx, rec)
 		if err == nil || time.Now().After(deadline) {
 			return err
 		}

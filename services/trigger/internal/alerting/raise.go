@@ -122,7 +122,9 @@ func clipDetail(s string) string {
 
 // Raise raises the alerts of events and waits until the broker stored each: an error
 // leaves them to be raised again, which publishes none twice (an alert's id is its
-// message id, and a throttle keeps its decisions).
+// message id, and a throttle keeps its decisions). A throttled rule's events are decided
+// per job, a read and a write of its state for all of a job's events in the batch. A
+// pause is never held back: it happens once, and says more than the failures before it.
 func (r *Raiser) Raise(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
@@ -130,28 +132,65 @@ func (r *Raiser) Raise(ctx context.Context, events []Event) error {
 	if !r.Rules.Loaded() {
 		return errors.New("the alert rules are not read yet")
 	}
-	var alerts []contracts.Alert
-	for _, ev := range events {
+	type group struct {
+		rule   alert.Rule
+		jobID  string
+		events []int // indexes into events
+	}
+	var groups []*group
+	byKey := map[[2]string]*group{}
+	for i, ev := range events {
 		for _, rule := range r.Rules.Of(ev.Tenant) {
 			if !rule.Wants(ev.Kind, ev.JobID) {
 				continue
 			}
-			d := alert.Decision{Send: true, Count: 1}
-			if !rule.Throttle.Stateless() {
-				var err error
-				if d, err = r.States.Decide(ctx, rule, ev.JobID, ev.ID, ev.At); err != nil {
-					return err
-				}
+			k := [2]string{rule.Tenant + "\x00" + rule.ID, ev.JobID}
+			g := byKey[k]
+			if g == nil {
+				g = &group{rule: rule, jobID: ev.JobID}
+				byKey[k] = g
+				groups = append(groups, g)
 			}
-			if !d.Send {
+			g.events = append(g.events, i)
+		}
+	}
+	var alerts []contracts.Alert
+	names := map[string]string{}
+	for _, g := range groups {
+		decisions := make([]alert.Decision, len(g.events))
+		var held []alertkv.Event
+		var heldAt []int
+		for n, i := range g.events {
+			ev := events[i]
+			if g.rule.Throttle.Stateless() || ev.Kind == alert.Paused {
+				decisions[n] = alert.Decision{Event: ev.ID, Send: true, Count: 1}
 				continue
 			}
-			if ev.JobName == "" && r.Name != nil {
-				ev.JobName = r.Name(ctx, ev.JobID)
+			held, heldAt = append(held, alertkv.Event{ID: ev.ID, At: ev.At}), append(heldAt, n)
+		}
+		if len(held) > 0 {
+			ds, err := r.States.DecideAll(ctx, g.rule, g.jobID, held)
+			if err != nil {
+				return err
 			}
-			alerts = append(alerts, contracts.Alert{V: contracts.Version, ID: rule.ID + ":" + ev.ID, Tenant: ev.Tenant, RuleID: rule.ID,
+			for k, n := range heldAt {
+				decisions[n] = ds[k]
+			}
+		}
+		for n, i := range g.events {
+			if !decisions[n].Send {
+				continue
+			}
+			ev := events[i]
+			if ev.JobName == "" && r.Name != nil {
+				if _, ok := names[ev.JobID]; !ok {
+					names[ev.JobID] = r.Name(ctx, ev.JobID)
+				}
+				ev.JobName = names[ev.JobID]
+			}
+			alerts = append(alerts, contracts.Alert{V: contracts.Version, ID: g.rule.ID + ":" + ev.ID, Tenant: ev.Tenant, RuleID: g.rule.ID,
 				Event: ev.Kind, JobID: ev.JobID, JobName: ev.JobName, FireID: ev.FireID, JournalID: ev.JournalID, At: ev.At.UTC(),
-				Detail: ev.Detail, Count: d.Count, RaisedAt: r.Clock.Now().UTC()})
+				Detail: ev.Detail, Count: decisions[n].Count, RaisedAt: r.Clock.Now().UTC()})
 		}
 	}
 	return alertkv.Publish(ctx, r.JS, alerts, r.Log)

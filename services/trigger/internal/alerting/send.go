@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/smtp"
+	"net/url"
 	"syscall"
 	"time"
 
@@ -116,7 +117,13 @@ func (s *Sender) Send(ctx context.Context, c alert.Channel, a contracts.Alert) e
 		if errors.As(err, &p) {
 			return p
 		}
-		return fmt.Errorf("not reached: %w", err)
+		// The URL's path and query may hold the webhook's token: the error names the
+		// target masked, never the URL (it is recorded and logged).
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("not reached: POST %s: %w", c.Target(), err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
