@@ -64,10 +64,12 @@ const (
 // does not stop the others' alerts.
 const MaxPending = 100_000
 
-// ConsumerConfig is the alerts consumer's: an attempt (a send, bounded by the sender's
-// timeouts, and its outcome recorded) ends well within the ack deadline.
+// ConsumerConfig is the alerts consumer's. The ack deadline is how long the alerts an
+// instance held when it died wait before another takes them: short, so an attempt tells
+// the broker it goes on (before its send, which its timeouts bound, and while its
+// outcome is being recorded).
 func ConsumerConfig() jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{Durable: Consumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: 2 * time.Minute,
+	return jetstream.ConsumerConfig{Durable: Consumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second,
 		MaxAckPending: MaxPending}
 }
 
@@ -142,6 +144,7 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) error {
 	ctx = context.WithoutCancel(ctx)
 	if sendErr == nil {
 		rec.Channel, rec.Target = rule.Channel.Type, rule.Channel.Target()
+		_ = msg.InProgress()
 		sendErr = d.Send.Send(ctx, rule.Channel, a)
 	}
 	now := d.Clock.Now().UTC()

@@ -157,7 +157,7 @@ func (s *Sender) mail(c alert.Channel, a contracts.Alert) error {
 	if err != nil {
 		return fmt.Errorf("mail server not reached: %w", err)
 	}
-	_ = conn.SetDeadline(time.Now().Add(3 * SendTimeout))
+	_ = conn.SetDeadline(time.Now().Add(2 * SendTimeout))
 	cl, err := smtp.NewClient(conn, host)
 	if err != nil {
 		conn.Close()
