@@ -62,6 +62,9 @@ type JobSpec struct {
 	RunDate     *time.Time `json:"run_date,omitempty"`
 	Cron        string     `json:"cron,omitempty"`
 	TimeZone    string     `json:"time_zone,omitempty"`
+	// StartDate and EndDate bound an interval or cron job's life.
+	StartDate *time.Time `json:"start_date,omitempty"`
+	EndDate   *time.Time `json:"end_date,omitempty"`
 	FlowID      string     `json:"flow_id,omitempty"`
 	Code        string     `json:"code,omitempty"`
 	BizCode     string     `json:"bizcode,omitempty"`

@@ -453,7 +453,7 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 				t.Fatalf("jobctl --help lacks %q:\n%s", want, r.stdout)
 			}
 		}
-		for _, args := range [][]string{{"add", "--help"}, {"help", "journal"}, {"events", "tail", "-h"}, {"quartz", "save", "--help"}} {
+		for _, args := range [][]string{{"add", "--help"}, {"help", "journal"}, {"events", "tail", "-h"}, {"quartz", "save", "--help"}, {"help", "preview"}} {
 			r := ctl.run(t, 0, args...)
 			if !strings.Contains(r.stdout, "Usage: jobctl") || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "3  not found") {
 				t.Fatalf("jobctl %v help:\n%s", args, r.stdout)
@@ -467,6 +467,15 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 		ctl.run(t, 1, "list", "--no-such-flag")
 		ctl.run(t, 1, "add", "--name", "x", "--code", "1")                      // when it runs is missing
 		ctl.run(t, 1, "add", "--seconds", "5", "--run-date", "2030-01-01", "x") // both, and an extra argument
+		// A command's help lists its own flags, however it is asked for.
+		for _, args := range [][]string{{"help", "add"}, {"update", "--help"}} {
+			if r := ctl.run(t, 0, args...); !strings.Contains(r.stdout, "--cron string") || !strings.Contains(r.stdout, "--timezone string") {
+				t.Fatalf("jobctl %v lacks --cron and --timezone:\n%s", args, r.stdout)
+			}
+		}
+		if r := ctl.run(t, 0, "help", "preview"); !strings.Contains(r.stdout, "--count int") {
+			t.Fatalf("jobctl help preview lacks --count:\n%s", r.stdout)
+		}
 		if r := ctl.run(t, 1, "get", "x", "--project", ""); !strings.Contains(r.stderr, "JOBCENTER_PROJECT") {
 			t.Fatalf("no project: %s", r.stderr)
 		}
@@ -633,6 +642,125 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 			t.Fatalf("invalid cron: %s", r.stderr)
 		}
 		ctl.run(t, 1, "cron", "next")
+	})
+
+	t.Run("a cron job in its own zone: added, shown, previewed, made an interval and a cron again", func(t *testing.T) {
+		const expr, trigger = "0 30 2 ? * MON-FRI", "cron 0 30 2 ? * MON-FRI (America/New_York)"
+		ny, _ := time.LoadLocation("America/New_York")
+		r := ctl.run(t, 0, "add", "--pid", pid, "--name", "cron 定时", "--cron", expr, "--timezone", "America/New_York", "--code", "return 1")
+		id := cell(t, r.stdout, "ID")
+		if cell(t, r.stdout, "TRIGGER") != trigger || cell(t, r.stdout, "STATE") != "stopped" {
+			t.Fatalf("add --cron:\n%s", r.stdout)
+		}
+		var j jobcenter.Job
+		ctl.run(t, 0, "get", id, "--json").json(t, &j)
+		if p := j.JobParameter; p.Trigger != "cron" || p.Cron != expr || p.Timezone != "America/New_York" || p.Seconds != nil || p.RunDate != nil {
+			t.Fatalf("get --json of a cron job: %s", mustJSON(j))
+		}
+		if r := ctl.run(t, 0, "list"); !slices.ContainsFunc(strings.Split(r.stdout, "\n"), func(l string) bool {
+			return strings.HasPrefix(l, id) && strings.Contains(l, "  "+trigger+"  ")
+		}) {
+			t.Fatalf("list without the cron job's trigger:\n%s", r.stdout)
+		}
+
+		// preview: ten times, one a line, at 02:30 on weekdays in New York with its offset,
+		// after now and in order; stopped, so counted as if started now.
+		r = ctl.run(t, 0, "preview", j.JobID)
+		lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+		if len(lines) != 11 || !strings.HasPrefix(lines[10], "(stopped: ") {
+			t.Fatalf("preview:\n%s", r.stdout)
+		}
+		now := c.clk.Now()
+		var prev time.Time
+		for i, l := range lines[:10] {
+			at, err := time.Parse(time.RFC3339, l)
+			local := at.In(ny)
+			_, off := at.Zone()
+			_, nyOff := local.Zone()
+			if err != nil || !at.After(now) || !at.After(prev) || local.Hour() != 2 || local.Minute() != 30 || local.Second() != 0 ||
+				local.Weekday() == time.Saturday || local.Weekday() == time.Sunday || off != nyOff {
+				t.Fatalf("preview line %d %q (now %v):\n%s", i, l, now, r.stdout)
+			}
+			prev = at
+		}
+		// --json: the server's shape, the same times.
+		var pv map[string]any
+		ctl.run(t, 0, "preview", id, "--count", "3", "--json").json(t, &pv)
+		if len(pv) != 2 || pv["started"] != false || fmt.Sprint(pv["next"]) != "["+strings.Join(lines[:3], " ")+"]" {
+			t.Fatalf("preview --json: %s, want the table's first three", mustJSON(pv))
+		}
+		ctl.run(t, 0, "start", id)
+		ctl.run(t, 0, "preview", id, "--count", "1", "--json").json(t, &pv)
+		if pv["started"] != true || len(pv["next"].([]any)) != 1 {
+			t.Fatalf("preview --json of the started job: %s", mustJSON(pv))
+		}
+		if r := ctl.run(t, 0, "preview", id, "--count", "2"); strings.Contains(r.stdout, "(stopped") || len(strings.Split(strings.TrimSpace(r.stdout), "\n")) != 2 {
+			t.Fatalf("preview of the started job:\n%s", r.stdout)
+		}
+
+		// An interval, then a cron again: the flag of a trigger makes the job that kind and
+		// drops the other kind's fields; --timezone alone changes a cron job's zone.
+		r = ctl.run(t, 0, "update", id, "--seconds", "600")
+		j = jobcenter.Job{} // json.Unmarshal keeps the fields the JSON leaves out
+		ctl.run(t, 0, "get", id, "--json").json(t, &j)
+		if cell(t, r.stdout, "TRIGGER") != "every 600s" || j.JobParameter.Cron != "" || j.JobParameter.Timezone != "" || cell(t, r.stdout, "NAME") != "cron 定时" {
+			t.Fatalf("update --seconds of a cron job:\n%s\n%s", r.stdout, mustJSON(j))
+		}
+		if r := ctl.run(t, 0, "preview", id, "--count", "2", "--json"); !strings.Contains(r.stdout, "+08:00") { // JOBCENTER_TZ's offset
+			t.Fatalf("preview of the interval job: %s", r.stdout)
+		}
+		ctl.run(t, 1, "update", id, "--timezone", "Europe/Berlin") // an interval has no zone
+		r = ctl.run(t, 0, "update", id, "--cron", "0 0 9 ? * MON")
+		if cell(t, r.stdout, "TRIGGER") != "cron 0 0 9 ? * MON (Asia/Shanghai)" || !strings.Contains(cell(t, r.stdout, "TARGET"), "return 1") {
+			t.Fatalf("update --cron of an interval job (the server's zone):\n%s", r.stdout)
+		}
+		if r = ctl.run(t, 0, "update", id, "--timezone", "Europe/Berlin"); cell(t, r.stdout, "TRIGGER") != "cron 0 0 9 ? * MON (Europe/Berlin)" {
+			t.Fatalf("update --timezone of a cron job:\n%s", r.stdout)
+		}
+		for _, at := range strings.Fields(ctl.run(t, 0, "preview", id, "--count", "3").stdout) {
+			if l, err := time.Parse(time.RFC3339, at); err != nil || (!strings.HasSuffix(at, "+01:00") && !strings.HasSuffix(at, "+02:00")) || l.Hour() != 9 || l.Weekday() != time.Monday {
+				t.Fatalf("preview in Berlin: %q", at)
+			}
+		}
+
+		// Refusals: a bad expression or zone names its field (exit 2), nothing changed;
+		// two triggers, or a count of none, are usage errors.
+		var e struct {
+			Error struct {
+				Status int    `json:"status"`
+				Field  string `json:"field"`
+				Exit   int    `json:"exit"`
+			} `json:"error"`
+		}
+		for _, tc := range []struct {
+			args  []string
+			field string
+		}{
+			{[]string{"add", "--pid", pid, "--name", "x", "--cron", "0 61 * * * ?", "--code", "1"}, "cron"},
+			{[]string{"add", "--pid", pid, "--name", "x", "--cron", "*/5 * * * *", "--code", "1"}, "cron"},
+			{[]string{"update", id, "--cron", "0 0 0 1 1 ? 2020"}, "cron"},
+			{[]string{"update", id, "--trigger", "cron", "--cron", ""}, "cron"},
+			{[]string{"update", id, "--timezone", "Mars/Base"}, "timezone"},
+			{[]string{"preview", id, "--count", "101"}, "count"},
+		} {
+			r := ctl.run(t, 2, append(tc.args, "--json")...)
+			if err := json.Unmarshal([]byte(r.stderr), &e); err != nil || e.Error.Status != 400 || e.Error.Field != tc.field || e.Error.Exit != 2 {
+				t.Fatalf("jobctl %v: %s, want a 400 naming %s", tc.args, r.stderr, tc.field)
+			}
+			if r := ctl.run(t, 2, tc.args...); !strings.Contains(r.stderr, "400 invalid") || !strings.Contains(r.stderr, tc.field) {
+				t.Fatalf("jobctl %v: %s", tc.args, r.stderr)
+			}
+		}
+		if r := ctl.run(t, 0, "get", id); cell(t, r.stdout, "TRIGGER") != "cron 0 0 9 ? * MON (Europe/Berlin)" {
+			t.Fatalf("the job after the refusals:\n%s", r.stdout)
+		}
+		ctl.run(t, 1, "add", "--pid", pid, "--name", "x", "--seconds", "5", "--cron", expr, "--code", "1")
+		ctl.run(t, 1, "update", id, "--run-date", "2030-01-01 00:00:00", "--cron", expr)
+		ctl.run(t, 1, "add", "--pid", pid, "--name", "x", "--timezone", "UTC", "--code", "1")
+		ctl.run(t, 1, "preview", id, "--count", "0")
+		ctl.run(t, 1, "preview")
+		ctl.run(t, 3, "preview", "no-such-job")
+		ctl.run(t, 0, "delete", id)
 	})
 
 	t.Run("quartz save status journal", func(t *testing.T) {

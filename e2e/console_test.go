@@ -259,7 +259,7 @@ func TestConsoleInABrowserCreatesStartsWatchesLiveAndStopsAJobInTwoLanguages(t *
 	b.fill("f-trigger", "cron")
 	b.do("type a cron expression", chromedp.SendKeys(css("#f-cron"), "0 0 12 * * ?"))
 	b.wait("the cron preview", `document.querySelectorAll("#preview-list li").length === 5 &&
-		document.querySelector("#preview-list li").textContent.includes("T12:00:00")`, 10*time.Second)
+		document.querySelector("#preview-list li").textContent.includes(" 12:00:00 ")`, 10*time.Second)
 	b.screenshot("cron-preview")
 	b.fill("f-cron", "0 0 12 * *")
 	b.wait("the cron preview's error", `!document.getElementById("preview-error").hidden`, 10*time.Second)
@@ -352,17 +352,24 @@ func TestConsoleInABrowserCreatesStartsWatchesLiveAndStopsAJobInTwoLanguages(t *
 	b.do("close versions", chromedp.Click(css("#versions-close")))
 
 	// 8. A cron schedule, saved through the Quartz facade as the project's tenant, joins
-	// the list, enabled.
+	// the list, enabled. Edited, it stays a Quartz schedule.
 	b.do("new schedule", chromedp.Click(css("#new-job")), chromedp.WaitVisible(css("#editor")))
-	b.fill("f-trigger", "cron")
+	b.fill("f-trigger", "quartz")
 	b.fill("f-name", "nightly 夜间")
 	b.fill("f-cron", "0 0 3 * * ?")
 	b.fill("f-bizcode", "1202494946997833818")
 	b.do("save the schedule", chromedp.Click(css("#save")))
 	b.wait("the schedule in the list", `[...document.querySelectorAll("#jobs tbody tr")].some(tr =>
-		tr.querySelector("td.name").textContent === "nightly 夜间" && tr.querySelector("td.trigger").textContent === "cron" &&
+		tr.querySelector("td.name").textContent === "nightly 夜间" && tr.querySelector("td.trigger").textContent.startsWith("cron 0 0 3 * * ? (") &&
 		tr.querySelector("[data-state]").dataset.state === "started")`, 10*time.Second)
 	b.screenshot("cron-schedule")
+	schedID := eval[string](b, `[...document.querySelectorAll("#jobs tbody tr")].find(tr => tr.querySelector("td.name").textContent === "nightly 夜间").dataset.id`)
+	b.do("edit the schedule", chromedp.Click(css(fmt.Sprintf(`#jobs tr[data-id=%q] button[data-action="edit"]`, schedID))), chromedp.WaitVisible(css("#editor")))
+	if got := eval[string](b, `document.getElementById("f-trigger").value + "|" + document.getElementById("f-cron").value + "|" +
+		[...document.getElementById("f-trigger").options].filter(o => !o.disabled).map(o => o.value).join(",")`); got != "quartz|0 0 3 * * ?|quartz" {
+		t.Errorf("the schedule's edit form holds %q", got)
+	}
+	b.do("cancel", chromedp.Click(css("#cancel")))
 
 	// 8a. Export downloads the project's document; importing one shows what it would do,
 	// then does it.

@@ -16,6 +16,9 @@ const (
 	TriggerInterval = "interval"
 	// TriggerDate fires once at RunDate.
 	TriggerDate = "date"
+	// TriggerCron fires at the instants of the Quartz expression Cron, in Timezone
+	// (beyond the SDK's two).
+	TriggerCron = "cron"
 )
 
 // LocalTimeLayout is how the job info writes its times ("2025-06-15 21:30:02"), in the
@@ -75,6 +78,12 @@ type JobParameter struct {
 	PauseAfterFailures *int64   `json:"pause_after_failures,omitempty"`
 	OnSuccess          []string `json:"on_success,omitempty"`
 	OnFailure          []string `json:"on_failure,omitempty"`
+	// A cron job's (or Quartz schedule's) expression and zone.
+	Cron     string `json:"cron,omitempty"`
+	Timezone string `json:"timezone,omitempty"`
+	// An interval or cron job's lifetime, when set, in the server's JOBCENTER_TZ.
+	StartDate *string `json:"start_date,omitempty"`
+	EndDate   *string `json:"end_date,omitempty"`
 }
 
 // Accepted is the answer to a write the server stored but has not applied yet (202).
@@ -98,21 +107,30 @@ func (j *Job) NextRun(loc *time.Location) (time.Time, bool) {
 }
 
 // JobSpec is the body of an add or update: the SDK's arguments plus the optional run
-// policy. Set Seconds for an interval, RunDate for a date; Code or FlowID.
+// policy. Set Seconds for an interval, RunDate for a date, Cron (and Timezone) for a
+// cron; Code or FlowID.
 type JobSpec struct {
 	// Pid is the folder id: required on add, kept as it is when empty on update.
 	Pid         string `json:"pid,omitempty"`
 	Name        string `json:"name"`
 	Description string `json:"description"`
-	// Trigger is TriggerInterval or TriggerDate.
+	// Trigger is TriggerInterval, TriggerDate or TriggerCron.
 	Trigger string `json:"trigger"`
 	// Seconds is an interval's period.
 	Seconds int64 `json:"seconds,omitempty"`
 	// RunDate is a date job's instant: "2025-07-09 16:00:00" in the server's
 	// JOBCENTER_TZ, or ISO-8601 such as "2025-06-27T16:00:00.000Z". See FormatRunDate.
 	RunDate string `json:"run_date,omitempty"`
-	FlowID  string `json:"flow_id,omitempty"`
-	Code    string `json:"code,omitempty"`
+	// Cron is a cron job's Quartz expression ("0 30 2 ? * MON-FRI"), Timezone its IANA
+	// zone (the server's JOBCENTER_TZ when empty).
+	Cron     string `json:"cron,omitempty"`
+	Timezone string `json:"timezone,omitempty"`
+	// StartDate and EndDate bound an interval or cron job's life (RunDate's forms): no
+	// fire before the one, none after the other.
+	StartDate string `json:"start_date,omitempty"`
+	EndDate   string `json:"end_date,omitempty"`
+	FlowID    string `json:"flow_id,omitempty"`
+	Code      string `json:"code,omitempty"`
 
 	// The run policy; nil is the default on add and unchanged on update.
 	Coalesce         *bool  `json:"coalesce,omitempty"`

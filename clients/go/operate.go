@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // Version is one definition a job has had (Versions): numbered from 1, the create, one
@@ -85,5 +86,27 @@ func (c *Client) Import(ctx context.Context, doc json.RawMessage, dryRun bool, o
 		return nil, err
 	}
 	var out ImportResult
+	return &out, a.decode(&out)
+}
+
+// Preview is a job's next fire times (Preview): Started says whether they are counted
+// from its start, or as if it were started now.
+type Preview struct {
+	Next    []time.Time `json:"next"`
+	Started bool        `json:"started"`
+}
+
+// Preview returns the job's next count (1 to 100; 0: 10) fire times after now, by the
+// scheduler's own schedule, in the job's zone.
+func (c *Client) Preview(ctx context.Context, id string, count int) (*Preview, error) {
+	q := url.Values{}
+	if count > 0 {
+		q.Set("count", strconv.Itoa(count))
+	}
+	a, err := c.do(ctx, request{facade: facadeJobs, method: http.MethodGet, path: jobPath(id) + "/preview", query: q})
+	if err != nil {
+		return nil, err
+	}
+	var out Preview
 	return &out, a.decode(&out)
 }

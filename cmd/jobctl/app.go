@@ -86,14 +86,14 @@ var commandGroups = []struct {
 	title string
 	names []string
 }{
-	{"Jobs (the job-center SDK's operations)", []string{"add", "get", "list", "update", "start", "stop", "exec", "kill", "delete", "journal", "history", "versions", "rollback", "export", "import"}},
+	{"Jobs (the job-center SDK's operations)", []string{"add", "get", "list", "update", "start", "stop", "exec", "kill", "delete", "journal", "history", "preview", "versions", "rollback", "export", "import"}},
 	{"Quartz schedules (the tenant is --project, sent as tecode)", []string{"quartz save", "quartz status", "quartz journal", "quartz enable", "quartz disable", "quartz delete", "quartz trigger"}},
 	{"Alerts (of failed, timed-out, missed, skipped and paused runs)", []string{"alerts list", "alerts add", "alerts show", "alerts update", "alerts delete", "alerts test", "alerts deliveries"}},
 	{"Other", []string{"cron next", "events tail"}},
 }
 
 func commands() []*command {
-	return slices.Concat(jobCommands(), operateCommands(), quartzCommands(), alertCommands(), []*command{cronNextCommand(), eventsTailCommand()})
+	return slices.Concat(jobCommands(), operateCommands(), quartzCommands(), alertCommands(), []*command{previewCommand(), cronNextCommand(), eventsTailCommand()})
 }
 
 // run is jobctl: it returns the exit code.
@@ -118,7 +118,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			fmt.Fprintf(stderr, "jobctl: no command %q; run jobctl help\n", strings.Join(args[1:], " "))
 			return exitUsage
 		}
-		a.commandHelp(stdout, c, a.flagSet(c))
+		fs := a.flagSet(c)
+		c.setup(fs) // registers the command's own flags, for the help to list
+		a.commandHelp(stdout, c, fs)
 		return exitOK
 	}
 	c, rest := find(cmds, args)
@@ -351,9 +353,10 @@ func describe(err error, base string) string {
 
 // overview is `jobctl help`.
 func (a *app) overview(w io.Writer, cmds []*command) {
-	fmt.Fprint(w, `jobctl manages Job Center: jobs that run every N seconds or once at a date,
-Quartz cron schedules of business behaviours, their run journals, live events,
-and alerts of runs that fail, are missed or skipped.
+	fmt.Fprint(w, `jobctl manages Job Center: jobs that run every N seconds, once at a date or
+on a Quartz cron expression in a zone of their own, Quartz cron schedules of
+business behaviours, their run journals, live events, and alerts of runs that
+fail, are missed or skipped.
 
 Usage:
   jobctl <command> [arguments] [flags]
@@ -380,6 +383,7 @@ A first session (make run serves the API on :8001):
   export JOBCENTER_PROJECT=b90ba90e-2431-11f0-a3b3-f2cf1bfaab0e
   jobctl add --pid d1138d88 --name 周期任务 --seconds 300 --code 'log_print("hi", "INFO")'
   jobctl start JOB_ID          # it fires every 300 s from now on
+  jobctl preview JOB_ID        # when: its next fire times
   jobctl exec JOB_ID           # one run now
   jobctl journal JOB_ID        # the runs, newest first
   jobctl events tail           # follow fires and runs live (Ctrl-C to stop)

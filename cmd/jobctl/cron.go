@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -66,6 +67,49 @@ names (MON, JAN), day-of-week 1–7 with 1 = Sunday, L, W, #.`,
 					fmt.Fprintf(a.stdout, "(no more: the expression ends after %d)\n", len(out))
 				}
 				return nil
+			}
+		},
+	}
+}
+
+// previewCommand is preview: a job's next fire times, as the server's scheduler computes
+// them (GET /api/v1/jobs/{id}/preview).
+func previewCommand() *command {
+	return &command{
+		name: "preview", args: "ID", summary: "the next times a job fires",
+		help: `Prints the next times a job fires after now, one a line, computed by the
+server from the schedule its scheduler uses: a started job's from its start, a
+stopped job's as if it were started now (said below the times); a finished
+job has none. Times are ISO-8601 with the offset of the job's zone (a cron
+job's --timezone, else the server's JOBCENTER_TZ). ID is either of the job's
+ids. --json prints the server's {"next": [...], "started": bool}.`,
+		example: `  jobctl preview d6f4a7fa-49ec-11f0-845f-c6ee2c8e08e7
+  jobctl preview d6f4a7fa --count 3
+  jobctl preview d6f4a7fa --count 1 --json | jq -r '.next[0]'`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			count := fs.Int("count", 10, "how many times, 1–100")
+			return func(ctx context.Context, a *app, args []string) error {
+				// The client reads 0 as the server's default: refuse it here. The server
+				// bounds the rest.
+				if *count < 1 {
+					return usagef("--count must be 1 to 100, got %d", *count)
+				}
+				return show(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.Preview, error) {
+					return c.Preview(ctx, args[0], *count)
+				}, func(w io.Writer, p *jobcenter.Preview) {
+					for _, t := range p.Next {
+						fmt.Fprintln(w, t.Format(time.RFC3339Nano))
+					}
+					switch {
+					case len(p.Next) == 0:
+						fmt.Fprintln(w, "(none: the job does not fire again)")
+					case len(p.Next) < *count:
+						fmt.Fprintf(w, "(no more: it fires %d more times)\n", len(p.Next))
+					}
+					if !p.Started {
+						fmt.Fprintln(w, `(stopped: the times it would fire at if started now; "jobctl start ID")`)
+					}
+				})
 			}
 		},
 	}

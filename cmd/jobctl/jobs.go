@@ -58,6 +58,7 @@ func (o *optBool) IsBoolFlag() bool { return true }
 type specFlags struct {
 	fs                                         *flag.FlagSet
 	pid, name, description, trigger, runDate   string
+	cron, timezone                             string
 	seconds                                    int64
 	code, codeFile, flowID                     string
 	coalesce                                   optBool
@@ -72,9 +73,11 @@ func addSpecFlags(fs *flag.FlagSet) *specFlags {
 	fs.StringVar(&f.pid, "pid", "", "the folder (目录) id")
 	fs.StringVar(&f.name, "name", "", "the job's name")
 	fs.StringVar(&f.description, "description", "", "what the job is for")
-	fs.StringVar(&f.trigger, "trigger", "", `"interval" or "date" (default: interval with --seconds, date with --run-date)`)
+	fs.StringVar(&f.trigger, "trigger", "", `"interval", "date" or "cron" (default: interval with --seconds, date with --run-date, cron with --cron)`)
 	fs.Int64Var(&f.seconds, "seconds", 0, "an interval job's period in whole seconds (> 0)")
 	fs.StringVar(&f.runDate, "run-date", "", `a date job's instant: "2025-07-09 16:00:00" in the server's zone, or ISO-8601 "2025-07-09T08:00:00Z"`)
+	fs.StringVar(&f.cron, "cron", "", `a cron job's Quartz expression, quoted: "0 30 2 ? * MON-FRI" (sec min hour day month weekday [year])`)
+	fs.StringVar(&f.timezone, "timezone", "", `a cron job's IANA zone, such as America/New_York (default: the server's JOBCENTER_TZ)`)
 	fs.StringVar(&f.code, "code", "", "the Starlark (Python-like) snippet a run executes")
 	fs.StringVar(&f.codeFile, "code-file", "", `read the snippet from a file ("-": standard input)`)
 	fs.StringVar(&f.flowID, "flow-id", "", "hand each run to this business flow instead of running code")
@@ -109,6 +112,17 @@ func (f *specFlags) set(name string) bool {
 	return found
 }
 
+// given is how many of the flags were given.
+func (f *specFlags) given(names ...string) int {
+	n := 0
+	for _, name := range names {
+		if f.set(name) {
+			n++
+		}
+	}
+	return n
+}
+
 // apply writes the given flags over spec.
 func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	if f.set("code") && f.set("code-file") {
@@ -117,8 +131,8 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	if (f.set("code") || f.set("code-file")) && f.set("flow-id") {
 		return usagef("give code (--code, --code-file) or --flow-id, not both")
 	}
-	if f.set("seconds") && f.set("run-date") {
-		return usagef("give --seconds (an interval job) or --run-date (a date job), not both")
+	if f.given("seconds", "run-date", "cron") > 1 {
+		return usagef("give one of --seconds (an interval job), --run-date (a date job) or --cron (a cron job), not several")
 	}
 	if f.set("pid") {
 		spec.Pid = f.pid
@@ -129,14 +143,25 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	if f.set("description") {
 		spec.Description = f.description
 	}
+	// The flag of a trigger makes the job that kind, and drops the other kinds' fields.
 	if f.set("seconds") {
-		spec.Trigger, spec.Seconds, spec.RunDate = jobcenter.TriggerInterval, f.seconds, ""
+		spec.Trigger, spec.Seconds, spec.RunDate, spec.Cron, spec.Timezone = jobcenter.TriggerInterval, f.seconds, "", "", ""
 	}
 	if f.set("run-date") {
-		spec.Trigger, spec.Seconds, spec.RunDate = jobcenter.TriggerDate, 0, f.runDate
+		spec.Trigger, spec.Seconds, spec.RunDate, spec.Cron, spec.Timezone = jobcenter.TriggerDate, 0, f.runDate, "", ""
+	}
+	if f.set("cron") {
+		spec.Trigger, spec.Seconds, spec.RunDate, spec.Cron = jobcenter.TriggerCron, 0, "", f.cron
 	}
 	if f.set("trigger") {
 		spec.Trigger = f.trigger
+	}
+	if f.set("timezone") {
+		// Only a cron job has a zone of its own: the server would ignore it on another.
+		if spec.Trigger != jobcenter.TriggerCron {
+			return usagef("--timezone is a cron job's zone: give --cron too, or change a cron job")
+		}
+		spec.Timezone = f.timezone
 	}
 	switch {
 	case f.set("code"):
@@ -166,8 +191,13 @@ const specHelp = `
 
 The job's rules are the SDK's: --name, and on add --pid, are required; an
 interval needs --seconds > 0 (at most ten years); a date needs --run-date later
-than now and before 2100-01-01T00:00:00Z; code or --flow-id, one of the two. A
-broken rule is refused (exit 2) with the field named, and nothing is stored.`
+than now and before 2100-01-01T00:00:00Z; code or --flow-id, one of the two.
+Beyond the SDK, a cron job needs --cron, a Quartz expression (6 or 7 fields:
+second minute hour day-of-month month day-of-week [year], "?" in one day field,
+at most 256 characters) that fires again after now, read in --timezone (an IANA
+zone; default the server's JOBCENTER_TZ). Quote it: the shell expands * and ?.
+Check one first with "jobctl cron next". A broken rule is refused (exit 2) with
+the field named (seconds, run_date, cron, timezone, …), and nothing is stored.`
 
 func jobCommands() []*command {
 	return []*command{
@@ -179,6 +209,8 @@ func jobCommands() []*command {
   jobctl add --pid d1138d88 --name SDK周期任务 --seconds 300 --code 'log_print("周期任务", "INFO")'
   # once at a date (in the server's zone, Asia/Shanghai unless configured), started at once
   jobctl add --pid d1138d88 --name SDK定时任务 --run-date "2030-07-09 16:00:00" --code-file job.star --start
+  # at 02:30 New York time, Monday to Friday
+  jobctl add --pid d1138d88 --name nightly-report --cron "0 30 2 ? * MON-FRI" --timezone America/New_York --code 'return 1'
   # hand each run to a business flow; a script keeps the id
   id=$(jobctl add --pid d1138d88 --name nightly --seconds 86400 --flow-id b4972d68 --json | jq -r .id)`,
 			setup: func(fs *flag.FlagSet) runFunc {
@@ -190,7 +222,7 @@ func jobCommands() []*command {
 						return err
 					}
 					if spec.Trigger == "" {
-						return usagef("say when it runs: --seconds N (every N seconds) or --run-date DATE (once)")
+						return usagef(`say when it runs: --seconds N (every N seconds), --run-date DATE (once) or --cron "EXPR" (on a Quartz cron expression)`)
 					}
 					j, err := call(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.Job, error) {
 						j, err := c.AddJob(ctx, spec, idempotent(sf.idempotencyKey)...)
@@ -274,12 +306,14 @@ every page with --all. --json prints the SDK's array of job infos.`,
 		{
 			name: "update", args: "ID", summary: "change a job's definition",
 			help: `Changes a job (sdk_update_job). Only the flags given change: the rest is read
-from the job first. --seconds makes it an interval job, --run-date a date job;
---code or --code-file replaces the target with code, --flow-id with a flow. A
-started job is rescheduled from now. A Quartz schedule is changed with
-"jobctl quartz save" instead.` + specHelp,
+from the job first. --seconds makes it an interval job, --run-date a date job,
+--cron a cron job (its zone kept, or --timezone's); --timezone alone changes a
+cron job's zone. --code or --code-file replaces the target with code, --flow-id
+with a flow. A started job is rescheduled from now. A Quartz schedule is
+changed with "jobctl quartz save" instead.` + specHelp,
 			example: `  jobctl update d6f4a7fa --name 新SDK周期任务 --seconds 400
   jobctl update d6f4a7fa --run-date 2030-06-27T16:00:00.000Z --code 'print_log("定时任务", "INFO")'
+  jobctl update d6f4a7fa --cron "0 0 9 ? * MON" --timezone Europe/Berlin
   jobctl update d6f4a7fa --max-instances 2 --retries 3 --retry-backoff 5`,
 			setup: func(fs *flag.FlagSet) runFunc {
 				sf := addSpecFlags(fs)
@@ -390,7 +424,8 @@ change with the job's state after it.`,
 // specOf is the definition a job info shows, to change on update.
 func specOf(j *jobcenter.Job) jobcenter.JobSpec {
 	s := jobcenter.JobSpec{Pid: j.Pid, Name: j.Name, Description: j.Description, Trigger: j.JobParameter.Trigger,
-		RunDate: deref(j.JobParameter.RunDate), Code: deref(j.Code), FlowID: deref(j.FlowID)}
+		RunDate: deref(j.JobParameter.RunDate), Cron: j.JobParameter.Cron, Timezone: j.JobParameter.Timezone,
+		Code: deref(j.Code), FlowID: deref(j.FlowID)}
 	if j.JobParameter.Seconds != nil {
 		s.Seconds = *j.JobParameter.Seconds
 	}

@@ -72,6 +72,15 @@ func schedule(j *jobcenter.Job) string {
 		}
 	case jobcenter.TriggerDate:
 		return "at " + deref(p.RunDate)
+	case jobcenter.TriggerCron:
+		// A job's and a Quartz schedule's alike: "cron 0 30 2 ? * MON-FRI (America/New_York)".
+		if p.Cron != "" {
+			s := "cron " + p.Cron
+			if p.Timezone != "" {
+				s += " (" + p.Timezone + ")"
+			}
+			return s
+		}
 	}
 	return p.Trigger
 }

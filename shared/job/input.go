@@ -1,6 +1,7 @@
 package job
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,8 +31,15 @@ type Input struct {
 	// Seconds is nil when the request did not give it.
 	Seconds *int64
 	RunDate string
-	FlowID  string
-	Code    string
+	// Cron and Timezone are a cron trigger's Quartz expression and IANA zone (the
+	// configured one when empty).
+	Cron     string
+	Timezone string
+	// StartDate and EndDate bound an interval or cron job's life, each in run_date's
+	// forms; "" for no bound.
+	StartDate, EndDate string
+	FlowID             string
+	Code               string
 	// The policy, each nil when not given: the default on create, unchanged on update.
 	Coalesce     *bool
 	MisfireGrace *int64 // seconds
@@ -82,6 +90,9 @@ func (in Input) spec(now time.Time, loc *time.Location, base Policy) (Spec, erro
 	}
 	tr, err := in.trigger(now, loc)
 	if err != nil {
+		return Spec{}, err
+	}
+	if tr, err = in.lifetime(tr, now, loc); err != nil {
 		return Spec{}, err
 	}
 	s.Trigger = tr
@@ -179,6 +190,12 @@ func (s Spec) checkTrigger() error {
 		}
 	default:
 		return invalid("trigger", "unknown trigger %q", clip(string(tr.Kind)))
+	}
+	if (!tr.Start.IsZero() || !tr.End.IsZero()) && tr.Kind == Date {
+		return invalid("start_date", "only interval and cron jobs have a lifetime")
+	}
+	if !tr.End.IsZero() && !tr.End.After(tr.Start) {
+		return invalid("end_date", "must be later than start_date")
 	}
 	return nil
 }
@@ -352,10 +369,49 @@ func (in Input) trigger(now time.Time, loc *time.Location) (Trigger, error) {
 			return Trigger{}, invalid("run_date", "must be later than now (%s)", now.In(loc).Format(LocalLayout))
 		}
 		return Trigger{Kind: Date, RunAt: at}, nil
+	case string(Cron):
+		return cronTrigger(in.Cron, in.Timezone, "cron", now, loc)
 	case "":
-		return Trigger{}, invalid("trigger", `is required: "date" or "interval"`)
+		return Trigger{}, invalid("trigger", `is required: "date", "interval" or "cron"`)
 	}
-	return Trigger{}, invalid("trigger", `must be "date" or "interval", got %q`, clip(in.Trigger))
+	return Trigger{}, invalid("trigger", `must be "date", "interval" or "cron", got %q`, clip(in.Trigger))
+}
+
+// lifetime bounds an interval or cron trigger by start_date and end_date: end after
+// start, and at least one fire left after now within them.
+func (in Input) lifetime(tr Trigger, now time.Time, loc *time.Location) (Trigger, error) {
+	for _, f := range []struct {
+		field, text string
+		dst         *time.Time
+	}{{"start_date", in.StartDate, &tr.Start}, {"end_date", in.EndDate, &tr.End}} {
+		if strings.TrimSpace(f.text) == "" {
+			continue
+		}
+		if tr.Kind == Date {
+			return Trigger{}, invalid(f.field, "only interval and cron jobs have a lifetime: a date job fires once, at run_date")
+		}
+		at, err := ParseRunDate(f.text, loc)
+		if err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				return Trigger{}, &FieldError{Field: f.field, Msg: fe.Msg}
+			}
+			return Trigger{}, err
+		}
+		*f.dst = at
+	}
+	if !tr.End.IsZero() && !tr.End.After(tr.Start) {
+		return Trigger{}, invalid("end_date", "must be later than start_date")
+	}
+	if (!tr.Start.IsZero() || !tr.End.IsZero()) && tr.Kind == Cron {
+		if _, ok := tr.Next(now, now); !ok {
+			return Trigger{}, invalid("end_date", "leaves no instant of the cron expression after now")
+		}
+	}
+	if !tr.End.IsZero() && !tr.End.After(now) {
+		return Trigger{}, invalid("end_date", "must be later than now (%s)", now.In(loc).Format(LocalLayout))
+	}
+	return tr, nil
 }
 
 func (in Input) target() (Target, error) {

@@ -40,6 +40,9 @@ type Trigger struct {
 	Cron string
 	// Zone is the IANA time zone a Cron trigger's wall-clock fields are read in.
 	Zone string
+	// Start and End bound an Interval or Cron trigger's life (APScheduler's start_date
+	// and end_date): no fire before Start, none after End; zero: no bound.
+	Start, End time.Time
 }
 
 // Target is what a run executes: exactly one field is set.

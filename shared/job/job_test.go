@@ -3,6 +3,7 @@ package job_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,25 @@ func TestTheSeedsRulesAcceptGoodDefinitionsAndNameTheFieldOfBadOnes(t *testing.T
 		{"no name", func(in *job.Input) { in.Name = "  " }, "name"},
 		{"a name too long", func(in *job.Input) { in.Name = string(make([]rune, 201)) }, "name"},
 		{"no trigger", func(in *job.Input) { in.Trigger = "" }, "trigger"},
-		{"a cron trigger in the SDK", func(in *job.Input) { in.Trigger = "cron" }, "trigger"},
+		{"a cron trigger without its expression", func(in *job.Input) { in.Trigger = "cron" }, "cron"},
+		{"a cron trigger", func(in *job.Input) { in.Trigger, in.Cron = "cron", "0 30 2 ? * MON-FRI" }, ""},
+		{"a cron trigger in its own zone", func(in *job.Input) { in.Trigger, in.Cron, in.Timezone = "cron", "0 30 2 * * ?", "America/New_York" }, ""},
+		{"a cron trigger with a bad expression", func(in *job.Input) { in.Trigger, in.Cron = "cron", "0 61 * * * ?" }, "cron"},
+		{"a cron trigger with a Unix expression", func(in *job.Input) { in.Trigger, in.Cron = "cron", "*/5 * * * *" }, "cron"},
+		{"a cron trigger in no zone", func(in *job.Input) { in.Trigger, in.Cron, in.Timezone = "cron", "0 0 * * * ?", "Mars/Base" }, "timezone"},
+		{"a cron trigger that never fires again", func(in *job.Input) { in.Trigger, in.Cron = "cron", "0 0 0 1 1 ? 2020" }, "cron"},
+		{"an unknown trigger", func(in *job.Input) { in.Trigger = "weekly" }, "trigger"},
+		{"an interval with a lifetime", func(in *job.Input) { in.StartDate, in.EndDate = "2025-07-02 00:00:00", "2025-08-01T00:00:00Z" }, ""},
+		{"a cron with an end", func(in *job.Input) { in.Trigger, in.Cron, in.EndDate = "cron", "0 0 9 * * ?", "2025-07-03 00:00:00" }, ""},
+		{"a lifetime of a date job", func(in *job.Input) {
+			in.Trigger, in.Seconds, in.RunDate, in.EndDate = "date", nil, "2025-07-09 16:00:00", "2025-08-01 00:00:00"
+		}, "end_date"},
+		{"a start that is not a date", func(in *job.Input) { in.StartDate = "soon" }, "start_date"},
+		{"an end before the start", func(in *job.Input) { in.StartDate, in.EndDate = "2025-08-01 00:00:00", "2025-07-15 00:00:00" }, "end_date"},
+		{"an end that has passed", func(in *job.Input) { in.EndDate = "2025-06-01 00:00:00" }, "end_date"},
+		{"a cron with no instant left in its life", func(in *job.Input) {
+			in.Trigger, in.Cron, in.StartDate, in.EndDate = "cron", "0 0 9 1 1 ?", "2025-07-02 00:00:00", "2025-12-01 00:00:00"
+		}, "end_date"},
 		{"interval without seconds", func(in *job.Input) { in.Seconds = nil }, "seconds"},
 		{"interval of zero seconds", func(in *job.Input) { in.Seconds = i64(0) }, "seconds"},
 		{"interval of negative seconds", func(in *job.Input) { in.Seconds = i64(-5) }, "seconds"},
@@ -307,5 +326,30 @@ func TestAChainNamesLiveJobsOfItsTenantAndNeverLoops(t *testing.T) {
 	before := chained(nil, []string{"nope"})
 	if err := job.CheckChain(chained(nil, []string{"nope"}), &before, find); err != nil {
 		t.Fatalf("a job whose child was deleted: %v", err)
+	}
+}
+
+// A lifetime bounds a schedule: no instant before its start, none after its end, for an
+// interval counted from its start and a cron alike.
+func TestALifetimeBoundsAnIntervalAndACron(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	iv := job.Trigger{Kind: job.Interval, Every: 10 * time.Minute, Start: t0.Add(25 * time.Minute), End: t0.Add(time.Hour)}
+	var got []time.Time
+	for at, ok := iv.Next(t0, t0); ok; at, ok = iv.Next(t0, at) {
+		got = append(got, at)
+	}
+	want := []time.Time{t0.Add(30 * time.Minute), t0.Add(40 * time.Minute), t0.Add(50 * time.Minute), t0.Add(time.Hour)}
+	if !slices.Equal(got, want) {
+		t.Fatalf("interval: %v, want %v", got, want)
+	}
+	cr := job.Trigger{Kind: job.Cron, Cron: "0 0 * * * ?", Zone: "UTC", Start: t0.Add(2 * time.Hour), End: t0.Add(4*time.Hour + 30*time.Minute)}
+	got = nil
+	for at, ok := cr.Next(t0, t0); ok; at, ok = cr.Next(t0, at) {
+		got = append(got, at)
+	}
+	want = []time.Time{t0.Add(2 * time.Hour), t0.Add(3 * time.Hour), t0.Add(4 * time.Hour)}
+	if !slices.Equal(got, want) {
+		t.Fatalf("cron: %v, want %v (the start is an instant itself)", got, want)
 	}
 }

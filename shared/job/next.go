@@ -27,11 +27,13 @@ type Schedule struct {
 	// Cron is nil for a cron whose expression or zone does not load: it never fires.
 	Cron *cron.Expr
 	Loc  *time.Location
+	// Start and End bound its life: no instant before Start, none after End.
+	Start, End time.Time
 }
 
 // Compile makes tr's schedule for a job started at anchor.
 func (tr Trigger) Compile(anchor time.Time) Schedule {
-	s := Schedule{Kind: tr.Kind, Anchor: anchor, Every: tr.Every, RunAt: tr.RunAt}
+	s := Schedule{Kind: tr.Kind, Anchor: anchor, Every: tr.Every, RunAt: tr.RunAt, Start: tr.Start, End: tr.End}
 	if tr.Kind == Cron {
 		e, err1 := ParseCron(tr.Cron)
 		loc, err2 := LoadZone(tr.Zone)
@@ -45,6 +47,31 @@ func (tr Trigger) Compile(anchor time.Time) Schedule {
 // Next returns the schedule's first fire strictly after t; ok is false when there is
 // none.
 func (s *Schedule) Next(t time.Time) (time.Time, bool) {
+	next, ok := s.unbounded(s.From(t))
+	return s.Within(next, ok)
+}
+
+// From is where a search for the first fire after t begins, within the schedule's life:
+// t, or just before Start (so that Start itself may be an instant).
+func (s *Schedule) From(t time.Time) time.Time {
+	if !s.Start.IsZero() && t.Before(s.Start) {
+		return s.Start.Add(-time.Nanosecond)
+	}
+	return t
+}
+
+// Within is next, unless it falls after the schedule's End: then there is none.
+func (s *Schedule) Within(next time.Time, ok bool) (time.Time, bool) {
+	if ok && !s.End.IsZero() && next.After(s.End) {
+		return time.Time{}, false
+	}
+	return next, ok
+}
+
+// Bounded reports whether the schedule's life is bounded.
+func (s *Schedule) Bounded() bool { return !s.Start.IsZero() || !s.End.IsZero() }
+
+func (s *Schedule) unbounded(t time.Time) (time.Time, bool) {
 	switch s.Kind {
 	case Interval:
 		if s.Every > 0 {

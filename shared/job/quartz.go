@@ -1,6 +1,7 @@
 package job
 
 import (
+	"errors"
 	"strings"
 	"time"
 )
@@ -36,26 +37,44 @@ func (in QuartzInput) Spec(now time.Time, def *time.Location) (Spec, error) {
 		// The status query takes codes separated by commas: such a schedule could not be asked for.
 		return Spec{}, invalid("bizcode", "must not contain a comma: queryjobstatus separates codes with commas")
 	}
-	expr := strings.TrimSpace(in.CronExpression)
-	if expr == "" {
-		return Spec{}, invalid("cronexpression", "is required")
-	}
-	if len(expr) > 256 {
-		return Spec{}, invalid("cronexpression", "is longer than 256 characters")
-	}
-	if _, err := ParseCron(expr); err != nil {
+	tr, err := cronTrigger(in.CronExpression, in.TimeZone, "cronexpression", now, def)
+	if err != nil {
 		return Spec{}, err
 	}
-	zone := strings.TrimSpace(in.TimeZone)
+	s.Trigger = tr
+	return s, nil
+}
+
+// cronTrigger is the one rule of a cron trigger, for both facades: a Quartz expression
+// (field names it in errors: the Quartz body's "cronexpression", the SDK's "cron") of at
+// most 256 characters that fires at least once after now, read in zone ("timezone"; def
+// when none is given).
+func cronTrigger(expr, zone, field string, now time.Time, def *time.Location) (Trigger, error) {
+	expr = strings.TrimSpace(expr)
+	if expr == "" {
+		return Trigger{}, invalid(field, "is required")
+	}
+	if len(expr) > 256 {
+		return Trigger{}, invalid(field, "is longer than 256 characters")
+	}
+	if _, err := ParseCron(expr); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			// The parser's message begins with its own name, which the field says.
+			return Trigger{}, &FieldError{Field: field, Msg: strings.TrimPrefix(fe.Msg, "cron: ")}
+		}
+		return Trigger{}, err
+	}
+	zone = strings.TrimSpace(zone)
 	if zone == "" {
 		zone = def.String()
 	}
 	if _, err := LoadZone(zone); err != nil {
-		return Spec{}, invalid("timezone", "unknown time zone %q", clip(zone)) // the Quartz body's name for it
+		return Trigger{}, invalid("timezone", "unknown time zone %q", clip(zone))
 	}
-	s.Trigger = Trigger{Kind: Cron, Cron: expr, Zone: zone}
-	if _, ok := s.Trigger.Next(now, now); !ok {
-		return Spec{}, invalid("cronexpression", "%q never fires after now", clip(expr))
+	tr := Trigger{Kind: Cron, Cron: expr, Zone: zone}
+	if _, ok := tr.Next(now, now); !ok {
+		return Trigger{}, invalid(field, "%q never fires after now", clip(expr))
 	}
-	return s, nil
+	return tr, nil
 }

@@ -63,6 +63,8 @@ type lifeDoc struct {
 	RunDate        *time.Time `bson:"runDate,omitempty"`
 	Cron           string     `bson:"cron,omitempty"`
 	Zone           string     `bson:"zone,omitempty"`
+	LifeStart      *time.Time `bson:"lifeStart,omitempty"`
+	LifeEnd        *time.Time `bson:"lifeEnd,omitempty"`
 	Code           string     `bson:"code,omitempty"`
 	FlowID         string     `bson:"flowId,omitempty"`
 	BizCode        string     `bson:"bizCode,omitempty"`
@@ -124,6 +126,12 @@ func toLife(w JobWrite) lifeDoc {
 		at := j.StartedAt
 		d.StartedAt = &at
 	}
+	if tr := j.Spec.Trigger; !tr.Start.IsZero() {
+		d.LifeStart = &tr.Start
+	}
+	if tr := j.Spec.Trigger; !tr.End.IsZero() {
+		d.LifeEnd = &tr.End
+	}
 	return d
 }
 
@@ -146,6 +154,12 @@ func (doc jobDoc) toJob() StoredJob {
 	}
 	if d.RunDate != nil {
 		j.Spec.Trigger.RunAt = d.RunDate.UTC()
+	}
+	if d.LifeStart != nil {
+		j.Spec.Trigger.Start = d.LifeStart.UTC()
+	}
+	if d.LifeEnd != nil {
+		j.Spec.Trigger.End = d.LifeEnd.UTC()
 	}
 	if d.StartedAt != nil {
 		j.StartedAt = d.StartedAt.UTC()

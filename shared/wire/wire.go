@@ -41,6 +41,7 @@ func SpecToPayload(s job.Spec) contracts.JobSpec {
 		at := s.Trigger.RunAt
 		p.RunDate = &at
 	}
+	p.StartDate, p.EndDate = timePtr(s.Trigger.Start), timePtr(s.Trigger.End)
 	return p
 }
 
@@ -66,6 +67,12 @@ func SpecFromPayload(p contracts.JobSpec) job.Spec {
 	}
 	if p.RunDate != nil {
 		s.Trigger.RunAt = p.RunDate.UTC()
+	}
+	if p.StartDate != nil {
+		s.Trigger.Start = p.StartDate.UTC()
+	}
+	if p.EndDate != nil {
+		s.Trigger.End = p.EndDate.UTC()
 	}
 	return s
 }

@@ -1,5 +1,6 @@
 """Python client of Job Center: the job-center SDK's sdk_* functions over its HTTP API,
-plus the Quartz scheduling API, the journal, the cron preview and alert rules.
+plus the Quartz scheduling API, the journal, a job's next fire times, the cron preview and
+alert rules.
 
 Standard library only (urllib), Python 3.9+. Settings come from configure() or, for
 whatever configure() leaves unset, from the environment:
@@ -44,6 +45,7 @@ __all__ = [
     "export_jobs",
     "import_jobs",
     "follow_events",
+    "preview",
     "cron_next",
     "get_alert_rules",
     "add_alert_rule",
@@ -214,9 +216,18 @@ def _ref(job_id: str, field: str = "job_id") -> str:
     return "/" + urllib.parse.quote(job_id, safe="")
 
 
-def _definition(name, description, trigger, seconds, run_date, flow_id, code, **extra) -> Dict[str, Any]:
+def _definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone, **extra) -> Dict[str, Any]:
+    # The server reads cron and timezone only for a cron trigger: given with another they
+    # would be dropped without a word, so they are refused here.
+    if trigger != "cron":
+        for field, value in (("cron", cron), ("timezone", timezone)):
+            if value is not None:
+                raise JobCenterError(0, "invalid", '%s is a cron trigger\'s: give trigger="cron", got %r' % (field, trigger),
+                                     field)
+    else:
+        seconds = None  # the seed's default period of 60, which a cron job has no use for
     body = {"name": name, "description": description, "trigger": trigger, "seconds": seconds,
-            "run_date": run_date, "flow_id": flow_id, "code": code}
+            "run_date": run_date, "cron": cron, "timezone": timezone, "flow_id": flow_id, "code": code}
     body.update(extra)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -235,15 +246,22 @@ def _options(options: Dict[str, Any]) -> Dict[str, Any]:
     return options
 
 
-def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, **options) -> dict:
+def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
+                cron=None, timezone=None, **options) -> dict:
     """Add a job, stopped; return its job info (or the 202 {"status": "accepted"} answer).
+
+    Beyond the seed's "interval" (every seconds) and "date" (once at run_date), trigger
+    "cron" fires at the instants of the Quartz expression cron ("0 30 2 ? * MON-FRI": 6 or
+    7 fields, second first) read in timezone (an IANA zone such as "America/New_York";
+    default the server's JOBCENTER_TZ); its job info's jobParameter shows both. A bad
+    expression raises JobCenterError 400 with field "cron", an unknown zone "timezone".
 
     options (extensions of the seed's function): retries, max_instances, timeout, ...,
     pause_after_failures=N (stop after N failed runs in a row), on_success=[ids] and
     on_failure=[ids] (jobs run after a run succeeds or fails).
     """
-    return _jobs("POST", body=_definition(name, description, trigger, seconds, run_date, flow_id, code, pid=pid,
-                                          **_options(options)))
+    return _jobs("POST", body=_definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone,
+                                          pid=pid, **_options(options)))
 
 
 def sdk_get_job(id) -> dict:
@@ -286,11 +304,15 @@ def sdk_exec_job(job_id, params: Optional[Dict[str, Any]] = None) -> dict:
     return _jobs("POST", _ref(job_id) + "/exec", body={"params": params})
 
 
-def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, **options) -> dict:
-    """Change a job's definition (its pid is kept); return its job info. options as for
-    sdk_add_job: those not given are left as they are (on_success=[] clears a chain)."""
+def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
+                   cron=None, timezone=None, **options) -> dict:
+    """Change a job's definition (its pid is kept); return its job info. The trigger is
+    given whole, as on an add: trigger="cron" with cron= (and timezone=, else the server's
+    JOBCENTER_TZ, not the job's zone before) makes it a cron job, "interval" or "date" one
+    of those again. options as for sdk_add_job: those not given are left as they are
+    (on_success=[] clears a chain)."""
     return _jobs("PUT", _ref(id, "id"), body=_definition(name, description, trigger, seconds, run_date, flow_id, code,
-                                                         **_options(options)))
+                                                         cron, timezone, **_options(options)))
 
 
 def sdk_delete_job(job_id) -> dict:
@@ -433,6 +455,16 @@ def _events(resp, job_id: Optional[str], kinds: Optional[List[str]]) -> Iterator
                 yield {"event": name, "data": payload}
         except (socket.timeout, TimeoutError, OSError, http.client.HTTPException) as e:
             raise JobCenterError(0, "unreachable", "GET /api/v1/events: %s" % e) from None
+
+
+def preview(job_id: str, count: Optional[int] = None) -> dict:
+    """Return a job's next fire times after now: {"next": [ISO-8601 strings, oldest first],
+    "started": bool}, computed by the server from the schedule its scheduler uses (a
+    started job's from its start; a stopped job's as if it were started now, "started"
+    False). Each time has the offset of the job's zone (a cron job's timezone, else the
+    server's JOBCENTER_TZ); a finished job has none. count is 1-100 (None: the server's
+    10); another out of range raises JobCenterError 400 with field "count"."""
+    return _jobs("GET", _ref(job_id) + "/preview", query={"count": count})
 
 
 def cron_next(expr: str, tz: Optional[str] = None, from_: Optional[str] = None, count: int = 5) -> List[str]:

@@ -244,7 +244,10 @@ class JobCenterTest(Base):
             ("seconds", dict(trigger="interval", seconds=0, code="x = 1")),
             ("run_date", dict(trigger="date", run_date="2020-01-01 00:00:00", code="x = 1")),
             ("run_date", dict(trigger="date", code="x = 1")),
-            ("trigger", dict(trigger="cron", code="x = 1")),
+            ("cron", dict(trigger="cron", code="x = 1")),
+            ("cron", dict(trigger="cron", cron="0 61 * * * ?", code="x = 1")),
+            ("timezone", dict(trigger="cron", cron="0 0 * * * ?", timezone="Mars/Base", code="x = 1")),
+            ("trigger", dict(trigger="weekly", code="x = 1")),
             ("code", dict(trigger="interval")),
             ("flow_id", dict(trigger="interval", code="x = 1", flow_id="f")),
         ]
@@ -261,6 +264,63 @@ class JobCenterTest(Base):
             sdk.sdk_add_job("", "n", "", "interval", code="x = 1")
         self.assertEqual(cm.exception.field, "pid")
         self.assertEqual(len(sdk.sdk_get_jobs()), before, "a rejected add stored nothing")
+
+    def test_a_cron_job_in_its_own_zone_and_its_preview(self):
+        import zoneinfo
+        ny = zoneinfo.ZoneInfo("America/New_York")
+        j = sdk.sdk_add_job(PID, "cron 任务", "", "cron", cron="0 30 2 ? * MON-FRI", timezone="America/New_York",
+                            code="return 1")
+        self.addCleanup(sdk.sdk_delete_job, j["id"])
+        p = j["jobParameter"]
+        self.assertEqual(set(p), PARAM_KEYS | {"cron", "timezone"})
+        self.assertEqual((p["trigger"], p["cron"], p["timezone"], p["seconds"], p["run_date"]),
+                         ("cron", "0 30 2 ? * MON-FRI", "America/New_York", None, None))
+        self.assertEqual(sdk.sdk_get_job(j["jobId"]), j)
+
+        # Stopped: the times as if it were started now; in order, at 02:30 on weekdays in
+        # New York, each with New York's offset on its day.
+        before = datetime.datetime.now(datetime.timezone.utc)
+        pv = sdk.preview(j["id"], count=7)
+        self.assertEqual((set(pv), pv["started"], len(pv["next"])), ({"next", "started"}, False, 7))
+        times = [datetime.datetime.fromisoformat(s) for s in pv["next"]]
+        self.assertEqual(times, sorted(set(times)))
+        self.assertGreater(times[0], before)
+        for t in times:
+            local = t.astimezone(ny)
+            self.assertEqual((local.hour, local.minute, local.second), (2, 30, 0), t)
+            self.assertLess(local.weekday(), 5, t)
+            self.assertEqual(t.utcoffset(), local.utcoffset(), "%s is not in New York's offset" % t)
+        self.assertEqual(len(sdk.preview(j["jobId"])["next"]), 10)
+        sdk.sdk_start_job(j["id"])
+        started = sdk.preview(j["id"], count=1)
+        self.assertEqual((started["started"], started["next"]), (True, pv["next"][:1]))
+
+        # An interval, then a cron again in the server's zone (the trigger is given whole).
+        iv = sdk.sdk_update_job(j["id"], "cron 任务", "", "interval", seconds=600, code="return 1")["jobParameter"]
+        self.assertEqual((iv["trigger"], iv["seconds"], "cron" in iv, "timezone" in iv), ("interval", 600, False, False))
+        back = sdk.sdk_update_job(j["id"], "cron 任务", "", "cron", cron="0 0 9 ? * MON", code="return 1")["jobParameter"]
+        self.assertEqual((back["trigger"], back["cron"], back["seconds"]), ("cron", "0 0 9 ? * MON", None))
+        self.assertTrue(back["timezone"])
+
+        # Refused, naming the field; nothing changes.
+        for field, call in (
+                ("cron", lambda: sdk.sdk_update_job(j["id"], "x", "", "cron", cron="*/5 * * * *", code="x = 1")),
+                ("cron", lambda: sdk.sdk_update_job(j["id"], "x", "", "cron", cron="0 0 0 1 1 ? 2020", code="x = 1")),
+                ("timezone", lambda: sdk.sdk_update_job(j["id"], "x", "", "cron", cron="0 0 9 ? * MON", timezone="Nowhere",
+                                                        code="x = 1")),
+                ("count", lambda: sdk.preview(j["id"], count=101))):
+            with self.assertRaises(JobCenterError) as cm:
+                call()
+            self.assertEqual((cm.exception.status, cm.exception.code, cm.exception.field), (400, "invalid", field),
+                             str(cm.exception))
+        self.assertEqual(sdk.sdk_get_job(j["id"])["jobParameter"]["cron"], "0 0 9 ? * MON")
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.preview("no-such-job")
+        self.assertEqual(cm.exception.status, 404)
+        # A zone or expression with another trigger would be dropped by the server: refused here.
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.sdk_add_job(PID, "x", "", "interval", code="x = 1", timezone="UTC")
+        self.assertEqual((cm.exception.status, cm.exception.field), (0, "timezone"))
 
     def test_the_cron_preview(self):
         self.assertEqual(sdk.cron_next("0 30 2 * * ?", tz="America/New_York", from_="2025-03-08T00:00:00-05:00", count=3),

@@ -30,8 +30,14 @@ type jobBody struct {
 	Trigger     *string         `json:"trigger"`
 	Seconds     json.RawMessage `json:"seconds"`
 	RunDate     *string         `json:"run_date"`
-	FlowID      *string         `json:"flow_id"`
-	Code        *string         `json:"code"`
+	// A cron trigger's, beyond the SDK's fields: a Quartz expression and its zone.
+	Cron     *string `json:"cron,omitempty"`
+	Timezone *string `json:"timezone,omitempty"`
+	// An interval or cron job's lifetime, beyond the SDK's fields.
+	StartDate *string `json:"start_date,omitempty"`
+	EndDate   *string `json:"end_date,omitempty"`
+	FlowID    *string `json:"flow_id"`
+	Code      *string `json:"code"`
 	// APScheduler's policy options, beyond the SDK's fields.
 	Coalesce     *bool           `json:"coalesce"`
 	MisfireGrace json.RawMessage `json:"misfire_grace_time"`
@@ -49,7 +55,9 @@ type jobBody struct {
 func (b jobBody) input() (job.Input, error) {
 	in := job.Input{
 		Pid: deref(b.Pid), Name: deref(b.Name), Description: deref(b.Description),
-		Trigger: deref(b.Trigger), RunDate: deref(b.RunDate), FlowID: deref(b.FlowID), Code: deref(b.Code),
+		Trigger: deref(b.Trigger), RunDate: deref(b.RunDate), Cron: deref(b.Cron), Timezone: deref(b.Timezone),
+		StartDate: deref(b.StartDate), EndDate: deref(b.EndDate),
+		FlowID: deref(b.FlowID), Code: deref(b.Code),
 		Coalesce: b.Coalesce, OnSuccess: b.OnSuccess, OnFailure: b.OnFailure,
 	}
 	for _, f := range []struct {

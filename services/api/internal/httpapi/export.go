@@ -136,6 +136,14 @@ func bodyOf(s job.Spec) jobBody {
 		// ISO-8601 in UTC, not the SDK's local form: another center may have another
 		// JOBCENTER_TZ, and an instant may have a fraction of a second.
 		b.RunDate = str(s.Trigger.RunAt.UTC().Format(time.RFC3339Nano))
+	case job.Cron:
+		b.Cron, b.Timezone = str(s.Trigger.Cron), str(s.Trigger.Zone)
+	}
+	if tr := s.Trigger; !tr.Start.IsZero() {
+		b.StartDate = str(tr.Start.UTC().Format(time.RFC3339Nano))
+	}
+	if tr := s.Trigger; !tr.End.IsZero() {
+		b.EndDate = str(tr.End.UTC().Format(time.RFC3339Nano))
 	}
 	if s.Target.Code != "" {
 		b.Code = str(s.Target.Code)

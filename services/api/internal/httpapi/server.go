@@ -134,6 +134,7 @@ func New(d Deps) *echo.Echo {
 	g.GET("/:id/history", h.history, project)
 	g.POST("/:id/runs/:run/kill", h.killRun, project)
 	g.GET("/:id/versions", h.versions, project)
+	g.GET("/:id/preview", h.preview, project)
 	g.POST("/:id/versions/:version/rollback", h.rollback, project)
 	a := e.Group("/api/v1/alerts")
 	a.GET("", h.listRules, project)

@@ -51,6 +51,9 @@ type jobParameter struct {
 	// A Quartz schedule's expression and time zone, shown only for such a job.
 	Cron     string `json:"cron,omitempty"`
 	TimeZone string `json:"timezone,omitempty"`
+	// An interval or cron job's lifetime, shown only when set.
+	StartDate *string `json:"start_date,omitempty"`
+	EndDate   *string `json:"end_date,omitempty"`
 }
 
 // toJobInfo renders a job as the SDK shows it, times in loc; next_run_time is the next
@@ -94,6 +97,12 @@ func toJobInfo(j job.Job, now time.Time, loc *time.Location) jobInfo {
 	p.Timeout = nonDefault(int64(s.Policy.Timeout/time.Second), 0)
 	p.PauseAfterFailures = nonDefault(int64(s.Policy.PauseAfterFailures), 0)
 	p.OnSuccess, p.OnFailure = s.Policy.OnSuccess, s.Policy.OnFailure
+	if tr := s.Trigger; !tr.Start.IsZero() {
+		p.StartDate = optional(job.FormatLocal(tr.Start, loc))
+	}
+	if tr := s.Trigger; !tr.End.IsZero() {
+		p.EndDate = optional(job.FormatLocal(tr.End, loc))
+	}
 	if s.Trigger.Kind == job.Cron {
 		p.Cron, p.TimeZone = s.Trigger.Cron, s.Trigger.Zone
 		if p.TimeZone == "" {

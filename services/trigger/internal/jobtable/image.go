@@ -370,6 +370,9 @@ func planFromKey(key string) (p *Plan, err error) {
 		pol.PauseAfterFailures = int(r.varint())
 		pol.OnSuccess, pol.OnFailure = ids(r.Str()), ids(r.Str())
 	}
+	if r.i < len(key) {
+		tr.Start, tr.End = Instant(r.varint()), Instant(r.varint())
+	}
 	if r.i != len(key) || string(AppendPlanKey(nil, &j)) != key {
 		return nil, errors.New("scheduler image: a plan is damaged")
 	}

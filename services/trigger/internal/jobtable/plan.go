@@ -20,6 +20,9 @@ type Plan struct {
 	Policy     job.Policy
 	Expr       *cron.Expr // nil if the trigger is not a valid cron: it never fires
 	Loc        *time.Location
+	// Start and End bound the trigger's life (zero: no bound): jobs of different
+	// lifetimes have different plans.
+	Start, End time.Time
 	// Then is what follows each of its fires' runs (nil: nothing), made once, shared by
 	// its fires.
 	Then *contracts.Then
@@ -39,7 +42,7 @@ type Plan struct {
 func NewPlan(j *job.Job) *Plan {
 	tr := j.Spec.Trigger
 	p := &Plan{Kind: job.Kind(strings.Clone(string(tr.Kind))), Cron: strings.Clone(tr.Cron),
-		Zone: strings.Clone(tr.Zone), Policy: j.Spec.Policy, Then: thenOf(j.Spec.Policy)}
+		Zone: strings.Clone(tr.Zone), Policy: j.Spec.Policy, Then: thenOf(j.Spec.Policy), Start: tr.Start, End: tr.End}
 	if p.Kind == job.Cron {
 		s := tr.Compile(time.Time{})
 		p.Expr, p.Loc = s.Cron, s.Loc
@@ -60,14 +63,19 @@ func AppendPlanKey(b []byte, j *job.Job) []byte {
 		b = binary.AppendVarint(b, n)
 	}
 	// Each only when it or one after it is set, so that the keys of images cut before a
-	// field existed still read: the timeout, then the pause and the two chains.
-	after := p.PauseAfterFailures != 0 || p.Chained()
+	// field existed still read: the timeout, then the pause and the two chains, then the
+	// lifetime.
+	life := !tr.Start.IsZero() || !tr.End.IsZero()
+	after := p.PauseAfterFailures != 0 || p.Chained() || life
 	if p.Timeout != 0 || after {
 		b = binary.AppendVarint(b, int64(p.Timeout))
 	}
 	if after {
 		b = binary.AppendVarint(b, int64(p.PauseAfterFailures))
 		b = appendString(appendString(b, strings.Join(p.OnSuccess, ",")), strings.Join(p.OnFailure, ","))
+	}
+	if life {
+		b = binary.AppendVarint(binary.AppendVarint(b, Nanos(tr.Start)), Nanos(tr.End))
 	}
 	return b
 }

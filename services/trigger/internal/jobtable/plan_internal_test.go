@@ -37,3 +37,26 @@ func TestAPlanKeyReadsBackToItsPolicyWithWhatFollowsARun(t *testing.T) {
 		}
 	}
 }
+
+// A lifetime is part of a plan's key, read back whole, and a plan without one keeps the
+// key it had before lifetimes existed (the images cut then still read).
+func TestAPlanKeyReadsBackItsLifetime(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	base := job.Job{Spec: job.Spec{Trigger: job.Trigger{Kind: job.Cron, Cron: "0 0 * * * ?", Zone: "UTC"}, Policy: job.DefaultPolicy()}}
+	plain := string(AppendPlanKey(nil, &base))
+	for _, life := range [][2]time.Time{{t0, t0.Add(time.Hour)}, {t0, time.Time{}}, {time.Time{}, t0}} {
+		j := base
+		j.Spec.Trigger.Start, j.Spec.Trigger.End = life[0], life[1]
+		key := string(AppendPlanKey(nil, &j))
+		if key == plain {
+			t.Fatalf("a lifetime %v leaves the key as it was", life)
+		}
+		p, err := planFromKey(key)
+		if err != nil || !p.Start.Equal(life[0]) || !p.End.Equal(life[1]) || p.Expr == nil {
+			t.Fatalf("lifetime %v read back as %v – %v (%v)", life, p.Start, p.End, err)
+		}
+	}
+	if p, err := planFromKey(plain); err != nil || !p.Start.IsZero() || !p.End.IsZero() {
+		t.Fatalf("a plan without a lifetime: %+v, %v", p, err)
+	}
+}

@@ -33,7 +33,7 @@ type timing struct {
 }
 
 func timingOf(j *job.Job, p *jobtable.Plan) timing {
-	t := timing{plan: p, Schedule: job.Schedule{Kind: p.Kind, Cron: p.Expr, Loc: p.Loc}}
+	t := timing{plan: p, Schedule: job.Schedule{Kind: p.Kind, Cron: p.Expr, Loc: p.Loc, Start: p.Start, End: p.End}}
 	switch p.Kind {
 	case job.Interval:
 		t.Anchor, t.Every = j.StartedAt, j.Spec.Trigger.Every
@@ -47,7 +47,7 @@ func timingOf(j *job.Job, p *jobtable.Plan) timing {
 // remembered by its plan, which the jobs of the same cron share.
 func (t *timing) next(after time.Time) (time.Time, bool) {
 	if t.Cron != nil {
-		return t.plan.CronNext(after)
+		return t.Within(t.plan.CronNext(t.From(after)))
 	}
 	return t.Schedule.Next(after)
 }
@@ -57,7 +57,7 @@ func (t timing) due(buf []time.Time, next, now time.Time, p Policy) (fires []tim
 	fires = buf[:0]
 	at, ok := next, true
 	coalesce := t.plan.Policy.Coalesce
-	if t.Kind == job.Interval && t.Every > 0 && coalesce && !at.After(now) {
+	if t.Kind == job.Interval && t.Every > 0 && coalesce && !at.After(now) && !t.Bounded() {
 		// Arithmetic instead of a walk: a long downtime of a short interval is one step.
 		last := job.NextInterval(t.Anchor, t.Every, now.Add(-t.Every))
 		return append(fires, last), last.Add(t.Every), true, int(last.Sub(at) / t.Every)

@@ -541,7 +541,7 @@ func (s *Scheduler) unpack(rec string) view {
 		v.target.FlowID = s.sh.Texts.Get(h.Flow)
 	}
 	s.sh.Unlock()
-	v.Schedule = job.Schedule{Kind: v.plan.Kind, Cron: v.plan.Expr, Loc: v.plan.Loc}
+	v.Schedule = job.Schedule{Kind: v.plan.Kind, Cron: v.plan.Expr, Loc: v.plan.Loc, Start: v.plan.Start, End: v.plan.End}
 	switch v.Kind {
 	case job.Interval:
 		v.Anchor, v.Every = jobtable.Instant(h.X), time.Duration(h.Y)
@@ -557,5 +557,6 @@ func (s *Scheduler) unpack(rec string) view {
 func (v *view) asJob() job.Job {
 	return job.Job{ID: v.id, Key: v.key, Tenant: v.tenant, State: job.Started, StartedAt: v.Anchor, Version: v.version,
 		Spec: job.Spec{Name: v.name, Target: v.target, Policy: v.plan.Policy,
-			Trigger: job.Trigger{Kind: v.Kind, Every: v.Every, RunAt: v.RunAt, Cron: v.plan.Cron, Zone: v.plan.Zone}}}
+			Trigger: job.Trigger{Kind: v.Kind, Every: v.Every, RunAt: v.RunAt, Cron: v.plan.Cron, Zone: v.plan.Zone,
+				Start: v.plan.Start, End: v.plan.End}}}
 }

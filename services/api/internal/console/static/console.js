@@ -29,6 +29,9 @@
     deliveries: [],      // the alerts' deliveries shown, newest first
     deliveriesCursor: null, // the next page's cursor, when there may be one
     freshAlert: null,    // the id of the last test alert raised, marked in the table
+    firesJob: null,      // the job whose next fire times are shown: its id
+    fires: null,         // its preview as read: {next, started}
+    firesKey: null,      // what the job was when it was read (firesKey)
   };
 
   const $ = (id) => document.getElementById(id);
@@ -56,6 +59,7 @@
     document.title = t("title");
     $("lang").value = st.lang;
     for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+    for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
     renderLive();
     renderZone();
     renderJobs();
@@ -66,6 +70,7 @@
     renderRuleFilter();
     renderRuleFormTitle();
     renderDeliveries();
+    renderFires();
     preview();
   }
 
@@ -170,9 +175,15 @@
     switch (p.trigger) {
       case "interval": return t("trigger.every", { n: p.seconds });
       case "date": return t("trigger.at", { date: p.run_date });
-      case "cron": return t("trigger.cronShort");
+      case "cron": return p.cron ? t("trigger.cronAt", { expr: p.cron, zone: p.timezone || t("fires.serverZone") }) : t("trigger.cronShort");
       default: return p.trigger || "";
     }
+  }
+
+  // A Quartz schedule (a behaviour's, saved through the Quartz facade) is a cron job that
+  // runs neither code nor a flow; the job-center API does not change it.
+  function isSchedule(j) {
+    return (j.jobParameter || {}).trigger === "cron" && j.code == null && j.flowId == null;
   }
 
   function targetText(j) {
@@ -210,6 +221,7 @@
       button("exec", "jobs.exec");
       button("exec-with", "jobs.execWith");
       button("journal", "jobs.journal");
+      button("preview", "jobs.preview");
       button("versions", "jobs.versions");
       button("delete", "jobs.delete");
       const row = el("tr", { "data-id": j.id, class: j.id === st.selected ? "selected" : "" },
@@ -232,6 +244,7 @@
       const r = await api("GET", "api/v1/jobs" + q);
       st.jobs = r.data || [];
       renderJobs();
+      refreshFires();
       if (!$("alerts-panel").hidden) { // their job names
         renderJobPick();
         renderRules();
@@ -251,6 +264,7 @@
         case "journal": openJournal(id); return;
         case "exec-with": openExec(j); return;
         case "versions": openVersions(j); return;
+        case "preview": openFires(j); return;
         case "delete":
           if (!confirm(t("jobs.confirmDelete", { name: j.name }))) return;
           await api("DELETE", jobPath(id));
@@ -304,6 +318,69 @@
     await loadJobs();
     const now = findJob(j.id);
     if (now) openVersions(now);
+  }
+
+  // --- a job's next fire times ------------------------------------------------------
+
+  // The panel shows the times the api's preview answers, by the scheduler's own schedule,
+  // each with the offset of the job's zone. It is read again when the job changes: its
+  // trigger, its last change (updateTime, to the second) or whether it is started.
+  const FIRES = 10;
+  const firesKey = (j) => JSON.stringify(j.jobParameter) + "|" + j.updateTime + "|" + jobState(j);
+
+  function openFires(j) {
+    st.firesJob = j.id;
+    st.fires = null;
+    $("fires-panel").hidden = false;
+    loadFires(j);
+  }
+
+  function closeFires() {
+    $("fires-panel").hidden = true;
+    st.firesJob = st.fires = st.firesKey = null;
+  }
+
+  async function loadFires(j) {
+    const id = j.id;
+    st.firesKey = firesKey(j);
+    $("fires-error").hidden = true;
+    try {
+      const r = await api("GET", jobPath(id, "/preview?count=" + FIRES));
+      if (st.firesJob !== id) return;
+      st.fires = r.data;
+    } catch (e) {
+      if (st.firesJob !== id) return;
+      st.fires = null;
+      $("fires-error").textContent = t("msg.error", { status: e.status || "", message: e.message });
+      $("fires-error").hidden = false;
+    }
+    renderFires();
+  }
+
+  // refreshFires follows the list: the shown job gone closes the panel, changed reads it again.
+  function refreshFires() {
+    if (!st.firesJob) return;
+    const j = findJob(st.firesJob);
+    if (!j) closeFires();
+    else if (firesKey(j) !== st.firesKey) loadFires(j);
+    else renderFires();
+  }
+
+  // "2026-12-07T02:30:00-05:00" → "2026-12-07 02:30:00 -05:00"
+  const fireTime = (s) => s.replace(/^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)$/,
+    (m, d, tm, off) => d + " " + tm + " " + (off === "Z" ? "+00:00" : off));
+
+  function renderFires() {
+    if (!st.firesJob) return;
+    const j = findJob(st.firesJob), p = (j && j.jobParameter) || {};
+    $("fires-job").textContent = j ? j.name : st.firesJob;
+    const f = st.fires;
+    if (!f) { $("fires-note").textContent = ""; $("fires-list").replaceChildren(); return; }
+    const zone = p.trigger === "cron" && p.timezone ? p.timezone : t("fires.serverZone");
+    $("fires-note").textContent = f.next.length === 0 ? t("fires.none") :
+      t(f.started ? "fires.started" : "fires.stopped", { n: f.next.length, zone });
+    $("fires-panel").dataset.started = String(f.started);
+    $("fires-list").replaceChildren(...f.next.map((s) => el("li", {}, el("time", { dateTime: s, text: fireTime(s) }))));
   }
 
   // --- export and import ------------------------------------------------------------
@@ -436,11 +513,33 @@
     for (const e of document.querySelectorAll("#job-form [data-target]")) {
       if (!e.dataset.when || e.dataset.when.split(" ").includes(trig)) e.hidden = e.dataset.target !== target;
     }
-    // What the api requires, the form asks for: a new SDK job's directory, a schedule's
-    // expression and behaviour. An update may leave the directory as it is.
-    $("f-pid").required = !st.editing && trig !== "cron";
-    $("f-cron").required = $("f-bizcode").required = trig === "cron";
+    // What the api requires, the form asks for: a new job's directory, an expression, a
+    // schedule's behaviour. An update may leave the directory as it is.
+    $("f-pid").required = !st.editing && trig !== "quartz";
+    $("f-cron").required = trig === "cron" || trig === "quartz";
+    $("f-bizcode").required = trig === "quartz";
     preview();
+  }
+
+  // The form's field of each field the api names in its errors ("on_success[1]").
+  const JOB_FIELDS = [["name", "f-name"], ["pid", "f-pid"], ["description", "f-description"], ["trigger", "f-trigger"],
+    ["seconds", "f-seconds"], ["run_date", "f-run-date"], ["cron", "f-cron"], ["timezone", "f-timezone"],
+    ["flow_id", "f-flow-id"], ["code", "f-code"], ["on_success", "f-on-success"], ["on_failure", "f-on-failure"],
+    ["pause_after_failures", "f-pause-after"]];
+
+  function clearFormError() {
+    $("form-error").hidden = true;
+    for (const e of document.querySelectorAll("#job-form .invalid")) e.classList.remove("invalid");
+  }
+
+  // showFormError shows the api's refusal under the form and marks the field it names.
+  function showFormError(e) {
+    const fe = $("form-error");
+    fe.textContent = t("msg.error", { status: e.status || "", message: e.message });
+    fe.dataset.field = e.field || "";
+    fe.hidden = false;
+    const hit = e.field && JOB_FIELDS.find(([f]) => e.field === f || e.field.startsWith(f + "["));
+    if (hit) $(hit[1]).classList.add("invalid");
   }
 
   function openEditor(j) {
@@ -449,10 +548,14 @@
     $("f-name").value = j ? j.name : "";
     $("f-pid").value = j ? j.pid : st.pid;
     $("f-description").value = j ? j.description : "";
-    $("f-trigger").value = j ? p.trigger : "interval";
+    // A Quartz schedule is edited as one (saved again through the Quartz facade); a job of
+    // the job-center API may become an interval, date or cron job, not a schedule.
+    const schedule = !!j && isSchedule(j);
+    $("f-trigger").value = schedule ? "quartz" : j ? p.trigger : "interval";
     $("f-seconds").value = p.seconds || 60;
     $("f-run-date").value = p.run_date || "";
-    $("f-cron").value = "";
+    $("f-cron").value = p.cron || "";
+    $("f-timezone").value = schedule ? "" : p.timezone || "";
     $("f-bizcode").value = "";
     $("f-target").value = j && j.flowId != null ? "flow" : "code";
     $("f-flow-id").value = (j && j.flowId) || "";
@@ -460,14 +563,11 @@
     $("f-on-success").value = (p.on_success || []).join(", ");
     $("f-on-failure").value = (p.on_failure || []).join(", ");
     $("f-pause-after").value = p.pause_after_failures || 0;
-    // The two facades' jobs do not turn into each other: an SDK job stays interval or
-    // date, a Quartz schedule stays cron.
-    const cronJob = j && p.trigger === "cron";
-    for (const o of $("f-trigger").options) o.disabled = !!j && (o.value === "cron") !== cronJob;
-    $("form-error").hidden = true;
+    for (const o of $("f-trigger").options) o.disabled = !!j && (o.value === "quartz") !== schedule;
+    clearFormError();
     renderEditorTitle();
     $("editor").hidden = false;
-    if (cronJob) say(t("form.cronEditHint"));
+    if (schedule) say(t("form.cronEditHint"));
     syncForm();
     $("f-name").focus();
   }
@@ -481,10 +581,10 @@
     ev.preventDefault();
     const trig = $("f-trigger").value;
     const name = $("f-name").value.trim();
-    $("form-error").hidden = true;
+    clearFormError();
     try {
       let r;
-      if (trig === "cron") {
+      if (trig === "quartz") {
         r = await api("POST", "task/quartz/bizcronjob", {
           xw_quartz: { opttype: "save", jobname: name, cronexpression: $("f-cron").value.trim(), bizcode: $("f-bizcode").value.trim() },
         }, { tecode: st.project });
@@ -493,7 +593,12 @@
         const pid = $("f-pid").value.trim();
         if (pid || !st.editing) body.pid = pid;
         if (trig === "interval") body.seconds = Number($("f-seconds").value);
-        else body.run_date = $("f-run-date").value.trim();
+        else if (trig === "date") body.run_date = $("f-run-date").value.trim();
+        else {
+          body.cron = $("f-cron").value.trim();
+          const zone = $("f-timezone").value.trim();
+          if (zone) body.timezone = zone; // else the server's JOBCENTER_TZ
+        }
         if ($("f-target").value === "flow") body.flow_id = $("f-flow-id").value.trim();
         else body.code = $("f-code").value;
         const ids = (id) => $(id).value.split(",").map((s) => s.trim()).filter((s) => s);
@@ -506,14 +611,13 @@
       closeEditor();
       loadJobs();
     } catch (e) {
-      const fe = $("form-error");
-      fe.textContent = t("msg.error", { status: e.status || "", message: e.message });
-      fe.hidden = false;
+      showFormError(e);
     }
   }
 
   // preview shows the next fire times as the user types: the cron preview from the api
-  // for a cron expression, the arithmetic of an interval, the date of a date job.
+  // for a cron expression (a cron job's in its zone, a schedule's in the server's), the
+  // arithmetic of an interval, the date of a date job.
   let previewTimer = null, previewSeq = 0;
   function preview() {
     const list = $("preview-list"), err = $("preview-error");
@@ -530,14 +634,14 @@
       return;
     }
     if (trig === "date") { show($("f-run-date").value.trim() ? [$("f-run-date").value.trim()] : []); return; }
-    const expr = $("f-cron").value.trim();
+    const expr = $("f-cron").value.trim(), zone = trig === "cron" ? $("f-timezone").value.trim() : "";
     if (!expr) { show([t("form.previewEmpty")]); return; }
     const seq = ++previewSeq;
     previewTimer = setTimeout(async () => {
       try {
-        const r = await api("GET", "api/v1/cron/next?count=5&expr=" + encodeURIComponent(expr));
+        const r = await api("GET", "api/v1/cron/next?count=5&expr=" + encodeURIComponent(expr) + (zone ? "&tz=" + encodeURIComponent(zone) : ""));
         if (seq !== previewSeq) return;
-        show(r.data.next);
+        show(r.data.next.map(fireTime));
       } catch (e) {
         if (seq !== previewSeq) return;
         show([]);
@@ -1115,6 +1219,7 @@
     for (const k of ["project", "key", "user", "pid"]) localStorage.setItem(STORE + k, st[k]);
     closeJournal();
     closeEditor();
+    closeFires();
     forgetAlerts();
     st.activity = [];
     renderActivity();
@@ -1132,6 +1237,7 @@
     st.jobs = [];
     closeJournal();
     closeEditor();
+    closeFires();
     forgetAlerts();
     for (const id of ["jobs-panel", "activity-panel"]) $(id).hidden = true;
   }
@@ -1155,17 +1261,20 @@
     $("new-job").addEventListener("click", () => openEditor(null));
     $("cancel").addEventListener("click", closeEditor);
     $("job-form").addEventListener("submit", save);
+    // Changing the field the api refused puts its refusal away.
+    $("job-form").addEventListener("input", (ev) => { if (ev.target.classList.contains("invalid")) clearFormError(); });
     $("exec-form").addEventListener("submit", execWith);
     $("exec-cancel").addEventListener("click", closeExec);
     $("f-trigger").addEventListener("change", syncForm);
     $("f-target").addEventListener("change", syncForm);
-    for (const id of ["f-seconds", "f-run-date", "f-cron"]) $(id).addEventListener("input", preview);
+    for (const id of ["f-seconds", "f-run-date", "f-cron", "f-timezone"]) $(id).addEventListener("input", preview);
     $("jobs").addEventListener("click", (ev) => {
       const b = ev.target.closest("button[data-action]");
       if (b) act(b.dataset.action, b.closest("tr").dataset.id);
     });
     $("journal-close").addEventListener("click", closeJournal);
     $("versions-close").addEventListener("click", () => { $("versions-panel").hidden = true; st.versionsJob = null; });
+    $("fires-close").addEventListener("click", closeFires);
     $("versions").addEventListener("click", (ev) => {
       const b = ev.target.closest("button[data-action='rollback']");
       if (b) rollbackTo(Number(b.dataset.version));

@@ -1,0 +1,172 @@
+package e2e_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	jobcenter "github.com/jobcenter/jobcenter/clients/go"
+)
+
+// A job of the job-center API may fire on a Quartz cron expression in its own zone, by
+// the Quartz API's rules; its preview shows the instants the scheduler fires it at.
+func TestACronJobFiresOnItsExpressionInItsZoneAndItsPreviewShowsWhen(t *testing.T) {
+	c := newCenter(t)
+	ctx := context.Background()
+	cl := newClient(t, c, "p")
+	ny, _ := time.LoadLocation("America/New_York")
+
+	// Every ten seconds past each minute in New York, Monday to Friday.
+	spec := jobcenter.JobSpec{Pid: pid, Name: "cron", Trigger: jobcenter.TriggerCron, Cron: "10 * * ? * MON-FRI", Timezone: "America/New_York", Code: "return 1"}
+	j := must(cl.AddJob(ctx, spec))(t)
+	if p := j.JobParameter; p.Trigger != "cron" || p.Cron != spec.Cron || p.Timezone != "America/New_York" || p.Seconds != nil || p.RunDate != nil {
+		t.Fatalf("jobParameter: %s", mustJSON(p))
+	}
+	// Stopped: the preview is as if it started now.
+	pv := must(cl.Preview(ctx, j.ID, 3))(t)
+	now := c.clk.Now()
+	if pv.Started || len(pv.Next) != 3 {
+		t.Fatalf("preview: %+v", pv)
+	}
+	for i, at := range pv.Next {
+		l := at.In(ny)
+		if !at.After(now) || l.Second() != 10 || l.Weekday() == time.Saturday || l.Weekday() == time.Sunday || (i > 0 && !at.After(pv.Next[i-1])) {
+			t.Fatalf("preview instant %d: %v (now %v)", i, at, now)
+		}
+		if _, off := at.Zone(); off != func() int { _, o := l.Zone(); return o }() {
+			t.Fatalf("preview instant %d is not in the job's zone: %v", i, at)
+		}
+	}
+	started := must(cl.StartJob(ctx, j.ID))(t)
+	first := must(cl.Preview(ctx, j.ID, 1))(t).Next[0]
+	if want := started.NextRunTime; want == nil {
+		t.Fatalf("a started cron job has no next_run_time: %s", mustJSON(started))
+	}
+	c.clk.Advance(first.Sub(c.clk.Now()) + time.Second)
+	p := waitRuns(t, cl, j.ID, 1)
+	if at, err := time.ParseInLocation("2006-01-02T15:04:05.000-0700", p.Data[0].TriggerTime, time.UTC); err != nil || !at.Equal(first) || p.Data[0].ExeStatus != "success" {
+		t.Fatalf("the first fire: %s, want at %v", mustJSON(p.Data[0]), first)
+	}
+	if next := must(cl.Preview(ctx, j.ID, 2))(t); !next.Started || !next.Next[0].After(first) {
+		t.Fatalf("the preview after a fire: %+v", next)
+	}
+
+	// The Quartz API's rules and errors, under the SDK's field names; nothing changes.
+	for _, tc := range []struct {
+		cron, zone, field string
+	}{
+		{"", "", "cron"}, {"0 61 * * * ?", "", "cron"}, {"*/5 * * * *", "", "cron"}, {"0 0 0 1 1 ? 2020", "", "cron"},
+		{"0 0 * * * ?", "Mars/Base", "timezone"},
+	} {
+		bad := spec
+		bad.Cron, bad.Timezone = tc.cron, tc.zone
+		_, err := cl.UpdateJob(ctx, j.ID, bad)
+		apiErr(t, err, 400, "invalid", tc.field)
+	}
+	// An interval again, and back: the trigger's fields follow it.
+	iv := spec
+	iv.Trigger, iv.Cron, iv.Timezone, iv.Seconds = jobcenter.TriggerInterval, "", "", 30
+	if got := must(cl.UpdateJob(ctx, j.ID, iv))(t).JobParameter; got.Trigger != "interval" || got.Cron != "" || *got.Seconds != 30 {
+		t.Fatalf("changed to an interval: %s", mustJSON(got))
+	}
+	// Without a zone, the center's (JOBCENTER_TZ, Asia/Shanghai here); exported and
+	// imported with it.
+	sh := spec
+	sh.Timezone = ""
+	if got := must(cl.UpdateJob(ctx, j.ID, sh))(t).JobParameter; got.Timezone != "Asia/Shanghai" {
+		t.Fatalf("a cron job without a zone: %s", mustJSON(got))
+	}
+	var doc struct {
+		Jobs []map[string]any `json:"jobs"`
+	}
+	_ = json.Unmarshal(must(cl.Export(ctx, ""))(t), &doc)
+	if len(doc.Jobs) != 1 || doc.Jobs[0]["cron"] != spec.Cron || doc.Jobs[0]["timezone"] != "Asia/Shanghai" || doc.Jobs[0]["seconds"] != nil {
+		t.Fatalf("exported: %v", doc.Jobs)
+	}
+	if r := must(cl.Import(ctx, must(cl.Export(ctx, ""))(t), true))(t); len(r.Leave) != 1 || len(r.Change) != 0 {
+		t.Fatalf("the export imported into its own project: %+v", r)
+	}
+	// Another project's job is not found.
+	_, err := newClient(t, c, "q").Preview(ctx, j.ID, 1)
+	apiErr(t, err, 404, "not_found", "")
+	_, err = cl.Preview(ctx, j.ID, 101)
+	apiErr(t, err, 400, "invalid", "count")
+}
+
+// A lifetime bounds an interval job: no fire before its start_date, none after its
+// end_date, and then it is finished; the preview and next_run_time follow it, across a
+// restart of the trigger (its plan, image and store keep it).
+func TestAJobFiresOnlyWithinItsLifetimeThenFinishes(t *testing.T) {
+	c := newCenter(t)
+	ctx := context.Background()
+	cl := newClient(t, c, "p")
+	now := c.clk.Now()
+	iso := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
+	spec := jobcenter.JobSpec{Pid: pid, Name: "bounded", Trigger: jobcenter.TriggerInterval, Seconds: 10, Code: "return 1",
+		StartDate: iso(25 * time.Second), EndDate: iso(55 * time.Second)}
+	j := must(cl.AddJob(ctx, spec))(t)
+	if p := j.JobParameter; p.StartDate == nil || p.EndDate == nil {
+		t.Fatalf("jobParameter without its lifetime: %s", mustJSON(p))
+	}
+	started := must(cl.StartJob(ctx, j.ID))(t) // anchored at now: fires at now + 10 k
+	pv := must(cl.Preview(ctx, j.ID, 10))(t)
+	want := []time.Time{now.Add(30 * time.Second), now.Add(40 * time.Second), now.Add(50 * time.Second)}
+	if len(pv.Next) != len(want) {
+		t.Fatalf("preview %v, want %v", pv.Next, want)
+	}
+	for i := range want {
+		if !pv.Next[i].Equal(want[i].Truncate(time.Millisecond)) && !pv.Next[i].Equal(want[i]) {
+			t.Fatalf("preview %v, want %v", pv.Next, want)
+		}
+	}
+	if started.NextRunTime == nil {
+		t.Fatalf("a job with fires ahead has no next_run_time: %s", mustJSON(started))
+	}
+	c.clk.Advance(35 * time.Second)
+	waitRuns(t, cl, j.ID, 1)
+	// The trigger goes away and comes back: the lifetime is kept.
+	c.stop("trigger")
+	c.startTrigger()
+	c.clk.Advance(10 * time.Second) // +45 s
+	waitRuns(t, cl, j.ID, 2)
+	c.clk.Advance(10 * time.Second) // +55 s
+	p := waitRuns(t, cl, j.ID, 3)
+	for i, e := range p.Data {
+		at, _ := time.Parse("2006-01-02T15:04:05.000-0700", e.TriggerTime)
+		if at.Before(now.Add(25*time.Second)) || at.After(now.Add(55*time.Second)) {
+			t.Fatalf("run %d fired at %v, outside its lifetime", i, at)
+		}
+	}
+	var got *jobcenter.Job
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got = must(cl.GetJob(ctx, j.ID))(t); got.NextRunTime == nil {
+			break
+		}
+	}
+	if got.NextRunTime != nil || len(must(cl.Preview(ctx, j.ID, 5))(t).Next) != 0 {
+		t.Fatalf("past its end_date the job is not finished: %s", mustJSON(got))
+	}
+	c.clk.Advance(60 * time.Second)
+	time.Sleep(200 * time.Millisecond)
+	if n := must(cl.Journal(ctx, j.ID, 1, 10))(t).ResultCount; n != 3 {
+		t.Fatalf("%d runs, want 3", n)
+	}
+	// Bad lifetimes: refused naming the field; a date job has none.
+	for _, tc := range []struct {
+		edit  func(*jobcenter.JobSpec)
+		field string
+	}{
+		{func(s *jobcenter.JobSpec) { s.EndDate = iso(-time.Hour) }, "end_date"},
+		{func(s *jobcenter.JobSpec) { s.StartDate, s.EndDate = iso(time.Hour), iso(time.Minute) }, "end_date"},
+		{func(s *jobcenter.JobSpec) { s.StartDate = "tomorrow" }, "start_date"},
+		{func(s *jobcenter.JobSpec) {
+			s.Trigger, s.Seconds, s.RunDate, s.StartDate, s.EndDate = jobcenter.TriggerDate, 0, iso(time.Hour), iso(time.Minute), ""
+		}, "start_date"},
+	} {
+		bad := spec
+		tc.edit(&bad)
+		_, err := cl.AddJob(ctx, bad)
+		apiErr(t, err, 400, "invalid", tc.field)
+	}
+}
