@@ -65,10 +65,10 @@ type JobSpec struct {
 	// StartDate and EndDate bound an interval or cron job's life.
 	StartDate *time.Time `json:"start_date,omitempty"`
 	EndDate   *time.Time `json:"end_date,omitempty"`
-	FlowID      string     `json:"flow_id,omitempty"`
-	Code        string     `json:"code,omitempty"`
-	BizCode     string     `json:"bizcode,omitempty"`
-	Policy      Policy     `json:"policy"`
+	FlowID    string     `json:"flow_id,omitempty"`
+	Code      string     `json:"code,omitempty"`
+	BizCode   string     `json:"bizcode,omitempty"`
+	Policy    Policy     `json:"policy"`
 }
 
 // Policy says what happens to a job's runs when late, overlapping or failing.
