@@ -5,7 +5,7 @@ MODULES := . contracts shared services/api services/trigger services/executor cl
 # The test recipe pipes go test into its report: bash, so that the pipeline fails with go test.
 SHELL := /bin/bash
 
-.PHONY: run test vet lint fmt tidy build modules rebuild chaos fuzz bench
+.PHONY: run test vet lint fmt tidy build modules rebuild chaos fuzz bench cron-vectors
 
 ## run: the whole system in one process, embedded NATS and FerretDB under ./data, API on :8001
 ## (built, then run itself rather than under go run, which exits 1 after Ctrl-C whatever the program did)
@@ -33,6 +33,11 @@ fuzz:
 	@for f in $(FUZZ); do pkg=$${f%%:*}; target=$${f##*:}; \
 		echo "fuzz $$target ($$pkg) for $(FUZZTIME)"; \
 		go test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done
+
+## cron-vectors: ask real Quartz 2.3.2 again for shared/cron's test vectors (testdata/quartz_vectors.jsonl);
+## needs a JDK and Debian's libquartz2-java, so neither make test nor CI runs it
+cron-vectors:
+	bash scripts/quartzoracle/gen.sh
 
 ## vet: go vet over every module
 vet:

@@ -107,8 +107,14 @@ func TestNext(t *testing.T) {
 		{"15W Sunday is Monday", "0 0 12 15W * ?", "", "2024-09-01T00:00:00Z", "2024-09-16T12:00:00Z"},
 		{"31W skips 30-day month", "0 0 12 31W * ?", "", "2024-04-01T00:00:00Z", "2024-05-31T12:00:00Z"},
 		{"31W Sunday is Friday 29th", "0 0 12 31W * ?", "", "2024-03-01T00:00:00Z", "2024-03-29T12:00:00Z"},
+		// Quartz's lenient calendar reads April 31 as May 1, a Saturday in 2027, and
+		// moves back a day: "31W" fires on April 30.
+		{"31W in a 30-day month before a Saturday", "0 0 12 31W * ?", "", "2027-04-01T00:00:00Z", "2027-04-30T12:00:00Z"},
+		{"29W in a common February before a Saturday", "0 0 12 29W 2 ?", "", "2014-01-01T00:00:00Z", "2014-02-28T12:00:00Z"},
 
-		// Day-of-week L and #.
+		// Day-of-week L and #, and names with increments (issue 24: Quartz drops them).
+		{"MON/3 is every Monday", "0 0 0 ? * MON/3", "", "2024-05-07T00:00:00Z", "2024-05-13T00:00:00Z"},
+		{"MON/3 the Monday after", "0 0 0 ? * MON/3", "", "2024-05-13T00:00:00Z", "2024-05-20T00:00:00Z"},
 		{"L alone is Saturday", "0 0 12 ? * L", "", "2024-05-10T12:00:00Z", "2024-05-11T12:00:00Z"},
 		{"6L last Friday", "0 0 12 ? * 6L", "", "2024-05-10T00:00:00Z", "2024-05-31T12:00:00Z"},
 		{"6L next month", "0 0 12 ? * 6L", "", "2024-05-31T12:00:00Z", "2024-06-28T12:00:00Z"},
@@ -128,9 +134,12 @@ func TestNext(t *testing.T) {
 		{"year range exhausted", "0 0 0 1 1 ? 2024-2026", "", "2026-01-01T00:00:00Z", ""},
 		{"year increment", "0 0 0 1 1 ? 2030/5", "", "2030-01-01T00:00:00Z", "2035-01-01T00:00:00Z"},
 		{"year list", "0 0 0 1 1 ? 2024,2031", "", "2024-01-01T00:00:00Z", "2031-01-01T00:00:00Z"},
-		{"omitted year ends with 2099", "0 0 0 1 1 ?", "", "2099-01-01T00:00:00Z", ""},
+		{"omitted year goes past 2099", "0 0 0 1 1 ?", "", "2099-01-01T00:00:00Z", "2100-01-01T00:00:00Z"},
+		{"omitted year ends with Quartz's MAX_YEAR 2126", "0 0 0 1 1 ?", "", "2126-01-01T00:00:00Z", ""},
+		{"year after MAX_YEAR never", "0 0 0 1 1 ? 2130", "", "2024-01-01T00:00:00Z", ""},
 		{"before 1970 starts in 1970", "0 0 0 1 1 ?", "", "1960-06-01T00:00:00Z", "1970-01-01T00:00:00Z"},
-		{"leap day after last leap year", "0 0 0 29 2 ?", "", "2096-02-29T00:00:00Z", ""},
+		{"leap day after 2100, not a leap year", "0 0 0 29 2 ?", "", "2096-02-29T00:00:00Z", "2104-02-29T00:00:00Z"},
+		{"leap day after last leap year", "0 0 0 29 2 ?", "", "2124-02-29T00:00:00Z", ""},
 		{"30 February never", "0 0 0 30 2 ?", "", "2024-01-01T00:00:00Z", ""},
 		{"31 April never", "0 0 0 31 4 ?", "", "2024-01-01T00:00:00Z", ""},
 
@@ -219,17 +228,25 @@ func TestNextNilLocationIsUTC(t *testing.T) {
 
 func TestString(t *testing.T) {
 	t.Parallel()
-	for _, s := range []string{"0 0 12 * * ?", "  0 15 10 ? * mon-fri\t", "0 0 12 ? * 6L 2024-2030"} {
+	for s, want := range map[string]string{
+		"0 0 12 * * ?":                "0 0 12 * * ?",
+		"  0 15 10 ? * mon-fri\t":     "0 15 10 ? * mon-fri",
+		"0 0 12 ? * 6L 2024-2030":     "0 0 12 ? * 6L 2024-2030",
+		"0 0 12 * * ?\n":              "0 0 12 * * ?\n", // Quartz separates fields by blanks and tabs only
+		"\t0 0 12 * * ? 2030 extra  ": "0 0 12 * * ? 2030 extra",
+	} {
 		e, err := cron.Parse(s)
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", s, err)
 		}
-		if got, want := e.String(), strings.TrimSpace(s); got != want {
+		if got := e.String(); got != want {
 			t.Errorf("String() = %q, want %q", got, want)
 		}
 	}
 }
 
+// Quartz 2.3.2 refuses each of these; the vectors (TestParseAndNextMatchQuartz) check
+// many more. The messages are ours.
 func TestParseInvalid(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -237,17 +254,15 @@ func TestParseInvalid(t *testing.T) {
 	}{
 		{"", "cron: expected 6 or 7 fields (second minute hour day-of-month month day-of-week [year]), got 0"},
 		{"0 0 12 * *", "got 5"},
-		{"0 0 12 * * ? 2024 5", "got 8"},
-		{"garbage", "got 1"},
+		{"garbage", `cron: second: invalid value "garbage": names are only allowed in month and day-of-week`},
 		{"a b c d e f", `cron: second: invalid value "a"`},
-		{"0 0 12 1W-5 * ?", `cron: day-of-month: "1W-5": 'W' must follow a single day of the month, as in 15W`},
 		{"0 0 12 ? * mon-fry", `cron: day-of-week: unknown name "fry"`},
 		{"0 0 12 1 * MON", "cron: day-of-month, day-of-week: one of the two must be '?'"},
 		{"0 0 12 * * *", "one of the two must be '?'"},
 		{"0 0 12 ? * ?", "cron: day-of-month, day-of-week: only one of the two may be '?'"},
 		{"? 0 12 * * ?", "cron: second: '?' is only allowed in day-of-month and day-of-week"},
 		{"0 0 12 ? ? *", "cron: month: '?' is only allowed"},
-		{"0 0 12 ?5 * ?", "cron: day-of-month: '?' must be the whole field"},
+		{"0 0 12 ?xy * *", `cron: day-of-month: invalid character after '?' in "?xy"`},
 		{"60 0 12 * * ?", "cron: second: value 60 out of range 0-59"},
 		{"0 60 12 * * ?", "cron: minute: value 60 out of range 0-59"},
 		{"0 0 24 * * ?", "cron: hour: value 24 out of range 0-23"},
@@ -260,53 +275,47 @@ func TestParseInvalid(t *testing.T) {
 		{"0 0 12 1 0 ?", "cron: month: value 0 out of range 1-12"},
 		{"0 0 12 1 FOO ?", `cron: month: unknown name "FOO"`},
 		{"0 0 12 ? * BAR", `cron: day-of-week: unknown name "BAR"`},
-		{"0 0 12 ? * MONDAY", `cron: day-of-week: invalid value "MONDAY"`},
-		{"0 0 12 1 JAN-3 ?", `cron: month: range "JAN-3" mixes a name and a number`},
-		{"0 0 12 1,L * ?", "cron: day-of-month: 'L' and 'W' cannot be combined with other days"},
-		{"0 0 12 L,15 * ?", "'L' and 'W' cannot be combined"},
-		{"0 0 12 LW,1 * ?", "'L' and 'W' cannot be combined"},
-		{"0 0 12 15W,20 * ?", "'L' and 'W' cannot be combined"},
-		{"0 0 12 ? * SAT,SUN,L", "cron: day-of-week: 'L' and '#' cannot be combined with other days"},
-		{"0 0 12 ? * 6L,2", "'L' and '#' cannot be combined"},
-		{"0 0 12 ? * 2#1,3#2", "'L' and '#' cannot be combined"},
-		{"0 0 12 5L * ?", `cron: day-of-month: "5L": 'L' must be written L, L-n, LW or L-nW`},
+		{"0 0 12 ? * ßUN", `cron: day-of-week: unknown name "SSU"`}, // Java upper-cases ß to SS
+		{"0 0 12 1 JAN-3 ?", `cron: month: invalid range "JAN-3"`},
+		{"0 0 12 1 3-JAN ?", `cron: month: invalid range end in "3-JAN"`},
+		{"0 0 12 ? * MO", `cron: day-of-week: invalid value "MO"`},
+		{"0 0 12 ? * MON-FR", `cron: day-of-week: invalid range "MON-FR"`},
+		{"0 0 12 1,L * ?", `cron: day-of-month: 'L' cannot be combined with other days ("1,L")`},
+		{"0 0 12 LW,1 * ?", "'L' cannot be combined"},
+		{"0 0 12 ? * SAT,SUN,L", `cron: day-of-week: 'L' cannot be combined with other days ("SAT,SUN,L")`},
+		{"0 0 12 ? * 6L,2", "'L' cannot be combined"},
+		{"0 0 12 ? * 2#1,3#2", `cron: day-of-week: only one '#' is supported ("2#1,3#2")`},
+		{"0 0 12 ? * 2#1#2", "only one '#' is supported"},
+		{"0 0 12 5L * ?", `cron: day-of-month: invalid value "5L": 'L' after a number is only allowed in day-of-week`},
 		{"0 0 12 L-31 * ?", `cron: day-of-month: "L-31": the offset from the last day must be 0-30`},
 		{"0 0 12 L- * ?", "the offset from the last day must be 0-30"},
-		{"0 0 L * * ?", `cron: hour: invalid value "L": 'L' is only allowed in day-of-month and day-of-week`},
-		{"0 0 12 1 L ?", `cron: month: invalid value "L": 'L' is only allowed`},
-		{"0 0 12 ? * 1-5L", `cron: day-of-week: "1-5L": invalid value "1-5"`},
+		{"0 0 12 LX * ?", `cron: day-of-month: invalid value "LX"`},
+		{"0 0 12 W * ?", `cron: day-of-month: invalid value "W"`},
 		{"0 0 12 ? * 8L", `cron: day-of-week: "8L": value 8 out of range 1-7`},
-		{"0 0 12 ? * L/2", `invalid value "L/2"`},
-		{"0 0 12 1-5W * ?", `cron: day-of-month: "1-5W": 'W' must follow a single day of the month`},
-		{"0 0 12 */5W * ?", "'W' must follow a single day of the month"},
+		{"0 0 12 ? * L/2", `cron: day-of-week: unknown name "L/2"`},
 		{"0 0 12 32W * ?", `cron: day-of-month: "32W": value 32 out of range 1-31`},
 		{"0 0 12W * * ?", `cron: hour: invalid value "12W": 'W' is only allowed in day-of-month`},
 		{"0 0 12 ? * 2#6", `cron: day-of-week: "2#6": '#' must be followed by a number 1-5`},
 		{"0 0 12 ? * 2#0", "'#' must be followed by a number 1-5"},
-		{"0 0 12 ? * 2#", "'#' must be followed by a number 1-5"},
-		{"0 0 12 ? * 2#1#2", "'#' must be followed by a number 1-5"},
-		{"0 0 12 ? * 8#1", `cron: day-of-week: "8#1": value 8 out of range 1-7`},
+		{"0 0 12 ? * MON#", "'#' must be followed by a number 1-5"},
 		{"0 5#2 12 * * ?", `cron: minute: invalid value "5#2": '#' is only allowed in day-of-week`},
-		{"0 0 12 1 * ? 1969", "cron: year: value 1969 out of range 1970-2099"},
-		{"0 0 12 1 * ? 2100", "cron: year: value 2100 out of range 1970-2099"},
 		{"0 0 12 1 * ? 2030-2025", "cron: year: range 2030-2025 runs backwards"},
-		{"*/ * * ? * *", "cron: second: '/' must be followed by a number"},
-		{"0/0 * * ? * *", "cron: second: increment 0 out of range 1-59"},
-		{"*/60 * * ? * *", "cron: second: increment 60 out of range 1-59"},
-		{"0 0 0/24 ? * *", "cron: hour: increment 24 out of range 1-23"},
-		{"0 0 12 /32 * ?", "cron: day-of-month: increment 32 out of range 1-31"},
-		{"0 0 12 1 */13 ?", "cron: month: increment 13 out of range 1-12"},
-		{"0 0 12 ? * */8", "cron: day-of-week: increment 8 out of range 1-7"},
-		{"1/x * * ? * *", `cron: second: invalid increment "x"`}, // quoted as written, though read upper-cased as Quartz does
-		{"1/2/3 * * ? * *", `cron: second: invalid increment "2/3"`},
-		{"0 0 12 ? * MON-FRI/2", `cron: day-of-week: increment "MON-FRI/2" after a name is not supported`},
-		{"0 0 12 1 JAN/2 ?", `cron: month: increment "JAN/2" after a name is not supported`},
-		{"1,,2 * * ? * *", `cron: second: empty item in list "1,,2"`},
-		{"1, * * ? * *", "empty item in list"},
-		{"*5 * * ? * *", `cron: second: invalid value "*5"`},
-		{"-1 * * ? * *", "cron: second: missing value"},
-		{"1-2-3 * * ? * *", `cron: second: invalid value "2-3"`},
-		{"0 0 12 ? * ſun", `cron: day-of-week: invalid value "ſun"`},
+		{"0 0 0 1 1 ? 2200/5", "cron: year: an increment cannot start after 2126, Quartz's last year"},
+		{"*/ * * ? * *", `cron: second: "*/": '/' must be followed by a number`},
+		{"/ * * ? * *", "'/' must be followed by a number"},
+		{"*/60 * * ? * *", "cron: second: increment 60 above the field's maximum 59"},
+		{"0 0 0/24 ? * *", "cron: hour: increment 24 above the field's maximum 23"},
+		{"0 0 12 /32 * ?", "cron: day-of-month: increment 32 above the field's maximum 31"},
+		{"0 0 12 1 */13 ?", "cron: month: increment 13 above the field's maximum 12"},
+		{"0 0 12 ? * */8", "cron: day-of-week: increment 8 above the field's maximum 7"},
+		{"1/x * * ? * *", `cron: second: invalid increment in "1/x"`}, // quoted as written, though read upper-cased as Quartz does
+		{"5/1x * * ? * *", "invalid increment in"},                    // but "5/12x" is 5/12
+		{"*/5x * * ? * *", `cron: second: invalid increment "5x"`},
+		{"-1 * * ? * *", `cron: second: invalid value "-1"`},
+		{"5- * * ? * *", `cron: second: "5-": a range needs an end`},
+		{"0 0 12 , * ?", "cron: day-of-week: day-of-month has no value"},
+		{"99999999999 * * ? * *", `cron: second: number too large in "99999999999"`},
+		{"0 0 0 1 1 ? 2147483648", "cron: year: number too large"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.expr, func(t *testing.T) {
@@ -355,10 +364,85 @@ func TestParseValid(t *testing.T) {
 		"0 0 12 ? * sun#5",
 		"00 05 1-3,22 ? * *",
 		"0 0 12 1,* * ?",
-		"0\t0  12 * *\n? 2099",
+		"0\t0  12 * * ? 2099",
 	} {
 		if _, err := cron.Parse(s); err != nil {
 			t.Errorf("Parse(%q): %v", s, err)
 		}
+	}
+}
+
+// Quartz's hand-written parser accepts text its documentation does not describe and
+// reads it its own way; Parse does the same. Each expression fires as its reading does
+// (or, where the reading is "", never).
+func TestParseReadsWhatQuartzAcceptsAsQuartzReadsIt(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, expr, reading string }{
+		{"an increment after a name is dropped", "0 0 0 ? * MON/3", "0 0 0 ? * MON"},
+		{"also after a name range", "0 0 12 ? * MON-FRI/2", "0 0 12 ? * MON-FRI"},
+		{"and after a month", "0 0 12 1 JAN/2 ?", "0 0 12 1 JAN ?"},
+		{"a long name is read by its first three letters", "0 0 12 ? * MONDAY", "0 0 12 ? * MON"},
+		{"Java upper-cases ſ to S", "0 0 12 ? * ſun", "0 0 12 ? * SUN"},
+		{"an increment of 0 is no increment", "*/0 * * ? * *", "* * * ? * *"},
+		{"a value with an increment of 0 is the value", "5/0 * * ? * *", "5 * * ? * *"},
+		{"a negative increment after * is *", "*/-5 * * ? * *", "* * * ? * *"},
+		{"text after * is ignored", "*5 * * ? * *", "* * * ? * *"},
+		{"text after a number is ignored", "5x * * ? * *", "5 * * ? * *"},
+		{"and after a range's end", "1-2-3 * * ? * *", "1-2 * * ? * *"},
+		{"a two-digit increment stops at a letter", "5/12x * * ? * *", "5/12 * * ? * *"},
+		{"an increment after a range is not checked", "0-59/60 * * ? * *", "0 * * ? * *"},
+		{"empty list items are skipped", "0 0 12 1,,15, * ?", "0 0 12 1,15 * ?"},
+		{"fields after the seventh are ignored", "0 0 12 * * ? 2030 5 6", "0 0 12 * * ? 2030"},
+		{"W after a range is ignored", "0 0 12 1-5W * ?", "0 0 12 1-5 * ?"},
+		{"W applies to the list's first day", "0 0 12 1,15W * ?", "0 0 12 1W * ?"},
+		{"text after nW is ignored", "0 0 12 1W-5 * ?", "0 0 12 1W * ?"},
+		{"L-W is LW", "0 0 12 L-W * ?", "0 0 12 LW * ?"},
+		{"L after a day-of-week range is ignored", "0 0 12 ? * 1-5L", "0 0 12 ? * 1-5"},
+		{"# applies to the list's first day", "0 0 12 ? * 6,2#1", "0 0 12 ? * 2#1"},
+		{"# after a range is ignored", "0 0 12 ? * 2-5#3", "0 0 12 ? * 2-5"},
+		{"day-of-week LW is Saturday", "0 0 12 ? * LW", "0 0 12 ? * 7"},
+		{"'?' then one more character is '?'", "0 0 12 ?x * MON", "0 0 12 ? * MON"},
+		{"L in hours adds no hour", "0 0 L,12 * * ?", "0 0 12 * * ?"},
+		{"a range may end at 0, read as wrapping", "0 0 12 ? * 2-0", "0 0 12 ? * 2-7"},
+		{"years need not lie in 1970-2099", "0 0 0 1 1 ? 1969,2024,2110", "0 0 0 1 1 ? 2024,2110"},
+		{"an hour field of L alone never fires", "0 0 L * * ?", ""},
+		{"nor an empty field", "0 , 12 * * ?", ""},
+		{"nor a day-of-week that '#' lets past its range", "0 0 12 ? * 8#1", ""},
+		{"nor a day-of-month 0W, where Quartz loops forever", "0 0 12 0W * ?", ""},
+		{"nor a year past Quartz's last", "0 0 0 1 1 ? 3000", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e, err := cron.Parse(tc.expr)
+			if err != nil {
+				t.Fatalf("Parse(%q): %v", tc.expr, err)
+			}
+			var r *cron.Expr
+			if tc.reading != "" {
+				if r, err = cron.Parse(tc.reading); err != nil {
+					t.Fatalf("Parse(%q): %v", tc.reading, err)
+				}
+			}
+			ny := loadZone(t, "America/New_York")
+			at := mustTime(t, "2024-01-01T00:00:00Z")
+			for i := range 20 {
+				got, ok := e.Next(at, ny)
+				if r == nil {
+					if ok {
+						t.Fatalf("%q fires at %s; want never", tc.expr, got)
+					}
+					return
+				}
+				want, wantOK := r.Next(at, ny)
+				if ok != wantOK || !got.Equal(want) {
+					t.Fatalf("fire %d: %q at %s, %v; %q at %s, %v", i, tc.expr, got, ok, tc.reading, want, wantOK)
+				}
+				if !ok {
+					return
+				}
+				at = got
+			}
+		})
 	}
 }
