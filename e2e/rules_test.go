@@ -24,7 +24,8 @@ func TestEveryBrokenRuleIsA400NamingTheFieldAndStoresNothing(t *testing.T) {
 		status int
 		field  string
 	}{
-		{name: "trigger neither date nor interval", edit: func(b map[string]any) { b["trigger"] = "cron" }, status: 400, field: "trigger"},
+		{name: "trigger neither date, interval nor cron", edit: func(b map[string]any) { b["trigger"] = "weekly" }, status: 400, field: "trigger"},
+		{name: "a cron trigger without its expression", edit: func(b map[string]any) { b["trigger"] = "cron" }, status: 400, field: "cron"},
 		{name: "no trigger", edit: func(b map[string]any) { delete(b, "trigger") }, status: 400, field: "trigger"},
 		{name: "interval without seconds", edit: func(b map[string]any) { delete(b, "seconds") }, status: 400, field: "seconds"},
 		{name: "seconds zero", edit: func(b map[string]any) { b["seconds"] = 0 }, status: 400, field: "seconds"},
@@ -40,7 +41,7 @@ func TestEveryBrokenRuleIsA400NamingTheFieldAndStoresNothing(t *testing.T) {
 		{name: "no name", edit: func(b map[string]any) { delete(b, "name") }, status: 400, field: "name"},
 		{name: "no pid", edit: func(b map[string]any) { delete(b, "pid") }, status: 400, field: "pid"},
 		{name: "name a number", edit: func(b map[string]any) { b["name"] = 5 }, status: 400, field: "name"},
-		{name: "an unknown field", edit: func(b map[string]any) { b["cron"] = "* * *" }, status: 400, field: "cron"},
+		{name: "an unknown field", edit: func(b map[string]any) { b["cronexpression"] = "* * *" }, status: 400, field: "cronexpression"},
 		{name: "malformed JSON", raw: `{"name": `, status: 400},
 		{name: "not an object", raw: `[1,2]`, status: 400},
 		{name: "empty body", raw: ` `, status: 400},
