@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -760,6 +761,126 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 		ctl.run(t, 1, "preview", id, "--count", "0")
 		ctl.run(t, 1, "preview")
 		ctl.run(t, 3, "preview", "no-such-job")
+		ctl.run(t, 0, "delete", id)
+	})
+
+	t.Run("a lifetime: added, shown, previewed, kept by an update, its end cleared, a bad end refused", func(t *testing.T) {
+		for _, args := range [][]string{{"help", "add"}, {"update", "--help"}} {
+			if r := ctl.run(t, 0, args...); !strings.Contains(r.stdout, "--start-date string") || !strings.Contains(r.stdout, "--end-date string") {
+				t.Fatalf("jobctl %v lacks --start-date and --end-date:\n%s", args, r.stdout)
+			}
+		}
+		// The clock stands still: a stopped job's preview counts from now, every 600 s.
+		now := c.clk.Now()
+		iso := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
+		local := func(d time.Duration) string { return now.Add(d).In(shanghai).Format(jobcenter.LocalTimeLayout) }
+		start, end := 25*time.Minute, 94*time.Minute
+		// fires reads preview --json: the times the job fires at, each checked within its
+		// lifetime and count of them.
+		fires := func(t *testing.T, id string, count, want int, every time.Duration) {
+			t.Helper()
+			var pv struct{ Next []string }
+			ctl.run(t, 0, "preview", id, "--count", strconv.Itoa(count), "--json").json(t, &pv)
+			if len(pv.Next) != want {
+				t.Fatalf("preview of %d: %d times, want %d: %v", count, len(pv.Next), want, pv.Next)
+			}
+			first := (start + every - 1) / every // the first k with now + k·every at or after the start
+			for i, s := range pv.Next {
+				at, err := time.Parse(time.RFC3339Nano, s)
+				exp := now.Add((first + time.Duration(i)) * every)
+				if err != nil || (!at.Equal(exp) && !at.Equal(exp.Truncate(time.Millisecond))) || at.After(now.Add(end)) {
+					t.Fatalf("preview time %d %q, want %v within its lifetime: %v", i, s, exp, pv.Next)
+				}
+			}
+		}
+
+		// add: the start in ISO-8601, the end in the server's local form; both shown in
+		// the local form.
+		r := ctl.run(t, 0, "add", "--pid", pid, "--name", "限期任务", "--seconds", "600", "--code", "return 1",
+			"--start-date", iso(start), "--end-date", local(end))
+		id := cell(t, r.stdout, "ID")
+		lifetime := "from " + local(start) + " until " + local(end)
+		if cell(t, r.stdout, "LIFETIME") != lifetime || cell(t, r.stdout, "TRIGGER") != "every 600s" {
+			t.Fatalf("add with a lifetime:\n%s", r.stdout)
+		}
+		if r := ctl.run(t, 0, "get", id); cell(t, r.stdout, "LIFETIME") != lifetime {
+			t.Fatalf("get of a job with a lifetime:\n%s", r.stdout)
+		}
+		var j jobcenter.Job
+		ctl.run(t, 0, "get", id, "--json").json(t, &j)
+		if p := j.JobParameter; deref(p.StartDate) != local(start) || deref(p.EndDate) != local(end) {
+			t.Fatalf("get --json of a job with a lifetime: %s", mustJSON(j))
+		}
+
+		// preview: from the first fire at or after the start to the last before the end:
+		// at 30, 40, … 90 minutes, seven in all, fewer than the count asked.
+		fires(t, id, 10, 7, 10*time.Minute)
+		if r := ctl.run(t, 0, "preview", id); !strings.Contains(r.stdout, "(no more: it fires 7 more times)") || !strings.Contains(r.stdout, "(stopped: ") {
+			t.Fatalf("preview of a job with a lifetime:\n%s", r.stdout)
+		}
+		ctl.run(t, 0, "start", id)
+		fires(t, id, 10, 7, 10*time.Minute)
+
+		// update: a lifetime not mentioned is kept, with another name or period.
+		r = ctl.run(t, 0, "update", id, "--name", "限期任务 2")
+		if cell(t, r.stdout, "LIFETIME") != lifetime || cell(t, r.stdout, "NAME") != "限期任务 2" {
+			t.Fatalf("update --name of a job with a lifetime:\n%s", r.stdout)
+		}
+		if r = ctl.run(t, 0, "update", id, "--seconds", "300"); cell(t, r.stdout, "LIFETIME") != lifetime {
+			t.Fatalf("update --seconds of a job with a lifetime:\n%s", r.stdout)
+		}
+		fires(t, id, 20, 14, 5*time.Minute) // at 25, 30, … 90 minutes
+
+		// A bad end: refused naming end_date (exit 2), the lifetime as it was.
+		var e struct {
+			Error struct {
+				Status int    `json:"status"`
+				Field  string `json:"field"`
+				Exit   int    `json:"exit"`
+			} `json:"error"`
+		}
+		for _, args := range [][]string{
+			{"update", id, "--end-date", iso(-time.Hour)},       // in the past
+			{"update", id, "--end-date", iso(10 * time.Minute)}, // before the start
+			{"update", id, "--end-date", "next tuesday"},        // not a date
+			{"add", "--pid", pid, "--name", "x", "--seconds", "5", "--code", "1", "--end-date", "2020-01-01 00:00:00"},
+		} {
+			r := ctl.run(t, 2, append(args, "--json")...)
+			if err := json.Unmarshal([]byte(r.stderr), &e); err != nil || e.Error.Status != 400 || e.Error.Field != "end_date" || e.Error.Exit != 2 {
+				t.Fatalf("jobctl %v: %s, want a 400 naming end_date", args, r.stderr)
+			}
+			if r := ctl.run(t, 2, args...); !strings.Contains(r.stderr, "400 invalid") || !strings.Contains(r.stderr, "end_date") {
+				t.Fatalf("jobctl %v: %s", args, r.stderr)
+			}
+		}
+		if r := ctl.run(t, 0, "get", id); cell(t, r.stdout, "LIFETIME") != lifetime {
+			t.Fatalf("the job after the refusals:\n%s", r.stdout)
+		}
+
+		// --end-date '': no end; the start kept. It fires on, past the old end.
+		r = ctl.run(t, 0, "update", id, "--end-date", "")
+		if cell(t, r.stdout, "LIFETIME") != "from "+local(start) {
+			t.Fatalf("update --end-date '':\n%s", r.stdout)
+		}
+		j = jobcenter.Job{}
+		ctl.run(t, 0, "get", id, "--json").json(t, &j)
+		if p := j.JobParameter; deref(p.StartDate) != local(start) || p.EndDate != nil {
+			t.Fatalf("get --json after the end was cleared: %s", mustJSON(j))
+		}
+		end = 1000 * time.Hour
+		fires(t, id, 20, 20, 5*time.Minute)
+
+		// A date job has no lifetime: the one kept is dropped when the job becomes one.
+		r = ctl.run(t, 0, "update", id, "--run-date", iso(3*time.Hour))
+		j = jobcenter.Job{}
+		ctl.run(t, 0, "get", id, "--json").json(t, &j)
+		if p := j.JobParameter; p.Trigger != "date" || p.StartDate != nil || p.EndDate != nil || strings.Contains(r.stdout, "LIFETIME") {
+			t.Fatalf("update --run-date of a job with a lifetime:\n%s\n%s", r.stdout, mustJSON(j))
+		}
+		r = ctl.run(t, 2, "update", id, "--start-date", iso(time.Hour), "--json")
+		if err := json.Unmarshal([]byte(r.stderr), &e); err != nil || e.Error.Status != 400 || e.Error.Field != "start_date" {
+			t.Fatalf("a date job given a lifetime: %s", r.stderr)
+		}
 		ctl.run(t, 0, "delete", id)
 	})
 

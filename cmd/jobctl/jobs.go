@@ -59,6 +59,7 @@ type specFlags struct {
 	fs                                         *flag.FlagSet
 	pid, name, description, trigger, runDate   string
 	cron, timezone                             string
+	startDate, endDate                         string
 	seconds                                    int64
 	code, codeFile, flowID                     string
 	coalesce                                   optBool
@@ -78,6 +79,8 @@ func addSpecFlags(fs *flag.FlagSet) *specFlags {
 	fs.StringVar(&f.runDate, "run-date", "", `a date job's instant: "2025-07-09 16:00:00" in the server's zone, or ISO-8601 "2025-07-09T08:00:00Z"`)
 	fs.StringVar(&f.cron, "cron", "", `a cron job's Quartz expression, quoted: "0 30 2 ? * MON-FRI" (sec min hour day month weekday [year])`)
 	fs.StringVar(&f.timezone, "timezone", "", `a cron job's IANA zone, such as America/New_York (default: the server's JOBCENTER_TZ)`)
+	fs.StringVar(&f.startDate, "start-date", "", `an interval or cron job's first allowed instant, in --run-date's forms (update: "" clears it)`)
+	fs.StringVar(&f.endDate, "end-date", "", `an interval or cron job's last allowed instant, in --run-date's forms: past it the job is finished (update: "" clears it)`)
 	fs.StringVar(&f.code, "code", "", "the Starlark (Python-like) snippet a run executes")
 	fs.StringVar(&f.codeFile, "code-file", "", `read the snippet from a file ("-": standard input)`)
 	fs.StringVar(&f.flowID, "flow-id", "", "hand each run to this business flow instead of running code")
@@ -163,6 +166,17 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 		}
 		spec.Timezone = f.timezone
 	}
+	// A lifetime bounds an interval or a cron job. One kept from the job read is dropped
+	// when the job becomes a date job; one given with a date job is the server's to refuse.
+	if spec.Trigger == jobcenter.TriggerDate {
+		spec.StartDate, spec.EndDate = "", ""
+	}
+	if f.set("start-date") {
+		spec.StartDate = f.startDate
+	}
+	if f.set("end-date") {
+		spec.EndDate = f.endDate
+	}
 	switch {
 	case f.set("code"):
 		spec.Code, spec.FlowID = f.code, ""
@@ -196,8 +210,14 @@ Beyond the SDK, a cron job needs --cron, a Quartz expression (6 or 7 fields:
 second minute hour day-of-month month day-of-week [year], "?" in one day field,
 at most 256 characters) that fires again after now, read in --timezone (an IANA
 zone; default the server's JOBCENTER_TZ). Quote it: the shell expands * and ?.
-Check one first with "jobctl cron next". A broken rule is refused (exit 2) with
-the field named (seconds, run_date, cron, timezone, …), and nothing is stored.`
+Check one first with "jobctl cron next". An interval or cron job may have a
+lifetime: no fire before --start-date, none after --end-date (each in
+--run-date's forms, a local one in the server's zone even for a cron job in
+another; the end later than the start and than now, and a cron job must fire
+within it); past its end the job is finished. An interval still fires every
+--seconds from when it is started, only those within the lifetime. A broken
+rule is refused (exit 2) with the field named (seconds, run_date, cron,
+timezone, start_date, end_date, …), and nothing is stored.`
 
 func jobCommands() []*command {
 	return []*command{
@@ -211,6 +231,8 @@ func jobCommands() []*command {
   jobctl add --pid d1138d88 --name SDK定时任务 --run-date "2030-07-09 16:00:00" --code-file job.star --start
   # at 02:30 New York time, Monday to Friday
   jobctl add --pid d1138d88 --name nightly-report --cron "0 30 2 ? * MON-FRI" --timezone America/New_York --code 'return 1'
+  # every hour, from July 9 until the end of the year (the server's zone)
+  jobctl add --pid d1138d88 --name campaign --seconds 3600 --code 'return 1' --start-date "2030-07-09 00:00:00" --end-date "2030-12-31 23:59:59"
   # hand each run to a business flow; a script keeps the id
   id=$(jobctl add --pid d1138d88 --name nightly --seconds 86400 --flow-id b4972d68 --json | jq -r .id)`,
 			setup: func(fs *flag.FlagSet) runFunc {
@@ -308,12 +330,17 @@ every page with --all. --json prints the SDK's array of job infos.`,
 			help: `Changes a job (sdk_update_job). Only the flags given change: the rest is read
 from the job first. --seconds makes it an interval job, --run-date a date job,
 --cron a cron job (its zone kept, or --timezone's); --timezone alone changes a
-cron job's zone. --code or --code-file replaces the target with code, --flow-id
+cron job's zone. --start-date and --end-date change the lifetime, "" clears
+one; a lifetime not mentioned is kept (and dropped when the job becomes a date
+job). A job past its end is changed only with a later --end-date, or
+--end-date ''. --code or --code-file replaces the target with code, --flow-id
 with a flow. A started job is rescheduled from now. A Quartz schedule is
 changed with "jobctl quartz save" instead.` + specHelp,
 			example: `  jobctl update d6f4a7fa --name 新SDK周期任务 --seconds 400
   jobctl update d6f4a7fa --run-date 2030-06-27T16:00:00.000Z --code 'print_log("定时任务", "INFO")'
   jobctl update d6f4a7fa --cron "0 0 9 ? * MON" --timezone Europe/Berlin
+  jobctl update d6f4a7fa --end-date 2031-01-01T00:00:00Z
+  jobctl update d6f4a7fa --end-date ''   # no end: it fires on
   jobctl update d6f4a7fa --max-instances 2 --retries 3 --retry-backoff 5`,
 			setup: func(fs *flag.FlagSet) runFunc {
 				sf := addSpecFlags(fs)
@@ -425,6 +452,7 @@ change with the job's state after it.`,
 func specOf(j *jobcenter.Job) jobcenter.JobSpec {
 	s := jobcenter.JobSpec{Pid: j.Pid, Name: j.Name, Description: j.Description, Trigger: j.JobParameter.Trigger,
 		RunDate: deref(j.JobParameter.RunDate), Cron: j.JobParameter.Cron, Timezone: j.JobParameter.Timezone,
+		StartDate: deref(j.JobParameter.StartDate), EndDate: deref(j.JobParameter.EndDate),
 		Code: deref(j.Code), FlowID: deref(j.FlowID)}
 	if j.JobParameter.Seconds != nil {
 		s.Seconds = *j.JobParameter.Seconds

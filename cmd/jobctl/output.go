@@ -85,6 +85,21 @@ func schedule(j *jobcenter.Job) string {
 	return p.Trigger
 }
 
+// lifetime words the bounds of an interval or cron job's life, "" when it has none. The
+// dates are the job info's: in the server's JOBCENTER_TZ.
+func lifetime(j *jobcenter.Job) string {
+	p := j.JobParameter
+	switch {
+	case p.StartDate != nil && p.EndDate != nil:
+		return "from " + *p.StartDate + " until " + *p.EndDate
+	case p.StartDate != nil:
+		return "from " + *p.StartDate
+	case p.EndDate != nil:
+		return "until " + *p.EndDate
+	}
+	return ""
+}
+
 // target words what a run executes.
 func target(j *jobcenter.Job) string {
 	switch {
@@ -148,6 +163,9 @@ func printJob(w io.Writer, j *jobcenter.Job) {
 	t.row("STATE", state(j))
 	t.row("NEXT RUN", next)
 	t.row("TRIGGER", schedule(j))
+	if l := lifetime(j); l != "" {
+		t.row("LIFETIME", l)
+	}
 	t.row("TARGET", target(j))
 	t.row("POLICY", policy(j))
 	t.row("PID", orDash(j.Pid))

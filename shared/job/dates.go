@@ -27,7 +27,12 @@ func ParseRunDate(s string, loc *time.Location) (time.Time, error) {
 	if t.UTC().Year() > lastYear {
 		return time.Time{}, invalid("run_date", "must be before %d-01-01T00:00:00Z", lastYear+1)
 	}
-	return t.UTC(), nil
+	if t.Unix() <= 0 {
+		return time.Time{}, invalid("run_date", "must be after 1970-01-01T00:00:00Z")
+	}
+	// To the millisecond, as the store keeps an instant: one read back from the store
+	// schedules as the one sent.
+	return t.UTC().Truncate(time.Millisecond), nil
 }
 
 func parseLocal(s string, loc *time.Location) (time.Time, error) {

@@ -136,7 +136,7 @@ func create(cmd Command, cur *Job, now time.Time) (Decision, error) {
 		return changed(cmd, j, Created), nil
 	}
 	if _, ok := j.Spec.Trigger.Next(now, now); !ok {
-		return Decision{}, &ConflictError{Field: "cronexpression", Msg: "the schedule has no fire time left"}
+		return Decision{}, &ConflictError{Field: spentField(j.Spec), Msg: "the schedule has no fire time left"}
 	}
 	j.State, j.StartedAt = Started, now
 	return changed(cmd, j, Created, StartedEvt), nil
@@ -169,11 +169,7 @@ func start(cmd Command, next Job, now time.Time) (Decision, error) {
 		return Decision{Job: &next}, nil
 	}
 	if _, ok := next.Spec.Trigger.Next(now, now); !ok {
-		field := "run_date"
-		if next.Spec.Trigger.Kind == Cron {
-			field = "cronexpression"
-		}
-		return Decision{}, &ConflictError{Field: field, Msg: "the job has no fire time left: change its trigger first"}
+		return Decision{}, &ConflictError{Field: spentField(next.Spec), Msg: "the job has no fire time left: change its trigger first"}
 	}
 	next.State, next.StartedAt = Started, now
 	return changed(cmd, next, StartedEvt), nil
@@ -188,4 +184,19 @@ func changed(cmd Command, next Job, evs ...Event) Decision {
 		next.UpdatedBy = cmd.User
 	}
 	return Decision{Job: &next, Events: evs}
+}
+
+// spentField names what left a job no fire: its end_date when its life ended, else its
+// date, its cron expression (the Quartz API's name for a schedule's, the SDK's for a job's).
+func spentField(s Spec) string {
+	tr := s.Trigger
+	switch {
+	case !tr.End.IsZero():
+		return "end_date"
+	case tr.Kind == Date:
+		return "run_date"
+	case s.Target.BizCode != "":
+		return "cronexpression"
+	}
+	return "cron"
 }

@@ -61,7 +61,7 @@ func (in Input) ForCreate(now time.Time, loc *time.Location) (Spec, error) {
 	if strings.TrimSpace(in.Pid) == "" {
 		return Spec{}, invalid("pid", "is required")
 	}
-	return in.spec(now, loc, DefaultPolicy())
+	return in.spec(now, loc, DefaultPolicy(), Trigger{})
 }
 
 // ForUpdate validates a changed definition by the same rules; an omitted pid keeps cur's.
@@ -69,10 +69,12 @@ func (in Input) ForUpdate(cur Spec, now time.Time, loc *time.Location) (Spec, er
 	if strings.TrimSpace(in.Pid) == "" {
 		in.Pid = cur.Pid
 	}
-	return in.spec(now, loc, cur.Policy)
+	return in.spec(now, loc, cur.Policy, cur.Trigger)
 }
 
-func (in Input) spec(now time.Time, loc *time.Location, base Policy) (Spec, error) {
+// spec builds a definition; cur is the trigger it replaces (zero on create): an end date
+// it keeps as it is may have passed (the job is finished, and may still be renamed).
+func (in Input) spec(now time.Time, loc *time.Location, base Policy, cur Trigger) (Spec, error) {
 	s := Spec{
 		Pid:         strings.TrimSpace(in.Pid),
 		Name:        strings.TrimSpace(in.Name),
@@ -92,7 +94,7 @@ func (in Input) spec(now time.Time, loc *time.Location, base Policy) (Spec, erro
 	if err != nil {
 		return Spec{}, err
 	}
-	if tr, err = in.lifetime(tr, now, loc); err != nil {
+	if tr, err = in.lifetime(tr, now, loc, cur); err != nil {
 		return Spec{}, err
 	}
 	s.Trigger = tr
@@ -379,7 +381,7 @@ func (in Input) trigger(now time.Time, loc *time.Location) (Trigger, error) {
 
 // lifetime bounds an interval or cron trigger by start_date and end_date: end after
 // start, and at least one fire left after now within them.
-func (in Input) lifetime(tr Trigger, now time.Time, loc *time.Location) (Trigger, error) {
+func (in Input) lifetime(tr Trigger, now time.Time, loc *time.Location, cur Trigger) (Trigger, error) {
 	for _, f := range []struct {
 		field, text string
 		dst         *time.Time
@@ -403,13 +405,20 @@ func (in Input) lifetime(tr Trigger, now time.Time, loc *time.Location) (Trigger
 	if !tr.End.IsZero() && !tr.End.After(tr.Start) {
 		return Trigger{}, invalid("end_date", "must be later than start_date")
 	}
-	if (!tr.Start.IsZero() || !tr.End.IsZero()) && tr.Kind == Cron {
-		if _, ok := tr.Next(now, now); !ok {
-			return Trigger{}, invalid("end_date", "leaves no instant of the cron expression after now")
-		}
+	if kept := !tr.End.IsZero() && tr.End.Equal(cur.End); kept {
+		return tr, nil // the end the job has: passed or not, it stands
 	}
 	if !tr.End.IsZero() && !tr.End.After(now) {
 		return Trigger{}, invalid("end_date", "must be later than now (%s)", now.In(loc).Format(LocalLayout))
+	}
+	if (!tr.Start.IsZero() || !tr.End.IsZero()) && tr.Kind == Cron {
+		if _, ok := tr.Next(now, now); !ok {
+			field := "end_date"
+			if tr.End.IsZero() {
+				field = "start_date"
+			}
+			return Trigger{}, invalid(field, "leaves no instant of the cron expression after now")
+		}
 	}
 	return tr, nil
 }

@@ -353,3 +353,21 @@ func TestALifetimeBoundsAnIntervalAndACron(t *testing.T) {
 		t.Fatalf("cron: %v, want %v (the start is an instant itself)", got, want)
 	}
 }
+
+// Quartz's arithmetic goes back in time for some expressions it accepts; a schedule never
+// does: such an instant is no fire, so that asking for the instant after the last ends.
+func TestAScheduleNeverGoesBackInTime(t *testing.T) {
+	t.Parallel()
+	tr := job.Trigger{Kind: job.Cron, Cron: "5-10/2147483647 * * ? * *", Zone: "UTC"}
+	at, ok := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC), true
+	for n := 0; ok; n++ {
+		var next time.Time
+		if next, ok = tr.Next(at, at); ok && !next.After(at) {
+			t.Fatalf("fire %d at %v, not after %v", n, next, at)
+		}
+		if n > 100 {
+			t.Fatal("the schedule does not end")
+		}
+		at = next
+	}
+}

@@ -68,6 +68,19 @@ func (s *Schedule) Within(next time.Time, ok bool) (time.Time, bool) {
 	return next, ok
 }
 
+// Forward keeps a cron's next instant only if it is after t. Quartz's own arithmetic can
+// go back in time for some expressions it accepts (an increment that overflows an int,
+// "5-10/2147483647"): such an instant is no fire, so that a schedule only ever moves
+// forward and a scheduler asking for the instant after the last never loops.
+func Forward(t time.Time) func(time.Time, bool) (time.Time, bool) {
+	return func(next time.Time, ok bool) (time.Time, bool) {
+		if ok && !next.After(t) {
+			return time.Time{}, false
+		}
+		return next, ok
+	}
+}
+
 // Bounded reports whether the schedule's life is bounded.
 func (s *Schedule) Bounded() bool { return !s.Start.IsZero() || !s.End.IsZero() }
 
@@ -83,7 +96,7 @@ func (s *Schedule) unbounded(t time.Time) (time.Time, bool) {
 		}
 	case Cron:
 		if s.Cron != nil {
-			return s.Cron.Next(t, s.Loc)
+			return Forward(t)(s.Cron.Next(t, s.Loc))
 		}
 	}
 	return time.Time{}, false

@@ -216,7 +216,14 @@ def _ref(job_id: str, field: str = "job_id") -> str:
     return "/" + urllib.parse.quote(job_id, safe="")
 
 
-def _definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone, **extra) -> Dict[str, Any]:
+def _definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone, start_date, end_date,
+                **extra) -> Dict[str, Any]:
+    # A lifetime is a string in run_date's forms; the server names the field of a bad one
+    # (and refuses one of a date job), but could not read another type at all.
+    for field, value in (("start_date", start_date), ("end_date", end_date)):
+        if value is not None and not isinstance(value, str):
+            raise JobCenterError(0, "invalid", '%s must be a string like "2025-07-09 16:00:00" or ISO-8601, got %r'
+                                 % (field, value), field)
     # The server reads cron and timezone only for a cron trigger: given with another they
     # would be dropped without a word, so they are refused here.
     if trigger != "cron":
@@ -227,7 +234,8 @@ def _definition(name, description, trigger, seconds, run_date, flow_id, code, cr
     else:
         seconds = None  # the seed's default period of 60, which a cron job has no use for
     body = {"name": name, "description": description, "trigger": trigger, "seconds": seconds,
-            "run_date": run_date, "cron": cron, "timezone": timezone, "flow_id": flow_id, "code": code}
+            "run_date": run_date, "cron": cron, "timezone": timezone, "start_date": start_date, "end_date": end_date,
+            "flow_id": flow_id, "code": code}
     body.update(extra)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -247,7 +255,7 @@ def _options(options: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
-                cron=None, timezone=None, **options) -> dict:
+                cron=None, timezone=None, start_date=None, end_date=None, **options) -> dict:
     """Add a job, stopped; return its job info (or the 202 {"status": "accepted"} answer).
 
     Beyond the seed's "interval" (every seconds) and "date" (once at run_date), trigger
@@ -256,12 +264,20 @@ def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow
     default the server's JOBCENTER_TZ); its job info's jobParameter shows both. A bad
     expression raises JobCenterError 400 with field "cron", an unknown zone "timezone".
 
+    start_date and end_date bound an interval or cron job's life, each in run_date's forms
+    ("2025-07-09 16:00:00" in the server's JOBCENTER_TZ, whatever the cron's timezone, or
+    ISO-8601): no fire before the one, none after the other; past its end a started job is
+    finished (next_run_time None). An interval still fires every seconds from when it is
+    started, only those within. The jobParameter shows them (in the server's local form)
+    when set. A bad one raises JobCenterError 400 naming it: end_date not later than
+    start_date or than now, or leaving a cron no instant; either given to a date job.
+
     options (extensions of the seed's function): retries, max_instances, timeout, ...,
     pause_after_failures=N (stop after N failed runs in a row), on_success=[ids] and
     on_failure=[ids] (jobs run after a run succeeds or fails).
     """
     return _jobs("POST", body=_definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone,
-                                          pid=pid, **_options(options)))
+                                          start_date, end_date, pid=pid, **_options(options)))
 
 
 def sdk_get_job(id) -> dict:
@@ -305,14 +321,15 @@ def sdk_exec_job(job_id, params: Optional[Dict[str, Any]] = None) -> dict:
 
 
 def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
-                   cron=None, timezone=None, **options) -> dict:
+                   cron=None, timezone=None, start_date=None, end_date=None, **options) -> dict:
     """Change a job's definition (its pid is kept); return its job info. The trigger is
     given whole, as on an add: trigger="cron" with cron= (and timezone=, else the server's
     JOBCENTER_TZ, not the job's zone before) makes it a cron job, "interval" or "date" one
-    of those again. options as for sdk_add_job: those not given are left as they are
-    (on_success=[] clears a chain)."""
+    of those again; its lifetime too: start_date and end_date not given are none (to keep
+    them, pass the job info's jobParameter["start_date"] and ["end_date"] back). options as
+    for sdk_add_job: those not given are left as they are (on_success=[] clears a chain)."""
     return _jobs("PUT", _ref(id, "id"), body=_definition(name, description, trigger, seconds, run_date, flow_id, code,
-                                                         cron, timezone, **_options(options)))
+                                                         cron, timezone, start_date, end_date, **_options(options)))
 
 
 def sdk_delete_job(job_id) -> dict:

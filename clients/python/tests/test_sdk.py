@@ -322,6 +322,79 @@ class JobCenterTest(Base):
             sdk.sdk_add_job(PID, "x", "", "interval", code="x = 1", timezone="UTC")
         self.assertEqual((cm.exception.status, cm.exception.field), (0, "timezone"))
 
+    def test_a_lifetime_bounds_a_jobs_fires_its_preview_and_is_refused_naming_its_field(self):
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        start, end = now + datetime.timedelta(minutes=30), now + datetime.timedelta(hours=2)
+        iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+        j = sdk.sdk_add_job(PID, "限期任务", "", "interval", seconds=600, code="return 1",
+                            start_date=iso(start), end_date=iso(end))
+        self.addCleanup(sdk.sdk_delete_job, j["id"])
+        p = j["jobParameter"]
+        self.assertEqual(set(p), PARAM_KEYS | {"start_date", "end_date"})
+        self.assertEqual(sdk.sdk_get_job(j["jobId"])["jobParameter"], p)
+
+        # The preview stops at the end: an interval fires every 600 s from now (stopped: as
+        # if started now), only those within; fewer than asked for.
+        pv = sdk.preview(j["id"], count=20)
+        times = [datetime.datetime.fromisoformat(t) for t in pv["next"]]
+        self.assertFalse(pv["started"])
+        self.assertTrue(7 <= len(times) <= 10, pv["next"])
+        self.assertTrue(all(start <= t <= end for t in times), pv["next"])
+        self.assertLess(times[0] - datetime.timedelta(seconds=600), start)
+        self.assertGreater(times[-1] + datetime.timedelta(seconds=600), end)
+        self.assertEqual({b - a for a, b in zip(times, times[1:])}, {datetime.timedelta(seconds=600)})
+        # The jobParameter shows the bounds in the server's zone, the preview's.
+        local = datetime.timezone(times[0].utcoffset())
+        shown = lambda t: t.astimezone(local).strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
+        self.assertEqual((p["start_date"], p["end_date"]), (shown(start), shown(end)))
+
+        # An update gives the trigger whole: the lifetime passed back is kept, a new end
+        # taken, none given is none.
+        kept = sdk.sdk_update_job(j["id"], "限期任务", "", "interval", seconds=300, code="return 1",
+                                  start_date=p["start_date"], end_date=p["end_date"])["jobParameter"]
+        self.assertEqual((kept["seconds"], kept["start_date"], kept["end_date"]), (300, p["start_date"], p["end_date"]))
+        later = sdk.sdk_update_job(j["id"], "限期任务", "", "interval", seconds=300, code="return 1",
+                                   end_date=iso(end + datetime.timedelta(hours=1)))["jobParameter"]
+        self.assertEqual(("start_date" in later, later["end_date"] > p["end_date"]), (False, True))
+        self.assertEqual(len(sdk.preview(j["id"], count=20)["next"]), 20)
+        gone = sdk.sdk_update_job(j["id"], "限期任务", "", "interval", seconds=300, code="return 1")["jobParameter"]
+        self.assertEqual(set(gone), PARAM_KEYS)
+
+        # A cron job in a zone of its own takes a lifetime too: its preview stops at the end
+        # (hourly, five hours ahead).
+        c = sdk.sdk_add_job(PID, "限期 cron", "", "cron", cron="0 0 * * * ?", timezone="America/New_York",
+                            code="return 1", end_date=iso(now + datetime.timedelta(hours=5)))
+        self.addCleanup(sdk.sdk_delete_job, c["id"])
+        self.assertTrue(1 <= len(sdk.preview(c["id"], count=10)["next"]) <= 5)
+
+        # Refused, naming the field (a cron with no instant left within its lifetime too);
+        # nothing is stored or changed.
+        before = len(sdk.sdk_get_jobs())
+        for field, call in (
+                ("end_date", lambda: sdk.sdk_add_job(PID, "x", "", "interval", seconds=5, code="x = 1",
+                                                     end_date=iso(now - datetime.timedelta(hours=1)))),
+                ("end_date", lambda: sdk.sdk_add_job(PID, "x", "", "interval", seconds=5, code="x = 1",
+                                                     start_date=iso(end), end_date=iso(start))),
+                ("end_date", lambda: sdk.sdk_add_job(PID, "x", "", "cron", cron="0 0 0 1 1 ?", code="x = 1",
+                                                     start_date=iso(start), end_date=iso(end))),
+                ("start_date", lambda: sdk.sdk_add_job(PID, "x", "", "interval", seconds=5, code="x = 1",
+                                                       start_date="tomorrow")),
+                ("start_date", lambda: sdk.sdk_add_job(PID, "x", "", "date", run_date=future(), code="x = 1",
+                                                       start_date=iso(start))),
+                ("end_date", lambda: sdk.sdk_update_job(j["id"], "x", "", "interval", seconds=5, code="x = 1",
+                                                        end_date="2020-01-01 00:00:00"))):
+            with self.assertRaises(JobCenterError) as cm:
+                call()
+            self.assertEqual((cm.exception.status, cm.exception.code, cm.exception.field), (400, "invalid", field),
+                             str(cm.exception))
+            self.assertIn("field " + field, str(cm.exception))
+        self.assertEqual(len(sdk.sdk_get_jobs()), before)
+        self.assertEqual(set(sdk.sdk_get_job(j["id"])["jobParameter"]), PARAM_KEYS)
+        # Not a string: refused here, before any request.
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.sdk_add_job(PID, "x", "", "interval", code="x = 1", end_date=end)
+        self.assertEqual((cm.exception.status, cm.exception.field), (0, "end_date"))
+
     def test_the_cron_preview(self):
         self.assertEqual(sdk.cron_next("0 30 2 * * ?", tz="America/New_York", from_="2025-03-08T00:00:00-05:00", count=3),
                          ["2025-03-08T02:30:00-05:00", "2025-03-10T02:30:00-04:00", "2025-03-11T02:30:00-04:00"])

@@ -93,7 +93,7 @@ func (h *handlers) exportJobs(c echo.Context) error {
 		}
 		for _, j := range jobs {
 			switch {
-			case j.State == job.Finished, j.Spec.Trigger.Kind == job.Date && !j.Spec.Trigger.RunAt.After(now):
+			case j.State == job.Finished, !fires(j.Spec.Trigger, now):
 			case j.Spec.Target.BizCode != "":
 				// A schedule without a zone runs in UTC (job.LoadZone); an import would read
 				// an empty one as the importing center's.
@@ -548,4 +548,11 @@ func within(at string, err error) error {
 		return &named
 	}
 	return err
+}
+
+// fires reports whether a trigger has a fire left after now (a date or a lifetime past is
+// none): a job without one is not exported, as a finished one is not.
+func fires(tr job.Trigger, now time.Time) bool {
+	_, ok := tr.Next(now, now)
+	return ok
 }

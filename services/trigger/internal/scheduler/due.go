@@ -47,7 +47,8 @@ func timingOf(j *job.Job, p *jobtable.Plan) timing {
 // remembered by its plan, which the jobs of the same cron share.
 func (t *timing) next(after time.Time) (time.Time, bool) {
 	if t.Cron != nil {
-		return t.Within(t.plan.CronNext(t.From(after)))
+		from := t.From(after)
+		return t.Within(job.Forward(from)(t.plan.CronNext(from)))
 	}
 	return t.Schedule.Next(after)
 }
@@ -57,6 +58,12 @@ func (t timing) due(buf []time.Time, next, now time.Time, p Policy) (fires []tim
 	fires = buf[:0]
 	at, ok := next, true
 	coalesce := t.plan.Policy.Coalesce
+	// A life that ended during the downtime ends the search there: its last instant is
+	// the one to run, and nothing after it is looked for.
+	limit := now
+	if !t.End.IsZero() && t.End.Before(limit) {
+		limit = t.End
+	}
 	if t.Kind == job.Interval && t.Every > 0 && coalesce && !at.After(now) && !t.Bounded() {
 		// Arithmetic instead of a walk: a long downtime of a short interval is one step.
 		last := job.NextInterval(t.Anchor, t.Every, now.Add(-t.Every))
@@ -66,8 +73,8 @@ func (t timing) due(buf []time.Time, next, now time.Time, p Policy) (fires []tim
 		// Only the latest due instant runs: look for it in a window before now that
 		// widens until it holds one, rather than walking a long downtime instant by
 		// instant (an every-second cron down for a month is millions of steps).
-		for back := time.Second; now.Add(-back).After(at); back *= 16 {
-			if first, ok2 := t.next(now.Add(-back)); ok2 && !first.After(now) {
+		for back := time.Second; limit.Add(-back).After(at); back *= 16 {
+			if first, ok2 := t.next(limit.Add(-back)); ok2 && !first.After(limit) {
 				// The instants jumped over are missed too: counted, up to a bound.
 				for a, ok3 := at, true; ok3 && a.Before(first) && dropped < MaxMissedCounted; a, ok3 = t.next(a) {
 					dropped++

@@ -248,3 +248,42 @@ func (p *timed) Publish(f contracts.Fire) {
 		p.early = append(p.early, f.ScheduledAt.Sub(now))
 	}
 }
+
+// A cron whose Quartz arithmetic goes back in time (an increment that overflows) is
+// decided in a few steps, its backward instant no fire: the scheduler's loop, which every
+// job shares, never spins on it.
+func TestACronGoingBackInTimeDoesNotHoldTheLoop(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	for _, coalesce := range []bool{true, false} {
+		j := &job.Job{ID: "j", State: job.Started, StartedAt: t0,
+			Spec: job.Spec{Trigger: job.Trigger{Kind: job.Cron, Cron: "5-10/2147483647 * * ? * *", Zone: "UTC"},
+				Policy: job.Policy{Coalesce: coalesce, MaxInstances: 1}}}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			scheduler.Due(j, t0.Add(5*time.Second), t0.Add(time.Hour), scheduler.Policy{MaxCatchUp: 100})
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("coalesce %v: Due did not return", coalesce)
+		}
+	}
+}
+
+// A job whose life ended during a downtime catches up once, at its last instant, and has
+// no instant after it.
+func TestACatchUpAcrossTheEndOfALifeRunsItsLastInstant(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	end := t0.Add(30*24*time.Hour + 500*time.Millisecond)
+	for _, tr := range []job.Trigger{
+		{Kind: job.Interval, Every: time.Second, End: end},
+		{Kind: job.Cron, Cron: "* * * * * ?", Zone: "UTC", End: end},
+	} {
+		j := &job.Job{ID: "j", State: job.Started, StartedAt: t0, Spec: job.Spec{Trigger: tr, Policy: job.DefaultPolicy()}}
+		fires, _, ok, dropped := scheduler.Due(j, t0.Add(time.Second), t0.Add(60*24*time.Hour), scheduler.Policy{MaxCatchUp: 100})
+		if len(fires) != 1 || !fires[0].Equal(end.Truncate(time.Second)) || ok || dropped == 0 {
+			t.Fatalf("%s: fires %v, more %v, dropped %d; want one at %v and no more", tr.Kind, fires, ok, dropped, end.Truncate(time.Second))
+		}
+	}
+}

@@ -180,6 +180,24 @@
     }
   }
 
+  // lifetimeText words an interval or cron job's lifetime as the job info shows it (in the
+  // server's zone), "" when it has none.
+  function lifetimeText(j) {
+    const p = j.jobParameter || {};
+    if (p.start_date && p.end_date) return t("lifetime.between", { from: p.start_date, until: p.end_date });
+    if (p.start_date) return t("lifetime.from", { from: p.start_date });
+    if (p.end_date) return t("lifetime.until", { until: p.end_date });
+    return "";
+  }
+
+  // triggerCell is a table's trigger cell: the trigger, and below it the lifetime when set.
+  function triggerCell(j) {
+    const td = el("td", { class: "trigger", text: triggerText(j) });
+    const life = lifetimeText(j);
+    if (life) td.append(el("div", { class: "lifetime", text: life }));
+    return td;
+  }
+
   // A Quartz schedule (a behaviour's, saved through the Quartz facade) is a cron job that
   // runs neither code nor a flow; the job-center API does not change it.
   function isSchedule(j) {
@@ -226,7 +244,7 @@
       button("delete", "jobs.delete");
       const row = el("tr", { "data-id": j.id, class: j.id === st.selected ? "selected" : "" },
         el("td", { class: "name", text: j.name, title: j.description || "" }),
-        el("td", { class: "trigger", text: triggerText(j) }),
+        triggerCell(j),
         el("td", { class: "state" }, el("span", { class: "badge state-" + state, "data-state": state, text: t("state." + state) })),
         el("td", { class: "next", text: j.next_run_time || t("jobs.none") }),
         el("td", { class: "target", text: targetText(j) }),
@@ -301,7 +319,7 @@
           el("td", { text: v.time }),
           el("td", { text: v.user || "—" }),
           el("td", { text: v.job.name }),
-          el("td", { class: "trigger", text: triggerText(v.job) }),
+          triggerCell(v.job),
           el("td", { text: targetText(v.job) }),
           actions));
       });
@@ -377,8 +395,11 @@
     const f = st.fires;
     if (!f) { $("fires-note").textContent = ""; $("fires-list").replaceChildren(); return; }
     const zone = p.trigger === "cron" && p.timezone ? p.timezone : t("fires.serverZone");
-    $("fires-note").textContent = f.next.length === 0 ? t("fires.none") :
+    let note = f.next.length === 0 ? t("fires.none") :
       t(f.started ? "fires.started" : "fires.stopped", { n: f.next.length, zone });
+    // A lifetime's end explains a list shorter than asked for.
+    if (p.end_date && f.next.length > 0 && f.next.length < FIRES) note += " " + t("fires.lastBefore", { until: p.end_date });
+    $("fires-note").textContent = note;
     $("fires-panel").dataset.started = String(f.started);
     $("fires-list").replaceChildren(...f.next.map((s) => el("li", {}, el("time", { dateTime: s, text: fireTime(s) }))));
   }
@@ -524,8 +545,8 @@
   // The form's field of each field the api names in its errors ("on_success[1]").
   const JOB_FIELDS = [["name", "f-name"], ["pid", "f-pid"], ["description", "f-description"], ["trigger", "f-trigger"],
     ["seconds", "f-seconds"], ["run_date", "f-run-date"], ["cron", "f-cron"], ["timezone", "f-timezone"],
-    ["flow_id", "f-flow-id"], ["code", "f-code"], ["on_success", "f-on-success"], ["on_failure", "f-on-failure"],
-    ["pause_after_failures", "f-pause-after"]];
+    ["start_date", "f-start-date"], ["end_date", "f-end-date"], ["flow_id", "f-flow-id"], ["code", "f-code"],
+    ["on_success", "f-on-success"], ["on_failure", "f-on-failure"], ["pause_after_failures", "f-pause-after"]];
 
   function clearFormError() {
     $("form-error").hidden = true;
@@ -556,6 +577,8 @@
     $("f-run-date").value = p.run_date || "";
     $("f-cron").value = p.cron || "";
     $("f-timezone").value = schedule ? "" : p.timezone || "";
+    $("f-start-date").value = p.start_date || "";
+    $("f-end-date").value = p.end_date || "";
     $("f-bizcode").value = "";
     $("f-target").value = j && j.flowId != null ? "flow" : "code";
     $("f-flow-id").value = (j && j.flowId) || "";
@@ -599,6 +622,14 @@
           const zone = $("f-timezone").value.trim();
           if (zone) body.timezone = zone; // else the server's JOBCENTER_TZ
         }
+        // The lifetime, as entered: the api reads and checks it. The whole trigger is
+        // sent, so a field emptied clears that bound of the job's.
+        if (trig !== "date") {
+          for (const [field, id] of [["start_date", "f-start-date"], ["end_date", "f-end-date"]]) {
+            const v = $(id).value.trim();
+            if (v) body[field] = v;
+          }
+        }
         if ($("f-target").value === "flow") body.flow_id = $("f-flow-id").value.trim();
         else body.code = $("f-code").value;
         const ids = (id) => $(id).value.split(",").map((s) => s.trim()).filter((s) => s);
@@ -615,9 +646,24 @@
     }
   }
 
+  // formDate reads a lifetime's field as the api does, to bound the form's preview: a
+  // local "2030-07-09 16:00:00" (or ISO-8601 without a zone) in the server's zone, or
+  // ISO-8601 with one. null when empty or not read: the api has the last word on save.
+  function formDate(id) {
+    const s = $(id).value.trim();
+    if (!s) return null;
+    if (/(Z|[+-]\d\d:?\d\d)$/i.test(s)) { const d = new Date(s); return isNaN(d) ? null : d; }
+    const m = /^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?$/.exec(s);
+    if (!m) return null;
+    const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], m[7] ? Math.floor(Number("0." + m[7]) * 1000) : 0);
+    const off = st.offset !== null ? st.offset : -new Date(ms).getTimezoneOffset();
+    return new Date(ms - off * 60000);
+  }
+
   // preview shows the next fire times as the user types: the cron preview from the api
   // for a cron expression (a cron job's in its zone, a schedule's in the server's), the
-  // arithmetic of an interval, the date of a date job.
+  // arithmetic of an interval, the date of a date job; an interval's and a cron job's
+  // within the lifetime entered.
   let previewTimer = null, previewSeq = 0;
   function preview() {
     const list = $("preview-list"), err = $("preview-error");
@@ -626,22 +672,31 @@
     const show = (items) => { list.replaceChildren(...items.map((s) => el("li", { text: s }))); };
     err.hidden = true;
     clearTimeout(previewTimer);
+    const from = trig === "date" || trig === "quartz" ? null : formDate("f-start-date");
+    const until = trig === "date" || trig === "quartz" ? null : formDate("f-end-date");
+    const ended = (d) => until !== null && d > until;
     if (trig === "interval") {
       const n = Number($("f-seconds").value);
       if (!(n > 0)) { show([]); return; }
       const now = Date.now();
-      show([t("form.previewInterval", { n })].concat([1, 2, 3].map((k) => localTime(new Date(now + k * n * 1000)))));
+      // Fires at now + k·n (as if started now), the first at or after the start.
+      const k0 = from !== null && from > now ? Math.max(1, Math.ceil((from - now) / (n * 1000))) : 1;
+      const times = [k0, k0 + 1, k0 + 2].map((k) => new Date(now + k * n * 1000)).filter((d) => !ended(d));
+      show([t("form.previewInterval", { n })].concat(times.length ? times.map(localTime) : [t("form.previewNone")]));
       return;
     }
     if (trig === "date") { show($("f-run-date").value.trim() ? [$("f-run-date").value.trim()] : []); return; }
     const expr = $("f-cron").value.trim(), zone = trig === "cron" ? $("f-timezone").value.trim() : "";
     if (!expr) { show([t("form.previewEmpty")]); return; }
     const seq = ++previewSeq;
+    // From just before a start still ahead (the start itself may be an instant).
+    const after = from !== null && from > Date.now() ? "&from=" + encodeURIComponent(new Date(from - 1000).toISOString()) : "";
     previewTimer = setTimeout(async () => {
       try {
-        const r = await api("GET", "api/v1/cron/next?count=5&expr=" + encodeURIComponent(expr) + (zone ? "&tz=" + encodeURIComponent(zone) : ""));
+        const r = await api("GET", "api/v1/cron/next?count=5&expr=" + encodeURIComponent(expr) + (zone ? "&tz=" + encodeURIComponent(zone) : "") + after);
         if (seq !== previewSeq) return;
-        show(r.data.next.map(fireTime));
+        const next = r.data.next.filter((s) => !ended(new Date(s)) && (from === null || new Date(s) >= from));
+        show(next.length ? next.map(fireTime) : [t("form.previewNone")]);
       } catch (e) {
         if (seq !== previewSeq) return;
         show([]);
@@ -1267,7 +1322,7 @@
     $("exec-cancel").addEventListener("click", closeExec);
     $("f-trigger").addEventListener("change", syncForm);
     $("f-target").addEventListener("change", syncForm);
-    for (const id of ["f-seconds", "f-run-date", "f-cron", "f-timezone"]) $(id).addEventListener("input", preview);
+    for (const id of ["f-seconds", "f-run-date", "f-cron", "f-timezone", "f-start-date", "f-end-date"]) $(id).addEventListener("input", preview);
     $("jobs").addEventListener("click", (ev) => {
       const b = ev.target.closest("button[data-action]");
       if (b) act(b.dataset.action, b.closest("tr").dataset.id);
