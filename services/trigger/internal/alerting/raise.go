@@ -36,6 +36,10 @@ type Event struct {
 	JournalID string
 	At        time.Time
 	Detail    string
+	// DynamicID is a run end's run: a fire whose run was reported ended twice (an
+	// executor cut off, another journaling it interrupted) is alerted for the end the
+	// journal keeps.
+	DynamicID string
 }
 
 // Raiser raises alerts for the active trigger.
@@ -103,7 +107,7 @@ func RunEvents(ev contracts.RunEvent) []Event {
 		kind = alert.Failure
 	}
 	return []Event{{ID: ev.JournalID + ":" + kind, Kind: kind, Tenant: ev.Tenant, JobID: ev.JobID, FireID: ev.FireID,
-		JournalID: ev.JournalID, At: *ev.EndedAt, Detail: clipDetail(ev.Detail)}}
+		JournalID: ev.JournalID, At: *ev.EndedAt, Detail: clipDetail(ev.Detail), DynamicID: ev.DynamicID}}
 }
 
 // PauseEvent is the pause of a job whose runs failed, the last ev's.

@@ -7,6 +7,7 @@ package journal
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -122,7 +123,9 @@ func (p *Projector) write(ctx context.Context, msgs []jetstream.Msg) []error {
 			err = p.After(actx, then)
 		}
 		if err == nil && len(events) > 0 {
-			err = p.Alerts.Raise(actx, events)
+			if events, err = p.journaled(actx, events); err == nil {
+				err = p.Alerts.Raise(actx, events)
+			}
 		}
 		cancel()
 		if err != nil {
@@ -140,6 +143,28 @@ func (p *Projector) write(ctx context.Context, msgs []jetstream.Msg) []error {
 // thenKey is how an end with something to follow it begins its "then" (encoding/json
 // writes no space): a run's log saying "then" is not mistaken for one.
 var thenKey = []byte(`"then":{`)
+
+// journaled keeps the events of run ends the journal keeps: a run reported ended twice
+// (cut off, then journaled interrupted by another executor while its own end was still
+// on its way) has one end in the journal, the first stored, and is alerted for that one.
+func (p *Projector) journaled(ctx context.Context, events []alerting.Event) ([]alerting.Event, error) {
+	kept := events[:0]
+	for _, ev := range events {
+		if ev.DynamicID != "" {
+			e, err := p.Store.GetEntry(ctx, ev.JournalID)
+			switch {
+			case errors.Is(err, mongostore.ErrNotFound):
+				continue // removed by retention meanwhile
+			case err != nil:
+				return nil, fmt.Errorf("read the journaled end of %s: %w", ev.JournalID, err)
+			case e.Run == nil || e.Run.EndedAt == nil || e.Run.DynamicID != ev.DynamicID:
+				continue
+			}
+		}
+		kept = append(kept, ev)
+	}
+	return kept, nil
+}
 
 func journalIDOf(evs []alerting.Event) string {
 	if len(evs) == 0 {

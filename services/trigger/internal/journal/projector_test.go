@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/alerting"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/journal"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/job"
@@ -123,5 +126,83 @@ func TestFiresAreOnTheirJobsPagesOnceJournaled(t *testing.T) {
 			}
 		}
 		teststack.Eventually(t, 10*time.Second, fmt.Sprintf("the page counts %d runs", n), func() bool { return total() == n })
+	}
+}
+
+// alertsSeen records the events the projector would raise alerts for.
+type alertsSeen struct {
+	mu     sync.Mutex
+	events []alerting.Event
+}
+
+func (a *alertsSeen) Wants(subject string, _ []byte) bool {
+	return strings.HasSuffix(subject, ".failure") || strings.HasSuffix(subject, ".skipped")
+}
+func (a *alertsSeen) Raise(_ context.Context, evs []alerting.Event) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events = append(a.events, evs...)
+	return nil
+}
+
+// A run reported ended twice — cut off, journaled interrupted by another executor, its
+// own end (here a skip) stored too — is alerted once, for the end the journal keeps.
+func TestARunEndedTwiceIsAlertedForTheEndTheJournalKeeps(t *testing.T) {
+	st := teststack.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := mongostore.Open(ctx, st.MongoURI, st.DB, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, js, err := bus.Dial(st.NATSURL, "projector-test", zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if err := bus.Provision(ctx, js, bus.StreamsConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, contracts.StreamRuns, jetstream.ConsumerConfig{
+		Durable: journal.Consumer, AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := &alertsSeen{}
+	p := &journal.Projector{Store: s, NC: nc, Alerts: seen, Log: zerolog.Nop()}
+	at := time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
+	end := at.Add(time.Second)
+	fire := contracts.Fire{V: 1, FireID: "j@1", JournalID: "j:1", Seq: 1, Tenant: "p", JobID: "j", RunType: "trigger",
+		ScheduledAt: at, FiredAt: at, TriggerStatus: contracts.TriggerFired}
+	interrupted := contracts.RunEvent{V: 1, FireID: "j@1", JournalID: "j:1", Tenant: "p", JobID: "j", Status: contracts.RunFailure,
+		DynamicID: "d-interrupt", Attempts: 1, StartedAt: at, EndedAt: &end, Detail: "interrupted"}
+	skipped := interrupted
+	skipped.Status, skipped.DynamicID, skipped.Detail = contracts.RunSkipped, "d-skip", "skipped"
+	for _, m := range []struct {
+		subject string
+		v       any
+	}{{contracts.FireSubject("p", "j"), fire}, {contracts.RunSubject("p", "j", "failure"), interrupted}, {contracts.RunSubject("p", "j", "skipped"), skipped}} {
+		data, _ := json.Marshal(m.v)
+		if _, err := js.Publish(ctx, m.subject, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(pctx, cons) }()
+	defer func() { stop(); <-done }()
+	teststack.Eventually(t, 10*time.Second, "the run journaled", func() bool {
+		e, err := s.GetEntry(ctx, "j:1")
+		return err == nil && e.Run != nil && e.Run.EndedAt != nil
+	})
+	teststack.Eventually(t, 10*time.Second, "every message settled", func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	})
+	seen.mu.Lock()
+	defer seen.mu.Unlock()
+	e, _ := s.GetEntry(ctx, "j:1")
+	if len(seen.events) != 1 || seen.events[0].DynamicID != e.Run.DynamicID {
+		t.Fatalf("alerted %+v; the journal keeps the end of run %s", seen.events, e.Run.DynamicID)
 	}
 }
