@@ -212,49 +212,17 @@ func (c *Cache) set(key string, rule *alert.Rule) {
 	}
 }
 
-// Follow keeps the cache as the bucket is until ctx ends, watching it again after a
-// failure. The journal waits for the rules to be read (an event is not let pass
-// unalerted), so the watch is tried again soon.
+// Follow keeps the cache as the bucket is until ctx ends (bus.FollowBucket). The
+// journal waits for the rules to be read (an event is not let pass unalerted).
 func (c *Cache) Follow(ctx context.Context, kv jetstream.KeyValue, log func(error)) {
-	pause := 250 * time.Millisecond
-	for ctx.Err() == nil {
-		if err := c.follow(ctx, kv); err != nil {
-			log(err)
+	bus.FollowBucket(ctx, kv, func(e jetstream.KeyValueEntry) {
+		var rule alert.Rule
+		if e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &rule) == nil && ruleKey(rule.Tenant, rule.ID) == e.Key() {
+			c.set(e.Key(), &rule)
+		} else {
+			c.set(e.Key(), nil)
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, 5*time.Second)
-	}
-}
-
-func (c *Cache) follow(ctx context.Context, kv jetstream.KeyValue) error {
-	w, err := kv.WatchAll(ctx)
-	if err != nil {
-		return fmt.Errorf("follow alert rules: %w", err)
-	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errors.New("follow alert rules: the watch ended")
-			}
-			if e == nil {
-				c.loaded.Store(true)
-				continue
-			}
-			var rule alert.Rule
-			if e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &rule) == nil && ruleKey(rule.Tenant, rule.ID) == e.Key() {
-				c.set(e.Key(), &rule)
-			} else {
-				c.set(e.Key(), nil)
-			}
-		}
-	}
+	}, func() { c.loaded.Store(true) }, log)
 }
 
 // States keeps throttled rules' state per job.

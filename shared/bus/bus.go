@@ -311,3 +311,48 @@ func transient(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && (apiErr.ErrorCode == 10008 || apiErr.ErrorCode == 10005 || apiErr.ErrorCode == 10023)
 }
+
+// FollowBucket hands each entry of a bucket, then each one written, to each (deletes and
+// purges included, for it to tell apart), until ctx ends; caughtUp (when not nil) is
+// called once those stored before the first watch began have been handed over. A watch
+// that fails is made again after a pause that doubles from a quarter second up to five,
+// and hands everything over again: each must take an entry it has seen before.
+func FollowBucket(ctx context.Context, kv jetstream.KeyValue, each func(jetstream.KeyValueEntry), caughtUp func(), log func(error)) {
+	pause := 250 * time.Millisecond
+	for ctx.Err() == nil {
+		if err := followBucket(ctx, kv, each, &caughtUp); err != nil {
+			log(fmt.Errorf("follow bucket %s: %w", kv.Bucket(), err))
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
+func followBucket(ctx context.Context, kv jetstream.KeyValue, each func(jetstream.KeyValueEntry), caughtUp *func()) error {
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("the watch ended")
+			}
+			if e == nil { // the end of what was stored before
+				if *caughtUp != nil {
+					(*caughtUp)()
+					*caughtUp = nil
+				}
+				continue
+			}
+			each(e)
+		}
+	}
+}

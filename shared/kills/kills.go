@@ -174,47 +174,17 @@ func (s *Set) forget(now time.Time) {
 }
 
 // Follow hands each kill in the bucket, then each one stored, to each (which should Add
-// it), until ctx ends; a watch that fails is made again after a pause. ready is closed
-// once those stored before it began have been handed over.
+// it), until ctx ends; a watch that fails is made again after a pause (bus.FollowBucket).
+// ready is closed once those stored before it began have been handed over.
 func Follow(ctx context.Context, kv jetstream.KeyValue, ready chan<- struct{}, each func(contracts.Kill), log func(error)) {
-	pause := time.Second
-	for ctx.Err() == nil {
-		if err := follow(ctx, kv, &ready, each); err != nil {
-			log(err)
+	bus.FollowBucket(ctx, kv, func(e jetstream.KeyValueEntry) {
+		var k contracts.Kill
+		if e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &k) == nil && Valid(k) {
+			each(k)
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(pause):
+	}, func() {
+		if ready != nil {
+			close(ready)
 		}
-		pause = min(2*pause, 30*time.Second)
-	}
-}
-
-func follow(ctx context.Context, kv jetstream.KeyValue, ready *chan<- struct{}, each func(contracts.Kill)) error {
-	w, err := kv.WatchAll(ctx)
-	if err != nil {
-		return fmt.Errorf("follow kills: %w", err)
-	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errors.New("follow kills: the watch ended")
-			}
-			if e == nil { // the end of what was stored before
-				if *ready != nil {
-					close(*ready)
-					*ready = nil
-				}
-				continue
-			}
-			var k contracts.Kill
-			if e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &k) == nil && Valid(k) {
-				each(k)
-			}
-		}
-	}
+	}, log)
 }
