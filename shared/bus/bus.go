@@ -315,10 +315,12 @@ func transient(err error) bool {
 // FollowBucket hands each entry of a bucket, then each one written, to each (deletes and
 // purges included, for it to tell apart), until ctx ends; caughtUp (when not nil) is
 // called once those stored before the first watch began have been handed over. A watch
-// that fails is made again after a pause that doubles from a quarter second up to five,
-// and hands everything over again: each must take an entry it has seen before.
+// that fails is made again after a pause that doubles from a second up to five (not
+// sooner: on a clustered broker just started, a watch made again at once adds to what
+// holds the others' consumers back), and hands everything over again: each must take an
+// entry it has seen before.
 func FollowBucket(ctx context.Context, kv jetstream.KeyValue, each func(jetstream.KeyValueEntry), caughtUp func(), log func(error)) {
-	pause := 250 * time.Millisecond
+	pause := time.Second
 	for ctx.Err() == nil {
 		if err := followBucket(ctx, kv, each, &caughtUp); err != nil {
 			log(fmt.Errorf("follow bucket %s: %w", kv.Bucket(), err))
