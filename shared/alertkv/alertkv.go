@@ -278,27 +278,18 @@ func (s States) DecideAll(ctx context.Context, rule alert.Rule, jobID string, ev
 // Publish stores alerts in JOBCENTER_ALERTS, each once by its id, and waits for every
 // acknowledgement.
 func Publish(ctx context.Context, js jetstream.JetStream, alerts []contracts.Alert, log zerolog.Logger) error {
-	acks := make([]jetstream.PubAckFuture, 0, len(alerts))
-	for _, a := range alerts {
+	msgs := make([]bus.Out, len(alerts))
+	for i, a := range alerts {
 		data, _ := json.Marshal(a)
-		f, err := js.PublishAsync(contracts.AlertSubject(a.Tenant), data, jetstream.WithMsgID(a.ID))
-		if err != nil {
-			return fmt.Errorf("raise alert %s: %w", a.ID, err)
-		}
-		acks = append(acks, f)
+		msgs[i] = bus.Out{Subject: contracts.AlertSubject(a.Tenant), ID: a.ID, Data: data}
 	}
-	for i, f := range acks {
-		select {
-		case ack := <-f.Ok():
-			if !ack.Duplicate {
-				log.Info().Str("tenant", alerts[i].Tenant).Str("alert", alerts[i].ID).Msg("alert raised")
-			}
-		case err := <-f.Err():
-			return fmt.Errorf("raise alert %s: %w", alerts[i].ID, err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Second):
-			return fmt.Errorf("raise alert %s: no answer from the broker in 10s", alerts[i].ID)
+	acks, err := bus.PublishAll(ctx, js, msgs)
+	if err != nil {
+		return fmt.Errorf("raise alerts: %w", err)
+	}
+	for i, ack := range acks {
+		if !ack.Duplicate {
+			log.Info().Str("tenant", alerts[i].Tenant).Str("alert", alerts[i].ID).Msg("alert raised")
 		}
 	}
 	return nil

@@ -358,3 +358,36 @@ func followBucket(ctx context.Context, kv jetstream.KeyValue, each func(jetstrea
 		}
 	}
 }
+
+// Out is a message to store: its subject, its body and its id, by which a message
+// published twice is stored once.
+type Out struct {
+	Subject, ID string
+	Data        []byte
+}
+
+// PublishAll stores msgs, all at once, and waits for every acknowledgement (up to 10 s
+// each); the acks are in msgs' order. An error names the message it is about.
+func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []Out) ([]*jetstream.PubAck, error) {
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	for _, m := range msgs {
+		f, err := js.PublishAsync(m.Subject, m.Data, jetstream.WithMsgID(m.ID))
+		if err != nil {
+			return nil, fmt.Errorf("publish %s: %w", m.ID, err)
+		}
+		futures = append(futures, f)
+	}
+	acks := make([]*jetstream.PubAck, len(futures))
+	for i, f := range futures {
+		select {
+		case acks[i] = <-f.Ok():
+		case err := <-f.Err():
+			return nil, fmt.Errorf("publish %s: %w", msgs[i].ID, err)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Second):
+			return nil, fmt.Errorf("publish %s: no answer from the broker in 10s", msgs[i].ID)
+		}
+	}
+	return acks, nil
+}

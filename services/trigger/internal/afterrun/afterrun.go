@@ -17,6 +17,7 @@ import (
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/alerting"
+	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
@@ -145,27 +146,17 @@ func (f *Follower) failedInARow(ctx context.Context, ev contracts.RunEvent, n in
 
 // send stores the commands, each once by its id, and waits for every acknowledgement.
 func (f *Follower) send(ctx context.Context, cmds []contracts.Command) error {
-	acks := make([]jetstream.PubAckFuture, 0, len(cmds))
-	for _, c := range cmds {
+	msgs := make([]bus.Out, len(cmds))
+	for i, c := range cmds {
 		data, _ := json.Marshal(c)
-		a, err := f.JS.PublishAsync(contracts.CommandSubject(c.Tenant), data, jetstream.WithMsgID(c.ID))
-		if err != nil {
-			return fmt.Errorf("send %s: %w", c.ID, err)
-		}
-		acks = append(acks, a)
+		msgs[i] = bus.Out{Subject: contracts.CommandSubject(c.Tenant), ID: c.ID, Data: data}
 	}
-	for i, a := range acks {
-		select {
-		case <-a.Ok():
-			f.Log.Info().Str("tenant", cmds[i].Tenant).Str("job_id", cmds[i].JobID).Str("type", cmds[i].Type).
-				Str("after", cmds[i].ParentFireID+cmds[i].Reason).Msg("sent after a run's end")
-		case err := <-a.Err():
-			return fmt.Errorf("send %s: %w", cmds[i].ID, err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Second):
-			return fmt.Errorf("send %s: no answer from the broker in 10s", cmds[i].ID)
-		}
+	if _, err := bus.PublishAll(ctx, f.JS, msgs); err != nil {
+		return fmt.Errorf("send after a run's end: %w", err)
+	}
+	for _, c := range cmds {
+		f.Log.Info().Str("tenant", c.Tenant).Str("job_id", c.JobID).Str("type", c.Type).
+			Str("after", c.ParentFireID+c.Reason).Msg("sent after a run's end")
 	}
 	return nil
 }
