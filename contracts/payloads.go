@@ -65,10 +65,12 @@ type JobSpec struct {
 	// StartDate and EndDate bound an interval or cron job's life.
 	StartDate *time.Time `json:"start_date,omitempty"`
 	EndDate   *time.Time `json:"end_date,omitempty"`
-	FlowID    string     `json:"flow_id,omitempty"`
-	Code      string     `json:"code,omitempty"`
-	BizCode   string     `json:"bizcode,omitempty"`
-	Policy    Policy     `json:"policy"`
+	// Jitter is the seconds each fire is spread over after its instant.
+	Jitter  int64  `json:"jitter,omitempty"`
+	FlowID  string `json:"flow_id,omitempty"`
+	Code    string `json:"code,omitempty"`
+	BizCode string `json:"bizcode,omitempty"`
+	Policy  Policy `json:"policy"`
 }
 
 // Policy says what happens to a job's runs when late, overlapping or failing.
@@ -85,6 +87,8 @@ type Policy struct {
 	// OnSuccess and OnFailure are the jobs run after a run succeeds, or fails.
 	OnSuccess []string `json:"on_success,omitempty"`
 	OnFailure []string `json:"on_failure,omitempty"`
+	// Overlap is what a fire does while the job's run goes on; empty: skip.
+	Overlap string `json:"overlap,omitempty"`
 }
 
 // Job is a job's full state, as carried by lifecycle events and outcomes.
@@ -213,6 +217,9 @@ type Fire struct {
 	// Then is what the center does once the run ends (the job's chain and pause), when
 	// the job has any: the executor copies it to the run's end.
 	Then *Then `json:"then,omitempty"`
+	// Overlap is what the fire does while another run of its job goes on (absent: skip,
+	// within max_instances).
+	Overlap string `json:"overlap,omitempty"`
 }
 
 // Then is what follows a run's end: the jobs run after it succeeds or fails, and how

@@ -3,6 +3,8 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,5 +170,69 @@ func TestAJobFiresOnlyWithinItsLifetimeThenFinishes(t *testing.T) {
 		tc.edit(&bad)
 		_, err := cl.AddJob(ctx, bad)
 		apiErr(t, err, 400, "invalid", tc.field)
+	}
+}
+
+// A job's jitter spreads each fire after its instant by an offset of its own: the
+// preview and next_run_time show the spread times, the fire runs at its spread time
+// (its triggertime) and is named by its instant; bad jitters name the field.
+func TestAJitteredJobFiresAtItsSpreadTimesAsItsPreviewShows(t *testing.T) {
+	c := newCenter(t)
+	ctx := context.Background()
+	cl := newClient(t, c, "p")
+	b := intervalBody()
+	b["seconds"], b["jitter"] = 60, 30
+	j := c.do("POST", "/api/v1/jobs", "p", b).must(t, 201).obj(t)
+	if jit := j["jobParameter"].(map[string]any)["jitter"]; jit != 30.0 {
+		t.Fatalf("jobParameter.jitter = %v", jit)
+	}
+	id := j["id"].(string)
+	started := must(cl.StartJob(ctx, id))(t)
+	pv := must(cl.Preview(ctx, id, 5))(t)
+	if len(pv.Next) != 5 {
+		t.Fatalf("preview: %+v", pv)
+	}
+	spread := 0
+	for i, at := range pv.Next {
+		if at.Nanosecond() != 0 {
+			spread++
+		}
+		if i > 0 {
+			// Each instant is 60 s after the one before; each spread below 30 s.
+			if gap := at.Sub(pv.Next[i-1]); gap <= 30*time.Second || gap >= 90*time.Second {
+				t.Fatalf("preview %d: %v after the one before", i, gap)
+			}
+		}
+	}
+	if spread < 4 {
+		t.Fatalf("preview times not spread to the millisecond: %v", pv.Next)
+	}
+	if want := pv.Next[0].In(shanghai).Format("2006-01-02 15:04:05"); started.NextRunTime == nil || *started.NextRunTime != want {
+		t.Fatalf("next_run_time %v, the preview's first %v", started.NextRunTime, want)
+	}
+	for i := range 2 {
+		c.clk.Advance(pv.Next[i].Sub(c.clk.Now()))
+		p := waitRuns(t, cl, id, i+1)
+		e := p.Data[0]
+		at, err := time.Parse("2006-01-02T15:04:05.000-0700", e.TriggerTime)
+		if err != nil || !at.Equal(pv.Next[i]) || e.ExeStatus != "success" {
+			t.Fatalf("fire %d: %s, want at %v", i, mustJSON(e), pv.Next[i])
+		}
+		ms, _ := strconv.ParseInt(e.TriggerID[strings.LastIndexByte(e.TriggerID, '@')+1:], 10, 64)
+		if off := at.Sub(time.UnixMilli(ms)); off < 0 || off >= 30*time.Second {
+			t.Fatalf("fire %d named %s runs %v after its instant", i, e.TriggerID, off)
+		}
+	}
+	for _, bad := range []any{-1, 86401, "soon", 1.5} {
+		bb := intervalBody()
+		bb["jitter"] = bad
+		r := c.do("PUT", "/api/v1/jobs/"+id, "p", bb).must(t, 400)
+		if _, field := r.errField(t); field != "jitter" {
+			t.Fatalf("jitter %v: error on %q", bad, field)
+		}
+	}
+	// An update without it leaves the job without one, as the rest of the trigger.
+	if p := c.do("PUT", "/api/v1/jobs/"+id, "p", intervalBody()).must(t, 200).obj(t)["jobParameter"].(map[string]any); p["jitter"] != nil {
+		t.Fatalf("jitter after an update without it: %v", p["jitter"])
 	}
 }

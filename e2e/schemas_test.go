@@ -101,9 +101,9 @@ var (
 	later  = at.Add(1500 * time.Millisecond)
 	fullJS = contracts.JobSpec{
 		Pid: "d1138d88", Name: "SDK周期任务", Description: "d", Trigger: "interval", Seconds: 300, RunDate: &later,
-		Cron: "0 0 * * * ?", TimeZone: "Asia/Shanghai", StartDate: &at, EndDate: &later, FlowID: "f", Code: "return 1", BizCode: "b",
+		Cron: "0 0 * * * ?", TimeZone: "Asia/Shanghai", StartDate: &at, EndDate: &later, Jitter: 30, FlowID: "f", Code: "return 1", BizCode: "b",
 		Policy: contracts.Policy{Coalesce: true, MisfireGraceMs: 1000, MaxInstances: 2, Retries: 3, RetryBackoffMs: 500, TimeoutMs: 60000,
-			PauseAfterFailures: 3, OnSuccess: []string{"j2"}, OnFailure: []string{"j3", "j4"}},
+			PauseAfterFailures: 3, OnSuccess: []string{"j2"}, OnFailure: []string{"j3", "j4"}, Overlap: "buffer_one"},
 	}
 	fullJob = contracts.Job{
 		ID: "j1", Key: "k1", Tenant: "p", Spec: fullJS, State: "started", StartedAt: &at,
@@ -127,7 +127,8 @@ var (
 			JobKey: "k1", Name: "n", RunType: "trigger", ScheduledAt: at, FiredAt: later, Target: contracts.Target{Code: "return 1"},
 			TimeoutMs: 30000, TriggerStatus: "missed", Detail: "late", MaxInstances: 1, Retries: 2, RetryBackoffMs: 100,
 			AfterFireID: "j1@1751342399000", CatchUp: true, Params: json.RawMessage(`{"day":"2026-12-01","n":[1,2]}`),
-			ParentFireID: "j0@manual-1", Then: &contracts.Then{OnSuccess: []string{"j2"}, OnFailure: []string{"j3"}, PauseAfterFailures: 3}},
+			ParentFireID: "j0@manual-1", Then: &contracts.Then{OnSuccess: []string{"j2"}, OnFailure: []string{"j3"}, PauseAfterFailures: 3},
+			Overlap: "cancel_other"},
 			[]string{"Target.FlowID", "Target.BizCode"}},
 		{contracts.SchemaFire, contracts.Fire{V: 1, FireID: "j1@1", JournalID: "j1-1", Seq: 1, Tenant: "p", JobID: "j1",
 			JobKey: "k1", Name: "n", RunType: "manual", ScheduledAt: at, FiredAt: at, Target: contracts.Target{FlowID: "f"},

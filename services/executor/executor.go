@@ -181,6 +181,11 @@ func (s *Service) buckets(ctx context.Context) error {
 	}
 	s.kills = kv
 	s.runner.Kills = kills.NewSet(s.cfg.Streams.RunsMaxAge, kv)
+	asker := kills.Asker{NC: s.nc, KV: kv}
+	s.runner.Cancel = func(ctx context.Context, k contracts.Kill) error {
+		_, _, err := asker.Ask(ctx, k, 0)
+		return err
+	}
 	return nil
 }
 

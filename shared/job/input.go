@@ -38,8 +38,10 @@ type Input struct {
 	// StartDate and EndDate bound an interval or cron job's life, each in run_date's
 	// forms; "" for no bound.
 	StartDate, EndDate string
-	FlowID             string
-	Code               string
+	// Jitter is seconds to spread each fire over; nil or 0 for none.
+	Jitter *int64
+	FlowID string
+	Code   string
 	// The policy, each nil when not given: the default on create, unchanged on update.
 	Coalesce     *bool
 	MisfireGrace *int64 // seconds
@@ -51,6 +53,8 @@ type Input struct {
 	PauseAfterFailures *int64
 	OnSuccess          *[]string
 	OnFailure          *[]string
+	// Overlap: nil when not given.
+	Overlap *string
 }
 
 // ForCreate validates a new job's definition by the SDK's rules: trigger is "date" or
@@ -96,6 +100,12 @@ func (in Input) spec(now time.Time, loc *time.Location, base Policy, cur Trigger
 	}
 	if tr, err = in.lifetime(tr, now, loc, cur); err != nil {
 		return Spec{}, err
+	}
+	if in.Jitter != nil {
+		if err := checkSeconds("jitter", *in.Jitter, MaxJitter); err != nil {
+			return Spec{}, err
+		}
+		tr.Jitter = time.Duration(*in.Jitter) * time.Second
 	}
 	s.Trigger = tr
 	if err := s.checkTrigger(); err != nil {
@@ -199,7 +209,10 @@ func (s Spec) checkTrigger() error {
 	if !tr.End.IsZero() && !tr.End.After(tr.Start) {
 		return invalid("end_date", "must be later than start_date")
 	}
-	return nil
+	if tr.Jitter%time.Second != 0 {
+		return invalid("jitter", "must be a whole number of seconds, got %v", tr.Jitter)
+	}
+	return checkSeconds("jitter", durationSeconds(tr.Jitter), MaxJitter)
 }
 
 // checkPolicy checks every policy field against its bounds.
@@ -214,12 +227,34 @@ func (s Spec) checkPolicy() error {
 		checkCount("pause_after_failures", int64(p.PauseAfterFailures), 0, MaxPauseAfterFailures),
 		checkChain("on_success", p.OnSuccess),
 		checkChain("on_failure", p.OnFailure),
+		checkOverlap(p),
 	} {
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// checkOverlap: a policy other than skip holds the job to one run at a time.
+func checkOverlap(p Policy) error {
+	switch {
+	case p.Overlap == "":
+		return nil
+	case p.Overlap == OverlapSkip || !slices.Contains(Overlaps, p.Overlap):
+		return invalid("overlap", "must be one of %s, got %q", overlapNames(), clip(string(p.Overlap)))
+	case p.MaxInstances != 1:
+		return invalid("max_instances", "must be 1 with overlap %q, which decides what a fire does while the run goes on; got %d", p.Overlap, p.MaxInstances)
+	}
+	return nil
+}
+
+func overlapNames() string {
+	names := make([]string, len(Overlaps))
+	for i, o := range Overlaps {
+		names[i] = string(o)
+	}
+	return strings.Join(names, ", ")
 }
 
 // checkEvery bounds an interval of n seconds.
@@ -311,6 +346,15 @@ func (in Input) policy(p Policy) (Policy, error) {
 	} {
 		if err != nil {
 			return Policy{}, err
+		}
+	}
+	if in.Overlap != nil {
+		o := Overlap(strings.TrimSpace(*in.Overlap))
+		if !slices.Contains(Overlaps, o) {
+			return Policy{}, invalid("overlap", "must be one of %s, got %q", overlapNames(), clip(*in.Overlap))
+		}
+		if p.Overlap = o; o == OverlapSkip {
+			p.Overlap = "" // the default, written as such: the job's info stays the seed's
 		}
 	}
 	return p, nil

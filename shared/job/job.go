@@ -43,6 +43,10 @@ type Trigger struct {
 	// Start and End bound an Interval or Cron trigger's life (APScheduler's start_date
 	// and end_date): no fire before Start, none after End; zero: no bound.
 	Start, End time.Time
+	// Jitter spreads each fire over up to this long after its instant, whole seconds
+	// (Temporal's and Quartz users' jitter): the same spread for the same job and instant
+	// everywhere, short of the instant that follows.
+	Jitter time.Duration
 }
 
 // Target is what a run executes: exactly one field is set.
@@ -84,7 +88,29 @@ type Policy struct {
 	// OnSuccess and OnFailure are the jobs (their ids, of the same tenant) run once when
 	// one of its runs succeeds, or fails: XXL-JOB's child jobs.
 	OnSuccess, OnFailure []string
+	// Overlap is what a fire does while the job's run goes on ("": OverlapSkip).
+	Overlap Overlap
 }
+
+// Overlap is what a fire does while a run of its job goes on: Temporal's overlap
+// policies, named as it names them.
+type Overlap string
+
+// Overlap policies. Skip is the SDK's max_instances: a fire beyond them is journaled
+// skipped. The others hold a job to one run at a time.
+const (
+	OverlapSkip = Overlap("skip")
+	// OverlapBufferOne: the fire waits for the run under way and then runs; one fire
+	// waits at most, a further one is skipped.
+	OverlapBufferOne = Overlap("buffer_one")
+	// OverlapCancelOther: the run under way is killed, and the fire runs.
+	OverlapCancelOther = Overlap("cancel_other")
+	// OverlapAllowAll: every fire runs at once, however many runs go on.
+	OverlapAllowAll = Overlap("allow_all")
+)
+
+// Overlaps lists the policies, for messages and documents.
+var Overlaps = []Overlap{OverlapSkip, OverlapBufferOne, OverlapCancelOther, OverlapAllowAll}
 
 // Chained reports whether the policy runs other jobs after a run.
 func (p Policy) Chained() bool { return len(p.OnSuccess) > 0 || len(p.OnFailure) > 0 }
@@ -115,12 +141,14 @@ type Job struct {
 // Live reports whether the job exists for its users: not deleted.
 func (j *Job) Live() bool { return j != nil && j.State != Deleted }
 
-// Next returns the job's next fire strictly after t, when it is started.
+// Next returns the job's next fire strictly after t, when it is started: its next
+// instant, spread by its jitter.
 func (j *Job) Next(t time.Time) (time.Time, bool) {
 	if j.State != Started {
 		return time.Time{}, false
 	}
-	return j.Spec.Trigger.Next(j.StartedAt, t)
+	s := j.Spec.Trigger.Compile(j.StartedAt)
+	return s.NextFire(j.ID, t)
 }
 
 // Same reports whether two definitions are the same: the same instant however its zone

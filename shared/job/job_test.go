@@ -22,7 +22,8 @@ func mustZone(name string) *time.Location {
 	return l
 }
 
-func i64(n int64) *int64 { return &n }
+func i64(n int64) *int64   { return &n }
+func str(s string) *string { return &s }
 
 // now is 2025-07-01 12:00:00 in Shanghai.
 var now = time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
@@ -62,6 +63,14 @@ func TestTheSeedsRulesAcceptGoodDefinitionsAndNameTheFieldOfBadOnes(t *testing.T
 		{"a cron with no instant left in its life", func(in *job.Input) {
 			in.Trigger, in.Cron, in.StartDate, in.EndDate = "cron", "0 0 9 1 1 ?", "2025-07-02 00:00:00", "2025-12-01 00:00:00"
 		}, "end_date"},
+		{"a jitter", func(in *job.Input) { in.Jitter = i64(30) }, ""},
+		{"a jitter of a day", func(in *job.Input) { in.Jitter = i64(86400) }, ""},
+		{"a jitter of more than a day", func(in *job.Input) { in.Jitter = i64(86401) }, "jitter"},
+		{"a negative jitter", func(in *job.Input) { in.Jitter = i64(-1) }, "jitter"},
+		{"each overlap policy", func(in *job.Input) { in.Overlap = str("cancel_other") }, ""},
+		{"skip, the default, named", func(in *job.Input) { in.Overlap = str("skip") }, ""},
+		{"an unknown overlap policy", func(in *job.Input) { in.Overlap = str("queue") }, "overlap"},
+		{"an overlap policy beside several instances", func(in *job.Input) { in.Overlap, in.MaxInstances = str("buffer_one"), i64(2) }, "max_instances"},
 		{"interval without seconds", func(in *job.Input) { in.Seconds = nil }, "seconds"},
 		{"interval of zero seconds", func(in *job.Input) { in.Seconds = i64(0) }, "seconds"},
 		{"interval of negative seconds", func(in *job.Input) { in.Seconds = i64(-5) }, "seconds"},

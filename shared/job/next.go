@@ -20,7 +20,8 @@ func (tr Trigger) Next(anchor, t time.Time) (next time.Time, ok bool) {
 // all use it.
 type Schedule struct {
 	Kind Kind
-	// Anchor is an interval's start: it fires at Anchor + k·Every, k ≥ 1.
+	// Anchor is when the job was started: an interval fires at Anchor + k·Every, k ≥ 1;
+	// no schedule fires at or before it.
 	Anchor time.Time
 	Every  time.Duration
 	RunAt  time.Time
@@ -29,11 +30,13 @@ type Schedule struct {
 	Loc  *time.Location
 	// Start and End bound its life: no instant before Start, none after End.
 	Start, End time.Time
+	// Jitter spreads each fire up to this long after its instant (Offset).
+	Jitter time.Duration
 }
 
 // Compile makes tr's schedule for a job started at anchor.
 func (tr Trigger) Compile(anchor time.Time) Schedule {
-	s := Schedule{Kind: tr.Kind, Anchor: anchor, Every: tr.Every, RunAt: tr.RunAt, Start: tr.Start, End: tr.End}
+	s := Schedule{Kind: tr.Kind, Anchor: anchor, Every: tr.Every, RunAt: tr.RunAt, Start: tr.Start, End: tr.End, Jitter: tr.Jitter}
 	if tr.Kind == Cron {
 		e, err1 := ParseCron(tr.Cron)
 		loc, err2 := LoadZone(tr.Zone)

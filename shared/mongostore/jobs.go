@@ -65,6 +65,7 @@ type lifeDoc struct {
 	Zone           string     `bson:"zone,omitempty"`
 	LifeStart      *time.Time `bson:"lifeStart,omitempty"`
 	LifeEnd        *time.Time `bson:"lifeEnd,omitempty"`
+	JitterS        int64      `bson:"jitterS,omitempty"`
 	Code           string     `bson:"code,omitempty"`
 	FlowID         string     `bson:"flowId,omitempty"`
 	BizCode        string     `bson:"bizCode,omitempty"`
@@ -82,6 +83,7 @@ type lifeDoc struct {
 	UpdatedBy      string     `bson:"updatedBy,omitempty"`
 	// What follows a run; last, so that $max still orders by version first.
 	PauseAfterFailures int      `bson:"pauseAfterFailures,omitempty"`
+	Overlap            string   `bson:"overlap,omitempty"`
 	OnSuccess          []string `bson:"onSuccess,omitempty"`
 	OnFailure          []string `bson:"onFailure,omitempty"`
 }
@@ -114,6 +116,7 @@ func toLife(w JobWrite) lifeDoc {
 		CreatedAt: j.CreatedAt, CreatedBy: j.CreatedBy, UpdatedAt: j.UpdatedAt, UpdatedBy: j.UpdatedBy,
 		Version: j.Version, LastCommand: j.LastCommand,
 		PauseAfterFailures: j.Spec.Policy.PauseAfterFailures, OnSuccess: j.Spec.Policy.OnSuccess, OnFailure: j.Spec.Policy.OnFailure,
+		Overlap: string(j.Spec.Policy.Overlap),
 	}
 	switch j.Spec.Trigger.Kind {
 	case job.Interval:
@@ -132,6 +135,7 @@ func toLife(w JobWrite) lifeDoc {
 	if tr := j.Spec.Trigger; !tr.End.IsZero() {
 		d.LifeEnd = &tr.End
 	}
+	d.JitterS = int64(j.Spec.Trigger.Jitter / time.Second)
 	return d
 }
 
@@ -146,7 +150,7 @@ func (doc jobDoc) toJob() StoredJob {
 			Policy: job.Policy{Coalesce: d.Coalesce, MisfireGrace: time.Duration(d.MisfireGraceMs) * time.Millisecond, MaxInstances: d.MaxInstances,
 				Retries: d.Retries, RetryBackoff: time.Duration(d.RetryBackoffMs) * time.Millisecond,
 				Timeout: time.Duration(d.TimeoutMs) * time.Millisecond, PauseAfterFailures: d.PauseAfterFailures,
-				OnSuccess: d.OnSuccess, OnFailure: d.OnFailure},
+				OnSuccess: d.OnSuccess, OnFailure: d.OnFailure, Overlap: job.Overlap(d.Overlap)},
 		},
 		State:     job.State(d.State),
 		CreatedAt: d.CreatedAt.UTC(), CreatedBy: d.CreatedBy, UpdatedAt: d.UpdatedAt.UTC(), UpdatedBy: d.UpdatedBy,
@@ -161,6 +165,7 @@ func (doc jobDoc) toJob() StoredJob {
 	if d.LifeEnd != nil {
 		j.Spec.Trigger.End = d.LifeEnd.UTC()
 	}
+	j.Spec.Trigger.Jitter = time.Duration(d.JitterS) * time.Second
 	if d.StartedAt != nil {
 		j.StartedAt = d.StartedAt.UTC()
 	}

@@ -31,7 +31,7 @@ func SpecToPayload(s job.Spec) contracts.JobSpec {
 			Coalesce: s.Policy.Coalesce, MisfireGraceMs: s.Policy.MisfireGrace.Milliseconds(),
 			MaxInstances: s.Policy.MaxInstances, Retries: s.Policy.Retries, RetryBackoffMs: s.Policy.RetryBackoff.Milliseconds(),
 			TimeoutMs: s.Policy.Timeout.Milliseconds(), PauseAfterFailures: s.Policy.PauseAfterFailures,
-			OnSuccess: s.Policy.OnSuccess, OnFailure: s.Policy.OnFailure,
+			OnSuccess: s.Policy.OnSuccess, OnFailure: s.Policy.OnFailure, Overlap: string(s.Policy.Overlap),
 		},
 	}
 	switch s.Trigger.Kind {
@@ -42,6 +42,7 @@ func SpecToPayload(s job.Spec) contracts.JobSpec {
 		p.RunDate = &at
 	}
 	p.StartDate, p.EndDate = timePtr(s.Trigger.Start), timePtr(s.Trigger.End)
+	p.Jitter = int64(s.Trigger.Jitter / time.Second)
 	return p
 }
 
@@ -56,13 +57,15 @@ func SpecFromPayload(p contracts.JobSpec) job.Spec {
 			Every: time.Duration(p.Seconds) * time.Second,
 			Cron:  p.Cron,
 			Zone:  p.TimeZone,
+			// Jitter is whole seconds (Validate): a payload's is too.
+			Jitter: time.Duration(p.Jitter) * time.Second,
 		},
 		Target: job.Target{Code: p.Code, FlowID: p.FlowID, BizCode: p.BizCode},
 		Policy: job.Policy{
 			Coalesce: p.Policy.Coalesce, MisfireGrace: time.Duration(p.Policy.MisfireGraceMs) * time.Millisecond,
 			MaxInstances: p.Policy.MaxInstances, Retries: p.Policy.Retries, RetryBackoff: time.Duration(p.Policy.RetryBackoffMs) * time.Millisecond,
 			Timeout: time.Duration(p.Policy.TimeoutMs) * time.Millisecond, PauseAfterFailures: p.Policy.PauseAfterFailures,
-			OnSuccess: p.Policy.OnSuccess, OnFailure: p.Policy.OnFailure,
+			OnSuccess: p.Policy.OnSuccess, OnFailure: p.Policy.OnFailure, Overlap: job.Overlap(p.Policy.Overlap),
 		},
 	}
 	if p.RunDate != nil {

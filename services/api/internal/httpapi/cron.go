@@ -64,9 +64,10 @@ func previewTime(t time.Time) string {
 }
 
 // preview answers GET /api/v1/jobs/{id}/preview: the job's next count (1 to 100, default
-// 10) fire times after now, by the schedule the scheduler uses (job.Schedule): a started
-// job's from its start, a stopped one's as if it were started now. Each is ISO-8601 with
-// its offset, in the job's zone (a cron's own, else JOBCENTER_TZ).
+// 10) fire times after now, by the schedule the scheduler uses (job.Schedule, its
+// lifetime and jitter applied): a started job's from its start, a stopped one's as if it
+// were started now. Each is ISO-8601 with its offset, in the job's zone (a cron's own,
+// else JOBCENTER_TZ).
 func (h *handlers) preview(c echo.Context) error {
 	sj, err := h.find(c)
 	if err != nil {
@@ -90,7 +91,7 @@ func (h *handlers) preview(c echo.Context) error {
 	if j.State != job.Finished {
 		for t := now; int64(len(next)) < count; {
 			var ok bool
-			if t, ok = s.Next(t); !ok {
+			if t, ok = s.NextFire(j.ID, t); !ok {
 				break
 			}
 			next = append(next, previewTime(t.In(loc)))

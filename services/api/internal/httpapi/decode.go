@@ -36,8 +36,10 @@ type jobBody struct {
 	// An interval or cron job's lifetime, beyond the SDK's fields.
 	StartDate *string `json:"start_date,omitempty"`
 	EndDate   *string `json:"end_date,omitempty"`
-	FlowID    *string `json:"flow_id"`
-	Code      *string `json:"code"`
+	// Seconds each fire is spread over after its instant, beyond the SDK's fields.
+	Jitter json.RawMessage `json:"jitter,omitempty"`
+	FlowID *string         `json:"flow_id"`
+	Code   *string         `json:"code"`
 	// APScheduler's policy options, beyond the SDK's fields.
 	Coalesce     *bool           `json:"coalesce"`
 	MisfireGrace json.RawMessage `json:"misfire_grace_time"`
@@ -49,6 +51,8 @@ type jobBody struct {
 	PauseAfterFailures json.RawMessage `json:"pause_after_failures"`
 	OnSuccess          *[]string       `json:"on_success"`
 	OnFailure          *[]string       `json:"on_failure"`
+	// What a fire does while the job's run goes on (Temporal's overlap policies).
+	Overlap *string `json:"overlap,omitempty"`
 }
 
 // input converts the body to the domain's input, checking seconds is a whole number.
@@ -58,7 +62,7 @@ func (b jobBody) input() (job.Input, error) {
 		Trigger: deref(b.Trigger), RunDate: deref(b.RunDate), Cron: deref(b.Cron), Timezone: deref(b.Timezone),
 		StartDate: deref(b.StartDate), EndDate: deref(b.EndDate),
 		FlowID: deref(b.FlowID), Code: deref(b.Code),
-		Coalesce: b.Coalesce, OnSuccess: b.OnSuccess, OnFailure: b.OnFailure,
+		Coalesce: b.Coalesce, OnSuccess: b.OnSuccess, OnFailure: b.OnFailure, Overlap: b.Overlap,
 	}
 	for _, f := range []struct {
 		name string
@@ -66,6 +70,7 @@ func (b jobBody) input() (job.Input, error) {
 		dst  **int64
 	}{
 		{"seconds", b.Seconds, &in.Seconds},
+		{"jitter", b.Jitter, &in.Jitter},
 		{"misfire_grace_time", b.MisfireGrace, &in.MisfireGrace},
 		{"max_instances", b.MaxInstances, &in.MaxInstances},
 		{"retries", b.Retries, &in.Retries},

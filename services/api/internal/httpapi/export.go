@@ -158,6 +158,9 @@ func bodyOf(s job.Spec) jobBody {
 	if ids := p.OnSuccess; len(ids) > 0 {
 		b.OnSuccess = &ids
 	}
+	if p.Overlap != "" {
+		b.Overlap = str(string(p.Overlap))
+	}
 	if ids := p.OnFailure; len(ids) > 0 {
 		b.OnFailure = &ids
 	}
@@ -166,6 +169,7 @@ func bodyOf(s job.Spec) jobBody {
 		dst    *[]byte
 	}{
 		{int64(p.PauseAfterFailures), 0, (*[]byte)(&b.PauseAfterFailures)},
+		{int64(s.Trigger.Jitter / time.Second), 0, (*[]byte)(&b.Jitter)},
 		{int64(p.MisfireGrace / time.Second), int64(def.MisfireGrace / time.Second), (*[]byte)(&b.MisfireGrace)},
 		{int64(p.MaxInstances), int64(def.MaxInstances), (*[]byte)(&b.MaxInstances)},
 		{int64(p.Retries), int64(def.Retries), (*[]byte)(&b.Retries)},

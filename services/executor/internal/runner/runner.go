@@ -90,6 +90,9 @@ type Runner struct {
 	// Kills, when not nil, are the runs killed that this executor knows of: a fire killed
 	// before its run began is not run.
 	Kills *kills.Set
+	// Cancel, when not nil, kills a run as a tenant's kill does, without waiting: what a
+	// fire of a job whose overlap policy is cancel_other asks of the run under way.
+	Cancel func(ctx context.Context, k contracts.Kill) error
 	// Metrics, when not nil, counts the runs.
 	Metrics Metrics
 	Log     zerolog.Logger
@@ -190,9 +193,38 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		}
 	}
 	ev := r.newRun(f)
-	slot, busy, err := r.begin(work, f, &ev)
+	overlap := job.Overlap(f.Overlap)
+	if overlap == job.OverlapBufferOne {
+		// Another fire waiting for the run under way goes first: this one is the further.
+		if other, err := r.waitsFirst(work, f); err != nil || other {
+			if err != nil {
+				return err
+			}
+			ev.Detail = skippedBuffered
+			return r.runHeld(ctx, work, msg, f, ev, nil, true, func() {}, nil, log)
+		}
+	}
+	slot, holder, busy, err := r.begin(work, f, &ev)
 	if err != nil {
 		return err
+	}
+	switch {
+	case busy && overlap == job.OverlapBufferOne:
+		waiting, err := r.buffer(work, f)
+		if err != nil {
+			return err
+		}
+		if waiting {
+			return bus.Later(errBuffered, turnDelay(msg))
+		}
+		ev.Detail = skippedBuffered
+	case busy && overlap == job.OverlapCancelOther:
+		if err := r.cancelOther(work, f, holder); err != nil {
+			return err
+		}
+		return bus.Later(errCancelling, turnDelay(msg))
+	case !busy && overlap == job.OverlapBufferOne:
+		r.unbuffer(work, f, log)
 	}
 	claim := []byte(claimRunning + " " + ev.DynamicID)
 	return r.runHeld(ctx, work, msg, f, ev, slot, busy, func() { r.touchLive(work, key, claim, log) }, nil, log)
@@ -229,7 +261,7 @@ func (r *Runner) handleChained(ctx, work context.Context, msg jetstream.Msg, f c
 			return nil
 		}
 	}
-	slot, busy, err := r.begin(work, f, &ev)
+	slot, _, busy, err := r.begin(work, f, &ev)
 	if busy {
 		// A catch-up runs each of its fires: this one waits for its turn instead of being
 		// skipped (the run before it may not have ended in every executor's eyes yet).
@@ -278,7 +310,10 @@ func (r *Runner) runHeld(ctx, work context.Context, msg jetstream.Msg, f contrac
 	defer stop()
 	var lr *liveRun
 	if busy {
-		ev.Status, ev.Detail = contracts.RunSkipped, fmt.Sprintf("skipped: %d run(s) of this job still going (max_instances %d)", f.MaxInstances, f.MaxInstances)
+		ev.Status = contracts.RunSkipped
+		if ev.Detail == "" {
+			ev.Detail = fmt.Sprintf("skipped: %d run(s) of this job still going (max_instances %d)", f.MaxInstances, f.MaxInstances)
+		}
 	} else {
 		// The run is tracked once its claim is held: a kill that came before (it is in
 		// Kills) ends it now, without running it; one that comes later finds it.
@@ -328,21 +363,25 @@ func (r *Runner) runHeld(ctx, work context.Context, msg jetstream.Msg, f contrac
 
 // begin makes ev's run the fire's run, within the job's max_instances: it stores the
 // run's first running report (the claim) and, for a job that allows more than one run at
-// once, takes one of its slots. busy: every run the job allows is going on, and nothing
-// is stored. An error leaves nothing held.
-func (r *Runner) begin(ctx context.Context, f contracts.Fire, ev *contracts.RunEvent) (slot *slotLease, busy bool, err error) {
+// once, takes one of its slots; a job whose overlap policy is allow_all takes none.
+// busy: every run the job allows is going on (holder, when it allows one, is that run's
+// fire), and nothing is stored. An error leaves nothing held.
+func (r *Runner) begin(ctx context.Context, f contracts.Fire, ev *contracts.RunEvent) (slot *slotLease, holder string, busy bool, err error) {
 	ev.Attempts = 1
 	defer func() {
 		if busy || err != nil {
 			ev.Attempts = 0 // no attempt was made
 		}
 	}()
-	if f.MaxInstances <= 1 {
-		busy, err = r.alone(ctx, f, *ev)
-		return nil, busy, err
+	allowAll := job.Overlap(f.Overlap) == job.OverlapAllowAll
+	if f.MaxInstances <= 1 && !allowAll {
+		holder, busy, err = r.alone(ctx, f, *ev)
+		return nil, holder, busy, err
 	}
-	if slot, busy, err = r.takeSlot(ctx, f, ev.DynamicID); err != nil || busy {
-		return nil, busy, err
+	if !allowAll {
+		if slot, busy, err = r.takeSlot(ctx, f, ev.DynamicID); err != nil || busy {
+			return nil, "", busy, err
+		}
 	}
 	ack, err := r.report(ctx, *ev, job.RunningReportID(f.FireID, 1))
 	switch {
@@ -353,9 +392,9 @@ func (r *Runner) begin(ctx context.Context, f contracts.Fire, ev *contracts.RunE
 	}
 	if err != nil {
 		slot.release(r.Log)
-		return nil, false, err
+		return nil, "", false, err
 	}
-	return slot, false, nil
+	return slot, "", false, nil
 }
 
 // alone stores the first running report of a job that runs one run at a time, if no
@@ -363,7 +402,8 @@ func (r *Runner) begin(ctx context.Context, f contracts.Fire, ev *contracts.RunE
 // must belong to a run that has ended, and the report is stored only if that is still
 // the last one (a compare-and-set on the subject), so no slot is written per run. A run
 // whose executor died holds the job until its fire's redelivery journals it interrupted.
-func (r *Runner) alone(ctx context.Context, f contracts.Fire, ev contracts.RunEvent) (busy bool, err error) {
+// holder is the fire of the run that holds the job, when busy.
+func (r *Runner) alone(ctx context.Context, f contracts.Fire, ev contracts.RunEvent) (holder string, busy bool, err error) {
 	subject := contracts.RunSubject(f.Tenant, f.JobID, contracts.RunRunning)
 	for range 8 {
 		var expect uint64
@@ -371,36 +411,36 @@ func (r *Runner) alone(ctx context.Context, f contracts.Fire, ev contracts.RunEv
 		switch {
 		case errors.Is(err, jetstream.ErrMsgNotFound):
 		case err != nil:
-			return false, fmt.Errorf("read the job's last run: %w", err)
+			return "", false, fmt.Errorf("read the job's last run: %w", err)
 		default:
 			expect = last.Sequence
 			if rep, derr := wire.DecodeRunEvent(last.Data); derr == nil {
 				if rep.FireID == f.FireID {
-					return false, bus.Later(ErrRunElsewhere, time.Second) // a copy of this fire runs
+					return "", false, bus.Later(ErrRunElsewhere, time.Second) // a copy of this fire runs
 				}
 				gone, err := r.over(ctx, f, rep, last)
 				if err != nil {
-					return false, err
+					return "", false, err
 				}
 				if !gone {
-					return true, nil
+					return rep.FireID, true, nil
 				}
 			}
 		}
 		ack, err := r.report(ctx, ev, job.RunningReportID(f.FireID, 1), jetstream.WithExpectLastSequencePerSubject(expect))
 		switch {
 		case err == nil && ack.Duplicate:
-			return false, bus.Later(ErrRunElsewhere, time.Second)
+			return "", false, bus.Later(ErrRunElsewhere, time.Second)
 		case err == nil:
-			return false, nil
+			return "", false, nil
 		case wrongRevision(err):
 			continue // another run of the job began meanwhile: look again
 		case r.stored(ctx, subject, ev.DynamicID):
-			return false, nil // stored, though its answer was lost
+			return "", false, nil // stored, though its answer was lost
 		}
-		return false, err
+		return "", false, err
 	}
-	return true, nil
+	return "", true, nil
 }
 
 // over reports whether the run whose running report rep is the job's last (at last) no

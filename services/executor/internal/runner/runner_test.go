@@ -85,8 +85,11 @@ func setup(t *testing.T) *bundle {
 		b.params[req.FireID] = string(req.Params)
 		hold := b.hold
 		b.mu.Unlock()
-		time.Sleep(hold)
-		_ = m.Respond([]byte(`{"ok":true}`))
+		// Answered apart, so that runs at once are served at once.
+		go func() {
+			time.Sleep(hold)
+			_ = m.Respond([]byte(`{"ok":true}`))
+		}()
 	})
 	if err != nil {
 		t.Fatal(err)

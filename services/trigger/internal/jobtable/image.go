@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -27,12 +28,13 @@ import (
 //
 // each shared table a count, then for each number a byte saying whether it is used and
 // if so its key; jobs a count, then for each its record, run number, last scheduled
-// instant, a byte of flags (started, queued) and, if queued, its next instant.
+// instant, a byte of flags (started, queued, spread) and, if queued, its next fire's
+// time and, if spread, how many milliseconds after its instant that is.
 type Image struct {
 	pages                 [][]Entry
 	used                  int32
 	held                  int
-	at                    []int64 // each queue slot's instant, by slot
+	q                     []Slot // the queue, by slot
 	plans, tenants, texts []string
 	live                  [3][]bool // which numbers of each shared table are used
 }
@@ -43,6 +45,9 @@ const imageMagic = "jobcenter scheduler image 1\n"
 const (
 	imageStarted = 1 << iota
 	imageQueued
+	// imageSpread: the queued fire is spread after its instant (a jitter), by the
+	// milliseconds that follow its time. Images cut before jitter never set it.
+	imageSpread
 )
 
 // Limits that a damaged image cannot make the reader allocate beyond.
@@ -54,12 +59,9 @@ const (
 // Snapshot copies the table; the records are immutable strings, shared, not copied. Its
 // caller owns t (the scheduler's loop).
 func Snapshot(t *Table, sh *Shared) *Image {
-	im := &Image{used: t.used, held: t.Held(), pages: make([][]Entry, len(t.pages)), at: make([]int64, len(t.q))}
+	im := &Image{used: t.used, held: t.Held(), pages: make([][]Entry, len(t.pages)), q: slices.Clone(t.q)}
 	for i, p := range t.pages {
 		im.pages[i] = slices.Clone(p)
-	}
-	for i, sl := range t.q {
-		im.at[i] = sl.At
 	}
 	sh.Lock()
 	im.plans, im.live[0] = sh.Plans.image()
@@ -112,12 +114,20 @@ func (im *Image) WriteTo(w io.Writer) (int64, error) {
 		if en.Started {
 			flags |= imageStarted
 		}
+		var sl Slot
 		if en.Pos >= 0 {
+			sl = im.q[en.Pos]
 			flags |= imageQueued
+			if sl.Spread != 0 {
+				flags |= imageSpread
+			}
 		}
 		b = append(b, flags)
 		if en.Pos >= 0 {
-			b = binary.AppendVarint(b, im.at[en.Pos])
+			b = binary.AppendVarint(b, sl.At)
+		}
+		if sl.Spread != 0 {
+			b = binary.AppendUvarint(b, uint64(sl.Spread))
 		}
 		if len(b) >= 64<<10 {
 			if _, err := cw.Write(b); err != nil {
@@ -193,8 +203,14 @@ func Import(r io.Reader, seed maphash.Seed, t *Table, sh *Shared) (jobs int, err
 		rec := ir.string()
 		seq, last, flags := ir.varint(), ir.varint(), ir.byte()
 		var next int64
+		var spread uint64
 		if flags&imageQueued != 0 {
 			next = ir.varint()
+		}
+		if flags&imageSpread != 0 {
+			if spread = ir.uvarint(); flags&imageQueued == 0 || spread > math.MaxUint32 {
+				return 0, errors.New("scheduler image: a fire's spread is damaged")
+			}
 		}
 		if ir.err != nil {
 			return 0, ir.err
@@ -223,7 +239,7 @@ func Import(r io.Reader, seed maphash.Seed, t *Table, sh *Shared) (jobs int, err
 		en := t.Entry(e)
 		en.Rec, en.Seq, en.Last, en.Started = rec, seq, last, flags&imageStarted != 0
 		if flags&imageQueued != 0 {
-			t.Schedule(e, next)
+			t.ScheduleSpread(e, next, uint32(spread))
 		}
 	}
 	if _, err := ir.r.ReadByte(); err != io.EOF {
@@ -372,6 +388,12 @@ func planFromKey(key string) (p *Plan, err error) {
 	}
 	if r.i < len(key) {
 		tr.Start, tr.End = Instant(r.varint()), Instant(r.varint())
+	}
+	if r.i < len(key) {
+		tr.Jitter = time.Duration(r.varint())
+	}
+	if r.i < len(key) {
+		pol.Overlap = job.Overlap(r.Str())
 	}
 	if r.i != len(key) || string(AppendPlanKey(nil, &j)) != key {
 		return nil, errors.New("scheduler image: a plan is damaged")

@@ -23,6 +23,8 @@ type Plan struct {
 	// Start and End bound the trigger's life (zero: no bound): jobs of different
 	// lifetimes have different plans.
 	Start, End time.Time
+	// Jitter spreads its fires (job.Schedule.Offset).
+	Jitter time.Duration
 	// Then is what follows each of its fires' runs (nil: nothing), made once, shared by
 	// its fires.
 	Then *contracts.Then
@@ -42,7 +44,7 @@ type Plan struct {
 func NewPlan(j *job.Job) *Plan {
 	tr := j.Spec.Trigger
 	p := &Plan{Kind: job.Kind(strings.Clone(string(tr.Kind))), Cron: strings.Clone(tr.Cron),
-		Zone: strings.Clone(tr.Zone), Policy: j.Spec.Policy, Then: thenOf(j.Spec.Policy), Start: tr.Start, End: tr.End}
+		Zone: strings.Clone(tr.Zone), Policy: j.Spec.Policy, Then: thenOf(j.Spec.Policy), Start: tr.Start, End: tr.End, Jitter: tr.Jitter}
 	if p.Kind == job.Cron {
 		s := tr.Compile(time.Time{})
 		p.Expr, p.Loc = s.Cron, s.Loc
@@ -64,8 +66,10 @@ func AppendPlanKey(b []byte, j *job.Job) []byte {
 	}
 	// Each only when it or one after it is set, so that the keys of images cut before a
 	// field existed still read: the timeout, then the pause and the two chains, then the
-	// lifetime.
-	life := !tr.Start.IsZero() || !tr.End.IsZero()
+	// lifetime, then the jitter, then the overlap policy.
+	overlap := p.Overlap != ""
+	spread := tr.Jitter != 0 || overlap
+	life := !tr.Start.IsZero() || !tr.End.IsZero() || spread
 	after := p.PauseAfterFailures != 0 || p.Chained() || life
 	if p.Timeout != 0 || after {
 		b = binary.AppendVarint(b, int64(p.Timeout))
@@ -77,6 +81,12 @@ func AppendPlanKey(b []byte, j *job.Job) []byte {
 	if life {
 		b = binary.AppendVarint(binary.AppendVarint(b, Nanos(tr.Start)), Nanos(tr.End))
 	}
+	if spread {
+		b = binary.AppendVarint(b, int64(tr.Jitter))
+	}
+	if overlap {
+		b = appendString(b, string(p.Overlap))
+	}
 	return b
 }
 
@@ -86,6 +96,12 @@ func thenOf(p job.Policy) *contracts.Then {
 		return nil
 	}
 	return &contracts.Then{OnSuccess: p.OnSuccess, OnFailure: p.OnFailure, PauseAfterFailures: p.PauseAfterFailures}
+}
+
+// Schedule is the plan's part of a job's schedule: all but an interval's start and
+// period and a date's instant, which are the job's own.
+func (p *Plan) Schedule() job.Schedule {
+	return job.Schedule{Kind: p.Kind, Cron: p.Expr, Loc: p.Loc, Start: p.Start, End: p.End, Jitter: p.Jitter}
 }
 
 // At is the instant of Unix nanoseconds n as the trigger computes its instants: in

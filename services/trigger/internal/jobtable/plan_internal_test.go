@@ -60,3 +60,25 @@ func TestAPlanKeyReadsBackItsLifetime(t *testing.T) {
 		t.Fatalf("a plan without a lifetime: %+v, %v", p, err)
 	}
 }
+
+// A jitter and an overlap policy are part of a plan's key, read back whole; a plan with
+// neither keeps the key it had before they existed.
+func TestAPlanKeyReadsBackItsJitterAndOverlap(t *testing.T) {
+	base := job.Job{Spec: job.Spec{Trigger: job.Trigger{Kind: job.Interval, Every: time.Minute}, Policy: job.DefaultPolicy()}}
+	plain := string(AppendPlanKey(nil, &base))
+	for _, c := range []struct {
+		jitter  time.Duration
+		overlap job.Overlap
+	}{{30 * time.Second, ""}, {0, job.OverlapBufferOne}, {time.Hour, job.OverlapAllowAll}} {
+		j := base
+		j.Spec.Trigger.Jitter, j.Spec.Policy.Overlap = c.jitter, c.overlap
+		key := string(AppendPlanKey(nil, &j))
+		if key == plain {
+			t.Fatalf("%+v leaves the key as it was", c)
+		}
+		p, err := planFromKey(key)
+		if err != nil || p.Jitter != c.jitter || p.Policy.Overlap != c.overlap || !p.Start.IsZero() || !p.End.IsZero() {
+			t.Fatalf("%+v read back as jitter %v, overlap %q (%v)", c, p.Jitter, p.Policy.Overlap, err)
+		}
+	}
+}

@@ -1,5 +1,7 @@
 package jobtable
 
+import "time"
+
 // queue is a min-heap of next fire times, held by value: each slot carries the time it is
 // ordered by, so sifting reads one array rather than chasing a pointer per comparison.
 // Each entry knows its slot, so a reschedule or removal is O(log n) without a search.
@@ -8,6 +10,9 @@ type queue []Slot
 type Slot struct {
 	At int64 // next fire, Unix nanoseconds
 	E  int32 // the entry's number
+	// Spread is how many milliseconds after its instant the fire is (its job's jitter):
+	// its instant, which names the fire, is At less Spread. It fills the slot's padding.
+	Spread uint32
 }
 
 func (t *Table) less(i, j int) bool { return t.q[i].At < t.q[j].At }
@@ -19,19 +24,25 @@ func (t *Table) swap(i, j int) {
 }
 
 // Schedule queues entry e to fire at at, or moves it there if it is queued.
-func (t *Table) Schedule(e int32, at int64) {
+func (t *Table) Schedule(e int32, at int64) { t.ScheduleSpread(e, at, 0) }
+
+// ScheduleSpread queues entry e to fire at at, spread ms milliseconds after its instant.
+func (t *Table) ScheduleSpread(e int32, at int64, spread uint32) {
 	en := t.Entry(e)
 	if en.Pos < 0 {
 		en.Pos = int32(len(t.q))
-		t.q = append(t.q, Slot{at, e})
+		t.q = append(t.q, Slot{at, e, spread})
 		t.up(int(en.Pos))
 		return
 	}
 	i := int(en.Pos)
-	t.q[i].At = at
+	t.q[i].At, t.q[i].Spread = at, spread
 	t.down(i)
 	t.up(i)
 }
+
+// Instant is the slot's instant: its fire time less its spread.
+func (sl Slot) Instant() int64 { return sl.At - int64(sl.Spread)*int64(time.Millisecond) }
 
 // Unschedule takes entry e out of the queue if it is in it.
 func (t *Table) Unschedule(e int32) {

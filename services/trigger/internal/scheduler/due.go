@@ -33,7 +33,7 @@ type timing struct {
 }
 
 func timingOf(j *job.Job, p *jobtable.Plan) timing {
-	t := timing{plan: p, Schedule: job.Schedule{Kind: p.Kind, Cron: p.Expr, Loc: p.Loc, Start: p.Start, End: p.End}}
+	t := timing{plan: p, Schedule: p.Schedule()}
 	switch p.Kind {
 	case job.Interval:
 		t.Anchor, t.Every = j.StartedAt, j.Spec.Trigger.Every
@@ -51,6 +51,17 @@ func (t *timing) next(after time.Time) (time.Time, bool) {
 		return t.Within(job.Forward(from)(t.plan.CronNext(from)))
 	}
 	return t.Schedule.Next(after)
+}
+
+// fireAt is when the fire of job id at instant at runs, Unix ns, and how many ms after
+// its instant that is: its jitter's offset, short of the instant that follows.
+func (t *timing) fireAt(id string, at time.Time) (int64, uint32) {
+	if t.Jitter <= 0 {
+		return at.UnixNano(), 0
+	}
+	following, ok := t.next(at)
+	off := t.Offset(id, at, following, ok)
+	return at.Add(off).UnixNano(), uint32(off / time.Millisecond)
 }
 
 // due is Due on the compiled trigger; the fires are appended to buf[:0].

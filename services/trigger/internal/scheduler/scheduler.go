@@ -112,8 +112,9 @@ type change struct {
 	hash    uint64
 	rec     string // "" to remove the job
 	started bool
-	queue   bool  // started with a next fire,
-	next    int64 // at this instant, Unix ns
+	queue   bool   // started with a next fire,
+	next    int64  // at this time, Unix ns,
+	spread  uint32 // this many ms after its instant
 }
 
 // New returns a scheduler; Load it, then Run it.
@@ -174,7 +175,8 @@ func (s *Scheduler) Observe(jobID string, seq int64, at time.Time, scheduled boo
 	}
 	v := s.unpack(en.Rec)
 	if next, ok := v.next(p.LastFire); ok {
-		s.t.Schedule(e, next.UnixNano())
+		at, spread := v.fireAt(v.id, next)
+		s.t.ScheduleSpread(e, at, spread)
 	} else {
 		s.t.Unschedule(e)
 	}
@@ -367,7 +369,8 @@ func (s *Scheduler) prepare(j *job.Job, from time.Time, remove bool) change {
 	if c.started {
 		t := timingOf(j, pl)
 		if next, ok := t.next(from); ok {
-			c.queue, c.next = true, next.UnixNano()
+			c.queue = true
+			c.next, c.spread = t.fireAt(j.ID, next)
 		}
 	}
 	return c
@@ -397,7 +400,7 @@ func (s *Scheduler) apply(c change, p *job.Progress) {
 		en.Seq, en.Last = p.Seq, jobtable.Nanos(p.LastFire)
 	}
 	if c.queue {
-		s.t.Schedule(e, c.next)
+		s.t.ScheduleSpread(e, c.next, c.spread)
 	} else {
 		s.t.Unschedule(e)
 	}
@@ -441,7 +444,7 @@ func (s *Scheduler) fireDue(now time.Time) {
 		}
 		en := s.t.Entry(top.E)
 		v := s.unpack(en.Rec)
-		fires, next, ok, dropped := v.due(s.fires, v.plan.At(top.At), now, s.cfg.Policy)
+		fires, next, ok, dropped := v.due(s.fires, v.plan.At(top.Instant()), now, s.cfg.Policy)
 		s.fires = fires
 		if dropped > 0 {
 			reason := "catchup_limit"
@@ -457,11 +460,21 @@ func (s *Scheduler) fireDue(now time.Time) {
 		}
 		grace := v.plan.Policy.MisfireGrace
 		before := "" // the catch-up's last fire that runs: the next one waits for its run
-		for _, at := range fires {
+		for i, at := range fires {
 			en.Seq++
 			en.Last = jobtable.Nanos(at)
-			f := s.fire(&v, en.Seq, job.FireID(v.id, at), contracts.RunTypeTrigger, at, now)
-			if late := now.Sub(at); grace > 0 && late > grace {
+			// The fire is named by its instant and scheduled at its spread time: lateness
+			// and the misfire grace count from when it was due to run.
+			scheduled := at
+			if v.Jitter > 0 {
+				following, more := next, ok
+				if i+1 < len(fires) {
+					following, more = fires[i+1], true
+				}
+				scheduled = at.Add(v.Offset(v.id, at, following, more))
+			}
+			f := s.fire(&v, en.Seq, job.FireID(v.id, at), contracts.RunTypeTrigger, scheduled, now)
+			if late := now.Sub(scheduled); grace > 0 && late > grace {
 				f.TriggerStatus = contracts.TriggerMissed
 				f.Detail = fmt.Sprintf("missed: due %s ago, beyond the job's misfire_grace_time of %s; not run", late.Round(time.Millisecond), grace)
 			} else {
@@ -471,7 +484,8 @@ func (s *Scheduler) fireDue(now time.Time) {
 			s.cfg.Publisher.Publish(f)
 		}
 		if ok {
-			s.t.Schedule(top.E, next.UnixNano())
+			at, spread := v.fireAt(v.id, next)
+			s.t.ScheduleSpread(top.E, at, spread)
 			continue
 		}
 		s.t.Unschedule(top.E)
@@ -517,6 +531,7 @@ func (s *Scheduler) fire(v *view, seq int64, id, runType string, scheduled, now 
 		Retries:        p.Retries,
 		RetryBackoffMs: p.RetryBackoff.Milliseconds(),
 		Then:           v.plan.Then,
+		Overlap:        string(p.Overlap),
 	}
 }
 
@@ -541,7 +556,7 @@ func (s *Scheduler) unpack(rec string) view {
 		v.target.FlowID = s.sh.Texts.Get(h.Flow)
 	}
 	s.sh.Unlock()
-	v.Schedule = job.Schedule{Kind: v.plan.Kind, Cron: v.plan.Expr, Loc: v.plan.Loc, Start: v.plan.Start, End: v.plan.End}
+	v.Schedule = v.plan.Schedule()
 	switch v.Kind {
 	case job.Interval:
 		v.Anchor, v.Every = jobtable.Instant(h.X), time.Duration(h.Y)
@@ -558,5 +573,5 @@ func (v *view) asJob() job.Job {
 	return job.Job{ID: v.id, Key: v.key, Tenant: v.tenant, State: job.Started, StartedAt: v.Anchor, Version: v.version,
 		Spec: job.Spec{Name: v.name, Target: v.target, Policy: v.plan.Policy,
 			Trigger: job.Trigger{Kind: v.Kind, Every: v.Every, RunAt: v.RunAt, Cron: v.plan.Cron, Zone: v.plan.Zone,
-				Start: v.plan.Start, End: v.plan.End}}}
+				Start: v.plan.Start, End: v.plan.End, Jitter: v.plan.Jitter}}}
 }

@@ -1,0 +1,120 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/bus"
+)
+
+// A job's overlap policy (job.Overlap) decides what its fire does when it finds the
+// job's run under way: skip (the default, within max_instances), buffer_one, cancel_other
+// or allow_all (begin takes no slot). A fire that waits is handed back to the broker
+// and comes again, as a catch-up's fire waiting for its turn does; it is run once, by
+// the claim every run has.
+
+// Why a fire waits under its job's overlap policy.
+var (
+	errBuffered   = errors.New("the fire waits for its job's run under way to end (overlap buffer_one)")
+	errCancelling = errors.New("the fire waits for its job's run under way to end, killed (overlap cancel_other)")
+)
+
+// skippedBuffered is the detail of a buffer_one fire that found another fire waiting.
+const skippedBuffered = "skipped: another fire of this job waits already for the run under way (overlap buffer_one)"
+
+// bufferKey is the claims bucket's key holding the fire of job jobID that waits for its
+// run under way: it cannot be a fire's token (fire ids end in @ and a number or manual-).
+func bufferKey(jobID string) string { return contracts.Token(jobID + "@buffer") }
+
+// bufferStale is how long a waiting fire's hold lasts unless its fire comes again to
+// renew it: a fire comes again within a second while it waits, or, its executor gone,
+// after the broker's redelivery, by when another fire may wait in its place.
+func (r *Runner) bufferStale() time.Duration { return r.StaleAfter + 3*time.Second }
+
+// waitsFirst reports whether another fire of f's job waits for the run under way: it goes
+// before f, which is then a further fire.
+func (r *Runner) waitsFirst(ctx context.Context, f contracts.Fire) (bool, error) {
+	e, err := r.Claims.Get(ctx, bufferKey(f.JobID))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read the job's waiting fire: %w", err)
+	}
+	return string(e.Value()) != f.FireID && time.Since(e.Created()) < r.bufferStale(), nil
+}
+
+// buffer makes f the fire that waits for its job's run under way, or renews its hold;
+// false when another fire holds it (f is then skipped).
+func (r *Runner) buffer(ctx context.Context, f contracts.Fire) (bool, error) {
+	key, me := bufferKey(f.JobID), []byte(f.FireID)
+	for range 4 {
+		e, err := r.Claims.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			if _, err := r.Claims.Create(ctx, key, me); errors.Is(err, jetstream.ErrKeyExists) {
+				continue // another fire took it meanwhile: look again
+			} else if err != nil {
+				return false, fmt.Errorf("hold the job's waiting place: %w", err)
+			}
+			return true, nil
+		case err != nil:
+			return false, fmt.Errorf("read the job's waiting fire: %w", err)
+		}
+		age := time.Since(e.Created())
+		mine := string(e.Value()) == f.FireID
+		if mine && age < r.bufferStale()/2 {
+			return true, nil
+		}
+		if !mine && age < r.bufferStale() {
+			return false, nil
+		}
+		// Renewed (its own), or taken over from a fire gone for good, by compare-and-set.
+		if _, err := r.Claims.Update(ctx, key, me, e.Revision()); err == nil {
+			return true, nil
+		} else if !revisionConflict(err) {
+			return false, fmt.Errorf("hold the job's waiting place: %w", err)
+		}
+	}
+	return false, bus.Later(errBuffered, time.Second) // contended: look again shortly
+}
+
+// unbuffer gives up f's waiting place once its run has begun, so that the next fire may
+// wait. Best effort: a place left held lapses after bufferStale.
+func (r *Runner) unbuffer(ctx context.Context, f contracts.Fire, log zerolog.Logger) {
+	key := bufferKey(f.JobID)
+	e, err := r.Claims.Get(ctx, key)
+	if err != nil || string(e.Value()) != f.FireID {
+		return
+	}
+	if err := r.Claims.Delete(ctx, key, jetstream.LastRevision(e.Revision())); err != nil && !revisionConflict(err) {
+		log.Warn().Err(err).Msg("the job's waiting place not given up; it lapses")
+	}
+}
+
+// cancelOther kills the run of holder, the fire whose run holds f's job, as a tenant's
+// kill does (stored, then asked of the executors without waiting): f then waits for its
+// end. A kill stored before is kept: asking again changes nothing.
+func (r *Runner) cancelOther(ctx context.Context, f contracts.Fire, holder string) error {
+	if r.Cancel == nil || holder == "" {
+		return bus.Later(errCancelling, time.Second)
+	}
+	k := contracts.Kill{Tenant: f.Tenant, JobID: f.JobID, FireID: holder,
+		Killed: contracts.Killed{By: "overlap cancel_other, for " + f.FireID, At: time.Now().UTC()}}
+	if err := r.Cancel(ctx, k); err != nil {
+		return fmt.Errorf("kill the run under way (overlap cancel_other): %w", err)
+	}
+	return nil
+}
+
+// revisionConflict reports whether a compare-and-set on a bucket's key lost to another
+// write: the bucket's own error, or the stream's beneath it.
+func revisionConflict(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) || wrongRevision(err)
+}
