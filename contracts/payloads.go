@@ -18,6 +18,8 @@ const (
 	CmdDelete = "delete"
 	// CmdFinish is the trigger's own command: a date job fired, or a cron has no next time.
 	CmdFinish = "finish"
+	// CmdBackfill runs a job's schedule's fires over a past range.
+	CmdBackfill = "backfill"
 )
 
 // Command is a write accepted by the api, appended to JOBCENTER_COMMANDS with its ID as
@@ -48,6 +50,8 @@ type Command struct {
 	Params json.RawMessage `json:"params,omitempty"`
 	// ParentFireID, on an exec a chain sends, is the run whose end starts this one.
 	ParentFireID string `json:"parent_fire_id,omitempty"`
+	// Backfill, on a backfill command, is the range whose fires run.
+	Backfill *BackfillRange `json:"backfill,omitempty"`
 	// Reason says why the center sent a command itself (a stop after failures).
 	Reason string `json:"reason,omitempty"`
 }
@@ -130,11 +134,32 @@ type Outcome struct {
 	Job *Job `json:"job,omitempty"`
 	// FireID names the run an exec command started.
 	FireID string `json:"fire_id,omitempty"`
+	// Backfilled is what a backfill command stored.
+	Backfilled *Backfilled `json:"backfilled,omitempty"`
 	// Fingerprint is the kept outcome's command's (Command.Fingerprint).
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Kept: this answers a repeat with the outcome kept from the command's first
 	// application; its job may have changed since.
 	Kept bool `json:"kept,omitempty"`
+}
+
+// BackfillRange asks for the fires of a job's schedule from From to To (both included,
+// both past), Concurrency of them running at once; MaxFires, when not 0, runs only the
+// first ones of a range holding more.
+type BackfillRange struct {
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	Concurrency int       `json:"concurrency"`
+	MaxFires    int       `json:"max_fires,omitempty"`
+}
+
+// Backfilled is what a backfill stored: Fires fires, the first and last at these instants;
+// Capped when the range held more.
+type Backfilled struct {
+	Fires  int       `json:"fires"`
+	First  time.Time `json:"first"`
+	Last   time.Time `json:"last"`
+	Capped bool      `json:"capped,omitempty"`
 }
 
 // LifecycleEvent records a change of a job, published on EventSubject.
@@ -159,6 +184,8 @@ const (
 	// RunTypeChain: a run started by the end of another job's run (its on_success or
 	// on_failure).
 	RunTypeChain = "chain"
+	// RunTypeBackfill: a run of a past instant, which a backfill asked for.
+	RunTypeBackfill = "backfill"
 )
 
 // Target is what a run executes: exactly one of its fields is set.

@@ -236,3 +236,101 @@ func TestAJitteredJobFiresAtItsSpreadTimesAsItsPreviewShows(t *testing.T) {
 		t.Fatalf("jitter after an update without it: %v", p["jitter"])
 	}
 }
+
+// A backfill runs a job's schedule's instants over a past range, each journaled with
+// runtype "backfill" at its instant; its bounds name the field at fault and store nothing.
+func TestABackfillRunsAPastRangesInstantsEachJournaledOnce(t *testing.T) {
+	c := newCenter(t)
+	b := intervalBody()
+	b["seconds"] = 60
+	id := c.do("POST", "/api/v1/jobs", "p", b).must(t, 201).obj(t)["id"].(string)
+	now := c.clk.Now().UTC().Truncate(time.Second)
+	from := now.Add(-10 * time.Minute)
+	body := map[string]any{"from": from.Format(time.RFC3339), "to": from.Add(4 * time.Minute).Format(time.RFC3339), "concurrency": 2}
+	var got struct {
+		ID          string `json:"id"`
+		Fires       int    `json:"fires"`
+		First, Last string
+		Capped      bool `json:"capped"`
+		Concurrency int  `json:"concurrency"`
+	}
+	c.do("POST", "/api/v1/jobs/"+id+"/backfill", "p", body, "Idempotency-Key", "bf-1").must(t, 200).json(t, &got)
+	local := func(t time.Time) string { return t.In(shanghai).Format("2006-01-02 15:04:05") }
+	if got.ID != id || got.Fires != 5 || got.First != local(from) || got.Last != local(from.Add(4*time.Minute)) || got.Capped || got.Concurrency != 2 {
+		t.Fatalf("backfill answered %+v", got)
+	}
+	p := c.waitJournal("p", id, 5)
+	seen := map[string]bool{}
+	for _, e := range p.Data {
+		at, err := time.Parse("2006-01-02T15:04:05.000-0700", e["triggertime"].(string))
+		if err != nil || e["runtype"] != "backfill" || e["exestatus"] != "success" || at.Before(from) || at.After(from.Add(4*time.Minute)) ||
+			at.Sub(from)%time.Minute != 0 || !strings.HasPrefix(e["triggerid"].(string), id+"@backfill-") {
+			t.Fatalf("a backfill run: %v", e)
+		}
+		seen[at.String()] = true
+	}
+	if len(seen) != 5 {
+		t.Fatalf("instants run: %v", seen)
+	}
+	// The same request again (its answer lost) stores nothing more.
+	c.do("POST", "/api/v1/jobs/"+id+"/backfill", "p", body, "Idempotency-Key", "bf-1").must(t, 200)
+	if p := c.journal("p", id, 1, 100); p.ResultCount != 5 {
+		t.Fatalf("after the repeat: %d runs", p.ResultCount)
+	}
+
+	// A range of more than 10,000 instants runs its first max_fires only when asked so.
+	cron := intervalBody()
+	delete(cron, "seconds")
+	cron["trigger"], cron["cron"] = "cron", "* * * ? * *"
+	cid := c.do("POST", "/api/v1/jobs", "p", cron).must(t, 201).obj(t)["id"].(string)
+	wide := map[string]any{"from": now.Add(-3 * time.Hour).Format(time.RFC3339), "to": now.Add(-time.Second).Format(time.RFC3339)}
+	r := c.do("POST", "/api/v1/jobs/"+cid+"/backfill", "p", wide).must(t, 400)
+	if _, field := r.errField(t); field != "to" {
+		t.Fatalf("a range of 10,800 instants: error on %q", field)
+	}
+	wide["max_fires"] = 3
+	c.do("POST", "/api/v1/jobs/"+cid+"/backfill", "p", wide).must(t, 200).json(t, &got)
+	if got.Fires != 3 || !got.Capped || got.First != local(now.Add(-3*time.Hour)) {
+		t.Fatalf("capped backfill answered %+v", got)
+	}
+	c.waitJournal("p", cid, 3)
+
+	for _, tc := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{nil, "from"},
+		{map[string]any{"to": now.Add(-time.Minute).Format(time.RFC3339)}, "from"},
+		{map[string]any{"from": "yesterday", "to": now.Format(time.RFC3339)}, "from"},
+		{map[string]any{"from": now.Add(-time.Hour).Format(time.RFC3339), "to": now.Add(time.Hour).Format(time.RFC3339)}, "to"},
+		{map[string]any{"from": now.Add(-time.Hour).Format(time.RFC3339), "to": now.Add(-2 * time.Hour).Format(time.RFC3339)}, "to"},
+		{map[string]any{"from": now.Add(-time.Hour).Format(time.RFC3339), "to": now.Format(time.RFC3339), "concurrency": 0}, "concurrency"},
+		{map[string]any{"from": now.Add(-time.Hour).Format(time.RFC3339), "to": now.Format(time.RFC3339), "concurrency": 101}, "concurrency"},
+		{map[string]any{"from": now.Add(-time.Hour).Format(time.RFC3339), "to": now.Format(time.RFC3339), "max_fires": 10001}, "max_fires"},
+		{map[string]any{"from": now.Add(-time.Hour).Format(time.RFC3339), "to": now.Format(time.RFC3339), "concurrency": "two"}, "concurrency"},
+		// Within a minute of an interval counted from from, only from itself: 30 s holds one.
+		{map[string]any{"from": now.Add(-time.Hour).Add(500 * time.Millisecond).Format(time.RFC3339Nano), "to": now.Add(-time.Hour).Add(900 * time.Millisecond).Format(time.RFC3339Nano)}, ""},
+	} {
+		var body any
+		if tc.body != nil {
+			body = tc.body
+		}
+		if tc.field == "" {
+			c.do("POST", "/api/v1/jobs/"+id+"/backfill", "p", body).must(t, 200)
+			continue
+		}
+		r := c.do("POST", "/api/v1/jobs/"+id+"/backfill", "p", body).must(t, 400)
+		if _, field := r.errField(t); field != tc.field {
+			t.Fatalf("%v: error on %q, want %q", tc.body, field, tc.field)
+		}
+	}
+	// A date job's range without its instant holds none.
+	d := intervalBody()
+	delete(d, "seconds")
+	d["trigger"], d["run_date"] = "date", now.Add(time.Hour).Format(time.RFC3339)
+	did := c.do("POST", "/api/v1/jobs", "p", d).must(t, 201).obj(t)["id"].(string)
+	r = c.do("POST", "/api/v1/jobs/"+did+"/backfill", "p", map[string]any{"from": now.Add(-time.Hour).Format(time.RFC3339), "to": now.Format(time.RFC3339)}).must(t, 400)
+	if _, field := r.errField(t); field != "from" {
+		t.Fatalf("a date job's empty range: error on %q", field)
+	}
+}

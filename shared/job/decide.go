@@ -16,6 +16,8 @@ const (
 	Exec   CommandType = "exec"
 	Delete CommandType = "delete"
 	Finish CommandType = "finish"
+	// Backfill runs the job's schedule's fires over a past range.
+	Backfill CommandType = "backfill"
 )
 
 // Event names a change recorded in the job's lifecycle.
@@ -52,6 +54,8 @@ type Command struct {
 	ParentFireID string
 	// Reason says why a command the center sends itself was sent (a pause's stop).
 	Reason string
+	// Backfill, on Backfill, is the range asked for.
+	Backfill *BackfillRange
 }
 
 // Decision is what a command does to a job.
@@ -62,6 +66,10 @@ type Decision struct {
 	Events []Event
 	// Fire asks for one run now (Exec).
 	Fire bool
+	// Backfill are the past instants to fire (Backfill), oldest first; Capped when the
+	// range held more.
+	Backfill []time.Time
+	Capped   bool
 	// Replayed is true when the command was applied already: nothing changes.
 	Replayed bool
 }
@@ -103,6 +111,17 @@ func Decide(cmd Command, cur *Job, now time.Time) (Decision, error) {
 		// Remembered, not versioned: a redelivered exec is recognised and runs once.
 		next.LastCommand = cmd.ID
 		return Decision{Job: &next, Fire: true}, nil
+	case Backfill:
+		if cmd.Backfill == nil {
+			return Decision{}, invalid("backfill", "is required")
+		}
+		ats, capped, err := cur.BackfillInstants(*cmd.Backfill, now)
+		if err != nil {
+			return Decision{}, err
+		}
+		// Remembered as an exec is: applied again, it stores nothing more.
+		next.LastCommand = cmd.ID
+		return Decision{Job: &next, Backfill: ats, Capped: capped}, nil
 	case Delete:
 		next.State, next.StartedAt = Deleted, time.Time{}
 		return changed(cmd, next, DeletedEvt), nil

@@ -143,6 +143,9 @@ func CommandToPayload(c job.Command, replyTo string, idempotent bool) contracts.
 		s := SpecToPayload(*c.Spec)
 		p.Spec = &s
 	}
+	if b := c.Backfill; b != nil {
+		p.Backfill = &contracts.BackfillRange{From: b.From, To: b.To, Concurrency: b.Concurrency, MaxFires: b.MaxFires}
+	}
 	return p
 }
 
@@ -166,6 +169,9 @@ func CommandFromPayload(p contracts.Command) job.Command {
 	if p.Spec != nil {
 		s := SpecFromPayload(*p.Spec)
 		c.Spec = &s
+	}
+	if b := p.Backfill; b != nil {
+		c.Backfill = &job.BackfillRange{From: b.From.UTC(), To: b.To.UTC(), Concurrency: b.Concurrency, MaxFires: b.MaxFires}
 	}
 	return c
 }

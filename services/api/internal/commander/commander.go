@@ -96,6 +96,8 @@ type Result struct {
 	Job *job.Job
 	// FireID names the run an exec started.
 	FireID string
+	// Backfilled is what a backfill stored.
+	Backfilled *contracts.Backfilled
 }
 
 // Send stores the command and waits for its outcome. A command the trigger refused is
@@ -167,7 +169,7 @@ func (c *Commander) result(cmd contracts.Command, outcome []byte, fresh bool) (R
 		c.applied(*o.Job)
 	}
 	j := wire.JobFromPayload(*o.Job)
-	return Result{Job: &j, FireID: o.FireID}, nil
+	return Result{Job: &j, FireID: o.FireID, Backfilled: o.Backfilled}, nil
 }
 
 // OnApplied tells fn each job state a command's outcome answers with, before the write

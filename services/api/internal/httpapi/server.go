@@ -130,6 +130,7 @@ func New(d Deps) *echo.Echo {
 	g.POST("/:id/start", h.startJob, project)
 	g.POST("/:id/stop", h.stopJob, project)
 	g.POST("/:id/exec", h.execJob, project)
+	g.POST("/:id/backfill", h.backfill, project)
 	g.GET("/:id/journal", h.journal, project)
 	g.GET("/:id/history", h.history, project)
 	g.POST("/:id/runs/:run/kill", h.killRun, project)

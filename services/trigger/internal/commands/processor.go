@@ -31,12 +31,15 @@ import (
 type Scheduler interface {
 	Put(j job.Job)
 	FireNow(ctx context.Context, jobID, commandID string) (contracts.Fire, bool)
+	FireBackfill(ctx context.Context, jobID, commandID string, ats []time.Time) ([]contracts.Fire, bool)
 	Unfire(jobID string, seq int64)
 }
 
 // Fires stores a fire at once, returning the run number it is stored with.
 type Fires interface {
 	PublishNow(ctx context.Context, f contracts.Fire) (seq int64, err error)
+	// PublishBatch stores fires at once, returning once every one is stored.
+	PublishBatch(ctx context.Context, fires []contracts.Fire) error
 }
 
 // Store is what the processor reads of the job projection (a *mongostore.Store); it
@@ -302,6 +305,13 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 			}
 			x.out.FireID = fireID
 		}
+		if len(x.d.Backfill) > 0 {
+			done, err := p.backfill(ctx, *x.d.Job, x.c, x.seq(), x.d)
+			if err != nil {
+				return err
+			}
+			x.out.Backfilled = done
+		}
 		if x.kept == nil {
 			if x.c.Idempotent {
 				x.out.Fingerprint = x.c.Fingerprint
@@ -381,6 +391,32 @@ func (p *Processor) fireNow(ctx context.Context, j job.Job, c contracts.Command,
 	p.Behind.Stage(ctx, []mongostore.JobWrite{{Job: j, CommandSeq: seq}}, 0)
 	p.memo.put(j)
 	return f.FireID, nil
+}
+
+// backfill stores a backfill's fires before the command is acked, chained so that
+// Concurrency of them run at once, oldest first (each waits for the run of the fire
+// Concurrency before it, as a catch-up's fires do), then remembers the command on the job
+// as fireNow does. Applied again, its fires are the same (their ids are the command's and
+// the instants'): the broker stores each once, and executors claim each once.
+func (p *Processor) backfill(ctx context.Context, j job.Job, c contracts.Command, seq uint64, d job.Decision) (*contracts.Backfilled, error) {
+	fires, ok := p.Sched.FireBackfill(ctx, j.ID, c.ID, d.Backfill)
+	if !ok {
+		return nil, fmt.Errorf("backfill of job %s: the scheduler does not hold it", j.ID)
+	}
+	n := max(c.Backfill.Concurrency, 1)
+	for i := range fires {
+		fires[i].CatchUp = true
+		if i >= n {
+			fires[i].AfterFireID = fires[i-n].FireID
+		}
+	}
+	if err := p.Fires.PublishBatch(ctx, fires); err != nil {
+		// Run numbers are not given back: some fires may be stored all the same.
+		return nil, fmt.Errorf("store backfill fires: %w", err)
+	}
+	p.Behind.Stage(ctx, []mongostore.JobWrite{{Job: j, CommandSeq: seq}}, 0)
+	p.memo.put(j)
+	return &contracts.Backfilled{Fires: len(fires), First: d.Backfill[0], Last: d.Backfill[len(d.Backfill)-1], Capped: d.Capped}, nil
 }
 
 // record stores the batch's lifecycle events, all at once, and returns the log's last

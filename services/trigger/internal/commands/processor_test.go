@@ -177,6 +177,21 @@ func (s *fakeSched) FireNow(_ context.Context, jobID, commandID string) (contrac
 	return contracts.Fire{FireID: job.ManualFireID(jobID, commandID), JobID: jobID, Seq: s.seq[jobID]}, true
 }
 
+func (s *fakeSched) FireBackfill(_ context.Context, jobID, commandID string, ats []time.Time) ([]contracts.Fire, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.held[jobID]; !ok {
+		return nil, false
+	}
+	fires := make([]contracts.Fire, len(ats))
+	for i, at := range ats {
+		s.seq[jobID]++
+		fires[i] = contracts.Fire{FireID: job.BackfillFireID(jobID, commandID, at), JobID: jobID, Seq: s.seq[jobID],
+			RunType: contracts.RunTypeBackfill, ScheduledAt: at}
+	}
+	return fires, true
+}
+
 // Unfire gives back the last number taken, as the scheduler does.
 func (s *fakeSched) Unfire(jobID string, seq int64) {
 	s.mu.Lock()
@@ -189,6 +204,7 @@ func (s *fakeSched) Unfire(jobID string, seq int64) {
 type fakeFires struct {
 	mu     sync.Mutex
 	stored map[string]int64 // fire id → run number
+	chain  []contracts.Fire // the fires batches stored, in order
 }
 
 func (f *fakeFires) PublishNow(_ context.Context, fire contracts.Fire) (int64, error) {
@@ -199,6 +215,18 @@ func (f *fakeFires) PublishNow(_ context.Context, fire contracts.Fire) (int64, e
 	}
 	f.stored[fire.FireID] = fire.Seq
 	return fire.Seq, nil
+}
+
+func (f *fakeFires) PublishBatch(_ context.Context, fires []contracts.Fire) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, fire := range fires {
+		if _, ok := f.stored[fire.FireID]; !ok {
+			f.stored[fire.FireID] = fire.Seq
+			f.chain = append(f.chain, fire)
+		}
+	}
+	return nil
 }
 
 // msg is a command message at a stream position; only Data and Metadata are used.
@@ -519,6 +547,45 @@ func TestAnExecStoresItsFireOnceAndRemembersItsCommand(t *testing.T) {
 	}
 	if o := b.reply(t, "exec-j1"); o.FireID != job.ManualFireID("j1", "exec-j1") {
 		t.Fatalf("answered fire %q", o.FireID)
+	}
+}
+
+// A backfill stores one fire for each instant of its range, chained so that its
+// concurrency run at once; applied again it stores none more, and the job remembers it.
+func TestABackfillStoresItsFiresChainedOnceAndRemembersItsCommand(t *testing.T) {
+	b := setup(t)
+	b.apply(t, b.cmd(job.Command{Type: job.Create, JobID: "j1", JobKey: "k1", Spec: spec("")}, false))
+	from := b.at.Add(-10 * time.Minute)
+	bf := b.cmd(job.Command{Type: job.Backfill, JobID: "j1", Backfill: &job.BackfillRange{From: from, To: from.Add(4 * time.Minute), Concurrency: 2}}, false)
+	b.apply(t, bf)
+	o := b.reply(t, "backfill-j1")
+	if o.Error != nil || o.Backfilled == nil || o.Backfilled.Fires != 5 || !o.Backfilled.First.Equal(from) || !o.Backfilled.Last.Equal(from.Add(4*time.Minute)) || o.Backfilled.Capped {
+		t.Fatalf("answer %+v %+v", o, o.Backfilled)
+	}
+	if len(b.fires.chain) != 5 {
+		t.Fatalf("%d fires stored, want 5", len(b.fires.chain))
+	}
+	for i, f := range b.fires.chain {
+		want := ""
+		if i >= 2 {
+			want = b.fires.chain[i-2].FireID
+		}
+		if !f.CatchUp || f.AfterFireID != want || f.RunType != contracts.RunTypeBackfill || !f.ScheduledAt.Equal(from.Add(time.Duration(i)*time.Minute)) {
+			t.Fatalf("fire %d: %+v; want a catch-up after %q at %v", i, f, want, from.Add(time.Duration(i)*time.Minute))
+		}
+	}
+	if got := b.store.jobs["j1"].Job.LastCommand; got != "backfill-j1" {
+		t.Fatalf("the job remembers %q", got)
+	}
+	b.apply(t, bf) // redelivered
+	if len(b.fires.chain) != 5 || b.sched.seq["j1"] != 5 {
+		t.Fatalf("redelivered: %d fires, %d run numbers; want 5 of each", len(b.fires.chain), b.sched.seq["j1"])
+	}
+	// A range reaching into the future is refused, naming the field; nothing is stored.
+	late := b.cmd(job.Command{ID: "late", Type: job.Backfill, JobID: "j1", Backfill: &job.BackfillRange{From: from, To: b.at.Add(time.Minute), Concurrency: 1}}, false)
+	b.apply(t, late)
+	if o := b.reply(t, "late"); o.Error == nil || o.Error.Field != "to" || len(b.fires.chain) != 5 {
+		t.Fatalf("a range into the future: %+v, %d fires", o.Error, len(b.fires.chain))
 	}
 }
 

@@ -131,13 +131,17 @@ func (m *Trigger) Stored(f contracts.Fire, lateness time.Duration) {
 		kind = "manual"
 	case contracts.RunTypeChain:
 		kind = "chain"
+	case contracts.RunTypeBackfill:
+		kind = "backfill"
 	}
 	status := "fired"
 	if f.TriggerStatus == contracts.TriggerMissed {
 		status = "missed"
 	}
 	m.fires.WithLabelValues(kind, status).Inc()
-	m.lateness.WithLabelValues(kind).Observe(max(lateness, 0).Seconds())
+	if kind != "backfill" { // a past instant: its lateness is the range's age, not the trigger's
+		m.lateness.WithLabelValues(kind).Observe(max(lateness, 0).Seconds())
+	}
 }
 
 // Removed counts n runs removed from the journal for reason ("age" or "count").

@@ -198,6 +198,38 @@ func (s *Scheduler) FireNow(ctx context.Context, jobID, commandID string) (f con
 	}
 }
 
+// FireBackfill makes the fires of a backfill (command commandID), one for each past
+// instant of ats, with the job's next run numbers, named by the command and the
+// instant; the caller publishes them. ok is false if the job is unknown.
+func (s *Scheduler) FireBackfill(ctx context.Context, jobID, commandID string, ats []time.Time) (fires []contracts.Fire, ok bool) {
+	if ctx.Err() != nil {
+		return nil, false
+	}
+	res := make(chan []contracts.Fire, 1)
+	s.enqueue(op{fn: func() {
+		e := s.find(jobID)
+		if e < 0 {
+			res <- nil
+			return
+		}
+		en := s.t.Entry(e)
+		v := s.unpack(en.Rec)
+		now := s.cfg.Clock.Now()
+		out := make([]contracts.Fire, len(ats))
+		for i, at := range ats {
+			en.Seq++
+			out[i] = s.fire(&v, en.Seq, job.BackfillFireID(v.id, commandID, at), contracts.RunTypeBackfill, at, now)
+		}
+		res <- out
+	}}, false)
+	select {
+	case fires = <-res:
+		return fires, fires != nil
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
 // Unfire gives back the run number of a fire that was not stored after all (its
 // publish failed, or it was stored before), if no later fire has taken one since.
 func (s *Scheduler) Unfire(jobID string, seq int64) {
