@@ -20,6 +20,8 @@ const (
 	CmdFinish = "finish"
 	// CmdBackfill runs a job's schedule's fires over a past range.
 	CmdBackfill = "backfill"
+	// CmdRearm is the trigger's own: a fixed-delay job's run ended (FireID, at At).
+	CmdRearm = "rearm"
 )
 
 // Command is a write accepted by the api, appended to JOBCENTER_COMMANDS with its ID as
@@ -52,6 +54,8 @@ type Command struct {
 	ParentFireID string `json:"parent_fire_id,omitempty"`
 	// Backfill, on a backfill command, is the range whose fires run.
 	Backfill *BackfillRange `json:"backfill,omitempty"`
+	// FireID, on a rearm command, is the scheduled fire whose run ended.
+	FireID string `json:"fire_id,omitempty"`
 	// Reason says why the center sent a command itself (a stop after failures).
 	Reason string `json:"reason,omitempty"`
 }
@@ -70,11 +74,13 @@ type JobSpec struct {
 	StartDate *time.Time `json:"start_date,omitempty"`
 	EndDate   *time.Time `json:"end_date,omitempty"`
 	// Jitter is the seconds each fire is spread over after its instant.
-	Jitter  int64  `json:"jitter,omitempty"`
-	FlowID  string `json:"flow_id,omitempty"`
-	Code    string `json:"code,omitempty"`
-	BizCode string `json:"bizcode,omitempty"`
-	Policy  Policy `json:"policy"`
+	Jitter int64 `json:"jitter,omitempty"`
+	// FixedDelay counts an interval from the end of its last scheduled run.
+	FixedDelay bool   `json:"fixed_delay,omitempty"`
+	FlowID     string `json:"flow_id,omitempty"`
+	Code       string `json:"code,omitempty"`
+	BizCode    string `json:"bizcode,omitempty"`
+	Policy     Policy `json:"policy"`
 }
 
 // Policy says what happens to a job's runs when late, overlapping or failing.
@@ -255,6 +261,8 @@ type Then struct {
 	OnSuccess          []string `json:"on_success,omitempty"`
 	OnFailure          []string `json:"on_failure,omitempty"`
 	PauseAfterFailures int      `json:"pause_after_failures,omitempty"`
+	// Rearm: the job has a fixed delay; a scheduled run's end starts it again.
+	Rearm bool `json:"rearm,omitempty"`
 }
 
 // RunEvent reports a run's progress on RunSubject: "running" at each attempt, then once final.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	jobcenter "github.com/jobcenter/jobcenter/clients/go"
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
 // A job of the job-center API may fire on a Quartz cron expression in its own zone, by
@@ -332,5 +334,55 @@ func TestABackfillRunsAPastRangesInstantsEachJournaledOnce(t *testing.T) {
 	r = c.do("POST", "/api/v1/jobs/"+did+"/backfill", "p", map[string]any{"from": now.Add(-time.Hour).Format(time.RFC3339), "to": now.Format(time.RFC3339)}).must(t, 400)
 	if _, field := r.errField(t); field != "from" {
 		t.Fatalf("a date job's empty range: error on %q", field)
+	}
+}
+
+// A fixed-delay job counts each fire from the end of the run before it, through the whole
+// center: the run's end (the executor's clock) starts the job again, and its next fire is
+// seconds after that end, not after the last instant.
+func TestAFixedDelayJobFiresSecondsAfterItsLastRunEnded(t *testing.T) {
+	c := newCenter(t)
+	// The run lasts longer than the period and than the clock is moved: it ends (on the
+	// executor's real clock) after the instant (on the center's fake clock, moved 1 s).
+	flowRunner(t, c, "fd", func(int64) contracts.FlowReply {
+		time.Sleep(1500 * time.Millisecond)
+		return contracts.FlowReply{OK: true}
+	})
+	b := flowJob("fd", map[string]any{"seconds": 1, "fixed_delay": true})
+	j := c.do("POST", "/api/v1/jobs", "p", b).must(t, 201).obj(t)
+	if fd := j["jobParameter"].(map[string]any)["fixed_delay"]; fd != true {
+		t.Fatalf("jobParameter.fixed_delay = %v", fd)
+	}
+	id := j["id"].(string)
+	c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil).must(t, 200)
+	c.clk.Advance(time.Second)
+	p := c.waitJournal("p", id, 1)
+	ended, err := time.Parse("2006-01-02T15:04:05.000-0700", p.Data[0]["updatetime"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ended.Add(time.Second)
+	// The rearm is applied once the end is journaled: the job's next fire moves to it.
+	teststack.Eventually(t, 10*time.Second, "next_run_time to count from the run's end", func() bool {
+		nrt, _ := c.do("GET", "/api/v1/jobs/"+id, "p", nil).must(t, 200).obj(t)["next_run_time"].(string)
+		return nrt == want.In(shanghai).Format("2006-01-02 15:04:05")
+	})
+	c.clk.Advance(want.Sub(c.clk.Now()))
+	p = c.waitJournal("p", id, 2)
+	if at, err := time.Parse("2006-01-02T15:04:05.000-0700", p.Data[0]["triggertime"].(string)); err != nil || !at.Equal(want) {
+		t.Fatalf("second fire at %v, want 1 s after the first run ended (%v)", p.Data[0]["triggertime"], want)
+	}
+	// Only an interval counts from its runs' ends, and it is never missed.
+	for _, tc := range []struct {
+		extra map[string]any
+		field string
+	}{
+		{map[string]any{"fixed_delay": true, "trigger": "cron", "cron": "0 * * * * ?"}, "fixed_delay"},
+		{map[string]any{"fixed_delay": true, "misfire_grace_time": 5}, "misfire_grace_time"},
+	} {
+		r := c.do("PUT", "/api/v1/jobs/"+id, "p", flowJob("fd", tc.extra)).must(t, 400)
+		if _, field := r.errField(t); field != tc.field {
+			t.Fatalf("%v: error on %q, want %q", tc.extra, field, tc.field)
+		}
 	}
 }

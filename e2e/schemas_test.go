@@ -101,7 +101,7 @@ var (
 	later  = at.Add(1500 * time.Millisecond)
 	fullJS = contracts.JobSpec{
 		Pid: "d1138d88", Name: "SDK周期任务", Description: "d", Trigger: "interval", Seconds: 300, RunDate: &later,
-		Cron: "0 0 * * * ?", TimeZone: "Asia/Shanghai", StartDate: &at, EndDate: &later, Jitter: 30, FlowID: "f", Code: "return 1", BizCode: "b",
+		Cron: "0 0 * * * ?", TimeZone: "Asia/Shanghai", StartDate: &at, EndDate: &later, Jitter: 30, FixedDelay: true, FlowID: "f", Code: "return 1", BizCode: "b",
 		Policy: contracts.Policy{Coalesce: true, MisfireGraceMs: 1000, MaxInstances: 2, Retries: 3, RetryBackoffMs: 500, TimeoutMs: 60000,
 			PauseAfterFailures: 3, OnSuccess: []string{"j2"}, OnFailure: []string{"j3", "j4"}, Overlap: "buffer_one"},
 	}
@@ -117,7 +117,7 @@ var (
 	}{
 		{contracts.SchemaCommand, contracts.Command{V: 1, ID: "c1", Type: "create", Tenant: "a.b", JobID: "j1", JobKey: "k1",
 			User: "alice", At: at, ReplyTo: "_INBOX.x.c1", Idempotent: true, Fingerprint: "3f7a9c0d1e2b4a5f", Spec: &fullJS, Version: 3, Enable: true,
-			Params: json.RawMessage(`{"day":"2026-12-01"}`), ParentFireID: "j0@manual-1", Reason: "paused",
+			Params: json.RawMessage(`{"day":"2026-12-01"}`), ParentFireID: "j0@manual-1", Reason: "paused", FireID: "j1@1749994202123",
 			Backfill: &contracts.BackfillRange{From: at, To: later, Concurrency: 2, MaxFires: 100}}, nil},
 		{contracts.SchemaOutcome, contracts.Outcome{V: 1, CommandID: "c1",
 			Error: &contracts.Error{Code: "invalid", Message: "seconds: must be greater than 0", Field: "seconds"},
@@ -129,7 +129,7 @@ var (
 			JobKey: "k1", Name: "n", RunType: "trigger", ScheduledAt: at, FiredAt: later, Target: contracts.Target{Code: "return 1"},
 			TimeoutMs: 30000, TriggerStatus: "missed", Detail: "late", MaxInstances: 1, Retries: 2, RetryBackoffMs: 100,
 			AfterFireID: "j1@1751342399000", CatchUp: true, Params: json.RawMessage(`{"day":"2026-12-01","n":[1,2]}`),
-			ParentFireID: "j0@manual-1", Then: &contracts.Then{OnSuccess: []string{"j2"}, OnFailure: []string{"j3"}, PauseAfterFailures: 3},
+			ParentFireID: "j0@manual-1", Then: &contracts.Then{OnSuccess: []string{"j2"}, OnFailure: []string{"j3"}, PauseAfterFailures: 3, Rearm: true},
 			Overlap: "cancel_other"},
 			[]string{"Target.FlowID", "Target.BizCode"}},
 		{contracts.SchemaFire, contracts.Fire{V: 1, FireID: "j1@1", JournalID: "j1-1", Seq: 1, Tenant: "p", JobID: "j1",
@@ -140,7 +140,7 @@ var (
 			TriggerStatus: "success"}, []string{"*"}},
 		{contracts.SchemaRunEvent, contracts.RunEvent{V: 1, FireID: "j1@1", JournalID: "j1-1", Tenant: "p", JobID: "j1",
 			Status: "failure", DynamicID: "d1", Attempts: 1, StartedAt: at, EndedAt: &later, Detail: "log", Result: "1",
-			Killed: &contracts.Killed{By: "alice", At: later}, TimedOut: true, Then: &contracts.Then{OnSuccess: []string{"j2"}, OnFailure: []string{"j3"}, PauseAfterFailures: 3}}, nil},
+			Killed: &contracts.Killed{By: "alice", At: later}, TimedOut: true, Then: &contracts.Then{OnSuccess: []string{"j2"}, OnFailure: []string{"j3"}, PauseAfterFailures: 3, Rearm: true}}, nil},
 		{contracts.SchemaFlowRequest, contracts.FlowRequest{V: 1, Tenant: "p", JobID: "j1", FireID: "j1@1", FlowID: "f",
 			ScheduledAt: at, Params: json.RawMessage(`{"force":true}`)}, []string{"BizCode"}},
 		{contracts.SchemaFlowRequest, contracts.FlowRequest{V: 1, Tenant: "T1", JobID: "j1", FireID: "j1@1", BizCode: "b",

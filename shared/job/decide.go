@@ -18,6 +18,9 @@ const (
 	Finish CommandType = "finish"
 	// Backfill runs the job's schedule's fires over a past range.
 	Backfill CommandType = "backfill"
+	// Rearm is the trigger's own, after a fixed-delay job's scheduled run ended: the job
+	// counts its next fire from the end (the command's At).
+	Rearm CommandType = "rearm"
 )
 
 // Event names a change recorded in the job's lifecycle.
@@ -56,6 +59,8 @@ type Command struct {
 	Reason string
 	// Backfill, on Backfill, is the range asked for.
 	Backfill *BackfillRange
+	// FireID, on Rearm, is the scheduled fire whose run ended at At.
+	FireID string
 }
 
 // Decision is what a command does to a job.
@@ -70,6 +75,9 @@ type Decision struct {
 	// range held more.
 	Backfill []time.Time
 	Capped   bool
+	// Rearmed: the job counts its fires from a run's end now (Rearm); it changed, without
+	// a lifecycle event (one a run would grow the log without end).
+	Rearmed bool
 	// Replayed is true when the command was applied already: nothing changes.
 	Replayed bool
 }
@@ -111,6 +119,8 @@ func Decide(cmd Command, cur *Job, now time.Time) (Decision, error) {
 		// Remembered, not versioned: a redelivered exec is recognised and runs once.
 		next.LastCommand = cmd.ID
 		return Decision{Job: &next, Fire: true}, nil
+	case Rearm:
+		return rearm(cmd, next), nil
 	case Backfill:
 		if cmd.Backfill == nil {
 			return Decision{}, invalid("backfill", "is required")
@@ -192,6 +202,28 @@ func start(cmd Command, next Job, now time.Time) (Decision, error) {
 	}
 	next.State, next.StartedAt = Started, now
 	return changed(cmd, next, StartedEvt), nil
+}
+
+// rearm starts a fixed-delay job again as of its run's end, if that run was of the fire
+// its current start made (StartedAt + Every): an end of an earlier fire, or one after the
+// job was started again or changed, changes nothing.
+func rearm(cmd Command, next Job) Decision {
+	tr := next.Spec.Trigger
+	at, ok := ScheduledInstant(next.ID, cmd.FireID)
+	first, ok2 := tr.Next(next.StartedAt, next.StartedAt)
+	if next.State != Started || tr.Kind != Interval || !tr.FixedDelay || !ok || !ok2 || !at.Equal(first) {
+		cur := next
+		return Decision{Job: &cur}
+	}
+	// Never before the instant that fired (an executor's clock behind the trigger's):
+	// the job would wait for the end of a run of an instant it already fired.
+	next.StartedAt = cmd.At
+	if cmd.At.Before(at) {
+		next.StartedAt = at
+	}
+	d := changed(cmd, next)
+	d.Rearmed = true
+	return d
 }
 
 // changed stamps a new state with the command that made it.

@@ -17,6 +17,20 @@ func FireID(id string, at time.Time) string {
 	return id + "@" + strconv.FormatInt(at.UnixMilli(), 10)
 }
 
+// ScheduledInstant is the instant a scheduled fire of job id (FireID) names; ok is false
+// for any other fire (an exec's, a backfill's) or another job's.
+func ScheduledInstant(id, fireID string) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(fireID, id+"@")
+	if !ok || rest == "" || rest[0] < '0' || rest[0] > '9' {
+		return time.Time{}, false
+	}
+	ms, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms).UTC(), true
+}
+
 // ManualFireID names the run an exec command asked for.
 func ManualFireID(id, commandID string) string { return id + "@manual-" + commandID }
 

@@ -40,8 +40,10 @@ type Input struct {
 	StartDate, EndDate string
 	// Jitter is seconds to spread each fire over; nil or 0 for none.
 	Jitter *int64
-	FlowID string
-	Code   string
+	// FixedDelay counts an interval from the end of its last run; nil: false.
+	FixedDelay *bool
+	FlowID     string
+	Code       string
 	// The policy, each nil when not given: the default on create, unchanged on update.
 	Coalesce     *bool
 	MisfireGrace *int64 // seconds
@@ -106,6 +108,12 @@ func (in Input) spec(now time.Time, loc *time.Location, base Policy, cur Trigger
 			return Spec{}, err
 		}
 		tr.Jitter = time.Duration(*in.Jitter) * time.Second
+	}
+	if in.FixedDelay != nil && *in.FixedDelay {
+		if tr.Kind != Interval {
+			return Spec{}, invalid("fixed_delay", "only an interval job counts from the end of its last run")
+		}
+		tr.FixedDelay = true
 	}
 	s.Trigger = tr
 	if err := s.checkTrigger(); err != nil {
@@ -209,6 +217,9 @@ func (s Spec) checkTrigger() error {
 	if !tr.End.IsZero() && !tr.End.After(tr.Start) {
 		return invalid("end_date", "must be later than start_date")
 	}
+	if tr.FixedDelay && tr.Kind != Interval {
+		return invalid("fixed_delay", "only an interval job counts from the end of its last run")
+	}
 	if tr.Jitter%time.Second != 0 {
 		return invalid("jitter", "must be a whole number of seconds, got %v", tr.Jitter)
 	}
@@ -228,10 +239,20 @@ func (s Spec) checkPolicy() error {
 		checkChain("on_success", p.OnSuccess),
 		checkChain("on_failure", p.OnFailure),
 		checkOverlap(p),
+		checkFixedDelay(s),
 	} {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkFixedDelay: a fixed-delay job's fire is never missed, since its next fire is
+// counted from its run's end, which a missed fire does not have.
+func checkFixedDelay(s Spec) error {
+	if s.Trigger.FixedDelay && s.Policy.MisfireGrace != 0 {
+		return invalid("misfire_grace_time", "does not apply to a fixed-delay job, which waits for each run's end: leave it 0")
 	}
 	return nil
 }

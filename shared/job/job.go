@@ -43,6 +43,10 @@ type Trigger struct {
 	// Start and End bound an Interval or Cron trigger's life (APScheduler's start_date
 	// and end_date): no fire before Start, none after End; zero: no bound.
 	Start, End time.Time
+	// FixedDelay makes an Interval count from the end of its last scheduled run instead
+	// of its start (XXL-JOB's FIX_DELAY, Spring's fixedDelay): once that run ends, the
+	// job is started again as of its end, so its next fire is Every after it.
+	FixedDelay bool
 	// Jitter spreads each fire over up to this long after its instant, whole seconds
 	// (Temporal's and Quartz users' jitter): the same spread for the same job and instant
 	// everywhere, short of the instant that follows.
@@ -142,12 +146,19 @@ type Job struct {
 func (j *Job) Live() bool { return j != nil && j.State != Deleted }
 
 // Next returns the job's next fire strictly after t, when it is started: its next
-// instant, spread by its jitter.
+// instant, spread by its jitter. A fixed-delay job has one fire a start (the next is
+// counted from its run's end): none once that one is due.
 func (j *Job) Next(t time.Time) (time.Time, bool) {
 	if j.State != Started {
 		return time.Time{}, false
 	}
 	s := j.Spec.Trigger.Compile(j.StartedAt)
+	if j.Spec.Trigger.FixedDelay {
+		if first, ok := s.NextFire(j.ID, j.StartedAt); ok && first.After(t) {
+			return first, true
+		}
+		return time.Time{}, false
+	}
 	return s.NextFire(j.ID, t)
 }
 

@@ -24,6 +24,7 @@ func mustZone(name string) *time.Location {
 
 func i64(n int64) *int64   { return &n }
 func str(s string) *string { return &s }
+func boolp(b bool) *bool   { return &b }
 
 // now is 2025-07-01 12:00:00 in Shanghai.
 var now = time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
@@ -63,6 +64,9 @@ func TestTheSeedsRulesAcceptGoodDefinitionsAndNameTheFieldOfBadOnes(t *testing.T
 		{"a cron with no instant left in its life", func(in *job.Input) {
 			in.Trigger, in.Cron, in.StartDate, in.EndDate = "cron", "0 0 9 1 1 ?", "2025-07-02 00:00:00", "2025-12-01 00:00:00"
 		}, "end_date"},
+		{"a fixed delay", func(in *job.Input) { in.FixedDelay = boolp(true) }, ""},
+		{"a fixed-delay cron", func(in *job.Input) { in.Trigger, in.Cron, in.FixedDelay = "cron", "0 0 * * * ?", boolp(true) }, "fixed_delay"},
+		{"a fixed delay with a misfire grace", func(in *job.Input) { in.FixedDelay, in.MisfireGrace = boolp(true), i64(5) }, "misfire_grace_time"},
 		{"a jitter", func(in *job.Input) { in.Jitter = i64(30) }, ""},
 		{"a jitter of a day", func(in *job.Input) { in.Jitter = i64(86400) }, ""},
 		{"a jitter of more than a day", func(in *job.Input) { in.Jitter = i64(86401) }, "jitter"},

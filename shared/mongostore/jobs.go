@@ -66,6 +66,7 @@ type lifeDoc struct {
 	LifeStart      *time.Time `bson:"lifeStart,omitempty"`
 	LifeEnd        *time.Time `bson:"lifeEnd,omitempty"`
 	JitterS        int64      `bson:"jitterS,omitempty"`
+	FixedDelay     bool       `bson:"fixedDelay,omitempty"`
 	Code           string     `bson:"code,omitempty"`
 	FlowID         string     `bson:"flowId,omitempty"`
 	BizCode        string     `bson:"bizCode,omitempty"`
@@ -135,7 +136,7 @@ func toLife(w JobWrite) lifeDoc {
 	if tr := j.Spec.Trigger; !tr.End.IsZero() {
 		d.LifeEnd = &tr.End
 	}
-	d.JitterS = int64(j.Spec.Trigger.Jitter / time.Second)
+	d.JitterS, d.FixedDelay = int64(j.Spec.Trigger.Jitter/time.Second), j.Spec.Trigger.FixedDelay
 	return d
 }
 
@@ -165,7 +166,7 @@ func (doc jobDoc) toJob() StoredJob {
 	if d.LifeEnd != nil {
 		j.Spec.Trigger.End = d.LifeEnd.UTC()
 	}
-	j.Spec.Trigger.Jitter = time.Duration(d.JitterS) * time.Second
+	j.Spec.Trigger.Jitter, j.Spec.Trigger.FixedDelay = time.Duration(d.JitterS)*time.Second, d.FixedDelay
 	if d.StartedAt != nil {
 		j.StartedAt = d.StartedAt.UTC()
 	}

@@ -42,7 +42,7 @@ func SpecToPayload(s job.Spec) contracts.JobSpec {
 		p.RunDate = &at
 	}
 	p.StartDate, p.EndDate = timePtr(s.Trigger.Start), timePtr(s.Trigger.End)
-	p.Jitter = int64(s.Trigger.Jitter / time.Second)
+	p.Jitter, p.FixedDelay = int64(s.Trigger.Jitter/time.Second), s.Trigger.FixedDelay
 	return p
 }
 
@@ -58,7 +58,8 @@ func SpecFromPayload(p contracts.JobSpec) job.Spec {
 			Cron:  p.Cron,
 			Zone:  p.TimeZone,
 			// Jitter is whole seconds (Validate): a payload's is too.
-			Jitter: time.Duration(p.Jitter) * time.Second,
+			Jitter:     time.Duration(p.Jitter) * time.Second,
+			FixedDelay: p.FixedDelay,
 		},
 		Target: job.Target{Code: p.Code, FlowID: p.FlowID, BizCode: p.BizCode},
 		Policy: job.Policy{
@@ -138,7 +139,7 @@ func CommandToPayload(c job.Command, replyTo string, idempotent bool) contracts.
 	if c.Params != "" {
 		p.Params = json.RawMessage(c.Params)
 	}
-	p.ParentFireID, p.Reason = c.ParentFireID, c.Reason
+	p.ParentFireID, p.Reason, p.FireID = c.ParentFireID, c.Reason, c.FireID
 	if c.Spec != nil {
 		s := SpecToPayload(*c.Spec)
 		p.Spec = &s
@@ -165,6 +166,7 @@ func CommandFromPayload(p contracts.Command) job.Command {
 		// ParentFireID and Reason: a chain's exec, a pause's stop.
 		ParentFireID: p.ParentFireID,
 		Reason:       p.Reason,
+		FireID:       p.FireID,
 	}
 	if p.Spec != nil {
 		s := SpecFromPayload(*p.Spec)

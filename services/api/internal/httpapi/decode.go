@@ -38,8 +38,10 @@ type jobBody struct {
 	EndDate   *string `json:"end_date,omitempty"`
 	// Seconds each fire is spread over after its instant, beyond the SDK's fields.
 	Jitter json.RawMessage `json:"jitter,omitempty"`
-	FlowID *string         `json:"flow_id"`
-	Code   *string         `json:"code"`
+	// An interval counted from the end of its last run, beyond the SDK's fields.
+	FixedDelay *bool   `json:"fixed_delay,omitempty"`
+	FlowID     *string `json:"flow_id"`
+	Code       *string `json:"code"`
 	// APScheduler's policy options, beyond the SDK's fields.
 	Coalesce     *bool           `json:"coalesce"`
 	MisfireGrace json.RawMessage `json:"misfire_grace_time"`
@@ -62,7 +64,7 @@ func (b jobBody) input() (job.Input, error) {
 		Trigger: deref(b.Trigger), RunDate: deref(b.RunDate), Cron: deref(b.Cron), Timezone: deref(b.Timezone),
 		StartDate: deref(b.StartDate), EndDate: deref(b.EndDate),
 		FlowID: deref(b.FlowID), Code: deref(b.Code),
-		Coalesce: b.Coalesce, OnSuccess: b.OnSuccess, OnFailure: b.OnFailure, Overlap: b.Overlap,
+		Coalesce: b.Coalesce, OnSuccess: b.OnSuccess, OnFailure: b.OnFailure, Overlap: b.Overlap, FixedDelay: b.FixedDelay,
 	}
 	for _, f := range []struct {
 		name string

@@ -161,6 +161,9 @@ func bodyOf(s job.Spec) jobBody {
 	if p.Overlap != "" {
 		b.Overlap = str(string(p.Overlap))
 	}
+	if s.Trigger.FixedDelay {
+		b.FixedDelay = &s.Trigger.FixedDelay
+	}
 	if ids := p.OnFailure; len(ids) > 0 {
 		b.OnFailure = &ids
 	}

@@ -39,7 +39,8 @@ func (h *handlers) find(c echo.Context) (mongostore.StoredJob, error) {
 
 // live reads the tenant's live job by either id, from the job view when it answers for
 // it. What the view returns lacks the fire progress, which only the store has (findID
-// reads it).
+// reads it), and a started fixed-delay job's start, which each of its runs' ends moves
+// without a lifecycle event (the view follows the events): the store has it.
 func (h *handlers) live(c echo.Context, id string) (mongostore.StoredJob, error) {
 	if h.d.Jobs == nil {
 		return h.findID(c, id)
@@ -48,7 +49,7 @@ func (h *handlers) live(c echo.Context, id string) (mongostore.StoredJob, error)
 	switch {
 	case found == jobview.Absent || found == jobview.Held && j.Tenant != c.Get(tenantKey).(string):
 		return mongostore.StoredJob{}, errJobNotFound
-	case found == jobview.Held:
+	case found == jobview.Held && !(j.Spec.Trigger.FixedDelay && j.State == job.Started):
 		return mongostore.StoredJob{Job: j}, nil
 	}
 	return h.findID(c, id)

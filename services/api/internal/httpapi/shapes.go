@@ -54,9 +54,10 @@ type jobParameter struct {
 	// An interval or cron job's lifetime, shown only when set.
 	StartDate *string `json:"start_date,omitempty"`
 	EndDate   *string `json:"end_date,omitempty"`
-	// The jitter and the overlap policy, shown only when set.
-	Jitter  *int64 `json:"jitter,omitempty"`
-	Overlap string `json:"overlap,omitempty"`
+	// The jitter, the overlap policy and a fixed delay, shown only when set.
+	Jitter     *int64 `json:"jitter,omitempty"`
+	Overlap    string `json:"overlap,omitempty"`
+	FixedDelay bool   `json:"fixed_delay,omitempty"`
 }
 
 // toJobInfo renders a job as the SDK shows it, times in loc; next_run_time is the next
@@ -101,7 +102,7 @@ func toJobInfo(j job.Job, now time.Time, loc *time.Location) jobInfo {
 	p.PauseAfterFailures = nonDefault(int64(s.Policy.PauseAfterFailures), 0)
 	p.OnSuccess, p.OnFailure = s.Policy.OnSuccess, s.Policy.OnFailure
 	p.Jitter = nonDefault(int64(s.Trigger.Jitter/time.Second), 0)
-	p.Overlap = string(s.Policy.Overlap)
+	p.Overlap, p.FixedDelay = string(s.Policy.Overlap), s.Trigger.FixedDelay
 	if tr := s.Trigger; !tr.Start.IsZero() {
 		p.StartDate = optional(job.FormatLocal(tr.Start, loc))
 	}

@@ -53,7 +53,14 @@ func (f *Follower) After(ctx context.Context, ends []contracts.RunEvent) error {
 	var paused []alerting.Event
 	for _, ev := range ends {
 		t := ev.Then
-		if t == nil || ev.EndedAt == nil || ev.Killed != nil {
+		if t == nil || ev.EndedAt == nil {
+			continue
+		}
+		if _, scheduled := job.ScheduledInstant(ev.JobID, ev.FireID); t.Rearm && scheduled {
+			// Whatever its end, killed too: a fixed-delay job counts its next fire from it.
+			cmds = append(cmds, rearm(ev))
+		}
+		if ev.Killed != nil {
 			continue // a killed run was ended by a person: it neither chains nor counts
 		}
 		var children []string
@@ -91,6 +98,13 @@ func (f *Follower) After(ctx context.Context, ends []contracts.RunEvent) error {
 		}
 	}
 	return f.send(ctx, cmds)
+}
+
+// rearm starts a fixed-delay job again as of its run's end, ev; the domain decides whether
+// that run is the one its start is waiting for.
+func rearm(ev contracts.RunEvent) contracts.Command {
+	return contracts.Command{V: contracts.Version, ID: "rearm:" + ev.JournalID, Type: contracts.CmdRearm, Tenant: ev.Tenant, JobID: ev.JobID,
+		User: User, At: ev.EndedAt.UTC().Truncate(time.Millisecond), FireID: ev.FireID}
 }
 
 // pause is the stop of a job whose last n runs failed, the last ev.
@@ -155,6 +169,9 @@ func (f *Follower) send(ctx context.Context, cmds []contracts.Command) error {
 		return fmt.Errorf("send after a run's end: %w", err)
 	}
 	for _, c := range cmds {
+		if c.Type == contracts.CmdRearm {
+			continue // one a run of each fixed-delay job: not worth a line each
+		}
 		f.Log.Info().Str("tenant", c.Tenant).Str("job_id", c.JobID).Str("type", c.Type).
 			Str("after", c.ParentFireID+c.Reason).Msg("sent after a run's end")
 	}

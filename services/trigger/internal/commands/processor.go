@@ -139,10 +139,12 @@ func (x *decided) seq() uint64 {
 	return 0
 }
 
-// write reports whether the command's job document is written: it changed, or a replayed
-// command may have been cut off half way (a crash between the job's document and its
-// keys), so its idempotent writes are done again.
-func (x *decided) write() bool { return x.d.Job != nil && (len(x.d.Events) > 0 || x.d.Replayed) }
+// write reports whether the command's job document is written: it changed (with events,
+// or rearmed), or a replayed command may have been cut off half way (a crash between the
+// job's document and its keys), so its idempotent writes are done again.
+func (x *decided) write() bool {
+	return x.d.Job != nil && (len(x.d.Events) > 0 || x.d.Replayed || x.d.Rearmed)
+}
 
 // state is what deciding a command reads: from what this term applied, else the store.
 type state struct {

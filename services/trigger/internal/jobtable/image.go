@@ -395,6 +395,10 @@ func planFromKey(key string) (p *Plan, err error) {
 	if r.i < len(key) {
 		pol.Overlap = job.Overlap(r.Str())
 	}
+	if r.i < len(key) {
+		tr.FixedDelay = r.s[r.i] == 1
+		r.i++
+	}
 	if r.i != len(key) || string(AppendPlanKey(nil, &j)) != key {
 		return nil, errors.New("scheduler image: a plan is damaged")
 	}

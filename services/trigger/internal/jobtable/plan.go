@@ -25,6 +25,9 @@ type Plan struct {
 	Start, End time.Time
 	// Jitter spreads its fires (job.Schedule.Offset).
 	Jitter time.Duration
+	// FixedDelay: an interval counted from its last scheduled run's end; after a fire it
+	// waits for that end (a rearm command) instead of queueing the next.
+	FixedDelay bool
 	// Then is what follows each of its fires' runs (nil: nothing), made once, shared by
 	// its fires.
 	Then *contracts.Then
@@ -44,7 +47,8 @@ type Plan struct {
 func NewPlan(j *job.Job) *Plan {
 	tr := j.Spec.Trigger
 	p := &Plan{Kind: job.Kind(strings.Clone(string(tr.Kind))), Cron: strings.Clone(tr.Cron),
-		Zone: strings.Clone(tr.Zone), Policy: j.Spec.Policy, Then: thenOf(j.Spec.Policy), Start: tr.Start, End: tr.End, Jitter: tr.Jitter}
+		Zone: strings.Clone(tr.Zone), Policy: j.Spec.Policy, Then: thenOf(j.Spec.Policy, tr.FixedDelay), Start: tr.Start, End: tr.End, Jitter: tr.Jitter,
+		FixedDelay: tr.FixedDelay}
 	if p.Kind == job.Cron {
 		s := tr.Compile(time.Time{})
 		p.Expr, p.Loc = s.Cron, s.Loc
@@ -66,8 +70,9 @@ func AppendPlanKey(b []byte, j *job.Job) []byte {
 	}
 	// Each only when it or one after it is set, so that the keys of images cut before a
 	// field existed still read: the timeout, then the pause and the two chains, then the
-	// lifetime, then the jitter, then the overlap policy.
-	overlap := p.Overlap != ""
+	// lifetime, then the jitter, then the overlap policy, then the fixed delay.
+	delay := tr.FixedDelay
+	overlap := p.Overlap != "" || delay
 	spread := tr.Jitter != 0 || overlap
 	life := !tr.Start.IsZero() || !tr.End.IsZero() || spread
 	after := p.PauseAfterFailures != 0 || p.Chained() || life
@@ -87,15 +92,19 @@ func AppendPlanKey(b []byte, j *job.Job) []byte {
 	if overlap {
 		b = appendString(b, string(p.Overlap))
 	}
+	if delay {
+		b = append(b, 1)
+	}
 	return b
 }
 
-// thenOf is what follows a run of a job with policy p, nil when nothing does.
-func thenOf(p job.Policy) *contracts.Then {
-	if p.PauseAfterFailures == 0 && !p.Chained() {
+// thenOf is what follows a run of a job with policy p, and a fixed delay when rearm; nil
+// when nothing does.
+func thenOf(p job.Policy, rearm bool) *contracts.Then {
+	if p.PauseAfterFailures == 0 && !p.Chained() && !rearm {
 		return nil
 	}
-	return &contracts.Then{OnSuccess: p.OnSuccess, OnFailure: p.OnFailure, PauseAfterFailures: p.PauseAfterFailures}
+	return &contracts.Then{OnSuccess: p.OnSuccess, OnFailure: p.OnFailure, PauseAfterFailures: p.PauseAfterFailures, Rearm: rearm}
 }
 
 // Schedule is the plan's part of a job's schedule: all but an interval's start and

@@ -171,7 +171,7 @@ func (m *Trigger) Store(journalRecords, journalBytes, storeBytes int64) {
 func knownType(t string) string {
 	switch t {
 	case contracts.CmdCreate, contracts.CmdUpdate, contracts.CmdStart, contracts.CmdStop,
-		contracts.CmdExec, contracts.CmdDelete, contracts.CmdFinish:
+		contracts.CmdExec, contracts.CmdDelete, contracts.CmdFinish, contracts.CmdBackfill, contracts.CmdRearm:
 		return t
 	}
 	return "other"

@@ -41,6 +41,9 @@ func (s *Scheduler) FinishSpent() {
 		en := s.t.Entry(e)
 		if en.Rec != "" && en.Started && en.Pos < 0 {
 			v := s.unpack(en.Rec)
+			if _, ok := v.next(v.Anchor); ok && v.plan.FixedDelay {
+				continue // waits for its run's end, not spent
+			}
 			s.cfg.Finisher.Finish(v.asJob())
 		}
 	}

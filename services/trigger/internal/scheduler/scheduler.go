@@ -115,6 +115,9 @@ type change struct {
 	queue   bool   // started with a next fire,
 	next    int64  // at this time, Unix ns,
 	spread  uint32 // this many ms after its instant
+	// delay: a fixed-delay job, which waits for its run's end rather than fire an
+	// instant it fired already.
+	delay bool
 }
 
 // New returns a scheduler; Load it, then Run it.
@@ -137,9 +140,10 @@ func New(cfg Config) *Scheduler {
 // are decided by Due when the loop starts.
 func (s *Scheduler) Load(j job.Job, p job.Progress) {
 	// The first instant not yet fired: after the last fire if it belongs to this start,
-	// else after the start itself.
+	// else after the start itself. A fixed-delay job's next instant is always its start's
+	// first: apply finds whether it fired and the job waits for its run's end.
 	from := j.StartedAt
-	if p.LastFire.After(from) {
+	if p.LastFire.After(from) && !j.Spec.Trigger.FixedDelay {
 		from = p.LastFire
 	}
 	c := s.prepare(&j, from, false)
@@ -174,6 +178,12 @@ func (s *Scheduler) Observe(jobID string, seq int64, at time.Time, scheduled boo
 		return
 	}
 	v := s.unpack(en.Rec)
+	if v.plan.FixedDelay {
+		if first, ok := v.next(v.Anchor); ok && !p.LastFire.Before(first) {
+			s.t.Unschedule(e) // fired: waits for its run's end
+		}
+		return
+	}
 	if next, ok := v.next(p.LastFire); ok {
 		at, spread := v.fireAt(v.id, next)
 		s.t.ScheduleSpread(e, at, spread)
@@ -395,7 +405,7 @@ func (s *Scheduler) prepare(j *job.Job, from time.Time, remove bool) change {
 	if tg.BizCode != "" {
 		r.Target |= jobtable.HasBiz
 	}
-	c := change{started: j.State == job.Started}
+	c := change{started: j.State == job.Started, delay: pl.FixedDelay}
 	c.rec, c.id = jobtable.Pack(buf[:0], j, r)
 	c.hash = maphash.String(s.seed, c.id)
 	if c.started {
@@ -431,7 +441,9 @@ func (s *Scheduler) apply(c change, p *job.Progress) {
 	if p != nil {
 		en.Seq, en.Last = p.Seq, jobtable.Nanos(p.LastFire)
 	}
-	if c.queue {
+	if c.queue && c.delay && en.Last >= c.next-int64(c.spread)*int64(time.Millisecond) {
+		s.t.Unschedule(e) // its start's instant fired: it waits for that run's end
+	} else if c.queue {
 		s.t.ScheduleSpread(e, c.next, c.spread)
 	} else {
 		s.t.Unschedule(e)
@@ -476,7 +488,16 @@ func (s *Scheduler) fireDue(now time.Time) {
 		}
 		en := s.t.Entry(top.E)
 		v := s.unpack(en.Rec)
-		fires, next, ok, dropped := v.due(s.fires, v.plan.At(top.Instant()), now, s.cfg.Policy)
+		var fires []time.Time
+		var next time.Time
+		var dropped int
+		if at := v.plan.At(top.Instant()); v.plan.FixedDelay {
+			// One fire, however late: the next is counted from its run's end.
+			fires = append(s.fires[:0], at)
+			next, ok = v.next(at)
+		} else {
+			fires, next, ok, dropped = v.due(s.fires, at, now, s.cfg.Policy)
+		}
 		s.fires = fires
 		if dropped > 0 {
 			reason := "catchup_limit"
@@ -514,6 +535,10 @@ func (s *Scheduler) fireDue(now time.Time) {
 				f.CatchUp = len(fires) > 1
 			}
 			s.cfg.Publisher.Publish(f)
+		}
+		if ok && v.plan.FixedDelay {
+			s.t.Unschedule(top.E) // waits for the run's end (a rearm command)
+			continue
 		}
 		if ok {
 			at, spread := v.fireAt(v.id, next)
@@ -605,5 +630,5 @@ func (v *view) asJob() job.Job {
 	return job.Job{ID: v.id, Key: v.key, Tenant: v.tenant, State: job.Started, StartedAt: v.Anchor, Version: v.version,
 		Spec: job.Spec{Name: v.name, Target: v.target, Policy: v.plan.Policy,
 			Trigger: job.Trigger{Kind: v.Kind, Every: v.Every, RunAt: v.RunAt, Cron: v.plan.Cron, Zone: v.plan.Zone,
-				Start: v.plan.Start, End: v.plan.End, Jitter: v.plan.Jitter}}}
+				Start: v.plan.Start, End: v.plan.End, Jitter: v.plan.Jitter, FixedDelay: v.plan.FixedDelay}}}
 }
