@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -334,6 +335,114 @@ func TestClientCallsEveryOperationOfBothFacadesOnARealCenter(t *testing.T) {
 	var ae *jobcenter.APIError
 	if _, err := dead.GetJob(ctx, "x"); err == nil || errors.As(err, &ae) {
 		t.Fatalf("no server: %v", err)
+	}
+}
+
+// The client's JobSpec sends a jitter and an overlap policy, and JobParameter reads them
+// back as the server shows them: the jitter spreads the fire times and, as part of the
+// trigger, is gone after an update without it; the policy reaches the executors (with
+// allow_all a second fire runs while the first goes on, where skip would skip it) and is
+// kept by an update without it. Bad values are *APIErrors naming their field.
+func TestClientSendsAJobsJitterAndOverlapPolicyAndReadsThemBack(t *testing.T) {
+	c := newCenter(t)
+	ctx := context.Background()
+	cl := newClient(t, c, "p")
+	// Flow "gate" answers once release is closed: its runs go on until then.
+	nc := connect(t, c.stack.NATSURL)
+	release := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open)
+	var calls atomic.Int64
+	if _, err := nc.Subscribe(contracts.FlowSubject("p", "gate"), func(m *nats.Msg) {
+		calls.Add(1)
+		go func() { <-release; _ = m.Respond([]byte(`{"ok":true}`)) }()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.Flush()
+
+	spec := jobcenter.JobSpec{Pid: pid, Name: "抖动任务", Trigger: jobcenter.TriggerInterval, Seconds: 60, FlowID: "gate",
+		Jitter: 30, Overlap: jobcenter.OverlapAllowAll}
+	j := must(cl.AddJob(ctx, spec))(t)
+	if p := j.JobParameter; p.Jitter == nil || *p.Jitter != 30 || p.Overlap != jobcenter.OverlapAllowAll {
+		t.Fatalf("jobParameter: %s", mustJSON(p))
+	}
+	// The typed jobParameter encodes back to exactly the server's.
+	var typed, raw map[string]any
+	_ = json.Unmarshal([]byte(mustJSON(j.JobParameter)), &typed)
+	raw = c.do("GET", "/api/v1/jobs/"+j.ID, "p", nil).must(t, 200).obj(t)["jobParameter"].(map[string]any)
+	if !reflect.DeepEqual(typed, raw) {
+		t.Fatalf("the typed jobParameter %v, the server's %v", typed, raw)
+	}
+
+	// Started now (the clock stands still), the k-th fire runs at now + 60k s plus an
+	// offset below 30 s, to the millisecond; the offsets differ.
+	now := c.clk.Now()
+	started := must(cl.StartJob(ctx, j.ID))(t)
+	pv := must(cl.Preview(ctx, j.ID, 6))(t)
+	if len(pv.Next) != 6 || !pv.Started {
+		t.Fatalf("preview: %+v", pv)
+	}
+	gaps := map[time.Duration]bool{}
+	for i, at := range pv.Next {
+		instant := now.Add(time.Duration(i+1) * time.Minute)
+		if at.Before(instant.Truncate(time.Millisecond)) || !at.Before(instant.Add(30*time.Second)) {
+			t.Fatalf("fire %d at %v, not within 30 s after its instant %v", i, at, instant)
+		}
+		if i > 0 {
+			gaps[at.Sub(pv.Next[i-1])] = true
+		}
+	}
+	if len(gaps) == 1 {
+		t.Fatalf("every fire spread alike: %v", pv.Next)
+	}
+	if want := pv.Next[0].In(shanghai).Format(jobcenter.LocalTimeLayout); deref(started.NextRunTime) != want {
+		t.Fatalf("next_run_time %s, the preview's first %s", deref(started.NextRunTime), want)
+	}
+
+	// allow_all: a second run begins while the first goes on.
+	must(cl.ExecJob(ctx, j.ID))(t)
+	teststack.Eventually(t, 10*time.Second, "the first run to reach its flow", func() bool { return calls.Load() == 1 })
+	must(cl.ExecJob(ctx, j.ID))(t)
+	teststack.Eventually(t, 10*time.Second, "the second run to reach the flow while the first goes on", func() bool { return calls.Load() == 2 })
+	open()
+	for _, e := range waitRuns(t, cl, j.ID, 2).Data {
+		if e.ExeStatus != jobcenter.StatusSuccess {
+			t.Fatalf("an allow_all run: %s", mustJSON(e))
+		}
+	}
+
+	// An update without either: the trigger has no jitter, the policy is kept.
+	upd := spec
+	upd.Name, upd.Jitter, upd.Overlap = "抖动任务 2", 0, ""
+	if p := must(cl.UpdateJob(ctx, j.ID, upd))(t).JobParameter; p.Jitter != nil || p.Overlap != jobcenter.OverlapAllowAll {
+		t.Fatalf("after an update without them: %s", mustJSON(p))
+	}
+	// Skip, the default, is shown as no policy.
+	upd.Jitter, upd.Overlap = 45, jobcenter.OverlapSkip
+	if p := must(cl.UpdateJob(ctx, j.ID, upd))(t).JobParameter; p.Jitter == nil || *p.Jitter != 45 || p.Overlap != "" {
+		t.Fatalf("after an update to skip with a jitter: %s", mustJSON(p))
+	}
+
+	for _, tc := range []struct {
+		edit  func(*jobcenter.JobSpec)
+		field string
+	}{
+		{func(s *jobcenter.JobSpec) { s.Jitter = -1 }, "jitter"},
+		{func(s *jobcenter.JobSpec) { s.Jitter = 86401 }, "jitter"},
+		{func(s *jobcenter.JobSpec) { s.Overlap = "queue" }, "overlap"},
+		{func(s *jobcenter.JobSpec) { s.Overlap, s.MaxInstances = jobcenter.OverlapBufferOne, ptr[int64](2) }, "max_instances"},
+	} {
+		bad := spec
+		tc.edit(&bad)
+		_, err := cl.UpdateJob(ctx, j.ID, bad)
+		apiErr(t, err, 400, "invalid", tc.field)
+		_, err = cl.AddJob(ctx, bad)
+		apiErr(t, err, 400, "invalid", tc.field)
+	}
+	if p := must(cl.GetJob(ctx, j.ID))(t).JobParameter; p.Jitter == nil || *p.Jitter != 45 || p.Overlap != "" || p.MaxInstances != nil {
+		t.Fatalf("after the refusals: %s", mustJSON(p))
 	}
 }
 
@@ -880,6 +989,100 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 		r = ctl.run(t, 2, "update", id, "--start-date", iso(time.Hour), "--json")
 		if err := json.Unmarshal([]byte(r.stderr), &e); err != nil || e.Error.Status != 400 || e.Error.Field != "start_date" {
 			t.Fatalf("a date job given a lifetime: %s", r.stderr)
+		}
+		ctl.run(t, 0, "delete", id)
+	})
+
+	t.Run("a jitter and an overlap policy: added, shown, previewed spread, kept by updates, cleared, bad ones refused", func(t *testing.T) {
+		for _, args := range [][]string{{"help", "add"}, {"update", "--help"}} {
+			if r := ctl.run(t, 0, args...); !strings.Contains(r.stdout, "--jitter int") || !strings.Contains(r.stdout, "--overlap string") {
+				t.Fatalf("jobctl %v lacks --jitter and --overlap:\n%s", args, r.stdout)
+			}
+		}
+		const jitter, policy = "up to 120s after each instant", "overlap cancel_other (a fire kills the run under way)"
+		r := ctl.run(t, 0, "add", "--pid", pid, "--name", "抖动任务", "--seconds", "600", "--code", "return 1",
+			"--jitter", "120", "--overlap", "cancel_other")
+		id := cell(t, r.stdout, "ID")
+		if cell(t, r.stdout, "JITTER") != jitter || cell(t, r.stdout, "POLICY") != policy || cell(t, r.stdout, "TRIGGER") != "every 600s" {
+			t.Fatalf("add with a jitter and an overlap policy:\n%s", r.stdout)
+		}
+		var j jobcenter.Job
+		ctl.run(t, 0, "get", id, "--json").json(t, &j)
+		if p := j.JobParameter; p.Jitter == nil || *p.Jitter != 120 || p.Overlap != jobcenter.OverlapCancelOther {
+			t.Fatalf("get --json: %s", mustJSON(j))
+		}
+
+		// Started now (the clock stands still), the k-th fire runs at now + 600k s plus an
+		// offset below 120 s of its own; NEXT RUN is the first.
+		now := c.clk.Now()
+		r = ctl.run(t, 0, "start", id)
+		var pv struct{ Next []string }
+		ctl.run(t, 0, "preview", id, "--count", "5", "--json").json(t, &pv)
+		if len(pv.Next) != 5 {
+			t.Fatalf("preview: %v", pv.Next)
+		}
+		offsets := map[time.Duration]bool{}
+		for i, s := range pv.Next {
+			at, err := time.Parse(time.RFC3339Nano, s)
+			instant := now.Add(time.Duration(i+1) * 10 * time.Minute)
+			if err != nil || at.Before(instant.Truncate(time.Millisecond)) || !at.Before(instant.Add(2*time.Minute)) {
+				t.Fatalf("preview time %d %q, not within 120 s after %v", i, s, instant)
+			}
+			offsets[at.Sub(instant).Round(time.Millisecond)] = true
+			if i == 0 && cell(t, r.stdout, "NEXT RUN") != at.In(shanghai).Format(jobcenter.LocalTimeLayout) {
+				t.Fatalf("NEXT RUN of the started job, the preview's first %s:\n%s", s, r.stdout)
+			}
+		}
+		if len(offsets) == 1 {
+			t.Fatalf("every fire spread alike: %v", pv.Next)
+		}
+
+		// Updates that do not name them keep both: the jitter from the job read, the policy
+		// by the server.
+		for _, args := range [][]string{{"--name", "抖动任务 2"}, {"--seconds", "300"}} {
+			r = ctl.run(t, 0, append([]string{"update", id}, args...)...)
+			if cell(t, r.stdout, "JITTER") != jitter || cell(t, r.stdout, "POLICY") != policy {
+				t.Fatalf("update %v:\n%s", args, r.stdout)
+			}
+		}
+
+		// Refused naming the field (exit 2), or a usage error (exit 1); the job as it was.
+		var e struct {
+			Error struct {
+				Status int    `json:"status"`
+				Field  string `json:"field"`
+			} `json:"error"`
+		}
+		for _, tc := range []struct {
+			args  []string
+			field string
+		}{
+			{[]string{"update", id, "--jitter", "-1"}, "jitter"},
+			{[]string{"update", id, "--jitter", "86401"}, "jitter"},
+			{[]string{"update", id, "--overlap", "queue"}, "overlap"},
+			{[]string{"update", id, "--max-instances", "2"}, "max_instances"},
+			{[]string{"add", "--pid", pid, "--name", "x", "--seconds", "5", "--code", "1", "--overlap", "buffer_one", "--max-instances", "3"}, "max_instances"},
+		} {
+			r := ctl.run(t, 2, append(tc.args, "--json")...)
+			if err := json.Unmarshal([]byte(r.stderr), &e); err != nil || e.Error.Status != 400 || e.Error.Field != tc.field {
+				t.Fatalf("jobctl %v: %s, want a 400 naming %s", tc.args, r.stderr, tc.field)
+			}
+		}
+		ctl.run(t, 1, "update", id, "--jitter", "soon")
+		r = ctl.run(t, 0, "get", id)
+		if cell(t, r.stdout, "JITTER") != jitter || cell(t, r.stdout, "POLICY") != policy || cell(t, r.stdout, "TRIGGER") != "every 300s" {
+			t.Fatalf("the job after the refusals:\n%s", r.stdout)
+		}
+
+		// --jitter 0 and --overlap skip: neither shown any more.
+		r = ctl.run(t, 0, "update", id, "--jitter", "0", "--overlap", "skip")
+		if strings.Contains(r.stdout, "JITTER") || cell(t, r.stdout, "POLICY") != "default (coalesce, 1 at once, no retries)" {
+			t.Fatalf("update --jitter 0 --overlap skip:\n%s", r.stdout)
+		}
+		j = jobcenter.Job{}
+		ctl.run(t, 0, "get", id, "--json").json(t, &j)
+		if p := j.JobParameter; p.Jitter != nil || p.Overlap != "" {
+			t.Fatalf("get --json after the jitter and policy were cleared: %s", mustJSON(j))
 		}
 		ctl.run(t, 0, "delete", id)
 	})

@@ -21,6 +21,22 @@ const (
 	TriggerCron = "cron"
 )
 
+// Overlap policies (JobSpec.Overlap, Temporal's names): what a fire does while a run of
+// its job goes on. All but OverlapSkip hold the job to one run at a time: they need
+// MaxInstances 1.
+const (
+	// OverlapSkip, the default: a fire beyond MaxInstances is journaled skipped.
+	OverlapSkip = "skip"
+	// OverlapBufferOne: the fire waits for the run under way, then runs; a further fire
+	// meanwhile is journaled skipped.
+	OverlapBufferOne = "buffer_one"
+	// OverlapCancelOther: the run under way is killed (journaled failure, "killed by
+	// overlap cancel_other, for <fire id> at …"), and the fire runs.
+	OverlapCancelOther = "cancel_other"
+	// OverlapAllowAll: every fire runs at once, however many runs go on.
+	OverlapAllowAll = "allow_all"
+)
+
 // LocalTimeLayout is how the job info writes its times ("2025-06-15 21:30:02"), in the
 // server's JOBCENTER_TZ (Asia/Shanghai unless configured).
 const LocalTimeLayout = "2006-01-02 15:04:05"
@@ -84,6 +100,10 @@ type JobParameter struct {
 	// An interval or cron job's lifetime, when set, in the server's JOBCENTER_TZ.
 	StartDate *string `json:"start_date,omitempty"`
 	EndDate   *string `json:"end_date,omitempty"`
+	// Jitter is the seconds each fire is spread over after its instant, when set.
+	Jitter *int64 `json:"jitter,omitempty"`
+	// Overlap is the overlap policy when it is not OverlapSkip.
+	Overlap string `json:"overlap,omitempty"`
 }
 
 // Accepted is the answer to a write the server stored but has not applied yet (202).
@@ -129,8 +149,13 @@ type JobSpec struct {
 	// fire before the one, none after the other.
 	StartDate string `json:"start_date,omitempty"`
 	EndDate   string `json:"end_date,omitempty"`
-	FlowID    string `json:"flow_id,omitempty"`
-	Code      string `json:"code,omitempty"`
+	// Jitter spreads each fire over up to this many seconds after its instant (0 to
+	// 86400; 0: none), by an offset of the job and the instant: the preview and
+	// NextRunTime show the spread times, the run's TriggerTime is one. It is part of the
+	// trigger: an update without it leaves the job without one.
+	Jitter int64  `json:"jitter,omitempty"`
+	FlowID string `json:"flow_id,omitempty"`
+	Code   string `json:"code,omitempty"`
 
 	// The run policy; nil is the default on add and unchanged on update.
 	Coalesce         *bool  `json:"coalesce,omitempty"`
@@ -145,6 +170,9 @@ type JobSpec struct {
 	PauseAfterFailures *int64    `json:"pause_after_failures,omitempty"`
 	OnSuccess          *[]string `json:"on_success,omitempty"`
 	OnFailure          *[]string `json:"on_failure,omitempty"`
+	// Overlap is what a fire does while the job's run goes on: one of the Overlap
+	// constants; "" is OverlapSkip on add and unchanged on update.
+	Overlap string `json:"overlap,omitempty"`
 }
 
 // MarshalJSON writes the body; an interval's seconds are sent even when 0, so that the

@@ -60,12 +60,12 @@ type specFlags struct {
 	pid, name, description, trigger, runDate   string
 	cron, timezone                             string
 	startDate, endDate                         string
-	seconds                                    int64
+	seconds, jitter                            int64
 	code, codeFile, flowID                     string
 	coalesce                                   optBool
 	misfire, maxInstances, retries, retryDelay optInt
 	timeout, pauseAfter                        optInt
-	onSuccess, onFailure                       string
+	onSuccess, onFailure, overlap              string
 	idempotencyKey                             string
 }
 
@@ -81,6 +81,7 @@ func addSpecFlags(fs *flag.FlagSet) *specFlags {
 	fs.StringVar(&f.timezone, "timezone", "", `a cron job's IANA zone, such as America/New_York (default: the server's JOBCENTER_TZ)`)
 	fs.StringVar(&f.startDate, "start-date", "", `an interval or cron job's first allowed instant, in --run-date's forms (update: "" clears it)`)
 	fs.StringVar(&f.endDate, "end-date", "", `an interval or cron job's last allowed instant, in --run-date's forms: past it the job is finished (update: "" clears it)`)
+	fs.Int64Var(&f.jitter, "jitter", 0, "spread each fire over up to this many seconds after its instant, 0 to 86400 (update: 0 clears it)")
 	fs.StringVar(&f.code, "code", "", "the Starlark (Python-like) snippet a run executes")
 	fs.StringVar(&f.codeFile, "code-file", "", `read the snippet from a file ("-": standard input)`)
 	fs.StringVar(&f.flowID, "flow-id", "", "hand each run to this business flow instead of running code")
@@ -91,6 +92,7 @@ func addSpecFlags(fs *flag.FlagSet) *specFlags {
 	fs.Var(&f.retryDelay, "retry-backoff", "seconds before the first retry, doubling each time")
 	fs.Var(&f.timeout, "run-timeout", "the job's timeout: seconds each attempt may run (default 0: the center's JOBCENTER_EXEC_TIMEOUT)")
 	fs.Var(&f.pauseAfter, "pause-after-failures", "stop the job after this many of its runs in a row failed (0: never)")
+	fs.StringVar(&f.overlap, "overlap", "", "what a fire does while the job's run goes on: skip (default: skipped beyond --max-instances), buffer_one, cancel_other or allow_all (these three need --max-instances 1)")
 	fs.StringVar(&f.onSuccess, "on-success", "", `jobs (ids, comma-separated) run after a run succeeds ("": none)`)
 	fs.StringVar(&f.onFailure, "on-failure", "", `jobs (ids, comma-separated) run after a run fails ("": none)`)
 	fs.StringVar(&f.idempotencyKey, "idempotency-key", "", "send again with the same key and the write is applied once")
@@ -177,6 +179,9 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	if f.set("end-date") {
 		spec.EndDate = f.endDate
 	}
+	if f.set("jitter") {
+		spec.Jitter = f.jitter
+	}
 	switch {
 	case f.set("code"):
 		spec.Code, spec.FlowID = f.code, ""
@@ -198,6 +203,9 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	if f.set("on-failure") {
 		spec.OnFailure = idList(f.onFailure)
 	}
+	if f.set("overlap") {
+		spec.Overlap = f.overlap
+	}
 	return nil
 }
 
@@ -215,9 +223,17 @@ lifetime: no fire before --start-date, none after --end-date (each in
 --run-date's forms, a local one in the server's zone even for a cron job in
 another; the end later than the start and than now, and a cron job must fire
 within it); past its end the job is finished. An interval still fires every
---seconds from when it is started, only those within the lifetime. A broken
-rule is refused (exit 2) with the field named (seconds, run_date, cron,
-timezone, start_date, end_date, …), and nothing is stored.`
+--seconds from when it is started, only those within the lifetime. --jitter N
+spreads each fire over up to N seconds after its instant (the same offset for
+the job and instant on every trigger; short of the next instant): preview and
+NEXT RUN show the spread times. --overlap says what a fire does while the
+job's run goes on: skip (the default: beyond --max-instances it is journaled
+skipped), buffer_one (it waits for the run under way, then runs; a further
+fire meanwhile is skipped), cancel_other (the run under way is killed and the
+fire runs) or allow_all (every fire runs at once); all but skip need
+--max-instances 1. A broken rule is refused (exit 2) with the field named
+(seconds, run_date, cron, timezone, start_date, end_date, jitter, overlap,
+max_instances, …), and nothing is stored.`
 
 func jobCommands() []*command {
 	return []*command{
@@ -233,6 +249,8 @@ func jobCommands() []*command {
   jobctl add --pid d1138d88 --name nightly-report --cron "0 30 2 ? * MON-FRI" --timezone America/New_York --code 'return 1'
   # every hour, from July 9 until the end of the year (the server's zone)
   jobctl add --pid d1138d88 --name campaign --seconds 3600 --code 'return 1' --start-date "2030-07-09 00:00:00" --end-date "2030-12-31 23:59:59"
+  # at 02:00, spread over up to ten minutes; a fire while the run goes on waits for it
+  jobctl add --pid d1138d88 --name sync --cron "0 0 2 * * ?" --jitter 600 --overlap buffer_one --code 'return 1'
   # hand each run to a business flow; a script keeps the id
   id=$(jobctl add --pid d1138d88 --name nightly --seconds 86400 --flow-id b4972d68 --json | jq -r .id)`,
 			setup: func(fs *flag.FlagSet) runFunc {
@@ -333,15 +351,18 @@ from the job first. --seconds makes it an interval job, --run-date a date job,
 cron job's zone. --start-date and --end-date change the lifetime, "" clears
 one; a lifetime not mentioned is kept (and dropped when the job becomes a date
 job). A job past its end is changed only with a later --end-date, or
---end-date ''. --code or --code-file replaces the target with code, --flow-id
-with a flow. A started job is rescheduled from now. A Quartz schedule is
-changed with "jobctl quartz save" instead.` + specHelp,
+--end-date ''. A jitter not mentioned is kept, --jitter 0 clears it; an
+overlap policy not mentioned is kept, --overlap skip restores the default.
+--code or --code-file replaces the target with code, --flow-id with a flow. A
+started job is rescheduled from now. A Quartz schedule is changed with "jobctl
+quartz save" instead.` + specHelp,
 			example: `  jobctl update d6f4a7fa --name 新SDK周期任务 --seconds 400
   jobctl update d6f4a7fa --run-date 2030-06-27T16:00:00.000Z --code 'print_log("定时任务", "INFO")'
   jobctl update d6f4a7fa --cron "0 0 9 ? * MON" --timezone Europe/Berlin
   jobctl update d6f4a7fa --end-date 2031-01-01T00:00:00Z
   jobctl update d6f4a7fa --end-date ''   # no end: it fires on
-  jobctl update d6f4a7fa --max-instances 2 --retries 3 --retry-backoff 5`,
+  jobctl update d6f4a7fa --max-instances 2 --retries 3 --retry-backoff 5
+  jobctl update d6f4a7fa --jitter 30 --overlap cancel_other`,
 			setup: func(fs *flag.FlagSet) runFunc {
 				sf := addSpecFlags(fs)
 				return func(ctx context.Context, a *app, args []string) error {
@@ -456,6 +477,11 @@ func specOf(j *jobcenter.Job) jobcenter.JobSpec {
 		Code: deref(j.Code), FlowID: deref(j.FlowID)}
 	if j.JobParameter.Seconds != nil {
 		s.Seconds = *j.JobParameter.Seconds
+	}
+	// The jitter is part of the trigger, which an update gives whole: the job's is kept.
+	// The overlap policy, a policy field, is kept by the server when not sent.
+	if j.JobParameter.Jitter != nil {
+		s.Jitter = *j.JobParameter.Jitter
 	}
 	return s
 }

@@ -100,6 +100,14 @@ func lifetime(j *jobcenter.Job) string {
 	return ""
 }
 
+// jitter words how far each fire is spread after its instant, "" when it is not.
+func jitter(j *jobcenter.Job) string {
+	if n := j.JobParameter.Jitter; n != nil && *n > 0 {
+		return fmt.Sprintf("up to %ds after each instant", *n)
+	}
+	return ""
+}
+
 // target words what a run executes.
 func target(j *jobcenter.Job) string {
 	switch {
@@ -139,10 +147,25 @@ func policy(j *jobcenter.Job) string {
 	if len(p.OnFailure) > 0 {
 		out = append(out, "on failure run "+strings.Join(p.OnFailure, " "))
 	}
+	if p.Overlap != "" {
+		o := "overlap " + p.Overlap
+		if w, ok := overlapWords[p.Overlap]; ok {
+			o += " (" + w + ")"
+		}
+		out = append(out, o)
+	}
 	if len(out) == 0 {
 		return "default (coalesce, 1 at once, no retries)"
 	}
 	return strings.Join(out, ", ")
+}
+
+// overlapWords say what a fire does under each overlap policy the job info shows (skip,
+// the default, is not shown).
+var overlapWords = map[string]string{
+	jobcenter.OverlapBufferOne:   "a fire waits for the run under way",
+	jobcenter.OverlapCancelOther: "a fire kills the run under way",
+	jobcenter.OverlapAllowAll:    "every fire runs at once",
 }
 
 // printJob writes one job as a two-column table.
@@ -165,6 +188,9 @@ func printJob(w io.Writer, j *jobcenter.Job) {
 	t.row("TRIGGER", schedule(j))
 	if l := lifetime(j); l != "" {
 		t.row("LIFETIME", l)
+	}
+	if s := jitter(j); s != "" {
+		t.row("JITTER", s)
 	}
 	t.row("TARGET", target(j))
 	t.row("POLICY", policy(j))

@@ -217,7 +217,7 @@ def _ref(job_id: str, field: str = "job_id") -> str:
 
 
 def _definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone, start_date, end_date,
-                **extra) -> Dict[str, Any]:
+                jitter, **extra) -> Dict[str, Any]:
     # A lifetime is a string in run_date's forms; the server names the field of a bad one
     # (and refuses one of a date job), but could not read another type at all.
     for field, value in (("start_date", start_date), ("end_date", end_date)):
@@ -235,7 +235,7 @@ def _definition(name, description, trigger, seconds, run_date, flow_id, code, cr
         seconds = None  # the seed's default period of 60, which a cron job has no use for
     body = {"name": name, "description": description, "trigger": trigger, "seconds": seconds,
             "run_date": run_date, "cron": cron, "timezone": timezone, "start_date": start_date, "end_date": end_date,
-            "flow_id": flow_id, "code": code}
+            "jitter": jitter, "flow_id": flow_id, "code": code}
     body.update(extra)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -244,7 +244,7 @@ def _definition(name, description, trigger, seconds, run_date, flow_id, code, cr
 
 # Options beyond the seed's arguments, each optional: the run policy and what follows a run.
 _OPTIONS = ("coalesce", "misfire_grace_time", "max_instances", "retries", "retry_backoff", "timeout",
-            "pause_after_failures", "on_success", "on_failure")
+            "pause_after_failures", "on_success", "on_failure", "overlap")
 
 
 def _options(options: Dict[str, Any]) -> Dict[str, Any]:
@@ -255,7 +255,7 @@ def _options(options: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
-                cron=None, timezone=None, start_date=None, end_date=None, **options) -> dict:
+                cron=None, timezone=None, start_date=None, end_date=None, jitter=None, **options) -> dict:
     """Add a job, stopped; return its job info (or the 202 {"status": "accepted"} answer).
 
     Beyond the seed's "interval" (every seconds) and "date" (once at run_date), trigger
@@ -272,12 +272,22 @@ def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow
     when set. A bad one raises JobCenterError 400 naming it: end_date not later than
     start_date or than now, or leaving a cron no instant; either given to a date job.
 
+    jitter=N (whole seconds, 0 to 86400) spreads each fire over up to N seconds after its
+    instant, by an offset of the job and the instant (the same on every trigger instance,
+    in whole milliseconds, short of the next instant): preview and next_run_time show the
+    spread times, and the run's journal triggertime is one. The jobParameter shows it when
+    set; a bad one raises JobCenterError 400 naming "jitter".
+
     options (extensions of the seed's function): retries, max_instances, timeout, ...,
     pause_after_failures=N (stop after N failed runs in a row), on_success=[ids] and
-    on_failure=[ids] (jobs run after a run succeeds or fails).
+    on_failure=[ids] (jobs run after a run succeeds or fails), overlap= (what a fire does
+    while the job's run goes on: "skip", the default, skipped beyond max_instances;
+    "buffer_one", it waits for the run under way and then runs, a further fire skipped;
+    "cancel_other", the run under way is killed and it runs; "allow_all", every fire runs
+    at once; all but "skip" need max_instances 1, else a 400 naming "max_instances").
     """
     return _jobs("POST", body=_definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone,
-                                          start_date, end_date, pid=pid, **_options(options)))
+                                          start_date, end_date, jitter, pid=pid, **_options(options)))
 
 
 def sdk_get_job(id) -> dict:
@@ -321,15 +331,17 @@ def sdk_exec_job(job_id, params: Optional[Dict[str, Any]] = None) -> dict:
 
 
 def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
-                   cron=None, timezone=None, start_date=None, end_date=None, **options) -> dict:
+                   cron=None, timezone=None, start_date=None, end_date=None, jitter=None, **options) -> dict:
     """Change a job's definition (its pid is kept); return its job info. The trigger is
     given whole, as on an add: trigger="cron" with cron= (and timezone=, else the server's
     JOBCENTER_TZ, not the job's zone before) makes it a cron job, "interval" or "date" one
-    of those again; its lifetime too: start_date and end_date not given are none (to keep
-    them, pass the job info's jobParameter["start_date"] and ["end_date"] back). options as
-    for sdk_add_job: those not given are left as they are (on_success=[] clears a chain)."""
+    of those again; its lifetime and jitter too: start_date, end_date and jitter not given
+    are none (to keep them, pass the job info's jobParameter["start_date"], ["end_date"]
+    and ["jitter"] back). options as for sdk_add_job: those not given are left as they are
+    (on_success=[] clears a chain, overlap="skip" restores the default policy)."""
     return _jobs("PUT", _ref(id, "id"), body=_definition(name, description, trigger, seconds, run_date, flow_id, code,
-                                                         cron, timezone, start_date, end_date, **_options(options)))
+                                                         cron, timezone, start_date, end_date, jitter,
+                                                         **_options(options)))
 
 
 def sdk_delete_job(job_id) -> dict:

@@ -395,6 +395,107 @@ class JobCenterTest(Base):
             sdk.sdk_add_job(PID, "x", "", "interval", code="x = 1", end_date=end)
         self.assertEqual((cm.exception.status, cm.exception.field), (0, "end_date"))
 
+    def test_a_jitter_spreads_a_jobs_fires_and_is_part_of_its_trigger(self):
+        j = sdk.sdk_add_job(PID, "抖动任务", "", "interval", seconds=600, code="return 1", jitter=120)
+        self.addCleanup(sdk.sdk_delete_job, j["id"])
+        p = j["jobParameter"]
+        self.assertEqual((set(p), p["jitter"]), (PARAM_KEYS | {"jitter"}, 120))
+        self.assertEqual(sdk.sdk_get_job(j["jobId"])["jobParameter"], p)
+
+        # Stopped, the k-th fire is counted from the preview's now: it runs at now + 600 k
+        # plus an offset of its own, below 120 s; the offsets differ (a shared one would
+        # leave every gap 600 s).
+        before = datetime.datetime.now(datetime.timezone.utc)
+        times = [datetime.datetime.fromisoformat(t) for t in sdk.preview(j["id"], count=6)["next"]]
+        after = datetime.datetime.now(datetime.timezone.utc)
+        self.assertEqual(len(times), 6)
+        sec = datetime.timedelta(seconds=1)
+        for k, t in enumerate(times, 1):
+            instant = 600 * k * sec
+            self.assertTrue(before - sec + instant <= t < after + instant + 120 * sec,
+                            "fire %d at %s, not within 120 s after its instant" % (k, t))
+        gaps = {b - a for a, b in zip(times, times[1:])}
+        self.assertNotEqual(gaps, {datetime.timedelta(seconds=600)}, times)
+        # Started, next_run_time is the preview's first, to the second.
+        started = sdk.sdk_start_job(j["id"])
+        first = datetime.datetime.fromisoformat(sdk.preview(j["id"], count=1)["next"][0])
+        self.assertEqual(started["next_run_time"], first.strftime("%Y-%m-%d %H:%M:%S"))
+
+        # An update gives the trigger whole: the jitter passed back is kept, none given is none.
+        kept = sdk.sdk_update_job(j["id"], "抖动任务", "", "interval", seconds=300, code="return 1",
+                                  jitter=p["jitter"])["jobParameter"]
+        self.assertEqual((kept["seconds"], kept["jitter"]), (300, 120))
+        gone = sdk.sdk_update_job(j["id"], "抖动任务", "", "interval", seconds=300, code="return 1")["jobParameter"]
+        self.assertEqual(set(gone), PARAM_KEYS)
+
+        # A bad jitter is refused naming it; nothing changes.
+        for bad in (-1, 86401, 1.5, "soon"):
+            with self.assertRaises(JobCenterError) as cm:
+                sdk.sdk_update_job(j["id"], "x", "", "interval", seconds=5, code="x = 1", jitter=bad)
+            self.assertEqual((cm.exception.status, cm.exception.code, cm.exception.field), (400, "invalid", "jitter"),
+                             str(cm.exception))
+        self.assertEqual(sdk.sdk_get_job(j["id"])["jobParameter"], gone)
+
+    def test_an_overlap_policy_is_kept_by_updates_and_decides_what_a_fire_does_while_a_run_goes_on(self):
+        # Flow "hold" is held by the test's runner until its request is abandoned: a run
+        # that only a kill ends.
+        j = sdk.sdk_add_job(PID, "重叠任务", "", "interval", seconds=3600, flow_id="hold", overlap="buffer_one")
+        self.addCleanup(sdk.sdk_delete_job, j["id"])
+        self.assertEqual((set(j["jobParameter"]), j["jobParameter"]["overlap"]), (PARAM_KEYS | {"overlap"}, "buffer_one"))
+        # A policy field: an update without it keeps it.
+        renamed = sdk.sdk_update_job(j["id"], "重叠任务", "", "interval", seconds=3600, flow_id="hold")
+        self.assertEqual(renamed["jobParameter"]["overlap"], "buffer_one")
+
+        def entry(fire, status):
+            return eventually(lambda: next((e for e in sdk.get_journal(j["id"])["data"]
+                                            if e["triggerid"] == fire and e["exestatus"] == status), None),
+                              timeout=15, what="run %s %s" % (fire, status))
+
+        # buffer_one: of two fires while the first run goes on, one waits for it and the
+        # other is skipped (which is which is the executors' order of taking them).
+        first = sdk.exec_run(j["id"])["fireId"]
+        entry(first, "running")
+        fires = [sdk.exec_run(j["id"])["fireId"] for _ in range(2)]
+        skipped = eventually(lambda: [e for e in sdk.get_journal(j["id"])["data"]
+                                      if e["triggerid"] in fires and e["exestatus"] == "skipped"],
+                             timeout=15, what="one of the two fires skipped")
+        self.assertEqual(len(skipped), 1, skipped)
+        self.assertEqual(skipped[0]["exedes"], "skipped: another fire of this job waits already for the run under "
+                                               "way (overlap buffer_one)")
+        second = next(f for f in fires if f != skipped[0]["triggerid"])
+        entry(second, "waiting")
+        # The first run killed, the waiting fire runs.
+        sdk.kill_run(j["id"], first)
+        entry(second, "running")
+
+        # cancel_other: a new fire kills the run under way (the waiting one that began) and runs.
+        sdk.sdk_update_job(j["id"], "重叠任务", "", "interval", seconds=3600, flow_id="hold", overlap="cancel_other")
+        fourth = sdk.exec_run(j["id"])["fireId"]
+        killed = entry(second, "failure")
+        self.assertTrue(killed["exedes"].startswith("killed by overlap cancel_other, for " + fourth + " at "), killed["exedes"])
+        self.assertEqual(killed["killed"]["by"], "overlap cancel_other, for " + fourth)
+        entry(fourth, "running")
+        self.assertEqual(sdk.kill_run(j["id"], fourth)["status"], "killed")
+
+        # skip, the default again: shown as no overlap at all.
+        back = sdk.sdk_update_job(j["id"], "重叠任务", "", "interval", seconds=3600, flow_id="hold", overlap="skip")
+        self.assertEqual(set(back["jobParameter"]), PARAM_KEYS)
+
+        # Refused, naming the field; nothing is stored or changed.
+        before = len(sdk.sdk_get_jobs())
+        for field, call in (
+                ("overlap", lambda: sdk.sdk_add_job(PID, "x", "", "interval", code="x = 1", overlap="queue")),
+                ("max_instances", lambda: sdk.sdk_add_job(PID, "x", "", "interval", code="x = 1", overlap="allow_all",
+                                                          max_instances=2)),
+                ("max_instances", lambda: sdk.sdk_update_job(j["id"], "x", "", "interval", code="x = 1",
+                                                             overlap="buffer_one", max_instances=3))):
+            with self.assertRaises(JobCenterError) as cm:
+                call()
+            self.assertEqual((cm.exception.status, cm.exception.code, cm.exception.field), (400, "invalid", field),
+                             str(cm.exception))
+        self.assertEqual(len(sdk.sdk_get_jobs()), before)
+        self.assertEqual(sdk.sdk_get_job(j["id"])["jobParameter"], back["jobParameter"])
+
     def test_the_cron_preview(self):
         self.assertEqual(sdk.cron_next("0 30 2 * * ?", tz="America/New_York", from_="2025-03-08T00:00:00-05:00", count=3),
                          ["2025-03-08T02:30:00-05:00", "2025-03-10T02:30:00-04:00", "2025-03-11T02:30:00-04:00"])

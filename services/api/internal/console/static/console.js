@@ -190,11 +190,15 @@
     return "";
   }
 
-  // triggerCell is a table's trigger cell: the trigger, and below it the lifetime when set.
+  // triggerCell is a table's trigger cell: the trigger, and below it, each when set, the
+  // lifetime, the jitter and the overlap policy (what its fires do while a run goes on).
   function triggerCell(j) {
+    const p = j.jobParameter || {};
     const td = el("td", { class: "trigger", text: triggerText(j) });
     const life = lifetimeText(j);
     if (life) td.append(el("div", { class: "lifetime", text: life }));
+    if (p.jitter) td.append(el("div", { class: "jitter", text: t("jitter.upTo", { n: p.jitter }) }));
+    if (p.overlap) td.append(el("div", { class: "overlap", "data-overlap": p.overlap, text: t("overlap." + p.overlap) }));
     return td;
   }
 
@@ -384,9 +388,10 @@
     else renderFires();
   }
 
-  // "2026-12-07T02:30:00-05:00" → "2026-12-07 02:30:00 -05:00"
-  const fireTime = (s) => s.replace(/^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)$/,
-    (m, d, tm, off) => d + " " + tm + " " + (off === "Z" ? "+00:00" : off));
+  // "2026-12-07T02:30:00-05:00" → "2026-12-07 02:30:00 -05:00"; with ms, to the
+  // millisecond ("… 02:30:17.342 -05:00"): a jittered job runs at that millisecond.
+  const fireTime = (s, ms) => s.replace(/^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/,
+    (m, d, tm, frac, off) => d + " " + tm + (ms ? (frac || ".000") : "") + " " + (off === "Z" ? "+00:00" : off));
 
   function renderFires() {
     if (!st.firesJob) return;
@@ -399,9 +404,10 @@
       t(f.started ? "fires.started" : "fires.stopped", { n: f.next.length, zone });
     // A lifetime's end explains a list shorter than asked for.
     if (p.end_date && f.next.length > 0 && f.next.length < FIRES) note += " " + t("fires.lastBefore", { until: p.end_date });
+    if (p.jitter && f.next.length > 0) note += " " + t("fires.jitter", { n: p.jitter });
     $("fires-note").textContent = note;
     $("fires-panel").dataset.started = String(f.started);
-    $("fires-list").replaceChildren(...f.next.map((s) => el("li", {}, el("time", { dateTime: s, text: fireTime(s) }))));
+    $("fires-list").replaceChildren(...f.next.map((s) => el("li", {}, el("time", { dateTime: s, text: fireTime(s, !!p.jitter) }))));
   }
 
   // --- export and import ------------------------------------------------------------
@@ -546,7 +552,10 @@
   const JOB_FIELDS = [["name", "f-name"], ["pid", "f-pid"], ["description", "f-description"], ["trigger", "f-trigger"],
     ["seconds", "f-seconds"], ["run_date", "f-run-date"], ["cron", "f-cron"], ["timezone", "f-timezone"],
     ["start_date", "f-start-date"], ["end_date", "f-end-date"], ["flow_id", "f-flow-id"], ["code", "f-code"],
-    ["on_success", "f-on-success"], ["on_failure", "f-on-failure"], ["pause_after_failures", "f-pause-after"]];
+    ["on_success", "f-on-success"], ["on_failure", "f-on-failure"], ["pause_after_failures", "f-pause-after"],
+    ["jitter", "f-jitter"], ["overlap", "f-overlap"],
+    // The form has no max_instances: the api names it when the overlap chosen needs it 1.
+    ["max_instances", "f-overlap"]];
 
   function clearFormError() {
     $("form-error").hidden = true;
@@ -586,6 +595,8 @@
     $("f-on-success").value = (p.on_success || []).join(", ");
     $("f-on-failure").value = (p.on_failure || []).join(", ");
     $("f-pause-after").value = p.pause_after_failures || 0;
+    $("f-jitter").value = p.jitter || 0;
+    $("f-overlap").value = p.overlap || "skip"; // skip, the default, is shown as none
     for (const o of $("f-trigger").options) o.disabled = !!j && (o.value === "quartz") !== schedule;
     clearFormError();
     renderEditorTitle();
@@ -636,6 +647,9 @@
         body.on_success = ids("f-on-success");
         body.on_failure = ids("f-on-failure");
         body.pause_after_failures = Number($("f-pause-after").value || 0);
+        // The jitter is part of the trigger, sent whole (0: none); the policy as chosen.
+        body.jitter = Number($("f-jitter").value || 0);
+        body.overlap = $("f-overlap").value;
         r = st.editing ? await api("PUT", jobPath(st.editing.id), body) : await api("POST", "api/v1/jobs", body);
       }
       say(r.status === 202 ? t("msg.accepted") : t("msg.saved", { name }));
@@ -663,7 +677,9 @@
   // preview shows the next fire times as the user types: the cron preview from the api
   // for a cron expression (a cron job's in its zone, a schedule's in the server's), the
   // arithmetic of an interval, the date of a date job; an interval's and a cron job's
-  // within the lifetime entered.
+  // within the lifetime entered. A jitter's spread depends on the job's id, which a new
+  // job does not have yet: the times are the instants, with a line saying how far each
+  // may be spread (the job's Preview shows the spread times).
   let previewTimer = null, previewSeq = 0;
   function preview() {
     const list = $("preview-list"), err = $("preview-error");
@@ -675,6 +691,8 @@
     const from = trig === "date" || trig === "quartz" ? null : formDate("f-start-date");
     const until = trig === "date" || trig === "quartz" ? null : formDate("f-end-date");
     const ended = (d) => until !== null && d > until;
+    const jitter = trig === "quartz" ? 0 : Number($("f-jitter").value) || 0;
+    const spread = jitter > 0 ? [t("form.previewJitter", { n: jitter })] : [];
     if (trig === "interval") {
       const n = Number($("f-seconds").value);
       if (!(n > 0)) { show([]); return; }
@@ -682,10 +700,10 @@
       // Fires at now + k·n (as if started now), the first at or after the start.
       const k0 = from !== null && from > now ? Math.max(1, Math.ceil((from - now) / (n * 1000))) : 1;
       const times = [k0, k0 + 1, k0 + 2].map((k) => new Date(now + k * n * 1000)).filter((d) => !ended(d));
-      show([t("form.previewInterval", { n })].concat(times.length ? times.map(localTime) : [t("form.previewNone")]));
+      show([t("form.previewInterval", { n })].concat(times.length ? times.map(localTime).concat(spread) : [t("form.previewNone")]));
       return;
     }
-    if (trig === "date") { show($("f-run-date").value.trim() ? [$("f-run-date").value.trim()] : []); return; }
+    if (trig === "date") { show($("f-run-date").value.trim() ? [$("f-run-date").value.trim()].concat(spread) : []); return; }
     const expr = $("f-cron").value.trim(), zone = trig === "cron" ? $("f-timezone").value.trim() : "";
     if (!expr) { show([t("form.previewEmpty")]); return; }
     const seq = ++previewSeq;
@@ -696,7 +714,7 @@
         const r = await api("GET", "api/v1/cron/next?count=5&expr=" + encodeURIComponent(expr) + (zone ? "&tz=" + encodeURIComponent(zone) : "") + after);
         if (seq !== previewSeq) return;
         const next = r.data.next.filter((s) => !ended(new Date(s)) && (from === null || new Date(s) >= from));
-        show(next.length ? next.map(fireTime) : [t("form.previewNone")]);
+        show(next.length ? next.map((s) => fireTime(s)).concat(spread) : [t("form.previewNone")]);
       } catch (e) {
         if (seq !== previewSeq) return;
         show([]);
@@ -1322,7 +1340,7 @@
     $("exec-cancel").addEventListener("click", closeExec);
     $("f-trigger").addEventListener("change", syncForm);
     $("f-target").addEventListener("change", syncForm);
-    for (const id of ["f-seconds", "f-run-date", "f-cron", "f-timezone", "f-start-date", "f-end-date"]) $(id).addEventListener("input", preview);
+    for (const id of ["f-seconds", "f-run-date", "f-cron", "f-timezone", "f-start-date", "f-end-date", "f-jitter"]) $(id).addEventListener("input", preview);
     $("jobs").addEventListener("click", (ev) => {
       const b = ev.target.closest("button[data-action]");
       if (b) act(b.dataset.action, b.closest("tr").dataset.id);
