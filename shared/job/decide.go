@@ -179,12 +179,17 @@ func update(cmd Command, next Job, now time.Time) (Decision, error) {
 	if tr.Kind == Date && !tr.RunAt.After(now) {
 		return Decision{}, invalid("run_date", "must be later than now")
 	}
+	same := next.Spec.Trigger.Same(cmd.Spec.Trigger)
 	next.Spec = *cmd.Spec
 	switch next.State {
 	case Started:
-		// A started job is rescheduled from now, as if started again.
-		next.StartedAt = now
-		if _, ok := next.Spec.Trigger.Next(now, now); !ok {
+		// A started job whose trigger changes is rescheduled from now, as if started
+		// again; one whose trigger stays keeps its schedule (a fire due, or spread past its
+		// instant by a jitter, still comes).
+		if !same {
+			next.StartedAt = now
+		}
+		if _, ok := next.Spec.Trigger.Next(next.StartedAt, now); !ok {
 			next.State, next.StartedAt = Finished, time.Time{}
 		}
 	case Finished:

@@ -162,6 +162,14 @@ func (j *Job) Next(t time.Time) (time.Time, bool) {
 	return s.NextFire(j.ID, t)
 }
 
+// Same reports whether two triggers are the same: the same instants however their zones
+// are written.
+func (t Trigger) Same(o Trigger) bool {
+	a, b := t, o
+	a.RunAt, a.Start, a.End, b.RunAt, b.Start, b.End = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	return a == b && t.RunAt.Equal(o.RunAt) && t.Start.Equal(o.Start) && t.End.Equal(o.End)
+}
+
 // Same reports whether two definitions are the same: the same instant however its zone
 // is written.
 func (s Spec) Same(o Spec) bool {

@@ -203,9 +203,16 @@ func TestCommandsWalkAJobThroughItsLife(t *testing.T) {
 		t.Fatalf("exec: %+v %v", ex, err)
 	}
 	later := now.Add(90 * time.Second)
-	u, err := job.Decide(job.Command{ID: "c5", Type: job.Update, Tenant: "t", JobID: "j", At: later, Spec: s}, d.Job, later)
+	renamed := *s
+	renamed.Name = "renamed"
+	if r, err := job.Decide(job.Command{ID: "c5r", Type: job.Update, Tenant: "t", JobID: "j", At: later, Spec: &renamed}, d.Job, later); err != nil || !r.Job.StartedAt.Equal(d.Job.StartedAt) {
+		t.Fatalf("an update leaving the trigger keeps the schedule: %+v %v", r, err)
+	}
+	retimed := *s
+	retimed.Trigger.Every *= 2
+	u, err := job.Decide(job.Command{ID: "c5", Type: job.Update, Tenant: "t", JobID: "j", At: later, Spec: &retimed}, d.Job, later)
 	if err != nil || !u.Job.StartedAt.Equal(later) || u.Job.State != job.Started {
-		t.Fatalf("update reschedules a started job from now: %+v %v", u, err)
+		t.Fatalf("an update of the trigger reschedules a started job from now: %+v %v", u, err)
 	}
 	st, err := job.Decide(job.Command{ID: "c6", Type: job.Stop, Tenant: "t", JobID: "j"}, u.Job, later)
 	if err != nil || st.Job.State != job.Stopped || st.Events[0] != job.StoppedEvt {

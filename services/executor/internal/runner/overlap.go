@@ -11,6 +11,7 @@ import (
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
 // A job's overlap policy (job.Overlap) decides what its fire does when it finds the
@@ -25,8 +26,11 @@ var (
 	errCancelling = errors.New("the fire waits for its job's run under way to end, killed (overlap cancel_other)")
 )
 
-// skippedBuffered is the detail of a buffer_one fire that found another fire waiting.
-const skippedBuffered = "skipped: another fire of this job waits already for the run under way (overlap buffer_one)"
+// Details of fires their overlap policy skips.
+const (
+	skippedBuffered   = "skipped: another fire of this job waits already for the run under way (overlap buffer_one)"
+	skippedSuperseded = "skipped: another run of this job began while this fire waited for the end of the run it cancelled (overlap cancel_other)"
+)
 
 // bufferKey is the claims bucket's key holding the fire of job jobID that waits for its
 // run under way: it cannot be a fire's token (fire ids end in @ and a number or manual-).
@@ -98,19 +102,58 @@ func (r *Runner) unbuffer(ctx context.Context, f contracts.Fire, log zerolog.Log
 	}
 }
 
+// cancelsKey is the claims bucket's key naming the run fire fireID cancelled: not a
+// fire's token (no fire id ends in @cancels).
+func cancelsKey(fireID string) string { return contracts.Token(fireID + "@cancels") }
+
 // cancelOther kills the run of holder, the fire whose run holds f's job, as a tenant's
-// kill does (stored, then asked of the executors without waiting): f then waits for its
-// end. A kill stored before is kept: asking again changes nothing.
-func (r *Runner) cancelOther(ctx context.Context, f contracts.Fire, holder string) error {
+// kill does (stored, then asked of the executors without waiting), and remembers it as
+// the run f cancelled: f then waits for that run's end (waiting). Only that run: when f
+// comes again to find another run holding the job (one that began between the cancelled
+// run's end and f's turn), f is superseded, not a killer of newer runs. Asking a kill
+// again changes nothing: the first is kept.
+func (r *Runner) cancelOther(ctx context.Context, f contracts.Fire, holder string) (waiting bool, err error) {
 	if r.Cancel == nil || holder == "" {
-		return bus.Later(errCancelling, time.Second)
+		return false, bus.Later(errCancelling, time.Second)
+	}
+	key := cancelsKey(f.FireID)
+	e, err := r.Claims.Get(ctx, key)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		if _, err := r.Claims.Create(ctx, key, []byte(holder)); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+			return false, fmt.Errorf("remember the run cancelled (overlap cancel_other): %w", err)
+		} else if err != nil {
+			return false, bus.Later(errCancelling, time.Second) // a copy of f got there first
+		}
+	case err != nil:
+		return false, fmt.Errorf("read the run cancelled (overlap cancel_other): %w", err)
+	case string(e.Value()) != holder:
+		return false, nil
 	}
 	k := contracts.Kill{Tenant: f.Tenant, JobID: f.JobID, FireID: holder,
 		Killed: contracts.Killed{By: "overlap cancel_other, for " + f.FireID, At: time.Now().UTC()}}
 	if err := r.Cancel(ctx, k); err != nil {
-		return fmt.Errorf("kill the run under way (overlap cancel_other): %w", err)
+		return false, fmt.Errorf("kill the run under way (overlap cancel_other): %w", err)
 	}
-	return nil
+	return true, nil
+}
+
+// runUnderWay reports whether a run holds f's job (of one run at a time), and whose fire:
+// alone's test, without its write.
+func (r *Runner) runUnderWay(ctx context.Context, f contracts.Fire) (holder string, busy bool, err error) {
+	last, err := r.Runs.GetLastMsgForSubject(ctx, contracts.RunSubject(f.Tenant, f.JobID, contracts.RunRunning))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return "", false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("read the job's last run: %w", err)
+	}
+	rep, err := wire.DecodeRunEvent(last.Data)
+	if err != nil {
+		return "", false, nil
+	}
+	gone, err := r.over(ctx, f, rep, last)
+	return rep.FireID, !gone, err
 }
 
 // revisionConflict reports whether a compare-and-set on a bucket's key lost to another

@@ -172,3 +172,82 @@ func (b *bundle) setHold(d time.Duration) {
 	b.hold = d
 	b.mu.Unlock()
 }
+
+// buffer_one: a fire that comes between the run's end and the waiting fire's next turn
+// is handed back (the waiting fire goes first), not skipped while nothing runs.
+func TestBufferOneHandsBackAFireThatComesWhileTheWaitingOneIsDue(t *testing.T) {
+	b := setup(t)
+	b.hold = 700 * time.Millisecond
+	first := b.fireWith("idle", 1, withOverlap(job.OverlapBufferOne))
+	running := make(chan error, 1)
+	go func() { running <- b.handle(b.take()) }()
+	teststack.Eventually(t, 5*time.Second, "the first run to begin", func() bool { return b.runs(first.FireID) == 1 })
+	time.Sleep(2 * time.Millisecond)
+	b.fireWith("idle", 2, withOverlap(job.OverlapBufferOne))
+	if err := b.r.Handle(context.Background(), b.take()); err == nil || !strings.Contains(err.Error(), "overlap buffer_one") {
+		t.Fatalf("the second fire did not wait: %v", err)
+	}
+	if err := <-running; err != nil {
+		t.Fatal(err)
+	}
+	b.setHold(0)
+	third := b.fireWith("idle", 3, withOverlap(job.OverlapBufferOne))
+	m := b.take()
+	if md, _ := m.Metadata(); md.NumDelivered != 1 {
+		t.Fatal("took the waiting fire's copy, not the third fire")
+	}
+	if err := b.r.Handle(context.Background(), m); err == nil || !strings.Contains(err.Error(), "overlap buffer_one") {
+		t.Fatalf("the third fire, while the job is idle and the second is due: %v; want handed back", err)
+	}
+	for _, e := range b.ends("idle") {
+		if e.FireID == third.FireID {
+			t.Fatalf("the third fire ended %s %q while nothing ran", e.Status, e.Detail)
+		}
+	}
+}
+
+// cancel_other: a fire kills only the run it found; coming again to find a newer run
+// (begun between that run's end and its turn), it is superseded, not a killer of it.
+func TestCancelOtherKillsOnlyTheRunItFoundNotANewerOne(t *testing.T) {
+	b := setup(t)
+	b.hold = 10 * time.Second
+	b.r.Cancel = func(_ context.Context, k contracts.Kill) error { b.r.Kill(k); return nil }
+	first := b.fireWith("co", 1, withOverlap(job.OverlapCancelOther))
+	running := make(chan error, 1)
+	go func() { running <- b.handle(b.take()) }()
+	teststack.Eventually(t, 5*time.Second, "the first run to begin", func() bool { return b.runs(first.FireID) == 1 })
+	time.Sleep(2 * time.Millisecond)
+	second := b.fireWith("co", 2, withOverlap(job.OverlapCancelOther))
+	m2 := b.take()
+	if err := b.r.Handle(context.Background(), m2); err == nil {
+		t.Fatal("the second fire did not wait")
+	}
+	if err := <-running; err != nil {
+		t.Fatal(err)
+	}
+	b.setHold(3 * time.Second)
+	third := b.fireWith("co", 3, withOverlap(job.OverlapCancelOther))
+	m3 := b.take()
+	go func() { running <- b.handle(m3) }()
+	teststack.Eventually(t, 5*time.Second, "the third run to begin", func() bool { return b.runs(third.FireID) == 1 })
+	if err := b.r.Handle(context.Background(), m2); err != nil { // the second's next turn
+		t.Fatal(err)
+	}
+	_ = m2.Ack()
+	if err := <-running; err != nil {
+		t.Fatal(err)
+	}
+	ends := map[string]contracts.RunEvent{}
+	for _, e := range b.ends("co") {
+		ends[e.FireID] = e
+	}
+	if e := ends[first.FireID]; e.Killed == nil {
+		t.Fatalf("the first run: %+v; want killed", e)
+	}
+	if e := ends[third.FireID]; e.Killed != nil || e.Status != contracts.RunSuccess {
+		t.Fatalf("the third run: %s %q; want a success, not killed by the older fire", e.Status, e.Detail)
+	}
+	if e := ends[second.FireID]; e.Status != contracts.RunSkipped || !strings.Contains(e.Detail, "overlap cancel_other") || b.runs(second.FireID) != 0 {
+		t.Fatalf("the second fire: %s %q, ran %d times; want skipped as superseded", e.Status, e.Detail, b.runs(second.FireID))
+	}
+}

@@ -195,10 +195,19 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 	ev := r.newRun(f)
 	overlap := job.Overlap(f.Overlap)
 	if overlap == job.OverlapBufferOne {
-		// Another fire waiting for the run under way goes first: this one is the further.
-		if other, err := r.waitsFirst(work, f); err != nil || other {
-			if err != nil {
-				return err
+		// Another fire waits for the run under way: it goes first. While a run goes on
+		// this one is the further fire, skipped; between that run's end and the waiting
+		// fire's turn, it comes again.
+		other, err := r.waitsFirst(work, f)
+		if err != nil {
+			return err
+		}
+		if other {
+			if _, busy, err := r.runUnderWay(work, f); err != nil || !busy {
+				if err != nil {
+					return err
+				}
+				return bus.Later(errBuffered, turnDelay(msg))
 			}
 			ev.Detail = skippedBuffered
 			return r.runHeld(ctx, work, msg, f, ev, nil, true, func() {}, nil, log)
@@ -219,12 +228,18 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 		}
 		ev.Detail = skippedBuffered
 	case busy && overlap == job.OverlapCancelOther:
-		if err := r.cancelOther(work, f, holder); err != nil {
+		waiting, err := r.cancelOther(work, f, holder)
+		if err != nil {
 			return err
 		}
-		return bus.Later(errCancelling, turnDelay(msg))
+		if waiting {
+			return bus.Later(errCancelling, turnDelay(msg))
+		}
+		ev.Detail = skippedSuperseded
 	case !busy && overlap == job.OverlapBufferOne:
 		r.unbuffer(work, f, log)
+	case !busy && overlap == job.OverlapCancelOther:
+		_ = r.Claims.Delete(work, cancelsKey(f.FireID)) // lapses with the bucket's age if not
 	}
 	claim := []byte(claimRunning + " " + ev.DynamicID)
 	return r.runHeld(ctx, work, msg, f, ev, slot, busy, func() { r.touchLive(work, key, claim, log) }, nil, log)

@@ -441,6 +441,16 @@ func (s *Scheduler) apply(c change, p *job.Progress) {
 	if p != nil {
 		en.Seq, en.Last = p.Seq, jobtable.Nanos(p.LastFire)
 	}
+	if fired := c.queue && en.Last >= c.next-int64(c.spread)*int64(time.Millisecond); fired && !c.delay {
+		// Put again with a start whose first instant fired already (an update that kept
+		// the schedule, a command replayed): the next is the first after the last fired.
+		v := s.unpack(c.rec)
+		next, ok := v.next(jobtable.Instant(en.Last))
+		c.queue = ok
+		if ok {
+			c.next, c.spread = v.fireAt(v.id, next)
+		}
+	}
 	if c.queue && c.delay && en.Last >= c.next-int64(c.spread)*int64(time.Millisecond) {
 		s.t.Unschedule(e) // its start's instant fired: it waits for that run's end
 	} else if c.queue {
@@ -497,6 +507,14 @@ func (s *Scheduler) fireDue(now time.Time) {
 			next, ok = v.next(at)
 		} else {
 			fires, next, ok, dropped = v.due(s.fires, at, now, s.cfg.Policy)
+			// Due are the instants whose spread fire is: the last instant passed may be
+			// spread past now (a loop late by less than a jitter); it waits its turn.
+			if n := len(fires); v.Jitter > 0 && n > 0 && fires[n-1].After(at) {
+				if l := fires[n-1]; s.spreadAt(&v, l) > now.UnixNano() {
+					fires, _, _, dropped = v.due(fires, at, l.Add(-time.Nanosecond), s.cfg.Policy)
+					next, ok = l, true
+				}
+			}
 		}
 		s.fires = fires
 		if dropped > 0 {
@@ -513,18 +531,14 @@ func (s *Scheduler) fireDue(now time.Time) {
 		}
 		grace := v.plan.Policy.MisfireGrace
 		before := "" // the catch-up's last fire that runs: the next one waits for its run
-		for i, at := range fires {
+		for _, at := range fires {
 			en.Seq++
 			en.Last = jobtable.Nanos(at)
 			// The fire is named by its instant and scheduled at its spread time: lateness
 			// and the misfire grace count from when it was due to run.
 			scheduled := at
 			if v.Jitter > 0 {
-				following, more := next, ok
-				if i+1 < len(fires) {
-					following, more = fires[i+1], true
-				}
-				scheduled = at.Add(v.Offset(v.id, at, following, more))
+				scheduled = time.Unix(0, s.spreadAt(&v, at))
 			}
 			f := s.fire(&v, en.Seq, job.FireID(v.id, at), contracts.RunTypeTrigger, scheduled, now)
 			if late := now.Sub(scheduled); grace > 0 && late > grace {
@@ -548,6 +562,14 @@ func (s *Scheduler) fireDue(now time.Time) {
 		s.t.Unschedule(top.E)
 		s.cfg.Finisher.Finish(v.asJob())
 	}
+}
+
+// spreadAt is when instant at of v fires, Unix ns: its offset is short of the instant
+// that follows at itself (not of the first after now: a catch-up cut short would spread
+// its last fire past instants that follow it).
+func (s *Scheduler) spreadAt(v *view, at time.Time) int64 {
+	n, _ := v.fireAt(v.id, at)
+	return n
 }
 
 func (s *Scheduler) fireManual(jobID, commandID string) contracts.Fire {
