@@ -151,12 +151,24 @@ type Outcome struct {
 
 // BackfillRange asks for the fires of a job's schedule from From to To (both included,
 // both past), Concurrency of them running at once; MaxFires, when not 0, runs only the
-// first ones of a range holding more.
+// first ones of a range holding more. With Of set it is the trigger's own continuation
+// of backfill Of, after the run of its fire at From ended: its next fire is the
+// Concurrency-th instant after From, if not after To.
 type BackfillRange struct {
 	From        time.Time `json:"from"`
 	To          time.Time `json:"to"`
 	Concurrency int       `json:"concurrency"`
 	MaxFires    int       `json:"max_fires,omitempty"`
+	Of          string    `json:"of,omitempty"`
+}
+
+// BackfillThen, on a backfill's fire, is what its run's end releases: the backfill
+// (its command), the fire's instant, the backfill's last instant and concurrency.
+type BackfillThen struct {
+	Of          string    `json:"of"`
+	At          time.Time `json:"at"`
+	To          time.Time `json:"to"`
+	Concurrency int       `json:"concurrency"`
 }
 
 // Backfilled is what a backfill stored: Fires fires, the first and last at these instants;
@@ -263,6 +275,8 @@ type Then struct {
 	PauseAfterFailures int      `json:"pause_after_failures,omitempty"`
 	// Rearm: the job has a fixed delay; a scheduled run's end starts it again.
 	Rearm bool `json:"rearm,omitempty"`
+	// Backfill, on a backfill's fire, releases its next fire once the run ends.
+	Backfill *BackfillThen `json:"backfill,omitempty"`
 }
 
 // RunEvent reports a run's progress on RunSubject: "running" at each attempt, then once final.

@@ -386,3 +386,38 @@ func TestAFixedDelayJobFiresSecondsAfterItsLastRunEnded(t *testing.T) {
 		}
 	}
 }
+
+// A long backfill keeps only its concurrency's fires in the broker at once, releasing
+// each next one as a run ends: another tenant's fire meanwhile is not held behind it.
+func TestALongBackfillHoldsOnlyItsConcurrencyAndNoOneElsesFires(t *testing.T) {
+	c := newCenter(t)
+	flowRunner(t, c, "slow", func(int64) contracts.FlowReply {
+		time.Sleep(200 * time.Millisecond)
+		return contracts.FlowReply{OK: true}
+	})
+	cron := flowJob("slow", nil)
+	delete(cron, "seconds")
+	cron["trigger"], cron["cron"] = "cron", "* * * ? * *"
+	id := c.do("POST", "/api/v1/jobs", "p", cron).must(t, 201).obj(t)["id"].(string)
+	now := c.clk.Now().UTC().Truncate(time.Second)
+	body := map[string]any{"from": now.Add(-2000 * time.Second).Format(time.RFC3339), "to": now.Add(-time.Second).Format(time.RFC3339), "concurrency": 4}
+	c.do("POST", "/api/v1/jobs/"+id+"/backfill", "p", body).must(t, 200)
+	teststack.Eventually(t, 15*time.Second, "the backfill's window to move on", func() bool {
+		return c.journal("p", id, 1, 1).ResultCount >= 8
+	})
+
+	other := c.do("POST", "/api/v1/jobs", "q", intervalBody()).must(t, 201).obj(t)["id"].(string)
+	c.do("POST", "/api/v1/jobs/"+other+"/exec", "q", nil).must(t, 200)
+	c.waitJournal("q", other, 1)
+	// Stored so far: the runs ended and the window's four, not the 2,000 instants.
+	p := c.journal("p", id, 1, 100)
+	open := 0
+	for _, e := range p.Data {
+		if s := e["exestatus"]; s != "success" && s != "failure" && s != "skipped" {
+			open++
+		}
+	}
+	if open > 4 || p.ResultCount >= 2000 {
+		t.Fatalf("%d backfill fires stored, %d of the newest not ended; want the window's 4 at most", p.ResultCount, open)
+	}
+}

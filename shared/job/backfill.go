@@ -22,6 +22,11 @@ type BackfillRange struct {
 	// MaxFires, when not 0, runs only the first MaxFires fires of a range holding more;
 	// without it such a range is refused.
 	MaxFires int
+	// Of, when set, makes this the continuation of backfill Of (its command), which the
+	// trigger sends once the run of its fire at From ended: its one instant is the
+	// Concurrency-th after From, if not after To. A backfill keeps Concurrency fires out
+	// at once this way, rather than all of them waiting in the broker.
+	Of string
 }
 
 // Check checks what a backfill asks, all but what depends on its job and the time.
@@ -46,17 +51,16 @@ func (b BackfillRange) Check() error {
 // than MaxFires. A range still to come (To after now), holding no instant, or more than
 // MaxBackfillFires without MaxFires, is refused, naming the field to change.
 func (j *Job) BackfillInstants(b BackfillRange, now time.Time) (ats []time.Time, capped bool, err error) {
+	if b.Of != "" {
+		return j.backfillNext(b), false, nil
+	}
 	if err := b.Check(); err != nil {
 		return nil, false, err
 	}
 	if b.To.After(now) {
 		return nil, false, invalid("to", "must not be later than now (%s): a backfill runs past instants; the schedule runs the rest", now.UTC().Format(time.RFC3339))
 	}
-	anchor := j.StartedAt
-	if j.Spec.Trigger.Kind == Interval {
-		anchor = b.From.Add(-j.Spec.Trigger.Every)
-	}
-	s := j.Spec.Trigger.Compile(anchor)
+	s := j.backfillSchedule(b.From)
 	limit := MaxBackfillFires
 	if b.MaxFires > 0 {
 		limit = b.MaxFires
@@ -80,6 +84,30 @@ func (j *Job) BackfillInstants(b BackfillRange, now time.Time) (ats []time.Time,
 		return nil, false, invalid("from", "the range holds no instant of the job's schedule")
 	}
 	return ats, capped, nil
+}
+
+// backfillNext is a continuation's instant: none when it is past the backfill's end.
+func (j *Job) backfillNext(b BackfillRange) []time.Time {
+	s := j.backfillSchedule(b.From)
+	at := b.From
+	for range max(b.Concurrency, 1) {
+		next, ok := s.Next(at)
+		if !ok || next.After(b.To) {
+			return nil
+		}
+		at = next
+	}
+	return []time.Time{at}
+}
+
+// backfillSchedule is the schedule a backfill from from walks: an interval's counted
+// from from, the others' as they are.
+func (j *Job) backfillSchedule(from time.Time) Schedule {
+	anchor := j.StartedAt
+	if j.Spec.Trigger.Kind == Interval {
+		anchor = from.Add(-j.Spec.Trigger.Every)
+	}
+	return j.Spec.Trigger.Compile(anchor)
 }
 
 // BackfillFireID names the fire of instant at that backfill command commandID runs: a

@@ -145,7 +145,7 @@ func CommandToPayload(c job.Command, replyTo string, idempotent bool) contracts.
 		p.Spec = &s
 	}
 	if b := c.Backfill; b != nil {
-		p.Backfill = &contracts.BackfillRange{From: b.From, To: b.To, Concurrency: b.Concurrency, MaxFires: b.MaxFires}
+		p.Backfill = &contracts.BackfillRange{From: b.From, To: b.To, Concurrency: b.Concurrency, MaxFires: b.MaxFires, Of: b.Of}
 	}
 	return p
 }
@@ -173,7 +173,7 @@ func CommandFromPayload(p contracts.Command) job.Command {
 		c.Spec = &s
 	}
 	if b := p.Backfill; b != nil {
-		c.Backfill = &job.BackfillRange{From: b.From.UTC(), To: b.To.UTC(), Concurrency: b.Concurrency, MaxFires: b.MaxFires}
+		c.Backfill = &job.BackfillRange{From: b.From.UTC(), To: b.To.UTC(), Concurrency: b.Concurrency, MaxFires: b.MaxFires, Of: b.Of}
 	}
 	return c
 }

@@ -60,6 +60,10 @@ func (f *Follower) After(ctx context.Context, ends []contracts.RunEvent) error {
 			// Whatever its end, killed too: a fixed-delay job counts its next fire from it.
 			cmds = append(cmds, rearm(ev))
 		}
+		if t.Backfill != nil {
+			// Whatever its end: the backfill's next fire takes this one's place.
+			cmds = append(cmds, backfillNext(ev))
+		}
 		if ev.Killed != nil {
 			continue // a killed run was ended by a person: it neither chains nor counts
 		}
@@ -105,6 +109,15 @@ func (f *Follower) After(ctx context.Context, ends []contracts.RunEvent) error {
 func rearm(ev contracts.RunEvent) contracts.Command {
 	return contracts.Command{V: contracts.Version, ID: "rearm:" + ev.JournalID, Type: contracts.CmdRearm, Tenant: ev.Tenant, JobID: ev.JobID,
 		User: User, At: ev.EndedAt.UTC().Truncate(time.Millisecond), FireID: ev.FireID}
+}
+
+// backfillNext releases the fire of the backfill ev's run belonged to that takes its
+// place: the Concurrency-th instant after its own, if the backfill has it.
+func backfillNext(ev contracts.RunEvent) contracts.Command {
+	b := ev.Then.Backfill
+	return contracts.Command{V: contracts.Version, ID: "backfill-next:" + ev.JournalID, Type: contracts.CmdBackfill, Tenant: ev.Tenant,
+		JobID: ev.JobID, User: User, At: ev.EndedAt.UTC().Truncate(time.Millisecond),
+		Backfill: &contracts.BackfillRange{From: b.At, To: b.To, Concurrency: b.Concurrency, Of: b.Of}}
 }
 
 // pause is the stop of a job whose last n runs failed, the last ev.
@@ -169,8 +182,8 @@ func (f *Follower) send(ctx context.Context, cmds []contracts.Command) error {
 		return fmt.Errorf("send after a run's end: %w", err)
 	}
 	for _, c := range cmds {
-		if c.Type == contracts.CmdRearm {
-			continue // one a run of each fixed-delay job: not worth a line each
+		if c.Type == contracts.CmdRearm || c.Type == contracts.CmdBackfill {
+			continue // one a run (a fixed delay's, a backfill's): not worth a line each
 		}
 		f.Log.Info().Str("tenant", c.Tenant).Str("job_id", c.JobID).Str("type", c.Type).
 			Str("after", c.ParentFireID+c.Reason).Msg("sent after a run's end")

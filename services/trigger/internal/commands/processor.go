@@ -38,8 +38,6 @@ type Scheduler interface {
 // Fires stores a fire at once, returning the run number it is stored with.
 type Fires interface {
 	PublishNow(ctx context.Context, f contracts.Fire) (seq int64, err error)
-	// PublishBatch stores fires at once, returning once every one is stored.
-	PublishBatch(ctx context.Context, fires []contracts.Fire) error
 }
 
 // Store is what the processor reads of the job projection (a *mongostore.Store); it
@@ -307,7 +305,7 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 			}
 			x.out.FireID = fireID
 		}
-		if len(x.d.Backfill) > 0 {
+		if len(x.d.Backfill) > 0 && x.c.Backfill != nil {
 			done, err := p.backfill(ctx, *x.d.Job, x.c, x.seq(), x.d)
 			if err != nil {
 				return err
@@ -395,30 +393,56 @@ func (p *Processor) fireNow(ctx context.Context, j job.Job, c contracts.Command,
 	return f.FireID, nil
 }
 
-// backfill stores a backfill's fires before the command is acked, chained so that
-// Concurrency of them run at once, oldest first (each waits for the run of the fire
-// Concurrency before it, as a catch-up's fires do), then remembers the command on the job
-// as fireNow does. Applied again, its fires are the same (their ids are the command's and
-// the instants'): the broker stores each once, and executors claim each once.
+// backfill stores the fires a backfill releases now, before the command is acked: its
+// first Concurrency instants (the others are released one by one, each as a run of it
+// ends: afterrun sends the continuation, whose one instant is stored here), so that a
+// backfill holds at most Concurrency fires in the broker, not thousands waiting there
+// in every tenant's way. Each fire is a catch-up's (claimed, waiting for a free run
+// rather than skipped) named by the backfill and its instant; applied again, its fires
+// are found stored and their run numbers given back, as an exec's. The job remembers the
+// command, as after an exec.
 func (p *Processor) backfill(ctx context.Context, j job.Job, c contracts.Command, seq uint64, d job.Decision) (*contracts.Backfilled, error) {
-	fires, ok := p.Sched.FireBackfill(ctx, j.ID, c.ID, d.Backfill)
+	b := c.Backfill
+	of := b.Of
+	if of == "" {
+		of = c.ID
+	}
+	n := max(b.Concurrency, 1)
+	release := d.Backfill[:min(n, len(d.Backfill))]
+	fires, ok := p.Sched.FireBackfill(ctx, j.ID, of, release)
 	if !ok {
 		return nil, fmt.Errorf("backfill of job %s: the scheduler does not hold it", j.ID)
 	}
-	n := max(c.Backfill.Concurrency, 1)
+	last := d.Backfill[len(d.Backfill)-1]
+	if b.Of != "" {
+		last = b.To
+	}
+	stored := make([]int64, len(fires))
 	for i := range fires {
-		fires[i].CatchUp = true
-		if i >= n {
-			fires[i].AfterFireID = fires[i-n].FireID
+		f := &fires[i]
+		then := contracts.Then{}
+		if f.Then != nil {
+			then = *f.Then
+		}
+		then.Backfill = &contracts.BackfillThen{Of: of, At: f.ScheduledAt, To: last, Concurrency: n}
+		f.Then, f.CatchUp = &then, true
+		var err error
+		if stored[i], err = p.Fires.PublishNow(ctx, *f); err != nil {
+			// Run numbers are not given back: some fires may be stored all the same.
+			return nil, fmt.Errorf("store backfill fire: %w", err)
 		}
 	}
-	if err := p.Fires.PublishBatch(ctx, fires); err != nil {
-		// Run numbers are not given back: some fires may be stored all the same.
-		return nil, fmt.Errorf("store backfill fires: %w", err)
+	for i := len(fires) - 1; i >= 0; i-- {
+		if stored[i] != fires[i].Seq {
+			p.Sched.Unfire(j.ID, fires[i].Seq) // stored before (applied again): give ours back
+		}
 	}
 	p.Behind.Stage(ctx, []mongostore.JobWrite{{Job: j, CommandSeq: seq}}, 0)
 	p.memo.put(j)
-	return &contracts.Backfilled{Fires: len(fires), First: d.Backfill[0], Last: d.Backfill[len(d.Backfill)-1], Capped: d.Capped}, nil
+	if b.Of != "" {
+		return nil, nil
+	}
+	return &contracts.Backfilled{Fires: len(d.Backfill), First: d.Backfill[0], Last: last, Capped: d.Capped}, nil
 }
 
 // record stores the batch's lifecycle events, all at once, and returns the log's last

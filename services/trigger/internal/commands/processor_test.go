@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -204,7 +205,7 @@ func (s *fakeSched) Unfire(jobID string, seq int64) {
 type fakeFires struct {
 	mu     sync.Mutex
 	stored map[string]int64 // fire id → run number
-	chain  []contracts.Fire // the fires batches stored, in order
+	log    []contracts.Fire // the fires stored, in order
 }
 
 func (f *fakeFires) PublishNow(_ context.Context, fire contracts.Fire) (int64, error) {
@@ -214,19 +215,8 @@ func (f *fakeFires) PublishNow(_ context.Context, fire contracts.Fire) (int64, e
 		return seq, nil
 	}
 	f.stored[fire.FireID] = fire.Seq
+	f.log = append(f.log, fire)
 	return fire.Seq, nil
-}
-
-func (f *fakeFires) PublishBatch(_ context.Context, fires []contracts.Fire) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, fire := range fires {
-		if _, ok := f.stored[fire.FireID]; !ok {
-			f.stored[fire.FireID] = fire.Seq
-			f.chain = append(f.chain, fire)
-		}
-	}
-	return nil
 }
 
 // msg is a command message at a stream position; only Data and Metadata are used.
@@ -550,43 +540,61 @@ func TestAnExecStoresItsFireOnceAndRemembersItsCommand(t *testing.T) {
 	}
 }
 
-// A backfill stores one fire for each instant of its range, chained so that its
-// concurrency run at once; applied again it stores none more, and the job remembers it.
-func TestABackfillStoresItsFiresChainedOnceAndRemembersItsCommand(t *testing.T) {
+// A backfill stores its first Concurrency fires, each saying what its run's end
+// releases; a continuation (sent after such an end) stores the instant Concurrency after
+// it, none past the backfill's end; applied again, nothing more is stored.
+func TestABackfillReleasesConcurrencyFiresAndEachEndTheNext(t *testing.T) {
 	b := setup(t)
 	b.apply(t, b.cmd(job.Command{Type: job.Create, JobID: "j1", JobKey: "k1", Spec: spec("")}, false))
 	from := b.at.Add(-10 * time.Minute)
-	bf := b.cmd(job.Command{Type: job.Backfill, JobID: "j1", Backfill: &job.BackfillRange{From: from, To: from.Add(4 * time.Minute), Concurrency: 2}}, false)
+	minute := func(k int) time.Time { return from.Add(time.Duration(k) * time.Minute) }
+	bf := b.cmd(job.Command{Type: job.Backfill, JobID: "j1", Backfill: &job.BackfillRange{From: from, To: minute(4), Concurrency: 2}}, false)
 	b.apply(t, bf)
 	o := b.reply(t, "backfill-j1")
-	if o.Error != nil || o.Backfilled == nil || o.Backfilled.Fires != 5 || !o.Backfilled.First.Equal(from) || !o.Backfilled.Last.Equal(from.Add(4*time.Minute)) || o.Backfilled.Capped {
+	if o.Error != nil || o.Backfilled == nil || o.Backfilled.Fires != 5 || !o.Backfilled.First.Equal(from) || !o.Backfilled.Last.Equal(minute(4)) || o.Backfilled.Capped {
 		t.Fatalf("answer %+v %+v", o, o.Backfilled)
 	}
-	if len(b.fires.chain) != 5 {
-		t.Fatalf("%d fires stored, want 5", len(b.fires.chain))
-	}
-	for i, f := range b.fires.chain {
-		want := ""
-		if i >= 2 {
-			want = b.fires.chain[i-2].FireID
+	check := func(want ...int) {
+		t.Helper()
+		if len(b.fires.log) != len(want) {
+			t.Fatalf("%d fires stored, want %d", len(b.fires.log), len(want))
 		}
-		if !f.CatchUp || f.AfterFireID != want || f.RunType != contracts.RunTypeBackfill || !f.ScheduledAt.Equal(from.Add(time.Duration(i)*time.Minute)) {
-			t.Fatalf("fire %d: %+v; want a catch-up after %q at %v", i, f, want, from.Add(time.Duration(i)*time.Minute))
+		for i, f := range b.fires.log {
+			bt := f.Then
+			if !f.CatchUp || f.AfterFireID != "" || f.RunType != contracts.RunTypeBackfill || !f.ScheduledAt.Equal(minute(want[i])) ||
+				f.FireID != job.BackfillFireID("j1", "backfill-j1", minute(want[i])) || bt == nil || bt.Backfill == nil ||
+				bt.Backfill.Of != "backfill-j1" || !bt.Backfill.At.Equal(minute(want[i])) || !bt.Backfill.To.Equal(minute(4)) || bt.Backfill.Concurrency != 2 {
+				t.Fatalf("fire %d: %+v then %+v; want the backfill's claimed fire of minute %d", i, f, bt, want[i])
+			}
 		}
 	}
+	check(0, 1)
 	if got := b.store.jobs["j1"].Job.LastCommand; got != "backfill-j1" {
 		t.Fatalf("the job remembers %q", got)
 	}
 	b.apply(t, bf) // redelivered
-	if len(b.fires.chain) != 5 || b.sched.seq["j1"] != 5 {
-		t.Fatalf("redelivered: %d fires, %d run numbers; want 5 of each", len(b.fires.chain), b.sched.seq["j1"])
+	check(0, 1)
+	next := func(k int) jetstream.Msg {
+		return b.cmd(job.Command{ID: "next-" + strconv.Itoa(k), Type: job.Backfill, JobID: "j1",
+			Backfill: &job.BackfillRange{From: minute(k), To: minute(4), Concurrency: 2, Of: "backfill-j1"}}, false)
+	}
+	b.apply(t, next(1)) // minute 1's run ended first: minute 3 takes its place
+	b.apply(t, next(0))
+	check(0, 1, 3, 2)
+	b.apply(t, next(3), next(2)) // minute 3's: past the end, nothing; minute 2's: minute 4
+	check(0, 1, 3, 2, 4)
+	b.apply(t, next(4), next(0)) // the last's end releases nothing; one applied again, nothing
+	check(0, 1, 3, 2, 4)
+	if b.sched.seq["j1"] != 5 {
+		t.Fatalf("%d run numbers taken, want 5", b.sched.seq["j1"])
 	}
 	// A range reaching into the future is refused, naming the field; nothing is stored.
 	late := b.cmd(job.Command{ID: "late", Type: job.Backfill, JobID: "j1", Backfill: &job.BackfillRange{From: from, To: b.at.Add(time.Minute), Concurrency: 1}}, false)
 	b.apply(t, late)
-	if o := b.reply(t, "late"); o.Error == nil || o.Error.Field != "to" || len(b.fires.chain) != 5 {
-		t.Fatalf("a range into the future: %+v, %d fires", o.Error, len(b.fires.chain))
+	if o := b.reply(t, "late"); o.Error == nil || o.Error.Field != "to" {
+		t.Fatalf("a range into the future: %+v", o.Error)
 	}
+	check(0, 1, 3, 2, 4)
 }
 
 // In a synctest bubble: the writer's retries and the store's slow refusals pass on the

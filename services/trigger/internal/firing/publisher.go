@@ -16,7 +16,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jobcenter/jobcenter/contracts"
-	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/wire"
@@ -123,33 +122,6 @@ func (p *Publisher) PublishNow(ctx context.Context, f contracts.Fire) (seq int64
 	}
 	p.record(f, ack.Sequence)
 	return f.Seq, nil
-}
-
-// batchSize bounds the fires PublishBatch has unacknowledged at once, below the
-// client's limit of asynchronous publishes outstanding.
-const batchSize = 1000
-
-// PublishBatch stores fires synchronously, all at once, in batches (a backfill's).
-func (p *Publisher) PublishBatch(ctx context.Context, fires []contracts.Fire) error {
-	for start := 0; start < len(fires); start += batchSize {
-		part := fires[start:min(start+batchSize, len(fires))]
-		msgs := make([]bus.Out, len(part))
-		for i, f := range part {
-			m := message(f)
-			msgs[i] = bus.Out{Subject: m.Subject, Data: m.Data, ID: f.FireID}
-		}
-		acks, err := bus.PublishAll(ctx, p.js, msgs)
-		if err != nil {
-			return err
-		}
-		for i, a := range acks {
-			if !a.Duplicate {
-				p.noteStored(part[i])
-			}
-			p.record(part[i], a.Sequence)
-		}
-	}
-	return nil
 }
 
 // Run publishes queued fires until ctx ends or, after Drain, until the queue is empty
