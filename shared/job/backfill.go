@@ -36,8 +36,8 @@ func (b BackfillRange) Check() error {
 		return invalid("from", "is required: a date from 1970 on")
 	case b.To.IsZero():
 		return invalid("to", "is required")
-	case !b.To.After(b.From):
-		return invalid("to", "must be later than from")
+	case b.To.Before(b.From):
+		return invalid("to", "must not be earlier than from")
 	}
 	if err := checkCount("concurrency", int64(b.Concurrency), 1, MaxBackfillConcurrency); err != nil {
 		return err

@@ -38,7 +38,8 @@ type Publisher struct {
 	mu      sync.Mutex
 	stored  map[string]job.Progress
 	lastSeq uint64
-	// inFlight counts asynchronous fires sent and not yet acknowledged; safeSeq is the
+	// inFlight counts fires sent and not yet recorded (asynchronous ones, and PublishNow's
+	// while it waits); safeSeq is the
 	// highest stream sequence at a moment none was: every fire at or below it is
 	// recorded, whatever order the acknowledgements came in.
 	inFlight int
@@ -99,6 +100,16 @@ func (p *Publisher) Publish(f contracts.Fire) {
 // PublishNow stores a fire synchronously and returns the run number it is stored with:
 // f's own, or, when the stream held the fire already, the stored one's.
 func (p *Publisher) PublishNow(ctx context.Context, f contracts.Fire) (seq int64, err error) {
+	// Counted in flight until recorded: a checkpoint taken meanwhile must not pass the
+	// stream sequence it may be stored at, or a crash would leave it out of the replay.
+	p.mu.Lock()
+	p.inFlight++
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.inFlight--
+		p.mu.Unlock()
+	}()
 	ack, err := p.js.PublishMsg(ctx, message(f), jetstream.WithMsgID(f.FireID))
 	if err != nil {
 		return 0, err

@@ -390,7 +390,9 @@ func planFromKey(key string) (p *Plan, err error) {
 		tr.Start, tr.End = Instant(r.varint()), Instant(r.varint())
 	}
 	if r.i < len(key) {
-		tr.Jitter = time.Duration(r.varint())
+		if tr.Jitter = time.Duration(r.varint()); tr.Jitter < 0 || tr.Jitter > job.MaxJitter {
+			return nil, errors.New("scheduler image: a plan's jitter is damaged")
+		}
 	}
 	if r.i < len(key) {
 		pol.Overlap = job.Overlap(r.Str())
