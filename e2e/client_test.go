@@ -446,6 +446,189 @@ func TestClientSendsAJobsJitterAndOverlapPolicyAndReadsThemBack(t *testing.T) {
 	}
 }
 
+// The client's JobSpec sends a fixed delay and JobParameter reads it back as the server
+// shows it. Started, the job fires Seconds after its start, has no next run while that
+// run goes on, and fires next Seconds after the run ended, not after its instant; as part
+// of the trigger it is gone after an update without it. Bad combinations are *APIErrors
+// naming their field.
+func TestClientSendsAJobsFixedDelayAndReadsItBack(t *testing.T) {
+	c := newCenter(t)
+	ctx := context.Background()
+	cl := newClient(t, c, "p")
+	// Flow "gate" answers once release is closed: the first run goes on until then.
+	nc := connect(t, c.stack.NATSURL)
+	release := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open)
+	if _, err := nc.Subscribe(contracts.FlowSubject("p", "gate"), func(m *nats.Msg) {
+		go func() { <-release; _ = m.Respond([]byte(`{"ok":true}`)) }()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.Flush()
+
+	spec := jobcenter.JobSpec{Pid: pid, Name: "固定延迟", Trigger: jobcenter.TriggerInterval, Seconds: 1, FlowID: "gate", FixedDelay: true}
+	j := must(cl.AddJob(ctx, spec))(t)
+	if !j.JobParameter.FixedDelay {
+		t.Fatalf("jobParameter: %s", mustJSON(j.JobParameter))
+	}
+	// The typed jobParameter encodes back to exactly the server's.
+	var typed map[string]any
+	_ = json.Unmarshal([]byte(mustJSON(j.JobParameter)), &typed)
+	raw := c.do("GET", "/api/v1/jobs/"+j.ID, "p", nil).must(t, 200).obj(t)["jobParameter"].(map[string]any)
+	if !reflect.DeepEqual(typed, raw) {
+		t.Fatalf("the typed jobParameter %v, the server's %v", typed, raw)
+	}
+
+	// The first fire, a second after the start (the clock stands still until moved).
+	instant := c.clk.Now().Add(time.Second)
+	local := func(at time.Time) string { return at.In(shanghai).Format(jobcenter.LocalTimeLayout) }
+	if s := must(cl.StartJob(ctx, j.ID))(t); deref(s.NextRunTime) != local(instant) {
+		t.Fatalf("started: next run %s, want %s", deref(s.NextRunTime), local(instant))
+	}
+	c.clk.Advance(time.Second)
+	teststack.Eventually(t, 10*time.Second, "the first run to begin", func() bool {
+		p := must(cl.Journal(ctx, j.ID, 1, 10))(t)
+		return len(p.Data) == 1 && p.Data[0].ExeStatus == jobcenter.StatusRunning
+	})
+	if g := must(cl.GetJob(ctx, j.ID))(t); g.NextRunTime != nil {
+		t.Fatalf("next run %s while the run goes on", *g.NextRunTime)
+	}
+	// The run ends on the executor's clock, later than the instant on the center's: its
+	// end, not its instant, is what the next fire counts from.
+	teststack.Eventually(t, 10*time.Second, "the real clock to pass the instant", func() bool { return time.Now().After(instant) })
+	open()
+	ended, err := time.Parse(jobcenter.JournalTimeLayout, deref(waitRuns(t, cl, j.ID, 1).Data[0].UpdateTime))
+	if err != nil || !ended.After(instant) {
+		t.Fatalf("the first run ended at %v (%v), not after its instant %v", ended, err, instant)
+	}
+	want := ended.Add(time.Second)
+	teststack.Eventually(t, 10*time.Second, "next_run_time to count from the run's end", func() bool {
+		return deref(must(cl.GetJob(ctx, j.ID))(t).NextRunTime) == local(want)
+	})
+	c.clk.Advance(want.Sub(c.clk.Now()))
+	second := waitRuns(t, cl, j.ID, 2).Data[0]
+	if at, err := second.Triggered(); err != nil || !at.Equal(want) || second.RunType != "trigger" {
+		t.Fatalf("the second fire: %s, want it at %v, a second after the first run ended", mustJSON(second), want)
+	}
+
+	// An update without it: the trigger has none.
+	upd := spec
+	upd.Name, upd.FixedDelay = "固定延迟 2", false
+	if p := must(cl.UpdateJob(ctx, j.ID, upd))(t).JobParameter; p.FixedDelay {
+		t.Fatalf("after an update without it: %s", mustJSON(p))
+	}
+	for _, tc := range []struct {
+		edit  func(*jobcenter.JobSpec)
+		field string
+	}{
+		{func(s *jobcenter.JobSpec) { s.Trigger, s.Seconds, s.Cron = jobcenter.TriggerCron, 0, "0 0 * * * ?" }, "fixed_delay"},
+		{func(s *jobcenter.JobSpec) {
+			s.Trigger, s.Seconds, s.RunDate = jobcenter.TriggerDate, 0, "2099-01-01 00:00:00"
+		}, "fixed_delay"},
+		{func(s *jobcenter.JobSpec) { s.MisfireGraceTime = ptr[int64](5) }, "misfire_grace_time"},
+	} {
+		bad := spec
+		tc.edit(&bad)
+		_, err := cl.UpdateJob(ctx, j.ID, bad)
+		apiErr(t, err, 400, "invalid", tc.field)
+		_, err = cl.AddJob(ctx, bad)
+		apiErr(t, err, 400, "invalid", tc.field)
+	}
+	if g := must(cl.GetJob(ctx, j.ID))(t); g.Name != "固定延迟 2" || g.JobParameter.FixedDelay || g.JobParameter.MisfireGraceTime != nil {
+		t.Fatalf("after the refusals: %s", mustJSON(g))
+	}
+}
+
+// Backfill runs a job's schedule's instants over a past range, each journaled once with
+// RunType "backfill" at its instant, and answers what it stored; with the same
+// IdempotencyKey it stores nothing more; MaxFires runs the first of a range too wide;
+// with the trigger away it is Accepted and applied when the trigger returns. Bad ranges
+// are *APIErrors naming their field.
+func TestClientBackfillsAPastRangeOfAJobsSchedule(t *testing.T) {
+	c := newCenter(t)
+	ctx := context.Background()
+	cl := newClient(t, c, "p")
+	local := func(at time.Time) string { return at.In(shanghai).Format(jobcenter.LocalTimeLayout) }
+
+	j := must(cl.AddJob(ctx, jobcenter.JobSpec{Pid: pid, Name: "补跑", Trigger: jobcenter.TriggerInterval, Seconds: 60, Code: "return 1"}))(t)
+	now := c.clk.Now().Truncate(time.Second)
+	from := now.Add(-10 * time.Minute)
+	req := jobcenter.BackfillRequest{From: local(from), To: jobcenter.FormatRunDate(from.Add(4 * time.Minute)), Concurrency: 2}
+	got := must(cl.Backfill(ctx, j.ID, req, jobcenter.IdempotencyKey("bf-1")))(t)
+	want := jobcenter.Backfilled{ID: j.ID, Fires: 5, First: local(from), Last: local(from.Add(4 * time.Minute)), Concurrency: 2}
+	if *got != want {
+		t.Fatalf("backfill answered %+v, want %+v", *got, want)
+	}
+	seen := map[time.Time]bool{}
+	for _, e := range waitRuns(t, cl, j.ID, 5).Data {
+		at, err := e.Triggered()
+		if err != nil || e.RunType != "backfill" || e.ExeStatus != jobcenter.StatusSuccess || at.Sub(from)%time.Minute != 0 ||
+			at.Before(from) || at.After(from.Add(4*time.Minute)) {
+			t.Fatalf("a backfill run: %s", mustJSON(e))
+		}
+		seen[at] = true
+	}
+	if len(seen) != 5 {
+		t.Fatalf("instants run: %v", seen)
+	}
+	// Sent again with its key (its answer lost): the same answer, and no run more. A
+	// backfill stores its first fires before it is answered: they would be journaled
+	// before the exec's run.
+	if again := must(cl.Backfill(ctx, j.ID, req, jobcenter.IdempotencyKey("bf-1")))(t); *again != want {
+		t.Fatalf("the repeat answered %+v", *again)
+	}
+	exec := must(cl.ExecJob(ctx, j.ID))(t)
+	if p := waitRuns(t, cl, j.ID, 6); p.Data[0].TriggerID != exec.FireID {
+		t.Fatalf("after the repeat and an exec: %s", mustJSON(p.Data))
+	}
+
+	// A range of more than 10,000 instants (eight days of minutes) runs its first
+	// MaxFires only when asked so.
+	wide := jobcenter.BackfillRequest{From: jobcenter.FormatRunDate(now.Add(-8 * 24 * time.Hour)), To: jobcenter.FormatRunDate(now)}
+	_, err := cl.Backfill(ctx, j.ID, wide)
+	apiErr(t, err, 400, "invalid", "to")
+	wide.MaxFires = 3
+	if got := must(cl.Backfill(ctx, j.ID, wide))(t); got.Fires != 3 || !got.Capped || got.Concurrency != 1 ||
+		got.First != local(now.Add(-8*24*time.Hour)) || got.Last != local(now.Add(-8*24*time.Hour+2*time.Minute)) {
+		t.Fatalf("a capped backfill answered %+v", *got)
+	}
+	waitRuns(t, cl, j.ID, 9)
+
+	for _, tc := range []struct {
+		req   jobcenter.BackfillRequest
+		field string
+	}{
+		{jobcenter.BackfillRequest{To: local(now)}, "from"},
+		{jobcenter.BackfillRequest{From: "yesterday", To: local(now)}, "from"},
+		{jobcenter.BackfillRequest{From: local(now.Add(-time.Hour)), To: local(now.Add(time.Hour))}, "to"},
+		{jobcenter.BackfillRequest{From: local(now.Add(-time.Hour)), To: local(now.Add(-2 * time.Hour))}, "to"},
+		{jobcenter.BackfillRequest{From: local(now.Add(-time.Hour)), To: local(now), Concurrency: 101}, "concurrency"},
+		{jobcenter.BackfillRequest{From: local(now.Add(-time.Hour)), To: local(now), MaxFires: -1}, "max_fires"},
+	} {
+		_, err := cl.Backfill(ctx, j.ID, tc.req)
+		apiErr(t, err, 400, "invalid", tc.field)
+	}
+	_, err = cl.Backfill(ctx, "no-such-job", jobcenter.BackfillRequest{From: local(now.Add(-time.Hour)), To: local(now)})
+	if apiErr(t, err, 404, "not_found", ""); !errors.Is(err, jobcenter.ErrNotFound) {
+		t.Fatalf("an unknown job: %v", err)
+	}
+	if p := must(cl.Journal(ctx, j.ID, 1, 100))(t); p.ResultCount != 9 {
+		t.Fatalf("after the refusals: %d runs", p.ResultCount)
+	}
+
+	// With the trigger away, the backfill is stored and answered 202: Accepted, applied
+	// when the trigger returns, as of its acceptance.
+	c.stop("trigger")
+	acc := must(cl.Backfill(ctx, j.ID, jobcenter.BackfillRequest{From: local(now.Add(-time.Hour)), To: local(now.Add(-time.Hour + time.Minute))}))(t)
+	if acc.Accepted == nil || acc.Accepted.Status != "accepted" || acc.Accepted.CommandID == "" || acc.ID != j.ID || acc.Fires != 0 {
+		t.Fatalf("accepted: %+v %+v", *acc, acc.Accepted)
+	}
+	c.startTrigger()
+	waitRuns(t, cl, j.ID, 11)
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func deref(s *string) string {
@@ -1083,6 +1266,182 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 		ctl.run(t, 0, "get", id, "--json").json(t, &j)
 		if p := j.JobParameter; p.Jitter != nil || p.Overlap != "" {
 			t.Fatalf("get --json after the jitter and policy were cleared: %s", mustJSON(j))
+		}
+		ctl.run(t, 0, "delete", id)
+	})
+
+	t.Run("a fixed delay: added, shown, counted from the run's end, kept by updates, dropped and cleared, bad ones refused", func(t *testing.T) {
+		for _, args := range [][]string{{"help", "add"}, {"update", "--help"}} {
+			if r := ctl.run(t, 0, args...); !strings.Contains(r.stdout, "  --fixed-delay  ") {
+				t.Fatalf("jobctl %v lacks --fixed-delay:\n%s", args, r.stdout)
+			}
+		}
+		r := ctl.run(t, 0, "add", "--pid", pid, "--name", "固定延迟", "--seconds", "1", "--code", "return 1", "--fixed-delay")
+		id := cell(t, r.stdout, "ID")
+		if cell(t, r.stdout, "FIXED DELAY") != "each fire 1s after the last run ended" || cell(t, r.stdout, "TRIGGER") != "every 1s" {
+			t.Fatalf("add --fixed-delay:\n%s", r.stdout)
+		}
+		var j jobcenter.Job
+		ctl.run(t, 0, "get", id, "--json").json(t, &j)
+		if !j.JobParameter.FixedDelay {
+			t.Fatalf("get --json: %s", mustJSON(j))
+		}
+
+		// Started now (the clock stands still), it fires a second later. Its run ends on
+		// the executor's clock, later than the instant on the center's, and NEXT RUN is a
+		// second after that end.
+		local := func(at time.Time) string { return at.In(shanghai).Format(jobcenter.LocalTimeLayout) }
+		instant := c.clk.Now().Add(time.Second)
+		if r := ctl.run(t, 0, "start", id); cell(t, r.stdout, "NEXT RUN") != local(instant) {
+			t.Fatalf("start, want the next run at %s:\n%s", local(instant), r.stdout)
+		}
+		teststack.Eventually(t, 10*time.Second, "the real clock to pass the instant", func() bool { return time.Now().After(instant) })
+		c.clk.Advance(time.Second)
+		ended, err := time.Parse(jobcenter.JournalTimeLayout, deref(waitRuns(t, clA, id, 1).Data[0].UpdateTime))
+		if err != nil || !ended.After(instant) {
+			t.Fatalf("the run ended at %v (%v), not after its instant %v", ended, err, instant)
+		}
+		teststack.Eventually(t, 10*time.Second, "NEXT RUN to count from the run's end", func() bool {
+			return cell(t, ctl.run(t, 0, "get", id).stdout, "NEXT RUN") == local(ended.Add(time.Second))
+		})
+
+		// Updates that do not name it keep it, in the words of the new period.
+		r = ctl.run(t, 0, "update", id, "--name", "固定延迟 2")
+		if cell(t, r.stdout, "FIXED DELAY") != "each fire 1s after the last run ended" {
+			t.Fatalf("update --name:\n%s", r.stdout)
+		}
+		r = ctl.run(t, 0, "update", id, "--seconds", "300")
+		if cell(t, r.stdout, "FIXED DELAY") != "each fire 300s after the last run ended" {
+			t.Fatalf("update --seconds:\n%s", r.stdout)
+		}
+
+		// Refused naming the field (exit 2); the job as it was.
+		var e struct {
+			Error struct {
+				Status int    `json:"status"`
+				Field  string `json:"field"`
+			} `json:"error"`
+		}
+		for _, tc := range []struct {
+			args  []string
+			field string
+		}{
+			{[]string{"update", id, "--misfire-grace-time", "5"}, "misfire_grace_time"},
+			{[]string{"update", id, "--cron", "0 0 * * * ?", "--fixed-delay"}, "fixed_delay"},
+			{[]string{"add", "--pid", pid, "--name", "x", "--run-date", "2099-01-01 00:00:00", "--code", "1", "--fixed-delay"}, "fixed_delay"},
+		} {
+			r := ctl.run(t, 2, append(tc.args, "--json")...)
+			if err := json.Unmarshal([]byte(r.stderr), &e); err != nil || e.Error.Status != 400 || e.Error.Field != tc.field {
+				t.Fatalf("jobctl %v: %s, want a 400 naming %s", tc.args, r.stderr, tc.field)
+			}
+		}
+		r = ctl.run(t, 0, "get", id)
+		if cell(t, r.stdout, "FIXED DELAY") != "each fire 300s after the last run ended" || cell(t, r.stdout, "POLICY") != "default (coalesce, 1 at once, no retries)" {
+			t.Fatalf("the job after the refusals:\n%s", r.stdout)
+		}
+
+		// Made a cron job it drops its fixed delay, and an interval again has none unless
+		// given; --fixed-delay=false clears it.
+		r = ctl.run(t, 0, "update", id, "--cron", "0 0 * * * ?")
+		if strings.Contains(r.stdout, "FIXED DELAY") || !strings.HasPrefix(cell(t, r.stdout, "TRIGGER"), "cron 0 0 * * * ?") {
+			t.Fatalf("update --cron:\n%s", r.stdout)
+		}
+		if r = ctl.run(t, 0, "update", id, "--seconds", "60"); strings.Contains(r.stdout, "FIXED DELAY") {
+			t.Fatalf("an interval again:\n%s", r.stdout)
+		}
+		if r = ctl.run(t, 0, "update", id, "--fixed-delay"); cell(t, r.stdout, "FIXED DELAY") != "each fire 60s after the last run ended" {
+			t.Fatalf("update --fixed-delay:\n%s", r.stdout)
+		}
+		if r = ctl.run(t, 0, "update", id, "--fixed-delay=false"); strings.Contains(r.stdout, "FIXED DELAY") {
+			t.Fatalf("update --fixed-delay=false:\n%s", r.stdout)
+		}
+		j = jobcenter.Job{}
+		ctl.run(t, 0, "get", id, "--json").json(t, &j)
+		if j.JobParameter.FixedDelay {
+			t.Fatalf("get --json after the fixed delay was cleared: %s", mustJSON(j))
+		}
+		ctl.run(t, 0, "delete", id)
+	})
+
+	t.Run("backfill: a past range run now and journaled, sent again once, capped, bad ranges refused", func(t *testing.T) {
+		r := ctl.run(t, 0, "add", "--pid", pid, "--name", "补跑", "--seconds", "60", "--code", "return 1")
+		id := cell(t, r.stdout, "ID")
+		local := func(at time.Time) string { return at.In(shanghai).Format(jobcenter.LocalTimeLayout) }
+		now := c.clk.Now().Truncate(time.Second)
+		from := now.Add(-10 * time.Minute)
+		args := []string{"backfill", id, "--from", local(from), "--to", from.Add(4 * time.Minute).UTC().Format(time.RFC3339),
+			"--concurrency", "2", "--idempotency-key", "bf-ctl-1"}
+		r = ctl.run(t, 0, args...)
+		if !strings.HasPrefix(r.stdout, "backfilled "+id+":") || cell(t, r.stdout, "FIRES") != "5" || cell(t, r.stdout, "FIRST") != local(from) ||
+			cell(t, r.stdout, "LAST") != local(from.Add(4*time.Minute)) || cell(t, r.stdout, "CONCURRENCY") != "2" || cell(t, r.stdout, "CAPPED") != "no" {
+			t.Fatalf("backfill:\n%s", r.stdout)
+		}
+		waitRuns(t, clA, id, 5)
+		// The journal's RUN TYPE is backfill, each at its instant.
+		r = ctl.run(t, 0, "journal", id)
+		var instants []string
+		for _, row := range rows(r.stdout)[1:] {
+			if len(row) > 3 && row[1] == "backfill" && row[3] == "success" {
+				instants = append(instants, row[0])
+			}
+		}
+		slices.Sort(instants)
+		if len(instants) != 5 || instants[0] != from.UTC().Format(jobcenter.JournalTimeLayout) || instants[4] != from.Add(4*time.Minute).UTC().Format(jobcenter.JournalTimeLayout) {
+			t.Fatalf("journal: backfill runs at %v\n%s", instants, r.stdout)
+		}
+		// Sent again with its key: the first answer, and no run more (an exec's run is
+		// journaled after the fires a repeat would have stored before its answer).
+		var again jobcenter.Backfilled
+		ctl.run(t, 0, append(args, "--json")...).json(t, &again)
+		if again != (jobcenter.Backfilled{ID: id, Fires: 5, First: local(from), Last: local(from.Add(4 * time.Minute)), Concurrency: 2}) {
+			t.Fatalf("backfill --json again: %+v", again)
+		}
+		ctl.run(t, 0, "exec", id)
+		waitRuns(t, clA, id, 6)
+
+		// Eight days of minutes are more than 10,000 instants: refused naming to, unless
+		// --max-fires runs the first ones.
+		wide := []string{"backfill", id, "--from", now.Add(-8 * 24 * time.Hour).UTC().Format(time.RFC3339), "--to", local(now)}
+		var e struct {
+			Error struct {
+				Status int    `json:"status"`
+				Field  string `json:"field"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(ctl.run(t, 2, append(wide, "--json")...).stderr), &e); err != nil || e.Error.Field != "to" {
+			t.Fatalf("a range of 11,521 instants: %+v %v", e, err)
+		}
+		r = ctl.run(t, 0, append(wide, "--max-fires", "3")...)
+		if cell(t, r.stdout, "FIRES") != "3" || cell(t, r.stdout, "CAPPED") != "yes: the range holds more instants than --max-fires" ||
+			cell(t, r.stdout, "FIRST") != local(now.Add(-8*24*time.Hour)) {
+			t.Fatalf("backfill --max-fires 3:\n%s", r.stdout)
+		}
+		waitRuns(t, clA, id, 9)
+
+		// Refused naming the field (exit 2), a usage error (exit 1), an unknown job (exit 3):
+		// nothing stored.
+		hour := []string{"--from", local(now.Add(-time.Hour)), "--to", local(now)}
+		for _, tc := range []struct {
+			args  []string
+			field string
+		}{
+			{[]string{"--from", "yesterday", "--to", local(now)}, "from"},
+			{[]string{"--from", local(now.Add(-time.Hour)), "--to", local(now.Add(time.Hour))}, "to"},
+			{[]string{"--from", local(now), "--to", local(now.Add(-time.Hour))}, "to"},
+			{append([]string{"--concurrency", "101"}, hour...), "concurrency"},
+			{append([]string{"--max-fires", "-1"}, hour...), "max_fires"},
+		} {
+			r := ctl.run(t, 2, append(append([]string{"backfill", id}, tc.args...), "--json")...)
+			if err := json.Unmarshal([]byte(r.stderr), &e); err != nil || e.Error.Status != 400 || e.Error.Field != tc.field {
+				t.Fatalf("jobctl backfill %v: %s, want a 400 naming %s", tc.args, r.stderr, tc.field)
+			}
+		}
+		ctl.run(t, 1, "backfill", id, "--from", local(now.Add(-time.Hour)))
+		ctl.run(t, 1, append([]string{"backfill", id, "--concurrency", "0"}, hour...)...)
+		ctl.run(t, 1, append([]string{"backfill"}, hour...)...)
+		ctl.run(t, 3, append([]string{"backfill", "no-such-job"}, hour...)...)
+		if p := must(clA.Journal(ctx, id, 1, 100))(t); p.ResultCount != 9 {
+			t.Fatalf("after the refusals: %d runs", p.ResultCount)
 		}
 		ctl.run(t, 0, "delete", id)
 	})

@@ -104,6 +104,9 @@ type JobParameter struct {
 	Jitter *int64 `json:"jitter,omitempty"`
 	// Overlap is the overlap policy when it is not OverlapSkip.
 	Overlap string `json:"overlap,omitempty"`
+	// FixedDelay is true when an interval counts each fire from the end of its last
+	// scheduled run.
+	FixedDelay bool `json:"fixed_delay,omitempty"`
 }
 
 // Accepted is the answer to a write the server stored but has not applied yet (202).
@@ -153,9 +156,15 @@ type JobSpec struct {
 	// 86400; 0: none), by an offset of the job and the instant: the preview and
 	// NextRunTime show the spread times, the run's TriggerTime is one. It is part of the
 	// trigger: an update without it leaves the job without one.
-	Jitter int64  `json:"jitter,omitempty"`
-	FlowID string `json:"flow_id,omitempty"`
-	Code   string `json:"code,omitempty"`
+	Jitter int64 `json:"jitter,omitempty"`
+	// FixedDelay makes an interval count each fire from the end of its last scheduled
+	// run instead of its start: the first is Seconds after the start, each next one
+	// Seconds after the run before it ended, whatever its end; NextRunTime is nil while
+	// that run goes on. Only an interval job, with MisfireGraceTime 0. It is part of the
+	// trigger: an update without it leaves the job without one.
+	FixedDelay bool   `json:"fixed_delay,omitempty"`
+	FlowID     string `json:"flow_id,omitempty"`
+	Code       string `json:"code,omitempty"`
 
 	// The run policy; nil is the default on add and unchanged on update.
 	Coalesce         *bool  `json:"coalesce,omitempty"`
@@ -366,7 +375,8 @@ type JournalEntry struct {
 	TriggerTime string `json:"triggertime"`
 	// UpdateTime is the last change: the end of a finished run.
 	UpdateTime *string `json:"updatetime"`
-	// RunType is trigger (on schedule) or manual (exec).
+	// RunType is trigger (on schedule), manual (exec), chain (after another job's run)
+	// or backfill (a past instant a Backfill ran).
 	RunType string `json:"runtype"`
 	// Params are the parameters the run was started with (ExecJobWithParams); nil when none.
 	Params json.RawMessage `json:"params,omitempty"`

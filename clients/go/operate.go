@@ -110,3 +110,60 @@ func (c *Client) Preview(ctx context.Context, id string, count int) (*Preview, e
 	var out Preview
 	return &out, a.decode(&out)
 }
+
+// BackfillRequest asks for a job's schedule's fires over a past range (Backfill).
+type BackfillRequest struct {
+	// From and To bound the range, both included, in RunDate's forms ("2025-07-09
+	// 16:00:00" in the server's JOBCENTER_TZ, or ISO-8601: see FormatRunDate); To not
+	// earlier than From and not later than now.
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Concurrency is how many of its fires run at once, 1 to 100; 0 is the server's 1.
+	Concurrency int `json:"concurrency,omitempty"`
+	// MaxFires runs only the range's first MaxFires fires (up to 10,000); 0: a range of
+	// more than 10,000 is refused.
+	MaxFires int `json:"max_fires,omitempty"`
+}
+
+// Backfilled is a backfill's answer: how many fires it stored, the instants of the first
+// and the last (LocalTimeLayout, in the server's JOBCENTER_TZ), and whether the range held
+// more (Capped, with MaxFires).
+type Backfilled struct {
+	ID          string `json:"id"`
+	Fires       int    `json:"fires"`
+	First       string `json:"first"`
+	Last        string `json:"last"`
+	Capped      bool   `json:"capped"`
+	Concurrency int    `json:"concurrency"`
+
+	// Accepted is set, and every field above but ID empty, when the server stored the
+	// backfill but its trigger did not apply it in time (HTTP 202): it is applied, as of
+	// its acceptance, when the trigger returns.
+	Accepted *Accepted `json:"-"`
+}
+
+// Backfill runs now, each as if it had fired then, every instant of the job's schedule
+// from b.From to b.To: a cron's, a date's, or an interval's counted from From (From,
+// From + Seconds, …), within the job's lifetime, without jitter. The job may be started
+// or stopped; its schedule is untouched. Each run is journaled with RunType "backfill"
+// and its instant as TriggerTime, Concurrency at once, oldest first (each run's end
+// releases the next fire). A range holding no instant is an *APIError naming "from";
+// one reaching past now or ending before From, or holding more than 10,000 instants
+// without MaxFires, names "to". Sent again with the same IdempotencyKey, it stores
+// nothing more and is answered as the first time.
+func (c *Client) Backfill(ctx context.Context, id string, b BackfillRequest, opts ...CallOption) (*Backfilled, error) {
+	a, err := c.do(ctx, request{facade: facadeJobs, method: http.MethodPost, path: jobPath(id) + "/backfill", body: b, write: true, opts: opts})
+	if err != nil {
+		return nil, err
+	}
+	var out Backfilled
+	if a.status == http.StatusAccepted {
+		var acc Accepted
+		if err := a.decode(&acc); err != nil {
+			return nil, err
+		}
+		out.ID, out.Accepted = acc.ID, &acc
+		return &out, nil
+	}
+	return &out, a.decode(&out)
+}

@@ -86,7 +86,7 @@ var commandGroups = []struct {
 	title string
 	names []string
 }{
-	{"Jobs (the job-center SDK's operations)", []string{"add", "get", "list", "update", "start", "stop", "exec", "kill", "delete", "journal", "history", "preview", "versions", "rollback", "export", "import"}},
+	{"Jobs (the job-center SDK's operations)", []string{"add", "get", "list", "update", "start", "stop", "exec", "backfill", "kill", "delete", "journal", "history", "preview", "versions", "rollback", "export", "import"}},
 	{"Quartz schedules (the tenant is --project, sent as tecode)", []string{"quartz save", "quartz status", "quartz journal", "quartz enable", "quartz disable", "quartz delete", "quartz trigger"}},
 	{"Alerts (of failed, timed-out, missed, skipped and paused runs)", []string{"alerts list", "alerts add", "alerts show", "alerts update", "alerts delete", "alerts test", "alerts deliveries"}},
 	{"Other", []string{"cron next", "events tail"}},

@@ -61,6 +61,7 @@ type specFlags struct {
 	cron, timezone                             string
 	startDate, endDate                         string
 	seconds, jitter                            int64
+	fixedDelay                                 bool
 	code, codeFile, flowID                     string
 	coalesce                                   optBool
 	misfire, maxInstances, retries, retryDelay optInt
@@ -82,6 +83,7 @@ func addSpecFlags(fs *flag.FlagSet) *specFlags {
 	fs.StringVar(&f.startDate, "start-date", "", `an interval or cron job's first allowed instant, in --run-date's forms (update: "" clears it)`)
 	fs.StringVar(&f.endDate, "end-date", "", `an interval or cron job's last allowed instant, in --run-date's forms: past it the job is finished (update: "" clears it)`)
 	fs.Int64Var(&f.jitter, "jitter", 0, "spread each fire over up to this many seconds after its instant, 0 to 86400 (update: 0 clears it)")
+	fs.BoolVar(&f.fixedDelay, "fixed-delay", false, "an interval job: count each fire from the end of its last scheduled run, not from its start (update: --fixed-delay=false clears it)")
 	fs.StringVar(&f.code, "code", "", "the Starlark (Python-like) snippet a run executes")
 	fs.StringVar(&f.codeFile, "code-file", "", `read the snippet from a file ("-": standard input)`)
 	fs.StringVar(&f.flowID, "flow-id", "", "hand each run to this business flow instead of running code")
@@ -182,6 +184,14 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	if f.set("jitter") {
 		spec.Jitter = f.jitter
 	}
+	// A fixed delay is an interval's: one kept from the job read is dropped when the job
+	// becomes another kind; one given with another kind is the server's to refuse.
+	if spec.Trigger != jobcenter.TriggerInterval {
+		spec.FixedDelay = false
+	}
+	if f.set("fixed-delay") {
+		spec.FixedDelay = f.fixedDelay
+	}
 	switch {
 	case f.set("code"):
 		spec.Code, spec.FlowID = f.code, ""
@@ -226,14 +236,18 @@ within it); past its end the job is finished. An interval still fires every
 --seconds from when it is started, only those within the lifetime. --jitter N
 spreads each fire over up to N seconds after its instant (the same offset for
 the job and instant on every trigger; short of the next instant): preview and
-NEXT RUN show the spread times. --overlap says what a fire does while the
+NEXT RUN show the spread times. --fixed-delay makes an interval job count
+each fire from the end of its last scheduled run: the first --seconds after the
+start, each next one --seconds after the run before it ended (a success, a
+failure, a skip or a kill); it has no NEXT RUN while that run goes on (and so
+shows as stopped), and it needs --misfire-grace-time 0. --overlap says what a fire does while the
 job's run goes on: skip (the default: beyond --max-instances it is journaled
 skipped), buffer_one (it waits for the run under way, then runs; a further
 fire meanwhile is skipped), cancel_other (the run under way is killed and the
 fire runs) or allow_all (every fire runs at once); all but skip need
 --max-instances 1. A broken rule is refused (exit 2) with the field named
-(seconds, run_date, cron, timezone, start_date, end_date, jitter, overlap,
-max_instances, …), and nothing is stored.`
+(seconds, run_date, cron, timezone, start_date, end_date, jitter, fixed_delay,
+overlap, max_instances, misfire_grace_time, …), and nothing is stored.`
 
 func jobCommands() []*command {
 	return []*command{
@@ -251,6 +265,8 @@ func jobCommands() []*command {
   jobctl add --pid d1138d88 --name campaign --seconds 3600 --code 'return 1' --start-date "2030-07-09 00:00:00" --end-date "2030-12-31 23:59:59"
   # at 02:00, spread over up to ten minutes; a fire while the run goes on waits for it
   jobctl add --pid d1138d88 --name sync --cron "0 0 2 * * ?" --jitter 600 --overlap buffer_one --code 'return 1'
+  # ten minutes after each run ended, however long it took
+  jobctl add --pid d1138d88 --name poll --seconds 600 --fixed-delay --flow-id b4972d68
   # hand each run to a business flow; a script keeps the id
   id=$(jobctl add --pid d1138d88 --name nightly --seconds 86400 --flow-id b4972d68 --json | jq -r .id)`,
 			setup: func(fs *flag.FlagSet) runFunc {
@@ -351,8 +367,10 @@ from the job first. --seconds makes it an interval job, --run-date a date job,
 cron job's zone. --start-date and --end-date change the lifetime, "" clears
 one; a lifetime not mentioned is kept (and dropped when the job becomes a date
 job). A job past its end is changed only with a later --end-date, or
---end-date ''. A jitter not mentioned is kept, --jitter 0 clears it; an
-overlap policy not mentioned is kept, --overlap skip restores the default.
+--end-date ''. A jitter not mentioned is kept, --jitter 0 clears it; a fixed
+delay not mentioned is kept (and dropped when the job becomes a date or cron
+job), --fixed-delay=false clears it; an overlap policy not mentioned is kept,
+--overlap skip restores the default.
 --code or --code-file replaces the target with code, --flow-id with a flow. A
 started job is rescheduled from now. A Quartz schedule is changed with "jobctl
 quartz save" instead.` + specHelp,
@@ -362,7 +380,8 @@ quartz save" instead.` + specHelp,
   jobctl update d6f4a7fa --end-date 2031-01-01T00:00:00Z
   jobctl update d6f4a7fa --end-date ''   # no end: it fires on
   jobctl update d6f4a7fa --max-instances 2 --retries 3 --retry-backoff 5
-  jobctl update d6f4a7fa --jitter 30 --overlap cancel_other`,
+  jobctl update d6f4a7fa --jitter 30 --overlap cancel_other
+  jobctl update d6f4a7fa --fixed-delay --misfire-grace-time 0   # it has no misfire grace`,
 			setup: func(fs *flag.FlagSet) runFunc {
 				sf := addSpecFlags(fs)
 				return func(ctx context.Context, a *app, args []string) error {
@@ -439,7 +458,8 @@ end; it is not found (exit 3) afterwards, though "jobctl history ID" still shows
 		{
 			name: "journal", args: "ID", summary: "the job's runs, newest first (paged)",
 			help: `Shows a job's runs, newest first: when each was due (TRIGGER TIME, UTC), how
-(run type "trigger" on schedule, "manual" by exec), whether it fired (TRIGGER:
+(run type "trigger" on schedule, "manual" by exec, "chain" after another
+job's run, "backfill" by "jobctl backfill"), whether it fired (TRIGGER:
 success or missed), its STATUS (waiting, running, success, failure, skipped),
 attempts, end, and its log or error. A page past the end is empty.
 --json prints the server's page {pageIndex, pageSize, resultCount, pageCount,
@@ -478,11 +498,13 @@ func specOf(j *jobcenter.Job) jobcenter.JobSpec {
 	if j.JobParameter.Seconds != nil {
 		s.Seconds = *j.JobParameter.Seconds
 	}
-	// The jitter is part of the trigger, which an update gives whole: the job's is kept.
-	// The overlap policy, a policy field, is kept by the server when not sent.
+	// The jitter and a fixed delay are part of the trigger, which an update gives whole:
+	// the job's are kept. The overlap policy, a policy field, is kept by the server when
+	// not sent.
 	if j.JobParameter.Jitter != nil {
 		s.Jitter = *j.JobParameter.Jitter
 	}
+	s.FixedDelay = j.JobParameter.FixedDelay
 	return s
 }
 
@@ -544,12 +566,7 @@ journal entry shows them.`, nil)
 // printWrite prints a write's answer: the job, or that the write was accepted.
 func (a *app) printWrite(j *jobcenter.Job, done string) error {
 	if j.Accepted != nil {
-		if a.json {
-			return a.printJSON(j.Accepted)
-		}
-		fmt.Fprintf(a.stdout, "accepted, not applied yet: the trigger is away; it applies this when it returns (job %s, command %s)\n",
-			j.Accepted.ID, j.Accepted.CommandID)
-		return nil
+		return a.printAccepted(j.Accepted)
 	}
 	if a.json {
 		if j.FireID != "" {
@@ -565,6 +582,16 @@ func (a *app) printWrite(j *jobcenter.Job, done string) error {
 		fmt.Fprintf(a.stdout, "run id %s (jobctl journal %s)\n", j.FireID, j.ID)
 	}
 	printJob(a.stdout, j)
+	return nil
+}
+
+// printAccepted prints that a write was stored but not applied yet (202).
+func (a *app) printAccepted(acc *jobcenter.Accepted) error {
+	if a.json {
+		return a.printJSON(acc)
+	}
+	fmt.Fprintf(a.stdout, "accepted, not applied yet: the trigger is away; it applies this when it returns (job %s, command %s)\n",
+		acc.ID, acc.CommandID)
 	return nil
 }
 

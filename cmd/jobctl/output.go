@@ -108,6 +108,14 @@ func jitter(j *jobcenter.Job) string {
 	return ""
 }
 
+// fixedDelay words when a fixed-delay job's fires come, "" for any other job.
+func fixedDelay(j *jobcenter.Job) string {
+	if p := j.JobParameter; p.FixedDelay && p.Seconds != nil {
+		return fmt.Sprintf("each fire %ds after the last run ended", *p.Seconds)
+	}
+	return ""
+}
+
 // target words what a run executes.
 func target(j *jobcenter.Job) string {
 	switch {
@@ -191,6 +199,9 @@ func printJob(w io.Writer, j *jobcenter.Job) {
 	}
 	if s := jitter(j); s != "" {
 		t.row("JITTER", s)
+	}
+	if s := fixedDelay(j); s != "" {
+		t.row("FIXED DELAY", s)
 	}
 	t.row("TARGET", target(j))
 	t.row("POLICY", policy(j))

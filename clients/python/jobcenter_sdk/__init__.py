@@ -1,6 +1,6 @@
 """Python client of Job Center: the job-center SDK's sdk_* functions over its HTTP API,
-plus the Quartz scheduling API, the journal, a job's next fire times, the cron preview and
-alert rules.
+plus the Quartz scheduling API, the journal, a job's next fire times and backfills, the cron
+preview and alert rules.
 
 Standard library only (urllib), Python 3.9+. Settings come from configure() or, for
 whatever configure() leaves unset, from the environment:
@@ -46,6 +46,7 @@ __all__ = [
     "import_jobs",
     "follow_events",
     "preview",
+    "backfill",
     "cron_next",
     "get_alert_rules",
     "add_alert_rule",
@@ -217,7 +218,7 @@ def _ref(job_id: str, field: str = "job_id") -> str:
 
 
 def _definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone, start_date, end_date,
-                jitter, **extra) -> Dict[str, Any]:
+                jitter, fixed_delay, **extra) -> Dict[str, Any]:
     # A lifetime is a string in run_date's forms; the server names the field of a bad one
     # (and refuses one of a date job), but could not read another type at all.
     for field, value in (("start_date", start_date), ("end_date", end_date)):
@@ -235,7 +236,7 @@ def _definition(name, description, trigger, seconds, run_date, flow_id, code, cr
         seconds = None  # the seed's default period of 60, which a cron job has no use for
     body = {"name": name, "description": description, "trigger": trigger, "seconds": seconds,
             "run_date": run_date, "cron": cron, "timezone": timezone, "start_date": start_date, "end_date": end_date,
-            "jitter": jitter, "flow_id": flow_id, "code": code}
+            "jitter": jitter, "fixed_delay": fixed_delay, "flow_id": flow_id, "code": code}
     body.update(extra)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -255,7 +256,8 @@ def _options(options: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
-                cron=None, timezone=None, start_date=None, end_date=None, jitter=None, **options) -> dict:
+                cron=None, timezone=None, start_date=None, end_date=None, jitter=None, fixed_delay=None,
+                **options) -> dict:
     """Add a job, stopped; return its job info (or the 202 {"status": "accepted"} answer).
 
     Beyond the seed's "interval" (every seconds) and "date" (once at run_date), trigger
@@ -278,6 +280,13 @@ def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow
     spread times, and the run's journal triggertime is one. The jobParameter shows it when
     set; a bad one raises JobCenterError 400 naming "jitter".
 
+    fixed_delay=True makes an interval job count each fire from the end of its last
+    scheduled run instead of its start: the first seconds after the start, each next one
+    seconds after the run before it ended (a success, a failure, a skip or a kill);
+    next_run_time is None while that run goes on. The jobParameter shows it when set. Given
+    to another trigger it raises JobCenterError 400 naming "fixed_delay"; with a
+    misfire_grace_time other than 0, naming "misfire_grace_time".
+
     options (extensions of the seed's function): retries, max_instances, timeout, ...,
     pause_after_failures=N (stop after N failed runs in a row), on_success=[ids] and
     on_failure=[ids] (jobs run after a run succeeds or fails), overlap= (what a fire does
@@ -287,7 +296,7 @@ def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow
     at once; all but "skip" need max_instances 1, else a 400 naming "max_instances").
     """
     return _jobs("POST", body=_definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone,
-                                          start_date, end_date, jitter, pid=pid, **_options(options)))
+                                          start_date, end_date, jitter, fixed_delay, pid=pid, **_options(options)))
 
 
 def sdk_get_job(id) -> dict:
@@ -331,16 +340,18 @@ def sdk_exec_job(job_id, params: Optional[Dict[str, Any]] = None) -> dict:
 
 
 def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
-                   cron=None, timezone=None, start_date=None, end_date=None, jitter=None, **options) -> dict:
+                   cron=None, timezone=None, start_date=None, end_date=None, jitter=None, fixed_delay=None,
+                   **options) -> dict:
     """Change a job's definition (its pid is kept); return its job info. The trigger is
     given whole, as on an add: trigger="cron" with cron= (and timezone=, else the server's
     JOBCENTER_TZ, not the job's zone before) makes it a cron job, "interval" or "date" one
-    of those again; its lifetime and jitter too: start_date, end_date and jitter not given
-    are none (to keep them, pass the job info's jobParameter["start_date"], ["end_date"]
-    and ["jitter"] back). options as for sdk_add_job: those not given are left as they are
-    (on_success=[] clears a chain, overlap="skip" restores the default policy)."""
+    of those again; its lifetime, jitter and fixed delay too: start_date, end_date, jitter
+    and fixed_delay not given are none (to keep them, pass the job info's
+    jobParameter["start_date"], ["end_date"], ["jitter"] and ["fixed_delay"] back).
+    options as for sdk_add_job: those not given are left as they are (on_success=[] clears
+    a chain, overlap="skip" restores the default policy)."""
     return _jobs("PUT", _ref(id, "id"), body=_definition(name, description, trigger, seconds, run_date, flow_id, code,
-                                                         cron, timezone, start_date, end_date, jitter,
+                                                         cron, timezone, start_date, end_date, jitter, fixed_delay,
                                                          **_options(options)))
 
 
@@ -494,6 +505,30 @@ def preview(job_id: str, count: Optional[int] = None) -> dict:
     server's JOBCENTER_TZ); a finished job has none. count is 1-100 (None: the server's
     10); another out of range raises JobCenterError 400 with field "count"."""
     return _jobs("GET", _ref(job_id) + "/preview", query={"count": count})
+
+
+def backfill(job_id: str, from_: str, to: str, concurrency: Optional[int] = None,
+             max_fires: Optional[int] = None) -> dict:
+    """Run now, each as if it had fired then, every instant of a job's schedule from from_
+    to to (both included): a cron job's instants, a date job's date, an interval job's
+    counted from from_ (from_, from_ + seconds, ...), within its lifetime, without jitter.
+    from_ and to are in run_date's forms ("2025-07-09 16:00:00" in the server's
+    JOBCENTER_TZ, or ISO-8601), to not later than now. The job may be started or stopped;
+    its schedule is untouched. Each run is journaled with runtype "backfill" and its
+    instant as triggertime, concurrency (1-100, None: 1) at once, oldest first.
+
+    Returns {"id", "fires", "first", "last", "capped", "concurrency"}: the fires stored and
+    the first and last instants (in the server's local form); or, when the trigger is away,
+    the 202 {"status": "accepted"} answer. A range of more than 10,000 instants raises
+    JobCenterError 400 naming "to" unless max_fires (up to 10,000) runs only its first ones
+    ("capped" True); one holding no instant names "from", one reaching past now "to".
+    """
+    for field, value in (("from", from_), ("to", to)):
+        if not isinstance(value, str):
+            raise JobCenterError(0, "invalid", '%s must be a string like "2025-07-09 16:00:00" or ISO-8601, got %r'
+                                 % (field, value), field)
+    body = {"from": from_, "to": to, "concurrency": concurrency, "max_fires": max_fires}
+    return _jobs("POST", _ref(job_id) + "/backfill", body={k: v for k, v in body.items() if v is not None})
 
 
 def cron_next(expr: str, tz: Optional[str] = None, from_: Optional[str] = None, count: int = 5) -> List[str]:

@@ -496,6 +496,114 @@ class JobCenterTest(Base):
         self.assertEqual(len(sdk.sdk_get_jobs()), before)
         self.assertEqual(sdk.sdk_get_job(j["id"])["jobParameter"], back["jobParameter"])
 
+    def test_a_fixed_delay_job_counts_each_fire_from_the_end_of_its_last_run(self):
+        # Flow "hold" is held by the test's runner until its request is abandoned: each run
+        # ends when the test kills it.
+        j = sdk.sdk_add_job(PID, "固定延迟", "", "interval", seconds=1, flow_id="hold", fixed_delay=True)
+        self.addCleanup(sdk.sdk_delete_job, j["id"])
+        p = j["jobParameter"]
+        self.assertEqual((set(p), p["fixed_delay"]), (PARAM_KEYS | {"fixed_delay"}, True))
+        self.assertEqual(sdk.sdk_get_job(j["jobId"])["jobParameter"], p)
+
+        def journal_time(s):
+            return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+        def running(n):
+            """The n-th run (from 1), once it is running: only n runs, none skipped."""
+            def runs():
+                data = sdk.get_journal(j["id"], size=100)["data"]
+                return data if len(data) == n and data[0]["exestatus"] == "running" else None
+            return eventually(runs, timeout=15, what="run %d running" % n)[0]
+
+        sdk.sdk_start_job(j["id"])
+        first = running(1)
+        # While its run goes on the job has no next fire: an interval counted from its start
+        # would have one every second, and its fires would be skipped meanwhile.
+        self.assertIsNone(sdk.sdk_get_job(j["id"])["next_run_time"])
+        self.assertEqual(sdk.kill_run(j["id"], first["triggerid"])["status"], "killed")
+        second = running(2)
+        ended = next(e for e in sdk.get_journal(j["id"])["data"] if e["triggerid"] == first["triggerid"])
+        self.assertEqual(ended["exestatus"], "failure")
+        # The next fire came a second after that end (a kill's too), to the millisecond.
+        self.assertEqual(journal_time(second["triggertime"]) - journal_time(ended["updatetime"]),
+                         datetime.timedelta(seconds=1))
+        sdk.sdk_stop_job(j["id"])
+        self.assertEqual(sdk.kill_run(j["id"], second["triggerid"])["status"], "killed")
+
+        # It is part of the trigger: passed back it is kept, not given the job has none.
+        kept = sdk.sdk_update_job(j["id"], "固定延迟", "", "interval", seconds=300, flow_id="hold",
+                                  fixed_delay=p["fixed_delay"])["jobParameter"]
+        self.assertEqual((kept["seconds"], kept["fixed_delay"]), (300, True))
+        gone = sdk.sdk_update_job(j["id"], "固定延迟", "", "interval", seconds=300, flow_id="hold")["jobParameter"]
+        self.assertEqual(set(gone), PARAM_KEYS)
+
+        # Only an interval job, and without a misfire grace: refused naming the field; nothing
+        # changes.
+        for field, call in (
+                ("fixed_delay", lambda: sdk.sdk_update_job(j["id"], "x", "", "cron", cron="0 0 * * * ?", code="x = 1",
+                                                           fixed_delay=True)),
+                ("fixed_delay", lambda: sdk.sdk_add_job(PID, "x", "", "date", run_date=future(), code="x = 1",
+                                                        fixed_delay=True)),
+                ("misfire_grace_time", lambda: sdk.sdk_update_job(j["id"], "x", "", "interval", seconds=5, code="x = 1",
+                                                                  fixed_delay=True, misfire_grace_time=5))):
+            with self.assertRaises(JobCenterError) as cm:
+                call()
+            self.assertEqual((cm.exception.status, cm.exception.code, cm.exception.field), (400, "invalid", field),
+                             str(cm.exception))
+        self.assertEqual(sdk.sdk_get_job(j["id"])["jobParameter"], gone)
+
+    def test_a_backfill_runs_a_past_ranges_instants_now_each_journaled_as_a_backfill(self):
+        j = sdk.sdk_add_job(PID, "补跑", "", "interval", seconds=60, code="return 1")
+        self.addCleanup(sdk.sdk_delete_job, j["id"])
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        start, minute = now - datetime.timedelta(minutes=10), datetime.timedelta(minutes=1)
+
+        def iso(t):
+            return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def local(s):
+            return datetime.datetime.strptime(s, "%Y-%m-%d %H:%M:%S")
+
+        got = sdk.backfill(j["id"], iso(start), iso(start + 4 * minute), concurrency=2)
+        self.assertEqual((got["id"], got["fires"], got["capped"], got["concurrency"]), (j["id"], 5, False, 2))
+        self.assertEqual(local(got["last"]) - local(got["first"]), 4 * minute)
+
+        # The interval's instants counted from from_, each run now and journaled at its instant.
+        runs = eventually(lambda: (lambda d: d if len(d) == 5 and all(e["exestatus"] == "success" for e in d) else None)(
+            sdk.get_journal(j["id"])["data"]), timeout=15, what="the five backfill runs")
+        self.assertEqual({e["runtype"] for e in runs}, {"backfill"})
+        self.assertEqual(sorted(datetime.datetime.strptime(e["triggertime"], "%Y-%m-%dT%H:%M:%S.%f%z") for e in runs),
+                         [start + k * minute for k in range(5)])
+
+        # More than 10,000 instants (eight days of minutes) are refused naming "to", unless
+        # max_fires runs the first ones.
+        wide = (iso(now - datetime.timedelta(days=8)), iso(now))
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.backfill(j["id"], *wide)
+        self.assertEqual((cm.exception.status, cm.exception.field), (400, "to"), str(cm.exception))
+        capped = sdk.backfill(j["id"], *wide, max_fires=3)
+        self.assertEqual((capped["fires"], capped["capped"], capped["concurrency"]), (3, True, 1))
+        eventually(lambda: sdk.get_journal(j["id"])["resultCount"] == 8, timeout=15, what="the capped backfill's runs")
+
+        # A bad range is refused naming its field; nothing is stored.
+        hour = (iso(now - 60 * minute), iso(now))
+        for field, call in (
+                ("from", lambda: sdk.backfill(j["id"], "yesterday", iso(now))),
+                ("to", lambda: sdk.backfill(j["id"], iso(now - 60 * minute), iso(now + 60 * minute))),
+                ("concurrency", lambda: sdk.backfill(j["id"], *hour, concurrency=0)),
+                ("max_fires", lambda: sdk.backfill(j["id"], *hour, max_fires=10001))):
+            with self.assertRaises(JobCenterError) as cm:
+                call()
+            self.assertEqual((cm.exception.status, cm.exception.code, cm.exception.field), (400, "invalid", field),
+                             str(cm.exception))
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.backfill(j["id"], iso(start), 1700000000)
+        self.assertEqual((cm.exception.status, cm.exception.field), (0, "to"))
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.backfill(j["id"] + "-no-such-job", *hour)
+        self.assertEqual(cm.exception.status, 404)
+        self.assertEqual(sdk.get_journal(j["id"])["resultCount"], 8)
+
     def test_the_cron_preview(self):
         self.assertEqual(sdk.cron_next("0 30 2 * * ?", tz="America/New_York", from_="2025-03-08T00:00:00-05:00", count=3),
                          ["2025-03-08T02:30:00-05:00", "2025-03-10T02:30:00-04:00", "2025-03-11T02:30:00-04:00"])

@@ -32,6 +32,8 @@
     firesJob: null,      // the job whose next fire times are shown: its id
     fires: null,         // its preview as read: {next, started}
     firesKey: null,      // what the job was when it was read (firesKey)
+    backfillJob: null,   // the job the backfill form is open for
+    backfilled: null,    // the last backfill's answer shown: {status, data}
   };
 
   const $ = (id) => document.getElementById(id);
@@ -71,6 +73,7 @@
     renderRuleFormTitle();
     renderDeliveries();
     renderFires();
+    renderBackfilled();
     preview();
   }
 
@@ -191,12 +194,14 @@
   }
 
   // triggerCell is a table's trigger cell: the trigger, and below it, each when set, the
-  // lifetime, the jitter and the overlap policy (what its fires do while a run goes on).
+  // lifetime, a fixed delay, the jitter and the overlap policy (what its fires do while a
+  // run goes on).
   function triggerCell(j) {
     const p = j.jobParameter || {};
     const td = el("td", { class: "trigger", text: triggerText(j) });
     const life = lifetimeText(j);
     if (life) td.append(el("div", { class: "lifetime", text: life }));
+    if (p.fixed_delay) td.append(el("div", { class: "fixed-delay", text: t("fixedDelay.after", { n: p.seconds }) }));
     if (p.jitter) td.append(el("div", { class: "jitter", text: t("jitter.upTo", { n: p.jitter }) }));
     if (p.overlap) td.append(el("div", { class: "overlap", "data-overlap": p.overlap, text: t("overlap." + p.overlap) }));
     return td;
@@ -242,6 +247,7 @@
       button("stop", "jobs.stop", state === "stopped");
       button("exec", "jobs.exec");
       button("exec-with", "jobs.execWith");
+      button("backfill", "jobs.backfill");
       button("journal", "jobs.journal");
       button("preview", "jobs.preview");
       button("versions", "jobs.versions");
@@ -285,6 +291,7 @@
         case "edit": openEditor(j); return;
         case "journal": openJournal(id); return;
         case "exec-with": openExec(j); return;
+        case "backfill": openBackfill(j); return;
         case "versions": openVersions(j); return;
         case "preview": openFires(j); return;
         case "delete":
@@ -405,6 +412,8 @@
     // A lifetime's end explains a list shorter than asked for.
     if (p.end_date && f.next.length > 0 && f.next.length < FIRES) note += " " + t("fires.lastBefore", { until: p.end_date });
     if (p.jitter && f.next.length > 0) note += " " + t("fires.jitter", { n: p.jitter });
+    // The api lists a fixed-delay job's times as an interval's: only the first is sure.
+    if (p.fixed_delay && f.next.length > 0) note += " " + t("fires.fixedDelay", { n: p.seconds });
     $("fires-note").textContent = note;
     $("fires-panel").dataset.started = String(f.started);
     $("fires-list").replaceChildren(...f.next.map((s) => el("li", {}, el("time", { dateTime: s, text: fireTime(s, !!p.jitter) }))));
@@ -526,6 +535,72 @@
     }
   }
 
+  // --- a backfill -------------------------------------------------------------------
+
+  // The backfill form posts a past range of the job's schedule; it shows the api's answer
+  // (the fires stored, their first and last instants, whether the range held more), or
+  // its refusal marked on the field it names.
+  const BACKFILL_FIELDS = [["from", "b-from"], ["to", "b-to"], ["concurrency", "b-concurrency"], ["max_fires", "b-max-fires"]];
+
+  function openBackfill(j) {
+    st.backfillJob = j;
+    st.backfilled = null;
+    $("backfill-job").textContent = j.name;
+    clearBackfillError();
+    renderBackfilled();
+    $("backfill-panel").hidden = false;
+    $("b-from").focus();
+  }
+
+  function closeBackfill() {
+    $("backfill-panel").hidden = true;
+    st.backfillJob = st.backfilled = null;
+  }
+
+  function clearBackfillError() {
+    $("backfill-error").hidden = true;
+    for (const e of document.querySelectorAll("#backfill-form .invalid")) e.classList.remove("invalid");
+  }
+
+  function renderBackfilled() {
+    const out = $("backfill-result"), b = st.backfilled;
+    for (const k of ["fires", "first", "last", "capped"]) delete out.dataset[k];
+    out.hidden = !b;
+    if (!b) return;
+    if (b.status === 202) { out.textContent = t("msg.accepted"); return; }
+    const d = b.data;
+    out.textContent = t("backfill.done", { fires: d.fires, first: d.first, last: d.last, n: d.concurrency }) +
+      (d.capped ? " " + t("backfill.capped", { fires: d.fires }) : "");
+    Object.assign(out.dataset, { fires: String(d.fires), first: d.first, last: d.last, capped: String(d.capped) });
+  }
+
+  async function runBackfill(ev) {
+    ev.preventDefault();
+    const j = st.backfillJob;
+    clearBackfillError();
+    st.backfilled = null;
+    renderBackfilled();
+    const body = {
+      from: $("b-from").value.trim(), to: $("b-to").value.trim(),
+      concurrency: Number($("b-concurrency").value || 1), max_fires: Number($("b-max-fires").value || 0),
+    };
+    try {
+      const r = await api("POST", jobPath(j.id, "/backfill"), body);
+      if (st.backfillJob !== j) return;
+      st.backfilled = { status: r.status, data: r.data };
+      renderBackfilled();
+      if (st.selected === j.id) loadJournal();
+    } catch (e) {
+      if (st.backfillJob !== j) return;
+      const shown = $("backfill-error");
+      shown.textContent = t("msg.error", { status: e.status || "", message: e.message });
+      shown.dataset.field = e.field || "";
+      shown.hidden = false;
+      const hit = BACKFILL_FIELDS.find(([f]) => f === e.field);
+      if (hit) $(hit[1]).classList.add("invalid");
+    }
+  }
+
   // --- the form ---------------------------------------------------------------------
 
   function renderEditorTitle() {
@@ -553,9 +628,10 @@
     ["seconds", "f-seconds"], ["run_date", "f-run-date"], ["cron", "f-cron"], ["timezone", "f-timezone"],
     ["start_date", "f-start-date"], ["end_date", "f-end-date"], ["flow_id", "f-flow-id"], ["code", "f-code"],
     ["on_success", "f-on-success"], ["on_failure", "f-on-failure"], ["pause_after_failures", "f-pause-after"],
-    ["jitter", "f-jitter"], ["overlap", "f-overlap"],
-    // The form has no max_instances: the api names it when the overlap chosen needs it 1.
-    ["max_instances", "f-overlap"]];
+    ["jitter", "f-jitter"], ["overlap", "f-overlap"], ["fixed_delay", "f-fixed-delay"],
+    // The form has no max_instances: the api names it when the overlap chosen needs it 1;
+    // nor misfire_grace_time, which it names when a fixed delay is asked of a job with one.
+    ["max_instances", "f-overlap"], ["misfire_grace_time", "f-fixed-delay"]];
 
   function clearFormError() {
     $("form-error").hidden = true;
@@ -583,6 +659,7 @@
     const schedule = !!j && isSchedule(j);
     $("f-trigger").value = schedule ? "quartz" : j ? p.trigger : "interval";
     $("f-seconds").value = p.seconds || 60;
+    $("f-fixed-delay").checked = !!p.fixed_delay;
     $("f-run-date").value = p.run_date || "";
     $("f-cron").value = p.cron || "";
     $("f-timezone").value = schedule ? "" : p.timezone || "";
@@ -626,8 +703,11 @@
         const body = { name, description: $("f-description").value, trigger: trig };
         const pid = $("f-pid").value.trim();
         if (pid || !st.editing) body.pid = pid;
-        if (trig === "interval") body.seconds = Number($("f-seconds").value);
-        else if (trig === "date") body.run_date = $("f-run-date").value.trim();
+        // A fixed delay is part of an interval's trigger, sent whole (false: none).
+        if (trig === "interval") {
+          body.seconds = Number($("f-seconds").value);
+          body.fixed_delay = $("f-fixed-delay").checked;
+        } else if (trig === "date") body.run_date = $("f-run-date").value.trim();
         else {
           body.cron = $("f-cron").value.trim();
           const zone = $("f-timezone").value.trim();
@@ -697,10 +777,13 @@
       const n = Number($("f-seconds").value);
       if (!(n > 0)) { show([]); return; }
       const now = Date.now();
-      // Fires at now + k·n (as if started now), the first at or after the start.
+      // Fires at now + k·n (as if started now), the first at or after the start. With a
+      // fixed delay only the first is known: each next one waits for a run's end.
       const k0 = from !== null && from > now ? Math.max(1, Math.ceil((from - now) / (n * 1000))) : 1;
-      const times = [k0, k0 + 1, k0 + 2].map((k) => new Date(now + k * n * 1000)).filter((d) => !ended(d));
-      show([t("form.previewInterval", { n })].concat(times.length ? times.map(localTime).concat(spread) : [t("form.previewNone")]));
+      const delay = $("f-fixed-delay").checked;
+      const times = (delay ? [k0] : [k0, k0 + 1, k0 + 2]).map((k) => new Date(now + k * n * 1000)).filter((d) => !ended(d));
+      const head = t(delay ? "form.previewFixedDelay" : "form.previewInterval", { n });
+      show([head].concat(times.length ? times.map(localTime).concat(spread) : [t("form.previewNone")]));
       return;
     }
     if (trig === "date") { show($("f-run-date").value.trim() ? [$("f-run-date").value.trim()].concat(spread) : []); return; }
@@ -1293,6 +1376,7 @@
     closeJournal();
     closeEditor();
     closeFires();
+    closeBackfill();
     forgetAlerts();
     st.activity = [];
     renderActivity();
@@ -1311,6 +1395,7 @@
     closeJournal();
     closeEditor();
     closeFires();
+    closeBackfill();
     forgetAlerts();
     for (const id of ["jobs-panel", "activity-panel"]) $(id).hidden = true;
   }
@@ -1338,9 +1423,13 @@
     $("job-form").addEventListener("input", (ev) => { if (ev.target.classList.contains("invalid")) clearFormError(); });
     $("exec-form").addEventListener("submit", execWith);
     $("exec-cancel").addEventListener("click", closeExec);
+    $("backfill-form").addEventListener("submit", runBackfill);
+    $("backfill-form").addEventListener("input", (ev) => { if (ev.target.classList.contains("invalid")) clearBackfillError(); });
+    $("backfill-cancel").addEventListener("click", closeBackfill);
     $("f-trigger").addEventListener("change", syncForm);
     $("f-target").addEventListener("change", syncForm);
     for (const id of ["f-seconds", "f-run-date", "f-cron", "f-timezone", "f-start-date", "f-end-date", "f-jitter"]) $(id).addEventListener("input", preview);
+    $("f-fixed-delay").addEventListener("change", preview);
     $("jobs").addEventListener("click", (ev) => {
       const b = ev.target.closest("button[data-action]");
       if (b) act(b.dataset.action, b.closest("tr").dataset.id);
