@@ -76,11 +76,13 @@ type JobSpec struct {
 	// Jitter is the seconds each fire is spread over after its instant.
 	Jitter int64 `json:"jitter,omitempty"`
 	// FixedDelay counts an interval from the end of its last scheduled run.
-	FixedDelay bool   `json:"fixed_delay,omitempty"`
-	FlowID     string `json:"flow_id,omitempty"`
-	Code       string `json:"code,omitempty"`
-	BizCode    string `json:"bizcode,omitempty"`
-	Policy     Policy `json:"policy"`
+	FixedDelay bool `json:"fixed_delay,omitempty"`
+	// Calendars name the tenant's calendars whose excluded times are no fire.
+	Calendars []string `json:"calendars,omitempty"`
+	FlowID    string   `json:"flow_id,omitempty"`
+	Code      string   `json:"code,omitempty"`
+	BizCode   string   `json:"bizcode,omitempty"`
+	Policy    Policy   `json:"policy"`
 }
 
 // Policy says what happens to a job's runs when late, overlapping or failing.

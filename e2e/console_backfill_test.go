@@ -190,9 +190,9 @@ func TestConsoleBackfillsAPastRangeAndGivesAnIntervalJobAFixedDelay(t *testing.T
 	if got := text(trigger + " .fixed-delay"); got != "each fire 300 s after the last run ended (fixed delay)" {
 		t.Errorf("the list's fixed delay reads %q", got)
 	}
-	// Its Preview panel says that only the first time is sure.
+	// Its Preview panel lists its next fire only, and says why.
 	b.do("preview", chromedp.Click(css(action(id, "preview"))), chromedp.WaitVisible(css("#fires-panel")))
-	b.wait("the panel's note", `document.querySelectorAll("#fires-list time").length === 10 && document.getElementById("fires-note").textContent.includes("Fixed delay: only the first is sure")`, 10*time.Second)
+	b.wait("the panel's note", `document.querySelectorAll("#fires-list time").length === 1 && document.getElementById("fires-note").textContent.includes("Fixed delay: only the next fire is known")`, 10*time.Second)
 	b.fill("lang", "zh")
 	if got := text(trigger + " .fixed-delay"); got != "上次执行结束 300 秒后再触发（固定延迟）" {
 		t.Errorf("in zh, the list's fixed delay reads %q", got)

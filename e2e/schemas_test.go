@@ -101,7 +101,7 @@ var (
 	later  = at.Add(1500 * time.Millisecond)
 	fullJS = contracts.JobSpec{
 		Pid: "d1138d88", Name: "SDK周期任务", Description: "d", Trigger: "interval", Seconds: 300, RunDate: &later,
-		Cron: "0 0 * * * ?", TimeZone: "Asia/Shanghai", StartDate: &at, EndDate: &later, Jitter: 30, FixedDelay: true, FlowID: "f", Code: "return 1", BizCode: "b",
+		Cron: "0 0 * * * ?", TimeZone: "Asia/Shanghai", StartDate: &at, EndDate: &later, Jitter: 30, FixedDelay: true, Calendars: []string{"holidays"}, FlowID: "f", Code: "return 1", BizCode: "b",
 		Policy: contracts.Policy{Coalesce: true, MisfireGraceMs: 1000, MaxInstances: 2, Retries: 3, RetryBackoffMs: 500, TimeoutMs: 60000,
 			PauseAfterFailures: 3, OnSuccess: []string{"j2"}, OnFailure: []string{"j3", "j4"}, Overlap: "buffer_one"},
 	}

@@ -26,6 +26,7 @@ import (
 	apimetrics "github.com/jobcenter/jobcenter/services/api/internal/metrics"
 	"github.com/jobcenter/jobcenter/shared/alertkv"
 	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/calkv"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/config"
 	"github.com/jobcenter/jobcenter/shared/kept"
@@ -163,6 +164,9 @@ type Service struct {
 	stopping chan struct{}
 	// view answers reads of jobs before the store; nil when CacheJobs is 0.
 	view *jobview.View
+	// cals follows the calendars' bucket, calKV, for next fire times.
+	calKV jetstream.KeyValue
+	cals  *calkv.Cache
 }
 
 // New connects to the broker and the store and binds the HTTP address. What cfg leaves
@@ -218,6 +222,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		nc.Close()
 		return nil, fmt.Errorf("alert deliveries bucket: %w", err)
 	}
+	calKV, err := calkv.Open(ctx, js, cfg.Streams.Replicas)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("calendars bucket: %w", err)
+	}
 	cmd, err := commander.New(nc, js, outcomes, cfg.ApplyWait, cfg.BrokerTimeout, m)
 	if err != nil {
 		nc.Close()
@@ -228,7 +237,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		nc.Close()
 		return nil, fmt.Errorf("JOBCENTER_HTTP_ADDR=%q: listen: %w", cfg.HTTPAddr, err)
 	}
-	s := &Service{cfg: cfg, nc: nc, js: js, store: store, cmd: cmd, ln: httpapi.JSONRawErrors(ln), stopping: make(chan struct{})}
+	s := &Service{cfg: cfg, nc: nc, js: js, store: store, cmd: cmd, ln: httpapi.JSONRawErrors(ln), stopping: make(chan struct{}),
+		calKV: calKV, cals: calkv.NewCache(cfg.Loc)}
 	if cfg.CacheJobs > 0 {
 		s.view = jobview.New(cfg.CacheJobs)
 		// A read after a write answered 200 shows it, before its event comes.
@@ -245,6 +255,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 			Raise: func(ctx context.Context, a contracts.Alert) error {
 				return alertkv.Publish(ctx, js, []contracts.Alert{a}, cfg.Log)
 			}},
+		Calendars: &httpapi.Calendaring{Store: calkv.Calendars{KV: calKV}, Cache: s.cals},
 	})
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.srv.RegisterOnShutdown(func() { close(s.stopping) })
@@ -271,6 +282,12 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}()
 	defer func() { stopView(); <-viewDone }()
+	calsDone := make(chan struct{})
+	go func() {
+		defer close(calsDone)
+		s.cals.Follow(viewCtx, s.calKV, nil, func(err error) { s.cfg.Log.Warn().Err(err).Msg("calendars not followed; tries again") })
+	}()
+	defer func() { stopView(); <-calsDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(s.ln) }()
 	s.cfg.Log.Info().Str("addr", s.Addr()).Msg("api serving")

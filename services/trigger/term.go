@@ -97,7 +97,7 @@ type term struct {
 
 func (s *Service) newTerm() *term {
 	t := &term{pub: firing.New(s.js, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "publisher").Logger())}
-	t.sched = scheduler.New(scheduler.Config{
+	cfg := scheduler.Config{
 		Clock:       s.cfg.Clock,
 		Publisher:   t.pub,
 		Finisher:    commands.Finisher{JS: s.js, Clock: s.cfg.Clock, Log: s.cfg.Log},
@@ -105,7 +105,11 @@ func (s *Service) newTerm() *term {
 		ExecTimeout: s.cfg.ExecTimeout,
 		Metrics:     s.metrics,
 		Log:         s.cfg.Log.With().Str("part", "scheduler").Logger(),
-	})
+	}
+	if s.cals != nil {
+		cfg.Calendars = s.cals.Get
+	}
+	t.sched = scheduler.New(cfg)
 	return t
 }
 
@@ -119,12 +123,23 @@ func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore) (t *term
 	if err != nil {
 		return nil, false, err
 	}
+	// The calendars are read before any next fire is: a job's excluded instants are
+	// never queued. A change after this reaches the scheduler that holds the jobs.
+	if s.calsRead != nil {
+		select {
+		case <-s.calsRead:
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+	}
 	t = s.newTerm()
+	s.sched.Store(t.sched)
 	fromImage, runs := s.loadImage(ctx, t, obs)
 	if fromImage {
 		from = min(from, runs)
 	} else {
 		t = s.newTerm()
+		s.sched.Store(t.sched)
 		if err := s.load(ctx, t); err != nil {
 			return nil, false, err
 		}

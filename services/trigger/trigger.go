@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -28,7 +29,10 @@ import (
 	"github.com/jobcenter/jobcenter/services/trigger/internal/lease"
 	trigmetrics "github.com/jobcenter/jobcenter/services/trigger/internal/metrics"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/retention"
+	"github.com/jobcenter/jobcenter/services/trigger/internal/scheduler"
 	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/calendar"
+	"github.com/jobcenter/jobcenter/shared/calkv"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/config"
 	"github.com/jobcenter/jobcenter/shared/job"
@@ -158,6 +162,12 @@ type Service struct {
 	metrics *trigmetrics.Trigger
 	ready   chan struct{}
 	alerts  alerts
+	// cals are the tenants' calendars, followed by every instance; calsRead is closed
+	// once those stored before are held (a term starts scheduling only then); sched is
+	// the active term's scheduler, told of each calendar's change.
+	cals     *calkv.Cache
+	calsRead chan struct{}
+	sched    atomic.Pointer[scheduler.Scheduler]
 }
 
 // New connects to the broker and the store. What cfg leaves unset takes its default.
@@ -243,6 +253,19 @@ func (s *Service) Run(ctx context.Context) error {
 		s.alerts.cache.Follow(actx, s.alerts.rules.KV, func(err error) { s.cfg.Log.Warn().Err(err).Msg("alert rules not followed; tries again") })
 	})
 	wg.Go(func() { s.deliver(actx, s.alerts) })
+	cals, err := calkv.Open(ctx, s.js, s.cfg.Streams.Replicas)
+	if err != nil {
+		return err
+	}
+	s.cals, s.calsRead = calkv.NewCache(time.UTC), make(chan struct{})
+	s.cals.Changed = func(key string, _ *calendar.Compiled) {
+		if sc := s.sched.Load(); sc != nil {
+			sc.CalendarChanged(key)
+		}
+	}
+	wg.Go(func() {
+		s.cals.Follow(actx, cals, func() { close(s.calsRead) }, func(err error) { s.cfg.Log.Warn().Err(err).Msg("calendars not followed; tries again") })
+	})
 	close(s.ready)
 	for ctx.Err() == nil {
 		failed := false
@@ -270,7 +293,7 @@ func (s *Service) Run(ctx context.Context) error {
 // writes the journal until ctx ends; on the way out it saves the fire progress.
 func (s *Service) lead(ctx context.Context, term uint64) error {
 	s.metrics.Active(true)
-	defer func() { s.metrics.Active(false); s.metrics.Jobs(0, 0) }()
+	defer func() { s.metrics.Active(false); s.metrics.Jobs(0, 0); s.sched.Store(nil) }()
 	// Images only spare a start the store's load: without the object store this term
 	// neither takes one up nor stores one, and says so.
 	// Under the lease: a trigger of the old layout can no longer be active.

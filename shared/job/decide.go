@@ -189,7 +189,9 @@ func update(cmd Command, next Job, now time.Time) (Decision, error) {
 		if !same {
 			next.StartedAt = now
 		}
-		if _, ok := next.Spec.Trigger.Next(next.StartedAt, now); !ok {
+		// A fire spread past its instant by a jitter is still to come: counted by NextFire.
+		s := next.Spec.Trigger.Compile(next.StartedAt)
+		if _, ok := s.NextFire(next.ID, now); !ok {
 			next.State, next.StartedAt = Finished, time.Time{}
 		}
 	case Finished:
@@ -210,13 +212,14 @@ func start(cmd Command, next Job, now time.Time) (Decision, error) {
 }
 
 // rearm starts a fixed-delay job again as of its run's end, if that run was of the fire
-// its current start made (StartedAt + Every): an end of an earlier fire, or one after the
-// job was started again or changed, changes nothing.
+// its current start made (its first instant after StartedAt, or a later one: its
+// calendars, which the domain does not see, may have excluded the first): an end of an
+// earlier fire, or one from before the job was started again or changed, changes nothing.
 func rearm(cmd Command, next Job) Decision {
 	tr := next.Spec.Trigger
 	at, ok := ScheduledInstant(next.ID, cmd.FireID)
 	first, ok2 := tr.Next(next.StartedAt, next.StartedAt)
-	if next.State != Started || tr.Kind != Interval || !tr.FixedDelay || !ok || !ok2 || !at.Equal(first) {
+	if next.State != Started || tr.Kind != Interval || !tr.FixedDelay || !ok || !ok2 || at.Before(first) {
 		cur := next
 		return Decision{Job: &cur}
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/jobcenter/jobcenter/shared/calendar"
 )
 
 // Limits on a definition's sizes, so that no field can carry a payload.
@@ -42,8 +44,10 @@ type Input struct {
 	Jitter *int64
 	// FixedDelay counts an interval from the end of its last run; nil: false.
 	FixedDelay *bool
-	FlowID     string
-	Code       string
+	// Calendars name the tenant's calendars the job respects; nil or empty: none.
+	Calendars *[]string
+	FlowID    string
+	Code      string
 	// The policy, each nil when not given: the default on create, unchanged on update.
 	Coalesce     *bool
 	MisfireGrace *int64 // seconds
@@ -108,6 +112,9 @@ func (in Input) spec(now time.Time, loc *time.Location, base Policy, cur Trigger
 			return Spec{}, err
 		}
 		tr.Jitter = time.Duration(*in.Jitter) * time.Second
+	}
+	if in.Calendars != nil && len(*in.Calendars) > 0 {
+		tr.Calendars = slices.Clone(*in.Calendars)
 	}
 	if in.FixedDelay != nil && *in.FixedDelay {
 		if tr.Kind != Interval {
@@ -220,6 +227,9 @@ func (s Spec) checkTrigger() error {
 	if tr.FixedDelay && tr.Kind != Interval {
 		return invalid("fixed_delay", "only an interval job counts from the end of its last run")
 	}
+	if err := checkCalendars(tr.Calendars); err != nil {
+		return err
+	}
 	if tr.Jitter%time.Second != 0 {
 		return invalid("jitter", "must be a whole number of seconds, got %v", tr.Jitter)
 	}
@@ -243,6 +253,26 @@ func (s Spec) checkPolicy() error {
 	} {
 		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkCalendars checks the names a job gives its calendars: well formed, each once, at
+// most calendar.MaxPerJob. Whether they exist is the api's to check, where they are kept.
+func checkCalendars(names []string) error {
+	if len(names) > calendar.MaxPerJob {
+		return invalid("calendars", "names %d calendars, at most %d are allowed", len(names), calendar.MaxPerJob)
+	}
+	for i, n := range names {
+		field := fmt.Sprintf("calendars[%d]", i)
+		if err := calendar.CheckName(field, n); err != nil {
+			var fe *calendar.FieldError
+			errors.As(err, &fe)
+			return invalid(field, "%s", fe.Msg)
+		}
+		if slices.Contains(names[:i], n) {
+			return invalid(field, "names %q twice", n)
 		}
 	}
 	return nil

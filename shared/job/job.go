@@ -43,6 +43,9 @@ type Trigger struct {
 	// Start and End bound an Interval or Cron trigger's life (APScheduler's start_date
 	// and end_date): no fire before Start, none after End; zero: no bound.
 	Start, End time.Time
+	// Calendars are the names of the tenant's calendars whose excluded times are no fire
+	// (Quartz's modifiedByCalendar, Temporal's exclusions), in the order given.
+	Calendars []string
 	// FixedDelay makes an Interval count from the end of its last scheduled run instead
 	// of its start (XXL-JOB's FIX_DELAY, Spring's fixedDelay): once that run ends, the
 	// job is started again as of its end, so its next fire is Every after it.
@@ -148,11 +151,15 @@ func (j *Job) Live() bool { return j != nil && j.State != Deleted }
 // Next returns the job's next fire strictly after t, when it is started: its next
 // instant, spread by its jitter. A fixed-delay job has one fire a start (the next is
 // counted from its run's end): none once that one is due.
-func (j *Job) Next(t time.Time) (time.Time, bool) {
+func (j *Job) Next(t time.Time) (time.Time, bool) { return j.NextExcluding(t, nil) }
+
+// NextExcluding is Next with the instants exclude excludes (its calendars') no fire.
+func (j *Job) NextExcluding(t time.Time, exclude func(time.Time) (time.Time, bool)) (time.Time, bool) {
 	if j.State != Started {
 		return time.Time{}, false
 	}
 	s := j.Spec.Trigger.Compile(j.StartedAt)
+	s.Exclude = exclude
 	if j.Spec.Trigger.FixedDelay {
 		if first, ok := s.NextFire(j.ID, j.StartedAt); ok && first.After(t) {
 			return first, true
@@ -167,7 +174,9 @@ func (j *Job) Next(t time.Time) (time.Time, bool) {
 func (t Trigger) Same(o Trigger) bool {
 	a, b := t, o
 	a.RunAt, a.Start, a.End, b.RunAt, b.Start, b.End = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	return a == b && t.RunAt.Equal(o.RunAt) && t.Start.Equal(o.Start) && t.End.Equal(o.End)
+	a.Calendars, b.Calendars = nil, nil
+	return reflect.DeepEqual(a, b) && t.RunAt.Equal(o.RunAt) && t.Start.Equal(o.Start) && t.End.Equal(o.End) &&
+		slices.Equal(t.Calendars, o.Calendars)
 }
 
 // Same reports whether two definitions are the same: the same instant however its zone

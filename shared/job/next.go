@@ -32,7 +32,15 @@ type Schedule struct {
 	Start, End time.Time
 	// Jitter spreads each fire up to this long after its instant (Offset).
 	Jitter time.Duration
+	// Exclude, when set, says whether an instant is excluded (by the calendars the job
+	// names) and, when it is, until when at least: an excluded instant is no fire.
+	Exclude func(time.Time) (until time.Time, excluded bool)
 }
+
+// MaxExcluded bounds the excluded stretches a search for the next fire leaps: a schedule
+// whose next instants stay excluded beyond it has no fire (as Quartz gives a trigger
+// whose calendar excludes every fire up).
+const MaxExcluded = 10_000
 
 // Compile makes tr's schedule for a job started at anchor.
 func (tr Trigger) Compile(anchor time.Time) Schedule {
@@ -50,8 +58,37 @@ func (tr Trigger) Compile(anchor time.Time) Schedule {
 // Next returns the schedule's first fire strictly after t; ok is false when there is
 // none.
 func (s *Schedule) Next(t time.Time) (time.Time, bool) {
+	if s.Exclude == nil {
+		return s.instant(t) // no closure made: this is the scheduler's hot path
+	}
+	return s.Skipping(t, s.instant)
+}
+
+// instant is the schedule's first instant after t within its life, excluded or not.
+func (s *Schedule) instant(t time.Time) (time.Time, bool) {
 	next, ok := s.unbounded(s.From(t))
 	return s.Within(next, ok)
+}
+
+// Skipping is next(t), the first instant after t, leaping the instants Exclude excludes:
+// the one place a calendar's exclusions apply.
+func (s *Schedule) Skipping(t time.Time, next func(time.Time) (time.Time, bool)) (time.Time, bool) {
+	at, ok := next(t)
+	if s.Exclude == nil {
+		return at, ok
+	}
+	for range MaxExcluded {
+		if !ok {
+			return at, false
+		}
+		until, excluded := s.Exclude(at)
+		if !excluded {
+			return at, true
+		}
+		// Every instant before until is excluded: search on from just before it.
+		at, ok = next(until.Add(-time.Nanosecond))
+	}
+	return time.Time{}, false
 }
 
 // From is where a search for the first fire after t begins, within the schedule's life:

@@ -2,6 +2,7 @@ package job
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 )
@@ -14,6 +15,8 @@ type QuartzInput struct {
 	BizCode        string
 	// TimeZone is optional: the schedule's own IANA zone instead of the configured one.
 	TimeZone string
+	// Calendars name the tenant's calendars whose excluded times are no fire.
+	Calendars []string
 }
 
 // Spec validates a Quartz schedule: a job name, a behaviour code, and a Quartz cron
@@ -40,6 +43,12 @@ func (in QuartzInput) Spec(now time.Time, def *time.Location) (Spec, error) {
 	tr, err := cronTrigger(in.CronExpression, in.TimeZone, "cronexpression", now, def)
 	if err != nil {
 		return Spec{}, err
+	}
+	if len(in.Calendars) > 0 {
+		tr.Calendars = slices.Clone(in.Calendars)
+		if err := checkCalendars(tr.Calendars); err != nil {
+			return Spec{}, err
+		}
 	}
 	s.Trigger = tr
 	return s, nil

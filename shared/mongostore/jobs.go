@@ -67,6 +67,7 @@ type lifeDoc struct {
 	LifeEnd        *time.Time `bson:"lifeEnd,omitempty"`
 	JitterS        int64      `bson:"jitterS,omitempty"`
 	FixedDelay     bool       `bson:"fixedDelay,omitempty"`
+	Calendars      []string   `bson:"calendars,omitempty"`
 	Code           string     `bson:"code,omitempty"`
 	FlowID         string     `bson:"flowId,omitempty"`
 	BizCode        string     `bson:"bizCode,omitempty"`
@@ -136,7 +137,7 @@ func toLife(w JobWrite) lifeDoc {
 	if tr := j.Spec.Trigger; !tr.End.IsZero() {
 		d.LifeEnd = &tr.End
 	}
-	d.JitterS, d.FixedDelay = int64(j.Spec.Trigger.Jitter/time.Second), j.Spec.Trigger.FixedDelay
+	d.JitterS, d.FixedDelay, d.Calendars = int64(j.Spec.Trigger.Jitter/time.Second), j.Spec.Trigger.FixedDelay, j.Spec.Trigger.Calendars
 	return d
 }
 
@@ -167,6 +168,7 @@ func (doc jobDoc) toJob() StoredJob {
 		j.Spec.Trigger.End = d.LifeEnd.UTC()
 	}
 	j.Spec.Trigger.Jitter, j.Spec.Trigger.FixedDelay = time.Duration(d.JitterS)*time.Second, d.FixedDelay
+	j.Spec.Trigger.Calendars = d.Calendars
 	if d.StartedAt != nil {
 		j.StartedAt = d.StartedAt.UTC()
 	}

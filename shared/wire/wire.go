@@ -42,7 +42,7 @@ func SpecToPayload(s job.Spec) contracts.JobSpec {
 		p.RunDate = &at
 	}
 	p.StartDate, p.EndDate = timePtr(s.Trigger.Start), timePtr(s.Trigger.End)
-	p.Jitter, p.FixedDelay = int64(s.Trigger.Jitter/time.Second), s.Trigger.FixedDelay
+	p.Jitter, p.FixedDelay, p.Calendars = int64(s.Trigger.Jitter/time.Second), s.Trigger.FixedDelay, s.Trigger.Calendars
 	return p
 }
 
@@ -60,6 +60,7 @@ func SpecFromPayload(p contracts.JobSpec) job.Spec {
 			// Jitter is whole seconds (Validate): a payload's is too.
 			Jitter:     time.Duration(p.Jitter) * time.Second,
 			FixedDelay: p.FixedDelay,
+			Calendars:  p.Calendars,
 		},
 		Target: job.Target{Code: p.Code, FlowID: p.FlowID, BizCode: p.BizCode},
 		Policy: job.Policy{

@@ -65,7 +65,7 @@ func previewTime(t time.Time) string {
 
 // preview answers GET /api/v1/jobs/{id}/preview: the job's next count (1 to 100, default
 // 10) fire times after now, by the schedule the scheduler uses (job.Schedule, its
-// lifetime and jitter applied): a started job's from its start, a stopped one's as if it
+// lifetime, jitter and calendars applied; a fixed-delay job's first only): a started job's from its start, a stopped one's as if it
 // were started now. Each is ISO-8601 with its offset, in the job's zone (a cron's own,
 // else JOBCENTER_TZ).
 func (h *handlers) preview(c echo.Context) error {
@@ -83,12 +83,21 @@ func (h *handlers) preview(c echo.Context) error {
 		anchor = now
 	}
 	s := j.Spec.Trigger.Compile(anchor)
+	s.Exclude = h.exclude(j)
 	loc := h.d.Loc
 	if s.Loc != nil {
 		loc = s.Loc
 	}
 	next := make([]string, 0, count)
-	if j.State != job.Finished {
+	if j.Spec.Trigger.FixedDelay {
+		// Only its start's first fire is known: each next counts from a run's end. None
+		// while that run goes on.
+		as := j
+		as.State, as.StartedAt = job.Started, anchor
+		if at, ok := as.NextExcluding(now, s.Exclude); ok && j.State != job.Finished {
+			next = append(next, previewTime(at.In(loc)))
+		}
+	} else if j.State != job.Finished {
 		for t := now; int64(len(next)) < count; {
 			var ok bool
 			if t, ok = s.NextFire(j.ID, t); !ok {

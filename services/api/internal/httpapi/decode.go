@@ -39,9 +39,11 @@ type jobBody struct {
 	// Seconds each fire is spread over after its instant, beyond the SDK's fields.
 	Jitter json.RawMessage `json:"jitter,omitempty"`
 	// An interval counted from the end of its last run, beyond the SDK's fields.
-	FixedDelay *bool   `json:"fixed_delay,omitempty"`
-	FlowID     *string `json:"flow_id"`
-	Code       *string `json:"code"`
+	FixedDelay *bool `json:"fixed_delay,omitempty"`
+	// The project's calendars whose excluded times are no fire, beyond the SDK's fields.
+	Calendars *[]string `json:"calendars,omitempty"`
+	FlowID    *string   `json:"flow_id"`
+	Code      *string   `json:"code"`
 	// APScheduler's policy options, beyond the SDK's fields.
 	Coalesce     *bool           `json:"coalesce"`
 	MisfireGrace json.RawMessage `json:"misfire_grace_time"`
@@ -64,7 +66,7 @@ func (b jobBody) input() (job.Input, error) {
 		Trigger: deref(b.Trigger), RunDate: deref(b.RunDate), Cron: deref(b.Cron), Timezone: deref(b.Timezone),
 		StartDate: deref(b.StartDate), EndDate: deref(b.EndDate),
 		FlowID: deref(b.FlowID), Code: deref(b.Code),
-		Coalesce: b.Coalesce, OnSuccess: b.OnSuccess, OnFailure: b.OnFailure, Overlap: b.Overlap, FixedDelay: b.FixedDelay,
+		Coalesce: b.Coalesce, OnSuccess: b.OnSuccess, OnFailure: b.OnFailure, Overlap: b.Overlap, FixedDelay: b.FixedDelay, Calendars: b.Calendars,
 	}
 	for _, f := range []struct {
 		name string

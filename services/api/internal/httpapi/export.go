@@ -164,6 +164,9 @@ func bodyOf(s job.Spec) jobBody {
 	if s.Trigger.FixedDelay {
 		b.FixedDelay = &s.Trigger.FixedDelay
 	}
+	if cals := s.Trigger.Calendars; len(cals) > 0 {
+		b.Calendars = &cals
+	}
 	if ids := p.OnFailure; len(ids) > 0 {
 		b.OnFailure = &ids
 	}

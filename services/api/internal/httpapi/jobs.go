@@ -110,7 +110,7 @@ func (h *handlers) getJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toJobInfo(sj.Job, h.d.Clock.Now(), h.d.Loc))
+	return c.JSON(http.StatusOK, toJobInfoExcluding(sj.Job, h.d.Clock.Now(), h.d.Loc, h.exclude(sj.Job)))
 }
 
 func (h *handlers) listJobs(c echo.Context) error {
@@ -178,6 +178,9 @@ func (h *handlers) addJob(c echo.Context) error {
 	if err := b.checkCode(); err != nil {
 		return err
 	}
+	if err := h.checkCalendars(c, spec.Trigger.Calendars); err != nil {
+		return err
+	}
 	h.childIDs(c, &spec)
 	cmd := h.command(c, job.Create, job.Job{}, &spec)
 	return h.send(c, cmd, http.StatusCreated)
@@ -204,6 +207,9 @@ func (h *handlers) updateJob(c echo.Context) error {
 		return err
 	}
 	if err := b.checkCode(); err != nil {
+		return err
+	}
+	if err := h.checkCalendars(c, spec.Trigger.Calendars); err != nil {
 		return err
 	}
 	h.childIDs(c, &spec)
@@ -332,7 +338,7 @@ func (h *handlers) send(c echo.Context, cmd commander.Command, okStatus int) err
 	if a.FireID != "" {
 		c.Response().Header().Set("X-Fire-Id", a.FireID)
 	}
-	return c.JSON(okStatus, toJobInfo(*a.Job, h.d.Clock.Now(), h.d.Loc))
+	return c.JSON(okStatus, toJobInfoExcluding(*a.Job, h.d.Clock.Now(), h.d.Loc, h.exclude(*a.Job)))
 }
 
 // errIsSchedule refuses a change of a Quartz schedule's definition through the jobs API.

@@ -165,6 +165,7 @@ type quartzRequest struct {
 	CronExpression *string         `json:"cronexpression"`
 	BizCode        *string         `json:"bizcode"`
 	TimeZone       *string         `json:"timezone"`
+	Calendars      []string        `json:"calendars"`
 	JobInfoID      *string         `json:"jobinfoid"`
 	PageIndex      json.RawMessage `json:"pageindex"`
 	PageSize       json.RawMessage `json:"pagesize"`
@@ -204,9 +205,13 @@ func (h *handlers) bizCronJob(c echo.Context) error {
 
 // saveSchedule creates the behaviour's schedule, enabled, or changes the one it has.
 func (h *handlers) saveSchedule(c echo.Context, q *quartzRequest) error {
-	in := job.QuartzInput{JobName: deref(q.JobName), CronExpression: deref(q.CronExpression), BizCode: deref(q.BizCode), TimeZone: deref(q.TimeZone)}
+	in := job.QuartzInput{JobName: deref(q.JobName), CronExpression: deref(q.CronExpression), BizCode: deref(q.BizCode), TimeZone: deref(q.TimeZone),
+		Calendars: q.Calendars}
 	spec, err := in.Spec(h.d.Clock.Now(), h.d.Loc)
 	if err != nil {
+		return err
+	}
+	if err := h.checkCalendars(c, spec.Trigger.Calendars); err != nil {
 		return err
 	}
 	tenant := c.Get(tenantKey).(string)

@@ -77,6 +77,9 @@ type Deps struct {
 	Killer Killer
 	// Alerts keeps alert rules and reads deliveries (nil: the alert routes answer 503).
 	Alerts *Alerting
+	// Calendars keeps the tenants' calendars (nil: the calendar routes answer 503, and a
+	// job naming a calendar is refused).
+	Calendars *Calendaring
 	// Stopping, once closed, ends every event stream: the server is shutting down.
 	Stopping <-chan struct{}
 	// Heartbeat is how often an idle event stream sends a comment (DefaultHeartbeat).
@@ -145,6 +148,12 @@ func New(d Deps) *echo.Echo {
 	a.PUT("/:rule", h.updateRule, project)
 	a.DELETE("/:rule", h.deleteRule, project)
 	a.POST("/:rule/test", h.testRule, project)
+	k := e.Group("/api/v1/calendars")
+	k.GET("", h.listCalendars, project)
+	k.POST("", h.addCalendar, project)
+	k.GET("/:name", h.getCalendar, project)
+	k.PUT("/:name", h.updateCalendar, project)
+	k.DELETE("/:name", h.deleteCalendar, project)
 	e.GET("/api/v1/export", h.exportJobs, project)
 	e.POST("/api/v1/import", h.importJobs, project)
 	e.GET("/api/v1/cron/next", h.cronNext, h.limitByAddress)

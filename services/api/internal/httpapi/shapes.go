@@ -58,11 +58,18 @@ type jobParameter struct {
 	Jitter     *int64 `json:"jitter,omitempty"`
 	Overlap    string `json:"overlap,omitempty"`
 	FixedDelay bool   `json:"fixed_delay,omitempty"`
+	// The calendars the job respects, shown only when it names any.
+	Calendars []string `json:"calendars,omitempty"`
 }
 
 // toJobInfo renders a job as the SDK shows it, times in loc; next_run_time is the next
 // fire after now while the job is started, else null.
 func toJobInfo(j job.Job, now time.Time, loc *time.Location) jobInfo {
+	return toJobInfoExcluding(j, now, loc, nil)
+}
+
+// toJobInfoExcluding is toJobInfo with what the job's calendars exclude no fire.
+func toJobInfoExcluding(j job.Job, now time.Time, loc *time.Location, exclude func(time.Time) (time.Time, bool)) jobInfo {
 	s := j.Spec
 	info := jobInfo{
 		Code:        optional(s.Target.Code),
@@ -102,7 +109,7 @@ func toJobInfo(j job.Job, now time.Time, loc *time.Location) jobInfo {
 	p.PauseAfterFailures = nonDefault(int64(s.Policy.PauseAfterFailures), 0)
 	p.OnSuccess, p.OnFailure = s.Policy.OnSuccess, s.Policy.OnFailure
 	p.Jitter = nonDefault(int64(s.Trigger.Jitter/time.Second), 0)
-	p.Overlap, p.FixedDelay = string(s.Policy.Overlap), s.Trigger.FixedDelay
+	p.Overlap, p.FixedDelay, p.Calendars = string(s.Policy.Overlap), s.Trigger.FixedDelay, s.Trigger.Calendars
 	if tr := s.Trigger; !tr.Start.IsZero() {
 		p.StartDate = optional(job.FormatLocal(tr.Start, loc))
 	}
@@ -122,7 +129,7 @@ func toJobInfo(j job.Job, now time.Time, loc *time.Location) jobInfo {
 	case job.Date:
 		info.JobParameter.RunDate = optional(job.FormatLocal(s.Trigger.RunAt, loc))
 	}
-	if next, ok := j.Next(now); ok {
+	if next, ok := j.NextExcluding(now, exclude); ok {
 		info.NextRunTime = optional(job.FormatLocal(next, loc))
 	}
 	return info

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/calendar"
 	"github.com/jobcenter/jobcenter/shared/job"
 )
 
@@ -254,6 +256,7 @@ func Import(r io.Reader, seed maphash.Seed, t *Table, sh *Shared) (jobs int, err
 		if err != nil {
 			return 0, err
 		}
+		p.Exclude = calendar.Exclude(sh.Calendars, p.Calendars)
 		plans[id] = p
 	}
 	sh.Lock()
@@ -400,6 +403,13 @@ func planFromKey(key string) (p *Plan, err error) {
 	if r.i < len(key) {
 		tr.FixedDelay = r.s[r.i] == 1
 		r.i++
+	}
+	if r.i < len(key) {
+		tenant, ok := contracts.ParseToken(r.Str())
+		if !ok {
+			return nil, errors.New("scheduler image: a plan's tenant is damaged")
+		}
+		j.Tenant, tr.Calendars = tenant, strings.Split(r.Str(), ",")
 	}
 	if r.i != len(key) || string(AppendPlanKey(nil, &j)) != key {
 		return nil, errors.New("scheduler image: a plan is damaged")

@@ -1,6 +1,11 @@
 package jobtable
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/jobcenter/jobcenter/shared/calendar"
+	"github.com/jobcenter/jobcenter/shared/job"
+)
 
 // Shared is what jobs share, kept once: their plans, tenants, and snippets or flow ids.
 // Compiling a job (on a caller's goroutine) and firing it (on the loop's) both use it,
@@ -10,6 +15,16 @@ type Shared struct {
 	Plans   Interned[*Plan]
 	Tenants Interned[string]
 	Texts   Interned[string] // snippets and flow ids
+	// Calendars, when not nil, holds the tenants' calendars by key, which plans naming
+	// calendars read as they exclude (it must be safe to call from any goroutine).
+	Calendars func(key string) *calendar.Compiled
+}
+
+// NewPlan compiles j's plan (NewPlan), its calendars read from sh's.
+func (sh *Shared) NewPlan(j *job.Job) *Plan {
+	p := NewPlan(j)
+	p.Exclude = calendar.Exclude(sh.Calendars, p.Calendars)
+	return p
 }
 
 // Len is how many values t keeps.

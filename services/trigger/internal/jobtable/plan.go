@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/calendar"
 	"github.com/jobcenter/jobcenter/shared/cron"
 	"github.com/jobcenter/jobcenter/shared/job"
 )
@@ -28,6 +29,10 @@ type Plan struct {
 	// FixedDelay: an interval counted from its last scheduled run's end; after a fire it
 	// waits for that end (a rearm command) instead of queueing the next.
 	FixedDelay bool
+	// Calendars are the keys (calendar.Key) of the calendars its jobs respect, a plan's
+	// tenant's; Exclude, set by the scheduler, is what they exclude (nil: none).
+	Calendars []string
+	Exclude   func(time.Time) (time.Time, bool)
 	// Then is what follows each of its fires' runs (nil: nothing), made once, shared by
 	// its fires.
 	Then *contracts.Then
@@ -49,6 +54,9 @@ func NewPlan(j *job.Job) *Plan {
 	p := &Plan{Kind: job.Kind(strings.Clone(string(tr.Kind))), Cron: strings.Clone(tr.Cron),
 		Zone: strings.Clone(tr.Zone), Policy: j.Spec.Policy, Then: thenOf(j.Spec.Policy, tr.FixedDelay), Start: tr.Start, End: tr.End, Jitter: tr.Jitter,
 		FixedDelay: tr.FixedDelay}
+	for _, name := range tr.Calendars {
+		p.Calendars = append(p.Calendars, calendar.Key(j.Tenant, name))
+	}
 	if p.Kind == job.Cron {
 		s := tr.Compile(time.Time{})
 		p.Expr, p.Loc = s.Cron, s.Loc
@@ -60,18 +68,16 @@ func NewPlan(j *job.Job) *Plan {
 func AppendPlanKey(b []byte, j *job.Job) []byte {
 	tr, p := j.Spec.Trigger, j.Spec.Policy
 	b = appendString(appendString(appendString(b, string(tr.Kind)), tr.Cron), tr.Zone)
-	if p.Coalesce {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
-	}
+	b = append(b, boolByte(p.Coalesce))
 	for _, n := range [...]int64{int64(p.MisfireGrace), int64(p.MaxInstances), int64(p.Retries), int64(p.RetryBackoff)} {
 		b = binary.AppendVarint(b, n)
 	}
 	// Each only when it or one after it is set, so that the keys of images cut before a
 	// field existed still read: the timeout, then the pause and the two chains, then the
-	// lifetime, then the jitter, then the overlap policy, then the fixed delay.
-	delay := tr.FixedDelay
+	// lifetime, then the jitter, then the overlap policy, then the fixed delay, then the
+	// calendars, named with their tenant (theirs alone: such plans are a tenant's).
+	cals := len(tr.Calendars) > 0
+	delay := tr.FixedDelay || cals
 	overlap := p.Overlap != "" || delay
 	spread := tr.Jitter != 0 || overlap
 	life := !tr.Start.IsZero() || !tr.End.IsZero() || spread
@@ -93,9 +99,19 @@ func AppendPlanKey(b []byte, j *job.Job) []byte {
 		b = appendString(b, string(p.Overlap))
 	}
 	if delay {
-		b = append(b, 1)
+		b = append(b, boolByte(tr.FixedDelay))
+	}
+	if cals {
+		b = appendString(appendString(b, contracts.Token(j.Tenant)), strings.Join(tr.Calendars, ","))
 	}
 	return b
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // thenOf is what follows a run of a job with policy p, and a fixed delay when rearm; nil
@@ -110,7 +126,7 @@ func thenOf(p job.Policy, rearm bool) *contracts.Then {
 // Schedule is the plan's part of a job's schedule: all but an interval's start and
 // period and a date's instant, which are the job's own.
 func (p *Plan) Schedule() job.Schedule {
-	return job.Schedule{Kind: p.Kind, Cron: p.Expr, Loc: p.Loc, Start: p.Start, End: p.End, Jitter: p.Jitter}
+	return job.Schedule{Kind: p.Kind, Cron: p.Expr, Loc: p.Loc, Start: p.Start, End: p.End, Jitter: p.Jitter, Exclude: p.Exclude}
 }
 
 // At is the instant of Unix nanoseconds n as the trigger computes its instants: in

@@ -46,11 +46,20 @@ func timingOf(j *job.Job, p *jobtable.Plan) timing {
 // next is the job's first fire strictly after t (job.Schedule.Next); a cron's is
 // remembered by its plan, which the jobs of the same cron share.
 func (t *timing) next(after time.Time) (time.Time, bool) {
-	if t.Cron != nil {
-		from := t.From(after)
-		return t.Within(job.Forward(from)(t.plan.CronNext(from)))
+	if t.Cron == nil {
+		return t.Schedule.Next(after)
 	}
-	return t.Schedule.Next(after)
+	if t.Exclude == nil {
+		return t.cronInstant(after)
+	}
+	return t.Skipping(after, t.cronInstant)
+}
+
+// cronInstant is a cron's first instant after the search begins at after, within its
+// life, whether its calendars exclude it or not.
+func (t *timing) cronInstant(after time.Time) (time.Time, bool) {
+	from := t.From(after)
+	return t.Within(job.Forward(from)(t.plan.CronNext(from)))
 }
 
 // fireAt is when the fire of job id at instant at runs, Unix ns, and how many ms after
@@ -75,7 +84,7 @@ func (t timing) due(buf []time.Time, next, now time.Time, p Policy) (fires []tim
 	if !t.End.IsZero() && t.End.Before(limit) {
 		limit = t.End
 	}
-	if t.Kind == job.Interval && t.Every > 0 && coalesce && !at.After(now) && !t.Bounded() {
+	if t.Kind == job.Interval && t.Every > 0 && coalesce && !at.After(now) && !t.Bounded() && t.Exclude == nil {
 		// Arithmetic instead of a walk: a long downtime of a short interval is one step.
 		last := job.NextInterval(t.Anchor, t.Every, now.Add(-t.Every))
 		return append(fires, last), last.Add(t.Every), true, int(last.Sub(at) / t.Every)

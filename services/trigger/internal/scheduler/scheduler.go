@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/trigger/internal/jobtable"
+	"github.com/jobcenter/jobcenter/shared/calendar"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/job"
 )
@@ -59,6 +61,10 @@ type Config struct {
 	// Metrics, when not nil, is told the scheduler's size on every turn of the loop.
 	Metrics Metrics
 	Log     zerolog.Logger
+	// Calendars, when not nil, holds the tenants' calendars by key (calendar.Key), read
+	// from any goroutine as jobs naming them are scheduled; tell the scheduler of each
+	// change (CalendarChanged).
+	Calendars func(key string) *calendar.Compiled
 	// Sleep is how the loop sleeps the thread for a fire a millisecond away or less (nap);
 	// nil means the thread sleep. A test in a synctest bubble passes time.Sleep: a
 	// goroutine in a system call is not durably blocked, so the bubble's clock would
@@ -132,6 +138,7 @@ func New(cfg Config) *Scheduler {
 		cfg.Sleep = sleepThread
 	}
 	s := &Scheduler{cfg: cfg, seed: maphash.MakeSeed(), wake: make(chan struct{}, 1)}
+	s.sh.Calendars = cfg.Calendars
 	s.room.L = &s.mu
 	return s
 }
@@ -238,6 +245,42 @@ func (s *Scheduler) FireBackfill(ctx context.Context, jobID, commandID string, a
 	case <-ctx.Done():
 		return nil, false
 	}
+}
+
+// CalendarChanged reschedules the started jobs whose plans name calendar key (changed or
+// deleted; Config.Calendars holds it as it now is): each from its last fire, or now if
+// later, so that no instant passed fires because a calendar no longer excludes it.
+func (s *Scheduler) CalendarChanged(key string) {
+	s.enqueue(op{fn: func() {
+		now := s.cfg.Clock.Now()
+		for e := range s.t.Used() {
+			en := s.t.Entry(e)
+			if en.Rec == "" || !en.Started {
+				continue
+			}
+			_, h := jobtable.ReadHead(en.Rec)
+			s.sh.Lock()
+			pl := s.sh.Plans.Get(h.Plan)
+			s.sh.Unlock()
+			if !slices.Contains(pl.Calendars, key) || pl.FixedDelay && en.Pos < 0 {
+				continue // not its calendar; or a fixed delay waiting for its run's end
+			}
+			v := s.unpack(en.Rec)
+			from := jobtable.Instant(en.Last)
+			if from.Before(now) {
+				from = now
+			}
+			if v.Kind == job.Interval && v.Anchor.After(from) {
+				from = v.Anchor
+			}
+			if next, ok := v.next(from); ok {
+				at, spread := v.fireAt(v.id, next)
+				s.t.ScheduleSpread(e, at, spread)
+			} else {
+				s.t.Unschedule(e)
+			}
+		}
+	}}, false)
 }
 
 // Unfire gives back the run number of a fire that was not stored after all (its
@@ -390,7 +433,7 @@ func (s *Scheduler) prepare(j *job.Job, from time.Time, remove bool) change {
 	tg := j.Spec.Target
 	var r jobtable.Refs
 	s.sh.Lock()
-	r.Plan = s.sh.Plans.Add(jobtable.AppendPlanKey(buf[:0], j), func(string) *jobtable.Plan { return jobtable.NewPlan(j) })
+	r.Plan = s.sh.Plans.Add(jobtable.AppendPlanKey(buf[:0], j), func(string) *jobtable.Plan { return s.sh.NewPlan(j) })
 	pl := s.sh.Plans.Get(r.Plan)
 	r.Tenant = s.sh.Tenants.Add(append(buf[:0], j.Tenant...), itself)
 	if tg.Code != "" {

@@ -412,8 +412,8 @@
     // A lifetime's end explains a list shorter than asked for.
     if (p.end_date && f.next.length > 0 && f.next.length < FIRES) note += " " + t("fires.lastBefore", { until: p.end_date });
     if (p.jitter && f.next.length > 0) note += " " + t("fires.jitter", { n: p.jitter });
-    // The api lists a fixed-delay job's times as an interval's: only the first is sure.
-    if (p.fixed_delay && f.next.length > 0) note += " " + t("fires.fixedDelay", { n: p.seconds });
+    // The api lists a fixed-delay job's next fire only: each after counts from a run's end.
+    if (p.fixed_delay) note += " " + t("fires.fixedDelay", { n: p.seconds });
     $("fires-note").textContent = note;
     $("fires-panel").dataset.started = String(f.started);
     $("fires-list").replaceChildren(...f.next.map((s) => el("li", {}, el("time", { dateTime: s, text: fireTime(s, !!p.jitter) }))));

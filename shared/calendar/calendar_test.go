@@ -1,0 +1,112 @@
+package calendar_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jobcenter/jobcenter/shared/calendar"
+)
+
+func TestACalendarExcludesItsDatesWindowsRangesAndCronSeconds(t *testing.T) {
+	t.Parallel()
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04:05", s, sh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	c, err := calendar.Calendar{Name: "cn", Zone: "Asia/Shanghai",
+		Dates:  []string{"2026-10-01", "2026-10-02"},
+		Weekly: []calendar.Window{{From: "SAT 00:00", To: "MON 00:00"}, {From: "FRI 22:00", To: "FRI 23:00"}},
+		Ranges: []calendar.Range{{From: at("2026-12-24 22:00:00"), To: at("2026-12-25 06:00:00")}},
+		Cron:   "* 0-4 3 ? * *",
+	}.Compile(time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		t     string
+		until string // "" when included
+	}{
+		{"2026-10-01 00:00:00", "2026-10-03 00:00:00"}, // both holidays, then the weekend: leaped day by day
+		{"2026-10-01 13:00:00", "2026-10-02 00:00:00"},
+		{"2026-09-30 23:59:59", ""},
+		{"2026-10-03 08:00:00", "2026-10-05 00:00:00"}, // Saturday
+		{"2026-10-04 23:59:59", "2026-10-05 00:00:00"},
+		{"2026-10-05 00:00:00", ""},
+		{"2026-10-09 22:30:00", "2026-10-09 23:00:00"}, // Friday evening
+		{"2026-10-09 23:00:00", ""},
+		{"2026-12-24 21:59:59", ""},
+		{"2026-12-24 23:00:00", "2026-12-25 06:00:00"},
+		{"2026-12-25 06:00:00", ""},
+		{"2026-10-07 03:02:10", "2026-10-07 03:05:00"}, // the cron's seconds, 03:00–03:04:59
+		{"2026-10-07 03:05:00", ""},
+	} {
+		until, excluded := c.Excludes(at(tc.t))
+		if tc.until == "" {
+			if excluded {
+				t.Errorf("%s: excluded until %v, want included", tc.t, until.In(sh))
+			}
+			continue
+		}
+		if !excluded {
+			t.Errorf("%s: included, want excluded", tc.t)
+			continue
+		}
+		// Until need not be the whole span: each answer is leaped and asked again.
+		for !until.Equal(at(tc.until)) {
+			next, more := c.Excludes(until)
+			if !more || next.After(at(tc.until)) {
+				t.Errorf("%s: excluded until %v, want until %s", tc.t, until.In(sh), tc.until)
+				break
+			}
+			until = next
+		}
+	}
+}
+
+func TestAWeeklyWindowFollowsTheWallClockAcrossADaylightSavingChange(t *testing.T) {
+	t.Parallel()
+	ny, _ := time.LoadLocation("America/New_York")
+	c, err := calendar.Calendar{Name: "nights", Zone: "America/New_York", Weekly: []calendar.Window{{From: "SUN 01:00", To: "SUN 04:00"}}}.Compile(time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2026-03-08: 02:00 to 03:00 does not exist in New York.
+	until, excluded := c.Excludes(time.Date(2026, 3, 8, 1, 30, 0, 0, ny))
+	if want := time.Date(2026, 3, 8, 4, 0, 0, 0, ny); !excluded || !until.Equal(want) {
+		t.Fatalf("excluded %v until %v, want until %v", excluded, until, want)
+	}
+	if _, excluded := c.Excludes(time.Date(2026, 3, 8, 4, 0, 0, 0, ny)); excluded {
+		t.Fatal("04:00 is excluded")
+	}
+}
+
+func TestABadCalendarNamesItsField(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		c     calendar.Calendar
+		field string
+	}{
+		{calendar.Calendar{Name: "", Dates: []string{"2026-10-01"}}, "name"},
+		{calendar.Calendar{Name: "-x", Dates: []string{"2026-10-01"}}, "name"},
+		{calendar.Calendar{Name: "x"}, "dates"},
+		{calendar.Calendar{Name: "x", Dates: []string{"2026-13-01"}}, "dates[0]"},
+		{calendar.Calendar{Name: "x", Zone: "Mars/Base", Dates: []string{"2026-10-01"}}, "timezone"},
+		{calendar.Calendar{Name: "x", Weekly: []calendar.Window{{From: "SAT 00:00", To: "FUNDAY 00:00"}}}, "weekly[0].to"},
+		{calendar.Calendar{Name: "x", Weekly: []calendar.Window{{From: "SAT 25:00", To: "SUN 00:00"}}}, "weekly[0].from"},
+		{calendar.Calendar{Name: "x", Weekly: []calendar.Window{{From: "SAT 10:00", To: "SAT 10:00"}}}, "weekly[0].to"},
+		{calendar.Calendar{Name: "x", Ranges: []calendar.Range{{From: time.Unix(100, 0), To: time.Unix(50, 0)}}}, "ranges[0].to"},
+		{calendar.Calendar{Name: "x", Cron: "0 61 * * * ?"}, "cron"},
+		{calendar.Calendar{Name: "x", Dates: make([]string, calendar.MaxDates+1)}, "dates"},
+	} {
+		_, err := tc.c.Compile(time.UTC)
+		var fe *calendar.FieldError
+		if !errors.As(err, &fe) || fe.Field != tc.field {
+			t.Errorf("%+v: %v, want an error on %q", tc.c, err, tc.field)
+		}
+	}
+}
