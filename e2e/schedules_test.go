@@ -10,6 +10,7 @@ import (
 
 	jobcenter "github.com/jobcenter/jobcenter/clients/go"
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/trigger"
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
@@ -420,4 +421,82 @@ func TestALongBackfillHoldsOnlyItsConcurrencyAndNoOneElsesFires(t *testing.T) {
 	if open > 4 || p.ResultCount >= 2000 {
 		t.Fatalf("%d backfill fires stored, %d of the newest not ended; want the window's 4 at most", p.ResultCount, open)
 	}
+}
+
+// rearmed waits until a fixed-delay job's next fire counts from its run's end, and
+// returns it.
+func rearmed(t *testing.T, c *center, id string) time.Time {
+	t.Helper()
+	var nrt string
+	teststack.Eventually(t, 10*time.Second, "the next fire to count from the run's end", func() bool {
+		nrt, _ = c.do("GET", "/api/v1/jobs/"+id, "p", nil).must(t, 200).obj(t)["next_run_time"].(string)
+		return nrt != ""
+	})
+	at, err := time.ParseInLocation("2006-01-02 15:04:05", nrt, shanghai)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+// A fixed-delay job's run's end is kept apart from the job: a trigger started again —
+// from its image, or after a rebuild of the store from the events — still counts the
+// job's next fire from it, and the list shows that fire as a read does.
+func TestAFixedDelayJobsRunsEndOutlivesARestartAndARebuild(t *testing.T) {
+	for _, how := range []string{"image", "rebuild"} {
+		t.Run(how, func(t *testing.T) {
+			c := newCenterWithAll(t, nil, nil, func(cfg *trigger.Config) { cfg.ImageInterval = time.Hour })
+			obs := imageStore(t, c)
+			teststack.Eventually(t, 10*time.Second, "the first term's image", func() bool {
+				_, err := obs.GetInfo(context.Background(), "trigger")
+				return err == nil
+			})
+			flowRunner(t, c, "fd", func(int64) contracts.FlowReply { return contracts.FlowReply{OK: true} })
+			id := c.do("POST", "/api/v1/jobs", "p", flowJob("fd", map[string]any{"seconds": 10, "fixed_delay": true})).must(t, 201).obj(t)["id"].(string)
+			c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil).must(t, 200)
+			c.clk.Advance(10 * time.Second)
+			c.waitJournal("p", id, 1)
+			next := rearmed(t, c, id)
+			var list []map[string]any
+			c.do("GET", "/api/v1/jobs", "p", nil).must(t, 200).json(t, &list)
+			if len(list) != 1 || list[0]["next_run_time"] != next.Format("2006-01-02 15:04:05") {
+				t.Fatalf("the list's next_run_time %v, a read's %v", list[0]["next_run_time"], next)
+			}
+			c.stop("trigger")
+			if how == "rebuild" {
+				svc, err := trigger.New(context.Background(), trigger.Config{
+					NATSURL: c.stack.NATSURL, MongoURI: c.stack.MongoURI, MongoDB: c.stack.DB, Streams: streams,
+					StoreTimeout: 3 * time.Second, LeaseTTL: 5 * time.Second, Clock: c.clk, Log: testLog(t),
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := svc.Rebuild(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.startTrigger()
+			c.clk.Advance(next.Add(time.Second).Sub(c.clk.Now()))
+			c.waitJournal("p", id, 2)
+		})
+	}
+}
+
+// pause_after_failures counts a fixed-delay job's runs as any job's: its runs' ends do
+// not move its start.
+func TestAFixedDelayJobIsPausedAfterFailuresInARow(t *testing.T) {
+	c := newCenter(t)
+	flowRunner(t, c, "fdfail", func(int64) contracts.FlowReply { return contracts.FlowReply{OK: false, Error: "no"} })
+	id := c.do("POST", "/api/v1/jobs", "p", flowJob("fdfail", map[string]any{"seconds": 10, "fixed_delay": true, "pause_after_failures": 2})).must(t, 201).obj(t)["id"].(string)
+	c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil).must(t, 200)
+	c.clk.Advance(10 * time.Second)
+	c.waitJournal("p", id, 1)
+	next := rearmed(t, c, id)
+	c.clk.Advance(next.Add(time.Second).Sub(c.clk.Now()))
+	c.waitJournal("p", id, 2)
+	teststack.Eventually(t, 10*time.Second, "the job to be paused", func() bool {
+		var h []map[string]any
+		c.do("GET", "/api/v1/jobs/"+id+"/history", "p", nil).must(t, 200).json(t, &h)
+		return len(h) > 0 && h[len(h)-1]["event"] == "stopped"
+	})
 }

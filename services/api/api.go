@@ -33,6 +33,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/kills"
 	"github.com/jobcenter/jobcenter/shared/metrics"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/runends"
 	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
@@ -227,6 +228,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		nc.Close()
 		return nil, fmt.Errorf("calendars bucket: %w", err)
 	}
+	ends, err := runends.Open(ctx, js, cfg.Streams.Replicas)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("run ends bucket: %w", err)
+	}
 	cmd, err := commander.New(nc, js, outcomes, cfg.ApplyWait, cfg.BrokerTimeout, m)
 	if err != nil {
 		nc.Close()
@@ -256,6 +262,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 				return alertkv.Publish(ctx, js, []contracts.Alert{a}, cfg.Log)
 			}},
 		Calendars: &httpapi.Calendaring{Store: calkv.Calendars{KV: calKV}, Cache: s.cals},
+		RunEnds:   ends,
 	})
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.srv.RegisterOnShutdown(func() { close(s.stopping) })

@@ -39,6 +39,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/kept"
 	"github.com/jobcenter/jobcenter/shared/metrics"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
+	"github.com/jobcenter/jobcenter/shared/runends"
 )
 
 // Durable consumer names, and the lease that makes one instance active.
@@ -324,6 +325,21 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 	if err != nil {
 		return err
 	}
+	ends, err := runends.Open(ctx, s.js, s.cfg.Streams.Replicas)
+	if err != nil {
+		return fmt.Errorf("run ends bucket: %w", err)
+	}
+	// A start knows each fixed-delay job and its last fire, not the end of that fire's
+	// run, which is kept apart: those that wait are told of the ends kept.
+	for _, id := range t.sched.WaitingFixedDelay() {
+		r, ok, err := ends.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if ok {
+			t.sched.Rearm(id, r)
+		}
+	}
 	cmds, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, jetstream.ConsumerConfig{
 		Durable: CommandsConsumer, FilterSubject: contracts.CommandSubjects,
 		AckPolicy: jetstream.AckExplicitPolicy,
@@ -349,7 +365,7 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 	// A start that loaded every job from the store was slow: the next need not be.
 	im.due.Store(!fromImage)
 	t.behind = commands.NewBehind(s.store, term, s.cfg.StoreTimeout, s.cfg.Log.With().Str("part", "jobs").Logger())
-	proc := &commands.Processor{Store: s.store, Kept: outcomes, Behind: t.behind, Events: commands.JetStreamEvents{JS: s.js}, Replies: s.nc, NC: s.nc, Sched: t.sched, Fires: t.pub, Clock: s.cfg.Clock,
+	proc := &commands.Processor{Store: s.store, Kept: outcomes, Behind: t.behind, Events: commands.JetStreamEvents{JS: s.js}, Replies: s.nc, NC: s.nc, Sched: t.sched, Fires: t.pub, Ends: ends, Clock: s.cfg.Clock,
 		Metrics: s.metrics, Pause: im.pause, Log: s.cfg.Log.With().Str("part", "commands").Logger()}
 	janitor := retention.New(s.store, s.cfg.Journal, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "retention").Logger())
 	jobOf := func(ctx context.Context, id string) (*job.Job, error) {

@@ -75,9 +75,8 @@ type Decision struct {
 	// range held more.
 	Backfill []time.Time
 	Capped   bool
-	// Rearmed: the job counts its fires from a run's end now (Rearm); it changed, without
-	// a lifecycle event (one a run would grow the log without end).
-	Rearmed bool
+	// Rearm, on Rearm, is the run's end a fixed-delay job counts its next fire from.
+	Rearm *RunEnd
 	// Replayed is true when the command was applied already: nothing changes.
 	Replayed bool
 }
@@ -211,27 +210,54 @@ func start(cmd Command, next Job, now time.Time) (Decision, error) {
 	return changed(cmd, next, StartedEvt), nil
 }
 
-// rearm starts a fixed-delay job again as of its run's end, if that run was of the fire
-// its current start made (its first instant after StartedAt, or a later one: its
-// calendars, which the domain does not see, may have excluded the first): an end of an
-// earlier fire, or one from before the job was started again or changed, changes nothing.
-func rearm(cmd Command, next Job) Decision {
-	tr := next.Spec.Trigger
-	at, ok := ScheduledInstant(next.ID, cmd.FireID)
-	first, ok2 := tr.Next(next.StartedAt, next.StartedAt)
-	if next.State != Started || tr.Kind != Interval || !tr.FixedDelay || !ok || !ok2 || at.Before(first) {
-		cur := next
-		return Decision{Job: &cur}
+// RunEnd is a fixed-delay job's run's end: the job's next fire counts from it. It is not
+// a change of the job (its start stays, and no lifecycle event grows the log with runs):
+// the trigger keeps it beside the job (in a bucket) and tells its scheduler.
+type RunEnd struct {
+	// FireID is the scheduled fire whose run ended, at Instant; StartedAt is the start
+	// of the job that fire belongs to.
+	FireID           string
+	Instant          time.Time
+	StartedAt, Ended time.Time
+}
+
+// Anchor is what the next fire counts from: the run's end, never before the instant
+// that fired (an executor's clock behind the trigger's).
+func (r RunEnd) Anchor() time.Time {
+	if r.Ended.Before(r.Instant) {
+		return r.Instant
 	}
-	// Never before the instant that fired (an executor's clock behind the trigger's):
-	// the job would wait for the end of a run of an instant it already fired.
-	next.StartedAt = cmd.At
-	if cmd.At.Before(at) {
-		next.StartedAt = at
+	return r.Ended
+}
+
+// rearm decides a fixed-delay job's run's end: it counts if the run was of a scheduled
+// fire of the job's current start (at or after its first instant: its calendars, which
+// the domain does not see, may have excluded the first). The job is unchanged.
+func rearm(cmd Command, cur Job) Decision {
+	tr := cur.Spec.Trigger
+	at, ok := ScheduledInstant(cur.ID, cmd.FireID)
+	first, ok2 := tr.Next(cur.StartedAt, cur.StartedAt)
+	d := Decision{Job: &cur}
+	if cur.State == Started && tr.Kind == Interval && tr.FixedDelay && ok && ok2 && !at.Before(first) {
+		d.Rearm = &RunEnd{FireID: cmd.FireID, Instant: at, StartedAt: cur.StartedAt, Ended: cmd.At}
 	}
-	d := changed(cmd, next)
-	d.Rearmed = true
 	return d
+}
+
+// NextAfterRun is a fixed-delay job's next fire strictly after t once the run of r
+// ended: its schedule anchored at that end, with exclude's instants no fire. ok is
+// false when r is not of its current start, or no fire is left.
+func (j *Job) NextAfterRun(r RunEnd, t time.Time, exclude func(time.Time) (time.Time, bool)) (time.Time, bool) {
+	if j.State != Started || !j.Spec.Trigger.FixedDelay || !r.StartedAt.Equal(j.StartedAt) {
+		return time.Time{}, false
+	}
+	s := j.Spec.Trigger.Compile(r.Anchor())
+	s.Exclude = exclude
+	first, ok := s.NextFire(j.ID, r.Anchor())
+	if !ok || !first.After(t) {
+		return time.Time{}, false
+	}
+	return first, true
 }
 
 // changed stamps a new state with the command that made it.

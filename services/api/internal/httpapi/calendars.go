@@ -305,6 +305,28 @@ func (h *handlers) checkCalendars(c echo.Context, names []string) error {
 	return nil
 }
 
+// next is j's next fire after a time: its calendars excluded, and for a started
+// fixed-delay job counted from its last run's end (kept by the trigger) once its start's
+// first fire has fired. An end that cannot be read shows no next fire.
+func (h *handlers) next(c echo.Context, j job.Job) func(time.Time) (time.Time, bool) {
+	exclude := h.exclude(j)
+	if exclude == nil && !j.Spec.Trigger.FixedDelay {
+		return j.Next // most jobs: nothing to read
+	}
+	if !j.Spec.Trigger.FixedDelay || j.State != job.Started || h.d.RunEnds == nil {
+		return func(now time.Time) (time.Time, bool) { return j.NextExcluding(now, exclude) }
+	}
+	ctx, cancel := h.storeCtx(c)
+	r, ok, err := h.d.RunEnds.Get(ctx, j.ID)
+	cancel()
+	return func(now time.Time) (time.Time, bool) {
+		if at, first := j.NextExcluding(now, exclude); first || err != nil || !ok {
+			return at, first
+		}
+		return j.NextAfterRun(r, now, exclude)
+	}
+}
+
 // exclude is what j's calendars exclude, by this api's cache of them (nil: nothing).
 func (h *handlers) exclude(j job.Job) func(time.Time) (time.Time, bool) {
 	if h.d.Calendars == nil || h.d.Calendars.Cache == nil || len(j.Spec.Trigger.Calendars) == 0 {

@@ -90,11 +90,13 @@ func (h *handlers) preview(c echo.Context) error {
 	}
 	next := make([]string, 0, count)
 	if j.Spec.Trigger.FixedDelay {
-		// Only its start's first fire is known: each next counts from a run's end. None
-		// while that run goes on.
+		// Only its next fire is known: each after counts from a run's end. None while
+		// that run goes on.
 		as := j
-		as.State, as.StartedAt = job.Started, anchor
-		if at, ok := as.NextExcluding(now, s.Exclude); ok && j.State != job.Finished {
+		if j.State != job.Started {
+			as.State, as.StartedAt = job.Started, anchor
+		}
+		if at, ok := h.next(c, as)(now); ok && j.State != job.Finished {
 			next = append(next, previewTime(at.In(loc)))
 		}
 	} else if j.State != job.Finished {

@@ -37,8 +37,9 @@ type infoCache struct {
 
 func newInfoCache(max int) *infoCache { return &infoCache{max: max, m: map[string]encodedInfo{}} }
 
-// appendInfo appends j's info as JSON at now, in loc, as toJobInfo renders it.
-func (c *infoCache) appendInfo(b []byte, j job.Job, now time.Time, loc *time.Location) []byte {
+// appendInfo appends j's info as JSON at now, in loc, as toJobInfoNext renders it with
+// next.
+func (c *infoCache) appendInfo(b []byte, j job.Job, now time.Time, loc *time.Location, next func(time.Time) (time.Time, bool)) []byte {
 	c.mu.RLock()
 	e, ok := c.m[j.ID]
 	c.mu.RUnlock()
@@ -52,9 +53,9 @@ func (c *infoCache) appendInfo(b []byte, j job.Job, now time.Time, loc *time.Loc
 		c.mu.Unlock()
 	}
 	b = append(b, e.head...)
-	if next, ok := j.Next(now); ok {
+	if at, ok := next(now); ok {
 		b = append(b, '"')
-		b = append(b, job.FormatLocal(next, loc)...)
+		b = append(b, job.FormatLocal(at, loc)...)
 		b = append(b, '"')
 	} else {
 		b = append(b, "null"...)

@@ -32,16 +32,16 @@ func TestACachedJobInfoIsTheInfoEncodedWhole(t *testing.T) {
 	for _, now := range []time.Time{t0.Add(time.Second), t0.Add(2 * time.Hour)} {
 		for _, j := range []job.Job{interval, stopped, date, cron, strict} {
 			want, _ := json.Marshal(toJobInfo(j, now, loc))
-			if got := c.appendInfo(nil, j, now, loc); string(got) != string(want) {
+			if got := c.appendInfo(nil, j, now, loc, j.Next); string(got) != string(want) {
 				t.Fatalf("%s at %v:\n got %s\nwant %s", j.ID, now, got, want)
 			}
 		}
 	}
 	renamed := interval
 	renamed.Version, renamed.Spec.Name = 2, "renamed"
-	c.appendInfo(nil, interval, t0, loc)
+	c.appendInfo(nil, interval, t0, loc, interval.Next)
 	want, _ := json.Marshal(toJobInfo(renamed, t0, loc))
-	if got := c.appendInfo(nil, renamed, t0, loc); string(got) != string(want) {
+	if got := c.appendInfo(nil, renamed, t0, loc, renamed.Next); string(got) != string(want) {
 		t.Fatalf("a new version:\n got %s\nwant %s", got, want)
 	}
 }

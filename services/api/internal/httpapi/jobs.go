@@ -39,8 +39,7 @@ func (h *handlers) find(c echo.Context) (mongostore.StoredJob, error) {
 
 // live reads the tenant's live job by either id, from the job view when it answers for
 // it. What the view returns lacks the fire progress, which only the store has (findID
-// reads it), and a started fixed-delay job's start, which each of its runs' ends moves
-// without a lifecycle event (the view follows the events): the store has it.
+// reads it).
 func (h *handlers) live(c echo.Context, id string) (mongostore.StoredJob, error) {
 	if h.d.Jobs == nil {
 		return h.findID(c, id)
@@ -49,7 +48,7 @@ func (h *handlers) live(c echo.Context, id string) (mongostore.StoredJob, error)
 	switch {
 	case found == jobview.Absent || found == jobview.Held && j.Tenant != c.Get(tenantKey).(string):
 		return mongostore.StoredJob{}, errJobNotFound
-	case found == jobview.Held && !(j.Spec.Trigger.FixedDelay && j.State == job.Started):
+	case found == jobview.Held:
 		return mongostore.StoredJob{Job: j}, nil
 	}
 	return h.findID(c, id)
@@ -110,7 +109,7 @@ func (h *handlers) getJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toJobInfoExcluding(sj.Job, h.d.Clock.Now(), h.d.Loc, h.exclude(sj.Job)))
+	return c.JSON(http.StatusOK, toJobInfoNext(sj.Job, h.d.Clock.Now(), h.d.Loc, h.next(c, sj.Job)))
 }
 
 func (h *handlers) listJobs(c echo.Context) error {
@@ -134,7 +133,7 @@ func (h *handlers) listJobs(c echo.Context) error {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = h.infos.appendInfo(b, j, now, h.d.Loc)
+		b = h.infos.appendInfo(b, j, now, h.d.Loc, h.next(c, j))
 	}
 	b = append(b, "]\n"...)
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
@@ -338,7 +337,7 @@ func (h *handlers) send(c echo.Context, cmd commander.Command, okStatus int) err
 	if a.FireID != "" {
 		c.Response().Header().Set("X-Fire-Id", a.FireID)
 	}
-	return c.JSON(okStatus, toJobInfoExcluding(*a.Job, h.d.Clock.Now(), h.d.Loc, h.exclude(*a.Job)))
+	return c.JSON(okStatus, toJobInfoNext(*a.Job, h.d.Clock.Now(), h.d.Loc, h.next(c, *a.Job)))
 }
 
 // errIsSchedule refuses a change of a Quartz schedule's definition through the jobs API.

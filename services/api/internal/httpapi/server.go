@@ -25,6 +25,7 @@ import (
 	"github.com/jobcenter/jobcenter/services/api/internal/commander"
 	"github.com/jobcenter/jobcenter/services/api/internal/jobview"
 	"github.com/jobcenter/jobcenter/shared/clock"
+	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 )
 
@@ -80,6 +81,11 @@ type Deps struct {
 	// Calendars keeps the tenants' calendars (nil: the calendar routes answer 503, and a
 	// job naming a calendar is refused).
 	Calendars *Calendaring
+	// RunEnds reads fixed-delay jobs' last run's end, which their next fire counts from
+	// (nil: such a job shows no next fire once its first has fired).
+	RunEnds interface {
+		Get(ctx context.Context, jobID string) (job.RunEnd, bool, error)
+	}
 	// Stopping, once closed, ends every event stream: the server is shutting down.
 	Stopping <-chan struct{}
 	// Heartbeat is how often an idle event stream sends a comment (DefaultHeartbeat).

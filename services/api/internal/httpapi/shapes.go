@@ -65,11 +65,12 @@ type jobParameter struct {
 // toJobInfo renders a job as the SDK shows it, times in loc; next_run_time is the next
 // fire after now while the job is started, else null.
 func toJobInfo(j job.Job, now time.Time, loc *time.Location) jobInfo {
-	return toJobInfoExcluding(j, now, loc, nil)
+	return toJobInfoNext(j, now, loc, func(now time.Time) (time.Time, bool) { return j.Next(now) })
 }
 
-// toJobInfoExcluding is toJobInfo with what the job's calendars exclude no fire.
-func toJobInfoExcluding(j job.Job, now time.Time, loc *time.Location, exclude func(time.Time) (time.Time, bool)) jobInfo {
+// toJobInfoNext is toJobInfo with the job's next fire after now as next says (its
+// calendars and a fixed delay's last run's end counted).
+func toJobInfoNext(j job.Job, now time.Time, loc *time.Location, next func(time.Time) (time.Time, bool)) jobInfo {
 	s := j.Spec
 	info := jobInfo{
 		Code:        optional(s.Target.Code),
@@ -129,8 +130,8 @@ func toJobInfoExcluding(j job.Job, now time.Time, loc *time.Location, exclude fu
 	case job.Date:
 		info.JobParameter.RunDate = optional(job.FormatLocal(s.Trigger.RunAt, loc))
 	}
-	if next, ok := j.NextExcluding(now, exclude); ok {
-		info.NextRunTime = optional(job.FormatLocal(next, loc))
+	if at, ok := next(now); ok {
+		info.NextRunTime = optional(job.FormatLocal(at, loc))
 	}
 	return info
 }

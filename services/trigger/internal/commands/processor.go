@@ -33,6 +33,13 @@ type Scheduler interface {
 	FireNow(ctx context.Context, jobID, commandID string) (contracts.Fire, bool)
 	FireBackfill(ctx context.Context, jobID, commandID string, ats []time.Time) ([]contracts.Fire, bool)
 	Unfire(jobID string, seq int64)
+	Rearm(jobID string, r job.RunEnd)
+}
+
+// RunEnds keeps fixed-delay jobs' last scheduled run's end (a runends.Ends).
+type RunEnds interface {
+	Put(ctx context.Context, jobID string, r job.RunEnd) error
+	Delete(ctx context.Context, jobID string) error
 }
 
 // Fires stores a fire at once, returning the run number it is stored with.
@@ -85,6 +92,9 @@ type Processor struct {
 	NC    *nats.Conn
 	Sched Scheduler
 	Fires Fires
+	// Ends keeps fixed-delay jobs' runs' ends before their rearm is acknowledged; nil:
+	// a rearm is refused (it would be lost at the next start).
+	Ends  RunEnds
 	Clock clock.Clock
 	// Metrics, when not nil, counts the commands applied and rejected.
 	Metrics Metrics
@@ -137,12 +147,10 @@ func (x *decided) seq() uint64 {
 	return 0
 }
 
-// write reports whether the command's job document is written: it changed (with events,
-// or rearmed), or a replayed command may have been cut off half way (a crash between the
-// job's document and its keys), so its idempotent writes are done again.
-func (x *decided) write() bool {
-	return x.d.Job != nil && (len(x.d.Events) > 0 || x.d.Replayed || x.d.Rearmed)
-}
+// write reports whether the command's job document is written: it changed, or a replayed
+// command may have been cut off half way (a crash between the job's document and its
+// keys), so its idempotent writes are done again.
+func (x *decided) write() bool { return x.d.Job != nil && (len(x.d.Events) > 0 || x.d.Replayed) }
 
 // state is what deciding a command reads: from what this term applied, else the store.
 type state struct {
@@ -304,6 +312,22 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 				return err
 			}
 			x.out.FireID = fireID
+		}
+		if r := x.d.Rearm; r != nil {
+			// Kept before the command is acknowledged: a start that has only the job's
+			// events and the store finds it there.
+			if p.Ends == nil {
+				return errors.New("a fixed-delay job's run's end with nowhere to keep it")
+			}
+			if err := p.Ends.Put(ctx, x.d.Job.ID, *r); err != nil {
+				return err
+			}
+			p.Sched.Rearm(x.d.Job.ID, *r)
+		}
+		if x.c.Type == contracts.CmdDelete && x.d.Job != nil && x.d.Job.Spec.Trigger.FixedDelay && p.Ends != nil {
+			if err := p.Ends.Delete(ctx, x.d.Job.ID); err != nil {
+				p.Log.Warn().Err(err).Str("job_id", x.d.Job.ID).Msg("a deleted job's run's end not forgotten; it stays, unused")
+			}
 		}
 		if len(x.d.Backfill) > 0 && x.c.Backfill != nil {
 			done, err := p.backfill(ctx, *x.d.Job, x.c, x.seq(), x.d)

@@ -193,6 +193,8 @@ func (s *fakeSched) FireBackfill(_ context.Context, jobID, commandID string, ats
 	return fires, true
 }
 
+func (s *fakeSched) Rearm(string, job.RunEnd) {}
+
 // Unfire gives back the last number taken, as the scheduler does.
 func (s *fakeSched) Unfire(jobID string, seq int64) {
 	s.mu.Lock()

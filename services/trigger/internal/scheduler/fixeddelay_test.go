@@ -17,7 +17,7 @@ func fixedDelayJob() job.Job {
 }
 
 // A fixed-delay job fires its start's instant once, then waits — however long its run
-// takes — until it is started again as of the run's end (the rearm command's Put); a
+// takes — until it is told of the run's end (Rearm), its next fire then counting from it; a
 // scheduler that loads it or takes up an image while it waits waits too, and does not
 // take it for spent.
 func TestAFixedDelayJobWaitsForItsRunsEndThenCountsFromIt(t *testing.T) {
@@ -53,13 +53,14 @@ func TestAFixedDelayJobWaitsForItsRunsEndThenCountsFromIt(t *testing.T) {
 			}
 		}
 
-		// The run ended 5 s ago: started again as of then, it fires 10 s after.
+		// The run ended 5 s ago: the next fire counts 10 s from then.
 		ended := time.Now().Add(-5 * time.Second).UTC().Truncate(time.Millisecond)
-		re := j
-		re.StartedAt, re.Version = ended, 2
+		end := job.RunEnd{FireID: first[0].FireID, Instant: t0.Add(10 * time.Second), StartedAt: t0, Ended: ended}
 		for _, sc := range []*scheduler.Scheduler{s, b} {
-			sc.Put(re)
+			sc.Rearm("fd", end)
 		}
+		// A Put of the job meanwhile (an update keeping its start) keeps that.
+		s.Put(j)
 		advance(5 * time.Second)
 		for name, r := range map[string]*recorder{"first": rec, "imported": recB} {
 			f, _ := r.snapshot()
@@ -67,8 +68,12 @@ func TestAFixedDelayJobWaitsForItsRunsEndThenCountsFromIt(t *testing.T) {
 				t.Fatalf("%s: after the rearm fired %v; want the instant 10 s after the run's end", name, ids(f))
 			}
 		}
-		// The same rearm again (a replayed command) fires nothing more.
-		s.Put(re)
+		// The same end again (a replayed command) fires nothing more; nor does an end of
+		// another start.
+		s.Rearm("fd", end)
+		other := end
+		other.StartedAt = t0.Add(time.Second)
+		s.Rearm("fd", other)
 		advance(time.Minute)
 		if f, _ := rec.snapshot(); len(f) != 2 {
 			t.Fatalf("fires after a replayed rearm: %v", ids(f))

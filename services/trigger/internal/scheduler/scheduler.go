@@ -97,6 +97,10 @@ type Scheduler struct {
 	t        jobtable.Table
 	fires    []time.Time // Due's scratch
 	released []string    // records replaced, whose interned values to let go
+	// ends are fixed-delay jobs' last scheduled run's end, by job id, that their next
+	// fire counts from (Rearm): kept while the job is held, so that a Put of the job
+	// (an update that keeps its start) finds it again.
+	ends map[string]job.RunEnd
 
 	mu      sync.Mutex
 	room    sync.Cond // signalled when the loop takes the pending changes
@@ -469,6 +473,9 @@ func (s *Scheduler) apply(c change, p *job.Progress) {
 	e := s.t.Find(c.id, c.hash)
 	if c.rec == "" {
 		if e >= 0 {
+			if len(s.ends) > 0 {
+				delete(s.ends, s.unpack(s.t.Entry(e).Rec).id)
+			}
 			s.released = append(s.released, s.t.Entry(e).Rec)
 			s.t.Remove(e, c.hash)
 		}
@@ -496,11 +503,71 @@ func (s *Scheduler) apply(c change, p *job.Progress) {
 	}
 	if c.queue && c.delay && en.Last >= c.next-int64(c.spread)*int64(time.Millisecond) {
 		s.t.Unschedule(e) // its start's instant fired: it waits for that run's end
+		if len(s.ends) > 0 {
+			if r, ok := s.ends[s.unpack(c.rec).id]; ok {
+				s.rearm(e, r) // which it may know already
+			}
+		}
 	} else if c.queue {
 		s.t.ScheduleSpread(e, c.next, c.spread)
 	} else {
 		s.t.Unschedule(e)
 	}
+}
+
+// Rearm tells the scheduler of a fixed-delay job's run's end (job.RunEnd): if the job
+// waits for it, its next fire is queued, counted from the end; if it has none left, it
+// is finished.
+func (s *Scheduler) Rearm(jobID string, r job.RunEnd) {
+	s.enqueue(op{fn: func() {
+		if e := s.find(jobID); e >= 0 {
+			s.rearm(e, r)
+		}
+	}}, false)
+}
+
+// rearm is Rearm on entry e, on the loop.
+func (s *Scheduler) rearm(e int32, r job.RunEnd) {
+	en := s.t.Entry(e)
+	if !en.Started || en.Pos >= 0 {
+		return // stopped, or not waiting (queued already)
+	}
+	v := s.unpack(en.Rec)
+	if !v.plan.FixedDelay || v.Kind != job.Interval || !r.StartedAt.Equal(v.Anchor) {
+		return // not a fixed delay, or an end of another start
+	}
+	// The end of the last fire's run: its instant the last fired, or it spread by up to
+	// the jitter (the replay of a fire keeps its spread time).
+	if d := jobtable.Instant(en.Last).Sub(r.Instant); d < 0 || d > 0 && d >= v.Jitter {
+		return
+	}
+	if s.ends == nil {
+		s.ends = map[string]job.RunEnd{}
+	}
+	s.ends[v.id] = r
+	v.Anchor = r.Anchor()
+	if next, ok := v.next(v.Anchor); ok {
+		at, spread := v.fireAt(v.id, next)
+		s.t.ScheduleSpread(e, at, spread)
+		return
+	}
+	s.cfg.Finisher.Finish(v.asJob())
+}
+
+// WaitingFixedDelay lists the started fixed-delay jobs that wait for a run's end, by id,
+// before Run: a start (from an image or the store) tells them of the ends it finds kept.
+func (s *Scheduler) WaitingFixedDelay() []string {
+	var ids []string
+	for e := range s.t.Used() {
+		en := s.t.Entry(e)
+		if en.Rec == "" || !en.Started || en.Pos >= 0 {
+			continue
+		}
+		if v := s.unpack(en.Rec); v.plan.FixedDelay {
+			ids = append(ids, v.id)
+		}
+	}
+	return ids
 }
 
 // release lets go of the interned values of the records replaced, at one go: callers
