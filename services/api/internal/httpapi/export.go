@@ -347,6 +347,9 @@ func (h *handlers) planImport(c echo.Context, doc exportDoc) (importAnswer, erro
 			var spec job.Spec
 			if spec, err = in.ForCreate(now, h.d.Loc); err == nil {
 				if err = e.checkCode(); err == nil {
+					err = h.checkCalendars(c, spec.Trigger.Calendars)
+				}
+				if err == nil {
 					step, perr := h.planJob(c, tenant, at, e, spec)
 					if perr != nil {
 						return importAnswer{}, perr

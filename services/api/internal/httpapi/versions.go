@@ -56,8 +56,8 @@ func (h *handlers) versions(c echo.Context) error {
 }
 
 // rollback answers POST /api/v1/jobs/{id}/versions/{version}/rollback: the job's
-// definition becomes that version's again, as an update (a new version); its state is kept (a started
-// job is rescheduled from now, as an update does).
+// definition becomes that version's again, as an update (a new version); its state is
+// kept (a started job whose trigger changes is rescheduled from now, as an update's is).
 func (h *handlers) rollback(c echo.Context) error {
 	n, err := strconv.Atoi(c.Param("version"))
 	if err != nil || n < 1 {
@@ -87,6 +87,9 @@ func (h *handlers) rollback(c echo.Context) error {
 	// As an update: code that no longer compiles is refused, not run.
 	if err := (jobBody{Code: &spec.Target.Code}).checkCode(); err != nil {
 		return err
+	}
+	if err := h.checkCalendars(c, spec.Trigger.Calendars); err != nil {
+		return err // one the version names was deleted since
 	}
 	return h.send(c, h.commandAs(c, job.Update, sj.Job, &spec, "rollback", sj.Job.ID, n), http.StatusOK)
 }
