@@ -151,6 +151,8 @@ func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore) (t *term
 	if fromImage {
 		// Load asks for these as it loads each job.
 		t.sched.FinishSpent()
+		// And computes each next fire with the calendars as they are now.
+		t.sched.RescheduleCalendared()
 	}
 	s.cfg.Log.Info().Bool("from_image", fromImage).Int("fires_replayed", replayed).Msg("scheduler ready")
 	return t, fromImage, nil

@@ -330,8 +330,8 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 		return fmt.Errorf("run ends bucket: %w", err)
 	}
 	// A start knows each fixed-delay job and its last fire, not the end of that fire's
-	// run, which is kept apart: those that wait are told of the ends kept.
-	for _, id := range t.sched.WaitingFixedDelay() {
+	// run, which is kept apart: each is told of the end kept.
+	for _, id := range t.sched.FixedDelayJobs() {
 		r, ok, err := ends.Get(ctx, id)
 		if err != nil {
 			return err

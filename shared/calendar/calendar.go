@@ -63,9 +63,10 @@ func invalid(field, format string, args ...any) error {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
-// CheckName checks a calendar's name, as a job names it (field is where it was given).
+// CheckName checks a calendar's name, as a job names it (field is where it was given):
+// also a key in the calendars' bucket, where a dot ends no name and two dots do not meet.
 func CheckName(field, name string) error {
-	if !nameRE.MatchString(name) {
+	if !nameRE.MatchString(name) || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
 		return invalid(field, "%q is not a calendar name: 1 to 64 letters, digits, '_', '.' or '-', not starting with a sign", clip(name))
 	}
 	return nil
@@ -119,6 +120,7 @@ func (c Calendar) Compile(loc *time.Location) (*Compiled, error) {
 	for i, w := range c.Weekly {
 		from, err1 := weekSecond(w.From)
 		to, err2 := weekSecond(w.To)
+		from %= week // "SUN 24:00" is Monday's midnight as a start, the week's end as an end
 		switch {
 		case err1 != nil:
 			return nil, invalid(fmt.Sprintf("weekly[%d].from", i), "%v", err1)
@@ -175,7 +177,7 @@ func weekSecond(s string) (int, error) {
 	if secs > 24*3600 {
 		return 0, fmt.Errorf("%q is past the day's end (24:00)", clip(s))
 	}
-	return (d*24*3600 + secs) % week, nil
+	return d*24*3600 + secs, nil
 }
 
 const week = 7 * 24 * 3600
@@ -185,7 +187,7 @@ const week = 7 * 24 * 3600
 func (c *Compiled) Excludes(t time.Time) (until time.Time, excluded bool) {
 	l := t.In(c.loc)
 	if c.dates[civil(l)] {
-		until = later(until, time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, c.loc))
+		until = later(until, after(t, time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, c.loc)))
 	}
 	if len(c.weekly) > 0 {
 		// By the wall clock, as the windows are written: a DST change moves no window.
@@ -201,7 +203,7 @@ func (c *Compiled) Excludes(t time.Time) (until time.Time, excluded bool) {
 			if from > to && sec >= from {
 				end += week
 			}
-			until = later(until, time.Date(y, m, d-wd+end/86400, end%86400/3600, end%3600/60, end%60, 0, c.loc))
+			until = later(until, after(t, time.Date(y, m, d-wd+end/86400, end%86400/3600, end%3600/60, end%60, 0, c.loc)))
 		}
 	}
 	for _, r := range c.ranges {
@@ -213,19 +215,48 @@ func (c *Compiled) Excludes(t time.Time) (until time.Time, excluded bool) {
 		}
 	}
 	if c.cron != nil {
-		// Each matching second from t on, up to a day's worth at once.
-		s := t.Truncate(time.Second)
-		for i := 0; i < 24*3600; i++ {
-			if next, ok := c.cron.Next(s.Add(-time.Second), c.loc); !ok || !next.Equal(s) {
-				break
-			}
-			s = s.Add(time.Second)
-		}
-		if s.After(t) {
+		if s := c.cronSpan(t); s.After(t) {
 			until = later(until, s)
 		}
 	}
 	return until, until.After(t)
+}
+
+// cronSpan is where the run of seconds the calendar's cron matches from t on ends (t
+// itself when it does not match): leaping a whole minute, hour or day at a time where
+// the expression matches all of it, so that a calendar excluding whole days costs a few
+// steps a day, not 86,400. At most a year is walked.
+func (c *Compiled) cronSpan(t time.Time) time.Time {
+	secs, mins, hours := c.cron.Whole()
+	s := t.Truncate(time.Second)
+	for limit := t.AddDate(1, 0, 0); s.Before(limit); {
+		if next, ok := c.cron.Next(s.Add(-time.Second), c.loc); !ok || !next.Equal(s) {
+			return s
+		}
+		l := s.In(c.loc)
+		y, m, d := l.Date()
+		switch {
+		case secs && mins && hours:
+			s = after(s, time.Date(y, m, d+1, 0, 0, 0, 0, c.loc))
+		case secs && mins:
+			s = after(s, time.Date(y, m, d, l.Hour()+1, 0, 0, 0, c.loc))
+		case secs:
+			s = after(s, time.Date(y, m, d, l.Hour(), l.Minute()+1, 0, 0, c.loc))
+		default:
+			s = s.Add(time.Second)
+		}
+	}
+	return s
+}
+
+// after is wall, a wall-clock time computed to follow t, made to follow it: a time a
+// daylight-saving change skips (a midnight some zones skip) is read before the change,
+// and may fall at or before t; then it is moved on by the hour until it follows.
+func after(t, wall time.Time) time.Time {
+	for !wall.After(t) {
+		wall = wall.Add(time.Hour)
+	}
+	return wall
 }
 
 func later(a, b time.Time) time.Time {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jobcenter/jobcenter/shared/calendar"
+	"github.com/jobcenter/jobcenter/shared/job"
 )
 
 func TestACalendarExcludesItsDatesWindowsRangesAndCronSeconds(t *testing.T) {
@@ -107,6 +108,58 @@ func TestABadCalendarNamesItsField(t *testing.T) {
 		var fe *calendar.FieldError
 		if !errors.As(err, &fe) || fe.Field != tc.field {
 			t.Errorf("%+v: %v, want an error on %q", tc.c, err, tc.field)
+		}
+	}
+}
+
+// A day excluded whole in a zone whose daylight saving begins at midnight (the midnight
+// after it does not exist) is excluded to its very end.
+func TestADateEndsAtTheDayAfterEvenWhereMidnightIsSkipped(t *testing.T) {
+	t.Parallel()
+	santiago, _ := time.LoadLocation("America/Santiago")
+	c, err := calendar.Calendar{Name: "d", Zone: "America/Santiago", Dates: []string{"2026-09-05"},
+		Weekly: []calendar.Window{{From: "SAT 00:00", To: "SUN 00:00"}}}.Compile(time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 9, 5, 23, 30, 0, 0, santiago)
+	until, excluded := c.Excludes(at)
+	if !excluded || !until.After(at) || until.In(santiago).Day() != 6 {
+		t.Fatalf("23:30 on the excluded Saturday: excluded %v until %v", excluded, until.In(santiago))
+	}
+}
+
+// A cron calendar excluding whole days is leaped a day at a time, and a job whose every
+// instant it excludes has no fire (found without walking each second).
+func TestACronCalendarOfWholeDaysIsLeapedDayByDay(t *testing.T) {
+	t.Parallel()
+	c, err := calendar.Calendar{Name: "we", Zone: "UTC", Cron: "* * * ? * SAT,SUN"}.Compile(time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sat := time.Date(2026, 12, 12, 0, 0, 0, 0, time.UTC)
+	if until, excluded := c.Excludes(sat.Add(90 * time.Minute)); !excluded || !until.Equal(sat.AddDate(0, 0, 2)) {
+		t.Fatalf("Saturday 01:30: excluded %v until %v, want until Monday", excluded, until)
+	}
+	s := job.Trigger{Kind: job.Cron, Cron: "0 0 12 ? * SAT", Zone: "UTC"}.Compile(sat)
+	s.Exclude = calendar.Exclude(func(string) *calendar.Compiled { return c }, []string{"we"})
+	if at, ok := s.Next(sat); ok {
+		t.Fatalf("a Saturday job under a weekend calendar fires at %v", at)
+	}
+}
+
+func TestAWholeWeekWindowAndNamesTheBucketCannotHold(t *testing.T) {
+	t.Parallel()
+	c, err := calendar.Calendar{Name: "all", Weekly: []calendar.Window{{From: "MON 00:00", To: "SUN 24:00"}}}.Compile(time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, excluded := c.Excludes(time.Date(2026, 12, 13, 23, 59, 59, 0, time.UTC)); !excluded {
+		t.Fatal("a whole week's window leaves Sunday's last second")
+	}
+	for _, n := range []string{"x.", "a..b", ".a"} {
+		if err := calendar.CheckName("name", n); err == nil {
+			t.Errorf("%q accepted as a name", n)
 		}
 	}
 }

@@ -172,6 +172,7 @@ type Cache struct {
 	loc    *time.Location
 	mu     sync.RWMutex
 	byKey  map[string]*calendar.Compiled
+	raw    map[string]string // what each key held, so a watch made again changes nothing
 	loaded atomic.Bool
 	// Changed, when not nil, is told of each calendar's change (nil: deleted) once the
 	// cache holds it.
@@ -180,7 +181,7 @@ type Cache struct {
 
 // NewCache returns an empty cache reading zoneless calendars in loc; Follow fills it.
 func NewCache(loc *time.Location) *Cache {
-	return &Cache{loc: loc, byKey: map[string]*calendar.Compiled{}}
+	return &Cache{loc: loc, byKey: map[string]*calendar.Compiled{}, raw: map[string]string{}}
 }
 
 // Get returns the calendar of key (Key), nil when there is none.
@@ -206,13 +207,16 @@ func (c *Cache) Follow(ctx context.Context, kv jetstream.KeyValue, loaded func()
 			}
 		}
 		c.mu.Lock()
+		old, had := c.raw[e.Key()]
+		same := had == (compiled != nil) && old == string(e.Value())
 		if compiled == nil {
 			delete(c.byKey, e.Key())
+			delete(c.raw, e.Key())
 		} else {
-			c.byKey[e.Key()] = compiled
+			c.byKey[e.Key()], c.raw[e.Key()] = compiled, string(e.Value())
 		}
 		c.mu.Unlock()
-		if c.Changed != nil {
+		if c.Changed != nil && !same {
 			c.Changed(e.Key(), compiled)
 		}
 	}, func() {

@@ -213,3 +213,18 @@ func quotedAsGiven(reason, upper, given string) string {
 		b.WriteString(q)
 	}
 }
+
+// Whole reports which of an expression's clock fields match every value they may hold:
+// seconds (0–59), minutes (0–59) and hours (0–23). A caller walking the seconds an
+// expression matches leaps a whole minute, hour or day where they all match.
+func (e *Expr) Whole() (seconds, minutes, hours bool) {
+	all := func(s *intSet, n int) bool {
+		for v := range n {
+			if !s.has(v) {
+				return false
+			}
+		}
+		return true
+	}
+	return all(&e.second, 60), all(&e.minute, 60), all(&e.hour, 24)
+}

@@ -189,8 +189,10 @@ func update(cmd Command, next Job, now time.Time) (Decision, error) {
 			next.StartedAt = now
 		}
 		// A fire spread past its instant by a jitter is still to come: counted by NextFire.
+		// A fixed-delay job that keeps its schedule counts its fires from its runs' ends,
+		// which the domain does not see: the scheduler finishes it when none is left.
 		s := next.Spec.Trigger.Compile(next.StartedAt)
-		if _, ok := s.NextFire(next.ID, now); !ok {
+		if _, ok := s.NextFire(next.ID, now); !ok && !(same && next.Spec.Trigger.FixedDelay) {
 			next.State, next.StartedAt = Finished, time.Time{}
 		}
 	case Finished:

@@ -42,8 +42,15 @@ type stored struct {
 	Ended     time.Time `json:"ended"`
 }
 
-// Put keeps job jobID's run's end, returning once it is stored.
+// Put keeps job jobID's run's end, returning once it is stored, unless the end kept is of
+// a later fire of the same start (a rearm sent again late must not undo a newer one).
+// Only the active trigger's command processor writes, one command at a time.
 func (e Ends) Put(ctx context.Context, jobID string, r job.RunEnd) error {
+	if had, ok, err := e.Get(ctx, jobID); err != nil {
+		return err
+	} else if ok && had.StartedAt.Equal(r.StartedAt) && had.Instant.After(r.Instant) {
+		return nil
+	}
 	data, _ := json.Marshal(stored{FireID: r.FireID, Instant: r.Instant, StartedAt: r.StartedAt, Ended: r.Ended})
 	if _, err := e.KV.Put(ctx, contracts.Token(jobID), data); err != nil {
 		return fmt.Errorf("keep the run's end: %w", err)

@@ -41,6 +41,9 @@ func (t *Table) ScheduleSpread(e int32, at int64, spread uint32) {
 	t.up(i)
 }
 
+// SlotOf is queued entry e's slot.
+func (t *Table) SlotOf(e int32) Slot { return t.q[t.Entry(e).Pos] }
+
 // Instant is the slot's instant: its fire time less its spread.
 func (sl Slot) Instant() int64 { return sl.At - int64(sl.Spread)*int64(time.Millisecond) }
 

@@ -97,6 +97,8 @@ type Scheduler struct {
 	t        jobtable.Table
 	fires    []time.Time // Due's scratch
 	released []string    // records replaced, whose interned values to let go
+	// calChanged are the calendars changed since the loop last took them (under mu).
+	calChanged map[string]bool
 	// ends are fixed-delay jobs' last scheduled run's end, by job id, that their next
 	// fire counts from (Rearm): kept while the job is held, so that a Put of the job
 	// (an update that keeps its start) finds it again.
@@ -251,40 +253,83 @@ func (s *Scheduler) FireBackfill(ctx context.Context, jobID, commandID string, a
 	}
 }
 
-// CalendarChanged reschedules the started jobs whose plans name calendar key (changed or
-// deleted; Config.Calendars holds it as it now is): each from its last fire, or now if
-// later, so that no instant passed fires because a calendar no longer excludes it.
+// CalendarChanged reschedules the jobs whose plans name calendar key (changed or
+// deleted; Config.Calendars holds it as it now is). Changes that come while the loop is
+// busy are taken together, in one pass over the jobs.
 func (s *Scheduler) CalendarChanged(key string) {
-	s.enqueue(op{fn: func() {
-		now := s.cfg.Clock.Now()
-		for e := range s.t.Used() {
-			en := s.t.Entry(e)
-			if en.Rec == "" || !en.Started {
-				continue
-			}
-			_, h := jobtable.ReadHead(en.Rec)
-			s.sh.Lock()
-			pl := s.sh.Plans.Get(h.Plan)
-			s.sh.Unlock()
-			if !slices.Contains(pl.Calendars, key) || pl.FixedDelay && en.Pos < 0 {
-				continue // not its calendar; or a fixed delay waiting for its run's end
-			}
-			v := s.unpack(en.Rec)
-			from := jobtable.Instant(en.Last)
-			if from.Before(now) {
-				from = now
-			}
-			if v.Kind == job.Interval && v.Anchor.After(from) {
+	s.mu.Lock()
+	first := len(s.calChanged) == 0
+	if s.calChanged == nil {
+		s.calChanged = map[string]bool{}
+	}
+	s.calChanged[key] = true
+	s.mu.Unlock()
+	if first {
+		s.enqueue(op{fn: func() {
+			s.mu.Lock()
+			keys := s.calChanged
+			s.calChanged = nil
+			s.mu.Unlock()
+			s.rescheduleCalendared(func(pl *jobtable.Plan) bool {
+				return slices.ContainsFunc(pl.Calendars, func(k string) bool { return keys[k] })
+			})
+		}}, false)
+	}
+}
+
+// RescheduleCalendared reschedules, before Run, every queued job whose plan names a
+// calendar: an image keeps the fires queued when it was cut, and a calendar may have
+// changed since.
+func (s *Scheduler) RescheduleCalendared() {
+	s.rescheduleCalendared(func(*jobtable.Plan) bool { return true })
+}
+
+// rescheduleCalendared queues again the queued jobs whose plans name calendars and match:
+// each at its first instant its calendars leave, searched from the instant it is queued
+// for when that is due (a fire due or spread ahead is kept unless excluded now), else
+// from now (no instant passed fires because a calendar no longer excludes it). A
+// fixed-delay job counts from its run's end, when it knows it.
+func (s *Scheduler) rescheduleCalendared(match func(*jobtable.Plan) bool) {
+	now := s.cfg.Clock.Now()
+	for e := range s.t.Used() {
+		en := s.t.Entry(e)
+		if en.Rec == "" || !en.Started || en.Pos < 0 {
+			continue // not started, spent, or a fixed delay waiting for its run's end
+		}
+		_, h := jobtable.ReadHead(en.Rec)
+		s.sh.Lock()
+		pl := s.sh.Plans.Get(h.Plan)
+		s.sh.Unlock()
+		if len(pl.Calendars) == 0 || !match(pl) {
+			continue
+		}
+		v := s.unpack(en.Rec)
+		from := now
+		if q := jobtable.Instant(s.t.SlotOf(e).Instant()); !q.After(now) {
+			from = q.Add(-time.Nanosecond)
+		}
+		if last := jobtable.Instant(en.Last); last.After(from) {
+			from = last
+		}
+		if pl.FixedDelay {
+			r, ok := s.ends[v.id]
+			switch {
+			case ok && r.StartedAt.Equal(v.Anchor):
+				v.Anchor = r.Anchor() // the fire after its run's end is queued
 				from = v.Anchor
-			}
-			if next, ok := v.next(from); ok {
-				at, spread := v.fireAt(v.id, next)
-				s.t.ScheduleSpread(e, at, spread)
-			} else {
-				s.t.Unschedule(e)
+			case jobtable.Instant(en.Last).Before(v.Anchor):
+				from = v.Anchor // its start's first fire is queued
+			default:
+				continue // queued from an end not known yet: it is told of it, and keeps it
 			}
 		}
-	}}, false)
+		if next, ok := v.next(from); ok {
+			at, spread := v.fireAt(v.id, next)
+			s.t.ScheduleSpread(e, at, spread)
+		} else {
+			s.t.Unschedule(e)
+		}
+	}
 }
 
 // Unfire gives back the run number of a fire that was not stored after all (its
@@ -529,22 +574,26 @@ func (s *Scheduler) Rearm(jobID string, r job.RunEnd) {
 // rearm is Rearm on entry e, on the loop.
 func (s *Scheduler) rearm(e int32, r job.RunEnd) {
 	en := s.t.Entry(e)
-	if !en.Started || en.Pos >= 0 {
-		return // stopped, or not waiting (queued already)
+	if !en.Started {
+		return
 	}
 	v := s.unpack(en.Rec)
 	if !v.plan.FixedDelay || v.Kind != job.Interval || !r.StartedAt.Equal(v.Anchor) {
 		return // not a fixed delay, or an end of another start
 	}
-	// The end of the last fire's run: its instant the last fired, or it spread by up to
-	// the jitter (the replay of a fire keeps its spread time).
-	if d := jobtable.Instant(en.Last).Sub(r.Instant); d < 0 || d > 0 && d >= v.Jitter {
+	// The end of the last fire's run: its instant the last fired, or it spread by less
+	// than the jitter (the replay of a fire keeps its spread time), which is less than
+	// the period: an earlier fire's run's end is at least a period before.
+	if d := jobtable.Instant(en.Last).Sub(r.Instant); d < 0 || d > 0 && d >= min(v.Jitter, v.Every) {
 		return
 	}
 	if s.ends == nil {
 		s.ends = map[string]job.RunEnd{}
 	}
 	s.ends[v.id] = r
+	if en.Pos >= 0 {
+		return // queued from this end already (an image kept it): known now for a Put
+	}
 	v.Anchor = r.Anchor()
 	if next, ok := v.next(v.Anchor); ok {
 		at, spread := v.fireAt(v.id, next)
@@ -554,13 +603,14 @@ func (s *Scheduler) rearm(e int32, r job.RunEnd) {
 	s.cfg.Finisher.Finish(v.asJob())
 }
 
-// WaitingFixedDelay lists the started fixed-delay jobs that wait for a run's end, by id,
-// before Run: a start (from an image or the store) tells them of the ends it finds kept.
-func (s *Scheduler) WaitingFixedDelay() []string {
+// FixedDelayJobs lists the started fixed-delay jobs, by id, before Run: a start (from an
+// image or the store) tells them of the ends it finds kept — those that wait, to queue
+// their next fire, the others to know it for a later Put.
+func (s *Scheduler) FixedDelayJobs() []string {
 	var ids []string
 	for e := range s.t.Used() {
 		en := s.t.Entry(e)
-		if en.Rec == "" || !en.Started || en.Pos >= 0 {
+		if en.Rec == "" || !en.Started {
 			continue
 		}
 		if v := s.unpack(en.Rec); v.plan.FixedDelay {
@@ -647,7 +697,10 @@ func (s *Scheduler) fireDue(now time.Time) {
 			// The fire is named by its instant and scheduled at its spread time: lateness
 			// and the misfire grace count from when it was due to run.
 			scheduled := at
-			if v.Jitter > 0 {
+			switch {
+			case v.plan.FixedDelay:
+				scheduled = time.Unix(0, top.At) // queued from its run's end, spread as queued
+			case v.Jitter > 0:
 				scheduled = time.Unix(0, s.spreadAt(&v, at))
 			}
 			f := s.fire(&v, en.Seq, job.FireID(v.id, at), contracts.RunTypeTrigger, scheduled, now)
