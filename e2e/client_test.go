@@ -629,6 +629,175 @@ func TestClientBackfillsAPastRangeOfAJobsSchedule(t *testing.T) {
 	waitRuns(t, cl, j.ID, 11)
 }
 
+// The client's calendar calls: a calendar added, read, listed, changed and deleted, its
+// typed form encoding back to exactly the server's; a job's JobSpec.Calendars, read back
+// as JobParameter.Calendars, whose excluded instants NextRunTime and Preview skip and a
+// change of the calendar moves; a Quartz schedule's Schedule.Calendars; and every
+// refusal an *APIError naming its field.
+func TestClientManagesCalendarsWhoseExcludedTimesAJobSkips(t *testing.T) {
+	c := newCenter(t)
+	ctx := context.Background()
+	cl := newClient(t, c, "p", jobcenter.WithUser("alice"))
+	local := func(at time.Time) string { return at.In(shanghai).Format(jobcenter.LocalTimeLayout) }
+	now := c.clk.Now().Truncate(time.Second)
+
+	// A range in ISO-8601 is shown in the calendar's zone (the server's, none given).
+	spec := jobcenter.CalendarSpec{Name: "quiet", Description: "维护窗口",
+		Ranges: []jobcenter.CalendarRange{{From: jobcenter.FormatRunDate(now.Add(90 * time.Second)), To: local(now.Add(270 * time.Second))}}}
+	quiet := must(cl.AddCalendar(ctx, spec))(t)
+	want := jobcenter.Calendar{CalendarSpec: jobcenter.CalendarSpec{Name: "quiet", Description: "维护窗口", Timezone: "Asia/Shanghai",
+		Ranges: []jobcenter.CalendarRange{{From: local(now.Add(90 * time.Second)), To: local(now.Add(270 * time.Second))}}},
+		UpdatedAt: local(c.clk.Now()), UpdatedBy: ptr("alice")}
+	if !reflect.DeepEqual(*quiet, want) {
+		t.Fatalf("added %s, want %s", mustJSON(quiet), mustJSON(want))
+	}
+	holidays := must(cl.AddCalendar(ctx, jobcenter.CalendarSpec{Name: "holidays", Timezone: "UTC", Dates: []string{"2030-10-01", "2030-10-02"},
+		Weekly: []jobcenter.CalendarWindow{{From: "SAT 00:00", To: "MON 00:00"}}, Cron: "* * 3 ? * *"}))(t)
+	// The typed calendar encodes back to exactly the server's.
+	var typed, raw map[string]any
+	_ = json.Unmarshal([]byte(mustJSON(holidays)), &typed)
+	raw = c.do("GET", "/api/v1/calendars/holidays", "p", nil).must(t, 200).obj(t)
+	if !reflect.DeepEqual(typed, raw) {
+		t.Fatalf("the typed calendar %v, the server's %v", typed, raw)
+	}
+	if got := must(cl.Calendars(ctx))(t); len(got) != 2 || !reflect.DeepEqual(got[0], *holidays) || !reflect.DeepEqual(got[1], *quiet) {
+		t.Fatalf("the project's calendars, by name: %s", mustJSON(got))
+	}
+	if got := must(cl.Calendar(ctx, "quiet"))(t); !reflect.DeepEqual(got, quiet) {
+		t.Fatalf("read %s, added %s", mustJSON(got), mustJSON(quiet))
+	}
+	if got := must(cl.ForProject("q").Calendars(ctx))(t); len(got) != 0 {
+		t.Fatalf("another project's calendars: %s", mustJSON(got))
+	}
+
+	// Refusals name the field; nothing is stored.
+	for _, tc := range []struct {
+		spec  jobcenter.CalendarSpec
+		field string
+	}{
+		{jobcenter.CalendarSpec{Dates: []string{"2030-10-01"}}, "name"},
+		{jobcenter.CalendarSpec{Name: "x"}, "dates"},
+		{jobcenter.CalendarSpec{Name: "x", Dates: []string{"2030-10-01", "2030-02-30"}}, "dates[1]"},
+		{jobcenter.CalendarSpec{Name: "x", Weekly: []jobcenter.CalendarWindow{{From: "SAT 00:00", To: "SUNDAY"}}}, "weekly[0].to"},
+		{jobcenter.CalendarSpec{Name: "x", Ranges: []jobcenter.CalendarRange{{From: "soon", To: "later"}}}, "ranges[0].from"},
+		{jobcenter.CalendarSpec{Name: "x", Cron: "0 61 * * * ?"}, "cron"},
+		{jobcenter.CalendarSpec{Name: "x", Timezone: "Mars/Base", Dates: []string{"2030-10-01"}}, "timezone"},
+	} {
+		_, err := cl.AddCalendar(ctx, tc.spec)
+		apiErr(t, err, 400, "invalid", tc.field)
+	}
+	_, err := cl.AddCalendar(ctx, spec)
+	if apiErr(t, err, 409, "conflict", ""); !errors.Is(err, jobcenter.ErrConflict) {
+		t.Fatalf("a second calendar of a name: %v", err)
+	}
+	_, err = cl.UpdateCalendar(ctx, "quiet", jobcenter.CalendarSpec{Name: "loud", Dates: []string{"2030-10-01"}})
+	apiErr(t, err, 400, "invalid", "name")
+	for _, err := range []error{second(cl.Calendar(ctx, "nope")), second(cl.UpdateCalendar(ctx, "nope", spec)), cl.DeleteCalendar(ctx, "nope"),
+		second(cl.ForProject("q").Calendar(ctx, "quiet"))} {
+		if !jobcenter.IsNotFound(err) {
+			t.Fatalf("a calendar the project does not have: %v", err)
+		}
+	}
+	if got := must(cl.Calendars(ctx))(t); len(got) != 2 {
+		t.Fatalf("after the refusals: %s", mustJSON(got))
+	}
+
+	// A job naming them: minutes 2 to 4 after its start are no fire.
+	js := jobcenter.JobSpec{Pid: pid, Name: "日历任务", Trigger: jobcenter.TriggerInterval, Seconds: 60, Code: "return 1",
+		Calendars: []string{"quiet", "holidays"}}
+	j := must(cl.AddJob(ctx, js))(t)
+	if got := j.JobParameter.Calendars; !slices.Equal(got, []string{"quiet", "holidays"}) {
+		t.Fatalf("JobParameter.Calendars %v", got)
+	}
+	typed = nil
+	_ = json.Unmarshal([]byte(mustJSON(j.JobParameter)), &typed)
+	raw = c.do("GET", "/api/v1/jobs/"+j.ID, "p", nil).must(t, 200).obj(t)["jobParameter"].(map[string]any)
+	if !reflect.DeepEqual(typed, raw) {
+		t.Fatalf("the typed jobParameter %v, the server's %v", typed, raw)
+	}
+	start := c.clk.Now().Truncate(time.Millisecond)
+	started := must(cl.StartJob(ctx, j.ID))(t)
+	minute := func(k int) time.Time { return start.Add(time.Duration(k) * time.Minute) }
+	pv := must(cl.Preview(ctx, j.ID, 3))(t)
+	if len(pv.Next) != 3 || !pv.Next[0].Equal(minute(1)) || !pv.Next[1].Equal(minute(5)) || !pv.Next[2].Equal(minute(6)) {
+		t.Fatalf("preview %v; want minutes 1, 5 and 6 after the start %v", pv.Next, start)
+	}
+	if deref(started.NextRunTime) != local(minute(1)) {
+		t.Fatalf("next_run_time %s, want %s", deref(started.NextRunTime), local(minute(1)))
+	}
+
+	// The calendar read, changed and written back: minutes 1 to 5 excluded now, the job's
+	// next fire moves to minute 6 at once.
+	cur := must(cl.Calendar(ctx, "quiet"))(t)
+	cur.Ranges = []jobcenter.CalendarRange{{From: local(start), To: local(minute(6))}}
+	cur.Description = "更长的维护窗口"
+	c.clk.Advance(time.Second)
+	changed := must(cl.UpdateCalendar(ctx, "quiet", cur.CalendarSpec))(t)
+	if changed.Description != "更长的维护窗口" || changed.UpdatedAt != local(c.clk.Now()) || !reflect.DeepEqual(changed.Ranges, cur.Ranges) {
+		t.Fatalf("updated %s", mustJSON(changed))
+	}
+	teststack.Eventually(t, 10*time.Second, "the job to be rescheduled past the new exclusion", func() bool {
+		return deref(must(cl.GetJob(ctx, j.ID))(t).NextRunTime) == local(minute(6))
+	})
+	if pv := must(cl.Preview(ctx, j.ID, 1))(t); len(pv.Next) != 1 || !pv.Next[0].Equal(minute(6)) {
+		t.Fatalf("preview after the change %v, want minute 6", pv.Next)
+	}
+
+	// Named, it is not deleted: the 409 names the job.
+	err = cl.DeleteCalendar(ctx, "quiet")
+	if ae := apiErr(t, err, 409, "conflict", ""); !strings.Contains(ae.Message, j.ID) {
+		t.Fatalf("deleting a calendar a job names: %+v", ae)
+	}
+	for _, tc := range []struct {
+		names []string
+		field string
+	}{{[]string{"nope"}, "calendars[0]"}, {[]string{"quiet", "quiet"}, "calendars[1]"}, {[]string{"bad name"}, "calendars[0]"}} {
+		bad := js
+		bad.Calendars = tc.names
+		_, err := cl.UpdateJob(ctx, j.ID, bad)
+		apiErr(t, err, 400, "invalid", tc.field)
+		_, err = cl.AddJob(ctx, bad)
+		apiErr(t, err, 400, "invalid", tc.field)
+	}
+
+	// A Quartz schedule names calendars too; saved again without, it has none.
+	sched := jobcenter.Schedule{JobName: "日历调度", CronExpression: "0 0 12 * * ?", BizCode: "b-cal", Calendars: []string{"nope"}}
+	_, err = cl.SaveSchedule(ctx, sched)
+	if ae := apiErr(t, err, 400, "invalid", ""); !strings.Contains(ae.Message, "calendars[0]") {
+		t.Fatalf("a schedule naming no calendar: %+v", ae)
+	}
+	sched.Calendars = []string{"holidays"}
+	saved := must(cl.SaveSchedule(ctx, sched))(t)
+	if got := must(cl.GetJob(ctx, saved.GroupJobID))(t).JobParameter.Calendars; !slices.Equal(got, []string{"holidays"}) {
+		t.Fatalf("the schedule's calendars: %v", got)
+	}
+	sched.Calendars = nil
+	must(cl.SaveSchedule(ctx, sched))(t)
+	if got := must(cl.GetJob(ctx, saved.GroupJobID))(t).JobParameter.Calendars; got != nil {
+		t.Fatalf("the schedule saved without calendars: %v", got)
+	}
+
+	// An update without them leaves the job with none; then they go.
+	js.Calendars = nil
+	if p := must(cl.UpdateJob(ctx, j.ID, js))(t).JobParameter; p.Calendars != nil {
+		t.Fatalf("after an update without calendars: %s", mustJSON(p))
+	}
+	for _, name := range []string{"quiet", "holidays"} {
+		if err := cl.DeleteCalendar(ctx, name); err != nil {
+			t.Fatalf("delete %s: %v", name, err)
+		}
+	}
+	if _, err := cl.Calendar(ctx, "quiet"); !jobcenter.IsNotFound(err) {
+		t.Fatalf("a deleted calendar: %v", err)
+	}
+	if got := must(cl.Calendars(ctx))(t); len(got) != 0 {
+		t.Fatalf("after the deletes: %s", mustJSON(got))
+	}
+}
+
+// second is the error of a call's two results.
+func second[T any](_ T, err error) error { return err }
+
 func ptr[T any](v T) *T { return &v }
 
 func deref(s *string) string {
@@ -1986,4 +2155,238 @@ func TestJobctlManagesAlertRulesAndShowsWhatBecameOfTheirAlerts(t *testing.T) {
 			t.Fatalf("alerts list after delete:\n%s", r.stdout)
 		}
 	})
+}
+
+// jobctl's calendars commands, and --calendar on add, update and quartz save: calendars
+// added by flags and from a file, listed and shown; a job naming them shows them, and its
+// NEXT RUN and preview skip what they exclude; updates keep them, replace them and clear
+// them; a calendar a job names is not deleted; bad input is refused naming the field.
+func TestJobctlManagesCalendarsAndTheJobsThatNameThem(t *testing.T) {
+	c := newCenter(t)
+	ctx := context.Background()
+	cl := newClient(t, c, "p")
+	ctl := newCLI(t, "JOBCENTER_URL="+contractProxy(t, c.url), "JOBCENTER_PROJECT=p", "JOBCENTER_USER=bob")
+	local := func(at time.Time) string { return at.In(shanghai).Format(jobcenter.LocalTimeLayout) }
+	now := c.clk.Now().Truncate(time.Second)
+	// A weekly window three days away: never one of the job's instants below.
+	day := strings.ToUpper(now.Add(72 * time.Hour).In(shanghai).Weekday().String()[:3])
+	window := day + " 03:00-" + day + " 04:00"
+	// A cron of an hour twelve hours away, in UTC.
+	hourly := fmt.Sprintf("* * %d ? * *", (now.UTC().Hour()+12)%24)
+	var e struct {
+		Error struct {
+			Status  int    `json:"status"`
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	refused := func(t *testing.T, field string, args ...string) {
+		t.Helper()
+		r := ctl.run(t, 2, append(args, "--json")...)
+		if err := json.Unmarshal([]byte(r.stderr), &e); err != nil || e.Error.Status != 400 || e.Error.Field != field {
+			t.Fatalf("jobctl %v: %s, want a 400 naming %s", args, r.stderr, field)
+		}
+	}
+
+	t.Run("help, and bad input refused naming the field with nothing stored", func(t *testing.T) {
+		r := ctl.run(t, 0, "calendars", "add", "--help")
+		for _, want := range []string{"Usage: jobctl calendars add", "--weekly WINDOW", "--range FROM/TO", "--date DAY", "Examples:", "3  not found"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Fatalf("calendars add --help lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		if r := ctl.run(t, 0, "--help"); !strings.Contains(r.stdout, "calendars delete") {
+			t.Fatalf("jobctl --help lacks the calendars:\n%s", r.stdout)
+		}
+		for _, args := range [][]string{{"help", "add"}, {"update", "--help"}, {"quartz", "save", "--help"}} {
+			if r := ctl.run(t, 0, args...); !strings.Contains(r.stdout, "--calendar NAME") {
+				t.Fatalf("jobctl %v lacks --calendar:\n%s", args, r.stdout)
+			}
+		}
+		if r := ctl.run(t, 0, "calendars", "list"); !strings.Contains(r.stdout, "no calendars") {
+			t.Fatalf("calendars list of none:\n%s", r.stdout)
+		}
+		refused(t, "dates[1]", "calendars", "add", "--name", "x", "--date", "2030-10-01,2030-02-30")
+		refused(t, "dates", "calendars", "add", "--name", "x")
+		refused(t, "name", "calendars", "add", "--name", "bad name", "--date", "2030-10-01")
+		refused(t, "weekly[0].from", "calendars", "add", "--name", "x", "--weekly", "SATURDAY-MON 00:00")
+		refused(t, "ranges[0].to", "calendars", "add", "--name", "x", "--range", local(now)+"/"+local(now))
+		refused(t, "cron", "calendars", "add", "--name", "x", "--cron", "0 61 * * * ?")
+		refused(t, "timezone", "calendars", "add", "--name", "x", "--date", "2030-10-01", "--timezone", "Mars/Base")
+		if r := ctl.run(t, 1, "calendars", "add", "--name", "x", "--weekly", "SAT 00:00"); !strings.Contains(r.stderr, "FROM-TO") {
+			t.Fatalf("a window without its end: %s", r.stderr)
+		}
+		if r := ctl.run(t, 1, "calendars", "add", "--name", "x", "--range", local(now)); !strings.Contains(r.stderr, "FROM/TO") {
+			t.Fatalf("a range without its end: %s", r.stderr)
+		}
+		file := filepath.Join(t.TempDir(), "typo.json")
+		if err := os.WriteFile(file, []byte(`{"name": "x", "date": ["2030-10-01"]}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := ctl.run(t, 1, "calendars", "add", "--file", file); !strings.Contains(r.stderr, `"date"`) {
+			t.Fatalf("a file with an unknown field: %s", r.stderr)
+		}
+		ctl.run(t, 1, "calendars")
+		ctl.run(t, 1, "calendars", "show")
+		ctl.run(t, 1, "calendars", "update", "x") // nothing to change
+		ctl.run(t, 1, "calendars", "update", "x", "--name", "y")
+		if cals := must(cl.Calendars(ctx))(t); len(cals) != 0 {
+			t.Fatalf("refused calendars were stored: %s", mustJSON(cals))
+		}
+	})
+
+	from, to := local(now.Add(90*time.Second)), local(now.Add(270*time.Second))
+	t.Run("add by flags and from a file; list and show them", func(t *testing.T) {
+		r := ctl.run(t, 0, "calendars", "add", "--name", "quiet", "--description", "维护窗口", "--range", from+"/"+to, "--weekly", window)
+		if !strings.HasPrefix(r.stdout, "added quiet\n") || cell(t, r.stdout, "TIMEZONE") != "Asia/Shanghai" || cell(t, r.stdout, "RANGES") != from+"/"+to ||
+			cell(t, r.stdout, "WEEKLY") != window || cell(t, r.stdout, "DATES") != "-" || cell(t, r.stdout, "CRON") != "-" ||
+			cell(t, r.stdout, "UPDATED") != local(c.clk.Now())+" by bob" || cell(t, r.stdout, "DESCRIPTION") != "维护窗口" {
+			t.Fatalf("added by flags:\n%s", r.stdout)
+		}
+		// From a file, the flags given with it adding to it.
+		file := filepath.Join(t.TempDir(), "holidays.json")
+		if err := os.WriteFile(file, []byte(`{"name": "holidays", "timezone": "UTC", "dates": ["2030-10-01"], "cron": "`+hourly+`"}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var added jobcenter.Calendar
+		ctl.run(t, 0, "calendars", "add", "--file", file, "--date", "2030-10-01,2030-10-02", "--description", "国庆", "--json").json(t, &added)
+		if want := must(cl.Calendar(ctx, "holidays"))(t); !reflect.DeepEqual(added, *want) || !slices.Equal(added.Dates, []string{"2030-10-01", "2030-10-02"}) ||
+			added.Timezone != "UTC" || added.Cron != hourly || added.Description != "国庆" {
+			t.Fatalf("added from a file --json: %s", mustJSON(added))
+		}
+		if r := ctl.run(t, 2, "calendars", "add", "--file", file); !strings.Contains(r.stderr, "409 conflict") {
+			t.Fatalf("a second calendar of a name: %s", r.stderr)
+		}
+
+		r = ctl.run(t, 0, "calendars", "list")
+		rs := rows(r.stdout)
+		if len(rs) != 3 || !slices.Equal(rs[0], []string{"NAME", "TIMEZONE", "EXCLUDES", "UPDATED", "DESCRIPTION"}) ||
+			!strings.HasPrefix(strings.Join(rs[1], " "), "holidays UTC 2 dates, cron "+hourly+" ") || rs[1][len(rs[1])-1] != "国庆" ||
+			!strings.HasPrefix(strings.Join(rs[2], " "), "quiet Asia/Shanghai 1 weekly window, 1 range ") || rs[2][len(rs[2])-1] != "维护窗口" {
+			t.Fatalf("calendars list:\n%s", r.stdout)
+		}
+		var list struct {
+			Calendars []jobcenter.Calendar `json:"calendars"`
+		}
+		ctl.run(t, 0, "calendars", "list", "--json").json(t, &list)
+		if want := must(cl.Calendars(ctx))(t); !reflect.DeepEqual(list.Calendars, want) {
+			t.Fatalf("calendars list --json: %s", mustJSON(list))
+		}
+		var shown jobcenter.Calendar
+		ctl.run(t, 0, "calendars", "show", "quiet", "--json").json(t, &shown)
+		if want := must(cl.Calendar(ctx, "quiet"))(t); !reflect.DeepEqual(shown, *want) {
+			t.Fatalf("calendars show --json: %s", mustJSON(shown))
+		}
+		ctl.run(t, 3, "calendars", "show", "nope")
+		ctl.run(t, 3, "calendars", "show", "quiet", "--project", "q") // another project's
+	})
+
+	t.Run("a job names them: shown, its next runs skip what they exclude, kept by updates, replaced, cleared", func(t *testing.T) {
+		const shown = "no fire at the times quiet, holidays exclude"
+		start := c.clk.Now().Truncate(time.Millisecond)
+		minute := func(k int) time.Time { return start.Add(time.Duration(k) * time.Minute) }
+		r := ctl.run(t, 0, "add", "--pid", pid, "--name", "日历任务", "--seconds", "60", "--code", "return 1",
+			"--calendar", "quiet", "--calendar", "holidays", "--start")
+		id := cell(t, r.stdout, "ID")
+		if cell(t, r.stdout, "CALENDARS") != shown || cell(t, r.stdout, "NEXT RUN") != local(minute(1)) {
+			t.Fatalf("add --calendar:\n%s", r.stdout)
+		}
+		var j jobcenter.Job
+		ctl.run(t, 0, "get", id, "--json").json(t, &j)
+		if !slices.Equal(j.JobParameter.Calendars, []string{"quiet", "holidays"}) {
+			t.Fatalf("get --json: %s", mustJSON(j))
+		}
+		// Minutes 2 to 4 are in quiet's range: no fire.
+		var pv struct{ Next []time.Time }
+		ctl.run(t, 0, "preview", id, "--count", "3", "--json").json(t, &pv)
+		if len(pv.Next) != 3 || !pv.Next[0].Equal(minute(1)) || !pv.Next[1].Equal(minute(5)) || !pv.Next[2].Equal(minute(6)) {
+			t.Fatalf("preview %v; want minutes 1, 5 and 6 after the start %v", pv.Next, start)
+		}
+
+		// Updates that do not name them keep them (comma-separated works too).
+		if r = ctl.run(t, 0, "update", id, "--name", "日历任务 2"); cell(t, r.stdout, "CALENDARS") != shown || cell(t, r.stdout, "NAME") != "日历任务 2" {
+			t.Fatalf("update --name:\n%s", r.stdout)
+		}
+		refused(t, "calendars[0]", "update", id, "--calendar", "nope")
+		refused(t, "calendars[1]", "update", id, "--calendar", "quiet,quiet")
+		refused(t, "calendars[0]", "add", "--pid", pid, "--name", "x", "--seconds", "5", "--code", "1", "--calendar", "nope")
+
+		// Named, a calendar is not deleted: the refusal names the job.
+		if r := ctl.run(t, 2, "calendars", "delete", "quiet"); !strings.Contains(r.stderr, "409 conflict") || !strings.Contains(r.stderr, id) {
+			t.Fatalf("delete of a calendar a job names: %s", r.stderr)
+		}
+		// Changed, the job is rescheduled at once: minutes 1 to 5 excluded, it fires at 6.
+		c.clk.Advance(time.Second)
+		r = ctl.run(t, 0, "calendars", "update", "quiet", "--range", local(start)+"/"+local(minute(6)))
+		if cell(t, r.stdout, "RANGES") != local(start)+"/"+local(minute(6)) || cell(t, r.stdout, "WEEKLY") != window || cell(t, r.stdout, "DESCRIPTION") != "维护窗口" {
+			t.Fatalf("calendars update --range:\n%s", r.stdout)
+		}
+		teststack.Eventually(t, 10*time.Second, "the job to be rescheduled past the new exclusion", func() bool {
+			return cell(t, ctl.run(t, 0, "get", id).stdout, "NEXT RUN") == local(minute(6))
+		})
+		// An update of another part keeps the ranges read; '' clears a list.
+		r = ctl.run(t, 0, "calendars", "update", "quiet", "--description", "only the range", "--weekly", "")
+		if cell(t, r.stdout, "RANGES") != local(start)+"/"+local(minute(6)) || cell(t, r.stdout, "WEEKLY") != "-" || cell(t, r.stdout, "DESCRIPTION") != "only the range" {
+			t.Fatalf("calendars update --weekly '':\n%s", r.stdout)
+		}
+		refused(t, "name", "calendars", "update", "quiet", "--file", writeFile(t, `{"name": "loud", "dates": ["2030-10-01"]}`))
+		refused(t, "dates", "calendars", "update", "quiet", "--range", "", "--weekly", "")
+
+		// --calendar replaces them, '' clears them. A change of the trigger reschedules
+		// the job from the update.
+		if r = ctl.run(t, 0, "update", id, "--calendar", "holidays"); cell(t, r.stdout, "CALENDARS") != "no fire at the times holidays exclude" ||
+			cell(t, r.stdout, "NEXT RUN") != local(c.clk.Now().Add(time.Minute)) {
+			t.Fatalf("update --calendar holidays:\n%s", r.stdout)
+		}
+		if r = ctl.run(t, 0, "update", id, "--calendar", ""); strings.Contains(r.stdout, "CALENDARS") {
+			t.Fatalf("update --calendar '':\n%s", r.stdout)
+		}
+		if p := must(cl.GetJob(ctx, id))(t).JobParameter; p.Calendars != nil {
+			t.Fatalf("the job after --calendar '': %s", mustJSON(p))
+		}
+
+		// A Quartz schedule names them with --calendar; saved again without, it has none.
+		var saved jobcenter.Saved
+		ctl.run(t, 0, "quartz", "save", "--name", "日历调度", "--cron", "0 0 12 * * ?", "--biz", "b-cal", "--calendar", "holidays,quiet", "--json").json(t, &saved)
+		if got := must(cl.GetJob(ctx, saved.GroupJobID))(t).JobParameter.Calendars; !slices.Equal(got, []string{"holidays", "quiet"}) {
+			t.Fatalf("the schedule's calendars: %v", got)
+		}
+		if r := ctl.run(t, 0, "get", saved.GroupJobID); cell(t, r.stdout, "CALENDARS") != "no fire at the times holidays, quiet exclude" {
+			t.Fatalf("get of the schedule:\n%s", r.stdout)
+		}
+		if r := ctl.run(t, 2, "quartz", "save", "--name", "日历调度", "--cron", "0 0 12 * * ?", "--biz", "b-cal", "--calendar", "nope"); !strings.Contains(r.stderr, "calendars[0]") {
+			t.Fatalf("a save naming no calendar: %s", r.stderr)
+		}
+		ctl.run(t, 0, "quartz", "save", "--name", "日历调度", "--cron", "0 0 12 * * ?", "--biz", "b-cal")
+		if got := must(cl.GetJob(ctx, saved.GroupJobID))(t).JobParameter.Calendars; got != nil {
+			t.Fatalf("the schedule saved without --calendar: %v", got)
+		}
+	})
+
+	t.Run("delete; afterwards the calendar is not found", func(t *testing.T) {
+		if r := ctl.run(t, 0, "calendars", "delete", "quiet"); r.stdout != "deleted quiet\n" {
+			t.Fatalf("calendars delete: %q", r.stdout)
+		}
+		ctl.run(t, 3, "calendars", "show", "quiet")
+		ctl.run(t, 3, "calendars", "update", "quiet", "--date", "2030-10-01")
+		ctl.run(t, 3, "calendars", "delete", "quiet")
+		var deleted map[string]any
+		ctl.run(t, 0, "calendars", "delete", "holidays", "--json").json(t, &deleted)
+		if deleted["name"] != "holidays" || deleted["deleted"] != true {
+			t.Fatalf("calendars delete --json: %v", deleted)
+		}
+		if r := ctl.run(t, 0, "calendars", "list"); !strings.Contains(r.stdout, "no calendars") {
+			t.Fatalf("calendars list after delete:\n%s", r.stdout)
+		}
+	})
+}
+
+// writeFile writes content to a file of the test's and returns its path.
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "file.json")
+	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }

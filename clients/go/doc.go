@@ -1,7 +1,8 @@
 // Package jobcenter is a typed Go client for Job Center's two HTTP facades: the
 // job-center SDK's operations (add, get, list, update, start, stop, exec, delete, the
 // journal and a job's history), the Quartz scheduling API (save, status, enable, disable,
-// delete, trigger, journal) and the cron preview. It also decodes the NATS events that
+// delete, trigger, journal), the cron preview, alert rules and calendars of excluded
+// times. It also decodes the NATS events that
 // Job Center publishes for a tenant (see [TenantStreams] and [ParseEvent]).
 //
 // Every call takes a context; every answer that is not a success is an [*APIError]

@@ -107,6 +107,9 @@ type JobParameter struct {
 	// FixedDelay is true when an interval counts each fire from the end of its last
 	// scheduled run.
 	FixedDelay bool `json:"fixed_delay,omitempty"`
+	// Calendars name the project's calendars whose excluded times are no fire of the
+	// job (or Quartz schedule), when it names any.
+	Calendars []string `json:"calendars,omitempty"`
 }
 
 // Accepted is the answer to a write the server stored but has not applied yet (202).
@@ -162,9 +165,15 @@ type JobSpec struct {
 	// Seconds after the run before it ended, whatever its end; NextRunTime is nil while
 	// that run goes on. Only an interval job, with MisfireGraceTime 0. It is part of the
 	// trigger: an update without it leaves the job without one.
-	FixedDelay bool   `json:"fixed_delay,omitempty"`
-	FlowID     string `json:"flow_id,omitempty"`
-	Code       string `json:"code,omitempty"`
+	FixedDelay bool `json:"fixed_delay,omitempty"`
+	// Calendars name up to 10 of the project's calendars (AddCalendar), each once: an
+	// instant any of them excludes is no fire, and NextRunTime and the preview skip it. A
+	// name the project has no calendar of is an *APIError 400 naming calendars[i]. It is
+	// part of the trigger: an update without it leaves the job with none. A backfill
+	// ignores it.
+	Calendars []string `json:"calendars,omitempty"`
+	FlowID    string   `json:"flow_id,omitempty"`
+	Code      string   `json:"code,omitempty"`
 
 	// The run policy; nil is the default on add and unchanged on update.
 	Coalesce         *bool  `json:"coalesce,omitempty"`

@@ -19,6 +19,10 @@ type Schedule struct {
 	BizCode string `json:"bizcode"`
 	// TimeZone is an IANA zone the expression is read in; empty: the server's JOBCENTER_TZ.
 	TimeZone string `json:"timezone,omitempty"`
+	// Calendars name the tenant's calendars (AddCalendar) whose excluded times are no
+	// fire (Quartz's modifiedByCalendar); a save without them leaves the schedule with
+	// none. GetJob of the schedule's GroupJobID shows them as JobParameter.Calendars.
+	Calendars []string `json:"calendars,omitempty"`
 }
 
 // Saved is the answer to a save.
@@ -54,14 +58,15 @@ type ScheduleResult struct {
 
 // xwQuartz is the body of /task/quartz/bizcronjob.
 type xwQuartz struct {
-	OptType        string `json:"opttype"`
-	JobName        string `json:"jobname,omitempty"`
-	CronExpression string `json:"cronexpression,omitempty"`
-	BizCode        string `json:"bizcode,omitempty"`
-	TimeZone       string `json:"timezone,omitempty"`
-	JobInfoID      string `json:"jobinfoid,omitempty"`
-	PageIndex      int    `json:"pageindex,omitempty"`
-	PageSize       int    `json:"pagesize,omitempty"`
+	OptType        string   `json:"opttype"`
+	JobName        string   `json:"jobname,omitempty"`
+	CronExpression string   `json:"cronexpression,omitempty"`
+	BizCode        string   `json:"bizcode,omitempty"`
+	TimeZone       string   `json:"timezone,omitempty"`
+	Calendars      []string `json:"calendars,omitempty"`
+	JobInfoID      string   `json:"jobinfoid,omitempty"`
+	PageIndex      int      `json:"pageindex,omitempty"`
+	PageSize       int      `json:"pagesize,omitempty"`
 }
 
 func (c *Client) bizCronJob(ctx context.Context, q xwQuartz, write bool, opts []CallOption, v any) (answer, error) {
@@ -80,7 +85,7 @@ func (c *Client) bizCronJob(ctx context.Context, q xwQuartz, write bool, opts []
 func (c *Client) SaveSchedule(ctx context.Context, s Schedule, opts ...CallOption) (*Saved, error) {
 	var out Saved
 	a, err := c.bizCronJob(ctx, xwQuartz{OptType: "save", JobName: s.JobName, CronExpression: s.CronExpression,
-		BizCode: s.BizCode, TimeZone: s.TimeZone}, true, opts, &out)
+		BizCode: s.BizCode, TimeZone: s.TimeZone, Calendars: s.Calendars}, true, opts, &out)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ const (
 	exitOK       = 0 // done
 	exitUsage    = 1 // the command line is wrong: unknown command or flag, missing argument
 	exitRejected = 2 // the server refused the request (a 4xx other than 404): invalid, conflict, unauthorized, …
-	exitNotFound = 3 // no such job, schedule or alert rule (404), or another tenant's
+	exitNotFound = 3 // no such job, schedule, alert rule or calendar (404), or another tenant's
 	exitServer   = 4 // the server failed (5xx) or could not be reached, or NATS could not be
 )
 
@@ -32,8 +32,8 @@ const exitCodesHelp = `Exit codes:
   1  usage error: unknown command or flag, missing or extra argument
   2  the server refused the request (HTTP 4xx other than 404): invalid field,
      conflict, unauthorized (401), forbidden (403), rate limited (429), …
-  3  not found (HTTP 404): no such job, schedule or alert rule — or another
-     tenant's
+  3  not found (HTTP 404): no such job, schedule, alert rule or calendar — or
+     another tenant's
   4  the server failed (HTTP 5xx, e.g. 503 unavailable) or could not be
      reached (connection refused, timeout), or NATS could not be`
 
@@ -89,11 +89,13 @@ var commandGroups = []struct {
 	{"Jobs (the job-center SDK's operations)", []string{"add", "get", "list", "update", "start", "stop", "exec", "backfill", "kill", "delete", "journal", "history", "preview", "versions", "rollback", "export", "import"}},
 	{"Quartz schedules (the tenant is --project, sent as tecode)", []string{"quartz save", "quartz status", "quartz journal", "quartz enable", "quartz disable", "quartz delete", "quartz trigger"}},
 	{"Alerts (of failed, timed-out, missed, skipped and paused runs)", []string{"alerts list", "alerts add", "alerts show", "alerts update", "alerts delete", "alerts test", "alerts deliveries"}},
+	{"Calendars (of times the jobs naming them do not fire)", []string{"calendars list", "calendars add", "calendars show", "calendars update", "calendars delete"}},
 	{"Other", []string{"cron next", "events tail"}},
 }
 
 func commands() []*command {
-	return slices.Concat(jobCommands(), operateCommands(), quartzCommands(), alertCommands(), []*command{previewCommand(), cronNextCommand(), eventsTailCommand()})
+	return slices.Concat(jobCommands(), operateCommands(), quartzCommands(), alertCommands(), calendarCommands(),
+		[]*command{previewCommand(), cronNextCommand(), eventsTailCommand()})
 }
 
 // run is jobctl: it returns the exit code.
@@ -355,8 +357,8 @@ func describe(err error, base string) string {
 func (a *app) overview(w io.Writer, cmds []*command) {
 	fmt.Fprint(w, `jobctl manages Job Center: jobs that run every N seconds, once at a date or
 on a Quartz cron expression in a zone of their own, Quartz cron schedules of
-business behaviours, their run journals, live events, and alerts of runs that
-fail, are missed or skipped.
+business behaviours, their run journals, live events, alerts of runs that
+fail, are missed or skipped, and calendars of times the jobs do not fire.
 
 Usage:
   jobctl <command> [arguments] [flags]

@@ -67,6 +67,7 @@ type specFlags struct {
 	misfire, maxInstances, retries, retryDelay optInt
 	timeout, pauseAfter                        optInt
 	onSuccess, onFailure, overlap              string
+	calendars                                  repeated
 	idempotencyKey                             string
 }
 
@@ -84,6 +85,7 @@ func addSpecFlags(fs *flag.FlagSet) *specFlags {
 	fs.StringVar(&f.endDate, "end-date", "", `an interval or cron job's last allowed instant, in --run-date's forms: past it the job is finished (update: "" clears it)`)
 	fs.Int64Var(&f.jitter, "jitter", 0, "spread each fire over up to this many seconds after its instant, 0 to 86400 (update: 0 clears it)")
 	fs.BoolVar(&f.fixedDelay, "fixed-delay", false, "an interval job: count each fire from the end of its last scheduled run, not from its start (update: --fixed-delay=false clears it)")
+	fs.Var(&f.calendars, "calendar", "a calendar of the project (jobctl calendars) whose excluded times are no fire: its `NAME` (repeat it, or comma-separate; update: replaces them, '' clears them)")
 	fs.StringVar(&f.code, "code", "", "the Starlark (Python-like) snippet a run executes")
 	fs.StringVar(&f.codeFile, "code-file", "", `read the snippet from a file ("-": standard input)`)
 	fs.StringVar(&f.flowID, "flow-id", "", "hand each run to this business flow instead of running code")
@@ -192,6 +194,9 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	if f.set("fixed-delay") {
 		spec.FixedDelay = f.fixedDelay
 	}
+	if f.set("calendar") {
+		spec.Calendars = splitList(f.calendars)
+	}
 	switch {
 	case f.set("code"):
 		spec.Code, spec.FlowID = f.code, ""
@@ -240,14 +245,17 @@ NEXT RUN show the spread times. --fixed-delay makes an interval job count
 each fire from the end of its last scheduled run: the first --seconds after the
 start, each next one --seconds after the run before it ended (a success, a
 failure, a skip or a kill); it has no NEXT RUN while that run goes on (and so
-shows as stopped), and it needs --misfire-grace-time 0. --overlap says what a fire does while the
-job's run goes on: skip (the default: beyond --max-instances it is journaled
-skipped), buffer_one (it waits for the run under way, then runs; a further
-fire meanwhile is skipped), cancel_other (the run under way is killed and the
-fire runs) or allow_all (every fire runs at once); all but skip need
---max-instances 1. A broken rule is refused (exit 2) with the field named
+shows as stopped), and it needs --misfire-grace-time 0. --calendar NAME
+makes the job respect a calendar of the project ("jobctl calendars"; up to 10):
+an instant it excludes is no fire, and NEXT RUN and preview skip it (a backfill
+does not). --overlap says what a fire does while the job's run goes on: skip
+(the default: beyond --max-instances it is journaled skipped), buffer_one (it
+waits for the run under way, then runs; a further fire meanwhile is skipped),
+cancel_other (the run under way is killed and the fire runs) or allow_all
+(every fire runs at once); all but skip need --max-instances 1. A broken rule is refused (exit 2) with the field named
 (seconds, run_date, cron, timezone, start_date, end_date, jitter, fixed_delay,
-overlap, max_instances, misfire_grace_time, …), and nothing is stored.`
+calendars[i], overlap, max_instances, misfire_grace_time, …), and nothing is
+stored.`
 
 func jobCommands() []*command {
 	return []*command{
@@ -267,6 +275,8 @@ func jobCommands() []*command {
   jobctl add --pid d1138d88 --name sync --cron "0 0 2 * * ?" --jitter 600 --overlap buffer_one --code 'return 1'
   # ten minutes after each run ended, however long it took
   jobctl add --pid d1138d88 --name poll --seconds 600 --fixed-delay --flow-id b4972d68
+  # at 09:00 each day but the holidays of calendar cn-holidays (jobctl calendars add)
+  jobctl add --pid d1138d88 --name report --cron "0 0 9 * * ?" --calendar cn-holidays --code 'return 1'
   # hand each run to a business flow; a script keeps the id
   id=$(jobctl add --pid d1138d88 --name nightly --seconds 86400 --flow-id b4972d68 --json | jq -r .id)`,
 			setup: func(fs *flag.FlagSet) runFunc {
@@ -369,8 +379,9 @@ one; a lifetime not mentioned is kept (and dropped when the job becomes a date
 job). A job past its end is changed only with a later --end-date, or
 --end-date ''. A jitter not mentioned is kept, --jitter 0 clears it; a fixed
 delay not mentioned is kept (and dropped when the job becomes a date or cron
-job), --fixed-delay=false clears it; an overlap policy not mentioned is kept,
---overlap skip restores the default.
+job), --fixed-delay=false clears it; calendars not mentioned are kept,
+--calendar replaces them and --calendar '' clears them; an overlap policy not
+mentioned is kept, --overlap skip restores the default.
 --code or --code-file replaces the target with code, --flow-id with a flow. A
 started job is rescheduled from now. A Quartz schedule is changed with "jobctl
 quartz save" instead.` + specHelp,
@@ -381,7 +392,9 @@ quartz save" instead.` + specHelp,
   jobctl update d6f4a7fa --end-date ''   # no end: it fires on
   jobctl update d6f4a7fa --max-instances 2 --retries 3 --retry-backoff 5
   jobctl update d6f4a7fa --jitter 30 --overlap cancel_other
-  jobctl update d6f4a7fa --fixed-delay --misfire-grace-time 0   # it has no misfire grace`,
+  jobctl update d6f4a7fa --fixed-delay --misfire-grace-time 0   # it has no misfire grace
+  jobctl update d6f4a7fa --calendar cn-holidays,quiet
+  jobctl update d6f4a7fa --calendar ''   # no calendar: it fires at every instant`,
 			setup: func(fs *flag.FlagSet) runFunc {
 				sf := addSpecFlags(fs)
 				return func(ctx context.Context, a *app, args []string) error {
@@ -498,13 +511,14 @@ func specOf(j *jobcenter.Job) jobcenter.JobSpec {
 	if j.JobParameter.Seconds != nil {
 		s.Seconds = *j.JobParameter.Seconds
 	}
-	// The jitter and a fixed delay are part of the trigger, which an update gives whole:
-	// the job's are kept. The overlap policy, a policy field, is kept by the server when
-	// not sent.
+	// The jitter, a fixed delay and the calendars are part of the trigger, which an
+	// update gives whole: the job's are kept. The overlap policy, a policy field, is kept
+	// by the server when not sent.
 	if j.JobParameter.Jitter != nil {
 		s.Jitter = *j.JobParameter.Jitter
 	}
 	s.FixedDelay = j.JobParameter.FixedDelay
+	s.Calendars = j.JobParameter.Calendars
 	return s
 }
 

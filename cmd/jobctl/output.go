@@ -203,6 +203,9 @@ func printJob(w io.Writer, j *jobcenter.Job) {
 	if s := fixedDelay(j); s != "" {
 		t.row("FIXED DELAY", s)
 	}
+	if cals := j.JobParameter.Calendars; len(cals) > 0 {
+		t.row("CALENDARS", "no fire at the times "+strings.Join(cals, ", ")+" exclude")
+	}
 	t.row("TARGET", target(j))
 	t.row("POLICY", policy(j))
 	t.row("PID", orDash(j.Pid))

@@ -18,17 +18,22 @@ func quartzCommands() []*command {
 per behaviour code and tenant; saving again changes it and keeps its id. A new
 schedule is enabled. When it fires, the behaviour's runner is asked to run it.
 Prints the schedule's id (group_job_id), the JOBINFOID of the other quartz
-commands. Check an expression first with "jobctl cron next".
+commands. Check an expression first with "jobctl cron next". --calendar names
+a calendar of the tenant ("jobctl calendars") whose excluded times are no fire
+(Quartz's modifiedByCalendar); a save without it leaves the schedule with none.
 
 The cron is Quartz's: 6 or 7 fields, second minute hour day-of-month month
 day-of-week [year], "?" in one day field, e.g. "0 */30 8-19 ? * * *".`,
 			example: `  jobctl quartz save --name 调度名称 --cron "57 24 11 ? * * *" --biz 1202494946997833818
-  jobctl quartz save --name nightly --cron "0 0 2 * * ?" --biz 1085425175626911843 --tz Europe/Berlin --json`,
+  jobctl quartz save --name nightly --cron "0 0 2 * * ?" --biz 1085425175626911843 --tz Europe/Berlin --json
+  jobctl quartz save --name 工作日 --cron "0 0 9 ? * MON-FRI" --biz 1202494946997833818 --calendar cn-holidays`,
 			setup: func(fs *flag.FlagSet) runFunc {
 				name := fs.String("name", "", "the schedule's name (jobname)")
 				cron := fs.String("cron", "", "the Quartz cron expression (cronexpression)")
 				biz := fs.String("biz", "", "the behaviour code (bizcode)")
 				tz := fs.String("tz", "", "the IANA zone the expression is read in (default: the server's JOBCENTER_TZ)")
+				var cals repeated
+				fs.Var(&cals, "calendar", "a calendar of the tenant whose excluded times are no fire: its `NAME` (repeat it, or comma-separate)")
 				key := fs.String("idempotency-key", "", "send again with the same key and the save is applied once")
 				return func(ctx context.Context, a *app, args []string) error {
 					for _, f := range []struct{ flag, v string }{{"--name", *name}, {"--cron", *cron}, {"--biz", *biz}} {
@@ -37,7 +42,7 @@ day-of-week [year], "?" in one day field, e.g. "0 */30 8-19 ? * * *".`,
 						}
 					}
 					return show(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.Saved, error) {
-						s := jobcenter.Schedule{JobName: *name, CronExpression: *cron, BizCode: *biz, TimeZone: *tz}
+						s := jobcenter.Schedule{JobName: *name, CronExpression: *cron, BizCode: *biz, TimeZone: *tz, Calendars: splitList(cals)}
 						return c.SaveSchedule(ctx, s, idempotent(*key)...)
 					}, func(w io.Writer, s *jobcenter.Saved) {
 						fmt.Fprintf(w, "saved schedule %s (behaviour %s, cron %q)\n", s.GroupJobID, *biz, *cron)

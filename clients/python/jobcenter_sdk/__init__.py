@@ -1,6 +1,6 @@
 """Python client of Job Center: the job-center SDK's sdk_* functions over its HTTP API,
 plus the Quartz scheduling API, the journal, a job's next fire times and backfills, the cron
-preview and alert rules.
+preview, alert rules and calendars of excluded times.
 
 Standard library only (urllib), Python 3.9+. Settings come from configure() or, for
 whatever configure() leaves unset, from the environment:
@@ -55,6 +55,11 @@ __all__ = [
     "delete_alert_rule",
     "test_alert_rule",
     "get_alert_deliveries",
+    "get_calendars",
+    "add_calendar",
+    "get_calendar",
+    "update_calendar",
+    "delete_calendar",
     "quartz_save",
     "quartz_query_job_status",
     "quartz_query_journal",
@@ -218,7 +223,7 @@ def _ref(job_id: str, field: str = "job_id") -> str:
 
 
 def _definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone, start_date, end_date,
-                jitter, fixed_delay, **extra) -> Dict[str, Any]:
+                jitter, fixed_delay, calendars, **extra) -> Dict[str, Any]:
     # A lifetime is a string in run_date's forms; the server names the field of a bad one
     # (and refuses one of a date job), but could not read another type at all.
     for field, value in (("start_date", start_date), ("end_date", end_date)):
@@ -236,9 +241,18 @@ def _definition(name, description, trigger, seconds, run_date, flow_id, code, cr
         seconds = None  # the seed's default period of 60, which a cron job has no use for
     body = {"name": name, "description": description, "trigger": trigger, "seconds": seconds,
             "run_date": run_date, "cron": cron, "timezone": timezone, "start_date": start_date, "end_date": end_date,
-            "jitter": jitter, "fixed_delay": fixed_delay, "flow_id": flow_id, "code": code}
+            "jitter": jitter, "fixed_delay": fixed_delay, "calendars": _names(calendars), "flow_id": flow_id, "code": code}
     body.update(extra)
     return {k: v for k, v in body.items() if v is not None}
+
+
+def _names(calendars) -> Optional[List[str]]:
+    # A string is refused here: the server could only say it is not a list, where a list
+    # of one name was meant.
+    if calendars is None or isinstance(calendars, (list, tuple)):
+        return None if calendars is None else list(calendars)
+    raise JobCenterError(0, "invalid", "calendars must be a list of calendar names such as [\"holidays\"], got %r"
+                         % (calendars,), "calendars")
 
 
 # The job-center SDK: exactly the seed's functions and signatures.
@@ -257,7 +271,7 @@ def _options(options: Dict[str, Any]) -> Dict[str, Any]:
 
 def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
                 cron=None, timezone=None, start_date=None, end_date=None, jitter=None, fixed_delay=None,
-                **options) -> dict:
+                calendars=None, **options) -> dict:
     """Add a job, stopped; return its job info (or the 202 {"status": "accepted"} answer).
 
     Beyond the seed's "interval" (every seconds) and "date" (once at run_date), trigger
@@ -287,6 +301,11 @@ def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow
     to another trigger it raises JobCenterError 400 naming "fixed_delay"; with a
     misfire_grace_time other than 0, naming "misfire_grace_time".
 
+    calendars=[names] (up to 10, each once) names calendars of the project (add_calendar)
+    whose excluded times are no fire: next_run_time and preview skip them (a backfill does
+    not). The jobParameter shows them when set; a name the project has no calendar of
+    raises JobCenterError 400 naming "calendars[i]".
+
     options (extensions of the seed's function): retries, max_instances, timeout, ...,
     pause_after_failures=N (stop after N failed runs in a row), on_success=[ids] and
     on_failure=[ids] (jobs run after a run succeeds or fails), overlap= (what a fire does
@@ -296,7 +315,8 @@ def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow
     at once; all but "skip" need max_instances 1, else a 400 naming "max_instances").
     """
     return _jobs("POST", body=_definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone,
-                                          start_date, end_date, jitter, fixed_delay, pid=pid, **_options(options)))
+                                          start_date, end_date, jitter, fixed_delay, calendars, pid=pid,
+                                          **_options(options)))
 
 
 def sdk_get_job(id) -> dict:
@@ -341,18 +361,18 @@ def sdk_exec_job(job_id, params: Optional[Dict[str, Any]] = None) -> dict:
 
 def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
                    cron=None, timezone=None, start_date=None, end_date=None, jitter=None, fixed_delay=None,
-                   **options) -> dict:
+                   calendars=None, **options) -> dict:
     """Change a job's definition (its pid is kept); return its job info. The trigger is
     given whole, as on an add: trigger="cron" with cron= (and timezone=, else the server's
     JOBCENTER_TZ, not the job's zone before) makes it a cron job, "interval" or "date" one
-    of those again; its lifetime, jitter and fixed delay too: start_date, end_date, jitter
-    and fixed_delay not given are none (to keep them, pass the job info's
-    jobParameter["start_date"], ["end_date"], ["jitter"] and ["fixed_delay"] back).
-    options as for sdk_add_job: those not given are left as they are (on_success=[] clears
-    a chain, overlap="skip" restores the default policy)."""
+    of those again; its lifetime, jitter, fixed delay and calendars too: start_date,
+    end_date, jitter, fixed_delay and calendars not given are none (to keep them, pass the
+    job info's jobParameter["start_date"], ["end_date"], ["jitter"], ["fixed_delay"] and
+    ["calendars"] back). options as for sdk_add_job: those not given are left as they are
+    (on_success=[] clears a chain, overlap="skip" restores the default policy)."""
     return _jobs("PUT", _ref(id, "id"), body=_definition(name, description, trigger, seconds, run_date, flow_id, code,
                                                          cron, timezone, start_date, end_date, jitter, fixed_delay,
-                                                         **_options(options)))
+                                                         calendars, **_options(options)))
 
 
 def sdk_delete_job(job_id) -> dict:
@@ -623,6 +643,67 @@ def get_alert_deliveries(rule_id: Optional[str] = None, job_id: Optional[str] = 
                                                 "limit": limit, "cursor": cursor})
 
 
+# Calendars: a project's named calendars of excluded times, which its jobs and Quartz
+# schedules name (calendars=): an instant one excludes is no fire.
+
+# What a read shows of a calendar beyond what is written: a calendar as read is written
+# back without them.
+_CALENDAR_READ_ONLY = ("updated_at", "updated_by")
+
+
+def _calendars(method: str, path: str = "", body: Any = None) -> Any:
+    return _request(method, "/api/v1/calendars" + path, body, _project_headers())
+
+
+def _calendar_body(calendar: Any) -> Dict[str, Any]:
+    if not isinstance(calendar, dict):
+        raise JobCenterError(0, "invalid", "calendar must be a dict, got %s" % type(calendar).__name__, "calendar")
+    return {k: v for k, v in calendar.items() if k not in _CALENDAR_READ_ONLY}
+
+
+def get_calendars() -> list:
+    """Return the project's calendars, by name (at most 100)."""
+    return _calendars("GET")["calendars"]
+
+
+def add_calendar(calendar: dict) -> dict:
+    """Add a calendar; return it as read.
+
+    calendar: {"name": ..., and at least one of "dates": ["2026-10-01", ...] (whole days,
+    at most 1,000), "weekly": [{"from": "SAT 00:00", "to": "MON 00:00"}, ...] (windows of
+    every week by the wall clock, "to" not excluded, a window may wrap past Sunday; at
+    most 100), "ranges": [{"from": "2026-12-24 22:00:00", "to": ...}, ...] (spans in
+    run_date's forms, "from" included, "to" not; at most 100) and "cron": a Quartz
+    expression whose every matching second is excluded}; optionally "description" and
+    "timezone" (an IANA zone its dates, windows and ranges are read in; default the
+    server's JOBCENTER_TZ). The name is 1 to 64 letters, digits, "_", "." or "-". Read,
+    a calendar has its "timezone", its ranges in its zone ("2026-12-24 22:00:00"),
+    "updated_at" and "updated_by". A broken one raises JobCenterError 400 naming the field
+    ("dates[1]", "weekly[0].to", "ranges[0].from", "cron", "timezone"); a second of a name,
+    or a 101st of the project, 409.
+    """
+    return _calendars("POST", body=_calendar_body(calendar))
+
+
+def get_calendar(name: str) -> dict:
+    """Return one calendar; one the project does not have raises JobCenterError 404."""
+    return _calendars("GET", _ref(name, "name"))
+
+
+def update_calendar(name: str, calendar: dict) -> dict:
+    """Replace a calendar whole; return it as read. A calendar as get_calendar returned
+    it may be changed and passed back as it is (its updated_at and updated_by are left
+    out). It keeps its name: another raises JobCenterError 400 naming "name". The started
+    jobs that name it are rescheduled at once."""
+    return _calendars("PUT", _ref(name, "name"), body=_calendar_body(calendar))
+
+
+def delete_calendar(name: str) -> None:
+    """Delete a calendar. While a job or schedule of the project names it, it raises
+    JobCenterError 409, whose message names up to ten of them."""
+    _calendars("DELETE", _ref(name, "name"))
+
+
 def _quartz(path: str, body: dict, tecode: Optional[str]) -> Any:
     headers = {"tecode": tecode or _setting("tecode", "JOBCENTER_TECODE")}
     answer = _request("POST", "/task/quartz/" + path, body, headers)
@@ -630,14 +711,20 @@ def _quartz(path: str, body: dict, tecode: Optional[str]) -> Any:
 
 
 def quartz_save(jobname: str, cronexpression: str, bizcode: str, timezone: Optional[str] = None,
-                tecode: Optional[str] = None) -> dict:
+                tecode: Optional[str] = None, calendars: Optional[List[str]] = None) -> dict:
     """Set a behaviour's cron schedule (opttype "save"); return {"group_job_id": ...}.
 
     A new schedule is enabled; saving the same bizcode again changes it, same id.
+    calendars names calendars of the tecode's project (add_calendar, with the tecode as
+    project) whose excluded times are no fire (Quartz's modifiedByCalendar); a save without
+    them leaves the schedule with none.
     """
     q = {"opttype": "save", "jobname": jobname, "cronexpression": cronexpression, "bizcode": bizcode}
     if timezone:
         q["timezone"] = timezone
+    names = _names(calendars)
+    if names:
+        q["calendars"] = names
     return _quartz("bizcronjob", {"xw_quartz": q}, tecode)
 
 

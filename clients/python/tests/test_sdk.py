@@ -604,6 +604,102 @@ class JobCenterTest(Base):
         self.assertEqual(cm.exception.status, 404)
         self.assertEqual(sdk.get_journal(j["id"])["resultCount"], 8)
 
+    def test_calendars_exclude_times_from_the_jobs_that_name_them(self):
+        name = "quiet-" + uuid.uuid4().hex[:8]
+        before = sdk.get_calendars()
+        # A broken calendar is refused naming the field; nothing is stored.
+        for field, cal in (("name", {"dates": ["2030-10-01"]}),
+                           ("dates", {"name": name}),
+                           ("dates[1]", {"name": name, "dates": ["2030-10-01", "2030-02-30"]}),
+                           ("weekly[0].to", {"name": name, "weekly": [{"from": "SAT 00:00", "to": "SUNDAY"}]}),
+                           ("ranges[0].from", {"name": name, "ranges": [{"from": "soon", "to": "later"}]}),
+                           ("cron", {"name": name, "cron": "0 61 * * * ?"}),
+                           ("timezone", {"name": name, "dates": ["2030-10-01"], "timezone": "Mars/Base"})):
+            with self.assertRaises(JobCenterError) as cm:
+                sdk.add_calendar(cal)
+            self.assertEqual((cm.exception.status, cm.exception.code, cm.exception.field), (400, "invalid", field),
+                             str(cm.exception))
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.add_calendar([name])
+        self.assertEqual((cm.exception.status, cm.exception.field), (0, "calendar"))
+        self.assertEqual(sdk.get_calendars(), before)
+
+        # A cron job each minute; the calendar excludes its minutes 2 to 4 from m0, the
+        # first whole minute at least ten seconds away (the test's calls take less).
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        minute = datetime.timedelta(minutes=1)
+        m0 = (now + datetime.timedelta(seconds=70)).replace(second=0)
+
+        def iso(t):
+            return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        cal = sdk.add_calendar({"name": name, "description": "维护窗口",
+                                "ranges": [{"from": iso(m0 + 2 * minute), "to": iso(m0 + 5 * minute)}]})
+        self.addCleanup(_delete_calendar, name)
+        self.assertEqual((cal["name"], cal["description"], len(cal["ranges"])), (name, "维护窗口", 1))
+        self.assertEqual(set(cal), {"name", "description", "timezone", "ranges", "updated_at", "updated_by"})
+        self.assertEqual(cal["updated_by"], os.environ.get("JOBCENTER_USER"))
+        self.assertEqual(sdk.get_calendar(name), cal)
+        self.assertIn(cal, sdk.get_calendars())
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.add_calendar({"name": name, "dates": ["2030-10-01"]})
+        self.assertEqual((cm.exception.status, cm.exception.code), (409, "conflict"))
+
+        j = sdk.sdk_add_job(PID, "日历任务", "", "cron", cron="0 * * * * ?", code="return 1", calendars=[name])
+        self.addCleanup(sdk.sdk_delete_job, j["id"])
+        p = j["jobParameter"]
+        self.assertEqual((set(p) - PARAM_KEYS, p["calendars"]), ({"cron", "timezone", "calendars"}, [name]))
+
+        def instants(n):
+            return [datetime.datetime.fromisoformat(t) for t in sdk.preview(j["id"], count=n)["next"]]
+
+        self.assertEqual(instants(4), [m0, m0 + minute, m0 + 5 * minute, m0 + 6 * minute])
+        started = sdk.sdk_start_job(j["id"])
+        self.assertEqual(started["next_run_time"], instants(1)[0].strftime("%Y-%m-%d %H:%M:%S"))
+
+        # The calendar as read, changed and passed back: minutes 0 to 5 excluded, the
+        # job's next fire moves to minute 6 at once.
+        changed = sdk.get_calendar(name)
+        changed["ranges"] = [{"from": iso(m0), "to": iso(m0 + 6 * minute)}]
+        updated = sdk.update_calendar(name, changed)
+        self.assertEqual((updated["description"], updated["timezone"]), ("维护窗口", cal["timezone"]))
+        eventually(lambda: instants(1) == [m0 + 6 * minute], what="the job rescheduled past the new exclusion")
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.update_calendar(name, dict(changed, name="loud"))
+        self.assertEqual((cm.exception.status, cm.exception.field), (400, "name"))
+
+        # Named, it is not deleted: the 409 names the job.
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.delete_calendar(name)
+        self.assertEqual(cm.exception.status, 409)
+        self.assertIn(j["id"], cm.exception.message)
+
+        # A name the project has no calendar of, or one twice, is refused naming it.
+        for field, names in (("calendars[0]", ["nope-" + name]), ("calendars[1]", [name, name])):
+            with self.assertRaises(JobCenterError) as cm:
+                sdk.sdk_update_job(j["id"], "日历任务", "", "cron", cron="0 * * * * ?", code="return 1", calendars=names)
+            self.assertEqual((cm.exception.status, cm.exception.code, cm.exception.field), (400, "invalid", field),
+                             str(cm.exception))
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.sdk_add_job(PID, "x", "", "interval", code="x = 1", calendars=name)
+        self.assertEqual((cm.exception.status, cm.exception.field), (0, "calendars"))
+
+        # Part of the trigger: passed back it is kept, not given the job has none.
+        kept = sdk.sdk_update_job(j["id"], "日历任务", "", "cron", cron="0 * * * * ?", code="return 1",
+                                  calendars=p["calendars"])["jobParameter"]
+        self.assertEqual(kept["calendars"], [name])
+        gone = sdk.sdk_update_job(j["id"], "日历任务", "", "cron", cron="0 * * * * ?", code="return 1")["jobParameter"]
+        self.assertNotIn("calendars", gone)
+
+        # Named by no job, it goes.
+        self.assertIsNone(sdk.delete_calendar(name))
+        for call in (lambda: sdk.get_calendar(name), lambda: sdk.delete_calendar(name),
+                     lambda: sdk.update_calendar(name, changed)):
+            with self.assertRaises(JobCenterError) as cm:
+                call()
+            self.assertEqual((cm.exception.status, cm.exception.code), (404, "not_found"))
+        self.assertEqual(sdk.get_calendars(), before)
+
     def test_the_cron_preview(self):
         self.assertEqual(sdk.cron_next("0 30 2 * * ?", tz="America/New_York", from_="2025-03-08T00:00:00-05:00", count=3),
                          ["2025-03-08T02:30:00-05:00", "2025-03-10T02:30:00-04:00", "2025-03-11T02:30:00-04:00"])
@@ -687,6 +783,14 @@ def _feishu_sign(timestamp, secret):
         return None
     key = ("%s\n%s" % (timestamp, secret)).encode("utf-8")
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode("ascii")
+
+
+def _delete_calendar(name):
+    try:
+        sdk.delete_calendar(name)
+    except JobCenterError as e:
+        if e.status != 404:
+            raise
 
 
 def _delete_rule(rule_id):
@@ -919,6 +1023,28 @@ class QuartzTest(Base):
 
         self.assertEqual(sdk.quartz_delete(gid), {"jobinfoid": gid, "deleted": True})
         self.assertEqual(sdk.quartz_query_job_status(biz), [])
+
+    def test_a_save_names_the_tenants_calendars_and_a_save_without_them_has_none(self):
+        # Calendars are the tecode's: its project's.
+        sdk.configure(project=os.environ.get("JOBCENTER_TECODE"))
+        name = "holidays-" + uuid.uuid4().hex[:8]
+        sdk.add_calendar({"name": name, "dates": ["2030-10-01"]})
+        self.addCleanup(_delete_calendar, name)
+        biz = uuid.uuid4().hex
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.quartz_save("日历调度", "0 0 12 * * ?", biz, calendars=["nope-" + name])
+        self.assertEqual(cm.exception.status, 400)
+        self.assertIn("calendars[0]", cm.exception.message)
+        gid = sdk.quartz_save("日历调度", "0 0 12 * * ?", biz, calendars=[name])["group_job_id"]
+        self.addCleanup(sdk.quartz_delete, gid)
+        self.assertEqual(sdk.sdk_get_job(gid)["jobParameter"]["calendars"], [name])
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.delete_calendar(name)
+        self.assertEqual(cm.exception.status, 409)
+        self.assertIn(gid, cm.exception.message)
+        sdk.quartz_save("日历调度", "0 0 12 * * ?", biz)
+        self.assertNotIn("calendars", sdk.sdk_get_job(gid)["jobParameter"])
+        sdk.delete_calendar(name)
 
     def test_quartz_mistakes_are_errors_with_the_servers_code(self):
         with self.assertRaises(JobCenterError) as cm:

@@ -34,6 +34,8 @@
     firesKey: null,      // what the job was when it was read (firesKey)
     backfillJob: null,   // the job the backfill form is open for
     backfilled: null,    // the last backfill's answer shown: {status, data}
+    calendars: [],       // the project's calendars, as read
+    calEditing: null,    // the calendar being edited, or null for a new one
   };
 
   const $ = (id) => document.getElementById(id);
@@ -74,6 +76,8 @@
     renderDeliveries();
     renderFires();
     renderBackfilled();
+    renderCalendars();
+    renderCalendarFormTitle();
     preview();
   }
 
@@ -194,8 +198,8 @@
   }
 
   // triggerCell is a table's trigger cell: the trigger, and below it, each when set, the
-  // lifetime, a fixed delay, the jitter and the overlap policy (what its fires do while a
-  // run goes on).
+  // lifetime, a fixed delay, the jitter, the calendars and the overlap policy (what its
+  // fires do while a run goes on).
   function triggerCell(j) {
     const p = j.jobParameter || {};
     const td = el("td", { class: "trigger", text: triggerText(j) });
@@ -203,6 +207,7 @@
     if (life) td.append(el("div", { class: "lifetime", text: life }));
     if (p.fixed_delay) td.append(el("div", { class: "fixed-delay", text: t("fixedDelay.after", { n: p.seconds }) }));
     if (p.jitter) td.append(el("div", { class: "jitter", text: t("jitter.upTo", { n: p.jitter }) }));
+    if (p.calendars) td.append(el("div", { class: "calendars", text: t("calendars.skips", { names: p.calendars.join(", ") }) }));
     if (p.overlap) td.append(el("div", { class: "overlap", "data-overlap": p.overlap, text: t("overlap." + p.overlap) }));
     return td;
   }
@@ -273,6 +278,7 @@
       st.jobs = r.data || [];
       renderJobs();
       refreshFires();
+      if (!$("calendars-panel").hidden) renderCalendars(); // the jobs naming each
       if (!$("alerts-panel").hidden) { // their job names
         renderJobPick();
         renderRules();
@@ -412,6 +418,7 @@
     // A lifetime's end explains a list shorter than asked for.
     if (p.end_date && f.next.length > 0 && f.next.length < FIRES) note += " " + t("fires.lastBefore", { until: p.end_date });
     if (p.jitter && f.next.length > 0) note += " " + t("fires.jitter", { n: p.jitter });
+    if (p.calendars) note += " " + t("fires.calendars", { names: p.calendars.join(", ") });
     // The api lists a fixed-delay job's next fire only: each after counts from a run's end.
     if (p.fixed_delay) note += " " + t("fires.fixedDelay", { n: p.seconds });
     $("fires-note").textContent = note;
@@ -628,7 +635,7 @@
     ["seconds", "f-seconds"], ["run_date", "f-run-date"], ["cron", "f-cron"], ["timezone", "f-timezone"],
     ["start_date", "f-start-date"], ["end_date", "f-end-date"], ["flow_id", "f-flow-id"], ["code", "f-code"],
     ["on_success", "f-on-success"], ["on_failure", "f-on-failure"], ["pause_after_failures", "f-pause-after"],
-    ["jitter", "f-jitter"], ["overlap", "f-overlap"], ["fixed_delay", "f-fixed-delay"],
+    ["jitter", "f-jitter"], ["overlap", "f-overlap"], ["fixed_delay", "f-fixed-delay"], ["calendars", "f-calendars"],
     // The form has no max_instances: the api names it when the overlap chosen needs it 1;
     // nor misfire_grace_time, which it names when a fixed delay is asked of a job with one.
     ["max_instances", "f-overlap"], ["misfire_grace_time", "f-fixed-delay"]];
@@ -674,6 +681,8 @@
     $("f-pause-after").value = p.pause_after_failures || 0;
     $("f-jitter").value = p.jitter || 0;
     $("f-overlap").value = p.overlap || "skip"; // skip, the default, is shown as none
+    renderCalendarChecks(p.calendars || []);
+    loadCalendars(); // the project's, which may have changed since they were read
     for (const o of $("f-trigger").options) o.disabled = !!j && (o.value === "quartz") !== schedule;
     clearFormError();
     renderEditorTitle();
@@ -696,9 +705,10 @@
     try {
       let r;
       if (trig === "quartz") {
-        r = await api("POST", "task/quartz/bizcronjob", {
-          xw_quartz: { opttype: "save", jobname: name, cronexpression: $("f-cron").value.trim(), bizcode: $("f-bizcode").value.trim() },
-        }, { tecode: st.project });
+        const xw = { opttype: "save", jobname: name, cronexpression: $("f-cron").value.trim(), bizcode: $("f-bizcode").value.trim() };
+        const cals = checkedCalendars();
+        if (cals.length) xw.calendars = cals; // a save without them leaves the schedule with none
+        r = await api("POST", "task/quartz/bizcronjob", { xw_quartz: xw }, { tecode: st.project });
       } else {
         const body = { name, description: $("f-description").value, trigger: trig };
         const pid = $("f-pid").value.trim();
@@ -729,6 +739,7 @@
         body.pause_after_failures = Number($("f-pause-after").value || 0);
         // The jitter is part of the trigger, sent whole (0: none); the policy as chosen.
         body.jitter = Number($("f-jitter").value || 0);
+        body.calendars = checkedCalendars(); // part of the trigger too: none ticked, none
         body.overlap = $("f-overlap").value;
         r = st.editing ? await api("PUT", jobPath(st.editing.id), body) : await api("POST", "api/v1/jobs", body);
       }
@@ -773,6 +784,9 @@
     const ended = (d) => until !== null && d > until;
     const jitter = trig === "quartz" ? 0 : Number($("f-jitter").value) || 0;
     const spread = jitter > 0 ? [t("form.previewJitter", { n: jitter })] : [];
+    // What the calendars exclude is the api's to say: the job's Preview shows it.
+    const cals = checkedCalendars();
+    if (cals.length) spread.push(t("form.previewCalendars", { names: cals.join(", ") }));
     if (trig === "interval") {
       const n = Number($("f-seconds").value);
       if (!(n > 0)) { show([]); return; }
@@ -1144,6 +1158,210 @@
     }
   }
 
+  // --- calendars --------------------------------------------------------------------
+
+  // The project's calendars of excluded times, which its jobs and Quartz schedules name.
+  // The form writes a calendar's parts a line each, as the table shows them: its dates,
+  // its weekly windows ("SAT 00:00 - MON 00:00") and its ranges ("FROM / TO", in its zone).
+  const CAL_FIELDS = [["name", "c-name"], ["description", "c-description"], ["timezone", "c-timezone"],
+    ["dates", "c-dates"], ["weekly", "c-weekly"], ["ranges", "c-ranges"], ["cron", "c-cron"]];
+  const calendarPath = (name) => "api/v1/calendars/" + encodeURIComponent(name);
+  const findCalendar = (name) => st.calendars.find((c) => c.name === name);
+  const lines = (s) => s.split("\n").map((l) => l.trim()).filter((l) => l);
+
+  function openCalendars() {
+    $("calendars-panel").hidden = false;
+    loadCalendars();
+    $("calendars-panel").scrollIntoView({ block: "nearest" });
+  }
+
+  function closeCalendars() {
+    $("calendars-panel").hidden = true;
+    $("calendars-error").hidden = true;
+    closeCalendarForm();
+  }
+
+  // forgetCalendars closes the panel and drops what it showed of a project.
+  function forgetCalendars() {
+    closeCalendars();
+    st.calendars = [];
+    renderCalendars();
+  }
+
+  async function loadCalendars() {
+    try {
+      const r = await api("GET", "api/v1/calendars");
+      st.calendars = r.data.calendars;
+      renderCalendars();
+      if (!$("editor").hidden) renderCalendarChecks(checkedCalendars());
+    } catch (e) { fail(e); }
+  }
+
+  // excludesLines words what a calendar excludes, a line a part.
+  function excludesLines(c) {
+    const out = [];
+    const dates = c.dates || [];
+    if (dates.length) out.push(t("calendars.dates", { n: dates.length, list: dates.slice(0, 5).join(", ") + (dates.length > 5 ? ", …" : "") }));
+    for (const w of c.weekly || []) out.push(t("calendars.weekly", { from: w.from, to: w.to }));
+    for (const r of c.ranges || []) out.push(t("calendars.range", { from: r.from, to: r.to }));
+    if (c.cron) out.push(t("calendars.cron", { expr: c.cron }));
+    return out;
+  }
+
+  function renderCalendars() {
+    $("calendars").tBodies[0].replaceChildren(...st.calendars.map((c) => {
+      const actions = el("td", { class: "actions" });
+      for (const [action, label] of [["edit", "jobs.edit"], ["delete", "jobs.delete"]]) {
+        actions.append(el("button", { type: "button", "data-action": action, text: t(label), class: action === "delete" ? "danger" : "secondary" }));
+      }
+      const name = el("td", { class: "name" }, el("strong", { text: c.name }));
+      if (c.description) name.append(el("div", { class: "description", text: c.description }));
+      const users = st.jobs.filter((j) => ((j.jobParameter || {}).calendars || []).includes(c.name));
+      return el("tr", { "data-name": c.name },
+        name,
+        el("td", { class: "zone", text: c.timezone }),
+        el("td", { class: "excludes" }, ...excludesLines(c).map((s) => el("div", { text: s }))),
+        el("td", { class: "jobs", text: users.length ? users.map((j) => j.name).join(", ") : t("jobs.none") }),
+        el("td", { class: "updated", text: c.updated_at + (c.updated_by ? " " + t("calendars.by", { user: c.updated_by }) : "") }),
+        actions);
+    }));
+    $("calendars-empty").hidden = st.calendars.length > 0;
+    $("calendars-count").textContent = t("calendars.count", { n: st.calendars.length });
+  }
+
+  async function calendarAct(action, c) {
+    $("calendars-error").hidden = true;
+    if (action === "edit") { openCalendarForm(c); return; }
+    if (action !== "delete" || !confirm(t("calendars.confirmDelete", { name: c.name }))) return;
+    try {
+      await api("DELETE", calendarPath(c.name));
+      say(t("calendars.deleted", { name: c.name }));
+      if (st.calEditing && st.calEditing.name === c.name) closeCalendarForm();
+    } catch (e) {
+      // One a job names is refused (409): the api's words say which jobs.
+      const shown = $("calendars-error");
+      shown.textContent = t("msg.error", { status: e.status || "", message: e.message });
+      shown.dataset.name = c.name;
+      shown.dataset.status = String(e.status || "");
+      shown.hidden = false;
+    }
+    loadCalendars();
+  }
+
+  function renderCalendarFormTitle() {
+    $("calendar-form-title").textContent = t(st.calEditing ? "calendars.formEdit" : "calendars.formNew");
+  }
+
+  // openCalendarForm fills the form with the calendar as read, or empty for a new one.
+  function openCalendarForm(c) {
+    st.calEditing = c || null;
+    $("c-name").value = c ? c.name : "";
+    $("c-name").disabled = !!c; // a calendar keeps its name: jobs name it by it
+    $("c-description").value = c ? c.description || "" : "";
+    $("c-timezone").value = c ? c.timezone : "";
+    $("c-dates").value = c ? (c.dates || []).join("\n") : "";
+    $("c-weekly").value = c ? (c.weekly || []).map((w) => w.from + " - " + w.to).join("\n") : "";
+    $("c-ranges").value = c ? (c.ranges || []).map((r) => r.from + " / " + r.to).join("\n") : "";
+    $("c-cron").value = c ? c.cron || "" : "";
+    clearCalendarError();
+    renderCalendarFormTitle();
+    $("calendar-form").hidden = false;
+    (c ? $("c-description") : $("c-name")).focus();
+  }
+
+  function closeCalendarForm() {
+    $("calendar-form").hidden = true;
+    st.calEditing = null;
+    clearCalendarError();
+  }
+
+  // calendarBody reads the form as the api takes a calendar; it throws a FormError for a
+  // line it cannot split. Dates may be comma-separated as well.
+  function calendarBody() {
+    const pairs = (id, sep, field, bad) => lines($(id).value).map((l, i) => {
+      const parts = l.split(sep);
+      if (parts.length !== 2) throw new FormError(field + "[" + i + "]", t(bad, { n: i + 1 }));
+      return { from: parts[0].trim(), to: parts[1].trim() };
+    });
+    const body = { name: st.calEditing ? st.calEditing.name : $("c-name").value.trim() };
+    const parts = {
+      description: $("c-description").value.trim(),
+      timezone: $("c-timezone").value.trim(),
+      dates: lines($("c-dates").value.replace(/,/g, "\n")),
+      // Days and times hold no "-", dates and times no "/": the one there splits a line.
+      weekly: pairs("c-weekly", "-", "weekly", "calendars.badWindow"),
+      ranges: pairs("c-ranges", "/", "ranges", "calendars.badRange"),
+      cron: $("c-cron").value.trim(),
+    };
+    for (const [k, v] of Object.entries(parts)) if (v.length) body[k] = v; // left out: none (the zone: the server's)
+    return body;
+  }
+
+  function clearCalendarError() {
+    $("calendar-error").hidden = true;
+    for (const e of document.querySelectorAll("#calendar-form .invalid")) e.classList.remove("invalid");
+  }
+
+  // showCalendarError shows an error under the form and marks the field it names.
+  function showCalendarError(text, field) {
+    const shown = $("calendar-error");
+    shown.textContent = text;
+    shown.dataset.field = field || "";
+    shown.hidden = false;
+    const hit = field && CAL_FIELDS.find(([f]) => field === f || field.startsWith(f + "[") || field.startsWith(f + "."));
+    if (hit) $(hit[1]).classList.add("invalid");
+  }
+
+  async function saveCalendar(ev) {
+    ev.preventDefault();
+    clearCalendarError();
+    let body;
+    try {
+      body = calendarBody();
+    } catch (e) {
+      showCalendarError(e.message, e.field);
+      return;
+    }
+    try {
+      const r = st.calEditing ? await api("PUT", calendarPath(st.calEditing.name), body) : await api("POST", "api/v1/calendars", body);
+      say(t("calendars.saved", { name: r.data.name }));
+      closeCalendarForm();
+      loadCalendars();
+      // The jobs naming it are rescheduled: their next runs, and an open Preview of one,
+      // are read again; and a second later, as the api's own copy of the calendars
+      // follows their store a moment behind the write.
+      for (const wait of [0, 1000]) setTimeout(() => rescheduled(r.data.name), wait);
+    } catch (e) {
+      showCalendarError(t("msg.error", { status: e.status || "", message: e.message }), e.field);
+    }
+  }
+
+  async function rescheduled(name) {
+    await loadJobs();
+    const j = st.firesJob && findJob(st.firesJob);
+    if (j && ((j.jobParameter || {}).calendars || []).includes(name)) loadFires(j);
+  }
+
+  // --- the job form's calendars -----------------------------------------------------
+
+  function checkedCalendars() {
+    return [...document.querySelectorAll("#f-calendars-list input:checked")].map((c) => c.value);
+  }
+
+  // renderCalendarChecks lists the project's calendars in the job form, those in
+  // selected checked. A name the project has no calendar of (an imported job's) is
+  // listed too, struck through, so that saving does not drop it unseen.
+  function renderCalendarChecks(selected) {
+    const names = st.calendars.map((c) => c.name).concat(selected.filter((n) => !findCalendar(n)));
+    $("f-calendars-list").replaceChildren(...names.map((n) => {
+      const known = !!findCalendar(n);
+      return el("label", { class: "check" + (known ? "" : " missing"), title: known ? findCalendar(n).description || "" : t("form.calendarMissing") },
+        el("input", { type: "checkbox", name: "calendar", value: n, checked: selected.includes(n) }),
+        el("span", { text: n }));
+    }));
+    $("f-calendars-none").hidden = names.length > 0;
+  }
+
   // --- deliveries -------------------------------------------------------------------
 
   // loadDeliveries reads the newest deliveries the filters let through, as many as are
@@ -1378,6 +1596,7 @@
     closeFires();
     closeBackfill();
     forgetAlerts();
+    forgetCalendars();
     st.activity = [];
     renderActivity();
     for (const id of ["jobs-panel", "activity-panel"]) $(id).hidden = false;
@@ -1397,6 +1616,7 @@
     closeFires();
     closeBackfill();
     forgetAlerts();
+    forgetCalendars();
     for (const id of ["jobs-panel", "activity-panel"]) $(id).hidden = true;
   }
 
@@ -1430,6 +1650,7 @@
     $("f-target").addEventListener("change", syncForm);
     for (const id of ["f-seconds", "f-run-date", "f-cron", "f-timezone", "f-start-date", "f-end-date", "f-jitter"]) $(id).addEventListener("input", preview);
     $("f-fixed-delay").addEventListener("change", preview);
+    $("f-calendars").addEventListener("change", () => { if ($("f-calendars").classList.contains("invalid")) clearFormError(); preview(); });
     $("jobs").addEventListener("click", (ev) => {
       const b = ev.target.closest("button[data-action]");
       if (b) act(b.dataset.action, b.closest("tr").dataset.id);
@@ -1472,6 +1693,18 @@
     $("deliveries-rule").addEventListener("change", filterDeliveries);
     $("deliveries-status").addEventListener("change", filterDeliveries);
     $("deliveries-more").addEventListener("click", () => loadDeliveries("more"));
+    $("open-calendars").addEventListener("click", openCalendars);
+    $("calendars-close").addEventListener("click", closeCalendars);
+    $("calendars-refresh").addEventListener("click", loadCalendars);
+    $("calendar-new").addEventListener("click", () => openCalendarForm(null));
+    $("calendar-cancel").addEventListener("click", closeCalendarForm);
+    $("calendar-form").addEventListener("submit", saveCalendar);
+    $("calendar-form").addEventListener("input", (ev) => { if (ev.target.classList.contains("invalid")) clearCalendarError(); });
+    $("calendars").addEventListener("click", (ev) => {
+      const b = ev.target.closest("button[data-action]");
+      const c = b && findCalendar(b.closest("tr").dataset.name);
+      if (c) calendarAct(b.dataset.action, c);
+    });
     applyLang();
     if ($("project").value) open();
     document.body.dataset.ready = "true";
