@@ -22,7 +22,7 @@ func schedulerSection(o options, w io.Writer) (*section, error) {
 	s := &section{Name: "scheduler", Columns: []string{"median"},
 		Title: "1. Scheduler core, no I/O (services/trigger/internal/scheduler through its API)",
 		Workload: fmt.Sprintf("Workload: %s jobs held (half interval jobs, every 1-24 h, running a snippet; half Quartz cron "+
-			"schedules, %s distinct expressions, zone %s), built as the store's decoder builds them (every string its own); "+
+			"schedules, %s distinct expressions, zone %s; "+schedulerbench.Mix+"), built as the store's decoder builds them (every string its own); "+
 			"a Publisher and a Finisher that do nothing but record. Memory and operations on a fake clock (nothing falls "+
 			"due); lateness on the real clock. Median of %d runs.",
 			group(float64(o.jobs), 0), group(schedulerbench.CronExpressions, 0), schedulerbench.Zone, o.runs)}

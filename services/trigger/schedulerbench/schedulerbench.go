@@ -43,7 +43,8 @@ const Zone = "Asia/Shanghai"
 // Every string is a fresh allocation, as decoding each job from the store makes it. No
 // job fires within an hour of start: intervals are 1 to 24 hours from start, and each
 // cron expression fires once a year, on the first of a month six months after start's.
-// first numbers the jobs, so that workloads built apart do not share ids.
+// Three jobs in ten use a schedule feature (Mix). first numbers the jobs, so that
+// workloads built apart do not share ids.
 func Jobs(n, first int, start time.Time) []job.Job {
 	jobs := make([]job.Job, n)
 	month := (int(start.Month())+5)%12 + 1
@@ -77,9 +78,34 @@ func Jobs(n, first int, start time.Time) []job.Job {
 				Cron: fmt.Sprintf("%d %d %d 1 %d ?", c%60, c/60%60, c%24, month)}
 			j.Spec.Target.BizCode = strconv.Itoa(1202494946997833818 + k)
 		}
+		mix(&j, k, start)
 		jobs[i] = j
 	}
 	return jobs
+}
+
+// Mix says which schedule features the workload's jobs use, by k mod 20: a lifetime on
+// cron jobs 1 (one of 50 end dates) and interval jobs 8, a jitter on cron jobs 3 and
+// interval jobs 2, a fixed delay on interval jobs 4, an overlap policy on interval jobs 6.
+const Mix = "3 jobs in 10 with a schedule feature: a lifetime (1 in 10, among 50 end dates for crons), a jitter (1 in 10), " +
+	"a fixed delay (1 in 20), an overlap policy (1 in 20)"
+
+func mix(j *job.Job, k int, start time.Time) {
+	tr, p := &j.Spec.Trigger, &j.Spec.Policy
+	switch k % 20 {
+	case 1:
+		tr.End = start.AddDate(1, 0, 35+k/20%50)
+	case 8:
+		tr.End = start.AddDate(0, 0, 30)
+	case 2:
+		tr.Jitter = 5 * time.Minute
+	case 3:
+		tr.Jitter = time.Minute
+	case 4:
+		tr.FixedDelay = true
+	case 6:
+		p.Overlap = job.OverlapBufferOne
+	}
 }
 
 // Every returns n started interval jobs (the Jobs shape) firing every period; Anchor

@@ -37,11 +37,18 @@ type Plan struct {
 	// its fires.
 	Then *contracts.Then
 
-	// The last next cron instant computed, which the plan's other jobs are likely to
-	// ask for too: those that fired together ask for the instant after the same one,
-	// those started in the same second for the same. A cron's next instant depends on
-	// the second it is asked after only.
+	// The last two next cron instants computed, which the plan's other jobs are likely
+	// to ask for too: those that fired together ask for the instant after the same one,
+	// those started in the same second for the same — and a spread job asks for the
+	// instant after that one as well (its jitter stops short of it). A cron's next
+	// instant depends on the second it is asked after only.
 	mu     sync.Mutex
+	nexts  [2]cronNext
+	oldest int // the entry to replace
+}
+
+// cronNext is one next cron instant remembered.
+type cronNext struct {
 	known  bool  // whether the three below hold one
 	after  int64 // Unix seconds
 	next   time.Time
@@ -142,11 +149,16 @@ func (p *Plan) CronNext(after time.Time) (time.Time, bool) {
 	sec := after.Unix()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.known || p.after != sec {
-		p.next, p.nextOK = p.Expr.Next(after, p.Loc)
-		p.known, p.after = true, sec
+	for i := range p.nexts {
+		if n := &p.nexts[i]; n.known && n.after == sec {
+			return n.next, n.nextOK
+		}
 	}
-	return p.next, p.nextOK
+	n := &p.nexts[p.oldest]
+	p.oldest = 1 - p.oldest
+	n.next, n.nextOK = p.Expr.Next(after, p.Loc)
+	n.known, n.after = true, sec
+	return n.next, n.nextOK
 }
 
 // Nanos is t in Unix nanoseconds, 0 for the zero time (no fire yet, no start).
