@@ -126,7 +126,13 @@ func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
+	err := chromedp.Do(ctx, steps...)
+	for tries := 0; err != nil && strings.Contains(err.Error(), "Could not find node with given id") && tries < 3; tries++ {
+		// The console redrew the node between its lookup and the action (the job list
+		// is reloaded on each live event): the same steps find the new one.
+		err = chromedp.Do(ctx, steps...)
+	}
+	if err != nil {
 		b.screenshot("failed-" + strings.ReplaceAll(what, " ", "-"))
 		b.t.Fatalf("%s: %v", what, err)
 	}
