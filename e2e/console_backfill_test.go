@@ -11,7 +11,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	jobcenter "github.com/jobcenter/jobcenter/clients/go"
-	"github.com/jobcenter/jobcenter/services/api"
 )
 
 // The console backfills a job and gives an interval job a fixed delay. A job row's
@@ -23,40 +22,15 @@ import (
 // job's misfire grace does not allow is refused at it. Both in two languages.
 // Screenshots go to the console's artifacts, named backfill-NN-*.
 func TestConsoleBackfillsAPastRangeAndGivesAnIntervalJobAFixedDelay(t *testing.T) {
-	exe := chromium(t)
-	bin, err := buildServices()
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	key, line := api.MintKey(consoleProject)
-	p, c := keyedAllInOneWith(t, bin, []string{"JOBCENTER_TZ=Asia/Shanghai"}, line)
-	t.Cleanup(func() { p.term(t) })
-	cl := newClient(t, c, consoleProject, jobcenter.WithAPIKey(key))
+	cl, b := openConsole(t, "backfill-")
 	ctx := context.Background()
-
-	proxy := contractProxy(t, c.url)
-	b := newBrowser(t, exe, artifacts(t, "console", "backfill-"))
-	b.prefix = "backfill-"
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	text := func(sel string) string {
-		t.Helper()
-		return eval[string](b, fmt.Sprintf(`document.querySelector(%q).textContent`, sel))
-	}
-	visible := func(id string) bool {
-		t.Helper()
-		return eval[bool](b, fmt.Sprintf(`document.getElementById(%q).offsetParent !== null`, id))
-	}
+	text := b.text
+	visible := b.visible
 	click := func(what, sel string) { b.do(what, chromedp.Click(css(sel))) }
 	// The range is entered as people write it: the server's local form, in its zone.
 	local := func(at time.Time) string { return at.In(shanghai).Format(jobcenter.LocalTimeLayout) }
 	const pidD = "d1138d88-49ec-11f0-b168-c6ee2c8e08e7"
-
-	b.do("open /ui", chromedp.Navigate(proxy+"/ui"), chromedp.WaitVisible(css("#login-form")))
-	b.wait("the page's script", `document.body.dataset.ready === "true"`, 10*time.Second)
-	b.fill("lang", "en")
-	b.fill("project", consoleProject)
-	b.fill("key", key)
-	b.do("log in", chromedp.Click(css("#login-go")), chromedp.WaitVisible(css("#jobs-panel")))
 
 	// 1. A job every minute; its row's Backfill… opens the form for it.
 	j := must(cl.AddJob(ctx, jobcenter.JobSpec{Pid: pidD, Name: "补跑任务", Trigger: jobcenter.TriggerInterval, Seconds: 60, Code: "return 1"}))(t)

@@ -12,7 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	jobcenter "github.com/jobcenter/jobcenter/clients/go"
-	"github.com/jobcenter/jobcenter/services/api"
 )
 
 // The console's Calendars panel in a real browser: a calendar added through its form
@@ -24,38 +23,16 @@ import (
 // unchanged; taken out of the job, the calendar is deleted; in English and Chinese.
 // Screenshots go to the console's artifacts, named calendars-NN-*.
 func TestConsoleCalendarsPanelAddsEditsAndDeletesACalendarThatAJobsPreviewSkips(t *testing.T) {
-	exe := chromium(t)
-	bin, err := buildServices()
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	key, line := api.MintKey(consoleProject)
-	p, c := keyedAllInOneWith(t, bin, []string{"JOBCENTER_TZ=Asia/Shanghai"}, line)
-	t.Cleanup(func() { p.term(t) })
-	cl := newClient(t, c, consoleProject, jobcenter.WithAPIKey(key))
+	cl, b := openConsole(t, "calendars-")
 	ctx := context.Background()
-
-	proxy := contractProxy(t, c.url)
-	b := newBrowser(t, exe, artifacts(t, "console", "calendars-"))
-	b.prefix = "calendars-"
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	text := func(sel string) string {
-		t.Helper()
-		return eval[string](b, fmt.Sprintf(`document.querySelector(%q).textContent`, sel))
-	}
+	text := b.text
 	click := func(what, sel string) { b.do(what, chromedp.Click(css(sel))) }
 	local := func(at time.Time) string { return at.In(shanghai).Format(jobcenter.LocalTimeLayout) }
 	calRow := func(name, rest string) string { return fmt.Sprintf(`#calendars tr[data-name=%q]%s`, name, rest) }
 	// A weekly window three days away: never one of the job's instants below.
 	day := strings.ToUpper(time.Now().Add(72 * time.Hour).In(shanghai).Weekday().String()[:3])
 	from, to := day+" 03:00", day+" 04:00"
-
-	b.do("open /ui", chromedp.Navigate(proxy+"/ui"), chromedp.WaitVisible(css("#login-form")))
-	b.wait("the page's script", `document.body.dataset.ready === "true"`, 10*time.Second)
-	b.fill("lang", "en")
-	b.fill("project", consoleProject)
-	b.fill("key", key)
-	b.do("log in", chromedp.Click(css("#login-go")), chromedp.WaitVisible(css("#jobs-panel")))
 
 	// 1. The panel opens empty. A window the page cannot split is refused by the form, a
 	// date the api refuses by the api, each marked at its field; nothing is stored.

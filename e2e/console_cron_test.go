@@ -10,7 +10,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	jobcenter "github.com/jobcenter/jobcenter/clients/go"
-	"github.com/jobcenter/jobcenter/services/api"
 )
 
 // The console makes a cron job of the job-center API in a zone of its own: the form's
@@ -18,36 +17,11 @@ import (
 // the list, its next fire times (Preview) in both languages, and an edit to an interval.
 // Screenshots go to the console's artifacts, named cron-NN-*.
 func TestConsoleMakesACronJobInItsZoneShowsItsNextFireTimesAndMakesItAnInterval(t *testing.T) {
-	exe := chromium(t)
-	bin, err := buildServices()
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	key, line := api.MintKey(consoleProject)
-	p, c := keyedAllInOneWith(t, bin, []string{"JOBCENTER_TZ=Asia/Shanghai"}, line)
-	t.Cleanup(func() { p.term(t) })
-	cl := newClient(t, c, consoleProject, jobcenter.WithAPIKey(key))
+	cl, b := openConsole(t, "cron-")
 	ny, _ := time.LoadLocation("America/New_York")
-
-	proxy := contractProxy(t, c.url)
-	b := newBrowser(t, exe, artifacts(t, "console", "cron-"))
-	b.prefix = "cron-"
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	text := func(sel string) string {
-		t.Helper()
-		return eval[string](b, fmt.Sprintf(`document.querySelector(%q).textContent`, sel))
-	}
-	visible := func(id string) bool {
-		t.Helper()
-		return eval[bool](b, fmt.Sprintf(`document.getElementById(%q).offsetParent !== null`, id))
-	}
-
-	b.do("open /ui", chromedp.Navigate(proxy+"/ui"), chromedp.WaitVisible(css("#login-form")))
-	b.wait("the page's script", `document.body.dataset.ready === "true"`, 10*time.Second)
-	b.fill("lang", "en")
-	b.fill("project", consoleProject)
-	b.fill("key", key)
-	b.do("log in", chromedp.Click(css("#login-go")), chromedp.WaitVisible(css("#jobs-panel")))
+	text := b.text
+	visible := b.visible
 
 	// 1. The form's cron trigger asks for an expression and a zone, and runs code or a
 	// flow like any job; a Quartz schedule's behaviour is another choice.

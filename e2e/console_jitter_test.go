@@ -11,7 +11,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	jobcenter "github.com/jobcenter/jobcenter/clients/go"
-	"github.com/jobcenter/jobcenter/services/api"
 )
 
 // The console gives a job a jitter and an overlap policy: the form's Jitter beside the
@@ -21,41 +20,13 @@ import (
 // job's max_instances does not allow is refused at the form's overlap. Screenshots go to
 // the console's artifacts, named jitter-NN-*.
 func TestConsoleGivesAJobAJitterAndAnOverlapPolicyAndPreviewsItsSpreadTimes(t *testing.T) {
-	exe := chromium(t)
-	bin, err := buildServices()
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	key, line := api.MintKey(consoleProject)
-	p, c := keyedAllInOneWith(t, bin, []string{"JOBCENTER_TZ=Asia/Shanghai"}, line)
-	t.Cleanup(func() { p.term(t) })
-	cl := newClient(t, c, consoleProject, jobcenter.WithAPIKey(key))
+	cl, b := openConsole(t, "jitter-")
 	ctx := context.Background()
-
-	proxy := contractProxy(t, c.url)
-	b := newBrowser(t, exe, artifacts(t, "console", "jitter-"))
-	b.prefix = "jitter-"
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	text := func(sel string) string {
-		t.Helper()
-		return eval[string](b, fmt.Sprintf(`document.querySelector(%q).textContent`, sel))
-	}
-	visible := func(id string) bool {
-		t.Helper()
-		return eval[bool](b, fmt.Sprintf(`document.getElementById(%q).offsetParent !== null`, id))
-	}
-	value := func(id string) string {
-		t.Helper()
-		return eval[string](b, fmt.Sprintf(`document.getElementById(%q).value`, id))
-	}
+	text := b.text
+	visible := b.visible
+	value := b.value
 	click := func(what, sel string) { b.do(what, chromedp.Click(css(sel))) }
-
-	b.do("open /ui", chromedp.Navigate(proxy+"/ui"), chromedp.WaitVisible(css("#login-form")))
-	b.wait("the page's script", `document.body.dataset.ready === "true"`, 10*time.Second)
-	b.fill("lang", "en")
-	b.fill("project", consoleProject)
-	b.fill("key", key)
-	b.do("log in", chromedp.Click(css("#login-go")), chromedp.WaitVisible(css("#jobs-panel")))
 
 	// 1. The jitter and the overlap are asked for with an interval, date or cron trigger,
 	// not a Quartz schedule's; the overlap's choices are Temporal's four, each explained.

@@ -10,7 +10,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	jobcenter "github.com/jobcenter/jobcenter/clients/go"
-	"github.com/jobcenter/jobcenter/services/api"
 )
 
 // The console gives an interval job a lifetime: the form's start and end dates (for
@@ -19,39 +18,14 @@ import (
 // at the end, and edits that keep, extend and clear it. Screenshots go to the console's
 // artifacts, named lifetime-NN-*.
 func TestConsoleGivesAJobALifetimeShowsItAndItsPreviewStopsAtItsEnd(t *testing.T) {
-	exe := chromium(t)
-	bin, err := buildServices()
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	key, line := api.MintKey(consoleProject)
-	p, c := keyedAllInOneWith(t, bin, []string{"JOBCENTER_TZ=Asia/Shanghai"}, line)
-	t.Cleanup(func() { p.term(t) })
-	cl := newClient(t, c, consoleProject, jobcenter.WithAPIKey(key))
+	cl, b := openConsole(t, "lifetime-")
 	ctx := context.Background()
-
-	proxy := contractProxy(t, c.url)
-	b := newBrowser(t, exe, artifacts(t, "console", "lifetime-"))
-	b.prefix = "lifetime-"
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	text := func(sel string) string {
-		t.Helper()
-		return eval[string](b, fmt.Sprintf(`document.querySelector(%q).textContent`, sel))
-	}
-	visible := func(id string) bool {
-		t.Helper()
-		return eval[bool](b, fmt.Sprintf(`document.getElementById(%q).offsetParent !== null`, id))
-	}
+	text := b.text
+	visible := b.visible
 	// The dates are entered as people write them: the server's local form, in its zone.
 	now := time.Now()
 	local := func(d time.Duration) string { return now.Add(d).In(shanghai).Format(jobcenter.LocalTimeLayout) }
-
-	b.do("open /ui", chromedp.Navigate(proxy+"/ui"), chromedp.WaitVisible(css("#login-form")))
-	b.wait("the page's script", `document.body.dataset.ready === "true"`, 10*time.Second)
-	b.fill("lang", "en")
-	b.fill("project", consoleProject)
-	b.fill("key", key)
-	b.do("log in", chromedp.Click(css("#login-go")), chromedp.WaitVisible(css("#jobs-panel")))
 
 	// 1. The dates are asked for with an interval or a cron trigger, not a date job's or a
 	// Quartz schedule's.

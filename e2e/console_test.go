@@ -18,6 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	jobcenter "github.com/jobcenter/jobcenter/clients/go"
 	"github.com/jobcenter/jobcenter/services/api"
 )
 
@@ -483,4 +484,50 @@ func TestConsoleInABrowserCreatesStartsWatchesLiveAndStopsAJobInTwoLanguages(t *
 	if problems := b.problems("/api/v1/cron/next", "/exec"); len(problems) > 0 {
 		t.Errorf("the page reported problems:\n%s", strings.Join(problems, "\n"))
 	}
+}
+
+// openConsole starts an all-in-one center (JOBCENTER_TZ Asia/Shanghai, its api keyed to
+// the console's project) and a browser whose screenshots are named prefix NN-*, logged
+// in to the console in English through the contract proxy: what the console's feature
+// tests each begin with. It returns a client of the project and the browser.
+func openConsole(t *testing.T, prefix string) (cl *jobcenter.Client, b *browser) {
+	t.Helper()
+	exe := chromium(t)
+	bin, err := buildServices()
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	key, line := api.MintKey(consoleProject)
+	p, c := keyedAllInOneWith(t, bin, []string{"JOBCENTER_TZ=Asia/Shanghai"}, line)
+	t.Cleanup(func() { p.term(t) })
+	cl = newClient(t, c, consoleProject, jobcenter.WithAPIKey(key))
+	proxy := contractProxy(t, c.url)
+	b = newBrowser(t, exe, artifacts(t, "console", prefix))
+	b.prefix = prefix
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	b.do("open /ui", chromedp.Navigate(proxy+"/ui"), chromedp.WaitVisible(css("#login-form")))
+	b.wait("the page's script", `document.body.dataset.ready === "true"`, 10*time.Second)
+	b.fill("lang", "en")
+	b.fill("project", consoleProject)
+	b.fill("key", key)
+	b.do("log in", chromedp.Click(css("#login-go")), chromedp.WaitVisible(css("#jobs-panel")))
+	return cl, b
+}
+
+// text is the text of the page's first element sel selects.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	return eval[string](b, fmt.Sprintf(`document.querySelector(%q).textContent`, sel))
+}
+
+// visible reports whether the page's element of id id is shown.
+func (b *browser) visible(id string) bool {
+	b.t.Helper()
+	return eval[bool](b, fmt.Sprintf(`document.getElementById(%q).offsetParent !== null`, id))
+}
+
+// value is the value of the page's form element of id id.
+func (b *browser) value(id string) string {
+	b.t.Helper()
+	return eval[string](b, fmt.Sprintf(`document.getElementById(%q).value`, id))
 }
