@@ -625,10 +625,14 @@ class JobCenterTest(Base):
         self.assertEqual(sdk.get_calendars(), before)
 
         # A cron job each minute; the calendar excludes its minutes 2 to 4 from m0, the
-        # first whole minute at least ten seconds away (the test's calls take less).
-        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        # next whole minute: at least fifteen seconds away (the test's calls take less),
+        # so that it is the first minute the center's preview gives too.
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if now.second >= 45:
+            time.sleep(61 - now.second - now.microsecond / 1e6)  # past the minute's turn
+            now = datetime.datetime.now(datetime.timezone.utc)
         minute = datetime.timedelta(minutes=1)
-        m0 = (now + datetime.timedelta(seconds=70)).replace(second=0)
+        m0 = now.replace(second=0, microsecond=0) + minute
 
         def iso(t):
             return t.strftime("%Y-%m-%dT%H:%M:%SZ")
