@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jobcenter/jobcenter/shared/egress"
 	"github.com/jobcenter/jobcenter/shared/job"
 )
 
@@ -232,10 +233,7 @@ func CheckURL(raw string, private bool) error {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil:
 		return invalid("channel.url", "must be an http or https URL with a host and no user, such as https://hooks.example.com/alerts")
 	}
-	if private {
-		return nil
-	}
-	if why := BlockedHost(u.Hostname()); why != "" {
+	if why := egress.BlockedHost(u.Hostname(), Reach(private)); why != "" {
 		return invalid("channel.url", "%s (an operator may allow it with JOBCENTER_ALERTS_ALLOW_PRIVATE=true)", why)
 	}
 	return nil
@@ -258,6 +256,15 @@ func invalid(field, format string, args ...any) error {
 }
 
 func clip(s string) string { return job.Clip(s, 40) }
+
+// Reach is how far a webhook may go: the internet only, or anywhere when private (an
+// operator's JOBCENTER_ALERTS_ALLOW_PRIVATE).
+func Reach(private bool) egress.Reach {
+	if private {
+		return egress.Any
+	}
+	return egress.Public
+}
 
 // Masked is what a read shows of a secret: secrets are written, never read back.
 const Masked = "***"

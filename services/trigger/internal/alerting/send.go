@@ -9,14 +9,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/smtp"
 	"net/url"
-	"syscall"
 	"time"
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/alert"
+	"github.com/jobcenter/jobcenter/shared/egress"
 )
 
 // SMTP is the mail server alerts are sent through (JOBCENTER_SMTP_*); Addr "" leaves
@@ -52,42 +51,9 @@ type Sender struct {
 // NewSender returns a sender whose webhooks may not reach loopback, private or
 // link-local addresses, nor the machine's own, unless private allows them.
 func NewSender(private bool, mail SMTP) *Sender {
-	own := ownAddrs()
-	dialer := &net.Dialer{Timeout: SendTimeout, Control: func(_, address string, _ syscall.RawConn) error {
-		if private {
-			return nil
-		}
-		ap, err := netip.ParseAddrPort(address)
-		if err != nil {
-			return permanent(fmt.Errorf("refused: %q is not an address", address))
-		}
-		if why := alert.BlockedAddr(ap.Addr(), own); why != "" {
-			return permanent(fmt.Errorf("refused: %s (an operator may allow it with JOBCENTER_ALERTS_ALLOW_PRIVATE=true)", why))
-		}
-		return nil
-	}}
-	tr := &http.Transport{
-		// Never through a proxy: the guard checks the address dialled.
-		Proxy: nil, DialContext: dialer.DialContext, TLSHandshakeTimeout: SendTimeout,
-		ResponseHeaderTimeout: SendTimeout, MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute,
-	}
-	return &Sender{
-		client: &http.Client{Transport: tr, Timeout: SendTimeout,
-			// A redirect could lead anywhere: the webhook's answer is what it is.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		smtp: mail,
-	}
-}
-
-func ownAddrs() []netip.Addr {
-	addrs, _ := net.InterfaceAddrs()
-	var out []netip.Addr
-	for _, a := range addrs {
-		if p, err := netip.ParsePrefix(a.String()); err == nil {
-			out = append(out, p.Addr())
-		}
-	}
-	return out
+	c := egress.Client(alert.Reach(private), SendTimeout, "JOBCENTER_ALERTS_ALLOW_PRIVATE=true")
+	c.Timeout = SendTimeout
+	return &Sender{client: c, smtp: mail}
 }
 
 // Send sends a to c; an error says why it was not delivered.
@@ -113,9 +79,8 @@ func (s *Sender) Send(ctx context.Context, c alert.Channel, a contracts.Alert) e
 	hr.Header.Set("X-Jobcenter-Alert-Id", a.ID)
 	resp, err := s.client.Do(hr)
 	if err != nil {
-		var p permanentError
-		if errors.As(err, &p) {
-			return p
+		if r := new(egress.Refused); errors.As(err, &r) {
+			return permanent(r)
 		}
 		// The URL's path and query may hold the webhook's token: the error names the
 		// target masked, never the URL (it is recorded and logged).
