@@ -82,7 +82,9 @@ type JobSpec struct {
 	FlowID    string   `json:"flow_id,omitempty"`
 	Code      string   `json:"code,omitempty"`
 	BizCode   string   `json:"bizcode,omitempty"`
-	Policy    Policy   `json:"policy"`
+	// HTTP is an HTTP job's call.
+	HTTP   *HTTPCall `json:"http,omitempty"`
+	Policy Policy    `json:"policy"`
 }
 
 // Policy says what happens to a job's runs when late, overlapping or failing.
@@ -210,9 +212,20 @@ const (
 
 // Target is what a run executes: exactly one of its fields is set.
 type Target struct {
-	Code    string `json:"code,omitempty"`
-	FlowID  string `json:"flow_id,omitempty"`
-	BizCode string `json:"bizcode,omitempty"`
+	Code    string    `json:"code,omitempty"`
+	FlowID  string    `json:"flow_id,omitempty"`
+	BizCode string    `json:"bizcode,omitempty"`
+	HTTP    *HTTPCall `json:"http,omitempty"`
+}
+
+// HTTPCall is an HTTP job's request: what each of its runs sends. Its answer's status
+// says whether the run succeeded: one of ExpectStatus, or any 2xx when there is none.
+type HTTPCall struct {
+	Method       string            `json:"method"`
+	URL          string            `json:"url"`
+	Headers      map[string]string `json:"headers,omitempty"`
+	Body         string            `json:"body,omitempty"`
+	ExpectStatus []int             `json:"expect_status,omitempty"`
 }
 
 // Trigger statuses, the journal's triggerstatus.

@@ -32,7 +32,9 @@ const (
 	// SchemaJob and SchemaJobSpec are parts of the payload schemas, not payloads.
 	SchemaJob     = "schemas/job.json"
 	SchemaJobSpec = "schemas/job-spec.json"
-	AsyncAPI      = "asyncapi.json"
+	// SchemaHTTPCall is an HTTP job's call, part of a job's spec and of its fires.
+	SchemaHTTPCall = "schemas/http-call.json"
+	AsyncAPI       = "asyncapi.json"
 )
 
 // MessageSchema names, as paths in Schemas, the schemas of a message on one subject:

@@ -102,6 +102,7 @@ var (
 	fullJS = contracts.JobSpec{
 		Pid: "d1138d88", Name: "SDK周期任务", Description: "d", Trigger: "interval", Seconds: 300, RunDate: &later,
 		Cron: "0 0 * * * ?", TimeZone: "Asia/Shanghai", StartDate: &at, EndDate: &later, Jitter: 30, FixedDelay: true, Calendars: []string{"holidays"}, FlowID: "f", Code: "return 1", BizCode: "b",
+		HTTP: &contracts.HTTPCall{Method: "POST", URL: "https://example.com/x", Headers: map[string]string{"Authorization": "Bearer t"}, Body: "{}", ExpectStatus: []int{200, 204}},
 		Policy: contracts.Policy{Coalesce: true, MisfireGraceMs: 1000, MaxInstances: 2, Retries: 3, RetryBackoffMs: 500, TimeoutMs: 60000,
 			PauseAfterFailures: 3, OnSuccess: []string{"j2"}, OnFailure: []string{"j3", "j4"}, Overlap: "buffer_one"},
 	}
@@ -132,7 +133,10 @@ var (
 			ParentFireID: "j0@manual-1", Then: &contracts.Then{OnSuccess: []string{"j2"}, OnFailure: []string{"j3"}, PauseAfterFailures: 3, Rearm: true,
 				Backfill: &contracts.BackfillThen{Of: "c1", At: at, To: later, Concurrency: 2}},
 			Overlap: "cancel_other"},
-			[]string{"Target.FlowID", "Target.BizCode"}},
+			[]string{"Target.FlowID", "Target.BizCode", "Target.HTTP"}},
+		{contracts.SchemaFire, contracts.Fire{V: 1, FireID: "j1@1", JournalID: "j1-1", Seq: 1, Tenant: "p", JobID: "j1",
+			JobKey: "k1", Name: "n", RunType: "manual", ScheduledAt: at, FiredAt: at, Target: contracts.Target{HTTP: fullJS.HTTP},
+			TriggerStatus: "success"}, []string{"*"}},
 		{contracts.SchemaFire, contracts.Fire{V: 1, FireID: "j1@1", JournalID: "j1-1", Seq: 1, Tenant: "p", JobID: "j1",
 			JobKey: "k1", Name: "n", RunType: "manual", ScheduledAt: at, FiredAt: at, Target: contracts.Target{FlowID: "f"},
 			TriggerStatus: "success"}, []string{"*"}},
@@ -312,6 +316,14 @@ func sameShape(t *testing.T, file string, node map[string]any, typ reflect.Type,
 		if jsonType != "object" {
 			t.Errorf("%s: %s is raw JSON (an object) in Go, %v in the schema", file, where, node["type"])
 		}
+		return
+	case typ.Kind() == reflect.Map:
+		values, _ := node["additionalProperties"].(map[string]any)
+		if jsonType != "object" || values == nil || typ.Key().Kind() != reflect.String {
+			t.Errorf("%s: %s is a map in Go: want type object with additionalProperties a schema", file, where)
+			return
+		}
+		sameShape(t, file, values, typ.Elem(), where+"{}")
 		return
 	case typ.Kind() == reflect.Slice:
 		items, _ := node["items"].(map[string]any)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -643,7 +644,7 @@ func insertJobs(ctx context.Context, st *mongostore.Store, n int, mk func(i int)
 		g := got.Job
 		if g.Key != want.Key || g.Spec.Name != want.Spec.Name || !g.StartedAt.Equal(want.StartedAt.Truncate(time.Millisecond)) ||
 			g.Spec.Trigger.Every != want.Spec.Trigger.Every || !g.Spec.Trigger.RunAt.Equal(want.Spec.Trigger.RunAt.Truncate(time.Millisecond)) ||
-			g.State != want.State || g.Spec.Target != want.Spec.Target {
+			g.State != want.State || !reflect.DeepEqual(g.Spec.Target, want.Spec.Target) {
 			return fmt.Errorf("job %d reads back as %+v, not %+v", i, g, want)
 		}
 	}

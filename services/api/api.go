@@ -29,6 +29,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/calkv"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/config"
+	"github.com/jobcenter/jobcenter/shared/egress"
 	"github.com/jobcenter/jobcenter/shared/kept"
 	"github.com/jobcenter/jobcenter/shared/kills"
 	"github.com/jobcenter/jobcenter/shared/metrics"
@@ -69,6 +70,9 @@ type Config struct {
 	// AlertsAllowPrivate lets alert webhooks name loopback and private hosts
 	// (JOBCENTER_ALERTS_ALLOW_PRIVATE; the trigger checks each address it dials too).
 	AlertsAllowPrivate bool
+	// HTTPReach is how far HTTP jobs' calls may go (JOBCENTER_HTTP_JOBS_REACH; the
+	// executors check each address they dial too).
+	HTTPReach egress.Reach
 	// AlertsKeep is how long an alert's delivery outcome is kept (alertkv.Keep; the
 	// trigger, which writes them, reads the same setting).
 	AlertsKeep time.Duration
@@ -112,6 +116,7 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 		// The trigger reads the same setting for the addresses it dials.
 		AlertsAllowPrivate: e.Bool("JOBCENTER_ALERTS_ALLOW_PRIVATE", false),
 		AlertsKeep:         alertkv.Keep.From(e),
+		HTTPReach:          egress.FromEnv(e),
 	}
 }
 
@@ -132,6 +137,7 @@ func (c Config) WithDefaults() Config {
 	}
 	c.Journal = c.Journal.WithDefaults()
 	c.AlertsKeep = alertkv.Keep.Or(c.AlertsKeep)
+	c.HTTPReach = c.HTTPReach.Or()
 	return c
 }
 
@@ -139,7 +145,7 @@ func (c Config) WithDefaults() Config {
 func (c Config) Validate() error {
 	return errors.Join(c.Streams.Validate(), ApplyWait.Check(c.ApplyWait), BrokerTimeout.Check(c.BrokerTimeout),
 		StoreTimeout.Check(c.StoreTimeout), BodyLimit.Check(int(c.BodyLimit)), RateLimit.Check(c.RateLimit),
-		EventStreams.Check(c.EventStreams), CacheJobs.Check(c.CacheJobs), c.Journal.Validate(), alertkv.Keep.Check(c.AlertsKeep))
+		EventStreams.Check(c.EventStreams), CacheJobs.Check(c.CacheJobs), c.Journal.Validate(), alertkv.Keep.Check(c.AlertsKeep), c.HTTPReach.Check())
 }
 
 // MintKey makes a new API key for tenant and the `tenant=sha256hex` line that
@@ -263,6 +269,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 			}},
 		Calendars: &httpapi.Calendaring{Store: calkv.Calendars{KV: calKV}, Cache: s.cals},
 		RunEnds:   ends,
+		HTTPReach: cfg.HTTPReach,
 	})
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.srv.RegisterOnShutdown(func() { close(s.stopping) })

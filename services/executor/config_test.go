@@ -25,4 +25,14 @@ func TestAConfigBuiltInCodeGetsTheEnvironmentsDefaultsAndChecks(t *testing.T) {
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "JOBCENTER_EXEC_CONCURRENCY") {
 		t.Fatalf("Validate: %v", err)
 	}
+	bad = built
+	bad.HTTPReach = "everywhere"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "JOBCENTER_HTTP_JOBS_REACH") {
+		t.Fatalf("Validate: %v", err)
+	}
+	env = config.NewEnv(func(k string) string { return map[string]string{"JOBCENTER_HTTP_JOBS_REACH": "nowhere"}[k] })
+	executor.ConfigFromEnv(env, bus.StreamsFromEnv(env))
+	if err := env.Err(); err == nil || !strings.Contains(err.Error(), "JOBCENTER_HTTP_JOBS_REACH") {
+		t.Fatalf("a reach that is none was read: %v", err)
+	}
 }

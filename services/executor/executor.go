@@ -23,6 +23,7 @@ import (
 	"github.com/jobcenter/jobcenter/services/executor/internal/sdk"
 	"github.com/jobcenter/jobcenter/shared/bus"
 	"github.com/jobcenter/jobcenter/shared/config"
+	"github.com/jobcenter/jobcenter/shared/egress"
 	"github.com/jobcenter/jobcenter/shared/jobcode"
 	"github.com/jobcenter/jobcenter/shared/kills"
 	"github.com/jobcenter/jobcenter/shared/metrics"
@@ -55,6 +56,8 @@ type Config struct {
 	// waits before another instance takes it; a live run keeps its fire with a keepalive.
 	RedeliverAfter  time.Duration
 	FlowURL, BizURL string
+	// HTTPReach is how far HTTP jobs' calls may go (JOBCENTER_HTTP_JOBS_REACH).
+	HTTPReach egress.Reach
 	// Registry receives the executor's metrics (nil: a registry of its own, with the Go
 	// and process collectors); Metrics serves it.
 	Registry *prometheus.Registry
@@ -82,6 +85,7 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 		RedeliverAfter: RedeliverAfter.From(e),
 		FlowURL:        e.URL("JOBCENTER_FLOW_URL", "", "http", "https"),
 		BizURL:         e.URL("JOBCENTER_BIZ_URL", "", "http", "https"),
+		HTTPReach:      egress.FromEnv(e),
 	}
 }
 
@@ -101,13 +105,14 @@ func (c Config) WithDefaults() Config {
 	c.Streams = c.Streams.WithDefaults()
 	c.Timeout, c.Concurrency, c.RedeliverAfter = Timeout.Or(c.Timeout), Concurrency.Or(c.Concurrency), RedeliverAfter.Or(c.RedeliverAfter)
 	c.MaxSteps = MaxSteps.Or(c.MaxSteps)
+	c.HTTPReach = c.HTTPReach.Or()
 	return c
 }
 
 // Validate refuses what ConfigFromEnv would refuse.
 func (c Config) Validate() error {
 	return errors.Join(c.Streams.Validate(), Timeout.Check(c.Timeout), Concurrency.Check(c.Concurrency), RedeliverAfter.Check(c.RedeliverAfter),
-		MaxSteps.Check(c.MaxSteps))
+		MaxSteps.Check(c.MaxSteps), c.HTTPReach.Check())
 }
 
 // New connects to the broker. What cfg leaves unset takes its default.
@@ -133,6 +138,7 @@ func New(cfg Config) (*Service, error) {
 		// A dead run's fire comes back RedeliverAfter after its last keepalive; its claim is
 		// stale well before that, while a live run's is never older than KeepAlive.
 		JS: js, NC: nc, Timeout: cfg.Timeout, MaxSteps: uint64(cfg.MaxSteps), KeepAlive: cfg.RedeliverAfter / 4, StaleAfter: cfg.RedeliverAfter / 2, DuplicateWindow: cfg.Streams.Duplicates, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
+		Web:     egress.Client(cfg.HTTPReach, 10*time.Second, egress.Setting),
 		Metrics: m, Log: cfg.Log.With().Str("part", "runner").Logger(),
 		SDK: func(tenant string) jobcode.SDK {
 			return sdk.Client{BaseURL: cfg.APIURL, Key: cfg.APIKey, Project: tenant, User: "job-center", HTTP: hc}

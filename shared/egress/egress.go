@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jobcenter/jobcenter/shared/config"
 )
 
 // Reach is how far the center's calls may go.
@@ -35,6 +37,39 @@ const (
 
 // Reaches lists them, for messages and documents.
 var Reaches = []Reach{Public, Private, Any}
+
+// Setting is the environment variable of an HTTP job's reach, which the api (for the
+// hosts a job names) and the executors (for the addresses they dial) both read.
+const Setting = "JOBCENTER_HTTP_JOBS_REACH"
+
+// FromEnv reads an HTTP job's reach (Setting, default Public).
+func FromEnv(e *config.Env) Reach {
+	r, err := ParseReach(e.Str(Setting, string(Public)))
+	if err != nil {
+		e.Fail("%s: %v", Setting, err)
+		return Public
+	}
+	return r
+}
+
+// Check refuses a reach that is none ("" is not: it takes the default, Public).
+func (r Reach) Check() error {
+	if r == "" {
+		return nil
+	}
+	if _, err := ParseReach(string(r)); err != nil {
+		return fmt.Errorf("%s: %w", Setting, err)
+	}
+	return nil
+}
+
+// Or is r, or Public when it is "".
+func (r Reach) Or() Reach {
+	if r == "" {
+		return Public
+	}
+	return r
+}
 
 // ParseReach reads a setting's value.
 func ParseReach(s string) (Reach, error) {
@@ -147,12 +182,12 @@ func Dialer(reach Reach, timeout time.Duration, setting string) *net.Dialer {
 
 // Client is an HTTP client whose calls stay within reach: never through a proxy (the
 // guard checks the address dialled), never following a redirect (it could lead
-// anywhere: the answer is what it is). timeout bounds the dial, the TLS handshake and
-// the wait for the answer's head; callers bound the whole call with their context.
+// anywhere: the answer is what it is). timeout bounds the dial and the TLS handshake;
+// callers bound the whole call (their context, or the client's Timeout).
 func Client(reach Reach, timeout time.Duration, setting string) *http.Client {
 	tr := &http.Transport{
 		Proxy: nil, DialContext: Dialer(reach, timeout, setting).DialContext, TLSHandshakeTimeout: timeout,
-		ResponseHeaderTimeout: timeout, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute,
+		MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute,
 	}
 	return &http.Client{Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

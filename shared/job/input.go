@@ -48,6 +48,11 @@ type Input struct {
 	Calendars *[]string
 	FlowID    string
 	Code      string
+	// HTTP is an HTTP job's call; nil for none. Kept is the call of the job it stands
+	// for (an import's), whose header values a masked one keeps; an update keeps its
+	// job's own.
+	HTTP *HTTPInput
+	Kept *HTTPCall
 	// The policy, each nil when not given: the default on create, unchanged on update.
 	Coalesce     *bool
 	MisfireGrace *int64 // seconds
@@ -71,7 +76,7 @@ func (in Input) ForCreate(now time.Time, loc *time.Location) (Spec, error) {
 	if strings.TrimSpace(in.Pid) == "" {
 		return Spec{}, invalid("pid", "is required")
 	}
-	return in.spec(now, loc, DefaultPolicy(), Trigger{})
+	return in.spec(now, loc, DefaultPolicy(), Trigger{}, in.Kept)
 }
 
 // ForUpdate validates a changed definition by the same rules; an omitted pid keeps cur's.
@@ -79,12 +84,13 @@ func (in Input) ForUpdate(cur Spec, now time.Time, loc *time.Location) (Spec, er
 	if strings.TrimSpace(in.Pid) == "" {
 		in.Pid = cur.Pid
 	}
-	return in.spec(now, loc, cur.Policy, cur.Trigger)
+	return in.spec(now, loc, cur.Policy, cur.Trigger, cur.Target.HTTP)
 }
 
 // spec builds a definition; cur is the trigger it replaces (zero on create): an end date
-// it keeps as it is may have passed (the job is finished, and may still be renamed).
-func (in Input) spec(now time.Time, loc *time.Location, base Policy, cur Trigger) (Spec, error) {
+// it keeps as it is may have passed (the job is finished, and may still be renamed); call
+// is the HTTP call it replaces (nil for none), whose header values a masked one keeps.
+func (in Input) spec(now time.Time, loc *time.Location, base Policy, cur Trigger, call *HTTPCall) (Spec, error) {
 	s := Spec{
 		Pid:         strings.TrimSpace(in.Pid),
 		Name:        strings.TrimSpace(in.Name),
@@ -126,7 +132,7 @@ func (in Input) spec(now time.Time, loc *time.Location, base Policy, cur Trigger
 	if err := s.checkTrigger(); err != nil {
 		return Spec{}, err
 	}
-	tg, err := in.target()
+	tg, err := in.target(call)
 	if err != nil {
 		return Spec{}, err
 	}
@@ -181,8 +187,14 @@ func (s Spec) checkTarget() error {
 			targets++
 		}
 	}
+	if s.Target.HTTP != nil {
+		if err := s.Target.HTTP.check(); err != nil {
+			return err
+		}
+		targets++
+	}
 	if targets != 1 {
-		return invalid("code", "exactly one of code, flow_id and bizcode is needed")
+		return invalid("code", "exactly one of code, flow_id, http and bizcode is needed")
 	}
 	if n := len(s.Target.Code); n > MaxCodeBytes {
 		return invalid("code", "is %d bytes, at most %d are allowed", n, MaxCodeBytes)
@@ -518,13 +530,29 @@ func (in Input) lifetime(tr Trigger, now time.Time, loc *time.Location, cur Trig
 	return tr, nil
 }
 
-func (in Input) target() (Target, error) {
+// target reads the one thing a job runs: code, a flow or an HTTP call (old is the call it
+// replaces, nil for none).
+func (in Input) target(old *HTTPCall) (Target, error) {
 	code, flow := in.Code, strings.TrimSpace(in.FlowID)
+	given := 0
+	for _, set := range []bool{strings.TrimSpace(code) != "", flow != "", in.HTTP != nil} {
+		if set {
+			given++
+		}
+	}
 	switch {
-	case strings.TrimSpace(code) == "" && flow == "":
-		return Target{}, invalid("code", "code or flow_id is required")
-	case strings.TrimSpace(code) != "" && flow != "":
+	case given == 0:
+		return Target{}, invalid("code", "code, flow_id or http is required")
+	case given > 1 && in.HTTP != nil:
+		return Target{}, invalid("http", "give one of code, flow_id and http, not more")
+	case given > 1:
 		return Target{}, invalid("flow_id", "give either code or flow_id, not both")
+	case in.HTTP != nil:
+		c, err := in.HTTP.call(old)
+		if err != nil {
+			return Target{}, err
+		}
+		return Target{HTTP: &c}, nil
 	case flow != "":
 		return Target{FlowID: flow}, nil
 	}

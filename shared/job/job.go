@@ -61,6 +61,7 @@ type Target struct {
 	Code    string
 	FlowID  string
 	BizCode string
+	HTTP    *HTTPCall
 }
 
 // Spec is a validated job definition: what a user may set.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -88,6 +90,49 @@ type lifeDoc struct {
 	Overlap            string   `bson:"overlap,omitempty"`
 	OnSuccess          []string `bson:"onSuccess,omitempty"`
 	OnFailure          []string `bson:"onFailure,omitempty"`
+	HTTP               *httpDoc `bson:"http,omitempty"`
+}
+
+// httpDoc is an HTTP job's call; its headers a list, as a header's name may hold a dot.
+type httpDoc struct {
+	Method       string      `bson:"method"`
+	URL          string      `bson:"url"`
+	Headers      []headerDoc `bson:"headers,omitempty"`
+	Body         string      `bson:"body,omitempty"`
+	ExpectStatus []int       `bson:"expectStatus,omitempty"`
+}
+
+type headerDoc struct {
+	Name  string `bson:"n"`
+	Value string `bson:"v"`
+}
+
+func toHTTPDoc(c *job.HTTPCall) *httpDoc {
+	if c == nil {
+		return nil
+	}
+	d := &httpDoc{Method: c.Method, URL: c.URL, Body: c.Body, ExpectStatus: c.ExpectStatus}
+	for _, k := range slices.Sorted(maps.Keys(c.Headers)) {
+		d.Headers = append(d.Headers, headerDoc{k, c.Headers[k]})
+	}
+	return d
+}
+
+func (d *httpDoc) call() *job.HTTPCall {
+	if d == nil {
+		return nil
+	}
+	c := &job.HTTPCall{Method: d.Method, URL: d.URL, Body: d.Body}
+	if len(d.ExpectStatus) > 0 {
+		c.ExpectStatus = d.ExpectStatus
+	}
+	if len(d.Headers) > 0 {
+		c.Headers = make(map[string]string, len(d.Headers))
+		for _, h := range d.Headers {
+			c.Headers[h.Name] = h.Value
+		}
+	}
+	return c
 }
 
 // progressDoc is how far the scheduler has fired a job (job.Progress), saved every flush
@@ -118,7 +163,7 @@ func toLife(w JobWrite) lifeDoc {
 		CreatedAt: j.CreatedAt, CreatedBy: j.CreatedBy, UpdatedAt: j.UpdatedAt, UpdatedBy: j.UpdatedBy,
 		Version: j.Version, LastCommand: j.LastCommand,
 		PauseAfterFailures: j.Spec.Policy.PauseAfterFailures, OnSuccess: j.Spec.Policy.OnSuccess, OnFailure: j.Spec.Policy.OnFailure,
-		Overlap: string(j.Spec.Policy.Overlap),
+		Overlap: string(j.Spec.Policy.Overlap), HTTP: toHTTPDoc(j.Spec.Target.HTTP),
 	}
 	switch j.Spec.Trigger.Kind {
 	case job.Interval:
@@ -148,7 +193,7 @@ func (doc jobDoc) toJob() StoredJob {
 		Spec: job.Spec{
 			Pid: d.Pid, Name: d.Name, Description: d.Description,
 			Trigger: job.Trigger{Kind: job.Kind(d.Trigger), Every: time.Duration(d.Seconds) * time.Second, Cron: d.Cron, Zone: d.Zone},
-			Target:  job.Target{Code: d.Code, FlowID: d.FlowID, BizCode: d.BizCode},
+			Target:  job.Target{Code: d.Code, FlowID: d.FlowID, BizCode: d.BizCode, HTTP: d.HTTP.call()},
 			Policy: job.Policy{Coalesce: d.Coalesce, MisfireGrace: time.Duration(d.MisfireGraceMs) * time.Millisecond, MaxInstances: d.MaxInstances,
 				Retries: d.Retries, RetryBackoff: time.Duration(d.RetryBackoffMs) * time.Millisecond,
 				Timeout: time.Duration(d.TimeoutMs) * time.Millisecond, PauseAfterFailures: d.PauseAfterFailures,

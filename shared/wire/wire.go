@@ -27,6 +27,7 @@ func SpecToPayload(s job.Spec) contracts.JobSpec {
 		FlowID:      s.Target.FlowID,
 		Code:        s.Target.Code,
 		BizCode:     s.Target.BizCode,
+		HTTP:        HTTPToPayload(s.Target.HTTP),
 		Policy: contracts.Policy{
 			Coalesce: s.Policy.Coalesce, MisfireGraceMs: s.Policy.MisfireGrace.Milliseconds(),
 			MaxInstances: s.Policy.MaxInstances, Retries: s.Policy.Retries, RetryBackoffMs: s.Policy.RetryBackoff.Milliseconds(),
@@ -46,6 +47,35 @@ func SpecToPayload(s job.Spec) contracts.JobSpec {
 	return p
 }
 
+// TargetToPayload converts what a run executes, for its fire.
+func TargetToPayload(t job.Target) contracts.Target {
+	return contracts.Target{Code: t.Code, FlowID: t.FlowID, BizCode: t.BizCode, HTTP: HTTPToPayload(t.HTTP)}
+}
+
+// HTTPToPayload converts an HTTP job's call; nil stays nil.
+func HTTPToPayload(c *job.HTTPCall) *contracts.HTTPCall {
+	if c == nil {
+		return nil
+	}
+	return &contracts.HTTPCall{Method: c.Method, URL: c.URL, Headers: c.Headers, Body: c.Body, ExpectStatus: c.ExpectStatus}
+}
+
+// HTTPFromPayload converts back, an empty list or map as none (so that a call read back
+// is the same as the one written).
+func HTTPFromPayload(c *contracts.HTTPCall) *job.HTTPCall {
+	if c == nil {
+		return nil
+	}
+	out := &job.HTTPCall{Method: c.Method, URL: c.URL, Body: c.Body}
+	if len(c.Headers) > 0 {
+		out.Headers = c.Headers
+	}
+	if len(c.ExpectStatus) > 0 {
+		out.ExpectStatus = c.ExpectStatus
+	}
+	return out
+}
+
 // SpecFromPayload converts back; it trusts the payload, which the trigger wrote.
 func SpecFromPayload(p contracts.JobSpec) job.Spec {
 	s := job.Spec{
@@ -62,7 +92,7 @@ func SpecFromPayload(p contracts.JobSpec) job.Spec {
 			FixedDelay: p.FixedDelay,
 			Calendars:  p.Calendars,
 		},
-		Target: job.Target{Code: p.Code, FlowID: p.FlowID, BizCode: p.BizCode},
+		Target: job.Target{Code: p.Code, FlowID: p.FlowID, BizCode: p.BizCode, HTTP: HTTPFromPayload(p.HTTP)},
 		Policy: job.Policy{
 			Coalesce: p.Policy.Coalesce, MisfireGrace: time.Duration(p.Policy.MisfireGraceMs) * time.Millisecond,
 			MaxInstances: p.Policy.MaxInstances, Retries: p.Policy.Retries, RetryBackoff: time.Duration(p.Policy.RetryBackoffMs) * time.Millisecond,

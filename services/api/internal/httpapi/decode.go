@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/jobcenter/jobcenter/shared/egress"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/jobcode"
 )
@@ -44,6 +46,8 @@ type jobBody struct {
 	Calendars *[]string `json:"calendars,omitempty"`
 	FlowID    *string   `json:"flow_id"`
 	Code      *string   `json:"code"`
+	// An HTTP job's call, beyond the SDK's fields.
+	HTTP *httpBody `json:"http,omitempty"`
 	// APScheduler's policy options, beyond the SDK's fields.
 	Coalesce     *bool           `json:"coalesce"`
 	MisfireGrace json.RawMessage `json:"misfire_grace_time"`
@@ -66,6 +70,7 @@ func (b jobBody) input() (job.Input, error) {
 		Trigger: deref(b.Trigger), RunDate: deref(b.RunDate), Cron: deref(b.Cron), Timezone: deref(b.Timezone),
 		StartDate: deref(b.StartDate), EndDate: deref(b.EndDate),
 		FlowID: deref(b.FlowID), Code: deref(b.Code),
+		HTTP:     b.HTTP.input(),
 		Coalesce: b.Coalesce, OnSuccess: b.OnSuccess, OnFailure: b.OnFailure, Overlap: b.Overlap, FixedDelay: b.FixedDelay, Calendars: b.Calendars,
 	}
 	for _, f := range []struct {
@@ -89,6 +94,47 @@ func (b jobBody) input() (job.Input, error) {
 		*f.dst = n
 	}
 	return in, nil
+}
+
+// httpBody is an HTTP job's call, in a job's body and as reads show it (headers masked).
+type httpBody struct {
+	Method       string            `json:"method,omitempty"`
+	URL          string            `json:"url"`
+	Headers      map[string]string `json:"headers,omitempty"`
+	Body         string            `json:"body,omitempty"`
+	ExpectStatus []int             `json:"expect_status,omitempty"`
+}
+
+func (b *httpBody) input() *job.HTTPInput {
+	if b == nil {
+		return nil
+	}
+	return &job.HTTPInput{Method: b.Method, URL: b.URL, Headers: b.Headers, Body: b.Body, ExpectStatus: b.ExpectStatus}
+}
+
+// shownHTTP is a call as reads show it: its secrets masked.
+func shownHTTP(c *job.HTTPCall) *httpBody {
+	if c == nil {
+		return nil
+	}
+	r := c.Redacted()
+	return &httpBody{Method: r.Method, URL: r.URL, Headers: r.Headers, Body: r.Body, ExpectStatus: r.ExpectStatus}
+}
+
+// checkReach refuses an HTTP job whose URL names a host its calls may not reach
+// (JOBCENTER_HTTP_JOBS_REACH; the executors check each address they dial too).
+func checkReach(s job.Spec, reach egress.Reach) error {
+	if s.Target.HTTP == nil {
+		return nil
+	}
+	u, err := url.Parse(s.Target.HTTP.URL)
+	if err != nil {
+		return invalidField("http.url", "is not a URL")
+	}
+	if why := egress.BlockedHost(u.Hostname(), reach.Or()); why != "" {
+		return invalidField("http.url", "%s (an operator may widen the reach of HTTP jobs with %s)", why, egress.Setting)
+	}
+	return nil
 }
 
 // checkCode refuses code that does not compile, when the body sets it: code that cannot

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/shared/job"
 )
 
 // EventBuffer is how many events wait for one slow client of GET /api/v1/events; a
@@ -152,6 +154,7 @@ func formatEvent(m busMessage) string {
 	if !json.Valid(m.data) {
 		return ""
 	}
+	m.data = maskHTTPHeaders(m.data)
 	name := "message"
 	for _, n := range eventNames {
 		if strings.HasPrefix(m.subject, n.prefix) {
@@ -190,4 +193,47 @@ func (h *handlers) openStream(tenant string) (release func(), ok bool) {
 			delete(h.streams, tenant)
 		}
 	}, true
+}
+
+// maskHTTPHeaders masks the header values of the HTTP calls a message carries (a job's
+// in its lifecycle events, a fire's target), as every read of the api does. Messages
+// without one, nearly all, are passed as they are.
+func maskHTTPHeaders(data []byte) []byte {
+	if !bytes.Contains(data, []byte(`"headers"`)) {
+		return data
+	}
+	var v any
+	if json.Unmarshal(data, &v) != nil {
+		return data
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if call, ok := x.(map[string]any); ok && k == "http" {
+					if h, ok := call["headers"].(map[string]any); ok {
+						plain := make(map[string]string, len(h))
+						for name, val := range h {
+							plain[name], _ = val.(string)
+						}
+						for name, val := range (job.HTTPCall{Headers: plain}).Redacted().Headers {
+							h[name] = val
+						}
+					}
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+	out, err := json.Marshal(v)
+	if err != nil {
+		return data
+	}
+	return out
 }

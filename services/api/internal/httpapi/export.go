@@ -145,9 +145,14 @@ func bodyOf(s job.Spec) jobBody {
 	if tr := s.Trigger; !tr.End.IsZero() {
 		b.EndDate = str(tr.End.UTC().Format(time.RFC3339Nano))
 	}
-	if s.Target.Code != "" {
+	switch {
+	case s.Target.Code != "":
 		b.Code = str(s.Target.Code)
-	} else {
+	case s.Target.HTTP != nil:
+		// Its secrets masked: an import into the center that has the job keeps them, any
+		// other must be given them.
+		b.HTTP = shownHTTP(s.Target.HTTP)
+	default:
 		b.FlowID = str(s.Target.FlowID)
 	}
 	def := job.DefaultPolicy()
@@ -343,10 +348,19 @@ func (h *handlers) planImport(c echo.Context, doc exportDoc) (importAnswer, erro
 			ids[f.v] = at + f.name
 		}
 		in, err := e.input()
+		if err == nil && in.HTTP != nil {
+			// A header masked by the export keeps the value of the job it stands for here.
+			if cur, found, ferr := h.anyJob(c, e.ID); ferr == nil && found && cur.Tenant == tenant && cur.Live() {
+				in.Kept = cur.Spec.Target.HTTP
+			}
+		}
 		if err == nil {
 			var spec job.Spec
 			if spec, err = in.ForCreate(now, h.d.Loc); err == nil {
 				if err = e.checkCode(); err == nil {
+					err = checkReach(spec, h.d.HTTPReach)
+				}
+				if err == nil {
 					err = h.checkCalendars(c, spec.Trigger.Calendars)
 				}
 				if err == nil {

@@ -177,6 +177,9 @@ func (h *handlers) addJob(c echo.Context) error {
 	if err := b.checkCode(); err != nil {
 		return err
 	}
+	if err := checkReach(spec, h.d.HTTPReach); err != nil {
+		return err
+	}
 	if err := h.checkCalendars(c, spec.Trigger.Calendars); err != nil {
 		return err
 	}
@@ -206,6 +209,9 @@ func (h *handlers) updateJob(c echo.Context) error {
 		return err
 	}
 	if err := b.checkCode(); err != nil {
+		return err
+	}
+	if err := checkReach(spec, h.d.HTTPReach); err != nil {
 		return err
 	}
 	if err := h.checkCalendars(c, spec.Trigger.Calendars); err != nil {

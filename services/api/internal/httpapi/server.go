@@ -9,6 +9,7 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"github.com/jobcenter/jobcenter/shared/egress"
 	"math"
 	"net/http"
 	"strconv"
@@ -78,6 +79,9 @@ type Deps struct {
 	Killer Killer
 	// Alerts keeps alert rules and reads deliveries (nil: the alert routes answer 503).
 	Alerts *Alerting
+	// HTTPReach is how far HTTP jobs' calls may go: a job naming a host beyond it is
+	// refused ("": egress.Public).
+	HTTPReach egress.Reach
 	// Calendars keeps the tenants' calendars (nil: the calendar routes answer 503, and a
 	// job naming a calendar is refused).
 	Calendars *Calendaring

@@ -11,12 +11,14 @@ import (
 
 // jobInfo is the SDK's job info, field for field (the seed lists them alphabetically).
 type jobInfo struct {
-	Code         *string      `json:"code"`
-	CreateTime   string       `json:"createTime"`
-	CreateUser   *string      `json:"createUser"`
-	DataLevel    string       `json:"dataLevel"`
-	Description  string       `json:"description"`
-	FlowID       *string      `json:"flowId"`
+	Code        *string `json:"code"`
+	CreateTime  string  `json:"createTime"`
+	CreateUser  *string `json:"createUser"`
+	DataLevel   string  `json:"dataLevel"`
+	Description string  `json:"description"`
+	FlowID      *string `json:"flowId"`
+	// An HTTP job's call, beyond the SDK's fields, its secrets masked; only for such a job.
+	HTTP         *httpBody    `json:"http,omitempty"`
 	ID           string       `json:"id"`
 	JobID        string       `json:"jobId"`
 	JobParameter jobParameter `json:"jobParameter"`
@@ -79,6 +81,7 @@ func toJobInfoNext(j job.Job, now time.Time, loc *time.Location, next func(time.
 		DataLevel:   "normal",
 		Description: s.Description,
 		FlowID:      optional(s.Target.FlowID),
+		HTTP:        shownHTTP(s.Target.HTTP),
 		ID:          j.ID,
 		JobID:       j.Key,
 		Name:        s.Name,

@@ -83,6 +83,9 @@ type Runner struct {
 	// anything); a catch-up fire stored longer ago than that (when not 0) stops waiting
 	// for a predecessor whose claim is not there.
 	ClaimsKept time.Duration
+	// Web makes HTTP jobs' calls: within the reach the operator allows
+	// (JOBCENTER_HTTP_JOBS_REACH), following no redirect.
+	Web *http.Client
 	// FlowURL and BizURL, when set, are HTTP templates ({flow_id}; {bizcode}, {tecode})
 	// used instead of NATS request/reply.
 	FlowURL, BizURL string
@@ -653,6 +656,8 @@ func targetKind(t contracts.Target) string {
 		return "flow"
 	case t.BizCode != "":
 		return "biz"
+	case t.HTTP != nil:
+		return "http"
 	}
 	return "none"
 }
@@ -1027,6 +1032,8 @@ func (r *Runner) run(ctx context.Context, f contracts.Fire, timeout time.Duratio
 		return r.call(ctx, f, contracts.FlowSubject(f.Tenant, t.FlowID), expand(r.FlowURL, map[string]string{"flow_id": t.FlowID, "tecode": f.Tenant}))
 	case t.BizCode != "":
 		return r.call(ctx, f, contracts.BizSubject(f.Tenant, t.BizCode), expand(r.BizURL, map[string]string{"bizcode": t.BizCode, "tecode": f.Tenant}))
+	case t.HTTP != nil:
+		return r.callHTTP(ctx, f, *t.HTTP)
 	}
 	return "", "", errors.New("the job has nothing to run")
 }

@@ -225,7 +225,7 @@ func Import(r io.Reader, seed maphash.Seed, t *Table, sh *Shared) (jobs int, err
 			table int
 			id    uint32
 			used  bool
-		}{{0, h.Plan, true}, {1, h.Tenant, true}, {2, h.Code, h.Target&HasCode != 0}, {2, h.Flow, h.Target&HasFlow != 0}} {
+		}{{0, h.Plan, true}, {1, h.Tenant, true}, {2, h.Code, TextCode(h.Target)}, {2, h.Flow, h.Target&HasFlow != 0}} {
 			if u.used {
 				if err := use(u.table, u.id); err != nil {
 					return 0, err
@@ -298,7 +298,7 @@ func checkRecord(rec string) (h Head, idLen int, err error) {
 	c.uvarint() // x
 	c.uvarint() // y
 	target := c.byte()
-	if target&HasCode != 0 {
+	if TextCode(target) {
 		c.uvarint()
 	}
 	if target&HasFlow != 0 {
@@ -309,7 +309,7 @@ func checkRecord(rec string) (h Head, idLen int, err error) {
 	}
 	c.compact() // key
 	c.bytes(c.uvarint())
-	if c.bad || c.i != len(rec) || target >= HasBiz<<1 {
+	if c.bad || c.i != len(rec) || target >= HasHTTP<<1 || target&HasCode != 0 && target&HasHTTP != 0 {
 		return h, 0, errors.New("scheduler image: a record is damaged")
 	}
 	_, h = ReadHead(rec)

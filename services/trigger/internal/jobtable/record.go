@@ -17,16 +17,21 @@ import (
 //	id, compact | plan | tenant | version | x | y | target | key, compact | name
 //
 // x and y are the trigger's own numbers: an interval's start and period, a date's
-// instant. The target is a byte saying which fields are set, then each: a snippet or a
-// flow id by number, a behaviour code (one schedule per behaviour: seldom shared) as it
-// is. The id comes first so that finding a job compares a prefix.
+// instant. The target is a byte saying which fields are set, then each: a snippet, an
+// HTTP call (its JSON, in the snippet's place) or a flow id by number, a behaviour code
+// (one schedule per behaviour: seldom shared) as it is. The id comes first so that finding a job compares a prefix.
 
 // Target fields a record holds.
 const (
 	HasCode = 1 << iota
 	HasFlow
 	HasBiz
+	// HasHTTP: the text numbered Code is an HTTP call's JSON, not a snippet.
+	HasHTTP
 )
+
+// TextCode reports whether a record's Code refers to a text: a snippet or an HTTP call.
+func TextCode(target byte) bool { return target&(HasCode|HasHTTP) != 0 }
 
 // Refs are the interned values a record refers to.
 type Refs struct {
@@ -50,7 +55,7 @@ func Pack(buf []byte, j *job.Job, r Refs) (rec, id string) {
 	}
 	b = binary.AppendVarint(binary.AppendVarint(b, x), y)
 	b = append(b, r.Target)
-	if r.Target&HasCode != 0 {
+	if TextCode(r.Target) {
 		b = binary.AppendUvarint(b, uint64(r.Code))
 	}
 	if r.Target&HasFlow != 0 {
@@ -80,7 +85,7 @@ func ReadHead(rec string) (r Reader, h Head) {
 	h.Version, h.X, h.Y = r.varint(), r.varint(), r.varint()
 	h.Target = r.s[r.i]
 	r.i++
-	if h.Target&HasCode != 0 {
+	if TextCode(h.Target) {
 		h.Code = uint32(r.uvarint())
 	}
 	if h.Target&HasFlow != 0 {

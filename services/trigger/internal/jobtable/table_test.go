@@ -114,4 +114,13 @@ func TestARecordReadsBackAsPacked(t *testing.T) {
 	if err := jobtable.CheckRecord(rec[:len(rec)-3]); err == nil {
 		t.Fatal("a cut record passed its check")
 	}
+	// An HTTP job's call is a text, in the snippet's place; a record cannot have both.
+	rec, _ = jobtable.Pack(nil, &j, jobtable.Refs{Plan: 3, Tenant: 5, Code: 9, Target: jobtable.HasHTTP})
+	if _, h := jobtable.ReadHead(rec); h.Code != 9 || h.Target != jobtable.HasHTTP || jobtable.CheckRecord(rec) != nil {
+		t.Fatalf("an HTTP job's head %+v", h)
+	}
+	rec, _ = jobtable.Pack(nil, &j, jobtable.Refs{Plan: 3, Tenant: 5, Code: 9, Target: jobtable.HasHTTP | jobtable.HasCode})
+	if jobtable.CheckRecord(rec) == nil {
+		t.Fatal("a record with a snippet and a call passed its check")
+	}
 }

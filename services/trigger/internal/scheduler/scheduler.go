@@ -13,6 +13,7 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/maphash"
 	"slices"
@@ -26,6 +27,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/calendar"
 	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/job"
+	"github.com/jobcenter/jobcenter/shared/wire"
 )
 
 // Publisher takes fires to the broker. Publish may block to apply back-pressure, but must
@@ -489,6 +491,12 @@ func (s *Scheduler) prepare(j *job.Job, from time.Time, remove bool) change {
 		r.Target |= jobtable.HasCode
 		r.Code = s.sh.Texts.Add(append(buf[:0], tg.Code...), itself)
 	}
+	if tg.HTTP != nil {
+		// Kept as the JSON a fire carries: a fire decodes it, a job holds one string.
+		call, _ := json.Marshal(wire.HTTPToPayload(tg.HTTP))
+		r.Target |= jobtable.HasHTTP
+		r.Code = s.sh.Texts.Add(call, itself)
+	}
 	if tg.FlowID != "" {
 		r.Target |= jobtable.HasFlow
 		r.Flow = s.sh.Texts.Add(append(buf[:0], tg.FlowID...), itself)
@@ -631,7 +639,7 @@ func (s *Scheduler) release() {
 		_, h := jobtable.ReadHead(rec)
 		s.sh.Plans.Drop(h.Plan)
 		s.sh.Tenants.Drop(h.Tenant)
-		if h.Target&jobtable.HasCode != 0 {
+		if jobtable.TextCode(h.Target) {
 			s.sh.Texts.Drop(h.Code)
 		}
 		if h.Target&jobtable.HasFlow != 0 {
@@ -765,7 +773,7 @@ func (s *Scheduler) fire(v *view, seq int64, id, runType string, scheduled, now 
 		RunType:     runType,
 		ScheduledAt: scheduled,
 		FiredAt:     now,
-		Target:      contracts.Target{Code: v.target.Code, FlowID: v.target.FlowID, BizCode: v.target.BizCode},
+		Target:      contracts.Target{Code: v.target.Code, FlowID: v.target.FlowID, BizCode: v.target.BizCode, HTTP: v.httpCall()},
 		TimeoutMs:   timeout.Milliseconds(),
 
 		TriggerStatus:  contracts.TriggerFired,
@@ -783,6 +791,18 @@ type view struct {
 	id, key, tenant, name string
 	version               int64
 	target                job.Target
+	// call is an HTTP job's call, as JSON.
+	call string
+}
+
+// httpCall is the view's HTTP call, nil for none; the JSON is the scheduler's own.
+func (v *view) httpCall() *contracts.HTTPCall {
+	if v.call == "" {
+		return nil
+	}
+	c := new(contracts.HTTPCall)
+	_ = json.Unmarshal([]byte(v.call), c)
+	return c
 }
 
 // unpack reads rec; only the ids it decodes from binary allocate.
@@ -793,6 +813,9 @@ func (s *Scheduler) unpack(rec string) view {
 	v.plan, v.tenant = s.sh.Plans.Get(h.Plan), s.sh.Tenants.Get(h.Tenant)
 	if h.Target&jobtable.HasCode != 0 {
 		v.target.Code = s.sh.Texts.Get(h.Code)
+	}
+	if h.Target&jobtable.HasHTTP != 0 {
+		v.call = s.sh.Texts.Get(h.Code)
 	}
 	if h.Target&jobtable.HasFlow != 0 {
 		v.target.FlowID = s.sh.Texts.Get(h.Flow)
