@@ -112,6 +112,7 @@ func TestEveryProgramRefusesABadSettingNamingIt(t *testing.T) {
 		{trigger | allInOne, "JOBCENTER_LEASE_TTL=long"},
 		{executor | allInOne, "JOBCENTER_EXEC_CONCURRENCY=abc"},
 		{executor | allInOne, "JOBCENTER_EXEC_REDELIVER_AFTER=later"},
+		{api | executor | allInOne, "JOBCENTER_HTTP_JOBS_REACH=everywhere"},
 		// Zero where zero cannot work; addresses and URLs that cannot be used.
 		{trigger | allInOne, "JOBCENTER_FLUSH_INTERVAL=0s"},
 		{trigger | allInOne, "JOBCENTER_IMAGE_INTERVAL=0s"},

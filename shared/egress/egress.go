@@ -44,7 +44,7 @@ const Setting = "JOBCENTER_HTTP_JOBS_REACH"
 
 // FromEnv reads an HTTP job's reach (Setting, default Public).
 func FromEnv(e *config.Env) Reach {
-	r, err := ParseReach(e.Str(Setting, string(Public)))
+	r, err := ParseReach(e.Str("JOBCENTER_HTTP_JOBS_REACH", "public"))
 	if err != nil {
 		e.Fail("%s: %v", Setting, err)
 		return Public

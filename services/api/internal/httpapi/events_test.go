@@ -340,3 +340,24 @@ func TestATenantMayHoldOnlyMaxStreamsEventStreams(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// An HTTP job's call travels in its lifecycle events and fires: the stream shows its
+// header values as every read does, masked but for those that never carry a credential.
+func TestTheEventStreamMasksTheSecretsOfHTTPCalls(t *testing.T) {
+	t.Parallel()
+	srv, bus := eventServer(t, "", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resp := openStream(t, ctx, srv.URL, "", "X-Project-Id", "p")
+	call := `{"method":"GET","url":"https://example.com/","headers":{"Authorization":"Bearer s3cret","Content-Type":"text/plain"}}`
+	bus.publish(contracts.EventSubject("p", "j", "created"), []byte(`{"v":1,"type":"created","job":{"spec":{"http":`+call+`}}}`))
+	bus.publish(contracts.FireSubject("p", "j"), []byte(`{"v":1,"fire_id":"f","target":{"http":`+call+`}}`))
+	events := readEvents(t, resp.Body, 5*time.Second, func(got []sse) bool { return len(named(got, "fire")) == 1 })
+	for _, name := range []string{"lifecycle", "fire"} {
+		got := named(events, name)
+		if len(got) != 1 || strings.Contains(got[0].data, "s3cret") || !strings.Contains(got[0].data, `"Authorization":"***"`) ||
+			!strings.Contains(got[0].data, `"Content-Type":"text/plain"`) {
+			t.Errorf("%s events: %+v", name, got)
+		}
+	}
+}
