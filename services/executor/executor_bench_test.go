@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -19,13 +22,15 @@ import (
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/executor"
 	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/egress"
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
 // BenchmarkRuns: fires of a no-op snippet, each of its own job, stored in the runs
 // stream ahead, taken and run by one executor of the given concurrency over the embedded
 // broker, timed until every end report is stored: the executor's own pace. ns/op is per
-// run. BENCH_CODE sets the code run ("pass"). BENCH_BACKGROUND=N adds N messages a second on the runs stream for others, and a
+// run. BENCH_CODE sets the code run ("pass"); BENCH_HTTP=1 makes each run an HTTP job's
+// GET of a local receiver instead (answering 200 "ok"). BENCH_BACKGROUND=N adds N messages a second on the runs stream for others, and a
 // consumer acking the whole stream, as the trigger's fires and the journal make them.
 func BenchmarkRuns(b *testing.B) {
 	st := teststack.Start(b)
@@ -78,6 +83,13 @@ func BenchmarkRuns(b *testing.B) {
 	// BENCH_CODE is the code each run executes ("pass"): log_print lines, say, to see what
 	// a live log costs.
 	code := cmp.Or(os.Getenv("BENCH_CODE"), "pass")
+	target := contracts.Target{Code: code}
+	reach := egress.Public
+	if os.Getenv("BENCH_HTTP") == "1" {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
+		defer srv.Close()
+		target, reach = contracts.Target{HTTP: &contracts.HTTPCall{Method: http.MethodGet, URL: srv.URL + "/run"}}, egress.Any
+	}
 	round := 0
 	for _, conc := range []int{16, 64, 256} {
 		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
@@ -87,7 +99,7 @@ func BenchmarkRuns(b *testing.B) {
 			for i := range b.N {
 				id := fmt.Sprintf("r%d-j%d", round, i)
 				f := contracts.Fire{V: contracts.Version, FireID: id + "@1", JournalID: id + ":1", Seq: 1, Tenant: "bench",
-					JobID: id, ScheduledAt: time.Now(), FiredAt: time.Now(), Target: contracts.Target{Code: code},
+					JobID: id, ScheduledAt: time.Now(), FiredAt: time.Now(), Target: target,
 					TimeoutMs: 5000, TriggerStatus: contracts.TriggerFired, MaxInstances: 1}
 				data, _ := json.Marshal(f)
 				a, err := js.PublishAsync(contracts.FireSubject(f.Tenant, f.JobID), data, jetstream.WithMsgID(f.FireID))
@@ -104,7 +116,7 @@ func BenchmarkRuns(b *testing.B) {
 				}
 			}
 			svc, err := executor.New(executor.Config{NATSURL: st.NATSURL, Streams: streams, APIURL: "http://127.0.0.1:1",
-				Timeout: 5 * time.Second, Concurrency: conc, Log: zerolog.Nop()})
+				Timeout: 5 * time.Second, Concurrency: conc, HTTPReach: reach, Log: zerolog.Nop()})
 			if err != nil {
 				b.Fatal(err)
 			}
