@@ -28,6 +28,9 @@ import (
 
 	jobcenter "github.com/jobcenter/jobcenter/clients/go"
 	"github.com/jobcenter/jobcenter/contracts"
+	"github.com/jobcenter/jobcenter/services/api"
+	"github.com/jobcenter/jobcenter/services/executor"
+	"github.com/jobcenter/jobcenter/shared/egress"
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
@@ -796,6 +799,108 @@ func TestClientManagesCalendarsWhoseExcludedTimesAJobSkips(t *testing.T) {
 }
 
 // second is the error of a call's two results.
+// httpCenter is a center whose HTTP jobs may call the loopback receiver of a test.
+func httpCenter(t *testing.T) *center {
+	t.Helper()
+	return newCenterWith(t, func(cfg *api.Config) { cfg.HTTPReach = egress.Any }, func(cfg *executor.Config) { cfg.HTTPReach = egress.Any })
+}
+
+// The client's JobSpec sends an HTTP job's call and Job.HTTP reads it back as the server
+// shows it: the method upper case, header names canonical, their values masked but for
+// those that never carry a credential. The call read, sent back in an update, keeps its
+// secrets: the receiver gets them on the runs after it. Bad calls are *APIErrors naming
+// their field, and a job of another target shows no call.
+func TestClientAddsAnHTTPJobReadsItMaskedAndAnUpdateKeepsItsSecrets(t *testing.T) {
+	c := httpCenter(t)
+	ctx := context.Background()
+	cl := newClient(t, c, "p")
+	srv, got := receiver(t)
+
+	spec := jobcenter.JobSpec{Pid: pid, Name: "HTTP任务", Trigger: jobcenter.TriggerInterval, Seconds: 300,
+		HTTP: &jobcenter.HTTPCall{Method: "post", URL: srv.URL + "/ok", Body: `{"day":"today"}`, ExpectStatus: []int{200, 204},
+			Headers: map[string]string{"authorization": "Bearer s3cret", "Content-Type": "application/json"}}}
+	j := must(cl.AddJob(ctx, spec))(t)
+	want := jobcenter.HTTPCall{Method: "POST", URL: srv.URL + "/ok", Body: `{"day":"today"}`, ExpectStatus: []int{200, 204},
+		Headers: map[string]string{"Authorization": jobcenter.MaskedValue, "Content-Type": "application/json"}}
+	shown := func(where string, j *jobcenter.Job) {
+		t.Helper()
+		if j.HTTP == nil || !reflect.DeepEqual(*j.HTTP, want) || j.Code != nil || j.FlowID != nil {
+			t.Fatalf("%s shows the job as %s, want the call %s", where, mustJSON(j), mustJSON(want))
+		}
+	}
+	shown("the add's answer", j)
+	shown("a read", must(cl.GetJob(ctx, j.JobID))(t))
+	l := must(cl.ListJobs(ctx, jobcenter.ListOptions{Pid: pid}))(t)
+	if len(l.Jobs) != 1 {
+		t.Fatalf("list: %s", mustJSON(l))
+	}
+	shown("the list", &l.Jobs[0])
+	// The typed call encodes back to exactly the server's.
+	var typed, raw map[string]any
+	_ = json.Unmarshal([]byte(mustJSON(must(cl.GetJob(ctx, j.ID))(t))), &typed)
+	raw = c.do("GET", "/api/v1/jobs/"+j.ID, "p", nil).must(t, 200).obj(t)
+	if !reflect.DeepEqual(typed["http"], raw["http"]) || strings.Contains(mustJSON(raw), "s3cret") {
+		t.Fatalf("the typed call %v, the server's %v", typed["http"], raw["http"])
+	}
+
+	// A run sends the call with its secret; the journal says what was called and got.
+	x := must(cl.ExecJob(ctx, j.ID))(t)
+	e := waitRuns(t, cl, j.ID, 1).Data[0]
+	if e.ExeStatus != jobcenter.StatusSuccess || !strings.HasPrefix(e.ExeDes, "POST "+srv.URL+"/ok → 200 OK (") ||
+		!strings.Contains(e.ExeDes, "\nhello from the receiver") || strings.Contains(e.ExeDes, "s3cret") {
+		t.Fatalf("the run's journal entry: %s", mustJSON(e))
+	}
+	if r := got(); len(r) != 1 || r[0].method != "POST" || r[0].auth != "Bearer s3cret" || r[0].body != `{"day":"today"}` ||
+		r[0].contentType != "application/json" || r[0].fireID != x.FireID {
+		t.Fatalf("the receiver was sent %+v (run %s)", r, x.FireID)
+	}
+
+	// The call read, masked, sent back with another name: the secret is kept.
+	upd := spec
+	upd.Name, upd.HTTP = "HTTP任务 2", j.HTTP
+	renamed := must(cl.UpdateJob(ctx, j.ID, upd))(t)
+	shown("the update's answer", renamed)
+	if renamed.Name != "HTTP任务 2" {
+		t.Fatalf("update: %s", mustJSON(renamed))
+	}
+	must(cl.ExecJob(ctx, j.ID))(t)
+	waitRuns(t, cl, j.ID, 2)
+	if r := got(); len(r) != 2 || r[1].auth != "Bearer s3cret" {
+		t.Fatalf("after an update that sent the call read, the receiver was sent %+v", r)
+	}
+
+	// Refused, naming the field: a masked value for a header the job does not have, a
+	// header the center sets, a status that is none, two targets. The job is as it was.
+	for _, tc := range []struct {
+		edit  func(*jobcenter.JobSpec)
+		field string
+	}{
+		{func(s *jobcenter.JobSpec) { s.HTTP.Headers["X-Token"] = jobcenter.MaskedValue }, "http.headers.X-Token"},
+		{func(s *jobcenter.JobSpec) { s.HTTP.Headers["Host"] = "elsewhere" }, "http.headers.Host"},
+		{func(s *jobcenter.JobSpec) { s.HTTP.ExpectStatus = []int{99} }, "http.expect_status"},
+		{func(s *jobcenter.JobSpec) { s.HTTP.URL = "ftp://example.com/" }, "http.url"},
+		{func(s *jobcenter.JobSpec) { s.Code = "return 1" }, "http"},
+	} {
+		bad := upd
+		call := *j.HTTP
+		call.Headers = map[string]string{"Authorization": jobcenter.MaskedValue, "Content-Type": "application/json"}
+		bad.HTTP = &call
+		tc.edit(&bad)
+		_, err := cl.UpdateJob(ctx, j.ID, bad)
+		apiErr(t, err, 400, "invalid", tc.field)
+	}
+	shown("a read after the refusals", must(cl.GetJob(ctx, j.ID))(t))
+
+	// Another target drops the call; a code job shows none.
+	upd.HTTP, upd.Code = nil, "return 1"
+	if cj := must(cl.UpdateJob(ctx, j.ID, upd))(t); cj.HTTP != nil || deref(cj.Code) != "return 1" {
+		t.Fatalf("the job made a code job: %s", mustJSON(cj))
+	}
+	if _, has := c.do("GET", "/api/v1/jobs/"+j.ID, "p", nil).must(t, 200).obj(t)["http"]; has {
+		t.Fatal("a code job's info has an http field")
+	}
+}
+
 func second[T any](_ T, err error) error { return err }
 
 func ptr[T any](v T) *T { return &v }
@@ -2389,4 +2494,145 @@ func writeFile(t *testing.T, content string) string {
 		t.Fatal(err)
 	}
 	return file
+}
+
+// jobctl's --http-* flags on add and update: an HTTP job added, shown with its secrets
+// masked, run with them; an update that does not name the call keeps it working, one
+// that names a header changes that header only. Two targets, or a call without a URL,
+// are usage errors; a bad call is the server's refusal naming its field.
+func TestJobctlAddsAndUpdatesHTTPJobsKeepingTheirSecrets(t *testing.T) {
+	c := httpCenter(t)
+	cl := newClient(t, c, "p")
+	ctl := newCLI(t, "JOBCENTER_URL="+contractProxy(t, c.url), "JOBCENTER_PROJECT=p")
+	srv, got := receiver(t)
+	for _, args := range [][]string{{"help", "add"}, {"update", "--help"}} {
+		r := ctl.run(t, 0, args...)
+		for _, want := range []string{"--http-url URL", "--http-method METHOD", "--http-header 'Name: value'", "--http-body string", "--http-body-file string", "--http-expect STATUSES"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Fatalf("jobctl %v lacks %q:\n%s", args, want, r.stdout)
+			}
+		}
+	}
+	// run execs the job and waits for its n-th run, which must succeed: what the
+	// receiver was sent by it.
+	run := func(id string, n int) seen {
+		t.Helper()
+		ctl.run(t, 0, "exec", id)
+		if e := waitRuns(t, cl, id, n).Data[0]; e.ExeStatus != jobcenter.StatusSuccess || strings.Contains(e.ExeDes, "s3cret") {
+			t.Fatalf("run %d: %s", n, mustJSON(e))
+		}
+		r := got()
+		if len(r) != n {
+			t.Fatalf("the receiver got %d calls, want %d", len(r), n)
+		}
+		return r[n-1]
+	}
+
+	r := ctl.run(t, 0, "add", "--pid", pid, "--name", "ping", "--seconds", "900", "--http-method", "post", "--http-url", srv.URL+"/ok",
+		"--http-header", "authorization: Bearer s3cret", "--http-header", "Content-Type: application/json",
+		"--http-body", `{"day":"today"}`, "--http-expect", "200,204")
+	id := cell(t, r.stdout, "ID")
+	if cell(t, r.stdout, "TARGET") != "http POST "+srv.URL+"/ok" || cell(t, r.stdout, "HEADERS") != "Authorization: ***; Content-Type: application/json" ||
+		cell(t, r.stdout, "BODY") != `{"day":"today"}` || cell(t, r.stdout, "EXPECTS") != "status 200 or 204" || strings.Contains(r.stdout, "s3cret") {
+		t.Fatalf("add an HTTP job:\n%s", r.stdout)
+	}
+	if s := run(id, 1); s.method != "POST" || s.auth != "Bearer s3cret" || s.body != `{"day":"today"}` || s.contentType != "application/json" {
+		t.Fatalf("the first run sent %+v", s)
+	}
+
+	// An update that does not name the call sends back the one read, masked: the secret
+	// is kept.
+	r = ctl.run(t, 0, "update", id, "--name", "ping 2", "--run-timeout", "5")
+	if cell(t, r.stdout, "NAME") != "ping 2" || cell(t, r.stdout, "TARGET") != "http POST "+srv.URL+"/ok" ||
+		cell(t, r.stdout, "HEADERS") != "Authorization: ***; Content-Type: application/json" {
+		t.Fatalf("update --name of an HTTP job:\n%s", r.stdout)
+	}
+	if s := run(id, 2); s.auth != "Bearer s3cret" || s.body != `{"day":"today"}` {
+		t.Fatalf("after update --name the run sent %+v", s)
+	}
+
+	// A header named is added or replaced, the others kept; the body from a file; the
+	// statuses cleared.
+	r = ctl.run(t, 0, "update", id, "--http-header", "X-Trace: 1", "--http-header", "content-type: text/plain",
+		"--http-body-file", writeFile(t, "plain words"), "--http-expect", "")
+	if cell(t, r.stdout, "HEADERS") != "Authorization: ***; Content-Type: text/plain; X-Trace: ***" ||
+		cell(t, r.stdout, "BODY") != "plain words" || cell(t, r.stdout, "EXPECTS") != "any 2xx" {
+		t.Fatalf("update --http-header --http-body-file --http-expect '':\n%s", r.stdout)
+	}
+	if s := run(id, 3); s.auth != "Bearer s3cret" || s.body != "plain words" || s.contentType != "text/plain" {
+		t.Fatalf("after the headers changed the run sent %+v", s)
+	}
+	// 'Name:' removes one; --http-method changes the method alone.
+	ctl.run(t, 0, "update", id, "--http-header", "Authorization:", "--http-method", "put")
+	var j jobcenter.Job
+	ctl.run(t, 0, "get", id, "--json").json(t, &j)
+	if j.HTTP == nil || j.HTTP.Method != "PUT" || !reflect.DeepEqual(j.HTTP.Headers, map[string]string{"Content-Type": "text/plain", "X-Trace": "***"}) {
+		t.Fatalf("get --json after removing Authorization: %s", mustJSON(j))
+	}
+	if s := run(id, 4); s.method != "PUT" || s.auth != "" || s.body != "plain words" {
+		t.Fatalf("after Authorization was removed the run sent %+v", s)
+	}
+
+	// Usage errors (exit 1), before anything is sent.
+	code := []string{"add", "--pid", pid, "--name", "x", "--seconds", "60", "--code", "return 1"}
+	for _, args := range [][]string{
+		append(slices.Clone(code), "--http-url", srv.URL+"/ok"),
+		{"add", "--pid", pid, "--name", "x", "--seconds", "60", "--flow-id", "f", "--http-method", "POST"},
+		{"add", "--pid", pid, "--name", "x", "--seconds", "60", "--http-method", "POST"},
+		{"add", "--pid", pid, "--name", "x", "--seconds", "60", "--http-url", srv.URL, "--http-expect", "2xx"},
+		{"add", "--pid", pid, "--name", "x", "--seconds", "60", "--http-url", srv.URL, "--http-header", "no colon"},
+		{"add", "--pid", pid, "--name", "x", "--seconds", "60", "--http-url", srv.URL, "--http-body", "a", "--http-body-file", "-"},
+		{"update", id, "--code", "return 1", "--http-header", "X-A: b"},
+	} {
+		if r := ctl.run(t, 1, args...); !strings.Contains(r.stderr, "http") {
+			t.Fatalf("jobctl %v: %s", args, r.stderr)
+		}
+	}
+	// A code job given a header only is no HTTP job yet: it needs --http-url.
+	cid := cell(t, ctl.run(t, 0, code...).stdout, "ID")
+	if r := ctl.run(t, 1, "update", cid, "--http-header", "X-A: b"); !strings.Contains(r.stderr, "--http-url") {
+		t.Fatalf("update of a code job with a header only: %s", r.stderr)
+	}
+	// The server's refusals (exit 2) name the field; the job is as it was.
+	var e struct {
+		Error struct {
+			Status int    `json:"status"`
+			Field  string `json:"field"`
+		} `json:"error"`
+	}
+	for _, tc := range []struct {
+		args  []string
+		field string
+	}{
+		{[]string{"update", id, "--http-header", "Host: elsewhere"}, "http.headers.Host"},
+		{[]string{"update", id, "--http-header", "X-New: ***"}, "http.headers.X-New"},
+		{[]string{"update", id, "--http-expect", "99"}, "http.expect_status"},
+		{[]string{"update", id, "--http-url", "ftp://example.com/"}, "http.url"},
+		{[]string{"update", id, "--http-method", "FETCH"}, "http.method"},
+	} {
+		r := ctl.run(t, 2, append(tc.args, "--json")...)
+		if err := json.Unmarshal([]byte(r.stderr), &e); err != nil || e.Error.Status != 400 || e.Error.Field != tc.field {
+			t.Fatalf("jobctl %v: %s, want a 400 naming %s", tc.args, r.stderr, tc.field)
+		}
+	}
+	var after jobcenter.Job
+	ctl.run(t, 0, "get", id, "--json").json(t, &after)
+	if !reflect.DeepEqual(after.HTTP, j.HTTP) {
+		t.Fatalf("the call after the refusals: %s, was %s", mustJSON(after.HTTP), mustJSON(j.HTTP))
+	}
+
+	// --code makes it a code job: no call shown any more.
+	r = ctl.run(t, 0, "update", id, "--code", "return 1")
+	if cell(t, r.stdout, "TARGET") != "code: return 1" || strings.Contains(r.stdout, "HEADERS") || strings.Contains(r.stdout, "EXPECTS") {
+		t.Fatalf("update --code of an HTTP job:\n%s", r.stdout)
+	}
+	// And --http-url makes a code job an HTTP job again, a GET by default.
+	r = ctl.run(t, 0, "update", cid, "--http-url", srv.URL+"/ok")
+	if cell(t, r.stdout, "TARGET") != "http GET "+srv.URL+"/ok" || cell(t, r.stdout, "EXPECTS") != "any 2xx" {
+		t.Fatalf("update --http-url of a code job:\n%s", r.stdout)
+	}
+	ctl.run(t, 0, "exec", cid)
+	if e := waitRuns(t, cl, cid, 1).Data[0]; e.ExeStatus != jobcenter.StatusSuccess || !strings.HasPrefix(e.ExeDes, "GET "+srv.URL+"/ok → 200 OK (") {
+		t.Fatalf("the former code job's run: %s", mustJSON(e))
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jobcenter/jobcenter/services/api"
+	"github.com/jobcenter/jobcenter/shared/egress"
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
@@ -81,9 +82,10 @@ func TestPythonSDK(t *testing.T) {
 		}
 	}))
 	t.Cleanup(runner.Close)
-	// Alerts may reach the test's webhooks, on this machine.
-	p, c := keyedAllInOneWith(t, bin, []string{"JOBCENTER_FLOW_URL=" + runner.URL + "/flow/{flow_id}", "JOBCENTER_ALERTS_ALLOW_PRIVATE=true"},
-		testLine, seedLine, tecodeLine)
+	// Alerts may reach the test's webhooks, and HTTP jobs its receivers, on this machine
+	// (HTTPReach egress.Any, for the api and the executors alike).
+	p, c := keyedAllInOneWith(t, bin, []string{"JOBCENTER_FLOW_URL=" + runner.URL + "/flow/{flow_id}", "JOBCENTER_ALERTS_ALLOW_PRIVATE=true",
+		egress.Setting + "=" + string(egress.Any)}, testLine, seedLine, tecodeLine)
 	url := c.url
 	// Python is another process: it talks to the api through a contract-checking proxy.
 	pyURL := contractProxy(t, url)

@@ -2,10 +2,12 @@ package jobcenter_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -207,5 +209,29 @@ func TestAKillPostsToTheRunAndALogLineParses(t *testing.T) {
 	}
 	if got := jobcenter.LogSubjects("p", ""); got != contracts.TenantLogs("p") {
 		t.Fatalf("LogSubjects: %s", got)
+	}
+}
+
+// An HTTP job's call is sent under "http" in the API's names, without the fields left
+// empty, and a job of another target sends none (e2e/client_test.go runs one on a real
+// center).
+func TestAnHTTPJobsCallIsSentInTheAPIsNames(t *testing.T) {
+	t.Parallel()
+	spec := jobcenter.JobSpec{Pid: "f", Name: "ping", Trigger: jobcenter.TriggerInterval, Seconds: 60,
+		HTTP: &jobcenter.HTTPCall{Method: "POST", URL: "https://api.example.com/x", Headers: map[string]string{"Authorization": jobcenter.MaskedValue},
+			Body: `{"a":1}`, ExpectStatus: []int{200, 204}}}
+	b, err := json.Marshal(spec)
+	want := `{"pid":"f","name":"ping","description":"","trigger":"interval","http":{"method":"POST","url":"https://api.example.com/x",` +
+		`"headers":{"Authorization":"***"},"body":"{\"a\":1}","expect_status":[200,204]},"seconds":60}`
+	if err != nil || string(b) != want {
+		t.Fatalf("sent %s, want %s (%v)", b, want, err)
+	}
+	spec.HTTP = &jobcenter.HTTPCall{URL: "https://api.example.com/x"}
+	if b, _ := json.Marshal(spec); !strings.Contains(string(b), `"http":{"url":"https://api.example.com/x"}`) {
+		t.Fatalf("a bare call sent as %s", b)
+	}
+	spec.HTTP, spec.Code = nil, "return 1"
+	if b, _ := json.Marshal(spec); strings.Contains(string(b), "http") {
+		t.Fatalf("a code job sent %s", b)
 	}
 }

@@ -46,7 +46,9 @@ const LocalTimeLayout = "2006-01-02 15:04:05"
 const JournalTimeLayout = "2006-01-02T15:04:05.000-0700"
 
 // Job is the SDK's job info, field for field, as sdk_get_job returns it. Nullable fields
-// are pointers, so that a Job encodes back to exactly the server's JSON.
+// are pointers, so that a Job encodes back to exactly the server's JSON. Beyond the SDK's
+// fields, HTTP is an HTTP job's call (nil for any other job, as the server omits it), its
+// header values masked (MaskedValue) but for those that never carry a credential.
 type Job struct {
 	Code         *string      `json:"code"`
 	CreateTime   string       `json:"createTime"`
@@ -54,6 +56,7 @@ type Job struct {
 	DataLevel    string       `json:"dataLevel"`
 	Description  string       `json:"description"`
 	FlowID       *string      `json:"flowId"`
+	HTTP         *HTTPCall    `json:"http,omitempty"`
 	ID           string       `json:"id"`
 	JobID        string       `json:"jobId"`
 	JobParameter JobParameter `json:"jobParameter"`
@@ -112,6 +115,35 @@ type JobParameter struct {
 	Calendars []string `json:"calendars,omitempty"`
 }
 
+// MaskedValue is what a read shows for the value of an HTTP job's header that may carry
+// a credential (Authorization, X-Api-Key, …). Sent back as the value of a header the job
+// has, it keeps the value stored under that name; so a Job's HTTP read, changed and sent
+// back in an update, keeps the secrets it does not change. Sent for a header the job does
+// not have, it is an *APIError 400 naming http.headers.<Name>.
+const MaskedValue = "***"
+
+// HTTPCall is an HTTP job's target (beyond the SDK): each run sends it, and succeeds when
+// the answer's status is one of ExpectStatus. The journal entry's ExeDes reads
+// "POST https://… → 200 OK (12ms)" and the first 4 KiB of the answer. No redirect is
+// followed; JobSpec.Timeout bounds each attempt. A URL whose host is beyond the
+// center's reach (JOBCENTER_HTTP_JOBS_REACH; public by default: no loopback, private or
+// link-local address) is an *APIError 400 naming http.url.
+type HTTPCall struct {
+	// Method is GET when empty; any case is taken, and read back upper case.
+	Method string `json:"method,omitempty"`
+	// URL is http or https, with a host and no user or password.
+	URL string `json:"url"`
+	// Headers are at most 32, by name (read back canonical: "Content-Type"); Host,
+	// Content-Length, Transfer-Encoding, Connection, Upgrade, TE and Trailer are the
+	// center's. Values read back masked: see MaskedValue.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Body is sent as it is, at most 64 KiB.
+	Body string `json:"body,omitempty"`
+	// ExpectStatus are the statuses (100 to 599, at most 16) that make a run a success;
+	// none is any 2xx.
+	ExpectStatus []int `json:"expect_status,omitempty"`
+}
+
 // Accepted is the answer to a write the server stored but has not applied yet (202).
 type Accepted struct {
 	ID        string `json:"id"`
@@ -134,7 +166,7 @@ func (j *Job) NextRun(loc *time.Location) (time.Time, bool) {
 
 // JobSpec is the body of an add or update: the SDK's arguments plus the optional run
 // policy. Set Seconds for an interval, RunDate for a date, Cron (and Timezone) for a
-// cron; Code or FlowID.
+// cron; Code, FlowID or HTTP, exactly one.
 type JobSpec struct {
 	// Pid is the folder id: required on add, kept as it is when empty on update.
 	Pid         string `json:"pid,omitempty"`
@@ -174,6 +206,9 @@ type JobSpec struct {
 	Calendars []string `json:"calendars,omitempty"`
 	FlowID    string   `json:"flow_id,omitempty"`
 	Code      string   `json:"code,omitempty"`
+	// HTTP makes the job an HTTP job: each run sends the call. An update replaces the
+	// call whole: send the one read (Job.HTTP), changed, to keep its masked secrets.
+	HTTP *HTTPCall `json:"http,omitempty"`
 
 	// The run policy; nil is the default on add and unchanged on update.
 	Coalesce         *bool  `json:"coalesce,omitempty"`

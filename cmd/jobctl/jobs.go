@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,9 @@ type specFlags struct {
 	seconds, jitter                            int64
 	fixedDelay                                 bool
 	code, codeFile, flowID                     string
+	httpURL, httpMethod, httpExpect            string
+	httpBody, httpBodyFile                     string
+	httpHeaders                                repeated
 	coalesce                                   optBool
 	misfire, maxInstances, retries, retryDelay optInt
 	timeout, pauseAfter                        optInt
@@ -89,6 +93,12 @@ func addSpecFlags(fs *flag.FlagSet) *specFlags {
 	fs.StringVar(&f.code, "code", "", "the Starlark (Python-like) snippet a run executes")
 	fs.StringVar(&f.codeFile, "code-file", "", `read the snippet from a file ("-": standard input)`)
 	fs.StringVar(&f.flowID, "flow-id", "", "hand each run to this business flow instead of running code")
+	fs.StringVar(&f.httpURL, "http-url", "", "make it an HTTP job: each run calls this http or https `URL` (the center's reach allowing)")
+	fs.StringVar(&f.httpMethod, "http-method", "", "an HTTP job's `METHOD` (default GET)")
+	fs.Var(&f.httpHeaders, "http-header", "an HTTP job's header, `'Name: value'` (repeat it; on update the headers not named are kept, 'Name:' removes one)")
+	fs.StringVar(&f.httpBody, "http-body", "", "an HTTP job's request body, at most 64 KiB (update: '' clears it)")
+	fs.StringVar(&f.httpBodyFile, "http-body-file", "", `read an HTTP job's request body from a file ("-": standard input)`)
+	fs.StringVar(&f.httpExpect, "http-expect", "", "the `STATUSES` that make an HTTP job's run a success, comma-separated, such as 200,204 (default, or '': any 2xx)")
 	fs.Var(&f.coalesce, "coalesce", "after downtime run once for all missed fires (default true; --coalesce=false: each)")
 	fs.Var(&f.misfire, "misfire-grace-time", "seconds: a fire later than this is journaled missed, not run")
 	fs.Var(&f.maxInstances, "max-instances", "runs of the job at once (default 1)")
@@ -137,8 +147,11 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	if f.set("code") && f.set("code-file") {
 		return usagef("give --code or --code-file, not both")
 	}
-	if (f.set("code") || f.set("code-file")) && f.set("flow-id") {
-		return usagef("give code (--code, --code-file) or --flow-id, not both")
+	if f.set("http-body") && f.set("http-body-file") {
+		return usagef("give --http-body or --http-body-file, not both")
+	}
+	if (f.given("code", "code-file") > 0 && f.set("flow-id")) || (f.given("code", "code-file", "flow-id") > 0 && f.httpGiven()) {
+		return usagef("give one target: code (--code, --code-file), --flow-id or an HTTP call (--http-url and the other --http-* flags), not several")
 	}
 	if f.given("seconds", "run-date", "cron") > 1 {
 		return usagef("give one of --seconds (an interval job), --run-date (a date job) or --cron (a cron job), not several")
@@ -199,15 +212,21 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	}
 	switch {
 	case f.set("code"):
-		spec.Code, spec.FlowID = f.code, ""
+		spec.Code, spec.FlowID, spec.HTTP = f.code, "", nil
 	case f.set("code-file"):
 		code, err := a.readFile(f.codeFile)
 		if err != nil {
 			return err
 		}
-		spec.Code, spec.FlowID = code, ""
+		spec.Code, spec.FlowID, spec.HTTP = code, "", nil
 	case f.set("flow-id"):
-		spec.Code, spec.FlowID = "", f.flowID
+		spec.Code, spec.FlowID, spec.HTTP = "", f.flowID, nil
+	case f.httpGiven():
+		call, err := f.httpCall(a, spec.HTTP)
+		if err != nil {
+			return err
+		}
+		spec.Code, spec.FlowID, spec.HTTP = "", "", call
 	}
 	spec.Coalesce = f.coalesce.v
 	spec.MisfireGraceTime, spec.MaxInstances, spec.Retries, spec.RetryBackoff = f.misfire.v, f.maxInstances.v, f.retries.v, f.retryDelay.v
@@ -224,11 +243,90 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	return nil
 }
 
+// httpFlags are the flags of an HTTP job's call.
+var httpFlags = []string{"http-url", "http-method", "http-header", "http-body", "http-body-file", "http-expect"}
+
+// httpGiven reports whether any flag of an HTTP job's call was given.
+func (f *specFlags) httpGiven() bool { return f.given(httpFlags...) > 0 }
+
+// httpCall is the call the flags make of cur, the job's call read on update (nil on add,
+// or when the job is not an HTTP job yet): the flags given change it, the rest is kept.
+// The headers read show their secrets as "***": sent back so, the server keeps what
+// each stands for, so the headers not named keep working.
+func (f *specFlags) httpCall(a *app, cur *jobcenter.HTTPCall) (*jobcenter.HTTPCall, error) {
+	c := cloneCall(cur)
+	if c == nil {
+		c = &jobcenter.HTTPCall{}
+	}
+	if f.set("http-url") {
+		c.URL = f.httpURL
+	}
+	if c.URL == "" {
+		return nil, usagef("an HTTP job needs --http-url: the URL each run calls")
+	}
+	if f.set("http-method") {
+		c.Method = f.httpMethod
+	}
+	if f.set("http-header") {
+		if c.Headers == nil {
+			c.Headers = map[string]string{}
+		}
+		for _, h := range f.httpHeaders {
+			name, value, ok := strings.Cut(h, ":")
+			name = strings.TrimSpace(name)
+			if !ok || name == "" {
+				return nil, usagef("--http-header %q: want 'Name: value', such as 'Authorization: Bearer xyz'", h)
+			}
+			// The server reads names in any case: one given replaces the one read.
+			maps.DeleteFunc(c.Headers, func(k, _ string) bool { return strings.EqualFold(k, name) })
+			if value = strings.TrimSpace(value); value != "" {
+				c.Headers[name] = value
+			}
+		}
+		if len(c.Headers) == 0 {
+			c.Headers = nil
+		}
+	}
+	if f.set("http-body") {
+		c.Body = f.httpBody
+	}
+	if f.set("http-body-file") {
+		body, err := a.readFile(f.httpBodyFile)
+		if err != nil {
+			return nil, err
+		}
+		c.Body = body
+	}
+	if f.set("http-expect") {
+		c.ExpectStatus = nil
+		for _, s := range splitList([]string{f.httpExpect}) {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return nil, usagef("--http-expect %q: want HTTP statuses, comma-separated, such as 200,204", f.httpExpect)
+			}
+			c.ExpectStatus = append(c.ExpectStatus, n)
+		}
+	}
+	return c, nil
+}
+
+// cloneCall is a copy of c that shares nothing with it.
+func cloneCall(c *jobcenter.HTTPCall) *jobcenter.HTTPCall {
+	if c == nil {
+		return nil
+	}
+	out := *c
+	out.Headers = maps.Clone(c.Headers)
+	out.ExpectStatus = slices.Clone(c.ExpectStatus)
+	return &out
+}
+
 const specHelp = `
 
 The job's rules are the SDK's: --name, and on add --pid, are required; an
 interval needs --seconds > 0 (at most ten years); a date needs --run-date later
-than now and before 2100-01-01T00:00:00Z; code or --flow-id, one of the two.
+than now and before 2100-01-01T00:00:00Z; one target: code, --flow-id or an
+HTTP call (--http-url).
 Beyond the SDK, a cron job needs --cron, a Quartz expression (6 or 7 fields:
 second minute hour day-of-month month day-of-week [year], "?" in one day field,
 at most 256 characters) that fires again after now, read in --timezone (an IANA
@@ -255,7 +353,20 @@ cancel_other (the run under way is killed and the fire runs) or allow_all
 (every fire runs at once); all but skip need --max-instances 1. A broken rule is refused (exit 2) with the field named
 (seconds, run_date, cron, timezone, start_date, end_date, jitter, fixed_delay,
 calendars[i], overlap, max_instances, misfire_grace_time, …), and nothing is
-stored.`
+stored.
+
+An HTTP job's run calls --http-url (http or https, a host, no user:password;
+a host beyond the center's JOBCENTER_HTTP_JOBS_REACH — public by default: no
+loopback, private or link-local address — is refused naming http.url) with
+--http-method (default GET), each --http-header 'Name: value' (at most 32;
+Host, Content-Length, Transfer-Encoding, Connection, Upgrade, TE and Trailer
+are the center's) and --http-body or --http-body-file (at most 64 KiB). It
+succeeds when the answer's status is one of --http-expect (default any 2xx),
+within --run-timeout; its journal entry reads "POST https://… → 200 OK (12ms)"
+and the answer's first 4 KiB. No redirect is followed. The job shows its
+header values as *** but for those that never carry a credential (Accept…,
+Cache-Control, Content-Language, Content-Type, If-Match, If-None-Match,
+User-Agent): a secret is written, never read back.`
 
 func jobCommands() []*command {
 	return []*command{
@@ -277,6 +388,9 @@ func jobCommands() []*command {
   jobctl add --pid d1138d88 --name poll --seconds 600 --fixed-delay --flow-id b4972d68
   # at 09:00 each day but the holidays of calendar cn-holidays (jobctl calendars add)
   jobctl add --pid d1138d88 --name report --cron "0 0 9 * * ?" --calendar cn-holidays --code 'return 1'
+  # every 15 minutes, POST to a URL with a token; 200 or 204 is a success
+  jobctl add --pid d1138d88 --name ping --seconds 900 --http-method POST --http-url https://api.example.com/ping \
+    --http-header 'Authorization: Bearer t0k3n' --http-header 'Content-Type: application/json' --http-body '{"a":1}' --http-expect 200,204
   # hand each run to a business flow; a script keeps the id
   id=$(jobctl add --pid d1138d88 --name nightly --seconds 86400 --flow-id b4972d68 --json | jq -r .id)`,
 			setup: func(fs *flag.FlagSet) runFunc {
@@ -382,7 +496,13 @@ delay not mentioned is kept (and dropped when the job becomes a date or cron
 job), --fixed-delay=false clears it; calendars not mentioned are kept,
 --calendar replaces them and --calendar '' clears them; an overlap policy not
 mentioned is kept, --overlap skip restores the default.
---code or --code-file replaces the target with code, --flow-id with a flow. A
+--code or --code-file replaces the target with code, --flow-id with a flow,
+--http-url with an HTTP call. The other --http-* flags change an HTTP job's
+call, the rest of it kept: --http-header 'Name: value' adds or replaces a
+header, 'Name:' removes one, and the headers not named keep their values,
+secrets too (shown ***, sent back so, the center keeps what they stand for;
+a new --http-url keeps them as well: remove the ones the new host must not
+get). --http-body '' clears the body, --http-expect '' the statuses. A
 started job is rescheduled from now. A Quartz schedule is changed with "jobctl
 quartz save" instead.` + specHelp,
 			example: `  jobctl update d6f4a7fa --name 新SDK周期任务 --seconds 400
@@ -394,7 +514,9 @@ quartz save" instead.` + specHelp,
   jobctl update d6f4a7fa --jitter 30 --overlap cancel_other
   jobctl update d6f4a7fa --fixed-delay --misfire-grace-time 0   # it has no misfire grace
   jobctl update d6f4a7fa --calendar cn-holidays,quiet
-  jobctl update d6f4a7fa --calendar ''   # no calendar: it fires at every instant`,
+  jobctl update d6f4a7fa --calendar ''   # no calendar: it fires at every instant
+  jobctl update d6f4a7fa --http-header 'Authorization: Bearer n3w' --http-expect ''   # the other headers kept
+  jobctl update d6f4a7fa --http-url https://api.example.com/v2/ping --http-header 'X-Old:'`,
 			setup: func(fs *flag.FlagSet) runFunc {
 				sf := addSpecFlags(fs)
 				return func(ctx context.Context, a *app, args []string) error {
@@ -507,7 +629,9 @@ func specOf(j *jobcenter.Job) jobcenter.JobSpec {
 	s := jobcenter.JobSpec{Pid: j.Pid, Name: j.Name, Description: j.Description, Trigger: j.JobParameter.Trigger,
 		RunDate: deref(j.JobParameter.RunDate), Cron: j.JobParameter.Cron, Timezone: j.JobParameter.Timezone,
 		StartDate: deref(j.JobParameter.StartDate), EndDate: deref(j.JobParameter.EndDate),
-		Code: deref(j.Code), FlowID: deref(j.FlowID)}
+		Code: deref(j.Code), FlowID: deref(j.FlowID), HTTP: cloneCall(j.HTTP)}
+	// An HTTP job's call is sent back as read: its masked header values keep their
+	// secrets, so an update that does not touch the call leaves it working.
 	if j.JobParameter.Seconds != nil {
 		s.Seconds = *j.JobParameter.Seconds
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -119,12 +121,30 @@ func fixedDelay(j *jobcenter.Job) string {
 // target words what a run executes.
 func target(j *jobcenter.Job) string {
 	switch {
+	case j.HTTP != nil:
+		method := j.HTTP.Method
+		if method == "" {
+			method = "GET"
+		}
+		return "http " + method + " " + j.HTTP.URL
 	case j.FlowID != nil:
 		return "flow " + *j.FlowID
 	case j.Code != nil:
 		return "code: " + clip(*j.Code, 60)
 	}
 	return "-"
+}
+
+// expects words the statuses that make an HTTP job's run a success.
+func expects(c *jobcenter.HTTPCall) string {
+	if len(c.ExpectStatus) == 0 {
+		return "any 2xx"
+	}
+	s := make([]string, len(c.ExpectStatus))
+	for i, n := range c.ExpectStatus {
+		s[i] = strconv.Itoa(n)
+	}
+	return "status " + strings.Join(s, " or ")
 }
 
 // policy words the run policy where it is not the default.
@@ -207,6 +227,20 @@ func printJob(w io.Writer, j *jobcenter.Job) {
 		t.row("CALENDARS", "no fire at the times "+strings.Join(cals, ", ")+" exclude")
 	}
 	t.row("TARGET", target(j))
+	if c := j.HTTP; c != nil {
+		// An HTTP job's call: its header values as the job shows them, secrets masked.
+		if len(c.Headers) > 0 {
+			names := slices.Sorted(maps.Keys(c.Headers))
+			for i, n := range names {
+				names[i] = n + ": " + c.Headers[n]
+			}
+			t.row("HEADERS", clip(strings.Join(names, "; "), 120))
+		}
+		if c.Body != "" {
+			t.row("BODY", clip(c.Body, 60))
+		}
+		t.row("EXPECTS", expects(c))
+	}
 	t.row("POLICY", policy(j))
 	t.row("PID", orDash(j.Pid))
 	t.row("CREATED", by(j.CreateTime, j.CreateUser))

@@ -223,7 +223,7 @@ def _ref(job_id: str, field: str = "job_id") -> str:
 
 
 def _definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone, start_date, end_date,
-                jitter, fixed_delay, calendars, **extra) -> Dict[str, Any]:
+                jitter, fixed_delay, calendars, http_call, **extra) -> Dict[str, Any]:
     # A lifetime is a string in run_date's forms; the server names the field of a bad one
     # (and refuses one of a date job), but could not read another type at all.
     for field, value in (("start_date", start_date), ("end_date", end_date)):
@@ -241,7 +241,8 @@ def _definition(name, description, trigger, seconds, run_date, flow_id, code, cr
         seconds = None  # the seed's default period of 60, which a cron job has no use for
     body = {"name": name, "description": description, "trigger": trigger, "seconds": seconds,
             "run_date": run_date, "cron": cron, "timezone": timezone, "start_date": start_date, "end_date": end_date,
-            "jitter": jitter, "fixed_delay": fixed_delay, "calendars": _names(calendars), "flow_id": flow_id, "code": code}
+            "jitter": jitter, "fixed_delay": fixed_delay, "calendars": _names(calendars),
+            "flow_id": flow_id, "code": code, "http": http_call}
     body.update(extra)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -271,7 +272,7 @@ def _options(options: Dict[str, Any]) -> Dict[str, Any]:
 
 def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
                 cron=None, timezone=None, start_date=None, end_date=None, jitter=None, fixed_delay=None,
-                calendars=None, **options) -> dict:
+                calendars=None, http=None, **options) -> dict:
     """Add a job, stopped; return its job info (or the 202 {"status": "accepted"} answer).
 
     Beyond the seed's "interval" (every seconds) and "date" (once at run_date), trigger
@@ -306,6 +307,24 @@ def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow
     not). The jobParameter shows them when set; a name the project has no calendar of
     raises JobCenterError 400 naming "calendars[i]".
 
+    http={...} makes it an HTTP job, whose runs each make one HTTP call instead of running
+    code or a flow: exactly one of code, flow_id and http is given (more raises
+    JobCenterError 400 naming "http"). The dict is sent as it is: "url" (http or https,
+    with a host and no user or password), and optionally "method" (default "GET", any
+    case), "headers" ({name: value}, at most 32; Host, Content-Length, Transfer-Encoding,
+    Connection, Upgrade, TE and Trailer are the center's), "body" (a string, at most 64
+    KiB) and "expect_status" (a list of statuses 100-599; none: any 2xx). A run succeeds
+    when the answer's status is expected, within the job's timeout; its journal exedes
+    reads "POST https://… → 200 OK (12ms)" then the answer's first 4 KiB, or, failed,
+    starts "HTTP 418, expected 2xx". The center refuses a host beyond its reach
+    (JOBCENTER_HTTP_JOBS_REACH; by default public hosts only, no loopback or private
+    address). The job info has "http" (for an HTTP job only), the method in upper case and
+    the header values masked "***" but for those that carry no credential (Accept,
+    Accept-Charset, Accept-Encoding, Accept-Language, Cache-Control, Content-Language,
+    Content-Type, If-Match, If-None-Match, User-Agent).
+    A bad call raises JobCenterError 400 naming its field ("http.url", "http.method",
+    "http.headers.Host", "http.expect_status", "http.body").
+
     options (extensions of the seed's function): retries, max_instances, timeout, ...,
     pause_after_failures=N (stop after N failed runs in a row), on_success=[ids] and
     on_failure=[ids] (jobs run after a run succeeds or fails), overlap= (what a fire does
@@ -315,7 +334,7 @@ def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow
     at once; all but "skip" need max_instances 1, else a 400 naming "max_instances").
     """
     return _jobs("POST", body=_definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone,
-                                          start_date, end_date, jitter, fixed_delay, calendars, pid=pid,
+                                          start_date, end_date, jitter, fixed_delay, calendars, http, pid=pid,
                                           **_options(options)))
 
 
@@ -361,7 +380,7 @@ def sdk_exec_job(job_id, params: Optional[Dict[str, Any]] = None) -> dict:
 
 def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
                    cron=None, timezone=None, start_date=None, end_date=None, jitter=None, fixed_delay=None,
-                   calendars=None, **options) -> dict:
+                   calendars=None, http=None, **options) -> dict:
     """Change a job's definition (its pid is kept); return its job info. The trigger is
     given whole, as on an add: trigger="cron" with cron= (and timezone=, else the server's
     JOBCENTER_TZ, not the job's zone before) makes it a cron job, "interval" or "date" one
@@ -369,10 +388,15 @@ def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, fl
     end_date, jitter, fixed_delay and calendars not given are none (to keep them, pass the
     job info's jobParameter["start_date"], ["end_date"], ["jitter"], ["fixed_delay"] and
     ["calendars"] back). options as for sdk_add_job: those not given are left as they are
-    (on_success=[] clears a chain, overlap="skip" restores the default policy)."""
+    (on_success=[] clears a chain, overlap="skip" restores the default policy).
+
+    http= as for sdk_add_job, given whole (an HTTP job given code or flow_id instead is no
+    longer one). The job info's "http" may be passed back as it is: a header sent as
+    "***" keeps the value the job has under that name; "***" for a header the job does not
+    have raises JobCenterError 400 naming "http.headers.<Name>"."""
     return _jobs("PUT", _ref(id, "id"), body=_definition(name, description, trigger, seconds, run_date, flow_id, code,
                                                          cron, timezone, start_date, end_date, jitter, fixed_delay,
-                                                         calendars, **_options(options)))
+                                                         calendars, http, **_options(options)))
 
 
 def sdk_delete_job(job_id) -> dict:

@@ -9,6 +9,7 @@ the tecode tenant (the Quartz tests use it). Run: python3 -m unittest -v tests/t
 import datetime
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -250,6 +251,10 @@ class JobCenterTest(Base):
             ("trigger", dict(trigger="weekly", code="x = 1")),
             ("code", dict(trigger="interval")),
             ("flow_id", dict(trigger="interval", code="x = 1", flow_id="f")),
+            ("http", dict(trigger="interval", code="x = 1", http={"url": "https://example.com/"})),
+            ("http", dict(trigger="interval", flow_id="f", http={"url": "https://example.com/"})),
+            ("http.url", dict(trigger="interval", http={"url": "ftp://example.com/"})),
+            ("http.method", dict(trigger="interval", http={"method": "FETCH", "url": "https://example.com/"})),
         ]
         before = len(sdk.sdk_get_jobs())
         for field, kw in cases:
@@ -776,6 +781,49 @@ class _Receiver:
         self._server.server_close()
 
 
+class _Calls:
+    """An HTTP job's receiver on this machine (the center must let HTTP jobs reach loopback:
+    JOBCENTER_HTTP_JOBS_REACH=any): it keeps each request it is sent, as {"method", "path",
+    "headers", "body"}, and answers /ok 200 "hello from the receiver", /teapot 418."""
+
+    def __init__(self):
+        import http.server
+
+        self._lock = threading.Lock()
+        self._got = []
+        calls = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _any(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with calls._lock:
+                    calls._got.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
+                                       "body": raw.decode("utf-8", "replace")})
+                status, data = (200, b"hello from the receiver") if self.path == "/ok" else (418, b"short and stout")
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _any
+
+            def log_message(self, *args):
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self._server.server_port
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def got(self):
+        with self._lock:
+            return list(self._got)
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
 def _feishu_sign(timestamp, secret):
     """Feishu's signature: base64 of the HMAC-SHA256 of nothing, keyed by the timestamp and
     the secret on two lines."""
@@ -906,6 +954,87 @@ class AlertTest(Base):
             self.assertEqual((cm.exception.status, cm.exception.code), (404, "not_found"))
         sdk.delete_alert_rule(robot["id"])
         self.assertEqual(sdk.get_alert_rules(), before)
+
+
+class HTTPJobTest(Base):
+    def setUp(self):
+        super().setUp()
+        self.calls = _Calls()
+        self.addCleanup(self.calls.close)
+
+    def ended(self, job_id, fire):
+        """The journal entry of a run once it has ended."""
+        return eventually(lambda: next((e for e in sdk.get_journal(job_id)["data"] if e["triggerid"] == fire
+                                        and e["exestatus"] in ("success", "failure")), None),
+                          timeout=15, what="run %s ended in the journal" % fire)
+
+    def test_an_http_job_calls_its_url_journals_the_answer_and_keeps_its_secret(self):
+        url = self.calls.url + "/ok"
+        call = {"method": "post", "url": url,
+                "headers": {"Authorization": "Bearer s3cret", "Content-Type": "application/json"},
+                "body": '{"day": "2026-12-01"}', "expect_status": [200, 204]}
+        j = sdk.sdk_add_job(PID, "HTTP任务", "", "interval", seconds=3600, http=call)
+        self.addCleanup(sdk.sdk_delete_job, j["id"])
+        # Every read shows the call, its credential masked; the rest of the job info as ever.
+        shown = {"method": "POST", "url": url, "headers": {"Authorization": "***", "Content-Type": "application/json"},
+                 "body": '{"day": "2026-12-01"}', "expect_status": [200, 204]}
+        self.assertEqual(set(j), JOB_INFO_KEYS | {"http"})
+        self.assertEqual((j["http"], j["code"], j["flowId"]), (shown, None, None))
+        self.assertEqual(sdk.sdk_get_job(j["jobId"]), j)
+        self.assertEqual(next(x for x in sdk.sdk_get_jobs() if x["id"] == j["id"]), j)
+        self.assertNotIn("s3cret", json.dumps(sdk.export_jobs()))
+
+        # A run calls the URL with the real header and the body; the journal keeps the
+        # status and the answer.
+        fire = sdk.exec_run(j["id"])["fireId"]
+        entry = self.ended(j["id"], fire)
+        self.assertEqual((entry["exestatus"], entry["runtype"]), ("success", "manual"), entry)
+        self.assertRegex(entry["exedes"],
+                         r"^POST %s → 200 OK \([0-9.]+m?s\)\nhello from the receiver" % re.escape(url))
+        self.assertNotIn("s3cret", entry["exedes"])
+        got = self.calls.got()
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual((got[0]["method"], got[0]["path"], got[0]["body"]), ("POST", "/ok", '{"day": "2026-12-01"}'))
+        self.assertEqual((got[0]["headers"].get("Authorization"), got[0]["headers"].get("Content-Type"),
+                          got[0]["headers"].get("X-Jobcenter-Fire-Id")), ("Bearer s3cret", "application/json", fire))
+
+        # The job info's call, passed back as it is, keeps the secret stored.
+        info = sdk.sdk_get_job(j["id"])
+        renamed = sdk.sdk_update_job(j["id"], "HTTP任务, renamed", "", "interval", seconds=3600, http=info["http"])
+        self.assertEqual((renamed["name"], renamed["http"]), ("HTTP任务, renamed", shown))
+        fire = sdk.exec_run(j["id"])["fireId"]
+        self.assertEqual(self.ended(j["id"], fire)["exestatus"], "success")
+        got = self.calls.got()
+        self.assertEqual(len(got), 2, got)
+        self.assertEqual((got[1]["headers"].get("Authorization"), got[1]["headers"].get("X-Jobcenter-Fire-Id")),
+                         ("Bearer s3cret", fire))
+
+        # A masked value for a header the job does not have is refused, naming it, and
+        # changes nothing.
+        masked = dict(info["http"], headers=dict(info["http"]["headers"], **{"X-Token": "***"}))
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.sdk_update_job(j["id"], "HTTP任务, again", "", "interval", seconds=3600, http=masked)
+        e = cm.exception
+        self.assertEqual((e.status, e.code, e.field), (400, "invalid", "http.headers.X-Token"), str(e))
+        self.assertEqual(sdk.sdk_get_job(j["id"]), renamed)
+
+    def test_an_http_jobs_run_fails_on_a_status_it_does_not_expect(self):
+        url = self.calls.url + "/teapot"
+        j = sdk.sdk_add_job(PID, "茶壶", "", "interval", seconds=3600, http={"url": url})
+        self.addCleanup(sdk.sdk_delete_job, j["id"])
+        self.assertEqual(j["http"], {"method": "GET", "url": url})
+        entry = self.ended(j["id"], sdk.exec_run(j["id"])["fireId"])
+        self.assertEqual(entry["exestatus"], "failure", entry)
+        self.assertTrue(entry["exedes"].startswith("HTTP 418, expected 2xx"), entry["exedes"])
+        self.assertIn("short and stout", entry["exedes"])
+        # Expected, the same answer is a success; code instead makes it a code job again.
+        sdk.sdk_update_job(j["id"], "茶壶", "", "interval", seconds=3600, http={"url": url, "expect_status": [418]})
+        entry = self.ended(j["id"], sdk.exec_run(j["id"])["fireId"])
+        self.assertEqual(entry["exestatus"], "success", entry)
+        self.assertTrue(entry["exedes"].startswith("GET %s → 418 " % url), entry["exedes"])
+        code = sdk.sdk_update_job(j["id"], "茶壶", "", "interval", seconds=3600, code="return 1")
+        self.assertEqual((set(code), code["code"]), (JOB_INFO_KEYS, "return 1"))
+        self.assertEqual([c["method"] for c in self.calls.got()], ["GET", "GET"])
 
 
 class ConfigureTest(Base):

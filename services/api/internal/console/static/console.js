@@ -213,14 +213,20 @@
   }
 
   // A Quartz schedule (a behaviour's, saved through the Quartz facade) is a cron job that
-  // runs neither code nor a flow; the job-center API does not change it.
+  // runs neither code nor a flow nor an HTTP call; the job-center API does not change it.
   function isSchedule(j) {
-    return (j.jobParameter || {}).trigger === "cron" && j.code == null && j.flowId == null;
+    return (j.jobParameter || {}).trigger === "cron" && j.code == null && j.flowId == null && j.http == null;
+  }
+
+  // targetKind is what a job runs: code, flow, http, or a behaviour (a Quartz schedule's).
+  function targetKind(j) {
+    return j.code != null ? "code" : j.flowId != null ? "flow" : j.http != null ? "http" : "biz";
   }
 
   function targetText(j) {
     if (j.code != null) return t("target.codeShort");
     if (j.flowId != null) return t("target.flowShort", { id: j.flowId });
+    if (j.http != null) return t("target.httpShort", { method: j.http.method || "GET", url: j.http.url });
     return t("target.biz");
   }
 
@@ -262,7 +268,7 @@
         triggerCell(j),
         el("td", { class: "state" }, el("span", { class: "badge state-" + state, "data-state": state, text: t("state." + state) })),
         el("td", { class: "next", text: j.next_run_time || t("jobs.none") }),
-        el("td", { class: "target", text: targetText(j) }),
+        el("td", { class: "target", text: targetText(j), title: targetText(j), "data-target": targetKind(j) }),
         actions);
       body.append(row);
     }
@@ -638,20 +644,24 @@
     ["jitter", "f-jitter"], ["overlap", "f-overlap"], ["fixed_delay", "f-fixed-delay"], ["calendars", "f-calendars"],
     // The form has no max_instances: the api names it when the overlap chosen needs it 1;
     // nor misfire_grace_time, which it names when a fixed delay is asked of a job with one.
-    ["max_instances", "f-overlap"], ["misfire_grace_time", "f-fixed-delay"]];
+    ["max_instances", "f-overlap"], ["misfire_grace_time", "f-fixed-delay"],
+    // An HTTP call's ("http.headers.Authorization"); the call as a whole (one target only) last.
+    ["http.method", "f-http-method"], ["http.url", "f-http-url"], ["http.headers", "f-http-headers"],
+    ["http.body", "f-http-body"], ["http.expect_status", "f-http-expect"], ["http", "f-target"]];
 
   function clearFormError() {
     $("form-error").hidden = true;
     for (const e of document.querySelectorAll("#job-form .invalid")) e.classList.remove("invalid");
   }
 
-  // showFormError shows the api's refusal under the form and marks the field it names.
+  // showFormError shows the api's refusal (or the page's, a FormError) under the form and
+  // marks the field it names.
   function showFormError(e) {
     const fe = $("form-error");
-    fe.textContent = t("msg.error", { status: e.status || "", message: e.message });
+    fe.textContent = e instanceof FormError ? e.message : t("msg.error", { status: e.status || "", message: e.message });
     fe.dataset.field = e.field || "";
     fe.hidden = false;
-    const hit = e.field && JOB_FIELDS.find(([f]) => e.field === f || e.field.startsWith(f + "["));
+    const hit = e.field && JOB_FIELDS.find(([f]) => e.field === f || e.field.startsWith(f + "[") || e.field.startsWith(f + "."));
     if (hit) $(hit[1]).classList.add("invalid");
   }
 
@@ -673,9 +683,16 @@
     $("f-start-date").value = p.start_date || "";
     $("f-end-date").value = p.end_date || "";
     $("f-bizcode").value = "";
-    $("f-target").value = j && j.flowId != null ? "flow" : "code";
+    $("f-target").value = j && !schedule ? (targetKind(j) === "biz" ? "code" : targetKind(j)) : "code";
     $("f-flow-id").value = (j && j.flowId) || "";
     $("f-code").value = j ? (j.code || "") : 'log_print("hello", "INFO")';
+    // An HTTP call as read: its header values masked (***), sent back as they are to keep them.
+    const call = (j && j.http) || {};
+    $("f-http-method").value = (call.method || "GET").toUpperCase();
+    $("f-http-url").value = call.url || "";
+    $("f-http-headers").value = Object.entries(call.headers || {}).map(([k, v]) => k + ": " + v).join("\n");
+    $("f-http-body").value = call.body || "";
+    $("f-http-expect").value = (call.expect_status || []).join(", ");
     $("f-on-success").value = (p.on_success || []).join(", ");
     $("f-on-failure").value = (p.on_failure || []).join(", ");
     $("f-pause-after").value = p.pause_after_failures || 0;
@@ -731,7 +748,9 @@
             if (v) body[field] = v;
           }
         }
-        if ($("f-target").value === "flow") body.flow_id = $("f-flow-id").value.trim();
+        const target = $("f-target").value;
+        if (target === "flow") body.flow_id = $("f-flow-id").value.trim();
+        else if (target === "http") body.http = httpCall();
         else body.code = $("f-code").value;
         const ids = (id) => $(id).value.split(",").map((s) => s.trim()).filter((s) => s);
         body.on_success = ids("f-on-success");
@@ -749,6 +768,34 @@
     } catch (e) {
       showFormError(e);
     }
+  }
+
+  // httpCall reads the form's HTTP call as the api takes it: headers one "Name: value" a
+  // line (a value read as *** sent back so, which keeps the stored one), statuses
+  // comma-separated (none: any 2xx). It throws a FormError for what the api could not tell.
+  function httpCall() {
+    const call = { method: $("f-http-method").value, url: $("f-http-url").value.trim() };
+    const headers = {}, seen = new Set();
+    $("f-http-headers").value.split("\n").forEach((line, i) => {
+      if (!line.trim()) return;
+      const colon = line.indexOf(":");
+      if (colon <= 0) throw new FormError("http.headers", t("form.httpBadHeader", { n: i + 1 }));
+      const name = line.slice(0, colon).trim();
+      if (seen.has(name.toLowerCase())) throw new FormError("http.headers", t("form.httpHeaderTwice", { name }));
+      seen.add(name.toLowerCase());
+      headers[name] = line.slice(colon + 1).trim();
+    });
+    if (Object.keys(headers).length > 0) call.headers = headers;
+    const payload = $("f-http-body").value;
+    if (payload !== "") call.body = payload;
+    const statuses = splitList($("f-http-expect").value);
+    if (statuses.length > 0) {
+      call.expect_status = statuses.map((s) => {
+        if (!/^\d{3}$/.test(s)) throw new FormError("http.expect_status", t("form.httpBadStatus", { status: s }));
+        return Number(s);
+      });
+    }
+    return call;
   }
 
   // formDate reads a lifetime's field as the api does, to bound the form's preview: a
