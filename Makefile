@@ -73,4 +73,4 @@ bench: build
 
 ## build: the four programs, the jobctl CLI and the example subscriber into ./bin
 build:
-	go build -o bin/ ./cmd/jobcenter ./cmd/jobctl ./services/api/cmd/api ./services/trigger/cmd/trigger ./services/executor/cmd/executor ./examples/subscriber
+	go build -o bin/ ./cmd/jobcenter ./cmd/jobctl ./services/api/cmd/api ./services/trigger/cmd/trigger ./services/executor/cmd/executor ./examples/subscriber ./examples/worker

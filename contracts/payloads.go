@@ -103,6 +103,9 @@ type Policy struct {
 	OnFailure []string `json:"on_failure,omitempty"`
 	// Overlap is what a fire does while the job's run goes on; empty: skip.
 	Overlap string `json:"overlap,omitempty"`
+	// WorkerGroup is the tenant's worker group that runs the job, by Route; empty: none.
+	WorkerGroup string `json:"worker_group,omitempty"`
+	Route       string `json:"route,omitempty"`
 }
 
 // Job is a job's full state, as carried by lifecycle events and outcomes.
@@ -280,6 +283,12 @@ type Fire struct {
 	// Overlap is what the fire does while another run of its job goes on (absent: skip,
 	// within max_instances).
 	Overlap string `json:"overlap,omitempty"`
+	// WorkerGroup, when set, is the worker group that runs the fire (its target's flow or
+	// behaviour), picked by Route; MisfireGraceMs is how long after its instant it waits
+	// for a worker when none is online (0: the executor's JOBCENTER_WORKER_WAIT).
+	WorkerGroup    string `json:"worker_group,omitempty"`
+	Route          string `json:"route,omitempty"`
+	MisfireGraceMs int64  `json:"misfire_grace_ms,omitempty"`
 }
 
 // Then is what follows a run's end: the jobs run after it succeeds or fails, and how

@@ -26,6 +26,12 @@ const (
 	SchemaKill           = "schemas/kill.json"
 	SchemaKillReply      = "schemas/kill-reply.json"
 	SchemaAlert          = "schemas/alert.json"
+	// The workers' messages; a task's reply, the run's end, is SchemaWorkerResult.
+	SchemaWorkerBeat     = "schemas/worker-beat.json"
+	SchemaWorkerTask     = "schemas/worker-task.json"
+	SchemaWorkerResult   = "schemas/worker-result.json"
+	SchemaWorkerProgress = "schemas/worker-progress.json"
+	SchemaWorkerCancel   = "schemas/worker-cancel.json"
 	// SchemaDeadLetterHeaders describes a dead letter's headers; its payload is the
 	// original message as it was.
 	SchemaDeadLetterHeaders = "schemas/dead-letter-headers.json"
@@ -75,6 +81,15 @@ func SchemaFor(subject string) (MessageSchema, bool) {
 		n, s = 3, MessageSchema{Payload: SchemaAlert}
 	case "dead": // jobcenter.dead.<consumer>
 		n, s = 3, MessageSchema{Headers: SchemaDeadLetterHeaders}
+	case "workers": // jobcenter.workers.<tenant>.<group>.<worker>
+		n, s = 5, MessageSchema{Payload: SchemaWorkerBeat}
+	case "task": // jobcenter.task.<tenant>.<worker>, jobcenter.task.<tenant>.<worker>.cancel
+		n, s = 4, MessageSchema{Payload: SchemaWorkerTask}
+		if len(tokens) == 5 && tokens[4] == "cancel" {
+			n, s = 5, MessageSchema{Payload: SchemaWorkerCancel}
+		}
+	case "progress": // jobcenter.progress.<tenant>.<run>
+		n, s = 4, MessageSchema{Payload: SchemaWorkerProgress}
 	default:
 		return MessageSchema{}, false
 	}

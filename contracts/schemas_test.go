@@ -44,7 +44,8 @@ func schemaFiles(t *testing.T) []string {
 var payloadSchemas = []string{
 	contracts.SchemaCommand, contracts.SchemaOutcome, contracts.SchemaLifecycleEvent, contracts.SchemaFire,
 	contracts.SchemaRunEvent, contracts.SchemaFlowRequest, contracts.SchemaFlowReply, contracts.SchemaRunLog,
-	contracts.SchemaKill, contracts.SchemaKillReply,
+	contracts.SchemaKill, contracts.SchemaKillReply, contracts.SchemaWorkerBeat, contracts.SchemaWorkerTask,
+	contracts.SchemaWorkerResult, contracts.SchemaWorkerProgress, contracts.SchemaWorkerCancel,
 }
 
 func TestEveryPayloadSchemaIsDraft2020AndPinsTheSchemaVersion(t *testing.T) {
@@ -206,7 +207,7 @@ func TestTheAsyncAPIChannelsAgreeWithSchemaFor(t *testing.T) {
 			want, found := contracts.SchemaFor(subject)
 			if addr == "" {
 				// A reply channel: its messages go to an inbox, not a subject of the contract.
-				if !slices.Contains([]string{contracts.SchemaOutcome, contracts.SchemaFlowReply, contracts.SchemaKillReply}, got.Payload) {
+				if !slices.Contains([]string{contracts.SchemaOutcome, contracts.SchemaFlowReply, contracts.SchemaKillReply, contracts.SchemaWorkerResult}, got.Payload) {
 					t.Errorf("channel %s has no address but carries %v", name, got)
 				}
 				continue

@@ -104,7 +104,8 @@ var (
 		Cron: "0 0 * * * ?", TimeZone: "Asia/Shanghai", StartDate: &at, EndDate: &later, Jitter: 30, FixedDelay: true, Calendars: []string{"holidays"}, FlowID: "f", Code: "return 1", BizCode: "b",
 		HTTP: &contracts.HTTPCall{Method: "POST", URL: "https://example.com/x", Headers: map[string]string{"Authorization": "Bearer t"}, Body: "{}", ExpectStatus: []int{200, 204}},
 		Policy: contracts.Policy{Coalesce: true, MisfireGraceMs: 1000, MaxInstances: 2, Retries: 3, RetryBackoffMs: 500, TimeoutMs: 60000,
-			PauseAfterFailures: 3, OnSuccess: []string{"j2"}, OnFailure: []string{"j3", "j4"}, Overlap: "buffer_one"},
+			PauseAfterFailures: 3, OnSuccess: []string{"j2"}, OnFailure: []string{"j3", "j4"}, Overlap: "buffer_one",
+			WorkerGroup: "reports", Route: "sharding"},
 	}
 	fullJob = contracts.Job{
 		ID: "j1", Key: "k1", Tenant: "p", Spec: fullJS, State: "started", StartedAt: &at,
@@ -132,7 +133,7 @@ var (
 			AfterFireID: "j1@1751342399000", CatchUp: true, Params: json.RawMessage(`{"day":"2026-12-01","n":[1,2]}`),
 			ParentFireID: "j0@manual-1", Then: &contracts.Then{OnSuccess: []string{"j2"}, OnFailure: []string{"j3"}, PauseAfterFailures: 3, Rearm: true,
 				Backfill: &contracts.BackfillThen{Of: "c1", At: at, To: later, Concurrency: 2}},
-			Overlap: "cancel_other"},
+			Overlap: "cancel_other", WorkerGroup: "reports", Route: "failover", MisfireGraceMs: 60000},
 			[]string{"Target.FlowID", "Target.BizCode", "Target.HTTP"}},
 		{contracts.SchemaFire, contracts.Fire{V: 1, FireID: "j1@1", JournalID: "j1-1", Seq: 1, Tenant: "p", JobID: "j1",
 			JobKey: "k1", Name: "n", RunType: "manual", ScheduledAt: at, FiredAt: at, Target: contracts.Target{HTTP: fullJS.HTTP},
@@ -161,6 +162,14 @@ var (
 			[]string{"JobID", "JobName", "FireID", "JournalID", "Detail", "Count"}},
 		{contracts.SchemaFlowReply, contracts.FlowReply{V: 1, OK: false, Error: "boom", Output: "out"}, []string{"OK"}},
 		{contracts.SchemaFlowReply, contracts.FlowReply{OK: true}, []string{"*"}},
+		{contracts.SchemaWorkerBeat, contracts.WorkerBeat{V: 1, ID: "9f2c4e1a7b3d5e60", Group: "reports", Handles: []string{"hello"}, Host: "h1",
+			Version: "v1.2.0", Since: at, Running: 2, Capacity: 8, Leaving: true}, nil},
+		{contracts.SchemaWorkerTask, contracts.WorkerTask{V: 1, Tenant: "p", JobID: "j1", FireID: "j1@1", RunID: "r1", Attempt: 1, Handler: "hello",
+			ScheduledAt: at, Params: json.RawMessage(`{"day":"2026-12-01"}`), TimeoutMs: 30000, Shard: &contracts.Shard{Index: 1, Total: 3},
+			Progress: "jobcenter.progress.p.r1-1"}, nil},
+		{contracts.SchemaWorkerResult, contracts.WorkerResult{V: 1, OK: true, Error: "e", Output: "log", Result: `{"rows":42}`, Busy: true}, nil},
+		{contracts.SchemaWorkerProgress, contracts.WorkerProgress{V: 1, FireID: "j1@1", RunID: "r1", Lines: []string{"a"}, Progress: new(0.5)}, nil},
+		{contracts.SchemaWorkerCancel, contracts.WorkerCancel{V: 1, FireID: "j1@1", RunID: "r1", Reason: "it was killed"}, nil},
 	}
 )
 
@@ -256,6 +265,11 @@ func TestEveryPayloadTypeAndItsSchemaHaveTheSameFields(t *testing.T) {
 		contracts.SchemaAlert:          reflect.TypeFor[contracts.Alert](),
 		contracts.SchemaJob:            reflect.TypeFor[contracts.Job](),
 		contracts.SchemaJobSpec:        reflect.TypeFor[contracts.JobSpec](),
+		contracts.SchemaWorkerBeat:     reflect.TypeFor[contracts.WorkerBeat](),
+		contracts.SchemaWorkerTask:     reflect.TypeFor[contracts.WorkerTask](),
+		contracts.SchemaWorkerResult:   reflect.TypeFor[contracts.WorkerResult](),
+		contracts.SchemaWorkerProgress: reflect.TypeFor[contracts.WorkerProgress](),
+		contracts.SchemaWorkerCancel:   reflect.TypeFor[contracts.WorkerCancel](),
 	} {
 		sameShape(t, name, schemaDoc(t, name), typ, typ.Name())
 	}
@@ -309,6 +323,11 @@ func sameShape(t *testing.T, file string, node map[string]any, typ reflect.Type,
 	case typ.Kind() >= reflect.Int && typ.Kind() <= reflect.Uint64:
 		if jsonType != "integer" && !isConst {
 			t.Errorf("%s: %s is an integer in Go, %v in the schema", file, where, node["type"])
+		}
+		return
+	case typ.Kind() == reflect.Float64:
+		if jsonType != "number" {
+			t.Errorf("%s: %s is a float in Go, %v in the schema", file, where, node["type"])
 		}
 		return
 	case typ == reflect.TypeFor[json.RawMessage]():
@@ -587,6 +606,13 @@ func (m *messageMonitor) check(msg *nats.Msg) error {
 		want = contracts.BizSubject(p.Tenant, p.BizCode)
 	case "alert":
 		want = contracts.AlertSubject(p.Tenant)
+	case "workers", "task", "progress":
+		// The tenant is the subject's alone (a worker's beat says its group and id).
+		want = msg.Subject
+		var b struct{ ID, Group string }
+		if tok[1] == "workers" && (json.Unmarshal(msg.Data, &b) != nil || msg.Subject != contracts.WorkerBeatSubject(tok[2], b.Group, b.ID) && !strings.HasPrefix(tok[2], "=")) {
+			want = "jobcenter.workers.<tenant>." + b.Group + "." + b.ID
+		}
 	}
 	if want != msg.Subject {
 		return fmt.Errorf("the payload belongs on %s", want)

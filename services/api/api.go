@@ -36,6 +36,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/mongostore"
 	"github.com/jobcenter/jobcenter/shared/runends"
 	"github.com/jobcenter/jobcenter/shared/wire"
+	"github.com/jobcenter/jobcenter/shared/workers"
 )
 
 // Config configures the api service.
@@ -174,6 +175,8 @@ type Service struct {
 	// cals follows the calendars' bucket, calKV, for next fire times.
 	calKV jetstream.KeyValue
 	cals  *calkv.Cache
+	// workers follows the workers' heartbeats, for GET /api/v1/workers.
+	workers *workers.Registry
 }
 
 // New connects to the broker and the store and binds the HTTP address. What cfg leaves
@@ -249,7 +252,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		nc.Close()
 		return nil, fmt.Errorf("JOBCENTER_HTTP_ADDR=%q: listen: %w", cfg.HTTPAddr, err)
 	}
-	s := &Service{cfg: cfg, nc: nc, js: js, store: store, cmd: cmd, ln: httpapi.JSONRawErrors(ln), stopping: make(chan struct{}),
+	s := &Service{cfg: cfg, nc: nc, js: js, store: store, cmd: cmd, ln: httpapi.JSONRawErrors(ln), stopping: make(chan struct{}), workers: workers.NewRegistry(nil),
 		calKV: calKV, cals: calkv.NewCache(cfg.Loc)}
 	if cfg.CacheJobs > 0 {
 		s.view = jobview.New(cfg.CacheJobs)
@@ -270,6 +273,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		Calendars: &httpapi.Calendaring{Store: calkv.Calendars{KV: calKV}, Cache: s.cals},
 		RunEnds:   ends,
 		HTTPReach: cfg.HTTPReach,
+		Workers:   s.workers,
 	})
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.srv.RegisterOnShutdown(func() { close(s.stopping) })
@@ -296,6 +300,11 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}()
 	defer func() { stopView(); <-viewDone }()
+	beats, err := workers.Follow(s.nc, s.workers)
+	if err != nil {
+		return fmt.Errorf("follow the workers' heartbeats: %w", err)
+	}
+	defer func() { _ = beats.Unsubscribe() }()
 	calsDone := make(chan struct{})
 	go func() {
 		defer close(calsDone)

@@ -27,6 +27,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/jobcode"
 	"github.com/jobcenter/jobcenter/shared/kills"
 	"github.com/jobcenter/jobcenter/shared/metrics"
+	"github.com/jobcenter/jobcenter/shared/workers"
 )
 
 // Consumer is the durable consumer every executor instance shares.
@@ -58,6 +59,9 @@ type Config struct {
 	FlowURL, BizURL string
 	// HTTPReach is how far HTTP jobs' calls may go (JOBCENTER_HTTP_JOBS_REACH).
 	HTTPReach egress.Reach
+	// WorkerWait is how long past its instant a fire of a worker group waits for a
+	// worker when none is online and its job has no misfire grace.
+	WorkerWait time.Duration
 	// Registry receives the executor's metrics (nil: a registry of its own, with the Go
 	// and process collectors); Metrics serves it.
 	Registry *prometheus.Registry
@@ -70,7 +74,13 @@ var (
 	Concurrency    = config.Span[int]{Key: "JOBCENTER_EXEC_CONCURRENCY", Default: 16, Min: 1, Max: 4096}
 	MaxSteps       = config.Span[int]{Key: "JOBCENTER_EXEC_MAX_STEPS", Default: 10_000_000, Min: 1000, Max: 10_000_000_000}
 	RedeliverAfter = config.Span[time.Duration]{Key: "JOBCENTER_EXEC_REDELIVER_AFTER", Default: 30 * time.Second, Min: time.Second, Max: time.Hour}
+	// WorkerWait stays well within the runs stream's age, which a waiting fire must not outlive.
+	WorkerWait = config.Span[time.Duration]{Key: "JOBCENTER_WORKER_WAIT", Default: 10 * time.Minute, Min: time.Second, Max: 24 * time.Hour}
 )
+
+// WaitingFires is how many fires of worker groups may wait for a worker at once, in the
+// executors' consumer, beside those being run: past it, other fires wait too.
+const WaitingFires = 20_000
 
 // ConfigFromEnv reads the executor's settings.
 func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
@@ -86,6 +96,7 @@ func ConfigFromEnv(e *config.Env, streams bus.StreamsConfig) Config {
 		FlowURL:        e.URL("JOBCENTER_FLOW_URL", "", "http", "https"),
 		BizURL:         e.URL("JOBCENTER_BIZ_URL", "", "http", "https"),
 		HTTPReach:      egress.FromEnv(e),
+		WorkerWait:     WorkerWait.From(e),
 	}
 }
 
@@ -106,13 +117,14 @@ func (c Config) WithDefaults() Config {
 	c.Timeout, c.Concurrency, c.RedeliverAfter = Timeout.Or(c.Timeout), Concurrency.Or(c.Concurrency), RedeliverAfter.Or(c.RedeliverAfter)
 	c.MaxSteps = MaxSteps.Or(c.MaxSteps)
 	c.HTTPReach = c.HTTPReach.Or()
+	c.WorkerWait = WorkerWait.Or(c.WorkerWait)
 	return c
 }
 
 // Validate refuses what ConfigFromEnv would refuse.
 func (c Config) Validate() error {
 	return errors.Join(c.Streams.Validate(), Timeout.Check(c.Timeout), Concurrency.Check(c.Concurrency), RedeliverAfter.Check(c.RedeliverAfter),
-		MaxSteps.Check(c.MaxSteps), c.HTTPReach.Check())
+		MaxSteps.Check(c.MaxSteps), c.HTTPReach.Check(), WorkerWait.Check(c.WorkerWait))
 }
 
 // New connects to the broker. What cfg leaves unset takes its default.
@@ -139,6 +151,7 @@ func New(cfg Config) (*Service, error) {
 		// stale well before that, while a live run's is never older than KeepAlive.
 		JS: js, NC: nc, Timeout: cfg.Timeout, MaxSteps: uint64(cfg.MaxSteps), KeepAlive: cfg.RedeliverAfter / 4, StaleAfter: cfg.RedeliverAfter / 2, DuplicateWindow: cfg.Streams.Duplicates, FlowURL: cfg.FlowURL, BizURL: cfg.BizURL, HTTP: hc,
 		Web:     egress.Client(cfg.HTTPReach, 10*time.Second, egress.Setting),
+		Workers: workers.NewRegistry(nil), WorkerWait: cfg.WorkerWait,
 		Metrics: m, Log: cfg.Log.With().Str("part", "runner").Logger(),
 		SDK: func(tenant string) jobcode.SDK {
 			return sdk.Client{BaseURL: cfg.APIURL, Key: cfg.APIKey, Project: tenant, User: "job-center", HTTP: hc}
@@ -294,11 +307,17 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	defer func() { _ = killSub.Unsubscribe() }()
+	beats, err := workers.Follow(s.nc, s.runner.Workers)
+	if err != nil {
+		return fmt.Errorf("follow the workers' heartbeats: %w", err)
+	}
+	defer func() { _ = beats.Unsubscribe() }()
 	cons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamRuns, jetstream.ConsumerConfig{
 		Durable: Consumer, FilterSubject: contracts.FireSubjects,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       s.cfg.RedeliverAfter,
-		MaxAckPending: s.cfg.Concurrency * 64,
+		AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait:   s.cfg.RedeliverAfter,
+		// Fires waiting for a worker stay pending: they may not hold up the others.
+		MaxAckPending: s.cfg.Concurrency*64 + WaitingFires,
 	})
 	if err != nil {
 		return fmt.Errorf("executor consumer: %w", err)

@@ -66,6 +66,10 @@ type Input struct {
 	OnFailure          *[]string
 	// Overlap: nil when not given.
 	Overlap *string
+	// WorkerGroup and Route: nil when not given; WorkerGroup "" serves the job
+	// without workers again.
+	WorkerGroup *string
+	Route       *string
 }
 
 // ForCreate validates a new job's definition by the SDK's rules: trigger is "date" or
@@ -262,6 +266,7 @@ func (s Spec) checkPolicy() error {
 		checkChain("on_failure", p.OnFailure),
 		checkOverlap(p),
 		checkFixedDelay(s),
+		checkWorkers(s),
 	} {
 		if err != nil {
 			return err
@@ -418,6 +423,19 @@ func (in Input) policy(p Policy) (Policy, error) {
 		}
 		if p.Overlap = o; o == OverlapSkip {
 			p.Overlap = "" // the default, written as such: the job's info stays the seed's
+		}
+	}
+	if in.WorkerGroup != nil {
+		if p.Group = strings.TrimSpace(*in.WorkerGroup); p.Group == "" {
+			p.Route = ""
+		} else if p.Route == "" {
+			p.Route = RouteRoundRobin
+		}
+	}
+	if in.Route != nil {
+		p.Route = Route(strings.TrimSpace(*in.Route))
+		if p.Route == "" && p.Group != "" {
+			p.Route = RouteRoundRobin
 		}
 	}
 	return p, nil

@@ -98,6 +98,10 @@ type Policy struct {
 	OnSuccess, OnFailure []string
 	// Overlap is what a fire does while the job's run goes on ("": OverlapSkip).
 	Overlap Overlap
+	// Group, when set, is the tenant's worker group that runs the job's flow or
+	// behaviour, and Route how each fire picks its worker; "" for none.
+	Group string
+	Route Route
 }
 
 // Overlap is what a fire does while a run of its job goes on: Temporal's overlap

@@ -91,6 +91,8 @@ type lifeDoc struct {
 	OnSuccess          []string `bson:"onSuccess,omitempty"`
 	OnFailure          []string `bson:"onFailure,omitempty"`
 	HTTP               *httpDoc `bson:"http,omitempty"`
+	WorkerGroup        string   `bson:"workerGroup,omitempty"`
+	Route              string   `bson:"route,omitempty"`
 }
 
 // httpDoc is an HTTP job's call; its headers a list, as a header's name may hold a dot.
@@ -164,6 +166,7 @@ func toLife(w JobWrite) lifeDoc {
 		Version: j.Version, LastCommand: j.LastCommand,
 		PauseAfterFailures: j.Spec.Policy.PauseAfterFailures, OnSuccess: j.Spec.Policy.OnSuccess, OnFailure: j.Spec.Policy.OnFailure,
 		Overlap: string(j.Spec.Policy.Overlap), HTTP: toHTTPDoc(j.Spec.Target.HTTP),
+		WorkerGroup: j.Spec.Policy.Group, Route: string(j.Spec.Policy.Route),
 	}
 	switch j.Spec.Trigger.Kind {
 	case job.Interval:
@@ -197,7 +200,8 @@ func (doc jobDoc) toJob() StoredJob {
 			Policy: job.Policy{Coalesce: d.Coalesce, MisfireGrace: time.Duration(d.MisfireGraceMs) * time.Millisecond, MaxInstances: d.MaxInstances,
 				Retries: d.Retries, RetryBackoff: time.Duration(d.RetryBackoffMs) * time.Millisecond,
 				Timeout: time.Duration(d.TimeoutMs) * time.Millisecond, PauseAfterFailures: d.PauseAfterFailures,
-				OnSuccess: d.OnSuccess, OnFailure: d.OnFailure, Overlap: job.Overlap(d.Overlap)},
+				OnSuccess: d.OnSuccess, OnFailure: d.OnFailure, Overlap: job.Overlap(d.Overlap),
+				Group: d.WorkerGroup, Route: job.Route(d.Route)},
 		},
 		State:     job.State(d.State),
 		CreatedAt: d.CreatedAt.UTC(), CreatedBy: d.CreatedBy, UpdatedAt: d.UpdatedAt.UTC(), UpdatedBy: d.UpdatedBy,

@@ -33,6 +33,7 @@ func SpecToPayload(s job.Spec) contracts.JobSpec {
 			MaxInstances: s.Policy.MaxInstances, Retries: s.Policy.Retries, RetryBackoffMs: s.Policy.RetryBackoff.Milliseconds(),
 			TimeoutMs: s.Policy.Timeout.Milliseconds(), PauseAfterFailures: s.Policy.PauseAfterFailures,
 			OnSuccess: s.Policy.OnSuccess, OnFailure: s.Policy.OnFailure, Overlap: string(s.Policy.Overlap),
+			WorkerGroup: s.Policy.Group, Route: string(s.Policy.Route),
 		},
 	}
 	switch s.Trigger.Kind {
@@ -98,6 +99,7 @@ func SpecFromPayload(p contracts.JobSpec) job.Spec {
 			MaxInstances: p.Policy.MaxInstances, Retries: p.Policy.Retries, RetryBackoff: time.Duration(p.Policy.RetryBackoffMs) * time.Millisecond,
 			Timeout: time.Duration(p.Policy.TimeoutMs) * time.Millisecond, PauseAfterFailures: p.Policy.PauseAfterFailures,
 			OnSuccess: p.Policy.OnSuccess, OnFailure: p.Policy.OnFailure, Overlap: job.Overlap(p.Policy.Overlap),
+			Group: p.Policy.WorkerGroup, Route: job.Route(p.Policy.Route),
 		},
 	}
 	if p.RunDate != nil {

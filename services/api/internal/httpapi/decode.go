@@ -61,6 +61,9 @@ type jobBody struct {
 	OnFailure          *[]string       `json:"on_failure"`
 	// What a fire does while the job's run goes on (Temporal's overlap policies).
 	Overlap *string `json:"overlap,omitempty"`
+	// The tenant's worker group that runs the job, and how a fire picks its worker.
+	WorkerGroup *string `json:"worker_group,omitempty"`
+	Route       *string `json:"route,omitempty"`
 }
 
 // input converts the body to the domain's input, checking seconds is a whole number.
@@ -72,6 +75,7 @@ func (b jobBody) input() (job.Input, error) {
 		FlowID: deref(b.FlowID), Code: deref(b.Code),
 		HTTP:     b.HTTP.input(),
 		Coalesce: b.Coalesce, OnSuccess: b.OnSuccess, OnFailure: b.OnFailure, Overlap: b.Overlap, FixedDelay: b.FixedDelay, Calendars: b.Calendars,
+		WorkerGroup: b.WorkerGroup, Route: b.Route,
 	}
 	for _, f := range []struct {
 		name string

@@ -163,6 +163,9 @@ func bodyOf(s job.Spec) jobBody {
 	if ids := p.OnSuccess; len(ids) > 0 {
 		b.OnSuccess = &ids
 	}
+	if p.Group != "" {
+		b.WorkerGroup, b.Route = str(p.Group), str(string(p.Route))
+	}
 	if p.Overlap != "" {
 		b.Overlap = str(string(p.Overlap))
 	}

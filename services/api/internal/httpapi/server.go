@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/jobcenter/jobcenter/shared/egress"
+	"github.com/jobcenter/jobcenter/shared/workers"
 	"math"
 	"net/http"
 	"strconv"
@@ -79,6 +80,8 @@ type Deps struct {
 	Killer Killer
 	// Alerts keeps alert rules and reads deliveries (nil: the alert routes answer 503).
 	Alerts *Alerting
+	// Workers are the tenants' workers online (nil: the workers routes answer 503).
+	Workers *workers.Registry
 	// HTTPReach is how far HTTP jobs' calls may go: a job naming a host beyond it is
 	// refused ("": egress.Public).
 	HTTPReach egress.Reach
@@ -164,6 +167,8 @@ func New(d Deps) *echo.Echo {
 	k.GET("/:name", h.getCalendar, project)
 	k.PUT("/:name", h.updateCalendar, project)
 	k.DELETE("/:name", h.deleteCalendar, project)
+	e.GET("/api/v1/workers", h.listWorkers, project)
+	e.GET("/api/v1/workers/:group", h.getWorkers, project)
 	e.GET("/api/v1/export", h.exportJobs, project)
 	e.POST("/api/v1/import", h.importJobs, project)
 	e.GET("/api/v1/cron/next", h.cronNext, h.limitByAddress)

@@ -62,6 +62,9 @@ type jobParameter struct {
 	FixedDelay bool   `json:"fixed_delay,omitempty"`
 	// The calendars the job respects, shown only when it names any.
 	Calendars []string `json:"calendars,omitempty"`
+	// The worker group that runs the job and its route, shown only when set.
+	WorkerGroup string `json:"worker_group,omitempty"`
+	Route       string `json:"route,omitempty"`
 }
 
 // toJobInfo renders a job as the SDK shows it, times in loc; next_run_time is the next
@@ -114,6 +117,7 @@ func toJobInfoNext(j job.Job, now time.Time, loc *time.Location, next func(time.
 	p.OnSuccess, p.OnFailure = s.Policy.OnSuccess, s.Policy.OnFailure
 	p.Jitter = nonDefault(int64(s.Trigger.Jitter/time.Second), 0)
 	p.Overlap, p.FixedDelay, p.Calendars = string(s.Policy.Overlap), s.Trigger.FixedDelay, s.Trigger.Calendars
+	p.WorkerGroup, p.Route = s.Policy.Group, string(s.Policy.Route)
 	if tr := s.Trigger; !tr.Start.IsZero() {
 		p.StartDate = optional(job.FormatLocal(tr.Start, loc))
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/jobcode"
 	"github.com/jobcenter/jobcenter/shared/kills"
 	"github.com/jobcenter/jobcenter/shared/wire"
+	"github.com/jobcenter/jobcenter/shared/workers"
 )
 
 // MaxDetail bounds the journal's exedes text.
@@ -83,6 +84,11 @@ type Runner struct {
 	// anything); a catch-up fire stored longer ago than that (when not 0) stops waiting
 	// for a predecessor whose claim is not there.
 	ClaimsKept time.Duration
+	// Workers, when not nil, are the tenants' workers online: what a fire of a worker
+	// group is handed to. WorkerWait is how long such a fire waits for one, past its
+	// instant, when its job has no misfire grace.
+	Workers    *workers.Registry
+	WorkerWait time.Duration
 	// Web makes HTTP jobs' calls: within the reach the operator allows
 	// (JOBCENTER_HTTP_JOBS_REACH), following no redirect.
 	Web *http.Client
@@ -195,6 +201,12 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 			return r.interrupt(work, f, began, holder, log)
 		}
 	}
+	if f.WorkerGroup != "" {
+		// A fire waits for a worker of its group before it is claimed: none is online.
+		if done, err := r.awaitWorker(ctx, work, msg, f, log); done || err != nil {
+			return err
+		}
+	}
 	ev := r.newRun(f)
 	overlap := job.Overlap(f.Overlap)
 	if overlap == job.OverlapBufferOne {
@@ -253,6 +265,11 @@ func (r *Runner) Handle(ctx context.Context, msg jetstream.Msg) error {
 func (r *Runner) handleChained(ctx, work context.Context, msg jetstream.Msg, f contracts.Fire, log zerolog.Logger) error {
 	if f.AfterFireID != "" {
 		if err := r.awaitTurn(work, msg, f); err != nil {
+			return err
+		}
+	}
+	if f.WorkerGroup != "" {
+		if done, err := r.awaitWorker(ctx, work, msg, f, log); done || err != nil {
 			return err
 		}
 	}
@@ -368,7 +385,7 @@ func (r *Runner) runHeld(ctx, work context.Context, msg jetstream.Msg, f contrac
 		release()
 	}
 	if r.Metrics != nil {
-		r.Metrics.Ran(targetKind(f.Target), ev.Status, end.Sub(ev.StartedAt))
+		r.Metrics.Ran(targetKind(f), ev.Status, end.Sub(ev.StartedAt))
 	}
 	// A failure is an operator's business (info); a success is the common case (debug).
 	line := log.Debug()
@@ -648,8 +665,11 @@ func (r *Runner) interrupt(ctx context.Context, f contracts.Fire, began time.Tim
 }
 
 // targetKind names what a fire runs, for metrics.
-func targetKind(t contracts.Target) string {
+func targetKind(f contracts.Fire) string {
+	t := f.Target
 	switch {
+	case f.WorkerGroup != "":
+		return "worker"
 	case t.Code != "":
 		return "code"
 	case t.FlowID != "":
@@ -713,7 +733,7 @@ func (r *Runner) execute(ctx, work context.Context, f contracts.Fire, ev *contra
 		detail, result, runErr := func() (string, string, error) {
 			defer r.began(f.FireID, time.Now().Add(timeout))()
 			defer lg.close()
-			return r.run(rctx, f, timeout, lg.add)
+			return r.run(rctx, f, ev.DynamicID, attempt, timeout, lg.add)
 		}()
 		ev.TimedOut = errors.Is(runErr, errTimedOut) || errors.Is(runErr, jobcode.ErrTimeout)
 		if ev.TimedOut {
@@ -1019,8 +1039,10 @@ func (r *Runner) report(ctx context.Context, ev contracts.RunEvent, msgID string
 
 // run executes the target and returns the run's log (or a flow's output), the JSON of
 // its result, and why it failed.
-func (r *Runner) run(ctx context.Context, f contracts.Fire, timeout time.Duration, onLog func(string)) (detail, result string, err error) {
+func (r *Runner) run(ctx context.Context, f contracts.Fire, runID string, attempt int, timeout time.Duration, onLog func(string)) (detail, result string, err error) {
 	switch t := f.Target; {
+	case f.WorkerGroup != "":
+		return r.dispatch(ctx, f, runID, attempt, timeout, onLog)
 	case t.Code != "":
 		res, err := jobcode.RunWith(ctx, t.Code, r.SDK(f.Tenant), jobcode.Limits{Timeout: timeout, MaxSteps: r.MaxSteps}, jobcode.Env{Params: string(f.Params), OnLog: onLog})
 		detail = res.Log

@@ -409,7 +409,10 @@ func planFromKey(key string) (p *Plan, err error) {
 		if !ok {
 			return nil, errors.New("scheduler image: a plan's tenant is damaged")
 		}
-		j.Tenant, tr.Calendars = tenant, strings.Split(r.Str(), ",")
+		j.Tenant, tr.Calendars = tenant, ids(r.Str())
+	}
+	if r.i < len(key) {
+		pol.Group, pol.Route = r.Str(), job.Route(r.Str())
 	}
 	if r.i != len(key) || string(AppendPlanKey(nil, &j)) != key {
 		return nil, errors.New("scheduler image: a plan is damaged")

@@ -82,8 +82,10 @@ func AppendPlanKey(b []byte, j *job.Job) []byte {
 	// Each only when it or one after it is set, so that the keys of images cut before a
 	// field existed still read: the timeout, then the pause and the two chains, then the
 	// lifetime, then the jitter, then the overlap policy, then the fixed delay, then the
-	// calendars, named with their tenant (theirs alone: such plans are a tenant's).
-	cals := len(tr.Calendars) > 0
+	// calendars, named with their tenant (theirs alone: such plans are a tenant's), then
+	// the worker group and route.
+	workers := p.Group != ""
+	cals := len(tr.Calendars) > 0 || workers
 	delay := tr.FixedDelay || cals
 	overlap := p.Overlap != "" || delay
 	spread := tr.Jitter != 0 || overlap
@@ -110,6 +112,9 @@ func AppendPlanKey(b []byte, j *job.Job) []byte {
 	}
 	if cals {
 		b = appendString(appendString(b, contracts.Token(j.Tenant)), strings.Join(tr.Calendars, ","))
+	}
+	if workers {
+		b = appendString(appendString(b, p.Group), string(p.Route))
 	}
 	return b
 }

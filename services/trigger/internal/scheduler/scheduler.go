@@ -782,7 +782,19 @@ func (s *Scheduler) fire(v *view, seq int64, id, runType string, scheduled, now 
 		RetryBackoffMs: p.RetryBackoff.Milliseconds(),
 		Then:           v.plan.Then,
 		Overlap:        string(p.Overlap),
+		WorkerGroup:    p.Group,
+		Route:          string(p.Route),
+		MisfireGraceMs: workerGrace(p),
 	}
+}
+
+// workerGrace is how long a fire of a job its workers serve waits for one: its misfire
+// grace; 0 for other jobs (their fires do not wait).
+func workerGrace(p job.Policy) int64 {
+	if p.Group == "" {
+		return 0
+	}
+	return p.MisfireGrace.Milliseconds()
 }
 
 // view is a held job unpacked from its record, to fire or finish it.
