@@ -30,9 +30,9 @@ type Registry struct {
 	mu  sync.Mutex
 	// by tenant, then worker id
 	workers map[string]map[string]*Worker
-	// dispatched counts the runs handed out here since each worker's last heartbeat, so
-	// that least_busy spreads a burst instead of sending it all to one worker.
-	dispatched map[string]int
+	// inFlight counts the runs handed out here and not yet ended, by worker: a worker's
+	// load is at least that, whatever its last heartbeat (up to two seconds old) said.
+	inFlight map[string]int
 }
 
 // NewRegistry returns an empty registry on clock now (time.Now when nil).
@@ -40,7 +40,7 @@ func NewRegistry(now func() time.Time) *Registry {
 	if now == nil {
 		now = time.Now
 	}
-	return &Registry{now: now, workers: map[string]map[string]*Worker{}, dispatched: map[string]int{}}
+	return &Registry{now: now, workers: map[string]map[string]*Worker{}, inFlight: map[string]int{}}
 }
 
 // MaxWorkersPerTenant bounds what one tenant's heartbeats can make the registry hold.
@@ -59,7 +59,6 @@ func (r *Registry) Beat(tenant string, b contracts.WorkerBeat) bool {
 	if b.Leaving && b.Running == 0 {
 		if ws != nil {
 			delete(ws, b.ID)
-			delete(r.dispatched, tenant+" "+b.ID)
 		}
 		return true
 	}
@@ -79,7 +78,6 @@ func (r *Registry) Beat(tenant string, b contracts.WorkerBeat) bool {
 		ws[b.ID] = w
 	}
 	w.WorkerBeat, w.LastBeat = b, r.now()
-	delete(r.dispatched, tenant+" "+b.ID)
 	return true
 }
 
@@ -89,7 +87,6 @@ func (r *Registry) expire(tenant string) {
 	for id, w := range r.workers[tenant] {
 		if w.LastBeat.Before(cut) {
 			delete(r.workers[tenant], id)
-			delete(r.dispatched, tenant+" "+id)
 		}
 	}
 	if len(r.workers[tenant]) == 0 {
@@ -108,7 +105,7 @@ func (r *Registry) Online(tenant, group string) []Worker {
 		if group == "" || w.Group == group {
 			c := *w
 			c.Handles = slices.Clone(w.Handles)
-			c.Running += r.dispatched[tenant+" "+w.ID]
+			c.Running = max(c.Running, r.inFlight[tenant+" "+w.ID])
 			out = append(out, c)
 		}
 	}
@@ -126,12 +123,19 @@ func (r *Registry) Alive(tenant, id string) bool {
 	return ok && !w.LastBeat.Before(r.now().Add(-contracts.WorkerGoneAfter))
 }
 
-// Dispatched counts a run handed to tenant's worker id, until its next heartbeat says
-// how many it runs.
-func (r *Registry) Dispatched(tenant, id string) {
+// Dispatched counts a run handed to tenant's worker id until ended is called.
+func (r *Registry) Dispatched(tenant, id string) (ended func()) {
+	key := tenant + " " + id
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.dispatched[tenant+" "+id]++
+	r.inFlight[key]++
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.inFlight[key]--; r.inFlight[key] <= 0 {
+			delete(r.inFlight, key)
+		}
+	}
 }
 
 // Eligible are the workers of tenant's group that handle handler and take runs, in the

@@ -90,3 +90,34 @@ func TestEachRouteOrdersTheWorkersAsItSays(t *testing.T) {
 		t.Fatalf("b had %d of 100 jobs", moved)
 	}
 }
+
+// A run handed out here counts on its worker until it ends, whatever the worker's last
+// heartbeat (up to two seconds old) said: least_busy spreads a burst, and a worker whose
+// runs ended takes runs again before its next beat.
+func TestARunHandedOutCountsOnItsWorkerUntilItEnds(t *testing.T) {
+	now := time.Now()
+	r := NewRegistry(func() time.Time { return now })
+	r.Beat("p", beat("a", now, 0))
+	end1 := r.Dispatched("p", "a")
+	end2 := r.Dispatched("p", "a")
+	if got := r.Online("p", "g")[0].Running; got != 2 {
+		t.Fatalf("two runs handed out, a beat saying none: running %d", got)
+	}
+	if got := r.Eligible("p", "g", "h"); len(got) != 0 {
+		t.Fatalf("a worker of capacity 2 with 2 runs handed out is eligible: %v", ids(got))
+	}
+	r.Beat("p", beat("a", now, 2)) // its beat agrees; nothing counts twice
+	end1()
+	if got := r.Online("p", "g")[0].Running; got != 2 {
+		t.Fatalf("the beat says 2 under way: running %d", got)
+	}
+	r.Beat("p", beat("a", now, 1))
+	end2()
+	if got := r.Online("p", "g")[0].Running; got != 1 {
+		t.Fatalf("after both ended here, the beat's 1: running %d", got)
+	}
+	r.Beat("p", beat("a", now, 0))
+	if got := r.Eligible("p", "g", "h"); len(got) != 1 || len(r.inFlight) != 0 {
+		t.Fatalf("all ended: eligible %v, in flight %v", ids(got), r.inFlight)
+	}
+}

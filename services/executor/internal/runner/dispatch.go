@@ -210,7 +210,7 @@ func (r *Runner) task(ctx context.Context, f contracts.Fire, w workers.Worker, r
 		}
 	}()
 	data, _ := json.Marshal(t)
-	r.Workers.Dispatched(f.Tenant, w.ID)
+	defer r.Workers.Dispatched(f.Tenant, w.ID)()
 	msg, err := r.NC.RequestWithContext(wctx, contracts.WorkerTaskSubject(f.Tenant, w.ID), data)
 	if err != nil {
 		var gone errWorkerGone
