@@ -92,7 +92,9 @@ func StartFerret(listen, dir string, log *slog.Logger) (*Ferret, error) {
 		// and an fsync here costs 1.7 ms, which capped updates at about 600 a second. The
 		// embedded JetStream does not fsync each message either; what a power cut could
 		// take from the projections comes back from the log (`jobcenter rebuild`).
-		SQLiteURL: "file:" + abs + "/?_pragma=synchronous(normal)",
+		// A write-ahead log keeps the largest size it reached while readers held a
+		// checkpoint back; the limit cuts it back to 4 MiB each time it starts over.
+		SQLiteURL: "file:" + abs + "/?_pragma=synchronous(normal)&_pragma=journal_size_limit(4194304)",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ferretdb: %w", err)
