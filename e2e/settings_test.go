@@ -113,6 +113,8 @@ func TestEveryProgramRefusesABadSettingNamingIt(t *testing.T) {
 		{executor | allInOne, "JOBCENTER_EXEC_CONCURRENCY=abc"},
 		{executor | allInOne, "JOBCENTER_EXEC_REDELIVER_AFTER=later"},
 		{api | executor | allInOne, "JOBCENTER_HTTP_JOBS_REACH=everywhere"},
+		{executor | allInOne, "JOBCENTER_WORKER_WAIT=soon"},
+		{allInOne, "JOBCENTER_NATS_AUTH=maybe"},
 		// Zero where zero cannot work; addresses and URLs that cannot be used.
 		{trigger | allInOne, "JOBCENTER_FLUSH_INTERVAL=0s"},
 		{trigger | allInOne, "JOBCENTER_IMAGE_INTERVAL=0s"},

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"syscall"
 	_ "time/tzdata" // JOBCENTER_TZ must load on machines without a zoneinfo database
 
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/api"
 	"github.com/jobcenter/jobcenter/services/executor"
 	"github.com/jobcenter/jobcenter/services/trigger"
@@ -66,6 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	env := config.NewEnv(getenv)
 	dataDir := env.Str("JOBCENTER_DATA_DIR", "./data")
 	natsListen := env.Addr("JOBCENTER_NATS_LISTEN", "127.0.0.1:4222")
+	natsAuth := env.Bool("JOBCENTER_NATS_AUTH", false)
 	level := env.Str("JOBCENTER_LOG_LEVEL", "info")
 	streams := bus.StreamsFromEnv(env)
 	tcfg := trigger.ConfigFromEnv(env)
@@ -79,7 +82,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("JOBCENTER_LOG_LEVEL=%q: %w", level, err)
 	}
 
-	ns, err := embedded.StartNATS(natsListen, filepath.Join(dataDir, "nats"))
+	var auth *embedded.NATSAuth
+	if natsAuth {
+		// The services connect with a password made for this run; each tenant with its
+		// name and one of its API keys, walled into its own subjects.
+		keyOf, err := acfg.KeyChecker()
+		if err != nil {
+			return err
+		}
+		pw, _ := api.MintKey("nats")
+		auth = &embedded.NATSAuth{ServiceUser: "jobcenter", ServicePassword: pw, Tenant: keyOf, Permissions: contracts.WorkerPermissions}
+	}
+	ns, err := embedded.StartNATS(natsListen, filepath.Join(dataDir, "nats"), auth)
 	if err != nil {
 		return err
 	}
@@ -94,8 +108,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer ferret.Stop()
 	log.Info().Str("data_dir", dataDir).Str("nats", ns.ClientURL()).Str("mongodb", ferret.URI()).Msg("embedded nats and ferretdb started")
 
+	natsURL := ns.ClientURL()
+	if auth != nil {
+		u, _ := url.Parse(natsURL)
+		u.User = url.UserPassword(auth.ServiceUser, auth.ServicePassword)
+		natsURL = u.String()
+		if !acfg.KeysConfigured() {
+			log.Warn().Msg("JOBCENTER_NATS_AUTH is on but no API key is configured (JOBCENTER_API_KEYS): no tenant's worker can connect")
+		}
+	}
 	for _, c := range []*string{&tcfg.NATSURL, &acfg.NATSURL, &ecfg.NATSURL} {
-		*c = ns.ClientURL()
+		*c = natsURL
 	}
 	tcfg.MongoURI, acfg.MongoURI = ferret.URI(), ferret.URI()
 	tcfg.Log = log.With().Str("service", "trigger").Logger()

@@ -522,7 +522,7 @@ type streamMsg struct {
 // Reading after the measure keeps the reading off the machine while the program is
 // measured; the stored timestamps are the broker's own.
 func (s *stack) readBack(filter string, from time.Time, fn func(m streamMsg) bool) error {
-	ns, err := embedded.StartNATS("127.0.0.1:0", filepath.Join(s.data(), "nats"))
+	ns, err := embedded.StartNATS("127.0.0.1:0", filepath.Join(s.data(), "nats"), nil)
 	if err != nil {
 		return err
 	}

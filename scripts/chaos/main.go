@@ -97,7 +97,7 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts 
 		_, port, _ := net.SplitHostPort(c.natsAddr)
 		c.natsListen, storeListen = "0.0.0.0:"+port, "0.0.0.0:0"
 	}
-	if c.ns, err = embedded.StartNATS(c.natsListen, filepath.Join(dir, "nats")); err != nil {
+	if c.ns, err = embedded.StartNATS(c.natsListen, filepath.Join(dir, "nats"), nil); err != nil {
 		return err
 	}
 	fe, err := embedded.StartFerret(storeListen, filepath.Join(dir, "ferret"), slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -242,7 +242,7 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts 
 			c.ns.Shutdown()
 			c.ns.WaitForShutdown()
 			time.Sleep(down)
-			if c.ns, err = embedded.StartNATS(c.natsListen, filepath.Join(dir, "nats")); err != nil {
+			if c.ns, err = embedded.StartNATS(c.natsListen, filepath.Join(dir, "nats"), nil); err != nil {
 				return fmt.Errorf("restart broker: %w", err)
 			}
 		} else {

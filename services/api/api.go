@@ -159,6 +159,20 @@ func (c Config) KeysConfigured() bool {
 	return err == nil && !k.Empty()
 }
 
+// KeyChecker reports whether key is one of tenant's API keys (or a key for every
+// tenant), by the keys c configures: what the embedded NATS server checks a tenant's
+// password against when its authentication is on.
+func (c Config) KeyChecker() (func(tenant, key string) bool, error) {
+	keys, err := access.ParseKeys(c.Keys)
+	if err != nil {
+		return nil, err
+	}
+	return func(tenant, key string) bool {
+		t, ok := keys.Tenant(key)
+		return ok && access.Allows(t, tenant)
+	}, nil
+}
+
 // Service is a running api.
 type Service struct {
 	cfg   Config

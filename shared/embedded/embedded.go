@@ -21,7 +21,8 @@ import (
 
 // StartNATS starts a NATS server with JetStream storing under dir, listening on listen
 // ("host:port"; port 0 or -1 picks a free one), and waits until it takes connections.
-func StartNATS(listen, dir string) (*server.Server, error) {
+// With auth, only the users it knows connect (NATSAuth).
+func StartNATS(listen, dir string, auth *NATSAuth) (*server.Server, error) {
 	host, portStr, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil, fmt.Errorf("nats listen address %q: %w", listen, err)
@@ -44,7 +45,8 @@ func StartNATS(listen, dir string) (*server.Server, error) {
 		StoreDir:   dir,
 		NoSigs:     true,
 		// Generous limits: one account holds every stream of the embedded stack.
-		MaxPayload: 8 << 20,
+		MaxPayload:                 8 << 20,
+		CustomClientAuthentication: customAuth(auth),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("nats server: %w", err)
@@ -55,6 +57,13 @@ func StartNATS(listen, dir string) (*server.Server, error) {
 		return nil, fmt.Errorf("nats server on %s did not become ready", listen)
 	}
 	return s, nil
+}
+
+func customAuth(a *NATSAuth) server.Authentication {
+	if a == nil {
+		return nil
+	}
+	return a
 }
 
 // Ferret is a running embedded FerretDB.

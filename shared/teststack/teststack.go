@@ -88,7 +88,7 @@ func (s *Stack) StartNATS(t testing.TB) {
 	if s.NATSURL != "" {
 		listen = s.NATSURL[len("nats://"):]
 	}
-	ns, err := retry(func() (*server.Server, error) { return embedded.StartNATS(listen, filepath.Join(s.Dir, "nats")) })
+	ns, err := retry(func() (*server.Server, error) { return embedded.StartNATS(listen, filepath.Join(s.Dir, "nats"), nil) })
 	if err != nil {
 		t.Fatalf("start embedded nats: %v", err)
 	}
