@@ -235,3 +235,61 @@ func TestAnHTTPJobsCallIsSentInTheAPIsNames(t *testing.T) {
 		t.Fatalf("a code job sent %s", b)
 	}
 }
+
+func TestWorkersAreReadAndAJobsWorkerGroupIsSentOnlyWhenSet(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.EscapedPath() {
+		case "/api/v1/workers":
+			_, _ = w.Write([]byte(`{"groups":[{"group":"g","workers":[{"id":"w1","host":"h","version":"v1","since":"2026-01-02T03:04:05Z",` +
+				`"running":1,"capacity":8,"handles":["hello"],"last_heartbeat":"2026-01-02T03:04:07.5Z","leaving":true}]}]}`))
+		case "/api/v1/workers/none":
+			_, _ = w.Write([]byte(`{"group":"none","workers":[]}`))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	c, err := jobcenter.New(jobcenter.WithBaseURL(srv.URL), jobcenter.WithProject("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs, err := c.Workers(context.Background())
+	if err != nil || len(gs) != 1 || len(gs[0].Workers) != 1 {
+		t.Fatalf("workers: %+v %v", gs, err)
+	}
+	w := gs[0].Workers[0]
+	if w.ID != "w1" || w.Running != 1 || w.Capacity != 8 || !w.Leaving || len(w.Handles) != 1 ||
+		!w.Since.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) || w.LastHeartbeat.Sub(w.Since) != 2500*time.Millisecond {
+		t.Fatalf("the worker read: %+v", w)
+	}
+	g, err := c.WorkerGroup(context.Background(), "none")
+	if err != nil || g.Group != "none" || g.Workers == nil || len(g.Workers) != 0 {
+		t.Fatalf("an empty group: %+v %v", g, err)
+	}
+
+	body := func(s jobcenter.JobSpec) map[string]any {
+		t.Helper()
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		return m
+	}
+	s := jobcenter.JobSpec{Name: "x", Trigger: jobcenter.TriggerInterval, Seconds: 60, FlowID: "f"}
+	if m := body(s); m["worker_group"] != nil || m["route"] != nil {
+		t.Fatalf("a spec without workers sends %v", m)
+	}
+	group := "g"
+	s.WorkerGroup, s.Route = &group, jobcenter.RouteSharding
+	if m := body(s); m["worker_group"] != "g" || m["route"] != "sharding" {
+		t.Fatalf("a spec with workers sends %v", m)
+	}
+	none := ""
+	s.WorkerGroup, s.Route = &none, ""
+	if m, has := body(s)["worker_group"]; !has || m != "" {
+		t.Fatalf("a spec removing the group sends %v", body(s))
+	}
+}

@@ -1,9 +1,24 @@
 // Package jobcenter is a typed Go client for Job Center's two HTTP facades: the
 // job-center SDK's operations (add, get, list, update, start, stop, exec, delete, the
 // journal and a job's history), the Quartz scheduling API (save, status, enable, disable,
-// delete, trigger, journal), the cron preview, alert rules and calendars of excluded
-// times. It also decodes the NATS events that
-// Job Center publishes for a tenant (see [TenantStreams] and [ParseEvent]).
+// delete, trigger, journal), the cron preview, alert rules, calendars of excluded times
+// and the project's workers online ([Client.Workers], [Client.WorkerGroup]). It also
+// decodes the NATS events that Job Center publishes for a tenant (see [TenantStreams]
+// and [ParseEvent]).
+//
+// A job runs one of three targets: code (a Starlark snippet the center runs), a flow
+// (FlowID) or an HTTP call ([HTTPCall]: each run sends it, and succeeds on the statuses
+// expected). A flow job may name a [JobSpec.WorkerGroup]: its fires then go to the
+// tenant's own worker processes of that group, picked by [JobSpec.Route] (RouteRoundRobin,
+// RouteSharding, …), and wait while none is online. Workers are written with the package
+// github.com/jobcenter/jobcenter/clients/go/worker (examples/worker is one to copy):
+//
+//	w, _ := worker.New(worker.Config{URL: natsURL, Tenant: project, Key: key, Group: "reports"})
+//	w.Handle("daily-report", func(ctx context.Context, t *worker.Task) (any, error) { … })
+//	go w.Run(ctx)
+//	group := "reports"
+//	job, err := c.AddJob(ctx, jobcenter.JobSpec{Pid: pid, Name: "report", Trigger: jobcenter.TriggerCron,
+//		Cron: "0 0 2 * * ?", FlowID: "daily-report", WorkerGroup: &group, Route: jobcenter.RouteFailover})
 //
 // Every call takes a context; every answer that is not a success is an [*APIError]
 // carrying the HTTP status and the server's code, message and field, so that

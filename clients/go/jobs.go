@@ -113,6 +113,10 @@ type JobParameter struct {
 	// Calendars name the project's calendars whose excluded times are no fire of the
 	// job (or Quartz schedule), when it names any.
 	Calendars []string `json:"calendars,omitempty"`
+	// WorkerGroup is the project's worker group that runs the job's flow, when set; Route
+	// (one of the Route constants) is how each fire picks its worker, set with it.
+	WorkerGroup string `json:"worker_group,omitempty"`
+	Route       string `json:"route,omitempty"`
 }
 
 // MaskedValue is what a read shows for the value of an HTTP job's header that may carry
@@ -166,7 +170,8 @@ func (j *Job) NextRun(loc *time.Location) (time.Time, bool) {
 
 // JobSpec is the body of an add or update: the SDK's arguments plus the optional run
 // policy. Set Seconds for an interval, RunDate for a date, Cron (and Timezone) for a
-// cron; Code, FlowID or HTTP, exactly one.
+// cron; Code, FlowID or HTTP, exactly one (FlowID with a WorkerGroup: the tenant's
+// workers run the flow).
 type JobSpec struct {
 	// Pid is the folder id: required on add, kept as it is when empty on update.
 	Pid         string `json:"pid,omitempty"`
@@ -226,6 +231,17 @@ type JobSpec struct {
 	// Overlap is what a fire does while the job's run goes on: one of the Overlap
 	// constants; "" is OverlapSkip on add and unchanged on update.
 	Overlap string `json:"overlap,omitempty"`
+	// WorkerGroup makes the job one the project's workers serve (package
+	// clients/go/worker): each fire goes to a worker of the group (1 to 64 letters,
+	// digits, '-' or '_') that handles FlowID, which it needs (otherwise an *APIError
+	// 400 naming worker_group). While no worker of the group is online a fire waits for
+	// one (the job's MisfireGraceTime, else the center's JOBCENTER_WORKER_WAIT). Nil
+	// leaves it as it is on update; a pointer to "" serves the job without workers again.
+	WorkerGroup *string `json:"worker_group,omitempty"`
+	// Route is how each fire picks its worker of WorkerGroup: one of the Route
+	// constants; "" is RouteRoundRobin on add and unchanged on update. Without a
+	// WorkerGroup it is an *APIError 400 naming route.
+	Route string `json:"route,omitempty"`
 }
 
 // MarshalJSON writes the body; an interval's seconds are sent even when 0, so that the

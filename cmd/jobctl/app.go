@@ -90,12 +90,13 @@ var commandGroups = []struct {
 	{"Quartz schedules (the tenant is --project, sent as tecode)", []string{"quartz save", "quartz status", "quartz journal", "quartz enable", "quartz disable", "quartz delete", "quartz trigger"}},
 	{"Alerts (of failed, timed-out, missed, skipped and paused runs)", []string{"alerts list", "alerts add", "alerts show", "alerts update", "alerts delete", "alerts test", "alerts deliveries"}},
 	{"Calendars (of times the jobs naming them do not fire)", []string{"calendars list", "calendars add", "calendars show", "calendars update", "calendars delete"}},
+	{"Workers (the tenant's own processes that run the flows of a worker group's jobs)", []string{"workers"}},
 	{"Other", []string{"cron next", "events tail"}},
 }
 
 func commands() []*command {
 	return slices.Concat(jobCommands(), operateCommands(), quartzCommands(), alertCommands(), calendarCommands(),
-		[]*command{previewCommand(), cronNextCommand(), eventsTailCommand()})
+		[]*command{workersCommand(), previewCommand(), cronNextCommand(), eventsTailCommand()})
 }
 
 // run is jobctl: it returns the exit code.
@@ -356,9 +357,11 @@ func describe(err error, base string) string {
 // overview is `jobctl help`.
 func (a *app) overview(w io.Writer, cmds []*command) {
 	fmt.Fprint(w, `jobctl manages Job Center: jobs that run every N seconds, once at a date or
-on a Quartz cron expression in a zone of their own, Quartz cron schedules of
-business behaviours, their run journals, live events, alerts of runs that
-fail, are missed or skipped, and calendars of times the jobs do not fire.
+on a Quartz cron expression in a zone of their own — code, a flow, an HTTP
+call, or a flow run by the tenant's own workers of a group (--worker-group) —
+Quartz cron schedules of business behaviours, their run journals, live
+events, alerts of runs that fail, are missed or skipped, calendars of times
+the jobs do not fire, and the workers online.
 
 Usage:
   jobctl <command> [arguments] [flags]

@@ -71,6 +71,7 @@ type specFlags struct {
 	misfire, maxInstances, retries, retryDelay optInt
 	timeout, pauseAfter                        optInt
 	onSuccess, onFailure, overlap              string
+	workerGroup, route                         string
 	calendars                                  repeated
 	idempotencyKey                             string
 }
@@ -107,6 +108,8 @@ func addSpecFlags(fs *flag.FlagSet) *specFlags {
 	fs.Var(&f.timeout, "run-timeout", "the job's timeout: seconds each attempt may run (default 0: the center's JOBCENTER_EXEC_TIMEOUT)")
 	fs.Var(&f.pauseAfter, "pause-after-failures", "stop the job after this many of its runs in a row failed (0: never)")
 	fs.StringVar(&f.overlap, "overlap", "", "what a fire does while the job's run goes on: skip (default: skipped beyond --max-instances), buffer_one, cancel_other or allow_all (these three need --max-instances 1)")
+	fs.StringVar(&f.workerGroup, "worker-group", "", "a flow job: hand each run to a worker of this `GROUP` of the project (jobctl workers), which runs --flow-id (update: '' serves it without workers again)")
+	fs.StringVar(&f.route, "route", "", "how each fire picks its worker of --worker-group: round_robin (default), random, consistent_hash, failover, least_busy or sharding")
 	fs.StringVar(&f.onSuccess, "on-success", "", `jobs (ids, comma-separated) run after a run succeeds ("": none)`)
 	fs.StringVar(&f.onFailure, "on-failure", "", `jobs (ids, comma-separated) run after a run fails ("": none)`)
 	fs.StringVar(&f.idempotencyKey, "idempotency-key", "", "send again with the same key and the write is applied once")
@@ -240,6 +243,13 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	if f.set("overlap") {
 		spec.Overlap = f.overlap
 	}
+	if f.set("worker-group") {
+		group := f.workerGroup
+		spec.WorkerGroup = &group
+	}
+	if f.set("route") {
+		spec.Route = f.route
+	}
 	return nil
 }
 
@@ -350,10 +360,20 @@ does not). --overlap says what a fire does while the job's run goes on: skip
 (the default: beyond --max-instances it is journaled skipped), buffer_one (it
 waits for the run under way, then runs; a further fire meanwhile is skipped),
 cancel_other (the run under way is killed and the fire runs) or allow_all
-(every fire runs at once); all but skip need --max-instances 1. A broken rule is refused (exit 2) with the field named
-(seconds, run_date, cron, timezone, start_date, end_date, jitter, fixed_delay,
-calendars[i], overlap, max_instances, misfire_grace_time, …), and nothing is
-stored.
+(every fire runs at once); all but skip need --max-instances 1.
+--worker-group G makes a flow job one the project's workers run ("jobctl
+workers"; a worker is the tenant's own process, written with the Go library
+clients/go/worker): each fire goes to a worker of group G that handles
+--flow-id, picked by --route: round_robin (the default: in turn), random,
+consistent_hash (the same worker while the group stays the same), failover
+(the first, in the order they joined, that takes it), least_busy (fewest runs
+under way) or sharding (every worker runs it, each its shard; it succeeds when
+every shard does). While no worker of G is online a fire waits for one (the
+job's --misfire-grace-time, else the center's JOBCENTER_WORKER_WAIT).
+A broken rule is refused (exit 2) with the field named (seconds, run_date,
+cron, timezone, start_date, end_date, jitter, fixed_delay, calendars[i],
+overlap, worker_group, route, max_instances, misfire_grace_time, …), and
+nothing is stored.
 
 An HTTP job's run calls --http-url (http or https, a host, no user:password;
 a host beyond the center's JOBCENTER_HTTP_JOBS_REACH — public by default: no
@@ -391,6 +411,8 @@ func jobCommands() []*command {
   # every 15 minutes, POST to a URL with a token; 200 or 204 is a success
   jobctl add --pid d1138d88 --name ping --seconds 900 --http-method POST --http-url https://api.example.com/ping \
     --http-header 'Authorization: Bearer t0k3n' --http-header 'Content-Type: application/json' --http-body '{"a":1}' --http-expect 200,204
+  # run the flow "hello" on the project's workers of group reports, in turn (jobctl workers reports)
+  jobctl add --pid d1138d88 --name hello --seconds 600 --flow-id hello --worker-group reports --route round_robin
   # hand each run to a business flow; a script keeps the id
   id=$(jobctl add --pid d1138d88 --name nightly --seconds 86400 --flow-id b4972d68 --json | jq -r .id)`,
 			setup: func(fs *flag.FlagSet) runFunc {
@@ -495,7 +517,9 @@ job). A job past its end is changed only with a later --end-date, or
 delay not mentioned is kept (and dropped when the job becomes a date or cron
 job), --fixed-delay=false clears it; calendars not mentioned are kept,
 --calendar replaces them and --calendar '' clears them; an overlap policy not
-mentioned is kept, --overlap skip restores the default.
+mentioned is kept, --overlap skip restores the default. A worker group and
+route not mentioned are kept; --worker-group '' serves the job without workers
+again (as does making it a code or HTTP job), --route alone changes the route.
 --code or --code-file replaces the target with code, --flow-id with a flow,
 --http-url with an HTTP call. The other --http-* flags change an HTTP job's
 call, the rest of it kept: --http-header 'Name: value' adds or replaces a
@@ -515,6 +539,8 @@ quartz save" instead.` + specHelp,
   jobctl update d6f4a7fa --fixed-delay --misfire-grace-time 0   # it has no misfire grace
   jobctl update d6f4a7fa --calendar cn-holidays,quiet
   jobctl update d6f4a7fa --calendar ''   # no calendar: it fires at every instant
+  jobctl update d6f4a7fa --worker-group reports --route least_busy
+  jobctl update d6f4a7fa --worker-group ''   # no workers: the center serves its flow again
   jobctl update d6f4a7fa --http-header 'Authorization: Bearer n3w' --http-expect ''   # the other headers kept
   jobctl update d6f4a7fa --http-url https://api.example.com/v2/ping --http-header 'X-Old:'`,
 			setup: func(fs *flag.FlagSet) runFunc {
@@ -537,6 +563,12 @@ quartz save" instead.` + specHelp,
 						spec := specOf(cur)
 						if err := sf.apply(a, &spec); err != nil {
 							return nil, err
+						}
+						// Workers run a flow: a job made a code or HTTP job leaves its
+						// group, unless the group is named (the server's to refuse).
+						if cur.JobParameter.WorkerGroup != "" && spec.FlowID == "" && !sf.set("worker-group") {
+							none := ""
+							spec.WorkerGroup = &none
 						}
 						return c.UpdateJob(ctx, args[0], spec, idempotent(sf.idempotencyKey)...)
 					})

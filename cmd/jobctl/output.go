@@ -196,6 +196,16 @@ var overlapWords = map[string]string{
 	jobcenter.OverlapAllowAll:    "every fire runs at once",
 }
 
+// routeWords say how each route picks the worker of a fire.
+var routeWords = map[string]string{
+	jobcenter.RouteRoundRobin:     "its workers in turn",
+	jobcenter.RouteRandom:         "any of its workers",
+	jobcenter.RouteConsistentHash: "the same worker while the group stays the same",
+	jobcenter.RouteFailover:       "the first worker, in the order they joined, that takes it",
+	jobcenter.RouteLeastBusy:      "the worker with the fewest runs under way",
+	jobcenter.RouteSharding:       "every worker, each its shard",
+}
+
 // printJob writes one job as a two-column table.
 func printJob(w io.Writer, j *jobcenter.Job) {
 	t := newTable(w)
@@ -227,6 +237,14 @@ func printJob(w io.Writer, j *jobcenter.Job) {
 		t.row("CALENDARS", "no fire at the times "+strings.Join(cals, ", ")+" exclude")
 	}
 	t.row("TARGET", target(j))
+	if p := j.JobParameter; p.WorkerGroup != "" {
+		t.row("WORKER GROUP", p.WorkerGroup)
+		route := p.Route
+		if w, ok := routeWords[route]; ok {
+			route += " (" + w + ")"
+		}
+		t.row("ROUTE", route)
+	}
 	if c := j.HTTP; c != nil {
 		// An HTTP job's call: its header values as the job shows them, secrets masked.
 		if len(c.Headers) > 0 {
