@@ -83,9 +83,11 @@ func TestPythonSDK(t *testing.T) {
 	}))
 	t.Cleanup(runner.Close)
 	// Alerts may reach the test's webhooks, and HTTP jobs its receivers, on this machine
-	// (HTTPReach egress.Any, for the api and the executors alike).
+	// (HTTPReach egress.Any, for the api and the executors alike). The center's NATS
+	// listens where the test says, for the Python workers (the last setting of a name wins).
+	natsAddr := freeAddr(t)
 	p, c := keyedAllInOneWith(t, bin, []string{"JOBCENTER_FLOW_URL=" + runner.URL + "/flow/{flow_id}", "JOBCENTER_ALERTS_ALLOW_PRIVATE=true",
-		egress.Setting + "=" + string(egress.Any)}, testLine, seedLine, tecodeLine)
+		egress.Setting + "=" + string(egress.Any), "JOBCENTER_NATS_LISTEN=" + natsAddr}, testLine, seedLine, tecodeLine)
 	url := c.url
 	// Python is another process: it talks to the api through a contract-checking proxy.
 	pyURL := contractProxy(t, url)
@@ -94,7 +96,8 @@ func TestPythonSDK(t *testing.T) {
 		t.Parallel()
 		cmd := exec.Command(py, "-m", "unittest", "-v", "tests/test_sdk.py")
 		cmd.Dir = pyDir
-		cmd.Env = pyEnv(pyURL, pyTestProject, testKey, "JOBCENTER_TECODE="+pyTecode, "JOBCENTER_TEST_TECODE_KEY="+tecodeKey)
+		cmd.Env = pyEnv(pyURL, pyTestProject, testKey, "JOBCENTER_TECODE="+pyTecode, "JOBCENTER_TEST_TECODE_KEY="+tecodeKey,
+			"JOBCENTER_NATS_URL=nats://"+natsAddr)
 		out, err := cmd.CombinedOutput()
 		if err != nil || strings.Contains(string(out), "skipped") {
 			t.Fatalf("python3 -m unittest tests/test_sdk.py: %v\n%s", err, out)

@@ -1,6 +1,8 @@
 """Python client of Job Center: the job-center SDK's sdk_* functions over its HTTP API,
 plus the Quartz scheduling API, the journal, a job's next fire times and backfills, the cron
-preview, alert rules and calendars of excluded times.
+preview, alert rules, calendars of excluded times and the registry of the project's workers.
+Workers of your own, which run the flows of the jobs that name their group, are in
+jobcenter_sdk.worker (over the center's NATS, standard library too).
 
 Standard library only (urllib), Python 3.9+. Settings come from configure() or, for
 whatever configure() leaves unset, from the environment:
@@ -60,6 +62,8 @@ __all__ = [
     "get_calendar",
     "update_calendar",
     "delete_calendar",
+    "get_worker_groups",
+    "get_workers",
     "quartz_save",
     "quartz_query_job_status",
     "quartz_query_journal",
@@ -223,7 +227,7 @@ def _ref(job_id: str, field: str = "job_id") -> str:
 
 
 def _definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone, start_date, end_date,
-                jitter, fixed_delay, calendars, http_call, **extra) -> Dict[str, Any]:
+                jitter, fixed_delay, calendars, http_call, worker_group=None, route=None, **extra) -> Dict[str, Any]:
     # A lifetime is a string in run_date's forms; the server names the field of a bad one
     # (and refuses one of a date job), but could not read another type at all.
     for field, value in (("start_date", start_date), ("end_date", end_date)):
@@ -242,7 +246,7 @@ def _definition(name, description, trigger, seconds, run_date, flow_id, code, cr
     body = {"name": name, "description": description, "trigger": trigger, "seconds": seconds,
             "run_date": run_date, "cron": cron, "timezone": timezone, "start_date": start_date, "end_date": end_date,
             "jitter": jitter, "fixed_delay": fixed_delay, "calendars": _names(calendars),
-            "flow_id": flow_id, "code": code, "http": http_call}
+            "flow_id": flow_id, "code": code, "http": http_call, "worker_group": worker_group, "route": route}
     body.update(extra)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -272,7 +276,7 @@ def _options(options: Dict[str, Any]) -> Dict[str, Any]:
 
 def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
                 cron=None, timezone=None, start_date=None, end_date=None, jitter=None, fixed_delay=None,
-                calendars=None, http=None, **options) -> dict:
+                calendars=None, http=None, worker_group=None, route=None, **options) -> dict:
     """Add a job, stopped; return its job info (or the 202 {"status": "accepted"} answer).
 
     Beyond the seed's "interval" (every seconds) and "date" (once at run_date), trigger
@@ -332,10 +336,23 @@ def sdk_add_job(pid, name, description, trigger, seconds=60, run_date=None, flow
     "buffer_one", it waits for the run under way and then runs, a further fire skipped;
     "cancel_other", the run under way is killed and it runs; "allow_all", every fire runs
     at once; all but "skip" need max_instances 1, else a 400 naming "max_instances").
+
+    worker_group="reports" makes the job's runs run at the tenant's own workers of that
+    group (jobcenter_sdk.worker.Worker, or the Go clients/go/worker): each run of its
+    flow_id goes to a worker of the group that handles that name, picked by route:
+    "round_robin" (the default, in turn), "random", "consistent_hash" (the same worker
+    for the job while the group stays the same), "failover" (the first to have joined
+    that takes it), "least_busy" or "sharding" (every worker runs it, each told its
+    shard; one journal entry shows each shard's outcome). Only with flow_id (not code or
+    http: a 400 naming "worker_group"); route without worker_group is a 400 naming
+    "route". While no worker of the group is online a fire waits (its
+    misfire_grace_time, else the center's JOBCENTER_WORKER_WAIT). The journal entry of a
+    run reads "worker <id> on <host>" then the lines the worker logged. The jobParameter
+    shows worker_group and route when set.
     """
     return _jobs("POST", body=_definition(name, description, trigger, seconds, run_date, flow_id, code, cron, timezone,
-                                          start_date, end_date, jitter, fixed_delay, calendars, http, pid=pid,
-                                          **_options(options)))
+                                          start_date, end_date, jitter, fixed_delay, calendars, http,
+                                          worker_group=worker_group, route=route, pid=pid, **_options(options)))
 
 
 def sdk_get_job(id) -> dict:
@@ -380,7 +397,7 @@ def sdk_exec_job(job_id, params: Optional[Dict[str, Any]] = None) -> dict:
 
 def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, flow_id=None, code=None, *,
                    cron=None, timezone=None, start_date=None, end_date=None, jitter=None, fixed_delay=None,
-                   calendars=None, http=None, **options) -> dict:
+                   calendars=None, http=None, worker_group=None, route=None, **options) -> dict:
     """Change a job's definition (its pid is kept); return its job info. The trigger is
     given whole, as on an add: trigger="cron" with cron= (and timezone=, else the server's
     JOBCENTER_TZ, not the job's zone before) makes it a cron job, "interval" or "date" one
@@ -393,10 +410,14 @@ def sdk_update_job(id, name, description, trigger, seconds=60, run_date=None, fl
     http= as for sdk_add_job, given whole (an HTTP job given code or flow_id instead is no
     longer one). The job info's "http" may be passed back as it is: a header sent as
     "***" keeps the value the job has under that name; "***" for a header the job does not
-    have raises JobCenterError 400 naming "http.headers.<Name>"."""
+    have raises JobCenterError 400 naming "http.headers.<Name>".
+
+    worker_group= and route= as for sdk_add_job, but like options: not given, the job
+    keeps its own; worker_group="" makes its runs the center's again (its route too)."""
     return _jobs("PUT", _ref(id, "id"), body=_definition(name, description, trigger, seconds, run_date, flow_id, code,
                                                          cron, timezone, start_date, end_date, jitter, fixed_delay,
-                                                         calendars, http, **_options(options)))
+                                                         calendars, http, worker_group=worker_group, route=route,
+                                                         **_options(options)))
 
 
 def sdk_delete_job(job_id) -> dict:
@@ -726,6 +747,25 @@ def delete_calendar(name: str) -> None:
     """Delete a calendar. While a job or schedule of the project names it, it raises
     JobCenterError 409, whose message names up to ten of them."""
     _calendars("DELETE", _ref(name, "name"))
+
+
+# Workers: the project's own processes that run its flows (jobcenter_sdk.worker), as the
+# registry lists them from their heartbeats.
+
+def get_worker_groups() -> list:
+    """Return the project's worker groups with a worker online (GET /api/v1/workers):
+    [{"group", "workers": [...]}], each group's workers as get_workers shows them."""
+    return _request("GET", "/api/v1/workers", None, _project_headers())["groups"]
+
+
+def get_workers(group: str) -> list:
+    """Return the workers of a group online now (GET /api/v1/workers/{group}), in the
+    order they joined; none is an empty list (the group's fires wait). Each:
+    {"id", "host", "version", "since", "running", "capacity", "handles",
+    "last_heartbeat", "leaving"}. A worker leaves the list once it stops (leaving and
+    with no run under way), or when not heard of for 6 seconds. A group name that is
+    not 1 to 64 letters, digits, '-' or '_' raises JobCenterError 400."""
+    return _request("GET", "/api/v1/workers" + _ref(group, "group"), None, _project_headers())["workers"]
 
 
 def _quartz(path: str, body: dict, tecode: Optional[str]) -> Any:

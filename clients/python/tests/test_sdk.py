@@ -3,7 +3,9 @@
 Settings come from the environment, as the SDK reads them: JOBCENTER_URL (required, else
 every test is skipped), JOBCENTER_PROJECT, JOBCENTER_USER, JOBCENTER_API_KEY and
 JOBCENTER_TECODE. When the server has keys on, JOBCENTER_TEST_TECODE_KEY is the key of
-the tecode tenant (the Quartz tests use it). Run: python3 -m unittest -v tests/test_sdk.py
+the tecode tenant (the Quartz tests use it). JOBCENTER_NATS_URL is the center's NATS (the
+worker tests run tests/py_worker.py as workers of the project). The tests of the NATS
+client (NatsProtocolTest) need no server. Run: python3 -m unittest -v tests/test_sdk.py
 """
 
 import datetime
@@ -1195,6 +1197,322 @@ class QuartzTest(Base):
             sdk.quartz_query_job_status("a")
         self.assertEqual(cm.exception.status, 400)
         self.assertIn("tecode", cm.exception.message)
+
+
+NATS_URL = os.environ.get("JOBCENTER_NATS_URL")
+WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "py_worker.py")
+
+
+class _WorkerProc:
+    """tests/py_worker.py running as its own process in group, its output collected."""
+
+    def __init__(self, test, group):
+        import subprocess
+        self.proc = subprocess.Popen([sys.executable, WORKER_SCRIPT, group], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        self.lines, self.id = [], None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        test.addCleanup(self.kill)
+        m = eventually(lambda: next((re.match(r"worker ([0-9a-f]+) joined group", l) for l in list(self.lines)
+                                     if l.startswith("worker ")), None) or self.proc.poll() is not None,
+                       timeout=15, what="the Python worker never said it joined")
+        if self.proc.poll() is not None and not isinstance(m, re.Match):
+            raise AssertionError("the Python worker exited %s:\n%s" % (self.proc.returncode, self.output()))
+        self.id = m.group(1)
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def output(self):
+        return "\n".join(self.lines)
+
+    def terminate(self, timeout=15):
+        """SIGTERM: the worker leaves its group (Worker.stop) and exits; return its status."""
+        import signal
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self._reader.join(5)
+        self.proc.stdout.close()
+
+
+def _online(group, ids, timeout=15):
+    """Wait until the registry lists exactly the workers ids of group, in that order."""
+    return eventually(lambda: (lambda ws: (ws or True) if [w["id"] for w in ws] == list(ids) else None)(sdk.get_workers(group)),
+                      timeout=timeout, what="the registry listing %s in group %s (it has %s)"
+                      % (ids, group, [w["id"] for w in sdk.get_workers(group)]))
+
+
+def _ended(job_id, count=1, timeout=20):
+    """Wait until the job has count runs ended; return its journal's entries, newest first."""
+    def done():
+        p = sdk.get_journal(job_id)
+        ended = [e for e in p["data"] if e["exestatus"] in ("success", "failure")]
+        return p["data"] if len(ended) >= count else None
+    return eventually(done, timeout=timeout, what="%d ended runs of job %s in the journal" % (count, job_id))
+
+
+class WorkerTest(Base):
+    """Python workers (jobcenter_sdk.worker) against the center's NATS: JOBCENTER_NATS_URL."""
+
+    def setUp(self):
+        super().setUp()
+        if not NATS_URL:
+            self.skipTest("JOBCENTER_NATS_URL is not set: the worker tests need the center's NATS")
+
+    def worker_job(self, name, flow, group, route=None, **kw):
+        j = sdk.sdk_add_job(PID, name, "", "interval", seconds=3600, flow_id=flow, worker_group=group, route=route,
+                            timeout=60, **kw)
+        self.addCleanup(sdk.sdk_delete_job, j["id"])
+        return j
+
+    def test_a_python_worker_joins_runs_its_groups_flow_fails_with_the_exception_and_leaves_when_stopped(self):
+        w = _WorkerProc(self, "py")
+        workers = _online("py", [w.id])
+        self.assertEqual((workers[0]["host"], workers[0]["handles"], workers[0]["capacity"], workers[0]["leaving"]),
+                         ("py-test-host", ["py-fail", "py-hello", "py-shard", "py-slow"], 8, False))
+        self.assertTrue(workers[0]["version"].startswith("jobcenter-sdk-python "), workers[0])
+        self.assertIn({"group": "py", "workers": workers}, sdk.get_worker_groups())
+
+        j = self.worker_job("Python 工人", "py-hello", "py")
+        self.assertEqual((j["jobParameter"]["worker_group"], j["jobParameter"]["route"]), ("py", "round_robin"))
+        events = sdk.follow_events(job_id=j["id"], kinds=["run"], timeout=30)
+        sdk.sdk_exec_job(j["id"], params={"day": "2026-12-01"})
+        e = _ended(j["id"])[0]
+        self.assertEqual(e["exestatus"], "success", e)
+        self.assertTrue(e["exedes"].startswith("worker %s on py-test-host\n" % w.id), e["exedes"])
+        self.assertIn("hello from %s, run %s" % (w.id, e["dynamicid"]), e["exedes"])
+        self.assertEqual(e["params"], {"day": "2026-12-01"})
+        # The run's end carries the value the handler returned, as JSON.
+        end = next(ev["data"] for ev in events if ev["data"].get("status") == "success")
+        events.close()
+        self.assertEqual(json.loads(end["result"]), {"worker": w.id, "params": {"day": "2026-12-01"}, "attempt": 1})
+
+        bad = self.worker_job("Python 失败", "py-fail", "py", route="failover")
+        sdk.sdk_exec_job(bad["id"])
+        e = _ended(bad["id"])[0]
+        self.assertEqual(e["exestatus"], "failure", e)
+        self.assertTrue(e["exedes"].startswith("it failed, as asked\nworker %s" % w.id), e["exedes"])
+        self.assertIn("about to fail", e["exedes"])
+        self.assertIn("ValueError: it failed, as asked", e["exedes"])  # the traceback is in the run's log
+
+        # A run the center stops (killed) is cancelled at the worker: its handler sees it.
+        slow = self.worker_job("Python 慢", "py-slow", "py")
+        started = sdk.exec_run(slow["id"])
+        eventually(lambda: sdk.get_workers("py")[0]["running"] == 1, what="the worker's heartbeat showing its run under way")
+        self.assertEqual(sdk.get_journal(slow["id"])["data"][0]["exestatus"], "running")
+        sdk.kill_run(slow["id"], started["fireId"])
+        eventually(lambda: any(l.startswith("run ") and "stopped: it was killed" in l for l in list(w.lines)),
+                   what="the worker's handler seeing its run stopped:\n" + w.output())
+        self.assertEqual(_ended(slow["id"])[0]["exestatus"], "failure")
+
+        # Stopped (SIGTERM: Worker.stop), it leaves the group at once, and exits 0.
+        self.assertEqual(w.terminate(), 0, w.output())
+        self.assertEqual(sdk.get_workers("py"), [])
+        self.assertNotIn("py", [g["group"] for g in sdk.get_worker_groups()])
+
+    def test_two_python_workers_each_run_their_shard_of_a_sharded_run(self):
+        a = _WorkerProc(self, "py-shards")
+        _online("py-shards", [a.id])
+        b = _WorkerProc(self, "py-shards")
+        _online("py-shards", [a.id, b.id])
+        j = self.worker_job("Python 分片", "py-shard", "py-shards", route="sharding")
+        self.assertEqual(j["jobParameter"]["route"], "sharding")
+        sdk.sdk_exec_job(j["id"])
+        e = _ended(j["id"])[0]
+        self.assertEqual(e["exestatus"], "success", e)
+        for want in ("shard 0/2 on worker %s on py-test-host: success" % a.id,
+                     "shard 1/2 on worker %s on py-test-host: success" % b.id,
+                     "shard 0 of 2 on " + a.id, "shard 1 of 2 on " + b.id):
+            self.assertIn(want, e["exedes"])
+        self.assertEqual(a.terminate(), 0, a.output())
+        self.assertEqual(b.terminate(), 0, b.output())
+
+    def test_a_worker_in_a_thread_leaves_the_registry_when_stopped(self):
+        from jobcenter_sdk.worker import Worker
+        w = Worker(url=NATS_URL, tenant=os.environ["JOBCENTER_PROJECT"], key=os.environ.get("JOBCENTER_API_KEY"),
+                   group="py-thread", capacity=2)
+        w.handle("py-echo", lambda task: task.params)
+        t = threading.Thread(target=w.run, daemon=True)
+        t.start()
+        self.addCleanup(w.stop)
+        self.assertTrue(w.joined.wait(10), "the worker never joined")
+        ws = _online("py-thread", [w.id])
+        self.assertEqual((ws[0]["capacity"], ws[0]["handles"]), (2, ["py-echo"]))
+        started = time.monotonic()
+        w.stop()
+        t.join(10)
+        self.assertFalse(t.is_alive(), "run() did not return after stop()")
+        _online("py-thread", [], timeout=3)
+        self.assertLess(time.monotonic() - started, 5)
+
+    def test_worker_options_are_checked(self):
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.sdk_add_job(PID, "无流程", "", "interval", seconds=3600, code="x = 1", worker_group="py")
+        self.assertEqual((cm.exception.status, cm.exception.field), (400, "worker_group"))
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.sdk_add_job(PID, "坏路由", "", "interval", seconds=3600, flow_id="f", worker_group="py", route="nearest")
+        self.assertEqual((cm.exception.status, cm.exception.field), (400, "route"))
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.get_workers("no such group")
+        self.assertEqual(cm.exception.status, 400)
+        self.assertEqual(sdk.get_workers("nobody-here"), [])
+        j = self.worker_job("改组", "py-hello", "py", route="least_busy")
+        kept = sdk.sdk_update_job(j["id"], "改组", "", "interval", seconds=3600, flow_id="py-hello")
+        self.assertEqual((kept["jobParameter"]["worker_group"], kept["jobParameter"]["route"]), ("py", "least_busy"))
+        off = sdk.sdk_update_job(j["id"], "改组", "", "interval", seconds=3600, flow_id="py-hello", worker_group="")
+        self.assertNotIn("worker_group", off["jobParameter"])
+        self.assertNotIn("route", off["jobParameter"])
+        from jobcenter_sdk.worker import Worker, token
+        self.assertEqual((token("P-1_x"), token("a.b"), token("")), ("P-1_x", "=YS5i", "="))
+        with self.assertRaises(ValueError):
+            Worker(url=NATS_URL, tenant="P", group="no spaces")
+
+
+class _FakeNats:
+    """A NATS server of one test's making on 127.0.0.1: each connection accepted is given
+    to serve(conn, n) (n counts them from 0) on its own thread."""
+
+    def __init__(self, test, serve):
+        self.ln = socket.socket()
+        self.ln.bind(("127.0.0.1", 0))
+        self.ln.listen(4)
+        self.url = "nats://127.0.0.1:%d" % self.ln.getsockname()[1]
+        self.serve = serve
+        threading.Thread(target=self._accept, daemon=True).start()
+        test.addCleanup(self.ln.close)
+
+    def _accept(self):
+        n = 0
+        while True:
+            try:
+                conn, _ = self.ln.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn, n), daemon=True).start()
+            n += 1
+
+    def _serve(self, conn, n):
+        with conn:
+            conn.sendall(b'INFO {"server_id":"fake","max_payload":1048576}\r\n')
+            try:
+                self.serve(_Lines(conn), n)
+            except OSError:
+                pass
+
+
+class _Lines:
+    def __init__(self, conn):
+        self.conn, self.buf = conn, b""
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.conn.recv(4096)
+            if not chunk:
+                raise OSError("closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode()
+
+    def until(self, prefix):
+        while True:
+            line = self.line()
+            if line.startswith("PING"):
+                self.conn.sendall(b"PONG\r\n")
+            if line.startswith(prefix):
+                return line
+
+    def send(self, data):
+        self.conn.sendall(data)
+
+
+class NatsProtocolTest(unittest.TestCase):
+    """jobcenter_sdk._nats against fake servers: no center needed."""
+
+    def setUp(self):
+        import logging
+        quiet = logging.getLogger("jobcenter_sdk.nats")  # the drops these tests make on purpose
+        self.addCleanup(quiet.setLevel, quiet.level)
+        quiet.setLevel(logging.ERROR)
+
+    def test_a_refused_connect_raises_the_servers_error_and_sends_the_credentials(self):
+        from jobcenter_sdk._nats import Connection, NatsError
+        got = []
+
+        def serve(c, n):
+            got.append(json.loads(c.until("CONNECT ")[len("CONNECT "):]))
+            c.send(b"-ERR 'Authorization Violation'\r\n")
+
+        srv = _FakeNats(self, serve)
+        with self.assertRaises(NatsError) as cm:
+            Connection(srv.url, user="P", password="jc_key", reconnect=False)
+        self.assertIn("Authorization Violation", str(cm.exception))
+        self.assertEqual((got[0]["user"], got[0]["pass"], got[0]["verbose"], got[0]["headers"]), ("P", "jc_key", False, False))
+
+    def test_messages_split_anywhere_are_delivered_whole_and_pings_are_answered(self):
+        from jobcenter_sdk._nats import Connection
+        pongs, published, errors = [], [], []
+
+        def serve(c, n):
+            c.until("CONNECT ")
+            c.until("PING")
+            sub = c.until("SUB ").split()
+            self.assertEqual(sub[1], "a.b")
+            sid = sub[2].encode()
+            stream = (b"PING\r\n+OK\r\nMSG a.b " + sid + b" _INBOX.x 12\r\nhello\r\nworld\r\n"
+                      b"-ERR 'Permissions Violation for Publish to \"x\"'\r\nMSG a.b " + sid + b" 0\r\n\r\n")
+            for i in range(len(stream)):  # one byte a write: every read is partial
+                c.send(stream[i:i + 1])
+                time.sleep(0.001)
+            pongs.append(c.until("PONG"))
+            published.append((c.until("PUB "), c.line()))
+
+        srv = _FakeNats(self, serve)
+        nc = Connection(srv.url, reconnect=False, error_callback=errors.append)
+        self.addCleanup(nc.close)
+        msgs = []
+        nc.subscribe("a.b", msgs.append)
+        eventually(lambda: len(msgs) == 2, what="the two messages")
+        self.assertEqual([(m.subject, m.reply, m.data) for m in msgs],
+                         [("a.b", "_INBOX.x", b"hello\r\nworld"), ("a.b", None, b"")])
+        eventually(lambda: pongs, what="the PONG to the server's PING")
+        self.assertIn("Permissions Violation", str(errors[0]))
+        nc.publish("_INBOX.x", b"ok")
+        eventually(lambda: published, what="the reply")
+        self.assertEqual(published[0], ("PUB _INBOX.x 2", "ok"))
+
+    def test_it_reconnects_subscribes_again_and_sends_what_was_published_meanwhile(self):
+        from jobcenter_sdk._nats import Connection
+        second = []
+
+        def serve(c, n):
+            c.until("CONNECT ")
+            c.until("PING")
+            if n == 0:
+                c.until("SUB ")
+                return  # the connection drops
+            sub = c.until("SUB ")
+            second.append(sub)
+            c.send(("MSG t.x %s 2\r\nhi\r\n" % sub.split()[2]).encode())
+            second.append(c.until("PUB "))
+            c.until("never")  # held open until the client closes
+
+        srv = _FakeNats(self, serve)
+        nc = Connection(srv.url, reconnect_wait=0.05)
+        self.addCleanup(nc.close)
+        msgs = []
+        nc.subscribe("t.x", msgs.append)
+        eventually(lambda: msgs, what="a message after the reconnect")
+        self.assertEqual((second[0], msgs[0].data), ("SUB t.x 1", b"hi"))
+        nc.publish("t.y", b"after")
+        eventually(lambda: len(second) == 2, what="a publish after the reconnect")
+        self.assertEqual(second[1], "PUB t.y 5")
 
 
 if __name__ == "__main__":
