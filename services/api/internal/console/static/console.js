@@ -36,6 +36,8 @@
     backfilled: null,    // the last backfill's answer shown: {status, data}
     calendars: [],       // the project's calendars, as read
     calEditing: null,    // the calendar being edited, or null for a new one
+    workers: null,       // the project's worker groups online, as read: [{group, workers}]
+    workersAt: null,     // when they were read (a Date)
   };
 
   const $ = (id) => document.getElementById(id);
@@ -78,6 +80,7 @@
     renderBackfilled();
     renderCalendars();
     renderCalendarFormTitle();
+    renderWorkers();
     preview();
   }
 
@@ -225,9 +228,11 @@
 
   function targetText(j) {
     if (j.code != null) return t("target.codeShort");
-    if (j.flowId != null) return t("target.flowShort", { id: j.flowId });
     if (j.http != null) return t("target.httpShort", { method: j.http.method || "GET", url: j.http.url });
-    return t("target.biz");
+    // A flow (or a behaviour) its worker group runs: "flow hello · workers g (failover)".
+    const p = j.jobParameter || {};
+    const what = j.flowId != null ? t("target.flowShort", { id: j.flowId }) : t("target.biz");
+    return p.worker_group ? what + " · " + t("target.workers", { group: p.worker_group, route: p.route || "round_robin" }) : what;
   }
 
   function el(tag, attrs, ...children) {
@@ -285,6 +290,7 @@
       renderJobs();
       refreshFires();
       if (!$("calendars-panel").hidden) renderCalendars(); // the jobs naming each
+      if (!$("workers-panel").hidden) renderWorkers(); // the groups they name
       if (!$("alerts-panel").hidden) { // their job names
         renderJobPick();
         renderRules();
@@ -633,6 +639,7 @@
     $("f-pid").required = !st.editing && trig !== "quartz";
     $("f-cron").required = trig === "cron" || trig === "quartz";
     $("f-bizcode").required = trig === "quartz";
+    syncRoute();
     preview();
   }
 
@@ -647,7 +654,9 @@
     ["max_instances", "f-overlap"], ["misfire_grace_time", "f-fixed-delay"],
     // An HTTP call's ("http.headers.Authorization"); the call as a whole (one target only) last.
     ["http.method", "f-http-method"], ["http.url", "f-http-url"], ["http.headers", "f-http-headers"],
-    ["http.body", "f-http-body"], ["http.expect_status", "f-http-expect"], ["http", "f-target"]];
+    ["http.body", "f-http-body"], ["http.expect_status", "f-http-expect"], ["http", "f-target"],
+    // The worker group that runs a flow job, and its route.
+    ["worker_group", "f-worker-group"], ["route", "f-route"]];
 
   function clearFormError() {
     $("form-error").hidden = true;
@@ -663,6 +672,11 @@
     fe.hidden = false;
     const hit = e.field && JOB_FIELDS.find(([f]) => e.field === f || e.field.startsWith(f + "[") || e.field.startsWith(f + "."));
     if (hit) $(hit[1]).classList.add("invalid");
+  }
+
+  // syncRoute: a route is a worker group's; without one it is not chosen.
+  function syncRoute() {
+    $("f-route").disabled = $("f-worker-group").value.trim() === "";
   }
 
   function openEditor(j) {
@@ -685,6 +699,8 @@
     $("f-bizcode").value = "";
     $("f-target").value = j && !schedule ? (targetKind(j) === "biz" ? "code" : targetKind(j)) : "code";
     $("f-flow-id").value = (j && j.flowId) || "";
+    $("f-worker-group").value = p.worker_group || "";
+    $("f-route").value = p.route || "round_robin";
     $("f-code").value = j ? (j.code || "") : 'log_print("hello", "INFO")';
     // An HTTP call as read: its header values masked (***), sent back as they are to keep them.
     const call = (j && j.http) || {};
@@ -752,6 +768,13 @@
         if (target === "flow") body.flow_id = $("f-flow-id").value.trim();
         else if (target === "http") body.http = httpCall();
         else body.code = $("f-code").value;
+        // A flow's worker group and route, sent only with a group; emptied (or the target
+        // no longer a flow), "" takes the job from its workers.
+        const group = $("f-worker-group").value.trim();
+        if (target === "flow" && group) {
+          body.worker_group = group;
+          body.route = $("f-route").value;
+        } else if (st.editing && (st.editing.jobParameter || {}).worker_group) body.worker_group = "";
         const ids = (id) => $(id).value.split(",").map((s) => s.trim()).filter((s) => s);
         body.on_success = ids("f-on-success");
         body.on_failure = ids("f-on-failure");
@@ -1409,6 +1432,103 @@
     $("f-calendars-none").hidden = names.length > 0;
   }
 
+  // --- workers ----------------------------------------------------------------------
+
+  // The project's own worker processes online, by group (GET api/v1/workers), and the
+  // groups the jobs listed name with no worker online: their fires wait for one. Workers
+  // are not on the event stream: the panel reads them again every few seconds while shown.
+  const WORKERS_EVERY = 2000;
+  let workersTimer = null, workersSeq = 0;
+
+  function openWorkers() {
+    $("workers-panel").hidden = false;
+    renderWorkers();
+    loadWorkers();
+    $("workers-panel").scrollIntoView({ block: "nearest" });
+  }
+
+  function closeWorkers() {
+    $("workers-panel").hidden = true;
+    clearTimeout(workersTimer);
+    workersSeq++; // a read under way is not shown
+  }
+
+  // forgetWorkers closes the panel and drops what it showed of a project.
+  function forgetWorkers() {
+    closeWorkers();
+    st.workers = st.workersAt = null;
+    renderWorkers();
+  }
+
+  async function loadWorkers() {
+    clearTimeout(workersTimer);
+    if ($("workers-panel").hidden || !st.project) return;
+    const seq = ++workersSeq;
+    try {
+      const r = await api("GET", "api/v1/workers");
+      if (seq !== workersSeq) return;
+      st.workers = r.data.groups || [];
+      st.workersAt = new Date();
+      $("workers-error").hidden = true;
+    } catch (e) {
+      if (seq !== workersSeq) return;
+      $("workers-error").textContent = t("msg.error", { status: e.status || "", message: e.message });
+      $("workers-error").hidden = false;
+    }
+    renderWorkers();
+    workersTimer = setTimeout(loadWorkers, WORKERS_EVERY);
+  }
+
+  // workerGroups: the groups online in the api's order, then those only the jobs name.
+  function workerGroups() {
+    const groups = (st.workers || []).map((g) => ({ group: g.group, workers: g.workers }));
+    const named = new Set();
+    for (const j of st.jobs) { const g = (j.jobParameter || {}).worker_group; if (g) named.add(g); }
+    for (const g of [...named].sort()) if (!groups.some((x) => x.group === g)) groups.push({ group: g, workers: [] });
+    return groups;
+  }
+
+  function renderWorkers() {
+    const box = $("workers-groups");
+    if (!st.workers) { // not read yet
+      box.replaceChildren();
+      $("workers-empty").hidden = true;
+      $("workers-count").textContent = $("workers-read").textContent = "";
+      return;
+    }
+    const groups = workerGroups();
+    let online = 0;
+    box.replaceChildren(...groups.map((g) => {
+      online += g.workers.length;
+      const jobs = st.jobs.filter((j) => (j.jobParameter || {}).worker_group === g.group);
+      const head = el("h3", {}, el("span", { class: "name", text: g.group }), " ",
+        el("span", { class: "muted count", text: t("workers.online", { n: g.workers.length }) }));
+      if (jobs.length) head.append(" ", el("span", { class: "muted jobs", text: t("workers.jobs", { names: jobs.map((j) => j.name).join(", ") }) }));
+      const div = el("div", { class: "worker-group", "data-group": g.group, "data-workers": String(g.workers.length) }, head);
+      if (!g.workers.length) {
+        div.append(el("p", { class: "none", text: t("workers.none") }));
+        return div;
+      }
+      const table = el("table", { class: "grid workers" },
+        el("thead", {}, el("tr", {}, ...["workers.id", "workers.host", "workers.version", "workers.since", "workers.load",
+          "workers.handles", "workers.heartbeat", "workers.leaving"].map((k) => el("th", { text: t(k) })))),
+        el("tbody", {}, ...g.workers.map((w) => el("tr", { "data-id": w.id, class: w.leaving ? "leaving" : "" },
+          el("td", { class: "id mono", text: w.id }),
+          el("td", { class: "host", text: w.host }),
+          el("td", { class: "version", text: w.version || t("jobs.none") }),
+          el("td", { class: "since", text: localTime(new Date(w.since)), title: w.since }),
+          el("td", { class: "load", text: t("workers.runs", { running: w.running, capacity: w.capacity }) }),
+          el("td", { class: "handles", text: (w.handles || []).join(", ") || t("jobs.none") }),
+          el("td", { class: "heartbeat", text: localTime(new Date(w.last_heartbeat)), title: w.last_heartbeat }),
+          el("td", { class: "leaving" }, w.leaving ? el("span", { class: "badge status-skipped", text: t("workers.leavingYes") }) : document.createTextNode(t("workers.leavingNo")))))));
+      div.append(table);
+      return div;
+    }));
+    $("workers-empty").hidden = groups.length > 0;
+    $("workers-count").textContent = t("workers.count", { groups: groups.length, n: online });
+    $("workers-read").textContent = st.workersAt ? t("workers.read", { at: localTime(st.workersAt) }) : "";
+  }
+
   // --- deliveries -------------------------------------------------------------------
 
   // loadDeliveries reads the newest deliveries the filters let through, as many as are
@@ -1644,6 +1764,7 @@
     closeBackfill();
     forgetAlerts();
     forgetCalendars();
+    forgetWorkers();
     st.activity = [];
     renderActivity();
     for (const id of ["jobs-panel", "activity-panel"]) $(id).hidden = false;
@@ -1664,6 +1785,7 @@
     closeBackfill();
     forgetAlerts();
     forgetCalendars();
+    forgetWorkers();
     for (const id of ["jobs-panel", "activity-panel"]) $(id).hidden = true;
   }
 
@@ -1697,6 +1819,7 @@
     $("f-target").addEventListener("change", syncForm);
     for (const id of ["f-seconds", "f-run-date", "f-cron", "f-timezone", "f-start-date", "f-end-date", "f-jitter"]) $(id).addEventListener("input", preview);
     $("f-fixed-delay").addEventListener("change", preview);
+    $("f-worker-group").addEventListener("input", syncRoute);
     $("f-calendars").addEventListener("change", () => { if ($("f-calendars").classList.contains("invalid")) clearFormError(); preview(); });
     $("jobs").addEventListener("click", (ev) => {
       const b = ev.target.closest("button[data-action]");
@@ -1752,6 +1875,9 @@
       const c = b && findCalendar(b.closest("tr").dataset.name);
       if (c) calendarAct(b.dataset.action, c);
     });
+    $("open-workers").addEventListener("click", openWorkers);
+    $("workers-close").addEventListener("click", closeWorkers);
+    $("workers-refresh").addEventListener("click", loadWorkers);
     applyLang();
     if ($("project").value) open();
     document.body.dataset.ready = "true";
