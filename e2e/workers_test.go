@@ -150,6 +150,30 @@ func TestWorkersRunTheirGroupsFlowsByRouteAndTheRegistryListsThem(t *testing.T) 
 		t.Fatalf("round robin over two workers: %v", ran)
 	}
 
+	// A Quartz behaviour served by the group: its bizcode names the handler. The export
+	// keeps the group and the route, and an import of it changes nothing.
+	var saved struct{ RespData map[string]string `json:"resp_data"` }
+	withGroup := save("hello by workers", "0 0 12 * * ?", "hello")
+	withGroup["xw_quartz"].(map[string]any)["worker_group"] = "g"
+	withGroup["xw_quartz"].(map[string]any)["route"] = "failover"
+	c.quartz("bizcronjob", "p", withGroup).must(t, 200).json(t, &saved)
+	sid := saved.RespData["group_job_id"]
+	c.quartz("bizcronjob", "p", opt("trigger", sid)).must(t, 200)
+	if e := c.waitJournal("p", sid, 1).Data[0]; e["exestatus"] != "success" || !strings.Contains(e["exedes"].(string), "hello from "+a.id) {
+		t.Fatalf("the behaviour's run, failover to the first worker: %s", mustJSON(e))
+	}
+	export := c.do("GET", "/api/v1/export", "p", nil).must(t, 200)
+	var doc struct{ Schedules []map[string]any }
+	export.json(t, &doc)
+	if len(doc.Schedules) != 1 || doc.Schedules[0]["worker_group"] != "g" || doc.Schedules[0]["route"] != "failover" {
+		t.Fatalf("the export's schedules: %v", doc.Schedules)
+	}
+	var imported struct{ Change, Leave []map[string]any }
+	c.do("POST", "/api/v1/import", "p", string(export.body)).must(t, 200).json(t, &imported)
+	if len(imported.Change) != 0 {
+		t.Fatalf("importing the export changed %v", imported.Change)
+	}
+
 	// Sharding: every worker runs the fire, each its shard; one journal entry shows each.
 	shard := c.do("POST", "/api/v1/jobs", "p", workerJob("shards", "shard", "g", "sharding")).must(t, 201).obj(t)["id"].(string)
 	c.do("POST", "/api/v1/jobs/"+shard+"/exec", "p", nil).must(t, 200)

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"strings"
@@ -17,6 +18,9 @@ type QuartzInput struct {
 	TimeZone string
 	// Calendars name the tenant's calendars whose excluded times are no fire.
 	Calendars []string
+	// WorkerGroup, when given, has the tenant's workers of that group run the behaviour,
+	// picked by Route (round_robin when none is given).
+	WorkerGroup, Route string
 }
 
 // Spec validates a Quartz schedule: a job name, a behaviour code, and a Quartz cron
@@ -51,6 +55,14 @@ func (in QuartzInput) Spec(now time.Time, def *time.Location) (Spec, error) {
 		}
 	}
 	s.Trigger = tr
+	if s.Policy.Group = strings.TrimSpace(in.WorkerGroup); s.Policy.Group != "" {
+		s.Policy.Route = cmp.Or(Route(strings.TrimSpace(in.Route)), RouteRoundRobin)
+	} else {
+		s.Policy.Route = Route(strings.TrimSpace(in.Route))
+	}
+	if err := checkWorkers(s); err != nil {
+		return Spec{}, err
+	}
 	return s, nil
 }
 

@@ -75,7 +75,11 @@ type exportedSchedule struct {
 	CronExpression string `json:"cronexpression"`
 	BizCode        string `json:"bizcode"`
 	TimeZone       string `json:"timezone,omitempty"`
-	Enabled        bool   `json:"enabled"`
+	// Calendars, WorkerGroup and Route: the save's extensions, when the schedule has them.
+	Calendars   []string `json:"calendars,omitempty"`
+	WorkerGroup string   `json:"worker_group,omitempty"`
+	Route       string   `json:"route,omitempty"`
+	Enabled     bool     `json:"enabled"`
 }
 
 // exportJobs answers GET /api/v1/export?pid=: the project's live jobs (a date job whose
@@ -99,6 +103,7 @@ func (h *handlers) exportJobs(c echo.Context) error {
 				// an empty one as the importing center's.
 				doc.Schedules = append(doc.Schedules, exportedSchedule{JobInfoID: j.ID, JobName: j.Spec.Name,
 					CronExpression: j.Spec.Trigger.Cron, BizCode: j.Spec.Target.BizCode, TimeZone: cmp.Or(j.Spec.Trigger.Zone, "UTC"),
+					Calendars: j.Spec.Trigger.Calendars, WorkerGroup: j.Spec.Policy.Group, Route: string(j.Spec.Policy.Route),
 					Enabled: j.State == job.Started})
 			default:
 				spec := j.Spec
@@ -384,7 +389,11 @@ func (h *handlers) planImport(c echo.Context, doc exportDoc) (importAnswer, erro
 	bizs := map[string]bool{}
 	for i, e := range doc.Schedules {
 		at := fmt.Sprintf("schedules[%d].", i)
-		spec, err := job.QuartzInput{JobName: e.JobName, CronExpression: e.CronExpression, BizCode: e.BizCode, TimeZone: e.TimeZone}.Spec(now, h.d.Loc)
+		spec, err := job.QuartzInput{JobName: e.JobName, CronExpression: e.CronExpression, BizCode: e.BizCode, TimeZone: e.TimeZone,
+			Calendars: e.Calendars, WorkerGroup: e.WorkerGroup, Route: e.Route}.Spec(now, h.d.Loc)
+		if err == nil {
+			err = h.checkCalendars(c, spec.Trigger.Calendars)
+		}
 		if err != nil {
 			return importAnswer{}, within(at, err)
 		}

@@ -324,6 +324,41 @@ func TestAQuartzSaveOfACronThatNeverFiresIsRefusedAndSendsNothing(t *testing.T) 
 	}
 }
 
+// A save may have a worker group run the behaviour, by a route (round robin unless it
+// says); a route without a group, or a group that is none, is refused and sends nothing.
+func TestAQuartzSaveMayHaveAWorkerGroupRunTheBehaviour(t *testing.T) {
+	b := setupHandlers(t)
+	save := func(extra map[string]any) answer {
+		q := map[string]any{"opttype": "save", "jobname": "n", "cronexpression": "0 0 13 * * ?", "bizcode": "b1"}
+		for k, v := range extra {
+			q[k] = v
+		}
+		return b.do(t, "POST", "/task/quartz/bizcronjob", map[string]any{"xw_quartz": q}, "tecode", "T1")
+	}
+	for _, tc := range []struct {
+		extra map[string]any
+		field string
+	}{
+		{map[string]any{"route": "random"}, "route"},
+		{map[string]any{"worker_group": "no spaces"}, "worker_group"},
+		{map[string]any{"worker_group": "g", "route": "busiest"}, "route"},
+	} {
+		if a := save(tc.extra); a.status != 400 || !strings.Contains(fmt.Sprint(a.body["resp_msg"]), tc.field) || len(b.cmds.sent) != 0 {
+			t.Fatalf("%v: answered %d %v, sent %d", tc.extra, a.status, a.body, len(b.cmds.sent))
+		}
+	}
+	if a := save(map[string]any{"worker_group": "reports"}); a.status != 200 {
+		t.Fatalf("answered %d %v", a.status, a.body)
+	}
+	if a := save(map[string]any{"worker_group": "reports", "route": "sharding"}); a.status != 200 {
+		t.Fatalf("answered %d %v", a.status, a.body)
+	}
+	if s := b.cmds.sent; len(s) != 2 || s[0].Spec.Policy.Group != "reports" || s[0].Spec.Policy.Route != job.RouteRoundRobin ||
+		s[1].Spec.Policy.Route != job.RouteSharding {
+		t.Fatalf("sent %+v", s)
+	}
+}
+
 func TestAnExecBodysParamsGoWithItsCommandAndBadOnesAreRefused(t *testing.T) {
 	b := setupHandlers(t)
 	b.store.put(job.Job{ID: "j1", Key: "k1", Tenant: "p", State: job.Stopped, Version: 1})

@@ -166,6 +166,8 @@ type quartzRequest struct {
 	BizCode        *string         `json:"bizcode"`
 	TimeZone       *string         `json:"timezone"`
 	Calendars      []string        `json:"calendars"`
+	WorkerGroup    *string         `json:"worker_group"`
+	Route          *string         `json:"route"`
 	JobInfoID      *string         `json:"jobinfoid"`
 	PageIndex      json.RawMessage `json:"pageindex"`
 	PageSize       json.RawMessage `json:"pagesize"`
@@ -206,7 +208,7 @@ func (h *handlers) bizCronJob(c echo.Context) error {
 // saveSchedule creates the behaviour's schedule, enabled, or changes the one it has.
 func (h *handlers) saveSchedule(c echo.Context, q *quartzRequest) error {
 	in := job.QuartzInput{JobName: deref(q.JobName), CronExpression: deref(q.CronExpression), BizCode: deref(q.BizCode), TimeZone: deref(q.TimeZone),
-		Calendars: q.Calendars}
+		Calendars: q.Calendars, WorkerGroup: deref(q.WorkerGroup), Route: deref(q.Route)}
 	spec, err := in.Spec(h.d.Clock.Now(), h.d.Loc)
 	if err != nil {
 		return err
