@@ -135,6 +135,16 @@ func TestClientListsWorkersAndSendsAJobsWorkerGroupAndRoute(t *testing.T) {
 	if _, has := p["route"]; has {
 		t.Fatalf("a job without workers shows %v", p)
 	}
+
+	// A Quartz schedule the group serves: its behaviour is the worker's handler.
+	saved := must(cl.SaveSchedule(ctx, jobcenter.Schedule{JobName: "hello", CronExpression: "0 0 12 * * ?", BizCode: "hello",
+		WorkerGroup: "g", Route: jobcenter.RouteLeastBusy}))(t)
+	served("a saved schedule", must(cl.GetJob(ctx, saved.GroupJobID))(t), "g", jobcenter.RouteLeastBusy)
+	run := must(cl.TriggerSchedule(ctx, saved.GroupJobID))(t)
+	if e := waitRuns(t, cl, saved.GroupJobID, 1).Data[0]; e.ExeStatus != jobcenter.StatusSuccess || e.TriggerID != run.TriggerID ||
+		!strings.Contains(e.ExeDes, "hello from "+w.id) {
+		t.Fatalf("the schedule's run: %s", mustJSON(e))
+	}
 }
 
 // jobctl workers lists a real worker process, and says none is online for a group

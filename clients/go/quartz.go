@@ -23,6 +23,11 @@ type Schedule struct {
 	// fire (Quartz's modifiedByCalendar); a save without them leaves the schedule with
 	// none. GetJob of the schedule's GroupJobID shows them as JobParameter.Calendars.
 	Calendars []string `json:"calendars,omitempty"`
+	// WorkerGroup has the tenant's workers of that group run the behaviour (a handler
+	// named by BizCode; the worker package), picked by Route ("round_robin" when empty).
+	// A save without it has the center's flow dispatch run the behaviour.
+	WorkerGroup string `json:"worker_group,omitempty"`
+	Route       string `json:"route,omitempty"`
 }
 
 // Saved is the answer to a save.
@@ -64,6 +69,8 @@ type xwQuartz struct {
 	BizCode        string   `json:"bizcode,omitempty"`
 	TimeZone       string   `json:"timezone,omitempty"`
 	Calendars      []string `json:"calendars,omitempty"`
+	WorkerGroup    string   `json:"worker_group,omitempty"`
+	Route          string   `json:"route,omitempty"`
 	JobInfoID      string   `json:"jobinfoid,omitempty"`
 	PageIndex      int      `json:"pageindex,omitempty"`
 	PageSize       int      `json:"pagesize,omitempty"`
@@ -85,7 +92,7 @@ func (c *Client) bizCronJob(ctx context.Context, q xwQuartz, write bool, opts []
 func (c *Client) SaveSchedule(ctx context.Context, s Schedule, opts ...CallOption) (*Saved, error) {
 	var out Saved
 	a, err := c.bizCronJob(ctx, xwQuartz{OptType: "save", JobName: s.JobName, CronExpression: s.CronExpression,
-		BizCode: s.BizCode, TimeZone: s.TimeZone, Calendars: s.Calendars}, true, opts, &out)
+		BizCode: s.BizCode, TimeZone: s.TimeZone, Calendars: s.Calendars, WorkerGroup: s.WorkerGroup, Route: s.Route}, true, opts, &out)
 	if err != nil {
 		return nil, err
 	}

@@ -775,13 +775,16 @@ def _quartz(path: str, body: dict, tecode: Optional[str]) -> Any:
 
 
 def quartz_save(jobname: str, cronexpression: str, bizcode: str, timezone: Optional[str] = None,
-                tecode: Optional[str] = None, calendars: Optional[List[str]] = None) -> dict:
+                tecode: Optional[str] = None, calendars: Optional[List[str]] = None,
+                worker_group: Optional[str] = None, route: Optional[str] = None) -> dict:
     """Set a behaviour's cron schedule (opttype "save"); return {"group_job_id": ...}.
 
     A new schedule is enabled; saving the same bizcode again changes it, same id.
     calendars names calendars of the tecode's project (add_calendar, with the tecode as
     project) whose excluded times are no fire (Quartz's modifiedByCalendar); a save without
-    them leaves the schedule with none.
+    them leaves the schedule with none. worker_group has the tecode's workers of that group
+    run the behaviour (a handler named by the bizcode: jobcenter_sdk.worker), picked by
+    route ("round_robin" when not given); a save without it leaves the schedule with none.
     """
     q = {"opttype": "save", "jobname": jobname, "cronexpression": cronexpression, "bizcode": bizcode}
     if timezone:
@@ -789,6 +792,10 @@ def quartz_save(jobname: str, cronexpression: str, bizcode: str, timezone: Optio
     names = _names(calendars)
     if names:
         q["calendars"] = names
+    if worker_group:
+        q["worker_group"] = worker_group
+    if route:
+        q["route"] = route
     return _quartz("bizcronjob", {"xw_quartz": q}, tecode)
 
 

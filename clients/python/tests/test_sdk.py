@@ -1181,6 +1181,20 @@ class QuartzTest(Base):
         self.assertNotIn("calendars", sdk.sdk_get_job(gid)["jobParameter"])
         sdk.delete_calendar(name)
 
+    def test_a_save_may_name_a_worker_group_and_a_save_without_it_has_none(self):
+        sdk.configure(project=os.environ.get("JOBCENTER_TECODE"))
+        biz = uuid.uuid4().hex
+        with self.assertRaises(JobCenterError) as cm:
+            sdk.quartz_save("工人调度", "0 0 12 * * ?", biz, route="random")
+        self.assertEqual(cm.exception.status, 400)
+        self.assertIn("route", cm.exception.message)
+        gid = sdk.quartz_save("工人调度", "0 0 12 * * ?", biz, worker_group="py", route="least_busy")["group_job_id"]
+        self.addCleanup(sdk.quartz_delete, gid)
+        p = sdk.sdk_get_job(gid)["jobParameter"]
+        self.assertEqual((p["worker_group"], p["route"]), ("py", "least_busy"))
+        sdk.quartz_save("工人调度", "0 0 12 * * ?", biz)
+        self.assertNotIn("worker_group", sdk.sdk_get_job(gid)["jobParameter"])
+
     def test_quartz_mistakes_are_errors_with_the_servers_code(self):
         with self.assertRaises(JobCenterError) as cm:
             sdk.quartz_save("坏", "not a cron", uuid.uuid4().hex)
