@@ -18,6 +18,9 @@
 //	soak       the all-in-one program running interval jobs for half an hour with the
 //	           journal kept 10 minutes: CPU, stored messages and disk a run, heap growth,
 //	           and whether the data folder levels off
+//	writes     what start/stop requests leave in the broker, against its retention
+//	targets    the executor alone: runs a second and CPU a run for code, an HTTP call
+//	           and workers, side by side
 //
 //	go run ./scripts/bench -only scheduler,api -runs 3 -api-for 30s
 //	go run ./scripts/bench -only steady -steady-jobs 1000 -steady-for 10s -runs 1
@@ -46,7 +49,7 @@ import (
 )
 
 // sections in the order they run, which is the README's numbering (1 to 8).
-var sections = []string{"scheduler", "steady", "burst", "api", "journal", "restart", "soak", "writes"}
+var sections = []string{"scheduler", "steady", "burst", "api", "journal", "restart", "soak", "writes", "targets"}
 
 type options struct {
 	runs      int
@@ -223,7 +226,8 @@ func run(o options, w io.Writer) error {
 			continue
 		}
 		fn := map[string]sectionFunc{"scheduler": schedulerSection, "steady": steadySection, "burst": burstSection,
-			"api": apiSection, "journal": journalSection, "restart": restartSection, "soak": soakSection, "writes": writesSection}[name]
+			"api": apiSection, "journal": journalSection, "restart": restartSection, "soak": soakSection, "writes": writesSection,
+			"targets": targetsSection}[name]
 		before := loadAvg()
 		s, err := fn(o, w)
 		if err != nil {

@@ -11,7 +11,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/jobcenter/jobcenter/clients/go/worker"
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/services/executor"
 	"github.com/jobcenter/jobcenter/shared/bus"
@@ -29,8 +32,11 @@ import (
 // BenchmarkRuns: fires of a no-op snippet, each of its own job, stored in the runs
 // stream ahead, taken and run by one executor of the given concurrency over the embedded
 // broker, timed until every end report is stored: the executor's own pace. ns/op is per
-// run. BENCH_CODE sets the code run ("pass"); BENCH_HTTP=1 makes each run an HTTP job's
-// GET of a local receiver instead (answering 200 "ok"). BENCH_BACKGROUND=N adds N messages a second on the runs stream for others, and a
+// run, cpu-µs/op the process's CPU time per run (the broker's and, with workers, theirs
+// included: all run in this process). BENCH_CODE sets the code run ("pass");
+// BENCH_HTTP=1 makes each run an HTTP job's GET of a local receiver instead (answering
+// 200 "ok"); BENCH_WORKERS=N hands each run to N workers of a group (clients/go/worker,
+// a handler that returns at once), the least busy first. BENCH_BACKGROUND=N adds N messages a second on the runs stream for others, and a
 // consumer acking the whole stream, as the trigger's fires and the journal make them.
 func BenchmarkRuns(b *testing.B) {
 	st := teststack.Start(b)
@@ -90,29 +96,47 @@ func BenchmarkRuns(b *testing.B) {
 		defer srv.Close()
 		target, reach = contracts.Target{HTTP: &contracts.HTTPCall{Method: http.MethodGet, URL: srv.URL + "/run"}}, egress.Any
 	}
+	group, route := "", ""
+	if n, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS")); n > 0 {
+		// Least busy: every run is a job of its own, so round robin (by run number) would
+		// send them all to one worker.
+		target, group, route = contracts.Target{FlowID: "noop"}, "bench", "least_busy"
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		defer func() { cancel(); wg.Wait() }()
+		for range n {
+			w, err := worker.New(worker.Config{URL: st.NATSURL, Tenant: "bench", Group: group, Capacity: 256})
+			if err != nil {
+				b.Fatal(err)
+			}
+			w.Handle("noop", func(context.Context, *worker.Task) (any, error) { return nil, nil })
+			wg.Go(func() { _ = w.Run(ctx) })
+		}
+	}
 	round := 0
 	for _, conc := range []int{16, 64, 256} {
 		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
 			round++
-			start := ended.Load()
-			var acks []jetstream.PubAckFuture
-			for i := range b.N {
-				id := fmt.Sprintf("r%d-j%d", round, i)
-				f := contracts.Fire{V: contracts.Version, FireID: id + "@1", JournalID: id + ":1", Seq: 1, Tenant: "bench",
-					JobID: id, ScheduledAt: time.Now(), FiredAt: time.Now(), Target: target,
-					TimeoutMs: 5000, TriggerStatus: contracts.TriggerFired, MaxInstances: 1}
-				data, _ := json.Marshal(f)
-				a, err := js.PublishAsync(contracts.FireSubject(f.Tenant, f.JobID), data, jetstream.WithMsgID(f.FireID))
-				if err != nil {
-					b.Fatal(err)
+			publish := func(prefix string, n int) {
+				var acks []jetstream.PubAckFuture
+				for i := range n {
+					id := fmt.Sprintf("%s%d-j%d", prefix, round, i)
+					f := contracts.Fire{V: contracts.Version, FireID: id + "@1", JournalID: id + ":1", Seq: 1, Tenant: "bench",
+						JobID: id, ScheduledAt: time.Now(), FiredAt: time.Now(), Target: target,
+						TimeoutMs: 5000, TriggerStatus: contracts.TriggerFired, MaxInstances: 1, WorkerGroup: group, Route: route}
+					data, _ := json.Marshal(f)
+					a, err := js.PublishAsync(contracts.FireSubject(f.Tenant, f.JobID), data, jetstream.WithMsgID(f.FireID))
+					if err != nil {
+						b.Fatal(err)
+					}
+					acks = append(acks, a)
 				}
-				acks = append(acks, a)
-			}
-			for _, a := range acks {
-				select {
-				case <-a.Ok():
-				case err := <-a.Err():
-					b.Fatal(err)
+				for _, a := range acks {
+					select {
+					case <-a.Ok():
+					case err := <-a.Err():
+						b.Fatal(err)
+					}
 				}
 			}
 			svc, err := executor.New(executor.Config{NATSURL: st.NATSURL, Streams: streams, APIURL: "http://127.0.0.1:1",
@@ -122,14 +146,45 @@ func BenchmarkRuns(b *testing.B) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
+			start := ended.Load()
+			if group != "" {
+				// The executor learns the workers from their heartbeats: one run through
+				// them first, so that the runs timed find them known.
+				go func() { done <- svc.Run(ctx) }()
+				publish("probe", 1)
+				teststack.Eventually(b, time.Minute, "the probe never ran", func() bool { return ended.Load() > start })
+				start = ended.Load()
+			} else {
+				publish("r", b.N)
+			}
+			cpu0 := cpuTime()
 			b.ResetTimer()
-			go func() { done <- svc.Run(ctx) }()
-			teststack.Eventually(b, 10*time.Minute, "runs never ended", func() bool { return ended.Load()-start >= int64(b.N) })
+			if group != "" {
+				publish("r", b.N) // taken as they are stored
+			} else {
+				go func() { done <- svc.Run(ctx) }()
+			}
+			teststack.Eventually(b, 10*time.Minute, "runs never ended", func() bool {
+				select {
+				case err := <-done:
+					b.Fatalf("the executor stopped: %v", err)
+				default:
+				}
+				return ended.Load()-start >= int64(b.N)
+			})
 			b.StopTimer()
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 			cancel()
 			if err := <-done; err != nil {
 				b.Fatal(err)
 			}
 		})
 	}
+}
+
+// cpuTime is the process's CPU time so far, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
