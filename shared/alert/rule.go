@@ -203,7 +203,7 @@ func (c Channel) check(private bool) error {
 	}
 	for name, v := range c.Headers {
 		field := "channel.headers." + clip(name)
-		if !token(name) {
+		if !job.HeaderName(name) {
 			return invalid(field, "is not a header name")
 		}
 		switch strings.ToLower(name) {
@@ -237,18 +237,6 @@ func CheckURL(raw string, private bool) error {
 		return invalid("channel.url", "%s (an operator may allow it with JOBCENTER_ALERTS_ALLOW_PRIVATE=true)", why)
 	}
 	return nil
-}
-
-func token(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func invalid(field, format string, args ...any) error {

@@ -106,7 +106,7 @@ func (c HTTPCall) check() error {
 	for _, name := range slices.Sorted(maps.Keys(c.Headers)) {
 		v := c.Headers[name]
 		switch {
-		case !isToken(name) || name != http.CanonicalHeaderKey(name):
+		case !HeaderName(name) || name != http.CanonicalHeaderKey(name):
 			return invalid("http.headers", "%q is not a header name", Clip(name, 40))
 		case setByTheCenter[name]:
 			return invalid("http.headers."+name, "is set by the center from the call itself")
@@ -190,8 +190,9 @@ func (c HTTPCall) Redacted() HTTPCall {
 	return c
 }
 
-// isToken: an HTTP header name.
-func isToken(s string) bool {
+// HeaderName reports whether s may name a header of a call a tenant configures (an HTTP
+// job's, an alert webhook's): an HTTP token, RFC 9110's field-name.
+func HeaderName(s string) bool {
 	if s == "" {
 		return false
 	}
