@@ -310,19 +310,20 @@ func checkOverlap(p Policy) error {
 	case p.Overlap == "":
 		return nil
 	case p.Overlap == OverlapSkip || !slices.Contains(Overlaps, p.Overlap):
-		return invalid("overlap", "must be one of %s, got %q", overlapNames(), clip(string(p.Overlap)))
+		return invalid("overlap", "must be one of %s, got %q", listOf(Overlaps), clip(string(p.Overlap)))
 	case p.MaxInstances != 1:
 		return invalid("max_instances", "must be 1 with overlap %q, which decides what a fire does while the run goes on; got %d", p.Overlap, p.MaxInstances)
 	}
 	return nil
 }
 
-func overlapNames() string {
-	names := make([]string, len(Overlaps))
-	for i, o := range Overlaps {
-		names[i] = string(o)
+// listOf lists a set of string-named values for an error, in their order.
+func listOf[T ~string](vs []T) string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(out, ", ")
 }
 
 // checkEvery bounds an interval of n seconds.
@@ -419,7 +420,7 @@ func (in Input) policy(p Policy) (Policy, error) {
 	if in.Overlap != nil {
 		o := Overlap(strings.TrimSpace(*in.Overlap))
 		if !slices.Contains(Overlaps, o) {
-			return Policy{}, invalid("overlap", "must be one of %s, got %q", overlapNames(), clip(*in.Overlap))
+			return Policy{}, invalid("overlap", "must be one of %s, got %q", listOf(Overlaps), clip(*in.Overlap))
 		}
 		if p.Overlap = o; o == OverlapSkip {
 			p.Overlap = "" // the default, written as such: the job's info stays the seed's

@@ -59,18 +59,10 @@ func checkWorkers(s Spec) error {
 		return err
 	}
 	if !slices.Contains(Routes, p.Route) {
-		return invalid("route", "must be one of %s, got %q", routeNames(), Clip(string(p.Route), 40))
+		return invalid("route", "must be one of %s, got %q", listOf(Routes), Clip(string(p.Route), 40))
 	}
 	if s.Target.FlowID == "" && s.Target.BizCode == "" {
 		return invalid("worker_group", "workers run a flow or a behaviour: give flow_id, not code or http")
 	}
 	return nil
-}
-
-func routeNames() string {
-	s := make([]string, len(Routes))
-	for i, r := range Routes {
-		s[i] = string(r)
-	}
-	return strings.Join(s, ", ")
 }
