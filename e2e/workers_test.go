@@ -152,7 +152,9 @@ func TestWorkersRunTheirGroupsFlowsByRouteAndTheRegistryListsThem(t *testing.T) 
 
 	// A Quartz behaviour served by the group: its bizcode names the handler. The export
 	// keeps the group and the route, and an import of it changes nothing.
-	var saved struct{ RespData map[string]string `json:"resp_data"` }
+	var saved struct {
+		RespData map[string]string `json:"resp_data"`
+	}
 	withGroup := save("hello by workers", "0 0 12 * * ?", "hello")
 	withGroup["xw_quartz"].(map[string]any)["worker_group"] = "g"
 	withGroup["xw_quartz"].(map[string]any)["route"] = "failover"
