@@ -48,9 +48,12 @@ func TestWithNATSAuthATenantsWorkersAreWalledIntoItsOwnSubjects(t *testing.T) {
 	}
 	keyA, lineA := api.MintKey("A")
 	keyB, lineB := api.MintKey("B")
-	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
-	startProc(t, bin, "jobcenter", "JOBCENTER_DATA_DIR="+t.TempDir(), "JOBCENTER_NATS_LISTEN="+natsAddr,
-		"JOBCENTER_HTTP_ADDR="+httpAddr, "JOBCENTER_API_KEYS="+lineA+","+lineB, "JOBCENTER_NATS_AUTH=true")
+	natsAddr, httpAddr, dataDir := freeAddr(t), freeAddr(t), t.TempDir()
+	start := func(keys string) *proc {
+		return startProc(t, bin, "jobcenter", "JOBCENTER_DATA_DIR="+dataDir, "JOBCENTER_NATS_LISTEN="+natsAddr,
+			"JOBCENTER_HTTP_ADDR="+httpAddr, "JOBCENTER_API_KEYS="+keys, "JOBCENTER_NATS_AUTH=true")
+	}
+	center1 := start(lineA + "," + lineB)
 	c := &center{t: t, url: "http://" + httpAddr}
 	c.waitReady()
 	natsURL := "nats://" + natsAddr
@@ -95,7 +98,9 @@ func TestWithNATSAuthATenantsWorkersAreWalledIntoItsOwnSubjects(t *testing.T) {
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = w.Process.Kill(); _ = w.Wait() }()
+	exited := make(chan error, 1)
+	go func() { exited <- w.Wait() }()
+	defer func() { _ = w.Process.Kill() }()
 	var group struct{ Workers []map[string]any }
 	teststack.Eventually(t, 15*time.Second, "A's worker never joined", func() bool {
 		c.do("GET", "/api/v1/workers/g", "A", nil, "Authorization", "Bearer "+keyA).must(t, 200).json(t, &group)
@@ -123,5 +128,21 @@ func TestWithNATSAuthATenantsWorkersAreWalledIntoItsOwnSubjects(t *testing.T) {
 	})
 	if p.Data[0]["exestatus"] != "waiting" {
 		t.Fatalf("B's fire, with only A's worker online: %s", mustJSON(p.Data[0]))
+	}
+
+	// A's key is withdrawn: once the center comes back without it, NATS refuses the
+	// worker's reconnection and gives up on it; the worker says so and exits, rather than
+	// running on outside its group.
+	center1.term(t)
+	_, lineA2 := api.MintKey("A")
+	start(lineA2 + "," + lineB)
+	c.waitReady()
+	select {
+	case err := <-exited:
+		if err == nil || !strings.Contains(out.String(), "out of its group") {
+			t.Fatalf("the worker whose key was withdrawn exited with %v:\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the worker whose key was withdrawn is still running:\n%s", out.String())
 	}
 }

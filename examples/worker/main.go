@@ -54,8 +54,15 @@ func main() {
 	})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Printf("worker %s joined group %s\n", w.ID(), *group)
-	if err := w.Run(ctx); err != nil {
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(ctx) }()
+	select {
+	case <-w.Joined():
+		fmt.Printf("worker %s joined group %s\n", w.ID(), *group)
+	case err := <-ran:
+		log.Fatal(err) // it could not connect or join: a wrong URL or key
+	}
+	if err := <-ran; err != nil {
 		log.Fatal(err)
 	}
 }

@@ -17,6 +17,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -99,6 +100,8 @@ type Worker struct {
 	since    time.Time
 	handlers map[string]Handler
 	nc       *nats.Conn
+	joined   chan struct{}
+	joinOnce sync.Once
 
 	mu      sync.Mutex
 	running map[string]context.CancelCauseFunc // by run id (and shard)
@@ -129,7 +132,8 @@ func New(cfg Config) (*Worker, error) {
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Worker{cfg: cfg, id: hex.EncodeToString(b), handlers: map[string]Handler{}, running: map[string]context.CancelCauseFunc{}}, nil
+	return &Worker{cfg: cfg, id: hex.EncodeToString(b), handlers: map[string]Handler{}, joined: make(chan struct{}),
+		running: map[string]context.CancelCauseFunc{}}, nil
 }
 
 func validGroup(g string) bool {
@@ -141,6 +145,10 @@ func validGroup(g string) bool {
 // ID is the worker's id in the registry.
 func (w *Worker) ID() string { return w.id }
 
+// Joined is closed once Run has connected and the worker's first heartbeat is sent: the
+// center hands it runs from then on.
+func (w *Worker) Joined() <-chan struct{} { return w.joined }
+
 // Handle runs fn for the runs of the flow or behaviour name.
 func (w *Worker) Handle(name string, fn Handler) { w.handlers[name] = fn }
 
@@ -150,7 +158,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	if len(w.handlers) == 0 {
 		return errors.New("worker: nothing to run: Handle a flow or behaviour first")
 	}
-	opts := []nats.Option{nats.Name("jobcenter-worker " + w.id), nats.MaxReconnects(-1)}
+	// NATS gives up on a connection it may not reconnect (a key no longer accepted): the
+	// worker is then out of its group for good, and Run says so rather than idle.
+	closed := make(chan struct{})
+	opts := []nats.Option{nats.Name("jobcenter-worker " + w.id), nats.MaxReconnects(-1),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) })}
 	if w.cfg.Key != "" {
 		opts = append(opts, nats.UserInfo(w.cfg.Tenant, w.cfg.Key))
 	}
@@ -176,11 +188,14 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := w.beat(); err != nil {
 		return fmt.Errorf("worker: join the group: %w", err)
 	}
+	w.joinOnce.Do(func() { close(w.joined) })
 	tick := time.NewTicker(contracts.WorkerBeatEvery)
 	defer tick.Stop()
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
+		case <-closed:
+			return fmt.Errorf("worker: NATS closed the connection, the worker is out of its group: %w", cmp.Or(nc.LastError(), nats.ErrConnectionClosed))
 		case <-tick.C:
 			_ = w.beat()
 		}
