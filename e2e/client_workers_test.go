@@ -288,4 +288,22 @@ func TestJobctlListsWorkersAndAddsAFlowJobTheyRun(t *testing.T) {
 	if strings.Contains(r.stdout, "WORKER GROUP") || cell(t, r.stdout, "TARGET") != "code: return 1" {
 		t.Fatalf("update --code of a worker job:\n%s", r.stdout)
 	}
+
+	// A Quartz schedule the group serves; a save without --worker-group has none.
+	var saved jobcenter.Saved
+	ctl.run(t, 0, "quartz", "save", "--name", "hello", "--cron", "0 0 12 * * ?", "--biz", "hello", "--worker-group", "g", "--route", "failover", "--json").json(t, &saved)
+	ctl.run(t, 0, "get", saved.GroupJobID, "--json").json(t, &j)
+	if j.JobParameter.WorkerGroup != "g" || j.JobParameter.Route != jobcenter.RouteFailover {
+		t.Fatalf("quartz save --worker-group: %s", mustJSON(j.JobParameter))
+	}
+	ctl.run(t, 0, "quartz", "trigger", saved.GroupJobID)
+	if e := waitRuns(t, cl, saved.GroupJobID, 1).Data[0]; e.ExeStatus != jobcenter.StatusSuccess || !strings.Contains(e.ExeDes, "hello from "+w.id) {
+		t.Fatalf("the schedule's run on the worker: %s", mustJSON(e))
+	}
+	ctl.run(t, 0, "quartz", "save", "--name", "hello", "--cron", "0 0 12 * * ?", "--biz", "hello")
+	j = jobcenter.Job{} // decoded afresh: an absent field would keep the last value
+	ctl.run(t, 0, "get", saved.GroupJobID, "--json").json(t, &j)
+	if j.JobParameter.WorkerGroup != "" {
+		t.Fatalf("a save without --worker-group: %s", mustJSON(j.JobParameter))
+	}
 }

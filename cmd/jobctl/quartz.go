@@ -21,12 +21,16 @@ Prints the schedule's id (group_job_id), the JOBINFOID of the other quartz
 commands. Check an expression first with "jobctl cron next". --calendar names
 a calendar of the tenant ("jobctl calendars") whose excluded times are no fire
 (Quartz's modifiedByCalendar); a save without it leaves the schedule with none.
+--worker-group has the tenant's workers of that group ("jobctl workers") run
+the behaviour, a handler named by its code, picked by --route; a save without
+it leaves the schedule with none: the behaviour's runner is asked again.
 
 The cron is Quartz's: 6 or 7 fields, second minute hour day-of-month month
 day-of-week [year], "?" in one day field, e.g. "0 */30 8-19 ? * * *".`,
 			example: `  jobctl quartz save --name 调度名称 --cron "57 24 11 ? * * *" --biz 1202494946997833818
   jobctl quartz save --name nightly --cron "0 0 2 * * ?" --biz 1085425175626911843 --tz Europe/Berlin --json
-  jobctl quartz save --name 工作日 --cron "0 0 9 ? * MON-FRI" --biz 1202494946997833818 --calendar cn-holidays`,
+  jobctl quartz save --name 工作日 --cron "0 0 9 ? * MON-FRI" --biz 1202494946997833818 --calendar cn-holidays
+  jobctl quartz save --name 日报 --cron "0 0 8 * * ?" --biz daily-report --worker-group reports --route least_busy`,
 			setup: func(fs *flag.FlagSet) runFunc {
 				name := fs.String("name", "", "the schedule's name (jobname)")
 				cron := fs.String("cron", "", "the Quartz cron expression (cronexpression)")
@@ -34,6 +38,8 @@ day-of-week [year], "?" in one day field, e.g. "0 */30 8-19 ? * * *".`,
 				tz := fs.String("tz", "", "the IANA zone the expression is read in (default: the server's JOBCENTER_TZ)")
 				var cals repeated
 				fs.Var(&cals, "calendar", "a calendar of the tenant whose excluded times are no fire: its `NAME` (repeat it, or comma-separate)")
+				group := fs.String("worker-group", "", "hand each run to a worker of this `GROUP` of the tenant (jobctl workers), which runs the behaviour")
+				route := fs.String("route", "", "how each fire picks its worker of --worker-group: round_robin (default), random, consistent_hash, failover, least_busy or sharding")
 				key := fs.String("idempotency-key", "", "send again with the same key and the save is applied once")
 				return func(ctx context.Context, a *app, args []string) error {
 					for _, f := range []struct{ flag, v string }{{"--name", *name}, {"--cron", *cron}, {"--biz", *biz}} {
@@ -42,7 +48,8 @@ day-of-week [year], "?" in one day field, e.g. "0 */30 8-19 ? * * *".`,
 						}
 					}
 					return show(ctx, a, func(ctx context.Context, c *jobcenter.Client) (*jobcenter.Saved, error) {
-						s := jobcenter.Schedule{JobName: *name, CronExpression: *cron, BizCode: *biz, TimeZone: *tz, Calendars: splitList(cals)}
+						s := jobcenter.Schedule{JobName: *name, CronExpression: *cron, BizCode: *biz, TimeZone: *tz, Calendars: splitList(cals),
+							WorkerGroup: *group, Route: *route}
 						return c.SaveSchedule(ctx, s, idempotent(*key)...)
 					}, func(w io.Writer, s *jobcenter.Saved) {
 						fmt.Fprintf(w, "saved schedule %s (behaviour %s, cron %q)\n", s.GroupJobID, *biz, *cron)
