@@ -225,7 +225,8 @@ class Connection:
             try:
                 sock, rest = self._open()
             except (OSError, NatsError, ValueError) as e:
-                log.debug("nats: reconnect failed: %s", e)
+                # A refusal (a key no longer accepted) is worth seeing; a server still away is not.
+                (log.warning if isinstance(e, NatsError) else log.debug)("nats: reconnect failed: %s", e)
                 stop.wait(self._reconnect_wait)
                 continue
             with self._lock:
