@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/teststack"
 )
 
@@ -228,15 +229,24 @@ func TestAWorkerKilledMidRunHasItsRunJournaledInterruptedOnce(t *testing.T) {
 	w := startWorker(t, c, "g", "-slow", "60s")
 	c.online(t, "g", w.id)
 	id := c.do("POST", "/api/v1/jobs", "p", workerJob("slow", "slow", "g", "")).must(t, 201).obj(t)["id"].(string)
+	// The run's live log: the worker logs a line a second.
+	logs, err := connect(t, c.stack.NATSURL).SubscribeSync(contracts.TenantLogs("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
-	teststack.Eventually(t, 10*time.Second, "the run never went on at the worker", func() bool {
-		p := c.journal("p", id, 1, 1)
-		return len(p.Data) == 1 && p.Data[0]["exestatus"] == "running"
-	})
+	for seen := ""; !strings.Contains(seen, "second 1"); {
+		m, err := logs.NextMsg(15 * time.Second)
+		if err != nil {
+			t.Fatalf("the run's second line never came: %v (so far %s)", err, seen)
+		}
+		seen += string(m.Data)
+	}
 	_ = w.cmd.Process.Signal(syscall.SIGKILL)
 	e := c.waitJournal("p", id, 1).Data[0]
-	if e["exestatus"] != "failure" || !strings.Contains(e["exedes"].(string), "interrupted: the worker "+w.id) {
-		t.Fatalf("a run whose worker was killed: %s", mustJSON(e))
+	if d := e["exedes"].(string); e["exestatus"] != "failure" || !strings.Contains(d, "interrupted: the worker "+w.id) ||
+		!strings.Contains(d, "\nworker "+w.id) || !strings.Contains(d, "second 0\n") || !strings.Contains(d, "second 1") {
+		t.Fatalf("a run whose worker was killed, with the lines it logged first: %s", mustJSON(e))
 	}
 	// Its one end is the interruption: nothing more is journaled once another worker
 	// joins, and the job runs again on it.

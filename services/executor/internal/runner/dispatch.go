@@ -86,12 +86,27 @@ func (r *Runner) dispatch(ctx context.Context, f contracts.Fire, runID string, a
 		return r.shards(ctx, f, ws, runID, attempt, timeout, onLog)
 	}
 	for _, w := range ws {
-		res, err := r.task(ctx, f, w, runID, attempt, timeout, nil, onLog)
+		// What the worker logged is kept here too: a worker that dies, or a run cut short,
+		// sends no output of its own, and its journal entry shows what came before.
+		var (
+			mu     sync.Mutex // lines come on the progress subscription's goroutine
+			logged strings.Builder
+		)
+		res, err := r.task(ctx, f, w, runID, attempt, timeout, nil, func(line string) {
+			mu.Lock()
+			if logged.Len() < maxLoggedByWorker {
+				logged.WriteString(line + "\n")
+			}
+			mu.Unlock()
+			onLog(line)
+		})
 		if errors.Is(err, errNotTaken) {
 			continue
 		}
 		if err != nil {
-			return "", "", err
+			mu.Lock()
+			defer mu.Unlock()
+			return strings.TrimSpace(fmt.Sprintf("worker %s%s\n%s", w.ID, onHost(w), logged.String())), "", err
 		}
 		detail = fmt.Sprintf("worker %s%s\n%s", w.ID, onHost(w), res.Output)
 		if !res.OK || res.Error != "" {
@@ -101,6 +116,10 @@ func (r *Runner) dispatch(ctx context.Context, f contracts.Fire, runID string, a
 	}
 	return "", "", fmt.Errorf("%w: none of the %d workers of group %q running %q took it", errNoWorker, len(ws), f.WorkerGroup, handler(f))
 }
+
+// maxLoggedByWorker bounds the lines of a run kept for its journal entry when the worker
+// sends no output of its own: the journal keeps 16 KiB of a run's log.
+const maxLoggedByWorker = 16 << 10
 
 func onHost(w workers.Worker) string {
 	if w.Host == "" {
