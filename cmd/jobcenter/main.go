@@ -106,7 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer ferret.Stop()
-	log.Info().Str("data_dir", dataDir).Str("nats", ns.ClientURL()).Str("mongodb", ferret.URI()).Msg("embedded nats and ferretdb started")
+	log.Info().Str("data_dir", dataDir).Str("nats", ns.ClientURL()).Bool("nats_auth", auth != nil).Str("mongodb", ferret.URI()).Msg("embedded nats and ferretdb started")
 
 	natsURL := ns.ClientURL()
 	if auth != nil {
