@@ -37,7 +37,7 @@ func TestConsoleWorkersPanelFollowsARealWorkerOfTheGroupAJobNamesInItsForm(t *te
 	// 1. The panel opens, read from the api: no worker online, no job naming a group.
 	b.do("open the workers", chromedp.Click(css("#open-workers")), chromedp.WaitVisible(css("#workers-panel")))
 	b.wait("no workers", `!document.getElementById("workers-empty").hidden && document.querySelectorAll("#workers-groups .worker-group").length === 0 &&
-		document.getElementById("workers-count").textContent === "0 groups, 0 workers online" && document.getElementById("workers-read").textContent.startsWith("read at ")`, 10*time.Second)
+		document.getElementById("workers-count").textContent === "groups: 0, workers online: 0" && document.getElementById("workers-read").textContent.startsWith("read at ")`, 10*time.Second)
 	b.screenshot("empty")
 
 	// 2. The job form: a flow job asks for its worker group and route, the six routes
@@ -110,7 +110,7 @@ func TestConsoleWorkersPanelFollowsARealWorkerOfTheGroupAJobNamesInItsForm(t *te
 	// 5. The panel shows the group the job names, with no worker online: its fires wait.
 	b.wait("the group waiting", fmt.Sprintf(`(g => g !== null && g.dataset.workers === "0" && g.querySelector("p.none").textContent === "no worker online — its fires wait" &&
 		g.querySelector("h3 .jobs").textContent === "· named by 工作者任务")(document.querySelector(%q))`, group("g", "")), 10*time.Second)
-	if got := text("#workers-count"); got != "1 groups, 0 workers online" {
+	if got := text("#workers-count"); got != "groups: 1, workers online: 0" {
 		t.Errorf("the panel's count reads %q", got)
 	}
 	b.screenshot("group-waiting")
@@ -134,7 +134,7 @@ func TestConsoleWorkersPanelFollowsARealWorkerOfTheGroupAJobNamesInItsForm(t *te
 			t.Errorf("the worker's %s reads %q", cell, got)
 		}
 	}
-	if got := text("#workers-count"); got != "1 groups, 1 workers online" || eval[bool](b, fmt.Sprintf(`document.querySelector(%q) !== null`, group("g", " p.none"))) {
+	if got := text("#workers-count"); got != "groups: 1, workers online: 1" || eval[bool](b, fmt.Sprintf(`document.querySelector(%q) !== null`, group("g", " p.none"))) {
 		t.Errorf("with the worker online the panel reads %q and still says the group waits", got)
 	}
 	b.screenshot("worker-online")

@@ -344,7 +344,7 @@ window.I18N = {
     "workers.title": "Workers",
     "workers.hint": "The project's own worker processes, by the group they joined (examples/worker shows one), and the groups its jobs name. A worker that stops sending heartbeats leaves within seconds. Read again every few seconds while shown.",
     "workers.empty": "No worker online, and no job listed names a worker group.",
-    "workers.count": "{groups} groups, {n} workers online",
+    "workers.count": "groups: {groups}, workers online: {n}",
     "workers.read": "read at {at}",
     "workers.online": "{n} online",
     "workers.jobs": "· named by {names}",
