@@ -1,13 +1,30 @@
 // Command chaos runs Job Center's services as real processes (an api, two triggers, two
-// executors) over an embedded NATS and FerretDB, keeps them busy — jobs firing every
-// second or two, a writer adding jobs without pause — and for a while kills a random
-// service (kill -9) or the broker, then restarts it. At the end it counts, and fails on
-// any accepted write not applied, any fire lost or journaled twice, any run doubled.
+// executors) over an embedded NATS and FerretDB, with two workers of a tenant (worker.go:
+// the chaos itself run again as "chaos worker", over clients/go/worker), keeps them busy
+// — jobs firing every second or two, a writer adding jobs without pause — and for a while
+// kills a random service, worker (kill -9) or the broker, then restarts it. At the end it
+// counts, and fails on any accepted write not applied, any fire lost or journaled twice,
+// any run doubled, any run journaled a success that was never called.
 //
-// With -cuts (the default; root and iproute2) the triggers and executors run in network
-// namespaces of their own, and the chaos also cuts one off, alive, from the broker or
-// (a trigger) from the store for longer than its lease or its fires' redelivery, then
-// joins it again: a partition rather than a crash (netns.go).
+// With -cuts (the default; root and iproute2) the triggers, executors and workers run in
+// network namespaces of their own, and the chaos also cuts one off, alive, from the
+// broker or (a trigger) from the store for longer than its lease or its fires'
+// redelivery (a worker: for 4 to 10 s, about its 6 s of silence before it is taken for
+// gone), then joins it again: a partition rather than a crash (netns.go).
+//
+// A quarter of the jobs run on the workers (worker_group "chaos", routes round_robin,
+// least_busy, failover and consistent_hash, a few runs of 1.5 s): each of their fires is
+// handed by an executor to one worker, which appends its fire id to its calls file before
+// the work. Those calls are counted with the flow runner's: a fire run by two workers, or
+// twice by one, is a run doubled. A worker killed or cut off while it runs a fire has the
+// run journaled failed, "interrupted: the worker … stopped", once; an executor killed
+// while a worker runs its fire has it journaled "interrupted" by the fire's redelivery,
+// and not run again. A fire waiting for a worker is journaled at its instant all the same,
+// so the lost fires are counted for these jobs as for the others.
+//
+// Every run called (at the runner or a worker) is also looked for in its job's journal:
+// one journaled skipped, or not journaled at all (a fire the journal does not show), is
+// printed and counted; -strict fails on those too.
 //
 // Fires due while no trigger was active (a takeover, a broker outage) coalesce into one
 // catch-up fire, the SDK's default; those gaps are counted as coalesced, not lost. A run
@@ -28,6 +45,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -35,6 +53,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -56,9 +75,17 @@ func main() {
 	jobs := flag.Int("jobs", 40, "interval jobs firing during the chaos")
 	rate := flag.Int("writes", 20, "jobs the writer adds per second")
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed, to replay a run")
-	cuts := flag.Bool("cuts", true, "also cut triggers and executors off the broker or the store, in network namespaces (needs root and iproute2)")
+	strict := flag.Bool("strict", false, "also fail on a run called that the journal shows skipped, or does not show")
+	cuts := flag.Bool("cuts", true, "also cut triggers, executors and workers off the broker or the store, in network namespaces (needs root and iproute2)")
+	if len(os.Args) > 1 && os.Args[1] == workerArg {
+		if err := runWorker(); err != nil {
+			fmt.Fprintln(os.Stderr, "chaos worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	flag.Parse()
-	if err := run(*bin, *duration, *jobs, *rate, *seed, *cuts); err != nil {
+	if err := run(*bin, *duration, *jobs, *rate, *seed, *cuts, *strict); err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 		os.Exit(1)
 	}
@@ -66,6 +93,10 @@ func main() {
 
 type chaos struct {
 	bin, dir, natsAddr string
+	// self is this program, run again for the workers.
+	self string
+	// strict fails on a run called that the journal shows skipped, or does not show.
+	strict bool
 	// natsListen is where the broker listens: natsAddr, or every address when processes
 	// in namespaces reach it over their veths.
 	natsListen, storePort string
@@ -79,18 +110,21 @@ type chaos struct {
 	kills                 map[string]int
 }
 
-func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts bool) error {
+func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts, strict bool) error {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	dir, err := os.MkdirTemp("", "jobcenter-chaos-")
 	if err != nil {
 		return err
 	}
 	fmt.Printf("chaos: seed %d, %s of chaos, %d jobs firing every 1-2 s, %d writes/s, data and logs in %s\n", seed, duration, njobs, rate, dir)
-	c := &chaos{bin: bin, dir: dir, natsAddr: freeAddr(), api: freeAddr(), procs: map[string]*exec.Cmd{}, kills: map[string]int{}}
+	c := &chaos{bin: bin, dir: dir, natsAddr: freeAddr(), api: freeAddr(), procs: map[string]*exec.Cmd{}, kills: map[string]int{}, strict: strict}
+	if c.self, err = os.Executable(); err != nil {
+		return fmt.Errorf("this program, to run again as the workers: %w", err)
+	}
 	c.natsListen = c.natsAddr
 	storeListen := "127.0.0.1:0"
 	if cuts {
-		if c.cutter, err = newCutter([]string{"trigger-1", "trigger-2", "executor-1", "executor-2"}); err != nil {
+		if c.cutter, err = newCutter([]string{"trigger-1", "trigger-2", "executor-1", "executor-2", "worker-1", "worker-2"}); err != nil {
 			return fmt.Errorf("network namespaces for the cuts (run as root with iproute2, or with -cuts=false): %w", err)
 		}
 		defer c.cutter.close()
@@ -120,7 +154,7 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts 
 		return err
 	}
 	defer hook.close()
-	names := []string{"api", "trigger-1", "trigger-2", "executor-1", "executor-2"}
+	names := append([]string{"api", "trigger-1", "trigger-2", "executor-1", "executor-2"}, workerNames...)
 	for _, n := range names {
 		if err := c.start(n); err != nil {
 			return err
@@ -162,13 +196,24 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts 
 		return err
 	}
 	var ids []string
+	onWorkers := map[string]bool{} // the jobs the workers run
 	for i := range njobs + failingJobs {
 		var j map[string]any
-		flow := fmt.Sprintf("f%d", i)
-		if i >= njobs {
+		flow, group := fmt.Sprintf("f%d", i), ""
+		switch {
+		case i >= njobs:
 			flow = fmt.Sprintf("fail%d", i)
+		case i%8 == 2 || i%8 == 7:
+			// A quarter of the jobs, every second (even i) or two (odd i), run on the
+			// workers; a few for 1.5 s, every two seconds.
+			flow = "work"
+			if i%16 == 7 {
+				flow = "work-slow"
+			}
+			route := workerRoutes[len(onWorkers)%len(workerRoutes)]
+			group = fmt.Sprintf(`,"worker_group":"%s","route":"%s"`, workerGroup, route)
 		}
-		body := fmt.Sprintf(`{"pid":"chaos","name":"j%d","trigger":"interval","seconds":%d,"flow_id":"%s"}`, i, 1+i%2, flow)
+		body := fmt.Sprintf(`{"pid":"chaos","name":"j%d","trigger":"interval","seconds":%d,"flow_id":"%s"%s}`, i, 1+i%2, flow, group)
 		if _, err := c.call("POST", "/api/v1/jobs", "chaos", body, &j, 201); err != nil {
 			return err
 		}
@@ -177,6 +222,9 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts 
 			return err
 		}
 		ids = append(ids, id)
+		if group != "" {
+			onWorkers[id] = true
+		}
 	}
 
 	// The writer: every answered 201 or 202 must be applied in the end.
@@ -207,7 +255,7 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts 
 	targets := append(slices.Clone(names), "broker")
 	if c.cutter != nil {
 		targets = append(targets, "cut trigger-1 broker", "cut trigger-2 broker", "cut trigger-1 store", "cut trigger-2 store",
-			"cut executor-1 broker", "cut executor-2 broker")
+			"cut executor-1 broker", "cut executor-2 broker", "cut worker-1 broker", "cut worker-2 broker")
 	}
 	end := time.Now().Add(duration)
 	for time.Now().Before(end) {
@@ -216,6 +264,10 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts 
 		if f := strings.Fields(target); len(f) == 3 {
 			// Longer than the lease (2 s) and the fires' redelivery (3 s): the others act.
 			off := time.Duration(3000+rng.IntN(4000)) * time.Millisecond
+			if strings.HasPrefix(f[1], "worker") {
+				// About the 6 s of silence after which a worker is gone: either side of it.
+				off = time.Duration(4000+rng.IntN(6000)) * time.Millisecond
+			}
 			began := time.Now()
 			fmt.Printf("  %s  cut  %-10s off the %s for %v\n", began.Format(time.TimeOnly), f[1], f[2], off.Round(time.Millisecond))
 			c.kills[target]++
@@ -269,16 +321,33 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts 
 			return err
 		}
 	}
-	return c.report(ids, accepted, calls, &callsMu, hook)
+	return c.report(ids, onWorkers, accepted, calls, &callsMu, hook)
 }
 
 // failingJobs fail every run: with the runs cut off by kills, they give the alerts work.
 const failingJobs = 4
 
-func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mutex, hook *hook) error {
-	var fires, lost, doubled, coalesced, runsDoubled, skipped int
-	failures := map[string]int{}   // by the first words of their reason
-	alertable := map[string]bool{} // the fire ids of the runs failed or skipped
+// The worker processes, and the routes their jobs take in turn (not sharding, which runs
+// a fire on every worker by design).
+var (
+	workerNames  = []string{"worker-1", "worker-2"}
+	workerRoutes = []string{"round_robin", "least_busy", "failover", "consistent_hash"}
+)
+
+// interruptedOn finds the worker named in a run's "interrupted: the worker <id> on <host>
+// stopped" (the chaos's workers' host is their name).
+var interruptedOn = regexp.MustCompile(`^interrupted: the worker \S+ on (\S+) stopped`)
+
+func (c *chaos) report(ids []string, onWorkers map[string]bool, accepted []string, calls map[string]int, mu *sync.Mutex, hook *hook) error {
+	var fires, lost, doubled, coalesced, runsDoubled, skipped, neverCalled int
+	var workerFires, workerSuccess, workerWaited int
+	failures := map[string]int{}      // by the first words of their reason
+	alertable := map[string]bool{}    // the fire ids of the runs failed or skipped
+	workerGone := map[string]int{}    // runs journaled interrupted by their worker's end, by worker
+	executorGone := 0                 // runs of the workers' jobs journaled interrupted by their executor's end
+	workerFailed := map[string]int{}  // the workers' jobs' runs failed, by the first words of their reason
+	workerSkipped := map[string]int{} // and skipped
+	journaled := map[string]string{}  // what each fire's journal entry says (its status, a failure's or skip's first words), by fire id
 	for _, id := range ids {
 		entries, every, err := c.settledJournal(id)
 		if err != nil {
@@ -288,20 +357,46 @@ func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mu
 		var prev time.Time
 		for _, e := range entries {
 			at, _ := time.Parse("2006-01-02T15:04:05.000-0700", e["triggertime"].(string))
+			fire, des := fmt.Sprint(e["triggerid"]), fmt.Sprint(e["exedes"])
+			words := strings.Fields(des)
+			reason := strings.Join(words[:min(3, len(words))], " ")
 			fires++
 			if seen[at] {
 				doubled++
 			}
 			seen[at] = true
+			journaled[fire] = fmt.Sprint(e["exestatus"])
+			if onWorkers[id] {
+				workerFires++
+				if start, err := time.Parse("2006-01-02T15:04:05.000-0700", fmt.Sprint(e["exestarttime"])); err == nil && start.Sub(at) > 2*time.Second {
+					workerWaited++ // began more than 2 s after its instant: it waited (for a worker, a slot, a redelivery)
+				}
+			}
 			switch e["exestatus"] {
+			case "success":
+				if onWorkers[id] {
+					workerSuccess++
+				}
 			case "failure":
-				reason := strings.Fields(fmt.Sprint(e["exedes"]))
-				failures[strings.Join(reason[:min(3, len(reason))], " ")]++
-				alertable[fmt.Sprint(e["triggerid"])] = true
+				journaled[fire] += ", " + reason
+				failures[reason]++
+				alertable[fire] = true
+				if onWorkers[id] {
+					workerFailed[reason]++
+					if m := interruptedOn.FindStringSubmatch(des); m != nil {
+						workerGone[m[1]]++
+					} else if strings.HasPrefix(des, "interrupted: the executor") {
+						executorGone++
+					}
+				}
 			case "skipped":
+				journaled[fire] += ", " + reason
 				skipped++
+				if onWorkers[id] {
+					workerSkipped[reason]++
+				}
 				if e["triggerstatus"] != "missed" {
-					alertable[fmt.Sprint(e["triggerid"])] = true
+					alertable[fire] = true
 				}
 			}
 			if !prev.IsZero() && at.Sub(prev) > every {
@@ -316,13 +411,63 @@ func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mu
 			prev = at
 		}
 	}
+	// The workers' calls join the flow runner's, by fire id: a fire run twice, at the
+	// runner, by two workers or by one twice, is a run doubled.
+	atWorkers, err := workerCallsOf(c.dir, workerNames)
+	if err != nil {
+		return fmt.Errorf("the workers' calls: %w", err)
+	}
+	byWorker := map[string]int{}
+	workerRuns, workerDoubled := 0, 0
 	mu.Lock()
-	for _, n := range calls {
+	all := maps.Clone(calls)
+	mu.Unlock()
+	ranAt := map[string]string{} // where each fire was called: the runner, or its workers
+	for fire := range all {
+		ranAt[fire] = "the runner"
+	}
+	for fire, ws := range atWorkers {
+		for _, w := range ws {
+			byWorker[w]++
+		}
+		workerRuns += len(ws)
+		if len(ws) > 1 {
+			workerDoubled += len(ws) - 1
+			fmt.Printf("  fire %s run %d times at the workers (%s)\n", fire, len(ws), strings.Join(ws, ", "))
+		}
+		all[fire] += len(ws)
+		ranAt[fire] = strings.TrimPrefix(ranAt[fire]+", "+strings.Join(ws, ", "), ", ")
+	}
+	for _, n := range all {
 		if n > 1 {
 			runsDoubled += n - 1
 		}
 	}
-	mu.Unlock()
+	// A run journaled a success was called, at the runner or at a worker; a run called
+	// is journaled as one (a success or a failure), not skipped nor missing.
+	calledAs := map[string]int{} // the fires called, by what their journal entry says
+	var ranSkipped, ranUnjournaled int
+	for fire, what := range journaled {
+		if what == "success" && all[fire] == 0 {
+			neverCalled++
+			fmt.Printf("  fire %s journaled a success, never called\n", fire)
+		}
+	}
+	for _, fire := range slices.Sorted(maps.Keys(all)) {
+		what, ok := journaled[fire]
+		switch {
+		case !ok:
+			what = "not journaled"
+			ranUnjournaled++
+			fmt.Printf("  fire %s called (at %s), not in its job's journal\n", fire, ranAt[fire])
+		case strings.HasPrefix(what, "skipped"):
+			ranSkipped++
+			fmt.Printf("  fire %s called (at %s), journaled %s\n", fire, ranAt[fire], what)
+		}
+		if _, ok := atWorkers[fire]; ok {
+			calledAs[what]++
+		}
+	}
 	applied := 0
 	for _, id := range accepted {
 		for try := 0; try < 50; try++ {
@@ -335,27 +480,55 @@ func (c *chaos) report(ids, accepted []string, calls map[string]int, mu *sync.Mu
 	}
 	alerted, alertedTwice, unasked, unalerted := hook.settle(alertable, 90*time.Second)
 	fmt.Printf("\nkills and cuts: %v\n\n", c.kills)
-	fmt.Printf("| %-36s | %10s |\n|%s|%s|\n", "measure", "count", "--------------------------------------", "------------")
-	for _, r := range []struct {
+	type row struct {
 		k string
 		v int
-	}{
+	}
+	rows := []row{
 		{"writes accepted (201/202)", len(accepted)}, {"writes applied", applied},
 		{"fires journaled", fires}, {"fires coalesced across outages", coalesced},
 		{"fires lost", lost}, {"fires journaled twice", doubled},
-		{"runs doubled (at the runner)", runsDoubled}, {"runs skipped (max_instances)", skipped},
+		{"runs doubled (at the runner and the workers)", runsDoubled}, {"runs skipped (max_instances)", skipped},
+		{"runs journaled success, never called", neverCalled},
+		{"runs called, journaled skipped", ranSkipped}, {"runs called, not journaled", ranUnjournaled},
 		{"runs failed or skipped", len(alertable)}, {"alerts received, one a run", alerted},
 		{"alert attempts refused by the webhook", hook.refusedCount()},
 		{"runs not alerted", unalerted}, {"alerts of no such run", unasked}, {"alerts received twice", alertedTwice},
-	} {
-		fmt.Printf("| %-36s | %10d |\n", r.k, r.v)
+		{"workers' jobs: fires journaled", workerFires}, {"workers' jobs: runs journaled success", workerSuccess},
+		{"workers' jobs: runs begun > 2 s after their instant", workerWaited},
+		{"worker runs counted (calls at the workers)", workerRuns}, {"worker runs doubled (at the workers)", workerDoubled},
 	}
-	for reason, n := range failures {
-		fmt.Printf("| %-36s | %10d |\n", "runs failed: "+reason, n)
+	for _, n := range workerNames {
+		rows = append(rows, row{"worker runs counted on " + n, byWorker[n]})
 	}
-	if applied != len(accepted) || lost > 0 || doubled > 0 || runsDoubled > 0 || unalerted > 0 || unasked > 0 || alertedTwice > 0 {
-		return fmt.Errorf("FAILED: %d writes not applied, %d fires lost, %d journaled twice, %d runs doubled, %d runs not alerted, %d alerts of no such run, %d alerts received twice",
-			len(accepted)-applied, lost, doubled, runsDoubled, unalerted, unasked, alertedTwice)
+	for _, n := range workerNames {
+		rows = append(rows, row{"worker runs journaled interrupted: " + n + " gone", workerGone[n]})
+	}
+	rows = append(rows, row{"worker runs journaled interrupted: executor gone", executorGone})
+	for _, what := range slices.Sorted(maps.Keys(calledAs)) {
+		rows = append(rows, row{"worker calls, journaled " + what, calledAs[what]})
+	}
+	for _, reason := range slices.Sorted(maps.Keys(failures)) {
+		rows = append(rows, row{"runs failed: " + reason, failures[reason]})
+	}
+	for _, reason := range slices.Sorted(maps.Keys(workerFailed)) {
+		rows = append(rows, row{"workers' runs failed: " + reason, workerFailed[reason]})
+	}
+	for _, reason := range slices.Sorted(maps.Keys(workerSkipped)) {
+		rows = append(rows, row{"workers' runs skipped: " + reason, workerSkipped[reason]})
+	}
+	fmt.Printf("| %-60s | %10s |\n|%s|%s|\n", "measure", "count", strings.Repeat("-", 62), strings.Repeat("-", 12))
+	for _, r := range rows {
+		fmt.Printf("| %-60s | %10d |\n", r.k, r.v)
+	}
+	if applied != len(accepted) || lost > 0 || doubled > 0 || runsDoubled > 0 || neverCalled > 0 || unalerted > 0 || unasked > 0 || alertedTwice > 0 ||
+		(c.strict && ranSkipped+ranUnjournaled > 0) {
+		return fmt.Errorf("FAILED: %d writes not applied, %d fires lost, %d journaled twice, %d runs doubled, %d runs journaled a success never called, %d runs called journaled skipped, %d runs called not journaled, %d runs not alerted, %d alerts of no such run, %d alerts received twice",
+			len(accepted)-applied, lost, doubled, runsDoubled, neverCalled, ranSkipped, ranUnjournaled, unalerted, unasked, alertedTwice)
+	}
+	if ranSkipped+ranUnjournaled > 0 {
+		// Known product bugs, not yet fixed: -strict fails on them.
+		fmt.Printf("\nWARNING: %d runs called that the journal shows skipped, %d called that it does not show (see above; -strict fails on them)\n", ranSkipped, ranUnjournaled)
 	}
 	fmt.Println("\nPASS: nothing lost, nothing doubled")
 	return nil
@@ -413,12 +586,17 @@ func (c *chaos) settledJournal(id string) ([]map[string]any, time.Duration, erro
 func (c *chaos) start(name string) error {
 	program := name
 	env := slices.Clone(c.env)
+	var args []string
 	switch {
 	case name == "api":
 		env = append(env, "JOBCENTER_HTTP_ADDR="+c.api)
-	case name[:len("trigger")] == "trigger":
+	case strings.HasPrefix(name, "trigger"):
 		program = "trigger"
 		env = append(env, "JOBCENTER_INSTANCE_ID="+name, "JOBCENTER_HEALTH_ADDR="+freeAddr())
+	case strings.HasPrefix(name, "worker"):
+		// This program again, as a worker of the tenant "chaos" (worker.go).
+		program, args = c.self, []string{workerArg}
+		env = append(env, workerName+"="+name, workerCalls+"="+filepath.Join(c.dir, name+".calls"))
 	default:
 		program = "executor"
 		env = append(env, "JOBCENTER_API_URL=http://"+c.api, "JOBCENTER_HEALTH_ADDR="+freeAddr())
@@ -429,11 +607,13 @@ func (c *chaos) start(name string) error {
 	}
 	_, natsPort, _ := net.SplitHostPort(c.natsAddr)
 	env = append(env, c.cutter.env(name, natsPort, c.storePort)...) // the last of a name wins
-	bin, err := filepath.Abs(filepath.Join(c.bin, program))
-	if err != nil {
-		return err
+	bin := program
+	if !filepath.IsAbs(bin) {
+		if bin, err = filepath.Abs(filepath.Join(c.bin, program)); err != nil {
+			return err
+		}
 	}
-	cmd := c.cutter.command(name, bin)
+	cmd := c.cutter.command(name, bin, args...)
 	cmd.Env, cmd.Stdout, cmd.Stderr = append(os.Environ(), env...), logf, logf
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)

@@ -11,7 +11,8 @@ import (
 // veth pair, so that a process can be cut off — alive, but its packets to the broker or
 // to the store dropped without a word, as a partition does — and joined again. Kills
 // test crashes; cuts test the classic way schedulers double-fire: a scheduler still
-// running that the others cannot reach.
+// running that the others cannot reach (and, for a worker, a worker still running the
+// run the center took for interrupted).
 //
 // Host n's namespace reaches the broker at 10.77.n.1 and the store at 10.77.n.2, two
 // addresses of this side of its veth; a cut is a blackhole route to one of them inside
@@ -78,12 +79,13 @@ func (c *cutter) close() {
 	}
 }
 
-// command runs program for name: in its namespace when it has one.
-func (c *cutter) command(name, program string) *exec.Cmd {
+// command runs program with args for name: in its namespace when it has one. ip netns
+// exec execs the program itself, so the process is the program's: a kill -9 reaches it.
+func (c *cutter) command(name, program string, args ...string) *exec.Cmd {
 	if h := c.hostOf(name); h != nil {
-		return exec.Command("ip", "netns", "exec", h.ns, program)
+		return exec.Command("ip", append([]string{"netns", "exec", h.ns, program}, args...)...)
 	}
-	return exec.Command(program)
+	return exec.Command(program, args...)
 }
 
 // env is what name's process needs to reach the broker and the store from its namespace.
