@@ -59,8 +59,8 @@ tidy:
 modules:
 	for m in $(MODULES); do (cd $$m && GOWORK=off go build ./...) || exit 1; done
 
-## chaos: minutes of kill -9 of random services and the broker, and cuts of triggers and executors
-## off the broker or the store (network namespaces: root and iproute2), under load, then counts (CHAOS_FOR=3m)
+## chaos: minutes of kill -9 of random services, workers and the broker, and cuts of triggers, executors
+## and workers off the broker or the store (network namespaces: root and iproute2), under load, then counts (CHAOS_FOR=3m)
 CHAOS_FOR ?= 3m
 chaos: build
 	go run ./scripts/chaos -bin ./bin -duration $(CHAOS_FOR)
