@@ -684,12 +684,25 @@ func targetKind(f contracts.Fire) string {
 
 // reportFinal stores the run's end, trying for a while: given up, the redelivered fire
 // would find the run's claim unfinished and journal it as interrupted.
+//
+// A skip is stored under the id of the fire's claim (its first running report), not of
+// an end: it is the fire's one outcome, so a copy of the fire that an executor cut off
+// took before the skip, and tries to claim after it, finds the claim taken and does not
+// run; a copy that comes later than the duplicate window reads the stream first (prior)
+// and finds the skip there.
 func (r *Runner) reportFinal(ctx, work context.Context, ev contracts.RunEvent) error {
 	wait := 250 * time.Millisecond
 	deadline := time.Now().Add(2 * time.Minute)
+	id := job.EndReportID(ev.FireID)
+	if ev.Status == contracts.RunSkipped {
+		id = job.RunningReportID(ev.FireID, 1)
+	}
 	for {
-		ack, err := r.report(work, ev, job.EndReportID(ev.FireID))
-		if err == nil && ack.Duplicate {
+		ack, err := r.report(work, ev, id)
+		if err == nil && ack.Duplicate && ev.Status == contracts.RunSkipped {
+			r.Log.Debug().Str("tenant", ev.Tenant).Str("job_id", ev.JobID).Str("fire_id", ev.FireID).
+				Msg("a copy of the fire claimed it first: it runs there, and this skip is not stored")
+		} else if err == nil && ack.Duplicate {
 			// Another executor found this run silent for longer than a redelivery takes
 			// (this one was out of the broker's reach) and journaled it interrupted; the
 			// job may have run again meanwhile.

@@ -360,6 +360,44 @@ func TestAFireWhileItsJobsRunGoesOnIsSkippedAndTheNextAfterItsEndRuns(t *testing
 	}
 }
 
+// An executor cut off from the broker right after taking a fire, while the job's run
+// went on: the fire's redelivery is skipped elsewhere; the first copy, handled once the
+// executor is back and the job free, must not run it (the chaos found it did: its claim
+// was not taken by the skip).
+func TestACopyOfAFireTakenBeforeItWasSkippedElsewhereDoesNotRunIt(t *testing.T) {
+	b := setup(t)
+	b.r.DuplicateWindow = 2 * time.Minute // the first copy trusts its claim to tell
+	b.hold = 3 * ackWait
+	first := b.fire("s", 1)
+	running := b.take()
+	done := make(chan error, 1)
+	go func() { done <- b.handle(running) }()
+	time.Sleep(100 * time.Millisecond) // its run is under way
+	skipped := b.fire("s", 2)
+	cutOff := b.take()       // taken by an executor that is then cut off ...
+	again := b.redelivered() // ... so the broker hands it to another
+	if err := b.handle(again); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// The job is free now: the cut-off executor's copy comes.
+	if err := b.r.Handle(context.Background(), cutOff); err != nil && !errors.Is(err, runner.ErrRunElsewhere) {
+		t.Fatal(err)
+	}
+	if b.runs(first.FireID) != 1 || b.runs(skipped.FireID) != 0 {
+		t.Fatalf("the first fire ran %d times, the skipped one %d; want 1 and 0", b.runs(first.FireID), b.runs(skipped.FireID))
+	}
+	var statuses []string
+	for _, e := range b.ends("s") {
+		statuses = append(statuses, e.FireID[strings.LastIndex(e.FireID, "@")+1:]+" "+e.Status)
+	}
+	if len(statuses) != 2 {
+		t.Fatalf("ends stored: %v; want the first's success and the second's skip", statuses)
+	}
+}
+
 // syncBuffer is a log an executor writes while the test reads it.
 type syncBuffer struct {
 	mu sync.Mutex
