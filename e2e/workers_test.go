@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/teststack"
@@ -256,5 +259,42 @@ func TestAWorkerKilledMidRunHasItsRunJournaledInterruptedOnce(t *testing.T) {
 	p := c.waitJournal("p", id, 2)
 	if p.Data[0]["exestatus"] != "success" || p.Data[1]["exestatus"] != "failure" {
 		t.Fatalf("after the interruption: %s", mustJSON(p.Data))
+	}
+}
+
+// A worker listed by its heartbeats that does not answer yet (after a broker's restart,
+// workers reconnect a moment after the executors) has the run wait for it rather than
+// fail "no worker took the run".
+func TestARunWaitsForAListedWorkerThatAnswersAMomentLater(t *testing.T) {
+	c := newCenter(t)
+	nc := connect(t, c.stack.NATSURL)
+	beat, _ := json.Marshal(contracts.WorkerBeat{V: contracts.Version, ID: "late", Group: "g", Handles: []string{"hello"},
+		Since: time.Now().UTC(), Capacity: 4})
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			_ = nc.Publish(contracts.WorkerBeatSubject("p", "g", "late"), beat)
+			select {
+			case <-stop:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+	c.online(t, "g", "late")
+	id := c.do("POST", "/api/v1/jobs", "p", workerJob("hello", "hello", "g", "")).must(t, 201).obj(t)["id"].(string)
+	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+	teststack.Eventually(t, 10*time.Second, "the run never began", func() bool {
+		p := c.journal("p", id, 1, 1)
+		return len(p.Data) == 1 && p.Data[0]["exestatus"] == "running"
+	})
+	time.Sleep(time.Second) // no one answers the task meanwhile
+	answer, _ := json.Marshal(contracts.WorkerResult{V: contracts.Version, OK: true, Output: "answered late"})
+	if _, err := nc.Subscribe(contracts.WorkerTaskSubject("p", "late"), func(m *nats.Msg) { _ = m.Respond(answer) }); err != nil {
+		t.Fatal(err)
+	}
+	if e := c.waitJournal("p", id, 1).Data[0]; e["exestatus"] != "success" || !strings.Contains(e["exedes"].(string), "answered late") {
+		t.Fatalf("a run whose listed worker answered a moment later: %s", mustJSON(e))
 	}
 }

@@ -161,7 +161,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	// NATS gives up on a connection it may not reconnect (a key no longer accepted): the
 	// worker is then out of its group for good, and Run says so rather than idle.
 	closed := make(chan struct{})
-	opts := []nats.Option{nats.Name("jobcenter-worker " + w.id), nats.MaxReconnects(-1),
+	// Back within a quarter second of the broker, as the center's services are: a run
+	// handed out meanwhile waits for a listed worker only as long as it stays listed.
+	opts := []nats.Option{nats.Name("jobcenter-worker " + w.id), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) })}
 	if w.cfg.Key != "" {
 		opts = append(opts, nats.UserInfo(w.cfg.Tenant, w.cfg.Key))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jobcenter/jobcenter/contracts"
 	"github.com/jobcenter/jobcenter/shared/bus"
+	"github.com/jobcenter/jobcenter/shared/clock"
 	"github.com/jobcenter/jobcenter/shared/job"
 	"github.com/jobcenter/jobcenter/shared/workers"
 )
@@ -85,6 +86,27 @@ func (r *Runner) dispatch(ctx context.Context, f contracts.Fire, runID string, a
 	if route == job.RouteSharding {
 		return r.shards(ctx, f, ws, runID, attempt, timeout, onLog)
 	}
+	// When none takes it (full, or not answering: back from a broker's restart, workers
+	// reconnect a moment after the executors), the run waits for one, for as long as a
+	// worker not heard of stays listed: it is gone after that.
+	deadline := time.Now().Add(contracts.WorkerGoneAfter)
+	for {
+		detail, result, taken, err := r.dispatchTo(ctx, f, ws, runID, attempt, timeout, onLog)
+		if taken || time.Now().After(deadline) {
+			return detail, result, err
+		}
+		if !clock.Sleep(ctx, 250*time.Millisecond) {
+			return detail, result, err
+		}
+		if ws = workers.Order(route, r.Workers.Eligible(f.Tenant, f.WorkerGroup, handler(f)), f.JobID, f.Seq); len(ws) == 0 {
+			return detail, result, err
+		}
+	}
+}
+
+// dispatchTo hands an attempt of f to the first of ws that takes it; taken is false when
+// none did.
+func (r *Runner) dispatchTo(ctx context.Context, f contracts.Fire, ws []workers.Worker, runID string, attempt int, timeout time.Duration, onLog func(string)) (detail, result string, taken bool, err error) {
 	for _, w := range ws {
 		// What the worker logged is kept here too: a worker that dies, or a run cut short,
 		// sends no output of its own, and its journal entry shows what came before.
@@ -106,15 +128,15 @@ func (r *Runner) dispatch(ctx context.Context, f contracts.Fire, runID string, a
 		if err != nil {
 			mu.Lock()
 			defer mu.Unlock()
-			return strings.TrimSpace(fmt.Sprintf("worker %s%s\n%s", w.ID, onHost(w), logged.String())), "", err
+			return strings.TrimSpace(fmt.Sprintf("worker %s%s\n%s", w.ID, onHost(w), logged.String())), "", true, err
 		}
 		detail = fmt.Sprintf("worker %s%s\n%s", w.ID, onHost(w), res.Output)
 		if !res.OK || res.Error != "" {
-			return strings.TrimSpace(detail), res.Result, errors.New(cmp.Or(res.Error, "the worker reported failure"))
+			return strings.TrimSpace(detail), res.Result, true, errors.New(cmp.Or(res.Error, "the worker reported failure"))
 		}
-		return strings.TrimSpace(detail), res.Result, nil
+		return strings.TrimSpace(detail), res.Result, true, nil
 	}
-	return "", "", fmt.Errorf("%w: none of the %d workers of group %q running %q took it", errNoWorker, len(ws), f.WorkerGroup, handler(f))
+	return "", "", false, fmt.Errorf("%w: none of the %d workers of group %q running %q took it", errNoWorker, len(ws), f.WorkerGroup, handler(f))
 }
 
 // maxLoggedByWorker bounds the lines of a run kept for its journal entry when the worker
