@@ -27,8 +27,8 @@ func targetsSection(o options, w io.Writer) (*section, error) {
 		Title: "9. Runs by target: code, HTTP jobs and workers (the executor alone)",
 		Workload: fmt.Sprintf("Workload: `go test -run '^$' -bench '%s' -benchtime 3000x -count %d ./services/executor`: 3,000 fires, "+
 			"each of a job of its own, run by one executor of concurrency 64 over the embedded broker, timed until every run's end is stored. "+
-			"code runs `pass`; an HTTP call GETs a receiver on this machine (200); workers are clients/go/worker processes' code "+
-			"in the same process (a handler that returns at once, least_busy), and their time includes storing the fires. "+
+			"code runs `pass`; an HTTP call GETs a receiver on this machine (200); workers are clients/go/worker workers "+
+			"in the benchmark's process (a handler that returns at once, least_busy), and their time includes storing the fires. "+
 			"CPU a run is the process's (the broker's, the executor's, the receiver's or the workers'). Median of %d runs.",
 			targetsBench, o.runs, o.runs),
 	}
