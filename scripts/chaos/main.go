@@ -23,8 +23,8 @@
 // so the lost fires are counted for these jobs as for the others.
 //
 // Every run called (at the runner or a worker) is also looked for in its job's journal:
-// one journaled skipped, or not journaled at all (a fire the journal does not show), is
-// printed and counted; -strict fails on those too.
+// one journaled skipped fails the chaos; one not journaled at all (a fire the journal
+// does not show) is printed and counted, and -strict fails on it too (a known defect).
 //
 // Fires due while no trigger was active (a takeover, a broker outage) coalesce into one
 // catch-up fire, the SDK's default; those gaps are counted as coalesced, not lost. A run
@@ -75,7 +75,7 @@ func main() {
 	jobs := flag.Int("jobs", 40, "interval jobs firing during the chaos")
 	rate := flag.Int("writes", 20, "jobs the writer adds per second")
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed, to replay a run")
-	strict := flag.Bool("strict", false, "also fail on a run called that the journal shows skipped, or does not show")
+	strict := flag.Bool("strict", false, "also fail on a run called that the journal does not show (a known defect: fires of a trigger cut off after it lost its lease)")
 	cuts := flag.Bool("cuts", true, "also cut triggers, executors and workers off the broker or the store, in network namespaces (needs root and iproute2)")
 	if len(os.Args) > 1 && os.Args[1] == workerArg {
 		if err := runWorker(); err != nil {
@@ -95,7 +95,7 @@ type chaos struct {
 	bin, dir, natsAddr string
 	// self is this program, run again for the workers.
 	self string
-	// strict fails on a run called that the journal shows skipped, or does not show.
+	// strict fails on a run called that the journal does not show.
 	strict bool
 	// natsListen is where the broker listens: natsAddr, or every address when processes
 	// in namespaces reach it over their veths.
@@ -522,13 +522,14 @@ func (c *chaos) report(ids []string, onWorkers map[string]bool, accepted []strin
 		fmt.Printf("| %-60s | %10d |\n", r.k, r.v)
 	}
 	if applied != len(accepted) || lost > 0 || doubled > 0 || runsDoubled > 0 || neverCalled > 0 || unalerted > 0 || unasked > 0 || alertedTwice > 0 ||
-		(c.strict && ranSkipped+ranUnjournaled > 0) {
+		ranSkipped > 0 || (c.strict && ranUnjournaled > 0) {
 		return fmt.Errorf("FAILED: %d writes not applied, %d fires lost, %d journaled twice, %d runs doubled, %d runs journaled a success never called, %d runs called journaled skipped, %d runs called not journaled, %d runs not alerted, %d alerts of no such run, %d alerts received twice",
 			len(accepted)-applied, lost, doubled, runsDoubled, neverCalled, ranSkipped, ranUnjournaled, unalerted, unasked, alertedTwice)
 	}
-	if ranSkipped+ranUnjournaled > 0 {
-		// Known product bugs, not yet fixed: -strict fails on them.
-		fmt.Printf("\nWARNING: %d runs called that the journal shows skipped, %d called that it does not show (see above; -strict fails on them)\n", ranSkipped, ranUnjournaled)
+	if ranUnjournaled > 0 {
+		// A known defect, not yet fixed: a trigger cut off after it lost its lease has fires
+		// stored late, under run numbers the next term gave to other fires. -strict fails on it.
+		fmt.Printf("\nWARNING: %d runs called that the journal does not show (see above; -strict fails on them)\n", ranUnjournaled)
 	}
 	fmt.Println("\nPASS: nothing lost, nothing doubled")
 	return nil
