@@ -95,11 +95,16 @@ func (r *Runner) dispatch(ctx context.Context, f contracts.Fire, runID string, a
 		if taken || time.Now().After(deadline) {
 			return detail, result, err
 		}
-		if !clock.Sleep(ctx, 250*time.Millisecond) {
-			return detail, result, err
-		}
-		if ws = workers.Order(route, r.Workers.Eligible(f.Tenant, f.WorkerGroup, handler(f)), f.JobID, f.Seq); len(ws) == 0 {
-			return detail, result, err
+		for ws = nil; len(ws) == 0; ws = workers.Order(route, r.Workers.Eligible(f.Tenant, f.WorkerGroup, handler(f)), f.JobID, f.Seq) {
+			if !clock.Sleep(ctx, 250*time.Millisecond) {
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					return "", "", errTimedOut // its time ran out while it waited
+				}
+				return detail, result, err
+			}
+			if time.Now().After(deadline) {
+				return detail, result, err
+			}
 		}
 	}
 }
@@ -214,8 +219,11 @@ func (r *Runner) task(ctx context.Context, f contracts.Fire, w workers.Worker, r
 	if shard != nil {
 		progressID = fmt.Sprintf("%s-%d", runID, shard.Index)
 	}
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl)) // what is left of it, after a wait for a worker
+	}
 	t := contracts.WorkerTask{V: contracts.Version, Tenant: f.Tenant, JobID: f.JobID, FireID: f.FireID, RunID: runID, Attempt: attempt,
-		Handler: handler(f), ScheduledAt: f.ScheduledAt, Params: f.Params, TimeoutMs: timeout.Milliseconds(), Shard: shard,
+		Handler: handler(f), ScheduledAt: f.ScheduledAt, Params: f.Params, TimeoutMs: max(timeout.Milliseconds(), 1), Shard: shard,
 		Progress: contracts.WorkerProgressSubject(f.Tenant, progressID)}
 	sub, err := r.NC.Subscribe(t.Progress, func(m *nats.Msg) {
 		var p contracts.WorkerProgress

@@ -152,6 +152,11 @@ func (r *Runner) runUnderWay(ctx context.Context, f contracts.Fire) (holder stri
 	if err != nil {
 		return "", false, nil
 	}
+	if rep.FireID == f.FireID {
+		// The run under way is this fire's own, by a copy of it: not another run to
+		// skip for, nor to wait behind.
+		return "", false, bus.Later(ErrRunElsewhere, time.Second)
+	}
 	gone, err := r.over(ctx, f, rep, last)
 	return rep.FireID, !gone, err
 }

@@ -268,12 +268,16 @@ func (r *Runner) handleChained(ctx, work context.Context, msg jetstream.Msg, f c
 			return err
 		}
 	}
+	key := contracts.Token(f.FireID)
 	if f.WorkerGroup != "" {
 		if done, err := r.awaitWorker(ctx, work, msg, f, log); done || err != nil {
+			if done && err == nil {
+				// Settled, skipped: the fire after it in the chain takes its turn.
+				r.settleClaim(work, key, log)
+			}
 			return err
 		}
 	}
-	key := contracts.Token(f.FireID)
 	ev := r.newRun(f)
 	// The claim names the run, and so the slot it holds (a slot's value is its run's
 	// id): whoever settles this fire if this executor dies frees that slot at once.
@@ -288,11 +292,12 @@ func (r *Runner) handleChained(ctx, work context.Context, msg jetstream.Msg, f c
 	if r.mayHaveRun(msg) {
 		// The claim may be new because an older one is gone (the bucket's age passed):
 		// the stream still tells whether a run of this fire ended.
-		if st, _, _, err := r.prior(work, msg, f, ""); err != nil || st == priorEnded {
+		if st, _, _, err := r.prior(work, msg, f, ""); err != nil {
 			_ = r.Claims.Delete(work, key)
-			if err != nil {
-				return fmt.Errorf("look for the fire's run: %w", err)
-			}
+			return fmt.Errorf("look for the fire's run: %w", err)
+		} else if st == priorEnded {
+			// Done, not deleted: the fire after it in the chain waits for this mark.
+			r.settleClaim(work, key, log)
 			return nil
 		}
 	}
@@ -312,12 +317,15 @@ func (r *Runner) handleChained(ctx, work context.Context, msg jetstream.Msg, f c
 			log.Warn().Err(err).Msg("claim not refreshed")
 		}
 	}
-	done := func() {
-		if err := r.markDone(work, key); err != nil {
-			log.Warn().Err(err).Msg("claim not marked done; a redelivered copy will find the run's end already reported")
-		}
+	return r.runHeld(ctx, work, msg, f, ev, slot, false, touch, func() { r.settleClaim(work, key, log) }, log)
+}
+
+// settleClaim marks a chained fire's claim done once the fire is settled (run, or
+// skipped): the next fire of its chain waits for that mark.
+func (r *Runner) settleClaim(ctx context.Context, key string, log zerolog.Logger) {
+	if err := r.markDone(ctx, key); err != nil {
+		log.Warn().Err(err).Msg("claim not marked done; a redelivered copy will find the run's end already reported")
 	}
-	return r.runHeld(ctx, work, msg, f, ev, slot, false, touch, done, log)
 }
 
 // newRun is the report of a run of f about to begin.
@@ -368,7 +376,9 @@ func (r *Runner) runHeld(ctx, work context.Context, msg jetstream.Msg, f contrac
 	}
 	end := time.Now().UTC()
 	ev.EndedAt, ev.Then = &end, f.Then
-	if err := r.reportFinal(ctx, work, ev); err != nil {
+	if err := r.reportFinal(ctx, work, ev); errors.Is(err, errClaimedElsewhere) {
+		return bus.Later(ErrRunElsewhere, time.Second)
+	} else if err != nil {
 		return err
 	}
 	if lr != nil {
@@ -682,6 +692,9 @@ func targetKind(f contracts.Fire) string {
 	return "none"
 }
 
+// errClaimedElsewhere: a skip found the fire claimed by a copy of it that runs it.
+var errClaimedElsewhere = errors.New("the fire was claimed by a copy of it")
+
 // reportFinal stores the run's end, trying for a while: given up, the redelivered fire
 // would find the run's claim unfinished and journal it as interrupted.
 //
@@ -700,9 +713,12 @@ func (r *Runner) reportFinal(ctx, work context.Context, ev contracts.RunEvent) e
 	for {
 		ack, err := r.report(work, ev, id)
 		if err == nil && ack.Duplicate && ev.Status == contracts.RunSkipped {
-			r.Log.Debug().Str("tenant", ev.Tenant).Str("job_id", ev.JobID).Str("fire_id", ev.FireID).
-				Msg("a copy of the fire claimed it first: it runs there, and this skip is not stored")
-		} else if err == nil && ack.Duplicate {
+			// A copy of the fire claimed it first: it runs there, and this skip is not
+			// stored. The fire is not settled here either: its redelivery finds what
+			// became of that run (prior), should its executor die.
+			return errClaimedElsewhere
+		}
+		if err == nil && ack.Duplicate {
 			// Another executor found this run silent for longer than a redelivery takes
 			// (this one was out of the broker's reach) and journaled it interrupted; the
 			// job may have run again meanwhile.

@@ -23,6 +23,7 @@ import (
 	"github.com/jobcenter/jobcenter/shared/jobcode"
 	"github.com/jobcenter/jobcenter/shared/kills"
 	"github.com/jobcenter/jobcenter/shared/teststack"
+	"github.com/jobcenter/jobcenter/shared/workers"
 )
 
 const ackWait = time.Second
@@ -395,6 +396,32 @@ func TestACopyOfAFireTakenBeforeItWasSkippedElsewhereDoesNotRunIt(t *testing.T) 
 	}
 	if len(statuses) != 2 {
 		t.Fatalf("ends stored: %v; want the first's success and the second's skip", statuses)
+	}
+}
+
+// A skip that finds its fire claimed by a copy of it (an executor back from a cut-off,
+// with no worker known yet, skips a fire another executor runs) stores nothing and does
+// not settle the fire: its redelivery finds what became of that run.
+func TestASkipOfAFireAnotherCopyClaimedLeavesTheFireUnsettled(t *testing.T) {
+	b := setup(t)
+	b.r.DuplicateWindow = 2 * time.Minute
+	b.r.Workers = workers.NewRegistry(nil) // none online, as after a cut-off
+	f := b.fireWith("w", 1, func(f *contracts.Fire) {
+		f.Target, f.WorkerGroup, f.MisfireGraceMs = contracts.Target{FlowID: "hello"}, "g", 1
+		f.ScheduledAt = f.ScheduledAt.Add(-time.Minute)
+	})
+	// The copy that runs it claimed it: its first running report.
+	claim, _ := json.Marshal(contracts.RunEvent{V: contracts.Version, FireID: f.FireID, JournalID: f.JournalID, Tenant: "t", JobID: "w",
+		Status: contracts.RunRunning, Attempts: 1, DynamicID: "elsewhere", StartedAt: time.Now().UTC()})
+	if _, err := b.js.Publish(context.Background(), contracts.RunSubject("t", "w", contracts.RunRunning), claim,
+		jetstream.WithMsgID(job.RunningReportID(f.FireID, 1))); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.r.Handle(context.Background(), b.take()); !errors.Is(err, runner.ErrRunElsewhere) {
+		t.Fatalf("the skip of a fire claimed elsewhere: %v, want it handed back (ErrRunElsewhere)", err)
+	}
+	if ends := b.ends("w"); len(ends) != 0 {
+		t.Fatalf("ends stored: %+v, want none (the run goes on elsewhere)", ends)
 	}
 }
 
