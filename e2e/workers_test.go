@@ -298,3 +298,45 @@ func TestARunWaitsForAListedWorkerThatAnswersAMomentLater(t *testing.T) {
 		t.Fatalf("a run whose listed worker answered a moment later: %s", mustJSON(e))
 	}
 }
+
+// The same for a sharded run: each shard waits for its listed worker a moment.
+func TestAShardWaitsForItsListedWorkerThatAnswersAMomentLater(t *testing.T) {
+	c := newCenter(t)
+	nc := connect(t, c.stack.NATSURL)
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, id := range []string{"a", "b"} {
+		beat, _ := json.Marshal(contracts.WorkerBeat{V: contracts.Version, ID: id, Group: "g", Handles: []string{"shard"},
+			Since: time.Now().UTC(), Capacity: 4})
+		go func() {
+			for {
+				_ = nc.Publish(contracts.WorkerBeatSubject("p", "g", id), beat)
+				select {
+				case <-stop:
+					return
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	c.online(t, "g", "a", "b")
+	answer := func(id string) {
+		data, _ := json.Marshal(contracts.WorkerResult{V: contracts.Version, OK: true, Output: "shard by " + id})
+		if _, err := nc.Subscribe(contracts.WorkerTaskSubject("p", id), func(m *nats.Msg) { _ = m.Respond(data) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer("a")
+	id := c.do("POST", "/api/v1/jobs", "p", workerJob("shards", "shard", "g", "sharding")).must(t, 201).obj(t)["id"].(string)
+	c.do("POST", "/api/v1/jobs/"+id+"/exec", "p", nil).must(t, 200)
+	teststack.Eventually(t, 10*time.Second, "the run never began", func() bool {
+		p := c.journal("p", id, 1, 1)
+		return len(p.Data) == 1 && p.Data[0]["exestatus"] == "running"
+	})
+	time.Sleep(time.Second) // b does not answer meanwhile
+	answer("b")
+	e := c.waitJournal("p", id, 1).Data[0]
+	if d, _ := e["exedes"].(string); e["exestatus"] != "success" || !strings.Contains(d, "shard by a") || !strings.Contains(d, "shard by b") {
+		t.Fatalf("a sharded run whose second worker answered a moment later: %s", mustJSON(e))
+	}
+}

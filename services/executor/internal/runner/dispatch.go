@@ -172,7 +172,14 @@ func (r *Runner) shards(ctx context.Context, f contracts.Fire, ws []workers.Work
 				defer logMu.Unlock()
 				onLog(fmt.Sprintf("[shard %d] %s", i, line))
 			}
-			res, err := r.task(ctx, f, w, runID, attempt, timeout, &contracts.Shard{Index: i, Total: len(ws)}, log)
+			shard := &contracts.Shard{Index: i, Total: len(ws)}
+			res, err := r.task(ctx, f, w, runID, attempt, timeout, shard, log)
+			// Its worker full, or not answering yet (back from a broker's restart): it is
+			// waited for while it stays listed, as a run of one worker is.
+			for deadline := time.Now().Add(contracts.WorkerGoneAfter); errors.Is(err, errNotTaken) && time.Now().Before(deadline) &&
+				clock.Sleep(ctx, 250*time.Millisecond); {
+				res, err = r.task(ctx, f, w, runID, attempt, timeout, shard, log)
+			}
 			out[i] = outcome{res, err}
 		})
 	}
