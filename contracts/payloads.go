@@ -418,15 +418,3 @@ type Alert struct {
 	Count    int       `json:"count,omitempty"`
 	RaisedAt time.Time `json:"raised_at"`
 }
-
-// TermMarker opens an active trigger's term in StreamRuns (FenceSubject): the fires the
-// trigger stores carry the marker's sequence, and the stream takes them only while it is
-// the last marker. The active trigger writes it again before the stream's age would
-// remove it.
-type TermMarker struct {
-	V int `json:"v"`
-	// Instance is the trigger's JOBCENTER_INSTANCE_ID; Term its lease's term.
-	Instance string    `json:"instance"`
-	Term     uint64    `json:"term"`
-	At       time.Time `json:"at"`
-}

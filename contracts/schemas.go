@@ -32,7 +32,6 @@ const (
 	SchemaWorkerResult   = "schemas/worker-result.json"
 	SchemaWorkerProgress = "schemas/worker-progress.json"
 	SchemaWorkerCancel   = "schemas/worker-cancel.json"
-	SchemaTermMarker     = "schemas/term-marker.json"
 	// SchemaDeadLetterHeaders describes a dead letter's headers; its payload is the
 	// original message as it was.
 	SchemaDeadLetterHeaders = "schemas/dead-letter-headers.json"
@@ -91,8 +90,6 @@ func SchemaFor(subject string) (MessageSchema, bool) {
 		}
 	case "progress": // jobcenter.progress.<tenant>.<run>
 		n, s = 4, MessageSchema{Payload: SchemaWorkerProgress}
-	case "term": // jobcenter.term.fires
-		n, s = 3, MessageSchema{Payload: SchemaTermMarker}
 	default:
 		return MessageSchema{}, false
 	}

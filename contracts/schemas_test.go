@@ -45,7 +45,7 @@ var payloadSchemas = []string{
 	contracts.SchemaCommand, contracts.SchemaOutcome, contracts.SchemaLifecycleEvent, contracts.SchemaFire,
 	contracts.SchemaRunEvent, contracts.SchemaFlowRequest, contracts.SchemaFlowReply, contracts.SchemaRunLog,
 	contracts.SchemaKill, contracts.SchemaKillReply, contracts.SchemaWorkerBeat, contracts.SchemaWorkerTask,
-	contracts.SchemaWorkerResult, contracts.SchemaWorkerProgress, contracts.SchemaWorkerCancel, contracts.SchemaTermMarker,
+	contracts.SchemaWorkerResult, contracts.SchemaWorkerProgress, contracts.SchemaWorkerCancel,
 }
 
 func TestEveryPayloadSchemaIsDraft2020AndPinsTheSchemaVersion(t *testing.T) {
@@ -244,7 +244,6 @@ func TestSchemaForKnowsEverySubjectFamilyAndNothingElse(t *testing.T) {
 		{contracts.LogSubject("p", "j"), contracts.MessageSchema{Payload: contracts.SchemaRunLog}},
 		{contracts.KillSubject("p", "j"), contracts.MessageSchema{Payload: contracts.SchemaKill}},
 		{contracts.CancelSubject("p", "j"), contracts.MessageSchema{Payload: contracts.SchemaKill}},
-		{contracts.FenceSubject, contracts.MessageSchema{Payload: contracts.SchemaTermMarker}},
 	} {
 		got, ok := contracts.SchemaFor(c.subject)
 		if !ok || got != c.want {
@@ -255,7 +254,7 @@ func TestSchemaForKnowsEverySubjectFamilyAndNothingElse(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"jobcenter", "jobcenter.cmd", "jobcenter.cmd.p.extra", "jobcenter.evt.p.j", "jobcenter.fire.p",
-		"jobcenter.run.p.j", "jobcenter.flow.p", "jobcenter.other.p", "_INBOX.x.y", "other.cmd.p", "jobcenter.term", "jobcenter.term.fires.x"} {
+		"jobcenter.run.p.j", "jobcenter.flow.p", "jobcenter.other.p", "_INBOX.x.y", "other.cmd.p"} {
 		if got, ok := contracts.SchemaFor(s); ok {
 			t.Errorf("SchemaFor(%q) = %+v, want none", s, got)
 		}

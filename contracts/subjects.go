@@ -26,11 +26,6 @@ const (
 	FlowSubjects    = "jobcenter.flow.>"
 	BizSubjects     = "jobcenter.biz.>"
 	AlertSubjects   = "jobcenter.alert.>"
-	// FenceSubject holds the active trigger's term markers, in StreamRuns: a fire is
-	// stored only while the marker its trigger wrote is the last one (the header
-	// Nats-Expected-Last-Subject-Sequence on this subject), so a trigger that lost its
-	// lease cannot store a fire its successor does not know of.
-	FenceSubject = "jobcenter.term.fires"
 )
 
 // Stream is one of Job Center's streams as every service provisions it.
@@ -48,7 +43,7 @@ type Stream struct {
 var Streams = []Stream{
 	{Name: StreamCommands, Subjects: []string{CommandSubjects}},
 	{Name: StreamEvents, Subjects: []string{EventSubjects}},
-	{Name: StreamRuns, Subjects: []string{FireSubjects, RunSubjects, FenceSubject}, Ages: true},
+	{Name: StreamRuns, Subjects: []string{FireSubjects, RunSubjects}, Ages: true},
 	{Name: StreamAlerts, Subjects: []string{AlertSubjects}, Ages: true, WorkQueue: true},
 }
 

@@ -606,8 +606,6 @@ func (m *messageMonitor) check(msg *nats.Msg) error {
 		want = contracts.BizSubject(p.Tenant, p.BizCode)
 	case "alert":
 		want = contracts.AlertSubject(p.Tenant)
-	case "term":
-		want = contracts.FenceSubject // no tenant's: the trigger's
 	case "workers", "task", "progress":
 		// The tenant is the subject's alone (a worker's beat says its group and id).
 		want = msg.Subject

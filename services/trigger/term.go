@@ -95,10 +95,8 @@ type term struct {
 	behind *commands.Behind
 }
 
-// newTerm makes a term whose fires are fenced by the term marker at fence (0: none).
-func (s *Service) newTerm(fence uint64) *term {
+func (s *Service) newTerm() *term {
 	t := &term{pub: firing.New(s.js, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "publisher").Logger())}
-	t.pub.Fence(fence)
 	cfg := scheduler.Config{
 		Clock:       s.cfg.Clock,
 		Publisher:   t.pub,
@@ -120,7 +118,7 @@ func (s *Service) newTerm(fence uint64) *term {
 // replays the fires stored after the image, or after the store's last saved checkpoint,
 // whichever is earlier (the store's progress is saved for them again), so no run number
 // is reused after a crash.
-func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore, fence uint64) (t *term, fromImage bool, err error) {
+func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore) (t *term, fromImage bool, err error) {
 	from, err := s.book.Checkpoint(ctx, checkpointFires)
 	if err != nil {
 		return nil, false, err
@@ -134,13 +132,13 @@ func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore, fence ui
 			return nil, false, ctx.Err()
 		}
 	}
-	t = s.newTerm(fence)
+	t = s.newTerm()
 	s.sched.Store(t.sched)
 	fromImage, runs := s.loadImage(ctx, t, obs)
 	if fromImage {
 		from = min(from, runs)
 	} else {
-		t = s.newTerm(fence)
+		t = s.newTerm()
 		s.sched.Store(t.sched)
 		if err := s.load(ctx, t); err != nil {
 			return nil, false, err

@@ -321,13 +321,7 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 		s.cfg.Log.Warn().Err(err).Msg("no scheduler images this term")
 		obs = nil
 	}
-	// Before the stream is replayed: a fire of the term before is stored ahead of the
-	// marker, and replayed, or refused.
-	fence, err := s.openFence(ctx, term)
-	if err != nil {
-		return err
-	}
-	t, fromImage, err := s.start(ctx, obs, fence)
+	t, fromImage, err := s.start(ctx, obs)
 	if err != nil {
 		return err
 	}
@@ -427,14 +421,6 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 	})
 	run(func(c context.Context) {
 		if err := proj.Run(c, jcons); err != nil {
-			select {
-			case failed <- err:
-			default:
-			}
-		}
-	})
-	run(func(c context.Context) {
-		if err := s.keepFence(c, t, term, fence); err != nil {
 			select {
 			case failed <- err:
 			default:

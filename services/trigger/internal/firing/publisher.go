@@ -7,7 +7,6 @@ package firing
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,9 +50,6 @@ type Publisher struct {
 	// queued up to then is stored.
 	accepted, settled atomic.Uint64
 
-	// fence is the stream sequence of this term's marker (contracts.FenceSubject); 0: none.
-	fence atomic.Uint64
-
 	draining chan struct{}
 	done     chan struct{}
 	halt     chan struct{}
@@ -85,11 +81,6 @@ func New(js jetstream.JetStream, clk clock.Clock, m Metrics, log zerolog.Logger)
 	}
 }
 
-// Fence makes the fires published from now on (and those retried) be stored only while
-// the last term marker in the stream is the one at seq: once another trigger's term has
-// begun, this one's fires are refused, whatever its buffers still hold.
-func (p *Publisher) Fence(seq uint64) { p.fence.Store(seq) }
-
 // Halt makes Publish refuse new fires at once, so that a scheduler blocked on a full
 // queue (a long broker outage) can stop; the fires it holds are still drained.
 func (p *Publisher) Halt() { p.halted.Do(func() { close(p.halt) }) }
@@ -119,7 +110,7 @@ func (p *Publisher) PublishNow(ctx context.Context, f contracts.Fire) (seq int64
 		p.inFlight--
 		p.mu.Unlock()
 	}()
-	ack, err := p.js.PublishMsg(ctx, p.message(f), jetstream.WithMsgID(f.FireID))
+	ack, err := p.js.PublishMsg(ctx, message(f), jetstream.WithMsgID(f.FireID))
 	if err != nil {
 		return 0, err
 	}
@@ -187,7 +178,7 @@ func (p *Publisher) Drain(ctx context.Context) {
 }
 
 func (p *Publisher) send(ctx context.Context, f contracts.Fire) bool {
-	msg := p.message(f)
+	msg := message(f)
 	for {
 		p.mu.Lock()
 		p.inFlight++
@@ -263,8 +254,7 @@ func (p *Publisher) WaitStored(ctx context.Context, n uint64) bool {
 func (p *Publisher) retry(ctx context.Context, in inflight) *jetstream.PubAck {
 	for {
 		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		// Fenced anew: a marker written again since the first attempt.
-		ack, err := p.js.PublishMsg(actx, p.message(in.fire), jetstream.WithMsgID(in.fire.FireID))
+		ack, err := p.js.PublishMsg(actx, in.msg, jetstream.WithMsgID(in.fire.FireID))
 		cancel()
 		if err == nil {
 			return ack
@@ -321,16 +311,7 @@ func (p *Publisher) Restore(m map[string]job.Progress) {
 	}
 }
 
-func (p *Publisher) message(f contracts.Fire) *nats.Msg {
+func message(f contracts.Fire) *nats.Msg {
 	data, _ := json.Marshal(f) // a struct of plain fields always marshals
-	m := &nats.Msg{Subject: contracts.FireSubject(f.Tenant, f.JobID), Data: data, Header: nats.Header{}}
-	if seq := p.fence.Load(); seq != 0 {
-		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(seq, 10))
-		m.Header.Set(expectedLastSubjSeqSubjHeader, contracts.FenceSubject)
-	}
-	return m
+	return &nats.Msg{Subject: contracts.FireSubject(f.Tenant, f.JobID), Data: data, Header: nats.Header{}}
 }
-
-// expectedLastSubjSeqSubjHeader names the subject Nats-Expected-Last-Subject-Sequence is
-// checked on, instead of the message's own (nats-server 2.11 and later).
-const expectedLastSubjSeqSubjHeader = "Nats-Expected-Last-Subject-Sequence-Subject"

@@ -235,8 +235,6 @@ func Add(recs *mongostore.JournalRecords, subject string, data []byte) error {
 		}
 		recs.Runs = append(recs.Runs, rec)
 		return nil
-	case subject == contracts.FenceSubject:
-		return nil // a trigger's term marker: no run of anyone's
 	}
 	return fmt.Errorf("unexpected subject %q", subject)
 }
