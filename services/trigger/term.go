@@ -95,8 +95,10 @@ type term struct {
 	behind *commands.Behind
 }
 
-func (s *Service) newTerm() *term {
-	t := &term{pub: firing.New(s.js, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "publisher").Logger())}
+// newTerm makes a term whose fires go out on fires: the term's own connection, which it
+// abandons if it loses its lease.
+func (s *Service) newTerm(fires jetstream.JetStream) *term {
+	t := &term{pub: firing.New(fires, s.cfg.Clock, s.metrics, s.cfg.Log.With().Str("part", "publisher").Logger())}
 	cfg := scheduler.Config{
 		Clock:       s.cfg.Clock,
 		Publisher:   t.pub,
@@ -118,7 +120,7 @@ func (s *Service) newTerm() *term {
 // replays the fires stored after the image, or after the store's last saved checkpoint,
 // whichever is earlier (the store's progress is saved for them again), so no run number
 // is reused after a crash.
-func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore) (t *term, fromImage bool, err error) {
+func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore, fires jetstream.JetStream) (t *term, fromImage bool, err error) {
 	from, err := s.book.Checkpoint(ctx, checkpointFires)
 	if err != nil {
 		return nil, false, err
@@ -132,13 +134,13 @@ func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore) (t *term
 			return nil, false, ctx.Err()
 		}
 	}
-	t = s.newTerm()
+	t = s.newTerm(fires)
 	s.sched.Store(t.sched)
 	fromImage, runs := s.loadImage(ctx, t, obs)
 	if fromImage {
 		from = min(from, runs)
 	} else {
-		t = s.newTerm()
+		t = s.newTerm(fires)
 		s.sched.Store(t.sched)
 		if err := s.load(ctx, t); err != nil {
 			return nil, false, err

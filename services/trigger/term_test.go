@@ -270,7 +270,7 @@ func TestAStartWithoutAnImageLoadsTheStoreThenTheFiresStoredAfterItsCheckpoint(t
 	u.addFire(13, fire("b", 2, contracts.RunTypeManual))
 	u.streams.add(contracts.StreamRuns, 14, contracts.FireSubject("t1", "a"), []byte("not a fire"))
 
-	tm, fromImage, err := u.s.start(context.Background(), nil)
+	tm, fromImage, err := u.s.start(context.Background(), nil, u.s.js)
 	if err != nil || fromImage {
 		t.Fatalf("start: from image %v, %v", fromImage, err)
 	}
@@ -293,7 +293,7 @@ func TestAStartWithoutAnImageLoadsTheStoreThenTheFiresStoredAfterItsCheckpoint(t
 // imageOf cuts an image of jobs as the active term stores it.
 func imageOf(t *testing.T, u *setup, jobs ...job.Job) []byte {
 	t.Helper()
-	tm := u.s.newTerm()
+	tm := u.s.newTerm(u.s.js)
 	for _, j := range jobs {
 		tm.sched.Load(j, job.Progress{Seq: 2})
 	}
@@ -378,7 +378,7 @@ func TestAStartFromAnImageTakesUpTheEventsAfterItAndReplaysFiresFromTheEarlierOf
 			u.addFire(c.wantFrom, fire("a", 3, contracts.RunTypeTrigger))
 			u.addFire(12, fire("c", 1, contracts.RunTypeTrigger))
 
-			tm, fromImage, err := u.s.start(context.Background(), bucket(img, 20, c.runs, t0))
+			tm, fromImage, err := u.s.start(context.Background(), bucket(img, 20, c.runs, t0), u.s.js)
 			if err != nil || !fromImage {
 				t.Fatalf("start: from image %v, %v", fromImage, err)
 			}
@@ -423,7 +423,7 @@ func TestAnImageTheStreamsNoLongerFollowIsSetAsideAndTheStoreLoaded(t *testing.T
 			c.spoil(u.streams)
 			u.store.jobs = []mongostore.StoredJob{{Job: everyHour("from-store", job.Started), Progress: job.Progress{Seq: 8}}}
 			u.store.checkpoint = 3
-			tm, fromImage, err := u.s.start(context.Background(), bucket(img, 20, 0, t0))
+			tm, fromImage, err := u.s.start(context.Background(), bucket(img, 20, 0, t0), u.s.js)
 			if err != nil || fromImage {
 				t.Fatalf("start: from image %v, %v", fromImage, err)
 			}
@@ -444,7 +444,7 @@ func TestAnImageTheStreamsNoLongerFollowIsSetAsideAndTheStoreLoaded(t *testing.T
 func TestAFlushSavesProgressBeforeTheCheckpointThatCoversItAndKeepsWhatFailedForTheNext(t *testing.T) {
 	t.Parallel()
 	u := newSetup(t)
-	tm := u.s.newTerm()
+	tm := u.s.newTerm(u.s.js)
 	ctx := context.Background()
 	u.s.flush(ctx, tm)
 	if got := u.store.said(); len(got) != 0 {
@@ -509,7 +509,7 @@ func TestAStoreWithoutAJobsCheckpointHadEveryDocumentWrittenBeforeItsAnswer(t *t
 func TestFireProgressWaitsForTheJobDocumentsStagedBeforeIt(t *testing.T) {
 	t.Parallel()
 	u := newSetup(t)
-	tm := u.s.newTerm()
+	tm := u.s.newTerm(u.s.js)
 	tm.behind = commands.NewBehind(u.store, 42, time.Second, zerolog.Nop())
 	ctx, cancel := context.WithCancel(context.Background())
 	go tm.behind.Run(ctx)

@@ -321,7 +321,14 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 		s.cfg.Log.Warn().Err(err).Msg("no scheduler images this term")
 		obs = nil
 	}
-	t, fromImage, err := s.start(ctx, obs)
+	// The term's fires go out on a connection of its own, which it abandons if it loses
+	// the lease (below).
+	fnc, fires, abandon, err := bus.DialAbandonable(s.cfg.NATSURL, "jobcenter-trigger-fires", s.cfg.Log)
+	if err != nil {
+		return err
+	}
+	defer fnc.Close()
+	t, fromImage, err := s.start(ctx, obs, fires)
 	if err != nil {
 		return err
 	}
@@ -440,6 +447,15 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 	case <-ctx.Done():
 	case termErr = <-failed:
 	}
+	lost := errors.Is(context.Cause(ctx), lease.ErrLost)
+	if lost {
+		// Another instance may be active already, or soon. Fires this one still holds,
+		// cut off from the broker, would be stored once the network is back, under run
+		// numbers the successor gives to other fires: they are dropped at once instead,
+		// unsent bytes and all (the successor fires what was not stored).
+		abandon()
+		s.cfg.Log.Warn().Msg("lease lost: the fires not yet stored are dropped; the next term fires them")
+	}
 	// Stop firing and applying, let the fires already made reach the stream, then save
 	// their progress. Halting first frees a scheduler blocked on a full queue.
 	t.pub.Halt()
@@ -448,7 +464,9 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 	im.wg.Wait()
 	dctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
 	defer cancel()
-	t.pub.Drain(dctx)
+	if !lost {
+		t.pub.Drain(dctx)
+	}
 	stopPub()
 	<-pubDone
 	s.flush(dctx, t)

@@ -7,8 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -24,12 +26,16 @@ var URLSchemes = []string{"nats", "tls", "ws", "wss"}
 
 // Connect dials NATS and keeps reconnecting for ever: a service outlives broker outages.
 func Connect(url, name string, log zerolog.Logger) (*nats.Conn, error) {
-	nc, err := nats.Connect(url,
+	return connect(url, name, log)
+}
+
+func connect(url, name string, log zerolog.Logger, extra ...nats.Option) (*nats.Conn, error) {
+	opts := append([]nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectWait(250 * time.Millisecond),
 		nats.RetryOnFailedConnect(true),
-		nats.Timeout(2*time.Second),
+		nats.Timeout(2 * time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil { // nil: our own Close
 				log.Warn().Err(err).Msg("nats disconnected")
@@ -38,7 +44,8 @@ func Connect(url, name string, log zerolog.Logger) (*nats.Conn, error) {
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			log.Info().Str("url", c.ConnectedUrlRedacted()).Msg("nats reconnected")
 		}),
-	)
+	}, extra...)
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to nats (NATS_URL): %w", err)
 	}
@@ -58,6 +65,48 @@ func Dial(url, name string, log zerolog.Logger) (*nats.Conn, jetstream.JetStream
 	}
 	return nc, js, nil
 }
+
+// DialAbandonable dials as Dial does, on a connection that abandon closes at once,
+// dropping whatever it has not delivered: what its client still buffers and what the
+// kernel has not sent (the socket is reset, not flushed). A trigger that lost its lease
+// while cut off from the broker abandons its fires so, rather than have them stored once
+// the network is back, after its successor began.
+func DialAbandonable(url, name string, log zerolog.Logger) (nc *nats.Conn, js jetstream.JetStream, abandon func(), err error) {
+	var (
+		mu   sync.Mutex
+		last *net.TCPConn
+	)
+	dial := dialFunc(func(network, address string) (net.Conn, error) {
+		c, err := (&net.Dialer{Timeout: 2 * time.Second}).Dial(network, address)
+		if tc, ok := c.(*net.TCPConn); ok {
+			mu.Lock()
+			last = tc
+			mu.Unlock()
+		}
+		return c, err
+	})
+	nc, err = connect(url, name, log, nats.SetCustomDialer(dial))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if js, err = jetstream.New(nc); err != nil {
+		nc.Close()
+		return nil, nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	abandon = func() {
+		mu.Lock()
+		if last != nil {
+			_ = last.SetLinger(0) // closed with a reset: unsent bytes are discarded
+		}
+		mu.Unlock()
+		nc.Close()
+	}
+	return nc, js, abandon, nil
+}
+
+type dialFunc func(network, address string) (net.Conn, error)
+
+func (f dialFunc) Dial(network, address string) (net.Conn, error) { return f(network, address) }
 
 // StreamsConfig sizes the streams.
 type StreamsConfig struct {

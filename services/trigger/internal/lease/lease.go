@@ -43,11 +43,15 @@ func (l *Lease) Hold(ctx context.Context, fn func(context.Context)) error {
 	return l.Keep(ctx, rev, fn)
 }
 
+// ErrLost is the cause of the context Keep gives fn when the lease was lost (not renewed
+// in time, or taken): another instance may be active already.
+var ErrLost = errors.New("the lease was lost")
+
 // Keep runs fn while renewing a lease won at revision rev (see Hold).
 func (l *Lease) Keep(ctx context.Context, rev uint64, fn func(context.Context)) error {
 	l.Log.Info().Str("holder", l.Holder).Msg("lease won: this instance is active")
-	held, lose := context.WithCancel(ctx)
-	defer lose()
+	held, lose := context.WithCancelCause(ctx)
+	defer lose(nil)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -69,7 +73,7 @@ func (l *Lease) Keep(ctx context.Context, rev uint64, fn func(context.Context)) 
 			// Step down before the key can expire and be taken: a third of the TTL early.
 			if time.Since(renewed) > l.TTL*2/3 {
 				l.Log.Warn().Msg("lease not renewed in time: stepping down")
-				lose()
+				lose(ErrLost)
 				<-done
 				return nil
 			}
@@ -82,7 +86,7 @@ func (l *Lease) Keep(ctx context.Context, rev uint64, fn func(context.Context)) 
 				rev, renewed = next, sent
 			case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 				l.Log.Warn().Err(err).Msg("lease lost: stepping down")
-				lose()
+				lose(ErrLost)
 				<-done
 				return nil
 			default:

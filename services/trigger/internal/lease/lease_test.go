@@ -2,6 +2,7 @@ package lease_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -111,6 +112,7 @@ type holder struct {
 	active         bool
 	began, stepped time.Time
 	drain          time.Duration // how long fn takes to return once its context ends
+	cause          error         // why its context ended
 }
 
 func newHolder(b *bucket, name string) *holder {
@@ -122,6 +124,9 @@ func (h *holder) hold(ctx context.Context, wg *sync.WaitGroup) {
 		_ = h.l.Hold(ctx, func(held context.Context) {
 			h.set(true)
 			<-held.Done()
+			h.mu.Lock()
+			h.cause = context.Cause(held)
+			h.mu.Unlock()
 			time.Sleep(h.drain)
 			h.set(false)
 		})
@@ -137,6 +142,13 @@ func (h *holder) set(active bool) {
 	} else {
 		h.stepped = time.Now()
 	}
+}
+
+// why is the cause its context ended with.
+func (h *holder) why() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cause
 }
 
 func (h *holder) is() bool {
@@ -230,6 +242,9 @@ func TestAHolderCutOffFromTheBucketStepsDownBeforeItsKeyExpires(t *testing.T) {
 		if !a.stepped.Before(expires) {
 			t.Fatalf("stepped down at %v, its key expired at %v", a.stepped, expires)
 		}
+		if why := a.why(); !errors.Is(why, lease.ErrLost) {
+			t.Fatalf("the holder's context ended with %v, want lease.ErrLost (its term must not drain into a successor's)", why)
+		}
 		// The bucket comes back: the other instance takes the expired key.
 		kv.setCut(false)
 		s.standby(t)
@@ -255,6 +270,9 @@ func TestAHolderWhoseKeyWasTakenStepsDownAtItsNextRenewal(t *testing.T) {
 		}
 		if d := a.stepped.Sub(taken); d > ttl/4 {
 			t.Errorf("stepped down %v after the key was taken; want within a renewal (%v)", d, ttl/4)
+		}
+		if why := a.why(); !errors.Is(why, lease.ErrLost) {
+			t.Errorf("the holder's context ended with %v, want lease.ErrLost", why)
 		}
 		s.end()
 	})
