@@ -286,6 +286,16 @@ func (s *Store) hasFire(ctx context.Context, id string) (bool, error) {
 }
 
 // entry assembles a run from its records; nil when its fire is not written yet.
+// RunEnd reads the end of run id (a journal id), whether or not its fire is journaled yet.
+func (s *Store) RunEnd(ctx context.Context, id string) (RunRecord, error) {
+	var r RunRecord
+	err := s.db.Collection(colRuns).FindOne(ctx, bson.M{"_id": job.RunEndID(id)}).Decode(&r)
+	if err != nil {
+		return RunRecord{}, notFound(err)
+	}
+	return r, nil
+}
+
 func (s *Store) entry(ctx context.Context, id string) (*Entry, error) {
 	var e Entry
 	err := s.db.Collection(colJournal).FindOne(ctx, bson.M{"_id": id}).Decode(&e.Fire)

@@ -151,13 +151,15 @@ func (p *Projector) journaled(ctx context.Context, events []alerting.Event) ([]a
 	kept := events[:0]
 	for _, ev := range events {
 		if ev.DynamicID != "" {
-			e, err := p.Store.GetEntry(ctx, ev.JournalID)
+			// The end's own record decides: the fire's may come later than its end (its
+			// batch failed and comes again), and an entry without it reads as none.
+			r, err := p.Store.RunEnd(ctx, ev.JournalID)
 			switch {
 			case errors.Is(err, mongostore.ErrNotFound):
 				continue // removed by retention meanwhile
 			case err != nil:
 				return nil, fmt.Errorf("read the journaled end of %s: %w", ev.JournalID, err)
-			case e.Run == nil || e.Run.EndedAt == nil || e.Run.DynamicID != ev.DynamicID:
+			case r.EndedAt == nil || r.DynamicID != ev.DynamicID:
 				continue
 			}
 		}

@@ -206,3 +206,48 @@ func TestARunEndedTwiceIsAlertedForTheEndTheJournalKeeps(t *testing.T) {
 		t.Fatalf("alerted %+v; the journal keeps the end of run %s", seen.events, e.Run.DynamicID)
 	}
 }
+
+// A run's end projected before its fire (the fire's batch failed and comes again after
+// newer messages, as when the store was out of reach) is alerted all the same: make
+// chaos found such a failure journaled and never alerted.
+func TestARunsEndProjectedBeforeItsFireIsAlerted(t *testing.T) {
+	st := teststack.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := mongostore.Open(ctx, st.MongoURI, st.DB, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, js, err := bus.Dial(st.NATSURL, "projector-test", zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if err := bus.Provision(ctx, js, bus.StreamsConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, contracts.StreamRuns, jetstream.ConsumerConfig{
+		Durable: journal.Consumer, AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := &alertsSeen{}
+	p := &journal.Projector{Store: s, NC: nc, Alerts: seen, Log: zerolog.Nop()}
+	at := time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
+	end := at.Add(time.Second)
+	failed := contracts.RunEvent{V: 1, FireID: "j@1", JournalID: "j:1", Tenant: "p", JobID: "j", Status: contracts.RunFailure,
+		DynamicID: "d", Attempts: 1, StartedAt: at, EndedAt: &end, Detail: "it failed"}
+	data, _ := json.Marshal(failed)
+	if _, err := js.Publish(ctx, contracts.RunSubject("p", "j", "failure"), data); err != nil {
+		t.Fatal(err)
+	}
+	pctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(pctx, cons) }()
+	defer func() { stop(); <-done }()
+	teststack.Eventually(t, 10*time.Second, "the end was not alerted before its fire was journaled", func() bool {
+		seen.mu.Lock()
+		defer seen.mu.Unlock()
+		return len(seen.events) == 1 && seen.events[0].DynamicID == "d"
+	})
+}
