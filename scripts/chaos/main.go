@@ -24,7 +24,8 @@
 //
 // Every run called (at the runner or a worker) is also looked for in its job's journal:
 // one journaled skipped fails the chaos; one not journaled at all (a fire the journal
-// does not show) is printed and counted, and -strict fails on it too (a known defect).
+// does not show: a deposed trigger's fire stored late) is printed and counted, and -strict
+// fails on it too.
 //
 // Fires due while no trigger was active (a takeover, a broker outage) coalesce into one
 // catch-up fire, the SDK's default; those gaps are counted as coalesced, not lost. A run
@@ -75,7 +76,7 @@ func main() {
 	jobs := flag.Int("jobs", 40, "interval jobs firing during the chaos")
 	rate := flag.Int("writes", 20, "jobs the writer adds per second")
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed, to replay a run")
-	strict := flag.Bool("strict", false, "also fail on a run called that the journal does not show (a known defect: fires of a trigger cut off after it lost its lease)")
+	strict := flag.Bool("strict", false, "also fail on a run called that the journal does not show (a deposed trigger's fire stored late)")
 	cuts := flag.Bool("cuts", true, "also cut triggers, executors and workers off the broker or the store, in network namespaces (needs root and iproute2)")
 	if len(os.Args) > 1 && os.Args[1] == workerArg {
 		if err := runWorker(); err != nil {
@@ -527,8 +528,9 @@ func (c *chaos) report(ids []string, onWorkers map[string]bool, accepted []strin
 			len(accepted)-applied, lost, doubled, runsDoubled, neverCalled, ranSkipped, ranUnjournaled, unalerted, unasked, alertedTwice)
 	}
 	if ranUnjournaled > 0 {
-		// A known defect, not yet fixed: a trigger cut off after it lost its lease has fires
-		// stored late, under run numbers the next term gave to other fires. -strict fails on it.
+		// A trigger cut off when it lost its lease abandons its fires' connection; bytes
+		// already on the wire may still be stored late, under run numbers the next term
+		// gave to other fires. -strict fails on it.
 		fmt.Printf("\nWARNING: %d runs called that the journal does not show (see above; -strict fails on them)\n", ranUnjournaled)
 	}
 	fmt.Println("\nPASS: nothing lost, nothing doubled")
