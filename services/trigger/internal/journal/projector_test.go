@@ -99,10 +99,7 @@ func TestFiresAreOnTheirJobsPagesOnceJournaled(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &journal.Projector{Store: s, NC: nc, Log: zerolog.Nop()}
-	pctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = p.Run(pctx, cons) }()
-	defer func() { stop(); <-done }()
+	runProjector(t, ctx, p, cons)
 
 	at := time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
 	total := func() int64 {
@@ -148,28 +145,7 @@ func (a *alertsSeen) Raise(_ context.Context, evs []alerting.Event) error {
 // A run reported ended twice — cut off, journaled interrupted by another executor, its
 // own end (here a skip) stored too — is alerted once, for the end the journal keeps.
 func TestARunEndedTwiceIsAlertedForTheEndTheJournalKeeps(t *testing.T) {
-	st := teststack.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := mongostore.Open(ctx, st.MongoURI, st.DB, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, js, err := bus.Dial(st.NATSURL, "projector-test", zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	if err := bus.Provision(ctx, js, bus.StreamsConfig{}); err != nil {
-		t.Fatal(err)
-	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, contracts.StreamRuns, jetstream.ConsumerConfig{
-		Durable: journal.Consumer, AckPolicy: jetstream.AckExplicitPolicy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := &alertsSeen{}
-	p := &journal.Projector{Store: s, NC: nc, Alerts: seen, Log: zerolog.Nop()}
+	ctx, s, js, cons, p, seen := alertingProjector(t)
 	at := time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
 	end := at.Add(time.Second)
 	fire := contracts.Fire{V: 1, FireID: "j@1", JournalID: "j:1", Seq: 1, Tenant: "p", JobID: "j", RunType: "trigger",
@@ -187,10 +163,7 @@ func TestARunEndedTwiceIsAlertedForTheEndTheJournalKeeps(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = p.Run(pctx, cons) }()
-	defer func() { stop(); <-done }()
+	runProjector(t, ctx, p, cons)
 	teststack.Eventually(t, 10*time.Second, "the run journaled", func() bool {
 		e, err := s.GetEntry(ctx, "j:1")
 		return err == nil && e.Run != nil && e.Run.EndedAt != nil
@@ -211,9 +184,29 @@ func TestARunEndedTwiceIsAlertedForTheEndTheJournalKeeps(t *testing.T) {
 // newer messages, as when the store was out of reach) is alerted all the same: make
 // chaos found such a failure journaled and never alerted.
 func TestARunsEndProjectedBeforeItsFireIsAlerted(t *testing.T) {
+	ctx, _, js, cons, p, seen := alertingProjector(t)
+	at := time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
+	end := at.Add(time.Second)
+	failed := contracts.RunEvent{V: 1, FireID: "j@1", JournalID: "j:1", Tenant: "p", JobID: "j", Status: contracts.RunFailure,
+		DynamicID: "d", Attempts: 1, StartedAt: at, EndedAt: &end, Detail: "it failed"}
+	data, _ := json.Marshal(failed)
+	if _, err := js.Publish(ctx, contracts.RunSubject("p", "j", "failure"), data); err != nil {
+		t.Fatal(err)
+	}
+	runProjector(t, ctx, p, cons)
+	teststack.Eventually(t, 10*time.Second, "the end was not alerted before its fire was journaled", func() bool {
+		seen.mu.Lock()
+		defer seen.mu.Unlock()
+		return len(seen.events) == 1 && seen.events[0].DynamicID == "d"
+	})
+}
+
+// alertingProjector is a projector of a fresh stack's runs stream, its alerts seen.
+func alertingProjector(t *testing.T) (context.Context, *mongostore.Store, jetstream.JetStream, jetstream.Consumer, *journal.Projector, *alertsSeen) {
+	t.Helper()
 	st := teststack.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	s, err := mongostore.Open(ctx, st.MongoURI, st.DB, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +215,7 @@ func TestARunsEndProjectedBeforeItsFireIsAlerted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
+	t.Cleanup(nc.Close)
 	if err := bus.Provision(ctx, js, bus.StreamsConfig{}); err != nil {
 		t.Fatal(err)
 	}
@@ -232,22 +225,13 @@ func TestARunsEndProjectedBeforeItsFireIsAlerted(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := &alertsSeen{}
-	p := &journal.Projector{Store: s, NC: nc, Alerts: seen, Log: zerolog.Nop()}
-	at := time.Date(2025, 7, 1, 4, 0, 0, 0, time.UTC)
-	end := at.Add(time.Second)
-	failed := contracts.RunEvent{V: 1, FireID: "j@1", JournalID: "j:1", Tenant: "p", JobID: "j", Status: contracts.RunFailure,
-		DynamicID: "d", Attempts: 1, StartedAt: at, EndedAt: &end, Detail: "it failed"}
-	data, _ := json.Marshal(failed)
-	if _, err := js.Publish(ctx, contracts.RunSubject("p", "j", "failure"), data); err != nil {
-		t.Fatal(err)
-	}
+	return ctx, s, js, cons, &journal.Projector{Store: s, NC: nc, Alerts: seen, Log: zerolog.Nop()}, seen
+}
+
+// runProjector runs p on cons until the test ends.
+func runProjector(t *testing.T, ctx context.Context, p *journal.Projector, cons jetstream.Consumer) {
 	pctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = p.Run(pctx, cons) }()
-	defer func() { stop(); <-done }()
-	teststack.Eventually(t, 10*time.Second, "the end was not alerted before its fire was journaled", func() bool {
-		seen.mu.Lock()
-		defer seen.mu.Unlock()
-		return len(seen.events) == 1 && seen.events[0].DynamicID == "d"
-	})
+	t.Cleanup(func() { stop(); <-done })
 }
