@@ -941,6 +941,35 @@ func (r result) json(t *testing.T, v any) {
 	}
 }
 
+// tail starts `jobctl events tail args…` and waits for the line on stderr saying it has
+// begun following (or, should it end first, all it wrote there); out gathers stdout.
+func (c *cli) tail(t *testing.T, ctx context.Context, args ...string) (cmd *exec.Cmd, out *bytes.Buffer, line string) {
+	t.Helper()
+	cmd = c.command(ctx, append([]string{"events", "tail"}, args...)...)
+	out = &bytes.Buffer{}
+	cmd.Stdout = out
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	following := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		var all []string
+		for sc.Scan() {
+			all = append(all, sc.Text())
+			if strings.HasPrefix(sc.Text(), "following ") {
+				following <- sc.Text()
+			}
+		}
+		following <- strings.Join(all, "\n")
+	}()
+	return cmd, out, <-following
+}
+
 func (c *cli) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, c.bin, args...)
 	for _, kv := range os.Environ() {
@@ -1752,29 +1781,8 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 
 		tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
-		cmd := ctl.command(tctx, "events", "tail", "--count", "5", "--json")
-		var out bytes.Buffer
-		cmd.Stdout = &out
-		stderr, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		following := make(chan string, 1)
-		go func() {
-			sc := bufio.NewScanner(stderr)
-			var all []string
-			for sc.Scan() {
-				all = append(all, sc.Text())
-				if strings.HasPrefix(sc.Text(), "following ") {
-					following <- sc.Text()
-				}
-			}
-			following <- strings.Join(all, "\n")
-		}()
-		if line := <-following; !strings.HasPrefix(line, "following ") {
+		cmd, out, line := ctl.tail(t, tctx, "--count", "5", "--json")
+		if !strings.HasPrefix(line, "following ") {
 			t.Fatalf("events tail never began following: %s", line)
 		}
 
@@ -1793,7 +1801,7 @@ func TestJobctlDrivesARealCenterWithTablesJSONAndExitCodes(t *testing.T) {
 			t.Fatalf("events tail --count 5 did not end well: %v\n%s", err, out.String())
 		}
 		var kinds []string
-		dec := json.NewDecoder(&out)
+		dec := json.NewDecoder(out)
 		for dec.More() {
 			var e jobcenter.Event
 			if err := dec.Decode(&e); err != nil {

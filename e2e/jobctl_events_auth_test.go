@@ -1,8 +1,6 @@
 package e2e_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -56,29 +54,8 @@ func TestJobctlEventsTailFollowsAWalledProjectLiveWithItsKey(t *testing.T) {
 	t.Run("live with the project's key: its fires and runs, not another's", func(t *testing.T) {
 		tctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		cmd := ctlA.command(tctx, "events", "tail", "--count", "5", "--json")
-		var out bytes.Buffer
-		cmd.Stdout = &out
-		stderr, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		following := make(chan string, 1)
-		go func() {
-			sc := bufio.NewScanner(stderr)
-			var all []string
-			for sc.Scan() {
-				all = append(all, sc.Text())
-				if strings.HasPrefix(sc.Text(), "following ") {
-					following <- sc.Text()
-				}
-			}
-			following <- strings.Join(all, "\n")
-		}()
-		if line := <-following; !strings.HasPrefix(line, "following ") || !strings.Contains(line, "jobcenter.fire.A.>") ||
+		cmd, out, line := ctlA.tail(t, tctx, "--count", "5", "--json")
+		if !strings.HasPrefix(line, "following ") || !strings.Contains(line, "jobcenter.fire.A.>") ||
 			!strings.Contains(line, " live ") {
 			t.Fatalf("events tail never began following live: %s", line)
 		}
@@ -93,7 +70,7 @@ func TestJobctlEventsTailFollowsAWalledProjectLiveWithItsKey(t *testing.T) {
 			t.Fatalf("events tail --count 5 did not end well: %v\n%s", err, out.String())
 		}
 		var kinds []string
-		dec := json.NewDecoder(&out)
+		dec := json.NewDecoder(out)
 		for dec.More() {
 			var e jobcenter.Event
 			if err := dec.Decode(&e); err != nil {
@@ -119,27 +96,8 @@ func TestJobctlEventsTailFollowsAWalledProjectLiveWithItsKey(t *testing.T) {
 		// The table, narrowed to one job and kind (--job goes through the API).
 		tctx2, cancel2 := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel2()
-		cmd = ctlA.command(tctx2, "events", "tail", "--job", mine, "--kinds", "run", "--count", "2")
-		out.Reset()
-		cmd.Stdout = &out
-		stderr, err = cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		following2 := make(chan string, 2)
-		go func() {
-			sc := bufio.NewScanner(stderr)
-			for sc.Scan() {
-				if strings.HasPrefix(sc.Text(), "following ") {
-					following2 <- sc.Text()
-				}
-			}
-			following2 <- "no following line"
-		}()
-		if line := <-following2; !strings.HasPrefix(line, "following jobcenter.run.A."+mine+".* ") {
+		cmd, out, line = ctlA.tail(t, tctx2, "--job", mine, "--kinds", "run", "--count", "2")
+		if !strings.HasPrefix(line, "following jobcenter.run.A."+mine+".* ") {
 			t.Fatalf("events tail --job: %s", line)
 		}
 		ctlA.run(t, 0, "exec", mine)
