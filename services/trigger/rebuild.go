@@ -91,7 +91,7 @@ func (s *Service) rebuild(ctx context.Context, term uint64) (RebuildStats, error
 		} else {
 			st.Fires++
 			f := recs.Fires[len(recs.Fires)-1]
-			progress[f.JobID] = progress[f.JobID].Observe(f.Seq, f.TriggerTime, f.RunType == contracts.RunTypeTrigger)
+			progress[f.JobID] = progress[f.JobID].Fired(f.JobID, f.TriggerID, f.Seq)
 		}
 		if len(recs.Fires)+len(recs.Runs) >= 1000 {
 			return flush()

@@ -31,6 +31,11 @@ type termStore interface {
 	SaveProgress(ctx context.Context, ps map[string]job.Progress) error
 }
 
+// runEnds is where a start reads the fixed-delay jobs' kept run ends (runends.Ends).
+type runEnds interface {
+	Get(ctx context.Context, jobID string) (job.RunEnd, bool, error)
+}
+
 // streams is what a start and a rebuild read back from the broker's streams.
 type streams interface {
 	Info(ctx context.Context, stream string) (*jetstream.StreamInfo, error)
@@ -120,7 +125,7 @@ func (s *Service) newTerm(fires jetstream.JetStream) *term {
 // replays the fires stored after the image, or after the store's last saved checkpoint,
 // whichever is earlier (the store's progress is saved for them again), so no run number
 // is reused after a crash.
-func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore, fires jetstream.JetStream) (t *term, fromImage bool, err error) {
+func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore, fires jetstream.JetStream, ends runEnds) (t *term, fromImage bool, err error) {
 	from, err := s.book.Checkpoint(ctx, checkpointFires)
 	if err != nil {
 		return nil, false, err
@@ -150,12 +155,29 @@ func (s *Service) start(ctx context.Context, obs jetstream.ObjectStore, fires je
 	if err != nil {
 		return nil, false, err
 	}
+	// A start knows each fixed-delay job and its last fire, not the end of that fire's
+	// run, which is kept apart: each is told of the end kept, before the calendars and
+	// the finishes below count from it.
+	if ends != nil {
+		for _, id := range t.sched.FixedDelayJobs() {
+			r, ok, err := ends.Get(ctx, id)
+			if err != nil {
+				return nil, false, err
+			}
+			if ok {
+				t.sched.Ended(id, r)
+			}
+		}
+	}
 	if fromImage {
-		// Load asks for these as it loads each job.
-		t.sched.FinishSpent()
-		// And computes each next fire with the calendars as they are now.
+		// An image's next fires were computed with the calendars as they were: computed
+		// again with them as they are now, as a load from the store does.
 		t.sched.RescheduleCalendared()
 	}
+	// Every job with no fire left is finished: one whose finish was lost before the
+	// image was cut, or whose last fire only the replay found (Load asks for the rest
+	// as it loads each job; a finish asked twice is one command).
+	t.sched.FinishSpent()
 	s.cfg.Log.Info().Bool("from_image", fromImage).Int("fires_replayed", replayed).Msg("scheduler ready")
 	return t, fromImage, nil
 }
@@ -185,7 +207,8 @@ func (s *Service) replayFires(ctx context.Context, t *term, from uint64) (int, e
 		if err != nil {
 			return nil // dead-lettered when it was first consumed
 		}
-		t.sched.Observe(f.JobID, f.Seq, f.ScheduledAt, f.RunType == contracts.RunTypeTrigger)
+		at, scheduled := job.ScheduledInstant(f.JobID, f.FireID) // the instant, not its spread
+		t.sched.Observe(f.JobID, f.Seq, at, scheduled)
 		t.pub.Record(f, seq)
 		n++
 		return nil

@@ -212,10 +212,13 @@ func everyHour(id string, state job.State) job.Job {
 }
 
 func fire(jobID string, seq int64, runType string) contracts.Fire {
-	f := contracts.Fire{V: contracts.Version, FireID: fmt.Sprintf("%s-%d", jobID, seq), JournalID: job.JournalID(jobID, seq),
+	f := contracts.Fire{V: contracts.Version, FireID: job.ManualFireID(jobID, fmt.Sprint(seq)), JournalID: job.JournalID(jobID, seq),
 		Seq: seq, Tenant: "t1", JobID: jobID, RunType: runType, TriggerStatus: contracts.TriggerFired}
 	if runType == contracts.RunTypeTrigger {
+		// Named by its instant, as the scheduler names it; the instant is what a start
+		// counts from.
 		f.ScheduledAt = t0.Add(time.Duration(seq) * time.Hour)
+		f.FireID = job.FireID(jobID, f.ScheduledAt)
 	}
 	return f
 }
@@ -270,7 +273,7 @@ func TestAStartWithoutAnImageLoadsTheStoreThenTheFiresStoredAfterItsCheckpoint(t
 	u.addFire(13, fire("b", 2, contracts.RunTypeManual))
 	u.streams.add(contracts.StreamRuns, 14, contracts.FireSubject("t1", "a"), []byte("not a fire"))
 
-	tm, fromImage, err := u.s.start(context.Background(), nil, u.s.js)
+	tm, fromImage, err := u.s.start(context.Background(), nil, u.s.js, nil)
 	if err != nil || fromImage {
 		t.Fatalf("start: from image %v, %v", fromImage, err)
 	}
@@ -378,7 +381,7 @@ func TestAStartFromAnImageTakesUpTheEventsAfterItAndReplaysFiresFromTheEarlierOf
 			u.addFire(c.wantFrom, fire("a", 3, contracts.RunTypeTrigger))
 			u.addFire(12, fire("c", 1, contracts.RunTypeTrigger))
 
-			tm, fromImage, err := u.s.start(context.Background(), bucket(img, 20, c.runs, t0), u.s.js)
+			tm, fromImage, err := u.s.start(context.Background(), bucket(img, 20, c.runs, t0), u.s.js, nil)
 			if err != nil || !fromImage {
 				t.Fatalf("start: from image %v, %v", fromImage, err)
 			}
@@ -423,7 +426,7 @@ func TestAnImageTheStreamsNoLongerFollowIsSetAsideAndTheStoreLoaded(t *testing.T
 			c.spoil(u.streams)
 			u.store.jobs = []mongostore.StoredJob{{Job: everyHour("from-store", job.Started), Progress: job.Progress{Seq: 8}}}
 			u.store.checkpoint = 3
-			tm, fromImage, err := u.s.start(context.Background(), bucket(img, 20, 0, t0), u.s.js)
+			tm, fromImage, err := u.s.start(context.Background(), bucket(img, 20, 0, t0), u.s.js, nil)
 			if err != nil || fromImage {
 				t.Fatalf("start: from image %v, %v", fromImage, err)
 			}

@@ -328,24 +328,13 @@ func (s *Service) lead(ctx context.Context, term uint64) error {
 		return err
 	}
 	defer fnc.Close()
-	t, fromImage, err := s.start(ctx, obs, fires)
-	if err != nil {
-		return err
-	}
 	ends, err := runends.Open(ctx, s.js, s.cfg.Streams.Replicas)
 	if err != nil {
 		return fmt.Errorf("run ends bucket: %w", err)
 	}
-	// A start knows each fixed-delay job and its last fire, not the end of that fire's
-	// run, which is kept apart: each is told of the end kept.
-	for _, id := range t.sched.FixedDelayJobs() {
-		r, ok, err := ends.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		if ok {
-			t.sched.Rearm(id, r)
-		}
+	t, fromImage, err := s.start(ctx, obs, fires, ends)
+	if err != nil {
+		return err
 	}
 	cmds, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, jetstream.ConsumerConfig{
 		Durable: CommandsConsumer, FilterSubject: contracts.CommandSubjects,

@@ -7,7 +7,8 @@ const MaxJitter = 24 * time.Hour
 
 // Offset is how far after its instant at the fire of job id runs: a hash of the job and
 // the instant, from 0 up to the schedule's Jitter and short of the instant that follows
-// (following, when ok), so that spread fires never overtake one another. Every trigger
+// (following, when ok), so that spread fires never overtake one another; the last
+// instant of a life is spread no later than its End (no fire after it). Every trigger
 // instance computes the same offset for the same job and instant: a fire's id still
 // names its instant, and a replayed or taken-over schedule fires it once. Whole
 // milliseconds, as fire ids and the store keep instants.
@@ -16,6 +17,9 @@ func (s *Schedule) Offset(id string, at, following time.Time, ok bool) time.Dura
 		return 0
 	}
 	span := s.Jitter.Milliseconds()
+	if !ok && !s.End.IsZero() {
+		following, ok = s.End.Add(time.Millisecond), true // End itself may be fired at
+	}
 	if ok {
 		span = min(span, following.Sub(at).Milliseconds())
 	}

@@ -82,3 +82,28 @@ func TestTheNextFireOfAJitteredJobMayBeItsLastInstantSpread(t *testing.T) {
 		t.Errorf("started after an instant: next fire %v, want %v (the instant after the start)", got, want)
 	}
 }
+
+// The last instant of a life is spread no later than its end: no fire after end_date.
+func TestTheLastInstantOfALifeIsSpreadNoLaterThanItsEnd(t *testing.T) {
+	t.Parallel()
+	end := now.Add(100*time.Second + 300*time.Millisecond)
+	s := job.Trigger{Kind: job.Interval, Every: 10 * time.Second, Jitter: time.Hour, End: end}.Compile(now)
+	last := now.Add(100 * time.Second)
+	if _, ok := s.Next(last); ok {
+		t.Fatalf("an instant after %v, the last before the end", last)
+	}
+	spread := 0
+	for i := range 200 {
+		id := string(rune('a'+i%26)) + string(rune('a'+i/26))
+		off := s.Offset(id, last, time.Time{}, false)
+		if off < 0 || last.Add(off).After(end) {
+			t.Fatalf("job %s: the last instant spread by %v, past the end %v", id, off, end)
+		}
+		if off > 0 {
+			spread++
+		}
+	}
+	if spread < 150 {
+		t.Fatalf("%d of 200 jobs' last fires spread at all", spread)
+	}
+}

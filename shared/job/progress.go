@@ -22,5 +22,14 @@ func (p Progress) Observe(seq int64, at time.Time, scheduled bool) Progress {
 	return p
 }
 
+// Fired is p raised by a stored fire of job id: run number seq, named fireID. A fire named
+// by an instant of the schedule (FireID) raises LastFire to that instant, not to when it
+// ran (a jitter spreads it): every start counts from the instant, as the scheduler that
+// fired it does.
+func (p Progress) Fired(id, fireID string, seq int64) Progress {
+	at, scheduled := ScheduledInstant(id, fireID)
+	return p.Observe(seq, at, scheduled)
+}
+
 // Merge is the further of p and q in each part.
 func (p Progress) Merge(q Progress) Progress { return p.Observe(q.Seq, q.LastFire, true) }

@@ -34,3 +34,19 @@ func TestProgressIsTheSameWhateverOrderFiresAreObservedIn(t *testing.T) {
 		}
 	}
 }
+
+// A fire raises the progress to the instant it is named by, not to when it ran (a
+// jitter spreads it): every start counts from the instant, as the scheduler that fired
+// it did. An exec's or a backfill's fire is outside the schedule.
+func TestAFireRaisesProgressToTheInstantItIsNamedBy(t *testing.T) {
+	at := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
+	p := job.Progress{}.Fired("j", job.FireID("j", at), 3)
+	if p.Seq != 3 || !p.LastFire.Equal(at) {
+		t.Fatalf("after a scheduled fire: %+v, want run 3 at %v", p, at)
+	}
+	for _, id := range []string{job.ManualFireID("j", "c1"), job.BackfillFireID("j", "c2", at.Add(time.Hour)), "k@" + "1"} {
+		if q := p.Fired("j", id, 4); q.Seq != 4 || !q.LastFire.Equal(at) {
+			t.Fatalf("after fire %s: %+v, want run 4, the last instant still %v", id, q, at)
+		}
+	}
+}

@@ -281,7 +281,7 @@ func (p *Publisher) record(f contracts.Fire, seq uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pr := p.stored[f.JobID]
-	p.stored[f.JobID] = pr.Observe(f.Seq, f.ScheduledAt, f.RunType == contracts.RunTypeTrigger)
+	p.stored[f.JobID] = pr.Fired(f.JobID, f.FireID, f.Seq)
 	p.lastSeq = max(p.lastSeq, seq)
 }
 

@@ -222,3 +222,167 @@ func TestAFixedDelayJobsJitteredFireKeepsTheSpreadItWasQueuedWith(t *testing.T) 
 		_ = context.Background
 	})
 }
+
+// A job whose calendars exclude the rest of its life is left started with no next fire
+// by the trigger that holds it; a change of its calendars that lets an instant through
+// schedules it again (it was never scheduled again).
+func TestACalendarChangeThatLetsInstantsThroughSchedulesAJobItLeftWithoutAFire(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cals := &calendars{m: map[string]*calendar.Compiled{}}
+		cals.set(t, "t", calendar.Calendar{Name: "quiet", Dates: []string{"2030-01-01"}})
+		j := job.Job{ID: "e", Key: "e", Tenant: "t", State: job.Started, StartedAt: t0, Version: 1,
+			Spec: job.Spec{Name: "e", Trigger: job.Trigger{Kind: job.Interval, Every: time.Hour, End: t0.Add(5 * time.Hour), Calendars: []string{"quiet"}},
+				Target: job.Target{Code: "x"}, Policy: job.DefaultPolicy()}}
+		rec := &recorder{}
+		time.Sleep(t0.Sub(time.Now()))
+		s := calSched(t, rec, cals, func(s *scheduler.Scheduler) { s.Load(j, job.Progress{}) })
+		advance(time.Hour + time.Minute) // fires +1h
+		// everything excluded: no fire left
+		cals.set(t, "t", calendar.Calendar{Name: "quiet", Ranges: []calendar.Range{{From: t0.Add(90 * time.Minute), To: t0.Add(6 * time.Hour)}}})
+		s.CalendarChanged(calendar.Key("t", "quiet"))
+		advance(time.Minute)
+		// and let through again
+		cals.set(t, "t", calendar.Calendar{Name: "quiet", Dates: []string{"2030-01-01"}})
+		s.CalendarChanged(calendar.Key("t", "quiet"))
+		advance(3 * time.Hour)
+		if _, fin := rec.snapshot(); len(fin) > 0 {
+			t.Logf("finished %v", fin)
+		}
+		if f := mine(rec, "e"); len(f) < 3 {
+			t.Fatalf("fires %v: after the calendar lets its instants through again, the job never fires", ids(f))
+		}
+	})
+}
+
+// A fixed-delay job (every hour, life ending at +2h30) whose calendar excludes the
+// instant one period after its first fire on its start's grid (+1h55..+2h05): its run
+// ends at +1h10, so its next fire is +2h10, within its life and not excluded. It was
+// finished as it fired +1h, by its start's grid; it waits for its run's end now.
+func TestAFixedDelayJobWithACalendarAndAnEndWaitsForItsRunsEndBeforeItIsFinished(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cals := &calendars{m: map[string]*calendar.Compiled{}}
+		cals.set(t, "t", calendar.Calendar{Name: "quiet", Ranges: []calendar.Range{{From: t0.Add(115 * time.Minute), To: t0.Add(125 * time.Minute)}}})
+		j := fixedDelayJob()
+		j.Spec.Trigger.Every = time.Hour
+		j.Spec.Trigger.End = t0.Add(150 * time.Minute)
+		j.Spec.Trigger.Calendars = []string{"quiet"}
+		rec := &recorder{}
+		time.Sleep(t0.Sub(time.Now()))
+		s := calSched(t, rec, cals, func(s *scheduler.Scheduler) { s.Load(j, job.Progress{}) })
+		advance(time.Hour) // fires +1h
+		if f, fin := rec.snapshot(); len(fin) != 0 {
+			t.Fatalf("fires %v; finished %v as its +1h fire goes out, while +2h10 (60 min after a run ending at +1h10) is within its life and not excluded", ids(f), fin)
+		}
+		s.Rearm("fd", job.RunEnd{FireID: job.FireID("fd", t0.Add(time.Hour)), Instant: t0.Add(time.Hour), StartedAt: t0, Ended: t0.Add(70 * time.Minute)})
+		advance(2 * time.Hour)
+		f, fin := rec.snapshot()
+		if len(f) != 2 || len(fin) != 0 && len(f) < 2 {
+			t.Fatalf("fires %v, finished %v; want +1h and +2h10 (60 min after the run's end), then finished", ids(f), fin)
+		}
+	})
+}
+
+// A fixed-delay job queued from its run's end when an image was cut, whose calendar then
+// excludes that queued instant while no trigger runs: a start from the image, told of the
+// end kept before it reschedules by the calendars, skips it as a start from the store does
+// (it fired it, the calendars rescheduling before the end was known).
+func TestAnImageStartSkipsAFixedDelayInstantTheCalendarNowExcludes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cals := &calendars{m: map[string]*calendar.Compiled{}}
+		cals.set(t, "t", calendar.Calendar{Name: "quiet", Dates: []string{"2030-01-01"}})
+		j := fixedDelayJob()
+		j.Spec.Trigger.Every = time.Minute
+		j.Spec.Trigger.Calendars = []string{"quiet"}
+		rec := &recorder{}
+		time.Sleep(t0.Sub(time.Now()))
+		a := calSched(t, rec, cals, func(s *scheduler.Scheduler) { s.Load(j, job.Progress{}) })
+		advance(time.Minute) // fires +60
+		end := job.RunEnd{FireID: job.FireID("fd", t0.Add(time.Minute)), Instant: t0.Add(time.Minute), StartedAt: t0, Ended: t0.Add(90 * time.Second)}
+		a.Rearm("fd", end) // queued at +150
+		settle(a)
+		data := cutImage(t, a)
+		// the trigger dies; the calendar now excludes +140..+160
+		cals.set(t, "t", calendar.Calendar{Name: "quiet", Ranges: []calendar.Range{{From: t0.Add(140 * time.Second), To: t0.Add(160 * time.Second)}}})
+		recB := &recorder{}
+		b := calSched(t, recB, cals, func(b *scheduler.Scheduler) {
+			if _, err := b.Import(bytes.NewReader(data)); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range b.FixedDelayJobs() {
+				b.Ended(id, end) // as start() does, from jobcenter_run_ends
+			}
+			b.RescheduleCalendared()
+			b.FinishSpent()
+		})
+		_ = b
+		advance(3 * time.Minute)
+		for _, f := range mine(recB, "fd") {
+			if f.ScheduledAt.Equal(t0.Add(150 * time.Second)) {
+				t.Fatalf("fires after the image start %v: +150 s fired, which the calendar excludes (a store start fires +210 s)", ids(mine(recB, "fd")))
+			}
+		}
+	})
+}
+
+// The same, from the store: the excluded instant is skipped.
+func TestAStoreStartSkipsAFixedDelayInstantTheCalendarExcludes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cals := &calendars{m: map[string]*calendar.Compiled{}}
+		cals.set(t, "t", calendar.Calendar{Name: "quiet", Ranges: []calendar.Range{{From: t0.Add(140 * time.Second), To: t0.Add(160 * time.Second)}}})
+		j := fixedDelayJob()
+		j.Spec.Trigger.Every = time.Minute
+		j.Spec.Trigger.Calendars = []string{"quiet"}
+		end := job.RunEnd{FireID: job.FireID("fd", t0.Add(time.Minute)), Instant: t0.Add(time.Minute), StartedAt: t0, Ended: t0.Add(90 * time.Second)}
+		rec := &recorder{}
+		time.Sleep(t0.Add(100 * time.Second).Sub(time.Now()))
+		calSched(t, rec, cals, func(s *scheduler.Scheduler) {
+			s.Load(j, job.Progress{Seq: 1, LastFire: t0.Add(time.Minute)})
+			s.Rearm("fd", end)
+		})
+		advance(3 * time.Minute)
+		f := mine(rec, "fd")
+		if len(f) == 0 || !f[0].ScheduledAt.Equal(t0.Add(210*time.Second)) {
+			t.Fatalf("fires %v", ids(f))
+		}
+	})
+}
+
+// A fixed-delay job (every 60 s, jitter 600 s) whose calendar excludes the grid instant
+// after its first: that fire's spread is bounded by the next instant not excluded
+// (+180 s), so it may be spread by a period or more. A restart knows the fire by its
+// instant (progress saved now), or by its spread time (progress an earlier release
+// saved): either way the end kept is that fire's, and the job fires again. It waited for
+// ever, the end taken for an earlier fire's.
+func TestAFixedDelayJobSpreadPastItsPeriodFiresAgainAfterARestart(t *testing.T) {
+	tr := job.Trigger{Kind: job.Interval, Every: time.Minute, FixedDelay: true, Jitter: 10 * time.Minute, Calendars: []string{"quiet"}}
+	at1 := t0.Add(time.Minute)
+	id, off := spreadBy(t, "fdj", tr, at1, t0.Add(3*time.Minute), 70*time.Second)
+	for _, saved := range []string{"instant", "spread"} {
+		t.Run(saved, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cals := &calendars{m: map[string]*calendar.Compiled{}}
+				cals.set(t, "t", calendar.Calendar{Name: "quiet", Ranges: []calendar.Range{{From: t0.Add(110 * time.Second), To: t0.Add(130 * time.Second)}}})
+				j := job.Job{ID: id, Key: id, Tenant: "t", State: job.Started, StartedAt: t0, Version: 1,
+					Spec: job.Spec{Name: id, Trigger: tr, Target: job.Target{Code: "x"}, Policy: job.DefaultPolicy()}}
+				// Term A fired +60 s at its spread time; the run ended 5 s later and its end was
+				// kept (jobcenter_run_ends); A died before the next fire.
+				s1 := at1.Add(off)
+				last := at1
+				if saved == "spread" {
+					last = s1
+				}
+				end := job.RunEnd{FireID: job.FireID(id, at1), Instant: at1, StartedAt: t0, Ended: s1.Add(5 * time.Second)}
+				rec := &recorder{}
+				time.Sleep(s1.Add(10 * time.Second).Sub(time.Now()))
+				calSched(t, rec, cals, func(s *scheduler.Scheduler) {
+					s.Load(j, job.Progress{Seq: 1, LastFire: last})
+					s.Rearm(id, end) // lead: the end kept
+				})
+				advance(time.Hour)
+				if f := mine(rec, id); len(f) == 0 {
+					t.Fatalf("offset %v: no fire within an hour of the restart; the run's end (+%v) was kept and the job waits for it for ever", off, end.Ended.Sub(t0))
+				}
+			})
+		})
+	}
+}

@@ -279,36 +279,40 @@ func (s *Scheduler) CalendarChanged(key string) {
 	}
 }
 
-// RescheduleCalendared reschedules, before Run, every queued job whose plan names a
-// calendar: an image keeps the fires queued when it was cut, and a calendar may have
-// changed since.
+// RescheduleCalendared reschedules, before Run, every started job whose plan names a
+// calendar: an image keeps the fires queued (or none, for a job its calendars left
+// without one) when it was cut, and a calendar may have changed since. Tell it of the
+// fixed-delay jobs' kept ends first (Ended), for those queued from one.
 func (s *Scheduler) RescheduleCalendared() {
 	s.rescheduleCalendared(func(*jobtable.Plan) bool { return true })
 }
 
-// rescheduleCalendared queues again the queued jobs whose plans name calendars and match:
-// each at its first instant its calendars leave, searched from the instant it is queued
-// for when that is due (a fire due or spread ahead is kept unless excluded now), else
-// from now (no instant passed fires because a calendar no longer excludes it). A
-// fixed-delay job counts from its run's end, when it knows it.
+// rescheduleCalendared queues again the started jobs whose plans name calendars and
+// match: each at its first instant its calendars leave, searched from the instant it is
+// queued for when that is due (a fire due or spread ahead is kept unless excluded now),
+// else from now (no instant passed fires because a calendar no longer excludes it). A job
+// its calendars had left with no fire is searched from now too. A fixed-delay job counts
+// from its run's end, when it knows it; one that waits for its run's end is left to it.
 func (s *Scheduler) rescheduleCalendared(match func(*jobtable.Plan) bool) {
 	now := s.cfg.Clock.Now()
 	for e := range s.t.Used() {
 		en := s.t.Entry(e)
-		if en.Rec == "" || !en.Started || en.Pos < 0 {
-			continue // not started, spent, or a fixed delay waiting for its run's end
+		if en.Rec == "" || !en.Started {
+			continue
 		}
 		_, h := jobtable.ReadHead(en.Rec)
 		s.sh.Lock()
 		pl := s.sh.Plans.Get(h.Plan)
 		s.sh.Unlock()
-		if len(pl.Calendars) == 0 || !match(pl) {
+		if len(pl.Calendars) == 0 || !match(pl) || pl.FixedDelay && en.Pos < 0 {
 			continue
 		}
 		v := s.unpack(en.Rec)
 		from := now
-		if q := jobtable.Instant(s.t.SlotOf(e).Instant()); !q.After(now) {
-			from = q.Add(-time.Nanosecond)
+		if en.Pos >= 0 {
+			if q := jobtable.Instant(s.t.SlotOf(e).Instant()); !q.After(now) {
+				from = q.Add(-time.Nanosecond)
+			}
 		}
 		if last := jobtable.Instant(en.Last); last.After(from) {
 			from = last
@@ -589,10 +593,12 @@ func (s *Scheduler) rearm(e int32, r job.RunEnd) {
 	if !v.plan.FixedDelay || v.Kind != job.Interval || !r.StartedAt.Equal(v.Anchor) {
 		return // not a fixed delay, or an end of another start
 	}
-	// The end of the last fire's run: its instant the last fired, or it spread by less
-	// than the jitter (the replay of a fire keeps its spread time), which is less than
-	// the period: an earlier fire's run's end is at least a period before.
-	if d := jobtable.Instant(en.Last).Sub(r.Instant); d < 0 || d > 0 && d >= min(v.Jitter, v.Every) {
+	// The end of the last fire's run: its instant the last fired. Progress saved by a
+	// release before this one may hold the fire's spread time instead: that fire's too,
+	// if it is the instant's spread, or less than a period after it (an earlier fire's
+	// run's end is at least a period before).
+	last := jobtable.Instant(en.Last)
+	if d := last.Sub(r.Instant); d < 0 || d > 0 && d >= min(v.Jitter, v.Every) && s.spreadAt(&v, r.Instant) != en.Last {
 		return
 	}
 	if s.ends == nil {
@@ -611,9 +617,18 @@ func (s *Scheduler) rearm(e int32, r job.RunEnd) {
 	s.cfg.Finisher.Finish(v.asJob())
 }
 
+// Ended is Rearm before Run: a start tells each fixed-delay job of the end it finds kept
+// before it reschedules by the calendars (RescheduleCalendared) and finishes what has no
+// fire left (FinishSpent), so that both count from that end.
+func (s *Scheduler) Ended(jobID string, r job.RunEnd) {
+	if e := s.find(jobID); e >= 0 {
+		s.rearm(e, r)
+	}
+}
+
 // FixedDelayJobs lists the started fixed-delay jobs, by id, before Run: a start (from an
-// image or the store) tells them of the ends it finds kept — those that wait, to queue
-// their next fire, the others to know it for a later Put.
+// image or the store) tells them of the ends it finds kept (Ended) — those that wait, to
+// queue their next fire, the others to know it for a later Put.
 func (s *Scheduler) FixedDelayJobs() []string {
 	var ids []string
 	for e := range s.t.Used() {
@@ -670,9 +685,11 @@ func (s *Scheduler) fireDue(now time.Time) {
 		var next time.Time
 		var dropped int
 		if at := v.plan.At(top.Instant()); v.plan.FixedDelay {
-			// One fire, however late: the next is counted from its run's end.
+			// One fire, however late: the next is counted from its run's end, which is
+			// not known yet, so it has a fire left unless its life ends within a period
+			// (its run's end comes after at). The end's rearm finishes it if it has none.
 			fires = append(s.fires[:0], at)
-			next, ok = v.next(at)
+			ok = v.End.IsZero() || !at.Add(v.Every).After(v.End)
 		} else {
 			fires, next, ok, dropped = v.due(s.fires, at, now, s.cfg.Policy)
 			// Due are the instants whose spread fire is: the last instant passed may be
