@@ -29,6 +29,10 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (Ends, erro
 		Bucket: Bucket, Description: "Fixed-delay jobs' last scheduled run's end, by job.",
 		Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
 	})
+	if err == nil {
+		// A deleted job's marker carries a lifetime (Delete), so none stays for good.
+		err = bus.AllowKeyTTL(ctx, js, Bucket)
+	}
 	return Ends{KV: kv}, err
 }
 
@@ -74,9 +78,11 @@ func (e Ends) Get(ctx context.Context, jobID string) (r job.RunEnd, ok bool, err
 	return job.RunEnd{FireID: s.FireID, Instant: s.Instant.UTC(), StartedAt: s.StartedAt.UTC(), Ended: s.Ended.UTC()}, true, nil
 }
 
-// Delete forgets job jobID's (it is deleted).
+// Delete forgets job jobID's (it is deleted), if any: called for every job deleted (one
+// may have been a fixed delay once), so the purge's marker expires in a second rather
+// than stay a message a deleted job.
 func (e Ends) Delete(ctx context.Context, jobID string) error {
-	if err := e.KV.Purge(ctx, contracts.Token(jobID)); err != nil {
+	if err := e.KV.Purge(ctx, contracts.Token(jobID), jetstream.PurgeTTL(time.Second)); err != nil {
 		return fmt.Errorf("forget the run's end: %w", err)
 	}
 	return nil

@@ -82,7 +82,7 @@ func (h *handlers) rollback(c echo.Context) error {
 	spec := wire.SpecFromPayload(defs[n-1].Job.Spec)
 	if spec.Same(sj.Job.Spec) {
 		// Already that definition: no new version.
-		return c.JSON(http.StatusOK, toJobInfo(sj.Job, h.d.Clock.Now(), h.d.Loc))
+		return c.JSON(http.StatusOK, toJobInfoNext(sj.Job, h.d.Clock.Now(), h.d.Loc, h.next(c, sj.Job)))
 	}
 	// As an update: code that no longer compiles is refused, not run.
 	if err := (jobBody{Code: &spec.Target.Code}).checkCode(); err != nil {

@@ -324,7 +324,8 @@ func (p *Processor) effect(ctx context.Context, batch []*decided) error {
 			}
 			p.Sched.Rearm(x.d.Job.ID, *r)
 		}
-		if x.c.Type == contracts.CmdDelete && x.d.Job != nil && x.d.Job.Spec.Trigger.FixedDelay && p.Ends != nil {
+		if x.c.Type == contracts.CmdDelete && x.d.Job != nil && p.Ends != nil {
+			// Whether it is a fixed delay or not: it may have been one before an update.
 			if err := p.Ends.Delete(ctx, x.d.Job.ID); err != nil {
 				p.Log.Warn().Err(err).Str("job_id", x.d.Job.ID).Msg("a deleted job's run's end not forgotten; it stays, unused")
 			}
