@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -126,4 +127,33 @@ func TestACalendarsExcludedTimesAreNoFireAndItsChangeReschedules(t *testing.T) {
 	c.do("PUT", "/api/v1/jobs/"+id, "p", intervalBody()).must(t, 200)
 	c.do("DELETE", "/api/v1/calendars/quiet", "p", nil).must(t, 204)
 	c.do("GET", "/api/v1/calendars/quiet", "p", nil).must(t, 404)
+}
+
+// The cron preview skips what the project's calendars named exclude: a form can show the
+// fires a job naming them would have before it is saved.
+func TestTheCronPreviewSkipsWhatTheCalendarsItNamesExclude(t *testing.T) {
+	c := newCenter(t)
+	day := func(k int) string { return c.clk.Now().In(shanghai).AddDate(0, 0, k).Format("2006-01-02") }
+	c.do("POST", "/api/v1/calendars", "p", map[string]any{"name": "off", "dates": []string{day(2)}}).must(t, 201)
+	path := "/api/v1/cron/next?count=3&tz=Asia/Shanghai&expr=" + urlq("0 0 9 * * ?")
+	var plain, skipping struct{ Next []string }
+	c.do("GET", path, "", nil).must(t, 200).json(t, &plain)
+	c.do("GET", path+"&calendars=off", "p", nil).must(t, 200).json(t, &skipping)
+	for _, at := range skipping.Next {
+		if strings.HasPrefix(at, day(2)) {
+			t.Fatalf("the preview with calendar off shows %s, a day it excludes: %v", at, skipping.Next)
+		}
+	}
+	isDay2 := func(at string) bool { return strings.HasPrefix(at, day(2)) }
+	if len(skipping.Next) != 3 || !slices.ContainsFunc(plain.Next, isDay2) {
+		t.Fatalf("preview %v with the calendar, %v without (which must show %s)", skipping.Next, plain.Next, day(2))
+	}
+	// A name the project has none of is a 400 naming it; another project's is not its own.
+	for _, tc := range []struct{ project, names, field string }{{"p", "off,nope", "calendars[1]"}, {"q", "off", "calendars[0]"}} {
+		if _, field := c.do("GET", path+"&calendars="+tc.names, tc.project, nil).must(t, 400).errField(t); field != tc.field {
+			t.Fatalf("calendars %s of %s: error on %q, want %q", tc.names, tc.project, field, tc.field)
+		}
+	}
+	// Calendars are a project's: without X-Project-Id the request names none.
+	c.do("GET", path+"&calendars=off", "", nil).must(t, 400)
 }

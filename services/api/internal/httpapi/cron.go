@@ -11,10 +11,20 @@ import (
 	"github.com/jobcenter/jobcenter/shared/job"
 )
 
-// cronNext answers GET /api/v1/cron/next?expr=&tz=&from=&count=: the first count fire
-// times of a Quartz cron expression strictly after from, in ISO-8601 with the zone's
-// offset. It computes with the same code the schedulers use.
+// cronNext answers GET /api/v1/cron/next?expr=&tz=&from=&count=&calendars=: the first
+// count fire times of a Quartz cron expression strictly after from, in ISO-8601 with the
+// zone's offset, skipping what the project's calendars named exclude. It computes with
+// the same code the schedulers use.
 func (h *handlers) cronNext(c echo.Context) error {
+	if strings.TrimSpace(c.QueryParam("calendars")) != "" {
+		// Calendars are a project's: a request naming them is the project's (its key and
+		// X-Project-Id), as every other reading of them.
+		return h.guard("X-Project-Id")(h.cronNextOf)(c)
+	}
+	return h.cronNextOf(c)
+}
+
+func (h *handlers) cronNextOf(c echo.Context) error {
 	expr := strings.TrimSpace(c.QueryParam("expr"))
 	if expr == "" {
 		return badRequest("expr", "expr is required: a Quartz cron expression such as 0 */30 8-19 ? * * *")
@@ -43,10 +53,22 @@ func (h *handlers) cronNext(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	var s job.Schedule
+	if names := strings.TrimSpace(c.QueryParam("calendars")); names != "" {
+		list := strings.Split(names, ",")
+		for i := range list {
+			list[i] = strings.TrimSpace(list[i])
+		}
+		if err := h.checkCalendars(c, list); err != nil {
+			return err
+		}
+		s.Exclude = h.exclude(job.Job{Tenant: c.Get(tenantKey).(string), Spec: job.Spec{Trigger: job.Trigger{Calendars: list}}})
+	}
+	instant := func(t time.Time) (time.Time, bool) { return job.Forward(t)(e.Next(t, loc)) }
 	next := make([]string, 0, count)
 	for t := from; int64(len(next)) < count; {
 		var ok bool
-		if t, ok = e.Next(t, loc); !ok {
+		if t, ok = s.Skipping(t, instant); !ok {
 			break
 		}
 		next = append(next, t.In(loc).Format(time.RFC3339))
