@@ -74,6 +74,18 @@ func startedCluster(t *testing.T) (*cluster, *center) {
 	return cl, cl.center()
 }
 
+// twoTriggers starts an api, an executor and two triggers (t1, t2: one active, one
+// standing by) as processes, ready.
+func twoTriggers(t *testing.T) (*cluster, *center) {
+	t.Helper()
+	cl := newCluster(t)
+	cl.start("api", "api")
+	cl.start("executor", "executor")
+	cl.start("t1", "trigger")
+	cl.start("t2", "trigger")
+	return cl, cl.center()
+}
+
 func (cl *cluster) center() *center {
 	c := &center{t: cl.t, stack: cl.stack, url: "http://" + cl.http}
 	c.waitReady()
@@ -178,12 +190,7 @@ func runsOnce(t *testing.T, c *center, project, id string, outages ...outage) []
 }
 
 func TestWhenTheActiveTriggerIsKilledAStandbyTakesOverAndNoFireIsLostOrDoubled(t *testing.T) {
-	cl := newCluster(t)
-	cl.start("api", "api")
-	cl.start("executor", "executor")
-	cl.start("t1", "trigger")
-	cl.start("t2", "trigger")
-	c := cl.center()
+	cl, c := twoTriggers(t)
 	ids := startedJobs(t, c, "p", 5)
 	time.Sleep(2500 * time.Millisecond)
 

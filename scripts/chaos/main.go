@@ -22,6 +22,12 @@
 // and not run again. A fire waiting for a worker is journaled at its instant all the same,
 // so the lost fires are counted for these jobs as for the others.
 //
+// Two cron jobs use the schedule features (schedules.go): a jitter, a calendar of
+// excluded seconds, one an end_date halfway through. Each must fire exactly the instants
+// its preview showed when it was started, whichever trigger fires them: none it did not
+// show, none twice, none missing but while no trigger was active, and the bounded one
+// must end finished.
+//
 // Every run called (at the runner or a worker) is also looked for in its job's journal:
 // one journaled skipped fails the chaos; one not journaled at all (a fire the journal
 // does not show: a deposed trigger's fire stored late) is printed and counted, and -strict
@@ -227,6 +233,10 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts,
 			onWorkers[id] = true
 		}
 	}
+	sched, err := c.addScheduleJobs(duration)
+	if err != nil {
+		return err
+	}
 
 	// The writer: every answered 201 or 202 must be applied in the end.
 	var accepted []string
@@ -322,7 +332,15 @@ func run(bin string, duration time.Duration, njobs, rate int, seed uint64, cuts,
 			return err
 		}
 	}
-	return c.report(ids, onWorkers, accepted, calls, &callsMu, hook)
+	stopped := time.Now()
+	for _, sj := range sched {
+		// The bounded one may be finished already: any answer.
+		if _, err := c.call("POST", "/api/v1/jobs/"+sj.id+"/stop", "chaos", "", nil, 0); err != nil {
+			return err
+		}
+		ids = append(ids, sj.id)
+	}
+	return c.report(ids, onWorkers, sched, stopped, accepted, calls, &callsMu, hook)
 }
 
 // failingJobs fail every run: with the runs cut off by kills, they give the alerts work.
@@ -339,8 +357,13 @@ var (
 // stopped" (the chaos's workers' host is their name).
 var interruptedOn = regexp.MustCompile(`^interrupted: the worker \S+ on (\S+) stopped`)
 
-func (c *chaos) report(ids []string, onWorkers map[string]bool, accepted []string, calls map[string]int, mu *sync.Mutex, hook *hook) error {
+func (c *chaos) report(ids []string, onWorkers map[string]bool, sched []schedJob, stopped time.Time, accepted []string, calls map[string]int, mu *sync.Mutex, hook *hook) error {
 	var fires, lost, doubled, coalesced, runsDoubled, skipped, neverCalled int
+	var sc scheduleCounts // the schedule jobs'
+	schedOf := map[string]schedJob{}
+	for _, sj := range sched {
+		schedOf[sj.id] = sj
+	}
 	var workerFires, workerSuccess, workerWaited int
 	failures := map[string]int{}      // by the first words of their reason
 	alertable := map[string]bool{}    // the fire ids of the runs failed or skipped
@@ -354,7 +377,7 @@ func (c *chaos) report(ids []string, onWorkers map[string]bool, accepted []strin
 		if err != nil {
 			return err
 		}
-		seen := map[time.Time]bool{}
+		seen := map[int64]bool{} // by Unix ms: a time parsed keeps its zone, which a map key compares
 		var prev time.Time
 		for _, e := range entries {
 			at, _ := time.Parse("2006-01-02T15:04:05.000-0700", e["triggertime"].(string))
@@ -362,10 +385,10 @@ func (c *chaos) report(ids []string, onWorkers map[string]bool, accepted []strin
 			words := strings.Fields(des)
 			reason := strings.Join(words[:min(3, len(words))], " ")
 			fires++
-			if seen[at] {
+			if seen[at.UnixMilli()] {
 				doubled++
 			}
-			seen[at] = true
+			seen[at.UnixMilli()] = true
 			journaled[fire] = fmt.Sprint(e["exestatus"])
 			if onWorkers[id] {
 				workerFires++
@@ -400,7 +423,7 @@ func (c *chaos) report(ids []string, onWorkers map[string]bool, accepted []strin
 					alertable[fire] = true
 				}
 			}
-			if !prev.IsZero() && at.Sub(prev) > every {
+			if every > 0 && !prev.IsZero() && at.Sub(prev) > every { // an interval's (a schedule job's: below)
 				missing := int(at.Sub(prev)/every) - 1
 				if c.inOutage(prev, at) {
 					coalesced += missing
@@ -410,6 +433,11 @@ func (c *chaos) report(ids []string, onWorkers map[string]bool, accepted []strin
 				}
 			}
 			prev = at
+		}
+		if sj, ok := schedOf[id]; ok {
+			if err := c.checkSchedule(sj, entries, stopped, &sc); err != nil {
+				return err
+			}
 		}
 	}
 	// The workers' calls join the flow runner's, by fire id: a fire run twice, at the
@@ -495,6 +523,9 @@ func (c *chaos) report(ids []string, onWorkers map[string]bool, accepted []strin
 		{"runs failed or skipped", len(alertable)}, {"alerts received, one a run", alerted},
 		{"alert attempts refused by the webhook", hook.refusedCount()},
 		{"runs not alerted", unalerted}, {"alerts of no such run", unasked}, {"alerts received twice", alertedTwice},
+		{"schedule jobs (cron, jitter, calendar, end): fires journaled", sc.fires},
+		{"schedule jobs: fires not in their preview", sc.offSchedule}, {"schedule jobs: preview instants lost", sc.lost},
+		{"schedule jobs: fires twice", sc.twice}, {"schedule jobs: past their end, not finished", sc.unfinished},
 		{"workers' jobs: fires journaled", workerFires}, {"workers' jobs: runs journaled success", workerSuccess},
 		{"workers' jobs: runs begun > 2 s after their instant", workerWaited},
 		{"worker runs counted (calls at the workers)", workerRuns}, {"worker runs doubled (at the workers)", workerDoubled},
@@ -521,6 +552,10 @@ func (c *chaos) report(ids []string, onWorkers map[string]bool, accepted []strin
 	fmt.Printf("| %-60s | %10s |\n|%s|%s|\n", "measure", "count", strings.Repeat("-", 62), strings.Repeat("-", 12))
 	for _, r := range rows {
 		fmt.Printf("| %-60s | %10d |\n", r.k, r.v)
+	}
+	lost += sc.lost // their twice are counted with the rest's
+	if sc.offSchedule > 0 || sc.unfinished > 0 {
+		return fmt.Errorf("FAILED: schedule jobs: %d fires not in their preview, %d past their end not finished", sc.offSchedule, sc.unfinished)
 	}
 	if applied != len(accepted) || lost > 0 || doubled > 0 || runsDoubled > 0 || neverCalled > 0 || unalerted > 0 || unasked > 0 || alertedTwice > 0 ||
 		ranSkipped > 0 || (c.strict && ranUnjournaled > 0) {
@@ -553,7 +588,8 @@ func (c *chaos) settledJournal(id string) ([]map[string]any, time.Duration, erro
 	if _, err := c.call("GET", "/api/v1/jobs/"+id, "chaos", "", &job, 200); err != nil {
 		return nil, 0, err
 	}
-	every := time.Duration(job["jobParameter"].(map[string]any)["seconds"].(float64)) * time.Second
+	seconds, _ := job["jobParameter"].(map[string]any)["seconds"].(float64) // none for a cron
+	every := time.Duration(seconds) * time.Second
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var p struct {
