@@ -112,6 +112,9 @@ func (c Calendar) Compile(loc *time.Location) (*Compiled, error) {
 		if err != nil {
 			return nil, invalid(fmt.Sprintf("dates[%d]", i), "%q is not a date: write 2026-10-01", clip(d))
 		}
+		if out.dates[civil(t)] {
+			return nil, invalid(fmt.Sprintf("dates[%d]", i), "%s is listed twice", d)
+		}
 		out.dates[civil(t)] = true
 	}
 	if len(c.Weekly) > MaxWindows {
@@ -144,7 +147,7 @@ func (c Calendar) Compile(loc *time.Location) (*Compiled, error) {
 	if c.Cron != "" {
 		e, err := cron.Parse(c.Cron)
 		if err != nil {
-			return nil, invalid("cron", "%v", err)
+			return nil, invalid("cron", "%s", strings.TrimPrefix(err.Error(), "cron: ")) // the field names it
 		}
 		out.cron = e
 	}

@@ -2,6 +2,7 @@ package calendar_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,6 +97,7 @@ func TestABadCalendarNamesItsField(t *testing.T) {
 		{calendar.Calendar{Name: "-x", Dates: []string{"2026-10-01"}}, "name"},
 		{calendar.Calendar{Name: "x"}, "dates"},
 		{calendar.Calendar{Name: "x", Dates: []string{"2026-13-01"}}, "dates[0]"},
+		{calendar.Calendar{Name: "x", Dates: []string{"2026-12-25", "2026-10-01", "2026-12-25"}}, "dates[2]"},
 		{calendar.Calendar{Name: "x", Zone: "Mars/Base", Dates: []string{"2026-10-01"}}, "timezone"},
 		{calendar.Calendar{Name: "x", Weekly: []calendar.Window{{From: "SAT 00:00", To: "FUNDAY 00:00"}}}, "weekly[0].to"},
 		{calendar.Calendar{Name: "x", Weekly: []calendar.Window{{From: "SAT 25:00", To: "SUN 00:00"}}}, "weekly[0].from"},
@@ -108,6 +110,8 @@ func TestABadCalendarNamesItsField(t *testing.T) {
 		var fe *calendar.FieldError
 		if !errors.As(err, &fe) || fe.Field != tc.field {
 			t.Errorf("%+v: %v, want an error on %q", tc.c, err, tc.field)
+		} else if strings.HasPrefix(fe.Msg, fe.Field+":") || strings.HasPrefix(fe.Msg, "cron:") {
+			t.Errorf("%+v: %q names its field twice", tc.c, fe.Error())
 		}
 	}
 }
@@ -145,6 +149,22 @@ func TestACronCalendarOfWholeDaysIsLeapedDayByDay(t *testing.T) {
 	s.Exclude = calendar.Exclude(func(string) *calendar.Compiled { return c }, []string{"we"})
 	if at, ok := s.Next(sat); ok {
 		t.Fatalf("a Saturday job under a weekend calendar fires at %v", at)
+	}
+}
+
+// A calendar of every second excludes every instant a job has: none is left, not one
+// past the cron engine's last year (it answered 2127).
+func TestACalendarOfEverySecondLeavesAJobNoFire(t *testing.T) {
+	t.Parallel()
+	c, err := calendar.Calendar{Name: "all", Zone: "UTC", Cron: "* * * * * ?"}.Compile(time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)
+	s := job.Trigger{Kind: job.Interval, Every: 5 * time.Second}.Compile(now)
+	s.Exclude = calendar.Exclude(func(string) *calendar.Compiled { return c }, []string{"all"})
+	if at, ok := s.Next(now); ok {
+		t.Fatalf("a job under a calendar of every second fires at %v", at)
 	}
 }
 

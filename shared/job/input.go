@@ -475,6 +475,15 @@ func checkChain(field string, ids []string) error {
 }
 
 func (in Input) trigger(now time.Time, loc *time.Location) (Trigger, error) {
+	if in.Trigger == string(Interval) || in.Trigger == string(Date) {
+		// A cron's fields are refused on another trigger rather than dropped. (seconds and
+		// run_date are not: the SDK's sdk_add_job sends seconds=60 whatever the trigger.)
+		for _, f := range [...]struct{ field, value string }{{"cron", in.Cron}, {"timezone", in.Timezone}} {
+			if strings.TrimSpace(f.value) != "" {
+				return Trigger{}, invalid(f.field, `belongs to a cron trigger; this job's trigger is %q`, in.Trigger)
+			}
+		}
+	}
 	switch in.Trigger {
 	case string(Interval):
 		if in.Seconds == nil {

@@ -53,6 +53,12 @@ func TestTheSeedsRulesAcceptGoodDefinitionsAndNameTheFieldOfBadOnes(t *testing.T
 		{"a cron trigger in no zone", func(in *job.Input) { in.Trigger, in.Cron, in.Timezone = "cron", "0 0 * * * ?", "Mars/Base" }, "timezone"},
 		{"a cron trigger that never fires again", func(in *job.Input) { in.Trigger, in.Cron = "cron", "0 0 0 1 1 ? 2020" }, "cron"},
 		{"an unknown trigger", func(in *job.Input) { in.Trigger = "weekly" }, "trigger"},
+		{"an interval with a cron expression", func(in *job.Input) { in.Cron = "0 0 * * * ?" }, "cron"},
+		{"an interval in a zone", func(in *job.Input) { in.Timezone = "UTC" }, "timezone"},
+		{"a date with a cron expression", func(in *job.Input) {
+			in.Trigger, in.RunDate, in.Cron = "date", "2025-07-09 16:00:00", "0 0 * * * ?"
+		}, "cron"},
+		{"a date job with the SDK's default seconds", func(in *job.Input) { in.Trigger, in.RunDate = "date", "2025-07-09 16:00:00" }, ""},
 		{"an interval with a lifetime", func(in *job.Input) { in.StartDate, in.EndDate = "2025-07-02 00:00:00", "2025-08-01T00:00:00Z" }, ""},
 		{"a cron with an end", func(in *job.Input) { in.Trigger, in.Cron, in.EndDate = "cron", "0 0 9 * * ?", "2025-07-03 00:00:00" }, ""},
 		{"a lifetime of a date job", func(in *job.Input) {

@@ -81,6 +81,11 @@ func (s *Schedule) Skipping(t time.Time, next func(time.Time) (time.Time, bool))
 		if !ok {
 			return at, false
 		}
+		if at.UTC().Year() > lastYear {
+			// Leaped past the dates this scheduler fires (a cron calendar of every second
+			// matches nothing after its last year): what it excluded to here has no end.
+			return time.Time{}, false
+		}
 		until, excluded := s.Exclude(at)
 		if !excluded {
 			return at, true

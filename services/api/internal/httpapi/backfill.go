@@ -53,13 +53,13 @@ func (h *handlers) backfill(c echo.Context) error {
 		text *string
 	}{{"from", b.From}, {"to", b.To}} {
 		if f.text == nil || strings.TrimSpace(*f.text) == "" {
-			return badRequest(f.name, f.name+" is required: run_date's forms, \"2025-07-09 16:00:00\" (in JOBCENTER_TZ) or ISO-8601")
+			return invalidField(f.name, "is required: run_date's forms, \"2025-07-09 16:00:00\" (in JOBCENTER_TZ) or ISO-8601")
 		}
 		at, err := job.ParseRunDate(*f.text, h.d.Loc)
 		if err != nil {
 			var fe *job.FieldError
 			if errors.As(err, &fe) {
-				return badRequest(f.name, fe.Msg)
+				return invalidField(f.name, "%s", fe.Msg)
 			}
 			return err
 		}
