@@ -28,6 +28,7 @@ names (MON, JAN), day-of-week 1–7 with 1 = Sunday, L, W, #.`,
   jobctl cron next "0 0 12 ? * MON-FRI" --json | jq -r '.next[0]'`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			tz := fs.String("tz", "", "the IANA zone the expression is read in (default: the server's JOBCENTER_TZ)")
+			fs.StringVar(tz, "timezone", "", "--tz by the name add and update give it")
 			from := fs.String("from", "", "ISO-8601 instant with an offset the times follow (default: now)")
 			count := fs.Int("count", 5, "how many times, 1–100")
 			return func(ctx context.Context, a *app, args []string) error {

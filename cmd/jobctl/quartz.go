@@ -36,6 +36,7 @@ day-of-week [year], "?" in one day field, e.g. "0 */30 8-19 ? * * *".`,
 				cron := fs.String("cron", "", "the Quartz cron expression (cronexpression)")
 				biz := fs.String("biz", "", "the behaviour code (bizcode)")
 				tz := fs.String("tz", "", "the IANA zone the expression is read in (default: the server's JOBCENTER_TZ)")
+				fs.StringVar(tz, "timezone", "", "--tz by the name add and update give it")
 				var cals repeated
 				fs.Var(&cals, "calendar", "a calendar of the tenant whose excluded times are no fire: its `NAME` (repeat it, or comma-separate)")
 				group := fs.String("worker-group", "", "hand each run to a worker of this `GROUP` of the tenant (jobctl workers), which runs the behaviour")
