@@ -20,8 +20,12 @@ func FireID(id string, at time.Time) string {
 // ScheduledInstant is the instant a scheduled fire of job id (FireID) names; ok is false
 // for any other fire (an exec's, a backfill's) or another job's.
 func ScheduledInstant(id, fireID string) (time.Time, bool) {
-	rest, ok := strings.CutPrefix(fireID, id+"@")
-	if !ok || rest == "" || rest[0] < '0' || rest[0] > '9' {
+	// No id+"@" made: the publisher asks this of every fire it stores.
+	if len(fireID) < len(id)+2 || fireID[:len(id)] != id || fireID[len(id)] != '@' {
+		return time.Time{}, false
+	}
+	rest := fireID[len(id)+1:]
+	if rest[0] < '0' || rest[0] > '9' {
 		return time.Time{}, false
 	}
 	ms, err := strconv.ParseInt(rest, 10, 64)

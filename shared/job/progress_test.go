@@ -44,7 +44,7 @@ func TestAFireRaisesProgressToTheInstantItIsNamedBy(t *testing.T) {
 	if p.Seq != 3 || !p.LastFire.Equal(at) {
 		t.Fatalf("after a scheduled fire: %+v, want run 3 at %v", p, at)
 	}
-	for _, id := range []string{job.ManualFireID("j", "c1"), job.BackfillFireID("j", "c2", at.Add(time.Hour)), "k@" + "1"} {
+	for _, id := range []string{job.ManualFireID("j", "c1"), job.BackfillFireID("j", "c2", at.Add(time.Hour)), "k@1", "j@", "jj@5", "j5"} {
 		if q := p.Fired("j", id, 4); q.Seq != 4 || !q.LastFire.Equal(at) {
 			t.Fatalf("after fire %s: %+v, want run 4, the last instant still %v", id, q, at)
 		}
