@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -381,6 +382,53 @@ func TestAFixedDelayJobSpreadPastItsPeriodFiresAgainAfterARestart(t *testing.T) 
 				advance(time.Hour)
 				if f := mine(rec, id); len(f) == 0 {
 					t.Fatalf("offset %v: no fire within an hour of the restart; the run's end (+%v) was kept and the job waits for it for ever", off, end.Ended.Sub(t0))
+				}
+			})
+		})
+	}
+}
+
+// An instant a calendar excluded when it passed while no trigger was active, and no
+// longer excludes, is caught up by a start from an image as by a start from the store:
+// both search from the job's last fire (a job that runs every instant it missed shows it).
+func TestAStartFromAnImageCatchesUpAnInstantACalendarNoLongerExcludesAsAStoreStartDoes(t *testing.T) {
+	j := job.Job{ID: "c", Key: "c", Tenant: "t", State: job.Started, StartedAt: t0, Version: 1,
+		Spec: job.Spec{Name: "c", Trigger: job.Trigger{Kind: job.Interval, Every: time.Minute, Calendars: []string{"quiet"}},
+			Target: job.Target{Code: "x"}, Policy: job.DefaultPolicy()}}
+	j.Spec.Policy.Coalesce = false // every instant missed runs
+	excludeTwo := calendar.Calendar{Name: "quiet", Ranges: []calendar.Range{{From: t0.Add(110 * time.Second), To: t0.Add(130 * time.Second)}}}
+	none := calendar.Calendar{Name: "quiet", Dates: []string{"2030-01-01"}}
+	for _, from := range []string{"image", "store"} {
+		t.Run(from, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cals := &calendars{m: map[string]*calendar.Compiled{}}
+				cals.set(t, "t", excludeTwo)
+				rec := &recorder{}
+				time.Sleep(t0.Sub(time.Now()))
+				a := calSched(t, rec, cals, func(s *scheduler.Scheduler) { s.Load(j, job.Progress{}) })
+				advance(time.Minute + time.Second) // fires +1m; +2m is excluded: +3m queued
+				settle(a)
+				data := cutImage(t, a)
+				// The trigger goes away; +2m and +3m pass; the calendar excludes nothing now.
+				time.Sleep(t0.Add(200 * time.Second).Sub(time.Now()))
+				cals.set(t, "t", none)
+				recB := &recorder{}
+				calSched(t, recB, cals, func(b *scheduler.Scheduler) {
+					if from == "image" {
+						if _, err := b.Import(bytes.NewReader(data)); err != nil {
+							t.Fatal(err)
+						}
+						b.RescheduleCalendared()
+					} else {
+						b.Load(j, job.Progress{Seq: 1, LastFire: t0.Add(time.Minute)})
+					}
+					b.FinishSpent()
+				})
+				advance(time.Second)
+				got := ids(mine(recB, "c"))
+				want := []string{job.FireID("c", t0.Add(2*time.Minute)), job.FireID("c", t0.Add(3*time.Minute))}
+				if len(got) < 2 || !strings.HasPrefix(got[0], want[0]) || !strings.HasPrefix(got[1], want[1]) {
+					t.Fatalf("fires caught up %v; want +2m, which the calendar no longer excludes, then +3m", got)
 				}
 			})
 		})

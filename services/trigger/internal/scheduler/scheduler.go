@@ -274,7 +274,7 @@ func (s *Scheduler) CalendarChanged(key string) {
 			s.mu.Unlock()
 			s.rescheduleCalendared(func(pl *jobtable.Plan) bool {
 				return slices.ContainsFunc(pl.Calendars, func(k string) bool { return keys[k] })
-			})
+			}, false)
 		}}, false)
 	}
 }
@@ -284,7 +284,7 @@ func (s *Scheduler) CalendarChanged(key string) {
 // without one) when it was cut, and a calendar may have changed since. Tell it of the
 // fixed-delay jobs' kept ends first (Ended), for those queued from one.
 func (s *Scheduler) RescheduleCalendared() {
-	s.rescheduleCalendared(func(*jobtable.Plan) bool { return true })
+	s.rescheduleCalendared(func(*jobtable.Plan) bool { return true }, true)
 }
 
 // rescheduleCalendared queues again the started jobs whose plans name calendars and
@@ -293,7 +293,10 @@ func (s *Scheduler) RescheduleCalendared() {
 // else from now (no instant passed fires because a calendar no longer excludes it). A job
 // its calendars had left with no fire is searched from now too. A fixed-delay job counts
 // from its run's end, when it knows it; one that waits for its run's end is left to it.
-func (s *Scheduler) rescheduleCalendared(match func(*jobtable.Plan) bool) {
+// At a start (sinceLast), a job that has fired is searched from its last fire instead, as
+// a load from the store does: an instant a calendar excluded when it passed, and no
+// longer does, is caught up by either start alike.
+func (s *Scheduler) rescheduleCalendared(match func(*jobtable.Plan) bool, sinceLast bool) {
 	now := s.cfg.Clock.Now()
 	for e := range s.t.Used() {
 		en := s.t.Entry(e)
@@ -314,7 +317,7 @@ func (s *Scheduler) rescheduleCalendared(match func(*jobtable.Plan) bool) {
 				from = q.Add(-time.Nanosecond)
 			}
 		}
-		if last := jobtable.Instant(en.Last); last.After(from) {
+		if last := jobtable.Instant(en.Last); last.After(from) || sinceLast && en.Last != 0 {
 			from = last
 		}
 		if pl.FixedDelay {
