@@ -157,3 +157,26 @@ func TestTheCronPreviewSkipsWhatTheCalendarsItNamesExclude(t *testing.T) {
 	// Calendars are a project's: without X-Project-Id the request names none.
 	c.do("GET", path+"&calendars=off", "", nil).must(t, 400)
 }
+
+// A start of a job whose calendars exclude every instant it has left is a 409 naming
+// calendars, as a start past its end names end_date: it was started with no fire.
+func TestAStartOfAJobItsCalendarsLeaveNoFireIsRefusedNamingThem(t *testing.T) {
+	c := newCenter(t)
+	day := c.clk.Now().In(shanghai).AddDate(0, 0, 2)
+	c.do("POST", "/api/v1/calendars", "p", map[string]any{"name": "off", "dates": []string{day.Format("2006-01-02")}}).must(t, 201)
+	b := intervalBody()
+	delete(b, "seconds")
+	b["trigger"], b["run_date"], b["calendars"] = "date", day.Format("2006-01-02")+" 10:00:00", []string{"off"}
+	id := c.do("POST", "/api/v1/jobs", "p", b).must(t, 201).obj(t)["id"].(string)
+	if _, field := c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil).must(t, 409).errField(t); field != "calendars" {
+		t.Fatalf("start: error on %q, want calendars", field)
+	}
+	if j := c.do("GET", "/api/v1/jobs/"+id, "p", nil).must(t, 200).obj(t); j["next_run_time"] != nil {
+		t.Fatalf("refused, the job changed: %v", j)
+	}
+	// The calendar changed, it starts.
+	c.do("PUT", "/api/v1/calendars/off", "p", map[string]any{"name": "off", "dates": []string{day.AddDate(0, 0, 1).Format("2006-01-02")}}).must(t, 200)
+	teststack.Eventually(t, 10*time.Second, "the start once the calendar lets the date through", func() bool {
+		return c.do("POST", "/api/v1/jobs/"+id+"/start", "p", nil).status == 200
+	})
+}

@@ -270,6 +270,20 @@ func (h *handlers) lifecycleWith(c echo.Context, t job.CommandType, with func(*c
 	if err != nil {
 		return err
 	}
+	if t == job.Start && sj.Job.State != job.Started && len(sj.Job.Spec.Trigger.Calendars) > 0 {
+		// The domain refuses a start with no fire left (naming end_date, run_date or
+		// cron) but cannot see calendars: one whose calendars exclude every instant it
+		// has left is refused here, as a start past its end is, rather than started
+		// with no fire.
+		as, now := sj.Job, h.d.Clock.Now()
+		as.State, as.StartedAt = job.Started, now
+		if _, ok := as.Next(now); ok {
+			if _, ok := h.next(c, as)(now); !ok {
+				return &apiError{Status: http.StatusConflict, Code: "conflict", Field: "calendars",
+					Message: "calendars: they exclude every instant the job has left: change them, or the job's calendars, first"}
+			}
+		}
+	}
 	cmd := h.command(c, t, sj.Job, nil)
 	if with != nil {
 		with(&cmd)
