@@ -17,7 +17,8 @@ import (
 // Backfill… opens a form of the range, which posts it and shows the api's answer (the
 // fires stored, their first and last instants, whether the range held more); the job's
 // journal shows the runs as backfill, each at its instant; a refused range is marked at
-// the field the api names. The job form's Fixed delay (interval jobs only) is sent on
+// the field the api names, and the answer shown before it goes (one still on its way
+// when the refusal came is not shown beside it). The job form's Fixed delay (interval jobs only) is sent on
 // save, shown under the job's trigger, filled in again when editing and cleared; one the
 // job's misfire grace does not allow is refused at it. Both in two languages.
 // Screenshots go to the console's artifacts, named backfill-NN-*.
@@ -128,6 +129,36 @@ func TestConsoleBackfillsAPastRangeAndGivesAnIntervalJobAFixedDelay(t *testing.T
 	}
 	b.screenshot("chinese")
 	b.fill("lang", "en")
+
+	// The answer shown goes once another backfill is refused: by the browser (a field out
+	// of its bounds, nothing sent) ...
+	b.fill("b-concurrency", "0")
+	click("backfill none at once", "#backfill-go")
+	b.wait("the answer put away", `document.getElementById("backfill-result").hidden && document.getElementById("b-concurrency").matches(":invalid")`, 5*time.Second)
+	b.fill("b-concurrency", "1")
+	b.fill("b-max-fires", "0")
+	// ... or by the api while an earlier backfill's answer is still on its way: that
+	// answer, arriving after the refusal, is not shown beside it. The page's next backfill
+	// answer is held back two seconds.
+	eval[bool](b, `(f => (window.fetch = function (url, init) {
+		const p = f.apply(this, arguments);
+		if (!String(url).endsWith("/backfill") || window.heldBack !== undefined) return p;
+		window.heldBack = false;
+		return p.then(resp => new Promise(ok => setTimeout(() => { window.heldBack = true; ok(resp); }, 2000)));
+	}, true))(window.fetch)`)
+	b.fill("b-from", local(from))
+	b.fill("b-to", local(from.Add(4*time.Minute)))
+	click("backfill, its answer held back", "#backfill-go")
+	b.fill("b-to", local(now.Add(time.Hour)))
+	click("backfill past now meanwhile", "#backfill-go")
+	b.wait("the refusal", `(e => !e.hidden && e.dataset.field === "to")(document.getElementById("backfill-error")) && window.heldBack === false`, 10*time.Second)
+	b.wait("the held-back answer", `window.heldBack === true`, 10*time.Second)
+	time.Sleep(500 * time.Millisecond) // for the page to read the answer
+	if got := eval[string](b, `[document.getElementById("backfill-result").hidden, document.getElementById("backfill-error").hidden,
+		document.getElementById("backfill-error").dataset.field].join("|")`); got != "true|false|to" {
+		t.Errorf("after a refusal, an earlier backfill's answer arrived: result hidden, error hidden, field: %q", got)
+	}
+	b.screenshot("refused-after-an-answer")
 	click("close the backfill", "#backfill-cancel")
 	click("close the journal", "#journal-close")
 	b.wait("the panels closed", `document.getElementById("backfill-panel").hidden && document.getElementById("journal-panel").hidden`, 5*time.Second)

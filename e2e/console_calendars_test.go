@@ -78,7 +78,8 @@ func TestConsoleCalendarsPanelAddsEditsAndDeletesACalendarThatAJobsPreviewSkips(
 	b.screenshot("added")
 
 	// 3. A job given it in the job form: every ten minutes, the calendar ticked. The form's
-	// preview says the api skips what it excludes; the job has it, the list shows it.
+	// preview, which cannot tell what the calendar excludes from an interval, lists no
+	// time but says where to see them; the job has it, the list shows it.
 	b.do("new job", chromedp.Click(css("#new-job")), chromedp.WaitVisible(css("#editor")))
 	b.wait("the calendar to choose", `document.querySelector('#f-calendars-list input[value="maintenance"]') !== null &&
 		document.getElementById("f-calendars-none").hidden`, 10*time.Second)
@@ -94,8 +95,8 @@ func TestConsoleCalendarsPanelAddsEditsAndDeletesACalendarThatAJobsPreviewSkips(
 	b.fill("f-seconds", "600")
 	b.fill("f-code", "return 1")
 	click("tick the calendar", `#f-calendars-list input[value="maintenance"]`)
-	b.wait("the form's preview line", `[...document.querySelectorAll("#preview-list li")].some(li =>
-		li.textContent === "times the calendars maintenance exclude are skipped (the job's Preview shows which)")`, 5*time.Second)
+	b.wait("the form's preview line", `(l => l.length === 1 &&
+		l[0].textContent === "with the calendars maintenance, the next runs are computed once the job is saved: its Preview shows them")(document.querySelectorAll("#preview-list li"))`, 5*time.Second)
 	b.screenshot("job-form")
 	b.do("save the job", chromedp.Click(css("#save")))
 	b.wait("the editor to close", `document.getElementById("editor").hidden`, 10*time.Second)
@@ -243,6 +244,66 @@ func TestConsoleCalendarsPanelAddsEditsAndDeletesACalendarThatAJobsPreviewSkips(
 		}
 	}
 	if len(problems) > 0 {
+		t.Errorf("the page reported problems:\n%s", strings.Join(problems, "\n"))
+	}
+}
+
+// The job form's next runs skip what the calendars ticked exclude: a calendar excludes a
+// day two days ahead; a daily cron job's form lists that day's nine o'clock unticked, not
+// ticked (the api's cron preview given the calendar), and lists it again unticked; so
+// does a Quartz schedule's. An interval's or a date's, which the page computes, lists no
+// time with a calendar ticked, but a line saying where to see them. Screenshots go to the
+// console's artifacts, named calendars-preview-NN-*.
+func TestConsoleJobFormPreviewSkipsTheDaysTheTickedCalendarsExclude(t *testing.T) {
+	cl, b := openConsole(t, "calendars-preview-")
+	ctx := context.Background()
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	click := func(what, sel string) { b.do(what, chromedp.Click(css(sel))) }
+	// Two days ahead: among the next five fires of a daily job whenever the test runs.
+	closed := time.Now().In(shanghai).AddDate(0, 0, 2).Format("2006-01-02")
+	must(cl.AddCalendar(ctx, jobcenter.CalendarSpec{Name: "closed", Description: "休息日", Dates: []string{closed}}))(t)
+
+	b.do("new job", chromedp.Click(css("#new-job")), chromedp.WaitVisible(css("#editor")))
+	b.wait("the calendar to choose", `document.querySelector('#f-calendars-list input[value="closed"]') !== null`, 10*time.Second)
+	times := `[...document.querySelectorAll("#preview-list li")].filter(li => /^\d{4}-\d\d-\d\d /.test(li.textContent)).map(li => li.textContent.slice(0, 10))`
+	// listed waits for five days at nine in the form's preview, with or without the
+	// closed day, with the calendars' line or without.
+	listed := func(what string, withClosed bool, note string) {
+		t.Helper()
+		b.wait(what, fmt.Sprintf(`(d => d.length === 5 && d.includes(%q) === %v && new Set(d).size === 5)(%s) &&
+			[...document.querySelectorAll("#preview-list li")].every(li => !/^\d{4}-/.test(li.textContent) || / 09:00:00 \+08:00$/.test(li.textContent)) &&
+			[...document.querySelectorAll("#preview-list li")].some(li => li.textContent === %q) === %v`, closed, withClosed, times, note, note != ""), 10*time.Second)
+	}
+	const skipped = "times the calendars closed exclude are skipped"
+	for _, trig := range []string{"cron", "quartz"} {
+		b.fill("f-trigger", trig)
+		b.fill("f-cron", "0 0 9 * * ?")
+		listed("the "+trig+" preview with the closed day", true, "")
+		click("tick the calendar", `#f-calendars-list input[value="closed"]`)
+		listed("the "+trig+" preview without the closed day", false, skipped)
+		b.screenshot(trig + "-ticked")
+		click("untick the calendar", `#f-calendars-list input[value="closed"]`)
+		listed("the "+trig+" preview with the closed day again", true, "")
+	}
+
+	// An interval's and a date's times are the page's: with the calendar ticked, none is
+	// listed, in either language.
+	const later = "with the calendars closed, the next runs are computed once the job is saved: its Preview shows them"
+	click("tick the calendar", `#f-calendars-list input[value="closed"]`)
+	b.fill("f-run-date", closed+" 09:00:00")
+	for _, trig := range []string{"interval", "date"} {
+		b.fill("f-trigger", trig)
+		b.wait("the "+trig+" preview's line", fmt.Sprintf(`(l => l.length === 1 && l[0].textContent === %q)(document.querySelectorAll("#preview-list li"))`, later), 5*time.Second)
+	}
+	b.screenshot("date-ticked")
+	b.fill("lang", "zh")
+	b.wait("the line in zh", `(l => l.length === 1 && l[0].textContent === "勾选了日历 closed：下次执行时间在任务保存后按日历计算，见任务的“预览”")(document.querySelectorAll("#preview-list li"))`, 5*time.Second)
+	b.fill("lang", "en")
+	click("untick the calendar", `#f-calendars-list input[value="closed"]`)
+	b.wait("the date listed again", fmt.Sprintf(`(l => l.length === 1 && l[0].textContent === %q)(document.querySelectorAll("#preview-list li"))`, closed+" 09:00:00"), 5*time.Second)
+	click("cancel", "#cancel")
+
+	if problems := b.problems(); len(problems) > 0 {
 		t.Errorf("the page reported problems:\n%s", strings.Join(problems, "\n"))
 	}
 }

@@ -113,7 +113,7 @@ func TestConsoleMakesACronJobInItsZoneShowsItsNextFireTimesAndMakesItAnInterval(
 		fmt.Sprintf(`#jobs tr[data-id=%q] button[data-action="preview"]`, id): "预览",
 		`#f-trigger option[value="cron"]`:                                     "Cron 表达式（按时区）",
 		`#f-trigger option[value="quartz"]`:                                   "业务行为的 Quartz 调度",
-		`label[data-when="cron"] span[data-i18n="form.timezone"]`:             "时区",
+		`label[data-when~="cron"] span[data-i18n="form.timezone"]`:            "时区",
 		`#fires-panel h2 span[data-i18n]`:                                     "接下来的触发时间",
 		fmt.Sprintf(`#jobs tr[data-id=%q] td.trigger`, id):                    "cron 0 30 2 ? * MON-FRI（America/New_York）",
 	})
@@ -126,7 +126,7 @@ func TestConsoleMakesACronJobInItsZoneShowsItsNextFireTimesAndMakesItAnInterval(
 	b.screenshot("chinese")
 	labels("en", map[string]string{
 		fmt.Sprintf(`#jobs tr[data-id=%q] button[data-action="preview"]`, id): "Preview",
-		`label[data-when="cron"] span[data-i18n="form.timezone"]`:             "Time zone",
+		`label[data-when~="cron"] span[data-i18n="form.timezone"]`:            "Time zone",
 		`#fires-panel h2 span[data-i18n]`:                                     "Next fire times",
 	})
 	if got := eval[string](b, `document.getElementById("f-timezone").placeholder`); got != "the server's (JOBCENTER_TZ)" {

@@ -561,7 +561,12 @@
   // its refusal marked on the field it names.
   const BACKFILL_FIELDS = [["from", "b-from"], ["to", "b-to"], ["concurrency", "b-concurrency"], ["max_fires", "b-max-fires"]];
 
+  // backfillSeq numbers the backfill requests: only the last one's answer or refusal is
+  // shown (an earlier one's, arriving after, would show beside it).
+  let backfillSeq = 0;
+
   function openBackfill(j) {
+    backfillSeq++;
     st.backfillJob = j;
     st.backfilled = null;
     $("backfill-job").textContent = j.name;
@@ -572,6 +577,7 @@
   }
 
   function closeBackfill() {
+    backfillSeq++;
     $("backfill-panel").hidden = true;
     st.backfillJob = st.backfilled = null;
   }
@@ -579,6 +585,13 @@
   function clearBackfillError() {
     $("backfill-error").hidden = true;
     for (const e of document.querySelectorAll("#backfill-form .invalid")) e.classList.remove("invalid");
+  }
+
+  // clearBackfilled puts away the last answer shown: a new request, or a refusal (the
+  // api's, or the browser's of a field out of bounds), is not about it.
+  function clearBackfilled() {
+    st.backfilled = null;
+    renderBackfilled();
   }
 
   function renderBackfilled() {
@@ -595,22 +608,22 @@
 
   async function runBackfill(ev) {
     ev.preventDefault();
-    const j = st.backfillJob;
+    const j = st.backfillJob, seq = ++backfillSeq;
     clearBackfillError();
-    st.backfilled = null;
-    renderBackfilled();
+    clearBackfilled();
     const body = {
       from: $("b-from").value.trim(), to: $("b-to").value.trim(),
       concurrency: Number($("b-concurrency").value || 1), max_fires: Number($("b-max-fires").value || 0),
     };
     try {
       const r = await api("POST", jobPath(j.id, "/backfill"), body);
-      if (st.backfillJob !== j) return;
+      if (st.selected === j.id) loadJournal(); // its runs, whichever answer is shown
+      if (seq !== backfillSeq || st.backfillJob !== j) return;
       st.backfilled = { status: r.status, data: r.data };
       renderBackfilled();
-      if (st.selected === j.id) loadJournal();
     } catch (e) {
-      if (st.backfillJob !== j) return;
+      if (seq !== backfillSeq || st.backfillJob !== j) return;
+      clearBackfilled();
       const shown = $("backfill-error");
       shown.textContent = t("msg.error", { status: e.status || "", message: e.message });
       shown.dataset.field = e.field || "";
@@ -627,13 +640,19 @@
   }
 
   function syncForm() {
-    const trig = $("f-trigger").value, target = $("f-target").value;
+    const trig = $("f-trigger").value;
+    // What the job runs: the target chosen, or a Quartz schedule's behaviour ("biz"),
+    // which a worker group may run too.
+    const target = trig === "quartz" ? "biz" : $("f-target").value;
     for (const e of document.querySelectorAll("#job-form [data-when]")) {
       e.hidden = !e.dataset.when.split(" ").includes(trig);
     }
     for (const e of document.querySelectorAll("#job-form [data-target]")) {
-      if (!e.dataset.when || e.dataset.when.split(" ").includes(trig)) e.hidden = e.dataset.target !== target;
+      if (!e.dataset.when || e.dataset.when.split(" ").includes(trig)) e.hidden = !e.dataset.target.split(" ").includes(target);
     }
+    const group = $("f-worker-group");
+    group.dataset.i18nPlaceholder = target === "biz" ? "form.workerGroupPlaceholderBiz" : "form.workerGroupPlaceholder";
+    group.placeholder = t(group.dataset.i18nPlaceholder);
     // What the api requires, the form asks for: a new job's directory, an expression, a
     // schedule's behaviour. An update may leave the directory as it is.
     $("f-pid").required = !st.editing && trig !== "quartz";
@@ -693,10 +712,12 @@
     $("f-fixed-delay").checked = !!p.fixed_delay;
     $("f-run-date").value = p.run_date || "";
     $("f-cron").value = p.cron || "";
-    $("f-timezone").value = schedule ? "" : p.timezone || "";
+    // A cron job's zone, or a schedule's (saved again with it: a save without one would
+    // move the schedule to the server's zone).
+    $("f-timezone").value = p.timezone || "";
     $("f-start-date").value = p.start_date || "";
     $("f-end-date").value = p.end_date || "";
-    $("f-bizcode").value = "";
+    $("f-bizcode").value = ""; // a schedule's job info does not carry its behaviour code
     $("f-target").value = j && !schedule ? (targetKind(j) === "biz" ? "code" : targetKind(j)) : "code";
     $("f-flow-id").value = (j && j.flowId) || "";
     $("f-worker-group").value = p.worker_group || "";
@@ -739,8 +760,17 @@
       let r;
       if (trig === "quartz") {
         const xw = { opttype: "save", jobname: name, cronexpression: $("f-cron").value.trim(), bizcode: $("f-bizcode").value.trim() };
+        // A save is the whole schedule: what it leaves out, the schedule no longer has (the
+        // zone becomes the server's, its workers none). So it sends what the form shows.
+        const zone = $("f-timezone").value.trim();
+        if (zone) xw.timezone = zone; // else the server's JOBCENTER_TZ
         const cals = checkedCalendars();
         if (cals.length) xw.calendars = cals; // a save without them leaves the schedule with none
+        const group = $("f-worker-group").value.trim();
+        if (group) { // without one, the behaviour's runner answers it
+          xw.worker_group = group;
+          xw.route = $("f-route").value;
+        }
         r = await api("POST", "task/quartz/bizcronjob", { xw_quartz: xw }, { tecode: st.project });
       } else {
         const body = { name, description: $("f-description").value, trigger: trig };
@@ -836,11 +866,14 @@
   }
 
   // preview shows the next fire times as the user types: the cron preview from the api
-  // for a cron expression (a cron job's in its zone, a schedule's in the server's), the
-  // arithmetic of an interval, the date of a date job; an interval's and a cron job's
-  // within the lifetime entered. A jitter's spread depends on the job's id, which a new
-  // job does not have yet: the times are the instants, with a line saying how far each
-  // may be spread (the job's Preview shows the spread times).
+  // for a cron expression (a cron job's or a schedule's, in its zone), skipping what the
+  // calendars ticked exclude; the arithmetic of an interval, the date of a date job; an
+  // interval's and a cron job's within the lifetime entered. The page cannot tell what a
+  // calendar excludes: with calendars ticked, an interval's or a date's times are not
+  // listed (one may be excluded), a line says where to see them once saved. A jitter's
+  // spread depends on the job's id, which a new job does not have yet: the times are the
+  // instants, with a line saying how far each may be spread (the job's Preview shows the
+  // spread times).
   let previewTimer = null, previewSeq = 0;
   function preview() {
     const list = $("preview-list"), err = $("preview-error");
@@ -849,13 +882,19 @@
     const show = (items) => { list.replaceChildren(...items.map((s) => el("li", { text: s }))); };
     err.hidden = true;
     clearTimeout(previewTimer);
+    previewSeq++; // a cron preview under way is not shown: the form has changed
     const from = trig === "date" || trig === "quartz" ? null : formDate("f-start-date");
     const until = trig === "date" || trig === "quartz" ? null : formDate("f-end-date");
     const ended = (d) => until !== null && d > until;
     const jitter = trig === "quartz" ? 0 : Number($("f-jitter").value) || 0;
     const spread = jitter > 0 ? [t("form.previewJitter", { n: jitter })] : [];
-    // What the calendars exclude is the api's to say: the job's Preview shows it.
+    // What the calendars exclude is the api's to say: the cron preview skips it; an
+    // interval's or a date's times, which the page computes, are the job's Preview's.
     const cals = checkedCalendars();
+    if (cals.length && (trig === "interval" || trig === "date")) {
+      show([t("form.previewCalendarsLater", { names: cals.join(", ") })]);
+      return;
+    }
     if (cals.length) spread.push(t("form.previewCalendars", { names: cals.join(", ") }));
     if (trig === "interval") {
       const n = Number($("f-seconds").value);
@@ -871,14 +910,15 @@
       return;
     }
     if (trig === "date") { show($("f-run-date").value.trim() ? [$("f-run-date").value.trim()].concat(spread) : []); return; }
-    const expr = $("f-cron").value.trim(), zone = trig === "cron" ? $("f-timezone").value.trim() : "";
+    const expr = $("f-cron").value.trim(), zone = $("f-timezone").value.trim();
     if (!expr) { show([t("form.previewEmpty")]); return; }
     const seq = ++previewSeq;
     // From just before a start still ahead (the start itself may be an instant).
     const after = from !== null && from > Date.now() ? "&from=" + encodeURIComponent(new Date(from - 1000).toISOString()) : "";
     previewTimer = setTimeout(async () => {
       try {
-        const r = await api("GET", "api/v1/cron/next?count=5&expr=" + encodeURIComponent(expr) + (zone ? "&tz=" + encodeURIComponent(zone) : "") + after);
+        const r = await api("GET", "api/v1/cron/next?count=5&expr=" + encodeURIComponent(expr) + (zone ? "&tz=" + encodeURIComponent(zone) : "") + after +
+          (cals.length ? "&calendars=" + encodeURIComponent(cals.join(",")) : ""));
         if (seq !== previewSeq) return;
         const next = r.data.next.filter((s) => !ended(new Date(s)) && (from === null || new Date(s) >= from));
         show(next.length ? next.map((s) => fireTime(s)).concat(spread) : [t("form.previewNone")]);
@@ -1813,6 +1853,8 @@
     $("exec-form").addEventListener("submit", execWith);
     $("exec-cancel").addEventListener("click", closeExec);
     $("backfill-form").addEventListener("submit", runBackfill);
+    // A field the browser refuses (out of its bounds) sends nothing: the last answer goes.
+    $("backfill-form").addEventListener("invalid", () => { clearBackfillError(); clearBackfilled(); }, true);
     $("backfill-form").addEventListener("input", (ev) => { if (ev.target.classList.contains("invalid")) clearBackfillError(); });
     $("backfill-cancel").addEventListener("click", closeBackfill);
     $("f-trigger").addEventListener("change", syncForm);
