@@ -43,7 +43,7 @@ func TestConsoleBackfillsAPastRangeAndGivesAnIntervalJobAFixedDelay(t *testing.T
 	if got := text(action(j.ID, "backfill")); got != "Backfill…" {
 		t.Errorf("the row's button reads %q", got)
 	}
-	b.do("backfill…", chromedp.Click(css(action(j.ID, "backfill"))), chromedp.WaitVisible(css("#backfill-panel")))
+	b.open("backfill…", action(j.ID, "backfill"), "#backfill-panel")
 	if got := text("#backfill-job"); got != "补跑任务" {
 		t.Errorf("the form is for %q", got)
 	}
@@ -78,7 +78,7 @@ func TestConsoleBackfillsAPastRangeAndGivesAnIntervalJobAFixedDelay(t *testing.T
 		instants = append(instants, local(at))
 	}
 	slices.Sort(instants)
-	b.do("journal", chromedp.Click(css(action(j.ID, "journal"))), chromedp.WaitVisible(css("#journal-panel")))
+	b.open("journal", action(j.ID, "journal"), "#journal-panel")
 	journalRuns := `[...document.querySelectorAll("#journal tbody tr[data-status='success']")].filter(tr => tr.cells[3].textContent === %q).map(tr => tr.cells[0].textContent).sort().join("|")`
 	b.wait("five backfill runs in the journal", fmt.Sprintf(journalRuns+" === %q", "backfill", strings.Join(instants, "|")), 10*time.Second)
 	if instants[0] != local(from) || instants[4] != local(from.Add(4*time.Minute)) {
@@ -196,7 +196,7 @@ func TestConsoleBackfillsAPastRangeAndGivesAnIntervalJobAFixedDelay(t *testing.T
 		t.Errorf("the list's fixed delay reads %q", got)
 	}
 	// Its Preview panel lists its next fire only, and says why.
-	b.do("preview", chromedp.Click(css(action(id, "preview"))), chromedp.WaitVisible(css("#fires-panel")))
+	b.open("preview", action(id, "preview"), "#fires-panel")
 	b.wait("the panel's note", `document.querySelectorAll("#fires-list time").length === 1 && document.getElementById("fires-note").textContent.includes("Fixed delay: only the next fire is known")`, 10*time.Second)
 	b.fill("lang", "zh")
 	if got := text(trigger + " .fixed-delay"); got != "上次执行结束 300 秒后再触发（固定延迟）" {
@@ -207,7 +207,7 @@ func TestConsoleBackfillsAPastRangeAndGivesAnIntervalJobAFixedDelay(t *testing.T
 	click("close the preview", "#fires-close")
 
 	// 7. The edit form holds it; unchecked and saved, the job has none.
-	b.do("edit", chromedp.Click(css(action(id, "edit"))), chromedp.WaitVisible(css("#editor")))
+	b.open("edit", action(id, "edit"), "#editor")
 	if !eval[bool](b, `document.getElementById("f-fixed-delay").checked`) {
 		t.Fatal("the edit form does not hold the fixed delay")
 	}
@@ -225,7 +225,7 @@ func TestConsoleBackfillsAPastRangeAndGivesAnIntervalJobAFixedDelay(t *testing.T
 		Code: "return 1", MisfireGraceTime: ptr[int64](30)}))(t)
 	click("refresh", "#refresh")
 	b.wait("the graced job in the list", row(graced.ID)+" !== null", 10*time.Second)
-	b.do("edit the graced job", chromedp.Click(css(action(graced.ID, "edit"))), chromedp.WaitVisible(css("#editor")))
+	b.open("edit the graced job", action(graced.ID, "edit"), "#editor")
 	click("fixed delay", "#f-fixed-delay")
 	b.do("save the fixed delay", chromedp.Click(css("#save")))
 	b.wait("the api's refusal", `(e => !e.hidden && e.textContent.includes("400") && e.dataset.field === "misfire_grace_time")(document.getElementById("form-error")) &&

@@ -48,7 +48,7 @@ func TestConsoleSavesAQuartzScheduleKeepingItsZoneWorkersAndCalendars(t *testing
 
 	// 2. Its edit form holds the zone, the group, the route and the calendar as read, each
 	// shown; the form's preview is in Paris' offset.
-	b.do("edit the schedule", chromedp.Click(css(action(saved.GroupJobID, "edit"))), chromedp.WaitVisible(css("#editor")))
+	b.open("edit the schedule", action(saved.GroupJobID, "edit"), "#editor")
 	b.wait("the calendar ticked", `(c => c !== null && c.checked)(document.querySelector('#f-calendars-list input[value="holidays"]'))`, 10*time.Second)
 	if got, want := eval[string](b, `["f-trigger", "f-name", "f-cron", "f-timezone", "f-worker-group", "f-route", "f-bizcode"].map(id => document.getElementById(id).value).join("|") + "|" +
 		document.getElementById("f-route").disabled`), "quartz|巴黎调度|0 0 9 ? * MON-FRI|Europe/Paris|g1|random||false"; got != want {
@@ -115,7 +115,7 @@ func TestConsoleSavesAQuartzScheduleKeepingItsZoneWorkersAndCalendars(t *testing
 	}
 
 	// 5. In Chinese, the hint of a schedule's workers and its group's placeholder.
-	b.do("edit the new schedule", chromedp.Click(css(action(ny.ID, "edit"))), chromedp.WaitVisible(css("#editor")))
+	b.open("edit the new schedule", action(ny.ID, "edit"), "#editor")
 	if got := b.value("f-timezone"); got != "America/New_York" {
 		t.Errorf("the new schedule's edit form holds the zone %q", got)
 	}

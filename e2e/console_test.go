@@ -139,6 +139,15 @@ func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// open clicks the button sel until the element panel is shown. The job list is drawn
+// again on each live event: a click's node found, then replaced before it is seen
+// visible, held chromedp's Click until its deadline (a busy machine's test failed so);
+// a click made in the page finds the button as it is now.
+func (b *browser) open(what, sel, panel string) {
+	b.t.Helper()
+	b.wait(what, fmt.Sprintf(`(p => (p && !p.hidden && p.getClientRects().length > 0) || (document.querySelector(%q)?.click(), false))(document.querySelector(%q))`, sel, panel), 30*time.Second)
+}
+
 // wait waits until the JavaScript expression is truthy.
 func (b *browser) wait(what, expr string, within time.Duration) {
 	b.t.Helper()
