@@ -3,7 +3,6 @@ package scheduler_test
 import (
 	"bytes"
 	"context"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -388,30 +387,25 @@ func TestAFixedDelayJobSpreadPastItsPeriodFiresAgainAfterARestart(t *testing.T) 
 	}
 }
 
-// An instant a calendar excluded when it passed while no trigger was active, and no
-// longer excludes, is caught up by a start from an image as by a start from the store:
-// both search from the job's last fire (a job that runs every instant it missed shows it).
-func TestAStartFromAnImageCatchesUpAnInstantACalendarNoLongerExcludesAsAStoreStartDoes(t *testing.T) {
-	j := job.Job{ID: "c", Key: "c", Tenant: "t", State: job.Started, StartedAt: t0, Version: 1,
-		Spec: job.Spec{Name: "c", Trigger: job.Trigger{Kind: job.Interval, Every: time.Minute, Calendars: []string{"quiet"}},
-			Target: job.Target{Code: "x"}, Policy: job.DefaultPolicy()}}
-	j.Spec.Policy.Coalesce = false // every instant missed runs
-	excludeTwo := calendar.Calendar{Name: "quiet", Ranges: []calendar.Range{{From: t0.Add(110 * time.Second), To: t0.Add(130 * time.Second)}}}
-	none := calendar.Calendar{Name: "quiet", Dates: []string{"2030-01-01"}}
+// A calendared cron job stopped then started again, its last fire of the earlier start:
+// a start, from an image or the store, fires nothing from before the job's own start (a
+// start from an image that searched from the last fire did).
+func TestAStartFiresNoInstantBeforeACalendaredJobsOwnStart(t *testing.T) {
 	for _, from := range []string{"image", "store"} {
 		t.Run(from, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				cals := &calendars{m: map[string]*calendar.Compiled{}}
-				cals.set(t, "t", excludeTwo)
+				cals.set(t, "t", calendar.Calendar{Name: "quiet", Dates: []string{"2030-01-01"}})
+				started := t0.Add(150 * time.Minute) // restarted at +2h30
+				j := job.Job{ID: "c", Key: "c", Tenant: "t", State: job.Started, StartedAt: started, Version: 3,
+					Spec: job.Spec{Name: "c", Trigger: job.Trigger{Kind: job.Cron, Cron: "0 0 * * * ?", Zone: "UTC", Calendars: []string{"quiet"}},
+						Target: job.Target{Code: "x"}, Policy: job.DefaultPolicy()}}
+				p := job.Progress{Seq: 1, LastFire: t0.Add(time.Hour)} // fired +1h in its earlier start
 				rec := &recorder{}
-				time.Sleep(t0.Sub(time.Now()))
-				a := calSched(t, rec, cals, func(s *scheduler.Scheduler) { s.Load(j, job.Progress{}) })
-				advance(time.Minute + time.Second) // fires +1m; +2m is excluded: +3m queued
+				time.Sleep(started.Add(time.Minute).Sub(time.Now()))
+				a := calSched(t, rec, cals, func(s *scheduler.Scheduler) { s.Load(j, p) })
 				settle(a)
 				data := cutImage(t, a)
-				// The trigger goes away; +2m and +3m pass; the calendar excludes nothing now.
-				time.Sleep(t0.Add(200 * time.Second).Sub(time.Now()))
-				cals.set(t, "t", none)
 				recB := &recorder{}
 				calSched(t, recB, cals, func(b *scheduler.Scheduler) {
 					if from == "image" {
@@ -420,17 +414,48 @@ func TestAStartFromAnImageCatchesUpAnInstantACalendarNoLongerExcludesAsAStoreSta
 						}
 						b.RescheduleCalendared()
 					} else {
-						b.Load(j, job.Progress{Seq: 1, LastFire: t0.Add(time.Minute)})
+						b.Load(j, p)
 					}
 					b.FinishSpent()
 				})
 				advance(time.Second)
-				got := ids(mine(recB, "c"))
-				want := []string{job.FireID("c", t0.Add(2*time.Minute)), job.FireID("c", t0.Add(3*time.Minute))}
-				if len(got) < 2 || !strings.HasPrefix(got[0], want[0]) || !strings.HasPrefix(got[1], want[1]) {
-					t.Fatalf("fires caught up %v; want +2m, which the calendar no longer excludes, then +3m", got)
+				if f := mine(recB, "c"); len(f) > 0 {
+					t.Fatalf("fires at %v after a restart at +2h31 of a job started at +2h30: %v", time.Now().Sub(t0), ids(f))
+				}
+				advance(30 * time.Minute)
+				if f := mine(recB, "c"); len(f) != 1 || !f[0].ScheduledAt.Equal(t0.Add(3*time.Hour)) {
+					t.Fatalf("fires %v; want +3h, its start's first instant", ids(f))
 				}
 			})
 		})
 	}
+}
+
+// As TestAFixedDelayJobSpreadPastItsPeriodFiresAgainAfterARestart, with the progress an
+// earlier release saved (the spread time), of a later fire: spread on the grid of the end
+// it was queued from, not its start's.
+func TestALaterFixedDelayFireSpreadPastItsPeriodFiresAgainAfterAnUpgrade(t *testing.T) {
+	tr := job.Trigger{Kind: job.Interval, Every: time.Minute, FixedDelay: true, Jitter: 10 * time.Minute, Calendars: []string{"quiet"}}
+	r1 := t0.Add(65500 * time.Millisecond)
+	i2 := r1.Add(time.Minute) // +125.5 s
+	id, off := spreadBy(t, "fdk", tr, i2, t0.Add(245500*time.Millisecond), 70*time.Second)
+	synctest.Test(t, func(t *testing.T) {
+		cals := &calendars{m: map[string]*calendar.Compiled{}}
+		cals.set(t, "t", calendar.Calendar{Name: "quiet", Ranges: []calendar.Range{{From: t0.Add(180 * time.Second), To: t0.Add(190 * time.Second)}}})
+		j := job.Job{ID: id, Key: id, Tenant: "t", State: job.Started, StartedAt: t0, Version: 1,
+			Spec: job.Spec{Name: id, Trigger: tr, Target: job.Target{Code: "x"}, Policy: job.DefaultPolicy()}}
+		s2 := i2.Add(off) // the earlier release saved the spread time
+		end := job.RunEnd{FireID: job.FireID(id, i2), Instant: i2, StartedAt: t0, Ended: s2.Add(5 * time.Second)}
+		rec := &recorder{}
+		time.Sleep(s2.Add(10 * time.Second).Sub(time.Now()))
+		calSched(t, rec, cals, func(s *scheduler.Scheduler) {
+			s.Load(j, job.Progress{Seq: 2, LastFire: s2})
+			s.Ended(id, end)
+			s.FinishSpent()
+		})
+		advance(time.Hour)
+		if f := mine(rec, id); len(f) == 0 {
+			t.Fatalf("offset %v: no fire within an hour; the kept end is ignored", off)
+		}
+	})
 }

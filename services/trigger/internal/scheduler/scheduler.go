@@ -274,7 +274,7 @@ func (s *Scheduler) CalendarChanged(key string) {
 			s.mu.Unlock()
 			s.rescheduleCalendared(func(pl *jobtable.Plan) bool {
 				return slices.ContainsFunc(pl.Calendars, func(k string) bool { return keys[k] })
-			}, false)
+			})
 		}}, false)
 	}
 }
@@ -284,7 +284,7 @@ func (s *Scheduler) CalendarChanged(key string) {
 // without one) when it was cut, and a calendar may have changed since. Tell it of the
 // fixed-delay jobs' kept ends first (Ended), for those queued from one.
 func (s *Scheduler) RescheduleCalendared() {
-	s.rescheduleCalendared(func(*jobtable.Plan) bool { return true }, true)
+	s.rescheduleCalendared(func(*jobtable.Plan) bool { return true })
 }
 
 // rescheduleCalendared queues again the started jobs whose plans name calendars and
@@ -293,10 +293,10 @@ func (s *Scheduler) RescheduleCalendared() {
 // else from now (no instant passed fires because a calendar no longer excludes it). A job
 // its calendars had left with no fire is searched from now too. A fixed-delay job counts
 // from its run's end, when it knows it; one that waits for its run's end is left to it.
-// At a start (sinceLast), a job that has fired is searched from its last fire instead, as
-// a load from the store does: an instant a calendar excluded when it passed, and no
-// longer does, is caught up by either start alike.
-func (s *Scheduler) rescheduleCalendared(match func(*jobtable.Plan) bool, sinceLast bool) {
+// (Not from the job's last fire, as a load from the store counts: a cron job's record
+// does not keep its start, and a last fire of an earlier start would fire instants
+// before this one.)
+func (s *Scheduler) rescheduleCalendared(match func(*jobtable.Plan) bool) {
 	now := s.cfg.Clock.Now()
 	for e := range s.t.Used() {
 		en := s.t.Entry(e)
@@ -317,7 +317,7 @@ func (s *Scheduler) rescheduleCalendared(match func(*jobtable.Plan) bool, sinceL
 				from = q.Add(-time.Nanosecond)
 			}
 		}
-		if last := jobtable.Instant(en.Last); last.After(from) || sinceLast && en.Last != 0 {
+		if last := jobtable.Instant(en.Last); last.After(from) {
 			from = last
 		}
 		if pl.FixedDelay {
@@ -598,10 +598,10 @@ func (s *Scheduler) rearm(e int32, r job.RunEnd) {
 	}
 	// The end of the last fire's run: its instant the last fired. Progress saved by a
 	// release before this one may hold the fire's spread time instead: that fire's too,
-	// if it is the instant's spread, or less than a period after it (an earlier fire's
-	// run's end is at least a period before).
-	last := jobtable.Instant(en.Last)
-	if d := last.Sub(r.Instant); d < 0 || d > 0 && d >= min(v.Jitter, v.Every) && s.spreadAt(&v, r.Instant) != en.Last {
+	// if it is less than a period after the instant (an earlier fire's run's end is at
+	// least a period before), or the instant's spread — on the grid of the end it was
+	// queued from, which runs through the instant itself.
+	if d := jobtable.Instant(en.Last).Sub(r.Instant); d < 0 || d > 0 && d >= min(v.Jitter, v.Every) && s.spreadOnItsGrid(v, r.Instant) != en.Last {
 		return
 	}
 	if s.ends == nil {
@@ -618,6 +618,14 @@ func (s *Scheduler) rearm(e int32, r job.RunEnd) {
 		return
 	}
 	s.cfg.Finisher.Finish(v.asJob())
+}
+
+// spreadOnItsGrid is when a fixed-delay job's fire at instant at ran: spread short of the
+// instant after it on the grid it was queued on (every period from the end before it,
+// so through at itself), not on its start's.
+func (s *Scheduler) spreadOnItsGrid(v view, at time.Time) int64 {
+	v.Anchor = at
+	return s.spreadAt(&v, at)
 }
 
 // Ended is Rearm before Run: a start tells each fixed-delay job of the end it finds kept
