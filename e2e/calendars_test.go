@@ -149,7 +149,7 @@ func TestTheCronPreviewSkipsWhatTheCalendarsItNamesExclude(t *testing.T) {
 		t.Fatalf("preview %v with the calendar, %v without (which must show %s)", skipping.Next, plain.Next, day(2))
 	}
 	// A name the project has none of is a 400 naming it; another project's is not its own.
-	for _, tc := range []struct{ project, names, field string }{{"p", "off,nope", "calendars[1]"}, {"q", "off", "calendars[0]"}} {
+	for _, tc := range []struct{ project, names, field string }{{"p", "off,nope", "calendars[1]"}, {"p", "off,off", "calendars[1]"}, {"p", "off,", "calendars[1]"}, {"q", "off", "calendars[0]"}} {
 		if _, field := c.do("GET", path+"&calendars="+tc.names, tc.project, nil).must(t, 400).errField(t); field != tc.field {
 			t.Fatalf("calendars %s of %s: error on %q, want %q", tc.names, tc.project, field, tc.field)
 		}

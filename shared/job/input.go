@@ -243,7 +243,7 @@ func (s Spec) checkTrigger() error {
 	if tr.FixedDelay && tr.Kind != Interval {
 		return invalid("fixed_delay", "only an interval job counts from the end of its last run")
 	}
-	if err := checkCalendars(tr.Calendars); err != nil {
+	if err := CheckCalendars(tr.Calendars); err != nil {
 		return err
 	}
 	if tr.Jitter%time.Second != 0 {
@@ -275,9 +275,9 @@ func (s Spec) checkPolicy() error {
 	return nil
 }
 
-// checkCalendars checks the names a job gives its calendars: well formed, each once, at
+// CheckCalendars checks the names a job (or a preview) gives its calendars: well formed, each once, at
 // most calendar.MaxPerJob. Whether they exist is the api's to check, where they are kept.
-func checkCalendars(names []string) error {
+func CheckCalendars(names []string) error {
 	if len(names) > calendar.MaxPerJob {
 		return invalid("calendars", "names %d calendars, at most %d are allowed", len(names), calendar.MaxPerJob)
 	}

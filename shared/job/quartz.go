@@ -50,7 +50,7 @@ func (in QuartzInput) Spec(now time.Time, def *time.Location) (Spec, error) {
 	}
 	if len(in.Calendars) > 0 {
 		tr.Calendars = slices.Clone(in.Calendars)
-		if err := checkCalendars(tr.Calendars); err != nil {
+		if err := CheckCalendars(tr.Calendars); err != nil {
 			return Spec{}, err
 		}
 	}

@@ -59,6 +59,9 @@ func (h *handlers) cronNextOf(c echo.Context) error {
 		for i := range list {
 			list[i] = strings.TrimSpace(list[i])
 		}
+		if err := job.CheckCalendars(list); err != nil {
+			return err // as a job's: at most ten, each once and well formed
+		}
 		if err := h.checkCalendars(c, list); err != nil {
 			return err
 		}
