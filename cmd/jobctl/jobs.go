@@ -180,9 +180,12 @@ func (f *specFlags) apply(a *app, spec *jobcenter.JobSpec) error {
 	}
 	if f.set("trigger") {
 		spec.Trigger = f.trigger
+		if spec.Trigger != jobcenter.TriggerCron {
+			spec.Cron, spec.Timezone = "", "" // a cron's, which another trigger is refused
+		}
 	}
 	if f.set("timezone") {
-		// Only a cron job has a zone of its own: the server would ignore it on another.
+		// Only a cron job has a zone of its own: the server refuses it on another.
 		if spec.Trigger != jobcenter.TriggerCron {
 			return usagef("--timezone is a cron job's zone: give --cron too, or change a cron job")
 		}
