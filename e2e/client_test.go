@@ -654,8 +654,13 @@ func TestClientManagesCalendarsWhoseExcludedTimesAJobSkips(t *testing.T) {
 	if !reflect.DeepEqual(*quiet, want) {
 		t.Fatalf("added %s, want %s", mustJSON(quiet), mustJSON(want))
 	}
+	// Its window and its cron's hour are days and hours away from the test's own minutes
+	// (a fixed hour 3 UTC excluded them when the test ran between 3 and 4 UTC).
+	days := [...]string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
+	away := now.UTC().AddDate(0, 0, 3)
 	holidays := must(cl.AddCalendar(ctx, jobcenter.CalendarSpec{Name: "holidays", Timezone: "UTC", Dates: []string{"2030-10-01", "2030-10-02"},
-		Weekly: []jobcenter.CalendarWindow{{From: "SAT 00:00", To: "MON 00:00"}}, Cron: "* * 3 ? * *"}))(t)
+		Weekly: []jobcenter.CalendarWindow{{From: days[away.Weekday()] + " 00:00", To: days[(away.Weekday()+2)%7] + " 00:00"}},
+		Cron:   fmt.Sprintf("* * %d ? * *", (now.UTC().Hour()+12)%24)}))(t)
 	// The typed calendar encodes back to exactly the server's.
 	var typed, raw map[string]any
 	_ = json.Unmarshal([]byte(mustJSON(holidays)), &typed)
